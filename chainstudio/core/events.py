@@ -1,0 +1,156 @@
+"""Typed, frozen run events: ids and plain data, monotonic timestamps (``t``, seconds).
+
+The executor emits them; the GUI, the CLI, the run history and the tests are equal listeners.
+Every event carries the ``run_id`` it belongs to and the monotonic time ``t`` it happened at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Union
+
+RunStatus = Literal["succeeded", "partial", "failed", "cancelled"]
+WaitReason = Literal["slot", "rate_limit"]
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What a listener needs to know about a node without the graph: id, name, kind, layer, model."""
+
+    id: str
+    name: str
+    kind: str
+    layer: int
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_id: str
+    t: float
+    graph_name: str
+    strategy: str
+    provider: str  # "simulated" | "openai"
+    simulated: bool
+    concurrency: int | None
+    nodes: tuple[NodeInfo, ...]
+    edges: tuple[tuple[str, str], ...]  # (source id, target id)
+    provider_label: str = ""  # e.g. "Simulated (offline)" or "OpenAI-compatible · http://127.0.0.1:8000/v1"
+
+
+@dataclass(frozen=True)
+class NodeQueued:
+    """All of the node's dependencies are done (and its layer's barrier passed): it may start."""
+
+    run_id: str
+    t: float
+    node_id: str
+
+
+@dataclass(frozen=True)
+class NodeWaiting:
+    """The node is ready but waits for a concurrency slot or a rate limit."""
+
+    run_id: str
+    t: float
+    node_id: str
+    reason: WaitReason = "slot"
+
+
+@dataclass(frozen=True)
+class NodeStarted:
+    """An attempt begins (attempt 1 is the first call; retries count up)."""
+
+    run_id: str
+    t: float
+    node_id: str
+    attempt: int
+    prompt: str = ""
+    system: str = ""
+
+
+@dataclass(frozen=True)
+class NodeFirstToken:
+    run_id: str
+    t: float
+    node_id: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class NodeOutputDelta:
+    run_id: str
+    t: float
+    node_id: str
+    attempt: int
+    text: str
+
+
+@dataclass(frozen=True)
+class NodeRetrying:
+    """Attempt ``attempt`` failed with a retryable error; the next attempt starts after ``delay`` seconds."""
+
+    run_id: str
+    t: float
+    node_id: str
+    attempt: int
+    delay: float
+    reason: str
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class NodeFinished:
+    run_id: str
+    t: float
+    node_id: str
+    output: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None  # None: the price of this model is unknown (never silently 0)
+    attempts: int = 0  # API calls made for this node (0 for input/join/output nodes)
+    request_id: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeFailed:
+    run_id: str
+    t: float
+    node_id: str
+    error: str
+    attempts: int = 0
+    status: int | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class NodeSkipped:
+    run_id: str
+    t: float
+    node_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class NodeCancelled:
+    run_id: str
+    t: float
+    node_id: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    run_id: str
+    t: float
+    status: RunStatus
+    message: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)  # output-node name -> text
+
+
+RunEvent = Union[RunStarted, NodeQueued, NodeWaiting, NodeStarted, NodeFirstToken, NodeOutputDelta,
+                 NodeRetrying, NodeFinished, NodeFailed, NodeSkipped, NodeCancelled, RunFinished]
+Listener = Callable[[RunEvent], None]

@@ -1,0 +1,1 @@
+"""Chat-completion providers behind one interface: simulated (offline default) and OpenAI-compatible."""

@@ -1,0 +1,74 @@
+"""The provider interface the executor talks to.
+
+A provider makes ONE attempt per call: the executor owns retries, backoff and timeouts so that every
+attempt and every wait is recorded as an event (real clients are built with their own retries off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal, Protocol, runtime_checkable
+
+ErrorKind = Literal["http", "connection", "timeout", "dropped", "budget", "other"]
+RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    messages: tuple[dict[str, str], ...]  # {"role": ..., "content": ...}
+    temperature: float = 0.3
+    max_tokens: int = 512
+    timeout: float = 60.0
+    seed_key: str = ""  # a stable key (e.g. the node name) the simulated provider mixes into its seed
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    model: str
+    request_id: str | None = None
+    first_token_at: float | None = None  # monotonic time of the first content token
+
+
+class ProviderError(Exception):
+    """One failed attempt. ``retryable`` says whether the executor may try again;
+    ``retry_after`` (seconds) is what the server asked for, if anything."""
+
+    def __init__(self, message: str, *, kind: ErrorKind = "other", status: int | None = None,
+                 retryable: bool | None = None, retry_after: float | None = None,
+                 partial_text: str = "", input_tokens: int = 0, output_tokens: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.status = status
+        if retryable is None:
+            retryable = kind in ("connection", "timeout", "dropped") or (status in RETRYABLE_STATUS)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.partial_text = partial_text
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+
+    def __str__(self) -> str:
+        prefix = f"HTTP {self.status}: " if self.status else ""
+        return prefix + self.message
+
+
+DeltaCallback = Callable[[str, float], None]  # (text, monotonic time)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str  # "simulated" | "openai"
+    simulated: bool
+    label: str  # shown wherever results show, e.g. "Simulated (offline)"
+
+    async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        """Stream one completion, calling ``on_delta`` for each content chunk; raise ProviderError."""
+        ...
+
+    async def aclose(self) -> None:
+        ...
