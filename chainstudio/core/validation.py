@@ -8,7 +8,7 @@ from typing import Literal
 import networkx as nx
 
 from chainstudio.core.layering import dependency_graph
-from chainstudio.core.model import Graph, Node, name_problem
+from chainstudio.core.model import Edge, Graph, Node, name_problem
 from chainstudio.core.node_types import NODE_KINDS
 from chainstudio.core.templating import TemplateProblem, references
 
@@ -123,11 +123,19 @@ def _check_cycles(graph: Graph) -> list[Problem]:
     return out
 
 
+def _incoming_edges(graph: Graph) -> dict[str, list[Edge]]:
+    incoming: dict[str, list[Edge]] = {}
+    for edge in graph.edges.values():
+        incoming.setdefault(edge.target, []).append(edge)
+    return incoming
+
+
 def _check_nodes(graph: Graph) -> list[Problem]:
     out: list[Problem] = []
     dag = dependency_graph(graph)
     by_name = {node.name: node for node in graph.nodes.values()}
     input_names = {gi.name for gi in graph.inputs}
+    incoming = _incoming_edges(graph)
     for node in graph.nodes.values():
         kind = NODE_KINDS.get(node.kind)
         if kind is None:
@@ -139,8 +147,6 @@ def _check_nodes(graph: Graph) -> list[Problem]:
         if node.kind == "llm" and not str(node.param("prompt")).strip():
             out.append(Problem("error", f"{node.name}.prompt", "the prompt is empty", node.id, field="prompt"))
         ancestors = nx.ancestors(dag, node.id)
-        used: set[str] = set()
-        uses_all = False
         for spec in kind.template_fields:
             source = str(node.param(spec.name) or "")
             where = f"{node.name}.{spec.name}"
@@ -149,9 +155,6 @@ def _check_nodes(graph: Graph) -> list[Problem]:
             except TemplateProblem as exc:
                 out.append(Problem("error", where, exc.message, node.id, field=spec.name))
                 continue
-            if node.kind == "output" and not source.strip():
-                uses_all = True
-            used |= refs.steps
             for ref in sorted(refs.steps):
                 target = by_name.get(ref)
                 if target is None:
@@ -167,21 +170,41 @@ def _check_nodes(graph: Graph) -> list[Problem]:
             for ref in sorted(refs.inputs - input_names):
                 out.append(Problem("error", where, f"refers to inputs.{ref}, which is not a graph input",
                                    node.id, field=spec.name))
-        if not kind.template_fields or uses_all:
+        out += _ordering_only_warnings(graph, node, incoming.get(node.id, []))
+    return out
+
+
+def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> list[Problem]:
+    """Warnings for the edges into ``node`` whose source output its templates never use."""
+    kind = NODE_KINDS[node.kind]
+    used: set[str] = set()
+    for spec in kind.template_fields:
+        source = str(node.param(spec.name) or "")
+        try:
+            refs = references(source)
+        except TemplateProblem:
             continue
-        for edge in graph.edges.values():
-            if edge.target == node.id and edge.source in graph.nodes:
-                source = graph.nodes[edge.source]
-                if source.name not in used and edge.source != node.id:
-                    out.append(Problem("warning", _edge_label(graph, edge.source, edge.target),
-                                       f"{node.name!r} never uses the output of {source.name!r}; "
-                                       "this edge only orders the steps", node.id, edge.id))
+        if node.kind == "output" and not source.strip():
+            return []
+        used |= refs.steps
+    if not kind.template_fields:
+        return []
+    out: list[Problem] = []
+    for edge in incoming:
+        if edge.source in graph.nodes:
+            source_node = graph.nodes[edge.source]
+            if source_node.name not in used and edge.source != node.id:
+                out.append(Problem("warning", _edge_label(graph, edge.source, edge.target),
+                                   f"{node.name!r} never uses the output of {source_node.name!r}; "
+                                   "this edge only orders the steps", node.id, edge.id))
     return out
 
 
 def ordering_only_edges(graph: Graph) -> set[str]:
     """Ids of edges whose data the target's templates never use."""
-    return {p.edge_id for p in _check_nodes(graph) if p.severity == "warning" and p.edge_id}
+    incoming = _incoming_edges(graph)
+    return {p.edge_id for node in graph.nodes.values() if node.kind in NODE_KINDS
+            for p in _ordering_only_warnings(graph, node, incoming.get(node.id, [])) if p.edge_id}
 
 
 def _check_reach_output(graph: Graph) -> list[Problem]:
