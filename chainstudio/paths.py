@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -28,12 +29,16 @@ def examples_dir() -> Path:
 
 
 def user_data_dir() -> Path:
-    path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    """Run history, autosaves. ``CHAINSTUDIO_DATA_DIR`` overrides it (tests, portable installs)."""
+    override = os.environ.get("CHAINSTUDIO_DATA_DIR")
+    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def user_config_dir() -> Path:
-    path = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    """Settings. ``CHAINSTUDIO_CONFIG_DIR`` overrides it (tests, portable installs)."""
+    override = os.environ.get("CHAINSTUDIO_CONFIG_DIR")
+    path = Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
