@@ -1,0 +1,241 @@
+"""The scrolling chart: paints only the visible rows, zooms with Ctrl+wheel, hit-tests clicks and tooltips."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
+from PySide6.QtGui import QKeySequence, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
+
+from chainstudio.core.run_state import RunState
+from chainstudio.ui.gantt.layout import GanttLayout, Metrics, Row
+from chainstudio.ui.gantt.paint import GanttPainter
+from chainstudio.ui.gantt.text import tooltip_html
+from chainstudio.ui.gantt.theme import Theme
+
+ZOOM_STEP = 1.5
+
+
+class GanttView(QAbstractScrollArea):
+    """Rows and bars of one or more runs; the label column and the time axis stay put while scrolling."""
+
+    nodeClicked = Signal(str)
+    zoomChanged = Signal(float)  # pixels per second
+
+    def __init__(self, parent: QWidget | None = None, metrics: Metrics | None = None) -> None:
+        super().__init__(parent)
+        self.metrics = metrics or Metrics()
+        self.theme = Theme.from_palette(self.palette())
+        self.painter = GanttPainter(self.theme, self.font())
+        self.layout_ = GanttLayout([], self.metrics)
+        self.highlighted: set[str] = set()
+        self.hovered: str | None = None
+        self.auto_fit = True
+        self.paint_count = 0
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.viewport().setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.horizontalScrollBar().setSingleStep(40)
+        self.verticalScrollBar().setSingleStep(self.metrics.row_height)
+
+    # --- data ---------------------------------------------------------------------------------------
+    def set_states(self, states: Sequence[RunState]) -> None:
+        self.layout_ = GanttLayout(states, self.metrics, self.layout_.px_per_s)
+        self.hovered = None
+        self.refresh()
+
+    def set_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.painter = GanttPainter(theme, self.font())
+        self.viewport().update()
+
+    def refresh(self) -> None:
+        """Re-read the run states (times grow while a run goes on) and repaint once."""
+        hbar = self.horizontalScrollBar()
+        following = hbar.value() >= hbar.maximum() - 2 and hbar.maximum() > 0
+        if self.auto_fit:
+            self.layout_.set_px_per_s(self.layout_.fit_px_per_s(self.viewport().width()))
+        self._update_ranges()
+        if following and not self.auto_fit:
+            hbar.setValue(hbar.maximum())  # keep the live edge in sight
+        self.viewport().update()
+
+    def _update_ranges(self) -> None:
+        size = self.viewport().size()
+        hbar, vbar = self.horizontalScrollBar(), self.verticalScrollBar()
+        hbar.setRange(0, max(0, round(self.layout_.content_width - size.width())))
+        hbar.setPageStep(max(1, size.width() - self.metrics.label_width))
+        total_h = self.metrics.axis_height + self.layout_.content_height
+        vbar.setRange(0, max(0, round(total_h - size.height())))
+        vbar.setPageStep(max(1, size.height() - self.metrics.axis_height))
+
+    # --- zoom ---------------------------------------------------------------------------------------
+    @property
+    def px_per_s(self) -> float:
+        return self.layout_.px_per_s
+
+    def set_px_per_s(self, px_per_s: float, anchor_x: float | None = None) -> None:
+        """Zoom, keeping the time under viewport x ``anchor_x`` (default: the middle of the chart) in place."""
+        self.auto_fit = False
+        if anchor_x is None:
+            anchor_x = (self.metrics.label_width + self.viewport().width()) / 2
+        hbar = self.horizontalScrollBar()
+        t = self.layout_.rel_of_x(anchor_x + hbar.value())
+        self.layout_.set_px_per_s(px_per_s)
+        self._update_ranges()
+        hbar.setValue(round(self.layout_.x_of_rel(t) - anchor_x))
+        self.viewport().update()
+        self.zoomChanged.emit(self.layout_.px_per_s)
+
+    def zoom_in(self) -> None:
+        self.set_px_per_s(self.px_per_s * ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.set_px_per_s(self.px_per_s / ZOOM_STEP)
+
+    def fit(self) -> None:
+        """Fit the whole run to the width, and keep fitting while it grows."""
+        self.auto_fit = True
+        self.horizontalScrollBar().setValue(0)
+        self.refresh()
+        self.zoomChanged.emit(self.layout_.px_per_s)
+
+    # --- highlight ----------------------------------------------------------------------------------
+    def highlight(self, node_id: str | None, scroll: bool = True) -> None:
+        self.highlighted = {node_id} if node_id else set()
+        if node_id and scroll:
+            self.ensure_visible(node_id)
+        self.viewport().update()
+
+    def ensure_visible(self, node_id: str) -> None:
+        row = next((self.layout_.node_row(node_id, i) for i in range(len(self.layout_.states))
+                    if self.layout_.node_row(node_id, i) is not None), None)
+        if row is None:
+            return
+        vbar = self.verticalScrollBar()
+        visible_h = self.viewport().height() - self.metrics.axis_height
+        if row.top < vbar.value():
+            vbar.setValue(round(row.top))
+        elif row.bottom > vbar.value() + visible_h:
+            vbar.setValue(round(row.bottom - visible_h))
+        extent = self.layout_.row_pixel_extent(row)
+        hbar = self.horizontalScrollBar()
+        if extent is not None:
+            left, right = extent[0] - hbar.value(), extent[1] - hbar.value()
+            if left < self.metrics.label_width or left > self.viewport().width() - 20:
+                hbar.setValue(round(extent[0] - self.metrics.label_width - 20))
+            elif right > self.viewport().width():
+                hbar.setValue(round(min(extent[0] - self.metrics.label_width - 20,
+                                        extent[1] - self.viewport().width() + 20)))
+
+    # --- hit testing --------------------------------------------------------------------------------
+    def content_point(self, pos: QPoint) -> tuple[float, float]:
+        """Viewport position → content coordinates (x, y)."""
+        return (pos.x() + self.horizontalScrollBar().value(),
+                pos.y() - self.metrics.axis_height + self.verticalScrollBar().value())
+
+    def viewport_point(self, x: float, y: float) -> QPoint:
+        """Content coordinates → viewport position."""
+        return QPoint(round(x - self.horizontalScrollBar().value()),
+                      round(y + self.metrics.axis_height - self.verticalScrollBar().value()))
+
+    def row_at(self, pos: QPoint) -> Row | None:
+        if pos.y() < self.metrics.axis_height:
+            return None
+        return self.layout_.row_at(self.content_point(pos)[1])
+
+    def node_at(self, pos: QPoint) -> tuple[int, str] | None:
+        """The node under a viewport position: its bar, or its name in the label column."""
+        row = self.row_at(pos)
+        if row is None or row.kind != "node":
+            return None
+        if pos.x() < self.metrics.label_width:
+            return row.run_index, row.node_id  # type: ignore[return-value]
+        return self.layout_.node_at(*self.content_point(pos))
+
+    # --- Qt events ----------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        painter = QPainter(self.viewport())
+        size = self.viewport().size()
+        self.painter.paint_chart(painter, self.layout_, size.width(), size.height(),
+                                 self.horizontalScrollBar().value(), self.verticalScrollBar().value(),
+                                 self.highlighted, self.hovered)
+        painter.end()
+        self.paint_count += 1
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.refresh()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802
+        self.viewport().update()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        delta = event.angleDelta()
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = delta.y() / 120.0
+            if steps:
+                self.set_px_per_s(self.px_per_s * ZOOM_STEP ** steps, event.position().x())
+            event.accept()
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and delta.x() == 0:
+            hbar = self.horizontalScrollBar()
+            hbar.setValue(hbar.value() - delta.y())
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.matches(QKeySequence.StandardKey.ZoomIn):
+            self.zoom_in()
+        elif event.matches(QKeySequence.StandardKey.ZoomOut):
+            self.zoom_out()
+        elif event.key() == Qt.Key.Key_0 and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.fit()
+        else:
+            super().keyPressEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            hit = self.node_at(event.position().toPoint())
+            if hit is not None:
+                self.nodeClicked.emit(hit[1])
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        hit = self.node_at(event.position().toPoint())
+        hovered = hit[1] if hit else None
+        if hovered != self.hovered:
+            self.hovered = hovered
+            cursor = Qt.CursorShape.PointingHandCursor if hovered else Qt.CursorShape.ArrowCursor
+            self.viewport().setCursor(cursor)
+            self.viewport().update()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        if self.hovered is not None:
+            self.hovered = None
+            self.viewport().update()
+        super().leaveEvent(event)
+
+    def tooltip_for(self, pos: QPoint) -> str:
+        hit = self.node_at(pos)
+        if hit is None:
+            return ""
+        state = self.layout_.states[hit[0]]
+        return tooltip_html(state, state.spans[hit[1]])
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.ToolTip:
+            text = self.tooltip_for(event.pos())
+            if text:
+                QToolTip.showText(event.globalPos(), text, self.viewport())
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().viewportEvent(event)
