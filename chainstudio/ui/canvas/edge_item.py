@@ -1,0 +1,118 @@
+"""Edges (solid when the target uses the source's output, dashed when the edge only orders the steps),
+the live curve drawn while dragging a new connection, and the translucent layer bands."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem, QStyle,
+                               QStyleOptionGraphicsItem, QWidget)
+
+from chainstudio.ui import theme
+from chainstudio.ui.canvas import geometry as geo
+
+BAND_FONT = theme.font(10, bold=True)
+
+
+class EdgeItem(QGraphicsPathItem):
+    def __init__(self, edge_id: str, source_id: str, target_id: str):
+        super().__init__()
+        self.edge_id, self.source_id, self.target_id = edge_id, source_id, target_id
+        self.ordering_only = False
+        self.flashing = False
+        self._arrow = QPainterPath()
+        self._shape = QPainterPath()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(0.0)
+        self.setAcceptHoverEvents(True)
+
+    def set_ends(self, start: QPointF, end: QPointF) -> None:
+        path = geo.edge_path(start, end)
+        self._arrow = geo.arrow_head(end)
+        self._shape = geo.hit_shape(path)
+        self.setPath(path)
+
+    def set_ordering_only(self, on: bool) -> None:
+        if on != self.ordering_only:
+            self.ordering_only = on
+            self.setToolTip("ordering only: the target never uses this output" if on else "")
+            self.update()
+
+    def shape(self) -> QPainterPath:
+        return self._shape
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self.path().boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        color = theme.REFUSED if self.flashing else (theme.SELECTION if selected else theme.EDGE)
+        pen = QPen(color, 3.0 if selected else 1.8)
+        if self.ordering_only:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.path())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawPath(self._arrow)
+
+
+class DragCurveItem(QGraphicsPathItem):
+    """The curve that follows the cursor while connecting, green over a valid target, red with the
+    reason over a refused one."""
+
+    def __init__(self, anchor: QPointF, from_output: bool):
+        super().__init__()
+        self.anchor, self.from_output = anchor, from_output
+        self.setZValue(10.0)
+        self.reason = QGraphicsSimpleTextItem(self)
+        self.reason.setBrush(theme.REFUSED)
+        self.reason.setFont(theme.font(9, bold=True))
+        self.set_state(None)
+
+    def follow(self, cursor: QPointF) -> None:
+        start, end = (self.anchor, cursor) if self.from_output else (cursor, self.anchor)
+        self.setPath(geo.edge_path(start, end))
+        self.reason.setPos(cursor + QPointF(14, 10))
+
+    def set_state(self, ok: bool | None, reason: str = "") -> None:
+        """None: over nothing; True: a valid target; False: refused because of ``reason``."""
+        color = {None: theme.EDGE, True: theme.EDGE_OK, False: theme.REFUSED}[ok]
+        pen = QPen(color, 2.2)
+        if ok is None:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        self.setPen(pen)
+        self.reason.setText(reason if ok is False else "")
+
+
+class LayerBandItem(QGraphicsItem):
+    """A translucent band behind one parallel layer, labelled like 'Layer 2 · 3 in parallel'."""
+
+    def __init__(self, index: int):
+        super().__init__()
+        self.index = index
+        self.label = ""
+        self._rect = QRectF()
+        self.setZValue(-10.0)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_band(self, rect: QRectF, label: str) -> None:
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        if label != self.label:
+            self.label = label
+            self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self._rect
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setPen(QPen(theme.BAND_BORDER, 1.0))
+        painter.setBrush(theme.BAND_FILLS[self.index % 2])
+        painter.drawRoundedRect(self._rect, 12, 12)
+        painter.setPen(theme.BAND_TEXT)
+        painter.setFont(BAND_FONT)
+        painter.drawText(self._rect.adjusted(12, 4, -8, 0),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.label)

@@ -1,0 +1,85 @@
+"""Where things are on the canvas: card and port geometry, edge curves, layer bands. No painting here.
+
+A node's model position is the top-left corner of its card in scene coordinates.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QPainterPath, QPainterPathStroker
+
+CARD_WIDTH = 220.0
+CARD_HEIGHT = 112.0
+CARD_RADIUS = 8.0
+HEADER_HEIGHT = 30.0
+PORT_RADIUS = 7.0
+EDGE_HIT_WIDTH = 12.0
+ARROW_SIZE = 9.0
+BAND_MARGIN = 22.0
+BAND_LABEL_HEIGHT = 26.0
+GRID_STEP = 20.0
+
+
+def card_rect() -> QRectF:
+    """The card in item coordinates."""
+    return QRectF(0.0, 0.0, CARD_WIDTH, CARD_HEIGHT)
+
+
+def input_port_offset() -> QPointF:
+    return QPointF(0.0, CARD_HEIGHT / 2)
+
+
+def output_port_offset() -> QPointF:
+    return QPointF(CARD_WIDTH, CARD_HEIGHT / 2)
+
+
+def node_rect_at(position: tuple[float, float] | QPointF) -> QRectF:
+    if isinstance(position, QPointF):
+        return QRectF(position.x(), position.y(), CARD_WIDTH, CARD_HEIGHT)
+    return QRectF(position[0], position[1], CARD_WIDTH, CARD_HEIGHT)
+
+
+def edge_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """A horizontal S-curve from an output port to an input port (or the cursor while dragging).
+
+    An edge that skips over cards on the same row arcs above them, higher the further it goes, so
+    skip edges stay visible instead of running behind the cards in between."""
+    span = end.x() - start.x()
+    dx = max(abs(span) * 0.5, 60.0)
+    lift = 0.0
+    if span > 1.5 * CARD_WIDTH and abs(end.y() - start.y()) < CARD_HEIGHT:
+        lift = min(CARD_HEIGHT * 0.6 + span * 0.12, 4 * CARD_HEIGHT)
+        dx = max(span * 0.25, 60.0)
+    path = QPainterPath(start)
+    path.cubicTo(QPointF(start.x() + dx, start.y() - lift), QPointF(end.x() - dx, end.y() - lift), end)
+    return path
+
+
+def arrow_head(end: QPointF) -> QPainterPath:
+    """A small triangle pointing right into ``end`` (edges always enter a card from the left)."""
+    path = QPainterPath(end)
+    path.lineTo(end.x() - ARROW_SIZE, end.y() - ARROW_SIZE * 0.55)
+    path.lineTo(end.x() - ARROW_SIZE, end.y() + ARROW_SIZE * 0.55)
+    path.closeSubpath()
+    return path
+
+
+def hit_shape(path: QPainterPath) -> QPainterPath:
+    stroker = QPainterPathStroker()
+    stroker.setWidth(EDGE_HIT_WIDTH)
+    return stroker.createStroke(path)
+
+
+def band_rect(node_rects: Iterable[QRectF]) -> QRectF:
+    """The band behind one layer: the nodes' bounding box, padded, with room for the label on top."""
+    bounds = QRectF()
+    for rect in node_rects:
+        bounds = bounds.united(rect)
+    return bounds.adjusted(-BAND_MARGIN, -BAND_MARGIN - BAND_LABEL_HEIGHT, BAND_MARGIN, BAND_MARGIN)
+
+
+def band_label(index: int, size: int) -> str:
+    """'Layer 2 · 3 in parallel' (1-based), or 'Layer 1 · 1 step'."""
+    return f"Layer {index + 1} · {size} in parallel" if size > 1 else f"Layer {index + 1} · 1 step"

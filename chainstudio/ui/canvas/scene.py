@@ -1,0 +1,249 @@
+"""CanvasScene: a mirror of a Document. It listens to the document's change events and creates, updates
+or removes items by id; gestures come out as signals (connect, move, drop) for the controller to turn
+into commands. The scene never edits the graph."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+from chainstudio.core.commands import Changes
+from chainstudio.core.document import Document
+from chainstudio.core.layering import CycleError, layers
+from chainstudio.core.validation import ordering_only_edges
+from chainstudio.ui import theme
+from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
+from chainstudio.ui.canvas.interactions import ConnectDrag
+from chainstudio.ui.canvas.node_item import NodeItem, PortItem
+
+FLASH_MS = 700
+
+
+class CanvasScene(QGraphicsScene):
+    connectRequested = Signal(str, str)  # source id, target id
+    moveFinished = Signal(dict)  # node id -> (x, y)
+    selectedNodesChanged = Signal(list)  # node ids
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[str, EdgeItem] = {}
+        self.bands: list[LayerBandItem] = []
+        self.show_layers = True
+        self._layers: list[list[str]] = []
+        self._by_node: dict[str, set[str]] = {}  # node id -> ids of edges touching it
+        self._structure_dirty = self._annotations_dirty = self._bands_dirty = False
+        self._drag: ConnectDrag | None = None
+        self._last_selection: list[str] = []
+        self._flashed: list = []
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.timeout.connect(self.flush)
+        self.setBackgroundBrush(theme.CANVAS_BACKGROUND)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.selectionChanged.connect(self._announce_selection)
+        self._unsubscribe = document.subscribe(self.apply_changes)
+        self.apply_changes(Changes(reset=True))
+
+    def detach(self) -> None:
+        """Stop listening to the document (the scene is going away)."""
+        self._unsubscribe()
+
+    # --- document -> items ----------------------------------------------------------------------
+    def apply_changes(self, changes: Changes) -> None:
+        graph = self.document.graph
+        if changes.reset:
+            self._clear_items()
+            changes = Changes(nodes_added=set(graph.nodes), edges_added=set(graph.edges))
+        for edge_id in changes.edges_removed | changes.edges_added:
+            if edge_id not in graph.edges:
+                self._remove_edge(edge_id)
+        for node_id in changes.nodes_removed | changes.nodes_added | changes.nodes_changed | changes.nodes_moved:
+            node = graph.nodes.get(node_id)
+            if node is None:
+                self._remove_node(node_id)
+            elif node_id in self.nodes:
+                self.nodes[node_id].show_node(node)
+            else:
+                self.nodes[node_id] = item = NodeItem(node)
+                self.addItem(item)
+        for edge_id in changes.edges_added:
+            if edge_id in graph.edges and edge_id not in self.edges:
+                self._add_edge(edge_id)
+        self._structure_dirty |= changes.structure
+        self._annotations_dirty |= changes.structure or bool(changes.nodes_changed)
+        self._bands_dirty |= changes.structure or bool(changes.nodes_moved)
+        if self._structure_dirty or self._annotations_dirty or self._bands_dirty:
+            self._pending.start(0)
+
+    def _clear_items(self) -> None:
+        self._drag = None
+        self.clear()
+        self.nodes.clear()
+        self.edges.clear()
+        self.bands.clear()
+        self._by_node.clear()
+        self._layers = []
+
+    def _add_edge(self, edge_id: str) -> None:
+        edge = self.document.graph.edges[edge_id]
+        if edge.source not in self.nodes or edge.target not in self.nodes:
+            return  # a dangling edge in a loaded file: validation reports it
+        item = EdgeItem(edge.id, edge.source, edge.target)
+        self.edges[edge_id] = item
+        self._by_node.setdefault(edge.source, set()).add(edge_id)
+        self._by_node.setdefault(edge.target, set()).add(edge_id)
+        self._route(item)
+        self.addItem(item)
+
+    def _remove_edge(self, edge_id: str) -> None:
+        item = self.edges.pop(edge_id, None)
+        if item is not None:
+            self._by_node.get(item.source_id, set()).discard(edge_id)
+            self._by_node.get(item.target_id, set()).discard(edge_id)
+            self.removeItem(item)
+
+    def _remove_node(self, node_id: str) -> None:
+        for edge_id in list(self._by_node.pop(node_id, ())):
+            self._remove_edge(edge_id)
+        item = self.nodes.pop(node_id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _route(self, item: EdgeItem) -> None:
+        item.set_ends(self.nodes[item.source_id].port_scene_pos("out"),
+                      self.nodes[item.target_id].port_scene_pos("in"))
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        """Called by a NodeItem whose position changed (while dragging or when the model moved it)."""
+        for edge_id in self._by_node.get(item.node_id, ()):
+            self._route(self.edges[edge_id])
+        self._bands_dirty = True
+        self._pending.start(0)
+
+    def flush(self) -> None:
+        """Bring layer bands and edge styles up to date now (normally done on the next event-loop turn)."""
+        self._pending.stop()
+        graph = self.document.graph
+        if self._structure_dirty:
+            try:
+                self._layers = layers(graph)
+            except CycleError:
+                self._layers = []
+            self._structure_dirty = False
+            self._bands_dirty = True
+        if self._annotations_dirty:
+            dashed = ordering_only_edges(graph)
+            for edge_id, item in self.edges.items():
+                item.set_ordering_only(edge_id in dashed)
+            self._annotations_dirty = False
+        if self._bands_dirty:
+            self._update_bands()
+            self._bands_dirty = False
+
+    def _update_bands(self) -> None:
+        groups = self._layers if self.show_layers else []
+        while len(self.bands) > len(groups):
+            self.removeItem(self.bands.pop())
+        while len(self.bands) < len(groups):
+            band = LayerBandItem(len(self.bands))
+            self.bands.append(band)
+            self.addItem(band)
+        for band, group in zip(self.bands, groups):
+            rects = [self.nodes[n].sceneBoundingRect() for n in group if n in self.nodes]
+            band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
+
+    def set_show_layers(self, on: bool) -> None:
+        self.show_layers = on
+        self._bands_dirty = True
+        self.flush()
+
+    # --- selection ------------------------------------------------------------------------------
+    def selected_node_ids(self) -> list[str]:
+        return [item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)]
+
+    def selected_edge_ids(self) -> list[str]:
+        return [item.edge_id for item in self.selectedItems() if isinstance(item, EdgeItem)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        wanted = set(node_ids)
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for node_id in wanted & set(self.nodes):
+                self.nodes[node_id].setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self._announce_selection()
+
+    def _announce_selection(self) -> None:
+        ids = self.selected_node_ids()
+        if ids != self._last_selection:
+            self._last_selection = ids
+            self.selectedNodesChanged.emit(ids)
+
+    # --- feedback -------------------------------------------------------------------------------
+    def flash(self, node_ids: list[str] = (), edge_ids: list[str] = ()) -> None:
+        """Outline items in red for a moment (a refused gesture)."""
+        items = [self.nodes[n] for n in node_ids if n in self.nodes] + \
+                [self.edges[e] for e in edge_ids if e in self.edges]
+        for item in items:
+            item.flashing = True
+            item.update()
+        self._flashed = items
+        QTimer.singleShot(FLASH_MS, lambda: self._end_flash(items))
+
+    def _end_flash(self, items: list) -> None:
+        for item in items:
+            if item.scene() is self:
+                item.flashing = False
+                item.update()
+
+    # --- gestures -------------------------------------------------------------------------------
+    def node_at(self, pos: QPointF, ignore: object = None) -> NodeItem | None:
+        for item in self.items(pos):
+            if item is ignore or (ignore is not None and item.parentItem() is ignore):
+                continue
+            while item is not None and not isinstance(item, NodeItem):
+                item = item.parentItem()
+            if item is not None:
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        port = next((i for i in self.items(event.scenePos()) if isinstance(i, PortItem)), None)
+        if port is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._drag = ConnectDrag(self, port.node_id, port.side, event.scenePos())
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if self._drag is not None:
+            self._drag.move_to(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if self._drag is not None:
+            drag, self._drag = self._drag, None
+            pair = drag.finish(event.scenePos())
+            if pair is not None:
+                self.connectRequested.emit(*pair)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        self._finish_move()
+
+    def _finish_move(self) -> None:
+        graph = self.document.graph
+        moved = {}
+        for node_id, item in self.nodes.items():
+            node = graph.nodes.get(node_id)
+            if node is not None and item.isSelected() and (item.pos().x(), item.pos().y()) != node.position:
+                moved[node_id] = (item.pos().x(), item.pos().y())
+        if moved:
+            self.moveFinished.emit(moved)

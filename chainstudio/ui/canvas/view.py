@@ -1,0 +1,168 @@
+"""CanvasView: zoom at the cursor with the wheel, pan with the middle button or Space+drag, rubber-band
+selection, fit to view, and drops of palette kinds."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsView
+
+from chainstudio.ui import theme
+from chainstudio.ui.canvas import geometry as geo
+
+KIND_MIME = "application/x-chainstudio-kind"
+MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
+FIT_MAX_ZOOM = 1.25
+
+
+class CanvasView(QGraphicsView):
+    kindDropped = Signal(str, QPointF)  # node kind, scene position (where the card's centre goes)
+    zoomChanged = Signal(float)
+
+    def __init__(self, scene, parent=None):
+        super().__init__(scene, parent)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAcceptDrops(True)
+        self.setSceneRect(QRectF(-50_000, -50_000, 100_000, 100_000))
+        self._pan_from: QPointF | None = None
+        self._space = False
+
+    # --- zoom -----------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
+        if math.isclose(target, self.zoom()):
+            return
+        old_anchor = self.transformationAnchor()
+        if anchor is None:
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.scale(target / self.zoom(), target / self.zoom())
+        self.setTransformationAnchor(old_anchor)
+        self.zoomChanged.emit(self.zoom())
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(1.15 ** steps, event.position())
+        event.accept()
+
+    def fit(self) -> None:
+        rect = QRectF()
+        for item in self.scene().nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        if rect.isNull():
+            rect = QRectF(-400, -300, 800, 600)
+        self.fitInView(rect.adjusted(-60, -80, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom() > FIT_MAX_ZOOM:
+            self.setTransform(QTransform.fromScale(FIT_MAX_ZOOM, FIT_MAX_ZOOM))
+            self.centerOn(rect.center())
+        self.zoomChanged.emit(self.zoom())
+
+    def centre_scene_pos(self) -> QPointF:
+        return self.mapToScene(self.viewport().rect().center())
+
+    # --- pan ------------------------------------------------------------------------------------
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the view by (dx, dy) viewport pixels."""
+        centre = self.viewport().rect().center()
+        self.centerOn(self.mapToScene(centre.x() + round(dx), centre.y() + round(dy)))
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                self._space and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.pan_by(-delta.x(), -delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            self._pan_from = None
+            if self._space:
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            else:
+                self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    # --- drops from the palette -----------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(KIND_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(KIND_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        if not event.mimeData().hasFormat(KIND_MIME):
+            event.ignore()
+            return
+        kind = bytes(event.mimeData().data(KIND_MIME)).decode()
+        self.kindDropped.emit(kind, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
+
+    # --- background -----------------------------------------------------------------------------
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        painter.fillRect(rect, theme.CANVAS_BACKGROUND)
+        step = geo.GRID_STEP * (5 if self.zoom() < 0.5 else 1)
+        if step * self.zoom() < 8:
+            return
+        painter.setPen(QPen(theme.GRID_COLOR, 0))
+        left = math.floor(rect.left() / step) * step
+        top = math.floor(rect.top() / step) * step
+        lines = []
+        x = left
+        while x < rect.right():
+            lines.append((QPointF(x, rect.top()), QPointF(x, rect.bottom())))
+            x += step
+        y = top
+        while y < rect.bottom():
+            lines.append((QPointF(rect.left(), y), QPointF(rect.right(), y)))
+            y += step
+        for a, b in lines:
+            painter.drawLine(a, b)

@@ -1,0 +1,148 @@
+"""A multi-line editor for Jinja2 prompt templates: highlights ``{{ ... }}`` references (upstream steps
+green, graph inputs blue, anything else red and underlined) and completes upstream step names and
+``inputs.<name>`` inside a tag (as you type, or with Ctrl+Space)."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QCompleter, QPlainTextEdit
+
+TAG = re.compile(r"{{.*?}}|{%.*?%}")
+NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?")
+NOT_REFERENCES = frozenset({"if", "elif", "else", "endif", "for", "endfor", "in", "not", "and", "or", "is",
+                            "true", "false", "none", "True", "False", "None", "loop", "range", "set",
+                            "endset", "with", "endwith"})
+PREFIX = re.compile(r"[A-Za-z_][\w.]*$")
+
+# name or 'inputs.x' -> 'step' (an upstream step), 'input' (a graph input), 'bad' (anything else)
+Classifier = Callable[[str], str]
+
+
+def _format(color: str, bold: bool = False, underline: bool = False) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(color))
+    if bold:
+        fmt.setFontWeight(QFont.Weight.Bold)
+    if underline:
+        fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+        fmt.setUnderlineColor(QColor(color))
+    return fmt
+
+
+FORMATS = {"tag": _format("#7b8794"), "step": _format("#2e7d32", bold=True), "input": _format("#1565c0", bold=True),
+           "bad": _format("#d32f2f", bold=True, underline=True)}
+
+
+def template_names(text: str) -> list[tuple[int, int, str]]:
+    """(start, length, name) of each name a tag in ``text`` refers to; filters and keywords are skipped."""
+    found = []
+    for tag in TAG.finditer(text):
+        inner_start = tag.start() + 2
+        inner = text[inner_start:tag.end() - 2]
+        for match in NAME.finditer(inner):
+            before = inner[:match.start()].rstrip()
+            if match.group(0) in NOT_REFERENCES or before.endswith(("|", ".")) or inner[match.end():].startswith("("):
+                continue
+            found.append((inner_start + match.start(), len(match.group(0)), match.group(0)))
+    return found
+
+
+class TemplateHighlighter(QSyntaxHighlighter):
+    def __init__(self, document, classify: Classifier):
+        super().__init__(document)
+        self.classify = classify
+
+    def highlightBlock(self, text: str) -> None:  # noqa: N802
+        for tag in TAG.finditer(text):
+            self.setFormat(tag.start(), tag.end() - tag.start(), FORMATS["tag"])
+        for start, length, name in template_names(text):
+            self.setFormat(start, length, FORMATS[self.classify(name)])
+
+
+class TemplateEditor(QPlainTextEdit):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSizeF(9.5)
+        self.setFont(font)
+        self._steps: list[str] = []
+        self._inputs: list[str] = []
+        self.highlighter = TemplateHighlighter(self.document(), self._classify)
+        self.completer = QCompleter(self)
+        self.completer.setModel(QStringListModel(self))
+        self.completer.setWidget(self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer.activated.connect(self.insert_completion)
+
+    def set_names(self, upstream_steps: list[str], graph_inputs: list[str]) -> None:
+        """What the template may refer to; re-highlights."""
+        if (upstream_steps, graph_inputs) == (self._steps, self._inputs):
+            return
+        self._steps, self._inputs = list(upstream_steps), list(graph_inputs)
+        self.completer.model().setStringList(self._steps + [f"inputs.{n}" for n in self._inputs])
+        self.highlighter.rehighlight()
+
+    def completions(self) -> list[str]:
+        return self.completer.model().stringList()
+
+    def _classify(self, name: str) -> str:
+        if name.startswith("inputs."):
+            return "input" if name[len("inputs."):] in self._inputs else "bad"
+        if name == "inputs":
+            return "input"
+        return "step" if name in self._steps else "bad"
+
+    # --- completion -----------------------------------------------------------------------------
+    def _prefix(self) -> str | None:
+        """The partial name before the cursor when the cursor is inside a ``{{`` / ``{%`` tag."""
+        cursor = self.textCursor()
+        before = self.toPlainText()[:cursor.position()]
+        opened = max(before.rfind("{{"), before.rfind("{%"))
+        if opened < 0 or max(before.rfind("}}"), before.rfind("%}")) > opened:
+            return None
+        match = PREFIX.search(before[opened + 2:])
+        return match.group(0) if match else ""
+
+    def insert_completion(self, completion: str) -> None:
+        prefix = self._prefix() or ""
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.Left, QTextCursor.MoveMode.KeepAnchor, len(prefix))
+        cursor.insertText(completion)
+        self.setTextCursor(cursor)
+
+    def show_completions(self, force: bool = False) -> bool:
+        prefix = self._prefix()
+        if prefix is None or (not prefix and not force):
+            self.completer.popup().hide()
+            return False
+        self.completer.setCompletionPrefix(prefix)
+        if self.completer.completionCount() == 0:
+            self.completer.popup().hide()
+            return False
+        rect = self.cursorRect()
+        rect.setWidth(self.completer.popup().sizeHintForColumn(0) + 30)
+        self.completer.complete(rect)
+        return True
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        popup = self.completer.popup()
+        if popup.isVisible() and event.key() in (Qt.Key.Key_Enter, Qt.Key.Key_Return, Qt.Key.Key_Tab,
+                                                 Qt.Key.Key_Escape, Qt.Key.Key_Backtab):
+            event.ignore()  # the completer handles these
+            return
+        if event.key() == Qt.Key.Key_Space and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.show_completions(force=True)
+            return
+        super().keyPressEvent(event)
+        if event.text() and (event.text().isalnum() or event.text() in "_."):
+            self.show_completions()
+        elif popup.isVisible():
+            popup.hide()
