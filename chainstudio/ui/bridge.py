@@ -3,7 +3,8 @@
 ``RunBridge`` is a plain core listener (``bridge(event)``): pass it to the executor like any other
 listener. Each event is applied to the bridge's ``RunState`` at once; views hear about it through
 ``updated``, emitted at most ``rate_hz`` times a second by a single-shot ``QTimer`` (never per token).
-``runStarted`` and ``runFinished`` are emitted immediately (a pending ``updated`` is flushed first).
+``runStarted`` and ``runFinished`` are emitted immediately; a final ``updated`` (which includes the run's
+end) is always flushed just before ``runFinished``, so views that refresh on ``updated`` see the end.
 
 Calls made on the bridge's thread (the qasync loop runs on the GUI thread) are handled directly; calls
 from another thread are queued onto the bridge's thread.

@@ -219,8 +219,7 @@ class GanttPainter:
         elif kind == "waiting":
             self.swatch(p, rect, "waiting")
         elif kind == "backoff":
-            thin = QRectF(rect.left(), rect.center().y() - 3, rect.width(), 6)
-            self.swatch(p, thin, "backoff")
+            self.swatch(p, rect, "backoff")
         elif kind == "retry":
             self.swatch(p, rect, "retry")
         elif kind == "skipped":
@@ -237,9 +236,11 @@ class GanttPainter:
             color = theme.status_color("waiting")
             p.fillRect(rect, blend(color, theme.background, 0.7))
             p.fillRect(rect, QBrush(color, Qt.BrushStyle.BDiagPattern))
-        elif key == "backoff":
-            p.fillRect(rect, blend(theme.backoff, theme.background, 0.35))
-            p.fillRect(rect, QBrush(theme.backoff.darker(130), Qt.BrushStyle.Dense5Pattern))
+        elif key == "backoff":  # a pale band with a dotted core: time spent waiting to retry
+            p.fillRect(rect, blend(theme.backoff, theme.background, 0.78))
+            core = QRectF(rect.left(), rect.center().y() - rect.height() / 4, rect.width(), rect.height() / 2)
+            p.fillRect(core, blend(theme.backoff, theme.background, 0.3))
+            p.fillRect(core, QBrush(theme.backoff.darker(135), Qt.BrushStyle.Dense5Pattern))
         elif key == "retry":
             p.fillRect(rect, theme.retry)
             p.fillRect(rect, QBrush(theme.status_color("failed").darker(140), Qt.BrushStyle.FDiagPattern))

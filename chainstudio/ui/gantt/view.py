@@ -28,7 +28,9 @@ class GanttView(QAbstractScrollArea):
         self.metrics = metrics or Metrics()
         self.theme = Theme.from_palette(self.palette())
         self.painter = GanttPainter(self.theme, self.font())
+        self._states: list[RunState] = []
         self.layout_ = GanttLayout([], self.metrics)
+        self._built_for: tuple = ()
         self.highlighted: set[str] = set()
         self.hovered: str | None = None
         self.auto_fit = True
@@ -42,9 +44,18 @@ class GanttView(QAbstractScrollArea):
 
     # --- data ---------------------------------------------------------------------------------------
     def set_states(self, states: Sequence[RunState]) -> None:
-        self.layout_ = GanttLayout(states, self.metrics, self.layout_.px_per_s)
-        self.hovered = None
+        self._states = list(states)
+        self._rebuild()
         self.refresh()
+
+    def _structure(self) -> tuple:
+        """What the rows depend on: which runs, and their nodes (a state may be reset by a RunStarted)."""
+        return tuple((id(s), s.run_id, len(s.spans)) for s in self._states)
+
+    def _rebuild(self) -> None:
+        self.layout_ = GanttLayout(self._states, self.metrics, self.layout_.px_per_s)
+        self._built_for = self._structure()
+        self.hovered = None
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -53,6 +64,8 @@ class GanttView(QAbstractScrollArea):
 
     def refresh(self) -> None:
         """Re-read the run states (times grow while a run goes on) and repaint once."""
+        if self._structure() != self._built_for:
+            self._rebuild()
         hbar = self.horizontalScrollBar()
         following = hbar.value() >= hbar.maximum() - 2 and hbar.maximum() > 0
         if self.auto_fit:

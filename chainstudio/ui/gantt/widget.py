@@ -140,8 +140,7 @@ class GanttWidget(QWidget):
     def follow(self, bridge) -> None:
         """Show each run a ``RunBridge`` reports, refreshed at the bridge's coalesced rate."""
         bridge.runStarted.connect(self.set_state)
-        bridge.updated.connect(self.refresh)
-        bridge.runFinished.connect(self.refresh)
+        bridge.updated.connect(self.refresh)  # also flushed once just before runFinished
 
     def header_text(self) -> str:
         """The header as plain text (title, SIMULATED label when simulated, totals)."""
