@@ -1,0 +1,176 @@
+"""An OpenAI-compatible provider on the official ``openai`` AsyncOpenAI client (chat completions).
+
+Works against OpenAI, Ollama, vLLM, LM Studio and llama.cpp server. One call = one attempt: the client is
+built with ``max_retries=0`` because the executor owns retries, so every attempt and wait is an event.
+Streams with ``stream_options={"include_usage": True}`` and reports the server's prompt and completion
+tokens, the time of the first content token and the request id. Errors become ``ProviderError``:
+timeouts and connection errors are retryable, HTTP errors carry the status, the server's message and
+its ``retry-after-ms`` / ``retry-after`` wish; a stream that stops midway is a retryable "dropped" error.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from chainstudio.core.clock import Clock
+from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
+from chainstudio.core.tokens import count_tokens
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    base_url: str | None = None  # None: OPENAI_BASE_URL, else OpenAI's
+    api_key: str | None = None  # None: the variable named by api_key_env
+    api_key_env: str = "OPENAI_API_KEY"
+    organization: str | None = None
+    connect_timeout: float = 10.0
+
+    def resolved_base_url(self, env: Mapping[str, str] | None = None) -> str:
+        env = os.environ if env is None else env
+        return (self.base_url or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+    def resolved_api_key(self, env: Mapping[str, str] | None = None) -> str | None:
+        env = os.environ if env is None else env
+        return self.api_key or env.get(self.api_key_env) or None
+
+
+class OpenAICompatProvider:
+    name = "openai"
+    simulated = False
+
+    def __init__(self, settings: OpenAISettings | None = None, *, clock: Clock | None = None,
+                 client: Any | None = None, env: Mapping[str, str] | None = None):
+        self.settings = settings or OpenAISettings()
+        self.clock = clock or Clock()
+        self.base_url = self.settings.resolved_base_url(env)
+        api_key = self.settings.resolved_api_key(env)
+        self.has_key = api_key is not None
+        if client is None:
+            from openai import AsyncOpenAI
+
+            # Local servers (Ollama, vLLM, llama.cpp) accept any key; the client insists on one.
+            client = AsyncOpenAI(api_key=api_key or "not-needed", base_url=self.base_url, max_retries=0,
+                                 organization=self.settings.organization)
+        self._client = client
+        self.label = f"OpenAI-compatible · {self.base_url}"
+
+    async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        import openai
+
+        try:
+            stream = await self._client.chat.completions.create(
+                model=request.model, messages=list(request.messages), temperature=request.temperature,
+                max_tokens=request.max_tokens, stream=True, stream_options={"include_usage": True},
+                timeout=_timeout(request.timeout, self.settings.connect_timeout))
+        except openai.APITimeoutError:  # subclasses APIConnectionError: first
+            raise ProviderError(f"no response from {self.base_url} in time", kind="timeout") from None
+        except openai.APIConnectionError as exc:
+            raise ProviderError(f"cannot reach {self.base_url}: {_cause(exc)}", kind="connection") from None
+        except openai.APIStatusError as exc:
+            raise _status_error(exc) from None
+        except openai.APIError as exc:
+            raise ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False) from None
+        return await self._read(stream, request, on_delta)
+
+    async def _read(self, stream: Any, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        import openai
+
+        headers = getattr(getattr(stream, "response", None), "headers", {}) or {}
+        request_id = headers.get("x-request-id")
+        parts: list[str] = []
+        first_token_at: float | None = None
+        usage = None
+        finished = False
+        model = request.model
+        try:
+            async with stream:
+                async for chunk in stream:
+                    request_id = request_id or getattr(chunk, "id", None)
+                    model = getattr(chunk, "model", None) or model
+                    if getattr(chunk, "usage", None) is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices or ():
+                        text = getattr(choice.delta, "content", None) if choice.delta else None
+                        if text:
+                            now = self.clock.now()
+                            if first_token_at is None:
+                                first_token_at = now
+                            parts.append(text)
+                            on_delta(text, now)
+                        if choice.finish_reason:
+                            finished = True
+        except openai.APIError as exc:  # a timeout or a broken connection while reading
+            raise self._dropped(parts, request, f"stream broke off: {_cause(exc)}") from None
+        if not finished and usage is None:
+            raise self._dropped(parts, request, "stream ended before the answer was complete")
+        text = "".join(parts)
+        if usage is not None:
+            input_tokens, output_tokens = int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
+        else:  # a server that ignores include_usage: estimate offline
+            input_tokens = sum(count_tokens(m.get("content", "")) for m in request.messages)
+            output_tokens = count_tokens(text)
+        return ChatResult(text, input_tokens, output_tokens, model, request_id, first_token_at)
+
+    @staticmethod
+    def _dropped(parts: list[str], request: ChatRequest, message: str) -> ProviderError:
+        partial = "".join(parts)
+        return ProviderError(message, kind="dropped", partial_text=partial)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def _timeout(total: float, connect: float) -> Any:
+    from openai import Timeout
+
+    return Timeout(total, connect=min(connect, total))
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    return f"{type(cause).__name__}: {cause}" if cause else str(exc)
+
+
+def _status_error(exc: Any) -> ProviderError:
+    status = int(exc.status_code)
+    message = _server_message(exc)
+    return ProviderError(message, kind="http", status=status, retry_after=retry_after(exc.response.headers))
+
+
+def _server_message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return str(getattr(exc, "message", None) or exc)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks to wait: ``retry-after-ms``, else ``retry-after`` (seconds or HTTP date)."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,308 @@
+"""A small OpenAI-compatible server for tests: real HTTP on 127.0.0.1, an ephemeral port, scripted faults.
+
+It serves ``POST /v1/chat/completions`` (streamed and not, with ``usage``, ``x-request-id`` and
+``stream_options.include_usage``) and ``GET /v1/models``. It counts the tokens it reports (with the same
+offline tokenizer the app uses) and tracks the most requests it ever had in flight.
+
+Faults are scripted by directives inside the last message, so concurrent requests cannot mix them up
+(a directive with ``*N`` applies to the first N requests carrying the same prompt):
+
+    [[fail=429*2]]        answer HTTP 429 twice (with [[retry_after_ms=150]] or [[retry_after=1]])
+    [[fail=500*1]]        answer HTTP 500 once, then succeed
+    [[drop*1]]            stream half of the answer, then cut the connection
+    [[hang]]              never answer (until the client goes away)
+    [[delay=0.2]]         wait before the first token;  [[tokens=40]]  answer 40 words
+
+A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404.
+
+It runs on its own event loop in a background thread, so sync tests, CLI subprocesses and (later) qasync
+GUI tests can all use it::
+
+    with FakeOpenAIServer() as server:
+        ... server.url ...            # http://127.0.0.1:PORT/v1
+        server.stats.completion_tokens
+
+Standalone: ``python -m tests.support.fake_openai_server --port 0`` prints its URL and serves until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import re
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from chainstudio.core.tokens import count_tokens
+
+DIRECTIVE = re.compile(r"\[\[(\w+)(?:=([\w.]+))?(?:\*(\d+))?\]\]")
+WORDS = ("quantum", "qubit", "error", "correction", "logical", "physical", "gate", "fidelity", "vendor",
+         "roadmap", "funding", "lattice", "algorithm", "benchmark", "coherence", "photonic")
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    completed: int = 0  # requests answered in full, with usage
+    prompt_tokens: int = 0  # summed over completed requests: exactly what the server reported
+    completion_tokens: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    dropped: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class FakeOpenAIServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None,
+                 chunk_delay: float = 0.002, default_tokens: int = 24, known_models: set[str] | None = None):
+        self.host, self.port = host, port
+        self.api_key = api_key
+        self.chunk_delay = chunk_delay
+        self.default_tokens = default_tokens
+        self.known_models = known_models
+        self._lock = threading.Lock()
+        self._stats = Stats()
+        self._seen: dict[str, int] = {}
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> "FakeOpenAIServer":
+        self._thread = threading.Thread(target=self._serve, name="fake-openai-server", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10) or self._error is not None:
+            raise RuntimeError(f"fake OpenAI server did not start: {self._error!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop = None
+
+    def __enter__(self) -> "FakeOpenAIServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._startup())
+        except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _startup(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- stats ------------------------------------------------------------------------------------------
+    @property
+    def stats(self) -> Stats:
+        """A snapshot (safe to read from any thread)."""
+        with self._lock:
+            s = self._stats
+            return Stats(s.requests, s.completed, s.prompt_tokens, s.completion_tokens, dict(s.statuses),
+                         s.dropped, s.in_flight, s.max_in_flight, [dict(e) for e in s.log])
+
+    def reset(self) -> None:
+        with self._lock:
+            self._stats = Stats()
+            self._seen.clear()
+
+    # --- handlers -----------------------------------------------------------------------------------------
+    async def _models(self, request: web.Request) -> web.Response:
+        models = sorted(self.known_models or {"gpt-4o", "gpt-4o-mini"})
+        return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        number = next(self._ids)
+        request_id = f"req_{number:06d}"
+        entry: dict[str, Any] = {"id": request_id, "start": time.monotonic(), "status": None}
+        with self._lock:
+            self._stats.requests += 1
+            self._stats.in_flight += 1
+            self._stats.max_in_flight = max(self._stats.max_in_flight, self._stats.in_flight)
+            self._stats.log.append(entry)
+        try:
+            return await self._answer(request, request_id, entry)
+        finally:
+            entry["end"] = time.monotonic()
+            with self._lock:
+                self._stats.in_flight -= 1
+                if entry["status"] is not None:
+                    self._stats.statuses[entry["status"]] = self._stats.statuses.get(entry["status"], 0) + 1
+
+    def _reject(self, entry: dict[str, Any], status: int, message: str, kind: str,
+               headers: dict[str, str] | None = None, request_id: str = "") -> web.Response:
+        entry["status"] = status
+        return web.json_response({"error": {"message": message, "type": kind, "code": None}}, status=status,
+                                 headers={"x-request-id": request_id, **(headers or {})})
+
+    async def _answer(self, request: web.Request, request_id: str, entry: dict[str, Any]) -> web.StreamResponse:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return self._reject(entry, 401, "Incorrect API key provided.", "invalid_request_error",
+                               request_id=request_id)
+        try:
+            body = await request.json()
+            messages = body["messages"]
+            model = str(body["model"])
+        except (ValueError, KeyError, TypeError):
+            return self._reject(entry, 400, "Request body must be JSON with model and messages.",
+                               "invalid_request_error", request_id=request_id)
+        if self.known_models is not None and model not in self.known_models:
+            return self._reject(entry, 404, f"The model `{model}` does not exist.", "invalid_request_error",
+                               request_id=request_id)
+        prompt = str(messages[-1].get("content", "")) if messages else ""
+        entry["prompt"] = prompt
+        directives = {m.group(1): (m.group(2), int(m.group(3)) if m.group(3) else None)
+                      for m in DIRECTIVE.finditer(prompt)}
+        with self._lock:
+            seen = self._seen.get(prompt, 0)
+            self._seen[prompt] = seen + 1
+
+        def active(name: str) -> bool:
+            if name not in directives:
+                return False
+            count = directives[name][1]
+            return count is None or seen < count
+
+        if active("hang"):
+            while request.transport is not None and not request.transport.is_closing():
+                await asyncio.sleep(0.01)
+            entry["status"] = 499
+            return web.Response(status=499)
+        if active("fail"):
+            status = int(directives["fail"][0] or 500)
+            headers = {}
+            if "retry_after_ms" in directives:
+                headers["retry-after-ms"] = directives["retry_after_ms"][0] or "100"
+            if "retry_after" in directives:
+                headers["retry-after"] = directives["retry_after"][0] or "1"
+            return self._reject(entry, status, f"scripted HTTP {status}", "server_error", headers, request_id)
+        delay = float(directives.get("delay", ("0", None))[0] or 0)
+        n_words = int(directives.get("tokens", (str(self.default_tokens), None))[0] or self.default_tokens)
+        words = [f"{WORDS[(i * 7 + len(prompt)) % len(WORDS)]}" for i in range(n_words)]
+        pieces = [w + (" " if i < n_words - 1 else ".") for i, w in enumerate(words)]
+        text = "".join(pieces)
+        prompt_tokens = sum(count_tokens(str(m.get("content", ""))) for m in messages)
+        completion_tokens = count_tokens(text)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
+        if delay:
+            await asyncio.sleep(delay)
+        if not body.get("stream"):
+            self._count(entry, 200, usage)
+            return web.json_response({
+                "id": f"chatcmpl-{request_id}", "object": "chat.completion", "created": int(time.time()),
+                "model": model, "usage": usage,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": text}}],
+            }, headers={"x-request-id": request_id})
+        return await self._stream(request, request_id, entry, model, pieces, usage, active("drop"),
+                                  bool((body.get("stream_options") or {}).get("include_usage")))
+
+    async def _stream(self, request: web.Request, request_id: str, entry: dict[str, Any], model: str,
+                      pieces: list[str], usage: dict[str, int], drop: bool, include_usage: bool) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "x-request-id": request_id,
+                                               "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        base = {"id": f"chatcmpl-{request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": model}
+
+        async def send(payload: dict[str, Any] | str) -> None:
+            data = payload if isinstance(payload, str) else json.dumps(payload)
+            await response.write(f"data: {data}\n\n".encode())
+
+        await send({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                         "finish_reason": None}]})
+        for i, piece in enumerate(pieces):
+            if drop and i == len(pieces) // 2:
+                entry["status"] = 200
+                with self._lock:
+                    self._stats.dropped += 1
+                if request.transport is not None:
+                    request.transport.abort()
+                return response
+            await send({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+            if self.chunk_delay:
+                await asyncio.sleep(self.chunk_delay)
+        await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if include_usage:
+            await send({**base, "choices": [], "usage": usage})
+        await send("[DONE]")
+        await response.write_eof()
+        self._count(entry, 200, usage if include_usage else None)
+        return response
+
+    def _count(self, entry: dict[str, Any], status: int, usage: dict[str, int] | None) -> None:
+        entry["status"] = status
+        with self._lock:
+            self._stats.completed += 1
+            if usage is not None:
+                self._stats.prompt_tokens += usage["prompt_tokens"]
+                self._stats.completion_tokens += usage["completion_tokens"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A local OpenAI-compatible server for tests.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--api-key", default=None)
+    parser.add_argument("--chunk-delay", type=float, default=0.002)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with FakeOpenAIServer(args.host, args.port, api_key=args.api_key, chunk_delay=args.chunk_delay) as server:
+        print(server.url, flush=True)
+        try:
+            while not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
