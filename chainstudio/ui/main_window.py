@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         s.moveFinished.connect(c.move_nodes)
         s.selectedNodesChanged.connect(self.inspector.show_selection)
         s.selectedNodesChanged.connect(self.nodeSelectionChanged)
-        s.selectedNodesChanged.connect(lambda _ids: self._update_actions())
+        s.selectionChanged.connect(self._update_actions)
         self.view.kindDropped.connect(lambda kind, pos: self.add_node(kind, pos))
         self.view.zoomChanged.connect(lambda _z: self._update_summary())
         self.palette.kindActivated.connect(lambda kind: self.add_node(kind, self.view.centre_scene_pos()))

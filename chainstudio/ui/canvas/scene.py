@@ -176,7 +176,7 @@ class CanvasScene(QGraphicsScene):
                 self.nodes[node_id].setSelected(True)
         finally:
             self.blockSignals(False)
-        self._announce_selection()
+        self.selectionChanged.emit()  # once, not once per item
 
     def _announce_selection(self) -> None:
         ids = self.selected_node_ids()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsView
 
@@ -37,6 +37,12 @@ class CanvasView(QGraphicsView):
         self.setSceneRect(QRectF(-50_000, -50_000, 100_000, 100_000))
         self._pan_from: QPointF | None = None
         self._space = False
+        self._fit_pending = False
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._fit_pending:
+            QTimer.singleShot(0, self.fit)
 
     # --- zoom -----------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -60,11 +66,20 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def fit(self) -> None:
+        """Show every card (at most at 125 %); an empty canvas is shown at 100 % around the origin.
+        Before the view is shown, fitting waits for the first show."""
+        if not self.isVisible():
+            self._fit_pending = True
+            return
+        self._fit_pending = False
         rect = QRectF()
         for item in self.scene().nodes.values():
             rect = rect.united(item.sceneBoundingRect())
         if rect.isNull():
-            rect = QRectF(-400, -300, 800, 600)
+            self.setTransform(QTransform())
+            self.centerOn(0, 0)
+            self.zoomChanged.emit(self.zoom())
+            return
         self.fitInView(rect.adjusted(-60, -80, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > FIT_MAX_ZOOM:
             self.setTransform(QTransform.fromScale(FIT_MAX_ZOOM, FIT_MAX_ZOOM))

@@ -1,0 +1,80 @@
+"""Shared fixtures and helpers for the canvas-editor UI tests (import the fixtures into a test module)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QSettings
+from PySide6.QtTest import QTest
+
+from chainstudio.core.layering import CycleError, layers
+from chainstudio.core.validation import ordering_only_edges
+from chainstudio.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitActive(win)
+    yield win
+    win.document.replace(win.document.graph)  # unmodified, so closing does not ask
+    win.close()
+
+
+def view_point(window, scene_pos: QPointF) -> QPoint:
+    return window.view.mapFromScene(scene_pos)
+
+
+def drag(window, start: QPointF, end: QPointF, steps: int = 6, button=Qt.MouseButton.LeftButton) -> None:
+    """Press at ``start``, move in steps, release at ``end`` (scene coordinates) with real mouse events."""
+    viewport = window.view.viewport()
+    a, b = view_point(window, start), view_point(window, end)
+    QTest.mouseMove(viewport, a)
+    QTest.mousePress(viewport, button, Qt.KeyboardModifier.NoModifier, a)
+    for i in range(1, steps + 1):
+        QTest.mouseMove(viewport, QPoint(a.x() + (b.x() - a.x()) * i // steps, a.y() + (b.y() - a.y()) * i // steps))
+    QTest.mouseRelease(viewport, button, Qt.KeyboardModifier.NoModifier, b)
+
+
+def connect_by_drag(window, source: str, target: str) -> None:
+    """Drag from ``source``'s output port to the middle of ``target``'s card (node names)."""
+    graph = window.document.graph
+    src, dst = window.scene.nodes[graph.resolve(source).id], window.scene.nodes[graph.resolve(target).id]
+    drag(window, src.port_scene_pos("out"), dst.sceneBoundingRect().center())
+
+
+def assert_scene_matches_model(scene) -> None:
+    """Every node and edge of the document has exactly one item showing it, and nothing else does."""
+    scene.flush()
+    graph = scene.document.graph
+    assert set(scene.nodes) == set(graph.nodes)
+    for node_id, item in scene.nodes.items():
+        node = graph.nodes[node_id]
+        assert (item.pos().x(), item.pos().y()) == node.position
+        assert item.name == node.name and item.scene() is scene
+    assert set(scene.edges) == set(graph.edges)
+    dashed = ordering_only_edges(graph)
+    for edge_id, item in scene.edges.items():
+        edge = graph.edges[edge_id]
+        assert (item.source_id, item.target_id) == (edge.source, edge.target)
+        assert item.path().pointAtPercent(0) == scene.nodes[edge.source].port_scene_pos("out")
+        assert item.path().pointAtPercent(1) == scene.nodes[edge.target].port_scene_pos("in")
+        assert item.ordering_only == (edge_id in dashed)
+    try:
+        expected = layers(graph) if scene.show_layers else []
+    except CycleError:
+        expected = []
+    assert [b.label for b in scene.bands] == [
+        f"Layer {i + 1} · " + (f"{len(g)} in parallel" if len(g) > 1 else "1 step") for i, g in enumerate(expected)]
+    items_in_scene = {i for i in scene.items() if i.parentItem() is None}
+    assert items_in_scene == set(scene.nodes.values()) | set(scene.edges.values()) | set(scene.bands)
