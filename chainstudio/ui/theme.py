@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 
@@ -35,6 +37,16 @@ def kind_color(kind: str) -> QColor:
 def font(point_size: float, bold: bool = False) -> QFont:
     result = QFont()
     result.setPointSizeF(point_size)
+    result.setBold(bold)
+    return result
+
+
+@lru_cache(maxsize=None)
+def canvas_font(pixels: int, bold: bool = False) -> QFont:
+    """A font sized in scene units, so the canvas looks the same on any screen and in exports.
+    Made on first use (after the QApplication exists), never at import time."""
+    result = QFont()
+    result.setPixelSize(pixels)
     result.setBold(bold)
     return result
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsSimple
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 
-BAND_FONT = theme.font(10, bold=True)
+BAND_FONT = (13, True)  # pixel size, bold
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -68,7 +68,7 @@ class DragCurveItem(QGraphicsPathItem):
         self.setZValue(10.0)
         self.reason = QGraphicsSimpleTextItem(self)
         self.reason.setBrush(theme.REFUSED)
-        self.reason.setFont(theme.font(9, bold=True))
+        self.reason.setFont(theme.canvas_font(12, True))
         self.set_state(None)
 
     def follow(self, cursor: QPointF) -> None:
@@ -113,6 +113,6 @@ class LayerBandItem(QGraphicsItem):
         painter.setBrush(theme.BAND_FILLS[self.index % 2])
         painter.drawRoundedRect(self._rect, 12, 12)
         painter.setPen(theme.BAND_TEXT)
-        painter.setFont(BAND_FONT)
+        painter.setFont(theme.canvas_font(*BAND_FONT))
         painter.drawText(self._rect.adjusted(12, 4, -8, 0),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.label)

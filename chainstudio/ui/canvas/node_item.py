@@ -15,10 +15,10 @@ from chainstudio.core.node_types import node_kind
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 
-NAME_FONT = theme.font(10.5, bold=True)
-KIND_FONT = theme.font(8)
-BODY_FONT = theme.font(8.5)
-BLOCK_FONT = theme.font(20, bold=True)
+NAME_FONT = (14, True)  # pixel size, bold
+KIND_FONT = (11, False)
+BODY_FONT = (11, False)
+BLOCK_FONT = (26, True)
 DETAIL_LOD = 0.3  # below this zoom, cards are drawn as plain coloured blocks
 
 
@@ -132,7 +132,7 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(color)
             painter.drawRect(rect)
             painter.setPen(QColor("white"))
-            painter.setFont(BLOCK_FONT)
+            painter.setFont(theme.canvas_font(*BLOCK_FONT))
             painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter, self.name)
             return
         painter.setBrush(theme.CARD_FILL)
@@ -144,17 +144,18 @@ class NodeItem(QGraphicsItem):
         painter.fillPath(header.simplified(), color)
         pad = 10.0
         painter.setPen(QColor("white"))
-        painter.setFont(KIND_FONT)
+        painter.setFont(theme.canvas_font(*KIND_FONT))
         kind_title = node_kind(self.kind).title
-        kind_width = QFontMetricsF(KIND_FONT).horizontalAdvance(kind_title)
+        kind_width = QFontMetricsF(theme.canvas_font(*KIND_FONT)).horizontalAdvance(kind_title)
         painter.drawText(QRectF(rect.width() - pad - kind_width, 0, kind_width, geo.HEADER_HEIGHT),
                          Qt.AlignmentFlag.AlignVCenter, kind_title)
-        painter.setFont(NAME_FONT)
+        name_font = theme.canvas_font(*NAME_FONT)
+        painter.setFont(name_font)
         name_width = rect.width() - 3 * pad - kind_width
-        name = QFontMetricsF(NAME_FONT).elidedText(self.name, Qt.TextElideMode.ElideRight, name_width)
+        name = QFontMetricsF(name_font).elidedText(self.name, Qt.TextElideMode.ElideRight, name_width)
         painter.drawText(QRectF(pad, 0, name_width, geo.HEADER_HEIGHT), Qt.AlignmentFlag.AlignVCenter, name)
-        painter.setFont(BODY_FONT)
-        metrics = QFontMetricsF(BODY_FONT)
+        painter.setFont(theme.canvas_font(*BODY_FONT))
+        metrics = QFontMetricsF(theme.canvas_font(*BODY_FONT))
         width = rect.width() - 2 * pad
         y = geo.HEADER_HEIGHT + 6
         painter.setPen(theme.TEXT)

@@ -37,7 +37,10 @@ class CanvasScene(QGraphicsScene):
         self._structure_dirty = self._annotations_dirty = self._bands_dirty = False
         self._drag: ConnectDrag | None = None
         self._last_selection: list[str] = []
-        self._flashed: list = []
+        self._flashed: list[tuple[dict, str]] = []
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(self._end_flash)
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.timeout.connect(self.flush)
@@ -186,20 +189,21 @@ class CanvasScene(QGraphicsScene):
 
     # --- feedback -------------------------------------------------------------------------------
     def flash(self, node_ids: list[str] = (), edge_ids: list[str] = ()) -> None:
-        """Outline items in red for a moment (a refused gesture)."""
-        items = [self.nodes[n] for n in node_ids if n in self.nodes] + \
-                [self.edges[e] for e in edge_ids if e in self.edges]
-        for item in items:
-            item.flashing = True
-            item.update()
-        self._flashed = items
-        QTimer.singleShot(FLASH_MS, lambda: self._end_flash(items))
+        """Outline nodes and edges in red for a moment (a refused gesture)."""
+        self._end_flash()
+        self._flashed = [(self.nodes, n) for n in node_ids] + [(self.edges, e) for e in edge_ids]
+        self._set_flashing(True)
+        self._flash_timer.start(FLASH_MS)
 
-    def _end_flash(self, items: list) -> None:
-        for item in items:
-            if item.scene() is self:
-                item.flashing = False
-                item.update()
+    def _set_flashing(self, on: bool) -> None:
+        for items, item_id in self._flashed:
+            if item_id in items:
+                items[item_id].flashing = on
+                items[item_id].update()
+
+    def _end_flash(self) -> None:
+        self._set_flashing(False)
+        self._flashed = []
 
     # --- gestures -------------------------------------------------------------------------------
     def node_at(self, pos: QPointF, ignore: object = None) -> NodeItem | None:

@@ -29,7 +29,7 @@ class CanvasView(QGraphicsView):
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -49,14 +49,17 @@ class CanvasView(QGraphicsView):
         return self.transform().m11()
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by ``factor`` keeping the scene point under ``anchor`` (viewport pixels; default the
+        centre) where it is."""
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         if math.isclose(target, self.zoom()):
             return
-        old_anchor = self.transformationAnchor()
-        if anchor is None:
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        at = (anchor if anchor is not None else QPointF(self.viewport().rect().center())).toPoint()
+        fixed = self.mapToScene(at)
         self.scale(target / self.zoom(), target / self.zoom())
-        self.setTransformationAnchor(old_anchor)
+        drift = self.mapFromScene(fixed) - at
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
         self.zoomChanged.emit(self.zoom())
 
     def wheelEvent(self, event) -> None:  # noqa: N802
@@ -92,8 +95,8 @@ class CanvasView(QGraphicsView):
     # --- pan ------------------------------------------------------------------------------------
     def pan_by(self, dx: float, dy: float) -> None:
         """Move the view by (dx, dy) viewport pixels."""
-        centre = self.viewport().rect().center()
-        self.centerOn(self.mapToScene(centre.x() + round(dx), centre.y() + round(dy)))
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(dx))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(dy))
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

@@ -187,7 +187,7 @@ class NodeForm(QWidget):
         if self._pending_template is None:
             self._pending_template = QTimer(self)
             self._pending_template.setSingleShot(True)
-            self._pending_template.timeout.connect(self.flush)
+            self._pending_template.timeout.connect(self._commit_templates)
         self._pending_template.start(COMMIT_DELAY_MS)
 
     def flush(self) -> None:
@@ -195,6 +195,9 @@ class NodeForm(QWidget):
         if self._pending_template is None or not self._pending_template.isActive():
             return
         self._pending_template.stop()
+        self._commit_templates()
+
+    def _commit_templates(self) -> None:
         for name, editor in self.editors.items():
             if isinstance(editor, TemplateEditor):
                 self._commit(name)
