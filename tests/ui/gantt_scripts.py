@@ -189,3 +189,76 @@ def wide(n: int = 1000, width: int = 50, concurrency: int = 16) -> Script:
         layer_start = end_of_layer
     s.finish(layer_start)
     return s
+
+
+# --- the screenshots in docs/screenshots (python -m tests.ui.gantt_scripts docs/screenshots) ---------------
+def executor_run(strategy: str, concurrency: int | None, seed: int = 4, rate_limit: float = 0.2):
+    """research-hybrid on the real executor and simulated provider, on virtual time (instant, exact)."""
+    import asyncio
+
+    from chainstudio.core.clock import Clock
+    from chainstudio.core.executor import Run, RunContext
+    from chainstudio.core.fileformat import load
+    from chainstudio.core.providers.simulated import Faults, SimulatedProvider
+    from chainstudio.core.virtual_time import run_virtual
+    from tests.conftest import EXAMPLES
+
+    graph = load(EXAMPLES / "research-hybrid.chain.json")
+
+    async def main():
+        clock = Clock(monotonic=asyncio.get_running_loop().time)
+        provider = SimulatedProvider(seed=seed, clock=clock, faults=Faults(rate_limit=rate_limit))
+        run = Run(graph, RunContext(provider=provider, clock=clock, concurrency=concurrency), strategy=strategy)
+        await run.execute()
+        return run
+
+    return run_virtual(main())
+
+
+def render_screenshots(out: str) -> None:
+    import os
+    import sys
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from chainstudio.ui.gantt import GanttWidget, render_gantt
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    eager = executor_run("eager", 4)
+    t0 = eager.events[0].t
+    render_gantt(RunState.from_events([e for e in eager.events if e.t - t0 <= 3.0]), f"{out}/gantt-hybrid-running.png")
+    render_gantt(eager.state, f"{out}/gantt-hybrid-finished.png")
+    render_gantt(executor_run("sequential", None, rate_limit=0.0).state, f"{out}/gantt-sequential-staircase.png")
+    render_gantt(failing().state(), f"{out}/gantt-failure-skipped.png")
+    render_gantt([hybrid().state(), cancelled().state()], f"{out}/gantt-stacked-runs.png")
+
+    def panel(state, path, dark=False, highlight=None):
+        widget = GanttWidget()
+        if dark:
+            palette = QPalette()
+            for role, colour in ((QPalette.ColorRole.Window, "#1f2937"), (QPalette.ColorRole.WindowText, "#e5e7eb"),
+                                 (QPalette.ColorRole.Base, "#111827"), (QPalette.ColorRole.Text, "#e5e7eb"),
+                                 (QPalette.ColorRole.Button, "#374151"),
+                                 (QPalette.ColorRole.ButtonText, "#e5e7eb")):
+                palette.setColor(role, QColor(colour))
+            widget.setPalette(palette)
+            widget.setAutoFillBackground(True)
+        widget.resize(1300, 500)
+        widget.set_state(state)
+        if highlight:
+            widget.highlight_node(highlight)
+        widget.show()
+        app.processEvents()
+        widget.grab().save(path)
+        widget.close()
+
+    panel(hybrid().state(until=3.2), f"{out}/gantt-panel-running.png", highlight=nid("security"))
+    panel(hybrid().state(), f"{out}/gantt-panel-dark.png", dark=True, highlight=nid("academic"))
+
+
+if __name__ == "__main__":
+    import sys
+
+    render_screenshots(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")

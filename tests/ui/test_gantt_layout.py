@@ -5,7 +5,7 @@ import pytest
 from chainstudio.ui.gantt.axis import tick_label, tick_step, ticks
 from chainstudio.ui.gantt.layout import GanttLayout, Metrics
 from chainstudio.ui.gantt.segments import bar_span, node_segments
-from chainstudio.ui.gantt.text import fmt_cost, totals_items, totals_text, tooltip_html
+from chainstudio.ui.gantt.text import fmt_cost, live_node_time, totals_items, totals_text, tooltip_html
 from tests.ui.gantt_scripts import T0, cancelled, failing, hybrid, nid, staircase, wide
 
 
@@ -146,3 +146,16 @@ def test_unknown_cost_is_never_shown_as_zero():
     assert state.totals().cost_usd is None
     assert "Cost\u00a0unknown" in totals_text(state) and "$0" not in totals_text(state)
     assert fmt_cost(None) == "unknown"
+
+
+def test_header_while_running_counts_running_nodes_and_shows_no_false_zeros():
+    state = hybrid().state(until=1.0)  # three calls under way (software in backoff), none finished
+    now = state.now() - T0
+    assert now == pytest.approx(0.995)  # the last event seen
+    assert state.totals().node_time == 0.0
+    # hardware from 0.01 s, software from 0.02 s (its first attempt), commercial from 0.32 s, up to now
+    assert live_node_time(state) == pytest.approx((now - 0.01) + (now - 0.02) + (now - 0.32))
+    items = dict(totals_items(state))
+    assert items["Speed-up"] == f"{live_node_time(state) / now:.2f}×" != "0.00×"
+    assert items["Cost"] == "—" and items["Critical path"] == "—" and items["Calls"] == "0"
+    assert items["Tokens"] == "0 in / 0 out (+~6 streaming)"

@@ -47,7 +47,8 @@ class CriticalPaths:
         if cached is not None and cached[0] == state.run_id and cached[1] == state.events_applied:
             return cached[2]
         path, _ = state.critical_path()
-        ids = frozenset(n for n in path if (state.spans[n].duration or 0.0) > 0)
+        ids = frozenset(n for n in path if (state.spans[n].duration or 0.0) > 0
+                        and state.spans[n].status in ("succeeded", "failed"))
         self._cache[key] = (state.run_id, state.events_applied, ids)
         return ids
 

@@ -70,19 +70,42 @@ def critical_path_text(state: RunState, path: list[str], seconds: float) -> str:
     return f"{' → '.join(names) or '—'} ({fmt_duration(seconds)})"
 
 
+def live_node_time(state: RunState) -> float:
+    """Sum of node durations, counting running nodes up to ``now()`` (equals the totals' once finished)."""
+    now = state.now()
+    total = 0.0
+    for span in state.spans.values():
+        if span.duration is not None:
+            total += span.duration
+        elif span.started_at is not None and not span.done:
+            total += max(0.0, now - span.started_at)
+    return total
+
+
 def totals_items(state: RunState) -> list[tuple[str, str]]:
-    """The header's (label, value) pairs."""
+    """The header's (label, value) pairs. While a run goes on, node time counts the running nodes so far,
+    and figures that only make sense at the end (no call finished yet) show a dash rather than zero."""
     totals = state.totals()
-    speedup = f"{totals.speedup:.2f}×" if totals.speedup is not None else "—"
+    node_time = live_node_time(state) if state.running else totals.node_time
+    speedup = f"{node_time / totals.wall:.2f}×" if totals.wall > 0 and node_time > 0 else "—"
+    if state.running and totals.critical_path_time <= 0:
+        path = "—"
+    else:
+        path = critical_path_text(state, totals.critical_path, totals.critical_path_time)
+        path += " so far" if state.running else ""
+    tokens = f"{fmt_tokens(totals.input_tokens)} in / {fmt_tokens(totals.output_tokens)} out"
+    streaming = sum(s.deltas for s in state.spans.values() if s.status in ("running", "retrying"))
+    if state.running and streaming:
+        tokens += f" (+~{fmt_tokens(streaming)} streaming)"
+    cost = "—" if state.running and totals.api_calls == 0 else fmt_cost(totals.cost_usd)
     return [
         ("Wall", fmt_duration(totals.wall)),
-        ("Node time", fmt_duration(totals.node_time)),
+        ("Node time", fmt_duration(node_time)),
         ("Speed-up", speedup),
-        ("Critical path", critical_path_text(state, totals.critical_path, totals.critical_path_time)
-         + (" so far" if state.running else "")),
-        ("Tokens", f"{fmt_tokens(totals.input_tokens)} in / {fmt_tokens(totals.output_tokens)} out"),
+        ("Critical path", path),
+        ("Tokens", tokens),
         ("Calls", str(totals.api_calls)),
-        ("Cost", fmt_cost(totals.cost_usd)),
+        ("Cost", cost),
     ]
 
 
