@@ -46,6 +46,8 @@ class CriticalPaths:
         cached = self._cache.get(key)
         if cached is not None and cached[0] == state.run_id and cached[1] == state.events_applied:
             return cached[2]
+        if len(self._cache) > 64:
+            self._cache.clear()
         path, _ = state.critical_path()
         ids = frozenset(n for n in path if (state.spans[n].duration or 0.0) > 0
                         and state.spans[n].status in ("succeeded", "failed"))
@@ -78,7 +80,7 @@ class GanttPainter:
         tick_times = ticks(max(0.0, t0), t1, step)
 
         p.setClipRect(QRectF(0, top, width, height - top))
-        for index, row in enumerate(rows):
+        for row in rows:
             self._row_background(p, row, dy, width, highlight)
         chart_clip = QRectF(m.label_width, top, width - m.label_width, height - top)
         p.setClipRect(chart_clip)
