@@ -38,12 +38,12 @@ from typing import Any, Iterable, Literal, Mapping
 from chainstudio.core import events as ev
 from chainstudio.core.clock import Clock
 from chainstudio.core.model import Graph, Node
-from chainstudio.core.plan import Plan
+from chainstudio.core.plan import Plan, render_template, snapshot
 from chainstudio.core.pricing import Pricing
 from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
 from chainstudio.core.ratelimit import RateLimiter, RateLimits
 from chainstudio.core.run_state import RunState
-from chainstudio.core.templating import TemplateProblem, references, render
+from chainstudio.core.templating import TemplateProblem, references
 from chainstudio.core.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class Run:
             raise RunError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         if context.concurrency is not None and context.concurrency < 1:
             raise RunError("concurrency must be at least 1")
-        self.graph = graph.copy()
+        self.graph = snapshot(graph)
         if model:
             for node in self.graph.nodes.values():
                 if node.kind == "llm":
@@ -323,7 +323,7 @@ class Run:
         try:
             names = references(source).steps
             context = self.plan.template_context(node.id, names, self._outputs, self.inputs)
-            return render(source, context)
+            return render_template(source, context)
         except TemplateProblem as exc:
             raise TemplateProblem(f"template error in step {node.name!r} ({field_name}): {exc.message}",
                                   missing=exc.missing, line=exc.line) from None
@@ -374,7 +374,7 @@ class Run:
         prepared = self._prepared.pop(nid)
         request = prepared.request
         provider = self.context.provider
-        rng = random.Random(f"{self.context.seed}\x00{self.graph.nodes[nid].name}")
+        rng: random.Random | None = None  # backoff jitter, seeded per step; made on the first retry
         attempt, tokens_in, tokens_out = 0, 0, 0
         while True:
             attempt += 1
@@ -416,6 +416,8 @@ class Run:
                 return
             tokens_in += error.input_tokens
             tokens_out += error.output_tokens
+            if rng is None:
+                rng = random.Random(f"{self.context.seed}\x00{self.graph.nodes[nid].name}")
             delay = self._retry_delay(error, attempt, prepared.retries, rng)
             if isinstance(delay, str):
                 message = str(error) + (f" ({delay})" if delay else "")
