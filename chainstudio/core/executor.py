@@ -207,7 +207,8 @@ class Run:
         self._done_count = 0
         self._work: list[str] = []  # released steps to process (a stack: processing order is by plan)
         self._waiting: list[tuple[Any, ...]] = []  # heap of steps ready for a slot
-        self._announced_wait: set[str] = set()
+        self._newly_queued: list[str] = []  # admitted to the slot queue during the current pump
+        self._given_slot: set[str] = set()
         self._prepared: dict[str, _Prepared] = {}
         self._running = 0
         self._counter = itertools.count()
@@ -245,10 +246,9 @@ class Run:
                 while self._waiting and self._has_slot() and not self._work:
                     nid = heapq.heappop(self._waiting)[-1]
                     self._start_llm(nid)
-            for entry in self._waiting:
-                nid = entry[-1]
-                if nid not in self._announced_wait:
-                    self._announced_wait.add(nid)
+            newly_queued, self._newly_queued = self._newly_queued, []
+            for nid in newly_queued:  # those that did not get a slot at once now wait for one
+                if nid not in self._given_slot:
                     self._emit(ev.NodeWaiting(self.run_id, self._clock.now(), nid, "slot"))
         finally:
             self._pumping = False
@@ -284,6 +284,7 @@ class Run:
         else:
             key = (next(self._counter), nid)
         heapq.heappush(self._waiting, key)
+        self._newly_queued.append(nid)
 
     def _complete(self, nid: str, status: str, reason: str | None = None) -> None:
         """Book a finished step and release what it unblocks."""
@@ -356,6 +357,7 @@ class Run:
 
     def _start_llm(self, nid: str) -> None:
         self._running += 1
+        self._given_slot.add(nid)
         task = asyncio.get_running_loop().create_task(self._call(nid), name=f"{self.run_id}:{nid}")
         self._tasks.add(task)
         task.add_done_callback(lambda t: self._task_done(t, nid))
