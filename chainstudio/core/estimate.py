@@ -200,7 +200,7 @@ def estimate(graph: Graph, *, strategy: Strategy = "eager", concurrency: int | N
     state, basis = _run_isolated(simulate)
     totals = state.totals()
     nodes = []
-    for span in sorted(state.spans.values(), key=lambda s: (s.layer, s.name)):
+    for span in state.spans.values():  # layer by layer, document order within a layer
         duration = span.duration or 0.0
         nodes.append(NodeEstimate(
             span.name, span.kind, span.model, _ms(state.rel(span.started_at)), _ms(state.rel(span.ended_at)),

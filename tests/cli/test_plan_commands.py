@@ -1,0 +1,39 @@
+import json
+
+from tests.cli.test_cli_foundation import cli
+from tests.conftest import EXAMPLES
+
+
+def test_estimate_json(tmp_path):
+    out = tmp_path / "e.json"
+    result = cli("estimate", EXAMPLES / "research-hybrid.chain.json", "--strategy", "layered", "--concurrency", "2",
+                 "--json", out, "--no-history")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert {"wall_ms", "input_tokens", "output_tokens", "cost_usd", "nodes"} <= set(data)
+    assert data["strategy"] == "layered" and data["concurrency"] == 2
+    names = [n["name"] for n in data["nodes"]]
+    assert names[:4] == ["topic", "hardware", "software", "commercial"]
+    hardware = data["nodes"][1]
+    assert hardware["input_tokens"] > 0 and hardware["output_tokens"] > 0 and hardware["basis"] == "model profile"
+    assert "Predicted wall time" in result.stdout
+
+
+def test_estimate_budget_warning_and_bad_file(tmp_path):
+    result = cli("estimate", EXAMPLES / "research-hybrid.chain.json", "--cost-cap", "0.000001", "--no-history")
+    assert result.returncode == 0 and "over the cap" in result.stdout
+    bad = tmp_path / "bad.chain.json"
+    bad.write_text("{")
+    result = cli("estimate", bad)
+    assert result.returncode == 2 and "not valid JSON" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_advise_points_out_independent_steps(tmp_path):
+    out = tmp_path / "a.json"
+    result = cli("advise", EXAMPLES / "research-sequential.chain.json", "--json", out, "--no-history")
+    assert result.returncode == 0, result.stderr
+    assert "research-sequential is sequential" in result.stdout
+    assert "Remove all 4 edges that carry no data" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["shape"] == "sequential"
+    assert data["advice"][0]["kind"] == "ordering_edges" and data["advice"][0]["wall_ms_saved"] > 0
