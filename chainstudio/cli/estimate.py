@@ -55,7 +55,7 @@ def plan_inputs(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.cli.run import fmt_cost, make_console, write_json
+    from chainstudio.cli.run import make_console, write_json
     from chainstudio.core.estimate import estimate
     from chainstudio.core.executor import RunError
 

@@ -38,12 +38,12 @@ from typing import Any, Iterable, Literal, Mapping
 from chainstudio.core import events as ev
 from chainstudio.core.clock import Clock
 from chainstudio.core.model import Graph, Node
-from chainstudio.core.plan import Plan, render_template, snapshot
+from chainstudio.core.plan import Plan, snapshot
 from chainstudio.core.pricing import Pricing
 from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
 from chainstudio.core.ratelimit import RateLimiter, RateLimits
 from chainstudio.core.run_state import RunState
-from chainstudio.core.templating import TemplateProblem, references
+from chainstudio.core.templating import TemplateProblem, references, render
 from chainstudio.core.tokens import count_tokens
 
 log = logging.getLogger(__name__)
@@ -324,7 +324,7 @@ class Run:
         try:
             names = references(source).steps
             context = self.plan.template_context(node.id, names, self._outputs, self.inputs)
-            return render_template(source, context)
+            return render(source, context)
         except TemplateProblem as exc:
             raise TemplateProblem(f"template error in step {node.name!r} ({field_name}): {exc.message}",
                                   missing=exc.missing, line=exc.line) from None

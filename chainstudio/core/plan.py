@@ -8,15 +8,12 @@ Everything is O(nodes + edges) (ancestor sets are bitsets), so planning stays ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable, Mapping
-
-from jinja2 import Template
 
 from chainstudio.core.layering import layers
 from chainstudio.core.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.node_types import NODE_KINDS
-from chainstudio.core.templating import MAX_RESULT_CHARS, environment, render
+
 from chainstudio.core.validation import input_name
 
 Estimator = Callable[[Node], float]
@@ -96,25 +93,3 @@ def snapshot(graph: Graph) -> Graph:
                  [GraphInput(i.name, i.default, i.description) for i in graph.inputs],
                  {nid: Node(n.id, n.kind, n.name, dict(n.params), tuple(n.position)) for nid, n in graph.nodes.items()},
                  {eid: Edge(e.id, e.source, e.target) for eid, e in graph.edges.items()})
-
-
-@lru_cache(maxsize=2048)
-def _compiled(source: str) -> Template:
-    return environment().from_string(source)
-
-
-def render_template(source: str, context: Mapping[str, Any]) -> str:
-    """``templating.render`` with the compiled template cached (compiling costs ~0.4 ms per call).
-
-    Same sandboxed environment; on any problem it defers to ``templating.render``, which raises the
-    precise TemplateProblem, so errors read exactly as they always do.
-    """
-    if "{" not in source:  # no expression, statement or comment: the text renders as itself
-        return source
-    try:
-        text = _compiled(source).render(**context)
-    except Exception:  # noqa: BLE001 - templating.render re-raises it as a TemplateProblem
-        return render(source, context)
-    if len(text) > MAX_RESULT_CHARS:
-        return render(source, context)
-    return text
