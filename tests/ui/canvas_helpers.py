@@ -77,4 +77,5 @@ def assert_scene_matches_model(scene) -> None:
     assert [b.label for b in scene.bands] == [
         f"Layer {i + 1} · " + (f"{len(g)} in parallel" if len(g) > 1 else "1 step") for i, g in enumerate(expected)]
     items_in_scene = {i for i in scene.items() if i.parentItem() is None}
-    assert items_in_scene == set(scene.nodes.values()) | set(scene.edges.values()) | set(scene.bands)
+    assert items_in_scene == (set(scene.nodes.values()) | set(scene.edges.values()) | set(scene.bands)
+                              | {scene.overview})

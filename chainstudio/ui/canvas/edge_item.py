@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsSimple
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 
-BAND_FONT = (13, True)  # pixel size, bold
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -22,6 +21,7 @@ class EdgeItem(QGraphicsPathItem):
         self.flashing = False
         self._arrow = QPainterPath()
         self._shape = QPainterPath()
+        self._bounds = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0.0)
         self.setAcceptHoverEvents(True)
@@ -30,6 +30,8 @@ class EdgeItem(QGraphicsPathItem):
         path = geo.edge_path(start, end)
         self._arrow = geo.arrow_head(end)
         self._shape = geo.hit_shape(path)
+        self.prepareGeometryChange()
+        self._bounds = path.boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
         self.setPath(path)
 
     def set_ordering_only(self, on: bool) -> None:
@@ -42,7 +44,7 @@ class EdgeItem(QGraphicsPathItem):
         return self._shape
 
     def boundingRect(self) -> QRectF:  # noqa: N802
-        return self.path().boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
+        return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -52,6 +54,13 @@ class EdgeItem(QGraphicsPathItem):
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.5:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # thin and many: speed first
+            pen.setWidthF(0)
+            painter.setPen(pen)
+            painter.drawPath(self.path())
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            return
         painter.drawPath(self.path())
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
@@ -109,10 +118,19 @@ class LayerBandItem(QGraphicsItem):
         return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        painter.setPen(QPen(theme.BAND_BORDER, 1.0))
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setBrush(theme.BAND_FILLS[self.index % 2])
+        if lod < geo.DETAIL_LOD:  # far out: a plain rectangle, no label, no anti-aliasing
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.drawRect(self._rect)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            return
+        painter.setPen(QPen(theme.BAND_BORDER, 1.0))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # a big translucent fill: fast path
         painter.drawRoundedRect(self._rect, 12, 12)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(theme.BAND_TEXT)
-        painter.setFont(theme.canvas_font(*BAND_FONT))
+        painter.setFont(theme.canvas_font(*geo.BAND_FONT))
         painter.drawText(self._rect.adjusted(12, 4, -8, 0),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.label)

@@ -40,6 +40,8 @@ def export_canvas(graph: Graph, path: str | Path, scale: float = 1.5, show_layer
     try:
         scene.set_show_layers(show_layers)
         scene.flush()
+        for item in scene.nodes.values():
+            item.setCacheMode(item.CacheMode.NoCache)  # draw each card straight at the export resolution
         source = canvas_rect(scene)
         size = QSize(max(1, round(source.width() * scale)), max(1, round(source.height() * scale)))
         if suffix == ".png":

@@ -5,10 +5,14 @@ A node's model position is the top-left corner of its card in scene coordinates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QPainterPath, QPainterPathStroker
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QFontMetricsF, QPainterPath, QPainterPathStroker
+
+from chainstudio.ui.theme import canvas_font
 
 CARD_WIDTH = 220.0
 CARD_HEIGHT = 112.0
@@ -20,11 +24,61 @@ ARROW_SIZE = 9.0
 BAND_MARGIN = 22.0
 BAND_LABEL_HEIGHT = 26.0
 GRID_STEP = 20.0
+DETAIL_LOD = 0.5  # below this zoom, the scene draws the overview: blocks with names (see overview.py)
+PAD = 10.0
+NAME_FONT = (14, True)  # pixel size, bold
+KIND_FONT = (11, False)
+BODY_FONT = (11, False)
+BLOCK_FONT = (26, True)
+BAND_FONT = (13, True)
+MAX_PREVIEW_LINES = 4
 
 
 def card_rect() -> QRectF:
     """The card in item coordinates."""
     return QRectF(0.0, 0.0, CARD_WIDTH, CARD_HEIGHT)
+
+
+@lru_cache(maxsize=1)
+def header_path() -> QPainterPath:
+    """The coloured header: rounded at the top, square where it meets the body."""
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.WindingFill)
+    path.addRoundedRect(QRectF(0, 0, CARD_WIDTH, HEADER_HEIGHT), CARD_RADIUS, CARD_RADIUS)
+    path.addRect(QRectF(0, HEADER_HEIGHT / 2, CARD_WIDTH, HEADER_HEIGHT / 2))
+    return path.simplified()
+
+
+@dataclass(frozen=True)
+class CardText:
+    """Where each piece of a card's text goes, already elided to fit (item coordinates)."""
+
+    name: tuple[QRectF, str]
+    kind: tuple[QRectF, str]
+    detail: tuple[QRectF, str]
+    preview: tuple[tuple[QRectF, str], ...]
+
+
+def card_text(name: str, kind_title: str, detail: str, preview: list[str]) -> CardText:
+    elide = Qt.TextElideMode.ElideRight
+    kind_width = QFontMetricsF(canvas_font(*KIND_FONT)).horizontalAdvance(kind_title)
+    name_width = CARD_WIDTH - 3 * PAD - kind_width
+    body = QFontMetricsF(canvas_font(*BODY_FONT))
+    width = CARD_WIDTH - 2 * PAD
+    top = HEADER_HEIGHT + 6
+    lines = []
+    for i, line in enumerate(preview[:MAX_PREVIEW_LINES]):
+        y = top + 18 + i * (body.height() + 1)
+        if y + body.height() > CARD_HEIGHT - 4:
+            break
+        lines.append((QRectF(PAD, y, width, body.height()), body.elidedText(line, elide, width)))
+    return CardText(
+        name=(QRectF(PAD, 0, name_width, HEADER_HEIGHT),
+              QFontMetricsF(canvas_font(*NAME_FONT)).elidedText(name, elide, name_width)),
+        kind=(QRectF(CARD_WIDTH - PAD - kind_width, 0, kind_width, HEADER_HEIGHT), kind_title),
+        detail=(QRectF(PAD, top, width, 16), body.elidedText(detail, elide, width)),
+        preview=tuple(lines),
+    )
 
 
 def input_port_offset() -> QPointF:

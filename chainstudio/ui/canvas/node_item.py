@@ -5,8 +5,10 @@ Items only display: moving a card moves the item; the scene turns the finished m
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QStyle, QStyleOptionGraphicsItem,
                                QWidget)
 
@@ -15,11 +17,9 @@ from chainstudio.core.node_types import node_kind
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 
-NAME_FONT = (14, True)  # pixel size, bold
-KIND_FONT = (11, False)
-BODY_FONT = (11, False)
-BLOCK_FONT = (26, True)
-DETAIL_LOD = 0.3  # below this zoom, cards are drawn as plain coloured blocks
+WHITE = QColor("white")
+BOUNDS = geo.card_rect().adjusted(-3, -3, 3, 3)
+DETAIL_LOD = geo.DETAIL_LOD
 
 
 def card_lines(node: Node) -> tuple[str, list[str]]:
@@ -36,6 +36,20 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
                                                    else "empty template")
     preview = [line.strip() for line in text.splitlines() if line.strip()]
     return detail, preview
+
+
+@lru_cache(maxsize=1)
+def _card_shape() -> QPainterPath:
+    path = QPainterPath()
+    path.addRoundedRect(geo.card_rect(), geo.CARD_RADIUS, geo.CARD_RADIUS)
+    return path
+
+
+@lru_cache(maxsize=1)
+def _port_hit_shape() -> QPainterPath:
+    path = QPainterPath()
+    path.addEllipse(QPointF(0, 0), geo.PORT_RADIUS + 4, geo.PORT_RADIUS + 4)
+    return path
 
 
 class PortItem(QGraphicsEllipseItem):
@@ -60,6 +74,10 @@ class PortItem(QGraphicsEllipseItem):
         self.setBrush(QBrush(color if self._hover else QColor("white")))
         self.setPen(QPen(color, 2.0))
 
+    def shape(self) -> QPainterPath:
+        """Easier to hit than to see."""
+        return _port_hit_shape()
+
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self._hover = True
         self._restyle()
@@ -78,29 +96,32 @@ class NodeItem(QGraphicsItem):
         self.kind = node.kind
         self.name = node.name
         self.flashing = False
-        self._detail = ""
-        self._preview: list[str] = []
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.set_crisp(True)
         self.setZValue(1.0)
         spec = node_kind(node.kind)
         self.input_port = PortItem("in", self) if spec.has_input_port else None
         self.output_port = PortItem("out", self) if spec.has_output_port else None
         self.show_node(node)
 
+    def set_crisp(self, crisp: bool) -> None:
+        """Cache the card at screen resolution (sharp, but redrawn on every zoom step) or, while a zoom
+        gesture lasts, at a fixed resolution that is only rescaled from one step to the next."""
+        if crisp:
+            self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        else:
+            self.setCacheMode(QGraphicsItem.CacheMode.ItemCoordinateCache)
+
     # --- model -> item --------------------------------------------------------------------------
     def show_node(self, node: Node) -> None:
         """Display ``node``'s current name, parameters and position."""
         self.name = node.name
-        self._detail, self._preview = card_lines(node)
+        detail, preview = card_lines(node)
+        self._text = geo.card_text(node.name, node_kind(node.kind).title, detail, preview)
         self.setToolTip(f"{node.name} ({node_kind(node.kind).title})")
         self.setPos(QPointF(*node.position))
-        self.update()
-
-    def set_flashing(self, on: bool) -> None:
-        self.flashing = on
         self.update()
 
     def port_scene_pos(self, side: str) -> QPointF:
@@ -109,12 +130,10 @@ class NodeItem(QGraphicsItem):
 
     # --- Qt -------------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802
-        return geo.card_rect().adjusted(-3, -3, 3, 3)
+        return BOUNDS
 
     def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(geo.card_rect(), geo.CARD_RADIUS, geo.CARD_RADIUS)
-        return path
+        return _card_shape()
 
     def itemChange(self, change, value):  # noqa: N802
         if change == QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged and self.scene() is not None:
@@ -131,40 +150,23 @@ class NodeItem(QGraphicsItem):
         if lod < DETAIL_LOD:
             painter.setBrush(color)
             painter.drawRect(rect)
-            painter.setPen(QColor("white"))
-            painter.setFont(theme.canvas_font(*BLOCK_FONT))
-            painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter, self.name)
+            if lod * geo.BLOCK_FONT[0] >= 5:  # readable
+                painter.setPen(WHITE)
+                painter.setFont(theme.canvas_font(*geo.BLOCK_FONT))
+                painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter, self.name)
             return
         painter.setBrush(theme.CARD_FILL)
         painter.drawRoundedRect(rect, geo.CARD_RADIUS, geo.CARD_RADIUS)
-        header = QPainterPath()
-        header.setFillRule(Qt.FillRule.WindingFill)
-        header.addRoundedRect(QRectF(0, 0, rect.width(), geo.HEADER_HEIGHT), geo.CARD_RADIUS, geo.CARD_RADIUS)
-        header.addRect(QRectF(0, geo.HEADER_HEIGHT / 2, rect.width(), geo.HEADER_HEIGHT / 2))
-        painter.fillPath(header.simplified(), color)
-        pad = 10.0
-        painter.setPen(QColor("white"))
-        painter.setFont(theme.canvas_font(*KIND_FONT))
-        kind_title = node_kind(self.kind).title
-        kind_width = QFontMetricsF(theme.canvas_font(*KIND_FONT)).horizontalAdvance(kind_title)
-        painter.drawText(QRectF(rect.width() - pad - kind_width, 0, kind_width, geo.HEADER_HEIGHT),
-                         Qt.AlignmentFlag.AlignVCenter, kind_title)
-        name_font = theme.canvas_font(*NAME_FONT)
-        painter.setFont(name_font)
-        name_width = rect.width() - 3 * pad - kind_width
-        name = QFontMetricsF(name_font).elidedText(self.name, Qt.TextElideMode.ElideRight, name_width)
-        painter.drawText(QRectF(pad, 0, name_width, geo.HEADER_HEIGHT), Qt.AlignmentFlag.AlignVCenter, name)
-        painter.setFont(theme.canvas_font(*BODY_FONT))
-        metrics = QFontMetricsF(theme.canvas_font(*BODY_FONT))
-        width = rect.width() - 2 * pad
-        y = geo.HEADER_HEIGHT + 6
+        painter.fillPath(geo.header_path(), color)
+        text = self._text
+        painter.setPen(WHITE)
+        painter.setFont(theme.canvas_font(*geo.KIND_FONT))
+        painter.drawText(text.kind[0], Qt.AlignmentFlag.AlignVCenter, text.kind[1])
+        painter.setFont(theme.canvas_font(*geo.NAME_FONT))
+        painter.drawText(text.name[0], Qt.AlignmentFlag.AlignVCenter, text.name[1])
+        painter.setFont(theme.canvas_font(*geo.BODY_FONT))
         painter.setPen(theme.TEXT)
-        painter.drawText(QRectF(pad, y, width, 16), Qt.AlignmentFlag.AlignVCenter,
-                         metrics.elidedText(self._detail, Qt.TextElideMode.ElideRight, width))
+        painter.drawText(text.detail[0], Qt.AlignmentFlag.AlignVCenter, text.detail[1])
         painter.setPen(theme.TEXT_MUTED)
-        for i, line in enumerate(self._preview[:4]):
-            top = y + 18 + i * (metrics.height() + 1)
-            if top + metrics.height() > rect.height() - 4:
-                break
-            painter.drawText(QRectF(pad, top, width, metrics.height()), Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText(line, Qt.TextElideMode.ElideRight, width))
+        for line_rect, line in text.preview:
+            painter.drawText(line_rect, Qt.AlignmentFlag.AlignVCenter, line)

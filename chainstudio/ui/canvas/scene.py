@@ -16,6 +16,7 @@ from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
 from chainstudio.ui.canvas.interactions import ConnectDrag
 from chainstudio.ui.canvas.node_item import NodeItem, PortItem
+from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted
 
 FLASH_MS = 700
 
@@ -34,7 +35,10 @@ class CanvasScene(QGraphicsScene):
         self.show_layers = True
         self._layers: list[list[str]] = []
         self._by_node: dict[str, set[str]] = {}  # node id -> ids of edges touching it
-        self._structure_dirty = self._annotations_dirty = self._bands_dirty = False
+        self._structure_dirty = self._annotations_dirty = self._bands_dirty = self._overview_dirty = False
+        self.zooming = False  # during a zoom gesture cards are rescaled from a fixed-resolution cache
+        self.overview = OverviewItem(self)
+        self.addItem(self.overview)
         self._drag: ConnectDrag | None = None
         self._last_selection: list[str] = []
         self._flashed: list[tuple[dict, str]] = []
@@ -47,6 +51,7 @@ class CanvasScene(QGraphicsScene):
         self.setBackgroundBrush(theme.CANVAS_BACKGROUND)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.selectionChanged.connect(self._announce_selection)
+        self.selectionChanged.connect(self._mark_overview)
         self._unsubscribe = document.subscribe(self.apply_changes)
         self.apply_changes(Changes(reset=True))
 
@@ -71,6 +76,9 @@ class CanvasScene(QGraphicsScene):
                 self.nodes[node_id].show_node(node)
             else:
                 self.nodes[node_id] = item = NodeItem(node)
+                if self.zooming:
+                    item.set_crisp(False)
+                self.overview.adopt(item)
                 self.addItem(item)
         for edge_id in changes.edges_added:
             if edge_id in graph.edges and edge_id not in self.edges:
@@ -78,12 +86,15 @@ class CanvasScene(QGraphicsScene):
         self._structure_dirty |= changes.structure
         self._annotations_dirty |= changes.structure or bool(changes.nodes_changed)
         self._bands_dirty |= changes.structure or bool(changes.nodes_moved)
-        if self._structure_dirty or self._annotations_dirty or self._bands_dirty:
+        self._overview_dirty |= self.overview.active and bool(changes)
+        if self._structure_dirty or self._annotations_dirty or self._bands_dirty or self._overview_dirty:
             self._pending.start(0)
 
     def _clear_items(self) -> None:
         self._drag = None
+        self.removeItem(self.overview)
         self.clear()
+        self.addItem(self.overview)
         self.nodes.clear()
         self.edges.clear()
         self.bands.clear()
@@ -95,6 +106,7 @@ class CanvasScene(QGraphicsScene):
         if edge.source not in self.nodes or edge.target not in self.nodes:
             return  # a dangling edge in a loaded file: validation reports it
         item = EdgeItem(edge.id, edge.source, edge.target)
+        self.overview.adopt(item)
         self.edges[edge_id] = item
         self._by_node.setdefault(edge.source, set()).add(edge_id)
         self._by_node.setdefault(edge.target, set()).add(edge_id)
@@ -124,7 +136,25 @@ class CanvasScene(QGraphicsScene):
         for edge_id in self._by_node.get(item.node_id, ()):
             self._route(self.edges[edge_id])
         self._bands_dirty = True
+        self._overview_dirty |= self.overview.active
         self._pending.start(0)
+
+    def _mark_overview(self) -> None:
+        if self.overview.active:
+            self._overview_dirty = True
+            self._pending.start(0)
+
+    def set_zoom(self, zoom: float) -> None:
+        """The view's zoom: far out, draw the overview instead of every card and edge."""
+        self.overview.set_active(overview_wanted(zoom))
+        self._overview_dirty = False
+
+    def set_zooming(self, on: bool) -> None:
+        """While zooming, cards are rescaled rather than redrawn at every step; afterwards, redrawn sharp."""
+        if on != self.zooming:
+            self.zooming = on
+            for item in self.nodes.values():
+                item.set_crisp(not on)
 
     def flush(self) -> None:
         """Bring layer bands and edge styles up to date now (normally done on the next event-loop turn)."""
@@ -145,6 +175,9 @@ class CanvasScene(QGraphicsScene):
         if self._bands_dirty:
             self._update_bands()
             self._bands_dirty = False
+        if self._overview_dirty:
+            self.overview.rebuild()
+            self._overview_dirty = False
 
     def _update_bands(self) -> None:
         groups = self._layers if self.show_layers else []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPen, QTransform
+from PySide6.QtGui import QPainter, QPen, QPixmapCache, QTransform
 from PySide6.QtWidgets import QGraphicsView
 
 from chainstudio.ui import theme
@@ -15,6 +15,8 @@ from chainstudio.ui.canvas import geometry as geo
 KIND_MIME = "application/x-chainstudio-kind"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 FIT_MAX_ZOOM = 1.25
+ZOOM_SETTLE_MS = 250  # after the last zoom step, cards are redrawn sharp
+PIXMAP_CACHE_KB = 96 * 1024  # room for a few hundred cached cards (Qt's default is 10 MB)
 
 
 class CanvasView(QGraphicsView):
@@ -23,7 +25,9 @@ class CanvasView(QGraphicsView):
 
     def __init__(self, scene, parent=None):
         super().__init__(scene, parent)
-        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+                            | QPainter.RenderHint.SmoothPixmapTransform)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
@@ -38,6 +42,10 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self._fit_pending = False
+        self.zoomChanged.connect(scene.set_zoom)
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.timeout.connect(lambda: self.scene().set_zooming(False))
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
@@ -54,6 +62,8 @@ class CanvasView(QGraphicsView):
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         if math.isclose(target, self.zoom()):
             return
+        self.scene().set_zooming(True)
+        self._settle.start(ZOOM_SETTLE_MS)
         at = (anchor if anchor is not None else QPointF(self.viewport().rect().center())).toPoint()
         fixed = self.mapToScene(at)
         self.scale(target / self.zoom(), target / self.zoom())

@@ -49,7 +49,7 @@ class InspectorPanel(QWidget):
             self.node_form.node_id = None
             self.graph_form.refresh()
             self.stack.setCurrentWidget(self.graph_form)
-        self.update_problems()
+        self._validate_timer.start(VALIDATE_DELAY_MS)  # validating a big graph takes a while: not inline
 
     def _on_changes(self, changes: Changes) -> None:
         if self.stack.currentWidget() is self.node_form:
