@@ -64,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
                  sample.concurrency)
     warm_up()
 
-    def progress(file: str, strategy: str, index: int, state) -> None:  # noqa: ANN001
+    from chainstudio.cli.run import record_history
+
+    def progress(file: str, strategy: str, index: int, run_obj) -> None:  # noqa: ANN001
+        state = run_obj.state
+        if not args.no_history:
+            record_history(run_obj, run_obj.graph, args, source="cli bench", file=file)
         console.print(f"  {state.started.graph_name if state.started else file} · {strategy} · run {index + 1}: "
                       f"{state.status}, {state.totals().wall * 1000:,.0f}ms", markup=False)
 

@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="eager: start a step as soon as its inputs are done (default); layered: one "
                              "layer at a time; sequential: one step at a time")
     parser.add_argument("--json", metavar="OUT", help="write the run record as JSON ('-' for stdout)")
+    parser.add_argument("--trace", metavar="OUT", help="write a Chrome trace-event JSON (opens in Perfetto)")
+    parser.add_argument("--csv", metavar="OUT", help="write the steps' spans as CSV")
+    parser.add_argument("--gantt", metavar="OUT", help="render the run's Gantt chart to OUT.png or OUT.svg")
     parser.add_argument("--no-output", action="store_true", help="do not print the run's output text")
     parser.set_defaults(handler=run)
 
@@ -55,6 +58,11 @@ def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
                         help="simulated provider only: inject faults, e.g. 429=0.1,500=0.05,drop=0.05")
     parser.add_argument("--prices", metavar="FILE",
                         help='JSON of model -> {"input": $/M tokens, "output": $/M tokens} overriding the table')
+    parser.add_argument("--cost-cap", metavar="USD", type=float,
+                        help="stop before any call whose worst case would take the run's cost over USD")
+    parser.add_argument("--token-cap", metavar="N", type=int,
+                        help="stop before any call whose worst case would take the run over N tokens")
+    parser.add_argument("--no-history", action="store_true", help="do not record the run in the run history")
     parser.set_defaults(command_name=command)
 
 
@@ -97,6 +105,8 @@ def context_factory(args: argparse.Namespace) -> Any:
 
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageProblem("--concurrency must be at least 1")
+    if (args.cost_cap is not None and args.cost_cap < 0) or (args.token_cap is not None and args.token_cap < 0):
+        raise UsageProblem("--cost-cap and --token-cap must not be negative")
     if args.provider != "simulated" and (args.speed is not None or args.faults):
         raise UsageProblem("--speed and --faults apply to the simulated provider only")
     speed = args.speed if args.speed is not None else ENGINE_DEFAULT_SPEED[args.command_name]
@@ -117,7 +127,8 @@ def context_factory(args: argparse.Namespace) -> Any:
         except ProviderSetupError as exc:
             raise UsageProblem(str(exc)) from None
         return RunContext(provider=provider, pricing=pricing, clock=clock, seed=args.seed + index,
-                          concurrency=args.concurrency, rate_limits=limits if limits.any else None)
+                          concurrency=args.concurrency, rate_limits=limits if limits.any else None,
+                          cost_cap=args.cost_cap, token_cap=args.token_cap)
 
     make(0)  # fail early on bad provider settings
     return make
@@ -154,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
     if graph is None:
         return 2
     try:
+        if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
+            raise UsageProblem(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
         make_context = context_factory(args)
         run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets),
                       model=args.model)
@@ -165,11 +178,47 @@ def run(args: argparse.Namespace) -> int:
     print_banner(console, run_obj.context.provider, run_obj.graph.name, args.strategy, run_obj.context.concurrency)
     state = asyncio.run(execute_with_progress(run_obj, console))
     final_report(console, state, show_output=not args.no_output)
+    if not args.no_history:
+        record_history(run_obj, graph, args, source="cli run", file=args.file)
     if args.json:
         record = run_record(state)
         record["file"] = args.file
         write_json(args.json, record)
+    write_exports(args, state, console)
     return 0 if state.status == "succeeded" else 1
+
+
+def history_settings(args: argparse.Namespace, context: Any) -> dict[str, Any]:
+    """What a run was made with, for the history (never credentials: only the key's variable name)."""
+    return {"provider": args.provider, "base_url": args.base_url, "model": args.model, "seed": args.seed,
+            "speed": getattr(context.clock, "speed", 1.0), "concurrency": args.concurrency, "rpm": args.rpm,
+            "tpm": args.tpm, "cost_cap": args.cost_cap, "token_cap": args.token_cap,
+            "provider_label": context.provider.label}
+
+
+def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str) -> None:
+    from chainstudio.core.history import RunHistory
+
+    try:
+        RunHistory().add(run_obj.events, graph, source=source, file=str(Path(file).resolve()),
+                         settings=history_settings(args, run_obj.context))
+    except Exception as exc:  # noqa: BLE001 - a history problem must not fail the run
+        print(f"warning: the run was not recorded in the history: {exc}", file=sys.stderr)
+
+
+def write_exports(args: argparse.Namespace, state: Any, console: Any) -> None:
+    from chainstudio.core.fileformat import atomic_write_text
+    from chainstudio.core.trace_export import chrome_trace, spans_csv
+
+    if args.trace:
+        atomic_write_text(args.trace, json.dumps(chrome_trace(state)) + "\n")
+    if args.csv:
+        atomic_write_text(args.csv, spans_csv(state))
+    if args.gantt:
+        from chainstudio.ui.gantt import render_gantt
+
+        path = render_gantt(state, args.gantt)
+        console.print(f"Gantt chart written to {path}")
 
 
 # --- drawing -------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class BenchRow:
     speedup: float | None = None  # against the sequential baseline
     baseline: str | None = None
     marks: list[str] = field(default_factory=list)  # "fastest", "cheapest", "longest output"
+    states: list[RunState] = field(default_factory=list, repr=False)  # one per repeat, e.g. for stacked Gantts
 
     @property
     def median(self) -> dict[str, Any]:
@@ -63,8 +64,10 @@ class BenchResult:
 
 async def run_bench(graphs: Sequence[tuple[str, Graph]], strategies: Sequence[Strategy], repeat: int,
                     make_context: ContextFactory, *, inputs: dict[str, str] | None = None,
-                    model: str | None = None, on_run: Callable[[str, str, int, RunState], None] | None = None
+                    model: str | None = None, on_run: Callable[[str, str, int, Run], None] | None = None
                     ) -> BenchResult:
+    """Run every graph under every strategy ``repeat`` times; ``on_run(file, strategy, index, run)`` sees each
+    finished run (with its events, e.g. for the run history)."""
     rows: list[BenchRow] = []
     several = len(strategies) > 1
     for file, graph in graphs:
@@ -72,14 +75,14 @@ async def run_bench(graphs: Sequence[tuple[str, Graph]], strategies: Sequence[St
             label = f"{graph.name} ({strategy})" if several else graph.name
             row = BenchRow(label, file, graph.name, strategy, [])
             for index in range(repeat):
-                run = Run(graph, make_context(index), strategy=strategy, inputs=inputs, model=model,
-                          record_events=False)
+                run = Run(graph, make_context(index), strategy=strategy, inputs=inputs, model=model)
                 state = await run.execute()
+                row.states.append(state)
                 record = run_record(state)
                 record.update(file=file, repeat=index)
                 row.records.append(record)
                 if on_run is not None:
-                    on_run(file, strategy, index, state)
+                    on_run(file, strategy, index, run)
             rows.append(row)
     return summarize(rows)
 

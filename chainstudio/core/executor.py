@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
 from chainstudio.core import events as ev
+from chainstudio.core.budget import BudgetGuard
 from chainstudio.core.clock import Clock
 from chainstudio.core.model import Graph, Node
 from chainstudio.core.plan import Plan, snapshot
@@ -69,6 +70,8 @@ class RunContext:
     backoff_base: float = 0.5  # seconds; attempt n waits up to base * 2**(n-1), full jitter
     backoff_cap: float = 30.0
     max_retry_after: float = 120.0  # a server asking for longer than this fails the step
+    cost_cap: float | None = None  # USD per run; a call whose worst case would cross it is not made
+    token_cap: int | None = None  # tokens (in + out) per run, kept the same way
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:
@@ -214,6 +217,8 @@ class Run:
         self._counter = itertools.count()
         self._pumping = False
         self._cap = self.context.concurrency if self.strategy != "sequential" else 1
+        self._budget = BudgetGuard(self.context.cost_cap, self.context.token_cap)
+        self._budget_stop: str | None = None
 
     def _emit(self, event: ev.RunEvent) -> None:
         for listener in self._listeners:
@@ -351,9 +356,35 @@ class Run:
                               max_tokens=int(node.param("max_tokens")),
                               timeout=float(node.param("timeout")), seed_key=node.name)
         prepared = _Prepared(request, prompt, system, int(node.param("retries")), float(node.param("timeout")))
-        if self._limiter is not None:
+        if self._limiter is not None or self._budget.active:
             prepared.estimated_tokens = count_tokens(system) + count_tokens(prompt) + request.max_tokens
         return prepared
+
+    def _over_budget(self, nid: str, attempt: int, prepared: _Prepared) -> bool:
+        """Reserve this attempt's worst case; when it may not be made, stop the run's calls here."""
+        if not self._budget.active and self._budget_stop is None:
+            return False
+        request = prepared.request
+        reason = self._budget_stop
+        if reason is None:
+            worst_out = request.max_tokens
+            worst_in = prepared.estimated_tokens - worst_out
+            worst_cost = self.context.pricing.cost_usd(request.model, worst_in, worst_out)
+            reason = self._budget.reserve(f"{nid}:{attempt}", self.graph.nodes[nid].name, request.model,
+                                          prepared.estimated_tokens, worst_cost)
+            if reason is None:
+                return False
+            self._budget_stop = reason
+        now = self._clock.now()
+        if attempt == 1:
+            self._emit(ev.NodeSkipped(self.run_id, now, nid, reason))
+            status = "skipped"
+        else:
+            self._emit(ev.NodeFailed(self.run_id, now, nid, reason, attempt - 1))
+            status = "failed"
+        self._running -= 1
+        self._complete(nid, status, reason)
+        return True
 
     def _start_llm(self, nid: str) -> None:
         self._running += 1
@@ -380,6 +411,8 @@ class Run:
         attempt, tokens_in, tokens_out = 0, 0, 0
         while True:
             attempt += 1
+            if self._over_budget(nid, attempt, prepared):
+                return
             if self._limiter is not None:
                 await self._limiter.acquire(prepared.estimated_tokens, lambda: self._emit(
                     ev.NodeWaiting(self.run_id, self._clock.now(), nid, "rate_limit")))
@@ -403,6 +436,9 @@ class Run:
             except Exception as exc:  # noqa: BLE001 - a provider bug fails the step, not the run
                 error = ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False)
             else:
+                self._budget.settle(f"{nid}:{attempt}", result.input_tokens + result.output_tokens,
+                                    self._cost(result.model or request.model, request.model, result.input_tokens,
+                                               result.output_tokens))
                 tokens_in += result.input_tokens
                 tokens_out += result.output_tokens
                 if self._limiter is not None:
@@ -416,6 +452,8 @@ class Run:
                 self._running -= 1
                 self._complete(nid, "succeeded")
                 return
+            self._budget.settle(f"{nid}:{attempt}", error.input_tokens + error.output_tokens,
+                                self._cost(request.model, request.model, error.input_tokens, error.output_tokens))
             tokens_in += error.input_tokens
             tokens_out += error.output_tokens
             if rng is None:
@@ -496,6 +534,8 @@ class Run:
     def _message(self) -> str:
         if self._cancel_reason is not None:
             return self._cancel_reason
+        if self._budget_stop is not None:
+            return self._budget_stop[:1].upper() + self._budget_stop[1:]
         failed = [self.graph.nodes[n].name for n, s in self._status.items() if s == "failed"]
         skipped = sum(1 for s in self._status.values() if s == "skipped")
         if not failed:

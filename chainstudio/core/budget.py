@@ -1,0 +1,49 @@
+"""Per-run budgets: a cost cap and a token cap, kept *before* each call.
+
+Every attempt reserves its worst case (the prompt's counted tokens plus ``max_tokens``, priced) before it
+starts; the reservation is replaced by the actual usage when the attempt ends. A call whose worst case
+would cross a cap is not made: the run stops there with a message saying which cap and by how much, and
+calls already in flight finish (their tokens are paid for either way).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class BudgetGuard:
+    cost_cap: float | None = None  # USD
+    token_cap: int | None = None
+    spent_cost: float = 0.0
+    spent_tokens: int = 0
+    _reserved: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.cost_cap is not None or self.token_cap is not None
+
+    def reserve(self, key: str, step: str, model: str, tokens: int, cost: float | None) -> str | None:
+        """Reserve a call's worst case; returns why it may not be made, or None."""
+        held_tokens = sum(t for t, _ in self._reserved.values())
+        held_cost = sum(c for _, c in self._reserved.values())
+        if self.token_cap is not None and self.spent_tokens + held_tokens + tokens > self.token_cap:
+            left = max(0, self.token_cap - self.spent_tokens - held_tokens)
+            return (f"stopped by the token cap ({self.token_cap:,}): step {step!r} could use up to {tokens:,} tokens "
+                    f"and {left:,} are left")
+        if self.cost_cap is not None:
+            if cost is None:
+                return (f"stopped by the cost cap (${self.cost_cap:.4f}): the price of model {model!r} is unknown, "
+                        f"so step {step!r} cannot be kept under it")
+            if self.spent_cost + held_cost + cost > self.cost_cap:
+                left = max(0.0, self.cost_cap - self.spent_cost - held_cost)
+                return (f"stopped by the cost cap (${self.cost_cap:.4f}): step {step!r} could cost up to "
+                        f"${cost:.4f} and ${left:.4f} is left")
+        self._reserved[key] = (tokens, cost or 0.0)
+        return None
+
+    def settle(self, key: str, tokens: int, cost: float | None) -> None:
+        """Replace a reservation by what the attempt really used."""
+        self._reserved.pop(key, None)
+        self.spent_tokens += tokens
+        self.spent_cost += cost or 0.0
