@@ -138,7 +138,7 @@ def render_section(r: dict) -> str:
     return "\n".join([
         SECTION,
         "",
-        f"`{Path(sys.executable).name} benchmarks/canvas_bench.py` on {platform.system()} {platform.machine()}, "
+        f"`.venv/bin/python benchmarks/canvas_bench.py` on {platform.system()} {platform.machine()}, "
         f"Python {platform.python_version()}, Qt platform `{r['platform']}`, viewport {r['viewport']} "
         f"(measured {time.strftime('%Y-%m-%d')}). Graph: {r['nodes']:,} nodes, {r['edges']:,} edges "
         f"({LAYERS} layers x {WIDTH} parallel steps, auto-laid out), {r['items']:,} scene items.",

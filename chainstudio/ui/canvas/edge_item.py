@@ -120,17 +120,15 @@ class LayerBandItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         painter.setBrush(theme.BAND_FILLS[self.index % 2])
-        if lod < geo.DETAIL_LOD:  # far out: a plain rectangle, no label, no anti-aliasing
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            painter.drawRect(self._rect)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            return
-        painter.setPen(QPen(theme.BAND_BORDER, 1.0))
+        painter.setPen(QPen(theme.BAND_BORDER, 1.0) if lod >= geo.DETAIL_LOD else Qt.PenStyle.NoPen)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # a big translucent fill: fast path
         painter.drawRoundedRect(self._rect, 12, 12)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # far out, the label is drawn bigger (like the overview's names) while it stays readable
+        pixels = geo.BAND_FONT[0] if lod >= geo.DETAIL_LOD else geo.BAND_FONT_FAR
+        if lod * pixels < 6:
+            return
         painter.setPen(theme.BAND_TEXT)
-        painter.setFont(theme.canvas_font(*geo.BAND_FONT))
-        painter.drawText(self._rect.adjusted(12, 4, -8, 0),
+        painter.setFont(theme.canvas_font(pixels, True))
+        painter.drawText(self._rect.adjusted(12, 2, -8, 0),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.label)

@@ -22,7 +22,8 @@ PORT_RADIUS = 7.0
 EDGE_HIT_WIDTH = 12.0
 ARROW_SIZE = 9.0
 BAND_MARGIN = 22.0
-BAND_LABEL_HEIGHT = 26.0
+BAND_LABEL_HEIGHT = 30.0
+BAND_MIN_WIDTH = 290.0
 GRID_STEP = 20.0
 DETAIL_LOD = 0.5  # below this zoom, the scene draws the overview: blocks with names (see overview.py)
 PAD = 10.0
@@ -31,6 +32,7 @@ KIND_FONT = (11, False)
 BODY_FONT = (11, False)
 BLOCK_FONT = (26, True)
 BAND_FONT = (13, True)
+BAND_FONT_FAR = 22  # band labels below DETAIL_LOD
 MAX_PREVIEW_LINES = 4
 
 
@@ -131,7 +133,11 @@ def band_rect(node_rects: Iterable[QRectF]) -> QRectF:
     bounds = QRectF()
     for rect in node_rects:
         bounds = bounds.united(rect)
-    return bounds.adjusted(-BAND_MARGIN, -BAND_MARGIN - BAND_LABEL_HEIGHT, BAND_MARGIN, BAND_MARGIN)
+    band = bounds.adjusted(-BAND_MARGIN, -BAND_MARGIN - BAND_LABEL_HEIGHT, BAND_MARGIN, BAND_MARGIN)
+    if band.width() < BAND_MIN_WIDTH:  # room for the label, also in its bigger far-out size
+        grow = (BAND_MIN_WIDTH - band.width()) / 2
+        band.adjust(-grow, 0, grow, 0)
+    return band
 
 
 def band_label(index: int, size: int) -> str:
