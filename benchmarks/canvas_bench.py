@@ -148,7 +148,8 @@ def render_section(r: dict) -> str:
         f"| parse + validate the file (`fileformat.load`) | {r['load_ms']:.0f} |",
         f"| build the scene (document reset -> items) | {r['build_ms']:.0f} |",
         f"| **load to shown** (parse, build, fit, first full paint) | **{r['shown_ms']:.0f}** |",
-        f"| load to fully annotated (+ layer bands, dashed ordering-only edges, second paint) | {r['annotated_ms']:.0f} |",
+        "| load to fully annotated (+ layer bands, dashed ordering-only edges, second paint) | "
+        f"{r['annotated_ms']:.0f} |",
         "",
         f"Paint time per frame (synchronous `viewport().repaint()`), target <= {FRAME_BUDGET_MS:.0f} ms:",
         "",

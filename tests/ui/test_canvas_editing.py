@@ -6,7 +6,6 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from chainstudio.core import fileformat
-from chainstudio.ui.canvas.view import KIND_MIME
 from tests.conftest import EXAMPLES
 from tests.ui.canvas_helpers import assert_scene_matches_model, connect_by_drag, drag, settings, window  # noqa: F401
 
@@ -14,7 +13,8 @@ from tests.ui.canvas_helpers import assert_scene_matches_model, connect_by_drag,
 def drop_kind(window, kind: str, at: QPoint) -> None:
     mime = window.palette.mime_for(kind)
     viewport = window.view.viewport()
-    enter = QDragEnterEvent(at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
     drop = QDropEvent(QPointF(at), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,

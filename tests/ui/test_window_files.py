@@ -218,9 +218,9 @@ def test_export_from_the_window_and_the_cli_draw_the_same_canvas(window, tmp_pat
     window.open_path(EXAMPLES / "research-hybrid.chain.json")
     from_window = tmp_path / "window.png"
     assert window.files.export_to(from_window)
-    result = subprocess.run([sys.executable, "-m", "chainstudio", "export", str(EXAMPLES / "research-hybrid.chain.json"),
-                             "--canvas", str(tmp_path / "cli.png")], capture_output=True, text=True, cwd=ROOT,
-                            timeout=120)
+    hybrid = str(EXAMPLES / "research-hybrid.chain.json")
+    result = subprocess.run([sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "cli.png")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     a, b = QImage(str(from_window)), QImage(str(tmp_path / "cli.png"))
     assert a.size() == b.size() and a.width() > 1000
@@ -229,15 +229,15 @@ def test_export_from_the_window_and_the_cli_draw_the_same_canvas(window, tmp_pat
     assert differing / len(samples) < 0.001  # the same drawing (anti-aliasing may differ by a few pixels)
     background = a.pixel(5, 5)
     assert sum(1 for x, y in samples if a.pixel(x, y) != background) / len(samples) > 0.2  # not blank
-    svg = subprocess.run([sys.executable, "-m", "chainstudio", "export", str(EXAMPLES / "research-hybrid.chain.json"),
-                          "--canvas", str(tmp_path / "c.svg")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    svg = subprocess.run([sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "c.svg")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert svg.returncode == 0, svg.stderr
     text = (tmp_path / "c.svg").read_text()
     assert text.startswith("<?xml") and "Layer 2 · 3 in parallel" in text and "hardware" in text
 
 
 def test_export_cli_refuses_bad_targets(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "chainstudio", "export", str(EXAMPLES / "research-hybrid.chain.json"),
-                             "--canvas", str(tmp_path / "x.jpg")], capture_output=True, text=True, cwd=ROOT,
-                            timeout=60)
+    hybrid = str(EXAMPLES / "research-hybrid.chain.json")
+    result = subprocess.run([sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "x.jpg")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 2 and ".png or .svg" in result.stderr
