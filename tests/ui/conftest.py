@@ -1,0 +1,30 @@
+"""Shared UI test fixtures."""
+
+import asyncio
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def _session_qasync_loop(qapp):
+    """One qasync loop for the whole session, created on first use (see ``qasync_loop``)."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.events._set_running_loop(None)  # only running while a test asks for it
+    return loop
+
+
+@pytest.fixture
+def qasync_loop(_session_qasync_loop):
+    """The session's qasync loop as the current, running loop for this test: ``loop.create_task`` works and
+    ``qtbot.waitUntil`` drives asyncio. Never call ``loop.stop()`` on it (it would quit the QApplication).
+    Afterwards no loop is marked running, so later tests can use ``asyncio.run`` again."""
+    loop = _session_qasync_loop
+    asyncio.set_event_loop(loop)
+    asyncio.events._set_running_loop(loop)
+    try:
+        yield loop
+    finally:
+        asyncio.events._set_running_loop(None)
+        asyncio.set_event_loop(None)
