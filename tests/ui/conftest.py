@@ -1,6 +1,7 @@
 """Shared UI test fixtures."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -12,7 +13,12 @@ def _session_qasync_loop(qapp):
 
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.events._set_running_loop(None)  # only running while a test asks for it
-    return loop
+    # A plain thread pool for run_in_executor, shut down at the end (qasync's default QThreadExecutor would
+    # be left running when the session ends: "QThread: Destroyed while thread is still running").
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qasync-test")
+    loop.set_default_executor(executor)
+    yield loop
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture
