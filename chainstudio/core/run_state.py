@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 
 from chainstudio.core import events as ev
 
@@ -114,6 +114,8 @@ class RunState:
         self.spans: dict[str, NodeSpan] = {}
         self.edges: tuple[tuple[str, str], ...] = ()
         self.events_applied = 0
+        # While a run goes on, a view may set the run's clock here so bars grow between events.
+        self.live_clock: Callable[[], float] | None = None
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> "RunState":
@@ -125,7 +127,9 @@ class RunState:
     # --- reduction ------------------------------------------------------------------------
     def apply(self, event: ev.RunEvent) -> None:
         if isinstance(event, ev.RunStarted):
+            live_clock = self.live_clock
             self.__init__()
+            self.live_clock = live_clock
             self.run_id = event.run_id
             self.started = event
             self.start_time = event.t
@@ -241,10 +245,13 @@ class RunState:
         return t - self.start_time
 
     def now(self) -> float:
-        """The latest time seen (the run's end once it finished)."""
+        """The latest time seen (the run's end once it finished; the live clock's time while it runs)."""
         if self.end_time is not None:
             return self.end_time
-        return self.last_time if self.last_time is not None else (self.start_time or 0.0)
+        latest = self.last_time if self.last_time is not None else (self.start_time or 0.0)
+        if self.live_clock is not None and self.status == "running":
+            return max(latest, self.live_clock())
+        return latest
 
     def span_by_name(self, name: str) -> NodeSpan:
         for span in self.spans.values():

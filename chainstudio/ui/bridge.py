@@ -39,6 +39,7 @@ class RunBridge(QObject):
         self._posted.connect(self._apply, Qt.ConnectionType.QueuedConnection)
         self.events_received = 0
         self.emissions = 0
+        self.live_clock = None  # the running run's clock: lets views grow bars between events
 
     @property
     def interval_ms(self) -> int:
@@ -57,6 +58,7 @@ class RunBridge(QObject):
             self.flush()
             self._timer.stop()
             self.state = RunState()  # a fresh state per run: views may keep the old one
+            self.state.live_clock = self.live_clock
             self.state.apply(event)
             self.runStarted.emit(self.state)
             return

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWi
 import chainstudio
 from chainstudio.core.commands import Changes
 from chainstudio.core.document import Document
+from chainstudio.core.history import RunHistory
 from chainstudio.core.layering import CycleError, layers
 from chainstudio.paths import user_config_dir
 from chainstudio.ui.actions import build_actions
@@ -22,6 +23,7 @@ from chainstudio.ui.controller import Controller
 from chainstudio.ui.file_ops import FileOps
 from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.palette import Palette
+from chainstudio.ui.run_ui import RunUi
 
 STATE_VERSION = 1
 
@@ -33,7 +35,7 @@ def ui_settings() -> QSettings:
 class MainWindow(QMainWindow):
     nodeSelectionChanged = Signal(list)  # ids of the selected nodes, on every change of selection
 
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, history: RunHistory | None = None) -> None:
         super().__init__()
         self.setObjectName("main_window")
         self.settings = settings or ui_settings()
@@ -56,6 +58,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.gantt_dock, self.output_dock)
         self.gantt_dock.raise_()
         self.menu_actions = build_actions(self)
+        self.runs = RunUi(self, history)
         for dock in (self.palette_dock, self.inspector_dock, self.gantt_dock, self.output_dock):
             self.panels_menu.addAction(dock.toggleViewAction())
         self.summary = QLabel()
@@ -66,7 +69,7 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.document.subscribe(self._on_changes)
         self._on_changes(Changes(reset=True))
-        self.statusBar().showMessage("Simulated provider (offline)")
+        self.statusBar().showMessage("Ready · the Simulated provider (offline, no model is called) is the default")
 
     @property
     def graph(self):
@@ -203,6 +206,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state, STATE_VERSION)
+        else:  # first launch: give the Gantt room
+            self.resizeDocks([self.gantt_dock], [380], Qt.Orientation.Vertical)
         show_layers = self.settings.value("showLayers", True)
         show_layers = show_layers not in (False, "false", "0", 0)
         self.menu_actions["show_layers"].setChecked(show_layers)

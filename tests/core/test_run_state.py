@@ -70,3 +70,18 @@ def test_failed_skipped_cancelled():
     assert state.spans["b"].status == "cancelled" and state.spans["b"].ended_at == 100.7
     assert state.spans["o"].status == "pending"
     assert state.status == "cancelled"
+
+
+def test_live_clock_moves_now_only_while_running():
+    events = script()
+    state = RunState()
+    clock = [100.2]
+    state.live_clock = lambda: clock[0]
+    for event in events[:6]:
+        state.apply(event)
+    assert state.now() == 100.3  # the last event is later than the clock
+    clock[0] = 100.9
+    assert state.now() == 100.9
+    for event in events[6:]:
+        state.apply(event)
+    assert state.now() == 103.0  # finished: the end, whatever the clock says

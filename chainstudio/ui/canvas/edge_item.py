@@ -19,6 +19,7 @@ class EdgeItem(QGraphicsPathItem):
         self.edge_id, self.source_id, self.target_id = edge_id, source_id, target_id
         self.ordering_only = False
         self.flashing = False
+        self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
         self._arrow = QPainterPath()
         self._shape = QPainterPath()
         self._bounds = QRectF()
@@ -40,6 +41,11 @@ class EdgeItem(QGraphicsPathItem):
             self.setToolTip("ordering only: the target never uses this output" if on else "")
             self.update()
 
+    def set_flow(self, flow: str | None) -> None:
+        if flow != self.flow:
+            self.flow = flow
+            self.update()
+
     def shape(self) -> QPainterPath:
         return self._shape
 
@@ -49,7 +55,10 @@ class EdgeItem(QGraphicsPathItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         color = theme.REFUSED if self.flashing else (theme.SELECTION if selected else theme.EDGE)
-        pen = QPen(color, 3.0 if selected else 1.8)
+        width = 3.0 if selected else 1.8
+        if not (selected or self.flashing) and self.flow is not None:
+            color, width = (theme.CRITICAL, 3.5) if self.flow == "critical" else (theme.EDGE_LIT, 2.6)
+        pen = QPen(color, width)
         if self.ordering_only:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)

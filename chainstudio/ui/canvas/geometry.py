@@ -34,6 +34,8 @@ BLOCK_FONT = (26, True)
 BAND_FONT = (13, True)
 BAND_FONT_FAR = 22  # band labels below DETAIL_LOD
 MAX_PREVIEW_LINES = 4
+BADGE_HEIGHT = 22.0  # the run-state footer of a card during and after a run
+BADGE_FONT = (11, True)
 
 
 def card_rect() -> QRectF:

@@ -96,6 +96,8 @@ class NodeItem(QGraphicsItem):
         self.kind = node.kind
         self.name = node.name
         self.flashing = False
+        self.run_badge = None  # a run_overlay.Badge while/after a run
+        self.critical = False
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
@@ -124,6 +126,12 @@ class NodeItem(QGraphicsItem):
         self.setPos(QPointF(*node.position))
         self.update()
 
+    def set_run(self, badge, critical: bool = False) -> None:
+        """Show a run's state on the card (None: no run)."""
+        if badge != self.run_badge or critical != self.critical:
+            self.run_badge, self.critical = badge, critical
+            self.update()
+
     def port_scene_pos(self, side: str) -> QPointF:
         offset = geo.output_port_offset() if side == "out" else geo.input_port_offset()
         return self.pos() + offset
@@ -145,10 +153,14 @@ class NodeItem(QGraphicsItem):
         color = theme.kind_color(self.kind)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        badge = self.run_badge
         border = theme.REFUSED if self.flashing else (theme.SELECTION if selected else theme.CARD_BORDER)
-        painter.setPen(QPen(border, 3.0 if (selected or self.flashing) else 1.0))
+        width = 3.0 if (selected or self.flashing) else 1.0
+        if not (selected or self.flashing) and badge is not None:
+            border, width = (theme.CRITICAL, 4.0) if self.critical else (badge.color, 2.5)
+        painter.setPen(QPen(border, width))
         if lod < DETAIL_LOD:
-            painter.setBrush(color)
+            painter.setBrush(badge.color if badge is not None else color)
             painter.drawRect(rect)
             if lod * geo.BLOCK_FONT[0] >= 5:  # readable
                 painter.setPen(WHITE)
@@ -168,5 +180,20 @@ class NodeItem(QGraphicsItem):
         painter.setPen(theme.TEXT)
         painter.drawText(text.detail[0], Qt.AlignmentFlag.AlignVCenter, text.detail[1])
         painter.setPen(theme.TEXT_MUTED)
-        for line_rect, line in text.preview:
+        preview = text.preview if badge is None else text.preview[:-1]
+        for line_rect, line in preview:
             painter.drawText(line_rect, Qt.AlignmentFlag.AlignVCenter, line)
+        if badge is not None:
+            self._paint_badge(painter, rect, badge)
+
+    @staticmethod
+    def _paint_badge(painter: QPainter, rect: QRectF, badge) -> None:
+        footer = QRectF(rect.left() + 1, rect.bottom() - geo.BADGE_HEIGHT, rect.width() - 2, geo.BADGE_HEIGHT - 1)
+        fill = QColor(badge.color)
+        fill.setAlpha(40)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(footer, geo.CARD_RADIUS - 2, geo.CARD_RADIUS - 2)
+        painter.setPen(badge.color.darker(140))
+        painter.setFont(theme.canvas_font(*geo.BADGE_FONT))
+        painter.drawText(footer.adjusted(geo.PAD, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, badge.text)

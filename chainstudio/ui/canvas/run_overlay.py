@@ -1,0 +1,77 @@
+"""A run drawn on the canvas: each card's state (colour, icon, elapsed time, tokens so far), edges lit
+when their data arrived, and the critical path once the run is over. Computed from the RunState only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor
+
+from chainstudio.core.run_state import NodeSpan, RunState
+from chainstudio.ui.gantt.theme import STATUS_HEX_LIGHT
+
+ICONS = {"pending": "·", "queued": "…", "waiting": "⏳", "running": "▶", "retrying": "↻", "succeeded": "✓",
+         "failed": "✗", "skipped": "⤼", "cancelled": "■"}
+LABELS = {"waiting": "waiting for a slot", "succeeded": "done"}
+
+
+def status_color(status: str) -> QColor:
+    return QColor(STATUS_HEX_LIGHT.get(status, STATUS_HEX_LIGHT["pending"]))
+
+
+@dataclass(frozen=True)
+class Badge:
+    status: str
+    text: str
+
+    @property
+    def color(self) -> QColor:
+        return status_color(self.status)
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
+def badge_for(state: RunState, span: NodeSpan) -> Badge:
+    """The card footer for one step: icon, state, elapsed time, tokens so far."""
+    status = span.status
+    parts = [f"{ICONS.get(status, '')} {LABELS.get(status, status)}"]
+    if span.started_at is not None:
+        end = span.ended_at if span.ended_at is not None else state.now()
+        parts.append(_seconds(max(0.0, end - span.started_at)))
+    if span.kind == "llm":
+        if span.done and (span.input_tokens or span.output_tokens):
+            parts.append(f"↑{span.input_tokens:,} ↓{span.output_tokens:,}")
+        elif span.deltas:
+            parts.append(f"~{span.deltas} chunks")
+        if len(span.attempts) > 1:
+            parts.append(f"attempt {len(span.attempts)}")
+    return Badge(status, " · ".join(parts))
+
+
+def lit_edges(state: RunState) -> set[tuple[str, str]]:
+    """(source, target) pairs whose source succeeded: its data has arrived at the target."""
+    return {(s, t) for s, t in state.edges if s in state.spans and state.spans[s].status == "succeeded"}
+
+
+def critical_pairs(state: RunState) -> tuple[set[str], set[tuple[str, str]]]:
+    """Nodes and consecutive (source, target) pairs on the critical path of a finished run."""
+    if state.running or state.start_time is None:
+        return set(), set()
+    path, _ = state.critical_path()
+    return set(path), set(zip(path, path[1:]))
+
+
+def apply_to_scene(scene, state: RunState | None, changed: frozenset[str] | None = None) -> None:
+    """Update the scene's cards and edges (``changed``: only those node ids; None: all)."""
+    critical_nodes, critical_edges = critical_pairs(state) if state is not None else (set(), set())
+    lit = lit_edges(state) if state is not None else set()
+    for node_id, item in scene.nodes.items():
+        if changed is not None and node_id not in changed and not critical_nodes:
+            continue
+        span = state.spans.get(node_id) if state is not None else None
+        item.set_run(badge_for(state, span) if span is not None else None, node_id in critical_nodes)
+    for item in scene.edges.values():
+        pair = (item.source_id, item.target_id)
+        item.set_flow("critical" if pair in critical_edges else "lit" if pair in lit else None)
