@@ -10,7 +10,6 @@ worker thread so the qasync loop stays responsive; ``AdvisorPanel.compute`` does
 from __future__ import annotations
 
 import asyncio
-import functools
 from html import escape
 from typing import Any
 
@@ -22,6 +21,7 @@ from chainstudio.core.advisor import Advice, Report, advise
 from chainstudio.core.model import Graph
 from chainstudio.ui.formatting import (fmt_cost, fmt_cost_change, fmt_ms, fmt_ms_change, fmt_tokens,
                                        fmt_tokens_change)
+from chainstudio.ui.worker import run_in_worker
 
 SHAPE_COLORS = {"sequential": "#b3261e", "parallel": "#1b7f3b", "hybrid": "#1565c0"}
 CARD_STYLE = ("QFrame#adviceCard { background: palette(base); border: 1px solid palette(mid);"
@@ -32,8 +32,7 @@ async def compute_report(graph: Graph, **options: Any) -> Report:
     """``advise(graph, **options)`` on a worker thread (it simulates the graph several times). The graph is
     copied first, so later edits cannot race with it; commands address nodes by id and apply to the
     original graph."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, functools.partial(advise, graph.copy(), **options))
+    return await run_in_worker(advise, graph.copy(), **options)
 
 
 def effect_text(advice: Advice) -> str:
