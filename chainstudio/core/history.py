@@ -105,9 +105,10 @@ class RunHistory:
             db.close()
 
     def add(self, events: Iterable[ev.RunEvent], graph: Graph, *, source: str, file: str | None = None,
-            settings: dict[str, Any] | None = None) -> str:
+            settings: dict[str, Any] | None = None, state: RunState | None = None) -> str:
+        """Record a run; ``state`` (the reduction of ``events``, when the caller has it) saves a replay."""
         events = list(events)
-        state = RunState.from_events(events)
+        state = state if state is not None else RunState.from_events(events)
         started = state.started
         if started is None:
             raise ValueError("no RunStarted event")

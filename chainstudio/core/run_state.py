@@ -116,6 +116,7 @@ class RunState:
         self.events_applied = 0
         # While a run goes on, a view may set the run's clock here so bars grow between events.
         self.live_clock: Callable[[], float] | None = None
+        self._topo: tuple[list[str], dict[str, list[str]], list[str]] | None = None
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> "RunState":
@@ -259,22 +260,29 @@ class RunState:
                 return span
         raise KeyError(name)
 
+    def _topology(self) -> tuple[list[str], dict[str, list[str]], list[str]]:
+        """(topological order, successors, roots) of the run's graph, computed once per run."""
+        if self._topo is None:
+            successors: dict[str, list[str]] = {nid: [] for nid in self.spans}
+            indegree: dict[str, int] = {nid: 0 for nid in self.spans}
+            for src, dst in self.edges:
+                if src in successors and dst in indegree:
+                    successors[src].append(dst)
+                    indegree[dst] += 1
+            roots = [n for n in self.spans if indegree[n] == 0]
+            self._topo = (_topological(list(self.spans), successors, indegree), successors, roots)
+        return self._topo
+
     def critical_path(self) -> tuple[list[str], float]:
         """The chain of dependent nodes with the longest actual durations."""
-        durations = {nid: (s.duration or 0.0) for nid, s in self.spans.items()}
-        remaining: dict[str, float] = {}
-        successors: dict[str, list[str]] = {nid: [] for nid in self.spans}
-        indegree: dict[str, int] = {nid: 0 for nid in self.spans}
-        for src, dst in self.edges:
-            if src in successors and dst in indegree:
-                successors[src].append(dst)
-                indegree[dst] += 1
-        order = _topological(list(self.spans), successors, indegree)
-        for nid in reversed(order):
-            remaining[nid] = durations[nid] + max((remaining[s] for s in successors[nid]), default=0.0)
+        order, successors, roots = self._topology()
         if not order:
             return [], 0.0
-        current = max((n for n in order if indegree[n] == 0), key=lambda n: remaining[n])
+        remaining: dict[str, float] = {}
+        for nid in reversed(order):
+            duration = self.spans[nid].duration or 0.0
+            remaining[nid] = duration + max((remaining[s] for s in successors[nid]), default=0.0)
+        current = max(roots, key=lambda n: remaining[n])
         path = [current]
         while successors[current]:
             current = max(successors[current], key=lambda n: remaining[n])

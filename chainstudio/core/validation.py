@@ -130,9 +130,36 @@ def _incoming_edges(graph: Graph) -> dict[str, list[Edge]]:
     return incoming
 
 
+class _Ancestry:
+    """``is_ancestor(a, n)``: bitsets built once in topological order (O(N + E) set unions), with a
+    per-node networkx fallback when the graph has a cycle."""
+
+    def __init__(self, dag: nx.DiGraph):
+        self.dag = dag
+        self.bits: dict[str, int] | None = None
+        self.index = {n: i for i, n in enumerate(dag.nodes)}
+        self._fallback: dict[str, set[str]] = {}
+        if nx.is_directed_acyclic_graph(dag):
+            bits: dict[str, int] = {}
+            for n in nx.topological_sort(dag):
+                value = 0
+                for p in dag.predecessors(n):
+                    value |= bits[p] | (1 << self.index[p])
+                bits[n] = value
+            self.bits = bits
+
+    def is_ancestor(self, candidate: str, node: str) -> bool:
+        if self.bits is not None:
+            return bool(self.bits[node] >> self.index[candidate] & 1)
+        if node not in self._fallback:
+            self._fallback[node] = nx.ancestors(self.dag, node)
+        return candidate in self._fallback[node]
+
+
 def _check_nodes(graph: Graph) -> list[Problem]:
     out: list[Problem] = []
     dag = dependency_graph(graph)
+    ancestry = _Ancestry(dag)
     by_name = {node.name: node for node in graph.nodes.values()}
     input_names = {gi.name for gi in graph.inputs}
     incoming = _incoming_edges(graph)
@@ -146,7 +173,6 @@ def _check_nodes(graph: Graph) -> list[Problem]:
                                node.id, field="input"))
         if node.kind == "llm" and not str(node.param("prompt")).strip():
             out.append(Problem("error", f"{node.name}.prompt", "the prompt is empty", node.id, field="prompt"))
-        ancestors = nx.ancestors(dag, node.id)
         for spec in kind.template_fields:
             source = str(node.param(spec.name) or "")
             where = f"{node.name}.{spec.name}"
@@ -163,7 +189,7 @@ def _check_nodes(graph: Graph) -> list[Problem]:
                 elif target.id == node.id:
                     out.append(Problem("error", where, f"refers to its own output {ref!r}", node.id,
                                        field=spec.name))
-                elif target.id not in ancestors:
+                elif not ancestry.is_ancestor(target.id, node.id):
                     out.append(Problem("error", where,
                                        f"refers to {ref!r}, which is not upstream of {node.name!r}; "
                                        f"connect {ref} -> {node.name} first", node.id, field=spec.name))

@@ -70,7 +70,7 @@ class RunController(QObject):
         settings = self.settings or load_settings()
         clock = Clock(options.speed if options.provider == "simulated" else 1.0)
         try:
-            key, _where = stored_api_key()
+            key = stored_api_key()[0] if options.provider != "simulated" else None  # the keyring is slow to wake
             provider = make_provider(options.provider, clock=clock, seed=options.seed,
                                      base_url=resolve_base_url(settings), api_key=key)
             pricing = Pricing(settings.price_overrides)
@@ -117,6 +117,7 @@ class RunController(QObject):
         finally:
             self._ticker.stop()
             await run.context.provider.aclose()
+        await asyncio.sleep(0)  # let the views paint the finished run before the history write
         self._record(run)
         self.runningChanged.emit(False)
         self.finished.emit(state)
@@ -128,7 +129,7 @@ class RunController(QObject):
             self.history.add(run.events, run.graph, source="gui", file=self._file, settings={
                 "strategy": run.strategy, "concurrency": run.context.concurrency, "seed": run.context.seed,
                 "speed": run.context.clock.speed, "provider_label": run.context.provider.label,
-                "cost_cap": run.context.cost_cap, "token_cap": run.context.token_cap})
+                "cost_cap": run.context.cost_cap, "token_cap": run.context.token_cap}, state=run.state)
         except Exception as exc:  # noqa: BLE001 - the history must never lose the run on screen
             log.warning("could not record the run in the history: %s", exc)
 

@@ -32,9 +32,12 @@ def make_provider(kind: str = "simulated", *, clock: Clock | None = None, seed: 
 
 
 def warm_up() -> None:
-    """Load the tokenizer and the template environment once, so the first run's timings are not skewed."""
+    """Load the tokenizer, the template environment and the price table once, so the first run's timings
+    are not skewed (and a GUI does not stall on them mid-run)."""
+    from chainstudio.core.pricing import Pricing
     from chainstudio.core.templating import render
     from chainstudio.core.tokens import count_tokens
 
     count_tokens("warm up the tokenizer")
     render("{{ x | truncate_chars(3) }}", {"x": "warm"})
+    Pricing().cost_usd("gpt-4o-mini", 1, 1)
