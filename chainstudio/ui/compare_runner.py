@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from chainstudio.core.bench import BenchResult, ContextFactory, run_bench, summarize
 from chainstudio.core.model import Graph
+from chainstudio.ui.formatting import fmt_duration
 
 OnRun = Callable[[str, str, int, Any], None]  # (file, strategy, repeat index, finished Run)
 
@@ -87,7 +88,7 @@ class CompareRunner(QObject):
                 on_run(file, strategy, index, run)
             cap = run.context.concurrency
             text = f"{run.graph.name} · {strategy}" + (f" · cap {cap}" if cap else "") + f" · run {index + 1}: "
-            self.progress.emit(done, total, text + f"{run.state.status}, {run.state.totals().wall:.2f} s")
+            self.progress.emit(done, total, text + f"{run.state.status}, {fmt_duration(run.state.totals().wall)}")
 
         def comparison():  # noqa: ANN202 - made inside the task, so a task cancelled early leaves no coroutine
             return run_comparison(graphs, strategies, make_context, repeat=repeat, concurrencies=concurrencies,
