@@ -113,13 +113,14 @@ class Document:
         return self.path.name if self.path else self.graph.name
 
     # --- whole documents ------------------------------------------------------------------------
-    def replace(self, graph: Graph, path: str | Path | None = None) -> None:
-        """Start over on ``graph`` (New, Open): empties both stacks and marks the state clean."""
+    def replace(self, graph: Graph, path: str | Path | None = None, *, unsaved: bool = False) -> None:
+        """Start over on ``graph`` (New, Open): empties both stacks and marks the state clean, or unsaved
+        (``unsaved``: e.g. edits restored from an autosave, not yet in ``path``)."""
         self.graph = graph
         self.path = Path(path) if path else None
         self._undo.clear()
         self._redo.clear()
-        self._clean_serial = 0
+        self._clean_serial = -1 if unsaved else 0
         self._announce(Changes(reset=True))
 
     def save(self, path: str | Path | None = None) -> Path:

@@ -71,6 +71,7 @@ def build_actions(window) -> dict[str, QAction]:
     examples = help_menu.addMenu("&Examples")
     for path in files.examples():
         examples.addAction(path.name.removesuffix(".chain.json"), lambda p=path: files.open_example(p))
+    help_menu.addAction("&Documentation", lambda: _open_docs(window))
     help_menu.addAction(a["about"])
     toolbar = window.addToolBar("Main")
     toolbar.setObjectName("main_toolbar")
@@ -91,3 +92,19 @@ def _fill_recent(window) -> None:
         menu.addAction(path, lambda p=path: window.files.open_path(p))
     if not recent:
         menu.addAction("(none)").setEnabled(False)
+
+
+def _open_docs(window) -> None:
+    """The docs shipped beside the app (docs/ in a checkout or bundle), else the README."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    from chainstudio.paths import resources_dir
+
+    root = resources_dir().parent
+    for candidate in (root / "docs" / "concepts.md", root / "README.md"):
+        if candidate.exists():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(candidate)))
+            window.statusBar().showMessage(f"Opened {candidate}", 5000)
+            return
+    window.statusBar().showMessage("The documentation is not installed with this build", 5000)

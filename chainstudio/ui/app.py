@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 
@@ -12,7 +13,89 @@ def create_application():
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ChainStudio")
     app.setOrganizationName("ChainStudio")
+    app.setDesktopFileName("chainstudio")  # matches packaging/chainstudio.desktop (Wayland/X11 icon lookup)
+    app.setWindowIcon(app_icon())
+    apply_look(app)
     return app
+
+
+def app_icon():
+    """The app icon from the pre-rendered PNG sizes (packaging/make_icons.py renders them from the SVG)."""
+    from PySide6.QtGui import QIcon
+
+    from chainstudio.paths import resources_dir
+
+    icon = QIcon()
+    for path in sorted((resources_dir() / "icons").glob("chainstudio-*.png")):
+        icon.addFile(str(path))
+    return icon
+
+
+def forced_theme() -> str | None:
+    """``CHAINSTUDIO_THEME=dark|light`` overrides the system's colour scheme."""
+    forced = os.environ.get("CHAINSTUDIO_THEME", "").strip().lower()
+    return forced if forced in ("dark", "light") else None
+
+
+def apply_look(app) -> None:
+    """Fusion everywhere (the same widgets on every platform) with the system's palette, light or dark.
+
+    ``CHAINSTUDIO_THEME`` forces one. Without a desktop (no platform theme) Qt reports no scheme and the
+    palette is Fusion's light one. When the system says dark but its palette is light (some Linux desktops),
+    our dark palette stands in."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QPalette
+
+    app.setStyle("Fusion")
+    forced = forced_theme()
+    if forced == "dark":
+        app.setPalette(dark_palette())
+    elif forced == "light":
+        app.setPalette(app.style().standardPalette())
+    else:
+        app.setPalette(QPalette())  # nothing overridden: the platform's palette
+        system_dark = app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+        if system_dark and app.palette().color(QPalette.ColorRole.Window).lightness() >= 128:
+            app.setPalette(dark_palette())
+    if not getattr(app, "_chainstudio_follows_scheme", False):  # follow a live system switch
+        app._chainstudio_follows_scheme = True
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_look(app))
+
+
+def dark_palette():
+    from PySide6.QtGui import QColor, QPalette
+
+    group, role = QPalette.ColorGroup, QPalette.ColorRole
+    palette = QPalette()
+    colors = {
+        role.Window: "#262a31", role.WindowText: "#e6e8eb", role.Base: "#1d2026",
+        role.AlternateBase: "#2a2f37", role.ToolTipBase: "#30353e", role.ToolTipText: "#e6e8eb",
+        role.PlaceholderText: "#8a929c", role.Text: "#e6e8eb", role.Button: "#30353e",
+        role.ButtonText: "#e6e8eb", role.BrightText: "#ff6b6b", role.Light: "#454b55",
+        role.Midlight: "#3a4049", role.Mid: "#2c3138", role.Dark: "#8a929c", role.Shadow: "#0c0e11",
+        role.Highlight: "#3d7bd9", role.HighlightedText: "#ffffff", role.Link: "#7ab4ff",
+        role.LinkVisited: "#b59cff",
+    }
+    for which, value in colors.items():
+        palette.setColor(which, QColor(value))
+    for which, value in {role.WindowText: "#7c838d", role.Text: "#7c838d", role.ButtonText: "#7c838d",
+                         role.Base: "#23272e", role.Button: "#2a2e35", role.Highlight: "#3a3f47"}.items():
+        palette.setColor(group.Disabled, which, QColor(value))
+    return palette
+
+
+def _smoke_exit(app, window) -> None:
+    """``CHAINSTUDIO_SMOKE_EXIT_MS=N``: quit N ms after the window shows (bundle smoke tests)."""
+    delay = os.environ.get("CHAINSTUDIO_SMOKE_EXIT_MS")
+    if not delay:
+        return
+    from PySide6.QtCore import QTimer
+
+    def leave() -> None:
+        print(f"smoke-exit: {window.windowTitle()}", flush=True)
+        app.quit()
+
+    QTimer.singleShot(int(delay), leave)
 
 
 def run_app(files: list[str]) -> int:
@@ -27,9 +110,9 @@ def run_app(files: list[str]) -> int:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
         window = MainWindow()
-        for path in files:
-            window.open_path(path)
         window.show()
+        window.start(files)  # the files given, else a restore offer after a crash, else the welcome graph
+        _smoke_exit(app, window)
         await closed.wait()
 
     # qasync 0.28 on Python 3.11: asyncio.run(loop_factory=...) does not exist; use a Runner.

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 import chainstudio
 from chainstudio.core.commands import Changes
 from chainstudio.core.document import Document
 from chainstudio.core.history import RunHistory
 from chainstudio.core.layering import CycleError, layers
-from chainstudio.paths import user_config_dir
+from chainstudio.paths import examples_dir, user_config_dir
 from chainstudio.ui.actions import build_actions
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.canvas.view import CanvasView
@@ -23,7 +23,10 @@ from chainstudio.ui.controller import Controller
 from chainstudio.ui.file_ops import FileOps
 from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.palette import Palette
+from chainstudio.ui.autosave_ui import AutosaveUi
+from chainstudio.ui.plan_ui import PlanUi
 from chainstudio.ui.run_ui import RunUi
+from chainstudio.ui.welcome import SimulatedBanner
 
 STATE_VERSION = 1
 
@@ -44,7 +47,14 @@ class MainWindow(QMainWindow):
         self.scene = CanvasScene(self.document, self)
         self.view = CanvasView(self.scene, self)
         self.view.setObjectName("canvas")
-        self.setCentralWidget(self.view)
+        self.banner = SimulatedBanner()
+        centre = QWidget()
+        column = QVBoxLayout(centre)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.view, 1)
+        self.setCentralWidget(centre)
         self.files = FileOps(self, self.settings)
         self.palette = Palette()
         self.inspector = InspectorPanel(self.controller)
@@ -59,7 +69,12 @@ class MainWindow(QMainWindow):
         self.gantt_dock.raise_()
         self.menu_actions = build_actions(self)
         self.runs = RunUi(self, history)
-        for dock in (self.palette_dock, self.inspector_dock, self.gantt_dock, self.output_dock):
+        self.autosave = AutosaveUi(self)
+        self.plans = PlanUi(self)
+        self.banner.configureRequested.connect(self.runs.open_settings)
+        self.runs.toolbar.provider.currentIndexChanged.connect(
+            lambda: self.banner.setVisible(self.runs.toolbar.options().provider == "simulated"))
+        for dock in (self.palette_dock, self.inspector_dock, self.gantt_dock, self.output_dock, *self.plans.docks()):
             self.panels_menu.addAction(dock.toggleViewAction())
         self.summary = QLabel()
         self.statusBar().addPermanentWidget(self.summary)
@@ -111,6 +126,19 @@ class MainWindow(QMainWindow):
 
     def selected_node_ids(self) -> list[str]:
         return self.scene.selected_node_ids()
+
+    def start(self, files: list[str]) -> None:
+        """At launch: open the given files; with none, offer to restore what a crash left unsaved, or else
+        open the welcome graph (the hybrid research example) as an untitled copy."""
+        for path in files:
+            self.open_path(path)
+        if files or self.autosave.offer_restore() is not None:
+            return
+        welcome = examples_dir() / "research-hybrid.chain.json"
+        if welcome.exists():
+            self.files.load(welcome, keep_path=False)
+            self.statusBar().showMessage("Welcome: this is the seed's hybrid research chain. Press F5 to run it "
+                                         "on the simulated provider.", 15000)
 
     def open_path(self, path: str | Path) -> bool:
         """Open a graph file now (a file given on the command line or dropped on the window)."""
@@ -224,6 +252,7 @@ class MainWindow(QMainWindow):
             self.files.confirm_discard(self._close_now)
             return
         self.save_layout()
+        self.autosave.discard()
         self.scene.detach()
         super().closeEvent(event)
 

@@ -3,7 +3,8 @@ and the simulated provider's speed."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QToolBar, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar, QWidget
 
 from chainstudio.ui.run_controller import RunOptions
 
@@ -15,6 +16,8 @@ SPEEDS = ((1.0, "real time"), (5.0, "×5"), (20.0, "×20"))
 
 
 class RunToolbar(QToolBar):
+    optionsChanged = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Run", parent)
         self.setObjectName("run_toolbar")
@@ -42,7 +45,25 @@ class RunToolbar(QToolBar):
                                            "border-radius:3px; font-weight:bold; padding:1px 4px;")
         self.simulated_badge.setToolTip("The simulated provider calls no model: texts, timings and tokens come "
                                         "from an offline simulator")
+        self.cost_cap = QDoubleSpinBox()
+        self.cost_cap.setRange(0.0, 10_000.0)
+        self.cost_cap.setDecimals(3)
+        self.cost_cap.setSingleStep(0.01)
+        self.cost_cap.setPrefix("$")
+        self.cost_cap.setSpecialValueText("no cost cap")
+        self.cost_cap.setToolTip("Budget: the run stops before any call whose worst case would cross this cost")
+        self.token_cap = QSpinBox()
+        self.token_cap.setRange(0, 100_000_000)
+        self.token_cap.setSingleStep(1000)
+        self.token_cap.setSpecialValueText("no token cap")
+        self.token_cap.setSuffix(" tok")
+        self.token_cap.setToolTip("Budget: the run stops before any call whose worst case would cross this many "
+                                  "tokens")
         self.provider.currentIndexChanged.connect(self._provider_changed)
+        for combo in (self.provider, self.strategy, self.speed):
+            combo.currentIndexChanged.connect(self.optionsChanged)
+        for spin in (self.concurrency, self.cost_cap, self.token_cap):
+            spin.valueChanged.connect(self.optionsChanged)
 
     def populate(self, run_action, stop_action, settings_action) -> None:
         self.addAction(run_action)
@@ -52,6 +73,9 @@ class RunToolbar(QToolBar):
                               (" Concurrency ", self.concurrency)):
             self.addWidget(QLabel(label))
             self.addWidget(widget)
+        self.addWidget(QLabel(" Budget "))
+        self.addWidget(self.cost_cap)
+        self.addWidget(self.token_cap)
         self.addWidget(QLabel(" "))
         self.speed_action = self.addWidget(self.speed)
         self.badge_action = self.addWidget(self.simulated_badge)
@@ -66,7 +90,8 @@ class RunToolbar(QToolBar):
     def options(self) -> RunOptions:
         return RunOptions(provider=self.provider.currentData(), strategy=self.strategy.currentData(),
                           concurrency=self.concurrency.value() or None,
-                          speed=float(self.speed.currentData()))
+                          speed=float(self.speed.currentData()), cost_cap=self.cost_cap.value() or None,
+                          token_cap=self.token_cap.value() or None)
 
     def set_options(self, provider: str | None = None, strategy: str | None = None,
                     concurrency: int | None = None) -> None:
@@ -78,5 +103,5 @@ class RunToolbar(QToolBar):
             self.concurrency.setValue(concurrency)
 
     def set_running(self, running: bool) -> None:
-        for widget in (self.provider, self.strategy, self.concurrency, self.speed):
+        for widget in (self.provider, self.strategy, self.concurrency, self.speed, self.cost_cap, self.token_cap):
             widget.setEnabled(not running)

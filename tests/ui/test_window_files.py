@@ -25,7 +25,8 @@ def test_launch_with_no_file_is_a_new_graph(window):
     assert window.document.graph.nodes == {} and window.document.path is None
     assert window.windowTitle().startswith("untitled") and not window.isWindowModified()
     assert window.run_menu.title() == "&Run"
-    assert [a.text() for a in window.run_menu.actions() if a.text()] == ["&Run", "&Stop", "S&ettings…"]
+    assert [a.text() for a in window.run_menu.actions() if a.text()] == ["&Run", "&Stop", "&Compare Strategies",
+                                                                        "&Advise", "S&ettings…"]
     assert {d.objectName() for d in (window.gantt_dock, window.output_dock)} == {"gantt_dock", "output_dock"}
     assert window.dockWidgetArea(window.gantt_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
 
