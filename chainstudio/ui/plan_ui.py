@@ -41,8 +41,7 @@ class PlanUi(QObject):
         runs = window.runs
         self.history = runs.controller.history
         self.estimate_label = EstimateLabel()
-        runs.toolbar.addSeparator()
-        runs.toolbar.addWidget(self.estimate_label)
+        runs.toolbar.insertWidget(runs.toolbar.speed_action, self.estimate_label)
         self.advisor = AdvisorPanel()
         self.history_panel = HistoryPanel(self.history)
         self.compare = CompareView()

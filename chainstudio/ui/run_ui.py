@@ -40,6 +40,7 @@ class RunUi(QObject):
         window.run_menu.addAction(self.settings_action)
         self.toolbar = RunToolbar(window)
         self.toolbar.populate(self.run_action, self.stop_action, self.settings_action)
+        window.addToolBarBreak()  # its own row: the editing toolbar stays whole above it
         window.addToolBar(self.toolbar)
         self._dialog = None
         self._wire()
