@@ -92,7 +92,7 @@ def _smoke_exit(app, window) -> None:
     from PySide6.QtCore import QTimer
 
     def leave() -> None:
-        print(f"smoke-exit: {window.windowTitle()}", flush=True)
+        print(f"smoke-exit: {window.windowTitle().replace('[*]', '')}", flush=True)
         app.quit()
 
     QTimer.singleShot(int(delay), leave)
