@@ -253,6 +253,8 @@ class MainWindow(QMainWindow):
             self.files.confirm_discard(self._close_now)
             return
         self.save_layout()
+        self.plans.shutdown()
+        self.runs.controller.stop()
         self.autosave.discard()
         self.scene.detach()
         super().closeEvent(event)

@@ -73,6 +73,15 @@ class PlanUi(QObject):
         self._timer.timeout.connect(self.update_estimate)
         self._wire()
 
+    def shutdown(self) -> None:
+        """The window is closing: stop background work that would outlive it."""
+        self._timer.stop()
+        for task in (self._estimate_task, getattr(self.advisor, "_task", None)):
+            if task is not None and not task.done():
+                task.cancel()
+        if self.compare.runner.running:
+            self.compare.runner.cancel()
+
     def docks(self) -> list[QDockWidget]:
         return [self.advisor_dock, self.history_dock, self.compare_dock]
 
@@ -117,12 +126,13 @@ class PlanUi(QObject):
         if self._estimate_task is not None and not self._estimate_task.done():
             self._estimate_task.cancel()
         self.estimate_label.set_busy()
-        self._estimate_task = asyncio.get_running_loop().create_task(self._compute_estimate())
+        caps = self.window.runs.toolbar.options()
+        self._estimate_task = asyncio.get_running_loop().create_task(
+            self._compute_estimate(self.window.document.graph.copy(), self._plan_options(), caps))
 
-    async def _compute_estimate(self) -> None:
-        toolbar = self.window.runs.toolbar.options()
+    async def _compute_estimate(self, graph, options: dict, toolbar) -> None:
         try:
-            result = await compute_estimate(self.window.document.graph, **self._plan_options())
+            result = await compute_estimate(graph, **options)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. an input without a value: no estimate, no crash
