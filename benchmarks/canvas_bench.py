@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ if not os.environ.get("DISPLAY"):
 os.environ.setdefault("CHAINSTUDIO_CONFIG_DIR", tempfile.mkdtemp(prefix="canvas-bench-"))
 
 from chainstudio.core import fileformat  # noqa: E402
+from perfdoc import write_section  # noqa: E402
 from chainstudio.core.commands import auto_layout_positions  # noqa: E402
 from chainstudio.core.model import Graph, GraphInput  # noqa: E402
 
@@ -177,17 +177,6 @@ def render_section(r: dict) -> str:
     ])
 
 
-def write_section(text: str, doc: Path) -> None:
-    current = doc.read_text() if doc.exists() else "# Performance\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _m: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="print the figures without editing the docs")
@@ -197,7 +186,7 @@ def main() -> int:
     section = render_section(results)
     print(section)
     if not args.no_write:
-        write_section(section, Path(args.doc))
+        write_section(SECTION, section, Path(args.doc))
         print(f"updated the '{SECTION}' section of {args.doc}")
     return 0
 

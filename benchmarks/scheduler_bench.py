@@ -19,7 +19,6 @@ import asyncio
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chainstudio.core.clock import Clock  # noqa: E402
+from perfdoc import write_section  # noqa: E402
 from chainstudio.core.executor import Run, RunContext  # noqa: E402
 from chainstudio.core.layering import critical_path  # noqa: E402
 from chainstudio.core.model import Graph, GraphInput  # noqa: E402
@@ -227,17 +227,6 @@ def section(strat: list[dict], caps: list[dict], over: dict, args: argparse.Name
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    pattern = re.compile(r"^## Scheduler\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dags", type=int, default=5, help="random DAGs per size (default 5)")
@@ -255,7 +244,7 @@ def main() -> int:
     over = overhead(args.overhead_steps, args.rounds)
     text = section(strat, caps, over, args, time.perf_counter() - t0)
     if not args.no_write:
-        write_section(text)
+        write_section("## Scheduler", text)
         print(f"wrote the Scheduler section of {DOC.relative_to(ROOT)}")
     else:
         print(text)

@@ -15,7 +15,6 @@ import asyncio
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -32,13 +31,13 @@ import qasync  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
 from chainstudio.core.commands import auto_layout_positions  # noqa: E402
+from perfdoc import write_section  # noqa: E402
 from chainstudio.core.history import RunHistory  # noqa: E402
 from chainstudio.core.model import Graph, GraphInput  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
 from chainstudio.ui.run_controller import RunOptions  # noqa: E402
 
-DOC = ROOT / "docs" / "performance.md"
 PROBE_MS = 5
 
 
@@ -159,13 +158,6 @@ def section(r: dict) -> str:
         "limit is ~30/s).", ""]) + "\n"
 
 
-def write_section(text: str) -> None:
-    doc = DOC.read_text() if DOC.exists() else "# Performance\n\n"
-    pattern = re.compile(r"## Live run\n.*?(?=\n## |\Z)", re.S)
-    doc = pattern.sub(text.rstrip("\n") + "\n", doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-write", action="store_true")
@@ -176,7 +168,7 @@ def main() -> int:
     text = section(result)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("## Live run", text)
     return 0 if result["status"] == "succeeded" else 1
 
 

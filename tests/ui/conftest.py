@@ -34,3 +34,23 @@ def qasync_loop(_session_qasync_loop):
     finally:
         asyncio.events._set_running_loop(None)
         asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def app_window(qtbot, qasync_loop, tmp_path):
+    """The real main window on the qasync loop, with its own settings file and run history; any run or
+    comparison still going at the end is stopped."""
+    from PySide6.QtCore import QSettings
+
+    from chainstudio.core.history import RunHistory
+    from chainstudio.ui.main_window import MainWindow
+
+    win = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+                     history=RunHistory(tmp_path / "history.sqlite3"))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.plans.shutdown()
+    if win.runs.controller.running:
+        win.runs.controller.stop()
+        qtbot.waitUntil(lambda: not win.runs.controller.running, timeout=5000)

@@ -1,36 +1,17 @@
-"""Compare and plan in the main window: estimate in the toolbar, advisor applied as one undoable edit,
+"""Compare and plan in the main app_window: estimate in the toolbar, advisor applied as one undoable edit,
 strategy comparison with stacked Gantts, the history panel, budgets."""
 
-import pytest
-from PySide6.QtCore import QSettings
 
 from chainstudio.core.fileformat import dumps
-from chainstudio.core.history import RunHistory
 from chainstudio.core.layering import layers
-from chainstudio.ui.main_window import MainWindow
 from chainstudio.ui.run_controller import RunOptions
 from tests.conftest import EXAMPLES
 
 
-@pytest.fixture
-def window(qtbot, qasync_loop, tmp_path):
-    win = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
-                     history=RunHistory(tmp_path / "history.sqlite3"))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    for runner in (win.plans.compare.runner,):
-        if runner.running:
-            runner.cancel()
-    if win.runs.controller.running:
-        win.runs.controller.stop()
-        qtbot.waitUntil(lambda: not win.runs.controller.running, timeout=5000)
-
-
-def test_advice_on_research_sequential_applies_as_one_undo_and_compares(qtbot, window):
-    assert window.open_path(EXAMPLES / "research-sequential.chain.json")
-    before = dumps(window.document.graph)
-    plans = window.plans
+def test_advice_on_research_sequential_applies_as_one_undo_and_compares(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-sequential.chain.json")
+    before = dumps(app_window.document.graph)
+    plans = app_window.plans
     qtbot.waitUntil(lambda: plans.estimate_label.estimate is not None, timeout=10000)
     assert plans.estimate_label.text().startswith("≈")
     sequential_ms = plans.estimate_label.estimate.wall_ms
@@ -41,52 +22,52 @@ def test_advice_on_research_sequential_applies_as_one_undo_and_compares(qtbot, w
     top = report.advice[0]
     assert top.title == "Remove all 4 edges that carry no data"
     plans.advisor.applyCommand.emit(top.make_command())
-    graph = window.document.graph
+    graph = app_window.document.graph
     names = graph.names()
     assert sorted(names[n] for n in layers(graph)[1]) == ["academic", "commercial", "hardware", "security",
                                                            "software"]
     qtbot.waitUntil(lambda: plans.estimate_label.estimate is not None
                     and plans.estimate_label.estimate.wall_ms < sequential_ms / 2, timeout=10000)
-    window.controller.undo()  # the advice and its re-layout are one edit
-    assert dumps(window.document.graph) == before
+    app_window.controller.undo()  # the advice and its re-layout are one edit
+    assert dumps(app_window.document.graph) == before
 
 
-def test_compare_strategies_stacks_three_gantts(qtbot, window):
-    assert window.open_path(EXAMPLES / "research-hybrid.chain.json")
-    window.plans.compare_action.trigger()
-    compare = window.plans.compare
+def test_compare_strategies_stacks_three_gantts(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    app_window.plans.compare_action.trigger()
+    compare = app_window.plans.compare
     qtbot.waitUntil(lambda: compare.result is not None and not compare.runner.running, timeout=30000)
     assert {row.strategy for row in compare.result.rows} == {"sequential", "layered", "eager"}
     assert compare.table.rowCount() == 3
     assert len(compare.gantt.states()) == 3
     fastest = compare.result.by_mark("fastest")
     assert fastest.strategy in ("eager", "layered")
-    runs = window.plans.history.runs(graph_name="research-hybrid")
+    runs = app_window.plans.history.runs(graph_name="research-hybrid")
     assert sorted(r.strategy for r in runs) == ["eager", "layered", "sequential"]
 
 
-def test_run_then_history_reopens_it_and_estimate_meets_actual(qtbot, window):
-    assert window.open_path(EXAMPLES / "code-review.chain.json")
-    qtbot.waitUntil(lambda: window.plans.estimate_label.estimate is not None, timeout=10000)
-    window.runs.request_run(RunOptions(speed=100.0))
-    qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=20000)
-    state = window.runs.state
-    panel = window.plans.history_panel
+def test_run_then_history_reopens_it_and_estimate_meets_actual(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "code-review.chain.json")
+    qtbot.waitUntil(lambda: app_window.plans.estimate_label.estimate is not None, timeout=10000)
+    app_window.runs.request_run(RunOptions(speed=100.0))
+    qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=20000)
+    state = app_window.runs.state
+    panel = app_window.plans.history_panel
     qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=3000)
-    assert "actual" in window.plans.estimate_label.text()
-    panel.openRun.emit(window.plans.history.state(state.run_id))
-    (shown,) = window.runs.gantt.states()
+    assert "actual" in app_window.plans.estimate_label.text()
+    panel.openRun.emit(app_window.plans.history.state(state.run_id))
+    (shown,) = app_window.runs.gantt.states()
     assert shown.run_id == state.run_id and shown is not state
     assert {n: s.ended_at for n, s in shown.spans.items()} == {n: s.ended_at for n, s in state.spans.items()}
 
 
-def test_budget_from_the_toolbar_stops_the_run(qtbot, window):
-    assert window.open_path(EXAMPLES / "research-parallel.chain.json")
-    window.runs.toolbar.cost_cap.setValue(0.01)
-    window.runs.toolbar.speed.setCurrentIndex(2)
-    window.runs.request_run()
-    qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=20000)
-    state = window.runs.state
+def test_budget_from_the_toolbar_stops_the_run(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-parallel.chain.json")
+    app_window.runs.toolbar.cost_cap.setValue(0.01)
+    app_window.runs.toolbar.speed.setCurrentIndex(2)
+    app_window.runs.request_run()
+    qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=20000)
+    state = app_window.runs.state
     assert state.message.startswith("Stopped by the cost cap ($0.0100)")
     assert state.totals().cost_usd <= 0.01
-    assert "Stopped by the cost cap" in window.statusBar().currentMessage()
+    assert "Stopped by the cost cap" in app_window.statusBar().currentMessage()
