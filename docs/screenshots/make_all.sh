@@ -1,0 +1,12 @@
+#!/bin/sh
+# Regenerate every screenshot in docs/screenshots/ under Xvfb (1600x1000, 24-bit), from a checkout with
+# its virtual environment in .venv:   sh docs/screenshots/make_all.sh
+set -eu
+cd "$(dirname "$0")/../.."
+PY=.venv/bin/python
+XVFB='xvfb-run -a -s "-screen 0 1600x1000x24"'
+run() { echo "== $*"; eval "$XVFB $PY $*"; }
+run docs/screenshots/make_screenshots.py           # canvas-*.png
+run docs/screenshots/make_run_screenshots.py       # run-*.png (live runs in the real window)
+run -m tests.ui.gantt_scripts docs/screenshots     # gantt-*.png
+run docs/screenshots/make_panel_screenshots.py     # panel-*.png
