@@ -57,6 +57,9 @@ def apply_look(app) -> None:
         system_dark = app.styleHints().colorScheme() == Qt.ColorScheme.Dark
         if system_dark and app.palette().color(QPalette.ColorRole.Window).lightness() >= 128:
             app.setPalette(dark_palette())
+    from chainstudio.ui import theme
+
+    theme.use_dark(app.palette().color(QPalette.ColorRole.Window).lightness() < 128)  # the canvas follows
     if not getattr(app, "_chainstudio_follows_scheme", False):  # follow a live system switch
         app._chainstudio_follows_scheme = True
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_look(app))

@@ -1,10 +1,11 @@
 """The app's look: its icon, Fusion, and a light or dark palette chosen by the system or CHAINSTUDIO_THEME."""
 
 import pytest
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 
 from chainstudio.paths import resources_dir
 from chainstudio.ui import app as app_module
+from chainstudio.ui import theme
 from chainstudio.ui.gantt.theme import Theme
 
 
@@ -16,6 +17,7 @@ def restore_look(qapp):
     qapp.setStyle(style)
     qapp.setPalette(palette)
     qapp.setWindowIcon(icon)
+    theme.use_dark(window_lightness(qapp) < 128)
 
 
 def window_lightness(app) -> int:
@@ -56,10 +58,13 @@ def test_theme_env_var_forces_dark_then_light(restore_look, monkeypatch):
     assert palette.color(QPalette.ColorRole.Text).lightness() > 180  # readable text on dark bases
     assert palette.color(QPalette.ColorRole.Base).lightness() < 64
     assert Theme.from_palette(palette).dark  # the Gantt follows
+    assert theme.CANVAS_BACKGROUND.lightness() < 64  # and the canvas
+    assert theme.TEXT.lightness() > 180
 
     monkeypatch.setenv("CHAINSTUDIO_THEME", "LIGHT")
     app_module.apply_look(restore_look)
     assert window_lightness(restore_look) >= 128
+    assert theme.CANVAS_BACKGROUND == QColor("#f4f5f7")
 
 
 def test_an_unknown_theme_value_follows_the_system(restore_look, monkeypatch):
