@@ -191,12 +191,14 @@ def from_document(data: Any, source: str | None = None) -> Graph:
         raise fail("", "the document is nested too deeply") from None
 
     problems: list[FileProblem] = []
+    rejected: set[str] = set()  # ids of nodes already reported: their edges need no second message
     graph = Graph(name=doc.name, description=doc.description,
                   inputs=[GraphInput(i.name, i.default, i.description) for i in doc.inputs])
     for i, node_doc in enumerate(doc.nodes):
         if node_doc.kind not in NODE_KINDS:
             problems.append(FileProblem(f"nodes[{i}].kind", f"unknown node kind {node_doc.kind!r} "
                                                             f"(known: {', '.join(NODE_KINDS)})"))
+            rejected.add(node_doc.id)
             continue
         if node_doc.id in graph.nodes:
             problems.append(FileProblem(f"nodes[{i}].id", f"node id {node_doc.id!r} is used twice"))
@@ -205,6 +207,7 @@ def from_document(data: Any, source: str | None = None) -> Graph:
             params = _params_model(node_doc.kind).model_validate(node_doc.model_extra or {})
         except ValidationError as exc:
             problems += _pydantic_problems(exc, ("nodes", i))
+            rejected.add(node_doc.id)
             continue
         graph.nodes[node_doc.id] = Node(node_doc.id, node_doc.kind, node_doc.name, params.model_dump(),
                                         (float(node_doc.position[0]), float(node_doc.position[1])))
@@ -214,7 +217,7 @@ def from_document(data: Any, source: str | None = None) -> Graph:
             problems.append(FileProblem(f"edges[{i}].id", f"edge id {edge_doc.id!r} is used twice"))
         edge_ids.add(edge_doc.id)
         for end in ("source", "target"):
-            if getattr(edge_doc, end) not in graph.nodes:
+            if getattr(edge_doc, end) not in graph.nodes and getattr(edge_doc, end) not in rejected:
                 problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {getattr(edge_doc, end)!r}"))
         graph.edges[edge_doc.id] = Edge(edge_doc.id, edge_doc.source, edge_doc.target)
     if problems:

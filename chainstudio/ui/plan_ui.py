@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from chainstudio.core.commands import Batch, Changes, MoveNodes, auto_layout_positions
 from chainstudio.core.estimate import calibration
+from chainstudio.core.providers.factory import warm_up
 from chainstudio.core.ratelimit import RateLimits
 from chainstudio.core.run_state import RunState
 from chainstudio.core.settings import load_settings
@@ -190,6 +191,7 @@ class PlanUi(QObject):
         except ValueError as exc:
             runs._problem(str(exc))
             return
+        warm_up()  # a first-use load mid-run would be magnified by the simulated speed-up
         self.compare.set_source(document.graph, make_context, file=str(document.path) if document.path else None,
                                 on_run=on_run)
         self.compare_dock.show()

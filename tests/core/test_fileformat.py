@@ -67,6 +67,7 @@ def test_unknown_kind_and_dangling_edge():
     text = str(info.value)
     assert "nodes[0].kind: unknown node kind 'magic'" in text
     assert "edges[2].target: no node has id 'node-nowhere'" in text
+    assert "edges[0]" not in text  # the rejected node's own edges are not reported a second time
 
 
 def test_newer_version_is_refused_clearly():
