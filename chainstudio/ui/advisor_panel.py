@@ -13,6 +13,7 @@ import asyncio
 from html import escape
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout,
                                QWidget)
@@ -194,6 +195,8 @@ class AdvisorPanel(QWidget):
     async def _compute(self, graph: Graph, options: dict[str, Any]) -> None:
         try:
             report = await compute_report(graph, **options)
+            if not shiboken6.isValid(self):  # the panel went away while the analysis ran
+                return
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - shown to the user, e.g. a graph that cannot run
@@ -202,4 +205,5 @@ class AdvisorPanel(QWidget):
         else:
             self.set_report(report)
         finally:
-            self.refresh_button.setEnabled(True)
+            if shiboken6.isValid(self):
+                self.refresh_button.setEnabled(True)

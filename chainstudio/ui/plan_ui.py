@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import shiboken6
+
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
@@ -139,6 +141,8 @@ class PlanUi(QObject):
         except Exception as exc:  # noqa: BLE001 - e.g. an input without a value: no estimate, no crash
             log.info("no estimate: %s", exc)
             self.estimate_label.clear()
+            return
+        if not shiboken6.isValid(self.estimate_label):  # the window went away while the estimate ran
             return
         self._estimate = result
         self.estimate_label.set_estimate(result, toolbar.cost_cap, toolbar.token_cap)
