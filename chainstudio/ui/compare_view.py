@@ -186,7 +186,7 @@ class CompareView(QWidget):
         """As tall as its rows (up to 12), so the Gantt below gets the rest."""
         rows = min(self.table.rowCount(), 12)
         # the header's size hint: its height is still 0 before the view is first laid out
-        height = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth() + 4
+        height = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth() + 10
         height += sum(self.table.rowHeight(r) for r in range(rows)) if rows else self.table.verticalHeader().defaultSectionSize()
         self.table.setFixedHeight(height)
 
