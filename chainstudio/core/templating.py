@@ -105,7 +105,10 @@ def references(source: str) -> References:
     tree = _parse(source)
     from jinja2 import meta
 
-    names = set(meta.find_undeclared_variables(tree))
+    try:  # the code generator behind this also checks filter and test names
+        names = set(meta.find_undeclared_variables(tree))
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template error on line {exc.lineno}: {exc.message}", line=exc.lineno) from None
     names -= set(environment().globals)
     inputs: set[str] = set()
     by_attribute = 0

@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
         self.palette = Palette()
         self.inspector = InspectorPanel(self.controller)
         self.palette_dock = self._dock("Palette", "palette_dock", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.palette.setMinimumWidth(190)
+        self.palette.setMinimumWidth(230)
         self.inspector_dock = self._dock("Inspector", "inspector_dock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.gantt_dock = self._dock("Gantt", "gantt_dock", self._placeholder("The timeline of a run appears here."),

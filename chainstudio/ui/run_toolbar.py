@@ -68,6 +68,7 @@ class RunToolbar(QToolBar):
     def populate(self, run_action, stop_action, settings_action) -> None:
         self.addAction(run_action)
         self.addAction(stop_action)
+        self.addAction(settings_action)
         self.addSeparator()
         for label, widget in (("Provider ", self.provider), (" Strategy ", self.strategy),
                               (" Concurrency ", self.concurrency)):
@@ -79,7 +80,6 @@ class RunToolbar(QToolBar):
         self.addWidget(QLabel(" "))
         self.speed_action = self.addWidget(self.speed)
         self.badge_action = self.addWidget(self.simulated_badge)
-        self.addAction(settings_action)
 
     def _provider_changed(self) -> None:
         simulated = self.provider.currentData() == "simulated"

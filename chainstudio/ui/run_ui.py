@@ -102,7 +102,7 @@ class RunUi(QObject):
         except ImportError:  # not built yet
             self.window.statusBar().showMessage("Settings are not available in this build", 5000)
             return
-        self._dialog = SettingsDialog(self.window)
+        self._dialog = SettingsDialog(parent=self.window)
         self._dialog.open()
 
     # --- run -> views ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ class SimulatedBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("simulated_banner")
         self.setStyleSheet("#simulated_banner { background: #fef3c7; border-bottom: 1px solid #f59e0b; }"
-                           "#simulated_banner QLabel { color: #78350f; }")
+                           "#simulated_banner QLabel, #simulated_banner QToolButton { color: #78350f; }")
         self.label = QLabel(TEXT)
         self.label.setWordWrap(True)
         self.configure = QPushButton("Configure a real endpoint…")

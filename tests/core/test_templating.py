@@ -50,3 +50,10 @@ def test_untrusted_templates_are_refused(source):
 def test_syntax_error_reports_line():
     with pytest.raises(TemplateProblem, match="line 2"):
         references("ok\n{% if %}")
+
+
+def test_unknown_filter_is_a_template_problem_not_a_crash():
+    with pytest.raises(TemplateProblem, match="No filter named 'trunc_chars'"):
+        references("{{ hardware | trunc_chars(3) }}")
+    with pytest.raises(TemplateProblem):
+        render("{{ x | nope }}", {"x": "1"})

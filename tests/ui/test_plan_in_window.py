@@ -71,3 +71,15 @@ def test_budget_from_the_toolbar_stops_the_run(qtbot, app_window):
     assert state.message.startswith("Stopped by the cost cap ($0.0100)")
     assert state.totals().cost_usd <= 0.01
     assert "Stopped by the cost cap" in app_window.statusBar().currentMessage()
+
+
+def test_settings_open_from_the_menu_and_the_banner(app_window):
+    from chainstudio.ui.settings_dialog import SettingsDialog
+
+    app_window.runs.settings_action.trigger()
+    dialog = app_window.runs._dialog
+    assert isinstance(dialog, SettingsDialog) and dialog.isVisible()
+    dialog.reject()
+    app_window.banner.configure.click()
+    assert isinstance(app_window.runs._dialog, SettingsDialog) and app_window.runs._dialog.isVisible()
+    app_window.runs._dialog.reject()

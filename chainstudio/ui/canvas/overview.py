@@ -102,7 +102,7 @@ class OverviewItem(QGraphicsItem):
             painter.drawRects(rects)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod * geo.BLOCK_FONT[0] >= 6:  # names, where they are readable and in view
-            painter.setPen(theme.CARD_FILL)
+            painter.setPen(Qt.GlobalColor.white)  # on the kind colours, in light and dark alike
             painter.setFont(theme.canvas_font(*geo.BLOCK_FONT))
             exposed = option.exposedRect
             for rect, name in self._names:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from PySide6.QtGui import QColor
 
 from chainstudio.core.run_state import NodeSpan, RunState
-from chainstudio.ui.gantt.theme import STATUS_HEX_LIGHT
+from chainstudio.ui import theme
+from chainstudio.ui.gantt.theme import STATUS_HEX_DARK, STATUS_HEX_LIGHT
 
 ICONS = {"pending": "·", "queued": "…", "waiting": "⏳", "running": "▶", "retrying": "↻", "succeeded": "✓",
          "failed": "✗", "skipped": "⤼", "cancelled": "■"}
@@ -16,7 +17,9 @@ LABELS = {"waiting": "waiting for a slot", "succeeded": "done"}
 
 
 def status_color(status: str) -> QColor:
-    return QColor(STATUS_HEX_LIGHT.get(status, STATUS_HEX_LIGHT["pending"]))
+    """The Gantt's colour for a state, from its dark set when the canvas is dark."""
+    colors = STATUS_HEX_DARK if theme.CARD_FILL.lightness() < 128 else STATUS_HEX_LIGHT
+    return QColor(colors.get(status, colors["pending"]))
 
 
 @dataclass(frozen=True)
