@@ -73,8 +73,8 @@ class MainWindow(QMainWindow):
         self.autosave = AutosaveUi(self)
         self.plans = PlanUi(self)
         self.banner.configureRequested.connect(self.runs.open_settings)
-        self.runs.toolbar.provider.currentIndexChanged.connect(
-            lambda: self.banner.setVisible(self.runs.toolbar.options().provider == "simulated"))
+        self.runs.toolbar.provider.currentIndexChanged.connect(self._show_banner)
+        self._show_banner()
         for dock in (self.palette_dock, self.inspector_dock, self.gantt_dock, self.output_dock, *self.plans.docks()):
             self.panels_menu.addAction(dock.toggleViewAction())
         self.summary = QLabel()
@@ -127,6 +127,9 @@ class MainWindow(QMainWindow):
 
     def selected_node_ids(self) -> list[str]:
         return self.scene.selected_node_ids()
+
+    def _show_banner(self) -> None:
+        self.banner.setVisible(self.runs.toolbar.options().provider == "simulated")
 
     def start(self, files: list[str]) -> None:
         """At launch: open the given files; with none, offer to restore what a crash left unsaved, or else

@@ -11,6 +11,7 @@ from chainstudio.core.commands import Changes
 from chainstudio.core.history import RunHistory
 from chainstudio.core.providers.factory import warm_up
 from chainstudio.core.run_state import RunState
+from chainstudio.core.settings import Settings, load_settings
 from chainstudio.core.validation import errors, validate
 from chainstudio.ui.canvas.run_overlay import apply_to_scene
 from chainstudio.ui.gantt import GanttWidget
@@ -42,6 +43,7 @@ class RunUi(QObject):
         self.toolbar.populate(self.run_action, self.stop_action, self.settings_action)
         window.addToolBarBreak()  # its own row: the editing toolbar stays whole above it
         window.addToolBar(self.toolbar)
+        self.apply_settings(load_settings())
         self._dialog = None
         self._wire()
         # load the tokenizer and template engine once the window is up, not during the first run's timing
@@ -103,7 +105,19 @@ class RunUi(QObject):
             self.window.statusBar().showMessage("Settings are not available in this build", 5000)
             return
         self._dialog = SettingsDialog(parent=self.window)
+        self._dialog.settingsSaved.connect(self.apply_settings)
+        self._dialog.apiKeyStored.connect(self._key_stored)
         self._dialog.open()
+
+    def apply_settings(self, settings: Settings) -> None:
+        """The saved run defaults become the toolbar's choices (Simulated unless set otherwise)."""
+        self.toolbar.set_options(provider=settings.provider, strategy=settings.strategy,
+                                 concurrency=settings.concurrency or 0)
+
+    def _key_stored(self, where: str) -> None:
+        if where == "file":
+            self.window.statusBar().showMessage("No OS keyring available: the API key was saved in a file "
+                                                "readable only by you (mode 0600)", 10000)
 
     # --- run -> views ---------------------------------------------------------------------------
     def _started(self, state: RunState) -> None:

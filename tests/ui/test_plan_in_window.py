@@ -83,3 +83,12 @@ def test_settings_open_from_the_menu_and_the_banner(app_window):
     app_window.banner.configure.click()
     assert isinstance(app_window.runs._dialog, SettingsDialog) and app_window.runs._dialog.isVisible()
     app_window.runs._dialog.reject()
+
+
+def test_saved_settings_become_the_toolbars_defaults(app_window):
+    from chainstudio.core.settings import Settings
+
+    app_window.runs.apply_settings(Settings(provider="openai", strategy="layered", concurrency=3))
+    options = app_window.runs.toolbar.options()
+    assert (options.provider, options.strategy, options.concurrency) == ("openai", "layered", 3)
+    assert not app_window.banner.isVisible()
