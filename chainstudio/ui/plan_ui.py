@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from chainstudio.core.commands import Batch, Changes, MoveNodes, auto_layout_positions
+from chainstudio.core.commands import Batch, Changes, CommandError, MoveNodes, auto_layout_positions
 from chainstudio.core.estimate import calibration
 from chainstudio.core.providers.factory import warm_up
 from chainstudio.core.ratelimit import RateLimits
@@ -74,6 +74,8 @@ class PlanUi(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.update_estimate)
+        self._timer.timeout.connect(self._refresh_stale_advice)
+        self._advice_stale = False
         self._wire()
 
     def shutdown(self) -> None:
@@ -158,9 +160,14 @@ class PlanUi(QObject):
         self.advisor_dock.raise_()
         self.refresh_advice()
 
+    def _refresh_stale_advice(self) -> None:
+        if self._advice_stale and self.advisor_dock.isVisible() and not self.advisor_dock.visibleRegion().isEmpty():
+            self.refresh_advice()
+
     def refresh_advice(self) -> None:
         if not _loop_running():
             return
+        self._advice_stale = False
         if not self._runnable():
             self.advisor.show_message("Fix the graph's problems first (see the Inspector).")
             return
@@ -169,9 +176,14 @@ class PlanUi(QObject):
     def _apply_command(self, command) -> None:
         """Apply an advice and lay the steps out by their new layers, as one undoable edit."""
         trial = self.window.document.graph.copy()
-        Batch([command]).apply(trial)
-        layout = MoveNodes(auto_layout_positions(trial))
-        self.window.document.execute(Batch([command, layout], label=command.label))
+        try:
+            Batch([command]).apply(trial)
+            layout = MoveNodes(auto_layout_positions(trial))
+            self.window.document.execute(Batch([command, layout], label=command.label))
+        except CommandError as exc:  # the graph changed since the advice was computed
+            self.window.statusBar().showMessage(f"That advice no longer applies ({exc}); analysing again", 6000)
+            self.refresh_advice()
+            return
         self.window.view.fit()
         self.window.statusBar().showMessage(f"Applied: {command.label} (Undo reverts it)", 6000)
         self.refresh_advice()
@@ -212,4 +224,5 @@ class PlanUi(QObject):
         if changes.reset or changes.graph_info:
             self.history_panel.set_graph_name(self.window.document.graph.name)
         if changes.structure or changes.nodes_changed or changes.graph_info:
-            self._timer.start()  # moves alone change no estimate
+            self._timer.start()  # moves alone change no estimate (nor advice)
+            self._advice_stale = True

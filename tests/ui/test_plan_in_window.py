@@ -92,3 +92,19 @@ def test_saved_settings_become_the_toolbars_defaults(app_window):
     options = app_window.runs.toolbar.options()
     assert (options.provider, options.strategy, options.concurrency) == ("openai", "layered", 3)
     assert not app_window.banner.isVisible()
+
+
+def test_stale_advice_is_refused_and_analysed_again(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-sequential.chain.json")
+    plans = app_window.plans
+    plans.show_advisor()
+    qtbot.waitUntil(lambda: plans.advisor.report is not None, timeout=10000)
+    stale = plans.advisor.report.advice[1].make_command()  # remove hardware -> software
+    graph = app_window.document.graph
+    edge = next(e for e in graph.edges.values()
+                if graph.nodes[e.source].name == "hardware" and graph.nodes[e.target].name == "software")
+    app_window.controller.delete([], [edge.id])  # the user removes it first
+    edits = app_window.document.serial
+    plans.advisor.applyCommand.emit(stale)
+    assert app_window.document.serial == edits  # nothing applied, nothing broken
+    assert "no longer applies" in app_window.statusBar().currentMessage()
