@@ -317,11 +317,14 @@ class SetParam(Command):
 
 
 class Rename(Command):
+    """Rename a step and the references to it in every template, as one edit."""
+
     label = "Rename"
 
     def __init__(self, node_id: str, name: str):
         self.node_id, self.name = node_id, name
         self._old = ""
+        self._templates: dict[tuple[str, str], str] = {}  # (node id, field) -> text before the rename
 
     def apply(self, graph: Graph) -> Changes:
         if self.node_id not in graph.nodes:
@@ -331,11 +334,23 @@ class Rename(Command):
             raise CommandError(reason)
         node = graph.nodes[self.node_id]
         self._old, node.name = node.name, self.name
-        return Changes(nodes_changed={self.node_id})
+        changed = {self.node_id}
+        self._templates = {}
+        for other in graph.nodes.values():
+            for spec in node_kind(other.kind).template_fields:
+                text = str(other.params.get(spec.name) or "")
+                renamed = rename_references(text, {self._old: self.name})
+                if renamed != text:
+                    self._templates[(other.id, spec.name)] = text
+                    other.params[spec.name] = renamed
+                    changed.add(other.id)
+        return Changes(nodes_changed=changed)
 
     def undo(self, graph: Graph) -> Changes:
         graph.nodes[self.node_id].name = self._old
-        return Changes(nodes_changed={self.node_id})
+        for (node_id, field_name), text in self._templates.items():
+            graph.nodes[node_id].params[field_name] = text
+        return Changes(nodes_changed={self.node_id, *(n for n, _ in self._templates)})
 
 
 _UNSET: Any = object()

@@ -161,3 +161,22 @@ def test_rename_references_only_inside_tags():
     text = "topic: {{ topic }} {{ inputs.topic }} {% if topic %}{{ topics }}{% endif %}"
     assert rename_references(text, {"topic": "t2"}) == (
         "topic: {{ t2 }} {{ inputs.topic }} {% if t2 %}{{ topics }}{% endif %}")
+
+
+def test_rename_rewrites_references_and_undoes_them():
+    from chainstudio.core.commands import Rename
+    from chainstudio.core.document import Document
+    from chainstudio.core.fileformat import dumps, load
+    from chainstudio.core.validation import errors, validate
+    from tests.conftest import EXAMPLES
+
+    doc = Document(load(EXAMPLES / "research-hybrid.chain.json"))
+    before = dumps(doc.graph)
+    doc.execute(Rename(doc.graph.node_by_name("hardware").id, "hw"))
+    graph = doc.graph
+    assert "{{ hw | truncate_chars(500) }}" in graph.node_by_name("security").params["prompt"]
+    assert "{{ hw }}" in graph.node_by_name("aggregate").params["prompt"]
+    assert "Hardware progress" in graph.node_by_name("hw").params["prompt"]  # prose is left alone
+    assert errors(validate(graph)) == []
+    doc.undo()
+    assert dumps(doc.graph) == before
