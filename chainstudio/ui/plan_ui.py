@@ -20,6 +20,7 @@ from chainstudio.core.run_state import RunState
 from chainstudio.core.settings import load_settings
 from chainstudio.core.validation import errors, validate
 from chainstudio.ui.advisor_panel import AdvisorPanel
+from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.compare_view import CompareView
 from chainstudio.ui.estimate_label import EstimateLabel, compute_estimate
 from chainstudio.ui.history_panel import HistoryPanel
@@ -148,6 +149,8 @@ class PlanUi(QObject):
             return
         self._estimate = result
         self.estimate_label.set_estimate(result, toolbar.cost_cap, toolbar.token_cap)
+        if self.window.runs.state is None:  # no run on the canvas: show the prediction per step
+            estimate_badges(self.window.scene, result)
 
     def _run_finished(self, state: RunState) -> None:
         if self._estimate is not None and state.started and state.started.strategy == self._estimate.strategy:

@@ -176,7 +176,12 @@ class RunUi(QObject):
         self.output.set_node(node_id)
 
     def _document_changed(self, changes: Changes) -> None:
-        if changes.reset and not self.controller.running:  # another graph: the old run no longer applies
+        """Another graph, or an edit after a run: the run drawn on the canvas no longer applies (the Gantt
+        keeps it); the estimate's per-step prediction takes its place."""
+        if self.controller.running or self.state is None:
+            return
+        if changes.reset or changes.structure or changes.nodes_changed:
             self.state = None
             apply_to_scene(self.window.scene, None)
-            self.output.set_state(None)
+            if changes.reset:
+                self.output.set_state(None)

@@ -108,3 +108,22 @@ def test_stale_advice_is_refused_and_analysed_again(qtbot, app_window):
     plans.advisor.applyCommand.emit(stale)
     assert app_window.document.serial == edits  # nothing applied, nothing broken
     assert "no longer applies" in app_window.statusBar().currentMessage()
+
+
+def test_cards_show_the_estimate_before_a_run_and_again_after_an_edit(qtbot, app_window):
+    window = app_window
+    assert window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    graph = window.document.graph
+    hardware = window.scene.nodes[graph.node_by_name("hardware").id]
+    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"),
+                    timeout=10000)
+    predicted = window.plans.estimate_label.estimate.node("hardware")
+    assert f"↓{predicted.output_tokens:,}" in hardware.run_badge.text
+    assert window.scene.nodes[graph.node_by_name("topic").id].run_badge is None  # no model call: no estimate
+    window.runs.request_run(RunOptions(speed=200.0))
+    qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=20000)
+    assert hardware.run_badge.status == "succeeded"
+    window.controller.set_param(graph.node_by_name("hardware").id, "max_tokens", 100)
+    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"),
+                    timeout=10000)
+    assert window.runs.gantt.states()  # the finished run stays on the Gantt

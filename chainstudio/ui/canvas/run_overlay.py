@@ -78,3 +78,18 @@ def apply_to_scene(scene, state: RunState | None, changed: frozenset[str] | None
     for item in scene.edges.values():
         pair = (item.source_id, item.target_id)
         item.set_flow("critical" if pair in critical_edges else "lit" if pair in lit else None)
+
+
+def estimate_badges(scene, estimate) -> None:
+    """Before a run: each LLM card shows its predicted time, tokens and cost (None clears them)."""
+    by_name = {n.name: n for n in estimate.nodes} if estimate is not None else {}
+    graph = scene.document.graph
+    for node_id, item in scene.nodes.items():
+        node = graph.nodes.get(node_id)
+        predicted = by_name.get(node.name) if node is not None and node.kind == "llm" else None
+        if predicted is None:
+            item.set_run(None)
+            continue
+        cost = "" if predicted.cost_usd is None else f" · ${predicted.cost_usd:.4f}"
+        item.set_run(Badge("pending", f"≈ {_seconds(predicted.duration_ms / 1000)} · ↑{predicted.input_tokens:,} "
+                                      f"↓{predicted.output_tokens:,}{cost}"))
