@@ -2,8 +2,8 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_run_screenshots.py
 
-The real app on its qasync loop: open research-hybrid, press Run (the simulated provider, sped up 4x so a
-shot mid-run catches the three parallel angles growing), grab the window mid-run and when finished; then
+The real app on its qasync loop: open research-hybrid, press Run (the simulated provider, sped up 5x so a
+shot mid-run catches the three parallel angles growing; chosen in the toolbar, as a person would), grab the window mid-run and when finished; then
 the same graph run sequentially (the staircase).
 """
 
@@ -27,7 +27,6 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from chainstudio.paths import examples_dir  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
-from chainstudio.ui.run_controller import RunOptions  # noqa: E402
 
 SIZE = (1600, 1000)
 
@@ -47,8 +46,10 @@ async def main(app) -> None:
     window.open_path(examples_dir() / "research-hybrid.chain.json")
     window.view.fit()
     await asyncio.sleep(0.3)
-    window.runs.request_run(RunOptions(speed=4.0))
-    await asyncio.sleep(0.7)
+    toolbar = window.runs.toolbar
+    toolbar.speed.setCurrentIndex(toolbar.speed.findData(5.0))
+    window.runs.request_run()
+    await asyncio.sleep(0.4)
     window.select_node(window.document.graph.resolve("hardware").id)
     await asyncio.sleep(0.25)
     grab(window, "hybrid-running")
@@ -57,8 +58,9 @@ async def main(app) -> None:
     window.select_node(window.document.graph.resolve("security").id)
     await asyncio.sleep(0.3)
     grab(window, "hybrid-finished")
-    window.runs.toolbar.set_options(strategy="sequential")
-    window.runs.request_run(RunOptions(strategy="sequential", speed=20.0))
+    toolbar.set_options(strategy="sequential")
+    toolbar.speed.setCurrentIndex(toolbar.speed.findData(20.0))
+    window.runs.request_run()
     while window.runs.controller.running:
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.3)
