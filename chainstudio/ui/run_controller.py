@@ -55,7 +55,6 @@ class RunController(QObject):
         self.settings = settings
         self.run: Run | None = None
         self._task: asyncio.Task | None = None
-        self._graph: Graph | None = None
         self._file: str | None = None
         self._ticker = QTimer(self)
         self._ticker.setInterval(LIVE_TICK_MS)
@@ -96,7 +95,7 @@ class RunController(QObject):
             self.problem.emit(str(exc))
             return False
         warm_up()  # a no-op once loaded: keeps the tokenizer's first load out of the run's timings
-        self._graph, self._file = self.run.graph, file
+        self._file = file
         self.bridge.live_clock = context.clock.now
         self._task = asyncio.get_event_loop().create_task(self._execute(self.run), name="chainstudio-run")
         self._ticker.start()

@@ -46,10 +46,13 @@ _DARK = {
 }
 
 
+DARK = False  # which set is in use
+
+
 def use_dark(dark: bool) -> None:
     """Switch the canvas colours (read as ``theme.NAME`` at paint time) to the dark or the light set.
     Called by ``app.apply_look`` before any window exists."""
-    globals().update(_DARK if dark else _LIGHT)
+    globals().update(_DARK if dark else _LIGHT, DARK=dark)
 
 
 def kind_color(kind: str) -> QColor:

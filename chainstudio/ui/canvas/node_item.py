@@ -194,7 +194,6 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(footer, geo.CARD_RADIUS - 2, geo.CARD_RADIUS - 2)
-        dark = theme.CARD_FILL.lightness() < 128
-        painter.setPen(badge.color.lighter(130) if dark else badge.color.darker(140))
+        painter.setPen(badge.color.lighter(130) if theme.DARK else badge.color.darker(140))
         painter.setFont(theme.canvas_font(*geo.BADGE_FONT))
         painter.drawText(footer.adjusted(geo.PAD, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, badge.text)

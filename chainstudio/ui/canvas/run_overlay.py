@@ -18,7 +18,7 @@ LABELS = {"waiting": "waiting for a slot", "succeeded": "done"}
 
 def status_color(status: str) -> QColor:
     """The Gantt's colour for a state, from its dark set when the canvas is dark."""
-    colors = STATUS_HEX_DARK if theme.CARD_FILL.lightness() < 128 else STATUS_HEX_LIGHT
+    colors = STATUS_HEX_DARK if theme.DARK else STATUS_HEX_LIGHT
     return QColor(colors.get(status, colors["pending"]))
 
 
