@@ -22,10 +22,10 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("CHAINSTUDIO_CONFIG_DIR", tempfile.mkdtemp(prefix="canvas-bench-"))
 
-from chainstudio.core import fileformat  # noqa: E402
+from chainstudio.core.storage import fileformat  # noqa: E402
 from perfdoc import write_section  # noqa: E402
-from chainstudio.core.commands import auto_layout_positions  # noqa: E402
-from chainstudio.core.model import Graph, GraphInput  # noqa: E402
+from chainstudio.core.editing.commands import auto_layout_positions  # noqa: E402
+from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
 
 LAYERS, WIDTH = 50, 20  # 1 input + 50 x 20 LLM steps = 1,001 nodes
 FRAME_BUDGET_MS = 16.0

@@ -27,14 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chainstudio.core.clock import Clock  # noqa: E402
+from chainstudio.core.run.clock import Clock  # noqa: E402
 from perfdoc import write_section  # noqa: E402
-from chainstudio.core.executor import Run, RunContext  # noqa: E402
-from chainstudio.core.layering import critical_path  # noqa: E402
-from chainstudio.core.model import Graph, GraphInput  # noqa: E402
+from chainstudio.core.run.executor import Run, RunContext  # noqa: E402
+from chainstudio.core.graph.analysis import critical_path  # noqa: E402
+from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
 from chainstudio.core.providers.base import ChatRequest, ChatResult  # noqa: E402
 from chainstudio.core.providers.scripted import ScriptedProvider  # noqa: E402
-from chainstudio.core.virtual_time import run_virtual  # noqa: E402
+from chainstudio.core.run.virtual_time import run_virtual  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 SIZES = (50, 100, 200, 500)
@@ -182,7 +182,7 @@ def section(strat: list[dict], caps: list[dict], over: dict, args: argparse.Name
         "",
         f"Measured on {machine}; {seconds:.0f} s for the whole script. Random DAGs: each step depends on up to 3 "
         "of the 25 steps before it; latencies are log-normal (median 0.74 s, mean ~1 s, capped at 20 s). "
-        "Makespans are measured on a **virtual clock** (`chainstudio.core.virtual_time`: exact scheduling, no "
+        "Makespans are measured on a **virtual clock** (`chainstudio.core.run.virtual_time`: exact scheduling, no "
         f"machine noise) with the scripted provider; the *eager, real time* column reruns one DAG per size in real "
         f"time with latencies sped up {args.real_speed:g}x, so loop delays count: each timer can fire up to 1 ms late "
         f"(epoll's granularity), and the speed-up magnifies that {args.real_speed:g}x along the critical path, so "

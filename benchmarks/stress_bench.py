@@ -22,10 +22,10 @@ SIZES = (250, 1000, 2000)
 CHILD = r"""
 import asyncio, json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
-from chainstudio.core.clock import Clock
-from chainstudio.core.executor import Run, RunContext
+from chainstudio.core.run.clock import Clock
+from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.providers.simulated import Faults, SimulatedProvider
-from tests.core.test_stress import wide_dag
+from tests.core.run.test_stress import wide_dag
 
 n = int(sys.argv[1])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -30,13 +30,13 @@ for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
 import qasync  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
-from chainstudio.core.commands import auto_layout_positions  # noqa: E402
+from chainstudio.core.editing.commands import auto_layout_positions  # noqa: E402
 from perfdoc import write_section  # noqa: E402
-from chainstudio.core.history import RunHistory  # noqa: E402
-from chainstudio.core.model import Graph, GraphInput  # noqa: E402
+from chainstudio.core.storage.history import RunHistory  # noqa: E402
+from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
-from chainstudio.ui.run_controller import RunOptions  # noqa: E402
+from chainstudio.ui.run.controller import RunOptions  # noqa: E402
 
 PROBE_MS = 5
 

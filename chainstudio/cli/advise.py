@@ -20,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.estimate import plan_inputs
     from chainstudio.cli.run import fmt_cost, make_console, write_json
-    from chainstudio.core.advisor import advise
-    from chainstudio.core.executor import RunError
+    from chainstudio.core.planning.advisor import advise
+    from chainstudio.core.run.executor import RunError
 
     planned = plan_inputs(args)
     if planned is None:

@@ -1,7 +1,7 @@
 """``chainstudio bench FILE...``: each file under each strategy, the seed tutorial's comparison table.
 
 Rows show latency, tokens, API calls, cost and output length, with the fastest and cheapest marked and
-the speed-up against the sequential baseline (see ``chainstudio.core.bench``).
+the speed-up against the sequential baseline (see ``chainstudio.core.planning.compare``).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def parse_strategies(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.core.bench import run_bench
-    from chainstudio.core.executor import RunError
+    from chainstudio.core.planning.compare import run_bench
+    from chainstudio.core.run.executor import RunError
     from chainstudio.core.providers.factory import warm_up
 
     graphs = []

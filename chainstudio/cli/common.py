@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from chainstudio.core.fileformat import LoadError, load
-from chainstudio.core.model import Graph
+from chainstudio.core.storage.fileformat import LoadError, load
+from chainstudio.core.graph.model import Graph
 
 
 class CommandError(Exception):

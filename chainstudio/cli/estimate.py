@@ -32,10 +32,10 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 def plan_inputs(args: argparse.Namespace):
     """(graph, keyword arguments for estimate/advise) from the flags, or None after printing why."""
     from chainstudio.cli.run import UsageProblem, load_checked, parse_sets
-    from chainstudio.core.estimate import calibration
-    from chainstudio.core.history import RunHistory
-    from chainstudio.core.pricing import Pricing, PricingError
-    from chainstudio.core.ratelimit import RateLimits
+    from chainstudio.core.planning.estimate import calibration
+    from chainstudio.core.storage.history import RunHistory
+    from chainstudio.core.run.pricing import Pricing, PricingError
+    from chainstudio.core.run.rate_limits import RateLimits
 
     graph = load_checked(args.file)
     if graph is None:
@@ -56,8 +56,8 @@ def plan_inputs(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.run import make_console, write_json
-    from chainstudio.core.estimate import estimate
-    from chainstudio.core.executor import RunError
+    from chainstudio.core.planning.estimate import estimate
+    from chainstudio.core.run.executor import RunError
 
     planned = plan_inputs(args)
     if planned is None:

@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.core.layering import CycleError, layers
-    from chainstudio.core.validation import errors, validate
+    from chainstudio.core.graph.analysis import CycleError, layers
+    from chainstudio.core.graph.validation import errors, validate
 
     graph = load_or_explain(args.file)
     if graph is None:

@@ -97,11 +97,11 @@ def parse_faults(spec: str | None) -> Any:
 
 def context_factory(args: argparse.Namespace) -> Any:
     """A function repeat-index -> fresh RunContext for these flags (raises UsageProblem)."""
-    from chainstudio.core.clock import Clock
-    from chainstudio.core.executor import RunContext
-    from chainstudio.core.pricing import Pricing, PricingError
+    from chainstudio.core.run.clock import Clock
+    from chainstudio.core.run.executor import RunContext
+    from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.providers.factory import ProviderSetupError, make_provider
-    from chainstudio.core.ratelimit import RateLimits
+    from chainstudio.core.run.rate_limits import RateLimits
 
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageProblem("--concurrency must be at least 1")
@@ -136,7 +136,7 @@ def context_factory(args: argparse.Namespace) -> Any:
 
 def load_checked(path: str) -> Any:
     """Load and validate a graph; print problems and return None when it cannot run."""
-    from chainstudio.core.validation import errors, validate
+    from chainstudio.core.graph.validation import errors, validate
 
     graph = load_or_explain(path)
     if graph is None:
@@ -157,9 +157,9 @@ def write_json(target: str, data: Any) -> None:
 
 # --- the command --------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.core.executor import Run, RunError
+    from chainstudio.core.run.executor import Run, RunError
     from chainstudio.core.providers.factory import warm_up
-    from chainstudio.core.run_record import run_record
+    from chainstudio.core.run.record import run_record
 
     graph = load_checked(args.file)
     if graph is None:
@@ -197,7 +197,7 @@ def history_settings(args: argparse.Namespace, context: Any) -> dict[str, Any]:
 
 
 def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str) -> None:
-    from chainstudio.core.history import RunHistory
+    from chainstudio.core.storage.history import RunHistory
 
     try:
         RunHistory().add(run_obj.events, graph, source=source, file=str(Path(file).resolve()),
@@ -207,8 +207,8 @@ def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source
 
 
 def write_exports(args: argparse.Namespace, state: Any, console: Any) -> None:
-    from chainstudio.core.fileformat import atomic_write_text
-    from chainstudio.core.trace_export import chrome_trace, spans_csv
+    from chainstudio.core.storage.fileformat import atomic_write_text
+    from chainstudio.core.storage.exports import chrome_trace, spans_csv
 
     if args.trace:
         atomic_write_text(args.trace, json.dumps(chrome_trace(state)) + "\n")
@@ -281,7 +281,7 @@ def node_table(state: Any, live: bool = False) -> Any:
 
 async def execute_with_progress(run_obj: Any, console: Any) -> Any:
     """Execute a run, drawing live progress on a terminal or one line per step event otherwise."""
-    from chainstudio.core import events as ev
+    from chainstudio.core.run import events as ev
 
     if not console.is_terminal:
         names = run_obj.graph.names()

@@ -16,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.core.layering import stats
-    from chainstudio.core.validation import validate
+    from chainstudio.core.graph.analysis import stats
+    from chainstudio.core.graph.validation import validate
 
     failed = False
     for path in args.files:

@@ -11,22 +11,22 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 import chainstudio
-from chainstudio.core.commands import Changes
-from chainstudio.core.document import Document
-from chainstudio.core.history import RunHistory
-from chainstudio.core.layering import CycleError, layers
+from chainstudio.core.editing.commands import Changes
+from chainstudio.core.editing.document import Document
+from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.graph.analysis import CycleError, layers
 from chainstudio.paths import examples_dir, user_config_dir
 from chainstudio.ui.actions import build_actions
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.canvas.view import CanvasView
-from chainstudio.ui.controller import Controller
-from chainstudio.ui.file_ops import FileOps
+from chainstudio.ui.editing.controller import Controller
+from chainstudio.ui.editing.file_ops import FileOps
 from chainstudio.ui.inspector import InspectorPanel
-from chainstudio.ui.palette import Palette
-from chainstudio.ui.autosave_ui import AutosaveUi
-from chainstudio.ui.plan_ui import PlanUi
-from chainstudio.ui.run_ui import RunUi
-from chainstudio.ui.welcome import SimulatedBanner
+from chainstudio.ui.editing.palette import Palette
+from chainstudio.ui.editing.autosave import AutosaveUi
+from chainstudio.ui.planning.planning_ui import PlanUi
+from chainstudio.ui.run.live_run import RunUi
+from chainstudio.ui.run.banner import SimulatedBanner
 
 STATE_VERSION = 1
 

@@ -35,23 +35,23 @@ os.environ["CHAINSTUDIO_DATA_DIR"] = str(_TMP / "data")
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget  # noqa: E402
 
-from chainstudio.core import fileformat  # noqa: E402
-from chainstudio.core.advisor import advise  # noqa: E402
-from chainstudio.core.clock import Clock  # noqa: E402
-from chainstudio.core.commands import Batch, MoveNodes, auto_layout_positions  # noqa: E402
-from chainstudio.core.estimate import calibration, estimate  # noqa: E402
-from chainstudio.core.executor import Run, RunContext  # noqa: E402
-from chainstudio.core.history import RunHistory  # noqa: E402
+from chainstudio.core.storage import fileformat  # noqa: E402
+from chainstudio.core.planning.advisor import advise  # noqa: E402
+from chainstudio.core.run.clock import Clock  # noqa: E402
+from chainstudio.core.editing.commands import Batch, MoveNodes, auto_layout_positions  # noqa: E402
+from chainstudio.core.planning.estimate import calibration, estimate  # noqa: E402
+from chainstudio.core.run.executor import Run, RunContext  # noqa: E402
+from chainstudio.core.storage.history import RunHistory  # noqa: E402
 from chainstudio.core.providers.factory import warm_up  # noqa: E402
 from chainstudio.core.providers.simulated import SimulatedProvider  # noqa: E402
-from chainstudio.core.settings import Settings  # noqa: E402
+from chainstudio.core.storage.settings import Settings  # noqa: E402
 from chainstudio.paths import examples_dir  # noqa: E402
-from chainstudio.ui.advisor_panel import AdvisorPanel  # noqa: E402
+from chainstudio.ui.planning.advisor_panel import AdvisorPanel  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
-from chainstudio.ui.compare_view import CompareView  # noqa: E402
-from chainstudio.ui.estimate_label import EstimateLabel, comparison_tooltip, estimate_tooltip  # noqa: E402
-from chainstudio.ui.history_panel import HistoryPanel  # noqa: E402
-from chainstudio.ui.settings_dialog import SettingsDialog  # noqa: E402
+from chainstudio.ui.planning.compare_view import CompareView  # noqa: E402
+from chainstudio.ui.planning.estimate_label import EstimateLabel, comparison_tooltip, estimate_tooltip  # noqa: E402
+from chainstudio.ui.planning.history_panel import HistoryPanel  # noqa: E402
+from chainstudio.ui.run.settings_dialog import SettingsDialog  # noqa: E402
 
 SPEED = 20.0  # the Compare panel's speed for simulated runs
 CONCURRENCY = 2  # the estimate and the single run use a cap, so the estimate shows waiting for a slot

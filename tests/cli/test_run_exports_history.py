@@ -4,7 +4,7 @@ import json
 
 from PySide6.QtGui import QImage
 
-from chainstudio.core.history import RunHistory
+from chainstudio.core.storage.history import RunHistory
 from tests.cli.test_cli_foundation import cli
 from tests.conftest import EXAMPLES
 

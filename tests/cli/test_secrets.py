@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from chainstudio.core.fileformat import load, save
+from chainstudio.core.storage.fileformat import load, save
 from tests.conftest import EXAMPLES, ROOT
 from tests.support.fake_openai_server import FakeOpenAIServer
 

@@ -1,6 +1,6 @@
 """Small graph builders shared by core tests."""
 
-from chainstudio.core.model import Graph, GraphInput
+from chainstudio.core.graph.model import Graph, GraphInput
 
 
 def chain(*names: str, prompt_uses_previous: bool = True) -> Graph:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chainstudio.core.clock import Clock
-from chainstudio.core.executor import Run, RunContext
-from chainstudio.core.model import Graph
+from chainstudio.core.run.clock import Clock
+from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.graph.model import Graph
 from chainstudio.core.providers.scripted import ScriptedProvider
 from chainstudio.core.providers.simulated import SimulatedProvider
-from chainstudio.core.virtual_time import run_virtual
+from chainstudio.core.run.virtual_time import run_virtual
 
 
 def run_scripted(graph: Graph, *, latency: Any = None, script: Any = None, context: dict | None = None,

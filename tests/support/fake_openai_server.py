@@ -40,7 +40,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chainstudio.core.tokens import count_tokens
+from chainstudio.core.run.tokens import count_tokens
 
 DIRECTIVE = re.compile(r"\[\[(\w+)(?:=([\w.]+))?(?:\*(\d+))?\]\]")
 WORDS = ("quantum", "qubit", "error", "correction", "logical", "physical", "gate", "fidelity", "vendor",

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 
-from chainstudio.core.layering import CycleError, layers
-from chainstudio.core.validation import ordering_only_edges
+from chainstudio.core.graph.analysis import CycleError, layers
+from chainstudio.core.graph.validation import ordering_only_edges
 from chainstudio.ui.main_window import MainWindow
 
 

@@ -42,7 +42,7 @@ def app_window(qtbot, qasync_loop, tmp_path):
     comparison still going at the end is stopped."""
     from PySide6.QtCore import QSettings
 
-    from chainstudio.core.history import RunHistory
+    from chainstudio.core.storage.history import RunHistory
     from chainstudio.ui.main_window import MainWindow
 
     win = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),

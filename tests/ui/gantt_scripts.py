@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chainstudio.core import events as ev
-from chainstudio.core.run_state import RunState
+from chainstudio.core.run import events as ev
+from chainstudio.core.run.state import RunState
 
 T0 = 5000.0
 
@@ -196,11 +196,11 @@ def executor_run(strategy: str, concurrency: int | None, seed: int = 4, rate_lim
     """research-hybrid on the real executor and simulated provider, on virtual time (instant, exact)."""
     import asyncio
 
-    from chainstudio.core.clock import Clock
-    from chainstudio.core.executor import Run, RunContext
-    from chainstudio.core.fileformat import load
+    from chainstudio.core.run.clock import Clock
+    from chainstudio.core.run.executor import Run, RunContext
+    from chainstudio.core.storage.fileformat import load
     from chainstudio.core.providers.simulated import Faults, SimulatedProvider
-    from chainstudio.core.virtual_time import run_virtual
+    from chainstudio.core.run.virtual_time import run_virtual
     from tests.conftest import EXAMPLES
 
     graph = load(EXAMPLES / "research-hybrid.chain.json")

@@ -5,9 +5,9 @@ import random
 
 from PySide6.QtWidgets import QMessageBox
 
-from chainstudio.core.fileformat import dumps
-from chainstudio.core.model import GraphInput
-from chainstudio.ui.run_controller import RunOptions
+from chainstudio.core.storage.fileformat import dumps
+from chainstudio.core.graph.model import GraphInput
+from chainstudio.ui.run.controller import RunOptions
 from tests.conftest import EXAMPLES
 
 

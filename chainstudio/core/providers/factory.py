@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from chainstudio.core.clock import Clock
+from chainstudio.core.run.clock import Clock
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.providers.openai_compat import DEFAULT_BASE_URL, OpenAICompatProvider, OpenAISettings
 from chainstudio.core.providers.simulated import Faults, SimulatedProvider
@@ -34,9 +34,9 @@ def make_provider(kind: str = "simulated", *, clock: Clock | None = None, seed: 
 def warm_up() -> None:
     """Load the tokenizer, the template environment and the price table once, so the first run's timings
     are not skewed (and a GUI does not stall on them mid-run)."""
-    from chainstudio.core.pricing import Pricing
-    from chainstudio.core.templating import render
-    from chainstudio.core.tokens import count_tokens
+    from chainstudio.core.run.pricing import Pricing
+    from chainstudio.core.graph.templating import render
+    from chainstudio.core.run.tokens import count_tokens
 
     count_tokens("warm up the tokenizer")
     render("{{ x | truncate_chars(3) }}", {"x": "warm"})

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from chainstudio.core.clock import Clock
+from chainstudio.core.run.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
-from chainstudio.core.tokens import count_tokens
+from chainstudio.core.run.tokens import count_tokens
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence, Union
 
-from chainstudio.core.clock import Clock
+from chainstudio.core.run.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
 
 Step = Union[None, ProviderError, str]

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from chainstudio.core.clock import Clock
+from chainstudio.core.run.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
-from chainstudio.core.tokens import count_tokens, truncate_to_tokens
+from chainstudio.core.run.tokens import count_tokens, truncate_to_tokens
 
 MARKER = "[Simulated response: no model was called]"
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 
-from chainstudio.core.document import Document
-from chainstudio.core.model import Graph
+from chainstudio.core.editing.document import Document
+from chainstudio.core.graph.model import Graph
 from chainstudio.ui import theme
 
 FORMATS = (".png", ".svg")

@@ -12,8 +12,8 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QStyle, QStyleOptionGraphicsItem,
                                QWidget)
 
-from chainstudio.core.model import Node
-from chainstudio.core.node_types import node_kind
+from chainstudio.core.graph.model import Node
+from chainstudio.core.graph.kinds import node_kind
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 

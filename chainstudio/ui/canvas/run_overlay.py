@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor
 
-from chainstudio.core.run_state import NodeSpan, RunState
+from chainstudio.core.run.state import NodeSpan, RunState
 from chainstudio.ui import theme
 from chainstudio.ui.gantt.theme import STATUS_HEX_DARK, STATUS_HEX_LIGHT
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
-from chainstudio.core.commands import Changes
-from chainstudio.core.document import Document
-from chainstudio.core.layering import CycleError, layers
-from chainstudio.core.validation import ordering_only_edges
+from chainstudio.core.editing.commands import Changes
+from chainstudio.core.editing.document import Document
+from chainstudio.core.graph.analysis import CycleError, layers
+from chainstudio.core.graph.validation import ordering_only_edges
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem

@@ -5,8 +5,8 @@ Geometry (``layout``, ``segments``, ``axis``, ``text``) is pure Python and compu
 """
 
 from chainstudio.ui.gantt.export import ChartDocument, export_png, export_svg, render_gantt
-from chainstudio.ui.gantt.layout import GanttLayout, Metrics, Row
-from chainstudio.ui.gantt.segments import Segment, bar_span, node_segments
+from chainstudio.core.gantt.layout import GanttLayout, Metrics, Row
+from chainstudio.core.gantt.segments import Segment, bar_span, node_segments
 from chainstudio.ui.gantt.theme import Theme
 from chainstudio.ui.gantt.view import GanttView
 from chainstudio.ui.gantt.widget import GanttWidget

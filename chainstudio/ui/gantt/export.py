@@ -9,10 +9,10 @@ from typing import Sequence
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 
-from chainstudio.core.run_state import RunState
-from chainstudio.ui.gantt.layout import GanttLayout, Metrics
+from chainstudio.core.run.state import RunState
+from chainstudio.core.gantt.layout import GanttLayout, Metrics
 from chainstudio.ui.gantt.paint import GanttPainter, chart_font
-from chainstudio.ui.gantt.text import run_title, totals_text
+from chainstudio.core.gantt.text import run_title, totals_text
 from chainstudio.ui.gantt.theme import Theme
 
 MARGIN = 16.0

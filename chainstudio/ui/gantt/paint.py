@@ -11,11 +11,11 @@ from typing import Collection
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 
-from chainstudio.core.run_state import RunState
-from chainstudio.ui.gantt.axis import tick_label, tick_step, ticks
-from chainstudio.ui.gantt.layout import GanttLayout, Row
-from chainstudio.ui.gantt.segments import Segment, bar_span
-from chainstudio.ui.gantt.text import bar_label, fmt_duration
+from chainstudio.core.run.state import RunState
+from chainstudio.core.gantt.axis import tick_label, tick_step, ticks
+from chainstudio.core.gantt.layout import GanttLayout, Row
+from chainstudio.core.gantt.segments import Segment, bar_span
+from chainstudio.core.gantt.text import bar_label, fmt_duration
 from chainstudio.ui.gantt.theme import LEGEND, Theme, blend
 
 

@@ -8,10 +8,10 @@ from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
-from chainstudio.core.run_state import RunState
-from chainstudio.ui.gantt.layout import GanttLayout, Metrics, Row
+from chainstudio.core.run.state import RunState
+from chainstudio.core.gantt.layout import GanttLayout, Metrics, Row
 from chainstudio.ui.gantt.paint import GanttPainter
-from chainstudio.ui.gantt.text import tooltip_html
+from chainstudio.core.gantt.text import tooltip_html
 from chainstudio.ui.gantt.theme import Theme
 
 ZOOM_STEP = 1.5

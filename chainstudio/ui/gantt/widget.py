@@ -11,11 +11,11 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout,
                                QWidget)
 
-from chainstudio.core.run_state import RunState
+from chainstudio.core.run.state import RunState
 from chainstudio.ui.gantt.export import SIMULATED_TEXT, export_png, export_svg
-from chainstudio.ui.gantt.layout import Metrics
+from chainstudio.core.gantt.layout import Metrics
 from chainstudio.ui.gantt.paint import GanttPainter
-from chainstudio.ui.gantt.text import run_title, totals_text
+from chainstudio.core.gantt.text import run_title, totals_text
 from chainstudio.ui.gantt.theme import Theme
 from chainstudio.ui.gantt.view import GanttView
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from chainstudio.core.model import GraphInput, name_problem
+from chainstudio.core.graph.model import GraphInput, name_problem
 
 COLUMNS = ("Name", "Default", "Description")
 

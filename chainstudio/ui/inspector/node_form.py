@@ -7,10 +7,10 @@ import networkx as nx
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget)
 
-from chainstudio.core.commands import rename_problem
-from chainstudio.core.layering import dependency_graph
-from chainstudio.core.node_types import FieldSpec, node_kind
-from chainstudio.core.validation import Problem
+from chainstudio.core.editing.commands import rename_problem
+from chainstudio.core.graph.analysis import dependency_graph
+from chainstudio.core.graph.kinds import FieldSpec, node_kind
+from chainstudio.core.graph.validation import Problem
 from chainstudio.ui.inspector.template_editor import TemplateEditor
 
 COMMIT_DELAY_MS = 400  # a template is committed this long after the last keystroke (and on focus-out)

@@ -1,0 +1,140 @@
+"""The open document: the current Graph, the commands applied to it, undo/redo, and change announcements.
+
+Everything that edits a graph goes through ``Document.execute``; listeners (plain callables) hear a
+``Changes`` after every edit, undo, redo, replacement or save, and look the ids up in ``document.graph``.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Callable
+
+from chainstudio.core.storage import fileformat
+from chainstudio.core.editing.commands import Changes, Command, CommandError, connect_problem
+from chainstudio.core.graph.model import Graph
+
+Listener = Callable[[Changes], None]
+
+__all__ = ["Document", "CommandError", "Listener"]
+
+
+class _Entry:
+    """A command on a stack, with the serial number of the state it produced."""
+
+    def __init__(self, command: Command, serial: int):
+        self.command, self.serial = command, serial
+
+
+class Document:
+    def __init__(self, graph: Graph | None = None, path: str | Path | None = None):
+        self.graph = graph if graph is not None else Graph()
+        self.path: Path | None = Path(path) if path else None
+        self._undo: list[_Entry] = []
+        self._redo: list[_Entry] = []
+        self._serials = itertools.count(1)
+        self._clean_serial = 0  # the state that matches the file on disk (0 = the initial state)
+        self._listeners: list[Listener] = []
+
+    # --- listening ------------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(changes)`` after every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _announce(self, changes: Changes) -> None:
+        for listener in list(self._listeners):
+            listener(changes)
+
+    # --- editing --------------------------------------------------------------------------------
+    def execute(self, command: Command) -> Changes:
+        """Apply ``command`` and put it on the undo stack. On CommandError nothing has changed."""
+        changes = command.apply(self.graph)
+        top = self._undo[-1] if self._undo else None
+        if top is not None and top.serial != self._clean_serial and not self._redo and top.command.merge(command):
+            top.serial = next(self._serials)
+        else:
+            self._undo.append(_Entry(command, next(self._serials)))
+        self._redo.clear()
+        self._announce(changes)
+        return changes
+
+    def undo(self) -> Changes | None:
+        if not self._undo:
+            return None
+        entry = self._undo.pop()
+        changes = entry.command.undo(self.graph)
+        self._redo.append(entry)
+        self._announce(changes)
+        return changes
+
+    def redo(self) -> Changes | None:
+        if not self._redo:
+            return None
+        entry = self._redo.pop()
+        changes = entry.command.apply(self.graph)
+        self._undo.append(entry)
+        self._announce(changes)
+        return changes
+
+    def connect_problem(self, source: str, target: str) -> str | None:
+        """Why ``source -> target`` would be refused (cycle, duplicate, self-loop, ports), or None."""
+        return connect_problem(self.graph, source, target)
+
+    # --- state ----------------------------------------------------------------------------------
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_label(self) -> str:
+        return self._undo[-1].command.label if self._undo else ""
+
+    @property
+    def redo_label(self) -> str:
+        return self._redo[-1].command.label if self._redo else ""
+
+    @property
+    def serial(self) -> int:
+        """Identifies the current state: equal serials mean the same sequence of edits."""
+        return self._undo[-1].serial if self._undo else 0
+
+    @property
+    def modified(self) -> bool:
+        return self.serial != self._clean_serial
+
+    @property
+    def title(self) -> str:
+        return self.path.name if self.path else self.graph.name
+
+    # --- whole documents ------------------------------------------------------------------------
+    def replace(self, graph: Graph, path: str | Path | None = None, *, unsaved: bool = False) -> None:
+        """Start over on ``graph`` (New, Open): empties both stacks and marks the state clean, or unsaved
+        (``unsaved``: e.g. edits restored from an autosave, not yet in ``path``)."""
+        self.graph = graph
+        self.path = Path(path) if path else None
+        self._undo.clear()
+        self._redo.clear()
+        self._clean_serial = -1 if unsaved else 0
+        self._announce(Changes(reset=True))
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the graph atomically to ``path`` (default: the current path) and mark it clean."""
+        target = Path(path) if path else self.path
+        if target is None:
+            raise ValueError("the document has no file name yet; give a path")
+        fileformat.save(self.graph, target)
+        self.path = target
+        self._clean_serial = self.serial
+        self._announce(Changes())
+        return target
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Document":
+        """A document on the graph in ``path``; raises fileformat.LoadError."""
+        return cls(fileformat.load(path), path)

@@ -1,0 +1,139 @@
+"""What to draw for one node, in run time: pure functions over a ``RunState`` (no Qt).
+
+A node's row is a list of ``Segment``s in the events' monotonic seconds:
+
+``queued``      ready (dependencies done) but not yet waiting or started
+``waiting``     waiting for a concurrency slot or a rate limit
+``ttft``        an attempt's time to first token (or the whole attempt while no token came yet)
+``generation``  an attempt from its first token to its end (the whole attempt when nothing streamed)
+``retry``       a failed attempt that was retried
+``backoff``     the pause between a failed attempt and the next one
+``skipped``     a zero-length marker where a skipped node would have started (see ``skip_anchors``)
+
+``ttft`` and ``generation`` carry the node's status, which gives them their colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from chainstudio.core.run.state import NodeSpan, RunState
+
+SegmentKind = Literal["queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped"]
+SEGMENT_KINDS: tuple[SegmentKind, ...] = ("queued", "waiting", "ttft", "generation", "retry", "backoff",
+                                          "skipped")
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: SegmentKind
+    start: float  # monotonic seconds, as in the events
+    end: float
+    status: str  # the node's status (colours ttft/generation)
+    attempt: int | None = None
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+def bar_span(state: RunState, span: NodeSpan) -> tuple[float, float] | None:
+    """The node's working bar: first attempt's start to its end (``state.now()`` while it runs)."""
+    if span.started_at is None:
+        return None
+    end = span.ended_at if span.ended_at is not None else state.now()
+    return span.started_at, max(span.started_at, end)
+
+
+def _first(*values: float | None) -> float | None:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def node_segments(state: RunState, span: NodeSpan, anchors: dict[str, float] | None = None) -> list[Segment]:
+    """The segments of one node's row, in time order (zero-length waits are left out).
+
+    ``anchors`` (from ``skip_anchors``) places skipped nodes; computed here when not given."""
+    now = state.now()
+    status = span.status
+    segments: list[Segment] = []
+    stop = _first(span.ended_at, now)
+    first_start = _first(span.attempts[0].start if span.attempts else None, span.started_at)
+
+    if span.queued_at is not None:
+        end = _first(span.waiting_at, first_start, stop)
+        if end is not None and end > span.queued_at:
+            segments.append(Segment("queued", span.queued_at, end, status))
+    if span.waiting_at is not None:
+        end = _first(first_start, stop)
+        if end is not None and end > span.waiting_at:
+            segments.append(Segment("waiting", span.waiting_at, end, status))
+
+    if span.attempts:
+        last = len(span.attempts) - 1
+        for i, attempt in enumerate(span.attempts):
+            end = attempt.end if attempt.end is not None else now
+            end = max(end, attempt.start)
+            retried = attempt.error is not None and (i < last or status == "retrying")
+            if retried:
+                segments.append(Segment("retry", attempt.start, end, status, attempt.number))
+            elif attempt.first_token is not None:
+                segments.append(Segment("ttft", attempt.start, attempt.first_token, status, attempt.number))
+                segments.append(Segment("generation", attempt.first_token, end, status, attempt.number))
+            elif attempt.end is None and status in ("running", "retrying"):
+                segments.append(Segment("ttft", attempt.start, end, status, attempt.number))
+            else:
+                segments.append(Segment("generation", attempt.start, end, status, attempt.number))
+        for backoff in span.backoffs:
+            end = min(backoff.end, now)
+            if end > backoff.start:
+                segments.append(Segment("backoff", backoff.start, end, status))
+    elif span.started_at is not None:  # input / join / output: no model call
+        end = span.ended_at if span.ended_at is not None else now
+        segments.append(Segment("generation", span.started_at, max(end, span.started_at), status))
+
+    if status == "skipped" and span.started_at is None:
+        if anchors is None:
+            anchors = skip_anchors(state)
+        anchor = anchors.get(span.node_id, state.start_time or 0.0)
+        segments.append(Segment("skipped", anchor, anchor, status))
+    segments.sort(key=lambda s: (s.start, s.end))
+    return segments
+
+
+def skip_anchors(state: RunState) -> dict[str, float]:
+    """Where each node would start: when its last dependency ended, through skipped dependencies too
+    (a skipped node has no times of its own). Nodes without dependencies anchor at the run's start."""
+    start = state.start_time or 0.0
+    preds: dict[str, list[str]] = {nid: [] for nid in state.spans}
+    succs: dict[str, list[str]] = {nid: [] for nid in state.spans}
+    for src, dst in state.edges:
+        if src in preds and dst in preds:
+            preds[dst].append(src)
+            succs[src].append(dst)
+    remaining = {nid: len(p) for nid, p in preds.items()}
+    ready = [nid for nid, count in remaining.items() if count == 0]
+    anchors: dict[str, float] = {}
+    while ready:
+        node = ready.pop()
+        times = []
+        for src in preds[node]:
+            ended = state.spans[src].ended_at
+            times.append(ended if ended is not None else anchors.get(src, start))
+        anchors[node] = max(times, default=start)
+        for dst in succs[node]:
+            remaining[dst] -= 1
+            if remaining[dst] == 0:
+                ready.append(dst)
+    return anchors
+
+
+def row_extent(state: RunState, span: NodeSpan, anchors: dict[str, float] | None = None) -> tuple[float, float] | None:
+    """The time range covered by everything drawn in the node's row."""
+    segments = node_segments(state, span, anchors)
+    if not segments:
+        return None
+    return min(s.start for s in segments), max(s.end for s in segments)

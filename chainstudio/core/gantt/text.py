@@ -1,0 +1,178 @@
+"""Words and numbers shown by the Gantt panel: durations, totals, tooltips (pure, no Qt)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from chainstudio.core.run.state import NodeSpan, RunState
+
+MAX_PATH_NAMES = 8
+NBSP = "\u00a0"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``340 ms``, ``2.41 s``, ``1 min 05 s``; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 0:
+        return "-" + fmt_duration(-seconds)
+    if seconds < 1.0:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 10.0:
+        return f"{seconds:.2f} s"
+    if seconds < 60.0:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)} min {rest:02.0f} s"
+
+
+def fmt_tokens(count: int) -> str:
+    if count >= 10_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count:,}"
+
+
+def fmt_cost(cost: float | None) -> str:
+    """Dollars, or ``unknown`` when a price is missing (never a silent $0)."""
+    if cost is None:
+        return "unknown"
+    if cost == 0:
+        return "$0.00"
+    if cost < 0.01:
+        return f"${cost:.5f}"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
+
+
+def layer_label(layer: int, count: int) -> str:
+    """``Layer 2 · 3 in parallel`` (layers are shown 1-based, as ``chainstudio layers`` prints them)."""
+    size = f"{count} in parallel" if count > 1 else "1 step"
+    return f"Layer {layer + 1} · {size}"
+
+
+def run_title(state: RunState) -> str:
+    """``research-hybrid · eager · concurrency 2 · Simulated (offline) · running``."""
+    started = state.started
+    if started is None:
+        return "No run yet"
+    parts = [started.graph_name or "run", started.strategy]
+    if started.concurrency:
+        parts.append(f"concurrency {started.concurrency}")
+    parts.append(started.provider_label or started.provider)
+    parts.append(state.status)
+    return " · ".join(parts)
+
+
+def critical_path_text(state: RunState, path: list[str], seconds: float) -> str:
+    names = [state.spans[n].name for n in path if n in state.spans]
+    if len(names) > MAX_PATH_NAMES:
+        head = MAX_PATH_NAMES // 2
+        names = names[:head] + [f"… {len(names) - MAX_PATH_NAMES} more …"] + names[-head:]
+    return f"{' → '.join(names) or '—'} ({fmt_duration(seconds)})"
+
+
+def live_node_time(state: RunState) -> float:
+    """Sum of node durations, counting running nodes up to ``now()`` (equals the totals' once finished)."""
+    now = state.now()
+    total = 0.0
+    for span in state.spans.values():
+        if span.duration is not None:
+            total += span.duration
+        elif span.started_at is not None and not span.done:
+            total += max(0.0, now - span.started_at)
+    return total
+
+
+def totals_items(state: RunState) -> list[tuple[str, str]]:
+    """The header's (label, value) pairs. While a run goes on, node time counts the running nodes so far,
+    and figures that only make sense at the end (no call finished yet) show a dash rather than zero."""
+    totals = state.totals()
+    node_time = live_node_time(state) if state.running else totals.node_time
+    speedup = f"{node_time / totals.wall:.2f}×" if totals.wall > 0 and node_time > 0 else "—"
+    if state.running and totals.critical_path_time <= 0:
+        path = "—"
+    else:
+        path = critical_path_text(state, totals.critical_path, totals.critical_path_time)
+        path += " so far" if state.running else ""
+    tokens = f"{fmt_tokens(totals.input_tokens)} in / {fmt_tokens(totals.output_tokens)} out"
+    streaming = sum(s.deltas for s in state.spans.values() if s.status in ("running", "retrying"))
+    if state.running and streaming:
+        tokens += f" (+~{fmt_tokens(streaming)} streaming)"
+    cost = "—" if state.running and totals.api_calls == 0 else fmt_cost(totals.cost_usd)
+    return [
+        ("Wall", fmt_duration(totals.wall)),
+        ("Node time", fmt_duration(node_time)),
+        ("Speed-up", speedup),
+        ("Critical path", path),
+        ("Tokens", tokens),
+        ("Calls", str(totals.api_calls)),
+        ("Cost", cost),
+    ]
+
+
+def totals_text(state: RunState, keep_together: bool = True) -> str:
+    """One line: ``Wall 4.21 s · Node time 9.87 s · Speed-up 2.34× · …``.
+
+    With ``keep_together`` the spaces inside an item are non-breaking, so wrapping happens between items
+    (the critical path may still break between names)."""
+    items = []
+    for label, value in totals_items(state):
+        item = f"{label} {value}"
+        if keep_together and label != "Critical path":
+            item = item.replace(" ", NBSP)
+        items.append(item)
+    return " · ".join(items)
+
+
+def bar_label(span: NodeSpan) -> str:
+    """Tokens next to a bar: ``↑120 ↓480`` when known, ``~35 tok`` while streaming."""
+    if span.input_tokens or span.output_tokens:
+        return f"↑{fmt_tokens(span.input_tokens)} ↓{fmt_tokens(span.output_tokens)}"
+    if span.status in ("running", "retrying") and span.deltas:
+        return f"~{fmt_tokens(span.deltas)} tok"
+    if span.status == "skipped":
+        return "skipped"
+    return ""
+
+
+def _row(label: str, value: str) -> str:
+    return f"<tr><td style='padding-right:10px;color:#666'>{escape(label)}</td><td>{escape(value)}</td></tr>"
+
+
+def tooltip_html(state: RunState, span: NodeSpan) -> str:
+    """Every number about one node, as rich text for ``QToolTip``."""
+    rel = state.rel
+    rows = [
+        _row("Status", span.status),
+        _row("Kind", span.kind + (f" · {span.model}" if span.model else "")),
+        _row("Layer", str(span.layer + 1)),
+        _row("Queued", fmt_duration(rel(span.queued_at))),
+    ]
+    if span.waiting_at is not None:
+        rows.append(_row("Waited for slot", f"{fmt_duration(span.wait_time)} from {fmt_duration(rel(span.waiting_at))}"))
+    rows.append(_row("Start", fmt_duration(rel(span.started_at))))
+    rows.append(_row("First token", fmt_duration(rel(span.first_token_at))))
+    if span.first_token_at is not None and span.attempts:
+        rows.append(_row("Time to first token", fmt_duration(span.first_token_at - span.attempts[-1].start)))
+    rows.append(_row("End", fmt_duration(rel(span.ended_at))))
+    rows.append(_row("Duration", fmt_duration(span.duration)))
+    rows.append(_row("Tokens", f"{span.input_tokens:,} in / {span.output_tokens:,} out"
+                     + (f" (~{span.deltas} streamed)" if span.deltas and not span.output_tokens else "")))
+    rows.append(_row("Cost", fmt_cost(span.cost_usd) if span.api_calls or span.cost_usd is not None else "—"))
+    rows.append(_row("API calls", str(span.api_calls)))
+    for attempt in span.attempts:
+        end = fmt_duration(rel(attempt.end)) if attempt.end is not None else "…"
+        text = f"{fmt_duration(rel(attempt.start))} → {end}"
+        if attempt.error:
+            text += f" · {attempt.error}"
+        rows.append(_row(f"Attempt {attempt.number}", text))
+    for backoff in span.backoffs:
+        rows.append(_row("Backoff", f"{fmt_duration(rel(backoff.start))} → {fmt_duration(rel(backoff.end))}"
+                         f" · {backoff.reason}"))
+    if span.error:
+        rows.append(_row("Error", span.error))
+    if span.skip_reason:
+        rows.append(_row("Skipped", span.skip_reason))
+    if span.request_id:
+        rows.append(_row("Request", span.request_id))
+    title = escape(span.name)
+    return f"<b>{title}</b><table cellspacing='0'>{''.join(rows)}</table>"

@@ -1,0 +1,164 @@
+"""The graph: plain, id-addressed data. Position is visual only; params are what affects a run."""
+
+from __future__ import annotations
+
+import copy
+import keyword
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from chainstudio.core.graph.kinds import node_kind
+
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Names a template cannot use for a step: Jinja2 literals/keywords and the graph-input namespace.
+RESERVED_NAMES = frozenset(
+    {"inputs", "true", "false", "none", "True", "False", "None", "loop", "self", "range",
+     "dict", "lipsum", "cycler", "joiner", "namespace", "and", "or", "not", "in", "is", "if",
+     "else", "for", "block", "import", "with"}
+) | frozenset(keyword.kwlist)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a step or graph input, or None when it can."""
+    if not name:
+        return "a name is required"
+    if not NAME_PATTERN.match(name):
+        return f"{name!r} is not an identifier (letters, digits and _, not starting with a digit)"
+    if name in RESERVED_NAMES:
+        return f"{name!r} is reserved"
+    return None
+
+
+@dataclass
+class GraphInput:
+    name: str
+    default: str | None = None
+    description: str = ""
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    position: tuple[float, float] = (0.0, 0.0)
+
+    @classmethod
+    def create(cls, kind: str, name: str, position: tuple[float, float] = (0.0, 0.0),
+               node_id: str | None = None, **params: Any) -> "Node":
+        spec = node_kind(kind)
+        values = spec.defaults()
+        unknown = set(params) - set(values)
+        if unknown:
+            raise KeyError(f"{kind} nodes have no parameter(s) {', '.join(sorted(unknown))}")
+        values.update(params)
+        return cls(id=node_id or new_id("node"), kind=kind, name=name, params=values,
+                   position=(float(position[0]), float(position[1])))
+
+    def param(self, name: str) -> Any:
+        if name in self.params:
+            return self.params[name]
+        return node_kind(self.kind).field(name).default
+
+
+@dataclass
+class Edge:
+    """A dependency: ``target`` runs after ``source`` and receives its output."""
+
+    id: str
+    source: str
+    target: str
+
+    @classmethod
+    def create(cls, source: str, target: str, edge_id: str | None = None) -> "Edge":
+        return cls(id=edge_id or new_id("edge"), source=source, target=target)
+
+
+@dataclass
+class Graph:
+    name: str = "untitled"
+    description: str = ""
+    inputs: list[GraphInput] = field(default_factory=list)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: dict[str, Edge] = field(default_factory=dict)
+
+    # --- building -------------------------------------------------------------------------
+    def add_node(self, node: Node) -> Node:
+        if node.id in self.nodes:
+            raise KeyError(f"node id {node.id} already exists")
+        self.nodes[node.id] = node
+        return node
+
+    def add(self, kind: str, name: str, position: tuple[float, float] = (0.0, 0.0), **params: Any) -> Node:
+        return self.add_node(Node.create(kind, name, position, **params))
+
+    def connect(self, source: str, target: str, edge_id: str | None = None) -> Edge:
+        """Add an edge between two nodes given by id or by name."""
+        edge = Edge.create(self.resolve(source).id, self.resolve(target).id, edge_id)
+        self.edges[edge.id] = edge
+        return edge
+
+    def remove_node(self, node_id: str) -> list[Edge]:
+        """Remove a node and the edges touching it; returns the removed edges."""
+        removed = [e for e in self.edges.values() if node_id in (e.source, e.target)]
+        for edge in removed:
+            del self.edges[edge.id]
+        del self.nodes[node_id]
+        return removed
+
+    # --- queries --------------------------------------------------------------------------
+    def resolve(self, id_or_name: str) -> Node:
+        if id_or_name in self.nodes:
+            return self.nodes[id_or_name]
+        node = self.node_by_name(id_or_name)
+        if node is None:
+            raise KeyError(f"no node with id or name {id_or_name!r}")
+        return node
+
+    def node_by_name(self, name: str) -> Node | None:
+        for node in self.nodes.values():
+            if node.name == name:
+                return node
+        return None
+
+    def input_named(self, name: str) -> GraphInput | None:
+        for graph_input in self.inputs:
+            if graph_input.name == name:
+                return graph_input
+        return None
+
+    def predecessors(self, node_id: str) -> list[str]:
+        return [e.source for e in self.edges.values() if e.target == node_id]
+
+    def successors(self, node_id: str) -> list[str]:
+        return [e.target for e in self.edges.values() if e.source == node_id]
+
+    def edges_between(self, source: str, target: str) -> Iterator[Edge]:
+        return (e for e in self.edges.values() if e.source == source and e.target == target)
+
+    def names(self) -> dict[str, str]:
+        """Node id -> name."""
+        return {node_id: node.name for node_id, node in self.nodes.items()}
+
+    def unique_name(self, base: str) -> str:
+        base = re.sub(r"\W", "_", base) or "step"
+        if base[0].isdigit():
+            base = f"step_{base}"
+        taken = {node.name for node in self.nodes.values()}
+        if base not in taken and base not in RESERVED_NAMES:
+            return base
+        i = 2
+        while f"{base}_{i}" in taken:
+            i += 1
+        return f"{base}_{i}"
+
+    def copy(self) -> "Graph":
+        """A deep, independent snapshot (what a run executes)."""
+        return copy.deepcopy(self)

@@ -1,0 +1,168 @@
+"""Prompt templates: sandboxed Jinja2 with strict undefined, reference extraction, safe limits.
+
+Graph files come from other people, so templates render in Jinja2's immutable sandbox (no access to
+private attributes or Python internals), with ``range`` and string/list repetition capped so a template
+cannot allocate unbounded memory.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping
+
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
+from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from chainstudio.core.run.tokens import count_tokens, truncate_to_tokens
+
+MAX_RESULT_CHARS = 2_000_000  # any rendered prompt or intermediate string beyond this is refused
+MAX_RANGE = 10_000
+MAX_POWER_BITS = 100_000
+
+
+class TemplateProblem(Exception):
+    """A template that does not parse or render; ``message`` is a plain sentence."""
+
+    def __init__(self, message: str, *, missing: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.missing = missing
+        self.line = line
+
+
+def _truncate_chars(value: Any, limit: int = 2000, marker: str = "…") -> str:
+    text = str(value)
+    limit = max(0, int(limit))
+    return text if len(text) <= limit else text[:limit] + marker
+
+
+def _truncate_tokens(value: Any, limit: int = 500, marker: str = "…") -> str:
+    return truncate_to_tokens(str(value), max(0, int(limit)), marker)
+
+
+def _safe_range(*args: int) -> range:
+    rng = range(*args)
+    if len(rng) > MAX_RANGE:
+        raise SecurityError(f"range() of {len(rng)} items is over the limit of {MAX_RANGE}")
+    return rng
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "**":
+            if isinstance(left, int) and isinstance(right, int) and right > 0:
+                if max(left.bit_length(), 1) * right > MAX_POWER_BITS:
+                    raise SecurityError("power would build a number over the size limit")
+            return operator.pow(left, right)
+        if operator_name == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
+                    if len(seq) * max(times, 0) > MAX_RESULT_CHARS:
+                        raise SecurityError("repetition would build a value over the size limit")
+            return operator.mul(left, right)
+        result = operator.add(left, right)
+        if isinstance(result, (str, list, tuple)) and len(result) > MAX_RESULT_CHARS:
+            raise SecurityError("concatenation builds a value over the size limit")
+        return result
+
+
+@lru_cache(maxsize=1)
+def environment() -> _Environment:
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters["truncate_chars"] = _truncate_chars
+    env.filters["truncate_tokens"] = _truncate_tokens
+    env.filters["tokens"] = lambda value: count_tokens(str(value))
+    env.globals = {"range": _safe_range}
+    return env
+
+
+@dataclass(frozen=True)
+class References:
+    """What a template reads: step names (top-level variables) and ``inputs.<name>`` attributes."""
+
+    steps: frozenset[str]
+    inputs: frozenset[str]
+    all_inputs: bool = False  # ``inputs`` used as a whole (e.g. iterated), not by attribute
+
+
+@lru_cache(maxsize=4096)
+def _parse(source: str) -> nodes.Template:
+    try:
+        return environment().parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template syntax error on line {exc.lineno}: {exc.message}",
+                              line=exc.lineno) from None
+
+
+@lru_cache(maxsize=4096)
+def references(source: str) -> References:
+    """Names a template refers to. Raises TemplateProblem on a syntax error."""
+    tree = _parse(source)
+    from jinja2 import meta
+
+    try:  # the code generator behind this also checks filter and test names
+        names = set(meta.find_undeclared_variables(tree))
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template error on line {exc.lineno}: {exc.message}", line=exc.lineno) from None
+    names -= set(environment().globals)
+    inputs: set[str] = set()
+    by_attribute = 0
+    for getattr_node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = getattr_node.node
+        if isinstance(target, nodes.Name) and target.name == "inputs":
+            if isinstance(getattr_node, nodes.Getattr):
+                inputs.add(getattr_node.attr)
+                by_attribute += 1
+            elif isinstance(getattr_node.arg, nodes.Const) and isinstance(getattr_node.arg.value, str):
+                inputs.add(getattr_node.arg.value)
+                by_attribute += 1
+    total_inputs_uses = sum(1 for n in tree.find_all(nodes.Name) if n.name == "inputs" and n.ctx == "load")
+    steps = frozenset(names - {"inputs"})
+    return References(steps=steps, inputs=frozenset(inputs), all_inputs=total_inputs_uses > by_attribute)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str) -> Template:
+    return environment().from_string(source)  # compiling costs ~0.4 ms; runs render the same prompts often
+
+
+def render(source: str, context: Mapping[str, Any]) -> str:
+    """Render ``source`` with ``context``; raises TemplateProblem with a plain reason."""
+    if "{" not in source:  # no expression, statement or comment: the text renders as itself
+        return source
+    try:
+        text = _compiled(source).render(**context)
+    except TemplateProblem:
+        raise
+    except UndefinedError as exc:
+        missing = _missing_name(str(exc))
+        raise TemplateProblem(f"template refers to {missing or 'a name'} which is not defined here"
+                              f" ({exc.message})", missing=missing) from None
+    except SecurityError as exc:
+        raise TemplateProblem(f"template refused by the sandbox: {exc}") from None
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template syntax error on line {exc.lineno}: {exc.message}",
+                              line=exc.lineno) from None
+    except TemplateError as exc:
+        raise TemplateProblem(f"template error: {exc}") from None
+    except (MemoryError, OverflowError, RecursionError) as exc:
+        raise TemplateProblem(f"template refused: {type(exc).__name__}") from None
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError, KeyError, IndexError) as exc:
+        raise TemplateProblem(f"template failed: {type(exc).__name__}: {exc}") from None
+    if len(text) > MAX_RESULT_CHARS:
+        raise TemplateProblem(f"rendered text is {len(text):,} characters, over the limit of {MAX_RESULT_CHARS:,}")
+    return text
+
+
+def _missing_name(message: str) -> str | None:
+    # Jinja2 says "'hardware' is undefined" or "'dict object' has no attribute 'topic'".
+    if "has no attribute" in message:
+        return message.rsplit("'", 2)[-2] if message.count("'") >= 4 else None
+    if message.startswith("'") and "' is undefined" in message:
+        return message[1:message.index("' is undefined")]
+    return None

@@ -1,0 +1,247 @@
+"""Graph validation: a list of problems, each with a location and a plain sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import networkx as nx
+
+from chainstudio.core.graph.analysis import dependency_graph
+from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
+from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.graph.templating import TemplateProblem, references
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    location: str  # e.g. 'security.prompt', 'edge hardware -> security', 'inputs[0]'
+    message: str
+    node_id: str | None = None
+    edge_id: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.location}: {self.message}"
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def validate(graph: Graph) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _check_inputs(graph)
+    problems += _check_names(graph)
+    problems += _check_edges(graph)
+    problems += _check_cycles(graph)
+    problems += _check_nodes(graph)
+    problems += _check_reach_output(graph)
+    return problems
+
+
+def input_name(node: Node) -> str:
+    """The graph input an ``input`` node exposes (its own name when left empty)."""
+    return node.param("input") or node.name
+
+
+def _check_inputs(graph: Graph) -> list[Problem]:
+    out: list[Problem] = []
+    seen: set[str] = set()
+    for i, graph_input in enumerate(graph.inputs):
+        reason = name_problem(graph_input.name)
+        if reason:
+            out.append(Problem("error", f"inputs[{i}]", f"graph input name: {reason}"))
+        elif graph_input.name in seen:
+            out.append(Problem("error", f"inputs[{i}]", f"graph input {graph_input.name!r} is defined twice"))
+        seen.add(graph_input.name)
+    return out
+
+
+def _check_names(graph: Graph) -> list[Problem]:
+    out: list[Problem] = []
+    seen: dict[str, Node] = {}
+    for node in graph.nodes.values():
+        if node.kind not in NODE_KINDS:
+            out.append(Problem("error", node.name or node.id, f"unknown node kind {node.kind!r}", node.id))
+        reason = name_problem(node.name)
+        if reason:
+            out.append(Problem("error", node.name or node.id, f"step name: {reason}", node.id, field="name"))
+        elif node.name in seen:
+            out.append(Problem("error", node.name, f"two steps are named {node.name!r}; names must be unique",
+                               node.id, field="name"))
+        seen.setdefault(node.name, node)
+    return out
+
+
+def _edge_label(graph: Graph, source: str, target: str) -> str:
+    names = graph.names()
+    return f"edge {names.get(source, source)} -> {names.get(target, target)}"
+
+
+def _check_edges(graph: Graph) -> list[Problem]:
+    out: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for edge in graph.edges.values():
+        where = _edge_label(graph, edge.source, edge.target)
+        for end, node_id in (("source", edge.source), ("target", edge.target)):
+            if node_id not in graph.nodes:
+                out.append(Problem("error", where, f"its {end} {node_id!r} is not a node of this graph",
+                                   edge_id=edge.id))
+        if edge.source not in graph.nodes or edge.target not in graph.nodes:
+            continue
+        if edge.source == edge.target:
+            out.append(Problem("error", where, "a step cannot depend on itself (self-loop)",
+                               edge.target, edge.id))
+        if (edge.source, edge.target) in seen:
+            out.append(Problem("error", where, "duplicate edge", edge.target, edge.id))
+        seen.add((edge.source, edge.target))
+        source, target = graph.nodes[edge.source], graph.nodes[edge.target]
+        if source.kind in NODE_KINDS and not NODE_KINDS[source.kind].has_output_port:
+            out.append(Problem("error", where, f"{source.kind} steps have no outgoing edges", edge.target, edge.id))
+        if target.kind in NODE_KINDS and not NODE_KINDS[target.kind].has_input_port:
+            out.append(Problem("error", where, f"{target.kind} steps take no incoming edges", edge.target, edge.id))
+    return out
+
+
+def _check_cycles(graph: Graph) -> list[Problem]:
+    dag = dependency_graph(graph)
+    dag.remove_edges_from(list(nx.selfloop_edges(dag)))
+    out: list[Problem] = []
+    names = graph.names()
+    for component in nx.strongly_connected_components(dag):
+        if len(component) < 2:
+            continue
+        cycle = nx.find_cycle(dag.subgraph(component))
+        path = [names[u] for u, _ in cycle] + [names[cycle[0][0]]]
+        out.append(Problem("error", f"cycle {' -> '.join(path)}",
+                           f"the steps {', '.join(sorted(names[n] for n in component))} depend on each "
+                           "other in a cycle, so none of them can start", cycle[0][0]))
+    return out
+
+
+def _incoming_edges(graph: Graph) -> dict[str, list[Edge]]:
+    incoming: dict[str, list[Edge]] = {}
+    for edge in graph.edges.values():
+        incoming.setdefault(edge.target, []).append(edge)
+    return incoming
+
+
+class _Ancestry:
+    """``is_ancestor(a, n)``: bitsets built once in topological order (O(N + E) set unions), with a
+    per-node networkx fallback when the graph has a cycle."""
+
+    def __init__(self, dag: nx.DiGraph):
+        self.dag = dag
+        self.bits: dict[str, int] | None = None
+        self.index = {n: i for i, n in enumerate(dag.nodes)}
+        self._fallback: dict[str, set[str]] = {}
+        if nx.is_directed_acyclic_graph(dag):
+            bits: dict[str, int] = {}
+            for n in nx.topological_sort(dag):
+                value = 0
+                for p in dag.predecessors(n):
+                    value |= bits[p] | (1 << self.index[p])
+                bits[n] = value
+            self.bits = bits
+
+    def is_ancestor(self, candidate: str, node: str) -> bool:
+        if self.bits is not None:
+            return bool(self.bits[node] >> self.index[candidate] & 1)
+        if node not in self._fallback:
+            self._fallback[node] = nx.ancestors(self.dag, node)
+        return candidate in self._fallback[node]
+
+
+def _check_nodes(graph: Graph) -> list[Problem]:
+    out: list[Problem] = []
+    dag = dependency_graph(graph)
+    ancestry = _Ancestry(dag)
+    by_name = {node.name: node for node in graph.nodes.values()}
+    input_names = {gi.name for gi in graph.inputs}
+    incoming = _incoming_edges(graph)
+    for node in graph.nodes.values():
+        kind = NODE_KINDS.get(node.kind)
+        if kind is None:
+            continue
+        if node.kind == "input" and input_name(node) not in input_names:
+            out.append(Problem("error", f"{node.name}.input",
+                               f"exposes graph input {input_name(node)!r}, which the graph does not define",
+                               node.id, field="input"))
+        if node.kind == "llm" and not str(node.param("prompt")).strip():
+            out.append(Problem("error", f"{node.name}.prompt", "the prompt is empty", node.id, field="prompt"))
+        for spec in kind.template_fields:
+            source = str(node.param(spec.name) or "")
+            where = f"{node.name}.{spec.name}"
+            try:
+                refs = references(source)
+            except TemplateProblem as exc:
+                out.append(Problem("error", where, exc.message, node.id, field=spec.name))
+                continue
+            for ref in sorted(refs.steps):
+                target = by_name.get(ref)
+                if target is None:
+                    out.append(Problem("error", where, f"refers to {ref!r}, which is not a step in this graph",
+                                       node.id, field=spec.name))
+                elif target.id == node.id:
+                    out.append(Problem("error", where, f"refers to its own output {ref!r}", node.id,
+                                       field=spec.name))
+                elif not ancestry.is_ancestor(target.id, node.id):
+                    out.append(Problem("error", where,
+                                       f"refers to {ref!r}, which is not upstream of {node.name!r}; "
+                                       f"connect {ref} -> {node.name} first", node.id, field=spec.name))
+            for ref in sorted(refs.inputs - input_names):
+                out.append(Problem("error", where, f"refers to inputs.{ref}, which is not a graph input",
+                                   node.id, field=spec.name))
+        out += _ordering_only_warnings(graph, node, incoming.get(node.id, []))
+    return out
+
+
+def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> list[Problem]:
+    """Warnings for the edges into ``node`` whose source output its templates never use."""
+    kind = NODE_KINDS[node.kind]
+    used: set[str] = set()
+    for spec in kind.template_fields:
+        source = str(node.param(spec.name) or "")
+        try:
+            refs = references(source)
+        except TemplateProblem:
+            continue
+        if node.kind == "output" and not source.strip():
+            return []
+        used |= refs.steps
+    if not kind.template_fields:
+        return []
+    out: list[Problem] = []
+    for edge in incoming:
+        if edge.source in graph.nodes:
+            source_node = graph.nodes[edge.source]
+            if source_node.name not in used and edge.source != node.id:
+                out.append(Problem("warning", _edge_label(graph, edge.source, edge.target),
+                                   f"{node.name!r} never uses the output of {source_node.name!r}; "
+                                   "this edge only orders the steps", node.id, edge.id))
+    return out
+
+
+def ordering_only_edges(graph: Graph) -> set[str]:
+    """Ids of edges whose data the target's templates never use."""
+    incoming = _incoming_edges(graph)
+    return {p.edge_id for node in graph.nodes.values() if node.kind in NODE_KINDS
+            for p in _ordering_only_warnings(graph, node, incoming.get(node.id, [])) if p.edge_id}
+
+
+def _check_reach_output(graph: Graph) -> list[Problem]:
+    outputs = [n.id for n in graph.nodes.values() if n.kind == "output"]
+    if not graph.nodes:
+        return []
+    if not outputs:
+        return [Problem("warning", "graph", "the graph has no output step; a run returns its last steps' outputs")]
+    dag = dependency_graph(graph)
+    reaching: set[str] = set(outputs)
+    for out_id in outputs:
+        reaching |= nx.ancestors(dag, out_id)
+    return [Problem("warning", node.name, "this step reaches no output step, so its result is unused", node.id)
+            for node in graph.nodes.values() if node.id not in reaching]

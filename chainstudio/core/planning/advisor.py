@@ -1,0 +1,262 @@
+"""The advisor: the seed tutorial's decision rules applied to a real graph, with numbers.
+
+It says whether the graph is sequential, parallel or hybrid; finds edges that carry no data (they only
+order steps) and what removing each would take off the predicted wall time; flags fan-outs that resend
+the same large context to every branch (duplicated tokens and their cost); and recommends a concurrency
+cap from the provider's rate limits. Each graph recommendation carries a command factory (undoable, for
+the editor) and its effect as predicted by the estimate of the graph with the command applied.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from chainstudio.core.editing.commands import Batch, Command, Connect, Disconnect, SetParam
+from chainstudio.core.planning.estimate import Estimate, Observation, estimate
+from chainstudio.core.run.executor import Strategy
+import networkx as nx
+
+from chainstudio.core.graph.analysis import dependency_graph, layers
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.run.pricing import Pricing
+from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.graph.templating import TemplateProblem, references
+from chainstudio.core.graph.validation import errors, ordering_only_edges, validate
+
+LARGE_CONTEXT_TOKENS = 150  # a shared context at least this large, sent to 2+ branches, is flagged
+TRIM_TO_TOKENS = 120
+
+
+@dataclass
+class Advice:
+    kind: str  # "ordering_edges", "ordering_edge", "shared_context", "concurrency"
+    title: str
+    detail: str
+    wall_ms_saved: float | None = None  # predicted, when applied
+    tokens_change: int | None = None
+    cost_change: float | None = None
+    make_command: Callable[[], Command] | None = field(default=None, repr=False)
+    concurrency: int | None = None  # for "concurrency" advice: the cap to use
+
+    @property
+    def applicable(self) -> bool:
+        return self.make_command is not None or self.concurrency is not None
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "title": self.title, "detail": self.detail, "wall_ms_saved": self.wall_ms_saved,
+                "tokens_change": self.tokens_change, "cost_change": self.cost_change,
+                "concurrency": self.concurrency}
+
+
+@dataclass
+class Report:
+    shape: str  # "sequential" | "parallel" | "hybrid" | "single step" | "empty"
+    shape_reason: str
+    baseline: Estimate
+    advice: list[Advice]
+
+    def to_json(self) -> dict:
+        return {"shape": self.shape, "shape_reason": self.shape_reason, "wall_ms": self.baseline.wall_ms,
+                "total_tokens": self.baseline.total_tokens, "cost_usd": self.baseline.cost_usd,
+                "advice": [a.to_json() for a in self.advice]}
+
+
+def classify(graph: Graph) -> tuple[str, str]:
+    """The seed's three shapes, judged on the layers that call a model."""
+    llm_layers = [[n for n in layer if graph.nodes[n].kind == "llm"] for layer in layers(graph)]
+    widths = [len(layer) for layer in llm_layers if layer]
+    if not widths:
+        return "empty", "the graph has no LLM steps"
+    if sum(widths) == 1:
+        return "single step", "one LLM step"
+    if max(widths) == 1:
+        return "sequential", f"{sum(widths)} LLM steps, one after another ({len(widths)} layers of one)"
+    if len(widths) <= 2 and widths[0] > 1 and (len(widths) == 1 or widths[1] == 1):
+        tail = ", then one aggregate" if len(widths) == 2 else ""
+        return "parallel", f"{widths[0]} independent LLM steps side by side{tail}"
+    shape = " → ".join(str(w) for w in widths)
+    return "hybrid", f"parallel groups joined by dependencies (LLM steps per layer: {shape})"
+
+
+def _effect(graph: Graph, command: Command, base: Estimate, run_estimate: Callable[[Graph], Estimate]
+            ) -> tuple[float, int, float | None] | None:
+    trial = graph.copy()
+    command.apply(trial)
+    if errors(validate(trial)):
+        return None
+    after = run_estimate(trial)
+    cost = None if after.cost_usd is None or base.cost_usd is None else after.cost_usd - base.cost_usd
+    return base.wall_ms - after.wall_ms, after.total_tokens - base.total_tokens, cost
+
+
+def _edge_text(graph: Graph, edge_id: str) -> str:
+    edge = graph.edges[edge_id]
+    return f"{graph.nodes[edge.source].name} → {graph.nodes[edge.target].name}"
+
+
+def _without_edges(graph: Graph, edge_ids: tuple[str, ...]) -> Callable[[], Command]:
+    """A command removing ``edge_ids`` that keeps every template's data upstream: a step that read an
+    output through a removed edge gets a direct edge from that step instead."""
+    trial = graph.copy()
+    for edge_id in edge_ids:
+        del trial.edges[edge_id]
+    dag = dependency_graph(trial)
+    needed: list[tuple[str, str]] = []
+    for node in trial.nodes.values():
+        ancestors = nx.ancestors(dag, node.id)
+        for spec in NODE_KINDS[node.kind].template_fields:
+            try:
+                refs = references(str(node.param(spec.name) or ""))
+            except TemplateProblem:
+                continue
+            for name in sorted(refs.steps):
+                source = trial.node_by_name(name)
+                if source is not None and source.id not in ancestors and (source.id, node.id) not in needed:
+                    needed.append((source.id, node.id))
+    label = "Remove edges that carry no data" if len(edge_ids) > 1 else "Remove an edge that carries no data"
+    return lambda: Batch([Disconnect(edge_ids), *(Connect(s, t) for s, t in needed)], label=label)
+
+
+def _ordering_advice(graph: Graph, base: Estimate, run_estimate) -> list[Advice]:
+    order = list(graph.edges)
+    edge_ids = sorted(ordering_only_edges(graph), key=order.index)
+    out: list[Advice] = []
+    for edge_id in edge_ids:
+        make = _without_edges(graph, (edge_id,))
+        effect = _effect(graph, make(), base, run_estimate)
+        if effect is None:
+            continue
+        saved, tokens, cost = effect
+        target = graph.nodes[graph.edges[edge_id].target].name
+        out.append(Advice("ordering_edge", f"Remove {_edge_text(graph, edge_id)}",
+                          f"{target} never reads this step's output; the edge only makes it wait.", saved, tokens,
+                          cost, make_command=make))
+    if len(edge_ids) > 1:
+        make = _without_edges(graph, tuple(edge_ids))
+        effect = _effect(graph, make(), base, run_estimate)
+        if effect is not None:
+            saved, tokens, cost = effect
+            names = ", ".join(_edge_text(graph, e) for e in edge_ids)
+            out.insert(0, Advice("ordering_edges", f"Remove all {len(edge_ids)} edges that carry no data",
+                                 f"These steps do not depend on each other's data ({names}); without the edges "
+                                 "they can run in parallel.", saved, tokens, cost, make_command=make))
+    return out
+
+
+_REF = r"\{\{\s*%s\s*\}\}"
+
+
+def _shared_context_advice(graph: Graph, base: Estimate, run_estimate, pricing: Pricing) -> list[Advice]:
+    """Fan-outs: one step's output (or a graph input) read in full by several LLM steps."""
+    readers: dict[str, list[str]] = {}
+    for node in graph.nodes.values():
+        if node.kind != "llm":
+            continue
+        for spec in NODE_KINDS["llm"].template_fields:
+            try:
+                refs = references(str(node.param(spec.name) or ""))
+            except TemplateProblem:
+                continue
+            for name in refs.steps:
+                source = str(node.param(spec.name))
+                if re.search(_REF % re.escape(name), source):  # read in full, not truncated
+                    readers.setdefault(name, [])
+                    if node.id not in readers[name]:
+                        readers[name].append(node.id)
+    out: list[Advice] = []
+    for name, node_ids in readers.items():
+        if len(node_ids) < 2:
+            continue
+        source = graph.node_by_name(name)
+        if source is None:
+            continue
+        size = base.node(name).output_tokens if source.kind == "llm" else _input_tokens(graph, source)
+        if size < LARGE_CONTEXT_TOKENS:
+            continue
+        duplicated = size * (len(node_ids) - 1)
+        cost = _duplicate_cost(graph, node_ids, size, pricing)
+        cost_text = "unknown cost" if cost is None else f"${cost:.4f}"
+        commands = lambda ids=tuple(node_ids), n=name: Batch(
+            [SetParam(i, "prompt", re.sub(_REF % re.escape(n), f"{{{{ {n} | truncate_tokens({TRIM_TO_TOKENS}) }}}}",
+                                          str(graph.nodes[i].param("prompt")))) for i in ids],
+            label=f"Trim {n} for its readers")
+        effect = _effect(graph, commands(), base, run_estimate)
+        saved, tokens, cost_change = effect if effect else (None, None, None)
+        readers_text = ", ".join(graph.nodes[i].name for i in node_ids)
+        out.append(Advice("shared_context", f"{name} is sent in full to {len(node_ids)} steps",
+                          f"About {size:,} tokens of {name} go to each of {readers_text}: {duplicated:,} duplicated "
+                          f"input tokens ({cost_text}). Pass a trimmed version (first {TRIM_TO_TOKENS} tokens) or a "
+                          "summary if the branches do not need all of it.", saved, tokens, cost_change,
+                          make_command=commands if effect else None))
+    return out
+
+
+def _input_tokens(graph: Graph, node) -> int:
+    from chainstudio.core.run.tokens import count_tokens
+    from chainstudio.core.graph.validation import input_name
+
+    graph_input = graph.input_named(input_name(node))
+    return count_tokens(graph_input.default or "") if graph_input else 0
+
+
+def _duplicate_cost(graph: Graph, node_ids: list[str], size: int, pricing: Pricing) -> float | None:
+    total = 0.0
+    for node_id in node_ids[1:]:
+        cost = pricing.cost_usd(str(graph.nodes[node_id].param("model")), size, 0)
+        if cost is None:
+            return None
+        total += cost
+    return total
+
+
+def recommend_concurrency(base: Estimate, limits: RateLimits | None) -> Advice:
+    """The cap that keeps the run within the rate limits (or the run's peak parallelism without limits)."""
+    spans = [s for s in base.state.spans.values() if s.kind == "llm" and s.started_at is not None]
+    points = sorted([(s.started_at, 1) for s in spans] + [(s.ended_at or s.started_at, -1) for s in spans],
+                    key=lambda p: (p[0], p[1]))
+    peak = running = 0
+    for _, step in points:
+        running += step
+        peak = max(peak, running)
+    peak = max(peak, 1)
+    if not spans:
+        return Advice("concurrency", "No model calls", "Nothing to cap.", concurrency=1)
+    mean_seconds = sum(s.duration or 0.0 for s in spans) / len(spans)
+    mean_tokens = sum(s.input_tokens + s.output_tokens for s in spans) / len(spans)
+    caps = []
+    if limits and limits.requests_per_minute:
+        caps.append(("requests per minute", limits.requests_per_minute * mean_seconds / 60))
+    if limits and limits.tokens_per_minute and mean_tokens > 0:
+        caps.append(("tokens per minute", limits.tokens_per_minute * mean_seconds / (60 * mean_tokens)))
+    if not caps:
+        return Advice("concurrency", f"Concurrency {peak} is enough",
+                      f"At most {peak} call{' is' if peak == 1 else 's are'} ever in flight for this graph; a higher cap "
+                      "changes nothing. Set "
+                      "the provider's rate limits to get a cap that avoids 429s.", concurrency=peak)
+    reason, value = min(caps, key=lambda c: c[1])
+    cap = max(1, min(peak, math.floor(value)))
+    return Advice("concurrency", f"Use concurrency {cap}",
+                  f"Calls take {mean_seconds:.1f} s and {mean_tokens:,.0f} tokens on average; with the limit on "
+                  f"{reason}, {cap} in flight stays under it (peak parallelism of this graph: {peak}).",
+                  concurrency=cap)
+
+
+def advise(graph: Graph, *, strategy: Strategy = "eager", concurrency: int | None = None,
+           rate_limits: RateLimits | None = None, observations: dict[str, Observation] | None = None,
+           pricing: Pricing | None = None) -> Report:
+    pricing = pricing or Pricing()
+
+    def run_estimate(g: Graph) -> Estimate:
+        return estimate(g, strategy=strategy, concurrency=concurrency, observations=observations, pricing=pricing,
+                        rate_limits=rate_limits)
+
+    base = run_estimate(graph)
+    shape, reason = classify(graph)
+    advice = _ordering_advice(graph, base, run_estimate)
+    advice += _shared_context_advice(graph, base, run_estimate, pricing)
+    advice.append(recommend_concurrency(base, rate_limits))
+    return Report(shape, reason, base, advice)

@@ -1,0 +1,74 @@
+"""The run record: a plain, JSON-ready summary of one run that scripts can rely on.
+
+Built from a RunState only, so a live run, a replayed history entry and the CLI's ``--json`` all give the
+same record. Times are milliseconds from the run's start; ``cost_usd`` is null when any model's price is
+unknown. Keys (stable): status, strategy, provider, wall_ms, node_time_ms, critical_path (names),
+critical_path_ms, input_tokens, output_tokens, total_tokens, api_calls, cost_usd, output_chars, nodes
+(name, status, queued_ms, start_ms, end_ms, first_token_ms, attempts, input_tokens, output_tokens,
+cost_usd, error). A few extra keys (graph, simulated, provider_label, speedup) follow them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainstudio.core.run.state import NodeSpan, RunState
+
+RECORD_KEYS = ("status", "strategy", "provider", "wall_ms", "node_time_ms", "critical_path", "critical_path_ms",
+               "input_tokens", "output_tokens", "total_tokens", "api_calls", "cost_usd", "output_chars", "nodes")
+NODE_KEYS = ("name", "status", "queued_ms", "start_ms", "end_ms", "first_token_ms", "attempts", "input_tokens",
+             "output_tokens", "cost_usd", "error")
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
+    error = span.error
+    if span.status == "skipped":
+        error = span.skip_reason
+    elif span.status == "cancelled" and not error:
+        error = "cancelled"
+    return {
+        "name": span.name,
+        "status": span.status,
+        "queued_ms": _ms(state.rel(span.queued_at)),
+        "start_ms": _ms(state.rel(span.started_at)),
+        "end_ms": _ms(state.rel(span.ended_at)),
+        "first_token_ms": _ms(state.rel(span.first_token_at)),
+        "attempts": span.api_calls if span.api_calls else len(span.attempts),
+        "input_tokens": span.input_tokens,
+        "output_tokens": span.output_tokens,
+        "cost_usd": span.cost_usd if (span.api_calls or span.attempts) else 0.0,
+        "error": error,
+    }
+
+
+def run_record(state: RunState) -> dict[str, Any]:
+    totals = state.totals()
+    started = state.started
+    names = {nid: span.name for nid, span in state.spans.items()}
+    record: dict[str, Any] = {
+        "status": state.status,
+        "strategy": started.strategy if started else None,
+        "provider": started.provider if started else None,
+        "wall_ms": _ms(totals.wall),
+        "node_time_ms": _ms(totals.node_time),
+        "critical_path": [names[nid] for nid in totals.critical_path],
+        "critical_path_ms": _ms(totals.critical_path_time),
+        "input_tokens": totals.input_tokens,
+        "output_tokens": totals.output_tokens,
+        "total_tokens": totals.total_tokens,
+        "api_calls": totals.api_calls,
+        "cost_usd": None if totals.cost_usd is None else round(totals.cost_usd, 8),
+        "output_chars": totals.output_chars,
+        "nodes": [node_record(state, span) for span in state.spans.values()],
+        "graph": started.graph_name if started else None,
+        "simulated": state.simulated,
+        "provider_label": started.provider_label if started else "",
+        "concurrency": started.concurrency if started else None,
+        "speedup": None if totals.speedup is None else round(totals.speedup, 3),
+        "message": state.message,
+    }
+    return record

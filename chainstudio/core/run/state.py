@@ -1,0 +1,342 @@
+"""A pure reduction of run events into per-node spans and run totals.
+
+``RunState.apply(event)`` is deterministic: the same events give the same state, whoever listens (the
+Gantt panel, the canvas badges, the CLI table, the run history). Times are kept as the events' monotonic
+seconds; ``rel()`` turns them into seconds from the run's start.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Literal
+
+from chainstudio.core.run import events as ev
+
+NodeStatus = Literal["pending", "queued", "waiting", "running", "retrying", "succeeded", "failed",
+                     "skipped", "cancelled"]
+DONE_STATES = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+
+
+@dataclass
+class Attempt:
+    number: int
+    start: float
+    first_token: float | None = None
+    end: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Backoff:
+    start: float
+    end: float  # planned end (start + delay); the next attempt's start when it happened
+    reason: str
+
+
+@dataclass
+class NodeSpan:
+    node_id: str
+    name: str
+    kind: str
+    layer: int
+    model: str | None = None
+    status: NodeStatus = "pending"
+    queued_at: float | None = None
+    waiting_at: float | None = None  # when it began waiting for a slot / rate limit
+    started_at: float | None = None  # first attempt's start
+    first_token_at: float | None = None  # first token of the successful (last) attempt
+    ended_at: float | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    backoffs: list[Backoff] = field(default_factory=list)
+    prompt: str = ""
+    system: str = ""
+    output: str = ""
+    deltas: int = 0  # streamed chunks received in the current attempt (≈ tokens so far)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    api_calls: int = 0
+    request_id: str | None = None
+    error: str | None = None
+    skip_reason: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE_STATES
+
+    @property
+    def duration(self) -> float | None:
+        """Running time from the first attempt's start to the end (None if it never started or runs on)."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+    @property
+    def wait_time(self) -> float:
+        """Time spent waiting for a slot or a rate limit before the first attempt."""
+        if self.waiting_at is None:
+            return 0.0
+        end = self.started_at if self.started_at is not None else self.ended_at
+        return max(0.0, (end if end is not None else self.waiting_at) - self.waiting_at)
+
+
+@dataclass
+class Totals:
+    wall: float
+    node_time: float  # sum of node durations: what a strictly sequential run would take
+    speedup: float | None
+    critical_path: list[str]  # node ids
+    critical_path_time: float
+    input_tokens: int
+    output_tokens: int
+    api_calls: int
+    cost_usd: float | None  # None when any model's price is unknown
+    output_chars: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class RunState:
+    """Everything a view needs about one run, rebuilt from its events."""
+
+    def __init__(self) -> None:
+        self.run_id: str | None = None
+        self.started: ev.RunStarted | None = None
+        self.start_time: float | None = None
+        self.end_time: float | None = None
+        self.last_time: float | None = None
+        self.status: str = "idle"  # idle | running | succeeded | partial | failed | cancelled
+        self.message: str = ""
+        self.outputs: dict[str, str] = {}
+        self.spans: dict[str, NodeSpan] = {}
+        self.edges: tuple[tuple[str, str], ...] = ()
+        self.events_applied = 0
+        # While a run goes on, a view may set the run's clock here so bars grow between events.
+        self.live_clock: Callable[[], float] | None = None
+        self._topo: tuple[list[str], dict[str, list[str]], list[str]] | None = None
+
+    @classmethod
+    def from_events(cls, events: Iterable[ev.RunEvent]) -> "RunState":
+        state = cls()
+        for event in events:
+            state.apply(event)
+        return state
+
+    # --- reduction ------------------------------------------------------------------------
+    def apply(self, event: ev.RunEvent) -> None:
+        if isinstance(event, ev.RunStarted):
+            live_clock = self.live_clock
+            self.__init__()
+            self.live_clock = live_clock
+            self.run_id = event.run_id
+            self.started = event
+            self.start_time = event.t
+            self.status = "running"
+            self.edges = event.edges
+            self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model) for n in event.nodes}
+        elif event.run_id != self.run_id:
+            return  # an event from another run
+        self.events_applied += 1
+        self.last_time = event.t if self.last_time is None else max(self.last_time, event.t)
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _queued(self, e: ev.NodeQueued) -> None:
+        span = self.spans[e.node_id]
+        span.status, span.queued_at = "queued", e.t
+
+    def _waiting(self, e: ev.NodeWaiting) -> None:
+        span = self.spans[e.node_id]
+        span.status = "waiting"
+        if span.waiting_at is None:
+            span.waiting_at = e.t
+
+    def _started(self, e: ev.NodeStarted) -> None:
+        span = self.spans[e.node_id]
+        if span.backoffs and span.backoffs[-1].end > e.t:
+            span.backoffs[-1].end = e.t
+        span.status = "running"
+        if span.started_at is None:
+            span.started_at = e.t
+        span.attempts.append(Attempt(e.attempt, e.t))
+        span.prompt, span.system = e.prompt, e.system
+        span.output, span.deltas, span.first_token_at = "", 0, None
+
+    def _first_token(self, e: ev.NodeFirstToken) -> None:
+        span = self.spans[e.node_id]
+        span.first_token_at = e.t
+        if span.attempts:
+            span.attempts[-1].first_token = e.t
+
+    def _delta(self, e: ev.NodeOutputDelta) -> None:
+        span = self.spans[e.node_id]
+        span.output += e.text
+        span.deltas += 1
+
+    def _retrying(self, e: ev.NodeRetrying) -> None:
+        span = self.spans[e.node_id]
+        span.status = "retrying"
+        if span.attempts:
+            span.attempts[-1].end = e.t
+            span.attempts[-1].error = e.reason
+        span.backoffs.append(Backoff(e.t, e.t + e.delay, e.reason))
+
+    def _end_attempt(self, span: NodeSpan, t: float, error: str | None = None) -> None:
+        span.ended_at = t
+        if span.attempts and span.attempts[-1].end is None:
+            span.attempts[-1].end = t
+            span.attempts[-1].error = error
+        if span.backoffs and span.backoffs[-1].end > t:
+            span.backoffs[-1].end = t
+
+    def _finished(self, e: ev.NodeFinished) -> None:
+        span = self.spans[e.node_id]
+        span.status = "succeeded"
+        if span.started_at is None:  # a node without a model call (input/join/output)
+            span.started_at = e.t if span.queued_at is None else max(span.queued_at, e.t)
+        self._end_attempt(span, e.t)
+        span.output = e.output
+        span.input_tokens, span.output_tokens = e.input_tokens, e.output_tokens
+        span.cost_usd, span.api_calls = e.cost_usd, e.attempts
+        span.request_id = e.request_id
+        if e.model:
+            span.model = e.model
+
+    def _failed(self, e: ev.NodeFailed) -> None:
+        span = self.spans[e.node_id]
+        span.status = "failed"
+        self._end_attempt(span, e.t, e.error)
+        span.error, span.api_calls = e.error, e.attempts
+        span.input_tokens, span.output_tokens, span.cost_usd = e.input_tokens, e.output_tokens, e.cost_usd
+
+    def _skipped(self, e: ev.NodeSkipped) -> None:
+        span = self.spans[e.node_id]
+        span.status, span.skip_reason = "skipped", e.reason
+
+    def _cancelled(self, e: ev.NodeCancelled) -> None:
+        span = self.spans[e.node_id]
+        span.status = "cancelled"
+        span.api_calls = max(span.api_calls, e.attempts)
+        if span.started_at is not None:
+            self._end_attempt(span, e.t, "cancelled")
+
+    def _run_finished(self, e: ev.RunFinished) -> None:
+        self.end_time = e.t
+        self.status = e.status
+        self.message = e.message
+        self.outputs = dict(e.outputs)
+
+    # --- queries --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.started and self.started.simulated)
+
+    def rel(self, t: float | None) -> float | None:
+        """Seconds from the run's start."""
+        if t is None or self.start_time is None:
+            return None
+        return t - self.start_time
+
+    def now(self) -> float:
+        """The latest time seen (the run's end once it finished; the live clock's time while it runs)."""
+        if self.end_time is not None:
+            return self.end_time
+        latest = self.last_time if self.last_time is not None else (self.start_time or 0.0)
+        if self.live_clock is not None and self.status == "running":
+            return max(latest, self.live_clock())
+        return latest
+
+    def span_by_name(self, name: str) -> NodeSpan:
+        for span in self.spans.values():
+            if span.name == name:
+                return span
+        raise KeyError(name)
+
+    def _topology(self) -> tuple[list[str], dict[str, list[str]], list[str]]:
+        """(topological order, successors, roots) of the run's graph, computed once per run."""
+        if self._topo is None:
+            successors: dict[str, list[str]] = {nid: [] for nid in self.spans}
+            indegree: dict[str, int] = {nid: 0 for nid in self.spans}
+            for src, dst in self.edges:
+                if src in successors and dst in indegree:
+                    successors[src].append(dst)
+                    indegree[dst] += 1
+            roots = [n for n in self.spans if indegree[n] == 0]
+            self._topo = (_topological(list(self.spans), successors, indegree), successors, roots)
+        return self._topo
+
+    def critical_path(self) -> tuple[list[str], float]:
+        """The chain of dependent nodes with the longest actual durations."""
+        order, successors, roots = self._topology()
+        if not order:
+            return [], 0.0
+        remaining: dict[str, float] = {}
+        for nid in reversed(order):
+            duration = self.spans[nid].duration or 0.0
+            remaining[nid] = duration + max((remaining[s] for s in successors[nid]), default=0.0)
+        current = max(roots, key=lambda n: remaining[n])
+        path = [current]
+        while successors[current]:
+            current = max(successors[current], key=lambda n: remaining[n])
+            path.append(current)
+        return path, remaining[path[0]]
+
+    def totals(self) -> Totals:
+        start = self.start_time or 0.0
+        wall = self.now() - start if self.start_time is not None else 0.0
+        node_time = sum(s.duration or 0.0 for s in self.spans.values())
+        path, path_time = self.critical_path()
+        spans = self.spans.values()
+        called = [s for s in spans if s.api_calls > 0]
+        cost: float | None = sum((s.cost_usd or 0.0) for s in called)
+        if any(s.cost_usd is None for s in called):
+            cost = None
+        return Totals(
+            wall=wall,
+            node_time=node_time,
+            speedup=(node_time / wall) if wall > 0 else None,
+            critical_path=path,
+            critical_path_time=path_time,
+            input_tokens=sum(s.input_tokens for s in spans),
+            output_tokens=sum(s.output_tokens for s in spans),
+            api_calls=sum(s.api_calls for s in spans),
+            cost_usd=cost,
+            output_chars=sum(len(text) for text in self.outputs.values()),
+        )
+
+
+def _topological(nodes: list[str], successors: dict[str, list[str]], indegree: dict[str, int]) -> list[str]:
+    remaining = dict(indegree)
+    ready = deque(n for n in nodes if remaining[n] == 0)
+    order: list[str] = []
+    while ready:
+        node = ready.popleft()
+        order.append(node)
+        for succ in successors[node]:
+            remaining[succ] -= 1
+            if remaining[succ] == 0:
+                ready.append(succ)
+    return order
+
+
+_HANDLERS = {
+    ev.NodeQueued: RunState._queued,
+    ev.NodeWaiting: RunState._waiting,
+    ev.NodeStarted: RunState._started,
+    ev.NodeFirstToken: RunState._first_token,
+    ev.NodeOutputDelta: RunState._delta,
+    ev.NodeRetrying: RunState._retrying,
+    ev.NodeFinished: RunState._finished,
+    ev.NodeFailed: RunState._failed,
+    ev.NodeSkipped: RunState._skipped,
+    ev.NodeCancelled: RunState._cancelled,
+    ev.RunFinished: RunState._run_finished,
+}

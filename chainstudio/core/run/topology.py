@@ -1,0 +1,95 @@
+"""What a run needs to know about its graph snapshot, computed once: adjacency, layers, a deterministic
+topological order, each step's estimated duration and longest remaining path (critical-path priority),
+and ancestor sets so a template sees exactly the outputs of the steps upstream of it.
+
+Everything is O(nodes + edges) (ancestor sets are bitsets), so planning stays cheap on 10,000 steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from chainstudio.core.graph.analysis import layers
+from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
+from chainstudio.core.graph.kinds import NODE_KINDS
+
+from chainstudio.core.graph.validation import input_name
+
+Estimator = Callable[[Node], float]
+
+
+@dataclass
+class Plan:
+    graph: Graph
+    ids: list[str]  # topological order (layer by layer, document order within a layer)
+    index: dict[str, int]  # node id -> position in ``ids``
+    layers: list[list[str]]
+    layer_of: dict[str, int]
+    preds: dict[str, list[str]]  # in edge order, duplicates removed
+    succs: dict[str, list[str]]
+    estimate: dict[str, float]  # seconds
+    remaining: dict[str, float]  # longest estimated path from the node's start to the end
+    _ancestors: dict[str, int]  # bitset over ``index``
+    by_name: dict[str, str]  # name -> id
+
+    @classmethod
+    def build(cls, graph: Graph, estimator: Estimator) -> "Plan":
+        for node in graph.nodes.values():
+            if node.kind not in NODE_KINDS:
+                raise ValueError(f"step {node.name!r} has an unknown kind {node.kind!r}")
+        groups = layers(graph)  # raises CycleError
+        ids = [nid for group in groups for nid in group]
+        index = {nid: i for i, nid in enumerate(ids)}
+        preds: dict[str, list[str]] = {nid: [] for nid in ids}
+        succs: dict[str, list[str]] = {nid: [] for nid in ids}
+        for edge in graph.edges.values():
+            if edge.source in index and edge.target in index and edge.source not in preds[edge.target]:
+                preds[edge.target].append(edge.source)
+                succs[edge.source].append(edge.target)
+        estimate = {nid: (estimator(graph.nodes[nid]) if graph.nodes[nid].kind == "llm" else 0.0) for nid in ids}
+        remaining: dict[str, float] = {}
+        for nid in reversed(ids):
+            remaining[nid] = estimate[nid] + max((remaining[s] for s in succs[nid]), default=0.0)
+        ancestors: dict[str, int] = {}
+        for nid in ids:
+            bits = 0
+            for p in preds[nid]:
+                bits |= ancestors[p] | (1 << index[p])
+            ancestors[nid] = bits
+        return cls(graph, ids, index, groups, {nid: i for i, g in enumerate(groups) for nid in g}, preds, succs,
+                   estimate, remaining, ancestors, {n.name: n.id for n in graph.nodes.values()})
+
+    def is_ancestor(self, maybe_ancestor: str, node_id: str) -> bool:
+        return bool(self._ancestors[node_id] >> self.index[maybe_ancestor] & 1)
+
+    def template_context(self, node_id: str, names: frozenset[str], outputs: Mapping[str, str],
+                         inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``inputs`` plus the outputs of the upstream steps among ``names`` (what the template reads)."""
+        context: dict[str, Any] = {"inputs": inputs}
+        for name in names:
+            source = self.by_name.get(name)
+            if source is not None and source in outputs and self.is_ancestor(source, node_id):
+                context[name] = outputs[source]
+        return context
+
+    def input_of(self, node_id: str) -> str:
+        return input_name(self.graph.nodes[node_id])
+
+    def sinks(self) -> list[str]:
+        return [nid for nid in self.ids if not self.succs[nid]]
+
+
+def snapshot(graph: Graph) -> Graph:
+    """An independent copy of ``graph`` for a run: what ``Graph.copy()`` gives, ~10x faster on big graphs.
+
+    Node parameters are flat values (str/int/float, see node_types), so copying each params dict is a
+    full copy; anything else falls back to ``Graph.copy()``.
+    """
+    flat = (str, int, float, bool, type(None))
+    if not all(isinstance(v, flat) for node in graph.nodes.values() for v in node.params.values()):
+        return graph.copy()
+    return Graph(graph.name, graph.description,
+                 [GraphInput(i.name, i.default, i.description) for i in graph.inputs],
+                 {nid: Node(n.id, n.kind, n.name, dict(n.params), tuple(n.position)) for nid, n in graph.nodes.items()},
+                 {eid: Edge(e.id, e.source, e.target) for eid, e in graph.edges.items()})

@@ -1,0 +1,49 @@
+"""Run events to and from plain JSON, so a run can be stored and replayed into a RunState."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Iterable
+
+from chainstudio.core.run import events as ev
+
+EVENT_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (ev.RunStarted, ev.NodeQueued, ev.NodeWaiting, ev.NodeStarted, ev.NodeFirstToken,
+                ev.NodeOutputDelta, ev.NodeRetrying, ev.NodeFinished, ev.NodeFailed, ev.NodeSkipped,
+                ev.NodeCancelled, ev.RunFinished)
+}
+
+
+def encode(event: ev.RunEvent) -> dict[str, Any]:
+    data = {"type": type(event).__name__}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if f.name == "nodes":
+            value = [dataclasses.asdict(n) for n in value]
+        elif f.name == "edges":
+            value = [list(e) for e in value]
+        data[f.name] = value
+    return data
+
+
+def decode(data: dict[str, Any]) -> ev.RunEvent:
+    data = dict(data)
+    cls = EVENT_TYPES[data.pop("type")]
+    known = {f.name for f in dataclasses.fields(cls)}
+    data = {k: v for k, v in data.items() if k in known}  # tolerate fields from newer versions
+    if cls is ev.RunStarted:
+        data["nodes"] = tuple(ev.NodeInfo(**n) for n in data["nodes"])
+        data["edges"] = tuple(tuple(e) for e in data["edges"])
+    return cls(**data)
+
+
+def dumps(events: Iterable[ev.RunEvent], *, drop_deltas: bool = False) -> str:
+    """JSON lines. ``drop_deltas`` leaves out streamed chunks (finished outputs are kept in NodeFinished)."""
+    return "\n".join(json.dumps(encode(e), ensure_ascii=False) for e in events
+                     if not (drop_deltas and isinstance(e, ev.NodeOutputDelta)))
+
+
+def loads(text: str) -> list[ev.RunEvent]:
+    return [decode(json.loads(line)) for line in text.splitlines() if line.strip()]

@@ -1,0 +1,295 @@
+"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save.
+
+Files carry ``"format": "chainstudio/graph"`` and an integer ``"version"``; older versions are migrated
+forward step by step through ``MIGRATIONS`` (dispatch on the version field, never try/except cascades).
+Saving writes a canonical, pretty-printed document with a fixed key order, so save -> load -> save
+gives identical bytes and graphs diff cleanly in git.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
+from chainstudio.core.graph.kinds import NODE_KINDS
+
+FORMAT = "chainstudio/graph"
+VERSION = 1
+SUFFIX = ".chain.json"
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_NODES = 10_000
+MAX_EDGES = 100_000
+
+# version -> function turning a document of that version into one of version + 1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    path: str  # JSON path such as 'nodes[3].prompt', or '' for the whole document
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path or "document"
+        if self.line is not None:
+            where = f"line {self.line}, column {self.column}"
+        return f"{where}: {self.message}"
+
+
+class LoadError(Exception):
+    """A graph file that cannot be loaded; ``problems`` say where and why."""
+
+    def __init__(self, problems: list[FileProblem], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__("\n".join(prefix + str(p) for p in problems))
+
+
+# --- schema ---------------------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputDoc(_Strict):
+    name: str
+    default: str | None = None
+    description: str = ""
+
+
+class NodeDoc(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=200)
+    kind: str
+    name: str = Field(max_length=200)
+    position: tuple[float, float] = (0.0, 0.0)
+
+
+class EdgeDoc(_Strict):
+    id: str = Field(min_length=1, max_length=200)
+    source: str
+    target: str
+
+
+class GraphDoc(_Strict):
+    format: str
+    version: int
+    name: str = "untitled"
+    description: str = ""
+    inputs: list[InputDoc] = []
+    nodes: list[NodeDoc] = []
+    edges: list[EdgeDoc] = []
+
+
+@lru_cache(maxsize=None)
+def _params_model(kind: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for spec in NODE_KINDS[kind].fields:
+        constraints = {}
+        if spec.minimum is not None:
+            constraints["ge"] = spec.minimum
+        if spec.maximum is not None:
+            constraints["le"] = spec.maximum
+        fields[spec.name] = (spec.type, Field(default=spec.default, **constraints))
+    return create_model(f"{kind.title()}Params", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _pydantic_problems(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[FileProblem]:
+    problems = []
+    for err in exc.errors():
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        problems.append(FileProblem(_path(prefix + tuple(err["loc"])), message))
+    return problems
+
+
+# --- loading --------------------------------------------------------------------------------
+def loads(text: str, source: str | None = None) -> Graph:
+    """Parse a graph document. Raises LoadError with JSON paths (and line/column for syntax errors)."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
+        raise LoadError([FileProblem("", f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")], source)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError([FileProblem("", f"not valid JSON: {exc.msg}", exc.lineno, exc.colno)], source) from None
+    except RecursionError:
+        raise LoadError([FileProblem("", "the JSON is nested too deeply")], source) from None
+    return from_document(data, source)
+
+
+def load(path: str | os.PathLike[str]) -> Graph:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LoadError([FileProblem("", f"the file is {size / 1e6:.1f} MB; the limit is "
+                                             f"{MAX_FILE_BYTES // (1024 * 1024)} MB")], str(path))
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LoadError([FileProblem("", f"cannot read the file: {exc.strerror or exc}")], str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError([FileProblem("", f"the file is not UTF-8 text (byte {exc.start})")], str(path)) from None
+    return loads(text, str(path))
+
+
+def from_document(data: Any, source: str | None = None) -> Graph:
+    def fail(path: str, message: str) -> LoadError:
+        return LoadError([FileProblem(path, message)], source)
+
+    if not isinstance(data, dict):
+        raise fail("", f"expected a JSON object, found {type(data).__name__}")
+    if data.get("format") != FORMAT:
+        raise fail("format", f"not a ChainStudio graph (expected \"format\": \"{FORMAT}\")")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise fail("version", "the format version must be an integer")
+    if version > VERSION:
+        raise fail("version", f"this file was written by a newer ChainStudio (format version {version}); "
+                              f"this version reads up to {VERSION}. Please update ChainStudio.")
+    while version < VERSION:
+        migrate = MIGRATIONS.get(version)
+        if migrate is None:
+            raise fail("version", f"format version {version} is not supported (this version reads "
+                                  f"{min([VERSION, *MIGRATIONS])} to {VERSION})")
+        data = migrate(data)
+        version = data["version"]
+    if isinstance(data.get("nodes"), list) and len(data["nodes"]) > MAX_NODES:
+        raise fail("nodes", f"{len(data['nodes']):,} nodes is over the limit of {MAX_NODES:,}")
+    if isinstance(data.get("edges"), list) and len(data["edges"]) > MAX_EDGES:
+        raise fail("edges", f"{len(data['edges']):,} edges is over the limit of {MAX_EDGES:,}")
+    try:
+        doc = GraphDoc.model_validate(data)
+    except ValidationError as exc:
+        raise LoadError(_pydantic_problems(exc), source) from None
+    except RecursionError:
+        raise fail("", "the document is nested too deeply") from None
+
+    problems: list[FileProblem] = []
+    rejected: set[str] = set()  # ids of nodes already reported: their edges need no second message
+    graph = Graph(name=doc.name, description=doc.description,
+                  inputs=[GraphInput(i.name, i.default, i.description) for i in doc.inputs])
+    for i, node_doc in enumerate(doc.nodes):
+        if node_doc.kind not in NODE_KINDS:
+            problems.append(FileProblem(f"nodes[{i}].kind", f"unknown node kind {node_doc.kind!r} "
+                                                            f"(known: {', '.join(NODE_KINDS)})"))
+            rejected.add(node_doc.id)
+            continue
+        if node_doc.id in graph.nodes:
+            problems.append(FileProblem(f"nodes[{i}].id", f"node id {node_doc.id!r} is used twice"))
+            continue
+        try:
+            params = _params_model(node_doc.kind).model_validate(node_doc.model_extra or {})
+        except ValidationError as exc:
+            problems += _pydantic_problems(exc, ("nodes", i))
+            rejected.add(node_doc.id)
+            continue
+        graph.nodes[node_doc.id] = Node(node_doc.id, node_doc.kind, node_doc.name, params.model_dump(),
+                                        (float(node_doc.position[0]), float(node_doc.position[1])))
+    edge_ids: set[str] = set()
+    for i, edge_doc in enumerate(doc.edges):
+        if edge_doc.id in edge_ids:
+            problems.append(FileProblem(f"edges[{i}].id", f"edge id {edge_doc.id!r} is used twice"))
+        edge_ids.add(edge_doc.id)
+        for end in ("source", "target"):
+            if getattr(edge_doc, end) not in graph.nodes and getattr(edge_doc, end) not in rejected:
+                problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {getattr(edge_doc, end)!r}"))
+        graph.edges[edge_doc.id] = Edge(edge_doc.id, edge_doc.source, edge_doc.target)
+    if problems:
+        raise LoadError(problems, source)
+    return graph
+
+
+# --- saving ---------------------------------------------------------------------------------
+def _number(value: float) -> float | int:
+    return round(float(value), 1)
+
+
+def to_document(graph: Graph) -> dict[str, Any]:
+    nodes = []
+    for node in graph.nodes.values():
+        entry: dict[str, Any] = {"id": node.id, "kind": node.kind, "name": node.name,
+                                 "position": [_number(node.position[0]), _number(node.position[1])]}
+        for spec in NODE_KINDS[node.kind].fields:
+            value = node.param(spec.name)
+            entry[spec.name] = spec.type(value) if value is not None else value
+        nodes.append(entry)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": graph.name,
+        "description": graph.description,
+        "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],
+        "nodes": nodes,
+        "edges": [{"id": e.id, "source": e.source, "target": e.target} for e in graph.edges.values()],
+    }
+
+
+_POSITION = re.compile(r'"position": \[\s+([^,\s]+),\s+([^\s]+)\s+\]')
+
+
+def dumps(graph: Graph) -> str:
+    text = json.dumps(to_document(graph), indent=2, ensure_ascii=False)
+    return _POSITION.sub(r'"position": [\1, \2]', text) + "\n"
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` so that ``path`` holds either its old content or the new, never a torn file."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def save(graph: Graph, path: str | os.PathLike[str]) -> None:
+    atomic_write_text(path, dumps(graph))

@@ -1,0 +1,157 @@
+"""Run history: every run (GUI or CLI) in a SQLite database in the user data directory.
+
+A run is stored as its summary columns plus its events (streamed chunks dropped: finished outputs are in
+``NodeFinished``), so any run can be replayed into a RunState to reopen its Gantt or compare it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from chainstudio.core.storage import event_codec
+from chainstudio.core.run import events as ev
+from chainstudio.core.storage.fileformat import to_document
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.run.state import RunState
+from chainstudio.paths import user_data_dir
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    source TEXT NOT NULL,
+    file TEXT,
+    graph_name TEXT NOT NULL,
+    graph_hash TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    simulated INTEGER NOT NULL,
+    concurrency INTEGER,
+    settings TEXT NOT NULL,
+    status TEXT NOT NULL,
+    wall_ms REAL NOT NULL,
+    node_time_ms REAL NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    api_calls INTEGER NOT NULL,
+    cost_usd REAL,
+    events TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_graph ON runs (graph_hash, created_at);
+CREATE INDEX IF NOT EXISTS runs_by_name ON runs (graph_name, created_at);
+"""
+
+_SECRET_HINTS = ("key", "secret", "token", "password", "authorization")
+
+
+def graph_hash(graph: Graph) -> str:
+    """A hash of what affects a run (positions left out, so moving nodes keeps the identity)."""
+    doc = to_document(graph)
+    for node in doc["nodes"]:
+        node.pop("position", None)
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _public_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings minus anything that looks like a credential (an API key never enters the history)."""
+    return {k: v for k, v in settings.items()
+            if not any(h in k.lower() for h in _SECRET_HINTS) or k in ("tokens_per_minute",)}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    created_at: float
+    source: str
+    file: str | None
+    graph_name: str
+    graph_hash: str
+    strategy: str
+    provider: str
+    simulated: bool
+    concurrency: int | None
+    status: str
+    wall_ms: float
+    node_time_ms: float
+    input_tokens: int
+    output_tokens: int
+    api_calls: int
+    cost_usd: float | None
+    settings: dict[str, Any]
+
+
+class RunHistory:
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else user_data_dir() / "history.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:  # commit or roll back
+                yield db
+        finally:
+            db.close()
+
+    def add(self, events: Iterable[ev.RunEvent], graph: Graph, *, source: str, file: str | None = None,
+            settings: dict[str, Any] | None = None, state: RunState | None = None) -> str:
+        """Record a run; ``state`` (the reduction of ``events``, when the caller has it) saves a replay."""
+        events = list(events)
+        state = state if state is not None else RunState.from_events(events)
+        started = state.started
+        if started is None:
+            raise ValueError("no RunStarted event")
+        totals = state.totals()
+        row = (started.run_id, time.time(), source, file, graph.name, graph_hash(graph), started.strategy,
+               started.provider, int(started.simulated), started.concurrency,
+               json.dumps(_public_settings(settings or {}), sort_keys=True), state.status,
+               totals.wall * 1000, totals.node_time * 1000, totals.input_tokens, totals.output_tokens,
+               totals.api_calls, totals.cost_usd, event_codec.dumps(events, drop_deltas=True))
+        with self._connect() as db:
+            db.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(row))})", row)
+        return started.run_id
+
+    def runs(self, *, graph_name: str | None = None, graph_hash: str | None = None,
+             limit: int = 200) -> list[RunSummary]:
+        """Newest first, optionally only one graph's runs."""
+        where, args = [], []
+        if graph_name is not None:
+            where.append("graph_name = ?")
+            args.append(graph_name)
+        if graph_hash is not None:
+            where.append("graph_hash = ?")
+            args.append(graph_hash)
+        sql = ("SELECT run_id, created_at, source, file, graph_name, graph_hash, strategy, provider, simulated, "
+               "concurrency, status, wall_ms, node_time_ms, input_tokens, output_tokens, api_calls, cost_usd, "
+               "settings FROM runs")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC LIMIT ?"
+        with self._connect() as db:
+            rows = db.execute(sql, (*args, limit)).fetchall()
+        return [RunSummary(*row[:8], bool(row[8]), *row[9:17], json.loads(row[17])) for row in rows]
+
+    def events(self, run_id: str) -> list[ev.RunEvent]:
+        with self._connect() as db:
+            row = db.execute("SELECT events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id!r} in the history")
+        return event_codec.loads(row[0])
+
+    def state(self, run_id: str) -> RunState:
+        return RunState.from_events(self.events(run_id))
+
+    def delete(self, run_id: str) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))

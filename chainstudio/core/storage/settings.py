@@ -1,0 +1,132 @@
+"""User settings (endpoint, default model, price overrides, run defaults) and the API key.
+
+Settings live in ``settings.json`` in the user config directory. The API key is kept in the OS keyring
+when one is available; otherwise in ``credentials.json`` (mode 0600) next to it, and ``key_storage``
+reports that so the UI can warn. The key is never written into a graph file, the run history or exports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from chainstudio.core.storage.fileformat import atomic_write_text
+from chainstudio.paths import user_config_dir
+
+KEYRING_SERVICE = "ChainStudio"
+KEYRING_USER = "api-key"
+KeyStorage = Literal["keyring", "file", "environment", "none"]
+
+
+@dataclass
+class Settings:
+    provider: str = "simulated"  # "simulated" | "openai"
+    base_url: str = ""  # empty: OPENAI_BASE_URL or the OpenAI default
+    default_model: str = ""  # empty: each node's own model
+    strategy: str = "eager"
+    concurrency: int = 8
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    # model -> {"input": $ per 1M tokens, "output": $ per 1M tokens}
+    price_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def settings_path() -> Path:
+    return user_config_dir() / "settings.json"
+
+
+def load_settings() -> Settings:
+    """The saved settings; defaults when there are none or the file is unreadable."""
+    try:
+        return Settings.from_dict(json.loads(settings_path().read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return Settings()
+
+
+def save_settings(settings: Settings) -> None:
+    atomic_write_text(settings_path(), json.dumps(asdict(settings), indent=2, sort_keys=True) + "\n")
+
+
+# --- the API key ------------------------------------------------------------------------------
+def _credentials_path() -> Path:
+    return user_config_dir() / "credentials.json"
+
+
+def _keyring():
+    """The OS keyring backend, or None when there is no usable one (headless Linux, CI)."""
+    try:
+        import keyring
+        from keyring.backends import fail, null
+
+        backend = keyring.get_keyring()
+        if isinstance(backend, (fail.Keyring, null.Keyring)):
+            return None
+        chained = getattr(backend, "backends", None)
+        if chained is not None and not chained:
+            return None
+        return keyring
+    except Exception:  # noqa: BLE001 - any keyring failure means "no keyring"
+        return None
+
+
+def keyring_available() -> bool:
+    return _keyring() is not None
+
+
+def store_api_key(key: str) -> KeyStorage:
+    """Save the key in the keyring if possible, else in a 0600 file. Returns where it went."""
+    ring = _keyring()
+    if ring is not None:
+        try:
+            if key:
+                ring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
+            else:
+                try:
+                    ring.delete_password(KEYRING_SERVICE, KEYRING_USER)
+                except Exception:  # noqa: BLE001 - nothing to delete
+                    pass
+            _credentials_path().unlink(missing_ok=True)
+            return "keyring" if key else "none"
+        except Exception:  # noqa: BLE001 - fall back to the file
+            pass
+    path = _credentials_path()
+    if not key:
+        path.unlink(missing_ok=True)
+        return "none"
+    atomic_write_text(path, json.dumps({"api_key": key}) + "\n")
+    os.chmod(path, 0o600)
+    return "file"
+
+
+def stored_api_key() -> tuple[str | None, KeyStorage]:
+    """The key saved by the user (keyring, then file), then OPENAI_API_KEY, and where it came from."""
+    ring = _keyring()
+    if ring is not None:
+        try:
+            key = ring.get_password(KEYRING_SERVICE, KEYRING_USER)
+            if key:
+                return key, "keyring"
+        except Exception:  # noqa: BLE001
+            pass
+    try:
+        key = json.loads(_credentials_path().read_text(encoding="utf-8")).get("api_key")
+        if key:
+            return str(key), "file"
+    except (OSError, ValueError, AttributeError):
+        pass
+    env = os.environ.get("OPENAI_API_KEY")
+    if env:
+        return env, "environment"
+    return None, "none"
+
+
+def resolve_base_url(settings: Settings, explicit: str | None = None) -> str | None:
+    return explicit or settings.base_url or os.environ.get("OPENAI_BASE_URL") or None

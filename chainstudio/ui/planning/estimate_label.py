@@ -1,0 +1,122 @@
+"""A compact estimate for the run toolbar: ``≈ 15.4 s · 4,242 tok · $0.0247``.
+
+The tooltip lists each step's estimate and any budget warning (in red; the text turns red too). After a
+run, ``set_actual`` shows the estimate against what happened. ``compute_estimate`` runs the estimate on a
+worker thread so the qasync loop never waits for it.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from chainstudio.core.planning.estimate import Estimate, estimate
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.run.state import RunState
+from chainstudio.core.formatting import fmt_cost, fmt_ms, fmt_percent_change, fmt_tokens
+from chainstudio.ui.common.worker import run_in_worker
+
+WARNING_COLOR = "#b3261e"
+MUTED = "#5f6b7a"
+
+
+async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
+    """``estimate(graph, **options)`` on a worker thread, on a copy of the graph."""
+    return await run_in_worker(estimate, graph.copy(), **options)
+
+
+def estimate_text(result: Estimate) -> str:
+    return f"≈ {fmt_ms(result.wall_ms)} · {fmt_tokens(result.total_tokens)} tok · {fmt_cost(result.cost_usd)}"
+
+
+def _cell(text: str, right: bool = False, color: str | None = None) -> str:
+    style = "padding:0 6px;" + ("text-align:right;" if right else "") + (f"color:{color};" if color else "")
+    return f"<td style='{style}' align='{'right' if right else 'left'}'>{escape(text)}</td>"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """Text columns (the first, and Basis) left-aligned, numbers right-aligned."""
+    right = [i > 0 and h != "Basis" for i, h in enumerate(header)]
+    head = "".join(f"<th style='padding:0 6px' align='{'right' if right[i] else 'left'}'>{escape(h)}</th>"
+                   for i, h in enumerate(header))
+    body = "".join("<tr>" + "".join(_cell(text, right=right[i]) for i, text in enumerate(row)) + "</tr>"
+                   for row in rows)
+    return f"<table cellspacing='0'><tr>{head}</tr>{body}</table>"
+
+
+def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
+    cap = f", at most {result.concurrency} at once" if result.concurrency else ""
+    basis = (f"calibrated on recorded runs for {result.calibrated} step(s)" if result.calibrated
+             else "from model profiles (no recorded runs yet)")
+    rows = [[n.name, fmt_ms(n.start_ms), fmt_ms(n.duration_ms), f"{n.input_tokens:,}", f"{n.output_tokens:,}",
+             fmt_cost(n.cost_usd), n.basis] for n in result.nodes if n.kind == "llm"]
+    html = (f"<b>Estimate · {escape(result.strategy)}{escape(cap)}</b><br>"
+            f"<span style='color:{MUTED}'>{escape(basis)}</span>"
+            + _table(["Step", "Start", "Duration", "In", "Out", "Cost", "Basis"], rows)
+            + f"Wall {escape(fmt_ms(result.wall_ms))} · tokens {result.input_tokens:,} in / "
+              f"{result.output_tokens:,} out · {result.api_calls} calls · {escape(fmt_cost(result.cost_usd))}")
+    for warning in warnings:
+        html += f"<br><span style='color:{WARNING_COLOR}'><b>⚠ Budget:</b> {escape(warning)}</span>"
+    return html
+
+
+def comparison_text(result: Estimate, state: RunState) -> str:
+    totals = state.totals()
+    actual_ms = totals.wall * 1000
+    return (f"est {fmt_ms(result.wall_ms)} → actual {fmt_ms(actual_ms)} "
+            f"({fmt_percent_change(result.wall_ms, actual_ms)}) · {fmt_tokens(result.total_tokens)} → "
+            f"{fmt_tokens(totals.total_tokens)} tok · {fmt_cost(result.cost_usd)} → {fmt_cost(totals.cost_usd)}")
+
+
+def comparison_tooltip(result: Estimate, state: RunState) -> str:
+    by_name = {span.name: span for span in state.spans.values()}
+    rows = []
+    for node in result.nodes:
+        span = by_name.get(node.name)
+        if node.kind != "llm" or span is None:
+            continue
+        actual = None if span.duration is None else span.duration * 1000
+        rows.append([node.name, fmt_ms(node.duration_ms), fmt_ms(actual),
+                     "—" if actual is None else fmt_percent_change(node.duration_ms, actual),
+                     f"{node.output_tokens:,}", f"{span.output_tokens:,}"])
+    return ("<b>Estimate against the run</b>"
+            + _table(["Step", "Est.", "Actual", "Δ", "Out est.", "Out"], rows)
+            + escape(comparison_text(result, state)))
+
+
+class EstimateLabel(QLabel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.estimate: Estimate | None = None
+        self.warnings: list[str] = []
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.clear()
+
+    def clear(self) -> None:
+        self.estimate, self.warnings = None, []
+        self.setText("≈ —")
+        self.setToolTip("No estimate yet")
+        self.setStyleSheet(f"color: {MUTED};")
+
+    def set_busy(self) -> None:
+        self.setText("≈ …")
+        self.setStyleSheet(f"color: {MUTED};")
+
+    def set_estimate(self, result: Estimate, cost_cap: float | None = None, token_cap: int | None = None) -> None:
+        """Show ``result``; with a cap it would cross, the text turns red and the tooltip says why."""
+        self.estimate = result
+        self.warnings = result.budget_warnings(cost_cap, token_cap)
+        self.setText(("⚠ " if self.warnings else "") + estimate_text(result))
+        self.setToolTip(estimate_tooltip(result, self.warnings))
+        self.setStyleSheet(f"color: {WARNING_COLOR}; font-weight: 600;" if self.warnings else "")
+
+    def set_actual(self, state: RunState) -> None:
+        """After a run: the estimate shown earlier against what the run measured."""
+        if self.estimate is None:
+            return
+        self.setText(comparison_text(self.estimate, state))
+        self.setToolTip(comparison_tooltip(self.estimate, state))
+        self.setStyleSheet("")

@@ -1,0 +1,71 @@
+import pytest
+
+from chainstudio.core.planning.advisor import advise, classify
+from chainstudio.core.editing.document import Document
+from chainstudio.core.planning.estimate import estimate
+from chainstudio.core.storage.fileformat import dumps, load
+from chainstudio.core.graph.analysis import layers
+from chainstudio.core.graph.model import GraphInput
+from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.graph.validation import errors, validate
+from tests.conftest import EXAMPLES
+from tests.core.helpers import fan_out
+
+
+@pytest.mark.parametrize("name,shape", [("research-sequential", "sequential"), ("research-parallel", "parallel"),
+                                        ("research-hybrid", "hybrid"), ("intent-pipeline", "hybrid"),
+                                        ("code-review", "parallel"), ("progressive-refinement", "sequential"),
+                                        ("headline-ensemble", "parallel")])
+def test_classify_examples(name, shape):
+    assert classify(load(EXAMPLES / f"{name}.chain.json"))[0] == shape
+
+
+def test_sequential_research_advice_removes_ordering_edges_undoably():
+    graph = load(EXAMPLES / "research-sequential.chain.json")
+    before = dumps(graph)
+    report = advise(graph)
+    assert report.shape == "sequential"
+    top = report.advice[0]
+    assert top.kind == "ordering_edges" and top.title == "Remove all 4 edges that carry no data"
+    assert "hardware → software" in top.detail and "security → academic" in top.detail
+    singles = [a for a in report.advice if a.kind == "ordering_edge"]
+    assert [a.title for a in singles] == ["Remove hardware → software", "Remove software → commercial",
+                                          "Remove commercial → security", "Remove security → academic"]
+    assert all(a.wall_ms_saved > 0 for a in singles)
+    assert dumps(graph) == before  # advising changes nothing
+
+    doc = Document(graph)
+    doc.execute(top.make_command())
+    assert errors(validate(doc.graph)) == []
+    names = doc.graph.names()
+    assert sorted(names[n] for n in layers(doc.graph)[1]) == ["academic", "commercial", "hardware", "security",
+                                                               "software"]
+    after = estimate(doc.graph)
+    assert top.wall_ms_saved == pytest.approx(report.baseline.wall_ms - after.wall_ms)
+    assert after.wall_ms < report.baseline.wall_ms / 2
+    doc.undo()
+    assert dumps(doc.graph) == before
+
+
+def test_shared_large_context_is_flagged_with_duplicated_tokens():
+    graph = fan_out(3)
+    graph.inputs = [GraphInput("topic", " ".join(["context"] * 400))]
+    report = advise(graph)
+    (shared,) = [a for a in report.advice if a.kind == "shared_context"]
+    assert shared.title == "topic is sent in full to 3 steps"
+    assert "800 duplicated input tokens" in shared.detail
+    assert shared.tokens_change < -500  # trimming the context for the branches saves tokens
+    doc = Document(graph)
+    doc.execute(shared.make_command())
+    assert "truncate_tokens(120)" in doc.graph.resolve("b0").params["prompt"]
+
+
+def test_concurrency_from_rate_limits():
+    graph = load(EXAMPLES / "research-parallel.chain.json")
+    unlimited = advise(graph).advice[-1]
+    assert unlimited.kind == "concurrency" and unlimited.concurrency == 5
+    limited = advise(graph, rate_limits=RateLimits(requests_per_minute=60)).advice[-1]
+    mean_seconds = limited.detail.split("Calls take ")[1].split(" s")[0]
+    assert limited.concurrency == max(1, min(5, int(60 * float(mean_seconds) / 60)))
+    tight = advise(graph, rate_limits=RateLimits(tokens_per_minute=500)).advice[-1]
+    assert tight.concurrency == 1

@@ -1,0 +1,88 @@
+import asyncio
+
+import pytest
+
+from chainstudio.core.run.clock import Clock
+from chainstudio.core.planning.estimate import calibration, estimate, observations_from_states
+from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.storage.fileformat import load
+from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.providers.simulated import SimulatedProvider
+from chainstudio.core.run.virtual_time import run_virtual
+from tests.conftest import EXAMPLES
+
+
+def simulated_run(graph, seed, strategy="eager", concurrency=None):
+    async def go():
+        clock = Clock(monotonic=asyncio.get_running_loop().time)
+        run = Run(graph, RunContext(SimulatedProvider(seed=seed, clock=clock), clock=clock, concurrency=concurrency),
+                  strategy=strategy)
+        await run.execute()
+        return run
+
+    return run_virtual(go())
+
+
+def calibrated_error(graph, strategy, concurrency, calibration_seed, next_seed):
+    calibrating = simulated_run(graph, seed=calibration_seed, strategy=strategy, concurrency=concurrency)
+    observed = observations_from_states([calibrating.state])
+    assert len(observed) == sum(1 for n in graph.nodes.values() if n.kind == "llm")
+    predicted = estimate(graph, strategy=strategy, concurrency=concurrency, observations=observed)
+    assert predicted.calibrated == len(observed)
+    actual = simulated_run(graph, seed=next_seed, strategy=strategy, concurrency=concurrency).state.totals()
+    # input tokens are counted on the prompts as they render; outputs follow the observed lengths
+    assert abs(predicted.input_tokens - actual.input_tokens) / actual.input_tokens < 0.15
+    return abs(predicted.wall_ms / 1000 - actual.wall) / actual.wall
+
+
+@pytest.mark.parametrize("name", ["research-hybrid", "research-sequential", "research-parallel", "code-review"])
+@pytest.mark.parametrize("strategy,concurrency", [("eager", None), ("layered", None), ("eager", 2)])
+def test_after_one_calibration_run_the_wall_time_is_within_15_percent(name, strategy, concurrency):
+    graph = load(EXAMPLES / f"{name}.chain.json")
+    # the next run uses another seed: new latencies and lengths (±15 % jitter per call)
+    assert calibrated_error(graph, strategy, concurrency, 1, 2) < 0.15
+
+
+def test_calibrated_error_over_many_seeds_is_small_on_average():
+    graph = load(EXAMPLES / "intent-pipeline.chain.json")
+    errors = [calibrated_error(graph, "eager", None, seed, seed + 100) for seed in range(1, 7)]
+    assert sum(errors) / len(errors) < 0.15
+
+
+def test_estimate_shapes_follow_the_strategy_and_cap():
+    graph = load(EXAMPLES / "research-parallel.chain.json")
+    seq = estimate(graph, strategy="sequential")
+    eager = estimate(graph, strategy="eager")
+    capped = estimate(graph, strategy="eager", concurrency=1)
+    assert seq.wall_ms > 3 * eager.wall_ms
+    assert capped.wall_ms == pytest.approx(seq.wall_ms, rel=0.01)
+    assert seq.input_tokens == eager.input_tokens and seq.api_calls == eager.api_calls == 6
+    assert eager.cost_usd is not None and eager.cost_usd > 0
+    assert eager.node("hardware").basis == "model profile" and eager.node("topic").basis == "no model call"
+    assert eager.critical_path[0] == "topic" and eager.critical_path[-1] == "summary"
+
+
+def test_budget_warnings():
+    graph = load(EXAMPLES / "research-hybrid.chain.json")
+    e = estimate(graph)
+    assert e.budget_warnings(cost_cap=1.0, token_cap=10**9) == []
+    (cost,) = e.budget_warnings(cost_cap=e.cost_usd / 2)
+    assert "over the cap" in cost
+    (tokens,) = e.budget_warnings(token_cap=100)
+    assert f"{e.total_tokens:,} tokens" in tokens
+
+
+def test_estimate_inside_a_running_loop_and_from_history(tmp_path):
+    graph = load(EXAMPLES / "research-hybrid.chain.json")
+    history = RunHistory(tmp_path / "h.sqlite3")
+    run = simulated_run(graph, seed=3)
+    history.add(run.events, graph, source="cli")
+    observed = calibration(history, graph, "simulated")
+    assert set(observed) == {n.id for n in graph.nodes.values() if n.kind == "llm"}
+
+    async def inside_loop():
+        return estimate(graph, observations=observed)
+
+    predicted = asyncio.run(inside_loop())
+    assert predicted.calibrated == 6
+    assert abs(predicted.wall_ms / 1000 - run.state.totals().wall) / run.state.totals().wall < 0.05

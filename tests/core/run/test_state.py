@@ -1,0 +1,87 @@
+from chainstudio.core.run import events as ev
+from chainstudio.core.run.state import RunState
+
+R = "run-1"
+
+
+def started(t=0.0):
+    nodes = (ev.NodeInfo("a", "a", "llm", 0, "m"), ev.NodeInfo("b", "b", "llm", 0, "m"),
+             ev.NodeInfo("c", "c", "join", 1), ev.NodeInfo("o", "o", "output", 2))
+    return ev.RunStarted(R, t, "g", "eager", "simulated", True, 2, nodes, (("a", "c"), ("b", "c"), ("c", "o")))
+
+
+def script():
+    return [
+        started(100.0),
+        ev.NodeQueued(R, 100.0, "a"), ev.NodeQueued(R, 100.0, "b"),
+        ev.NodeStarted(R, 100.0, "a", 1, "pa"), ev.NodeStarted(R, 100.1, "b", 1, "pb"),
+        ev.NodeFirstToken(R, 100.3, "a", 1), ev.NodeOutputDelta(R, 100.3, "a", 1, "Hel"),
+        ev.NodeOutputDelta(R, 100.4, "a", 1, "lo"),
+        ev.NodeRetrying(R, 100.5, "b", 1, 0.5, "HTTP 429", 429),
+        ev.NodeFinished(R, 101.0, "a", "Hello", 10, 2, 0.001, 1, "req-a"),
+        ev.NodeStarted(R, 101.0, "b", 2, "pb"),
+        ev.NodeFirstToken(R, 101.2, "b", 2),
+        ev.NodeFinished(R, 103.0, "b", "World", 20, 3, None, 2),
+        ev.NodeQueued(R, 103.0, "c"),
+        ev.NodeFinished(R, 103.0, "c", "Hello World"),
+        ev.NodeQueued(R, 103.0, "o"),
+        ev.NodeFinished(R, 103.0, "o", "Hello World"),
+        ev.RunFinished(R, 103.0, "succeeded", outputs={"o": "Hello World"}),
+    ]
+
+
+def test_reduction_builds_spans_and_totals():
+    state = RunState.from_events(script())
+    a, b = state.spans["a"], state.spans["b"]
+    assert a.status == "succeeded"
+    assert [round(state.rel(t), 9) for t in (a.started_at, a.first_token_at, a.ended_at)] == [0.0, 0.3, 1.0]
+    assert a.output == "Hello" and a.request_id == "req-a"
+    assert [x.number for x in b.attempts] == [1, 2]
+    assert b.attempts[0].error == "HTTP 429"
+    assert len(b.backoffs) == 1 and b.backoffs[0].start == 100.5 and b.backoffs[0].end == 101.0
+    totals = state.totals()
+    assert totals.wall == 3.0
+    assert round(totals.node_time, 6) == round(1.0 + 2.9, 6)
+    assert [state.spans[n].name for n in totals.critical_path] == ["b", "c", "o"]
+    assert totals.input_tokens == 30 and totals.output_tokens == 5 and totals.api_calls == 3
+    assert totals.cost_usd is None  # b's price is unknown: never silently 0
+    assert totals.output_chars == len("Hello World")
+    assert state.status == "succeeded"
+
+
+def test_same_events_same_state_and_foreign_events_ignored():
+    events = script()
+    one = RunState.from_events(events)
+    two = RunState.from_events(events[:5] + [ev.NodeQueued("other", 100.0, "zzz")] + events[5:])
+    assert one.totals() == two.totals()
+    assert {k: v.status for k, v in one.spans.items()} == {k: v.status for k, v in two.spans.items()}
+
+
+def test_failed_skipped_cancelled():
+    events = script()[:5] + [
+        ev.NodeFailed(R, 100.6, "a", "HTTP 401: bad key", 1, 401),
+        ev.NodeSkipped(R, 100.6, "c", "upstream a failed"),
+        ev.NodeCancelled(R, 100.7, "b", 1),
+        ev.RunFinished(R, 100.7, "cancelled"),
+    ]
+    state = RunState.from_events(events)
+    assert state.spans["a"].status == "failed" and "401" in state.spans["a"].error
+    assert state.spans["c"].status == "skipped" and state.spans["c"].skip_reason == "upstream a failed"
+    assert state.spans["b"].status == "cancelled" and state.spans["b"].ended_at == 100.7
+    assert state.spans["o"].status == "pending"
+    assert state.status == "cancelled"
+
+
+def test_live_clock_moves_now_only_while_running():
+    events = script()
+    state = RunState()
+    clock = [100.2]
+    state.live_clock = lambda: clock[0]
+    for event in events[:6]:
+        state.apply(event)
+    assert state.now() == 100.3  # the last event is later than the clock
+    clock[0] = 100.9
+    assert state.now() == 100.9
+    for event in events[6:]:
+        state.apply(event)
+    assert state.now() == 103.0  # finished: the end, whatever the clock says

@@ -1,0 +1,31 @@
+from chainstudio.core.storage.history import RunHistory, graph_hash
+from tests.core.helpers import fan_out
+from tests.core.run.test_state import script
+
+
+def test_record_list_and_replay(tmp_path):
+    history = RunHistory(tmp_path / "h.sqlite3")
+    graph = fan_out(2)
+    run_id = history.add(script(), graph, source="cli", file="x.chain.json",
+                         settings={"concurrency": 2, "api_key": "sk-SENTINEL", "tokens_per_minute": 1000})
+    (summary,) = history.runs(graph_name=graph.name)
+    assert summary.run_id == run_id == "run-1"
+    assert (summary.status, summary.api_calls, summary.input_tokens, summary.cost_usd) == ("succeeded", 3, 30, None)
+    assert summary.wall_ms == 3000.0
+    assert summary.settings == {"concurrency": 2, "tokens_per_minute": 1000}
+    state = history.state(run_id)
+    assert state.spans["a"].output == "Hello" and state.status == "succeeded"
+    assert b"sk-SENTINEL" not in (tmp_path / "h.sqlite3").read_bytes()
+    assert history.runs(graph_hash=graph_hash(graph))[0].run_id == run_id
+    assert history.runs(graph_name="other") == []
+
+
+def test_hash_ignores_positions_but_not_prompts():
+    a, b = fan_out(2), fan_out(2)
+    # same structure built twice gets different ids, so compare one graph with itself changed
+    h = graph_hash(a)
+    a.resolve("b0").position = (999.0, 1.0)
+    assert graph_hash(a) == h
+    a.resolve("b0").params["prompt"] = "changed {{ topic }}"
+    assert graph_hash(a) != h
+    assert graph_hash(b) != h

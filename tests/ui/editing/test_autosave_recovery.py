@@ -1,0 +1,98 @@
+"""Autosave and crash recovery, end to end with real processes: edit in the real window, SIGKILL it, and
+the next launch offers to restore the edits."""
+
+import os
+import signal
+import subprocess
+import sys
+
+from PySide6.QtCore import QSettings
+
+from chainstudio.core.storage.autosave import recoverable
+from chainstudio.ui.main_window import MainWindow
+from tests.conftest import EXAMPLES, ROOT
+
+EDITOR = r"""
+import asyncio, sys, qasync
+from PySide6.QtCore import QSettings
+from chainstudio.ui.app import create_application
+from chainstudio.ui.main_window import MainWindow
+
+async def main():
+    window = MainWindow(QSettings(sys.argv[2] + "/ui.ini", QSettings.Format.IniFormat))
+    window.show()
+    window.open_path(sys.argv[1])
+    window.controller.add_node("llm", (900.0, 400.0))
+    while window.autosave.autosaves == 0:
+        await asyncio.sleep(0.05)
+    print("autosaved", len(window.document.graph.nodes), flush=True)
+    await asyncio.sleep(120)
+
+app = create_application()
+with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+    runner.run(main())
+"""
+
+
+def test_sigkill_with_unsaved_edits_then_restore(qtbot, tmp_path):
+    graph_file = tmp_path / "work.chain.json"
+    graph_file.write_bytes((EXAMPLES / "research-hybrid.chain.json").read_bytes())
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CHAINSTUDIO_AUTOSAVE_MS": "200",
+           "CHAINSTUDIO_DATA_DIR": str(tmp_path / "data"), "CHAINSTUDIO_CONFIG_DIR": str(tmp_path / "config")}
+    proc = subprocess.Popen([sys.executable, "-c", EDITOR, str(graph_file), str(tmp_path)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().split() == ["autosaved", "9"]
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert graph_file.read_bytes() == (EXAMPLES / "research-hybrid.chain.json").read_bytes()  # never saved
+
+    # the next launch (this process, the same data directory) offers the edits back
+    os.environ["CHAINSTUDIO_DATA_DIR"], old = str(tmp_path / "data"), os.environ["CHAINSTUDIO_DATA_DIR"]
+    try:
+        (item,) = recoverable()
+        assert item.source_file == str(graph_file)
+        window = MainWindow(QSettings(str(tmp_path / "ui2.ini"), QSettings.Format.IniFormat))
+        qtbot.addWidget(window)
+        window.show()
+        offered = window.autosave.offer_restore()
+        assert offered is not None and window.autosave.offer.isVisible()
+        assert "Unsaved changes to" in window.autosave.offer.text() and "work.chain.json" in window.autosave.offer.text()
+        window.autosave.offer.button(window.autosave.offer.StandardButton.Yes).click()
+        assert len(window.document.graph.nodes) == 9
+        assert window.document.modified and str(window.document.path) == str(graph_file)
+        assert [r.graph_path for r in recoverable()] == []  # handed over to this session's autosave
+        window.autosave.discard()
+        window.document.replace(window.document.graph)  # leave without the unsaved-changes prompt
+    finally:
+        os.environ["CHAINSTUDIO_DATA_DIR"] = old
+
+
+def test_autosave_follows_edits_and_saves(qtbot, tmp_path):
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.open_path(EXAMPLES / "code-review.chain.json")
+    saver = window.autosave
+    saver.autosave()
+    assert not saver.saver.graph_path.exists()  # nothing unsaved
+    window.controller.add_node("join", (0.0, 0.0))
+    saver.autosave()
+    assert saver.saver.graph_path.exists() and saver.autosaves == 1
+    window.document.save(tmp_path / "saved.chain.json")
+    window.document.replace(window.document.graph, tmp_path / "saved.chain.json")
+    saver.autosave()
+    assert not saver.saver.graph_path.exists()  # saved: the autosave is gone
+
+
+def test_first_launch_opens_the_welcome_graph_with_the_simulated_banner(qtbot, tmp_path):
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    window.start([])
+    assert window.document.graph.name == "research-hybrid" and window.document.path is None
+    assert window.banner.isVisible() and "Simulated provider active" in window.banner.label.text()
+    window.runs.toolbar.set_options(provider="openai")
+    assert not window.banner.isVisible()
+    window.runs.toolbar.set_options(provider="simulated")
+    assert window.banner.isVisible()

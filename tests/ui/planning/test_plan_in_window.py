@@ -1,0 +1,129 @@
+"""Compare and plan in the main app_window: estimate in the toolbar, advisor applied as one undoable edit,
+strategy comparison with stacked Gantts, the history panel, budgets."""
+
+
+from chainstudio.core.storage.fileformat import dumps
+from chainstudio.core.graph.analysis import layers
+from chainstudio.ui.run.controller import RunOptions
+from tests.conftest import EXAMPLES
+
+
+def test_advice_on_research_sequential_applies_as_one_undo_and_compares(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-sequential.chain.json")
+    before = dumps(app_window.document.graph)
+    plans = app_window.plans
+    qtbot.waitUntil(lambda: plans.estimate_label.estimate is not None, timeout=10000)
+    assert plans.estimate_label.text().startswith("≈")
+    sequential_ms = plans.estimate_label.estimate.wall_ms
+    plans.show_advisor()
+    qtbot.waitUntil(lambda: plans.advisor.report is not None, timeout=10000)
+    report = plans.advisor.report
+    assert report.shape == "sequential"
+    top = report.advice[0]
+    assert top.title == "Remove all 4 edges that carry no data"
+    plans.advisor.applyCommand.emit(top.make_command())
+    graph = app_window.document.graph
+    names = graph.names()
+    assert sorted(names[n] for n in layers(graph)[1]) == ["academic", "commercial", "hardware", "security",
+                                                           "software"]
+    qtbot.waitUntil(lambda: plans.estimate_label.estimate is not None
+                    and plans.estimate_label.estimate.wall_ms < sequential_ms / 2, timeout=10000)
+    app_window.controller.undo()  # the advice and its re-layout are one edit
+    assert dumps(app_window.document.graph) == before
+
+
+def test_compare_strategies_stacks_three_gantts(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    app_window.plans.compare_action.trigger()
+    compare = app_window.plans.compare
+    qtbot.waitUntil(lambda: compare.result is not None and not compare.runner.running, timeout=30000)
+    assert {row.strategy for row in compare.result.rows} == {"sequential", "layered", "eager"}
+    assert compare.table.rowCount() == 3
+    assert len(compare.gantt.states()) == 3
+    fastest = compare.result.by_mark("fastest")
+    assert fastest.strategy in ("eager", "layered")
+    runs = app_window.plans.history.runs(graph_name="research-hybrid")
+    assert sorted(r.strategy for r in runs) == ["eager", "layered", "sequential"]
+
+
+def test_run_then_history_reopens_it_and_estimate_meets_actual(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "code-review.chain.json")
+    qtbot.waitUntil(lambda: app_window.plans.estimate_label.estimate is not None, timeout=10000)
+    app_window.runs.request_run(RunOptions(speed=100.0))
+    qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=20000)
+    state = app_window.runs.state
+    panel = app_window.plans.history_panel
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=3000)
+    assert "actual" in app_window.plans.estimate_label.text()
+    panel.openRun.emit(app_window.plans.history.state(state.run_id))
+    (shown,) = app_window.runs.gantt.states()
+    assert shown.run_id == state.run_id and shown is not state
+    assert {n: s.ended_at for n, s in shown.spans.items()} == {n: s.ended_at for n, s in state.spans.items()}
+
+
+def test_budget_from_the_toolbar_stops_the_run(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-parallel.chain.json")
+    app_window.runs.toolbar.cost_cap.setValue(0.01)
+    app_window.runs.toolbar.speed.setCurrentIndex(2)
+    app_window.runs.request_run()
+    qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=20000)
+    state = app_window.runs.state
+    assert state.message.startswith("Stopped by the cost cap ($0.0100)")
+    assert state.totals().cost_usd <= 0.01
+    assert "Stopped by the cost cap" in app_window.statusBar().currentMessage()
+
+
+def test_settings_open_from_the_menu_and_the_banner(app_window):
+    from chainstudio.ui.run.settings_dialog import SettingsDialog
+
+    app_window.runs.settings_action.trigger()
+    dialog = app_window.runs._dialog
+    assert isinstance(dialog, SettingsDialog) and dialog.isVisible()
+    dialog.reject()
+    app_window.banner.configure.click()
+    assert isinstance(app_window.runs._dialog, SettingsDialog) and app_window.runs._dialog.isVisible()
+    app_window.runs._dialog.reject()
+
+
+def test_saved_settings_become_the_toolbars_defaults(app_window):
+    from chainstudio.core.storage.settings import Settings
+
+    app_window.runs.apply_settings(Settings(provider="openai", strategy="layered", concurrency=3))
+    options = app_window.runs.toolbar.options()
+    assert (options.provider, options.strategy, options.concurrency) == ("openai", "layered", 3)
+    assert not app_window.banner.isVisible()
+
+
+def test_stale_advice_is_refused_and_analysed_again(qtbot, app_window):
+    assert app_window.open_path(EXAMPLES / "research-sequential.chain.json")
+    plans = app_window.plans
+    plans.show_advisor()
+    qtbot.waitUntil(lambda: plans.advisor.report is not None, timeout=10000)
+    stale = plans.advisor.report.advice[1].make_command()  # remove hardware -> software
+    graph = app_window.document.graph
+    edge = next(e for e in graph.edges.values()
+                if graph.nodes[e.source].name == "hardware" and graph.nodes[e.target].name == "software")
+    app_window.controller.delete([], [edge.id])  # the user removes it first
+    edits = app_window.document.serial
+    plans.advisor.applyCommand.emit(stale)
+    assert app_window.document.serial == edits  # nothing applied, nothing broken
+    assert "no longer applies" in app_window.statusBar().currentMessage()
+
+
+def test_cards_show_the_estimate_before_a_run_and_again_after_an_edit(qtbot, app_window):
+    window = app_window
+    assert window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    graph = window.document.graph
+    hardware = window.scene.nodes[graph.node_by_name("hardware").id]
+    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"),
+                    timeout=10000)
+    predicted = window.plans.estimate_label.estimate.node("hardware")
+    assert f"↓{predicted.output_tokens:,}" in hardware.run_badge.text
+    assert window.scene.nodes[graph.node_by_name("topic").id].run_badge is None  # no model call: no estimate
+    window.runs.request_run(RunOptions(speed=200.0))
+    qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=20000)
+    assert hardware.run_badge.status == "succeeded"
+    window.controller.set_param(graph.node_by_name("hardware").id, "max_tokens", 100)
+    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"),
+                    timeout=10000)
+    assert window.runs.gantt.states()  # the finished run stays on the Gantt
