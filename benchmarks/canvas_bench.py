@@ -22,10 +22,11 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("CHAINSTUDIO_CONFIG_DIR", tempfile.mkdtemp(prefix="canvas-bench-"))
 
-from chainstudio.core.storage import fileformat  # noqa: E402
 from perfdoc import write_section  # noqa: E402
-from chainstudio.core.editing.commands import auto_layout_positions  # noqa: E402
+
+from chainstudio.core.editing.layout import auto_layout_positions  # noqa: E402
 from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
+from chainstudio.core.storage import fileformat  # noqa: E402
 
 LAYERS, WIDTH = 50, 20  # 1 input + 50 x 20 LLM steps = 1,001 nodes
 FRAME_BUDGET_MS = 16.0
@@ -38,10 +39,13 @@ def build_graph() -> Graph:
     for layer in range(LAYERS):
         current = []
         for i in range(WIDTH):
-            parents = previous[max(0, i - 1):i + 1] or previous[:1]
+            parents = previous[max(0, i - 1) : i + 1] or previous[:1]
             uses = parents[0].name
-            node = graph.add("llm", f"s{layer}_{i}", prompt=f"Step {layer}.{i}: build on {{{{ {uses} }}}} "
-                             f"about {{{{ inputs.topic }}}}.\nBe brief.")
+            node = graph.add(
+                "llm",
+                f"s{layer}_{i}",
+                prompt=f"Step {layer}.{i}: build on {{{{ {uses} }}}} about {{{{ inputs.topic }}}}.\nBe brief.",
+            )
             for parent in parents:
                 graph.connect(parent.id, node.id)
             current.append(node)
@@ -68,8 +72,12 @@ def frames(view, moves, repeat: int = 1) -> list[float]:
 
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"median": statistics.median(ordered), "p95": ordered[max(0, round(0.95 * len(ordered)) - 1)],
-            "max": ordered[-1], "n": len(ordered)}
+    return {
+        "median": statistics.median(ordered),
+        "p95": ordered[max(0, round(0.95 * len(ordered)) - 1)],
+        "max": ordered[-1],
+        "n": len(ordered),
+    }
 
 
 def run() -> dict:
@@ -105,11 +113,15 @@ def run() -> dict:
     QApplication.processEvents()
 
     results = {
-        "nodes": len(loaded.nodes), "edges": len(loaded.edges),
+        "nodes": len(loaded.nodes),
+        "edges": len(loaded.edges),
         "items": len(window.scene.items()),
-        "load_ms": (parsed - start) * 1000, "build_ms": (built - parsed) * 1000,
-        "shown_ms": (shown - start) * 1000, "annotated_ms": (annotated - start) * 1000,
-        "platform": QApplication.platformName(), "viewport": f"{view.viewport().width()}x{view.viewport().height()}",
+        "load_ms": (parsed - start) * 1000,
+        "build_ms": (built - parsed) * 1000,
+        "shown_ms": (shown - start) * 1000,
+        "annotated_ms": (annotated - start) * 1000,
+        "platform": QApplication.platformName(),
+        "viewport": f"{view.viewport().width()}x{view.viewport().height()}",
     }
     pan = [lambda d=d: view.pan_by(*d) for d in [(40, 0)] * 15 + [(0, 30)] * 10 + [(-40, 0)] * 15 + [(0, -30)] * 10]
     fit_zoom = view.zoom()
@@ -135,46 +147,50 @@ def render_section(r: dict) -> str:
         ok = "yes" if s["p95"] <= FRAME_BUDGET_MS else "**no**"
         return f"| {name} | {s['n']} | {s['median']:.1f} | {s['p95']:.1f} | {s['max']:.1f} | {ok} |"
 
-    return "\n".join([
-        SECTION,
-        "",
-        f"`.venv/bin/python benchmarks/canvas_bench.py` on {platform.system()} {platform.machine()}, "
-        f"Python {platform.python_version()}, Qt platform `{r['platform']}`, viewport {r['viewport']} "
-        f"(measured {time.strftime('%Y-%m-%d')}). Graph: {r['nodes']:,} nodes, {r['edges']:,} edges "
-        f"({LAYERS} layers x {WIDTH} parallel steps, auto-laid out), {r['items']:,} scene items.",
-        "",
-        "| Load to shown | ms |",
-        "|---|---:|",
-        f"| parse + validate the file (`fileformat.load`) | {r['load_ms']:.0f} |",
-        f"| build the scene (document reset -> items) | {r['build_ms']:.0f} |",
-        f"| **load to shown** (parse, build, fit, first full paint) | **{r['shown_ms']:.0f}** |",
-        "| load to fully annotated (+ layer bands, dashed ordering-only edges, second paint) | "
-        f"{r['annotated_ms']:.0f} |",
-        "",
-        f"Paint time per frame (synchronous `viewport().repaint()`), target <= {FRAME_BUDGET_MS:.0f} ms:",
-        "",
-        "| Scenario | frames | median ms | p95 ms | max ms | p95 within budget |",
-        "|---|---:|---:|---:|---:|---|",
-        row(f"pan, whole graph in view (zoom {r['fit_zoom']:.0%}, cards drawn as blocks)", r["pan_fit"]),
-        row("pan at 100 % (full cards)", r["pan_100"]),
-        row("zoom out to 7 % and back in (0.8x / 1.25x steps), first time: cards drawn as they come into view",
-            r["zoom_first"]),
-        row("the same zoom range again (cards cached)", r["zoom"]),
-        "",
-        f"After the last zoom step of a gesture (250 ms idle) the visible cards are redrawn sharp once: "
-        f"{r['settle_ms']:.1f} ms.",
-        "",
-        "How: below 50 % zoom the scene switches to an overview — cards and edges become transparent (still "
-        "selectable and movable; Qt skips painting them) and one item draws all of them with a few C++ calls "
-        "(`drawRects` per kind, two combined edge paths, names only where readable and in view). Cards are "
-        "cached at screen resolution (`DeviceCoordinateCache`); during a zoom gesture they switch to "
-        "`ItemCoordinateCache`, so each step rescales pixmaps instead of redrawing text, and are redrawn sharp "
-        "250 ms after the last step. "
-        "Bounding rects, shapes and elided card text are computed once per change, not per paint; the pixmap "
-        "cache is raised to 96 MB; the grid background is cached; layer bands and edge styles are recomputed "
-        "once per event-loop turn; the inspector validates after the first paint, not before.",
-        "",
-    ])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"`.venv/bin/python benchmarks/canvas_bench.py` on {platform.system()} {platform.machine()}, "
+            f"Python {platform.python_version()}, Qt platform `{r['platform']}`, viewport {r['viewport']} "
+            f"(measured {time.strftime('%Y-%m-%d')}). Graph: {r['nodes']:,} nodes, {r['edges']:,} edges "
+            f"({LAYERS} layers x {WIDTH} parallel steps, auto-laid out), {r['items']:,} scene items.",
+            "",
+            "| Load to shown | ms |",
+            "|---|---:|",
+            f"| parse + validate the file (`fileformat.load`) | {r['load_ms']:.0f} |",
+            f"| build the scene (document reset -> items) | {r['build_ms']:.0f} |",
+            f"| **load to shown** (parse, build, fit, first full paint) | **{r['shown_ms']:.0f}** |",
+            "| load to fully annotated (+ layer bands, dashed ordering-only edges, second paint) | "
+            f"{r['annotated_ms']:.0f} |",
+            "",
+            f"Paint time per frame (synchronous `viewport().repaint()`), target <= {FRAME_BUDGET_MS:.0f} ms:",
+            "",
+            "| Scenario | frames | median ms | p95 ms | max ms | p95 within budget |",
+            "|---|---:|---:|---:|---:|---|",
+            row(f"pan, whole graph in view (zoom {r['fit_zoom']:.0%}, cards drawn as blocks)", r["pan_fit"]),
+            row("pan at 100 % (full cards)", r["pan_100"]),
+            row(
+                "zoom out to 7 % and back in (0.8x / 1.25x steps), first time: cards drawn as they come into view",
+                r["zoom_first"],
+            ),
+            row("the same zoom range again (cards cached)", r["zoom"]),
+            "",
+            f"After the last zoom step of a gesture (250 ms idle) the visible cards are redrawn sharp once: "
+            f"{r['settle_ms']:.1f} ms.",
+            "",
+            "How: below 50 % zoom the scene switches to an overview — cards and edges become transparent (still "
+            "selectable and movable; Qt skips painting them) and one item draws all of them with a few C++ calls "
+            "(`drawRects` per kind, two combined edge paths, names only where readable and in view). Cards are "
+            "cached at screen resolution (`DeviceCoordinateCache`); during a zoom gesture they switch to "
+            "`ItemCoordinateCache`, so each step rescales pixmaps instead of redrawing text, and are redrawn sharp "
+            "250 ms after the last step. "
+            "Bounding rects, shapes and elided card text are computed once per change, not per paint; the pixmap "
+            "cache is raised to 96 MB; the grid background is cached; layer bands and edge styles are recomputed "
+            "once per event-loop turn; the inspector validates after the first paint, not before.",
+            "",
+        ]
+    )
 
 
 def main() -> int:

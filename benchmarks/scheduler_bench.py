@@ -27,13 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chainstudio.core.run.clock import Clock  # noqa: E402
 from perfdoc import write_section  # noqa: E402
-from chainstudio.core.run.executor import Run, RunContext  # noqa: E402
+
+from chainstudio.core.clock import Clock  # noqa: E402
 from chainstudio.core.graph.analysis import critical_path  # noqa: E402
 from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
 from chainstudio.core.providers.base import ChatRequest, ChatResult  # noqa: E402
 from chainstudio.core.providers.scripted import ScriptedProvider  # noqa: E402
+from chainstudio.core.run.executor import Run, RunContext  # noqa: E402
 from chainstudio.core.run.virtual_time import run_virtual  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
@@ -66,8 +67,12 @@ async def _makespan(g: Graph, latency: dict[str, float], clock: Clock, **options
     provider = ScriptedProvider(latency=latency, clock=clock)
     context_keys = {"concurrency", "priority"}
     context = {k: v for k, v in options.items() if k in context_keys}
-    run = Run(g, RunContext(provider=provider, clock=clock, **context),
-              **{k: v for k, v in options.items() if k not in context_keys}, record_events=False)
+    run = Run(
+        g,
+        RunContext(provider=provider, clock=clock, **context),
+        **{k: v for k, v in options.items() if k not in context_keys},
+        record_events=False,
+    )
     state = await run.execute()
     assert state.status == "succeeded", state.message
     return state.totals().wall
@@ -98,10 +103,19 @@ def strategies_vs_critical_path(dags_per_size: int, real_speed: float) -> list[d
                 ratios[strategy].append(virtual_makespan(g, latency, strategy=strategy) / cp)
             if seed == 0:
                 ratios["eager_real"].append(real_makespan(g, latency, real_speed) / cp)
-        rows.append({"n": n, "cp": statistics.mean(cps), **{k: statistics.mean(v) for k, v in ratios.items()},
-                     "eager_max": max(ratios["eager"])})
-        print(f"  n={n}: eager {rows[-1]['eager']:.4f} (real {rows[-1]['eager_real']:.4f}), "
-              f"layered {rows[-1]['layered']:.3f}, sequential {rows[-1]['sequential']:.2f}", flush=True)
+        rows.append(
+            {
+                "n": n,
+                "cp": statistics.mean(cps),
+                **{k: statistics.mean(v) for k, v in ratios.items()},
+                "eager_max": max(ratios["eager"]),
+            }
+        )
+        print(
+            f"  n={n}: eager {rows[-1]['eager']:.4f} (real {rows[-1]['eager_real']:.4f}), "
+            f"layered {rows[-1]['layered']:.3f}, sequential {rows[-1]['sequential']:.2f}",
+            flush=True,
+        )
     return rows
 
 
@@ -116,10 +130,20 @@ def capped(dags_per_size: int) -> list[dict]:
                 bound = max(cp, work / cap)
                 cp_ratios.append(virtual_makespan(g, latency, concurrency=cap) / bound)
                 fifo_ratios.append(virtual_makespan(g, latency, concurrency=cap, priority="fifo") / bound)
-        rows.append({"cap": cap, "cp_mean": statistics.mean(cp_ratios), "cp_max": max(cp_ratios),
-                     "fifo_mean": statistics.mean(fifo_ratios), "fifo_max": max(fifo_ratios)})
-        print(f"  C={cap}: critical-path priority {rows[-1]['cp_mean']:.4f} (max {rows[-1]['cp_max']:.4f}), "
-              f"first-come {rows[-1]['fifo_mean']:.4f} (max {rows[-1]['fifo_max']:.4f})", flush=True)
+        rows.append(
+            {
+                "cap": cap,
+                "cp_mean": statistics.mean(cp_ratios),
+                "cp_max": max(cp_ratios),
+                "fifo_mean": statistics.mean(fifo_ratios),
+                "fifo_max": max(fifo_ratios),
+            }
+        )
+        print(
+            f"  C={cap}: critical-path priority {rows[-1]['cp_mean']:.4f} (max {rows[-1]['cp_max']:.4f}), "
+            f"first-come {rows[-1]['fifo_mean']:.4f} (max {rows[-1]['fifo_max']:.4f})",
+            flush=True,
+        )
     return rows
 
 
@@ -128,7 +152,7 @@ class ZeroLatencyProvider:
 
     name, simulated, label = "zero-latency", True, "Zero-latency (benchmark)"
 
-    async def stream_chat(self, request: ChatRequest, on_delta) -> ChatResult:  # noqa: ANN001
+    async def stream_chat(self, request: ChatRequest, on_delta) -> ChatResult:
         on_delta("ok", 0.0)
         return ChatResult("ok", 1, 1, request.model)
 
@@ -151,8 +175,8 @@ def overhead(n: int, rounds: int) -> dict:
     g, _ = random_dag(n, 7)
     results: dict[str, list[tuple[float, float]]] = {"asyncio": [], "qasync": []}
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
     import qasync
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     for _ in range(rounds):  # alternate, so both loops see the same machine load
@@ -170,7 +194,9 @@ def overhead(n: int, rounds: int) -> dict:
 
 # --- report -----------------------------------------------------------------------------------------------
 def section(strat: list[dict], caps: list[dict], over: dict, args: argparse.Namespace, seconds: float) -> str:
-    machine = f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"
+    )
     lines = [
         "## Scheduler",
         "",
@@ -197,8 +223,10 @@ def section(strat: list[dict], caps: list[dict], over: dict, args: argparse.Name
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in strat:
-        lines.append(f"| {r['n']} | {args.dags} | {r['cp']:.1f} s | {r['eager']:.4f} | {r['eager_real']:.4f} | "
-                     f"{r['layered']:.3f} | {r['sequential']:.2f} |")
+        lines.append(
+            f"| {r['n']} | {args.dags} | {r['cp']:.1f} s | {r['eager']:.4f} | {r['eager_real']:.4f} | "
+            f"{r['layered']:.3f} | {r['sequential']:.2f} |"
+        )
     lines += [
         "",
         "### With a concurrency cap C",
@@ -209,7 +237,9 @@ def section(strat: list[dict], caps: list[dict], over: dict, args: argparse.Name
         "|---:|---:|---:|",
     ]
     for r in caps:
-        lines.append(f"| {r['cap']} | {r['cp_mean']:.3f} / {r['cp_max']:.3f} | {r['fifo_mean']:.3f} / {r['fifo_max']:.3f} |")
+        lines.append(
+            f"| {r['cap']} | {r['cp_mean']:.3f} / {r['cp_max']:.3f} | {r['fifo_mean']:.3f} / {r['fifo_max']:.3f} |"
+        )
     lines += [
         "",
         f"### Overhead per step ({over['n']:,}-step random DAG, zero-latency provider)",

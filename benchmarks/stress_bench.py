@@ -22,7 +22,7 @@ SIZES = (250, 1000, 2000)
 CHILD = r"""
 import asyncio, json, resource, sys, time
 sys.path.insert(0, sys.argv[2])
-from chainstudio.core.run.clock import Clock
+from chainstudio.core.clock import Clock
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.providers.simulated import Faults, SimulatedProvider
 from tests.core.run.test_stress import wide_dag
@@ -43,33 +43,45 @@ for span in state.spans.values():
 totals = state.totals()
 print(json.dumps({"n": n, "real_s": real, "simulated_wall_s": totals.wall, "status": state.status,
                   "statuses": statuses, "api_calls": totals.api_calls, "events": len(run.events),
-                  "rss_before_mb": before / 1024, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_before_mb": before / 1024,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
 def measure(n: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(ROOT)], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(n), str(ROOT)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def section(rows: list[dict]) -> str:
-    lines = ["## Stress", "",
-             "Reproduce with one command (it rewrites this section):", "", "```",
-             ".venv/bin/python benchmarks/stress_bench.py", "```", "",
-             f"Measured on CPython {platform.python_version()}, {platform.system()}. Random DAGs (each step reads up "
-             "to 2 earlier steps' outputs), concurrency 128, simulated provider in real time sped up 20x, faults on "
-             "10 % of attempts (4 % HTTP 429 with Retry-After 0.5 s, 3 % HTTP 500, 3 % streams dropped midway), 2 "
-             "retries per step. Each size runs in a fresh process; *peak RSS* is that process's maximum resident "
-             "memory (interpreter and libraries included), *before* is the same process after imports. The simulated "
-             "wall time includes the machine's own scheduling delays magnified 20x by the speed-up, so it varies "
-             "with load; what this measures is the statuses and the memory.", "",
-             "| steps | real time | simulated wall | calls (with retries) | events | statuses | RSS before | peak RSS |",
-             "|---:|---:|---:|---:|---:|---|---:|---:|"]
+    lines = [
+        "## Stress",
+        "",
+        "Reproduce with one command (it rewrites this section):",
+        "",
+        "```",
+        ".venv/bin/python benchmarks/stress_bench.py",
+        "```",
+        "",
+        f"Measured on CPython {platform.python_version()}, {platform.system()}. Random DAGs (each step reads up "
+        "to 2 earlier steps' outputs), concurrency 128, simulated provider in real time sped up 20x, faults on "
+        "10 % of attempts (4 % HTTP 429 with Retry-After 0.5 s, 3 % HTTP 500, 3 % streams dropped midway), 2 "
+        "retries per step. Each size runs in a fresh process; *peak RSS* is that process's maximum resident "
+        "memory (interpreter and libraries included), *before* is the same process after imports. The simulated "
+        "wall time includes the machine's own scheduling delays magnified 20x by the speed-up, so it varies "
+        "with load; what this measures is the statuses and the memory.",
+        "",
+        "| steps | real time | simulated wall | calls (with retries) | events | statuses | RSS before | peak RSS |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
     for r in rows:
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(r["statuses"].items()))
-        lines.append(f"| {r['n']:,} | {r['real_s']:.1f} s | {r['simulated_wall_s']:.1f} s | {r['api_calls']:,} | "
-                     f"{r['events']:,} | {statuses} | {r['rss_before_mb']:.0f} MB | {r['peak_rss_mb']:.0f} MB |")
+        lines.append(
+            f"| {r['n']:,} | {r['real_s']:.1f} s | {r['simulated_wall_s']:.1f} s | {r['api_calls']:,} | "
+            f"{r['events']:,} | {statuses} | {r['rss_before_mb']:.0f} MB | {r['peak_rss_mb']:.0f} MB |"
+        )
     lines.append("")
     return "\n".join(lines) + "\n"
 

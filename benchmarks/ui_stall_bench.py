@@ -28,12 +28,12 @@ for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
     os.environ.setdefault(var, tempfile.mkdtemp(prefix="stall-bench-"))
 
 import qasync  # noqa: E402
+from perfdoc import write_section  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
-from chainstudio.core.editing.commands import auto_layout_positions  # noqa: E402
-from perfdoc import write_section  # noqa: E402
-from chainstudio.core.storage.history import RunHistory  # noqa: E402
+from chainstudio.core.editing.layout import auto_layout_positions  # noqa: E402
 from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
+from chainstudio.core.storage.history import RunHistory  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
 from chainstudio.ui.run.controller import RunOptions  # noqa: E402
@@ -47,8 +47,9 @@ def graph_300(seed: int = 3) -> Graph:
     names = [f"s{i}" for i in range(300)]
     for i, name in enumerate(names):
         preds = rng.sample(range(max(0, i - 40), i), min(i - max(0, i - 40), rng.randint(0, 2))) if i else []
-        prompt = "Write about {{ inputs.topic }}" + "".join(f" and {{{{ {names[j]} | truncate_chars(60) }}}}"
-                                                             for j in preds)
+        prompt = "Write about {{ inputs.topic }}" + "".join(
+            f" and {{{{ {names[j]} | truncate_chars(60) }}}}" for j in preds
+        )
         g.add("llm", name, prompt=prompt, max_tokens=rng.randint(60, 200), model="gpt-4o-mini", retries=0)
         for j in preds:
             g.connect(names[j], name)
@@ -84,18 +85,24 @@ class Probe:
 
     def between(self, t0: float, t1: float) -> list[float]:
         """Lateness of the ticks that ended within [t0, t1]."""
-        return [g - PROBE_MS for g, end in zip(self.gaps, self.ends) if t0 <= end <= t1]
+        return [g - PROBE_MS for g, end in zip(self.gaps, self.ends, strict=False) if t0 <= end <= t1]
 
 
 def summary(lateness: list[float]) -> dict:
     ordered = sorted(lateness)
-    return {"ticks": len(ordered), "max": ordered[-1], "p99": ordered[int(0.99 * (len(ordered) - 1))],
-            "median": statistics.median(ordered)}
+    return {
+        "ticks": len(ordered),
+        "max": ordered[-1],
+        "p99": ordered[int(0.99 * (len(ordered) - 1))],
+        "median": statistics.median(ordered),
+    }
 
 
 async def measure(app) -> dict:
-    window = MainWindow(QSettings(str(Path(tempfile.mkdtemp()) / "ui.ini"), QSettings.Format.IniFormat),
-                        history=RunHistory(Path(tempfile.mkdtemp()) / "h.sqlite3"))
+    window = MainWindow(
+        QSettings(str(Path(tempfile.mkdtemp()) / "ui.ini"), QSettings.Format.IniFormat),
+        history=RunHistory(Path(tempfile.mkdtemp()) / "h.sqlite3"),
+    )
     window.resize(1600, 1000)
     window.show()
     window.document.replace(graph_300())
@@ -123,10 +130,19 @@ async def measure(app) -> dict:
     running = summary(probe.stop())
     state = window.runs.state
     totals = state.totals()
-    result = {"idle": idle, "running": running, "streaming": streaming, "seconds": seconds, "status": state.status,
-              "steps": len(state.spans), "deltas": sum(s.deltas for s in state.spans.values()),
-              "events": state.events_applied, "emissions": window.runs.controller.bridge.emissions - emissions_before,
-              "gantt_paints": gantt.paint_count - paints_before, "simulated_wall": totals.wall}
+    result = {
+        "idle": idle,
+        "running": running,
+        "streaming": streaming,
+        "seconds": seconds,
+        "status": state.status,
+        "steps": len(state.spans),
+        "deltas": sum(s.deltas for s in state.spans.values()),
+        "events": state.events_applied,
+        "emissions": window.runs.controller.bridge.emissions - emissions_before,
+        "gantt_paints": gantt.paint_count - paints_before,
+        "simulated_wall": totals.wall,
+    }
     window.document.replace(Graph())
     window.close()
     return result
@@ -134,28 +150,45 @@ async def measure(app) -> dict:
 
 def section(r: dict) -> str:
     i, w, s = r["idle"], r["running"], r["streaming"]
-    return "\n".join([
-        "## Live run", "",
-        "Reproduce with one command (it rewrites this section):", "", "```",
-        ".venv/bin/python benchmarks/ui_stall_bench.py", "```", "",
-        f"Measured on CPython {platform.python_version()}, {platform.system()}, PySide6 offscreen, the real main "
-        f"window on the qasync loop. A {r['steps']}-step random graph (each step reads up to 2 earlier outputs) runs "
-        f"at concurrency 64 on the simulated provider, streaming, sped up 5x ({r['simulated_wall']:.1f} s simulated "
-        f"in {r['seconds']:.1f} s real): {r['events']:,} events, {r['deltas']:,} streamed chunks. A {PROBE_MS} ms "
-        "QTimer probe records how late each tick fires (target: the largest stall at most 50 ms); the idle row is "
-        "the same probe, same process, just before the run.", "",
-        "| window | probe ticks | median lateness | p99 lateness | largest stall |",
-        "|---|---:|---:|---:|---:|",
-        f"| idle | {i['ticks']:,} | {i['median']:.1f} ms | {i['p99']:.1f} ms | {i['max']:.1f} ms |",
-        f"| while streaming | {s['ticks']:,} | {s['median']:.1f} ms | {s['p99']:.1f} ms | {s['max']:.1f} ms |",
-        f"| whole run, start and end included | {w['ticks']:,} | {w['median']:.1f} ms | {w['p99']:.1f} ms | "
-        f"{w['max']:.1f} ms |", "",
-        "*While streaming* is from 0.2 s after the run started to its last event. *Whole run* adds pressing Run "
-        "(validation, planning, the Gantt's and canvas's first drawing of 300 rows and cards) and the end (the "
-        "final critical-path redraw, then recording the run in the history, after one paint).", "",
-        f"Coalescing: {r['emissions']:,} bridge updates and {r['gantt_paints']:,} Gantt repaints for "
-        f"{r['deltas']:,} chunks over {r['seconds']:.1f} s ({r['emissions'] / r['seconds']:.0f} updates/s; the "
-        "limit is ~30/s).", ""]) + "\n"
+    return (
+        "\n".join(
+            [
+                "## Live run",
+                "",
+                "Reproduce with one command (it rewrites this section):",
+                "",
+                "```",
+                ".venv/bin/python benchmarks/ui_stall_bench.py",
+                "```",
+                "",
+                f"Measured on CPython {platform.python_version()}, {platform.system()}, PySide6 offscreen, the "
+                f"real main window on the qasync loop. A {r['steps']}-step random graph (each step reads up to 2 "
+                f"earlier outputs) runs at concurrency 64 on the simulated provider, streaming, sped up 5x "
+                f"({r['simulated_wall']:.1f} s simulated in {r['seconds']:.1f} s real): {r['events']:,} events, "
+                f"{r['deltas']:,} streamed chunks. A {PROBE_MS} ms QTimer probe records how late each tick fires "
+                "(target: the largest stall at most 50 ms); the idle row is the same probe, same process, just "
+                "before the run.",
+                "",
+                "| window | probe ticks | median lateness | p99 lateness | largest stall |",
+                "|---|---:|---:|---:|---:|",
+                f"| idle | {i['ticks']:,} | {i['median']:.1f} ms | {i['p99']:.1f} ms | {i['max']:.1f} ms |",
+                f"| while streaming | {s['ticks']:,} | {s['median']:.1f} ms | {s['p99']:.1f} ms | {s['max']:.1f} ms |",
+                f"| whole run, start and end included | {w['ticks']:,} | {w['median']:.1f} ms | {w['p99']:.1f} ms | "
+                f"{w['max']:.1f} ms |",
+                "",
+                "*While streaming* is from 0.2 s after the run started to its last event. *Whole run* adds pressing "
+                "Run "
+                "(validation, planning, the Gantt's and canvas's first drawing of 300 rows and cards) and the end (the "
+                "final critical-path redraw, then recording the run in the history, after one paint).",
+                "",
+                f"Coalescing: {r['emissions']:,} bridge updates and {r['gantt_paints']:,} Gantt repaints for "
+                f"{r['deltas']:,} chunks over {r['seconds']:.1f} s ({r['emissions'] / r['seconds']:.0f} updates/s; the "
+                "limit is ~30/s).",
+                "",
+            ]
+        )
+        + "\n"
+    )
 
 
 def main() -> int:

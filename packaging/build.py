@@ -55,9 +55,22 @@ def main(argv: list[str] | None = None) -> int:
     ensure_pyinstaller()
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-         "--distpath", str(DIST), "--workpath", str(WORK), str(SPEC)],
-        check=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--clean",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(DIST),
+            "--workpath",
+            str(WORK),
+            str(SPEC),
+        ],
+        check=True,
+        cwd=ROOT,
     )
     elapsed = time.monotonic() - started
     if sys.platform.startswith("linux"):

@@ -19,8 +19,12 @@ BUNDLED_EXAMPLES = BUNDLE / "_internal" / "resources" / "examples"
 
 
 def app_env(tmp_path: Path, **extra: str) -> dict:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", CHAINSTUDIO_DATA_DIR=str(tmp_path / "data"),
-               CHAINSTUDIO_CONFIG_DIR=str(tmp_path / "config"))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        CHAINSTUDIO_DATA_DIR=str(tmp_path / "data"),
+        CHAINSTUDIO_CONFIG_DIR=str(tmp_path / "config"),
+    )
     env.pop("CHAINSTUDIO_THEME", None)
     env.update(extra)
     return env
@@ -30,8 +34,12 @@ def test_gui_smoke_exit_from_source(tmp_path):
     """CHAINSTUDIO_SMOKE_EXIT_MS makes the GUI quit by itself after showing the window with the file."""
     example = ROOT / "resources" / "examples" / "research-hybrid.chain.json"
     done = subprocess.run(
-        [sys.executable, "-m", "chainstudio", str(example)], cwd=ROOT, capture_output=True, text=True,
-        timeout=90, env=app_env(tmp_path, CHAINSTUDIO_SMOKE_EXIT_MS="300", CHAINSTUDIO_THEME="dark"),
+        [sys.executable, "-m", "chainstudio", str(example)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=app_env(tmp_path, CHAINSTUDIO_SMOKE_EXIT_MS="300", CHAINSTUDIO_THEME="dark"),
     )
     assert done.returncode == 0, done.stderr
     assert "smoke-exit: research-hybrid.chain.json" in done.stdout
@@ -58,8 +66,9 @@ def bundle() -> Path:
     """A fresh dist/chainstudio: built now unless one newer than every source is already there."""
     fresh = EXECUTABLE.exists() and EXECUTABLE.stat().st_mtime > newest_source_mtime()
     if not fresh or os.environ.get("CHAINSTUDIO_TEST_BUNDLE_REBUILD") == "1":
-        subprocess.run([sys.executable, str(ROOT / "packaging" / "build.py"), "--no-check"], cwd=ROOT,
-                       check=True, timeout=1200)
+        subprocess.run(
+            [sys.executable, str(ROOT / "packaging" / "build.py"), "--no-check"], cwd=ROOT, check=True, timeout=1200
+        )
     assert EXECUTABLE.exists()
     return EXECUTABLE
 
@@ -72,8 +81,9 @@ def test_bundle_cli_answers(bundle, tmp_path):
     version = subprocess.run([str(bundle), "--version"], capture_output=True, text=True, timeout=60, env=env)
     assert version.returncode == 0 and version.stdout.startswith("chainstudio "), version.stderr
     example = BUNDLED_EXAMPLES / "research-hybrid.chain.json"
-    checked = subprocess.run([str(bundle), "validate", str(example)], capture_output=True, text=True,
-                             timeout=60, env=env)
+    checked = subprocess.run(
+        [str(bundle), "validate", str(example)], capture_output=True, text=True, timeout=60, env=env
+    )
     assert checked.returncode == 0, checked.stderr
     assert ": OK (" in checked.stdout
 
@@ -83,7 +93,8 @@ def test_bundle_cli_answers(bundle, tmp_path):
 @pytest.mark.timeout(1500)
 def test_bundle_ships_resources(bundle):
     assert sorted(p.name for p in BUNDLED_EXAMPLES.glob("*.chain.json")) == sorted(
-        p.name for p in (ROOT / "resources" / "examples").glob("*.chain.json"))
+        p.name for p in (ROOT / "resources" / "examples").glob("*.chain.json")
+    )
     assert (BUNDLE / "_internal" / "resources" / "icons" / "chainstudio-256.png").is_file()
     if sys.platform.startswith("linux"):
         assert (BUNDLE / "chainstudio.desktop").is_file()
@@ -96,7 +107,10 @@ def test_bundle_ships_resources(bundle):
 def test_bundle_gui_opens_an_example_and_exits_cleanly(bundle, tmp_path, theme):
     example = BUNDLED_EXAMPLES / "research-hybrid.chain.json"
     done = subprocess.run(
-        [str(bundle), str(example)], capture_output=True, text=True, timeout=120,
+        [str(bundle), str(example)],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env=app_env(tmp_path, CHAINSTUDIO_SMOKE_EXIT_MS="1500", CHAINSTUDIO_THEME=theme),
     )
     assert done.returncode == 0, done.stderr
@@ -108,8 +122,13 @@ def test_bundle_gui_opens_an_example_and_exits_cleanly(bundle, tmp_path, theme):
 @bundle_only
 @pytest.mark.timeout(1500)
 def test_bundle_gui_without_a_file_opens_the_welcome_graph(bundle, tmp_path):
-    done = subprocess.run([str(bundle)], capture_output=True, text=True, timeout=120,
-                          env=app_env(tmp_path, CHAINSTUDIO_SMOKE_EXIT_MS="1500"))
+    done = subprocess.run(
+        [str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=app_env(tmp_path, CHAINSTUDIO_SMOKE_EXIT_MS="1500"),
+    )
     assert done.returncode == 0, done.stderr
     assert "smoke-exit:" in done.stdout
     assert "Traceback" not in done.stderr, done.stderr
@@ -125,9 +144,21 @@ def test_bundle_runs_against_an_openai_compatible_server(bundle, tmp_path):
     example = BUNDLED_EXAMPLES / "research-hybrid.chain.json"
     with FakeOpenAIServer() as server:
         done = subprocess.run(
-            [str(bundle), "run", "--provider", "openai", "--base-url", server.url, "--no-history",
-             "--no-output", str(example)],
-            capture_output=True, text=True, timeout=120, env=app_env(tmp_path, OPENAI_API_KEY="sk-test"),
+            [
+                str(bundle),
+                "run",
+                "--provider",
+                "openai",
+                "--base-url",
+                server.url,
+                "--no-history",
+                "--no-output",
+                str(example),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=app_env(tmp_path, OPENAI_API_KEY="sk-test"),
         )
         completed = server.stats.completed
     assert done.returncode == 0, done.stdout + done.stderr

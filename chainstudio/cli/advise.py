@@ -37,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     console = make_console(stderr=args.json == "-")
     base = report.baseline
     console.print(f"[bold]{graph.name}[/bold] is [bold]{report.shape}[/bold]: {report.shape_reason}.")
-    console.print(f"Predicted now ({base.strategy}): {base.wall_ms:,.0f}ms, {base.total_tokens:,} tokens, "
-                  f"{fmt_cost(base.cost_usd)}")
+    console.print(
+        f"Predicted now ({base.strategy}): {base.wall_ms:,.0f}ms, {base.total_tokens:,} tokens, "
+        f"{fmt_cost(base.cost_usd)}"
+    )
     for i, advice in enumerate(report.advice, start=1):
         effect = []
         if advice.wall_ms_saved is not None:

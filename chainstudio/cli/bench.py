@@ -10,8 +10,17 @@ import argparse
 import asyncio
 import sys
 
-from chainstudio.cli.run import (UsageProblem, add_engine_arguments, context_factory, fmt_cost, load_checked,
-                                 make_console, parse_sets, print_banner, write_json)
+from chainstudio.cli.run import (
+    UsageError,
+    add_engine_arguments,
+    context_factory,
+    fmt_cost,
+    load_checked,
+    make_console,
+    parse_sets,
+    print_banner,
+    write_json,
+)
 
 STRATEGIES = ("eager", "layered", "sequential")
 
@@ -19,10 +28,19 @@ STRATEGIES = ("eager", "layered", "sequential")
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="compare graphs and strategies: latency, tokens, calls, cost")
     parser.add_argument("files", nargs="+", metavar="FILE")
-    parser.add_argument("--strategies", default="eager", metavar="LIST",
-                        help="comma-separated strategies to run each file with (default: eager)")
-    parser.add_argument("--repeat", type=int, default=1, metavar="K", help="runs per file and strategy "
-                        "(the median is shown; the simulated provider uses seed, seed+1, ...)")
+    parser.add_argument(
+        "--strategies",
+        default="eager",
+        metavar="LIST",
+        help="comma-separated strategies to run each file with (default: eager)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="K",
+        help="runs per file and strategy (the median is shown; the simulated provider uses seed, seed+1, ...)",
+    )
     parser.add_argument("--json", metavar="OUT", help='write {"runs": [run records with "file"]} (\'-\': stdout)')
     add_engine_arguments(parser, "bench")
     parser.set_defaults(handler=run)
@@ -32,15 +50,16 @@ def parse_strategies(text: str) -> list[str]:
     chosen = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in STRATEGIES]
     if unknown or not chosen:
-        raise UsageProblem(f"--strategies: unknown {', '.join(unknown) or '(none given)'} "
-                           f"(choose from {', '.join(STRATEGIES)})")
+        raise UsageError(
+            f"--strategies: unknown {', '.join(unknown) or '(none given)'} (choose from {', '.join(STRATEGIES)})"
+        )
     return list(dict.fromkeys(chosen))
 
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.core.planning.compare import run_bench
     from chainstudio.core.run.executor import RunError
-    from chainstudio.core.providers.factory import warm_up
+    from chainstudio.core.run.warm_up import warm_up
 
     graphs = []
     for path in args.files:
@@ -50,32 +69,40 @@ def run(args: argparse.Namespace) -> int:
         graphs.append((path, graph))
     try:
         if args.repeat < 1:
-            raise UsageProblem("--repeat must be at least 1")
+            raise UsageError("--repeat must be at least 1")
         strategies = parse_strategies(args.strategies)
         make_context = context_factory(args)
         inputs = parse_sets(args.sets)
-    except UsageProblem as exc:
+    except UsageError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
     console = make_console(stderr=args.json == "-")
     sample = make_context(0)
-    print_banner(console, sample.provider, f"{len(graphs)} file(s) x {len(strategies)} strateg"
-                 f"{'ies' if len(strategies) > 1 else 'y'} x {args.repeat}", ",".join(strategies),
-                 sample.concurrency)
+    print_banner(
+        console,
+        sample.provider,
+        f"{len(graphs)} file(s) x {len(strategies)} strateg{'ies' if len(strategies) > 1 else 'y'} x {args.repeat}",
+        ",".join(strategies),
+        sample.concurrency,
+    )
     warm_up()
 
     from chainstudio.cli.run import record_history
 
-    def progress(file: str, strategy: str, index: int, run_obj) -> None:  # noqa: ANN001
+    def progress(file: str, strategy: str, index: int, run_obj) -> None:
         state = run_obj.state
         if not args.no_history:
             record_history(run_obj, run_obj.graph, args, source="cli bench", file=file)
-        console.print(f"  {state.started.graph_name if state.started else file} · {strategy} · run {index + 1}: "
-                      f"{state.status}, {state.totals().wall * 1000:,.0f}ms", markup=False)
+        console.print(
+            f"  {state.started.graph_name if state.started else file} · {strategy} · run {index + 1}: "
+            f"{state.status}, {state.totals().wall * 1000:,.0f}ms",
+            markup=False,
+        )
 
     try:
-        result = asyncio.run(run_bench(graphs, strategies, args.repeat, make_context, inputs=inputs,
-                                       model=args.model, on_run=progress))
+        result = asyncio.run(
+            run_bench(graphs, strategies, args.repeat, make_context, inputs=inputs, model=args.model, on_run=progress)
+        )
     except RunError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
@@ -85,9 +112,11 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(s == "succeeded" for row in result.rows for s in row.statuses) else 1
 
 
-def print_table(console, result, simulated: bool) -> None:  # noqa: ANN001
+def print_table(console, result, simulated: bool) -> None:
     width = max(14, max(len(row.label) for row in result.rows) + 2)
-    header = f"{'Strategy':<{width}} {'Latency':>10} {'Tokens':>8} {'Calls':>6} {'Cost':>9} {'Output':>8} {'Speed-up':>9}"
+    header = (
+        f"{'Strategy':<{width}} {'Latency':>10} {'Tokens':>8} {'Calls':>6} {'Cost':>9} {'Output':>8} {'Speed-up':>9}"
+    )
     console.print()
     console.print("=== BENCHMARK RESULTS ===" + ("  (SIMULATED)" if simulated else ""), markup=False)
     console.print()
@@ -98,17 +127,25 @@ def print_table(console, result, simulated: bool) -> None:  # noqa: ANN001
         speedup = "" if row.speedup is None else f"x{row.speedup:.2f}"
         marks = "  " + ", ".join(row.marks) if row.marks else ""
         status = "" if all(s == "succeeded" for s in row.statuses) else f"  [{'/'.join(sorted(set(row.statuses)))}]"
-        console.print(f"{row.label:<{width}} {row.wall_ms:>8,.0f}ms {m['total_tokens']:>8} {m['api_calls']:>6} "
-                      f"{fmt_cost(m['cost_usd']):>9} {m['output_chars']:>8} {speedup:>9}{marks}{status}", markup=False)
+        console.print(
+            f"{row.label:<{width}} {row.wall_ms:>8,.0f}ms {m['total_tokens']:>8} {m['api_calls']:>6} "
+            f"{fmt_cost(m['cost_usd']):>9} {m['output_chars']:>8} {speedup:>9}{marks}{status}",
+            markup=False,
+        )
     console.print()
     fastest, cheapest, longest = (result.by_mark(k) for k in ("fastest", "cheapest", "longest output"))
     if fastest:
         console.print(f"Fastest: {fastest.label} ({fastest.wall_ms:,.0f}ms)", markup=False)
     if cheapest:
-        how = fmt_cost(cheapest.median["cost_usd"]) if result.cost_known else f"{cheapest.median['total_tokens']} tokens"
+        how = (
+            fmt_cost(cheapest.median["cost_usd"]) if result.cost_known else f"{cheapest.median['total_tokens']} tokens"
+        )
         console.print(f"Cheapest: {cheapest.label} ({how})", markup=False)
     if longest:
         console.print(f"Longest output: {longest.label} ({longest.median['output_chars']} chars)", markup=False)
     baselines = sorted({row.baseline for row in result.rows if row.baseline})
-    console.print(f"Speed-up: latency of {', '.join(baselines)} divided by each row's latency"
-                  + ("; figures are simulated" if simulated else ""), markup=False)
+    console.print(
+        f"Speed-up: latency of {', '.join(baselines)} divided by each row's latency"
+        + ("; figures are simulated" if simulated else ""),
+        markup=False,
+    )

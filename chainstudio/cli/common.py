@@ -1,19 +1,16 @@
-"""Helpers shared by subcommands: loading graphs with readable errors."""
+"""Helpers shared by subcommands: loading graphs with readable errors, and the usage error."""
 
 from __future__ import annotations
 
 import sys
 
-from chainstudio.core.storage.fileformat import LoadError, load
+from chainstudio.core.errors import Refused
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.storage.fileformat import LoadError, load
 
 
-class CommandError(Exception):
-    """A failure already explained to the user; the command exits with ``code``."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
+class UsageError(Refused):
+    """A flag or file problem explained in one line; the command exits 2."""
 
 
 def load_or_explain(path: str) -> Graph | None:

@@ -23,35 +23,48 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tpm", metavar="N", type=float, help="tokens-per-minute limit for the provider")
     parser.add_argument("--model", metavar="M", help="assume this model for every LLM step")
     parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="sets")
-    parser.add_argument("--provider", choices=("simulated", "openai"), default="simulated",
-                        help="whose recorded runs calibrate the estimate (default simulated)")
+    parser.add_argument(
+        "--provider",
+        choices=("simulated", "openai"),
+        default="simulated",
+        help="whose recorded runs calibrate the estimate (default simulated)",
+    )
     parser.add_argument("--no-history", action="store_true", help="ignore recorded runs; use model profiles only")
     parser.add_argument("--prices", metavar="FILE", help="JSON price overrides (model -> input/output $ per M)")
 
 
 def plan_inputs(args: argparse.Namespace):
     """(graph, keyword arguments for estimate/advise) from the flags, or None after printing why."""
-    from chainstudio.cli.run import UsageProblem, load_checked, parse_sets
+    from chainstudio.cli.run import UsageError, load_checked, parse_sets
     from chainstudio.core.planning.estimate import calibration
-    from chainstudio.core.storage.history import RunHistory
     from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.run.rate_limits import RateLimits
+    from chainstudio.core.storage.history import RunHistory
 
     graph = load_checked(args.file)
     if graph is None:
         return None
     try:
         if args.concurrency is not None and args.concurrency < 1:
-            raise UsageProblem("--concurrency must be at least 1")
+            raise UsageError("--concurrency must be at least 1")
         inputs = parse_sets(args.sets)
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
-    except (UsageProblem, PricingError) as exc:
+    except (UsageError, PricingError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return None
     observations = {} if args.no_history else calibration(RunHistory(), graph, args.provider)
     limits = RateLimits(args.rpm, args.tpm)
-    return graph, {"strategy": args.strategy, "concurrency": args.concurrency, "observations": observations,
-                   "pricing": pricing, "rate_limits": limits if limits.any else None}, inputs
+    return (
+        graph,
+        {
+            "strategy": args.strategy,
+            "concurrency": args.concurrency,
+            "observations": observations,
+            "pricing": pricing,
+            "rate_limits": limits if limits.any else None,
+        },
+        inputs,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,26 +91,49 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_estimate(console, result) -> None:  # noqa: ANN001
+def print_estimate(console, result) -> None:
     from rich.table import Table
 
     from chainstudio.cli.run import fmt_cost
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
-    basis = (f"calibrated on recorded runs for {result.calibrated} step(s)" if result.calibrated
-             else "from model profiles (no recorded runs)")
+    basis = (
+        f"calibrated on recorded runs for {result.calibrated} step(s)"
+        if result.calibrated
+        else "from model profiles (no recorded runs)"
+    )
     console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap} · {basis}")
     table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (("Step", "left"), ("Start", "right"), ("End", "right"), ("Duration", "right"),
-                            ("In", "right"), ("Out", "right"), ("Cost", "right"), ("Basis", "left")):
+    for column, justify in (
+        ("Step", "left"),
+        ("Start", "right"),
+        ("End", "right"),
+        ("Duration", "right"),
+        ("In", "right"),
+        ("Out", "right"),
+        ("Cost", "right"),
+        ("Basis", "left"),
+    ):
         table.add_column(column, justify=justify)
     for node in result.nodes:
         if node.kind != "llm":
             continue
-        table.add_row(node.name, f"{node.start_ms:,.0f}ms", f"{node.end_ms:,.0f}ms", f"{node.duration_ms:,.0f}ms",
-                      f"{node.input_tokens:,}", f"{node.output_tokens:,}", fmt_cost(node.cost_usd), node.basis)
+        table.add_row(
+            node.name,
+            f"{node.start_ms:,.0f}ms",
+            f"{node.end_ms:,.0f}ms",
+            f"{node.duration_ms:,.0f}ms",
+            f"{node.input_tokens:,}",
+            f"{node.output_tokens:,}",
+            fmt_cost(node.cost_usd),
+            node.basis,
+        )
     console.print(table)
-    console.print(f"Predicted wall time {result.wall_ms:,.0f}ms · critical path {result.critical_path_ms:,.0f}ms "
-                  f"({' → '.join(result.critical_path)})")
-    console.print(f"Tokens in {result.input_tokens:,} · out {result.output_tokens:,} · calls {result.api_calls} · "
-                  f"cost {fmt_cost(result.cost_usd)}")
+    console.print(
+        f"Predicted wall time {result.wall_ms:,.0f}ms · critical path {result.critical_path_ms:,.0f}ms "
+        f"({' → '.join(result.critical_path)})"
+    )
+    console.print(
+        f"Tokens in {result.input_tokens:,} · out {result.output_tokens:,} · calls {result.api_calls} · "
+        f"cost {fmt_cost(result.cost_usd)}"
+    )

@@ -28,8 +28,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.file}: {problem}", file=sys.stderr)
         return 1
     names = graph.names()
-    print(f"{graph.name}: {len(graph.nodes)} steps in {len(groups)} layers, "
-          f"widest {max((len(g) for g in groups), default=0)}")
+    print(
+        f"{graph.name}: {len(graph.nodes)} steps in {len(groups)} layers, "
+        f"widest {max((len(g) for g in groups), default=0)}"
+    )
     for i, group in enumerate(groups, start=1):
         label = f"{len(group)} in parallel" if len(group) > 1 else "1 step"
         print(f"Layer {i} · {label}: {', '.join(names[n] for n in group)}")

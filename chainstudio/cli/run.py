@@ -13,22 +13,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chainstudio.cli.common import load_or_explain
+from chainstudio.cli.common import UsageError, load_or_explain
 
 ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
-
-
-class UsageProblem(Exception):
-    """A flag or file problem explained in one line; exits 2."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("run", help="run a graph and show each step's timing, tokens and cost")
     parser.add_argument("file", metavar="FILE")
     add_engine_arguments(parser, "run")
-    parser.add_argument("--strategy", choices=("eager", "layered", "sequential"), default="eager",
-                        help="eager: start a step as soon as its inputs are done (default); layered: one "
-                             "layer at a time; sequential: one step at a time")
+    parser.add_argument(
+        "--strategy",
+        choices=("eager", "layered", "sequential"),
+        default="eager",
+        help="eager: start a step as soon as its inputs are done (default); layered: one "
+        "layer at a time; sequential: one step at a time",
+    )
     parser.add_argument("--json", metavar="OUT", help="write the run record as JSON ('-' for stdout)")
     parser.add_argument("--trace", metavar="OUT", help="write a Chrome trace-event JSON (opens in Perfetto)")
     parser.add_argument("--csv", metavar="OUT", help="write the steps' spans as CSV")
@@ -38,30 +38,58 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    parser.add_argument("--provider", choices=("simulated", "openai"), default="simulated",
-                        help="simulated: offline and deterministic (default); openai: any OpenAI-compatible server")
-    parser.add_argument("--base-url", metavar="URL", help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL "
-                                                          "or OpenAI's), e.g. http://localhost:11434/v1")
-    parser.add_argument("--api-key-env", metavar="VAR", default="OPENAI_API_KEY",
-                        help="environment variable holding the API key (default OPENAI_API_KEY)")
+    parser.add_argument(
+        "--provider",
+        choices=("simulated", "openai"),
+        default="simulated",
+        help="simulated: offline and deterministic (default); openai: any OpenAI-compatible server",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible base URL (default: $OPENAI_BASE_URL or OpenAI's), e.g. http://localhost:11434/v1",
+    )
+    parser.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        default="OPENAI_API_KEY",
+        help="environment variable holding the API key (default OPENAI_API_KEY)",
+    )
     parser.add_argument("--model", metavar="M", help="use this model for every LLM step")
     parser.add_argument("--concurrency", metavar="N", type=int, help="at most N model calls at once")
     parser.add_argument("--rpm", metavar="N", type=float, help="requests-per-minute limit for the provider")
     parser.add_argument("--tpm", metavar="N", type=float, help="tokens-per-minute limit for the provider")
-    parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="sets",
-                        help="set a graph input (repeatable)")
+    parser.add_argument(
+        "--set", metavar="NAME=VALUE", action="append", default=[], dest="sets", help="set a graph input (repeatable)"
+    )
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="seed for the simulated provider and jitter")
-    parser.add_argument("--speed", metavar="X", type=float,
-                        help="simulated provider only: run X times faster than real time; reported times stay "
-                             f"in simulated seconds (default {ENGINE_DEFAULT_SPEED[command]:g})")
-    parser.add_argument("--faults", metavar="SPEC",
-                        help="simulated provider only: inject faults, e.g. 429=0.1,500=0.05,drop=0.05")
-    parser.add_argument("--prices", metavar="FILE",
-                        help='JSON of model -> {"input": $/M tokens, "output": $/M tokens} overriding the table')
-    parser.add_argument("--cost-cap", metavar="USD", type=float,
-                        help="stop before any call whose worst case would take the run's cost over USD")
-    parser.add_argument("--token-cap", metavar="N", type=int,
-                        help="stop before any call whose worst case would take the run over N tokens")
+    parser.add_argument(
+        "--speed",
+        metavar="X",
+        type=float,
+        help="simulated provider only: run X times faster than real time; reported times stay "
+        f"in simulated seconds (default {ENGINE_DEFAULT_SPEED[command]:g})",
+    )
+    parser.add_argument(
+        "--faults", metavar="SPEC", help="simulated provider only: inject faults, e.g. 429=0.1,500=0.05,drop=0.05"
+    )
+    parser.add_argument(
+        "--prices",
+        metavar="FILE",
+        help='JSON of model -> {"input": $/M tokens, "output": $/M tokens} overriding the table',
+    )
+    parser.add_argument(
+        "--cost-cap",
+        metavar="USD",
+        type=float,
+        help="stop before any call whose worst case would take the run's cost over USD",
+    )
+    parser.add_argument(
+        "--token-cap",
+        metavar="N",
+        type=int,
+        help="stop before any call whose worst case would take the run over N tokens",
+    )
     parser.add_argument("--no-history", action="store_true", help="do not record the run in the run history")
     parser.set_defaults(command_name=command)
 
@@ -72,7 +100,7 @@ def parse_sets(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise UsageProblem(f"--set expects NAME=VALUE, got {item!r}")
+            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
         values[name.strip()] = value
     return values
 
@@ -87,48 +115,61 @@ def parse_faults(spec: str | None) -> Any:
     for part in spec.split(","):
         key, _, value = part.partition("=")
         if key.strip() not in names:
-            raise UsageProblem(f"--faults: unknown fault {key!r} (use {', '.join(names)})")
+            raise UsageError(f"--faults: unknown fault {key!r} (use {', '.join(names)})")
         try:
             values[names[key.strip()]] = float(value)
         except ValueError:
-            raise UsageProblem(f"--faults: {part!r} needs a number") from None
+            raise UsageError(f"--faults: {part!r} needs a number") from None
     return Faults(**values)
 
 
 def context_factory(args: argparse.Namespace) -> Any:
-    """A function repeat-index -> fresh RunContext for these flags (raises UsageProblem)."""
-    from chainstudio.core.run.clock import Clock
+    """A function repeat-index -> fresh RunContext for these flags (raises UsageError)."""
+    from chainstudio.core.clock import Clock
+    from chainstudio.core.providers.factory import ProviderSetupError, make_provider
     from chainstudio.core.run.executor import RunContext
     from chainstudio.core.run.pricing import Pricing, PricingError
-    from chainstudio.core.providers.factory import ProviderSetupError, make_provider
     from chainstudio.core.run.rate_limits import RateLimits
 
     if args.concurrency is not None and args.concurrency < 1:
-        raise UsageProblem("--concurrency must be at least 1")
+        raise UsageError("--concurrency must be at least 1")
     if (args.cost_cap is not None and args.cost_cap < 0) or (args.token_cap is not None and args.token_cap < 0):
-        raise UsageProblem("--cost-cap and --token-cap must not be negative")
+        raise UsageError("--cost-cap and --token-cap must not be negative")
     if args.provider != "simulated" and (args.speed is not None or args.faults):
-        raise UsageProblem("--speed and --faults apply to the simulated provider only")
+        raise UsageError("--speed and --faults apply to the simulated provider only")
     speed = args.speed if args.speed is not None else ENGINE_DEFAULT_SPEED[args.command_name]
     if not speed > 0:
-        raise UsageProblem("--speed must be positive")
+        raise UsageError("--speed must be positive")
     faults = parse_faults(args.faults)
     try:
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
     except PricingError as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageError(str(exc)) from None
     limits = RateLimits(args.rpm, args.tpm)
 
     def make(index: int) -> RunContext:
         clock = Clock(speed if args.provider == "simulated" else 1.0)
         try:
-            provider = make_provider(args.provider, clock=clock, seed=args.seed + index, faults=faults,
-                                     base_url=args.base_url, api_key_env=args.api_key_env)
+            provider = make_provider(
+                args.provider,
+                clock=clock,
+                seed=args.seed + index,
+                faults=faults,
+                base_url=args.base_url,
+                api_key_env=args.api_key_env,
+            )
         except ProviderSetupError as exc:
-            raise UsageProblem(str(exc)) from None
-        return RunContext(provider=provider, pricing=pricing, clock=clock, seed=args.seed + index,
-                          concurrency=args.concurrency, rate_limits=limits if limits.any else None,
-                          cost_cap=args.cost_cap, token_cap=args.token_cap)
+            raise UsageError(str(exc)) from None
+        return RunContext(
+            provider=provider,
+            pricing=pricing,
+            clock=clock,
+            seed=args.seed + index,
+            concurrency=args.concurrency,
+            rate_limits=limits if limits.any else None,
+            cost_cap=args.cost_cap,
+            token_cap=args.token_cap,
+        )
 
     make(0)  # fail early on bad provider settings
     return make
@@ -158,19 +199,18 @@ def write_json(target: str, data: Any) -> None:
 # --- the command --------------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     from chainstudio.core.run.executor import Run, RunError
-    from chainstudio.core.providers.factory import warm_up
     from chainstudio.core.run.record import run_record
+    from chainstudio.core.run.warm_up import warm_up
 
     graph = load_checked(args.file)
     if graph is None:
         return 2
     try:
         if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
-            raise UsageProblem(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
+            raise UsageError(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
         make_context = context_factory(args)
-        run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets),
-                      model=args.model)
-    except (UsageProblem, RunError) as exc:
+        run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model)
+    except (UsageError, RunError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     warm_up()
@@ -190,25 +230,39 @@ def run(args: argparse.Namespace) -> int:
 
 def history_settings(args: argparse.Namespace, context: Any) -> dict[str, Any]:
     """What a run was made with, for the history (never credentials: only the key's variable name)."""
-    return {"provider": args.provider, "base_url": args.base_url, "model": args.model, "seed": args.seed,
-            "speed": getattr(context.clock, "speed", 1.0), "concurrency": args.concurrency, "rpm": args.rpm,
-            "tpm": args.tpm, "cost_cap": args.cost_cap, "token_cap": args.token_cap,
-            "provider_label": context.provider.label}
+    return {
+        "provider": args.provider,
+        "base_url": args.base_url,
+        "model": args.model,
+        "seed": args.seed,
+        "speed": getattr(context.clock, "speed", 1.0),
+        "concurrency": args.concurrency,
+        "rpm": args.rpm,
+        "tpm": args.tpm,
+        "cost_cap": args.cost_cap,
+        "token_cap": args.token_cap,
+        "provider_label": context.provider.label,
+    }
 
 
 def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str) -> None:
     from chainstudio.core.storage.history import RunHistory
 
     try:
-        RunHistory().add(run_obj.events, graph, source=source, file=str(Path(file).resolve()),
-                         settings=history_settings(args, run_obj.context))
+        RunHistory().add(
+            run_obj.events,
+            graph,
+            source=source,
+            file=str(Path(file).resolve()),
+            settings=history_settings(args, run_obj.context),
+        )
     except Exception as exc:  # noqa: BLE001 - a history problem must not fail the run
         print(f"warning: the run was not recorded in the history: {exc}", file=sys.stderr)
 
 
 def write_exports(args: argparse.Namespace, state: Any, console: Any) -> None:
-    from chainstudio.core.storage.fileformat import atomic_write_text
     from chainstudio.core.storage.exports import chrome_trace, spans_csv
+    from chainstudio.core.storage.fileformat import atomic_write_text
 
     if args.trace:
         atomic_write_text(args.trace, json.dumps(chrome_trace(state)) + "\n")
@@ -235,8 +289,9 @@ def print_banner(console: Any, provider: Any, graph_name: str, strategy: str, co
     cap = f", at most {concurrency} at once" if concurrency else ""
     console.print(f"[bold]{graph_name}[/bold] · strategy {strategy}{cap} · provider: {provider.label}")
     if provider.simulated:
-        console.print("[yellow]SIMULATED: no model is called; text, timings and tokens come from the "
-                      "offline simulator.[/yellow]")
+        console.print(
+            "[yellow]SIMULATED: no model is called; text, timings and tokens come from the offline simulator.[/yellow]"
+        )
 
 
 def fmt_ms(seconds: float | None) -> str:
@@ -247,24 +302,44 @@ def fmt_cost(cost: float | None) -> str:
     return "unknown" if cost is None else f"${cost:.4f}"
 
 
-_STYLE = {"succeeded": "green", "failed": "red", "skipped": "yellow", "cancelled": "magenta",
-          "running": "cyan", "retrying": "yellow", "waiting": "blue", "queued": "blue"}
+_STYLE = {
+    "succeeded": "green",
+    "failed": "red",
+    "skipped": "yellow",
+    "cancelled": "magenta",
+    "running": "cyan",
+    "retrying": "yellow",
+    "waiting": "blue",
+    "queued": "blue",
+}
 
 
 def node_table(state: Any, live: bool = False) -> Any:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for column, justify in (("Step", "left"), ("Status", "left"), ("Start", "right"), ("Duration", "right"),
-                            ("TTFT", "right"), ("Calls", "right"), ("In", "right"), ("Out", "right"),
-                            ("Cost", "right"), ("Note", "left")):
+    for column, justify in (
+        ("Step", "left"),
+        ("Status", "left"),
+        ("Start", "right"),
+        ("Duration", "right"),
+        ("TTFT", "right"),
+        ("Calls", "right"),
+        ("In", "right"),
+        ("Out", "right"),
+        ("Cost", "right"),
+        ("Note", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     now = state.now()
     for span in state.spans.values():
         end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)
         duration = None if span.started_at is None or end is None else end - span.started_at
-        ttft = None if span.first_token_at is None or span.attempts == [] else \
-            span.first_token_at - span.attempts[-1].start
+        ttft = (
+            None
+            if span.first_token_at is None or span.attempts == []
+            else span.first_token_at - span.attempts[-1].start
+        )
         calls = span.api_calls or len(span.attempts)
         note = span.error or span.skip_reason or ""
         if live and span.status == "running":
@@ -272,10 +347,18 @@ def node_table(state: Any, live: bool = False) -> Any:
         elif span.backoffs and not note:
             note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
         style = _STYLE.get(span.status, "")
-        table.add_row(span.name, f"[{style}]{span.status}[/{style}]" if style else span.status,
-                      fmt_ms(state.rel(span.started_at)), fmt_ms(duration), fmt_ms(ttft), str(calls or ""),
-                      str(span.input_tokens or ""), str(span.output_tokens or ""),
-                      fmt_cost(span.cost_usd) if calls else "", note[:80])
+        table.add_row(
+            span.name,
+            f"[{style}]{span.status}[/{style}]" if style else span.status,
+            fmt_ms(state.rel(span.started_at)),
+            fmt_ms(duration),
+            fmt_ms(ttft),
+            str(calls or ""),
+            str(span.input_tokens or ""),
+            str(span.output_tokens or ""),
+            fmt_cost(span.cost_usd) if calls else "",
+            note[:80],
+        )
     return table
 
 
@@ -321,8 +404,8 @@ def totals_lines(state: Any) -> list[str]:
         f"Critical path: {' -> '.join(names[n] for n in totals.critical_path)} ({fmt_ms(totals.critical_path_time)})",
         f"Tokens:        {totals.input_tokens:,} in + {totals.output_tokens:,} out = {totals.total_tokens:,}",
         f"API calls:     {totals.api_calls}",
-        f"Cost:          {fmt_cost(totals.cost_usd)}" + ("  (a model's price is unknown)" if totals.cost_usd is None
-                                                        else ""),
+        f"Cost:          {fmt_cost(totals.cost_usd)}"
+        + ("  (a model's price is unknown)" if totals.cost_usd is None else ""),
         f"Output:        {totals.output_chars:,} chars",
     ]
 

@@ -1,19 +1,59 @@
-"""Words and numbers shared by the planning panels (advisor, history, compare, estimate): pure, no Qt.
+"""How the app writes numbers: durations, token counts, costs, signed changes and dates (pure, no Qt).
 
-Durations, token counts and costs come from the Gantt's helpers (``chainstudio.core.gantt.text``) so every
-panel writes a number the same way; this adds signed changes and dates.
+The Gantt, the planning panels (advisor, history, compare, estimate) and the canvas all write a number
+through these, so it reads the same everywhere.
 """
 
 from __future__ import annotations
 
 import time
 
-from chainstudio.core.gantt.text import fmt_cost, fmt_duration, fmt_tokens
-
-__all__ = ["fmt_cost", "fmt_cost_change", "fmt_duration", "fmt_ms", "fmt_ms_change", "fmt_percent_change",
-           "fmt_tokens", "fmt_tokens_change", "fmt_when"]
+__all__ = [
+    "fmt_cost",
+    "fmt_cost_change",
+    "fmt_duration",
+    "fmt_ms",
+    "fmt_ms_change",
+    "fmt_percent_change",
+    "fmt_tokens",
+    "fmt_tokens_change",
+    "fmt_when",
+]
 
 MINUS = "\u2212"  # a real minus sign, as wide as the plus
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``340 ms``, ``2.41 s``, ``1 min 05 s``; an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    if seconds < 0:
+        return "-" + fmt_duration(-seconds)
+    if seconds < 1.0:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 10.0:
+        return f"{seconds:.2f} s"
+    if seconds < 60.0:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)} min {rest:02.0f} s"
+
+
+def fmt_tokens(count: int) -> str:
+    if count >= 10_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count:,}"
+
+
+def fmt_cost(cost: float | None) -> str:
+    """Dollars, or ``unknown`` when a price is missing (never a silent $0)."""
+    if cost is None:
+        return "unknown"
+    if cost == 0:
+        return "$0.00"
+    if cost < 0.01:
+        return f"${cost:.5f}"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
 
 
 def fmt_ms(ms: float | None) -> str:

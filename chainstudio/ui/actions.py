@@ -40,8 +40,9 @@ def build_actions(window) -> dict[str, QAction]:
         "fit": _action(window, "&Fit to View", window.view.fit, ["F"]),
         "zoom_in": _action(window, "Zoom &In", lambda: window.view.zoom_by(1.25), [Key.ZoomIn, "Ctrl+="]),
         "zoom_out": _action(window, "Zoom &Out", lambda: window.view.zoom_by(0.8), [Key.ZoomOut]),
-        "auto_layout": _action(window, "&Auto-layout", window.auto_layout, ["Ctrl+L"],
-                               "Put the steps in columns by parallel layer"),
+        "auto_layout": _action(
+            window, "&Auto-layout", window.auto_layout, ["Ctrl+L"], "Put the steps in columns by parallel layer"
+        ),
         "show_layers": _action(window, "Show &Layers", window.set_show_layers, checkable=True),
         "about": _action(window, "&About ChainStudio", window.about),
     }
@@ -75,8 +76,20 @@ def build_actions(window) -> dict[str, QAction]:
     help_menu.addAction(a["about"])
     toolbar = window.addToolBar("Main")
     toolbar.setObjectName("main_toolbar")
-    for name in ("new", "open", "save", None, "undo", "redo", None, "delete", None, "fit", "auto_layout",
-                 "show_layers"):
+    for name in (
+        "new",
+        "open",
+        "save",
+        None,
+        "undo",
+        "redo",
+        None,
+        "delete",
+        None,
+        "fit",
+        "auto_layout",
+        "show_layers",
+    ):
         if name is None:
             toolbar.addSeparator()
         else:

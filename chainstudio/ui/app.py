@@ -71,18 +71,37 @@ def dark_palette():
     group, role = QPalette.ColorGroup, QPalette.ColorRole
     palette = QPalette()
     colors = {
-        role.Window: "#262a31", role.WindowText: "#e6e8eb", role.Base: "#1d2026",
-        role.AlternateBase: "#2a2f37", role.ToolTipBase: "#30353e", role.ToolTipText: "#e6e8eb",
-        role.PlaceholderText: "#8a929c", role.Text: "#e6e8eb", role.Button: "#30353e",
-        role.ButtonText: "#e6e8eb", role.BrightText: "#ff6b6b", role.Light: "#454b55",
-        role.Midlight: "#3a4049", role.Mid: "#2c3138", role.Dark: "#8a929c", role.Shadow: "#0c0e11",
-        role.Highlight: "#3d7bd9", role.HighlightedText: "#ffffff", role.Link: "#7ab4ff",
+        role.Window: "#262a31",
+        role.WindowText: "#e6e8eb",
+        role.Base: "#1d2026",
+        role.AlternateBase: "#2a2f37",
+        role.ToolTipBase: "#30353e",
+        role.ToolTipText: "#e6e8eb",
+        role.PlaceholderText: "#8a929c",
+        role.Text: "#e6e8eb",
+        role.Button: "#30353e",
+        role.ButtonText: "#e6e8eb",
+        role.BrightText: "#ff6b6b",
+        role.Light: "#454b55",
+        role.Midlight: "#3a4049",
+        role.Mid: "#2c3138",
+        role.Dark: "#8a929c",
+        role.Shadow: "#0c0e11",
+        role.Highlight: "#3d7bd9",
+        role.HighlightedText: "#ffffff",
+        role.Link: "#7ab4ff",
         role.LinkVisited: "#b59cff",
     }
     for which, value in colors.items():
         palette.setColor(which, QColor(value))
-    for which, value in {role.WindowText: "#7c838d", role.Text: "#7c838d", role.ButtonText: "#7c838d",
-                         role.Base: "#23272e", role.Button: "#2a2e35", role.Highlight: "#3a3f47"}.items():
+    for which, value in {
+        role.WindowText: "#7c838d",
+        role.Text: "#7c838d",
+        role.ButtonText: "#7c838d",
+        role.Base: "#23272e",
+        role.Button: "#2a2e35",
+        role.Highlight: "#3a3f47",
+    }.items():
         palette.setColor(group.Disabled, which, QColor(value))
     return palette
 

@@ -11,22 +11,22 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 import chainstudio
-from chainstudio.core.editing.commands import Changes
+from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.graph.analysis import CycleError, layers
+from chainstudio.core.storage.history import RunHistory
 from chainstudio.paths import examples_dir, user_config_dir
 from chainstudio.ui.actions import build_actions
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.canvas.view import CanvasView
+from chainstudio.ui.editing.autosave import AutosaveUi
 from chainstudio.ui.editing.controller import Controller
 from chainstudio.ui.editing.file_ops import FileOps
-from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.editing.palette import Palette
-from chainstudio.ui.editing.autosave import AutosaveUi
+from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.planning.planning_ui import PlanUi
-from chainstudio.ui.run.live_run import RunUi
 from chainstudio.ui.run.banner import SimulatedBanner
+from chainstudio.ui.run.live_run import RunUi
 
 STATE_VERSION = 1
 
@@ -60,12 +60,21 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel(self.controller)
         self.palette_dock = self._dock("Palette", "palette_dock", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.palette.setMinimumWidth(230)
-        self.inspector_dock = self._dock("Inspector", "inspector_dock", self.inspector,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
-        self.gantt_dock = self._dock("Gantt", "gantt_dock", self._placeholder("The timeline of a run appears here."),
-                                     Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.output_dock = self._dock("Output", "output_dock", self._placeholder("Step outputs appear here."),
-                                      Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.inspector_dock = self._dock(
+            "Inspector", "inspector_dock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.gantt_dock = self._dock(
+            "Gantt",
+            "gantt_dock",
+            self._placeholder("The timeline of a run appears here."),
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        self.output_dock = self._dock(
+            "Output",
+            "output_dock",
+            self._placeholder("Step outputs appear here."),
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
         self.tabifyDockWidget(self.gantt_dock, self.output_dock)
         self.gantt_dock.raise_()
         self.menu_actions = build_actions(self)
@@ -141,8 +150,10 @@ class MainWindow(QMainWindow):
         welcome = examples_dir() / "research-hybrid.chain.json"
         if welcome.exists():
             self.files.load(welcome, keep_path=False)
-            self.statusBar().showMessage("Welcome: this is the seed's hybrid research chain. Press F5 to run it "
-                                         "on the simulated provider.", 15000)
+            self.statusBar().showMessage(
+                "Welcome: this is the seed's hybrid research chain. Press F5 to run it on the simulated provider.",
+                15000,
+            )
 
     def open_path(self, path: str | Path) -> bool:
         """Open a graph file now (a file given on the command line or dropped on the window)."""
@@ -191,9 +202,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("showLayers", on)
 
     def about(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.Information, "About ChainStudio",
-                          f"ChainStudio {chainstudio.__version__}\n\nDesign chains of LLM calls on a node canvas "
-                          "and watch them run.", QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About ChainStudio",
+            f"ChainStudio {chainstudio.__version__}\n\nDesign chains of LLM calls on a node canvas and watch them run.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.open()
 
     def _refused(self, reason: str, node_ids: list) -> None:
@@ -227,8 +242,9 @@ class MainWindow(QMainWindow):
             layer_text = f"{len(layers(graph))} layers"
         except CycleError:
             layer_text = "cycle!"
-        self.summary.setText(f"{len(graph.nodes)} steps · {len(graph.edges)} edges · {layer_text} · "
-                             f"{self.view.zoom():.0%}")
+        self.summary.setText(
+            f"{len(graph.nodes)} steps · {len(graph.edges)} edges · {layer_text} · {self.view.zoom():.0%}"
+        )
 
     # --- window state ---------------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -250,7 +266,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("windowState", self.saveState(STATE_VERSION))
         self.settings.sync()
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         if self.document.modified and not getattr(self, "_close_confirmed", False):
             event.ignore()
             self.files.confirm_discard(self._close_now)
@@ -266,11 +282,11 @@ class MainWindow(QMainWindow):
         self._close_confirmed = True
         self.close()
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             self.files.open_path(paths[0])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
@@ -33,15 +33,39 @@ BAND_TEXT = QColor("#44546a")
 
 
 # The canvas colours that change with a dark palette (the kind colours and state colours stay).
-_LIGHT = {name: globals()[name] for name in (
-    "CANVAS_BACKGROUND", "GRID_COLOR", "CARD_FILL", "CARD_BORDER", "TEXT", "TEXT_MUTED", "EDGE", "EDGE_OK",
-    "REFUSED", "CRITICAL", "EDGE_LIT", "BAND_FILLS", "BAND_BORDER", "BAND_TEXT")}
+_LIGHT = {
+    name: globals()[name]
+    for name in (
+        "CANVAS_BACKGROUND",
+        "GRID_COLOR",
+        "CARD_FILL",
+        "CARD_BORDER",
+        "TEXT",
+        "TEXT_MUTED",
+        "EDGE",
+        "EDGE_OK",
+        "REFUSED",
+        "CRITICAL",
+        "EDGE_LIT",
+        "BAND_FILLS",
+        "BAND_BORDER",
+        "BAND_TEXT",
+    )
+}
 _DARK = {
-    "CANVAS_BACKGROUND": QColor("#1b1f25"), "GRID_COLOR": QColor("#262c34"), "CARD_FILL": QColor("#2b3139"),
-    "CARD_BORDER": QColor("#4b5563"), "TEXT": QColor("#e6e8eb"), "TEXT_MUTED": QColor("#9aa5b4"),
-    "EDGE": QColor("#8b96a6"), "EDGE_OK": QColor("#4caf50"), "REFUSED": QColor("#ef5350"),
-    "CRITICAL": QColor("#f59e0b"), "EDGE_LIT": QColor("#22c55e"),
-    "BAND_FILLS": (QColor(66, 133, 244, 38), QColor(52, 168, 83, 38)), "BAND_BORDER": QColor(140, 160, 190, 70),
+    "CANVAS_BACKGROUND": QColor("#1b1f25"),
+    "GRID_COLOR": QColor("#262c34"),
+    "CARD_FILL": QColor("#2b3139"),
+    "CARD_BORDER": QColor("#4b5563"),
+    "TEXT": QColor("#e6e8eb"),
+    "TEXT_MUTED": QColor("#9aa5b4"),
+    "EDGE": QColor("#8b96a6"),
+    "EDGE_OK": QColor("#4caf50"),
+    "REFUSED": QColor("#ef5350"),
+    "CRITICAL": QColor("#f59e0b"),
+    "EDGE_LIT": QColor("#22c55e"),
+    "BAND_FILLS": (QColor(66, 133, 244, 38), QColor(52, 168, 83, 38)),
+    "BAND_BORDER": QColor(140, 160, 190, 70),
     "BAND_TEXT": QColor("#a9b6c8"),
 }
 
@@ -66,7 +90,7 @@ def font(point_size: float, bold: bool = False) -> QFont:
     return result
 
 
-@lru_cache(maxsize=None)
+@cache
 def canvas_font(pixels: int, bold: bool = False) -> QFont:
     """A font sized in scene units, so the canvas looks the same on any screen and in exports.
     Made on first use (after the QApplication exists), never at import time."""

@@ -35,19 +35,20 @@ os.environ["CHAINSTUDIO_DATA_DIR"] = str(_TMP / "data")
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget  # noqa: E402
 
-from chainstudio.core.storage import fileformat  # noqa: E402
+from chainstudio.core.clock import Clock  # noqa: E402
+from chainstudio.core.editing.commands import Batch, MoveNodes  # noqa: E402
+from chainstudio.core.editing.layout import auto_layout_positions  # noqa: E402
 from chainstudio.core.planning.advisor import advise  # noqa: E402
-from chainstudio.core.run.clock import Clock  # noqa: E402
-from chainstudio.core.editing.commands import Batch, MoveNodes, auto_layout_positions  # noqa: E402
 from chainstudio.core.planning.estimate import calibration, estimate  # noqa: E402
-from chainstudio.core.run.executor import Run, RunContext  # noqa: E402
-from chainstudio.core.storage.history import RunHistory  # noqa: E402
-from chainstudio.core.providers.factory import warm_up  # noqa: E402
 from chainstudio.core.providers.simulated import SimulatedProvider  # noqa: E402
+from chainstudio.core.run.executor import Run, RunContext  # noqa: E402
+from chainstudio.core.run.warm_up import warm_up  # noqa: E402
+from chainstudio.core.storage import fileformat  # noqa: E402
+from chainstudio.core.storage.history import RunHistory  # noqa: E402
 from chainstudio.core.storage.settings import Settings  # noqa: E402
 from chainstudio.paths import examples_dir  # noqa: E402
-from chainstudio.ui.planning.advisor_panel import AdvisorPanel  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
+from chainstudio.ui.planning.advisor_panel import AdvisorPanel  # noqa: E402
 from chainstudio.ui.planning.compare_view import CompareView  # noqa: E402
 from chainstudio.ui.planning.estimate_label import EstimateLabel, comparison_tooltip, estimate_tooltip  # noqa: E402
 from chainstudio.ui.planning.history_panel import HistoryPanel  # noqa: E402
@@ -60,8 +61,9 @@ CONCURRENCY = 2  # the estimate and the single run use a cap, so the estimate sh
 def context(index: int, concurrency: int | None = None) -> RunContext:
     """A fresh simulated run context, seed = index (what Compare's repeat runs use)."""
     clock = Clock(SPEED)
-    return RunContext(provider=SimulatedProvider(seed=index, clock=clock), clock=clock, seed=index,
-                      concurrency=concurrency)
+    return RunContext(
+        provider=SimulatedProvider(seed=index, clock=clock), clock=clock, seed=index, concurrency=concurrency
+    )
 
 
 async def settle(seconds: float = 0.3) -> None:
@@ -80,11 +82,18 @@ async def show(widget: QWidget, width: int, height: int | None = None) -> None:
     await settle()
 
 
-async def compare(view: CompareView, graph, file: str, history: RunHistory, strategies: tuple[str, ...],
-                  others: list[str] = ()) -> None:
-    def on_run(run_file: str, strategy: str, index: int, run) -> None:  # noqa: ANN001
-        history.add(run.events, run.graph, source="gui compare", file=run_file, state=run.state,
-                    settings={"strategy": strategy, "concurrency": run.context.concurrency})
+async def compare(
+    view: CompareView, graph, file: str, history: RunHistory, strategies: tuple[str, ...], others: list[str] = ()
+) -> None:
+    def on_run(run_file: str, strategy: str, index: int, run) -> None:
+        history.add(
+            run.events,
+            run.graph,
+            source="gui compare",
+            file=run_file,
+            state=run.state,
+            settings={"strategy": strategy, "concurrency": run.context.concurrency},
+        )
 
     for name, box in view.strategy_boxes.items():
         box.setChecked(name in strategies)
@@ -107,9 +116,16 @@ async def main() -> None:
     sequential = fileformat.load(sequential_file)
 
     # --- Settings: an OpenAI-compatible local server (Ollama), no key needed ---------------------------
-    dialog = SettingsDialog(Settings(provider="openai", base_url="http://localhost:11434/v1",
-                                     default_model="llama3.1:8b", concurrency=4, requests_per_minute=60,
-                                     price_overrides={"llama3.1:8b": {"input": 0.0, "output": 0.0}}))
+    dialog = SettingsDialog(
+        Settings(
+            provider="openai",
+            base_url="http://localhost:11434/v1",
+            default_model="llama3.1:8b",
+            concurrency=4,
+            requests_per_minute=60,
+            price_overrides={"llama3.1:8b": {"input": 0.0, "output": 0.0}},
+        )
+    )
     await show(dialog, 600)
     save(dialog, "settings")
     dialog.close()
@@ -148,8 +164,14 @@ async def main() -> None:
     predicted = estimate(hybrid, concurrency=CONCURRENCY, observations=observations)
     run = Run(hybrid, context(0, CONCURRENCY), strategy="eager")
     state = await run.execute()
-    history.add(run.events, run.graph, source="gui", file=str(hybrid_file), state=state,
-                settings={"strategy": "eager", "concurrency": CONCURRENCY})
+    history.add(
+        run.events,
+        run.graph,
+        source="gui",
+        file=str(hybrid_file),
+        state=state,
+        settings={"strategy": "eager", "concurrency": CONCURRENCY},
+    )
     plain, capped, actual = EstimateLabel(), EstimateLabel(), EstimateLabel()
     plain.set_estimate(predicted)
     capped.set_estimate(predicted, cost_cap=0.01, token_cap=3000)

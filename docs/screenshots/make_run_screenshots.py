@@ -3,8 +3,8 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_run_screenshots.py
 
 The real app on its qasync loop: open research-hybrid, press Run (the simulated provider, sped up 5x so a
-shot mid-run catches the three parallel angles growing; chosen in the toolbar, as a person would), grab the window mid-run and when finished; then
-the same graph run sequentially (the staircase).
+shot mid-run catches the three parallel angles growing; chosen in the toolbar, as a person would), grab the
+window mid-run and when finished; then the same graph run sequentially (the staircase).
 """
 
 from __future__ import annotations

@@ -33,8 +33,14 @@ def settle(app: QApplication, rounds: int = 20) -> None:
         app.processEvents()
 
 
-def shot(app: QApplication, name: str, example: str, select: str | None = None, zoom: float | None = None,
-         centre_on: str | None = None) -> Path:
+def shot(
+    app: QApplication,
+    name: str,
+    example: str,
+    select: str | None = None,
+    zoom: float | None = None,
+    centre_on: str | None = None,
+) -> Path:
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "ui.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.setGeometry(0, 0, *SIZE)
@@ -46,8 +52,10 @@ def shot(app: QApplication, name: str, example: str, select: str | None = None, 
     if zoom is not None:
         window.view.zoom_by(zoom / window.view.zoom())
     if centre_on:
-        window.view.centerOn(window.scene.nodes[window.document.graph.resolve(centre_on).id].sceneBoundingRect()
-                             .center() + QPointF(0, -40))
+        window.view.centerOn(
+            window.scene.nodes[window.document.graph.resolve(centre_on).id].sceneBoundingRect().center()
+            + QPointF(0, -40)
+        )
     if select:
         window.scene.select_nodes([window.document.graph.resolve(select).id])
     window.scene.set_zooming(False)

@@ -26,8 +26,9 @@ def test_bench_prints_the_seed_table_with_marks_and_speedups(tmp_path, capsys):
 
 def test_bench_strategies_and_repeat(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = main(["bench", FILES[1], "--strategies", "sequential,eager", "--repeat", "2", "--speed", "100",
-                 "--json", str(out)])
+    code = main(
+        ["bench", FILES[1], "--strategies", "sequential,eager", "--repeat", "2", "--speed", "100", "--json", str(out)]
+    )
     text = capsys.readouterr().out
     runs = json.loads(out.read_text())["runs"]
     assert code == 0 and len(runs) == 4

@@ -6,8 +6,9 @@ from tests.conftest import EXAMPLES, ROOT
 
 
 def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "chainstudio", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "chainstudio", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
 
 
 def test_version():
@@ -70,10 +71,12 @@ def test_layers_on_missing_file():
 
 
 def test_core_never_imports_qt():
-    code = ("import sys, pkgutil, importlib, chainstudio.core as c\n"
-            "for m in pkgutil.walk_packages(c.__path__, 'chainstudio.core.'): importlib.import_module(m.name)\n"
-            "import chainstudio.cli.main as cm; cm.build_parser()\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qasync', 'shiboken6')]\n"
-            "assert not bad, bad\n")
+    code = (
+        "import sys, pkgutil, importlib, chainstudio.core as c\n"
+        "for m in pkgutil.walk_packages(c.__path__, 'chainstudio.core.'): importlib.import_module(m.name)\n"
+        "import chainstudio.cli.main as cm; cm.build_parser()\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'qasync', 'shiboken6')]\n"
+        "assert not bad, bad\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr

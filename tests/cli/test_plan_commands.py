@@ -6,8 +6,17 @@ from tests.conftest import EXAMPLES
 
 def test_estimate_json(tmp_path):
     out = tmp_path / "e.json"
-    result = cli("estimate", EXAMPLES / "research-hybrid.chain.json", "--strategy", "layered", "--concurrency", "2",
-                 "--json", out, "--no-history")
+    result = cli(
+        "estimate",
+        EXAMPLES / "research-hybrid.chain.json",
+        "--strategy",
+        "layered",
+        "--concurrency",
+        "2",
+        "--json",
+        out,
+        "--no-history",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(out.read_text())
     assert {"wall_ms", "input_tokens", "output_tokens", "cost_usd", "nodes"} <= set(data)

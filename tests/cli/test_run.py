@@ -15,8 +15,14 @@ PARALLEL = str(EXAMPLES / "research-parallel.chain.json")
 
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "chainstudio", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "chainstudio", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_run_simulated_prints_table_totals_and_says_simulated(tmp_path, capsys):
@@ -35,8 +41,19 @@ def test_run_simulated_prints_table_totals_and_says_simulated(tmp_path, capsys):
 def test_run_against_a_local_server_reports_exactly_its_tokens_and_respects_the_cap(tmp_path):
     out = tmp_path / "run.json"
     with FakeOpenAIServer(chunk_delay=0.005) as server:
-        result = cli("run", PARALLEL, "--provider", "openai", "--base-url", server.url, "--concurrency", "2",
-                     "--json", str(out), env={"OPENAI_API_KEY": "sk-local"})
+        result = cli(
+            "run",
+            PARALLEL,
+            "--provider",
+            "openai",
+            "--base-url",
+            server.url,
+            "--concurrency",
+            "2",
+            "--json",
+            str(out),
+            env={"OPENAI_API_KEY": "sk-local"},
+        )
         stats = server.stats
     assert result.returncode == 0, result.stderr
     record = json.loads(out.read_text())
@@ -49,16 +66,28 @@ def test_run_against_a_local_server_reports_exactly_its_tokens_and_respects_the_
 
 def test_a_failed_run_exits_non_zero_with_the_servers_message(tmp_path):
     with FakeOpenAIServer(api_key="sk-right") as server:
-        result = cli("run", PARALLEL, "--provider", "openai", "--base-url", server.url,
-                     "--api-key-env", "MY_KEY", env={"MY_KEY": "sk-wrong"})
+        result = cli(
+            "run",
+            PARALLEL,
+            "--provider",
+            "openai",
+            "--base-url",
+            server.url,
+            "--api-key-env",
+            "MY_KEY",
+            env={"MY_KEY": "sk-wrong"},
+        )
     assert result.returncode == 1
     assert "Incorrect API key provided." in result.stdout and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "error"),
-    (None, "refers to 'nothing'"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "error"),
+        (None, "refers to 'nothing'"),
+    ],
+)
 def test_broken_files_and_template_errors_give_a_clear_message(tmp_path, capsys, content, message):
     path = tmp_path / "bad.chain.json"
     if content is None:
@@ -83,10 +112,25 @@ def test_bad_flags_are_explained(capsys):
 
 def test_strategy_and_faults_flags(tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = main(["run", PARALLEL, "--speed", "500", "--strategy", "sequential", "--faults", "429=0.3,retry_after=0.5",
-                 "--seed", "3", "--json", str(out), "--no-output"])
+    code = main(
+        [
+            "run",
+            PARALLEL,
+            "--speed",
+            "500",
+            "--strategy",
+            "sequential",
+            "--faults",
+            "429=0.3,retry_after=0.5",
+            "--seed",
+            "3",
+            "--json",
+            str(out),
+            "--no-output",
+        ]
+    )
     record = json.loads(out.read_text())
     assert code == 0 and record["strategy"] == "sequential"
     assert record["api_calls"] > 6  # retried 429s
     starts = sorted((n["start_ms"], n["end_ms"]) for n in record["nodes"] if n["attempts"])
-    assert all(b[0] >= a[1] for a, b in zip(starts, starts[1:]))  # one at a time
+    assert all(b[0] >= a[1] for a, b in zip(starts, starts[1:], strict=False))  # one at a time

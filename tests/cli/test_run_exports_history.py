@@ -14,8 +14,21 @@ HYBRID = EXAMPLES / "research-hybrid.chain.json"
 def test_run_writes_trace_csv_gantt_and_records_history(tmp_path):
     before = {r.run_id for r in RunHistory().runs(graph_name="research-hybrid")}
     trace, spans, gantt, record = (tmp_path / n for n in ("t.json", "s.csv", "g.png", "r.json"))
-    result = cli("run", HYBRID, "--speed", "200", "--no-output", "--trace", trace, "--csv", spans, "--gantt", gantt,
-                 "--json", record)
+    result = cli(
+        "run",
+        HYBRID,
+        "--speed",
+        "200",
+        "--no-output",
+        "--trace",
+        trace,
+        "--csv",
+        spans,
+        "--gantt",
+        gantt,
+        "--json",
+        record,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(trace.read_text())
     tracks = [e["args"]["name"] for e in data["traceEvents"] if e.get("name") == "thread_name"]

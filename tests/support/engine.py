@@ -5,22 +5,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chainstudio.core.run.clock import Clock
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.providers.scripted import ScriptedProvider
 from chainstudio.core.providers.simulated import SimulatedProvider
+from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.virtual_time import run_virtual
 
 
-def run_scripted(graph: Graph, *, latency: Any = None, script: Any = None, context: dict | None = None,
-                 **run_options: Any) -> tuple[Run, ScriptedProvider]:
+def run_scripted(
+    graph: Graph, *, latency: Any = None, script: Any = None, context: dict | None = None, **run_options: Any
+) -> tuple[Run, ScriptedProvider]:
     """Run ``graph`` on a ScriptedProvider on virtual time; returns the finished run and the provider."""
 
     async def main() -> tuple[Run, ScriptedProvider]:
         clock = Clock(monotonic=asyncio.get_running_loop().time)
-        provider = ScriptedProvider(latency=latency if latency is not None else {}, script=script or {},
-                                    clock=clock, default_latency=1.0)
+        provider = ScriptedProvider(
+            latency=latency if latency is not None else {}, script=script or {}, clock=clock, default_latency=1.0
+        )
         run = Run(graph, RunContext(provider=provider, clock=clock, **(context or {})), **run_options)
         await run.execute()
         assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -29,8 +31,9 @@ def run_scripted(graph: Graph, *, latency: Any = None, script: Any = None, conte
     return run_virtual(main())
 
 
-def run_simulated(graph: Graph, *, seed: int = 0, context: dict | None = None, provider: dict | None = None,
-                  **run_options: Any) -> Run:
+def run_simulated(
+    graph: Graph, *, seed: int = 0, context: dict | None = None, provider: dict | None = None, **run_options: Any
+) -> Run:
     """Run ``graph`` on the simulated provider on virtual time."""
 
     async def main() -> Run:

@@ -40,11 +40,27 @@ from typing import Any
 
 from aiohttp import web
 
-from chainstudio.core.run.tokens import count_tokens
+from chainstudio.core.tokens import count_tokens
 
 DIRECTIVE = re.compile(r"\[\[(\w+)(?:=([\w.]+))?(?:\*(\d+))?\]\]")
-WORDS = ("quantum", "qubit", "error", "correction", "logical", "physical", "gate", "fidelity", "vendor",
-         "roadmap", "funding", "lattice", "algorithm", "benchmark", "coherence", "photonic")
+WORDS = (
+    "quantum",
+    "qubit",
+    "error",
+    "correction",
+    "logical",
+    "physical",
+    "gate",
+    "fidelity",
+    "vendor",
+    "roadmap",
+    "funding",
+    "lattice",
+    "algorithm",
+    "benchmark",
+    "coherence",
+    "photonic",
+)
 
 
 @dataclass
@@ -65,8 +81,16 @@ class Stats:
 
 
 class FakeOpenAIServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None,
-                 chunk_delay: float = 0.002, default_tokens: int = 24, known_models: set[str] | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        api_key: str | None = None,
+        chunk_delay: float = 0.002,
+        default_tokens: int = 24,
+        known_models: set[str] | None = None,
+    ):
         self.host, self.port = host, port
         self.api_key = api_key
         self.chunk_delay = chunk_delay
@@ -87,7 +111,7 @@ class FakeOpenAIServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    def start(self) -> "FakeOpenAIServer":
+    def start(self) -> FakeOpenAIServer:
         self._thread = threading.Thread(target=self._serve, name="fake-openai-server", daemon=True)
         self._thread.start()
         if not self._ready.wait(10) or self._error is not None:
@@ -102,7 +126,7 @@ class FakeOpenAIServer:
         self._thread.join(timeout=10)
         self._loop = None
 
-    def __enter__(self) -> "FakeOpenAIServer":
+    def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -143,8 +167,17 @@ class FakeOpenAIServer:
         """A snapshot (safe to read from any thread)."""
         with self._lock:
             s = self._stats
-            return Stats(s.requests, s.completed, s.prompt_tokens, s.completion_tokens, dict(s.statuses),
-                         s.dropped, s.in_flight, s.max_in_flight, [dict(e) for e in s.log])
+            return Stats(
+                s.requests,
+                s.completed,
+                s.prompt_tokens,
+                s.completion_tokens,
+                dict(s.statuses),
+                s.dropped,
+                s.in_flight,
+                s.max_in_flight,
+                [dict(e) for e in s.log],
+            )
 
     def reset(self) -> None:
         with self._lock:
@@ -174,30 +207,48 @@ class FakeOpenAIServer:
                 if entry["status"] is not None:
                     self._stats.statuses[entry["status"]] = self._stats.statuses.get(entry["status"], 0) + 1
 
-    def _reject(self, entry: dict[str, Any], status: int, message: str, kind: str,
-               headers: dict[str, str] | None = None, request_id: str = "") -> web.Response:
+    def _reject(
+        self,
+        entry: dict[str, Any],
+        status: int,
+        message: str,
+        kind: str,
+        headers: dict[str, str] | None = None,
+        request_id: str = "",
+    ) -> web.Response:
         entry["status"] = status
-        return web.json_response({"error": {"message": message, "type": kind, "code": None}}, status=status,
-                                 headers={"x-request-id": request_id, **(headers or {})})
+        return web.json_response(
+            {"error": {"message": message, "type": kind, "code": None}},
+            status=status,
+            headers={"x-request-id": request_id, **(headers or {})},
+        )
 
     async def _answer(self, request: web.Request, request_id: str, entry: dict[str, Any]) -> web.StreamResponse:
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return self._reject(entry, 401, "Incorrect API key provided.", "invalid_request_error",
-                               request_id=request_id)
+            return self._reject(
+                entry, 401, "Incorrect API key provided.", "invalid_request_error", request_id=request_id
+            )
         try:
             body = await request.json()
             messages = body["messages"]
             model = str(body["model"])
         except (ValueError, KeyError, TypeError):
-            return self._reject(entry, 400, "Request body must be JSON with model and messages.",
-                               "invalid_request_error", request_id=request_id)
+            return self._reject(
+                entry,
+                400,
+                "Request body must be JSON with model and messages.",
+                "invalid_request_error",
+                request_id=request_id,
+            )
         if self.known_models is not None and model not in self.known_models:
-            return self._reject(entry, 404, f"The model `{model}` does not exist.", "invalid_request_error",
-                               request_id=request_id)
+            return self._reject(
+                entry, 404, f"The model `{model}` does not exist.", "invalid_request_error", request_id=request_id
+            )
         prompt = str(messages[-1].get("content", "")) if messages else ""
         entry["prompt"] = prompt
-        directives = {m.group(1): (m.group(2), int(m.group(3)) if m.group(3) else None)
-                      for m in DIRECTIVE.finditer(prompt)}
+        directives = {
+            m.group(1): (m.group(2), int(m.group(3)) if m.group(3) else None) for m in DIRECTIVE.finditer(prompt)
+        }
         with self._lock:
             seen = self._seen.get(prompt, 0)
             self._seen[prompt] = seen + 1
@@ -228,35 +279,68 @@ class FakeOpenAIServer:
         text = "".join(pieces)
         prompt_tokens = sum(count_tokens(str(m.get("content", ""))) for m in messages)
         completion_tokens = count_tokens(text)
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                 "total_tokens": prompt_tokens + completion_tokens}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         if delay:
             await asyncio.sleep(delay)
         if not body.get("stream"):
             self._count(entry, 200, usage)
-            return web.json_response({
-                "id": f"chatcmpl-{request_id}", "object": "chat.completion", "created": int(time.time()),
-                "model": model, "usage": usage,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": text}}],
-            }, headers={"x-request-id": request_id})
-        return await self._stream(request, request_id, entry, model, pieces, usage, active("drop"),
-                                  bool((body.get("stream_options") or {}).get("include_usage")))
+            return web.json_response(
+                {
+                    "id": f"chatcmpl-{request_id}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": model,
+                    "usage": usage,
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                    ],
+                },
+                headers={"x-request-id": request_id},
+            )
+        return await self._stream(
+            request,
+            request_id,
+            entry,
+            model,
+            pieces,
+            usage,
+            active("drop"),
+            bool((body.get("stream_options") or {}).get("include_usage")),
+        )
 
-    async def _stream(self, request: web.Request, request_id: str, entry: dict[str, Any], model: str,
-                      pieces: list[str], usage: dict[str, int], drop: bool, include_usage: bool) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "x-request-id": request_id,
-                                               "Cache-Control": "no-cache"})
+    async def _stream(
+        self,
+        request: web.Request,
+        request_id: str,
+        entry: dict[str, Any],
+        model: str,
+        pieces: list[str],
+        usage: dict[str, int],
+        drop: bool,
+        include_usage: bool,
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "x-request-id": request_id, "Cache-Control": "no-cache"}
+        )
         await response.prepare(request)
-        base = {"id": f"chatcmpl-{request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": model}
+        base = {
+            "id": f"chatcmpl-{request_id}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
 
         async def send(payload: dict[str, Any] | str) -> None:
             data = payload if isinstance(payload, str) else json.dumps(payload)
             await response.write(f"data: {data}\n\n".encode())
 
-        await send({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                         "finish_reason": None}]})
+        await send(
+            {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        )
         for i, piece in enumerate(pieces):
             if drop and i == len(pieces) // 2:
                 entry["status"] = 200

@@ -1,33 +1,12 @@
-"""Shared fixtures and helpers for the canvas-editor UI tests (import the fixtures into a test module)."""
+"""Helpers for the canvas-editor UI tests (their ``window`` and ``settings`` fixtures are in conftest.py)."""
 
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from chainstudio.core.graph.analysis import CycleError, layers
 from chainstudio.core.graph.validation import ordering_only_edges
-from chainstudio.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def window(qtbot, settings):
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1600, 1000)
-    win.show()
-    qtbot.waitExposed(win)
-    win.activateWindow()
-    qtbot.waitActive(win)
-    yield win
-    win.document.replace(win.document.graph)  # unmodified, so closing does not ask
-    win.close()
 
 
 def view_point(window, scene_pos: QPointF) -> QPoint:
@@ -74,7 +53,9 @@ def assert_scene_matches_model(scene) -> None:
     except CycleError:
         expected = []
     assert [b.label for b in scene.bands] == [
-        f"Layer {i + 1} · " + (f"{len(g)} in parallel" if len(g) > 1 else "1 step") for i, g in enumerate(expected)]
+        f"Layer {i + 1} · " + (f"{len(g)} in parallel" if len(g) > 1 else "1 step") for i, g in enumerate(expected)
+    ]
     items_in_scene = {i for i in scene.items() if i.parentItem() is None}
-    assert items_in_scene == (set(scene.nodes.values()) | set(scene.edges.values()) | set(scene.bands)
-                              | {scene.overview})
+    assert items_in_scene == (
+        set(scene.nodes.values()) | set(scene.edges.values()) | set(scene.bands) | {scene.overview}
+    )

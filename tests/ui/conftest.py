@@ -45,8 +45,10 @@ def app_window(qtbot, qasync_loop, tmp_path):
     from chainstudio.core.storage.history import RunHistory
     from chainstudio.ui.main_window import MainWindow
 
-    win = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
-                     history=RunHistory(tmp_path / "history.sqlite3"))
+    win = MainWindow(
+        QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+        history=RunHistory(tmp_path / "history.sqlite3"),
+    )
     qtbot.addWidget(win)
     win.show()
     yield win
@@ -54,3 +56,28 @@ def app_window(qtbot, qasync_loop, tmp_path):
     if win.runs.controller.running:
         win.runs.controller.stop()
         qtbot.waitUntil(lambda: not win.runs.controller.running, timeout=5000)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A QSettings file of the test's own."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """The real main window at 1600x1000, shown and active, with its own settings file."""
+    from chainstudio.ui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitActive(win)
+    yield win
+    win.document.replace(win.document.graph)  # unmodified, so closing does not ask
+    win.close()

@@ -29,8 +29,9 @@ class Script:
     edges: list[tuple[str, str]] = field(default_factory=list)
     timed: list[tuple[float, int, ev.RunEvent]] = field(default_factory=list)
 
-    def node(self, name: str, layer: int, kind: str = "llm", model: str | None = "gpt-4o",
-             after: tuple[str, ...] = ()) -> str:
+    def node(
+        self, name: str, layer: int, kind: str = "llm", model: str | None = "gpt-4o", after: tuple[str, ...] = ()
+    ) -> str:
         self.nodes.append(ev.NodeInfo(nid(name), name, kind, layer, model if kind == "llm" else None))
         self.edges.extend((nid(a), nid(name)) for a in after)
         return nid(name)
@@ -45,10 +46,23 @@ class Script:
         self.add(ev.NodeQueued, t, nid(name))
         self.add(ev.NodeFinished, t, nid(name), output or name)
 
-    def call(self, name: str, *, queued: float, start: float, ttft: float, end: float, tokens_in: int = 120,
-             tokens_out: int = 400, cost: float | None = 0.0043, wait: float | None = None,
-             failed: tuple[tuple[float, float, float, str, int | None], ...] = (), deltas: int = 12,
-             outcome: str = "finished", error: str = "") -> None:
+    def call(
+        self,
+        name: str,
+        *,
+        queued: float,
+        start: float,
+        ttft: float,
+        end: float,
+        tokens_in: int = 120,
+        tokens_out: int = 400,
+        cost: float | None = 0.0043,
+        wait: float | None = None,
+        failed: tuple[tuple[float, float, float, str, int | None], ...] = (),
+        deltas: int = 12,
+        outcome: str = "finished",
+        error: str = "",
+    ) -> None:
         """A model call: queued, maybe waiting, failed attempts (start, fail, delay, reason, status), then
         the last attempt from ``start``; ``outcome`` is finished | failed | cancelled."""
         node = nid(name)
@@ -67,8 +81,18 @@ class Script:
             for i in range(deltas):
                 self.add(ev.NodeOutputDelta, ttft + (end - ttft) * i / max(1, deltas), node, number, f"w{i} ")
         if outcome == "finished":
-            self.add(ev.NodeFinished, end, node, f"{name} findings", tokens_in, tokens_out, cost, number,
-                     f"req-{name}", "gpt-4o")
+            self.add(
+                ev.NodeFinished,
+                end,
+                node,
+                f"{name} findings",
+                tokens_in,
+                tokens_out,
+                cost,
+                number,
+                f"req-{name}",
+                "gpt-4o",
+            )
         elif outcome == "failed":
             self.add(ev.NodeFailed, end, node, error or "HTTP 500", number, None, tokens_in, 0, cost)
         elif outcome == "cancelled":
@@ -82,9 +106,18 @@ class Script:
 
     def events(self, until: float | None = None) -> list[ev.RunEvent]:
         """RunStarted, then every event in time order; ``until`` cuts the run short (still running)."""
-        started = ev.RunStarted(self.run_id, T0, self.graph, self.strategy, "simulated" if self.simulated else "openai",
-                                self.simulated, self.concurrency, tuple(self.nodes), tuple(self.edges),
-                                "Simulated (offline)" if self.simulated else "OpenAI-compatible")
+        started = ev.RunStarted(
+            self.run_id,
+            T0,
+            self.graph,
+            self.strategy,
+            "simulated" if self.simulated else "openai",
+            self.simulated,
+            self.concurrency,
+            tuple(self.nodes),
+            tuple(self.edges),
+            "Simulated (offline)" if self.simulated else "OpenAI-compatible",
+        )
         timed = sorted(self.timed, key=lambda item: (item[0], item[1]))
         return [started] + [e for t, _, e in timed if until is None or t <= until]
 
@@ -112,8 +145,16 @@ def hybrid(strategy: str = "eager") -> Script:
     _hybrid_graph(s)
     s.instant("topic", 0.0, "quantum")
     s.call("hardware", queued=0.0, start=0.01, ttft=0.46, end=2.6, tokens_in=142, tokens_out=412)
-    s.call("software", queued=0.0, start=1.12, ttft=1.55, end=3.45, tokens_in=139, tokens_out=388,
-           failed=((0.02, 0.31, 0.8, "HTTP 429 rate limited", 429),))
+    s.call(
+        "software",
+        queued=0.0,
+        start=1.12,
+        ttft=1.55,
+        end=3.45,
+        tokens_in=139,
+        tokens_out=388,
+        failed=((0.02, 0.31, 0.8, "HTTP 429 rate limited", 429),),
+    )
     s.call("commercial", queued=0.0, wait=0.0, start=0.32, ttft=0.74, end=2.95, tokens_in=140, tokens_out=401)
     s.call("security", queued=2.6, start=2.61, ttft=2.98, end=4.4, tokens_in=315, tokens_out=365)
     s.call("academic", queued=4.4, start=4.41, ttft=4.93, end=6.95, tokens_in=688, tokens_out=452)
@@ -129,8 +170,14 @@ def staircase() -> Script:
     _hybrid_graph(s)
     s.instant("topic", 0.0)
     t = 0.0
-    for name, length, tokens_in in (("hardware", 2.1, 142), ("software", 1.9, 139), ("commercial", 2.2, 140),
-                                    ("security", 1.8, 315), ("academic", 2.4, 688), ("aggregate", 1.7, 1190)):
+    for name, length, tokens_in in (
+        ("hardware", 2.1, 142),
+        ("software", 1.9, 139),
+        ("commercial", 2.2, 140),
+        ("security", 1.8, 315),
+        ("academic", 2.4, 688),
+        ("aggregate", 1.7, 1190),
+    ):
         s.call(name, queued=t, start=t + 0.01, ttft=t + 0.42, end=t + length, tokens_in=tokens_in)
         t += length + 0.01
     s.instant("summary", t)
@@ -143,8 +190,17 @@ def failing() -> Script:
     s = Script()
     _hybrid_graph(s)
     s.instant("topic", 0.0)
-    s.call("hardware", queued=0.0, start=0.01, ttft=9.0, end=0.9, outcome="failed",
-           error="HTTP 401: invalid API key", tokens_in=0, cost=None)
+    s.call(
+        "hardware",
+        queued=0.0,
+        start=0.01,
+        ttft=9.0,
+        end=0.9,
+        outcome="failed",
+        error="HTTP 401: invalid API key",
+        tokens_in=0,
+        cost=None,
+    )
     s.call("software", queued=0.0, start=0.01, ttft=0.5, end=2.4)
     s.call("commercial", queued=0.0, wait=0.0, start=0.91, ttft=1.3, end=3.1)
     for name in ("security", "academic", "aggregate", "summary"):
@@ -183,8 +239,15 @@ def wide(n: int = 1000, width: int = 50, concurrency: int = 16) -> Script:
             slot_wait = (pos // concurrency) * 0.4
             start = layer_start + slot_wait + 0.01
             end = start + 0.35 + (i % 7) * 0.01
-            s.call(f"n{i}", queued=layer_start, wait=layer_start if slot_wait else None, start=start,
-                   ttft=start + 0.1, end=end, deltas=2)
+            s.call(
+                f"n{i}",
+                queued=layer_start,
+                wait=layer_start if slot_wait else None,
+                start=start,
+                ttft=start + 0.1,
+                end=end,
+                deltas=2,
+            )
             end_of_layer = max(end_of_layer, end)
         layer_start = end_of_layer
     s.finish(layer_start)
@@ -196,11 +259,11 @@ def executor_run(strategy: str, concurrency: int | None, seed: int = 4, rate_lim
     """research-hybrid on the real executor and simulated provider, on virtual time (instant, exact)."""
     import asyncio
 
-    from chainstudio.core.run.clock import Clock
-    from chainstudio.core.run.executor import Run, RunContext
-    from chainstudio.core.storage.fileformat import load
+    from chainstudio.core.clock import Clock
     from chainstudio.core.providers.simulated import Faults, SimulatedProvider
+    from chainstudio.core.run.executor import Run, RunContext
     from chainstudio.core.run.virtual_time import run_virtual
+    from chainstudio.core.storage.fileformat import load
     from tests.conftest import EXAMPLES
 
     graph = load(EXAMPLES / "research-hybrid.chain.json")
@@ -238,10 +301,14 @@ def render_screenshots(out: str) -> None:
         widget = GanttWidget()
         if dark:
             palette = QPalette()
-            for role, colour in ((QPalette.ColorRole.Window, "#1f2937"), (QPalette.ColorRole.WindowText, "#e5e7eb"),
-                                 (QPalette.ColorRole.Base, "#111827"), (QPalette.ColorRole.Text, "#e5e7eb"),
-                                 (QPalette.ColorRole.Button, "#374151"),
-                                 (QPalette.ColorRole.ButtonText, "#e5e7eb")):
+            for role, colour in (
+                (QPalette.ColorRole.Window, "#1f2937"),
+                (QPalette.ColorRole.WindowText, "#e5e7eb"),
+                (QPalette.ColorRole.Base, "#111827"),
+                (QPalette.ColorRole.Text, "#e5e7eb"),
+                (QPalette.ColorRole.Button, "#374151"),
+                (QPalette.ColorRole.ButtonText, "#e5e7eb"),
+            ):
                 palette.setColor(role, QColor(colour))
             widget.setPalette(palette)
             widget.setAutoFillBackground(True)

@@ -64,7 +64,7 @@ def test_theme_env_var_forces_dark_then_light(restore_look, monkeypatch):
     monkeypatch.setenv("CHAINSTUDIO_THEME", "LIGHT")
     app_module.apply_look(restore_look)
     assert window_lightness(restore_look) >= 128
-    assert theme.CANVAS_BACKGROUND == QColor("#f4f5f7")
+    assert QColor("#f4f5f7") == theme.CANVAS_BACKGROUND
 
 
 def test_an_unknown_theme_value_follows_the_system(restore_look, monkeypatch):

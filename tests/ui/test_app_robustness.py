@@ -5,8 +5,8 @@ import random
 
 from PySide6.QtWidgets import QMessageBox
 
-from chainstudio.core.storage.fileformat import dumps
 from chainstudio.core.graph.model import GraphInput
+from chainstudio.core.storage.fileformat import dumps
 from chainstudio.ui.run.controller import RunOptions
 from tests.conftest import EXAMPLES
 
@@ -24,7 +24,7 @@ def mutations(seed: int, count: int):
         data = bytearray(text.encode())
         for _ in range(rng.randint(1, 6)):
             pos = rng.randrange(len(data))
-            data[pos:pos + rng.randint(0, 3)] = bytes(rng.randrange(32, 127) for _ in range(rng.randint(0, 3)))
+            data[pos : pos + rng.randint(0, 3)] = bytes(rng.randrange(32, 127) for _ in range(rng.randint(0, 3)))
         yield f"mutant {i}", data.decode("utf-8", errors="replace")
 
 

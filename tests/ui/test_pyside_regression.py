@@ -16,7 +16,12 @@ print("ok")
 
 
 def test_many_void_qt_calls_do_not_abort():
-    result = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, timeout=120,
-                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, "-c", CODE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"

@@ -1,62 +1,37 @@
 """Undoable edits of a Graph. Each command applies itself, undoes itself, and reports what it changed by id.
 
 Commands touch only the model; the ``Document`` runs them and tells listeners (the canvas, the inspector)
-what changed. No Qt here.
+what changed. No Qt here. The rules they keep are in ``rules``; auto-layout and paste build commands in
+``layout`` and ``clipboard``.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-import networkx as nx
-
-from chainstudio.core.graph.analysis import CycleError, dependency_graph, layers
-from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, name_problem
-from chainstudio.core.graph.kinds import NODE_KINDS, node_kind
+from chainstudio.core.editing.changes import Changes
+from chainstudio.core.editing.rules import CommandError, coerce_param, connect_problem, rename_problem
+from chainstudio.core.graph.kinds import node_kind
+from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
+from chainstudio.core.graph.templating import rename_references
 
 Position = tuple[float, float]
-COLUMN_GAP = 300.0  # auto-layout: distance between layer columns
-ROW_GAP = 170.0  # auto-layout: distance between nodes of one layer
-
-
-class CommandError(ValueError):
-    """An edit that cannot be made; the message says why in a plain sentence."""
-
-
-@dataclass
-class Changes:
-    """What an edit changed, by id. ``reset`` means the whole graph was replaced."""
-
-    nodes_added: set[str] = field(default_factory=set)
-    nodes_removed: set[str] = field(default_factory=set)
-    nodes_changed: set[str] = field(default_factory=set)  # name or params
-    nodes_moved: set[str] = field(default_factory=set)
-    edges_added: set[str] = field(default_factory=set)
-    edges_removed: set[str] = field(default_factory=set)
-    graph_info: bool = False  # name, description or graph inputs
-    reset: bool = False
-
-    def update(self, other: "Changes") -> "Changes":
-        """Fold ``other`` (which happened after self) into self. Listeners check an added or removed
-        id against the graph, so an id both added and removed is simply looked up."""
-        for name in ("nodes_added", "nodes_removed", "nodes_changed", "nodes_moved", "edges_added",
-                     "edges_removed"):
-            getattr(self, name).update(getattr(other, name))
-        self.graph_info |= other.graph_info
-        self.reset |= other.reset
-        return self
-
-    @property
-    def structure(self) -> bool:
-        """Nodes or edges were added or removed (layers and edge styles may differ)."""
-        return bool(self.nodes_added or self.nodes_removed or self.edges_added or self.edges_removed
-                    or self.reset)
-
-    def __bool__(self) -> bool:
-        return self.structure or bool(self.nodes_changed or self.nodes_moved or self.graph_info)
+__all__ = [
+    "AddNode",
+    "Batch",
+    "Command",
+    "CommandError",
+    "Connect",
+    "Disconnect",
+    "MoveNodes",
+    "Paste",
+    "RemoveNodes",
+    "Rename",
+    "SetGraphInfo",
+    "SetParam",
+]
 
 
 # --- ordered dict helpers: undo puts things back where they were, so files stay identical ----------
@@ -76,55 +51,6 @@ def _restore(mapping: dict[str, Any], taken: list[tuple[int, str, Any]]) -> None
     mapping.update(items)
 
 
-# --- rules ----------------------------------------------------------------------------------------
-def connect_problem(graph: Graph, source: str, target: str) -> str | None:
-    """Why ``source -> target`` (node ids) cannot be connected, or None when it can."""
-    if source not in graph.nodes or target not in graph.nodes:
-        return "both ends must be steps of this graph"
-    src, dst = graph.nodes[source], graph.nodes[target]
-    if source == target:
-        return f"{src.name} cannot depend on itself (self-loop)"
-    if not node_kind(src.kind).has_output_port:
-        return f"{src.kind} steps have no outgoing edges"
-    if not node_kind(dst.kind).has_input_port:
-        return f"{dst.kind} steps take no incoming edges"
-    if any(True for _ in graph.edges_between(source, target)):
-        return f"{src.name} -> {dst.name} is already connected (duplicate edge)"
-    dag = dependency_graph(graph)
-    if nx.has_path(dag, target, source):
-        path = [graph.nodes[n].name for n in nx.shortest_path(dag, target, source)]
-        return f"{src.name} -> {dst.name} would make a cycle ({' -> '.join(path + [path[0]])})"
-    return None
-
-
-def rename_problem(graph: Graph, node_id: str, name: str) -> str | None:
-    """Why node ``node_id`` cannot be called ``name``, or None when it can."""
-    reason = name_problem(name)
-    if reason:
-        return reason
-    other = graph.node_by_name(name)
-    if other is not None and other.id != node_id:
-        return f"another step is already named {name!r}"
-    return None
-
-
-def coerce_param(kind: str, field_name: str, value: Any) -> Any:
-    """``value`` converted to the field's type and checked against its bounds; CommandError if not."""
-    try:
-        spec = node_kind(kind).field(field_name)
-    except KeyError:
-        raise CommandError(f"{kind} steps have no parameter {field_name!r}") from None
-    try:
-        value = spec.type(value)
-    except (TypeError, ValueError):
-        raise CommandError(f"{spec.label} must be a {spec.type.__name__}") from None
-    if spec.minimum is not None and value < spec.minimum:
-        raise CommandError(f"{spec.label} must be at least {spec.minimum:g}")
-    if spec.maximum is not None and value > spec.maximum:
-        raise CommandError(f"{spec.label} must be at most {spec.maximum:g}")
-    return value
-
-
 # --- commands -------------------------------------------------------------------------------------
 class Command:
     label = "Edit"
@@ -135,7 +61,7 @@ class Command:
     def undo(self, graph: Graph) -> Changes:
         raise NotImplementedError
 
-    def merge(self, later: "Command") -> bool:
+    def merge(self, later: Command) -> bool:
         """Absorb ``later`` (already applied right after self); True when merged."""
         return False
 
@@ -248,38 +174,10 @@ class MoveNodes(Command):
         return Changes(nodes_moved=set(self.positions))
 
     def merge(self, later: Command) -> bool:
-        if (type(later) is MoveNodes and type(self) is MoveNodes
-                and set(later.positions) == set(self.positions)):
+        if type(later) is MoveNodes and type(self) is MoveNodes and set(later.positions) == set(self.positions):
             self.positions = dict(later.positions)
             return True
         return False
-
-
-class AutoLayout(MoveNodes):
-    """Nodes in columns by parallel layer; within a column, ordered by their predecessors' height."""
-
-    label = "Auto-layout"
-
-    def __init__(self, graph: Graph, origin: Position = (0.0, 0.0)):
-        super().__init__(auto_layout_positions(graph, origin))
-
-
-def auto_layout_positions(graph: Graph, origin: Position = (0.0, 0.0)) -> dict[str, Position]:
-    try:
-        groups = layers(graph)
-    except CycleError:
-        raise CommandError("cannot lay out a graph with a cycle; remove an edge of the cycle first") from None
-    positions: dict[str, Position] = {}
-    for column, group in enumerate(groups):
-        def barycentre(node_id: str) -> float:
-            ys = [positions[p][1] for p in graph.predecessors(node_id) if p in positions]
-            return sum(ys) / len(ys) if ys else graph.nodes[node_id].position[1]
-
-        ordered = sorted(group, key=barycentre) if column else group
-        for row, node_id in enumerate(ordered):
-            positions[node_id] = (origin[0] + column * COLUMN_GAP,
-                                  origin[1] + (row - (len(ordered) - 1) / 2) * ROW_GAP)
-    return positions
 
 
 class SetParam(Command):
@@ -309,8 +207,12 @@ class SetParam(Command):
         return Changes(nodes_changed={self.node_id})
 
     def merge(self, later: Command) -> bool:
-        if (isinstance(later, SetParam) and self.session is not None and later.session == self.session
-                and (later.node_id, later.field) == (self.node_id, self.field)):
+        if (
+            isinstance(later, SetParam)
+            and self.session is not None
+            and later.session == self.session
+            and (later.node_id, later.field) == (self.node_id, self.field)
+        ):
             self.value = later.value
             return True
         return False
@@ -360,8 +262,9 @@ class SetGraphInfo(Command):
     label = "Edit graph"
 
     def __init__(self, name: str = _UNSET, description: str = _UNSET, inputs: list[GraphInput] = _UNSET):
-        self.new = {k: v for k, v in (("name", name), ("description", description), ("inputs", inputs))
-                    if v is not _UNSET}
+        self.new = {
+            k: v for k, v in (("name", name), ("description", description), ("inputs", inputs)) if v is not _UNSET
+        }
         if "inputs" in self.new:
             self.new["inputs"] = copy.deepcopy(list(self.new["inputs"]))
         self._old: dict[str, Any] = {}
@@ -395,8 +298,9 @@ class Paste(Command):
         for edge in self.edges:
             graph.edges[edge.id] = edge
         graph.inputs.extend(self.inputs)
-        return Changes(nodes_added={n.id for n in self.nodes}, edges_added={e.id for e in self.edges},
-                       graph_info=bool(self.inputs))
+        return Changes(
+            nodes_added={n.id for n in self.nodes}, edges_added={e.id for e in self.edges}, graph_info=bool(self.inputs)
+        )
 
     def undo(self, graph: Graph) -> Changes:
         for edge in self.edges:
@@ -404,9 +308,12 @@ class Paste(Command):
         for node in self.nodes:
             del graph.nodes[node.id]
         if self.inputs:
-            del graph.inputs[len(graph.inputs) - len(self.inputs):]
-        return Changes(nodes_removed={n.id for n in self.nodes}, edges_removed={e.id for e in self.edges},
-                       graph_info=bool(self.inputs))
+            del graph.inputs[len(graph.inputs) - len(self.inputs) :]
+        return Changes(
+            nodes_removed={n.id for n in self.nodes},
+            edges_removed={e.id for e in self.edges},
+            graph_info=bool(self.inputs),
+        )
 
 
 class Batch(Command):
@@ -434,57 +341,3 @@ class Batch(Command):
         for command in reversed(self.commands):
             changes.update(command.undo(graph))
         return changes
-
-
-# --- copy and paste ---------------------------------------------------------------------------------
-def subgraph(graph: Graph, node_ids: Iterable[str]) -> Graph:
-    """A detached copy of the given nodes, the edges among them and the graph inputs they expose."""
-    ids = [n for n in graph.nodes if n in set(node_ids)]
-    part = Graph(name=graph.name, description="")
-    for node_id in ids:
-        part.nodes[node_id] = copy.deepcopy(graph.nodes[node_id])
-    for edge in graph.edges.values():
-        if edge.source in part.nodes and edge.target in part.nodes:
-            part.edges[edge.id] = copy.deepcopy(edge)
-    exposed = {n.param("input") or n.name for n in part.nodes.values() if n.kind == "input"}
-    part.inputs = [copy.deepcopy(i) for i in graph.inputs if i.name in exposed]
-    return part
-
-
-_TAG = re.compile(r"({{.*?}}|{%.*?%})", re.S)
-
-
-def rename_references(source: str, renames: Mapping[str, str]) -> str:
-    """``source`` with step names inside ``{{ }}`` / ``{% %}`` tags renamed."""
-    if not renames or not source:
-        return source
-    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renames)) + r")(?!\w)")
-    return _TAG.sub(lambda m: pattern.sub(lambda n: renames[n.group(1)], m.group(0)), source)
-
-
-def paste_command(graph: Graph, clip: Graph, offset: Position = (40.0, 40.0)) -> Paste:
-    """A Paste of ``clip`` into ``graph``: fresh ids, unique names (references follow), shifted."""
-    probe = Graph(nodes=dict(graph.nodes))  # names taken so far, including the pasted ones
-    ids: dict[str, str] = {}
-    renames: dict[str, str] = {}
-    nodes: list[Node] = []
-    for node in clip.nodes.values():
-        if node.kind not in NODE_KINDS:
-            continue
-        new = Node.create(node.kind, probe.unique_name(node.name),
-                          (node.position[0] + offset[0], node.position[1] + offset[1]))
-        new.params.update(copy.deepcopy(node.params))
-        ids[node.id] = new.id
-        if new.name != node.name:
-            renames[node.name] = new.name
-        probe.nodes[new.id] = new
-        nodes.append(new)
-    for node in nodes:
-        spec = node_kind(node.kind)
-        for template in spec.template_fields:
-            node.params[template.name] = rename_references(str(node.param(template.name) or ""), renames)
-    edges = [Edge.create(ids[e.source], ids[e.target]) for e in clip.edges.values()
-             if e.source in ids and e.target in ids]
-    existing = {i.name for i in graph.inputs}
-    inputs = [copy.deepcopy(i) for i in clip.inputs if i.name not in existing]
-    return Paste(nodes, edges, inputs)

@@ -8,12 +8,14 @@ No Qt here.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from chainstudio.core.storage import fileformat
-from chainstudio.core.editing.commands import Changes, Command, CommandError, connect_problem
+from chainstudio.core.editing.changes import Changes
+from chainstudio.core.editing.commands import Command
+from chainstudio.core.editing.rules import CommandError, connect_problem
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.storage import fileformat
 
 Listener = Callable[[Changes], None]
 
@@ -135,6 +137,6 @@ class Document:
         return target
 
     @classmethod
-    def open(cls, path: str | Path) -> "Document":
+    def open(cls, path: str | Path) -> Document:
         """A document on the graph in ``path``; raises fileformat.LoadError."""
         return cls(fileformat.load(path), path)

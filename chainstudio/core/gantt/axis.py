@@ -20,7 +20,7 @@ def tick_step(px_per_s: float, min_px: float = 84.0) -> float:
     exponent = math.floor(math.log10(wanted))
     for power in (exponent, exponent + 1):
         for mult in _MULTIPLIERS:
-            step = mult * 10.0 ** power
+            step = mult * 10.0**power
             if step >= wanted * (1 - 1e-9):
                 return step
     return 10.0 ** (exponent + 1)

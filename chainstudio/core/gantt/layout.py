@@ -8,12 +8,13 @@ on one shared axis: each run's times are measured from its own start.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
-from chainstudio.core.run.state import RunState
 from chainstudio.core.gantt.segments import Segment, bar_span, node_segments, skip_anchors
 from chainstudio.core.gantt.text import layer_label, run_title
+from chainstudio.core.run.state import RunState
 
 RowKind = Literal["run", "layer", "node"]
 MIN_PX_PER_S = 1e-3

@@ -21,8 +21,7 @@ from typing import Literal
 from chainstudio.core.run.state import NodeSpan, RunState
 
 SegmentKind = Literal["queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped"]
-SEGMENT_KINDS: tuple[SegmentKind, ...] = ("queued", "waiting", "ttft", "generation", "retry", "backoff",
-                                          "skipped")
+SEGMENT_KINDS: tuple[SegmentKind, ...] = ("queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped")
 
 
 @dataclass(frozen=True)

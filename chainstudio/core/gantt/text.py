@@ -4,43 +4,11 @@ from __future__ import annotations
 
 from html import escape
 
+from chainstudio.core.formatting import fmt_cost, fmt_duration, fmt_tokens
 from chainstudio.core.run.state import NodeSpan, RunState
 
 MAX_PATH_NAMES = 8
 NBSP = "\u00a0"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``340 ms``, ``2.41 s``, ``1 min 05 s``; an em dash when unknown."""
-    if seconds is None:
-        return "—"
-    if seconds < 0:
-        return "-" + fmt_duration(-seconds)
-    if seconds < 1.0:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 10.0:
-        return f"{seconds:.2f} s"
-    if seconds < 60.0:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(seconds, 60.0)
-    return f"{int(minutes)} min {rest:02.0f} s"
-
-
-def fmt_tokens(count: int) -> str:
-    if count >= 10_000:
-        return f"{count / 1000:.1f}k"
-    return f"{count:,}"
-
-
-def fmt_cost(cost: float | None) -> str:
-    """Dollars, or ``unknown`` when a price is missing (never a silent $0)."""
-    if cost is None:
-        return "unknown"
-    if cost == 0:
-        return "$0.00"
-    if cost < 0.01:
-        return f"${cost:.5f}"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:,.2f}"
 
 
 def layer_label(layer: int, count: int) -> str:
@@ -148,15 +116,22 @@ def tooltip_html(state: RunState, span: NodeSpan) -> str:
         _row("Queued", fmt_duration(rel(span.queued_at))),
     ]
     if span.waiting_at is not None:
-        rows.append(_row("Waited for slot", f"{fmt_duration(span.wait_time)} from {fmt_duration(rel(span.waiting_at))}"))
+        rows.append(
+            _row("Waited for slot", f"{fmt_duration(span.wait_time)} from {fmt_duration(rel(span.waiting_at))}")
+        )
     rows.append(_row("Start", fmt_duration(rel(span.started_at))))
     rows.append(_row("First token", fmt_duration(rel(span.first_token_at))))
     if span.first_token_at is not None and span.attempts:
         rows.append(_row("Time to first token", fmt_duration(span.first_token_at - span.attempts[-1].start)))
     rows.append(_row("End", fmt_duration(rel(span.ended_at))))
     rows.append(_row("Duration", fmt_duration(span.duration)))
-    rows.append(_row("Tokens", f"{span.input_tokens:,} in / {span.output_tokens:,} out"
-                     + (f" (~{span.deltas} streamed)" if span.deltas and not span.output_tokens else "")))
+    rows.append(
+        _row(
+            "Tokens",
+            f"{span.input_tokens:,} in / {span.output_tokens:,} out"
+            + (f" (~{span.deltas} streamed)" if span.deltas and not span.output_tokens else ""),
+        )
+    )
     rows.append(_row("Cost", fmt_cost(span.cost_usd) if span.api_calls or span.cost_usd is not None else "—"))
     rows.append(_row("API calls", str(span.api_calls)))
     for attempt in span.attempts:
@@ -166,8 +141,9 @@ def tooltip_html(state: RunState, span: NodeSpan) -> str:
             text += f" · {attempt.error}"
         rows.append(_row(f"Attempt {attempt.number}", text))
     for backoff in span.backoffs:
-        rows.append(_row("Backoff", f"{fmt_duration(rel(backoff.start))} → {fmt_duration(rel(backoff.end))}"
-                         f" · {backoff.reason}"))
+        rows.append(
+            _row("Backoff", f"{fmt_duration(rel(backoff.start))} → {fmt_duration(rel(backoff.end))} · {backoff.reason}")
+        )
     if span.error:
         rows.append(_row("Error", span.error))
     if span.skip_reason:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import networkx as nx
 
+from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.model import Graph
 
 
-class CycleError(ValueError):
+class CycleError(ChainStudioError, ValueError):
     """The graph has a cycle, so it has no layers and cannot run."""
 
 
@@ -18,8 +19,9 @@ def dependency_graph(graph: Graph) -> nx.DiGraph:
     """Node ids as vertices (in document order), edges as dependencies; dangling edges are ignored."""
     dag = nx.DiGraph()
     dag.add_nodes_from(graph.nodes)
-    dag.add_edges_from((e.source, e.target) for e in graph.edges.values()
-                       if e.source in graph.nodes and e.target in graph.nodes)
+    dag.add_edges_from(
+        (e.source, e.target) for e in graph.edges.values() if e.source in graph.nodes and e.target in graph.nodes
+    )
     return dag
 
 
@@ -62,8 +64,7 @@ def critical_path(graph: Graph, durations: Mapping[str, float]) -> tuple[list[st
     dag = dependency_graph(graph)
     remaining = remaining_path(graph, durations)
     order = _order_key(graph)
-    current = max((n for n in dag.nodes if dag.in_degree(n) == 0),
-                  key=lambda n: (remaining[n], -order[n]))
+    current = max((n for n in dag.nodes if dag.in_degree(n) == 0), key=lambda n: (remaining[n], -order[n]))
     path = [current]
     while True:
         nxt = [s for s in dag.successors(current)]
@@ -84,5 +85,9 @@ class LayerStats:
 
 def stats(graph: Graph) -> LayerStats:
     groups = layers(graph)
-    return LayerStats(nodes=len(graph.nodes), edges=len(graph.edges), layers=len(groups),
-                      widest=max((len(g) for g in groups), default=0))
+    return LayerStats(
+        nodes=len(graph.nodes),
+        edges=len(graph.edges),
+        layers=len(groups),
+        widest=max((len(g) for g in groups), default=0),
+    )

@@ -51,9 +51,7 @@ INPUT = NodeKind(
     name="input",
     title="Input",
     description="Exposes a graph input (such as the topic) to the steps after it.",
-    fields=(
-        FieldSpec("input", str, "", "Graph input", "Name of the graph input this node exposes."),
-    ),
+    fields=(FieldSpec("input", str, "", "Graph input", "Name of the graph input this node exposes."),),
     has_input_port=False,
 )
 
@@ -68,8 +66,15 @@ LLM = NodeKind(
         FieldSpec("timeout", float, 60.0, "Timeout (s)", "Per-attempt time limit.", 0.1, 3600.0),
         FieldSpec("retries", int, 3, "Retries", "Retries on 429, 5xx, timeouts and dropped connections.", 0, 20),
         FieldSpec("system", str, "", "System prompt", multiline=True, template=True),
-        FieldSpec("prompt", str, "", "Prompt", "Jinja2 template: {{ inputs.topic }}, {{ step_name }}.",
-                  multiline=True, template=True),
+        FieldSpec(
+            "prompt",
+            str,
+            "",
+            "Prompt",
+            "Jinja2 template: {{ inputs.topic }}, {{ step_name }}.",
+            multiline=True,
+            template=True,
+        ),
     ),
     calls_model=True,
 )
@@ -79,8 +84,9 @@ JOIN = NodeKind(
     title="Join",
     description="Combines upstream outputs through a template, without a model call.",
     fields=(
-        FieldSpec("template", str, "", "Template", "Jinja2 template over upstream outputs.",
-                  multiline=True, template=True),
+        FieldSpec(
+            "template", str, "", "Template", "Jinja2 template over upstream outputs.", multiline=True, template=True
+        ),
     ),
 )
 
@@ -89,8 +95,15 @@ OUTPUT = NodeKind(
     title="Output",
     description="Marks what the run returns; empty template = the upstream outputs joined.",
     fields=(
-        FieldSpec("template", str, "", "Template", "Optional Jinja2 template; empty passes upstream through.",
-                  multiline=True, template=True),
+        FieldSpec(
+            "template",
+            str,
+            "",
+            "Template",
+            "Optional Jinja2 template; empty passes upstream through.",
+            multiline=True,
+            template=True,
+        ),
     ),
     has_output_port=False,
 )

@@ -6,17 +6,43 @@ import copy
 import keyword
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from chainstudio.core.graph.kinds import node_kind
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Names a template cannot use for a step: Jinja2 literals/keywords and the graph-input namespace.
 RESERVED_NAMES = frozenset(
-    {"inputs", "true", "false", "none", "True", "False", "None", "loop", "self", "range",
-     "dict", "lipsum", "cycler", "joiner", "namespace", "and", "or", "not", "in", "is", "if",
-     "else", "for", "block", "import", "with"}
+    {
+        "inputs",
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "loop",
+        "self",
+        "range",
+        "dict",
+        "lipsum",
+        "cycler",
+        "joiner",
+        "namespace",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "for",
+        "block",
+        "import",
+        "with",
+    }
 ) | frozenset(keyword.kwlist)
 
 
@@ -51,16 +77,22 @@ class Node:
     position: tuple[float, float] = (0.0, 0.0)
 
     @classmethod
-    def create(cls, kind: str, name: str, position: tuple[float, float] = (0.0, 0.0),
-               node_id: str | None = None, **params: Any) -> "Node":
+    def create(
+        cls, kind: str, name: str, position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None, **params: Any
+    ) -> Node:
         spec = node_kind(kind)
         values = spec.defaults()
         unknown = set(params) - set(values)
         if unknown:
             raise KeyError(f"{kind} nodes have no parameter(s) {', '.join(sorted(unknown))}")
         values.update(params)
-        return cls(id=node_id or new_id("node"), kind=kind, name=name, params=values,
-                   position=(float(position[0]), float(position[1])))
+        return cls(
+            id=node_id or new_id("node"),
+            kind=kind,
+            name=name,
+            params=values,
+            position=(float(position[0]), float(position[1])),
+        )
 
     def param(self, name: str) -> Any:
         if name in self.params:
@@ -77,7 +109,7 @@ class Edge:
     target: str
 
     @classmethod
-    def create(cls, source: str, target: str, edge_id: str | None = None) -> "Edge":
+    def create(cls, source: str, target: str, edge_id: str | None = None) -> Edge:
         return cls(id=edge_id or new_id("edge"), source=source, target=target)
 
 
@@ -159,6 +191,6 @@ class Graph:
             i += 1
         return f"{base}_{i}"
 
-    def copy(self) -> "Graph":
+    def copy(self) -> Graph:
         """A deep, independent snapshot (what a run executes)."""
         return copy.deepcopy(self)

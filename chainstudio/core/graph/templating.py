@@ -8,22 +8,25 @@ cannot allocate unbounded memory.
 from __future__ import annotations
 
 import operator
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from chainstudio.core.run.tokens import count_tokens, truncate_to_tokens
+from chainstudio.core.errors import ChainStudioError
+from chainstudio.core.tokens import count_tokens, truncate_to_tokens
 
 MAX_RESULT_CHARS = 2_000_000  # any rendered prompt or intermediate string beyond this is refused
 MAX_RANGE = 10_000
 MAX_POWER_BITS = 100_000
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(ChainStudioError):
     """A template that does not parse or render; ``message`` is a plain sentence."""
 
     def __init__(self, message: str, *, missing: str | None = None, line: int | None = None):
@@ -55,15 +58,22 @@ class _Environment(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":
-            if isinstance(left, int) and isinstance(right, int) and right > 0:
-                if max(left.bit_length(), 1) * right > MAX_POWER_BITS:
-                    raise SecurityError("power would build a number over the size limit")
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and right > 0
+                and max(left.bit_length(), 1) * right > MAX_POWER_BITS
+            ):
+                raise SecurityError("power would build a number over the size limit")
             return operator.pow(left, right)
         if operator_name == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    if len(seq) * max(times, 0) > MAX_RESULT_CHARS:
-                        raise SecurityError("repetition would build a value over the size limit")
+                if (
+                    isinstance(seq, (str, list, tuple))
+                    and isinstance(times, int)
+                    and len(seq) * max(times, 0) > MAX_RESULT_CHARS
+                ):
+                    raise SecurityError("repetition would build a value over the size limit")
             return operator.mul(left, right)
         result = operator.add(left, right)
         if isinstance(result, (str, list, tuple)) and len(result) > MAX_RESULT_CHARS:
@@ -95,8 +105,7 @@ def _parse(source: str) -> nodes.Template:
     try:
         return environment().parse(source)
     except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"template syntax error on line {exc.lineno}: {exc.message}",
-                              line=exc.lineno) from None
+        raise TemplateProblem(f"template syntax error on line {exc.lineno}: {exc.message}", line=exc.lineno) from None
 
 
 @lru_cache(maxsize=4096)
@@ -141,13 +150,13 @@ def render(source: str, context: Mapping[str, Any]) -> str:
         raise
     except UndefinedError as exc:
         missing = _missing_name(str(exc))
-        raise TemplateProblem(f"template refers to {missing or 'a name'} which is not defined here"
-                              f" ({exc.message})", missing=missing) from None
+        raise TemplateProblem(
+            f"template refers to {missing or 'a name'} which is not defined here ({exc.message})", missing=missing
+        ) from None
     except SecurityError as exc:
         raise TemplateProblem(f"template refused by the sandbox: {exc}") from None
     except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"template syntax error on line {exc.lineno}: {exc.message}",
-                              line=exc.lineno) from None
+        raise TemplateProblem(f"template syntax error on line {exc.lineno}: {exc.message}", line=exc.lineno) from None
     except TemplateError as exc:
         raise TemplateProblem(f"template error: {exc}") from None
     except (MemoryError, OverflowError, RecursionError) as exc:
@@ -164,5 +173,16 @@ def _missing_name(message: str) -> str | None:
     if "has no attribute" in message:
         return message.rsplit("'", 2)[-2] if message.count("'") >= 4 else None
     if message.startswith("'") and "' is undefined" in message:
-        return message[1:message.index("' is undefined")]
+        return message[1 : message.index("' is undefined")]
     return None
+
+
+_TAG = re.compile(r"({{.*?}}|{%.*?%})", re.S)
+
+
+def rename_references(source: str, renames: Mapping[str, str]) -> str:
+    """``source`` with step names inside ``{{ }}`` / ``{% %}`` tags renamed."""
+    if not renames or not source:
+        return source
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renames)) + r")(?!\w)")
+    return _TAG.sub(lambda m: pattern.sub(lambda n: renames[n.group(1)], m.group(0)), source)

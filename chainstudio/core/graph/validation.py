@@ -8,8 +8,8 @@ from typing import Literal
 import networkx as nx
 
 from chainstudio.core.graph.analysis import dependency_graph
-from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
 from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
 from chainstudio.core.graph.templating import TemplateProblem, references
 
 Severity = Literal["error", "warning"]
@@ -71,8 +71,15 @@ def _check_names(graph: Graph) -> list[Problem]:
         if reason:
             out.append(Problem("error", node.name or node.id, f"step name: {reason}", node.id, field="name"))
         elif node.name in seen:
-            out.append(Problem("error", node.name, f"two steps are named {node.name!r}; names must be unique",
-                               node.id, field="name"))
+            out.append(
+                Problem(
+                    "error",
+                    node.name,
+                    f"two steps are named {node.name!r}; names must be unique",
+                    node.id,
+                    field="name",
+                )
+            )
         seen.setdefault(node.name, node)
     return out
 
@@ -89,13 +96,13 @@ def _check_edges(graph: Graph) -> list[Problem]:
         where = _edge_label(graph, edge.source, edge.target)
         for end, node_id in (("source", edge.source), ("target", edge.target)):
             if node_id not in graph.nodes:
-                out.append(Problem("error", where, f"its {end} {node_id!r} is not a node of this graph",
-                                   edge_id=edge.id))
+                out.append(
+                    Problem("error", where, f"its {end} {node_id!r} is not a node of this graph", edge_id=edge.id)
+                )
         if edge.source not in graph.nodes or edge.target not in graph.nodes:
             continue
         if edge.source == edge.target:
-            out.append(Problem("error", where, "a step cannot depend on itself (self-loop)",
-                               edge.target, edge.id))
+            out.append(Problem("error", where, "a step cannot depend on itself (self-loop)", edge.target, edge.id))
         if (edge.source, edge.target) in seen:
             out.append(Problem("error", where, "duplicate edge", edge.target, edge.id))
         seen.add((edge.source, edge.target))
@@ -117,9 +124,15 @@ def _check_cycles(graph: Graph) -> list[Problem]:
             continue
         cycle = nx.find_cycle(dag.subgraph(component))
         path = [names[u] for u, _ in cycle] + [names[cycle[0][0]]]
-        out.append(Problem("error", f"cycle {' -> '.join(path)}",
-                           f"the steps {', '.join(sorted(names[n] for n in component))} depend on each "
-                           "other in a cycle, so none of them can start", cycle[0][0]))
+        out.append(
+            Problem(
+                "error",
+                f"cycle {' -> '.join(path)}",
+                f"the steps {', '.join(sorted(names[n] for n in component))} depend on each "
+                "other in a cycle, so none of them can start",
+                cycle[0][0],
+            )
+        )
     return out
 
 
@@ -168,9 +181,15 @@ def _check_nodes(graph: Graph) -> list[Problem]:
         if kind is None:
             continue
         if node.kind == "input" and input_name(node) not in input_names:
-            out.append(Problem("error", f"{node.name}.input",
-                               f"exposes graph input {input_name(node)!r}, which the graph does not define",
-                               node.id, field="input"))
+            out.append(
+                Problem(
+                    "error",
+                    f"{node.name}.input",
+                    f"exposes graph input {input_name(node)!r}, which the graph does not define",
+                    node.id,
+                    field="input",
+                )
+            )
         if node.kind == "llm" and not str(node.param("prompt")).strip():
             out.append(Problem("error", f"{node.name}.prompt", "the prompt is empty", node.id, field="prompt"))
         for spec in kind.template_fields:
@@ -184,18 +203,34 @@ def _check_nodes(graph: Graph) -> list[Problem]:
             for ref in sorted(refs.steps):
                 target = by_name.get(ref)
                 if target is None:
-                    out.append(Problem("error", where, f"refers to {ref!r}, which is not a step in this graph",
-                                       node.id, field=spec.name))
+                    out.append(
+                        Problem(
+                            "error",
+                            where,
+                            f"refers to {ref!r}, which is not a step in this graph",
+                            node.id,
+                            field=spec.name,
+                        )
+                    )
                 elif target.id == node.id:
-                    out.append(Problem("error", where, f"refers to its own output {ref!r}", node.id,
-                                       field=spec.name))
+                    out.append(Problem("error", where, f"refers to its own output {ref!r}", node.id, field=spec.name))
                 elif not ancestry.is_ancestor(target.id, node.id):
-                    out.append(Problem("error", where,
-                                       f"refers to {ref!r}, which is not upstream of {node.name!r}; "
-                                       f"connect {ref} -> {node.name} first", node.id, field=spec.name))
+                    out.append(
+                        Problem(
+                            "error",
+                            where,
+                            f"refers to {ref!r}, which is not upstream of {node.name!r}; "
+                            f"connect {ref} -> {node.name} first",
+                            node.id,
+                            field=spec.name,
+                        )
+                    )
             for ref in sorted(refs.inputs - input_names):
-                out.append(Problem("error", where, f"refers to inputs.{ref}, which is not a graph input",
-                                   node.id, field=spec.name))
+                out.append(
+                    Problem(
+                        "error", where, f"refers to inputs.{ref}, which is not a graph input", node.id, field=spec.name
+                    )
+                )
         out += _ordering_only_warnings(graph, node, incoming.get(node.id, []))
     return out
 
@@ -220,17 +255,28 @@ def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> l
         if edge.source in graph.nodes:
             source_node = graph.nodes[edge.source]
             if source_node.name not in used and edge.source != node.id:
-                out.append(Problem("warning", _edge_label(graph, edge.source, edge.target),
-                                   f"{node.name!r} never uses the output of {source_node.name!r}; "
-                                   "this edge only orders the steps", node.id, edge.id))
+                out.append(
+                    Problem(
+                        "warning",
+                        _edge_label(graph, edge.source, edge.target),
+                        f"{node.name!r} never uses the output of {source_node.name!r}; this edge only orders the steps",
+                        node.id,
+                        edge.id,
+                    )
+                )
     return out
 
 
 def ordering_only_edges(graph: Graph) -> set[str]:
     """Ids of edges whose data the target's templates never use."""
     incoming = _incoming_edges(graph)
-    return {p.edge_id for node in graph.nodes.values() if node.kind in NODE_KINDS
-            for p in _ordering_only_warnings(graph, node, incoming.get(node.id, [])) if p.edge_id}
+    return {
+        p.edge_id
+        for node in graph.nodes.values()
+        if node.kind in NODE_KINDS
+        for p in _ordering_only_warnings(graph, node, incoming.get(node.id, []))
+        if p.edge_id
+    }
 
 
 def _check_reach_output(graph: Graph) -> list[Problem]:
@@ -243,5 +289,8 @@ def _check_reach_output(graph: Graph) -> list[Problem]:
     reaching: set[str] = set(outputs)
     for out_id in outputs:
         reaching |= nx.ancestors(dag, out_id)
-    return [Problem("warning", node.name, "this step reaches no output step, so its result is unused", node.id)
-            for node in graph.nodes.values() if node.id not in reaching]
+    return [
+        Problem("warning", node.name, "this step reaches no output step, so its result is unused", node.id)
+        for node in graph.nodes.values()
+        if node.id not in reaching
+    ]

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from chainstudio.core.editing.commands import Batch, Command, Connect, Disconnect, SetParam
-from chainstudio.core.planning.estimate import Estimate, Observation, estimate
-from chainstudio.core.run.executor import Strategy
 import networkx as nx
 
+from chainstudio.core.editing.commands import Batch, Command, Connect, Disconnect, SetParam
 from chainstudio.core.graph.analysis import dependency_graph, layers
-from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.kinds import NODE_KINDS
-from chainstudio.core.run.pricing import Pricing
-from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.templating import TemplateProblem, references
 from chainstudio.core.graph.validation import errors, ordering_only_edges, validate
+from chainstudio.core.planning.estimate import Estimate, Observation, estimate
+from chainstudio.core.run.executor import Strategy
+from chainstudio.core.run.pricing import Pricing
+from chainstudio.core.run.rate_limits import RateLimits
 
 LARGE_CONTEXT_TOKENS = 150  # a shared context at least this large, sent to 2+ branches, is flagged
 TRIM_TO_TOKENS = 120
@@ -47,9 +47,15 @@ class Advice:
         return self.make_command is not None or self.concurrency is not None
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "title": self.title, "detail": self.detail, "wall_ms_saved": self.wall_ms_saved,
-                "tokens_change": self.tokens_change, "cost_change": self.cost_change,
-                "concurrency": self.concurrency}
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "detail": self.detail,
+            "wall_ms_saved": self.wall_ms_saved,
+            "tokens_change": self.tokens_change,
+            "cost_change": self.cost_change,
+            "concurrency": self.concurrency,
+        }
 
 
 @dataclass
@@ -60,9 +66,14 @@ class Report:
     advice: list[Advice]
 
     def to_json(self) -> dict:
-        return {"shape": self.shape, "shape_reason": self.shape_reason, "wall_ms": self.baseline.wall_ms,
-                "total_tokens": self.baseline.total_tokens, "cost_usd": self.baseline.cost_usd,
-                "advice": [a.to_json() for a in self.advice]}
+        return {
+            "shape": self.shape,
+            "shape_reason": self.shape_reason,
+            "wall_ms": self.baseline.wall_ms,
+            "total_tokens": self.baseline.total_tokens,
+            "cost_usd": self.baseline.cost_usd,
+            "advice": [a.to_json() for a in self.advice],
+        }
 
 
 def classify(graph: Graph) -> tuple[str, str]:
@@ -82,8 +93,9 @@ def classify(graph: Graph) -> tuple[str, str]:
     return "hybrid", f"parallel groups joined by dependencies (LLM steps per layer: {shape})"
 
 
-def _effect(graph: Graph, command: Command, base: Estimate, run_estimate: Callable[[Graph], Estimate]
-            ) -> tuple[float, int, float | None] | None:
+def _effect(
+    graph: Graph, command: Command, base: Estimate, run_estimate: Callable[[Graph], Estimate]
+) -> tuple[float, int, float | None] | None:
     trial = graph.copy()
     command.apply(trial)
     if errors(validate(trial)):
@@ -132,18 +144,36 @@ def _ordering_advice(graph: Graph, base: Estimate, run_estimate) -> list[Advice]
             continue
         saved, tokens, cost = effect
         target = graph.nodes[graph.edges[edge_id].target].name
-        out.append(Advice("ordering_edge", f"Remove {_edge_text(graph, edge_id)}",
-                          f"{target} never reads this step's output; the edge only makes it wait.", saved, tokens,
-                          cost, make_command=make))
+        out.append(
+            Advice(
+                "ordering_edge",
+                f"Remove {_edge_text(graph, edge_id)}",
+                f"{target} never reads this step's output; the edge only makes it wait.",
+                saved,
+                tokens,
+                cost,
+                make_command=make,
+            )
+        )
     if len(edge_ids) > 1:
         make = _without_edges(graph, tuple(edge_ids))
         effect = _effect(graph, make(), base, run_estimate)
         if effect is not None:
             saved, tokens, cost = effect
             names = ", ".join(_edge_text(graph, e) for e in edge_ids)
-            out.insert(0, Advice("ordering_edges", f"Remove all {len(edge_ids)} edges that carry no data",
-                                 f"These steps do not depend on each other's data ({names}); without the edges "
-                                 "they can run in parallel.", saved, tokens, cost, make_command=make))
+            out.insert(
+                0,
+                Advice(
+                    "ordering_edges",
+                    f"Remove all {len(edge_ids)} edges that carry no data",
+                    f"These steps do not depend on each other's data ({names}); without the edges "
+                    "they can run in parallel.",
+                    saved,
+                    tokens,
+                    cost,
+                    make_command=make,
+                ),
+            )
     return out
 
 
@@ -180,24 +210,46 @@ def _shared_context_advice(graph: Graph, base: Estimate, run_estimate, pricing: 
         duplicated = size * (len(node_ids) - 1)
         cost = _duplicate_cost(graph, node_ids, size, pricing)
         cost_text = "unknown cost" if cost is None else f"${cost:.4f}"
-        commands = lambda ids=tuple(node_ids), n=name: Batch(
-            [SetParam(i, "prompt", re.sub(_REF % re.escape(n), f"{{{{ {n} | truncate_tokens({TRIM_TO_TOKENS}) }}}}",
-                                          str(graph.nodes[i].param("prompt")))) for i in ids],
-            label=f"Trim {n} for its readers")
+
+        def commands(ids=tuple(node_ids), n=name):
+            return Batch(
+                [
+                    SetParam(
+                        i,
+                        "prompt",
+                        re.sub(
+                            _REF % re.escape(n),
+                            f"{{{{ {n} | truncate_tokens({TRIM_TO_TOKENS}) }}}}",
+                            str(graph.nodes[i].param("prompt")),
+                        ),
+                    )
+                    for i in ids
+                ],
+                label=f"Trim {n} for its readers",
+            )
+
         effect = _effect(graph, commands(), base, run_estimate)
         saved, tokens, cost_change = effect if effect else (None, None, None)
         readers_text = ", ".join(graph.nodes[i].name for i in node_ids)
-        out.append(Advice("shared_context", f"{name} is sent in full to {len(node_ids)} steps",
-                          f"About {size:,} tokens of {name} go to each of {readers_text}: {duplicated:,} duplicated "
-                          f"input tokens ({cost_text}). Pass a trimmed version (first {TRIM_TO_TOKENS} tokens) or a "
-                          "summary if the branches do not need all of it.", saved, tokens, cost_change,
-                          make_command=commands if effect else None))
+        out.append(
+            Advice(
+                "shared_context",
+                f"{name} is sent in full to {len(node_ids)} steps",
+                f"About {size:,} tokens of {name} go to each of {readers_text}: {duplicated:,} duplicated "
+                f"input tokens ({cost_text}). Pass a trimmed version (first {TRIM_TO_TOKENS} tokens) or a "
+                "summary if the branches do not need all of it.",
+                saved,
+                tokens,
+                cost_change,
+                make_command=commands if effect else None,
+            )
+        )
     return out
 
 
 def _input_tokens(graph: Graph, node) -> int:
-    from chainstudio.core.run.tokens import count_tokens
     from chainstudio.core.graph.validation import input_name
+    from chainstudio.core.tokens import count_tokens
 
     graph_input = graph.input_named(input_name(node))
     return count_tokens(graph_input.default or "") if graph_input else 0
@@ -216,8 +268,10 @@ def _duplicate_cost(graph: Graph, node_ids: list[str], size: int, pricing: Prici
 def recommend_concurrency(base: Estimate, limits: RateLimits | None) -> Advice:
     """The cap that keeps the run within the rate limits (or the run's peak parallelism without limits)."""
     spans = [s for s in base.state.spans.values() if s.kind == "llm" and s.started_at is not None]
-    points = sorted([(s.started_at, 1) for s in spans] + [(s.ended_at or s.started_at, -1) for s in spans],
-                    key=lambda p: (p[0], p[1]))
+    points = sorted(
+        [(s.started_at, 1) for s in spans] + [(s.ended_at or s.started_at, -1) for s in spans],
+        key=lambda p: (p[0], p[1]),
+    )
     peak = running = 0
     for _, step in points:
         running += step
@@ -233,26 +287,45 @@ def recommend_concurrency(base: Estimate, limits: RateLimits | None) -> Advice:
     if limits and limits.tokens_per_minute and mean_tokens > 0:
         caps.append(("tokens per minute", limits.tokens_per_minute * mean_seconds / (60 * mean_tokens)))
     if not caps:
-        return Advice("concurrency", f"Concurrency {peak} is enough",
-                      f"At most {peak} call{' is' if peak == 1 else 's are'} ever in flight for this graph; a higher cap "
-                      "changes nothing. Set "
-                      "the provider's rate limits to get a cap that avoids 429s.", concurrency=peak)
+        return Advice(
+            "concurrency",
+            f"Concurrency {peak} is enough",
+            f"At most {peak} call{' is' if peak == 1 else 's are'} ever in flight for this graph; a higher cap "
+            "changes nothing. Set "
+            "the provider's rate limits to get a cap that avoids 429s.",
+            concurrency=peak,
+        )
     reason, value = min(caps, key=lambda c: c[1])
     cap = max(1, min(peak, math.floor(value)))
-    return Advice("concurrency", f"Use concurrency {cap}",
-                  f"Calls take {mean_seconds:.1f} s and {mean_tokens:,.0f} tokens on average; with the limit on "
-                  f"{reason}, {cap} in flight stays under it (peak parallelism of this graph: {peak}).",
-                  concurrency=cap)
+    return Advice(
+        "concurrency",
+        f"Use concurrency {cap}",
+        f"Calls take {mean_seconds:.1f} s and {mean_tokens:,.0f} tokens on average; with the limit on "
+        f"{reason}, {cap} in flight stays under it (peak parallelism of this graph: {peak}).",
+        concurrency=cap,
+    )
 
 
-def advise(graph: Graph, *, strategy: Strategy = "eager", concurrency: int | None = None,
-           rate_limits: RateLimits | None = None, observations: dict[str, Observation] | None = None,
-           pricing: Pricing | None = None) -> Report:
+def advise(
+    graph: Graph,
+    *,
+    strategy: Strategy = "eager",
+    concurrency: int | None = None,
+    rate_limits: RateLimits | None = None,
+    observations: dict[str, Observation] | None = None,
+    pricing: Pricing | None = None,
+) -> Report:
     pricing = pricing or Pricing()
 
     def run_estimate(g: Graph) -> Estimate:
-        return estimate(g, strategy=strategy, concurrency=concurrency, observations=observations, pricing=pricing,
-                        rate_limits=rate_limits)
+        return estimate(
+            g,
+            strategy=strategy,
+            concurrency=concurrency,
+            observations=observations,
+            pricing=pricing,
+            rate_limits=rate_limits,
+        )
 
     base = run_estimate(graph)
     shape, reason = classify(graph)

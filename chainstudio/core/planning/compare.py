@@ -8,11 +8,12 @@ file run with the sequential strategy when that was benchmarked, else the first 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
-from chainstudio.core.run.executor import Run, RunContext, Strategy
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.run.executor import Run, RunContext, Strategy
 from chainstudio.core.run.record import run_record
 from chainstudio.core.run.state import RunState
 
@@ -62,10 +63,16 @@ class BenchResult:
         return all(row.median["cost_usd"] is not None for row in self.rows)
 
 
-async def run_bench(graphs: Sequence[tuple[str, Graph]], strategies: Sequence[Strategy], repeat: int,
-                    make_context: ContextFactory, *, inputs: dict[str, str] | None = None,
-                    model: str | None = None, on_run: Callable[[str, str, int, Run], None] | None = None
-                    ) -> BenchResult:
+async def run_bench(
+    graphs: Sequence[tuple[str, Graph]],
+    strategies: Sequence[Strategy],
+    repeat: int,
+    make_context: ContextFactory,
+    *,
+    inputs: dict[str, str] | None = None,
+    model: str | None = None,
+    on_run: Callable[[str, str, int, Run], None] | None = None,
+) -> BenchResult:
     """Run every graph under every strategy ``repeat`` times; ``on_run(file, strategy, index, run)`` sees each
     finished run (with its events, e.g. for the run history)."""
     rows: list[BenchRow] = []

@@ -13,19 +13,20 @@ from __future__ import annotations
 import asyncio
 import statistics
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-from chainstudio.core.run.clock import Clock
-from chainstudio.core.run.executor import Run, RunContext, Strategy
+from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES, ModelProfile
+from chainstudio.core.run.executor import Run, RunContext, Strategy
+from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.run.state import RunState
-from chainstudio.core.run.tokens import count_tokens
 from chainstudio.core.run.virtual_time import run_virtual
+from chainstudio.core.tokens import count_tokens
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,18 @@ class NodeEstimate:
     basis: str  # "history (N runs)", "model profile", "no model call"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "model": self.model, "start_ms": self.start_ms,
-                "end_ms": self.end_ms, "duration_ms": self.duration_ms, "input_tokens": self.input_tokens,
-                "output_tokens": self.output_tokens, "cost_usd": self.cost_usd, "basis": self.basis}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "model": self.model,
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+            "duration_ms": self.duration_ms,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "basis": self.basis,
+        }
 
 
 @dataclass
@@ -85,22 +95,37 @@ class Estimate:
         warnings = []
         if cost_cap is not None:
             if self.cost_usd is None:
-                warnings.append(f"the cost cap ${cost_cap:.4f} cannot be checked in advance: a model's price is "
-                                "unknown")
+                warnings.append(
+                    f"the cost cap ${cost_cap:.4f} cannot be checked in advance: a model's price is unknown"
+                )
             elif self.cost_usd > cost_cap:
-                warnings.append(f"estimated cost ${self.cost_usd:.4f} is over the cap ${cost_cap:.4f}; the run "
-                                "would stop before the call that crosses it")
+                warnings.append(
+                    f"estimated cost ${self.cost_usd:.4f} is over the cap ${cost_cap:.4f}; the run "
+                    "would stop before the call that crosses it"
+                )
         if token_cap is not None and self.total_tokens > token_cap:
-            warnings.append(f"estimated {self.total_tokens:,} tokens is over the cap {token_cap:,}; the run would "
-                            "stop before the call that crosses it")
+            warnings.append(
+                f"estimated {self.total_tokens:,} tokens is over the cap {token_cap:,}; the run would "
+                "stop before the call that crosses it"
+            )
         return warnings
 
     def to_json(self) -> dict[str, Any]:
-        return {"graph": self.graph, "strategy": self.strategy, "concurrency": self.concurrency,
-                "wall_ms": self.wall_ms, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "total_tokens": self.total_tokens, "api_calls": self.api_calls, "cost_usd": self.cost_usd,
-                "critical_path": self.critical_path, "critical_path_ms": self.critical_path_ms,
-                "calibrated_steps": self.calibrated, "nodes": [n.to_json() for n in self.nodes]}
+        return {
+            "graph": self.graph,
+            "strategy": self.strategy,
+            "concurrency": self.concurrency,
+            "wall_ms": self.wall_ms,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "api_calls": self.api_calls,
+            "cost_usd": self.cost_usd,
+            "critical_path": self.critical_path,
+            "critical_path_ms": self.critical_path_ms,
+            "calibrated_steps": self.calibrated,
+            "nodes": [n.to_json() for n in self.nodes],
+        }
 
 
 class _EstimateProvider:
@@ -110,8 +135,9 @@ class _EstimateProvider:
     simulated = True
     label = "Estimate (no model is called)"
 
-    def __init__(self, graph: Graph, clock: Clock, observations: Mapping[str, Observation],
-                 profiles: Mapping[str, ModelProfile]):
+    def __init__(
+        self, graph: Graph, clock: Clock, observations: Mapping[str, Observation], profiles: Mapping[str, ModelProfile]
+    ):
         self.clock = clock
         self.by_name = {n.name: n.id for n in graph.nodes.values()}
         self.observations = observations
@@ -152,8 +178,9 @@ class _EstimateProvider:
         on_delta(text[:5], first)
         await self.clock.sleep_until(start + ttft + out / rate)
         input_tokens = sum(count_tokens(m.get("content", "")) for m in request.messages)
-        return ChatResult(text=text, input_tokens=input_tokens, output_tokens=out, model=request.model,
-                          first_token_at=first)
+        return ChatResult(
+            text=text, input_tokens=input_tokens, output_tokens=out, model=request.model, first_token_at=first
+        )
 
     async def aclose(self) -> None:
         return None
@@ -174,16 +201,29 @@ def observations_from_states(states: list[RunState]) -> dict[str, Observation]:
             if generation <= 0:
                 continue
             samples.setdefault(node_id, []).append((ttft, span.output_tokens / generation, span.output_tokens))
-    return {nid: Observation(runs=len(s), ttft=statistics.fmean(x[0] for x in s),
-                             tokens_per_second=statistics.fmean(x[1] for x in s),
-                             output_tokens=statistics.fmean(x[2] for x in s)) for nid, s in samples.items()}
+    return {
+        nid: Observation(
+            runs=len(s),
+            ttft=statistics.fmean(x[0] for x in s),
+            tokens_per_second=statistics.fmean(x[1] for x in s),
+            output_tokens=statistics.fmean(x[2] for x in s),
+        )
+        for nid, s in samples.items()
+    }
 
 
-def estimate(graph: Graph, *, strategy: Strategy = "eager", concurrency: int | None = None,
-             inputs: Mapping[str, str] | None = None, model: str | None = None,
-             observations: Mapping[str, Observation] | None = None, pricing: Pricing | None = None,
-             rate_limits: RateLimits | None = None,
-             profiles: Mapping[str, ModelProfile] | None = None) -> Estimate:
+def estimate(
+    graph: Graph,
+    *,
+    strategy: Strategy = "eager",
+    concurrency: int | None = None,
+    inputs: Mapping[str, str] | None = None,
+    model: str | None = None,
+    observations: Mapping[str, Observation] | None = None,
+    pricing: Pricing | None = None,
+    rate_limits: RateLimits | None = None,
+    profiles: Mapping[str, ModelProfile] | None = None,
+) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model."""
     observations = observations or {}
     profiles = profiles or PROFILES
@@ -192,8 +232,9 @@ def estimate(graph: Graph, *, strategy: Strategy = "eager", concurrency: int | N
     async def simulate() -> tuple[RunState, dict[str, str]]:
         clock = Clock(monotonic=asyncio.get_running_loop().time)
         provider = _EstimateProvider(graph, clock, observations, profiles)
-        context = RunContext(provider=provider, pricing=pricing, clock=clock, concurrency=concurrency,
-                             rate_limits=rate_limits)
+        context = RunContext(
+            provider=provider, pricing=pricing, clock=clock, concurrency=concurrency, rate_limits=rate_limits
+        )
         run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
         return await run.execute(), provider.basis
 
@@ -202,14 +243,35 @@ def estimate(graph: Graph, *, strategy: Strategy = "eager", concurrency: int | N
     nodes = []
     for span in state.spans.values():  # layer by layer, document order within a layer
         duration = span.duration or 0.0
-        nodes.append(NodeEstimate(
-            span.name, span.kind, span.model, _ms(state.rel(span.started_at)), _ms(state.rel(span.ended_at)),
-            round(duration * 1000, 3), span.input_tokens, span.output_tokens, span.cost_usd,
-            basis.get(span.name, "no model call" if span.kind != "llm" else "model profile")))
-    return Estimate(graph.name, strategy, concurrency, round(totals.wall * 1000, 3), totals.input_tokens,
-                    totals.output_tokens, totals.api_calls, totals.cost_usd,
-                    [state.spans[n].name for n in totals.critical_path], round(totals.critical_path_time * 1000, 3),
-                    nodes, sum(1 for b in basis.values() if b.startswith("history")), state)
+        nodes.append(
+            NodeEstimate(
+                span.name,
+                span.kind,
+                span.model,
+                _ms(state.rel(span.started_at)),
+                _ms(state.rel(span.ended_at)),
+                round(duration * 1000, 3),
+                span.input_tokens,
+                span.output_tokens,
+                span.cost_usd,
+                basis.get(span.name, "no model call" if span.kind != "llm" else "model profile"),
+            )
+        )
+    return Estimate(
+        graph.name,
+        strategy,
+        concurrency,
+        round(totals.wall * 1000, 3),
+        totals.input_tokens,
+        totals.output_tokens,
+        totals.api_calls,
+        totals.cost_usd,
+        [state.spans[n].name for n in totals.critical_path],
+        round(totals.critical_path_time * 1000, 3),
+        nodes,
+        sum(1 for b in basis.values() if b.startswith("history")),
+        state,
+    )
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -243,7 +305,10 @@ def calibration(history: Any, graph: Graph, provider: str, runs: int = 5) -> dic
     """Observations from the graph's last ``runs`` recorded runs on the same kind of provider.
 
     Runs are matched by graph name and steps by their stable ids, so editing a prompt keeps the history."""
-    summaries = [s for s in history.runs(graph_name=graph.name, limit=50) if s.provider == provider
-                 and s.status in ("succeeded", "partial")][:runs]
+    summaries = [
+        s
+        for s in history.runs(graph_name=graph.name, limit=50)
+        if s.provider == provider and s.status in ("succeeded", "partial")
+    ][:runs]
     states = [history.state(s.run_id) for s in summaries]
     return {nid: obs for nid, obs in observations_from_states(states).items() if nid in graph.nodes}

@@ -6,8 +6,11 @@ attempt and every wait is recorded as an event (real clients are built with thei
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
+
+from chainstudio.core.errors import ChainStudioError
 
 ErrorKind = Literal["http", "connection", "timeout", "dropped", "budget", "other"]
 RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
@@ -33,13 +36,22 @@ class ChatResult:
     first_token_at: float | None = None  # monotonic time of the first content token
 
 
-class ProviderError(Exception):
+class ProviderError(ChainStudioError):
     """One failed attempt. ``retryable`` says whether the executor may try again;
     ``retry_after`` (seconds) is what the server asked for, if anything."""
 
-    def __init__(self, message: str, *, kind: ErrorKind = "other", status: int | None = None,
-                 retryable: bool | None = None, retry_after: float | None = None,
-                 partial_text: str = "", input_tokens: int = 0, output_tokens: int = 0):
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ErrorKind = "other",
+        status: int | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+        partial_text: str = "",
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ):
         super().__init__(message)
         self.message = message
         self.kind = kind
@@ -70,5 +82,4 @@ class Provider(Protocol):
         """Stream one completion, calling ``on_delta`` for each content chunk; raise ProviderError."""
         ...
 
-    async def aclose(self) -> None:
-        ...
+    async def aclose(self) -> None: ...

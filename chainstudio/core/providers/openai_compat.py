@@ -13,12 +13,13 @@ from __future__ import annotations
 import email.utils
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from chainstudio.core.run.clock import Clock
+from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
-from chainstudio.core.run.tokens import count_tokens
+from chainstudio.core.tokens import count_tokens
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -44,8 +45,14 @@ class OpenAICompatProvider:
     name = "openai"
     simulated = False
 
-    def __init__(self, settings: OpenAISettings | None = None, *, clock: Clock | None = None,
-                 client: Any | None = None, env: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        settings: OpenAISettings | None = None,
+        *,
+        clock: Clock | None = None,
+        client: Any | None = None,
+        env: Mapping[str, str] | None = None,
+    ):
         self.settings = settings or OpenAISettings()
         self.clock = clock or Clock()
         self.base_url = self.settings.resolved_base_url(env)
@@ -55,8 +62,12 @@ class OpenAICompatProvider:
             from openai import AsyncOpenAI
 
             # Local servers (Ollama, vLLM, llama.cpp) accept any key; the client insists on one.
-            client = AsyncOpenAI(api_key=api_key or "not-needed", base_url=self.base_url, max_retries=0,
-                                 organization=self.settings.organization)
+            client = AsyncOpenAI(
+                api_key=api_key or "not-needed",
+                base_url=self.base_url,
+                max_retries=0,
+                organization=self.settings.organization,
+            )
         self._client = client
         self.label = f"OpenAI-compatible · {self.base_url}"
 
@@ -65,9 +76,14 @@ class OpenAICompatProvider:
 
         try:
             stream = await self._client.chat.completions.create(
-                model=request.model, messages=list(request.messages), temperature=request.temperature,
-                max_tokens=request.max_tokens, stream=True, stream_options={"include_usage": True},
-                timeout=_timeout(request.timeout, self.settings.connect_timeout))
+                model=request.model,
+                messages=list(request.messages),
+                temperature=request.temperature,
+                max_tokens=request.max_tokens,
+                stream=True,
+                stream_options={"include_usage": True},
+                timeout=_timeout(request.timeout, self.settings.connect_timeout),
+            )
         except openai.APITimeoutError:  # subclasses APIConnectionError: first
             raise ProviderError(f"no response from {self.base_url} in time", kind="timeout") from None
         except openai.APIConnectionError as exc:

@@ -9,13 +9,13 @@ calls in flight, so tests can check the scheduler's order and its concurrency ca
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence, Union
 
-from chainstudio.core.run.clock import Clock
+from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
 
-Step = Union[None, ProviderError, str]
+Step = None | ProviderError | str
 
 
 @dataclass
@@ -75,8 +75,14 @@ class ScriptedProvider:
             now = self.clock.now()
             on_delta(text, now)
             call.outcome = "ok"
-            return ChatResult(text, self.tokens_per_call[0], self.tokens_per_call[1], request.model,
-                              request_id=f"{key}-{attempt}", first_token_at=now)
+            return ChatResult(
+                text,
+                self.tokens_per_call[0],
+                self.tokens_per_call[1],
+                request.model,
+                request_id=f"{key}-{attempt}",
+                first_token_at=now,
+            )
         except asyncio.CancelledError:
             call.outcome = "cancelled"
             raise

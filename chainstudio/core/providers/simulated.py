@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
-from chainstudio.core.run.clock import Clock
+from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
-from chainstudio.core.run.tokens import count_tokens, truncate_to_tokens
+from chainstudio.core.tokens import count_tokens, truncate_to_tokens
 
 MARKER = "[Simulated response: no model was called]"
 
@@ -103,8 +103,9 @@ class SimulatedProvider:
         if fault in ("429", "500"):
             await self.clock.sleep(ttft)
             if fault == "429":
-                raise ProviderError("simulated rate limit", kind="http", status=429,
-                                    retry_after=self.faults.retry_after, input_tokens=0)
+                raise ProviderError(
+                    "simulated rate limit", kind="http", status=429, retry_after=self.faults.retry_after, input_tokens=0
+                )
             raise ProviderError("simulated server error", kind="http", status=500)
 
         chunks = _chunks(text, self.max_deltas)
@@ -115,9 +116,13 @@ class SimulatedProvider:
         for i, chunk in enumerate(chunks):
             if drop_after is not None and i == drop_after:
                 partial = "".join(sent)
-                raise ProviderError("simulated stream dropped midway", kind="dropped",
-                                    partial_text=partial, input_tokens=input_tokens,
-                                    output_tokens=count_tokens(partial))
+                raise ProviderError(
+                    "simulated stream dropped midway",
+                    kind="dropped",
+                    partial_text=partial,
+                    input_tokens=input_tokens,
+                    output_tokens=count_tokens(partial),
+                )
             done_tokens += count_tokens(chunk)
             if i:
                 await self.clock.sleep_until(start + ttft + done_tokens / rate)
@@ -125,16 +130,24 @@ class SimulatedProvider:
             on_delta(chunk, self.clock.now())
         if not chunks:
             await self.clock.sleep_until(start + ttft)
-        return ChatResult(text=text, input_tokens=input_tokens, output_tokens=output_tokens,
-                          model=request.model, request_id=f"sim-{_digest(self.seed, key)[:12]}-{attempt}",
-                          first_token_at=first_token_at)
+        return ChatResult(
+            text=text,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            model=request.model,
+            request_id=f"sim-{_digest(self.seed, key)[:12]}-{attempt}",
+            first_token_at=first_token_at,
+        )
 
     def _pick_fault(self, rng: random.Random) -> str | None:
         if not self.faults.any:
             return None
         roll = rng.random()
-        for name, rate in (("429", self.faults.rate_limit), ("500", self.faults.server_error),
-                           ("dropped", self.faults.dropped)):
+        for name, rate in (
+            ("429", self.faults.rate_limit),
+            ("500", self.faults.server_error),
+            ("dropped", self.faults.dropped),
+        ):
             if roll < rate:
                 return name
             roll -= rate
@@ -146,12 +159,27 @@ class SimulatedProvider:
 
 # --- text -------------------------------------------------------------------------------------
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]{2,}")
-_FILLER = ("analysis", "evidence", "notably", "estimate", "trend", "report", "finding", "context",
-           "progress", "measure", "growth", "risk", "outlook", "signal", "baseline", "result")
+_FILLER = (
+    "analysis",
+    "evidence",
+    "notably",
+    "estimate",
+    "trend",
+    "report",
+    "finding",
+    "context",
+    "progress",
+    "measure",
+    "growth",
+    "risk",
+    "outlook",
+    "signal",
+    "baseline",
+    "result",
+)
 
 
-def simulated_text(prompt: str, max_tokens: int, rng: random.Random,
-                   length: tuple[float, float] = (0.7, 0.95)) -> str:
+def simulated_text(prompt: str, max_tokens: int, rng: random.Random, length: tuple[float, float] = (0.7, 0.95)) -> str:
     """A deterministic stand-in answer built from the prompt's words, at most ``max_tokens`` long."""
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(prompt))) or list(_FILLER)
     vocabulary = words + list(_FILLER)
@@ -178,7 +206,7 @@ def _chunks(text: str, max_chunks: int) -> list[str]:
     if not pieces:
         return []
     per = max(1, -(-len(pieces) // max(1, max_chunks)))
-    return ["".join(pieces[i:i + per]) for i in range(0, len(pieces), per)]
+    return ["".join(pieces[i : i + per]) for i in range(0, len(pieces), per)]
 
 
 def _digest(seed: int, key: str) -> str:

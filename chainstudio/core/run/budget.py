@@ -29,16 +29,22 @@ class BudgetGuard:
         held_cost = sum(c for _, c in self._reserved.values())
         if self.token_cap is not None and self.spent_tokens + held_tokens + tokens > self.token_cap:
             left = max(0, self.token_cap - self.spent_tokens - held_tokens)
-            return (f"stopped by the token cap ({self.token_cap:,}): step {step!r} could use up to {tokens:,} tokens "
-                    f"and {left:,} are left")
+            return (
+                f"stopped by the token cap ({self.token_cap:,}): step {step!r} could use up to {tokens:,} tokens "
+                f"and {left:,} are left"
+            )
         if self.cost_cap is not None:
             if cost is None:
-                return (f"stopped by the cost cap (${self.cost_cap:.4f}): the price of model {model!r} is unknown, "
-                        f"so step {step!r} cannot be kept under it")
+                return (
+                    f"stopped by the cost cap (${self.cost_cap:.4f}): the price of model {model!r} is unknown, "
+                    f"so step {step!r} cannot be kept under it"
+                )
             if self.spent_cost + held_cost + cost > self.cost_cap:
                 left = max(0.0, self.cost_cap - self.spent_cost - held_cost)
-                return (f"stopped by the cost cap (${self.cost_cap:.4f}): step {step!r} could cost up to "
-                        f"${cost:.4f} and ${left:.4f} is left")
+                return (
+                    f"stopped by the cost cap (${self.cost_cap:.4f}): step {step!r} could cost up to "
+                    f"${cost:.4f} and ${left:.4f} is left"
+                )
         self._reserved[key] = (tokens, cost or 0.0)
         return None
 

@@ -6,8 +6,9 @@ Every event carries the ``run_id`` it belongs to and the monotonic time ``t`` it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Union
+from typing import Literal
 
 RunStatus = Literal["succeeded", "partial", "failed", "cancelled"]
 WaitReason = Literal["slot", "rate_limit"]
@@ -151,6 +152,18 @@ class RunFinished:
     outputs: dict[str, str] = field(default_factory=dict)  # output-node name -> text
 
 
-RunEvent = Union[RunStarted, NodeQueued, NodeWaiting, NodeStarted, NodeFirstToken, NodeOutputDelta,
-                 NodeRetrying, NodeFinished, NodeFailed, NodeSkipped, NodeCancelled, RunFinished]
+RunEvent = (
+    RunStarted
+    | NodeQueued
+    | NodeWaiting
+    | NodeStarted
+    | NodeFirstToken
+    | NodeOutputDelta
+    | NodeRetrying
+    | NodeFinished
+    | NodeFailed
+    | NodeSkipped
+    | NodeCancelled
+    | RunFinished
+)
 Listener = Callable[[RunEvent], None]

@@ -32,20 +32,22 @@ import itertools
 import logging
 import random
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
+from chainstudio.core.clock import Clock
+from chainstudio.core.errors import Refused
+from chainstudio.core.graph.model import Graph, Node
+from chainstudio.core.graph.templating import TemplateProblem, references, render
+from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.budget import BudgetGuard
-from chainstudio.core.run.clock import Clock
-from chainstudio.core.graph.model import Graph, Node
-from chainstudio.core.run.topology import Plan, snapshot
 from chainstudio.core.run.pricing import Pricing
-from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
 from chainstudio.core.run.rate_limits import RateLimiter, RateLimits
 from chainstudio.core.run.state import RunState
-from chainstudio.core.graph.templating import TemplateProblem, references, render
-from chainstudio.core.run.tokens import count_tokens
+from chainstudio.core.run.topology import Plan, snapshot
+from chainstudio.core.tokens import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class RunContext:
         return self.rate_limiter
 
 
-class RunError(Exception):
+class RunError(Refused):
     """The graph cannot run at all (a cycle, an unknown kind, an unknown input override)."""
 
 
@@ -96,10 +98,18 @@ class _Prepared:
 class Run:
     """One execution of a graph snapshot. Create a new Run for every run."""
 
-    def __init__(self, graph: Graph, context: RunContext, *, strategy: Strategy = "eager",
-                 inputs: Mapping[str, str] | None = None, model: str | None = None,
-                 listeners: Iterable[ev.Listener] = (), run_id: str | None = None,
-                 record_events: bool = True):
+    def __init__(
+        self,
+        graph: Graph,
+        context: RunContext,
+        *,
+        strategy: Strategy = "eager",
+        inputs: Mapping[str, str] | None = None,
+        model: str | None = None,
+        listeners: Iterable[ev.Listener] = (),
+        run_id: str | None = None,
+        record_events: bool = True,
+    ):
         if strategy not in STRATEGIES:
             raise RunError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         if context.concurrency is not None and context.concurrency < 1:
@@ -153,14 +163,29 @@ class Run:
         self._executed = True
         self._finished = asyncio.get_running_loop().create_future()
         self._setup()
-        self._emit(ev.RunStarted(
-            self.run_id, self._clock.now(), self.graph.name, self.strategy, self.context.provider.name,
-            bool(self.context.provider.simulated), self.context.concurrency,
-            tuple(ev.NodeInfo(nid, self.graph.nodes[nid].name, self.graph.nodes[nid].kind,
-                              self.plan.layer_of[nid], self._model_of(self.graph.nodes[nid]))
-                  for nid in self.plan.ids),
-            tuple((s, t) for s in self.plan.ids for t in self.plan.succs[s]),
-            provider_label=self.context.provider.label))
+        self._emit(
+            ev.RunStarted(
+                self.run_id,
+                self._clock.now(),
+                self.graph.name,
+                self.strategy,
+                self.context.provider.name,
+                bool(self.context.provider.simulated),
+                self.context.concurrency,
+                tuple(
+                    ev.NodeInfo(
+                        nid,
+                        self.graph.nodes[nid].name,
+                        self.graph.nodes[nid].kind,
+                        self.plan.layer_of[nid],
+                        self._model_of(self.graph.nodes[nid]),
+                    )
+                    for nid in self.plan.ids
+                ),
+                tuple((s, t) for s in self.plan.ids for t in self.plan.succs[s]),
+                provider_label=self.context.provider.label,
+            )
+        )
         try:
             if self._cancel_reason is None:
                 self._release_initial()
@@ -180,8 +205,10 @@ class Run:
         known = {gi.name for gi in self.graph.inputs}
         unknown = sorted(set(overrides) - known)
         if unknown:
-            raise RunError(f"{', '.join(unknown)}: not an input of {self.graph.name!r} "
-                           f"(inputs: {', '.join(sorted(known)) or 'none'})")
+            raise RunError(
+                f"{', '.join(unknown)}: not an input of {self.graph.name!r} "
+                f"(inputs: {', '.join(sorted(known)) or 'none'})"
+            )
         values = {gi.name: gi.default for gi in self.graph.inputs if gi.default is not None}
         values.update({k: str(v) for k, v in overrides.items()})
         return values
@@ -192,8 +219,9 @@ class Run:
 
     def _estimate(self, node: Node) -> float:
         estimate = getattr(self.context.provider, "estimate_seconds", None)
-        request = ChatRequest(model=str(node.param("model")), messages=(),
-                              max_tokens=int(node.param("max_tokens")), seed_key=node.name)
+        request = ChatRequest(
+            model=str(node.param("model")), messages=(), max_tokens=int(node.param("max_tokens")), seed_key=node.name
+        )
         if estimate is not None:
             return float(estimate(request))
         return 0.5 + request.max_tokens / 60.0  # a typical hosted model: ~60 tokens/s
@@ -224,7 +252,7 @@ class Run:
         for listener in self._listeners:
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a broken listener must not break the run
+            except Exception:  # a broken listener must not break the run
                 log.exception("run listener %r failed on %s", listener, type(event).__name__)
 
     # --- scheduling ---------------------------------------------------------------------------
@@ -297,8 +325,7 @@ class Run:
         self._done_count += 1
         plan = self.plan
         if status != "succeeded":
-            why = reason if status == "skipped" and reason else \
-                f"upstream step {self.graph.nodes[nid].name!r} {status}"
+            why = reason if status == "skipped" and reason else f"upstream step {self.graph.nodes[nid].name!r} {status}"
             for succ in plan.succs[nid]:
                 self._blocked.setdefault(succ, why)
         released: list[str] = []
@@ -315,7 +342,7 @@ class Run:
                     released.extend(plan.layers[self._layer])
         elif self.strategy == "sequential":
             self._seq_pos += 1
-            released.extend(plan.ids[self._seq_pos:self._seq_pos + 1])
+            released.extend(plan.ids[self._seq_pos : self._seq_pos + 1])
         if released:
             self._release(released)
         else:
@@ -331,15 +358,19 @@ class Run:
             context = self.plan.template_context(node.id, names, self._outputs, self.inputs)
             return render(source, context)
         except TemplateProblem as exc:
-            raise TemplateProblem(f"template error in step {node.name!r} ({field_name}): {exc.message}",
-                                  missing=exc.missing, line=exc.line) from None
+            raise TemplateProblem(
+                f"template error in step {node.name!r} ({field_name}): {exc.message}",
+                missing=exc.missing,
+                line=exc.line,
+            ) from None
 
     def _local_output(self, node: Node) -> str:
         if node.kind == "input":
             name = self.plan.input_of(node.id)
             if name not in self.inputs:
-                raise TemplateProblem(f"step {node.name!r}: graph input {name!r} has no value "
-                                      f"(no default and none given)", missing=name)
+                raise TemplateProblem(
+                    f"step {node.name!r}: graph input {name!r} has no value (no default and none given)", missing=name
+                )
             return self.inputs[name]
         if node.kind == "output" and not str(node.param("template") or "").strip():
             return "\n\n".join(self._outputs[p] for p in self.plan.preds[node.id] if p in self._outputs)
@@ -349,12 +380,17 @@ class Run:
     def _prepare(self, node: Node) -> _Prepared:
         system = self._render(node, "system")
         prompt = self._render(node, "prompt")
-        messages = ([{"role": "system", "content": system}] if system.strip() else []) + \
-            [{"role": "user", "content": prompt}]
-        request = ChatRequest(model=str(node.param("model")), messages=tuple(messages),
-                              temperature=float(node.param("temperature")),
-                              max_tokens=int(node.param("max_tokens")),
-                              timeout=float(node.param("timeout")), seed_key=node.name)
+        messages = ([{"role": "system", "content": system}] if system.strip() else []) + [
+            {"role": "user", "content": prompt}
+        ]
+        request = ChatRequest(
+            model=str(node.param("model")),
+            messages=tuple(messages),
+            temperature=float(node.param("temperature")),
+            max_tokens=int(node.param("max_tokens")),
+            timeout=float(node.param("timeout")),
+            seed_key=node.name,
+        )
         prepared = _Prepared(request, prompt, system, int(node.param("retries")), float(node.param("timeout")))
         if self._limiter is not None or self._budget.active:
             prepared.estimated_tokens = count_tokens(system) + count_tokens(prompt) + request.max_tokens
@@ -370,8 +406,9 @@ class Run:
             worst_out = request.max_tokens
             worst_in = prepared.estimated_tokens - worst_out
             worst_cost = self.context.pricing.cost_usd(request.model, worst_in, worst_out)
-            reason = self._budget.reserve(f"{nid}:{attempt}", self.graph.nodes[nid].name, request.model,
-                                          prepared.estimated_tokens, worst_cost)
+            reason = self._budget.reserve(
+                f"{nid}:{attempt}", self.graph.nodes[nid].name, request.model, prepared.estimated_tokens, worst_cost
+            )
             if reason is None:
                 return False
             self._budget_stop = reason
@@ -414,13 +451,14 @@ class Run:
             if self._over_budget(nid, attempt, prepared):
                 return
             if self._limiter is not None:
-                await self._limiter.acquire(prepared.estimated_tokens, lambda: self._emit(
-                    ev.NodeWaiting(self.run_id, self._clock.now(), nid, "rate_limit")))
-            self._emit(ev.NodeStarted(self.run_id, self._clock.now(), nid, attempt, prepared.prompt,
-                                      prepared.system))
+                await self._limiter.acquire(
+                    prepared.estimated_tokens,
+                    lambda: self._emit(ev.NodeWaiting(self.run_id, self._clock.now(), nid, "rate_limit")),
+                )
+            self._emit(ev.NodeStarted(self.run_id, self._clock.now(), nid, attempt, prepared.prompt, prepared.system))
             first = [True]
 
-            def on_delta(text: str, t: float, attempt: int = attempt) -> None:
+            def on_delta(text: str, t: float, attempt: int = attempt, first: list[bool] = first) -> None:
                 if first[0]:
                     first[0] = False
                     self._emit(ev.NodeFirstToken(self.run_id, t, nid, attempt))
@@ -436,24 +474,38 @@ class Run:
             except Exception as exc:  # noqa: BLE001 - a provider bug fails the step, not the run
                 error = ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False)
             else:
-                self._budget.settle(f"{nid}:{attempt}", result.input_tokens + result.output_tokens,
-                                    self._cost(result.model or request.model, request.model, result.input_tokens,
-                                               result.output_tokens))
+                self._budget.settle(
+                    f"{nid}:{attempt}",
+                    result.input_tokens + result.output_tokens,
+                    self._cost(result.model or request.model, request.model, result.input_tokens, result.output_tokens),
+                )
                 tokens_in += result.input_tokens
                 tokens_out += result.output_tokens
                 if self._limiter is not None:
-                    self._limiter.adjust_tokens(result.input_tokens + result.output_tokens
-                                                - prepared.estimated_tokens)
+                    self._limiter.adjust_tokens(result.input_tokens + result.output_tokens - prepared.estimated_tokens)
                 self._outputs[nid] = result.text
-                self._emit(ev.NodeFinished(self.run_id, self._clock.now(), nid, result.text, tokens_in, tokens_out,
-                                           self._cost(result.model or request.model, request.model, tokens_in,
-                                                      tokens_out),
-                                           attempt, result.request_id, result.model))
+                self._emit(
+                    ev.NodeFinished(
+                        self.run_id,
+                        self._clock.now(),
+                        nid,
+                        result.text,
+                        tokens_in,
+                        tokens_out,
+                        self._cost(result.model or request.model, request.model, tokens_in, tokens_out),
+                        attempt,
+                        result.request_id,
+                        result.model,
+                    )
+                )
                 self._running -= 1
                 self._complete(nid, "succeeded")
                 return
-            self._budget.settle(f"{nid}:{attempt}", error.input_tokens + error.output_tokens,
-                                self._cost(request.model, request.model, error.input_tokens, error.output_tokens))
+            self._budget.settle(
+                f"{nid}:{attempt}",
+                error.input_tokens + error.output_tokens,
+                self._cost(request.model, request.model, error.input_tokens, error.output_tokens),
+            )
             tokens_in += error.input_tokens
             tokens_out += error.output_tokens
             if rng is None:
@@ -461,14 +513,23 @@ class Run:
             delay = self._retry_delay(error, attempt, prepared.retries, rng)
             if isinstance(delay, str):
                 message = str(error) + (f" ({delay})" if delay else "")
-                self._emit(ev.NodeFailed(self.run_id, self._clock.now(), nid, message, attempt, error.status,
-                                         tokens_in, tokens_out,
-                                         self._cost(request.model, request.model, tokens_in, tokens_out)))
+                self._emit(
+                    ev.NodeFailed(
+                        self.run_id,
+                        self._clock.now(),
+                        nid,
+                        message,
+                        attempt,
+                        error.status,
+                        tokens_in,
+                        tokens_out,
+                        self._cost(request.model, request.model, tokens_in, tokens_out),
+                    )
+                )
                 self._running -= 1
                 self._complete(nid, "failed")
                 return
-            self._emit(ev.NodeRetrying(self.run_id, self._clock.now(), nid, attempt, delay, str(error),
-                                       error.status))
+            self._emit(ev.NodeRetrying(self.run_id, self._clock.now(), nid, attempt, delay, str(error), error.status))
             await self._clock.sleep(delay)
 
     def _retry_delay(self, error: ProviderError, attempt: int, retries: int, rng: random.Random) -> float | str:
@@ -479,8 +540,10 @@ class Run:
             return f"gave up after {attempt} attempt{'s' if attempt != 1 else ''}" if retries else ""
         if error.retry_after is not None:
             if error.retry_after > self.context.max_retry_after:
-                return (f"the server asked to retry after {error.retry_after:g} s, over the "
-                        f"{self.context.max_retry_after:g} s limit")
+                return (
+                    f"the server asked to retry after {error.retry_after:g} s, over the "
+                    f"{self.context.max_retry_after:g} s limit"
+                )
             return max(0.0, float(error.retry_after))
         ceiling = min(self.context.backoff_cap, self.context.backoff_base * 2 ** (attempt - 1))
         return rng.uniform(0.0, ceiling)
@@ -513,16 +576,18 @@ class Run:
                     self._status[nid] = "cancelled"
                     self._emit(ev.NodeCancelled(self.run_id, now, nid, attempts))
         outputs = self._run_outputs()
-        self._emit(ev.RunFinished(self.run_id, self._clock.now(), self._run_status(outputs),
-                                  self._message(), outputs))
+        self._emit(ev.RunFinished(self.run_id, self._clock.now(), self._run_status(outputs), self._message(), outputs))
 
     def _output_nodes(self) -> list[str]:
         outs = [nid for nid in self.plan.ids if self.graph.nodes[nid].kind == "output"]
         return outs or self.plan.sinks()
 
     def _run_outputs(self) -> dict[str, str]:
-        return {self.graph.nodes[nid].name: self._outputs[nid] for nid in self._output_nodes()
-                if self._status.get(nid) == "succeeded" and nid in self._outputs}
+        return {
+            self.graph.nodes[nid].name: self._outputs[nid]
+            for nid in self._output_nodes()
+            if self._status.get(nid) == "succeeded" and nid in self._outputs
+        }
 
     def _run_status(self, outputs: dict[str, str]) -> ev.RunStatus:
         if self._cancel_reason is not None:

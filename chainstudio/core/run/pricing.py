@@ -10,11 +10,14 @@ tokens}``, given as a dict or a JSON file; they take precedence over the table.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+
+from chainstudio.core.errors import Refused
 
 MILLION = Decimal(1_000_000)
 
@@ -29,19 +32,20 @@ class ModelPrice:
         return (self.input_per_million * input_tokens + self.output_per_million * output_tokens) / MILLION
 
 
-class PricingError(ValueError):
+class PricingError(Refused, ValueError):
     """An overrides file or mapping that cannot be read."""
 
 
 class Pricing:
-    def __init__(self, overrides: Mapping[str, Any] | None = None, *, use_table: bool = True,
-                 provider_id: str | None = "openai"):
+    def __init__(
+        self, overrides: Mapping[str, Any] | None = None, *, use_table: bool = True, provider_id: str | None = "openai"
+    ):
         self.overrides = {model: _parse_price(model, value) for model, value in (overrides or {}).items()}
         self.use_table = use_table
         self.provider_id = provider_id
 
     @classmethod
-    def from_file(cls, path: str | Path, **kwargs: Any) -> "Pricing":
+    def from_file(cls, path: str | Path, **kwargs: Any) -> Pricing:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -84,8 +88,7 @@ def _parse_price(model: str, value: Any) -> ModelPrice:
             return ModelPrice(Decimal(str(value[0])), Decimal(str(value[1])))
     except (KeyError, ArithmeticError, ValueError, TypeError):
         pass
-    raise PricingError(f"price for {model!r} must be {{\"input\": $/M tokens, \"output\": $/M tokens}}, "
-                       f"got {value!r}")
+    raise PricingError(f'price for {model!r} must be {{"input": $/M tokens, "output": $/M tokens}}, got {value!r}')
 
 
 @lru_cache(maxsize=4096)
@@ -94,8 +97,9 @@ def _table_cost(model: str, provider_id: str | None, input_tokens: int, output_t
     from genai_prices import Usage, calc_price
 
     try:
-        result = calc_price(Usage(input_tokens=input_tokens, output_tokens=output_tokens), model_ref=model,
-                            provider_id=provider_id)
+        result = calc_price(
+            Usage(input_tokens=input_tokens, output_tokens=output_tokens), model_ref=model, provider_id=provider_id
+        )
     except LookupError:
         if provider_id is None:
             return None

@@ -7,10 +7,10 @@ tokens + max_tokens) and corrected with the real usage afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from chainstudio.core.run.clock import Clock
+from chainstudio.core.clock import Clock
 
 
 @dataclass(frozen=True)

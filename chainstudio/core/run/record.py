@@ -14,10 +14,35 @@ from typing import Any
 
 from chainstudio.core.run.state import NodeSpan, RunState
 
-RECORD_KEYS = ("status", "strategy", "provider", "wall_ms", "node_time_ms", "critical_path", "critical_path_ms",
-               "input_tokens", "output_tokens", "total_tokens", "api_calls", "cost_usd", "output_chars", "nodes")
-NODE_KEYS = ("name", "status", "queued_ms", "start_ms", "end_ms", "first_token_ms", "attempts", "input_tokens",
-             "output_tokens", "cost_usd", "error")
+RECORD_KEYS = (
+    "status",
+    "strategy",
+    "provider",
+    "wall_ms",
+    "node_time_ms",
+    "critical_path",
+    "critical_path_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "api_calls",
+    "cost_usd",
+    "output_chars",
+    "nodes",
+)
+NODE_KEYS = (
+    "name",
+    "status",
+    "queued_ms",
+    "start_ms",
+    "end_ms",
+    "first_token_ms",
+    "attempts",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "error",
+)
 
 
 def _ms(seconds: float | None) -> float | None:

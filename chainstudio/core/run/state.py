@@ -8,13 +8,15 @@ seconds; ``rel()`` turns them into seconds from the run's start.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 from chainstudio.core.run import events as ev
 
-NodeStatus = Literal["pending", "queued", "waiting", "running", "retrying", "succeeded", "failed",
-                     "skipped", "cancelled"]
+NodeStatus = Literal[
+    "pending", "queued", "waiting", "running", "retrying", "succeeded", "failed", "skipped", "cancelled"
+]
 DONE_STATES = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 
 
@@ -119,7 +121,7 @@ class RunState:
         self._topo: tuple[list[str], dict[str, list[str]], list[str]] | None = None
 
     @classmethod
-    def from_events(cls, events: Iterable[ev.RunEvent]) -> "RunState":
+    def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
         state = cls()
         for event in events:
             state.apply(event)

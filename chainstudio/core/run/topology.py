@@ -7,13 +7,13 @@ Everything is O(nodes + edges) (ancestor sets are bitsets), so planning stays ch
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from chainstudio.core.graph.analysis import layers
-from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.graph.kinds import NODE_KINDS
-
+from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.graph.validation import input_name
 
 Estimator = Callable[[Node], float]
@@ -34,7 +34,7 @@ class Plan:
     by_name: dict[str, str]  # name -> id
 
     @classmethod
-    def build(cls, graph: Graph, estimator: Estimator) -> "Plan":
+    def build(cls, graph: Graph, estimator: Estimator) -> Plan:
         for node in graph.nodes.values():
             if node.kind not in NODE_KINDS:
                 raise ValueError(f"step {node.name!r} has an unknown kind {node.kind!r}")
@@ -57,14 +57,26 @@ class Plan:
             for p in preds[nid]:
                 bits |= ancestors[p] | (1 << index[p])
             ancestors[nid] = bits
-        return cls(graph, ids, index, groups, {nid: i for i, g in enumerate(groups) for nid in g}, preds, succs,
-                   estimate, remaining, ancestors, {n.name: n.id for n in graph.nodes.values()})
+        return cls(
+            graph,
+            ids,
+            index,
+            groups,
+            {nid: i for i, g in enumerate(groups) for nid in g},
+            preds,
+            succs,
+            estimate,
+            remaining,
+            ancestors,
+            {n.name: n.id for n in graph.nodes.values()},
+        )
 
     def is_ancestor(self, maybe_ancestor: str, node_id: str) -> bool:
         return bool(self._ancestors[node_id] >> self.index[maybe_ancestor] & 1)
 
-    def template_context(self, node_id: str, names: frozenset[str], outputs: Mapping[str, str],
-                         inputs: Mapping[str, Any]) -> dict[str, Any]:
+    def template_context(
+        self, node_id: str, names: frozenset[str], outputs: Mapping[str, str], inputs: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """``inputs`` plus the outputs of the upstream steps among ``names`` (what the template reads)."""
         context: dict[str, Any] = {"inputs": inputs}
         for name in names:
@@ -89,7 +101,10 @@ def snapshot(graph: Graph) -> Graph:
     flat = (str, int, float, bool, type(None))
     if not all(isinstance(v, flat) for node in graph.nodes.values() for v in node.params.values()):
         return graph.copy()
-    return Graph(graph.name, graph.description,
-                 [GraphInput(i.name, i.default, i.description) for i in graph.inputs],
-                 {nid: Node(n.id, n.kind, n.name, dict(n.params), tuple(n.position)) for nid, n in graph.nodes.items()},
-                 {eid: Edge(e.id, e.source, e.target) for eid, e in graph.edges.items()})
+    return Graph(
+        graph.name,
+        graph.description,
+        [GraphInput(i.name, i.default, i.description) for i in graph.inputs],
+        {nid: Node(n.id, n.kind, n.name, dict(n.params), tuple(n.position)) for nid, n in graph.nodes.items()},
+        {eid: Edge(e.id, e.source, e.target) for eid, e in graph.edges.items()},
+    )

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import selectors
-from typing import Any, Coroutine, TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 class _VirtualSelector:
-    def __init__(self, inner: selectors.BaseSelector, loop: "VirtualTimeLoop"):
+    def __init__(self, inner: selectors.BaseSelector, loop: VirtualTimeLoop):
         self._inner = inner
         self._loop = loop
 

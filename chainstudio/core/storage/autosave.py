@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from chainstudio.core.storage.fileformat import LoadError, atomic_write_text, dumps, load
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.storage.fileformat import LoadError, atomic_write_text, dumps, load
 from chainstudio.paths import user_data_dir
 
 
@@ -67,8 +67,12 @@ class Autosaver:
 
     def write(self, graph: Graph, source_file: str | None) -> None:
         atomic_write_text(self.graph_path, dumps(graph))
-        atomic_write_text(_meta_path(self.graph_path), json.dumps(
-            {"pid": os.getpid(), "source_file": source_file, "saved_at": time.time(), "graph_name": graph.name}))
+        atomic_write_text(
+            _meta_path(self.graph_path),
+            json.dumps(
+                {"pid": os.getpid(), "source_file": source_file, "saved_at": time.time(), "graph_name": graph.name}
+            ),
+        )
 
     def clear(self) -> None:
         self.graph_path.unlink(missing_ok=True)
@@ -92,6 +96,9 @@ def recoverable(directory: Path | None = None) -> list[Recoverable]:
             load(graph_path)
         except LoadError:
             continue
-        found.append(Recoverable(graph_path, meta.get("source_file"), float(meta.get("saved_at", 0.0)),
-                                 str(meta.get("graph_name", ""))))
+        found.append(
+            Recoverable(
+                graph_path, meta.get("source_file"), float(meta.get("saved_at", 0.0)), str(meta.get("graph_name", ""))
+            )
+        )
     return sorted(found, key=lambda r: r.saved_at, reverse=True)

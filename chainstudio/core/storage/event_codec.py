@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from chainstudio.core.run import events as ev
 
 EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
-    for cls in (ev.RunStarted, ev.NodeQueued, ev.NodeWaiting, ev.NodeStarted, ev.NodeFirstToken,
-                ev.NodeOutputDelta, ev.NodeRetrying, ev.NodeFinished, ev.NodeFailed, ev.NodeSkipped,
-                ev.NodeCancelled, ev.RunFinished)
+    for cls in (
+        ev.RunStarted,
+        ev.NodeQueued,
+        ev.NodeWaiting,
+        ev.NodeStarted,
+        ev.NodeFirstToken,
+        ev.NodeOutputDelta,
+        ev.NodeRetrying,
+        ev.NodeFinished,
+        ev.NodeFailed,
+        ev.NodeSkipped,
+        ev.NodeCancelled,
+        ev.RunFinished,
+    )
 }
 
 
@@ -41,8 +53,11 @@ def decode(data: dict[str, Any]) -> ev.RunEvent:
 
 def dumps(events: Iterable[ev.RunEvent], *, drop_deltas: bool = False) -> str:
     """JSON lines. ``drop_deltas`` leaves out streamed chunks (finished outputs are kept in NodeFinished)."""
-    return "\n".join(json.dumps(encode(e), ensure_ascii=False) for e in events
-                     if not (drop_deltas and isinstance(e, ev.NodeOutputDelta)))
+    return "\n".join(
+        json.dumps(encode(e), ensure_ascii=False)
+        for e in events
+        if not (drop_deltas and isinstance(e, ev.NodeOutputDelta))
+    )
 
 
 def loads(text: str) -> list[ev.RunEvent]:

@@ -25,12 +25,23 @@ def chrome_trace(state: RunState) -> dict[str, Any]:
     def complete(tid: int, name: str, cat: str, start: float | None, end: float | None, args: dict) -> None:
         if start is None or end is None or end < start:
             return
-        trace.append({"ph": "X", "pid": 1, "tid": tid, "name": name, "cat": cat, "ts": us(start),
-                      "dur": round((end - start) * _US, 1), "args": args})
+        trace.append(
+            {
+                "ph": "X",
+                "pid": 1,
+                "tid": tid,
+                "name": name,
+                "cat": cat,
+                "ts": us(start),
+                "dur": round((end - start) * _US, 1),
+                "args": args,
+            }
+        )
 
     for tid, span in enumerate(spans, start=1):
-        trace.append({"ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
-                      "args": {"name": f"L{span.layer + 1} {span.name}"}})
+        trace.append(
+            {"ph": "M", "pid": 1, "tid": tid, "name": "thread_name", "args": {"name": f"L{span.layer + 1} {span.name}"}}
+        )
         trace.append({"ph": "M", "pid": 1, "tid": tid, "name": "thread_sort_index", "args": {"sort_index": tid}})
         complete(tid, "waiting", "wait", span.waiting_at, span.started_at, {"reason": "slot or rate limit"})
         for attempt in span.attempts:
@@ -45,18 +56,59 @@ def chrome_trace(state: RunState) -> dict[str, Any]:
         for backoff in span.backoffs:
             complete(tid, "backoff", "backoff", backoff.start, backoff.end, {"reason": backoff.reason})
         if span.started_at is not None and span.ended_at is not None:
-            complete(tid, span.name, f"node.{span.status}", span.started_at, span.ended_at, {
-                "status": span.status, "input_tokens": span.input_tokens, "output_tokens": span.output_tokens,
-                "cost_usd": span.cost_usd, "api_calls": span.api_calls, "error": span.error, "model": span.model})
+            complete(
+                tid,
+                span.name,
+                f"node.{span.status}",
+                span.started_at,
+                span.ended_at,
+                {
+                    "status": span.status,
+                    "input_tokens": span.input_tokens,
+                    "output_tokens": span.output_tokens,
+                    "cost_usd": span.cost_usd,
+                    "api_calls": span.api_calls,
+                    "error": span.error,
+                    "model": span.model,
+                },
+            )
         elif span.status == "skipped":
-            trace.append({"ph": "i", "pid": 1, "tid": tid, "name": "skipped", "s": "t",
-                          "ts": us(state.end_time), "args": {"reason": span.skip_reason}})
-    return {"traceEvents": trace, "displayTimeUnit": "ms",
-            "otherData": {"status": state.status, "simulated": state.simulated}}
+            trace.append(
+                {
+                    "ph": "i",
+                    "pid": 1,
+                    "tid": tid,
+                    "name": "skipped",
+                    "s": "t",
+                    "ts": us(state.end_time),
+                    "args": {"reason": span.skip_reason},
+                }
+            )
+    return {
+        "traceEvents": trace,
+        "displayTimeUnit": "ms",
+        "otherData": {"status": state.status, "simulated": state.simulated},
+    }
 
 
-CSV_COLUMNS = ["name", "kind", "layer", "status", "model", "queued_ms", "waiting_ms", "start_ms", "first_token_ms",
-               "end_ms", "duration_ms", "attempts", "input_tokens", "output_tokens", "cost_usd", "error"]
+CSV_COLUMNS = [
+    "name",
+    "kind",
+    "layer",
+    "status",
+    "model",
+    "queued_ms",
+    "waiting_ms",
+    "start_ms",
+    "first_token_ms",
+    "end_ms",
+    "duration_ms",
+    "attempts",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "error",
+]
 
 
 def spans_csv(state: RunState) -> str:
@@ -69,10 +121,24 @@ def spans_csv(state: RunState) -> str:
     writer.writerow(CSV_COLUMNS)
     for span in sorted(state.spans.values(), key=lambda s: (s.layer, s.name)):
         duration = span.duration
-        writer.writerow([span.name, span.kind, span.layer + 1, span.status, span.model or "", ms(span.queued_at),
-                         f"{span.wait_time * 1000:.1f}", ms(span.started_at), ms(span.first_token_at),
-                         ms(span.ended_at), "" if duration is None else f"{duration * 1000:.1f}",
-                         span.api_calls, span.input_tokens, span.output_tokens,
-                         "" if span.cost_usd is None else f"{span.cost_usd:.6f}",
-                         span.error or span.skip_reason or ""])
+        writer.writerow(
+            [
+                span.name,
+                span.kind,
+                span.layer + 1,
+                span.status,
+                span.model or "",
+                ms(span.queued_at),
+                f"{span.wait_time * 1000:.1f}",
+                ms(span.started_at),
+                ms(span.first_token_at),
+                ms(span.ended_at),
+                "" if duration is None else f"{duration * 1000:.1f}",
+                span.api_calls,
+                span.input_tokens,
+                span.output_tokens,
+                "" if span.cost_usd is None else f"{span.cost_usd:.6f}",
+                span.error or span.skip_reason or "",
+            ]
+        )
     return out.getvalue()

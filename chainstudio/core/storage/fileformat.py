@@ -8,19 +8,22 @@ gives identical bytes and graphs diff cleanly in git.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
+from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 
 FORMAT = "chainstudio/graph"
 VERSION = 1
@@ -47,7 +50,7 @@ class FileProblem:
         return f"{where}: {self.message}"
 
 
-class LoadError(Exception):
+class LoadError(ChainStudioError):
     """A graph file that cannot be loaded; ``problems`` say where and why."""
 
     def __init__(self, problems: list[FileProblem], source: str | None = None):
@@ -92,7 +95,7 @@ class GraphDoc(_Strict):
     edges: list[EdgeDoc] = []
 
 
-@lru_cache(maxsize=None)
+@cache
 def _params_model(kind: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for spec in NODE_KINDS[kind].fields:
@@ -146,8 +149,14 @@ def load(path: str | os.PathLike[str]) -> Graph:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise LoadError([FileProblem("", f"the file is {size / 1e6:.1f} MB; the limit is "
-                                             f"{MAX_FILE_BYTES // (1024 * 1024)} MB")], str(path))
+            raise LoadError(
+                [
+                    FileProblem(
+                        "", f"the file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB"
+                    )
+                ],
+                str(path),
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise LoadError([FileProblem("", f"cannot read the file: {exc.strerror or exc}")], str(path)) from None
@@ -165,18 +174,24 @@ def from_document(data: Any, source: str | None = None) -> Graph:
     if not isinstance(data, dict):
         raise fail("", f"expected a JSON object, found {type(data).__name__}")
     if data.get("format") != FORMAT:
-        raise fail("format", f"not a ChainStudio graph (expected \"format\": \"{FORMAT}\")")
+        raise fail("format", f'not a ChainStudio graph (expected "format": "{FORMAT}")')
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise fail("version", "the format version must be an integer")
     if version > VERSION:
-        raise fail("version", f"this file was written by a newer ChainStudio (format version {version}); "
-                              f"this version reads up to {VERSION}. Please update ChainStudio.")
+        raise fail(
+            "version",
+            f"this file was written by a newer ChainStudio (format version {version}); "
+            f"this version reads up to {VERSION}. Please update ChainStudio.",
+        )
     while version < VERSION:
         migrate = MIGRATIONS.get(version)
         if migrate is None:
-            raise fail("version", f"format version {version} is not supported (this version reads "
-                                  f"{min([VERSION, *MIGRATIONS])} to {VERSION})")
+            raise fail(
+                "version",
+                f"format version {version} is not supported (this version reads "
+                f"{min([VERSION, *MIGRATIONS])} to {VERSION})",
+            )
         data = migrate(data)
         version = data["version"]
     if isinstance(data.get("nodes"), list) and len(data["nodes"]) > MAX_NODES:
@@ -192,12 +207,16 @@ def from_document(data: Any, source: str | None = None) -> Graph:
 
     problems: list[FileProblem] = []
     rejected: set[str] = set()  # ids of nodes already reported: their edges need no second message
-    graph = Graph(name=doc.name, description=doc.description,
-                  inputs=[GraphInput(i.name, i.default, i.description) for i in doc.inputs])
+    graph = Graph(
+        name=doc.name,
+        description=doc.description,
+        inputs=[GraphInput(i.name, i.default, i.description) for i in doc.inputs],
+    )
     for i, node_doc in enumerate(doc.nodes):
         if node_doc.kind not in NODE_KINDS:
-            problems.append(FileProblem(f"nodes[{i}].kind", f"unknown node kind {node_doc.kind!r} "
-                                                            f"(known: {', '.join(NODE_KINDS)})"))
+            problems.append(
+                FileProblem(f"nodes[{i}].kind", f"unknown node kind {node_doc.kind!r} (known: {', '.join(NODE_KINDS)})")
+            )
             rejected.add(node_doc.id)
             continue
         if node_doc.id in graph.nodes:
@@ -209,8 +228,13 @@ def from_document(data: Any, source: str | None = None) -> Graph:
             problems += _pydantic_problems(exc, ("nodes", i))
             rejected.add(node_doc.id)
             continue
-        graph.nodes[node_doc.id] = Node(node_doc.id, node_doc.kind, node_doc.name, params.model_dump(),
-                                        (float(node_doc.position[0]), float(node_doc.position[1])))
+        graph.nodes[node_doc.id] = Node(
+            node_doc.id,
+            node_doc.kind,
+            node_doc.name,
+            params.model_dump(),
+            (float(node_doc.position[0]), float(node_doc.position[1])),
+        )
     edge_ids: set[str] = set()
     for i, edge_doc in enumerate(doc.edges):
         if edge_doc.id in edge_ids:
@@ -233,8 +257,12 @@ def _number(value: float) -> float | int:
 def to_document(graph: Graph) -> dict[str, Any]:
     nodes = []
     for node in graph.nodes.values():
-        entry: dict[str, Any] = {"id": node.id, "kind": node.kind, "name": node.name,
-                                 "position": [_number(node.position[0]), _number(node.position[1])]}
+        entry: dict[str, Any] = {
+            "id": node.id,
+            "kind": node.kind,
+            "name": node.name,
+            "position": [_number(node.position[0]), _number(node.position[1])],
+        }
         for spec in NODE_KINDS[node.kind].fields:
             value = node.param(spec.name)
             entry[spec.name] = spec.type(value) if value is not None else value
@@ -274,10 +302,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     try:
         dir_fd = os.open(directory, os.O_RDONLY)

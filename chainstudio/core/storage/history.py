@@ -10,16 +10,17 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from chainstudio.core.storage import event_codec
-from chainstudio.core.run import events as ev
-from chainstudio.core.storage.fileformat import to_document
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
+from chainstudio.core.storage import event_codec
+from chainstudio.core.storage.fileformat import to_document
 from chainstudio.paths import user_data_dir
 
 SCHEMA = """
@@ -61,8 +62,11 @@ def graph_hash(graph: Graph) -> str:
 
 def _public_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings minus anything that looks like a credential (an API key never enters the history)."""
-    return {k: v for k, v in settings.items()
-            if not any(h in k.lower() for h in _SECRET_HINTS) or k in ("tokens_per_minute",)}
+    return {
+        k: v
+        for k, v in settings.items()
+        if not any(h in k.lower() for h in _SECRET_HINTS) or k in ("tokens_per_minute",)
+    }
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,16 @@ class RunHistory:
         finally:
             db.close()
 
-    def add(self, events: Iterable[ev.RunEvent], graph: Graph, *, source: str, file: str | None = None,
-            settings: dict[str, Any] | None = None, state: RunState | None = None) -> str:
+    def add(
+        self,
+        events: Iterable[ev.RunEvent],
+        graph: Graph,
+        *,
+        source: str,
+        file: str | None = None,
+        settings: dict[str, Any] | None = None,
+        state: RunState | None = None,
+    ) -> str:
         """Record a run; ``state`` (the reduction of ``events``, when the caller has it) saves a replay."""
         events = list(events)
         state = state if state is not None else RunState.from_events(events)
@@ -113,17 +125,34 @@ class RunHistory:
         if started is None:
             raise ValueError("no RunStarted event")
         totals = state.totals()
-        row = (started.run_id, time.time(), source, file, graph.name, graph_hash(graph), started.strategy,
-               started.provider, int(started.simulated), started.concurrency,
-               json.dumps(_public_settings(settings or {}), sort_keys=True), state.status,
-               totals.wall * 1000, totals.node_time * 1000, totals.input_tokens, totals.output_tokens,
-               totals.api_calls, totals.cost_usd, event_codec.dumps(events, drop_deltas=True))
+        row = (
+            started.run_id,
+            time.time(),
+            source,
+            file,
+            graph.name,
+            graph_hash(graph),
+            started.strategy,
+            started.provider,
+            int(started.simulated),
+            started.concurrency,
+            json.dumps(_public_settings(settings or {}), sort_keys=True),
+            state.status,
+            totals.wall * 1000,
+            totals.node_time * 1000,
+            totals.input_tokens,
+            totals.output_tokens,
+            totals.api_calls,
+            totals.cost_usd,
+            event_codec.dumps(events, drop_deltas=True),
+        )
         with self._connect() as db:
             db.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(row))})", row)
         return started.run_id
 
-    def runs(self, *, graph_name: str | None = None, graph_hash: str | None = None,
-             limit: int = 200) -> list[RunSummary]:
+    def runs(
+        self, *, graph_name: str | None = None, graph_hash: str | None = None, limit: int = 200
+    ) -> list[RunSummary]:
         """Newest first, optionally only one graph's runs."""
         where, args = [], []
         if graph_name is not None:
@@ -132,9 +161,11 @@ class RunHistory:
         if graph_hash is not None:
             where.append("graph_hash = ?")
             args.append(graph_hash)
-        sql = ("SELECT run_id, created_at, source, file, graph_name, graph_hash, strategy, provider, simulated, "
-               "concurrency, status, wall_ms, node_time_ms, input_tokens, output_tokens, api_calls, cost_usd, "
-               "settings FROM runs")
+        sql = (
+            "SELECT run_id, created_at, source, file, graph_name, graph_hash, strategy, provider, simulated, "
+            "concurrency, status, wall_ms, node_time_ms, input_tokens, output_tokens, api_calls, cost_usd, "
+            "settings FROM runs"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC LIMIT ?"

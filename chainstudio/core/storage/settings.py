@@ -7,6 +7,7 @@ reports that so the UI can warn. The key is never written into a graph file, the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -34,7 +35,7 @@ class Settings:
     price_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -89,10 +90,8 @@ def store_api_key(key: str) -> KeyStorage:
             if key:
                 ring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
             else:
-                try:
+                with contextlib.suppress(Exception):  # nothing to delete
                     ring.delete_password(KEYRING_SERVICE, KEYRING_USER)
-                except Exception:  # noqa: BLE001 - nothing to delete
-                    pass
             _credentials_path().unlink(missing_ok=True)
             return "keyring" if key else "none"
         except Exception:  # noqa: BLE001 - fall back to the file
@@ -114,7 +113,7 @@ def stored_api_key() -> tuple[str | None, KeyStorage]:
             key = ring.get_password(KEYRING_SERVICE, KEYRING_USER)
             if key:
                 return key, "keyring"
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - an unreadable keyring: try the file
             pass
     try:
         key = json.loads(_credentials_path().read_text(encoding="utf-8")).get("api_key")

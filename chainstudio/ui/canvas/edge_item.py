@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsSimpleTextItem, QStyle,
-                               QStyleOptionGraphicsItem, QWidget)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsSimpleTextItem,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
-
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -49,7 +54,7 @@ class EdgeItem(QGraphicsPathItem):
     def shape(self) -> QPainterPath:
         return self._shape
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -123,7 +128,7 @@ class LayerBandItem(QGraphicsItem):
             self.label = label
             self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -139,5 +144,6 @@ class LayerBandItem(QGraphicsItem):
             return
         painter.setPen(theme.BAND_TEXT)
         painter.setFont(theme.canvas_font(pixels, True))
-        painter.drawText(self._rect.adjusted(12, 2, -8, 0),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.label)
+        painter.drawText(
+            self._rect.adjusted(12, 2, -8, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.label
+        )

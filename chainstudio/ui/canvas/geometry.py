@@ -5,9 +5,9 @@ A node's model position is the top-left corner of its card in scene coordinates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainterPath, QPainterPathStroker
@@ -77,8 +77,10 @@ def card_text(name: str, kind_title: str, detail: str, preview: list[str]) -> Ca
             break
         lines.append((QRectF(PAD, y, width, body.height()), body.elidedText(line, elide, width)))
     return CardText(
-        name=(QRectF(PAD, 0, name_width, HEADER_HEIGHT),
-              QFontMetricsF(canvas_font(*NAME_FONT)).elidedText(name, elide, name_width)),
+        name=(
+            QRectF(PAD, 0, name_width, HEADER_HEIGHT),
+            QFontMetricsF(canvas_font(*NAME_FONT)).elidedText(name, elide, name_width),
+        ),
         kind=(QRectF(CARD_WIDTH - PAD - kind_width, 0, kind_width, HEADER_HEIGHT), kind_title),
         detail=(QRectF(PAD, top, width, 16), body.elidedText(detail, elide, width)),
         preview=tuple(lines),

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class ConnectDrag:
-    def __init__(self, scene: "CanvasScene", node_id: str, side: str, pos: QPointF):
+    def __init__(self, scene: CanvasScene, node_id: str, side: str, pos: QPointF):
         self.scene, self.node_id, self.side = scene, node_id, side
         anchor = scene.nodes[node_id].port_scene_pos(side)
         self.curve = DragCurveItem(anchor, from_output=side == "out")

@@ -9,11 +9,10 @@ from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QGraphicsEllipseItem, QGraphicsItem, QStyle, QStyleOptionGraphicsItem,
-                               QWidget)
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
 
-from chainstudio.core.graph.model import Node
 from chainstudio.core.graph.kinds import node_kind
+from chainstudio.core.graph.model import Node
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 
@@ -32,8 +31,11 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
         text = ""
     else:
         text = str(node.param("template") or "")
-        detail = "template" if text.strip() else ("returns the upstream outputs" if node.kind == "output"
-                                                   else "empty template")
+        detail = (
+            "template"
+            if text.strip()
+            else ("returns the upstream outputs" if node.kind == "output" else "empty template")
+        )
     preview = [line.strip() for line in text.splitlines() if line.strip()]
     return detail, preview
 
@@ -55,7 +57,7 @@ def _port_hit_shape() -> QPainterPath:
 class PortItem(QGraphicsEllipseItem):
     """An input ("in") or output ("out") port; dragging from it starts a connection."""
 
-    def __init__(self, side: str, parent: "NodeItem"):
+    def __init__(self, side: str, parent: NodeItem):
         r = geo.PORT_RADIUS
         super().__init__(-r, -r, 2 * r, 2 * r, parent)
         self.side = side
@@ -78,12 +80,12 @@ class PortItem(QGraphicsEllipseItem):
         """Easier to hit than to see."""
         return _port_hit_shape()
 
-    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def hoverEnterEvent(self, event) -> None:
         self._hover = True
         self._restyle()
         super().hoverEnterEvent(event)
 
-    def hoverLeaveEvent(self, event) -> None:  # noqa: N802
+    def hoverLeaveEvent(self, event) -> None:
         self._hover = False
         self._restyle()
         super().hoverLeaveEvent(event)
@@ -98,9 +100,11 @@ class NodeItem(QGraphicsItem):
         self.flashing = False
         self.run_badge = None  # a run_overlay.Badge while/after a run
         self.critical = False
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges
+        )
         self.set_crisp(True)
         self.setZValue(1.0)
         spec = node_kind(node.kind)
@@ -137,13 +141,13 @@ class NodeItem(QGraphicsItem):
         return self.pos() + offset
 
     # --- Qt -------------------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return BOUNDS
 
     def shape(self) -> QPainterPath:
         return _card_shape()
 
-    def itemChange(self, change, value):  # noqa: N802
+    def itemChange(self, change, value):
         if change == QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged and self.scene() is not None:
             self.scene().node_item_moved(self)
         return super().itemChange(change, value)

@@ -33,7 +33,7 @@ def _cosmetic(color, width: float = 0.0, style=Qt.PenStyle.SolidLine) -> QPen:
 
 
 class OverviewItem(QGraphicsItem):
-    def __init__(self, scene: "CanvasScene"):
+    def __init__(self, scene: CanvasScene):
         super().__init__()
         self._scene = scene
         self.active = False
@@ -86,7 +86,7 @@ class OverviewItem(QGraphicsItem):
         self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-4, -4, 4, 4)
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:

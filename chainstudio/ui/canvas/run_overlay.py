@@ -11,8 +11,17 @@ from chainstudio.core.run.state import NodeSpan, RunState
 from chainstudio.ui import theme
 from chainstudio.ui.gantt.theme import STATUS_HEX_DARK, STATUS_HEX_LIGHT
 
-ICONS = {"pending": "·", "queued": "…", "waiting": "⏳", "running": "▶", "retrying": "↻", "succeeded": "✓",
-         "failed": "✗", "skipped": "⤼", "cancelled": "■"}
+ICONS = {
+    "pending": "·",
+    "queued": "…",
+    "waiting": "⏳",
+    "running": "▶",
+    "retrying": "↻",
+    "succeeded": "✓",
+    "failed": "✗",
+    "skipped": "⤼",
+    "cancelled": "■",
+}
 LABELS = {"waiting": "waiting for a slot", "succeeded": "done"}
 
 
@@ -63,7 +72,7 @@ def critical_pairs(state: RunState) -> tuple[set[str], set[tuple[str, str]]]:
     if state.running or state.start_time is None:
         return set(), set()
     path, _ = state.critical_path()
-    return set(path), set(zip(path, path[1:]))
+    return set(path), set(zip(path, path[1:], strict=False))
 
 
 def apply_to_scene(scene, state: RunState | None, changed: frozenset[str] | None = None) -> None:
@@ -91,5 +100,10 @@ def estimate_badges(scene, estimate) -> None:
             item.set_run(None)
             continue
         cost = "" if predicted.cost_usd is None else f" · ${predicted.cost_usd:.4f}"
-        item.set_run(Badge("pending", f"≈ {_seconds(predicted.duration_ms / 1000)} · ↑{predicted.input_tokens:,} "
-                                      f"↓{predicted.output_tokens:,}{cost}"))
+        item.set_run(
+            Badge(
+                "pending",
+                f"≈ {_seconds(predicted.duration_ms / 1000)} · ↑{predicted.input_tokens:,} "
+                f"↓{predicted.output_tokens:,}{cost}",
+            )
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
-from chainstudio.core.editing.commands import Changes
+from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.analysis import CycleError, layers
 from chainstudio.core.graph.validation import ordering_only_edges
@@ -128,8 +128,7 @@ class CanvasScene(QGraphicsScene):
             self.removeItem(item)
 
     def _route(self, item: EdgeItem) -> None:
-        item.set_ends(self.nodes[item.source_id].port_scene_pos("out"),
-                      self.nodes[item.target_id].port_scene_pos("in"))
+        item.set_ends(self.nodes[item.source_id].port_scene_pos("out"), self.nodes[item.target_id].port_scene_pos("in"))
 
     def node_item_moved(self, item: NodeItem) -> None:
         """Called by a NodeItem whose position changed (while dragging or when the model moved it)."""
@@ -187,7 +186,7 @@ class CanvasScene(QGraphicsScene):
             band = LayerBandItem(len(self.bands))
             self.bands.append(band)
             self.addItem(band)
-        for band, group in zip(self.bands, groups):
+        for band, group in zip(self.bands, groups, strict=False):
             rects = [self.nodes[n].sceneBoundingRect() for n in group if n in self.nodes]
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
 
@@ -249,7 +248,7 @@ class CanvasScene(QGraphicsScene):
                 return item
         return None
 
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         port = next((i for i in self.items(event.scenePos()) if isinstance(i, PortItem)), None)
         if port is not None and event.button() == Qt.MouseButton.LeftButton:
             self._drag = ConnectDrag(self, port.node_id, port.side, event.scenePos())
@@ -257,14 +256,14 @@ class CanvasScene(QGraphicsScene):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag is not None:
             self._drag.move_to(event.scenePos())
             event.accept()
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag is not None:
             drag, self._drag = self._drag, None
             pair = drag.finish(event.scenePos())

@@ -9,8 +9,8 @@ import time
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox
 
+from chainstudio.core.editing.changes import Changes
 from chainstudio.core.storage.autosave import Autosaver, Recoverable, recoverable
-from chainstudio.core.editing.commands import Changes
 
 DEFAULT_INTERVAL_MS = 3000
 
@@ -65,10 +65,14 @@ class AutosaveUi(QObject):
         when = time.strftime("%H:%M:%S on %Y-%m-%d", time.localtime(item.saved_at))
         target = item.source_file or f"the unsaved graph '{item.graph_name}'"
         more = f"\n\n({len(items) - 1} older autosave(s) will be kept for later.)" if len(items) > 1 else ""
-        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved changes?",
-                          f"ChainStudio did not close normally. Unsaved changes to {target} were autosaved at "
-                          f"{when}.\n\nRestore them?{more}",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard, self.window)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Restore unsaved changes?",
+            f"ChainStudio did not close normally. Unsaved changes to {target} were autosaved at "
+            f"{when}.\n\nRestore them?{more}",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            self.window,
+        )
         box.button(QMessageBox.StandardButton.Yes).setText("Restore")
         box.finished.connect(lambda result: self._answer(item, result == QMessageBox.StandardButton.Yes))
         self.offer = box

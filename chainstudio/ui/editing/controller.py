@@ -5,12 +5,24 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from chainstudio.core.storage import fileformat
-from chainstudio.core.editing.commands import (AddNode, AutoLayout, Batch, Command, CommandError, Connect, Disconnect,
-                                       MoveNodes, RemoveNodes, Rename, SetGraphInfo, SetParam, paste_command,
-                                       subgraph)
+from chainstudio.core.editing.clipboard import paste_command, subgraph
+from chainstudio.core.editing.commands import (
+    AddNode,
+    Batch,
+    Command,
+    Connect,
+    Disconnect,
+    MoveNodes,
+    RemoveNodes,
+    Rename,
+    SetGraphInfo,
+    SetParam,
+)
 from chainstudio.core.editing.document import Document
+from chainstudio.core.editing.layout import AutoLayout
+from chainstudio.core.editing.rules import CommandError
 from chainstudio.core.graph.model import GraphInput, Node
+from chainstudio.core.storage import fileformat
 from chainstudio.ui.canvas import geometry as geo
 
 BASE_NAMES = {"input": "topic", "llm": "step", "join": "combined", "output": "result"}
@@ -49,8 +61,11 @@ class Controller(QObject):
     def delete(self, node_ids: list[str], edge_ids: list[str] = ()) -> bool:
         graph = self.document.graph
         doomed = set(node_ids)
-        edges = [e for e in edge_ids if e in graph.edges
-                 and graph.edges[e].source not in doomed and graph.edges[e].target not in doomed]
+        edges = [
+            e
+            for e in edge_ids
+            if e in graph.edges and graph.edges[e].source not in doomed and graph.edges[e].target not in doomed
+        ]
         commands: list[Command] = []
         if edges:
             commands.append(Disconnect(edges))

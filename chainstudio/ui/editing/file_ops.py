@@ -3,14 +3,14 @@ Save / Discard / Cancel question — all with ``open()`` + signals, never a nest
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from chainstudio.core.storage import fileformat
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.storage import fileformat
 from chainstudio.paths import examples_dir
 from chainstudio.ui.canvas.export import export_canvas
 
@@ -49,10 +49,13 @@ class FileOps:
         if not self.document.modified:
             then()
             return
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"Save the changes to {self.document.title} before continuing?",
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self.window)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Unsaved changes",
+            f"Save the changes to {self.document.title} before continuing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self.window,
+        )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
 
         def answered(_result: int) -> None:
@@ -74,6 +77,7 @@ class FileOps:
             dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
             dialog.fileSelected.connect(lambda path: self.open_path(path, confirm=False))
             self._show(dialog, lambda _r: None)
+
         self.confirm_discard(chosen)
 
     def open_path(self, path: str | Path, confirm: bool = True) -> None:
@@ -94,9 +98,13 @@ class FileOps:
         except fileformat.LoadError as exc:
             problems = "\n".join(f"• {p}" for p in exc.problems[:20])
             more = f"\n… and {len(exc.problems) - 20} more" if len(exc.problems) > 20 else ""
-            box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open file",
-                              f"{Path(path).name} cannot be opened:\n\n{problems}{more}",
-                              QMessageBox.StandardButton.Ok, self.window)
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Cannot open file",
+                f"{Path(path).name} cannot be opened:\n\n{problems}{more}",
+                QMessageBox.StandardButton.Ok,
+                self.window,
+            )
             self._show(box, lambda _r: None)
             self._status(f"Cannot open {Path(path).name}: {exc.problems[0]}")
             return False
@@ -123,6 +131,7 @@ class FileOps:
         def selected(path: str) -> None:
             if self.save_to(path) and then:
                 then()
+
         dialog.fileSelected.connect(selected)
         self._show(dialog, lambda _r: None)
 
@@ -130,8 +139,13 @@ class FileOps:
         try:
             saved = self.document.save(path)
         except OSError as exc:
-            box = QMessageBox(QMessageBox.Icon.Critical, "Cannot save", f"Cannot save {path}: {exc}",
-                              QMessageBox.StandardButton.Ok, self.window)
+            box = QMessageBox(
+                QMessageBox.Icon.Critical,
+                "Cannot save",
+                f"Cannot save {path}: {exc}",
+                QMessageBox.StandardButton.Ok,
+                self.window,
+            )
             self._show(box, lambda _r: None)
             return False
         self.add_recent(saved)
@@ -141,8 +155,9 @@ class FileOps:
     # --- export ---------------------------------------------------------------------------------
     def export_dialog(self, suffix: str = ".png") -> None:
         start = Path(self._last_dir()) / f"{self.document.graph.name}{suffix}"
-        dialog = QFileDialog(self.window, "Export canvas", str(start),
-                             "PNG image (*.png)" if suffix == ".png" else "SVG image (*.svg)")
+        dialog = QFileDialog(
+            self.window, "Export canvas", str(start), "PNG image (*.png)" if suffix == ".png" else "SVG image (*.svg)"
+        )
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix(suffix.lstrip("."))
         dialog.fileSelected.connect(self.export_to)

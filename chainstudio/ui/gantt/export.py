@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 
-from chainstudio.core.run.state import RunState
 from chainstudio.core.gantt.layout import GanttLayout, Metrics
-from chainstudio.ui.gantt.paint import GanttPainter, chart_font
 from chainstudio.core.gantt.text import run_title, totals_text
+from chainstudio.core.run.state import RunState
+from chainstudio.ui.gantt.paint import GanttPainter, chart_font
 from chainstudio.ui.gantt.theme import Theme
 
 MARGIN = 16.0
@@ -63,8 +63,9 @@ class HeaderPainter:
 
     def _badge(self, p: QPainter, x: float, y: float, h: float) -> None:
         metrics = QFontMetricsF(self.badge_font)
-        rect = QRectF(x, y + (h - metrics.height() - 4) / 2, metrics.horizontalAdvance(SIMULATED_TEXT) + 12,
-                      metrics.height() + 4)
+        rect = QRectF(
+            x, y + (h - metrics.height() - 4) / 2, metrics.horizontalAdvance(SIMULATED_TEXT) + 12, metrics.height() + 4
+        )
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setPen(QColor("#b45309"))
@@ -79,8 +80,15 @@ class HeaderPainter:
 class ChartDocument:
     """Header + legend + the full chart, fitted to ``width``: the layout is computed before painting."""
 
-    def __init__(self, states: Sequence[RunState], width: int = 1400, theme: Theme | None = None,
-                 metrics: Metrics | None = None, px_per_s: float | None = None, font: QFont | None = None):
+    def __init__(
+        self,
+        states: Sequence[RunState],
+        width: int = 1400,
+        theme: Theme | None = None,
+        metrics: Metrics | None = None,
+        px_per_s: float | None = None,
+        font: QFont | None = None,
+    ):
         self.states = list(states)
         self.width = int(width)
         self.theme = theme or Theme.light()
@@ -115,8 +123,14 @@ def _as_list(states: RunState | Sequence[RunState]) -> list[RunState]:
     return [states] if isinstance(states, RunState) else list(states)
 
 
-def export_png(states: RunState | Sequence[RunState], path: str | os.PathLike, width: int = 1400,
-               theme: Theme | None = None, px_per_s: float | None = None, font: QFont | None = None) -> Path:
+def export_png(
+    states: RunState | Sequence[RunState],
+    path: str | os.PathLike,
+    width: int = 1400,
+    theme: Theme | None = None,
+    px_per_s: float | None = None,
+    font: QFont | None = None,
+) -> Path:
     doc = ChartDocument(_as_list(states), width, theme, px_per_s=px_per_s, font=font)
     image = QImage(doc.size(), QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(doc.theme.background)
@@ -129,8 +143,14 @@ def export_png(states: RunState | Sequence[RunState], path: str | os.PathLike, w
     return Path(path)
 
 
-def export_svg(states: RunState | Sequence[RunState], path: str | os.PathLike, width: int = 1400,
-               theme: Theme | None = None, px_per_s: float | None = None, font: QFont | None = None) -> Path:
+def export_svg(
+    states: RunState | Sequence[RunState],
+    path: str | os.PathLike,
+    width: int = 1400,
+    theme: Theme | None = None,
+    px_per_s: float | None = None,
+    font: QFont | None = None,
+) -> Path:
     from PySide6.QtSvg import QSvgGenerator
 
     doc = ChartDocument(_as_list(states), width, theme, px_per_s=px_per_s, font=font)

@@ -6,16 +6,17 @@ offscreen export (everything, no scrolling).
 
 from __future__ import annotations
 
-from typing import Collection
+from collections.abc import Collection
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 
-from chainstudio.core.run.state import RunState
+from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.gantt.axis import tick_label, tick_step, ticks
 from chainstudio.core.gantt.layout import GanttLayout, Row
 from chainstudio.core.gantt.segments import Segment, bar_span
-from chainstudio.core.gantt.text import bar_label, fmt_duration
+from chainstudio.core.gantt.text import bar_label
+from chainstudio.core.run.state import RunState
 from chainstudio.ui.gantt.theme import LEGEND, Theme, blend
 
 
@@ -49,8 +50,9 @@ class CriticalPaths:
         if len(self._cache) > 64:
             self._cache.clear()
         path, _ = state.critical_path()
-        ids = frozenset(n for n in path if (state.spans[n].duration or 0.0) > 0
-                        and state.spans[n].status in ("succeeded", "failed"))
+        ids = frozenset(
+            n for n in path if (state.spans[n].duration or 0.0) > 0 and state.spans[n].status in ("succeeded", "failed")
+        )
         self._cache[key] = (state.run_id, state.events_applied, ids)
         return ids
 
@@ -64,9 +66,17 @@ class GanttPainter:
         self.critical = CriticalPaths()
 
     # --- the chart ---------------------------------------------------------------------------------
-    def paint_chart(self, p: QPainter, layout: GanttLayout, width: float, height: float,
-                    scroll_x: float = 0.0, scroll_y: float = 0.0,
-                    highlight: Collection[str] = (), hover: str | None = None) -> None:
+    def paint_chart(
+        self,
+        p: QPainter,
+        layout: GanttLayout,
+        width: float,
+        height: float,
+        scroll_x: float = 0.0,
+        scroll_y: float = 0.0,
+        highlight: Collection[str] = (),
+        hover: str | None = None,
+    ) -> None:
         m, theme = layout.metrics, self.theme
         p.save()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -91,8 +101,17 @@ class GanttPainter:
         critical = [self.critical.of(s) for s in layout.states]
         for row in rows:
             if row.kind == "node":
-                self._node_bar(p, layout, row, dx, dy, critical[row.run_index],
-                               row.node_id in highlight, row.node_id == hover, width)
+                self._node_bar(
+                    p,
+                    layout,
+                    row,
+                    dx,
+                    dy,
+                    critical[row.run_index],
+                    row.node_id in highlight,
+                    row.node_id == hover,
+                    width,
+                )
 
         p.setClipRect(QRectF(0, top, width, height - top))
         for row in rows:
@@ -115,8 +134,9 @@ class GanttPainter:
         elif row.node_id in highlight:
             p.fillRect(rect, theme.highlight_bg)
 
-    def _row_label(self, p: QPainter, layout: GanttLayout, row: Row, dy: float, width: float,
-                   highlight: Collection[str]) -> None:
+    def _row_label(
+        self, p: QPainter, layout: GanttLayout, row: Row, dy: float, width: float, highlight: Collection[str]
+    ) -> None:
         theme, m = self.theme, layout.metrics
         rect = QRectF(0, row.top + dy, m.label_width, row.height)
         if row.kind in ("run", "layer"):  # group headers span the whole width, unscrolled
@@ -142,17 +162,33 @@ class GanttPainter:
         p.setFont(self.small)
         p.setPen(theme.muted)
         kind_rect = QRectF(m.label_width - kind_width - 6, rect.top(), kind_width, rect.height())
-        p.drawText(kind_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                   small_metrics.elidedText(kind, Qt.TextElideMode.ElideRight, kind_width))
+        p.drawText(
+            kind_rect,
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            small_metrics.elidedText(kind, Qt.TextElideMode.ElideRight, kind_width),
+        )
         p.setFont(self.bold if row.node_id in highlight else self.font)
         p.setPen(theme.text)
         name_width = kind_rect.left() - 28
         name = QFontMetricsF(p.font()).elidedText(row.text, Qt.TextElideMode.ElideRight, name_width)
-        p.drawText(QRectF(26, rect.top(), name_width, rect.height()),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name)
+        p.drawText(
+            QRectF(26, rect.top(), name_width, rect.height()),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            name,
+        )
 
-    def _node_bar(self, p: QPainter, layout: GanttLayout, row: Row, dx: float, dy: float,
-                  critical: frozenset[str], highlighted: bool, hovered: bool, width: float) -> None:
+    def _node_bar(
+        self,
+        p: QPainter,
+        layout: GanttLayout,
+        row: Row,
+        dx: float,
+        dy: float,
+        critical: frozenset[str],
+        highlighted: bool,
+        hovered: bool,
+        width: float,
+    ) -> None:
         theme, m = self.theme, layout.metrics
         state = layout.states[row.run_index]
         span = state.spans[row.node_id]
@@ -179,8 +215,16 @@ class GanttPainter:
         if left is not None and right is not None:
             self._bar_text(p, state, span, (left, right), (m.label_width, width), row.top + dy, row.height)
 
-    def _bar_text(self, p: QPainter, state: RunState, span, bar: tuple[float, float],
-                  room: tuple[float, float], top: float, height: float) -> None:
+    def _bar_text(
+        self,
+        p: QPainter,
+        state: RunState,
+        span,
+        bar: tuple[float, float],
+        room: tuple[float, float],
+        top: float,
+        height: float,
+    ) -> None:
         """Duration and tokens right of the bar, or left of it when they would run off the chart."""
         parts = []
         if span.status == "skipped":
@@ -209,8 +253,7 @@ class GanttPainter:
             elif min(bar[1], room[1]) - text_w - 6 > max(bar[0], room[0]):  # inside the bar's end
                 x = min(bar[1], room[1]) - text_w - 6
                 p.setPen(contrast(self.theme.status_color(span.status)))
-        p.drawText(QRectF(x, top, text_w + 2, height), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   text)
+        p.drawText(QRectF(x, top, text_w + 2, height), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
     def _segment(self, p: QPainter, segment: Segment, rect: QRectF) -> None:
         theme = self.theme
@@ -273,8 +316,9 @@ class GanttPainter:
                 p.setPen(pen)
                 p.drawLine(QPointF(x, top), QPointF(x, height))
 
-    def _axis(self, p: QPainter, layout: GanttLayout, width: float, dx: float, tick_times: list[float],
-              step: float) -> None:
+    def _axis(
+        self, p: QPainter, layout: GanttLayout, width: float, dx: float, tick_times: list[float], step: float
+    ) -> None:
         theme, m = self.theme, layout.metrics
         h = m.axis_height
         p.fillRect(QRectF(0, 0, width, h), theme.axis_bg)
@@ -282,8 +326,11 @@ class GanttPainter:
         p.drawLine(QPointF(0, h - 0.5), QPointF(width, h - 0.5))
         p.setFont(self.small)
         p.setPen(theme.muted)
-        p.drawText(QRectF(10, 0, m.label_width - 20, h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   "Node  ·  time since start")
+        p.drawText(
+            QRectF(10, 0, m.label_width - 20, h),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            "Node  ·  time since start",
+        )
         p.setClipRect(QRectF(m.label_width, 0, width - m.label_width, h))
         metrics = QFontMetricsF(self.small)
         for t in tick_times:
@@ -320,10 +367,12 @@ class GanttPainter:
                 swatch = QRectF(cx, cy + (line_h - 10) / 2, 16, 10)
                 self.swatch(p, swatch, key)
                 p.setPen(self.theme.text)
-                p.drawText(QRectF(cx + 21, cy, item_w, line_h),
-                           Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, label)
+                p.drawText(
+                    QRectF(cx + 21, cy, item_w, line_h),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                    label,
+                )
             cx += item_w
         if p is not None:
             p.restore()
         return cy - y + line_h
-

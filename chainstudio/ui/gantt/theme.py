@@ -58,27 +58,51 @@ class Theme:
         return blend(self.status_color(status), self.background, 0.55)
 
     @classmethod
-    def light(cls) -> "Theme":
+    def light(cls) -> Theme:
         return cls(
-            dark=False, background=QColor("#ffffff"), text=QColor("#0f172a"), muted=QColor("#64748b"),
-            grid=QColor("#e2e8f0"), axis_bg=QColor("#f8fafc"), label_bg=QColor("#f8fafc"),
-            group_bg=QColor("#f1f5f9"), run_bg=QColor("#e2e8f0"), stripe=QColor("#fbfcfe"),
-            highlight_bg=QColor("#dbeafe"), highlight=QColor("#1d4ed8"), critical=QColor("#0f172a"),
-            now_line=QColor("#2563eb"), status={k: QColor(v) for k, v in STATUS_HEX_LIGHT.items()},
-            retry=QColor("#f87171"), backoff=QColor("#fb923c"))
+            dark=False,
+            background=QColor("#ffffff"),
+            text=QColor("#0f172a"),
+            muted=QColor("#64748b"),
+            grid=QColor("#e2e8f0"),
+            axis_bg=QColor("#f8fafc"),
+            label_bg=QColor("#f8fafc"),
+            group_bg=QColor("#f1f5f9"),
+            run_bg=QColor("#e2e8f0"),
+            stripe=QColor("#fbfcfe"),
+            highlight_bg=QColor("#dbeafe"),
+            highlight=QColor("#1d4ed8"),
+            critical=QColor("#0f172a"),
+            now_line=QColor("#2563eb"),
+            status={k: QColor(v) for k, v in STATUS_HEX_LIGHT.items()},
+            retry=QColor("#f87171"),
+            backoff=QColor("#fb923c"),
+        )
 
     @classmethod
-    def dark_theme(cls) -> "Theme":
+    def dark_theme(cls) -> Theme:
         return cls(
-            dark=True, background=QColor("#111827"), text=QColor("#e5e7eb"), muted=QColor("#9ca3af"),
-            grid=QColor("#1f2937"), axis_bg=QColor("#0b1220"), label_bg=QColor("#0b1220"),
-            group_bg=QColor("#1e293b"), run_bg=QColor("#334155"), stripe=QColor("#131c2e"),
-            highlight_bg=QColor("#1c3357"), highlight=QColor("#93c5fd"), critical=QColor("#fde047"),
-            now_line=QColor("#60a5fa"), status={k: QColor(v) for k, v in STATUS_HEX_DARK.items()},
-            retry=QColor("#ef4444"), backoff=QColor("#fdba74"))
+            dark=True,
+            background=QColor("#111827"),
+            text=QColor("#e5e7eb"),
+            muted=QColor("#9ca3af"),
+            grid=QColor("#1f2937"),
+            axis_bg=QColor("#0b1220"),
+            label_bg=QColor("#0b1220"),
+            group_bg=QColor("#1e293b"),
+            run_bg=QColor("#334155"),
+            stripe=QColor("#131c2e"),
+            highlight_bg=QColor("#1c3357"),
+            highlight=QColor("#93c5fd"),
+            critical=QColor("#fde047"),
+            now_line=QColor("#60a5fa"),
+            status={k: QColor(v) for k, v in STATUS_HEX_DARK.items()},
+            retry=QColor("#ef4444"),
+            backoff=QColor("#fdba74"),
+        )
 
     @classmethod
-    def from_palette(cls, palette: QPalette) -> "Theme":
+    def from_palette(cls, palette: QPalette) -> Theme:
         """Dark when the palette's window colour is dark."""
         return cls.dark_theme() if palette.color(QPalette.ColorRole.Window).lightness() < 128 else cls.light()
 

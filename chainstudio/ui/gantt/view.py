@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
-from chainstudio.core.run.state import RunState
 from chainstudio.core.gantt.layout import GanttLayout, Metrics, Row
-from chainstudio.ui.gantt.paint import GanttPainter
 from chainstudio.core.gantt.text import tooltip_html
+from chainstudio.core.run.state import RunState
+from chainstudio.ui.gantt.paint import GanttPainter
 from chainstudio.ui.gantt.theme import Theme
 
 ZOOM_STEP = 1.5
@@ -123,8 +123,14 @@ class GanttView(QAbstractScrollArea):
         self.viewport().update()
 
     def ensure_visible(self, node_id: str) -> None:
-        row = next((self.layout_.node_row(node_id, i) for i in range(len(self.layout_.states))
-                    if self.layout_.node_row(node_id, i) is not None), None)
+        row = next(
+            (
+                self.layout_.node_row(node_id, i)
+                for i in range(len(self.layout_.states))
+                if self.layout_.node_row(node_id, i) is not None
+            ),
+            None,
+        )
         if row is None:
             return
         vbar = self.verticalScrollBar()
@@ -140,19 +146,24 @@ class GanttView(QAbstractScrollArea):
             if left < self.metrics.label_width or left > self.viewport().width() - 20:
                 hbar.setValue(round(extent[0] - self.metrics.label_width - 20))
             elif right > self.viewport().width():
-                hbar.setValue(round(min(extent[0] - self.metrics.label_width - 20,
-                                        extent[1] - self.viewport().width() + 20)))
+                hbar.setValue(
+                    round(min(extent[0] - self.metrics.label_width - 20, extent[1] - self.viewport().width() + 20))
+                )
 
     # --- hit testing --------------------------------------------------------------------------------
     def content_point(self, pos: QPoint) -> tuple[float, float]:
         """Viewport position → content coordinates (x, y)."""
-        return (pos.x() + self.horizontalScrollBar().value(),
-                pos.y() - self.metrics.axis_height + self.verticalScrollBar().value())
+        return (
+            pos.x() + self.horizontalScrollBar().value(),
+            pos.y() - self.metrics.axis_height + self.verticalScrollBar().value(),
+        )
 
     def viewport_point(self, x: float, y: float) -> QPoint:
         """Content coordinates → viewport position."""
-        return QPoint(round(x - self.horizontalScrollBar().value()),
-                      round(y + self.metrics.axis_height - self.verticalScrollBar().value()))
+        return QPoint(
+            round(x - self.horizontalScrollBar().value()),
+            round(y + self.metrics.axis_height - self.verticalScrollBar().value()),
+        )
 
     def row_at(self, pos: QPoint) -> Row | None:
         if pos.y() < self.metrics.axis_height:
@@ -169,28 +180,35 @@ class GanttView(QAbstractScrollArea):
         return self.layout_.node_at(*self.content_point(pos))
 
     # --- Qt events ----------------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def paintEvent(self, event) -> None:
         painter = QPainter(self.viewport())
         size = self.viewport().size()
-        self.painter.paint_chart(painter, self.layout_, size.width(), size.height(),
-                                 self.horizontalScrollBar().value(), self.verticalScrollBar().value(),
-                                 self.highlighted, self.hovered)
+        self.painter.paint_chart(
+            painter,
+            self.layout_,
+            size.width(),
+            size.height(),
+            self.horizontalScrollBar().value(),
+            self.verticalScrollBar().value(),
+            self.highlighted,
+            self.hovered,
+        )
         painter.end()
         self.paint_count += 1
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.refresh()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802
         self.viewport().update()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta()
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             steps = delta.y() / 120.0
             if steps:
-                self.set_px_per_s(self.px_per_s * ZOOM_STEP ** steps, event.position().x())
+                self.set_px_per_s(self.px_per_s * ZOOM_STEP**steps, event.position().x())
             event.accept()
             return
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and delta.x() == 0:
@@ -200,7 +218,7 @@ class GanttView(QAbstractScrollArea):
             return
         super().wheelEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.ZoomIn):
             self.zoom_in()
         elif event.matches(QKeySequence.StandardKey.ZoomOut):
@@ -210,7 +228,7 @@ class GanttView(QAbstractScrollArea):
         else:
             super().keyPressEvent(event)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             hit = self.node_at(event.position().toPoint())
             if hit is not None:
@@ -219,7 +237,7 @@ class GanttView(QAbstractScrollArea):
                 return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         hit = self.node_at(event.position().toPoint())
         hovered = hit[1] if hit else None
         if hovered != self.hovered:
@@ -229,7 +247,7 @@ class GanttView(QAbstractScrollArea):
             self.viewport().update()
         super().mouseMoveEvent(event)
 
-    def leaveEvent(self, event) -> None:  # noqa: N802
+    def leaveEvent(self, event) -> None:
         if self.hovered is not None:
             self.hovered = None
             self.viewport().update()
@@ -242,7 +260,7 @@ class GanttView(QAbstractScrollArea):
         state = self.layout_.states[hit[0]]
         return tooltip_html(state, state.spans[hit[1]])
 
-    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
+    def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:
             text = self.tooltip_for(event.pos())
             if text:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMenu, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
+from chainstudio.core.gantt.layout import Metrics
+from chainstudio.core.gantt.text import run_title, totals_text
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.gantt.export import SIMULATED_TEXT, export_png, export_svg
-from chainstudio.core.gantt.layout import Metrics
 from chainstudio.ui.gantt.paint import GanttPainter
-from chainstudio.core.gantt.text import run_title, totals_text
 from chainstudio.ui.gantt.theme import Theme
 from chainstudio.ui.gantt.view import GanttView
 
-BADGE_STYLE = ("QLabel { background: #fef3c7; color: #92400e; border: 1px solid #b45309; border-radius: 4px;"
-               " padding: 1px 6px; font-weight: bold; }")
+BADGE_STYLE = (
+    "QLabel { background: #fef3c7; color: #92400e; border: 1px solid #b45309; border-radius: 4px;"
+    " padding: 1px 6px; font-weight: bold; }"
+)
 
 
 class LegendWidget(QWidget):
@@ -42,14 +43,14 @@ class LegendWidget(QWidget):
     def heightForWidth(self, width: int) -> int:  # noqa: N802
         return int(self.painter.legend_height(max(100, width))) + 2
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(900, self.heightForWidth(900))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.setFixedHeight(self.heightForWidth(self.width()))
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         self.painter.paint_legend(p, 0, 1, self.width())
         p.end()
@@ -194,7 +195,7 @@ class GanttWidget(QWidget):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter(f"{suffix[1:].upper()} image (*{suffix})")
         dialog.setDefaultSuffix(suffix[1:])
-        name = (self._states[0].started.graph_name if self._states and self._states[0].started else "run")
+        name = self._states[0].started.graph_name if self._states and self._states[0].started else "run"
         dialog.selectFile(f"{name}-gantt{suffix}")
         export = self.export_svg if suffix == ".svg" else self.export_png
         dialog.fileSelected.connect(lambda path: export(path))
@@ -203,7 +204,7 @@ class GanttWidget(QWidget):
         dialog.open()
 
     # --- palette ------------------------------------------------------------------------------------
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+    def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self.apply_theme(Theme.from_palette(self.palette()))
         super().changeEvent(event)

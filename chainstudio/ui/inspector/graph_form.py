@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from chainstudio.core.graph.model import GraphInput, name_problem
 
@@ -21,7 +32,8 @@ class GraphForm(QWidget):
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("graph_name")
         self.name_edit.editingFinished.connect(
-            lambda: self.controller.set_graph_info(name=self.name_edit.text().strip() or "untitled"))
+            lambda: self.controller.set_graph_info(name=self.name_edit.text().strip() or "untitled")
+        )
         self.description_edit = QPlainTextEdit()
         self.description_edit.setObjectName("graph_description")
         self.description_edit.setMaximumHeight(90)
@@ -50,7 +62,7 @@ class GraphForm(QWidget):
         layout.addWidget(self.problems)
         layout.addStretch(1)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+    def eventFilter(self, watched, event) -> bool:
         if watched is self.description_edit and event.type() == event.Type.FocusOut:
             self.controller.set_graph_info(description=self.description_edit.toPlainText())
         return super().eventFilter(watched, event)
@@ -71,8 +83,9 @@ class GraphForm(QWidget):
 
     def show_problems(self, problems) -> None:
         graph_level = [p for p in problems if p.node_id is None and p.edge_id is None]
-        self.problems.setText("<br>".join(f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}"
-                                          for p in graph_level))
+        self.problems.setText(
+            "<br>".join(f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}" for p in graph_level)
+        )
 
     def _table_inputs(self) -> list[GraphInput]:
         out = []

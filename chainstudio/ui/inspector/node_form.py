@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import networkx as nx
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import (QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
-from chainstudio.core.editing.commands import rename_problem
+from chainstudio.core.editing.rules import rename_problem
 from chainstudio.core.graph.analysis import dependency_graph
 from chainstudio.core.graph.kinds import FieldSpec, node_kind
 from chainstudio.core.graph.validation import Problem
@@ -23,14 +23,17 @@ def _editor_for(spec: FieldSpec) -> QWidget:
         editor.setMinimumHeight(140 if spec.name in ("prompt", "template") else 70)
     elif spec.type is int:
         editor = QSpinBox()
-        editor.setRange(int(spec.minimum if spec.minimum is not None else -10**9),
-                        int(spec.maximum if spec.maximum is not None else 10**9))
+        editor.setRange(
+            int(spec.minimum if spec.minimum is not None else -(10**9)),
+            int(spec.maximum if spec.maximum is not None else 10**9),
+        )
     elif spec.type is float:
         editor = QDoubleSpinBox()
         editor.setDecimals(2)
         editor.setSingleStep(0.1)
-        editor.setRange(spec.minimum if spec.minimum is not None else -1e9,
-                        spec.maximum if spec.maximum is not None else 1e9)
+        editor.setRange(
+            spec.minimum if spec.minimum is not None else -1e9, spec.maximum if spec.maximum is not None else 1e9
+        )
     else:
         editor = QLineEdit()
     editor.setObjectName(f"field_{spec.name}")
@@ -129,7 +132,7 @@ class NodeForm(QWidget):
             else:
                 editor.editingFinished.connect(lambda name=spec.name: self._commit(name))
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.FocusIn:
             self._session = object()  # a new editing session: a new undo step
         elif event.type() == QEvent.Type.FocusOut and isinstance(watched, TemplateEditor):
@@ -163,8 +166,11 @@ class NodeForm(QWidget):
 
     def show_problems(self, problems: list[Problem]) -> None:
         mine = [p for p in problems if p.node_id == self.node_id]
-        lines = [f"<span style='color:{'#d32f2f' if p.severity == 'error' else '#b26a00'}'>"
-                 f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}</span>" for p in mine]
+        lines = [
+            f"<span style='color:{'#d32f2f' if p.severity == 'error' else '#b26a00'}'>"
+            f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}</span>"
+            for p in mine
+        ]
         self.problems.setText("<br>".join(lines))
 
     # --- form -> commands -----------------------------------------------------------------------

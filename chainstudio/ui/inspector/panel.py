@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
-from chainstudio.core.editing.commands import Changes
+from chainstudio.core.editing.changes import Changes
 from chainstudio.core.graph.validation import validate
 from chainstudio.ui.inspector.graph_form import GraphForm
 from chainstudio.ui.inspector.node_form import NodeForm

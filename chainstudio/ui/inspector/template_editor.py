@@ -5,7 +5,7 @@ green, graph inputs blue, anything else red and underlined) and completes upstre
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from PySide6.QtCore import QStringListModel, Qt
 from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
@@ -13,9 +13,33 @@ from PySide6.QtWidgets import QCompleter, QPlainTextEdit
 
 TAG = re.compile(r"{{.*?}}|{%.*?%}")
 NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?")
-NOT_REFERENCES = frozenset({"if", "elif", "else", "endif", "for", "endfor", "in", "not", "and", "or", "is",
-                            "true", "false", "none", "True", "False", "None", "loop", "range", "set",
-                            "endset", "with", "endwith"})
+NOT_REFERENCES = frozenset(
+    {
+        "if",
+        "elif",
+        "else",
+        "endif",
+        "for",
+        "endfor",
+        "in",
+        "not",
+        "and",
+        "or",
+        "is",
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "loop",
+        "range",
+        "set",
+        "endset",
+        "with",
+        "endwith",
+    }
+)
 PREFIX = re.compile(r"[A-Za-z_][\w.]*$")
 
 # name or 'inputs.x' -> 'step' (an upstream step), 'input' (a graph input), 'bad' (anything else)
@@ -33,8 +57,12 @@ def _format(color: str, bold: bool = False, underline: bool = False) -> QTextCha
     return fmt
 
 
-FORMATS = {"tag": _format("#7b8794"), "step": _format("#2e7d32", bold=True), "input": _format("#1565c0", bold=True),
-           "bad": _format("#d32f2f", bold=True, underline=True)}
+FORMATS = {
+    "tag": _format("#7b8794"),
+    "step": _format("#2e7d32", bold=True),
+    "input": _format("#1565c0", bold=True),
+    "bad": _format("#d32f2f", bold=True, underline=True),
+}
 
 
 def template_names(text: str) -> list[tuple[int, int, str]]:
@@ -42,10 +70,10 @@ def template_names(text: str) -> list[tuple[int, int, str]]:
     found = []
     for tag in TAG.finditer(text):
         inner_start = tag.start() + 2
-        inner = text[inner_start:tag.end() - 2]
+        inner = text[inner_start : tag.end() - 2]
         for match in NAME.finditer(inner):
-            before = inner[:match.start()].rstrip()
-            if match.group(0) in NOT_REFERENCES or before.endswith(("|", ".")) or inner[match.end():].startswith("("):
+            before = inner[: match.start()].rstrip()
+            if match.group(0) in NOT_REFERENCES or before.endswith(("|", ".")) or inner[match.end() :].startswith("("):
                 continue
             found.append((inner_start + match.start(), len(match.group(0)), match.group(0)))
     return found
@@ -95,7 +123,7 @@ class TemplateEditor(QPlainTextEdit):
 
     def _classify(self, name: str) -> str:
         if name.startswith("inputs."):
-            return "input" if name[len("inputs."):] in self._inputs else "bad"
+            return "input" if name[len("inputs.") :] in self._inputs else "bad"
         if name == "inputs":
             return "input"
         return "step" if name in self._steps else "bad"
@@ -104,11 +132,11 @@ class TemplateEditor(QPlainTextEdit):
     def _prefix(self) -> str | None:
         """The partial name before the cursor when the cursor is inside a ``{{`` / ``{%`` tag."""
         cursor = self.textCursor()
-        before = self.toPlainText()[:cursor.position()]
+        before = self.toPlainText()[: cursor.position()]
         opened = max(before.rfind("{{"), before.rfind("{%"))
         if opened < 0 or max(before.rfind("}}"), before.rfind("%}")) > opened:
             return None
-        match = PREFIX.search(before[opened + 2:])
+        match = PREFIX.search(before[opened + 2 :])
         return match.group(0) if match else ""
 
     def insert_completion(self, completion: str) -> None:
@@ -132,10 +160,15 @@ class TemplateEditor(QPlainTextEdit):
         self.completer.complete(rect)
         return True
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         popup = self.completer.popup()
-        if popup.isVisible() and event.key() in (Qt.Key.Key_Enter, Qt.Key.Key_Return, Qt.Key.Key_Tab,
-                                                 Qt.Key.Key_Escape, Qt.Key.Key_Backtab):
+        if popup.isVisible() and event.key() in (
+            Qt.Key.Key_Enter,
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Tab,
+            Qt.Key.Key_Escape,
+            Qt.Key.Key_Backtab,
+        ):
             event.ignore()  # the completer handles these
             return
         if event.key() == Qt.Key.Key_Space and event.modifiers() & Qt.KeyboardModifier.ControlModifier:

@@ -15,18 +15,15 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from chainstudio.core.planning.advisor import Advice, Report, advise
+from chainstudio.core.formatting import fmt_cost, fmt_cost_change, fmt_ms, fmt_ms_change, fmt_tokens, fmt_tokens_change
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.formatting import (fmt_cost, fmt_cost_change, fmt_ms, fmt_ms_change, fmt_tokens,
-                                       fmt_tokens_change)
+from chainstudio.core.planning.advisor import Advice, Report, advise
 from chainstudio.ui.common.worker import run_in_worker
 
 SHAPE_COLORS = {"sequential": "#b3261e", "parallel": "#1b7f3b", "hybrid": "#1565c0"}
-CARD_STYLE = ("QFrame#adviceCard { background: palette(base); border: 1px solid palette(mid);"
-              " border-radius: 6px; }")
+CARD_STYLE = "QFrame#adviceCard { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }"
 
 
 async def compute_report(graph: Graph, **options: Any) -> Report:
@@ -153,12 +150,16 @@ class AdvisorPanel(QWidget):
             return
         self.status.hide()
         color = SHAPE_COLORS.get(report.shape, "palette(text)")
-        self.shape.setText(f"<span style='font-size:13pt; font-weight:600; color:{color}'>"
-                           f"{escape(report.shape.capitalize())}</span><br>{escape(report.shape_reason)}")
+        self.shape.setText(
+            f"<span style='font-size:13pt; font-weight:600; color:{color}'>"
+            f"{escape(report.shape.capitalize())}</span><br>{escape(report.shape_reason)}"
+        )
         base = report.baseline
         cap = f", concurrency {base.concurrency}" if base.concurrency else ""
-        self.baseline.setText(f"Predicted now ({base.strategy}{cap}): {fmt_ms(base.wall_ms)} · "
-                              f"{fmt_tokens(base.total_tokens)} tokens · {fmt_cost(base.cost_usd)}")
+        self.baseline.setText(
+            f"Predicted now ({base.strategy}{cap}): {fmt_ms(base.wall_ms)} · "
+            f"{fmt_tokens(base.total_tokens)} tokens · {fmt_cost(base.cost_usd)}"
+        )
         for index, advice in enumerate(report.advice):
             card = AdviceCard(advice)
             card.applied.connect(self._apply)

@@ -9,36 +9,50 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from chainstudio.core.planning.compare import BenchResult, ContextFactory, run_bench, summarize
-from chainstudio.core.graph.model import Graph
 from chainstudio.core.formatting import fmt_duration
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.planning.compare import BenchResult, ContextFactory, run_bench, summarize
 
 OnRun = Callable[[str, str, int, Any], None]  # (file, strategy, repeat index, finished Run)
 
 
-def runs_in(graphs: Sequence[tuple[str, Graph]], strategies: Sequence[str], repeat: int,
-            concurrencies: Sequence[int | None] | None) -> int:
+def runs_in(
+    graphs: Sequence[tuple[str, Graph]],
+    strategies: Sequence[str],
+    repeat: int,
+    concurrencies: Sequence[int | None] | None,
+) -> int:
     return len(graphs) * len(strategies) * repeat * max(1, len(concurrencies or ()))
 
 
-async def run_comparison(graphs: Sequence[tuple[str, Graph]], strategies: Sequence[str], make_context: ContextFactory,
-                         *, repeat: int = 1, concurrencies: Sequence[int | None] | None = None,
-                         inputs: dict[str, str] | None = None, model: str | None = None,
-                         on_run: OnRun | None = None) -> BenchResult:
+async def run_comparison(
+    graphs: Sequence[tuple[str, Graph]],
+    strategies: Sequence[str],
+    make_context: ContextFactory,
+    *,
+    repeat: int = 1,
+    concurrencies: Sequence[int | None] | None = None,
+    inputs: dict[str, str] | None = None,
+    model: str | None = None,
+    on_run: OnRun | None = None,
+) -> BenchResult:
     """Benchmark ``graphs`` (``(file, graph)`` pairs) under ``strategies``. With several ``concurrencies``
     every row is run under each cap (``None``: the context's own cap) and labelled ``· cap N``."""
     caps = list(concurrencies or [None])
     if len(caps) == 1:
-        return await run_bench(graphs, strategies, repeat, _capped(make_context, caps[0]), inputs=inputs, model=model,
-                               on_run=on_run)
+        return await run_bench(
+            graphs, strategies, repeat, _capped(make_context, caps[0]), inputs=inputs, model=model, on_run=on_run
+        )
     rows = []
     for cap in caps:
-        part = await run_bench(graphs, strategies, repeat, _capped(make_context, cap), inputs=inputs, model=model,
-                               on_run=on_run)
+        part = await run_bench(
+            graphs, strategies, repeat, _capped(make_context, cap), inputs=inputs, model=model, on_run=on_run
+        )
         for row in part.rows:
             row.label += f" · cap {cap}" if cap else " · default cap"
             row.marks.clear()
@@ -69,10 +83,18 @@ class CompareRunner(QObject):
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
 
-    def start(self, graphs: Sequence[tuple[str, Graph]], strategies: Sequence[str], make_context: ContextFactory,
-              *, repeat: int = 1, concurrencies: Sequence[int | None] | None = None,
-              inputs: dict[str, str] | None = None, model: str | None = None,
-              on_run: OnRun | None = None) -> asyncio.Task:
+    def start(
+        self,
+        graphs: Sequence[tuple[str, Graph]],
+        strategies: Sequence[str],
+        make_context: ContextFactory,
+        *,
+        repeat: int = 1,
+        concurrencies: Sequence[int | None] | None = None,
+        inputs: dict[str, str] | None = None,
+        model: str | None = None,
+        on_run: OnRun | None = None,
+    ) -> asyncio.Task:
         """Start the comparison as a task of the running loop (kept here). Graphs are copied first, so edits
         made meanwhile do not change later runs. Raises RuntimeError while one is running."""
         if self.running:
@@ -90,9 +112,17 @@ class CompareRunner(QObject):
             text = f"{run.graph.name} · {strategy}" + (f" · cap {cap}" if cap else "") + f" · run {index + 1}: "
             self.progress.emit(done, total, text + f"{run.state.status}, {fmt_duration(run.state.totals().wall)}")
 
-        def comparison():  # noqa: ANN202 - made inside the task, so a task cancelled early leaves no coroutine
-            return run_comparison(graphs, strategies, make_context, repeat=repeat, concurrencies=concurrencies,
-                                  inputs=inputs, model=model, on_run=finished_one)
+        def comparison():  # made inside the task, so a task cancelled early leaves no coroutine
+            return run_comparison(
+                graphs,
+                strategies,
+                make_context,
+                repeat=repeat,
+                concurrencies=concurrencies,
+                inputs=inputs,
+                model=model,
+                on_run=finished_one,
+            )
 
         self.result = None
         self.progress.emit(0, total, f"Running {total} run{'s' * (total != 1)}…")

@@ -16,23 +16,40 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from chainstudio.core.storage import fileformat
+from chainstudio.core.formatting import fmt_cost, fmt_ms
+from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.compare import BenchResult, BenchRow, ContextFactory
 from chainstudio.core.run.executor import STRATEGIES
-from chainstudio.core.graph.model import Graph
 from chainstudio.core.run.state import RunState
-from chainstudio.ui.planning.compare_runner import CompareRunner
-from chainstudio.core.formatting import fmt_cost, fmt_ms
+from chainstudio.core.storage import fileformat
 from chainstudio.ui.gantt import GanttWidget
+from chainstudio.ui.planning.compare_runner import CompareRunner
 
 COLUMNS = ("Strategy", "Latency", "Tokens", "Calls", "Cost", "Output", "Speed-up", "")
 MARK_COLORS = {"fastest": "#1b7f3b", "cheapest": "#1565c0", "longest output": "#6b7685"}
-BANNER = ("SIMULATED · no model was called: times, tokens and costs come from the simulated provider "
-          "(offline). Ratios between strategies are meaningful; absolute figures are not.")
+BANNER = (
+    "SIMULATED · no model was called: times, tokens and costs come from the simulated provider "
+    "(offline). Ratios between strategies are meaningful; absolute figures are not."
+)
 
 
 def median_state(row: BenchRow) -> RunState | None:
@@ -54,9 +71,16 @@ def row_cells(row: BenchRow, result: BenchResult) -> list[str]:
     median = row.median
     statuses = sorted(set(row.statuses))
     marks = list(row.marks) + ([f"[{'/'.join(statuses)}]"] if statuses != ["succeeded"] else [])
-    return [row_name(row, result), fmt_ms(row.wall_ms), f"{median['total_tokens']:,}", str(median["api_calls"]),
-            fmt_cost(median["cost_usd"]), f"{median['output_chars']:,}",
-            "" if row.speedup is None else f"×{row.speedup:.2f}", ", ".join(marks)]
+    return [
+        row_name(row, result),
+        fmt_ms(row.wall_ms),
+        f"{median['total_tokens']:,}",
+        str(median["api_calls"]),
+        fmt_cost(median["cost_usd"]),
+        f"{median['output_chars']:,}",
+        "" if row.speedup is None else f"×{row.speedup:.2f}",
+        ", ".join(marks),
+    ]
 
 
 def is_simulated(result: BenchResult) -> bool:
@@ -109,8 +133,10 @@ class CompareView(QWidget):
 
         self.banner = QLabel(BANNER)
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("QLabel { background: #fff4e0; color: #8a4b00; border: 1px solid #f0c27a;"
-                                  " border-radius: 4px; padding: 5px; font-weight: 600; }")
+        self.banner.setStyleSheet(
+            "QLabel { background: #fff4e0; color: #8a4b00; border: 1px solid #f0c27a;"
+            " border-radius: 4px; padding: 5px; font-weight: 600; }"
+        )
         self.banner.hide()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -179,15 +205,20 @@ class CompareView(QWidget):
         """The list of other graph files only takes room when there are some."""
         self.files.setVisible(self.files.count() > 0)
         self.remove_files.setVisible(self.files.count() > 0)
-        self.files.setFixedHeight(self.files.sizeHintForRow(0) * min(3, self.files.count()) + 6
-                                  if self.files.count() else 0)
+        self.files.setFixedHeight(
+            self.files.sizeHintForRow(0) * min(3, self.files.count()) + 6 if self.files.count() else 0
+        )
 
     def _fit_table(self) -> None:
         """As tall as its rows (up to 12), so the Gantt below gets the rest."""
         rows = min(self.table.rowCount(), 12)
         # the header's size hint: its height is still 0 before the view is first laid out
         height = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth() + 10
-        height += sum(self.table.rowHeight(r) for r in range(rows)) if rows else self.table.verticalHeader().defaultSectionSize()
+        height += (
+            sum(self.table.rowHeight(r) for r in range(rows))
+            if rows
+            else self.table.verticalHeader().defaultSectionSize()
+        )
         self.table.setFixedHeight(height)
 
     # --- showing a result ------------------------------------------------------------------------
@@ -220,8 +251,11 @@ class CompareView(QWidget):
         if fastest:
             lines.append(f"Fastest: <b>{escape(row_name(fastest, result))}</b> ({fmt_ms(fastest.wall_ms)})")
         if cheapest:
-            how = (fmt_cost(cheapest.median["cost_usd"]) if result.cost_known
-                   else f"{cheapest.median['total_tokens']:,} tokens")
+            how = (
+                fmt_cost(cheapest.median["cost_usd"])
+                if result.cost_known
+                else f"{cheapest.median['total_tokens']:,} tokens"
+            )
             lines.append(f"Cheapest: <b>{escape(row_name(cheapest, result))}</b> ({how})")
         baselines = sorted({row_name(r, result) for r in result.rows if r.label in {x.baseline for x in result.rows}})
         if baselines:
@@ -229,13 +263,27 @@ class CompareView(QWidget):
         return " · ".join(lines)
 
     # --- running ---------------------------------------------------------------------------------
-    def set_source(self, graph: Graph, make_context: ContextFactory, *, file: str | None = None,
-                   inputs: dict[str, str] | None = None, model: str | None = None, on_run: Any = None) -> None:
+    def set_source(
+        self,
+        graph: Graph,
+        make_context: ContextFactory,
+        *,
+        file: str | None = None,
+        inputs: dict[str, str] | None = None,
+        model: str | None = None,
+        on_run: Any = None,
+    ) -> None:
         """What Run compares: ``graph`` (copied when the run starts) and a factory of fresh run contexts
         (repeat index -> RunContext, e.g. the simulated provider with seed + index). ``on_run`` sees each
         finished run (for the history)."""
-        self._source = {"graph": graph, "make_context": make_context, "file": file or graph.name,
-                        "inputs": inputs, "model": model, "on_run": on_run}
+        self._source = {
+            "graph": graph,
+            "make_context": make_context,
+            "file": file or graph.name,
+            "inputs": inputs,
+            "model": model,
+            "on_run": on_run,
+        }
 
     def options(self) -> tuple[dict[str, Any], list[str]]:
         """The form as ``CompareRunner.start`` keywords (plus ``files``), and any problems."""
@@ -249,8 +297,12 @@ class CompareView(QWidget):
             caps = []
             problems.append("concurrency caps must be whole numbers ≥ 1, e.g. 2, 4, 8")
         files = [self.files.item(i).text() for i in range(self.files.count())]
-        return {"strategies": strategies, "concurrencies": caps or None, "repeat": self.repeat.value(),
-                "files": files}, problems
+        return {
+            "strategies": strategies,
+            "concurrencies": caps or None,
+            "repeat": self.repeat.value(),
+            "files": files,
+        }, problems
 
     def run_comparison(self) -> asyncio.Task | None:
         """Start the comparison the form describes (inside the running qasync loop)."""
@@ -269,9 +321,15 @@ class CompareView(QWidget):
         if problems:
             self.status.setText("Cannot compare: " + "; ".join(problems) + ".")
             return None
-        task = self.runner.start(graphs, options.pop("strategies"), self._source["make_context"],
-                                 inputs=self._source["inputs"] if len(graphs) == 1 else None,
-                                 model=self._source["model"], on_run=self._source["on_run"], **options)
+        task = self.runner.start(
+            graphs,
+            options.pop("strategies"),
+            self._source["make_context"],
+            inputs=self._source["inputs"] if len(graphs) == 1 else None,
+            model=self._source["model"],
+            on_run=self._source["on_run"],
+            **options,
+        )
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.show()

@@ -13,10 +13,10 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from chainstudio.core.planning.estimate import Estimate, estimate
-from chainstudio.core.graph.model import Graph
-from chainstudio.core.run.state import RunState
 from chainstudio.core.formatting import fmt_cost, fmt_ms, fmt_percent_change, fmt_tokens
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.planning.estimate import Estimate, estimate
+from chainstudio.core.run.state import RunState
 from chainstudio.ui.common.worker import run_in_worker
 
 WARNING_COLOR = "#b3261e"
@@ -40,24 +40,43 @@ def _cell(text: str, right: bool = False, color: str | None = None) -> str:
 def _table(header: list[str], rows: list[list[str]]) -> str:
     """Text columns (the first, and Basis) left-aligned, numbers right-aligned."""
     right = [i > 0 and h != "Basis" for i, h in enumerate(header)]
-    head = "".join(f"<th style='padding:0 6px' align='{'right' if right[i] else 'left'}'>{escape(h)}</th>"
-                   for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(_cell(text, right=right[i]) for i, text in enumerate(row)) + "</tr>"
-                   for row in rows)
+    head = "".join(
+        f"<th style='padding:0 6px' align='{'right' if right[i] else 'left'}'>{escape(h)}</th>"
+        for i, h in enumerate(header)
+    )
+    body = "".join(
+        "<tr>" + "".join(_cell(text, right=right[i]) for i, text in enumerate(row)) + "</tr>" for row in rows
+    )
     return f"<table cellspacing='0'><tr>{head}</tr>{body}</table>"
 
 
 def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
-    basis = (f"calibrated on recorded runs for {result.calibrated} step(s)" if result.calibrated
-             else "from model profiles (no recorded runs yet)")
-    rows = [[n.name, fmt_ms(n.start_ms), fmt_ms(n.duration_ms), f"{n.input_tokens:,}", f"{n.output_tokens:,}",
-             fmt_cost(n.cost_usd), n.basis] for n in result.nodes if n.kind == "llm"]
-    html = (f"<b>Estimate · {escape(result.strategy)}{escape(cap)}</b><br>"
-            f"<span style='color:{MUTED}'>{escape(basis)}</span>"
-            + _table(["Step", "Start", "Duration", "In", "Out", "Cost", "Basis"], rows)
-            + f"Wall {escape(fmt_ms(result.wall_ms))} · tokens {result.input_tokens:,} in / "
-              f"{result.output_tokens:,} out · {result.api_calls} calls · {escape(fmt_cost(result.cost_usd))}")
+    basis = (
+        f"calibrated on recorded runs for {result.calibrated} step(s)"
+        if result.calibrated
+        else "from model profiles (no recorded runs yet)"
+    )
+    rows = [
+        [
+            n.name,
+            fmt_ms(n.start_ms),
+            fmt_ms(n.duration_ms),
+            f"{n.input_tokens:,}",
+            f"{n.output_tokens:,}",
+            fmt_cost(n.cost_usd),
+            n.basis,
+        ]
+        for n in result.nodes
+        if n.kind == "llm"
+    ]
+    html = (
+        f"<b>Estimate · {escape(result.strategy)}{escape(cap)}</b><br>"
+        f"<span style='color:{MUTED}'>{escape(basis)}</span>"
+        + _table(["Step", "Start", "Duration", "In", "Out", "Cost", "Basis"], rows)
+        + f"Wall {escape(fmt_ms(result.wall_ms))} · tokens {result.input_tokens:,} in / "
+        f"{result.output_tokens:,} out · {result.api_calls} calls · {escape(fmt_cost(result.cost_usd))}"
+    )
     for warning in warnings:
         html += f"<br><span style='color:{WARNING_COLOR}'><b>⚠ Budget:</b> {escape(warning)}</span>"
     return html
@@ -66,9 +85,11 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
 def comparison_text(result: Estimate, state: RunState) -> str:
     totals = state.totals()
     actual_ms = totals.wall * 1000
-    return (f"est {fmt_ms(result.wall_ms)} → actual {fmt_ms(actual_ms)} "
-            f"({fmt_percent_change(result.wall_ms, actual_ms)}) · {fmt_tokens(result.total_tokens)} → "
-            f"{fmt_tokens(totals.total_tokens)} tok · {fmt_cost(result.cost_usd)} → {fmt_cost(totals.cost_usd)}")
+    return (
+        f"est {fmt_ms(result.wall_ms)} → actual {fmt_ms(actual_ms)} "
+        f"({fmt_percent_change(result.wall_ms, actual_ms)}) · {fmt_tokens(result.total_tokens)} → "
+        f"{fmt_tokens(totals.total_tokens)} tok · {fmt_cost(result.cost_usd)} → {fmt_cost(totals.cost_usd)}"
+    )
 
 
 def comparison_tooltip(result: Estimate, state: RunState) -> str:
@@ -79,12 +100,21 @@ def comparison_tooltip(result: Estimate, state: RunState) -> str:
         if node.kind != "llm" or span is None:
             continue
         actual = None if span.duration is None else span.duration * 1000
-        rows.append([node.name, fmt_ms(node.duration_ms), fmt_ms(actual),
-                     "—" if actual is None else fmt_percent_change(node.duration_ms, actual),
-                     f"{node.output_tokens:,}", f"{span.output_tokens:,}"])
-    return ("<b>Estimate against the run</b>"
-            + _table(["Step", "Est.", "Actual", "Δ", "Out est.", "Out"], rows)
-            + escape(comparison_text(result, state)))
+        rows.append(
+            [
+                node.name,
+                fmt_ms(node.duration_ms),
+                fmt_ms(actual),
+                "—" if actual is None else fmt_percent_change(node.duration_ms, actual),
+                f"{node.output_tokens:,}",
+                f"{span.output_tokens:,}",
+            ]
+        )
+    return (
+        "<b>Estimate against the run</b>"
+        + _table(["Step", "Est.", "Actual", "Δ", "Out est.", "Out"], rows)
+        + escape(comparison_text(result, state))
+    )
 
 
 class EstimateLabel(QLabel):

@@ -9,21 +9,33 @@ older first; Export writes the selected run as a JSON run record, a CSV of spans
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMenu,
-                               QPushButton, QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from chainstudio.core.storage.fileformat import atomic_write_text
-from chainstudio.core.storage.history import RunHistory, RunSummary
+from chainstudio.core.formatting import fmt_cost, fmt_ms, fmt_tokens, fmt_when
 from chainstudio.core.run.record import run_record
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage.exports import chrome_trace, spans_csv
-from chainstudio.core.formatting import fmt_cost, fmt_ms, fmt_tokens, fmt_when
+from chainstudio.core.storage.fileformat import atomic_write_text
+from chainstudio.core.storage.history import RunHistory, RunSummary
 
 COLUMNS = ("When", "Source", "Strategy", "Provider", "Status", "Wall", "Tokens", "Calls", "Cost")
 NUMERIC = {"Wall", "Tokens", "Calls", "Cost"}
@@ -39,8 +51,12 @@ def _json(data: object) -> str:
 EXPORTS: dict[str, tuple[str, str, str, Callable[[RunState], str]]] = {
     "record": ("Run record (JSON)…", "JSON (*.json)", "json", lambda s: _json(run_record(s))),
     "csv": ("Spans (CSV)…", "CSV (*.csv)", "csv", spans_csv),
-    "trace": ("Chrome trace for Perfetto (JSON)…", "Trace JSON (*.json)", "trace.json",
-              lambda s: _json(chrome_trace(s))),
+    "trace": (
+        "Chrome trace for Perfetto (JSON)…",
+        "Trace JSON (*.json)",
+        "trace.json",
+        lambda s: _json(chrome_trace(s)),
+    ),
 }
 
 
@@ -48,9 +64,17 @@ def summary_cells(run: RunSummary) -> list[str]:
     provider = "Simulated" if run.simulated and run.provider == "simulated" else run.provider
     if run.simulated and run.provider != "simulated":
         provider += " (simulated)"
-    return [fmt_when(run.created_at), run.source, run.strategy + (f", cap {run.concurrency}" if run.concurrency else ""),
-            provider, run.status, fmt_ms(run.wall_ms), fmt_tokens(run.input_tokens + run.output_tokens),
-            str(run.api_calls), fmt_cost(run.cost_usd)]
+    return [
+        fmt_when(run.created_at),
+        run.source,
+        run.strategy + (f", cap {run.concurrency}" if run.concurrency else ""),
+        provider,
+        run.status,
+        fmt_ms(run.wall_ms),
+        fmt_tokens(run.input_tokens + run.output_tokens),
+        str(run.api_calls),
+        fmt_cost(run.cost_usd),
+    ]
 
 
 class HistoryPanel(QWidget):
@@ -143,8 +167,9 @@ class HistoryPanel(QWidget):
     def _show_rows(self, selected: set[str] = frozenset()) -> None:
         self.table.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
-            tip = (f"<b>{escape(run.run_id)}</b><br>{escape(run.file or 'not saved to a file')}"
-                   + (f"<br>{SIMULATED_TIP}" if run.simulated else ""))
+            tip = f"<b>{escape(run.run_id)}</b><br>{escape(run.file or 'not saved to a file')}" + (
+                f"<br>{SIMULATED_TIP}" if run.simulated else ""
+            )
             for column, text in enumerate(summary_cells(run)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
@@ -163,12 +188,16 @@ class HistoryPanel(QWidget):
         if self.graph_name is None:
             self.empty.setText("Open a graph to see its runs.")
         else:
-            self.empty.setText(f"No recorded runs of {self.graph_name} yet. Runs from the app and the "
-                               "command line appear here.")
+            self.empty.setText(
+                f"No recorded runs of {self.graph_name} yet. Runs from the app and the command line appear here."
+            )
         self.table.setVisible(bool(self.runs))
         self.empty.setVisible(not self.runs)
-        self.title.setText(f"<b>History</b> · {len(self.runs)} run{'s' * (len(self.runs) != 1)}"
-                           if self.graph_name else "<b>History</b>")
+        self.title.setText(
+            f"<b>History</b> · {len(self.runs)} run{'s' * (len(self.runs) != 1)}"
+            if self.graph_name
+            else "<b>History</b>"
+        )
         self._update_buttons()
 
     def selected_run_ids(self) -> list[str]:

@@ -7,20 +7,22 @@ import asyncio
 import logging
 
 import shiboken6
-
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
-from chainstudio.core.editing.commands import Batch, Changes, CommandError, MoveNodes, auto_layout_positions
+from chainstudio.core.editing.changes import Changes
+from chainstudio.core.editing.commands import Batch, MoveNodes
+from chainstudio.core.editing.layout import auto_layout_positions
+from chainstudio.core.editing.rules import CommandError
+from chainstudio.core.graph.validation import errors, validate
 from chainstudio.core.planning.estimate import calibration
-from chainstudio.core.providers.factory import warm_up
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.run.state import RunState
+from chainstudio.core.run.warm_up import warm_up
 from chainstudio.core.storage.settings import load_settings
-from chainstudio.core.graph.validation import errors, validate
-from chainstudio.ui.planning.advisor_panel import AdvisorPanel
 from chainstudio.ui.canvas.run_overlay import estimate_badges
+from chainstudio.ui.planning.advisor_panel import AdvisorPanel
 from chainstudio.ui.planning.compare_view import CompareView
 from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
 from chainstudio.ui.planning.history_panel import HistoryPanel
@@ -52,9 +54,12 @@ class PlanUi(QObject):
         self.advisor_dock = window._dock("Advisor", "advisor_dock", self.advisor, Qt.DockWidgetArea.RightDockWidgetArea)
         window.tabifyDockWidget(window.inspector_dock, self.advisor_dock)
         window.inspector_dock.raise_()
-        self.history_dock = window._dock("History", "history_dock", self.history_panel,
-                                         Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.compare_dock = window._dock("Compare", "compare_dock", self.compare, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.history_dock = window._dock(
+            "History", "history_dock", self.history_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.compare_dock = window._dock(
+            "Compare", "compare_dock", self.compare, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         window.tabifyDockWidget(window.output_dock, self.history_dock)
         window.tabifyDockWidget(self.history_dock, self.compare_dock)
         window.gantt_dock.raise_()
@@ -116,8 +121,12 @@ class PlanUi(QObject):
         except Exception as exc:  # noqa: BLE001 - a broken history must not stop planning
             log.warning("cannot calibrate from the history: %s", exc)
             observations = {}
-        return {"strategy": options.strategy, "concurrency": options.concurrency,
-                "rate_limits": limits if limits.any else None, "observations": observations}
+        return {
+            "strategy": options.strategy,
+            "concurrency": options.concurrency,
+            "rate_limits": limits if limits.any else None,
+            "observations": observations,
+        }
 
     def _runnable(self) -> bool:
         return not errors(validate(self.window.document.graph))
@@ -134,7 +143,8 @@ class PlanUi(QObject):
         self.estimate_label.set_busy()
         caps = self.window.runs.toolbar.options()
         self._estimate_task = asyncio.get_running_loop().create_task(
-            self._compute_estimate(self.window.document.graph.copy(), self._plan_options(), caps))
+            self._compute_estimate(self.window.document.graph.copy(), self._plan_options(), caps)
+        )
 
     async def _compute_estimate(self, graph, options: dict, toolbar) -> None:
         try:
@@ -199,11 +209,18 @@ class PlanUi(QObject):
 
         def make_context(index: int):
             return runs.controller.context_for(
-                type(options)(**{**options.__dict__, "seed": options.seed + index, "speed": max(options.speed, 20.0)}))
+                type(options)(**{**options.__dict__, "seed": options.seed + index, "speed": max(options.speed, 20.0)})
+            )
 
-        def on_run(file: str, strategy: str, index: int, run) -> None:  # noqa: ANN001
-            self.history.add(run.events, run.graph, source="gui compare", file=file, state=run.state,
-                             settings={"strategy": strategy, "concurrency": run.context.concurrency})
+        def on_run(file: str, strategy: str, index: int, run) -> None:
+            self.history.add(
+                run.events,
+                run.graph,
+                source="gui compare",
+                file=file,
+                state=run.state,
+                settings={"strategy": strategy, "concurrency": run.context.concurrency},
+            )
 
         try:
             make_context(0)
@@ -211,8 +228,9 @@ class PlanUi(QObject):
             runs._problem(str(exc))
             return
         warm_up()  # a first-use load mid-run would be magnified by the simulated speed-up
-        self.compare.set_source(document.graph, make_context, file=str(document.path) if document.path else None,
-                                on_run=on_run)
+        self.compare.set_source(
+            document.graph, make_context, file=str(document.path) if document.path else None, on_run=on_run
+        )
         self.compare_dock.show()
         self.compare_dock.raise_()
         self.compare.run_comparison()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
-TEXT = ("<b>Simulated provider active</b> — no model is called and no key is needed: texts, timings and "
-        "tokens come from an offline simulator. Press <b>F5</b> to run the chain.")
+TEXT = (
+    "<b>Simulated provider active</b> — no model is called and no key is needed: texts, timings and "
+    "tokens come from an offline simulator. Press <b>F5</b> to run the chain."
+)
 
 
 class SimulatedBanner(QFrame):
@@ -16,8 +18,10 @@ class SimulatedBanner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("simulated_banner")
-        self.setStyleSheet("#simulated_banner { background: #fef3c7; border-bottom: 1px solid #f59e0b; }"
-                           "#simulated_banner QLabel, #simulated_banner QToolButton { color: #78350f; }")
+        self.setStyleSheet(
+            "#simulated_banner { background: #fef3c7; border-bottom: 1px solid #f59e0b; }"
+            "#simulated_banner QLabel, #simulated_banner QToolButton { color: #78350f; }"
+        )
         self.label = QLabel(TEXT)
         self.label.setWordWrap(True)
         self.configure = QPushButton("Configure a real endpoint…")

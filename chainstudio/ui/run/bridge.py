@@ -12,7 +12,7 @@ from another thread are queued onto the bridge's thread.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from chainstudio.core.run.clock import Clock
-from chainstudio.core.run.executor import Run, RunContext, RunError
-from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.providers.factory import ProviderSetupError, make_provider
+from chainstudio.core.run.executor import Run, RunContext, RunError
 from chainstudio.core.run.pricing import Pricing, PricingError
-from chainstudio.core.providers.factory import ProviderSetupError, make_provider, warm_up
 from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.run.warm_up import warm_up
+from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import Settings, load_settings, resolve_base_url, stored_api_key
 from chainstudio.ui.run.bridge import RunBridge
 
@@ -47,8 +49,9 @@ class RunController(QObject):
     finished = Signal(object)  # the finished RunState
     tick = Signal()  # while running, a few times a second
 
-    def __init__(self, parent: QObject | None = None, history: RunHistory | None = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, history: RunHistory | None = None, settings: Settings | None = None
+    ) -> None:
         super().__init__(parent)
         self.bridge = RunBridge(self)
         self.history = history
@@ -70,15 +73,23 @@ class RunController(QObject):
         clock = Clock(options.speed if options.provider == "simulated" else 1.0)
         try:
             key = stored_api_key()[0] if options.provider != "simulated" else None  # the keyring is slow to wake
-            provider = make_provider(options.provider, clock=clock, seed=options.seed,
-                                     base_url=resolve_base_url(settings), api_key=key)
+            provider = make_provider(
+                options.provider, clock=clock, seed=options.seed, base_url=resolve_base_url(settings), api_key=key
+            )
             pricing = Pricing(settings.price_overrides)
         except (ProviderSetupError, PricingError) as exc:
             raise ValueError(str(exc)) from None
         limits = RateLimits(settings.requests_per_minute, settings.tokens_per_minute)
-        return RunContext(provider=provider, pricing=pricing, clock=clock, seed=options.seed,
-                          concurrency=options.concurrency, rate_limits=limits if limits.any else None,
-                          cost_cap=options.cost_cap, token_cap=options.token_cap)
+        return RunContext(
+            provider=provider,
+            pricing=pricing,
+            clock=clock,
+            seed=options.seed,
+            concurrency=options.concurrency,
+            rate_limits=limits if limits.any else None,
+            cost_cap=options.cost_cap,
+            token_cap=options.token_cap,
+        )
 
     def start(self, graph: Graph, options: RunOptions, file: str | None = None) -> bool:
         """Start a run of a snapshot of ``graph``; False (and ``problem``) when it cannot start."""
@@ -89,8 +100,14 @@ class RunController(QObject):
         try:
             context = self.context_for(options)
             model = settings.default_model or None
-            self.run = Run(graph, context, strategy=options.strategy, inputs=dict(options.inputs), model=model,
-                           listeners=[self.bridge])  # type: ignore[arg-type]
+            self.run = Run(
+                graph,
+                context,
+                strategy=options.strategy,
+                inputs=dict(options.inputs),
+                model=model,
+                listeners=[self.bridge],
+            )  # type: ignore[arg-type]
         except (ValueError, RunError) as exc:
             self.problem.emit(str(exc))
             return False
@@ -109,7 +126,7 @@ class RunController(QObject):
     async def _execute(self, run: Run) -> None:
         try:
             state = await run.execute()
-        except Exception as exc:  # noqa: BLE001 - report, never crash the window
+        except Exception as exc:  # report, never crash the window
             log.exception("run failed")
             self.problem.emit(f"The run stopped with an internal error: {exc}")
             state = run.state
@@ -125,10 +142,22 @@ class RunController(QObject):
         if self.history is None or run.state.started is None:
             return
         try:
-            self.history.add(run.events, run.graph, source="gui", file=self._file, settings={
-                "strategy": run.strategy, "concurrency": run.context.concurrency, "seed": run.context.seed,
-                "speed": run.context.clock.speed, "provider_label": run.context.provider.label,
-                "cost_cap": run.context.cost_cap, "token_cap": run.context.token_cap}, state=run.state)
+            self.history.add(
+                run.events,
+                run.graph,
+                source="gui",
+                file=self._file,
+                settings={
+                    "strategy": run.strategy,
+                    "concurrency": run.context.concurrency,
+                    "seed": run.context.seed,
+                    "speed": run.context.clock.speed,
+                    "provider_label": run.context.provider.label,
+                    "cost_cap": run.context.cost_cap,
+                    "token_cap": run.context.token_cap,
+                },
+                state=run.state,
+            )
         except Exception as exc:  # noqa: BLE001 - the history must never lose the run on screen
             log.warning("could not record the run in the history: %s", exc)
 

@@ -7,17 +7,17 @@ from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
-from chainstudio.core.editing.commands import Changes
-from chainstudio.core.storage.history import RunHistory
-from chainstudio.core.providers.factory import warm_up
-from chainstudio.core.run.state import RunState
-from chainstudio.core.storage.settings import Settings, load_settings
+from chainstudio.core.editing.changes import Changes
 from chainstudio.core.graph.validation import errors, validate
+from chainstudio.core.run.state import RunState
+from chainstudio.core.run.warm_up import warm_up
+from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.storage.settings import Settings, load_settings
 from chainstudio.ui.canvas.run_overlay import apply_to_scene
 from chainstudio.ui.gantt import GanttWidget
+from chainstudio.ui.run.controller import RunController, RunOptions
 from chainstudio.ui.run.inputs_dialog import InputsDialog
 from chainstudio.ui.run.output_panel import OutputPanel
-from chainstudio.ui.run.controller import RunController, RunOptions
 from chainstudio.ui.run.toolbar import RunToolbar
 
 
@@ -88,8 +88,9 @@ class RunUi(QObject):
         missing = [gi for gi in graph.inputs if gi.default is None and gi.name not in options.inputs]
         if missing:
             self._dialog = InputsDialog(missing, self.window)
-            self._dialog.submitted.connect(lambda values: self._start(
-                RunOptions(**{**options.__dict__, "inputs": {**options.inputs, **values}})))
+            self._dialog.submitted.connect(
+                lambda values: self._start(RunOptions(**{**options.__dict__, "inputs": {**options.inputs, **values}}))
+            )
             self._dialog.open()
             return
         self._start(options)
@@ -111,13 +112,15 @@ class RunUi(QObject):
 
     def apply_settings(self, settings: Settings) -> None:
         """The saved run defaults become the toolbar's choices (Simulated unless set otherwise)."""
-        self.toolbar.set_options(provider=settings.provider, strategy=settings.strategy,
-                                 concurrency=settings.concurrency or 0)
+        self.toolbar.set_options(
+            provider=settings.provider, strategy=settings.strategy, concurrency=settings.concurrency or 0
+        )
 
     def _key_stored(self, where: str) -> None:
         if where == "file":
-            self.window.statusBar().showMessage("No OS keyring available: the API key was saved in a file "
-                                                "readable only by you (mode 0600)", 10000)
+            self.window.statusBar().showMessage(
+                "No OS keyring available: the API key was saved in a file readable only by you (mode 0600)", 10000
+            )
 
     # --- run -> views ---------------------------------------------------------------------------
     def _started(self, state: RunState) -> None:
@@ -127,8 +130,7 @@ class RunUi(QObject):
         apply_to_scene(self.window.scene, state)
         self.window.gantt_dock.raise_()
         label = state.started.provider_label if state.started else ""
-        self.window.statusBar().showMessage(f"Running {state.started.graph_name} · {state.started.strategy} · "
-                                            f"{label}")
+        self.window.statusBar().showMessage(f"Running {state.started.graph_name} · {state.started.strategy} · {label}")
 
     def _updated(self, changed: frozenset) -> None:
         if self.state is None:
@@ -141,8 +143,9 @@ class RunUi(QObject):
         """Between events: running bars and elapsed times keep growing."""
         if self.state is None or not self.state.running:
             return
-        running = frozenset(nid for nid, s in self.state.spans.items() if s.status in ("running", "retrying",
-                                                                                      "waiting"))
+        running = frozenset(
+            nid for nid, s in self.state.spans.items() if s.status in ("running", "retrying", "waiting")
+        )
         if running:
             self.gantt.refresh()
             apply_to_scene(self.window.scene, self.state, running)
@@ -157,7 +160,8 @@ class RunUi(QObject):
         message = f" · {state.message}" if state.message else ""
         self.window.statusBar().showMessage(
             f"Run {state.status}: {totals.wall:.2f} s wall, {totals.total_tokens:,} tokens, {totals.api_calls} "
-            f"calls, {cost}{simulated}{message}")
+            f"calls, {cost}{simulated}{message}"
+        )
 
     def _running_changed(self, running: bool) -> None:
         self.run_action.setEnabled(not running)

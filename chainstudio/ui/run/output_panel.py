@@ -62,21 +62,29 @@ class OutputPanel(QWidget):
         state, node_id = self.state, self.node_id
         span = state.spans.get(node_id) if state is not None and node_id else None
         if span is None:
-            self.header.setText("Select a step to see its prompt and output." if not node_id else
-                                "This step has not run yet.")
+            self.header.setText(
+                "Select a step to see its prompt and output." if not node_id else "This step has not run yet."
+            )
             self._set(self.prompt, "")
             self._set(self.output, "")
             return
-        simulated = " · <span style='color:#b45309'><b>SIMULATED</b> (no model was called)</span>" \
-            if state.simulated and span.kind == "llm" else ""
-        cost = "" if span.api_calls == 0 else (" · cost unknown" if span.cost_usd is None else f" · ${span.cost_usd:.4f}")
+        simulated = (
+            " · <span style='color:#b45309'><b>SIMULATED</b> (no model was called)</span>"
+            if state.simulated and span.kind == "llm"
+            else ""
+        )
+        cost = (
+            "" if span.api_calls == 0 else (" · cost unknown" if span.cost_usd is None else f" · ${span.cost_usd:.4f}")
+        )
         self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}")
         prompt = span.prompt if not span.system else f"[system]\n{span.system}\n\n[user]\n{span.prompt}"
         self._set(self.prompt, prompt)
         text = span.output
         problem = span.error or span.skip_reason
         if problem:
-            text = f"{text}\n\n--- {span.status.upper()} ---\n{problem}" if text else f"{span.status.upper()}: {problem}"
+            text = (
+                f"{text}\n\n--- {span.status.upper()} ---\n{problem}" if text else f"{span.status.upper()}: {problem}"
+            )
         self._set(self.output, text, follow=span.status in ("running", "retrying"))
 
     @staticmethod
@@ -87,7 +95,7 @@ class OutputPanel(QWidget):
         if text.startswith(old) and old:
             cursor = box.textCursor()
             cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertText(text[len(old):])  # streaming: append, keep the view
+            cursor.insertText(text[len(old) :])  # streaming: append, keep the view
         else:
             box.setPlainText(text)
         if follow:

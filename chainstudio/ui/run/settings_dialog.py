@@ -12,12 +12,34 @@ import math
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from chainstudio.core.storage.settings import (Settings, keyring_available, load_settings, save_settings, store_api_key,
-                                       stored_api_key)
+from chainstudio.core.storage.settings import (
+    Settings,
+    keyring_available,
+    load_settings,
+    save_settings,
+    store_api_key,
+    stored_api_key,
+)
 
 # (name, base URL) of the OpenAI-compatible servers users run most.
 SERVER_PRESETS = (
@@ -83,8 +105,10 @@ class SettingsDialog(QDialog):
         self.key_where.setWordWrap(True)
         self.key_warning = QLabel()
         self.key_warning.setWordWrap(True)
-        self.key_warning.setStyleSheet("QLabel { color: #8a4b00; background: #fff4e0; border: 1px solid #f0c27a;"
-                                       " border-radius: 4px; padding: 6px; }")
+        self.key_warning.setStyleSheet(
+            "QLabel { color: #8a4b00; background: #fff4e0; border: 1px solid #f0c27a;"
+            " border-radius: 4px; padding: 6px; }"
+        )
         self.default_model = QLineEdit()
         self.default_model.setPlaceholderText("empty: each step's own model")
         self.strategy = QComboBox()
@@ -111,8 +135,7 @@ class SettingsDialog(QDialog):
         self.problems_label.setStyleSheet("QLabel { color: #b3261e; }")
         self.problems_label.hide()
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self._build_layout()
         self._load(self._settings)
 
@@ -120,8 +143,9 @@ class SettingsDialog(QDialog):
         self.base_url.textChanged.connect(self._sync_server)
         self.provider.currentIndexChanged.connect(self._update_enabled)
         self.api_key.textEdited.connect(self._key_changed)
-        self.show_key.toggled.connect(lambda on: self.api_key.setEchoMode(
-            QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
+        self.show_key.toggled.connect(
+            lambda on: self.api_key.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
+        )
         self.add_price.clicked.connect(lambda: self.add_price_row())
         self.remove_price.clicked.connect(self._remove_selected_prices)
         self.prices.itemChanged.connect(lambda _item: self.problems_label.hide())
@@ -183,8 +207,9 @@ class SettingsDialog(QDialog):
         self._update_key_warning(stored=where)
         self._update_enabled()
 
-    def add_price_row(self, model: str = "", input_price: float | None = None,
-                      output_price: float | None = None) -> int:
+    def add_price_row(
+        self, model: str = "", input_price: float | None = None, output_price: float | None = None
+    ) -> int:
         row = self.prices.rowCount()
         self.prices.insertRow(row)
         for column, value in enumerate((model, input_price, output_price)):
@@ -220,11 +245,15 @@ class SettingsDialog(QDialog):
 
     def _update_key_warning(self, stored: str | None = None) -> None:
         if stored == "file":
-            text = ("⚠ Your API key is stored in a file, not in an OS keyring. Only your user can read it, "
-                    "but anyone with access to your account can.")
+            text = (
+                "⚠ Your API key is stored in a file, not in an OS keyring. Only your user can read it, "
+                "but anyone with access to your account can."
+            )
         elif self._key_edited and self.api_key.text() and not keyring_available():
-            text = ("⚠ No OS keyring is available: the key will be stored in a file in your config folder "
-                    "(readable only by you). It is never written into a graph file.")
+            text = (
+                "⚠ No OS keyring is available: the key will be stored in a file in your config folder "
+                "(readable only by you). It is never written into a graph file."
+            )
         else:
             text = ""
         self.key_warning.setText(text)
@@ -257,7 +286,7 @@ class SettingsDialog(QDialog):
                 cells[0].setBackground(BAD_CELL)
             seen.add(model)
             values = []
-            for cell, text, what in zip(cells[1:], texts, ("input", "output")):
+            for cell, text, what in zip(cells[1:], texts, ("input", "output"), strict=False):
                 try:
                     value = float(text.replace("$", "").replace(",", ""))
                     if not math.isfinite(value) or value < 0:

@@ -9,9 +9,11 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QTool
 from chainstudio.ui.run.controller import RunOptions
 
 PROVIDERS = (("Simulated (offline)", "simulated"), ("OpenAI-compatible", "openai"))
-STRATEGIES = (("eager", "Start a step the moment its last dependency finishes"),
-              ("layered", "Run one parallel layer at a time (a barrier per layer)"),
-              ("sequential", "One step at a time, in topological order"))
+STRATEGIES = (
+    ("eager", "Start a step the moment its last dependency finishes"),
+    ("layered", "Run one parallel layer at a time (a barrier per layer)"),
+    ("sequential", "One step at a time, in topological order"),
+)
 SPEEDS = ((1.0, "real time"), (5.0, "×5"), (20.0, "×20"))
 
 
@@ -38,13 +40,17 @@ class RunToolbar(QToolBar):
         self.speed = QComboBox()
         for value, text in SPEEDS:
             self.speed.addItem(f"sim {text}", value)
-        self.speed.setToolTip("Simulated provider only: run faster than real time (reported times stay "
-                              "in simulated seconds)")
+        self.speed.setToolTip(
+            "Simulated provider only: run faster than real time (reported times stay in simulated seconds)"
+        )
         self.simulated_badge = QLabel(" SIMULATED ")
-        self.simulated_badge.setStyleSheet("background:#fef3c7; color:#92400e; border:1px solid #f59e0b;"
-                                           "border-radius:3px; font-weight:bold; padding:1px 4px;")
-        self.simulated_badge.setToolTip("The simulated provider calls no model: texts, timings and tokens come "
-                                        "from an offline simulator")
+        self.simulated_badge.setStyleSheet(
+            "background:#fef3c7; color:#92400e; border:1px solid #f59e0b;"
+            "border-radius:3px; font-weight:bold; padding:1px 4px;"
+        )
+        self.simulated_badge.setToolTip(
+            "The simulated provider calls no model: texts, timings and tokens come from an offline simulator"
+        )
         self.cost_cap = QDoubleSpinBox()
         self.cost_cap.setRange(0.0, 10_000.0)
         self.cost_cap.setDecimals(3)
@@ -57,8 +63,7 @@ class RunToolbar(QToolBar):
         self.token_cap.setSingleStep(1000)
         self.token_cap.setSpecialValueText("no token cap")
         self.token_cap.setSuffix(" tok")
-        self.token_cap.setToolTip("Budget: the run stops before any call whose worst case would cross this many "
-                                  "tokens")
+        self.token_cap.setToolTip("Budget: the run stops before any call whose worst case would cross this many tokens")
         self.provider.currentIndexChanged.connect(self._provider_changed)
         for combo in (self.provider, self.strategy, self.speed):
             combo.currentIndexChanged.connect(self.optionsChanged)
@@ -70,8 +75,11 @@ class RunToolbar(QToolBar):
         self.addAction(stop_action)
         self.addAction(settings_action)
         self.addSeparator()
-        for label, widget in (("Provider ", self.provider), (" Strategy ", self.strategy),
-                              (" Concurrency ", self.concurrency)):
+        for label, widget in (
+            ("Provider ", self.provider),
+            (" Strategy ", self.strategy),
+            (" Concurrency ", self.concurrency),
+        ):
             self.addWidget(QLabel(label))
             self.addWidget(widget)
         self.addWidget(QLabel(" Budget "))
@@ -88,13 +96,18 @@ class RunToolbar(QToolBar):
             self.badge_action.setVisible(simulated)
 
     def options(self) -> RunOptions:
-        return RunOptions(provider=self.provider.currentData(), strategy=self.strategy.currentData(),
-                          concurrency=self.concurrency.value() or None,
-                          speed=float(self.speed.currentData()), cost_cap=self.cost_cap.value() or None,
-                          token_cap=self.token_cap.value() or None)
+        return RunOptions(
+            provider=self.provider.currentData(),
+            strategy=self.strategy.currentData(),
+            concurrency=self.concurrency.value() or None,
+            speed=float(self.speed.currentData()),
+            cost_cap=self.cost_cap.value() or None,
+            token_cap=self.token_cap.value() or None,
+        )
 
-    def set_options(self, provider: str | None = None, strategy: str | None = None,
-                    concurrency: int | None = None) -> None:
+    def set_options(
+        self, provider: str | None = None, strategy: str | None = None, concurrency: int | None = None
+    ) -> None:
         if provider is not None:
             self.provider.setCurrentIndex(max(0, self.provider.findData(provider)))
         if strategy is not None:

@@ -2,12 +2,25 @@
 
 import pytest
 
-from chainstudio.core.storage import fileformat
-from chainstudio.core.editing.commands import (AddNode, AutoLayout, Batch, CommandError, Connect, Disconnect, MoveNodes,
-                                       RemoveNodes, Rename, SetGraphInfo, SetParam, auto_layout_positions,
-                                       connect_problem, paste_command, rename_references, subgraph)
+from chainstudio.core.editing.clipboard import paste_command, subgraph
+from chainstudio.core.editing.commands import (
+    AddNode,
+    Batch,
+    CommandError,
+    Connect,
+    Disconnect,
+    MoveNodes,
+    RemoveNodes,
+    Rename,
+    SetGraphInfo,
+    SetParam,
+)
+from chainstudio.core.editing.layout import AutoLayout, auto_layout_positions
+from chainstudio.core.editing.rules import connect_problem
 from chainstudio.core.graph.analysis import layers
 from chainstudio.core.graph.model import GraphInput, Node
+from chainstudio.core.graph.templating import rename_references
+from chainstudio.core.storage import fileformat
 from tests.core.helpers import chain, fan_out
 
 
@@ -51,13 +64,16 @@ def test_remove_nodes_takes_their_edges_and_undo_restores_order():
     assert list(g.nodes) == order_nodes and list(g.edges) == order_edges
 
 
-@pytest.mark.parametrize("pair,reason", [
-    (("a", "a"), "self-loop"),
-    (("topic", "a"), "duplicate edge"),
-    (("c", "a"), "would make a cycle (a -> b -> c -> a)"),
-    (("out", "a"), "output steps have no outgoing edges"),
-    (("a", "topic"), "input steps take no incoming edges"),
-])
+@pytest.mark.parametrize(
+    "pair,reason",
+    [
+        (("a", "a"), "self-loop"),
+        (("topic", "a"), "duplicate edge"),
+        (("c", "a"), "would make a cycle (a -> b -> c -> a)"),
+        (("out", "a"), "output steps have no outgoing edges"),
+        (("a", "topic"), "input steps take no incoming edges"),
+    ],
+)
 def test_connect_refusals_say_why(pair, reason):
     g = chain("a", "b", "c")
     source, target = ids(g, *pair)
@@ -160,14 +176,15 @@ def test_paste_undo_restores_bytes():
 def test_rename_references_only_inside_tags():
     text = "topic: {{ topic }} {{ inputs.topic }} {% if topic %}{{ topics }}{% endif %}"
     assert rename_references(text, {"topic": "t2"}) == (
-        "topic: {{ t2 }} {{ inputs.topic }} {% if t2 %}{{ topics }}{% endif %}")
+        "topic: {{ t2 }} {{ inputs.topic }} {% if t2 %}{{ topics }}{% endif %}"
+    )
 
 
 def test_rename_rewrites_references_and_undoes_them():
     from chainstudio.core.editing.commands import Rename
     from chainstudio.core.editing.document import Document
-    from chainstudio.core.storage.fileformat import dumps, load
     from chainstudio.core.graph.validation import errors, validate
+    from chainstudio.core.storage.fileformat import dumps, load
     from tests.conftest import EXAMPLES
 
     doc = Document(load(EXAMPLES / "research-hybrid.chain.json"))

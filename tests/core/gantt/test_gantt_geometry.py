@@ -2,10 +2,11 @@
 
 import pytest
 
+from chainstudio.core.formatting import fmt_cost
 from chainstudio.core.gantt.axis import tick_label, tick_step, ticks
 from chainstudio.core.gantt.layout import GanttLayout, Metrics
 from chainstudio.core.gantt.segments import bar_span, node_segments
-from chainstudio.core.gantt.text import fmt_cost, live_node_time, totals_items, totals_text, tooltip_html
+from chainstudio.core.gantt.text import live_node_time, tooltip_html, totals_items, totals_text
 from tests.ui.gantt_scripts import T0, cancelled, failing, hybrid, nid, staircase, wide
 
 
@@ -20,11 +21,16 @@ def test_one_row_per_node_grouped_by_layer():
     assert sorted(r.node_id for r in nodes) == sorted(state.spans)
     texts = [r.text for r in layout.rows]
     i = texts.index("Layer 2 · 3 in parallel")
-    assert texts[i + 1:i + 4] == ["hardware", "software", "commercial"]
+    assert texts[i + 1 : i + 4] == ["hardware", "software", "commercial"]
     assert texts[0] == "Layer 1 · 1 step" and texts[1] == "topic"
     assert [r.text for r in layout.rows if r.kind == "layer"] == [
-        "Layer 1 · 1 step", "Layer 2 · 3 in parallel", "Layer 3 · 1 step", "Layer 4 · 1 step",
-        "Layer 5 · 1 step", "Layer 6 · 1 step"]
+        "Layer 1 · 1 step",
+        "Layer 2 · 3 in parallel",
+        "Layer 3 · 1 step",
+        "Layer 4 · 1 step",
+        "Layer 5 · 1 step",
+        "Layer 6 · 1 step",
+    ]
 
 
 def test_each_bar_starts_and_ends_at_the_run_state_times_in_time_and_pixels():
@@ -136,8 +142,19 @@ def test_totals_and_tooltip_text():
     assert items["Tokens"] == "2,614 in / 2,548 out"
     assert items["Critical path"].startswith("topic → hardware → security → academic → aggregate → summary")
     tip = tooltip_html(state, state.span_by_name("software"))
-    for text in ("Queued", "Start", "End", "First token", "139 in / 388 out", "Attempt 1", "HTTP 429",
-                 "Attempt 2", "Backoff", "$0.0043", "req-software"):
+    for text in (
+        "Queued",
+        "Start",
+        "End",
+        "First token",
+        "139 in / 388 out",
+        "Attempt 1",
+        "HTTP 429",
+        "Attempt 2",
+        "Backoff",
+        "$0.0043",
+        "req-software",
+    ):
         assert text in tip
 
 

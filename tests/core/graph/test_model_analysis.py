@@ -19,8 +19,10 @@ def test_node_defaults_come_from_the_kind_spec():
         Node.create("llm", "a", nonsense=1)
 
 
-@pytest.mark.parametrize("name,ok", [("hardware", True), ("_x1", True), ("1x", False), ("a-b", False),
-                                     ("inputs", False), ("for", False), ("", False)])
+@pytest.mark.parametrize(
+    "name,ok",
+    [("hardware", True), ("_x1", True), ("1x", False), ("a-b", False), ("inputs", False), ("for", False), ("", False)],
+)
 def test_name_rules(name, ok):
     assert (name_problem(name) is None) == ok
 

@@ -28,17 +28,20 @@ def test_missing_name_is_named():
     assert info.value.missing == "nope"
 
 
-@pytest.mark.parametrize("source", [
-    "{{ ''.__class__.__mro__ }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ cycler.__init__.__globals__ }}",
-    "{{ a._private }}",
-    "{{ range(10**9) | list }}",
-    "{{ 'x' * 10**9 }}",
-    "{{ ['x'] * 10**9 }}",
-    "{{ 2 ** 64 ** 64 ** 64 }}",
-    "{% set s = 'x' * 1000000 %}{{ s + s + s }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ a._private }}",
+        "{{ range(10**9) | list }}",
+        "{{ 'x' * 10**9 }}",
+        "{{ ['x'] * 10**9 }}",
+        "{{ 2 ** 64 ** 64 ** 64 }}",
+        "{% set s = 'x' * 1000000 %}{{ s + s + s }}",
+    ],
+)
 def test_untrusted_templates_are_refused(source):
     class Obj:
         _private = "secret"

@@ -76,7 +76,9 @@ def test_ordering_only_edge_is_a_warning():
     assert warnings == ["edge topic -> a", "edge a -> b"]
     names = g.names()
     assert {(names[g.edges[e].source], names[g.edges[e].target]) for e in ordering_only_edges(g)} == {
-        ("topic", "a"), ("a", "b")}
+        ("topic", "a"),
+        ("a", "b"),
+    }
 
 
 def test_unreachable_from_output_warns():

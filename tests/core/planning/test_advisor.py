@@ -1,21 +1,29 @@
 import pytest
 
-from chainstudio.core.planning.advisor import advise, classify
 from chainstudio.core.editing.document import Document
-from chainstudio.core.planning.estimate import estimate
-from chainstudio.core.storage.fileformat import dumps, load
 from chainstudio.core.graph.analysis import layers
 from chainstudio.core.graph.model import GraphInput
-from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.graph.validation import errors, validate
+from chainstudio.core.planning.advisor import advise, classify
+from chainstudio.core.planning.estimate import estimate
+from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.storage.fileformat import dumps, load
 from tests.conftest import EXAMPLES
 from tests.core.helpers import fan_out
 
 
-@pytest.mark.parametrize("name,shape", [("research-sequential", "sequential"), ("research-parallel", "parallel"),
-                                        ("research-hybrid", "hybrid"), ("intent-pipeline", "hybrid"),
-                                        ("code-review", "parallel"), ("progressive-refinement", "sequential"),
-                                        ("headline-ensemble", "parallel")])
+@pytest.mark.parametrize(
+    "name,shape",
+    [
+        ("research-sequential", "sequential"),
+        ("research-parallel", "parallel"),
+        ("research-hybrid", "hybrid"),
+        ("intent-pipeline", "hybrid"),
+        ("code-review", "parallel"),
+        ("progressive-refinement", "sequential"),
+        ("headline-ensemble", "parallel"),
+    ],
+)
 def test_classify_examples(name, shape):
     assert classify(load(EXAMPLES / f"{name}.chain.json"))[0] == shape
 
@@ -29,8 +37,12 @@ def test_sequential_research_advice_removes_ordering_edges_undoably():
     assert top.kind == "ordering_edges" and top.title == "Remove all 4 edges that carry no data"
     assert "hardware → software" in top.detail and "security → academic" in top.detail
     singles = [a for a in report.advice if a.kind == "ordering_edge"]
-    assert [a.title for a in singles] == ["Remove hardware → software", "Remove software → commercial",
-                                          "Remove commercial → security", "Remove security → academic"]
+    assert [a.title for a in singles] == [
+        "Remove hardware → software",
+        "Remove software → commercial",
+        "Remove commercial → security",
+        "Remove security → academic",
+    ]
     assert all(a.wall_ms_saved > 0 for a in singles)
     assert dumps(graph) == before  # advising changes nothing
 
@@ -38,8 +50,13 @@ def test_sequential_research_advice_removes_ordering_edges_undoably():
     doc.execute(top.make_command())
     assert errors(validate(doc.graph)) == []
     names = doc.graph.names()
-    assert sorted(names[n] for n in layers(doc.graph)[1]) == ["academic", "commercial", "hardware", "security",
-                                                               "software"]
+    assert sorted(names[n] for n in layers(doc.graph)[1]) == [
+        "academic",
+        "commercial",
+        "hardware",
+        "security",
+        "software",
+    ]
     after = estimate(doc.graph)
     assert top.wall_ms_saved == pytest.approx(report.baseline.wall_ms - after.wall_ms)
     assert after.wall_ms < report.baseline.wall_ms / 2

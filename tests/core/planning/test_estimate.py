@@ -2,21 +2,24 @@ import asyncio
 
 import pytest
 
-from chainstudio.core.run.clock import Clock
+from chainstudio.core.clock import Clock
 from chainstudio.core.planning.estimate import calibration, estimate, observations_from_states
+from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.virtual_time import run_virtual
 from chainstudio.core.storage.fileformat import load
 from chainstudio.core.storage.history import RunHistory
-from chainstudio.core.providers.simulated import SimulatedProvider
-from chainstudio.core.run.virtual_time import run_virtual
 from tests.conftest import EXAMPLES
 
 
 def simulated_run(graph, seed, strategy="eager", concurrency=None):
     async def go():
         clock = Clock(monotonic=asyncio.get_running_loop().time)
-        run = Run(graph, RunContext(SimulatedProvider(seed=seed, clock=clock), clock=clock, concurrency=concurrency),
-                  strategy=strategy)
+        run = Run(
+            graph,
+            RunContext(SimulatedProvider(seed=seed, clock=clock), clock=clock, concurrency=concurrency),
+            strategy=strategy,
+        )
         await run.execute()
         return run
 

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from chainstudio.core.run import events as ev
-from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.providers.base import ChatRequest, ProviderError
 from chainstudio.core.providers.factory import ProviderSetupError, make_provider
 from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings, retry_after
+from chainstudio.core.run import events as ev
+from chainstudio.core.run.executor import Run, RunContext
 from tests.core.helpers import chain, fan_out
 from tests.support.fake_openai_server import FakeOpenAIServer
 
@@ -39,7 +39,8 @@ def ask(server, prompt, *, key=KEY, model="gpt-4o", timeout=10.0):
         try:
             return await provider.stream_chat(
                 ChatRequest(model, ({"role": "user", "content": prompt},), timeout=timeout),
-                lambda text, t: deltas.append(text)), deltas
+                lambda text, t: deltas.append(text),
+            ), deltas
         except ProviderError as exc:
             return exc, deltas
         finally:
@@ -179,8 +180,12 @@ def test_the_fake_server_runs_standalone():
 
     from tests.conftest import ROOT
 
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.fake_openai_server", "--port", "0"], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_openai_server", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")

@@ -4,17 +4,18 @@ import asyncio
 
 import pytest
 
-from chainstudio.core.run.clock import Clock
-from chainstudio.core.storage.fileformat import load
+from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, Provider, ProviderError
 from chainstudio.core.providers.simulated import MARKER, PROFILES, Faults, SimulatedProvider
-from chainstudio.core.run.tokens import count_tokens
 from chainstudio.core.run.virtual_time import run_virtual
+from chainstudio.core.storage.fileformat import load
+from chainstudio.core.tokens import count_tokens
 from tests.conftest import EXAMPLES
 from tests.support.engine import run_simulated
 
-REQUEST = ChatRequest("gpt-4o", ({"role": "user", "content": "Research qubit counts in 2026"},), max_tokens=200,
-                      seed_key="hardware")
+REQUEST = ChatRequest(
+    "gpt-4o", ({"role": "user", "content": "Research qubit counts in 2026"},), max_tokens=200, seed_key="hardware"
+)
 
 
 def call(provider_kwargs=None, request=REQUEST, times=1):
@@ -23,10 +24,14 @@ def call(provider_kwargs=None, request=REQUEST, times=1):
         provider = SimulatedProvider(clock=clock, **(provider_kwargs or {}))
         out = []
         for _ in range(times):
-            deltas = []
+            deltas: list = []
             t0 = clock.now()
+
+            def on_delta(text, t, deltas=deltas, t0=t0):
+                deltas.append((text, t - t0))
+
             try:
-                result = await provider.stream_chat(request, lambda text, t: deltas.append((text, t - t0)))
+                result = await provider.stream_chat(request, on_delta)
             except ProviderError as exc:
                 result = exc
             out.append((result, deltas, clock.now() - t0))
@@ -71,7 +76,7 @@ def test_injected_faults():
     assert err.status == 500 and err.retryable
     _, [(err, deltas, _)] = call({"faults": Faults(dropped=1.0)})
     assert err.kind == "dropped" and err.retryable and err.partial_text == "".join(t for t, _ in deltas)
-    assert 0 < len(err.partial_text)
+    assert len(err.partial_text) > 0
     _, results = call({"faults": Faults(rate_limit=0.5), "seed": 3}, times=8)
     outcomes = [isinstance(r, ProviderError) for r, _, _ in results]
     assert True in outcomes and False in outcomes  # decided per attempt

@@ -2,11 +2,11 @@
 
 import pytest
 
-from chainstudio.core.run import events as ev
-from chainstudio.core.run.executor import Run, RunContext, RunError
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.providers.base import ProviderError
 from chainstudio.core.providers.scripted import ScriptedProvider
+from chainstudio.core.run import events as ev
+from chainstudio.core.run.executor import Run, RunContext, RunError
 from tests.core.helpers import chain, fan_out
 from tests.support.engine import ends, run_scripted, starts
 
@@ -19,8 +19,7 @@ def diamond() -> Graph:
     g.add("llm", "slow", prompt="slow {{ topic }}")
     g.add("llm", "after_fast", prompt="then {{ fast }}")
     g.add("output", "out", template="{{ after_fast }} | {{ slow }}")
-    for a, b in (("topic", "fast"), ("topic", "slow"), ("fast", "after_fast"), ("after_fast", "out"),
-                 ("slow", "out")):
+    for a, b in (("topic", "fast"), ("topic", "slow"), ("fast", "after_fast"), ("after_fast", "out"), ("slow", "out")):
         g.connect(a, b)
     return g
 
@@ -65,14 +64,15 @@ def test_sequential_runs_one_step_at_a_time_in_topological_order():
     assert provider.max_in_flight == 1
     assert [c.key for c in provider.calls] == ["fast", "slow", "after_fast"]
     calls = provider.calls
-    assert all(later.start >= earlier.end for earlier, later in zip(calls, calls[1:]))
+    assert all(later.start >= earlier.end for earlier, later in zip(calls, calls[1:], strict=False))
     assert run.state.totals().wall == pytest.approx(5.0)
 
 
 @pytest.mark.parametrize("cap", [1, 2, 3])
 def test_the_concurrency_cap_is_never_exceeded_and_waiting_is_recorded(cap):
-    run, provider = run_scripted(fan_out(8), latency={f"b{i}": 1.0 + i / 10 for i in range(8)},
-                                 context={"concurrency": cap})
+    run, provider = run_scripted(
+        fan_out(8), latency={f"b{i}": 1.0 + i / 10 for i in range(8)}, context={"concurrency": cap}
+    )
     assert provider.max_in_flight == cap
     # From the events alone: never more than `cap` attempts running at once.
     running, peak = 0, 0
@@ -86,8 +86,9 @@ def test_the_concurrency_cap_is_never_exceeded_and_waiting_is_recorded(cap):
     waited = [s for s in run.state.spans.values() if s.waiting_at is not None]
     assert len(waited) == 8 - cap
     assert all(s.wait_time > 0 and s.queued_at == 0.0 + run.state.start_time for s in waited)
-    assert all(isinstance(e, ev.NodeWaiting) and e.reason == "slot" for e in run.events
-               if isinstance(e, ev.NodeWaiting))
+    assert all(
+        isinstance(e, ev.NodeWaiting) and e.reason == "slot" for e in run.events if isinstance(e, ev.NodeWaiting)
+    )
 
 
 def test_critical_path_priority_beats_first_come_when_slots_are_scarce():
@@ -149,8 +150,13 @@ def test_a_run_whose_every_output_is_lost_fails():
 
 
 def test_retries_honour_retry_after_and_record_every_attempt_and_wait():
-    script = {"a": [ProviderError("slow down", kind="http", status=429, retry_after=2.5),
-                    ProviderError("oops", kind="http", status=500, retry_after=0.25), None]}
+    script = {
+        "a": [
+            ProviderError("slow down", kind="http", status=429, retry_after=2.5),
+            ProviderError("oops", kind="http", status=500, retry_after=0.25),
+            None,
+        ]
+    }
     run, provider = run_scripted(chain("a"), script=script, latency={"a": 1.0})
     span = run.state.span_by_name("a")
     assert span.status == "succeeded" and span.api_calls == 3
@@ -170,7 +176,7 @@ def test_backoff_is_exponential_with_full_jitter_and_gives_up_after_the_retries(
     run, provider = run_scripted(g, script={"a": [boom] * 5}, context={"backoff_base": 1.0, "seed": 7})
     delays = [e.delay for e in run.events if isinstance(e, ev.NodeRetrying)]
     assert len(delays) == 4 and len(provider.calls) == 5
-    assert all(0 <= d <= 2 ** i for i, d in enumerate(delays))
+    assert all(0 <= d <= 2**i for i, d in enumerate(delays))
     failed = next(e for e in run.events if isinstance(e, ev.NodeFailed))
     assert failed.attempts == 5 and "gave up after 5 attempts" in failed.error and failed.status == 503
     again, _ = run_scripted(g, script={"a": [boom] * 5}, context={"backoff_base": 1.0, "seed": 7})
@@ -179,15 +185,17 @@ def test_backoff_is_exponential_with_full_jitter_and_gives_up_after_the_retries(
 
 def test_non_retryable_errors_fail_at_once():
     for status in (400, 401, 403, 404):
-        run, provider = run_scripted(chain("a"), script={"a": [ProviderError(f"no {status}", kind="http",
-                                                                             status=status)]})
+        run, provider = run_scripted(
+            chain("a"), script={"a": [ProviderError(f"no {status}", kind="http", status=status)]}
+        )
         assert len(provider.calls) == 1
         assert run.state.span_by_name("a").error == f"HTTP {status}: no {status}"
 
 
 def test_a_retry_after_beyond_the_limit_fails_instead_of_waiting():
-    run, provider = run_scripted(chain("a"), script={"a": [ProviderError("later", kind="http", status=429,
-                                                                         retry_after=600)]})
+    run, provider = run_scripted(
+        chain("a"), script={"a": [ProviderError("later", kind="http", status=429, retry_after=600)]}
+    )
     assert len(provider.calls) == 1
     assert "over the 120 s limit" in run.state.span_by_name("a").error
 
@@ -261,8 +269,9 @@ def test_model_override_and_run_started_describe_the_run():
 def test_rate_limit_waits_are_recorded_apart_from_slots():
     from chainstudio.core.run.rate_limits import RateLimits
 
-    run, provider = run_scripted(fan_out(3), latency={f"b{i}": 0.1 for i in range(3)},
-                                 context={"rate_limits": RateLimits(requests_per_minute=2)})
+    run, provider = run_scripted(
+        fan_out(3), latency={f"b{i}": 0.1 for i in range(3)}, context={"rate_limits": RateLimits(requests_per_minute=2)}
+    )
     third = sorted(provider.calls, key=lambda c: c.start)[2]
     assert third.start == pytest.approx(30.0, abs=0.2)  # two at once, then one per 30 s
     waits = [e for e in run.events if isinstance(e, ev.NodeWaiting)]

@@ -1,5 +1,5 @@
-from chainstudio.core.storage.fileformat import load
 from chainstudio.core.run.pricing import Pricing
+from chainstudio.core.storage.fileformat import load
 from tests.conftest import EXAMPLES
 from tests.support.engine import run_simulated
 
@@ -7,8 +7,7 @@ from tests.support.engine import run_simulated
 def test_cost_cap_stops_before_the_call_that_would_cross_it():
     graph = load(EXAMPLES / "research-parallel.chain.json")
     free = run_simulated(graph).state
-    angles = sum(free.span_by_name(n).cost_usd for n in ("hardware", "software", "commercial", "security",
-                                                         "academic"))
+    angles = sum(free.span_by_name(n).cost_usd for n in ("hardware", "software", "commercial", "security", "academic"))
     cap = angles * 1.25  # room for the five angles' worst cases, not for the aggregate's
     run = run_simulated(graph, context={"cost_cap": cap})
     state = run.state
@@ -44,5 +43,7 @@ def test_unknown_price_with_a_cost_cap_makes_no_call():
 
 def test_no_caps_no_change():
     graph = load(EXAMPLES / "research-hybrid.chain.json")
-    assert run_simulated(graph, context={"cost_cap": 100.0, "token_cap": 10**9}).state.totals() == \
-        run_simulated(graph).state.totals()
+    assert (
+        run_simulated(graph, context={"cost_cap": 100.0, "token_cap": 10**9}).state.totals()
+        == run_simulated(graph).state.totals()
+    )

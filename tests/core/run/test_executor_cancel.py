@@ -1,12 +1,13 @@
 """Cancellation on real time: prompt (within 200 ms, checked with margin), marks steps, leaves no task."""
 
 import asyncio
+import contextlib
 import time
 
-from chainstudio.core.run import events as ev
-from chainstudio.core.run.clock import Clock
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.clock import Clock
 from chainstudio.core.providers.simulated import SimulatedProvider
+from chainstudio.core.run import events as ev
+from chainstudio.core.run.executor import Run, RunContext
 from tests.core.helpers import fan_out
 
 
@@ -51,10 +52,8 @@ def test_cancelling_the_awaiting_task_cancels_the_run_too():
         task = asyncio.ensure_future(run.execute())
         await asyncio.sleep(0.2)
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         assert not _other_tasks()
         return run
 

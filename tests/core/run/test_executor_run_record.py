@@ -13,7 +13,7 @@ from tests.support.engine import run_scripted
 def test_record_has_the_documented_keys_and_values():
     run, _ = run_scripted(chain("a", "b"), latency={"a": 1.0, "b": 2.0}, model="gpt-4o")
     record = run_record(run.state)
-    assert list(record)[:len(RECORD_KEYS)] == list(RECORD_KEYS)
+    assert list(record)[: len(RECORD_KEYS)] == list(RECORD_KEYS)
     assert record["status"] == "succeeded" and record["strategy"] == "eager" and record["provider"] == "scripted"
     assert record["wall_ms"] == pytest.approx(3000) and record["node_time_ms"] == pytest.approx(3000)
     assert record["critical_path"] == ["topic", "a", "b", "out"] and record["critical_path_ms"] == pytest.approx(3000)

@@ -6,10 +6,10 @@ import socket
 
 import pytest
 
-from chainstudio.core.run.executor import Run, RunContext
-from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
+from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.storage.history import RunHistory
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 KEY = "sk-fault-test"
@@ -26,8 +26,15 @@ def graph_of(n: int, directive_for, retries: int = 3, timeout: float = 20.0) -> 
     g = Graph(f"faults-{n}", inputs=[GraphInput("topic", "faults")])
     for i in range(n):
         upstream = f" after {{{{ s{i - 10} | truncate_chars(40) }}}}" if i >= 10 else ""
-        g.add("llm", f"s{i}", prompt=f"step {i} on {{{{ inputs.topic }}}}{upstream} {directive_for(i)}",
-              retries=retries, timeout=timeout, model="gpt-4o-mini", max_tokens=40)
+        g.add(
+            "llm",
+            f"s{i}",
+            prompt=f"step {i} on {{{{ inputs.topic }}}}{upstream} {directive_for(i)}",
+            retries=retries,
+            timeout=timeout,
+            model="gpt-4o-mini",
+            max_tokens=40,
+        )
         if i >= 10:
             g.connect(f"s{i - 10}", f"s{i}")
     return g

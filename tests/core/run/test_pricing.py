@@ -42,7 +42,6 @@ def test_bad_overrides_are_refused_with_a_reason(bad, tmp_path):
 
 
 def test_unknown_price_makes_the_run_cost_unknown():
-    from chainstudio.core.providers.base import ProviderError  # noqa: F401
     from tests.core.helpers import chain
     from tests.support.engine import run_scripted
 

@@ -5,17 +5,24 @@ R = "run-1"
 
 
 def started(t=0.0):
-    nodes = (ev.NodeInfo("a", "a", "llm", 0, "m"), ev.NodeInfo("b", "b", "llm", 0, "m"),
-             ev.NodeInfo("c", "c", "join", 1), ev.NodeInfo("o", "o", "output", 2))
+    nodes = (
+        ev.NodeInfo("a", "a", "llm", 0, "m"),
+        ev.NodeInfo("b", "b", "llm", 0, "m"),
+        ev.NodeInfo("c", "c", "join", 1),
+        ev.NodeInfo("o", "o", "output", 2),
+    )
     return ev.RunStarted(R, t, "g", "eager", "simulated", True, 2, nodes, (("a", "c"), ("b", "c"), ("c", "o")))
 
 
 def script():
     return [
         started(100.0),
-        ev.NodeQueued(R, 100.0, "a"), ev.NodeQueued(R, 100.0, "b"),
-        ev.NodeStarted(R, 100.0, "a", 1, "pa"), ev.NodeStarted(R, 100.1, "b", 1, "pb"),
-        ev.NodeFirstToken(R, 100.3, "a", 1), ev.NodeOutputDelta(R, 100.3, "a", 1, "Hel"),
+        ev.NodeQueued(R, 100.0, "a"),
+        ev.NodeQueued(R, 100.0, "b"),
+        ev.NodeStarted(R, 100.0, "a", 1, "pa"),
+        ev.NodeStarted(R, 100.1, "b", 1, "pb"),
+        ev.NodeFirstToken(R, 100.3, "a", 1),
+        ev.NodeOutputDelta(R, 100.3, "a", 1, "Hel"),
         ev.NodeOutputDelta(R, 100.4, "a", 1, "lo"),
         ev.NodeRetrying(R, 100.5, "b", 1, 0.5, "HTTP 429", 429),
         ev.NodeFinished(R, 101.0, "a", "Hello", 10, 2, 0.001, 1, "req-a"),

@@ -18,7 +18,9 @@ def wide_dag(n: int, seed: int) -> Graph:
     names = [f"s{i}" for i in range(n)]
     for i, name in enumerate(names):
         preds = rng.sample(range(max(0, i - 200), i), min(i - max(0, i - 200), rng.randint(0, 2))) if i else []
-        prompt = "Work on {{ inputs.topic }}" + "".join(f" with {{{{ {names[j]} | truncate_chars(80) }}}}" for j in preds)
+        prompt = "Work on {{ inputs.topic }}" + "".join(
+            f" with {{{{ {names[j]} | truncate_chars(80) }}}}" for j in preds
+        )
         g.add("llm", name, prompt=prompt, retries=RETRIES, max_tokens=rng.randint(20, 120), model="gpt-4o-mini")
         for j in preds:
             g.connect(names[j], name)
@@ -52,7 +54,7 @@ def test_thousand_steps_with_faults():
     should_skip = set().union(*(nx.descendants(dag, f) for f in failed)) if failed else set()
     assert skipped == should_skip - failed
     retried = 0
-    for nid, span in spans.items():
+    for span in spans.values():
         if span.status == "succeeded":
             assert 1 <= len(span.attempts) <= RETRIES + 1
             retried += len(span.attempts) > 1

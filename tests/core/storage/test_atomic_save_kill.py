@@ -33,8 +33,7 @@ def test_sigkill_during_saves_never_leaves_a_torn_file(tmp_path):
     path = tmp_path / "g.chain.json"
     outcomes = set()
     for attempt in range(12):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE,
-                                text=True)
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.05 + 0.037 * attempt)
         os.kill(proc.pid, signal.SIGKILL)

@@ -2,8 +2,8 @@ import csv
 import io
 import json
 
-from chainstudio.core.storage import event_codec
 from chainstudio.core.run.state import RunState
+from chainstudio.core.storage import event_codec
 from chainstudio.core.storage.exports import CSV_COLUMNS, chrome_trace, spans_csv
 from tests.core.run.test_state import script
 
@@ -24,8 +24,9 @@ def test_chrome_trace_has_one_track_per_node_and_segments():
     json.dumps(trace)  # serialisable
     names = {e["args"]["name"] for e in trace["traceEvents"] if e.get("name") == "thread_name"}
     assert names == {"L1 a", "L1 b", "L2 c", "L3 o"}
-    b_tid = next(e["tid"] for e in trace["traceEvents"] if e.get("name") == "thread_name" and
-                 e["args"]["name"] == "L1 b")
+    b_tid = next(
+        e["tid"] for e in trace["traceEvents"] if e.get("name") == "thread_name" and e["args"]["name"] == "L1 b"
+    )
     cats = sorted(e["cat"] for e in trace["traceEvents"] if e["ph"] == "X" and e["tid"] == b_tid)
     assert cats == ["attempt", "backoff", "generation", "node.succeeded", "ttft"]
     backoff = next(e for e in trace["traceEvents"] if e.get("cat") == "backoff")
@@ -36,5 +37,10 @@ def test_spans_csv():
     rows = list(csv.DictReader(io.StringIO(spans_csv(RunState.from_events(script())))))
     assert list(rows[0]) == CSV_COLUMNS
     b = next(r for r in rows if r["name"] == "b")
-    assert (b["status"], b["attempts"], b["start_ms"], b["end_ms"], b["cost_usd"]) == ("succeeded", "2", "100.0",
-                                                                                       "3000.0", "")
+    assert (b["status"], b["attempts"], b["start_ms"], b["end_ms"], b["cost_usd"]) == (
+        "succeeded",
+        "2",
+        "100.0",
+        "3000.0",
+        "",
+    )

@@ -12,8 +12,15 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.chain.json"))
 
 def test_examples_exist():
     names = {p.name.removesuffix(".chain.json") for p in EXAMPLE_FILES}
-    assert {"research-sequential", "research-parallel", "research-hybrid", "intent-pipeline",
-            "code-review", "progressive-refinement", "headline-ensemble"} <= names
+    assert {
+        "research-sequential",
+        "research-parallel",
+        "research-hybrid",
+        "intent-pipeline",
+        "code-review",
+        "progressive-refinement",
+        "headline-ensemble",
+    } <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)

@@ -6,8 +6,13 @@ from tests.core.run.test_state import script
 def test_record_list_and_replay(tmp_path):
     history = RunHistory(tmp_path / "h.sqlite3")
     graph = fan_out(2)
-    run_id = history.add(script(), graph, source="cli", file="x.chain.json",
-                         settings={"concurrency": 2, "api_key": "sk-SENTINEL", "tokens_per_minute": 1000})
+    run_id = history.add(
+        script(),
+        graph,
+        source="cli",
+        file="x.chain.json",
+        settings={"concurrency": 2, "api_key": "sk-SENTINEL", "tokens_per_minute": 1000},
+    )
     (summary,) = history.runs(graph_name=graph.name)
     assert summary.run_id == run_id == "run-1"
     assert (summary.status, summary.api_calls, summary.input_tokens, summary.cost_usd) == ("succeeded", 3, 30, None)

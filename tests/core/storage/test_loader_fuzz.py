@@ -6,15 +6,15 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainstudio.core.storage.fileformat import LoadError, dumps, from_document, loads
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import validate
+from chainstudio.core.storage.fileformat import LoadError, dumps, from_document, loads
 from tests.conftest import EXAMPLES
 
 EXAMPLE_TEXTS = [p.read_text() for p in sorted(EXAMPLES.glob("*.chain.json"))]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=True) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats(allow_nan=True) | st.text(max_size=20),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
     max_leaves=30,
 )
@@ -91,15 +91,18 @@ def test_byte_level_corruption(index, seed):
         if op < 0.4:
             data[pos] = rng.randrange(256)
         elif op < 0.7:
-            del data[pos:pos + rng.randint(1, 50)]
+            del data[pos : pos + rng.randint(1, 50)]
         else:
             data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 5)))
     check(data.decode("utf-8", errors="replace"))
 
 
 def test_limits_and_nesting_are_clear_errors():
-    doc = {"format": "chainstudio/graph", "version": 1,
-           "nodes": [{"id": f"n{i}", "kind": "join", "name": f"n{i}"} for i in range(10_001)]}
+    doc = {
+        "format": "chainstudio/graph",
+        "version": 1,
+        "nodes": [{"id": f"n{i}", "kind": "join", "name": f"n{i}"} for i in range(10_001)],
+    }
     try:
         from_document(doc)
     except LoadError as exc:

@@ -7,8 +7,12 @@ from chainstudio.core.storage import settings as s
 def test_settings_round_trip_and_defaults():
     s.settings_path().unlink(missing_ok=True)
     assert s.load_settings() == s.Settings()
-    cfg = s.Settings(provider="openai", base_url="http://127.0.0.1:1/v1", concurrency=3,
-                     price_overrides={"my-model": {"input": 1.0, "output": 2.0}})
+    cfg = s.Settings(
+        provider="openai",
+        base_url="http://127.0.0.1:1/v1",
+        concurrency=3,
+        price_overrides={"my-model": {"input": 1.0, "output": 2.0}},
+    )
     s.save_settings(cfg)
     assert s.load_settings() == cfg
     s.settings_path().write_text("{broken")

@@ -7,18 +7,20 @@ from PySide6.QtWidgets import QApplication
 
 from chainstudio.core.storage import fileformat
 from tests.conftest import EXAMPLES
-from tests.ui.canvas_helpers import assert_scene_matches_model, connect_by_drag, drag, settings, window  # noqa: F401
+from tests.ui.canvas_helpers import assert_scene_matches_model, connect_by_drag, drag
 
 
 def drop_kind(window, kind: str, at: QPoint) -> None:
     mime = window.palette.mime_for(kind)
     viewport = window.view.viewport()
-    enter = QDragEnterEvent(at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(viewport, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(QPointF(at), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(at), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(viewport, drop)
 
 
@@ -49,8 +51,9 @@ def test_double_click_in_palette_adds_at_view_centre_and_input_adds_graph_input(
 def test_a_foreign_drop_is_ignored(window):
     mime = QMimeData()
     mime.setText("hello")
-    enter = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window.view.viewport(), enter)
     assert not enter.isAccepted() and not window.document.graph.nodes
 

@@ -3,17 +3,40 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chainstudio.core.storage import fileformat
-from chainstudio.core.editing.commands import (AddNode, AutoLayout, CommandError, Connect, Disconnect, MoveNodes, RemoveNodes,
-                                       Rename, SetParam, paste_command, subgraph)
+from chainstudio.core.editing.clipboard import paste_command, subgraph
+from chainstudio.core.editing.commands import (
+    AddNode,
+    CommandError,
+    Connect,
+    Disconnect,
+    MoveNodes,
+    RemoveNodes,
+    Rename,
+    SetParam,
+)
 from chainstudio.core.editing.document import Document
+from chainstudio.core.editing.layout import AutoLayout
 from chainstudio.core.graph.model import Node
+from chainstudio.core.storage import fileformat
 from chainstudio.ui.canvas.scene import CanvasScene
 from tests.conftest import EXAMPLES
 from tests.ui.canvas_helpers import assert_scene_matches_model
 
-OPS = ("add", "remove", "connect", "disconnect", "move", "prompt", "rename", "paste", "layout", "undo", "redo",
-       "undo", "redo")
+OPS = (
+    "add",
+    "remove",
+    "connect",
+    "disconnect",
+    "move",
+    "prompt",
+    "rename",
+    "paste",
+    "layout",
+    "undo",
+    "redo",
+    "undo",
+    "redo",
+)
 steps = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=30)
 
 
@@ -21,8 +44,14 @@ def command_for(graph, op, i, j):
     nodes, edges = list(graph.nodes), list(graph.edges)
     pick = (lambda seq, k: seq[k % len(seq)]) if nodes else None
     if op == "add":
-        return AddNode(Node.create("llm" if i % 3 else "join", graph.unique_name("n"), (i * 10.0, j * 10.0),
-                                   **({"prompt": "p"} if i % 3 else {})))
+        return AddNode(
+            Node.create(
+                "llm" if i % 3 else "join",
+                graph.unique_name("n"),
+                (i * 10.0, j * 10.0),
+                **({"prompt": "p"} if i % 3 else {}),
+            )
+        )
     if not nodes:
         return None
     if op == "remove":
@@ -36,8 +65,11 @@ def command_for(graph, op, i, j):
     if op == "prompt":
         node_id = pick(nodes, i)
         others = [graph.nodes[n].name for n in nodes]
-        field = "prompt" if graph.nodes[node_id].kind == "llm" else ("template" if graph.nodes[node_id].kind in
-                                                                     ("join", "output") else None)
+        field = (
+            "prompt"
+            if graph.nodes[node_id].kind == "llm"
+            else ("template" if graph.nodes[node_id].kind in ("join", "output") else None)
+        )
         return SetParam(node_id, field, f"uses {{{{ {others[j % len(others)]} }}}}") if field else None
     if op == "rename":
         return Rename(pick(nodes, i), f"r{j}")

@@ -37,10 +37,21 @@ with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
 def test_sigkill_with_unsaved_edits_then_restore(qtbot, tmp_path):
     graph_file = tmp_path / "work.chain.json"
     graph_file.write_bytes((EXAMPLES / "research-hybrid.chain.json").read_bytes())
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CHAINSTUDIO_AUTOSAVE_MS": "200",
-           "CHAINSTUDIO_DATA_DIR": str(tmp_path / "data"), "CHAINSTUDIO_CONFIG_DIR": str(tmp_path / "config")}
-    proc = subprocess.Popen([sys.executable, "-c", EDITOR, str(graph_file), str(tmp_path)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "CHAINSTUDIO_AUTOSAVE_MS": "200",
+        "CHAINSTUDIO_DATA_DIR": str(tmp_path / "data"),
+        "CHAINSTUDIO_CONFIG_DIR": str(tmp_path / "config"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EDITOR, str(graph_file), str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().split() == ["autosaved", "9"]
     finally:
@@ -58,7 +69,9 @@ def test_sigkill_with_unsaved_edits_then_restore(qtbot, tmp_path):
         window.show()
         offered = window.autosave.offer_restore()
         assert offered is not None and window.autosave.offer.isVisible()
-        assert "Unsaved changes to" in window.autosave.offer.text() and "work.chain.json" in window.autosave.offer.text()
+        assert (
+            "Unsaved changes to" in window.autosave.offer.text() and "work.chain.json" in window.autosave.offer.text()
+        )
         window.autosave.offer.button(window.autosave.offer.StandardButton.Yes).click()
         assert len(window.document.graph.nodes) == 9
         assert window.document.modified and str(window.document.path) == str(graph_file)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.main_window import MainWindow
 from tests.conftest import EXAMPLES, ROOT
-from tests.ui.canvas_helpers import assert_scene_matches_model, connect_by_drag, drag, settings, window  # noqa: F401
+from tests.ui.canvas_helpers import assert_scene_matches_model, connect_by_drag, drag
 
 
 def answer(window, button):
@@ -25,8 +25,13 @@ def test_launch_with_no_file_is_a_new_graph(window):
     assert window.document.graph.nodes == {} and window.document.path is None
     assert window.windowTitle().startswith("untitled") and not window.isWindowModified()
     assert window.run_menu.title() == "&Run"
-    assert [a.text() for a in window.run_menu.actions() if a.text()] == ["&Run", "&Stop", "&Compare Strategies",
-                                                                        "&Advise", "S&ettings…"]
+    assert [a.text() for a in window.run_menu.actions() if a.text()] == [
+        "&Run",
+        "&Stop",
+        "&Compare Strategies",
+        "&Advise",
+        "S&ettings…",
+    ]
     assert {d.objectName() for d in (window.gantt_dock, window.output_dock)} == {"gantt_dock", "output_dock"}
     assert window.dockWidgetArea(window.gantt_dock) == Qt.DockWidgetArea.BottomDockWidgetArea
 
@@ -161,16 +166,25 @@ def test_wheel_zooms_at_the_cursor_and_middle_button_pans(window):
     under = view.mapToScene(cursor)
     zoom = view.zoom()
     from PySide6.QtGui import QWheelEvent
-    event = QWheelEvent(QPointF(cursor), QPointF(view.viewport().mapToGlobal(cursor)), QPoint(0, 0),
-                        QPoint(0, 240), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
-                        Qt.ScrollPhase.NoScrollPhase, False)
+
+    event = QWheelEvent(
+        QPointF(cursor),
+        QPointF(view.viewport().mapToGlobal(cursor)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(view.viewport(), event)
     assert view.zoom() > zoom
     after = view.mapToScene(cursor)
     assert abs(after.x() - under.x()) < 2 / view.zoom() and abs(after.y() - under.y()) < 2 / view.zoom()
     centre = view.centre_scene_pos()
-    drag(window, view.mapToScene(QPoint(500, 500)), view.mapToScene(QPoint(400, 450)),
-         button=Qt.MouseButton.MiddleButton)
+    drag(
+        window, view.mapToScene(QPoint(500, 500)), view.mapToScene(QPoint(400, 450)), button=Qt.MouseButton.MiddleButton
+    )
     moved = view.centre_scene_pos() - centre
     assert abs(moved.x() - 100 / view.zoom()) < 3 / view.zoom() and abs(moved.y() - 50 / view.zoom()) < 3 / view.zoom()
     assert window.document.undo_label == ""  # panning is not an edit
@@ -210,10 +224,17 @@ def test_research_sequential_draws_ordering_only_edges_dashed(window):
     window.open_path(EXAMPLES / "research-sequential.chain.json")
     window.scene.flush()
     graph = window.document.graph
-    dashed = {(graph.nodes[i.source_id].name, graph.nodes[i.target_id].name)
-              for i in window.scene.edges.values() if i.ordering_only}
-    assert dashed == {("hardware", "software"), ("software", "commercial"), ("commercial", "security"),
-                      ("security", "academic")}
+    dashed = {
+        (graph.nodes[i.source_id].name, graph.nodes[i.target_id].name)
+        for i in window.scene.edges.values()
+        if i.ordering_only
+    }
+    assert dashed == {
+        ("hardware", "software"),
+        ("software", "commercial"),
+        ("commercial", "security"),
+        ("security", "academic"),
+    }
 
 
 def test_export_from_the_window_and_the_cli_draw_the_same_canvas(window, tmp_path):
@@ -221,8 +242,13 @@ def test_export_from_the_window_and_the_cli_draw_the_same_canvas(window, tmp_pat
     from_window = tmp_path / "window.png"
     assert window.files.export_to(from_window)
     hybrid = str(EXAMPLES / "research-hybrid.chain.json")
-    result = subprocess.run([sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "cli.png")],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "cli.png")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     a, b = QImage(str(from_window)), QImage(str(tmp_path / "cli.png"))
     assert a.size() == b.size() and a.width() > 1000
@@ -231,8 +257,13 @@ def test_export_from_the_window_and_the_cli_draw_the_same_canvas(window, tmp_pat
     assert differing / len(samples) < 0.001  # the same drawing (anti-aliasing may differ by a few pixels)
     background = a.pixel(5, 5)
     assert sum(1 for x, y in samples if a.pixel(x, y) != background) / len(samples) > 0.2  # not blank
-    svg = subprocess.run([sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "c.svg")],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    svg = subprocess.run(
+        [sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "c.svg")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert svg.returncode == 0, svg.stderr
     text = (tmp_path / "c.svg").read_text()
     assert text.startswith("<?xml") and "Layer 2 · 3 in parallel" in text and "hardware" in text
@@ -240,6 +271,11 @@ def test_export_from_the_window_and_the_cli_draw_the_same_canvas(window, tmp_pat
 
 def test_export_cli_refuses_bad_targets(tmp_path):
     hybrid = str(EXAMPLES / "research-hybrid.chain.json")
-    result = subprocess.run([sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "x.jpg")],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "chainstudio", "export", hybrid, "--canvas", str(tmp_path / "x.jpg")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 2 and ".png or .svg" in result.stderr

@@ -61,14 +61,17 @@ def test_widget_exports_png_and_svg(qtbot, tmp_path):
 
 def test_render_gantt_without_an_application_creates_an_offscreen_one(tmp_path):
     out = tmp_path / "cli.png"
-    code = ("from tests.ui.gantt_scripts import staircase\n"
-            "from chainstudio.ui.gantt import render_gantt\n"
-            f"render_gantt(staircase().state(), {str(out)!r}, width=800)\n"
-            "from PySide6.QtGui import QGuiApplication\n"
-            "print(QGuiApplication.platformName())\n")
+    code = (
+        "from tests.ui.gantt_scripts import staircase\n"
+        "from chainstudio.ui.gantt import render_gantt\n"
+        f"render_gantt(staircase().state(), {str(out)!r}, width=800)\n"
+        "from PySide6.QtGui import QGuiApplication\n"
+        "print(QGuiApplication.platformName())\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "offscreen"
     assert QImage(str(out)).width() == 800

@@ -36,9 +36,15 @@ def test_header_shows_the_run_totals_and_simulated(gantt):
     gantt.set_state(hybrid().state())
     text = gantt.header_text()
     assert text.startswith("research-hybrid · eager · concurrency 2 · Simulated (offline) · succeeded [SIMULATED]")
-    for part in ("Wall 8.70 s", "Node time 14.7 s", "Speed-up 1.69×",
-                 "Critical path topic → hardware → security → academic → aggregate → summary (8.66 s)",
-                 "Tokens 2,614 in / 2,548 out", "Calls 7", "Cost $0.0258"):
+    for part in (
+        "Wall 8.70 s",
+        "Node time 14.7 s",
+        "Speed-up 1.69×",
+        "Critical path topic → hardware → security → academic → aggregate → summary (8.66 s)",
+        "Tokens 2,614 in / 2,548 out",
+        "Calls 7",
+        "Cost $0.0258",
+    ):
         assert part in text
 
 
@@ -102,9 +108,16 @@ def test_zoom_buttons_wheel_and_fit(gantt, qtbot):
     assert view.px_per_s == pytest.approx(fitted * 1.5)
     anchor = QPointF(700, 200)
     t_before = view.layout_.rel_of_x(anchor.x() + view.horizontalScrollBar().value())
-    wheel = QWheelEvent(anchor, view.viewport().mapToGlobal(anchor), QPoint(), QPoint(0, 120),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase,
-                        False)
+    wheel = QWheelEvent(
+        anchor,
+        view.viewport().mapToGlobal(anchor),
+        QPoint(),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(view.viewport(), wheel)
     assert view.px_per_s == pytest.approx(fitted * 1.5 * 1.5)
     assert view.horizontalScrollBar().maximum() > 0
@@ -140,8 +153,19 @@ def test_bars_grow_live_as_events_arrive(gantt):
 def test_tooltip_has_every_number(gantt):
     gantt.set_state(hybrid().state())
     tip = gantt.view.tooltip_for(bar_center(gantt, nid("software")))
-    for text in ("software", "Queued", "Start", "First token", "End", "139 in / 388 out", "$0.0043",
-                 "Attempt 1", "HTTP 429 rate limited", "Attempt 2", "Backoff"):
+    for text in (
+        "software",
+        "Queued",
+        "Start",
+        "First token",
+        "End",
+        "139 in / 388 out",
+        "$0.0043",
+        "Attempt 1",
+        "HTTP 429 rate limited",
+        "Attempt 2",
+        "Backoff",
+    ):
         assert text in tip
     assert gantt.view.tooltip_for(QPoint(gantt.view.metrics.label_width + 2, 5)) == ""
 

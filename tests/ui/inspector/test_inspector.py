@@ -8,7 +8,6 @@ from PySide6.QtWidgets import QDoubleSpinBox, QLineEdit
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.inspector.template_editor import TemplateEditor, template_names
 from tests.conftest import EXAMPLES
-from tests.ui.canvas_helpers import settings, window  # noqa: F401
 
 
 def open_hybrid(window):
@@ -93,8 +92,9 @@ def test_template_editor_completes_upstream_steps_and_inputs(window):
     graph = open_hybrid(window)
     window.select_node(graph.resolve("academic").id)
     editor = window.inspector.node_form.editors["prompt"]
-    assert sorted(editor.completions()) == sorted(["topic", "hardware", "software", "commercial", "security",
-                                                   "inputs.topic"])
+    assert sorted(editor.completions()) == sorted(
+        ["topic", "hardware", "software", "commercial", "security", "inputs.topic"]
+    )
     editor.setFocus()
     editor.setPlainText("")
     QTest.keyClicks(editor, "Use {{ sec")
@@ -111,10 +111,20 @@ def test_highlighter_classifies_references(window):
     window.select_node(graph.resolve("security").id)
     editor = window.inspector.node_form.editors["prompt"]
     text = "{{ hardware | truncate_chars(5) }} {{ inputs.topic }} {{ inputs.nope }} {{ academic }} {% if topic %}"
-    assert [name for _s, _l, name in template_names(text)] == ["hardware", "inputs.topic", "inputs.nope",
-                                                               "academic", "topic"]
+    assert [name for _s, _l, name in template_names(text)] == [
+        "hardware",
+        "inputs.topic",
+        "inputs.nope",
+        "academic",
+        "topic",
+    ]
     assert [editor._classify(n) for n in ("hardware", "inputs.topic", "inputs.nope", "academic", "topic")] == [
-        "step", "input", "bad", "bad", "step"]
+        "step",
+        "input",
+        "bad",
+        "bad",
+        "step",
+    ]
 
 
 def test_graph_inputs_edit_and_undo(window):

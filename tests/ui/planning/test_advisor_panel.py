@@ -3,12 +3,12 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from chainstudio.core.storage import fileformat
-from chainstudio.core.planning.advisor import advise
 from chainstudio.core.editing.document import Document
+from chainstudio.core.graph.validation import ordering_only_edges
+from chainstudio.core.planning.advisor import advise
 from chainstudio.core.planning.estimate import estimate
 from chainstudio.core.run.rate_limits import RateLimits
-from chainstudio.core.graph.validation import ordering_only_edges
+from chainstudio.core.storage import fileformat
 from chainstudio.ui.planning.advisor_panel import AdvisorPanel, compute_report, effect_text
 from tests.conftest import EXAMPLES
 
@@ -36,8 +36,9 @@ def test_shows_shape_prediction_and_one_card_per_advice(panel, sequential_report
     assert panel.shape.text().count("Sequential") == 1
     assert "6 LLM steps, one after another" in panel.shape.text()
     base = sequential_report.baseline
-    assert panel.baseline.text() == (f"Predicted now (eager): {base.wall_ms / 1000:.1f} s · {base.total_tokens:,} "
-                                     f"tokens · ${base.cost_usd:.4f}")
+    assert panel.baseline.text() == (
+        f"Predicted now (eager): {base.wall_ms / 1000:.1f} s · {base.total_tokens:,} tokens · ${base.cost_usd:.4f}"
+    )
     assert [c.title.text() for c in panel.cards] == [f"<b>{a.title}</b>" for a in sequential_report.advice]
     first = panel.cards[0]
     assert first.title.text().startswith("<b>Remove all 4 edges that carry no data")
@@ -86,8 +87,10 @@ def test_refresh_button_asks_for_a_refresh(panel, qtbot):
 def test_effect_text_signs():
     from chainstudio.core.planning.advisor import Advice
 
-    assert effect_text(Advice("x", "t", "d", wall_ms_saved=-340, tokens_change=120, cost_change=0.0012)) == \
-        "+340 ms · +120 tokens · +$0.00120"
+    assert (
+        effect_text(Advice("x", "t", "d", wall_ms_saved=-340, tokens_change=120, cost_change=0.0012))
+        == "+340 ms · +120 tokens · +$0.00120"
+    )
     assert effect_text(Advice("x", "t", "d")) == ""
 
 

@@ -4,16 +4,16 @@ import asyncio
 
 import pytest
 
-from chainstudio.core.storage import fileformat
+from chainstudio.core.clock import Clock
+from chainstudio.core.formatting import fmt_ms
 from chainstudio.core.planning.compare import run_bench
-from chainstudio.core.run.clock import Clock
+from chainstudio.core.providers.factory import make_provider
 from chainstudio.core.run.executor import RunContext
 from chainstudio.core.run.pricing import Pricing
-from chainstudio.core.providers.factory import make_provider
 from chainstudio.core.run.virtual_time import run_virtual
+from chainstudio.core.storage import fileformat
 from chainstudio.ui.planning.compare_runner import CompareRunner, run_comparison
 from chainstudio.ui.planning.compare_view import BANNER, COLUMNS, CompareView, median_state, parse_caps
-from chainstudio.core.formatting import fmt_ms
 from tests.conftest import EXAMPLES
 
 STRATEGIES = ["eager", "layered", "sequential"]
@@ -25,8 +25,12 @@ def load(name):
 
 def virtual_context(index, pricing=None):
     clock = Clock(monotonic=asyncio.get_running_loop().time)
-    return RunContext(provider=make_provider("simulated", clock=clock, seed=index), clock=clock, seed=index,
-                      pricing=pricing or Pricing())
+    return RunContext(
+        provider=make_provider("simulated", clock=clock, seed=index),
+        clock=clock,
+        seed=index,
+        pricing=pricing or Pricing(),
+    )
 
 
 def fast_context(index):
@@ -58,14 +62,27 @@ def test_shows_the_seed_table_with_marks_and_speedups(view, hybrid_result):
     view.set_result(hybrid_result)
     assert view.table.rowCount() == 3
     assert [view.table.horizontalHeaderItem(c).text() for c in range(len(COLUMNS) - 1)] == [
-        "Strategy", "Latency", "Tokens", "Calls", "Cost", "Output", "Speed-up"]
+        "Strategy",
+        "Latency",
+        "Tokens",
+        "Calls",
+        "Cost",
+        "Output",
+        "Speed-up",
+    ]
     by_strategy = {cells(view, r)[0]: cells(view, r) for r in range(3)}
     assert set(by_strategy) == set(STRATEGIES)
     for row in hybrid_result.rows:
         shown = by_strategy[row.strategy]
         median = row.median
-        assert shown[1:7] == [fmt_ms(row.wall_ms), f"{median['total_tokens']:,}", str(median["api_calls"]),
-                              f"${median['cost_usd']:.4f}", f"{median['output_chars']:,}", f"×{row.speedup:.2f}"]
+        assert shown[1:7] == [
+            fmt_ms(row.wall_ms),
+            f"{median['total_tokens']:,}",
+            str(median["api_calls"]),
+            f"${median['cost_usd']:.4f}",
+            f"{median['output_chars']:,}",
+            f"×{row.speedup:.2f}",
+        ]
         for mark in ("fastest", "cheapest"):
             assert (mark in shown[7]) == (mark in row.marks)
     assert by_strategy["sequential"][6] == "×1.00"
@@ -86,8 +103,9 @@ def test_stacks_each_rows_median_run_on_one_gantt(view, hybrid_result):
 
 def test_unknown_costs_and_real_providers(view):
     graph = load("research-parallel")
-    result = run_virtual(run_bench([("p.chain.json", graph)], ["eager"], 1,
-                                   lambda i: virtual_context(i, Pricing(use_table=False))))
+    result = run_virtual(
+        run_bench([("p.chain.json", graph)], ["eager"], 1, lambda i: virtual_context(i, Pricing(use_table=False)))
+    )
     for state in result.rows[0].states:
         state.started = type(state.started)(**{**state.started.__dict__, "simulated": False})
     view.set_result(result)
@@ -130,8 +148,12 @@ def test_run_comparison_in_the_qasync_loop_fills_table_and_gantt(view, qtbot, qa
     assert view.status.text() == "Compared 4 runs."
     assert view.run_button.isEnabled() and not view.cancel_button.isEnabled()
     names = [cells(view, r)[0] for r in range(view.table.rowCount())]
-    assert names == ["research-sequential (eager)", "research-sequential (sequential)",
-                     "research-parallel (eager)", "research-parallel (sequential)"]
+    assert names == [
+        "research-sequential (eager)",
+        "research-sequential (sequential)",
+        "research-parallel (eager)",
+        "research-parallel (sequential)",
+    ]
     assert len(view.gantt.states()) == 4 and all(s.status == "succeeded" for s in view.gantt.states())
     assert "fastest" not in cells(view, 1)[7]  # the staircase is never the fastest
 
@@ -150,8 +172,11 @@ def test_several_concurrency_caps_label_the_rows(qtbot, qasync_loop):
 
 
 def test_cancel_stops_the_comparison_and_leaves_the_view_usable(view, qtbot, qasync_loop):
-    slow = lambda index: RunContext(provider=make_provider("simulated", clock=Clock(), seed=index),  # noqa: E731
-                                    clock=Clock(), seed=index)
+    slow = lambda index: RunContext(  # noqa: E731
+        provider=make_provider("simulated", clock=Clock(), seed=index),
+        clock=Clock(),
+        seed=index,
+    )
     view.set_source(load("research-hybrid"), slow)
     cancelled = []
     view.runner.cancelled.connect(lambda: cancelled.append(True))

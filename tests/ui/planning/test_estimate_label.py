@@ -2,10 +2,10 @@
 
 import pytest
 
-from chainstudio.core.storage import fileformat
-from chainstudio.core.planning.estimate import estimate, observations_from_states
-from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
 from chainstudio.core.formatting import fmt_ms
+from chainstudio.core.planning.estimate import estimate, observations_from_states
+from chainstudio.core.storage import fileformat
+from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
 from tests.conftest import EXAMPLES
 from tests.support.engine import run_simulated
 

@@ -3,16 +3,17 @@
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from chainstudio.core.storage import fileformat
-from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.record import RECORD_KEYS
-from chainstudio.core.formatting import fmt_duration
+from chainstudio.core.storage import fileformat
+from chainstudio.core.storage.history import RunHistory
 from chainstudio.ui.planning.history_panel import COLUMNS, HistoryPanel
 from tests.conftest import EXAMPLES
 from tests.support.engine import run_simulated
@@ -31,7 +32,7 @@ def history(tmp_path):
         "sequential": run_simulated(hybrid, seed=2, strategy="sequential"),
         "unpriced": run_simulated(hybrid, seed=3, strategy="layered", context={"pricing": Pricing(use_table=False)}),
     }
-    for source, run in zip(("gui", "cli run", "cli bench"), runs.values()):
+    for source, run in zip(("gui", "cli run", "cli bench"), runs.values(), strict=False):
         history.add(run.events, hybrid, source=source, file=str(EXAMPLES / "research-hybrid.chain.json"))
     other = load("research-parallel")
     history.add(run_simulated(other).events, other, source="gui")
@@ -56,9 +57,10 @@ def cells(panel, row):
 def select(panel, *rows):
     panel.table.clearSelection()
     for row in rows:
-        panel.table.selectionModel().select(panel.table.model().index(row, 0),
-                                            panel.table.selectionModel().SelectionFlag.Select
-                                            | panel.table.selectionModel().SelectionFlag.Rows)
+        panel.table.selectionModel().select(
+            panel.table.model().index(row, 0),
+            panel.table.selectionModel().SelectionFlag.Select | panel.table.selectionModel().SelectionFlag.Rows,
+        )
 
 
 def test_lists_only_this_graphs_runs_newest_first(panel, history):
@@ -101,8 +103,9 @@ def test_double_click_opens_the_replayed_run(panel, qtbot, history):
         qtbot.mouseDClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     state = blocker.args[0]
     assert state.run_id == expected.run_id and state.status == "succeeded"
-    assert {s.name: (state.rel(s.started_at), state.rel(s.ended_at)) for s in state.spans.values()} == \
-        {s.name: (expected.rel(s.started_at), expected.rel(s.ended_at)) for s in expected.spans.values()}
+    assert {s.name: (state.rel(s.started_at), state.rel(s.ended_at)) for s in state.spans.values()} == {
+        s.name: (expected.rel(s.started_at), expected.rel(s.ended_at)) for s in expected.spans.values()
+    }
 
 
 def test_open_button_opens_the_selected_run(panel, qtbot, history):
@@ -138,7 +141,7 @@ def test_export_through_the_save_dialog(panel, qtbot, history, tmp_path, kind):
     with qtbot.waitSignal(panel.exported) as blocker:
         dialog.accept()
     written = blocker.args[0]
-    text = open(written, encoding="utf-8").read()
+    text = Path(written).read_text(encoding="utf-8")
     state = history.test_runs["eager"].state
     if kind == "record":
         record = json.loads(text)

@@ -1,9 +1,8 @@
 """Compare and plan in the main app_window: estimate in the toolbar, advisor applied as one undoable edit,
 strategy comparison with stacked Gantts, the history panel, budgets."""
 
-
-from chainstudio.core.storage.fileformat import dumps
 from chainstudio.core.graph.analysis import layers
+from chainstudio.core.storage.fileformat import dumps
 from chainstudio.ui.run.controller import RunOptions
 from tests.conftest import EXAMPLES
 
@@ -24,10 +23,11 @@ def test_advice_on_research_sequential_applies_as_one_undo_and_compares(qtbot, a
     plans.advisor.applyCommand.emit(top.make_command())
     graph = app_window.document.graph
     names = graph.names()
-    assert sorted(names[n] for n in layers(graph)[1]) == ["academic", "commercial", "hardware", "security",
-                                                           "software"]
-    qtbot.waitUntil(lambda: plans.estimate_label.estimate is not None
-                    and plans.estimate_label.estimate.wall_ms < sequential_ms / 2, timeout=10000)
+    assert sorted(names[n] for n in layers(graph)[1]) == ["academic", "commercial", "hardware", "security", "software"]
+    qtbot.waitUntil(
+        lambda: plans.estimate_label.estimate is not None and plans.estimate_label.estimate.wall_ms < sequential_ms / 2,
+        timeout=10000,
+    )
     app_window.controller.undo()  # the advice and its re-layout are one edit
     assert dumps(app_window.document.graph) == before
 
@@ -101,8 +101,11 @@ def test_stale_advice_is_refused_and_analysed_again(qtbot, app_window):
     qtbot.waitUntil(lambda: plans.advisor.report is not None, timeout=10000)
     stale = plans.advisor.report.advice[1].make_command()  # remove hardware -> software
     graph = app_window.document.graph
-    edge = next(e for e in graph.edges.values()
-                if graph.nodes[e.source].name == "hardware" and graph.nodes[e.target].name == "software")
+    edge = next(
+        e
+        for e in graph.edges.values()
+        if graph.nodes[e.source].name == "hardware" and graph.nodes[e.target].name == "software"
+    )
     app_window.controller.delete([], [edge.id])  # the user removes it first
     edits = app_window.document.serial
     plans.advisor.applyCommand.emit(stale)
@@ -115,8 +118,7 @@ def test_cards_show_the_estimate_before_a_run_and_again_after_an_edit(qtbot, app
     assert window.open_path(EXAMPLES / "research-hybrid.chain.json")
     graph = window.document.graph
     hardware = window.scene.nodes[graph.node_by_name("hardware").id]
-    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"),
-                    timeout=10000)
+    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"), timeout=10000)
     predicted = window.plans.estimate_label.estimate.node("hardware")
     assert f"↓{predicted.output_tokens:,}" in hardware.run_badge.text
     assert window.scene.nodes[graph.node_by_name("topic").id].run_badge is None  # no model call: no estimate
@@ -124,6 +126,5 @@ def test_cards_show_the_estimate_before_a_run_and_again_after_an_edit(qtbot, app
     qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=20000)
     assert hardware.run_badge.status == "succeeded"
     window.controller.set_param(graph.node_by_name("hardware").id, "max_tokens", 100)
-    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"),
-                    timeout=10000)
+    qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"), timeout=10000)
     assert window.runs.gantt.states()  # the finished run stays on the Gantt

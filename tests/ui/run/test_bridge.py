@@ -3,8 +3,8 @@
 import threading
 
 from chainstudio.core.run import events as ev
-from chainstudio.ui.run.bridge import RunBridge
 from chainstudio.ui.gantt import GanttWidget
+from chainstudio.ui.run.bridge import RunBridge
 from tests.ui.gantt_scripts import T0, hybrid, nid
 
 

@@ -36,9 +36,16 @@ def press_save(dialog, qtbot):
 
 
 def test_opens_non_modally_blocking_nothing_with_the_saved_settings(qtbot):
-    core_settings.save_settings(Settings(provider="openai", base_url="http://localhost:11434/v1",
-                                         default_model="llama3.1", concurrency=3, requests_per_minute=60,
-                                         price_overrides={"llama3.1": {"input": 0.1, "output": 0.2}}))
+    core_settings.save_settings(
+        Settings(
+            provider="openai",
+            base_url="http://localhost:11434/v1",
+            default_model="llama3.1",
+            concurrency=3,
+            requests_per_minute=60,
+            price_overrides={"llama3.1": {"input": 0.1, "output": 0.2}},
+        )
+    )
     dialog = SettingsDialog()
     qtbot.addWidget(dialog)
     dialog.open()  # returns at once (no nested event loop)
@@ -74,9 +81,16 @@ def test_save_writes_settings_and_emits_them(dialog, qtbot, clean_config):
     dialog.add_price_row("qwen2.5", 0.25, 1.5)
     with qtbot.waitSignal(dialog.settingsSaved) as blocker:
         press_save(dialog, qtbot)
-    expected = Settings(provider="openai", base_url="http://localhost:8000/v1", default_model="qwen2.5",
-                        strategy="layered", concurrency=4, requests_per_minute=500, tokens_per_minute=200_000,
-                        price_overrides={"qwen2.5": {"input": 0.25, "output": 1.5}})
+    expected = Settings(
+        provider="openai",
+        base_url="http://localhost:8000/v1",
+        default_model="qwen2.5",
+        strategy="layered",
+        concurrency=4,
+        requests_per_minute=500,
+        tokens_per_minute=200_000,
+        price_overrides={"qwen2.5": {"input": 0.25, "output": 1.5}},
+    )
     assert blocker.args == [expected]
     assert load_settings() == expected
     assert not dialog.isVisible()
@@ -128,8 +142,12 @@ def test_bad_price_overrides_block_the_save_and_are_pointed_out(dialog, qtbot, c
     assert saved == [] and dialog.isVisible()
     text = dialog.problems_label.text()
     assert dialog.problems_label.isVisible()
-    for part in ("row 1: the input price must be a number ≥ 0 (got abc)", "row 2: the model name is empty",
-                 "row 3: the input price", "row 4: gpt-x is listed twice"):
+    for part in (
+        "row 1: the input price must be a number ≥ 0 (got abc)",
+        "row 2: the model name is empty",
+        "row 3: the input price",
+        "row 4: gpt-x is listed twice",
+    ):
         assert part in text
     assert dialog.prices.item(0, 1).background().color().name() == "#fde2e1"
     assert not (clean_config / "settings.json").exists()
@@ -142,4 +160,5 @@ def test_bad_price_overrides_block_the_save_and_are_pointed_out(dialog, qtbot, c
     press_save(dialog, qtbot)
     assert saved and saved[0].price_overrides == {"gpt-x": {"input": 1.25, "output": 2.0}}
     assert json.loads((clean_config / "settings.json").read_text())["price_overrides"] == {
-        "gpt-x": {"input": 1.25, "output": 2.0}}
+        "gpt-x": {"input": 1.25, "output": 2.0}
+    }

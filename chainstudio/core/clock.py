@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Callable
 
 
 class Clock:

@@ -1,0 +1,36 @@
+"""The exception tree: every error ChainStudio raises on purpose derives from ``ChainStudioError``.
+
+Its message is one plain sentence meant for the user (no traceback is shown for these). Two kinds:
+
+* **refusals** (``Refused``): something the user asked for is not done, and nothing changed. Checks that
+  only ask whether it would be refused (``connect_problem``, ``rename_problem``, ``name_problem``,
+  ``BudgetGuard.reserve``) return the reason as a ``str`` or ``None``; the action raises a ``Refused``
+  with that same reason.
+* **failures**: input that cannot be used (a broken file, a broken template) or one failed model call.
+
+The tree (``tests/core/test_errors.py`` checks it against the classes):
+
+    ChainStudioError
+    ├── Refused
+    │   ├── CommandError          core.editing.rules      an edit that breaks a rule
+    │   ├── RunError              core.run.executor       a graph or option that cannot run
+    │   ├── ProviderSetupError    core.providers.factory  settings that cannot make a provider
+    │   ├── PricingError          core.run.pricing        prices that cannot be read
+    │   └── UsageError            cli.common              a command-line flag or file that cannot be used
+    ├── LoadError                 core.storage.fileformat a graph file that cannot be loaded
+    ├── TemplateProblem           core.graph.templating   a template that does not parse or render
+    ├── CycleError                core.graph.analysis     a graph with a cycle has no layers
+    └── ProviderError             core.providers.base     one failed model call (retryable or not)
+
+Some also derive from ``ValueError`` where callers outside the project may expect one.
+"""
+
+from __future__ import annotations
+
+
+class ChainStudioError(Exception):
+    """Base of every error ChainStudio raises on purpose; ``str(error)`` is a sentence for the user."""
+
+
+class Refused(ChainStudioError):
+    """Something asked for is not done, and nothing has changed; the message says why."""
