@@ -2,6 +2,8 @@
 
 Everything that edits a graph goes through ``Document.execute``; listeners (plain callables) hear a
 ``Changes`` after every edit, undo, redo, replacement or save, and look the ids up in ``document.graph``.
+``revision`` counts those announcements; ``analysis`` (layers, ancestry, cycles) and ``problems``
+(validation) are computed at most once per revision of the graph, however many listeners ask.
 No Qt here.
 """
 
@@ -14,7 +16,9 @@ from pathlib import Path
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.commands import Command
 from chainstudio.core.editing.rules import CommandError, connect_problem
+from chainstudio.core.graph.analysis import Analysis
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.graph.validation import Problem, validate
 from chainstudio.core.storage import fileformat
 
 Listener = Callable[[Changes], None]
@@ -38,6 +42,9 @@ class Document:
         self._serials = itertools.count(1)
         self._clean_serial = 0  # the state that matches the file on disk (0 = the initial state)
         self._listeners: list[Listener] = []
+        self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
+        self._analysis: Analysis | None = None
+        self._problems: list[Problem] | None = None
 
     # --- listening ------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -46,6 +53,10 @@ class Document:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _announce(self, changes: Changes) -> None:
+        if changes:  # a save announces an empty Changes: the graph is the same
+            self.revision += 1
+            self._analysis = None
+            self._problems = None
         for listener in list(self._listeners):
             listener(changes)
 
@@ -82,7 +93,22 @@ class Document:
 
     def connect_problem(self, source: str, target: str) -> str | None:
         """Why ``source -> target`` would be refused (cycle, duplicate, self-loop, ports), or None."""
-        return connect_problem(self.graph, source, target)
+        return connect_problem(self.graph, source, target, self.analysis)
+
+    # --- derived from the graph, once per revision ----------------------------------------------
+    @property
+    def analysis(self) -> Analysis:
+        """Layers, ancestry and cycles of the current graph (computed once per revision)."""
+        if self._analysis is None:
+            self._analysis = Analysis(self.graph)
+        return self._analysis
+
+    @property
+    def problems(self) -> list[Problem]:
+        """``validate`` of the current graph (computed once per revision)."""
+        if self._problems is None:
+            self._problems = validate(self.graph, self.analysis)
+        return self._problems
 
     # --- state ----------------------------------------------------------------------------------
     @property

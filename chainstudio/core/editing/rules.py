@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
-
 from chainstudio.core.errors import Refused
-from chainstudio.core.graph.analysis import dependency_graph
+from chainstudio.core.graph.analysis import Analysis
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import Graph, name_problem
 
@@ -20,8 +18,9 @@ class CommandError(Refused, ValueError):
     """An edit that cannot be made; the message says why in a plain sentence."""
 
 
-def connect_problem(graph: Graph, source: str, target: str) -> str | None:
-    """Why ``source -> target`` (node ids) cannot be connected, or None when it can."""
+def connect_problem(graph: Graph, source: str, target: str, analysis: Analysis | None = None) -> str | None:
+    """Why ``source -> target`` (node ids) cannot be connected, or None when it can. ``analysis``: the
+    graph's current one, when the caller has it (a drag asks many times per revision)."""
     if source not in graph.nodes or target not in graph.nodes:
         return "both ends must be steps of this graph"
     src, dst = graph.nodes[source], graph.nodes[target]
@@ -33,9 +32,9 @@ def connect_problem(graph: Graph, source: str, target: str) -> str | None:
         return f"{dst.kind} steps take no incoming edges"
     if any(True for _ in graph.edges_between(source, target)):
         return f"{src.name} -> {dst.name} is already connected (duplicate edge)"
-    dag = dependency_graph(graph)
-    if nx.has_path(dag, target, source):
-        path = [graph.nodes[n].name for n in nx.shortest_path(dag, target, source)]
+    back = (analysis if analysis is not None else Analysis(graph)).path(target, source)
+    if back is not None:
+        path = [graph.nodes[n].name for n in back]
         return f"{src.name} -> {dst.name} would make a cycle ({' -> '.join(path + [path[0]])})"
     return None
 

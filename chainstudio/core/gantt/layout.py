@@ -157,6 +157,9 @@ class GanttLayout:
         return cached[1]
 
     def segments(self, row: Row) -> list[Segment]:
+        """What to draw in a node row (header rows have none)."""
+        if row.node_id is None:
+            return []
         state = self.states[row.run_index]
         span = state.spans[row.node_id]
         anchors = self.anchors(row.run_index) if span.status == "skipped" else None

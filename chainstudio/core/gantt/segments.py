@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from chainstudio.core.graph.analysis import topological_order
 from chainstudio.core.run.state import NodeSpan, RunState
 
 SegmentKind = Literal["queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped"]
@@ -107,26 +108,14 @@ def skip_anchors(state: RunState) -> dict[str, float]:
     """Where each node would start: when its last dependency ended, through skipped dependencies too
     (a skipped node has no times of its own). Nodes without dependencies anchor at the run's start."""
     start = state.start_time or 0.0
-    preds: dict[str, list[str]] = {nid: [] for nid in state.spans}
-    succs: dict[str, list[str]] = {nid: [] for nid in state.spans}
-    for src, dst in state.edges:
-        if src in preds and dst in preds:
-            preds[dst].append(src)
-            succs[src].append(dst)
-    remaining = {nid: len(p) for nid, p in preds.items()}
-    ready = [nid for nid, count in remaining.items() if count == 0]
+    dag = state.dag()
     anchors: dict[str, float] = {}
-    while ready:
-        node = ready.pop()
+    for node in topological_order(dag):
         times = []
-        for src in preds[node]:
+        for src in dag.preds[node]:
             ended = state.spans[src].ended_at
             times.append(ended if ended is not None else anchors.get(src, start))
         anchors[node] = max(times, default=start)
-        for dst in succs[node]:
-            remaining[dst] -= 1
-            if remaining[dst] == 0:
-                ready.append(dst)
     return anchors
 
 

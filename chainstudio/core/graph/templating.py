@@ -121,15 +121,16 @@ def references(source: str) -> References:
     names -= set(environment().globals)
     inputs: set[str] = set()
     by_attribute = 0
-    for getattr_node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = getattr_node.node
-        if isinstance(target, nodes.Name) and target.name == "inputs":
-            if isinstance(getattr_node, nodes.Getattr):
-                inputs.add(getattr_node.attr)
-                by_attribute += 1
-            elif isinstance(getattr_node.arg, nodes.Const) and isinstance(getattr_node.arg.value, str):
-                inputs.add(getattr_node.arg.value)
-                by_attribute += 1
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node if isinstance(node, (nodes.Getattr, nodes.Getitem)) else None
+        if not (isinstance(target, nodes.Name) and target.name == "inputs"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            inputs.add(node.attr)
+            by_attribute += 1
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            inputs.add(node.arg.value)
+            by_attribute += 1
     total_inputs_uses = sum(1 for n in tree.find_all(nodes.Name) if n.name == "inputs" and n.ctx == "load")
     steps = frozenset(names - {"inputs"})
     return References(steps=steps, inputs=frozenset(inputs), all_inputs=total_inputs_uses > by_attribute)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import networkx as nx
-
-from chainstudio.core.graph.analysis import dependency_graph
+from chainstudio.core.graph.analysis import Analysis
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
 from chainstudio.core.graph.templating import TemplateProblem, references
@@ -32,14 +30,16 @@ def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
 
-def validate(graph: Graph) -> list[Problem]:
+def validate(graph: Graph, analysis: Analysis | None = None) -> list[Problem]:
+    """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has)."""
+    analysis = analysis if analysis is not None else Analysis(graph)
     problems: list[Problem] = []
     problems += _check_inputs(graph)
     problems += _check_names(graph)
     problems += _check_edges(graph)
-    problems += _check_cycles(graph)
-    problems += _check_nodes(graph)
-    problems += _check_reach_output(graph)
+    problems += _check_cycles(graph, analysis)
+    problems += _check_nodes(graph, analysis)
+    problems += _check_reach_output(graph, analysis)
     return problems
 
 
@@ -114,23 +114,18 @@ def _check_edges(graph: Graph) -> list[Problem]:
     return out
 
 
-def _check_cycles(graph: Graph) -> list[Problem]:
-    dag = dependency_graph(graph)
-    dag.remove_edges_from(list(nx.selfloop_edges(dag)))
+def _check_cycles(graph: Graph, analysis: Analysis) -> list[Problem]:
     out: list[Problem] = []
     names = graph.names()
-    for component in nx.strongly_connected_components(dag):
-        if len(component) < 2:
-            continue
-        cycle = nx.find_cycle(dag.subgraph(component))
-        path = [names[u] for u, _ in cycle] + [names[cycle[0][0]]]
+    for cycle in analysis.cycles:
+        path = [names[n] for n in cycle.path]
         out.append(
             Problem(
                 "error",
                 f"cycle {' -> '.join(path)}",
-                f"the steps {', '.join(sorted(names[n] for n in component))} depend on each "
+                f"the steps {', '.join(sorted(names[n] for n in cycle.members))} depend on each "
                 "other in a cycle, so none of them can start",
-                cycle[0][0],
+                cycle.path[0],
             )
         )
     return out
@@ -143,36 +138,8 @@ def _incoming_edges(graph: Graph) -> dict[str, list[Edge]]:
     return incoming
 
 
-class _Ancestry:
-    """``is_ancestor(a, n)``: bitsets built once in topological order (O(N + E) set unions), with a
-    per-node networkx fallback when the graph has a cycle."""
-
-    def __init__(self, dag: nx.DiGraph):
-        self.dag = dag
-        self.bits: dict[str, int] | None = None
-        self.index = {n: i for i, n in enumerate(dag.nodes)}
-        self._fallback: dict[str, set[str]] = {}
-        if nx.is_directed_acyclic_graph(dag):
-            bits: dict[str, int] = {}
-            for n in nx.topological_sort(dag):
-                value = 0
-                for p in dag.predecessors(n):
-                    value |= bits[p] | (1 << self.index[p])
-                bits[n] = value
-            self.bits = bits
-
-    def is_ancestor(self, candidate: str, node: str) -> bool:
-        if self.bits is not None:
-            return bool(self.bits[node] >> self.index[candidate] & 1)
-        if node not in self._fallback:
-            self._fallback[node] = nx.ancestors(self.dag, node)
-        return candidate in self._fallback[node]
-
-
-def _check_nodes(graph: Graph) -> list[Problem]:
+def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
     out: list[Problem] = []
-    dag = dependency_graph(graph)
-    ancestry = _Ancestry(dag)
     by_name = {node.name: node for node in graph.nodes.values()}
     input_names = {gi.name for gi in graph.inputs}
     incoming = _incoming_edges(graph)
@@ -214,7 +181,7 @@ def _check_nodes(graph: Graph) -> list[Problem]:
                     )
                 elif target.id == node.id:
                     out.append(Problem("error", where, f"refers to its own output {ref!r}", node.id, field=spec.name))
-                elif not ancestry.is_ancestor(target.id, node.id):
+                elif not analysis.is_ancestor(target.id, node.id):
                     out.append(
                         Problem(
                             "error",
@@ -279,16 +246,15 @@ def ordering_only_edges(graph: Graph) -> set[str]:
     }
 
 
-def _check_reach_output(graph: Graph) -> list[Problem]:
+def _check_reach_output(graph: Graph, analysis: Analysis) -> list[Problem]:
     outputs = [n.id for n in graph.nodes.values() if n.kind == "output"]
     if not graph.nodes:
         return []
     if not outputs:
         return [Problem("warning", "graph", "the graph has no output step; a run returns its last steps' outputs")]
-    dag = dependency_graph(graph)
     reaching: set[str] = set(outputs)
     for out_id in outputs:
-        reaching |= nx.ancestors(dag, out_id)
+        reaching |= analysis.ancestors(out_id)
     return [
         Problem("warning", node.name, "this step reaches no output step, so its result is unused", node.id)
         for node in graph.nodes.values()

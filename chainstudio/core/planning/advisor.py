@@ -14,10 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from chainstudio.core.editing.commands import Batch, Command, Connect, Disconnect, SetParam
-from chainstudio.core.graph.analysis import dependency_graph, layers
+from chainstudio.core.graph.analysis import Analysis, layers
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.templating import TemplateProblem, references
@@ -116,10 +114,9 @@ def _without_edges(graph: Graph, edge_ids: tuple[str, ...]) -> Callable[[], Comm
     trial = graph.copy()
     for edge_id in edge_ids:
         del trial.edges[edge_id]
-    dag = dependency_graph(trial)
+    analysis = Analysis(trial)
     needed: list[tuple[str, str]] = []
     for node in trial.nodes.values():
-        ancestors = nx.ancestors(dag, node.id)
         for spec in NODE_KINDS[node.kind].template_fields:
             try:
                 refs = references(str(node.param(spec.name) or ""))
@@ -127,7 +124,11 @@ def _without_edges(graph: Graph, edge_ids: tuple[str, ...]) -> Callable[[], Comm
                 continue
             for name in sorted(refs.steps):
                 source = trial.node_by_name(name)
-                if source is not None and source.id not in ancestors and (source.id, node.id) not in needed:
+                if (
+                    source is not None
+                    and not analysis.is_ancestor(source.id, node.id)
+                    and (source.id, node.id) not in needed
+                ):
                     needed.append((source.id, node.id))
     label = "Remove edges that carry no data" if len(edge_ids) > 1 else "Remove an edge that carries no data"
     return lambda: Batch([Disconnect(edge_ids), *(Connect(s, t) for s, t in needed)], label=label)

@@ -7,11 +7,11 @@ seconds; ``rel()`` turns them into seconds from the run's start.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from chainstudio.core.graph.analysis import Dag, longest_path
 from chainstudio.core.run import events as ev
 
 NodeStatus = Literal[
@@ -118,7 +118,7 @@ class RunState:
         self.events_applied = 0
         # While a run goes on, a view may set the run's clock here so bars grow between events.
         self.live_clock: Callable[[], float] | None = None
-        self._topo: tuple[list[str], dict[str, list[str]], list[str]] | None = None
+        self._dag: Dag | None = None
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
@@ -262,34 +262,15 @@ class RunState:
                 return span
         raise KeyError(name)
 
-    def _topology(self) -> tuple[list[str], dict[str, list[str]], list[str]]:
-        """(topological order, successors, roots) of the run's graph, computed once per run."""
-        if self._topo is None:
-            successors: dict[str, list[str]] = {nid: [] for nid in self.spans}
-            indegree: dict[str, int] = {nid: 0 for nid in self.spans}
-            for src, dst in self.edges:
-                if src in successors and dst in indegree:
-                    successors[src].append(dst)
-                    indegree[dst] += 1
-            roots = [n for n in self.spans if indegree[n] == 0]
-            self._topo = (_topological(list(self.spans), successors, indegree), successors, roots)
-        return self._topo
+    def dag(self) -> Dag:
+        """The run's dependency graph (from its RunStarted), built once per run."""
+        if self._dag is None:
+            self._dag = Dag.of_edges(self.spans, self.edges)
+        return self._dag
 
     def critical_path(self) -> tuple[list[str], float]:
         """The chain of dependent nodes with the longest actual durations."""
-        order, successors, roots = self._topology()
-        if not order:
-            return [], 0.0
-        remaining: dict[str, float] = {}
-        for nid in reversed(order):
-            duration = self.spans[nid].duration or 0.0
-            remaining[nid] = duration + max((remaining[s] for s in successors[nid]), default=0.0)
-        current = max(roots, key=lambda n: remaining[n])
-        path = [current]
-        while successors[current]:
-            current = max(successors[current], key=lambda n: remaining[n])
-            path.append(current)
-        return path, remaining[path[0]]
+        return longest_path(self.dag(), {nid: span.duration or 0.0 for nid, span in self.spans.items()})
 
     def totals(self) -> Totals:
         start = self.start_time or 0.0
@@ -313,20 +294,6 @@ class RunState:
             cost_usd=cost,
             output_chars=sum(len(text) for text in self.outputs.values()),
         )
-
-
-def _topological(nodes: list[str], successors: dict[str, list[str]], indegree: dict[str, int]) -> list[str]:
-    remaining = dict(indegree)
-    ready = deque(n for n in nodes if remaining[n] == 0)
-    order: list[str] = []
-    while ready:
-        node = ready.popleft()
-        order.append(node)
-        for succ in successors[node]:
-            remaining[succ] -= 1
-            if remaining[succ] == 0:
-                ready.append(succ)
-    return order
 
 
 _HANDLERS = {

@@ -2,7 +2,8 @@
 topological order, each step's estimated duration and longest remaining path (critical-path priority),
 and ancestor sets so a template sees exactly the outputs of the steps upstream of it.
 
-Everything is O(nodes + edges) (ancestor sets are bitsets), so planning stays cheap on 10,000 steps.
+The algorithms are those of ``core.graph.analysis`` (O(nodes + edges); ancestor sets are bitsets), so
+planning stays cheap on 10,000 steps.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chainstudio.core.graph.analysis import layers
+from chainstudio.core.graph.analysis import Dag, ancestor_bits, generations, remaining_times
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.graph.validation import input_name
@@ -38,25 +39,15 @@ class Plan:
         for node in graph.nodes.values():
             if node.kind not in NODE_KINDS:
                 raise ValueError(f"step {node.name!r} has an unknown kind {node.kind!r}")
-        groups = layers(graph)  # raises CycleError
+        dag = Dag.of_graph(graph)
+        groups = generations(dag)  # raises CycleError
         ids = [nid for group in groups for nid in group]
         index = {nid: i for i, nid in enumerate(ids)}
-        preds: dict[str, list[str]] = {nid: [] for nid in ids}
-        succs: dict[str, list[str]] = {nid: [] for nid in ids}
-        for edge in graph.edges.values():
-            if edge.source in index and edge.target in index and edge.source not in preds[edge.target]:
-                preds[edge.target].append(edge.source)
-                succs[edge.source].append(edge.target)
+        preds = {nid: list(dag.preds[nid]) for nid in ids}
+        succs = {nid: list(dag.succs[nid]) for nid in ids}
         estimate = {nid: (estimator(graph.nodes[nid]) if graph.nodes[nid].kind == "llm" else 0.0) for nid in ids}
-        remaining: dict[str, float] = {}
-        for nid in reversed(ids):
-            remaining[nid] = estimate[nid] + max((remaining[s] for s in succs[nid]), default=0.0)
-        ancestors: dict[str, int] = {}
-        for nid in ids:
-            bits = 0
-            for p in preds[nid]:
-                bits |= ancestors[p] | (1 << index[p])
-            ancestors[nid] = bits
+        remaining = remaining_times(dag, estimate, ids)
+        ancestors = ancestor_bits(dag, ids, index)
         return cls(
             graph,
             ids,
