@@ -8,21 +8,24 @@ Its message is one plain sentence meant for the user (no traceback is shown for 
   with that same reason.
 * **failures**: input that cannot be used (a broken file, a broken template) or one failed model call.
 
-The tree (``tests/core/test_errors.py`` checks it against the classes):
+The tree: a line per class with the module that defines it (below ``chainstudio.``) and what it is for;
+a level is four characters of indent. ``tests/core/test_errors.py`` checks it against the classes of the core
+and the CLI, so adding, moving or renaming an error class means changing its line here.
 
-    ChainStudioError
-    ├── Refused
+    ChainStudioError              core.errors             the base: a sentence for the user, no traceback
+    ├── Refused                   core.errors             something asked for is not done; nothing changed
     │   ├── CommandError          core.editing.rules      an edit that breaks a rule
     │   ├── RunError              core.run.executor       a graph or option that cannot run
     │   ├── ProviderSetupError    core.providers.factory  settings that cannot make a provider
     │   ├── PricingError          core.run.pricing        prices that cannot be read
+    │   ├── HistoryError          core.storage.history    a run the history does not hold
     │   └── UsageError            cli.common              a command-line flag or file that cannot be used
     ├── LoadError                 core.storage.fileformat a graph file that cannot be loaded
     ├── TemplateProblem           core.graph.templating   a template that does not parse or render
     ├── CycleError                core.graph.analysis     a graph with a cycle has no layers
     └── ProviderError             core.providers.base     one failed model call (retryable or not)
 
-Some also derive from ``ValueError`` where callers outside the project may expect one.
+Some also derive from a built-in exception (``ValueError``, ``KeyError``) where callers may expect one.
 """
 
 from __future__ import annotations
