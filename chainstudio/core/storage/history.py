@@ -12,10 +12,11 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from chainstudio.core.errors import Refused
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
@@ -91,6 +92,43 @@ class RunSummary:
     settings: dict[str, Any]
 
 
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    """A row of ``SELECT {_SUMMARY_COLUMNS}`` as a RunSummary."""
+    (run_id, created_at, source, file, graph_name, hash_, strategy, provider, simulated, concurrency, status,
+     wall_ms, node_time_ms, input_tokens, output_tokens, api_calls, cost_usd, settings) = row  # fmt: skip
+    return RunSummary(
+        run_id=run_id,
+        created_at=created_at,
+        source=source,
+        file=file,
+        graph_name=graph_name,
+        graph_hash=hash_,
+        strategy=strategy,
+        provider=provider,
+        simulated=bool(simulated),
+        concurrency=concurrency,
+        status=status,
+        wall_ms=wall_ms,
+        node_time_ms=node_time_ms,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        api_calls=api_calls,
+        cost_usd=cost_usd,
+        settings=json.loads(settings),
+    )
+
+
+_SUMMARY_COLUMNS = ", ".join(f.name for f in fields(RunSummary))
+
+
+class HistoryError(Refused, KeyError):
+    """A run the history does not hold (never recorded, or deleted meanwhile). A ``KeyError`` as well, for
+    callers that look a run up like a key; its message is the plain sentence, without a KeyError's quotes."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
 class RunHistory:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else user_data_dir() / "history.sqlite3"
@@ -161,23 +199,19 @@ class RunHistory:
         if graph_hash is not None:
             where.append("graph_hash = ?")
             args.append(graph_hash)
-        sql = (
-            "SELECT run_id, created_at, source, file, graph_name, graph_hash, strategy, provider, simulated, "
-            "concurrency, status, wall_ms, node_time_ms, input_tokens, output_tokens, api_calls, cost_usd, "
-            "settings FROM runs"
-        )
+        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC LIMIT ?"
         with self._connect() as db:
             rows = db.execute(sql, (*args, limit)).fetchall()
-        return [RunSummary(*row[:8], bool(row[8]), *row[9:17], json.loads(row[17])) for row in rows]
+        return [_summary(row) for row in rows]
 
     def events(self, run_id: str) -> list[ev.RunEvent]:
         with self._connect() as db:
             row = db.execute("SELECT events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no run {run_id!r} in the history")
+            raise HistoryError(f"no run {run_id!r} in the history")
         return event_codec.loads(row[0])
 
     def state(self, run_id: str) -> RunState:

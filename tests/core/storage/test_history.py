@@ -1,4 +1,7 @@
-from chainstudio.core.storage.history import RunHistory, graph_hash
+import pytest
+
+from chainstudio.core.errors import Refused
+from chainstudio.core.storage.history import HistoryError, RunHistory, graph_hash
 from tests.core.helpers import fan_out
 from tests.core.run.test_state import script
 
@@ -34,3 +37,34 @@ def test_hash_ignores_positions_but_not_prompts():
     a.resolve("b0").params["prompt"] = "changed {{ topic }}"
     assert graph_hash(a) != h
     assert graph_hash(b) != h
+
+
+def test_every_summary_column_lands_in_its_field(tmp_path):
+    history = RunHistory(tmp_path / "h.sqlite3")
+    graph = fan_out(2)
+    history.add(script(), graph, source="gui", file="x.chain.json", settings={"strategy": "eager"})
+    (summary,) = history.runs()
+    assert (summary.source, summary.file, summary.graph_name, summary.graph_hash) == (
+        "gui",
+        "x.chain.json",
+        graph.name,
+        graph_hash(graph),
+    )
+    assert (summary.strategy, summary.provider, summary.simulated, summary.concurrency) == (
+        "eager",
+        "simulated",
+        True,
+        2,
+    )
+    assert (summary.output_tokens, summary.settings) == (5, {"strategy": "eager"})
+    assert summary.simulated is True and summary.node_time_ms > 0 and summary.created_at > 0
+
+
+def test_a_run_no_longer_in_the_history_is_refused_in_a_plain_sentence(tmp_path):
+    history = RunHistory(tmp_path / "h.sqlite3")
+    run_id = history.add(script(), fan_out(2), source="cli")
+    history.delete(run_id)
+    with pytest.raises(HistoryError) as info:
+        history.state(run_id)
+    assert isinstance(info.value, Refused) and isinstance(info.value, KeyError)
+    assert str(info.value) == "no run 'run-1' in the history"
