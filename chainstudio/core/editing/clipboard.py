@@ -5,10 +5,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from chainstudio.core.editing.commands import Paste, Position
-from chainstudio.core.graph.kinds import NODE_KINDS, node_kind
+from chainstudio.core.editing.commands import Paste, Position, rename_in_templates
+from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, Node
-from chainstudio.core.graph.templating import rename_references
 
 
 def subgraph(graph: Graph, node_ids: Iterable[str]) -> Graph:
@@ -44,9 +43,7 @@ def paste_command(graph: Graph, clip: Graph, offset: Position = (40.0, 40.0)) ->
         probe.nodes[new.id] = new
         nodes.append(new)
     for node in nodes:
-        spec = node_kind(node.kind)
-        for template in spec.template_fields:
-            node.params[template.name] = rename_references(str(node.param(template.name) or ""), renames)
+        rename_in_templates(node, renames)
     edges = [
         Edge.create(ids[e.source], ids[e.target]) for e in clip.edges.values() if e.source in ids and e.target in ids
     ]

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from chainstudio.core.editing.changes import Changes
-from chainstudio.core.editing.rules import CommandError, coerce_param, connect_problem, rename_problem
+from chainstudio.core.editing.rules import (
+    CommandError,
+    coerce_param,
+    connect_problem,
+    name_taken_problem,
+    rename_problem,
+)
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.graph.templating import rename_references
@@ -31,11 +37,16 @@ __all__ = [
     "Rename",
     "SetGraphInfo",
     "SetParam",
+    "rename_in_templates",
 ]
 
 
+_V = TypeVar("_V")
+Taken = list[tuple[int, str, _V]]  # (position, key, value) of entries taken out of an ordered dict
+
+
 # --- ordered dict helpers: undo puts things back where they were, so files stay identical ----------
-def _take(mapping: dict[str, Any], keys: Iterable[str]) -> list[tuple[int, str, Any]]:
+def _take(mapping: dict[str, _V], keys: Iterable[str]) -> Taken[_V]:
     wanted = set(keys)
     taken = [(i, key, value) for i, (key, value) in enumerate(mapping.items()) if key in wanted]
     for _, key, _ in taken:
@@ -43,12 +54,31 @@ def _take(mapping: dict[str, Any], keys: Iterable[str]) -> list[tuple[int, str, 
     return taken
 
 
-def _restore(mapping: dict[str, Any], taken: list[tuple[int, str, Any]]) -> None:
+def _restore(mapping: dict[str, _V], taken: Taken[_V]) -> None:
     items = list(mapping.items())
     for index, key, value in sorted(taken, key=lambda t: t[0]):
         items.insert(index, (key, value))
     mapping.clear()
     mapping.update(items)
+
+
+def _require(mapping: Mapping[str, object], ids: Iterable[str], what: str) -> None:
+    """Refuse an edit of ids that are not (or no longer) in the graph."""
+    missing = next((i for i in ids if i not in mapping), None)
+    if missing is not None:
+        raise CommandError(f"no {what} with id {missing!r}")
+
+
+def rename_in_templates(node: Node, renames: Mapping[str, str]) -> dict[str, str]:
+    """Rewrite the step names ``renames`` maps in ``node``'s templates; returns the changed fields' old text."""
+    before: dict[str, str] = {}
+    for spec in node_kind(node.kind).template_fields:
+        text = str(node.params.get(spec.name) or "")
+        renamed = rename_references(text, renames)
+        if renamed != text:
+            before[spec.name] = text
+            node.params[spec.name] = renamed
+    return before
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -75,8 +105,9 @@ class AddNode(Command):
     def apply(self, graph: Graph) -> Changes:
         if self.node.id in graph.nodes:
             raise CommandError(f"node id {self.node.id} already exists")
-        if graph.node_by_name(self.node.name) is not None:
-            raise CommandError(f"another step is already named {self.node.name!r}")
+        reason = name_taken_problem(graph, self.node.id, self.node.name)
+        if reason:
+            raise CommandError(reason)
         graph.add_node(self.node)
         return Changes(nodes_added={self.node.id})
 
@@ -92,13 +123,11 @@ class RemoveNodes(Command):
 
     def __init__(self, node_ids: Iterable[str]):
         self.node_ids = list(dict.fromkeys(node_ids))
-        self._nodes: list[tuple[int, str, Any]] = []
-        self._edges: list[tuple[int, str, Any]] = []
+        self._nodes: Taken[Node] = []
+        self._edges: Taken[Edge] = []
 
     def apply(self, graph: Graph) -> Changes:
-        missing = [n for n in self.node_ids if n not in graph.nodes]
-        if missing:
-            raise CommandError(f"no step with id {missing[0]!r}")
+        _require(graph.nodes, self.node_ids, "step")
         ids = set(self.node_ids)
         touching = [e.id for e in graph.edges.values() if e.source in ids or e.target in ids]
         self._edges = _take(graph.edges, touching)
@@ -134,12 +163,10 @@ class Disconnect(Command):
 
     def __init__(self, edge_ids: Iterable[str]):
         self.edge_ids = list(dict.fromkeys(edge_ids))
-        self._edges: list[tuple[int, str, Any]] = []
+        self._edges: Taken[Edge] = []
 
     def apply(self, graph: Graph) -> Changes:
-        missing = [e for e in self.edge_ids if e not in graph.edges]
-        if missing:
-            raise CommandError(f"no edge with id {missing[0]!r}")
+        _require(graph.edges, self.edge_ids, "edge")
         self._edges = _take(graph.edges, self.edge_ids)
         return Changes(edges_removed=set(self.edge_ids))
 
@@ -159,9 +186,7 @@ class MoveNodes(Command):
         self._old: dict[str, Position] | None = None
 
     def apply(self, graph: Graph) -> Changes:
-        missing = [n for n in self.positions if n not in graph.nodes]
-        if missing:
-            raise CommandError(f"no step with id {missing[0]!r}")
+        _require(graph.nodes, self.positions, "step")
         if self._old is None:
             self._old = {n: graph.nodes[n].position for n in self.positions}
         for node_id, position in self.positions.items():
@@ -190,9 +215,8 @@ class SetParam(Command):
         self._old: Any = None
 
     def apply(self, graph: Graph) -> Changes:
-        node = graph.nodes.get(self.node_id)
-        if node is None:
-            raise CommandError(f"no step with id {self.node_id!r}")
+        _require(graph.nodes, [self.node_id], "step")
+        node = graph.nodes[self.node_id]
         self.value = coerce_param(node.kind, self.field, self.value)
         self._had_old, self._old = self.field in node.params, node.params.get(self.field)
         node.params[self.field] = self.value
@@ -229,24 +253,18 @@ class Rename(Command):
         self._templates: dict[tuple[str, str], str] = {}  # (node id, field) -> text before the rename
 
     def apply(self, graph: Graph) -> Changes:
-        if self.node_id not in graph.nodes:
-            raise CommandError(f"no step with id {self.node_id!r}")
+        _require(graph.nodes, [self.node_id], "step")
         reason = rename_problem(graph, self.node_id, self.name)
         if reason:
             raise CommandError(reason)
         node = graph.nodes[self.node_id]
         self._old, node.name = node.name, self.name
-        changed = {self.node_id}
-        self._templates = {}
-        for other in graph.nodes.values():
-            for spec in node_kind(other.kind).template_fields:
-                text = str(other.params.get(spec.name) or "")
-                renamed = rename_references(text, {self._old: self.name})
-                if renamed != text:
-                    self._templates[(other.id, spec.name)] = text
-                    other.params[spec.name] = renamed
-                    changed.add(other.id)
-        return Changes(nodes_changed=changed)
+        self._templates = {
+            (other.id, field_name): text
+            for other in graph.nodes.values()
+            for field_name, text in rename_in_templates(other, {self._old: self.name}).items()
+        }
+        return Changes(nodes_changed={self.node_id, *(n for n, _ in self._templates)})
 
     def undo(self, graph: Graph) -> Changes:
         graph.nodes[self.node_id].name = self._old
@@ -255,18 +273,21 @@ class Rename(Command):
         return Changes(nodes_changed={self.node_id, *(n for n, _ in self._templates)})
 
 
-_UNSET: Any = object()
-
-
 class SetGraphInfo(Command):
+    """Set the graph's name, description or inputs (None: left as it is)."""
+
     label = "Edit graph"
 
-    def __init__(self, name: str = _UNSET, description: str = _UNSET, inputs: list[GraphInput] = _UNSET):
-        self.new = {
-            k: v for k, v in (("name", name), ("description", description), ("inputs", inputs)) if v is not _UNSET
-        }
-        if "inputs" in self.new:
-            self.new["inputs"] = copy.deepcopy(list(self.new["inputs"]))
+    def __init__(
+        self, name: str | None = None, description: str | None = None, inputs: Iterable[GraphInput] | None = None
+    ):
+        self.new: dict[str, Any] = {}  # attribute of Graph -> its new value
+        if name is not None:
+            self.new["name"] = name
+        if description is not None:
+            self.new["description"] = description
+        if inputs is not None:
+            self.new["inputs"] = copy.deepcopy(list(inputs))
         self._old: dict[str, Any] = {}
 
     def apply(self, graph: Graph) -> Changes:
@@ -286,7 +307,7 @@ class Paste(Command):
 
     label = "Paste"
 
-    def __init__(self, nodes: list[Node], edges: list[Edge], inputs: list[GraphInput] = ()):
+    def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge], inputs: Iterable[GraphInput] = ()):
         self.nodes, self.edges, self.inputs = list(nodes), list(edges), list(inputs)
 
     def apply(self, graph: Graph) -> Changes:

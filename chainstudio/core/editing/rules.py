@@ -41,9 +41,11 @@ def connect_problem(graph: Graph, source: str, target: str, analysis: Analysis |
 
 def rename_problem(graph: Graph, node_id: str, name: str) -> str | None:
     """Why node ``node_id`` cannot be called ``name``, or None when it can."""
-    reason = name_problem(name)
-    if reason:
-        return reason
+    return name_problem(name) or name_taken_problem(graph, node_id, name)
+
+
+def name_taken_problem(graph: Graph, node_id: str, name: str) -> str | None:
+    """Why ``name`` is not free for node ``node_id`` (another step has it), or None when it is."""
     other = graph.node_by_name(name)
     if other is not None and other.id != node_id:
         return f"another step is already named {name!r}"

@@ -115,6 +115,44 @@ def test_rename_refuses_taken_and_bad_names():
         Rename(a, "inputs").apply(g)
 
 
+def test_add_node_refuses_a_taken_name_or_id():
+    g = chain("a", "b")
+    before = fileformat.dumps(g)
+    with pytest.raises(CommandError, match="another step is already named 'b'"):
+        AddNode(Node.create("llm", "b")).apply(g)
+    with pytest.raises(CommandError, match="already exists"):
+        AddNode(Node.create("llm", "c", node_id=g.resolve("a").id)).apply(g)
+    assert fileformat.dumps(g) == before
+
+
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda gone: RemoveNodes([gone]), "no step with id 'gone'"),
+        (lambda gone: MoveNodes({gone: (1.0, 2.0)}), "no step with id 'gone'"),
+        (lambda gone: SetParam(gone, "temperature", 1.0), "no step with id 'gone'"),
+        (lambda gone: Rename(gone, "fresh"), "no step with id 'gone'"),
+        (lambda gone: Disconnect([gone]), "no edge with id 'gone'"),
+    ],
+)
+def test_commands_on_ids_no_longer_in_the_graph_are_refused(make, message):
+    g = chain("a", "b")
+    before = fileformat.dumps(g)
+    with pytest.raises(CommandError, match=message):
+        make("gone").apply(g)
+    assert fileformat.dumps(g) == before
+
+
+def test_set_graph_info_changes_only_what_it_is_given():
+    g = chain("a")
+    g.description = "kept"
+    command = SetGraphInfo(name="renamed")
+    command.apply(g)
+    assert (g.name, g.description, [i.name for i in g.inputs]) == ("renamed", "kept", ["topic"])
+    command.undo(g)
+    assert g.name != "renamed" and g.description == "kept"
+
+
 def test_batch_is_all_or_nothing():
     g = chain("a", "b")
     a, b = ids(g, "a", "b")
