@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from chainstudio.core.editing.commands import Batch, Command, Connect, Disconnect, SetParam
 from chainstudio.core.graph.analysis import Analysis, layers
 from chainstudio.core.graph.kinds import NODE_KINDS
-from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.templating import TemplateProblem, references
-from chainstudio.core.graph.validation import errors, ordering_only_edges, validate
+from chainstudio.core.graph.model import Graph, Node
+from chainstudio.core.graph.templating import References, TemplateProblem, references
+from chainstudio.core.graph.validation import errors, input_name, ordering_only_edges, validate
 from chainstudio.core.planning.estimate import Estimate, Observation, estimate
 from chainstudio.core.run.executor import Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.tokens import count_tokens
 
 LARGE_CONTEXT_TOKENS = 150  # a shared context at least this large, sent to 2+ branches, is flagged
 TRIM_TO_TOKENS = 120
+
+EstimateOf = Callable[[Graph], Estimate]  # the estimate of a graph under the options being advised on
 
 
 @dataclass
@@ -44,7 +48,7 @@ class Advice:
     def applicable(self) -> bool:
         return self.make_command is not None or self.concurrency is not None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "title": self.title,
@@ -63,7 +67,7 @@ class Report:
     baseline: Estimate
     advice: list[Advice]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "shape": self.shape,
             "shape_reason": self.shape_reason,
@@ -92,7 +96,7 @@ def classify(graph: Graph) -> tuple[str, str]:
 
 
 def _effect(
-    graph: Graph, command: Command, base: Estimate, run_estimate: Callable[[Graph], Estimate]
+    graph: Graph, command: Command, base: Estimate, run_estimate: EstimateOf
 ) -> tuple[float, int, float | None] | None:
     trial = graph.copy()
     command.apply(trial)
@@ -108,6 +112,17 @@ def _edge_text(graph: Graph, edge_id: str) -> str:
     return f"{graph.nodes[edge.source].name} → {graph.nodes[edge.target].name}"
 
 
+def _template_references(node: Node) -> Iterator[tuple[str, References]]:
+    """Each of ``node``'s templates that parses: its text and what it refers to."""
+    for spec in NODE_KINDS[node.kind].template_fields:
+        text = str(node.param(spec.name) or "")
+        try:
+            refs = references(text)
+        except TemplateProblem:
+            continue
+        yield text, refs
+
+
 def _without_edges(graph: Graph, edge_ids: tuple[str, ...]) -> Callable[[], Command]:
     """A command removing ``edge_ids`` that keeps every template's data upstream: a step that read an
     output through a removed edge gets a direct edge from that step instead."""
@@ -117,11 +132,7 @@ def _without_edges(graph: Graph, edge_ids: tuple[str, ...]) -> Callable[[], Comm
     analysis = Analysis(trial)
     needed: list[tuple[str, str]] = []
     for node in trial.nodes.values():
-        for spec in NODE_KINDS[node.kind].template_fields:
-            try:
-                refs = references(str(node.param(spec.name) or ""))
-            except TemplateProblem:
-                continue
+        for _, refs in _template_references(node):
             for name in sorted(refs.steps):
                 source = trial.node_by_name(name)
                 if (
@@ -134,7 +145,7 @@ def _without_edges(graph: Graph, edge_ids: tuple[str, ...]) -> Callable[[], Comm
     return lambda: Batch([Disconnect(edge_ids), *(Connect(s, t) for s, t in needed)], label=label)
 
 
-def _ordering_advice(graph: Graph, base: Estimate, run_estimate) -> list[Advice]:
+def _ordering_advice(graph: Graph, base: Estimate, run_estimate: EstimateOf) -> list[Advice]:
     order = list(graph.edges)
     edge_ids = sorted(ordering_only_edges(graph), key=order.index)
     out: list[Advice] = []
@@ -181,20 +192,38 @@ def _ordering_advice(graph: Graph, base: Estimate, run_estimate) -> list[Advice]
 _REF = r"\{\{\s*%s\s*\}\}"
 
 
-def _shared_context_advice(graph: Graph, base: Estimate, run_estimate, pricing: Pricing) -> list[Advice]:
+def _trimmed(graph: Graph, reader_ids: tuple[str, ...], name: str) -> Callable[[], Command]:
+    """A command making each reader's prompt read only the first tokens of ``name``."""
+
+    def command() -> Command:
+        return Batch(
+            [
+                SetParam(
+                    i,
+                    "prompt",
+                    re.sub(
+                        _REF % re.escape(name),
+                        f"{{{{ {name} | truncate_tokens({TRIM_TO_TOKENS}) }}}}",
+                        str(graph.nodes[i].param("prompt")),
+                    ),
+                )
+                for i in reader_ids
+            ],
+            label=f"Trim {name} for its readers",
+        )
+
+    return command
+
+
+def _shared_context_advice(graph: Graph, base: Estimate, run_estimate: EstimateOf, pricing: Pricing) -> list[Advice]:
     """Fan-outs: one step's output (or a graph input) read in full by several LLM steps."""
     readers: dict[str, list[str]] = {}
     for node in graph.nodes.values():
         if node.kind != "llm":
             continue
-        for spec in NODE_KINDS["llm"].template_fields:
-            try:
-                refs = references(str(node.param(spec.name) or ""))
-            except TemplateProblem:
-                continue
+        for text, refs in _template_references(node):
             for name in refs.steps:
-                source = str(node.param(spec.name))
-                if re.search(_REF % re.escape(name), source):  # read in full, not truncated
+                if re.search(_REF % re.escape(name), text):  # read in full, not truncated
                     readers.setdefault(name, [])
                     if node.id not in readers[name]:
                         readers[name].append(node.id)
@@ -211,24 +240,7 @@ def _shared_context_advice(graph: Graph, base: Estimate, run_estimate, pricing: 
         duplicated = size * (len(node_ids) - 1)
         cost = _duplicate_cost(graph, node_ids, size, pricing)
         cost_text = "unknown cost" if cost is None else f"${cost:.4f}"
-
-        def commands(ids=tuple(node_ids), n=name):
-            return Batch(
-                [
-                    SetParam(
-                        i,
-                        "prompt",
-                        re.sub(
-                            _REF % re.escape(n),
-                            f"{{{{ {n} | truncate_tokens({TRIM_TO_TOKENS}) }}}}",
-                            str(graph.nodes[i].param("prompt")),
-                        ),
-                    )
-                    for i in ids
-                ],
-                label=f"Trim {n} for its readers",
-            )
-
+        commands = _trimmed(graph, tuple(node_ids), name)
         effect = _effect(graph, commands(), base, run_estimate)
         saved, tokens, cost_change = effect if effect else (None, None, None)
         readers_text = ", ".join(graph.nodes[i].name for i in node_ids)
@@ -248,10 +260,7 @@ def _shared_context_advice(graph: Graph, base: Estimate, run_estimate, pricing: 
     return out
 
 
-def _input_tokens(graph: Graph, node) -> int:
-    from chainstudio.core.graph.validation import input_name
-    from chainstudio.core.tokens import count_tokens
-
+def _input_tokens(graph: Graph, node: Node) -> int:
     graph_input = graph.input_named(input_name(node))
     return count_tokens(graph_input.default or "") if graph_input else 0
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import statistics
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
@@ -26,7 +26,10 @@ from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.virtual_time import run_virtual
+from chainstudio.core.storage.history import RunSummary
 from chainstudio.core.tokens import count_tokens
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,18 +57,7 @@ class NodeEstimate:
     basis: str  # "history (N runs)", "model profile", "no model call"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "model": self.model,
-            "start_ms": self.start_ms,
-            "end_ms": self.end_ms,
-            "duration_ms": self.duration_ms,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cost_usd": self.cost_usd,
-            "basis": self.basis,
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -128,6 +120,11 @@ class Estimate:
         }
 
 
+def _prompt_tokens(request: ChatRequest) -> int:
+    """The request's input tokens, counted offline on its messages."""
+    return sum(count_tokens(m.get("content", "")) for m in request.messages)
+
+
 class _EstimateProvider:
     """Answers each call after its estimated time with text of its estimated length (virtual time only)."""
 
@@ -150,7 +147,7 @@ class _EstimateProvider:
         The model profile is the prior; observed runs are blended in with the profile counting as one
         run, so one noisy calibration run does not throw the estimate off and many runs dominate it."""
         node_id = self.by_name.get(request.seed_key, "")
-        input_tokens = sum(count_tokens(m.get("content", "")) for m in request.messages)
+        input_tokens = _prompt_tokens(request)
         profile = self.profiles.get(request.model, DEFAULT_PROFILE)
         ttft = profile.ttft + profile.prefill_per_1k_tokens * input_tokens / 1000
         rate = profile.tokens_per_second
@@ -177,9 +174,12 @@ class _EstimateProvider:
         text = " word" * out
         on_delta(text[:5], first)
         await self.clock.sleep_until(start + ttft + out / rate)
-        input_tokens = sum(count_tokens(m.get("content", "")) for m in request.messages)
         return ChatResult(
-            text=text, input_tokens=input_tokens, output_tokens=out, model=request.model, first_token_at=first
+            text=text,
+            input_tokens=_prompt_tokens(request),
+            output_tokens=out,
+            model=request.model,
+            first_token_at=first,
         )
 
     async def aclose(self) -> None:
@@ -278,30 +278,39 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-def _run_isolated(factory):
-    """Run a coroutine on a fresh virtual-time loop, in a helper thread if this thread already runs a loop
-    (the GUI's qasync loop)."""
+def _run_isolated(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine ``factory()`` makes on a fresh virtual-time loop, in a helper thread if this thread
+    already runs a loop (the GUI's qasync loop)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return run_virtual(factory())
-    result: dict[str, Any] = {}
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            result["value"] = run_virtual(factory())
+            values.append(run_virtual(factory()))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            result["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=target, name="chainstudio-estimate")
     thread.start()
     thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
-def calibration(history: Any, graph: Graph, provider: str, runs: int = 5) -> dict[str, Observation]:
+class PastRuns(Protocol):
+    """Where calibration reads past runs from: a ``RunHistory``, or anything that answers the same."""
+
+    def runs(self, *, graph_name: str | None = None, limit: int = 200) -> Sequence[RunSummary]: ...
+
+    def state(self, run_id: str) -> RunState: ...
+
+
+def calibration(history: PastRuns, graph: Graph, provider: str, runs: int = 5) -> dict[str, Observation]:
     """Observations from the graph's last ``runs`` recorded runs on the same kind of provider.
 
     Runs are matched by graph name and steps by their stable ids, so editing a prompt keeps the history."""

@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.planning.estimate import calibration, estimate, observations_from_states
+from chainstudio.core.planning.estimate import _run_isolated, calibration, estimate, observations_from_states
 from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.virtual_time import run_virtual
@@ -89,3 +89,14 @@ def test_estimate_inside_a_running_loop_and_from_history(tmp_path):
     predicted = asyncio.run(inside_loop())
     assert predicted.calibrated == 6
     assert abs(predicted.wall_ms / 1000 - run.state.totals().wall) / run.state.totals().wall < 0.05
+
+
+def test_a_failure_while_estimating_inside_a_running_loop_reaches_the_caller():
+    async def fails() -> int:
+        raise RuntimeError("the simulation failed")
+
+    async def inside_loop() -> int:
+        return _run_isolated(fails)
+
+    with pytest.raises(RuntimeError, match="the simulation failed"):
+        asyncio.run(inside_loop())
