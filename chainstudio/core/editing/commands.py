@@ -281,14 +281,14 @@ class SetGraphInfo(Command):
     def __init__(
         self, name: str | None = None, description: str | None = None, inputs: Iterable[GraphInput] | None = None
     ):
-        self.new: dict[str, Any] = {}  # attribute of Graph -> its new value
+        self.new: dict[str, object] = {}  # attribute of Graph -> its new value
         if name is not None:
             self.new["name"] = name
         if description is not None:
             self.new["description"] = description
         if inputs is not None:
             self.new["inputs"] = copy.deepcopy(list(inputs))
-        self._old: dict[str, Any] = {}
+        self._old: dict[str, object] = {}
 
     def apply(self, graph: Graph) -> Changes:
         self._old = {k: copy.deepcopy(getattr(graph, k)) for k in self.new}

@@ -104,7 +104,7 @@ def _params_model(kind: str) -> type[BaseModel]:
     return create_model(f"{kind.title()}Params", __config__=ConfigDict(extra="forbid"), **fields)
 
 
-def _path(loc: tuple[Any, ...]) -> str:
+def _path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -114,7 +114,7 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _pydantic_problems(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[FileProblem]:
+def _pydantic_problems(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[FileProblem]:
     problems = []
     for err in exc.errors():
         message = err["msg"]
@@ -163,7 +163,7 @@ def load(path: str | os.PathLike[str]) -> Graph:
     return loads(text, str(path))
 
 
-def from_document(data: Any, source: str | None = None) -> Graph:
+def from_document(data: object, source: str | None = None) -> Graph:
     def fail(path: str, message: str) -> LoadError:
         return LoadError([FileProblem(path, message)], source)
 
