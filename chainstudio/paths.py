@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -28,17 +29,19 @@ def examples_dir() -> Path:
     return resources_dir() / "examples"
 
 
-def user_data_dir() -> Path:
-    """Run history, autosaves. ``CHAINSTUDIO_DATA_DIR`` overrides it (tests, portable installs)."""
-    override = os.environ.get("CHAINSTUDIO_DATA_DIR")
-    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+def _user_dir(override_variable: str, default: Callable[..., str]) -> Path:
+    """``$override_variable`` if set, else platformdirs' ``default`` folder for the app; created if missing."""
+    override = os.environ.get(override_variable)
+    path = Path(override) if override else Path(default(APP_NAME, appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def user_data_dir() -> Path:
+    """Run history, autosaves. ``CHAINSTUDIO_DATA_DIR`` overrides it (tests, portable installs)."""
+    return _user_dir("CHAINSTUDIO_DATA_DIR", platformdirs.user_data_dir)
 
 
 def user_config_dir() -> Path:
     """Settings. ``CHAINSTUDIO_CONFIG_DIR`` overrides it (tests, portable installs)."""
-    override = os.environ.get("CHAINSTUDIO_CONFIG_DIR")
-    path = Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _user_dir("CHAINSTUDIO_CONFIG_DIR", platformdirs.user_config_dir)

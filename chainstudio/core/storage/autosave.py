@@ -43,12 +43,17 @@ class Recoverable:
         return load(self.graph_path)
 
     def discard(self) -> None:
-        self.graph_path.unlink(missing_ok=True)
-        _meta_path(self.graph_path).unlink(missing_ok=True)
+        _remove(self.graph_path)
 
 
 def _meta_path(graph_path: Path) -> Path:
     return graph_path.with_name(graph_path.name.removesuffix(".chain.json") + ".meta.json")
+
+
+def _remove(graph_path: Path) -> None:
+    """Delete an autosave and its meta file (either may already be gone)."""
+    graph_path.unlink(missing_ok=True)
+    _meta_path(graph_path).unlink(missing_ok=True)
 
 
 def autosave_dir() -> Path:
@@ -75,8 +80,7 @@ class Autosaver:
         )
 
     def clear(self) -> None:
-        self.graph_path.unlink(missing_ok=True)
-        _meta_path(self.graph_path).unlink(missing_ok=True)
+        _remove(self.graph_path)
 
 
 def recoverable(directory: Path | None = None) -> list[Recoverable]:
