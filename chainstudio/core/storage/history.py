@@ -92,33 +92,16 @@ class RunSummary:
     settings: dict[str, Any]
 
 
+_SUMMARY_FIELDS = [f.name for f in fields(RunSummary)]
+_SUMMARY_COLUMNS = ", ".join(_SUMMARY_FIELDS)  # the runs table names its columns after RunSummary's fields
+
+
 def _summary(row: tuple[Any, ...]) -> RunSummary:
     """A row of ``SELECT {_SUMMARY_COLUMNS}`` as a RunSummary."""
-    (run_id, created_at, source, file, graph_name, hash_, strategy, provider, simulated, concurrency, status,
-     wall_ms, node_time_ms, input_tokens, output_tokens, api_calls, cost_usd, settings) = row  # fmt: skip
-    return RunSummary(
-        run_id=run_id,
-        created_at=created_at,
-        source=source,
-        file=file,
-        graph_name=graph_name,
-        graph_hash=hash_,
-        strategy=strategy,
-        provider=provider,
-        simulated=bool(simulated),
-        concurrency=concurrency,
-        status=status,
-        wall_ms=wall_ms,
-        node_time_ms=node_time_ms,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        api_calls=api_calls,
-        cost_usd=cost_usd,
-        settings=json.loads(settings),
-    )
-
-
-_SUMMARY_COLUMNS = ", ".join(f.name for f in fields(RunSummary))
+    values = dict(zip(_SUMMARY_FIELDS, row, strict=True))
+    values["simulated"] = bool(values["simulated"])
+    values["settings"] = json.loads(values["settings"])
+    return RunSummary(**values)
 
 
 class HistoryError(Refused, KeyError):
