@@ -125,13 +125,14 @@ def run_app(files: list[str]) -> int:
     import qasync
 
     from chainstudio.ui.main_window import MainWindow
+    from chainstudio.ui.services import AppServices
 
     app = create_application()
 
     async def main() -> None:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
-        window = MainWindow()
+        window = MainWindow(services=AppServices.create())  # the composition root: services built once
         window.show()
         window.start(files)  # the files given, else a restore offer after a crash, else the welcome graph
         _smoke_exit(app, window)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar, QWidget
 
-from chainstudio.ui.run.controller import RunOptions
+from chainstudio.core.launch import RunOptions
 
 PROVIDERS = (("Simulated (offline)", "simulated"), ("OpenAI-compatible", "openai"))
 STRATEGIES = (
