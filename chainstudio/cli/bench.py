@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     def progress(file: str, strategy: str, index: int, run_obj) -> None:
         state = run_obj.state
         if not args.no_history:
-            record_history(run_obj, run_obj.graph, args, source="cli bench", file=file)
+            record_history(run_obj, run_obj.graph, args, source="cli bench", file=file, strategy=strategy)
         console.print(
             f"  {state.started.graph_name if state.started else file} · {strategy} · run {index + 1}: "
             f"{state.status}, {state.totals().wall * 1000:,.0f}ms",

@@ -10,10 +10,15 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError, load_or_explain
+
+if TYPE_CHECKING:
+    from chainstudio.core.launch import RunOptions
+    from chainstudio.core.run.executor import RunContext
 
 ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
 
@@ -123,13 +128,10 @@ def parse_faults(spec: str | None) -> Any:
     return Faults(**values)
 
 
-def context_factory(args: argparse.Namespace) -> Any:
-    """A function repeat-index -> fresh RunContext for these flags (raises UsageError)."""
-    from chainstudio.core.clock import Clock
-    from chainstudio.core.providers.factory import ProviderSetupError, make_provider
-    from chainstudio.core.run.executor import RunContext
-    from chainstudio.core.run.pricing import Pricing, PricingError
-    from chainstudio.core.run.rate_limits import RateLimits
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run the flags describe (raises UsageError for values no run can have). Graph inputs (``--set``)
+    are parsed apart, by ``parse_sets``, for the run itself: they make no difference to its context."""
+    from chainstudio.core.launch import RunOptions
 
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -140,36 +142,43 @@ def context_factory(args: argparse.Namespace) -> Any:
     speed = args.speed if args.speed is not None else ENGINE_DEFAULT_SPEED[args.command_name]
     if not speed > 0:
         raise UsageError("--speed must be positive")
-    faults = parse_faults(args.faults)
+    return RunOptions(
+        provider=args.provider,
+        strategy=getattr(args, "strategy", "eager"),
+        concurrency=args.concurrency,
+        speed=speed,
+        seed=args.seed,
+        cost_cap=args.cost_cap,
+        token_cap=args.token_cap,
+        faults=parse_faults(args.faults),
+        base_url=args.base_url,
+        api_key_env=args.api_key_env,
+        model=args.model,
+        rpm=args.rpm,
+        tpm=args.tpm,
+    )
+
+
+def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
+    """A function repeat-index -> fresh RunContext for these flags (raises UsageError). The CLI runs on the
+    default settings plus its flags; it reads no saved settings and no saved key."""
+    from chainstudio.core.launch import RunServices, build_context
+    from chainstudio.core.providers.factory import ProviderSetupError
+    from chainstudio.core.run.pricing import Pricing, PricingError
+    from chainstudio.core.storage.settings import Settings
+
+    options = run_options(args)
     try:
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
     except PricingError as exc:
         raise UsageError(str(exc)) from None
-    limits = RateLimits(args.rpm, args.tpm)
+    settings, services = Settings(), RunServices(pricing=pricing)
 
     def make(index: int) -> RunContext:
-        clock = Clock(speed if args.provider == "simulated" else 1.0)
         try:
-            provider = make_provider(
-                args.provider,
-                clock=clock,
-                seed=args.seed + index,
-                faults=faults,
-                base_url=args.base_url,
-                api_key_env=args.api_key_env,
-            )
+            return build_context(settings, options, services, index=index)
         except ProviderSetupError as exc:
             raise UsageError(str(exc)) from None
-        return RunContext(
-            provider=provider,
-            pricing=pricing,
-            clock=clock,
-            seed=args.seed + index,
-            concurrency=args.concurrency,
-            rate_limits=limits if limits.any else None,
-            cost_cap=args.cost_cap,
-            token_cap=args.token_cap,
-        )
 
     make(0)  # fail early on bad provider settings
     return make
@@ -219,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     state = asyncio.run(execute_with_progress(run_obj, console))
     final_report(console, state, show_output=not args.no_output)
     if not args.no_history:
-        record_history(run_obj, graph, args, source="cli run", file=args.file)
+        record_history(run_obj, graph, args, source="cli run", file=args.file, strategy=args.strategy)
     if args.json:
         record = run_record(state)
         record["file"] = args.file
@@ -228,24 +237,18 @@ def run(args: argparse.Namespace) -> int:
     return 0 if state.status == "succeeded" else 1
 
 
-def history_settings(args: argparse.Namespace, context: Any) -> dict[str, Any]:
-    """What a run was made with, for the history (never credentials: only the key's variable name)."""
-    return {
-        "provider": args.provider,
-        "base_url": args.base_url,
-        "model": args.model,
-        "seed": args.seed,
-        "speed": getattr(context.clock, "speed", 1.0),
-        "concurrency": args.concurrency,
-        "rpm": args.rpm,
-        "tpm": args.tpm,
-        "cost_cap": args.cost_cap,
-        "token_cap": args.token_cap,
-        "provider_label": context.provider.label,
-    }
+def history_settings(args: argparse.Namespace, context: RunContext, strategy: str) -> dict[str, Any]:
+    """What a run was made with, for the history: the one schema of ``chainstudio.core.launch`` (never
+    credentials: only the key's variable name is an option, and it is not recorded)."""
+    from chainstudio.core.launch import history_settings as schema
+    from chainstudio.core.storage.settings import Settings
+
+    return schema(Settings(), run_options(args), context, strategy).to_dict()
 
 
-def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str) -> None:
+def record_history(
+    run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str, strategy: str
+) -> None:
     from chainstudio.core.storage.history import RunHistory
 
     try:
@@ -254,7 +257,7 @@ def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source
             graph,
             source=source,
             file=str(Path(file).resolve()),
-            settings=history_settings(args, run_obj.context),
+            settings=history_settings(args, run_obj.context, strategy),
         )
     except Exception as exc:  # noqa: BLE001 - a history problem must not fail the run
         print(f"warning: the run was not recorded in the history: {exc}", file=sys.stderr)
