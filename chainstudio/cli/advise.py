@@ -7,7 +7,7 @@ import argparse
 import sys
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from chainstudio.cli.estimate import add_plan_arguments
 
     parser = subparsers.add_parser("advise", help="apply the parallel-vs-sequential decision rules to a graph")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run a graph and show each step's timing, tokens and cost")
     parser.add_argument("file", metavar="FILE")
     add_engine_arguments(parser, "run")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
-from PySide6.QtGui import QKeySequence, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QHelpEvent, QKeySequence, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
 from chainstudio.core.gantt.layout import GanttLayout, Metrics, Row
@@ -261,7 +261,7 @@ class GanttView(QAbstractScrollArea):
         return tooltip_html(state, state.spans[hit[1]])
 
     def viewportEvent(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
             text = self.tooltip_for(event.pos())
             if text:
                 QToolTip.showText(event.globalPos(), text, self.viewport())

@@ -58,7 +58,7 @@ class AdvisorUi(QObject):
         self.panel.applyCommand.connect(self.apply)
         self.panel.applyConcurrency.connect(lambda n: toolbar.set_options(concurrency=n))
         self.panel.refreshRequested.connect(self.refresh)
-        dock.visibilityChanged.connect(lambda shown: shown and self.refresh())
+        dock.visibilityChanged.connect(self._visibility_changed)
         toolbar.optionsChanged.connect(self._timer.start)
         document.subscribe(self._document_changed)
 
@@ -76,6 +76,10 @@ class AdvisorUi(QObject):
             self.panel.show_message("Fix the graph's problems first (see the Inspector).")
             return
         self.panel.compute(self.document.graph, **self.plan.keywords(self.document.graph))
+
+    def _visibility_changed(self, shown: bool) -> None:
+        if shown:
+            self.refresh()
 
     def _refresh_if_stale(self) -> None:
         if self._stale and self.dock.isVisible() and not self.dock.visibleRegion().isEmpty():

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.compare import BenchResult, ContextFactory, run_bench, summarize
+from chainstudio.core.run.executor import Strategy
 from chainstudio.ui.common.tasks import LatestTask
 
 OnRun = Callable[[str, str, int, Any], None]  # (file, strategy, repeat index, finished Run)
@@ -33,7 +34,7 @@ def runs_in(
 
 async def run_comparison(
     graphs: Sequence[tuple[str, Graph]],
-    strategies: Sequence[str],
+    strategies: Sequence[Strategy],
     make_context: ContextFactory,
     *,
     repeat: int = 1,
@@ -92,7 +93,7 @@ class CompareRunner(QObject):
     def start(
         self,
         graphs: Sequence[tuple[str, Graph]],
-        strategies: Sequence[str],
+        strategies: Sequence[Strategy],
         make_context: ContextFactory,
         *,
         repeat: int = 1,

@@ -214,15 +214,17 @@ class SettingsDialog(QDialog):
     ) -> int:
         row = self.prices.rowCount()
         self.prices.insertRow(row)
+        items = []
         for column, value in enumerate((model, input_price, output_price)):
             text = "" if value is None else (f"{value:g}" if isinstance(value, (int, float)) else str(value))
             item = QTableWidgetItem(text)
             if column:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.prices.setItem(row, column, item)
+            items.append(item)
         if not model:
             self.prices.setCurrentCell(row, 0)
-            self.prices.editItem(self.prices.item(row, 0))
+            self.prices.editItem(items[0])
         return row
 
     def _remove_selected_prices(self) -> None:
