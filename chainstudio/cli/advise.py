@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.estimate import plan_inputs
-    from chainstudio.cli.run import fmt_cost, make_console, write_json
+    from chainstudio.cli.report import fmt_cost, make_console, write_json
     from chainstudio.core.planning.advisor import advise
     from chainstudio.core.run.executor import RunError
 

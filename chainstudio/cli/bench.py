@@ -12,16 +12,8 @@ import sys
 from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.cli.common import UsageError
-from chainstudio.cli.run import (
-    add_engine_arguments,
-    context_factory,
-    fmt_cost,
-    load_checked,
-    make_console,
-    parse_sets,
-    print_banner,
-    write_json,
-)
+from chainstudio.cli.report import fmt_cost, make_console, print_banner, write_json
+from chainstudio.cli.run import add_engine_arguments, context_factory, load_checked, parse_sets
 
 if TYPE_CHECKING:
     from rich.console import Console

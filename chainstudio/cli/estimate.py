@@ -76,7 +76,7 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.cli.run import make_console, write_json
+    from chainstudio.cli.report import make_console, write_json
     from chainstudio.core.planning.estimate import estimate
     from chainstudio.core.run.executor import RunError
 
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 def print_estimate(console: Console, result: Estimate) -> None:
     from rich.table import Table
 
-    from chainstudio.cli.run import fmt_cost
+    from chainstudio.cli.report import fmt_cost
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
     basis = (
