@@ -60,19 +60,8 @@ def node_table(state: Any, live: bool = False) -> Any:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for column, justify in (
-        ("Step", "left"),
-        ("Status", "left"),
-        ("Start", "right"),
-        ("Duration", "right"),
-        ("TTFT", "right"),
-        ("Calls", "right"),
-        ("In", "right"),
-        ("Out", "right"),
-        ("Cost", "right"),
-        ("Note", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for column in ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note"):
+        table.add_column(column, justify="left" if column in ("Step", "Status", "Note") else "right")
     now = state.now()
     for span in state.spans.values():
         end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)

@@ -22,7 +22,7 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.providers.factory import make_provider
 from chainstudio.core.providers.simulated import Faults
-from chainstudio.core.run.executor import RunContext
+from chainstudio.core.run.executor import RunContext, Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.storage.settings import Settings, resolve_base_url
@@ -55,7 +55,7 @@ class RunOptions:
     """What one run is asked to be: the run toolbar's choices, or the CLI's flags."""
 
     provider: str = "simulated"  # "simulated" | "openai"
-    strategy: str = "eager"  # "eager" | "layered" | "sequential"
+    strategy: Strategy = "eager"
     concurrency: int | None = None  # at most this many model calls at once (None: no cap)
     inputs: Mapping[str, str] = field(default_factory=dict)  # graph input values
     speed: float = 1.0  # the simulated provider only: this many times faster than real time

@@ -192,7 +192,9 @@ class FileOps:
     # --- recent files ---------------------------------------------------------------------------
     def recent(self) -> list[str]:
         value = self.settings.value(RECENT_KEY, [])
-        paths = [value] if isinstance(value, str) else [str(p) for p in value or []]  # type: ignore[attr-defined]  # QSettings.value is untyped
+        paths = (
+            [value] if isinstance(value, str) else [str(p) for p in value] if isinstance(value, list | tuple) else []
+        )
         return [p for p in paths if Path(p).exists()]
 
     def add_recent(self, path: str | Path) -> None:

@@ -173,10 +173,10 @@ class GanttView(QAbstractScrollArea):
     def node_at(self, pos: QPoint) -> tuple[int, str] | None:
         """The node under a viewport position: its bar, or its name in the label column."""
         row = self.row_at(pos)
-        if row is None or row.kind != "node":
+        if row is None or row.kind != "node" or row.node_id is None:
             return None
         if pos.x() < self.metrics.label_width:
-            return row.run_index, row.node_id  # type: ignore[return-value]
+            return row.run_index, row.node_id
         return self.layout_.node_at(*self.content_point(pos))
 
     # --- Qt events ----------------------------------------------------------------------------------

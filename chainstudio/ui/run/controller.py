@@ -63,7 +63,7 @@ class RunController(QObject):
             self.run = Run(
                 graph,
                 context,
-                strategy=options.strategy,  # type: ignore[arg-type]  # Run refuses an unknown one (RunError)
+                strategy=options.strategy,
                 inputs=dict(options.inputs),
                 model=run_model(settings, options),
                 listeners=[self.bridge],
