@@ -179,8 +179,9 @@ def render_section(r: dict) -> str:
             f"After the last zoom step of a gesture (250 ms idle) the visible cards are redrawn sharp once: "
             f"{r['settle_ms']:.1f} ms.",
             "",
-            "How: below 50 % zoom the scene switches to an overview — cards and edges become transparent (still "
-            "selectable and movable; Qt skips painting them) and one item draws all of them with a few C++ calls "
+            "How: below 50 % zoom the scene switches to an overview — cards and edges are flagged as having no "
+            "contents (Qt skips painting them; they stay selectable and movable) and one item draws all of them "
+            "with a few C++ calls "
             "(`drawRects` per kind, two combined edge paths, names only where readable and in view). Cards are "
             "cached at screen resolution (`DeviceCoordinateCache`); during a zoom gesture they switch to "
             "`ItemCoordinateCache`, so each step rescales pixmaps instead of redrawing text, and are redrawn sharp "

@@ -33,10 +33,10 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
 from chainstudio.core.editing.layout import auto_layout_positions  # noqa: E402
 from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
+from chainstudio.core.launch import RunOptions  # noqa: E402
 from chainstudio.core.storage.history import RunHistory  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
-from chainstudio.ui.run.controller import RunOptions  # noqa: E402
 
 PROBE_MS = 5
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from chainstudio.cli.estimate import add_plan_arguments
 
     parser = subparsers.add_parser("advise", help="apply the parallel-vs-sequential decision rules to a graph")
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.estimate import plan_inputs
-    from chainstudio.cli.run import fmt_cost, make_console, write_json
+    from chainstudio.cli.report import fmt_cost, make_console, write_json
     from chainstudio.core.planning.advisor import advise
     from chainstudio.core.run.executor import RunError
 

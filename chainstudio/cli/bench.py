@@ -9,23 +9,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING, Any, cast
 
-from chainstudio.cli.run import (
-    UsageError,
-    add_engine_arguments,
-    context_factory,
-    fmt_cost,
-    load_checked,
-    make_console,
-    parse_sets,
-    print_banner,
-    write_json,
-)
+from chainstudio.cli.common import UsageError
+from chainstudio.cli.report import fmt_cost, make_console, print_banner, write_json
+from chainstudio.cli.run import add_engine_arguments, context_factory, load_checked, parse_sets
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from chainstudio.core.planning.compare import BenchResult
+    from chainstudio.core.run.executor import Strategy
 
 STRATEGIES = ("eager", "layered", "sequential")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("bench", help="compare graphs and strategies: latency, tokens, calls, cost")
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument(
@@ -46,14 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def parse_strategies(text: str) -> list[str]:
+def parse_strategies(text: str) -> list[Strategy]:
     chosen = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in STRATEGIES]
     if unknown or not chosen:
         raise UsageError(
             f"--strategies: unknown {', '.join(unknown) or '(none given)'} (choose from {', '.join(STRATEGIES)})"
         )
-    return list(dict.fromkeys(chosen))
+    return [cast("Strategy", s) for s in dict.fromkeys(chosen)]  # each checked against STRATEGIES above
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
 
     from chainstudio.cli.run import record_history
 
-    def progress(file: str, strategy: str, index: int, run_obj) -> None:
+    def progress(file: str, strategy: str, index: int, run_obj: Any) -> None:
         state = run_obj.state
         if not args.no_history:
-            record_history(run_obj, run_obj.graph, args, source="cli bench", file=file)
+            record_history(run_obj, run_obj.graph, args, source="cli bench", file=file, strategy=strategy)
         console.print(
             f"  {state.started.graph_name if state.started else file} · {strategy} · run {index + 1}: "
             f"{state.status}, {state.totals().wall * 1000:,.0f}ms",
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(s == "succeeded" for row in result.rows for s in row.statuses) else 1
 
 
-def print_table(console, result, simulated: bool) -> None:
+def print_table(console: Console, result: BenchResult, simulated: bool) -> None:
     width = max(14, max(len(row.label) for row in result.rows) + 2)
     header = (
         f"{'Strategy':<{width}} {'Latency':>10} {'Tokens':>8} {'Calls':>6} {'Cost':>9} {'Output':>8} {'Speed-up':>9}"

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from chainstudio.core.graph.model import Graph
+    from chainstudio.core.planning.estimate import Estimate
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("estimate", help="predict wall time, tokens and cost without calling a model")
     parser.add_argument("file", metavar="FILE")
     add_plan_arguments(parser)
@@ -33,9 +40,10 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prices", metavar="FILE", help="JSON price overrides (model -> input/output $ per M)")
 
 
-def plan_inputs(args: argparse.Namespace):
-    """(graph, keyword arguments for estimate/advise) from the flags, or None after printing why."""
-    from chainstudio.cli.run import UsageError, load_checked, parse_sets
+def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[str, str]] | None:
+    """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
+    from chainstudio.cli.common import UsageError
+    from chainstudio.cli.run import load_checked, parse_sets
     from chainstudio.core.planning.estimate import calibration
     from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.run.rate_limits import RateLimits
@@ -68,7 +76,7 @@ def plan_inputs(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.cli.run import make_console, write_json
+    from chainstudio.cli.report import make_console, write_json
     from chainstudio.core.planning.estimate import estimate
     from chainstudio.core.run.executor import RunError
 
@@ -91,10 +99,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_estimate(console, result) -> None:
+def print_estimate(console: Console, result: Estimate) -> None:
     from rich.table import Table
 
-    from chainstudio.cli.run import fmt_cost
+    from chainstudio.cli.report import fmt_cost
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
     basis = (
@@ -104,17 +112,8 @@ def print_estimate(console, result) -> None:
     )
     console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap} · {basis}")
     table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (
-        ("Step", "left"),
-        ("Start", "right"),
-        ("End", "right"),
-        ("Duration", "right"),
-        ("In", "right"),
-        ("Out", "right"),
-        ("Cost", "right"),
-        ("Basis", "left"),
-    ):
-        table.add_column(column, justify=justify)
+    for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
+        table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")
     for node in result.nodes:
         if node.kind != "llm":
             continue

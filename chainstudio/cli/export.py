@@ -9,7 +9,7 @@ import sys
 from chainstudio.cli.common import load_or_explain
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("export", help="render a graph's canvas to a PNG or SVG image")
     parser.add_argument("file", metavar="FILE", help="a .chain.json graph")
     parser.add_argument("--canvas", required=True, metavar="OUT", help="the image to write: OUT.png or OUT.svg")

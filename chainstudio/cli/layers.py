@@ -8,7 +8,7 @@ import sys
 from chainstudio.cli.common import load_or_explain
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("layers", help="print the parallel layers (topological generations)")
     parser.add_argument("file", metavar="FILE")
     parser.set_defaults(handler=run)

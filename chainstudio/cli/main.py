@@ -6,12 +6,14 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from collections.abc import Iterator
+from types import ModuleType
 
 import chainstudio
 import chainstudio.cli as cli_package
 
 
-def _command_modules():
+def _command_modules() -> Iterator[ModuleType]:
     for info in sorted(pkgutil.iter_modules(cli_package.__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name in {"main", "common"}:
             continue
@@ -43,7 +45,9 @@ def _run_gui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str]) -> int:
     parser = build_parser()
-    known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
+    known = {
+        name for action in parser._actions if isinstance(action, argparse._SubParsersAction) for name in action.choices
+    }
     if not argv or (argv[0] not in known and not argv[0].startswith("-")):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)

@@ -1,7 +1,8 @@
 """``chainstudio run FILE``: run a graph with live progress, then a table per step and the totals.
 
-The engine lives in ``chainstudio.core``; this module only parses flags, draws and exits (0 only when the
-run succeeded). ``bench`` reuses its flag set and its context builder.
+The engine lives in ``chainstudio.core``; this module parses flags into ``RunOptions``, builds the run
+through ``chainstudio.core.launch`` (the same path as the GUI, on default settings), and exits (0 only
+when the run succeeded); ``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError, load_or_explain
+from chainstudio.cli.report import execute_with_progress, final_report, make_console, print_banner, write_json
+
+if TYPE_CHECKING:
+    from chainstudio.core.launch import RunOptions
+    from chainstudio.core.run.executor import RunContext
 
 ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run", help="run a graph and show each step's timing, tokens and cost")
     parser.add_argument("file", metavar="FILE")
     add_engine_arguments(parser, "run")
@@ -123,13 +130,10 @@ def parse_faults(spec: str | None) -> Any:
     return Faults(**values)
 
 
-def context_factory(args: argparse.Namespace) -> Any:
-    """A function repeat-index -> fresh RunContext for these flags (raises UsageError)."""
-    from chainstudio.core.clock import Clock
-    from chainstudio.core.providers.factory import ProviderSetupError, make_provider
-    from chainstudio.core.run.executor import RunContext
-    from chainstudio.core.run.pricing import Pricing, PricingError
-    from chainstudio.core.run.rate_limits import RateLimits
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run the flags describe (raises UsageError for values no run can have). Graph inputs (``--set``)
+    are parsed apart, by ``parse_sets``, for the run itself: they make no difference to its context."""
+    from chainstudio.core.launch import RunOptions
 
     if args.concurrency is not None and args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -140,36 +144,43 @@ def context_factory(args: argparse.Namespace) -> Any:
     speed = args.speed if args.speed is not None else ENGINE_DEFAULT_SPEED[args.command_name]
     if not speed > 0:
         raise UsageError("--speed must be positive")
-    faults = parse_faults(args.faults)
+    return RunOptions(
+        provider=args.provider,
+        strategy=getattr(args, "strategy", "eager"),
+        concurrency=args.concurrency,
+        speed=speed,
+        seed=args.seed,
+        cost_cap=args.cost_cap,
+        token_cap=args.token_cap,
+        faults=parse_faults(args.faults),
+        base_url=args.base_url,
+        api_key_env=args.api_key_env,
+        model=args.model,
+        rpm=args.rpm,
+        tpm=args.tpm,
+    )
+
+
+def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
+    """A function repeat-index -> fresh RunContext for these flags (raises UsageError). The CLI runs on the
+    default settings plus its flags; it reads no saved settings and no saved key."""
+    from chainstudio.core.launch import RunServices, build_context
+    from chainstudio.core.providers.factory import ProviderSetupError
+    from chainstudio.core.run.pricing import Pricing, PricingError
+    from chainstudio.core.storage.settings import Settings
+
+    options = run_options(args)
     try:
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
     except PricingError as exc:
         raise UsageError(str(exc)) from None
-    limits = RateLimits(args.rpm, args.tpm)
+    settings, services = Settings(), RunServices(pricing=pricing)
 
     def make(index: int) -> RunContext:
-        clock = Clock(speed if args.provider == "simulated" else 1.0)
         try:
-            provider = make_provider(
-                args.provider,
-                clock=clock,
-                seed=args.seed + index,
-                faults=faults,
-                base_url=args.base_url,
-                api_key_env=args.api_key_env,
-            )
+            return build_context(settings, options, services, index=index)
         except ProviderSetupError as exc:
             raise UsageError(str(exc)) from None
-        return RunContext(
-            provider=provider,
-            pricing=pricing,
-            clock=clock,
-            seed=args.seed + index,
-            concurrency=args.concurrency,
-            rate_limits=limits if limits.any else None,
-            cost_cap=args.cost_cap,
-            token_cap=args.token_cap,
-        )
 
     make(0)  # fail early on bad provider settings
     return make
@@ -186,14 +197,6 @@ def load_checked(path: str) -> Any:
     for problem in problems:
         print(f"{path}: {problem}", file=sys.stderr)
     return None if problems else graph
-
-
-def write_json(target: str, data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text, encoding="utf-8")
 
 
 # --- the command --------------------------------------------------------------------------------------
@@ -219,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     state = asyncio.run(execute_with_progress(run_obj, console))
     final_report(console, state, show_output=not args.no_output)
     if not args.no_history:
-        record_history(run_obj, graph, args, source="cli run", file=args.file)
+        record_history(run_obj, graph, args, source="cli run", file=args.file, strategy=args.strategy)
     if args.json:
         record = run_record(state)
         record["file"] = args.file
@@ -228,24 +231,18 @@ def run(args: argparse.Namespace) -> int:
     return 0 if state.status == "succeeded" else 1
 
 
-def history_settings(args: argparse.Namespace, context: Any) -> dict[str, Any]:
-    """What a run was made with, for the history (never credentials: only the key's variable name)."""
-    return {
-        "provider": args.provider,
-        "base_url": args.base_url,
-        "model": args.model,
-        "seed": args.seed,
-        "speed": getattr(context.clock, "speed", 1.0),
-        "concurrency": args.concurrency,
-        "rpm": args.rpm,
-        "tpm": args.tpm,
-        "cost_cap": args.cost_cap,
-        "token_cap": args.token_cap,
-        "provider_label": context.provider.label,
-    }
+def history_settings(args: argparse.Namespace, context: RunContext, strategy: str) -> dict[str, Any]:
+    """What a run was made with, for the history: the one schema of ``chainstudio.core.launch`` (never
+    credentials: only the key's variable name is an option, and it is not recorded)."""
+    from chainstudio.core.launch import history_settings as schema
+    from chainstudio.core.storage.settings import Settings
+
+    return schema(Settings(), run_options(args), context, strategy).to_dict()
 
 
-def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str) -> None:
+def record_history(
+    run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str, strategy: str
+) -> None:
     from chainstudio.core.storage.history import RunHistory
 
     try:
@@ -254,7 +251,7 @@ def record_history(run_obj: Any, graph: Any, args: argparse.Namespace, *, source
             graph,
             source=source,
             file=str(Path(file).resolve()),
-            settings=history_settings(args, run_obj.context),
+            settings=history_settings(args, run_obj.context, strategy),
         )
     except Exception as exc:  # noqa: BLE001 - a history problem must not fail the run
         print(f"warning: the run was not recorded in the history: {exc}", file=sys.stderr)
@@ -273,151 +270,3 @@ def write_exports(args: argparse.Namespace, state: Any, console: Any) -> None:
 
         path = render_gantt(state, args.gantt)
         console.print(f"Gantt chart written to {path}")
-
-
-# --- drawing -------------------------------------------------------------------------------------------
-def make_console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 130)  # files and pipes get whole lines, not wrapped tables
-    return console
-
-
-def print_banner(console: Any, provider: Any, graph_name: str, strategy: str, concurrency: int | None) -> None:
-    cap = f", at most {concurrency} at once" if concurrency else ""
-    console.print(f"[bold]{graph_name}[/bold] · strategy {strategy}{cap} · provider: {provider.label}")
-    if provider.simulated:
-        console.print(
-            "[yellow]SIMULATED: no model is called; text, timings and tokens come from the offline simulator.[/yellow]"
-        )
-
-
-def fmt_ms(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds * 1000:,.0f}ms"
-
-
-def fmt_cost(cost: float | None) -> str:
-    return "unknown" if cost is None else f"${cost:.4f}"
-
-
-_STYLE = {
-    "succeeded": "green",
-    "failed": "red",
-    "skipped": "yellow",
-    "cancelled": "magenta",
-    "running": "cyan",
-    "retrying": "yellow",
-    "waiting": "blue",
-    "queued": "blue",
-}
-
-
-def node_table(state: Any, live: bool = False) -> Any:
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column, justify in (
-        ("Step", "left"),
-        ("Status", "left"),
-        ("Start", "right"),
-        ("Duration", "right"),
-        ("TTFT", "right"),
-        ("Calls", "right"),
-        ("In", "right"),
-        ("Out", "right"),
-        ("Cost", "right"),
-        ("Note", "left"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    now = state.now()
-    for span in state.spans.values():
-        end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)
-        duration = None if span.started_at is None or end is None else end - span.started_at
-        ttft = (
-            None
-            if span.first_token_at is None or span.attempts == []
-            else span.first_token_at - span.attempts[-1].start
-        )
-        calls = span.api_calls or len(span.attempts)
-        note = span.error or span.skip_reason or ""
-        if live and span.status == "running":
-            note = f"{span.deltas} chunks"
-        elif span.backoffs and not note:
-            note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
-        style = _STYLE.get(span.status, "")
-        table.add_row(
-            span.name,
-            f"[{style}]{span.status}[/{style}]" if style else span.status,
-            fmt_ms(state.rel(span.started_at)),
-            fmt_ms(duration),
-            fmt_ms(ttft),
-            str(calls or ""),
-            str(span.input_tokens or ""),
-            str(span.output_tokens or ""),
-            fmt_cost(span.cost_usd) if calls else "",
-            note[:80],
-        )
-    return table
-
-
-async def execute_with_progress(run_obj: Any, console: Any) -> Any:
-    """Execute a run, drawing live progress on a terminal or one line per step event otherwise."""
-    from chainstudio.core.run import events as ev
-
-    if not console.is_terminal:
-        names = run_obj.graph.names()
-
-        def line(event: Any) -> None:
-            t = run_obj.state.rel(event.t) or 0.0
-            if isinstance(event, ev.NodeFinished) and run_obj.graph.nodes[event.node_id].kind == "llm":
-                console.print(f"  {t:8.2f}s  done     {names[event.node_id]} ({event.output_tokens} tokens)")
-            elif isinstance(event, ev.NodeFailed):
-                console.print(f"  {t:8.2f}s  failed   {names[event.node_id]}: {event.error}")
-            elif isinstance(event, ev.NodeRetrying):
-                console.print(f"  {t:8.2f}s  retry    {names[event.node_id]} in {event.delay:.2f}s: {event.reason}")
-            elif isinstance(event, ev.NodeSkipped):
-                console.print(f"  {t:8.2f}s  skipped  {names[event.node_id]}: {event.reason}")
-
-        run_obj.add_listener(line)
-        return await run_obj.execute()
-
-    from rich.live import Live
-
-    with Live(node_table(run_obj.state, live=True), console=console, auto_refresh=False, transient=True) as live:
-        task = asyncio.ensure_future(run_obj.execute())
-        while not task.done():
-            await asyncio.wait([task], timeout=0.125)
-            live.update(node_table(run_obj.state, live=True), refresh=True)
-        return task.result()
-
-
-def totals_lines(state: Any) -> list[str]:
-    totals = state.totals()
-    names = {nid: span.name for nid, span in state.spans.items()}
-    speedup = f" (parallelism x{totals.speedup:.2f})" if totals.speedup else ""
-    return [
-        f"Status:        {state.status}" + (f" ({state.message})" if state.message else ""),
-        f"Wall time:     {fmt_ms(totals.wall)}",
-        f"Step time:     {fmt_ms(totals.node_time)} summed{speedup}",
-        f"Critical path: {' -> '.join(names[n] for n in totals.critical_path)} ({fmt_ms(totals.critical_path_time)})",
-        f"Tokens:        {totals.input_tokens:,} in + {totals.output_tokens:,} out = {totals.total_tokens:,}",
-        f"API calls:     {totals.api_calls}",
-        f"Cost:          {fmt_cost(totals.cost_usd)}"
-        + ("  (a model's price is unknown)" if totals.cost_usd is None else ""),
-        f"Output:        {totals.output_chars:,} chars",
-    ]
-
-
-def final_report(console: Any, state: Any, show_output: bool = True) -> None:
-    console.print(node_table(state))
-    console.print()
-    for text in totals_lines(state):
-        console.print(text, markup=False)
-    if state.simulated:
-        console.print("[yellow](simulated provider: figures are from the offline simulator)[/yellow]")
-    if show_output:
-        for name, text in state.outputs.items():
-            console.rule(f"output: {name}")
-            console.print(text, markup=False)

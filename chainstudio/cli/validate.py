@@ -8,7 +8,7 @@ import sys
 from chainstudio.cli.common import load_or_explain
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("validate", help="check graph files and report problems with locations")
     parser.add_argument("files", nargs="+", metavar="FILE")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")

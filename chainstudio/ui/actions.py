@@ -1,14 +1,38 @@
-"""Menus, toolbar and shortcuts of the main window. Each action calls a method of the window."""
+"""Menus, toolbar and shortcuts of the main window. Each action calls a method of the window or of its
+file handling; the Run menu is left empty for the window to fill with the run features' actions."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+if TYPE_CHECKING:
+    from chainstudio.ui.main_window import MainWindow
+
 Key = QKeySequence.StandardKey
 
 
-def _action(window: QMainWindow, text: str, slot, shortcuts=(), tip: str = "", checkable: bool = False) -> QAction:
+@dataclass
+class Menus:
+    actions: dict[str, QAction]
+    recent: QMenu  # File → Open Recent, filled when it opens
+    panels: QMenu  # View → Panels: one toggle per dock
+    run: QMenu  # Run: filled by the window with the run features' actions
+
+
+def _action(
+    window: QMainWindow,
+    text: str,
+    slot: Callable[..., object],
+    shortcuts: Sequence[str | QKeySequence.StandardKey] = (),
+    tip: str = "",
+    checkable: bool = False,
+) -> QAction:
     action = QAction(text, window)
     action.setShortcuts([QKeySequence(s) if isinstance(s, str) else QKeySequence(s) for s in shortcuts])
     if tip:
@@ -19,7 +43,7 @@ def _action(window: QMainWindow, text: str, slot, shortcuts=(), tip: str = "", c
     return action
 
 
-def build_actions(window) -> dict[str, QAction]:
+def build_menus(window: MainWindow) -> Menus:
     files = window.files
     a = {
         "new": _action(window, "&New", files.new, [Key.New]),
@@ -49,8 +73,8 @@ def build_actions(window) -> dict[str, QAction]:
     menus = window.menuBar()
     file_menu = menus.addMenu("&File")
     file_menu.addActions([a["new"], a["open"]])
-    window.recent_menu = file_menu.addMenu("Open &Recent")
-    window.recent_menu.aboutToShow.connect(lambda: _fill_recent(window))
+    recent_menu = file_menu.addMenu("Open &Recent")
+    recent_menu.aboutToShow.connect(lambda: _fill_recent(window, recent_menu))
     file_menu.addActions([a["save"], a["save_as"]])
     file_menu.addSeparator()
     file_menu.addActions([a["export_png"], a["export_svg"]])
@@ -66,12 +90,12 @@ def build_actions(window) -> dict[str, QAction]:
     view_menu.addActions([a["fit"], a["zoom_in"], a["zoom_out"]])
     view_menu.addSeparator()
     view_menu.addActions([a["auto_layout"], a["show_layers"]])
-    window.panels_menu = view_menu.addMenu("&Panels")
-    window.run_menu = menus.addMenu("&Run")  # filled by the live-run feature
+    panels_menu = view_menu.addMenu("&Panels")
+    run_menu = menus.addMenu("&Run")  # filled by the window with the run features' actions
     help_menu = menus.addMenu("&Help")
     examples = help_menu.addMenu("&Examples")
     for path in files.examples():
-        examples.addAction(path.name.removesuffix(".chain.json"), lambda p=path: files.open_example(p))
+        examples.addAction(path.name.removesuffix(".chain.json"), partial(files.open_example, path))
     help_menu.addAction("&Documentation", lambda: _open_docs(window))
     help_menu.addAction(a["about"])
     toolbar = window.addToolBar("Main")
@@ -94,20 +118,19 @@ def build_actions(window) -> dict[str, QAction]:
             toolbar.addSeparator()
         else:
             toolbar.addAction(a[name])
-    return a
+    return Menus(actions=a, recent=recent_menu, panels=panels_menu, run=run_menu)
 
 
-def _fill_recent(window) -> None:
-    menu: QMenu = window.recent_menu
+def _fill_recent(window: MainWindow, menu: QMenu) -> None:
     menu.clear()
     recent = window.files.recent()
     for path in recent:
-        menu.addAction(path, lambda p=path: window.files.open_path(p))
+        menu.addAction(path, partial(window.files.open_path, path))
     if not recent:
         menu.addAction("(none)").setEnabled(False)
 
 
-def _open_docs(window) -> None:
+def _open_docs(window: MainWindow) -> None:
     """The docs shipped beside the app (docs/ in a checkout or bundle), else the README."""
     from PySide6.QtCore import QUrl
     from PySide6.QtGui import QDesktopServices
@@ -118,6 +141,6 @@ def _open_docs(window) -> None:
     for candidate in (root / "docs" / "concepts.md", root / "README.md"):
         if candidate.exists():
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(candidate)))
-            window.statusBar().showMessage(f"Opened {candidate}", 5000)
+            window.show_status(f"Opened {candidate}", 5000)
             return
-    window.statusBar().showMessage("The documentation is not installed with this build", 5000)
+    window.show_status("The documentation is not installed with this build", 5000)

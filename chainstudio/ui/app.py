@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon, QPalette
+    from PySide6.QtWidgets import QApplication, QWidget
 
 
-def create_application():
+def create_application() -> QApplication:
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("ChainStudio")
     app.setOrganizationName("ChainStudio")
     app.setDesktopFileName("chainstudio")  # matches packaging/chainstudio.desktop (Wayland/X11 icon lookup)
@@ -19,7 +25,7 @@ def create_application():
     return app
 
 
-def app_icon():
+def app_icon() -> QIcon:
     """The app icon from the pre-rendered PNG sizes (packaging/make_icons.py renders them from the SVG)."""
     from PySide6.QtGui import QIcon
 
@@ -37,7 +43,7 @@ def forced_theme() -> str | None:
     return forced if forced in ("dark", "light") else None
 
 
-def apply_look(app) -> None:
+def apply_look(app: QApplication) -> None:
     """Fusion everywhere (the same widgets on every platform) with the system's palette, light or dark.
 
     ``CHAINSTUDIO_THEME`` forces one. Without a desktop (no platform theme) Qt reports no scheme and the
@@ -60,12 +66,12 @@ def apply_look(app) -> None:
     from chainstudio.ui import theme
 
     theme.use_dark(app.palette().color(QPalette.ColorRole.Window).lightness() < 128)  # the canvas follows
-    if not getattr(app, "_chainstudio_follows_scheme", False):  # follow a live system switch
-        app._chainstudio_follows_scheme = True
+    if not app.property("chainstudioFollowsScheme"):  # follow a live system switch (connected once)
+        app.setProperty("chainstudioFollowsScheme", True)
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_look(app))
 
 
-def dark_palette():
+def dark_palette() -> QPalette:
     from PySide6.QtGui import QColor, QPalette
 
     group, role = QPalette.ColorGroup, QPalette.ColorRole
@@ -106,7 +112,7 @@ def dark_palette():
     return palette
 
 
-def _smoke_exit(app, window) -> None:
+def _smoke_exit(app: QApplication, window: QWidget) -> None:
     """``CHAINSTUDIO_SMOKE_EXIT_MS=N``: quit N ms after the window shows (bundle smoke tests)."""
     delay = os.environ.get("CHAINSTUDIO_SMOKE_EXIT_MS")
     if not delay:
@@ -125,13 +131,14 @@ def run_app(files: list[str]) -> int:
     import qasync
 
     from chainstudio.ui.main_window import MainWindow
+    from chainstudio.ui.services import AppServices
 
     app = create_application()
 
     async def main() -> None:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
-        window = MainWindow()
+        window = MainWindow(services=AppServices.create())  # the composition root: services built once
         window.show()
         window.start(files)  # the files given, else a restore offer after a crash, else the welcome graph
         _smoke_exit(app, window)

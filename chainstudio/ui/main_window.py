@@ -1,22 +1,25 @@
 """The main window: canvas in the middle, palette and inspector docks, a bottom area for the Gantt and
-output panels, menus, toolbar and status bar. It wires widgets together; graph logic lives in the
-controller, the commands and the document."""
+output panels, menus, toolbar and status bar. It is where the GUI is put together: it takes the app's
+services (``AppServices``, built once), builds the docks and hands each feature what it uses (the
+document, the scene, a dock to fill, a status-bar callback, the services); it places the features'
+actions and toolbars. Graph logic lives in the controller, the commands and the document."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 import chainstudio
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.analysis import CycleError, layers
+from chainstudio.core.graph.model import Graph
 from chainstudio.core.storage.history import RunHistory
-from chainstudio.paths import examples_dir, user_config_dir
-from chainstudio.ui.actions import build_actions
+from chainstudio.paths import examples_dir
+from chainstudio.ui.actions import build_menus
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.canvas.view import CanvasView
 from chainstudio.ui.editing.autosave import AutosaveUi
@@ -24,24 +27,40 @@ from chainstudio.ui.editing.controller import Controller
 from chainstudio.ui.editing.file_ops import FileOps
 from chainstudio.ui.editing.palette import Palette
 from chainstudio.ui.inspector import InspectorPanel
-from chainstudio.ui.planning.planning_ui import PlanUi
+from chainstudio.ui.planning.advisor import AdvisorUi
+from chainstudio.ui.planning.compare import CompareUi
+from chainstudio.ui.planning.estimate import EstimateUi
+from chainstudio.ui.planning.history import HistoryUi
+from chainstudio.ui.planning.plan_inputs import PlanInputs
 from chainstudio.ui.run.banner import SimulatedBanner
 from chainstudio.ui.run.live_run import RunUi
+from chainstudio.ui.services import AppServices
 
 STATE_VERSION = 1
-
-
-def ui_settings() -> QSettings:
-    return QSettings(str(user_config_dir() / "ui.ini"), QSettings.Format.IniFormat)
+LEFT, RIGHT, BOTTOM = (
+    Qt.DockWidgetArea.LeftDockWidgetArea,
+    Qt.DockWidgetArea.RightDockWidgetArea,
+    Qt.DockWidgetArea.BottomDockWidgetArea,
+)
 
 
 class MainWindow(QMainWindow):
     nodeSelectionChanged = Signal(list)  # ids of the selected nodes, on every change of selection
 
-    def __init__(self, settings: QSettings | None = None, history: RunHistory | None = None) -> None:
+    def __init__(
+        self,
+        ui_state: QSettings | None = None,
+        history: RunHistory | None = None,
+        *,
+        services: AppServices | None = None,
+    ) -> None:
+        """``services``: the app's (``AppServices.create()``); without them the window builds its own, with
+        ``ui_state`` (window layout, recent files) and ``history`` when given."""
         super().__init__()
         self.setObjectName("main_window")
-        self.settings = settings or ui_settings()
+        self._close_confirmed = False
+        self.services = services or AppServices.create(ui_state, history)
+        self.ui_state = self.services.ui_state
         self.document = Document()
         self.controller = Controller(self.document, self)
         self.scene = CanvasScene(self.document, self)
@@ -55,37 +74,85 @@ class MainWindow(QMainWindow):
         column.addWidget(self.banner)
         column.addWidget(self.view, 1)
         self.setCentralWidget(centre)
-        self.files = FileOps(self, self.settings)
-        self.palette = Palette()
+
+        # the docks, in the order (and tabs) of the default layout; each feature fills its own
+        self.kind_palette = Palette()
+        self.kind_palette.setMinimumWidth(230)
         self.inspector = InspectorPanel(self.controller)
-        self.palette_dock = self._dock("Palette", "palette_dock", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.palette.setMinimumWidth(230)
-        self.inspector_dock = self._dock(
-            "Inspector", "inspector_dock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
-        )
-        self.gantt_dock = self._dock(
-            "Gantt",
-            "gantt_dock",
-            self._placeholder("The timeline of a run appears here."),
-            Qt.DockWidgetArea.BottomDockWidgetArea,
-        )
-        self.output_dock = self._dock(
-            "Output",
-            "output_dock",
-            self._placeholder("Step outputs appear here."),
-            Qt.DockWidgetArea.BottomDockWidgetArea,
-        )
+        self.palette_dock = self._dock("Palette", "palette_dock", LEFT, self.kind_palette)
+        self.inspector_dock = self._dock("Inspector", "inspector_dock", RIGHT, self.inspector)
+        self.gantt_dock = self._dock("Gantt", "gantt_dock", BOTTOM)
+        self.output_dock = self._dock("Output", "output_dock", BOTTOM)
         self.tabifyDockWidget(self.gantt_dock, self.output_dock)
+        self.advisor_dock = self._dock("Advisor", "advisor_dock", RIGHT)
+        self.tabifyDockWidget(self.inspector_dock, self.advisor_dock)
+        self.inspector_dock.raise_()
+        self.history_dock = self._dock("History", "history_dock", BOTTOM)
+        self.compare_dock = self._dock("Compare", "compare_dock", BOTTOM)
+        self.tabifyDockWidget(self.output_dock, self.history_dock)
+        self.tabifyDockWidget(self.history_dock, self.compare_dock)
         self.gantt_dock.raise_()
-        self.menu_actions = build_actions(self)
-        self.runs = RunUi(self, history)
-        self.autosave = AutosaveUi(self)
-        self.plans = PlanUi(self)
-        self.banner.configureRequested.connect(self.runs.open_settings)
-        self.runs.toolbar.provider.currentIndexChanged.connect(self._show_banner)
-        self._show_banner()
-        for dock in (self.palette_dock, self.inspector_dock, self.gantt_dock, self.output_dock, *self.plans.docks()):
+
+        # the features, each given what it uses
+        services, document, status = self.services, self.document, self.show_status
+        self.files = FileOps(
+            document, self.ui_state, host=self, scene=self.scene, status=status, fit_view=self.view.fit
+        )
+        menus = build_menus(self)
+        self.menu_actions, self.recent_menu, self.panels_menu, self.run_menu = (
+            menus.actions,
+            menus.recent,
+            menus.panels,
+            menus.run,
+        )
+        self.runs = RunUi(
+            services,
+            document,
+            self.scene,
+            host=self,
+            gantt_dock=self.gantt_dock,
+            output_dock=self.output_dock,
+            status=status,
+            select_node=self.select_node,
+        )
+        self.addToolBarBreak()  # the run toolbar gets its own row: the editing toolbar stays whole above it
+        self.addToolBar(self.runs.toolbar)
+        toolbar = self.runs.toolbar
+        plan = PlanInputs(services.settings, services.history, toolbar.options)
+        self.estimate = EstimateUi(
+            document, self.scene, toolbar, plan, shows_run=lambda: self.runs.shows_run, parent=self
+        )
+        self.advisor = AdvisorUi(
+            document, toolbar, plan, host=self, dock=self.advisor_dock, status=status, fit_view=self.view.fit
+        )
+        self.history = HistoryUi(
+            services.history,
+            document,
+            dock=self.history_dock,
+            status=status,
+            show_runs=self.runs.show_runs,
+            parent=self,
+        )
+        self.compare = CompareUi(
+            services, document, toolbar, host=self, dock=self.compare_dock, problem=self.runs.show_problem
+        )
+        self.autosave = AutosaveUi(document, host=self, status=status)
+        self.run_menu.addActions(
+            [self.runs.run_action, self.runs.stop_action, self.compare.action, self.advisor.action]
+        )
+        self.run_menu.addSeparator()
+        self.run_menu.addAction(self.runs.settings_action)
+        for dock in (
+            self.palette_dock,
+            self.inspector_dock,
+            self.gantt_dock,
+            self.output_dock,
+            self.advisor_dock,
+            self.history_dock,
+            self.compare_dock,
+        ):
             self.panels_menu.addAction(dock.toggleViewAction())
+
         self.summary = QLabel()
         self.statusBar().addPermanentWidget(self.summary)
         self._wire()
@@ -94,25 +161,19 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.document.subscribe(self._on_changes)
         self._on_changes(Changes(reset=True))
-        self.statusBar().showMessage("Ready · the Simulated provider (offline, no model is called) is the default")
+        self.show_status("Ready · the Simulated provider (offline, no model is called) is the default", 0)
 
     @property
-    def graph(self):
+    def graph(self) -> Graph:
         return self.document.graph
 
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, name: str, area: Qt.DockWidgetArea, widget: QWidget | None = None) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        if widget is not None:
+            dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
-
-    @staticmethod
-    def _placeholder(text: str) -> QLabel:
-        label = QLabel(text)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setStyleSheet("color: #7b8794;")
-        return label
 
     def _wire(self) -> None:
         c, s = self.controller, self.scene
@@ -121,11 +182,28 @@ class MainWindow(QMainWindow):
         s.selectedNodesChanged.connect(self.inspector.show_selection)
         s.selectedNodesChanged.connect(self.nodeSelectionChanged)
         s.selectionChanged.connect(self._update_actions)
+        self.nodeSelectionChanged.connect(self.runs.show_selection)
         self.view.kindDropped.connect(lambda kind, pos: self.add_node(kind, pos))
         self.view.zoomChanged.connect(lambda _z: self._update_summary())
-        self.palette.kindActivated.connect(lambda kind: self.add_node(kind, self.view.centre_scene_pos()))
+        self.kind_palette.kindActivated.connect(lambda kind: self.add_node(kind, self.view.centre_scene_pos()))
         c.refused.connect(self._refused)
-        c.done.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        c.done.connect(lambda text: self.show_status(text, 4000))
+        self.banner.configureRequested.connect(self.runs.open_settings)
+        self.runs.toolbar.provider.currentIndexChanged.connect(self._show_banner)
+        self._show_banner()
+        finished = self.runs.controller.finished  # after the run is in the history
+        finished.connect(self.estimate.run_finished)
+        finished.connect(self.history.refresh)
+
+    def show_status(self, text: str, ms: int = 0) -> None:
+        """A status-bar message for ``ms`` milliseconds (0: until the next one)."""
+        self.statusBar().showMessage(text, ms)
+
+    def stop_background_work(self) -> None:
+        """The window is closing: stop the estimate, the analysis and a comparison that would outlive it."""
+        self.estimate.shutdown()
+        self.advisor.shutdown()
+        self.compare.shutdown()
 
     # --- API for other panels (the Gantt) -------------------------------------------------------
     def select_node(self, node_id: str | None) -> None:
@@ -150,7 +228,7 @@ class MainWindow(QMainWindow):
         welcome = examples_dir() / "research-hybrid.chain.json"
         if welcome.exists():
             self.files.load(welcome, keep_path=False)
-            self.statusBar().showMessage(
+            self.show_status(
                 "Welcome: this is the seed's hybrid research chain. Press F5 to run it on the simulated provider.",
                 15000,
             )
@@ -173,7 +251,7 @@ class MainWindow(QMainWindow):
         text = self.controller.copy_text(self.scene.selected_node_ids())
         if text:
             QGuiApplication.clipboard().setText(text)
-            self.statusBar().showMessage(f"Copied {len(self.scene.selected_node_ids())} step(s)", 3000)
+            self.show_status(f"Copied {len(self.scene.selected_node_ids())} step(s)", 3000)
         return bool(text)
 
     def cut(self) -> None:
@@ -199,7 +277,7 @@ class MainWindow(QMainWindow):
 
     def set_show_layers(self, on: bool) -> None:
         self.scene.set_show_layers(on)
-        self.settings.setValue("showLayers", on)
+        self.ui_state.setValue("showLayers", on)
 
     def about(self) -> None:
         box = QMessageBox(
@@ -211,8 +289,8 @@ class MainWindow(QMainWindow):
         )
         box.open()
 
-    def _refused(self, reason: str, node_ids: list) -> None:
-        self.statusBar().showMessage(reason, 6000)
+    def _refused(self, reason: str, node_ids: list[str]) -> None:
+        self.show_status(reason, 6000)
         self.scene.flash(node_ids)
 
     # --- document -> window ---------------------------------------------------------------------
@@ -248,31 +326,31 @@ class MainWindow(QMainWindow):
 
     # --- window state ---------------------------------------------------------------------------
     def _restore_layout(self) -> None:
-        geometry = self.settings.value("geometry")
-        state = self.settings.value("windowState")
+        geometry = self.ui_state.value("geometry")
+        state = self.ui_state.value("windowState")
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state, STATE_VERSION)
         else:  # first launch: give the Gantt room
             self.resizeDocks([self.gantt_dock], [380], Qt.Orientation.Vertical)
-        show_layers = self.settings.value("showLayers", True)
+        show_layers = self.ui_state.value("showLayers", True)
         show_layers = show_layers not in (False, "false", "0", 0)
         self.menu_actions["show_layers"].setChecked(show_layers)
         self.scene.set_show_layers(show_layers)
 
     def save_layout(self) -> None:
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState(STATE_VERSION))
-        self.settings.sync()
+        self.ui_state.setValue("geometry", self.saveGeometry())
+        self.ui_state.setValue("windowState", self.saveState(STATE_VERSION))
+        self.ui_state.sync()
 
-    def closeEvent(self, event) -> None:
-        if self.document.modified and not getattr(self, "_close_confirmed", False):
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.document.modified and not self._close_confirmed:
             event.ignore()
             self.files.confirm_discard(self._close_now)
             return
         self.save_layout()
-        self.plans.shutdown()
+        self.stop_background_work()
         self.runs.controller.stop()
         self.autosave.discard()
         self.scene.detach()
@@ -282,11 +360,11 @@ class MainWindow(QMainWindow):
         self._close_confirmed = True
         self.close()
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             self.files.open_path(paths[0])

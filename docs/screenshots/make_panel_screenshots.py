@@ -48,6 +48,7 @@ from chainstudio.core.storage.history import RunHistory  # noqa: E402
 from chainstudio.core.storage.settings import Settings  # noqa: E402
 from chainstudio.paths import examples_dir  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
+from chainstudio.ui.common.settings_store import SettingsStore  # noqa: E402
 from chainstudio.ui.planning.advisor_panel import AdvisorPanel  # noqa: E402
 from chainstudio.ui.planning.compare_view import CompareView  # noqa: E402
 from chainstudio.ui.planning.estimate_label import EstimateLabel, comparison_tooltip, estimate_tooltip  # noqa: E402
@@ -117,13 +118,15 @@ async def main() -> None:
 
     # --- Settings: an OpenAI-compatible local server (Ollama), no key needed ---------------------------
     dialog = SettingsDialog(
-        Settings(
-            provider="openai",
-            base_url="http://localhost:11434/v1",
-            default_model="llama3.1:8b",
-            concurrency=4,
-            requests_per_minute=60,
-            price_overrides={"llama3.1:8b": {"input": 0.0, "output": 0.0}},
+        SettingsStore(
+            Settings(
+                provider="openai",
+                base_url="http://localhost:11434/v1",
+                default_model="llama3.1:8b",
+                concurrency=4,
+                requests_per_minute=60,
+                price_overrides={"llama3.1:8b": {"input": 0.0, "output": 0.0}},
+            )
         )
     )
     await show(dialog, 600)

@@ -52,7 +52,7 @@ def app_window(qtbot, qasync_loop, tmp_path):
     qtbot.addWidget(win)
     win.show()
     yield win
-    win.plans.shutdown()
+    win.stop_background_work()
     if win.runs.controller.running:
         win.runs.controller.stop()
         qtbot.waitUntil(lambda: not win.runs.controller.running, timeout=5000)

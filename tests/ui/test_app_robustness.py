@@ -6,8 +6,8 @@ import random
 from PySide6.QtWidgets import QMessageBox
 
 from chainstudio.core.graph.model import GraphInput
+from chainstudio.core.launch import RunOptions
 from chainstudio.core.storage.fileformat import dumps
-from chainstudio.ui.run.controller import RunOptions
 from tests.conftest import EXAMPLES
 
 

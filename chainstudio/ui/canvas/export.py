@@ -48,7 +48,7 @@ def export_canvas(graph: Graph, path: str | Path, scale: float = 1.5, show_layer
             image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
             image.fill(theme.CANVAS_BACKGROUND)
             _render(scene, image, size, source)
-            if not image.save(str(path), "PNG"):
+            if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # PySide6 stubs say bytes; it takes str
                 raise OSError(f"cannot write {path}")
         else:
             generator = QSvgGenerator()

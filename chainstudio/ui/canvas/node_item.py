@@ -6,6 +6,7 @@ Items only display: moving a card moves the item; the scene turns the finished m
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
@@ -67,12 +68,15 @@ class PortItem(QGraphicsEllipseItem):
         self._hover = False
         self._restyle()
 
+    def _node(self) -> NodeItem:
+        return cast("NodeItem", self.parentItem())  # a port is made with its card as parent
+
     @property
     def node_id(self) -> str:
-        return self.parentItem().node_id  # type: ignore[union-attr]
+        return self._node().node_id
 
     def _restyle(self) -> None:
-        color = theme.kind_color(self.parentItem().kind)  # type: ignore[union-attr]
+        color = theme.kind_color(self._node().kind)
         self.setBrush(QBrush(color if self._hover else QColor("white")))
         self.setPen(QPen(color, 2.0))
 

@@ -1,8 +1,9 @@
 """The overview drawing used when zoomed far out.
 
 Below the detail zoom, painting thousands of cards, ports and edges one Python ``paint`` call at a time
-costs more than a frame. The scene then makes its cards and edges transparent (they stay selectable,
-movable and clickable; Qt skips painting transparent items) and this one item draws them all instead:
+costs more than a frame. The scene then marks its cards and edges (and their ports) as having no contents,
+so Qt skips painting them while they stay selectable, movable and clickable (a fully transparent item would
+not: Qt leaves it out of hit tests), and this one item draws them all instead:
 rectangles per node kind in one ``drawRects`` call each, names only where readable and in view, and the
 edges as two combined paths, without anti-aliasing.
 """
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 
 def overview_wanted(zoom: float) -> bool:
     return zoom < geo.DETAIL_LOD
+
+
+def _set_drawn(item: QGraphicsItem, drawn: bool) -> None:
+    """Let Qt paint ``item`` and its parts, or skip them; either way they keep taking the mouse."""
+    parts = [item]
+    while parts:
+        part = parts.pop()
+        part.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not drawn)
+        parts.extend(part.childItems())
 
 
 def _cosmetic(color, width: float = 0.0, style=Qt.PenStyle.SolidLine) -> QPen:
@@ -52,16 +62,15 @@ class OverviewItem(QGraphicsItem):
         if on == self.active:
             return
         self.active = on
-        opacity = 0.0 if on else 1.0
         for item in [*self._scene.nodes.values(), *self._scene.edges.values()]:
-            item.setOpacity(opacity)
+            _set_drawn(item, not on)
         self.setVisible(on)
         self.rebuild()
 
     def adopt(self, item: QGraphicsItem) -> None:
-        """A card or edge created while the overview is showing starts transparent."""
+        """A card or edge created while the overview is showing starts undrawn."""
         if self.active:
-            item.setOpacity(0.0)
+            _set_drawn(item, False)
 
     def rebuild(self) -> None:
         if not self.active:

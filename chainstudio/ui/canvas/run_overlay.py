@@ -83,7 +83,8 @@ def apply_to_scene(scene, state: RunState | None, changed: frozenset[str] | None
         if changed is not None and node_id not in changed and not critical_nodes:
             continue
         span = state.spans.get(node_id) if state is not None else None
-        item.set_run(badge_for(state, span) if span is not None else None, node_id in critical_nodes)
+        badge = badge_for(state, span) if state is not None and span is not None else None
+        item.set_run(badge, node_id in critical_nodes)
     for item in scene.edges.values():
         pair = (item.source_id, item.target_id)
         item.set_flow("critical" if pair in critical_edges else "lit" if pair in lit else None)

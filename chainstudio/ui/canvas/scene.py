@@ -4,6 +4,8 @@ into commands. The scene never edits the graph."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
@@ -220,7 +222,7 @@ class CanvasScene(QGraphicsScene):
             self.selectedNodesChanged.emit(ids)
 
     # --- feedback -------------------------------------------------------------------------------
-    def flash(self, node_ids: list[str] = (), edge_ids: list[str] = ()) -> None:
+    def flash(self, node_ids: Sequence[str] = (), edge_ids: Sequence[str] = ()) -> None:
         """Outline nodes and edges in red for a moment (a refused gesture)."""
         self._end_flash()
         self._flashed = [(self.nodes, n) for n in node_ids] + [(self.edges, e) for e in edge_ids]

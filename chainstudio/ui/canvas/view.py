@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen, QPixmapCache, QTransform
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.scene import CanvasScene
 
 KIND_MIME = "application/x-chainstudio-kind"
 MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
@@ -23,8 +24,9 @@ class CanvasView(QGraphicsView):
     kindDropped = Signal(str, QPointF)  # node kind, scene position (where the card's centre goes)
     zoomChanged = Signal(float)
 
-    def __init__(self, scene, parent=None):
+    def __init__(self, scene: CanvasScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
+        self.canvas = scene  # scene() as its own type
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
         self.setRenderHints(
             QPainter.RenderHint.Antialiasing
@@ -48,7 +50,7 @@ class CanvasView(QGraphicsView):
         self.zoomChanged.connect(scene.set_zoom)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
-        self._settle.timeout.connect(lambda: self.scene().set_zooming(False))
+        self._settle.timeout.connect(lambda: self.canvas.set_zooming(False))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -65,7 +67,7 @@ class CanvasView(QGraphicsView):
         target = min(MAX_ZOOM, max(MIN_ZOOM, self.zoom() * factor))
         if math.isclose(target, self.zoom()):
             return
-        self.scene().set_zooming(True)
+        self.canvas.set_zooming(True)
         self._settle.start(ZOOM_SETTLE_MS)
         at = (anchor if anchor is not None else QPointF(self.viewport().rect().center())).toPoint()
         fixed = self.mapToScene(at)
@@ -89,7 +91,7 @@ class CanvasView(QGraphicsView):
             return
         self._fit_pending = False
         rect = QRectF()
-        for item in self.scene().nodes.values():
+        for item in self.canvas.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
         if rect.isNull():
             self.setTransform(QTransform())
@@ -179,7 +181,7 @@ class CanvasView(QGraphicsView):
         event.acceptProposedAction()
 
     # --- background -----------------------------------------------------------------------------
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         painter.fillRect(rect, theme.CANVAS_BACKGROUND)
         step = geo.GRID_STEP * (5 if self.zoom() < 0.5 else 1)
         if step * self.zoom() < 8:

@@ -7,18 +7,25 @@ import os
 import time
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from chainstudio.core.editing.changes import Changes
+from chainstudio.core.editing.document import Document
 from chainstudio.core.storage.autosave import Autosaver, Recoverable, recoverable
+from chainstudio.ui.common.shell import ShowStatus
 
 DEFAULT_INTERVAL_MS = 3000
 
 
 class AutosaveUi(QObject):
-    def __init__(self, window, interval_ms: int | None = None) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self, document: Document, *, host: QWidget, status: ShowStatus, interval_ms: int | None = None
+    ) -> None:
+        """``host`` parents the restore question."""
+        super().__init__(host)
+        self.document = document
+        self.host = host
+        self.status = status
         self.saver = Autosaver()
         self._dirty = False
         self.autosaves = 0
@@ -27,14 +34,14 @@ class AutosaveUi(QObject):
         self.timer.setInterval(interval_ms or int(os.environ.get("CHAINSTUDIO_AUTOSAVE_MS", DEFAULT_INTERVAL_MS)))
         self.timer.timeout.connect(self.autosave)
         self.timer.start()
-        window.document.subscribe(self._changed)
+        document.subscribe(self._changed)
 
     def _changed(self, changes: Changes) -> None:
         self._dirty = True
 
     def autosave(self) -> None:
         """Write the unsaved graph now (atomically); remove the autosave once the document is clean."""
-        document = self.window.document
+        document = self.document
         if not document.modified:
             if self._dirty:
                 self.saver.clear()
@@ -45,7 +52,7 @@ class AutosaveUi(QObject):
         try:
             self.saver.write(document.graph, str(document.path) if document.path else None)
         except OSError as exc:
-            self.window.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+            self.status(f"Autosave failed: {exc}", 8000)
             return
         self._dirty = False
         self.autosaves += 1
@@ -71,7 +78,7 @@ class AutosaveUi(QObject):
             f"ChainStudio did not close normally. Unsaved changes to {target} were autosaved at "
             f"{when}.\n\nRestore them?{more}",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
-            self.window,
+            self.host,
         )
         box.button(QMessageBox.StandardButton.Yes).setText("Restore")
         box.finished.connect(lambda result: self._answer(item, result == QMessageBox.StandardButton.Yes))
@@ -82,8 +89,8 @@ class AutosaveUi(QObject):
     def _answer(self, item: Recoverable, restore: bool) -> None:
         if restore:
             graph = item.load()
-            self.window.document.replace(graph, item.source_file, unsaved=True)
-            self.window.statusBar().showMessage("Restored the autosaved changes; save to keep them", 8000)
+            self.document.replace(graph, item.source_file, unsaved=True)
+            self.status("Restored the autosaved changes; save to keep them", 8000)
             self._dirty = True
             self.autosave()  # the restored edits are now this session's autosave
         item.discard()

@@ -3,6 +3,8 @@ commands on the document, and reports refusals with a reason."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QObject, Signal
 
 from chainstudio.core.editing.clipboard import paste_command, subgraph
@@ -37,7 +39,7 @@ class Controller(QObject):
         super().__init__(parent)
         self.document = document
 
-    def execute(self, command: Command, involved: list[str] = ()) -> bool:
+    def execute(self, command: Command, involved: Sequence[str] = ()) -> bool:
         try:
             self.document.execute(command)
         except CommandError as exc:
@@ -58,7 +60,7 @@ class Controller(QObject):
             command = Batch([command, SetGraphInfo(inputs=[*graph.inputs, GraphInput(name)])], "Add input")
         return node.id if self.execute(command) else None
 
-    def delete(self, node_ids: list[str], edge_ids: list[str] = ()) -> bool:
+    def delete(self, node_ids: Sequence[str], edge_ids: Sequence[str] = ()) -> bool:
         graph = self.document.graph
         doomed = set(node_ids)
         edges = [
@@ -70,7 +72,7 @@ class Controller(QObject):
         if edges:
             commands.append(Disconnect(edges))
         if node_ids:
-            commands.append(RemoveNodes(node_ids))
+            commands.append(RemoveNodes(list(node_ids)))
         if not commands:
             return False
         return self.execute(commands[0] if len(commands) == 1 else Batch(commands, "Delete"))

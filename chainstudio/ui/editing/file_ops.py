@@ -9,42 +9,59 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.storage import fileformat
 from chainstudio.paths import examples_dir
 from chainstudio.ui.canvas.export import export_canvas
+from chainstudio.ui.canvas.scene import CanvasScene
+from chainstudio.ui.common.shell import ShowStatus
 
 GRAPH_FILTER = "ChainStudio graphs (*.chain.json);;JSON files (*.json);;All files (*)"
 RECENT_KEY = "recentFiles"
 MAX_RECENT = 10
 
 
-class FileOps:
-    def __init__(self, window: QWidget, settings: QSettings):
-        self.window = window
-        self.settings = settings
-        self.dialog: QWidget | None = None  # the dialog or message box currently open (tests look at it)
+Dialog = QFileDialog | QMessageBox
 
-    @property
-    def document(self):
-        return self.window.document
+
+class FileOps:
+    def __init__(
+        self,
+        document: Document,
+        ui_state: QSettings,
+        *,
+        host: QWidget,
+        scene: CanvasScene,
+        status: ShowStatus,
+        fit_view: Callable[[], None],
+    ) -> None:
+        """``ui_state`` keeps the recent files; ``host`` parents the dialogs; ``scene`` says whether the
+        layer bands show (exports follow it); ``fit_view`` shows a graph just opened whole."""
+        self.document = document
+        self.settings = ui_state
+        self.host = host
+        self.scene = scene
+        self.status = status
+        self.fit_view = fit_view
+        self.dialog: Dialog | None = None  # the dialog or message box currently open (tests look at it)
 
     def _status(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 6000)
+        self.status(text, 6000)
 
-    def _show(self, dialog: QWidget, on_done: Callable) -> None:
+    def _show(self, dialog: Dialog, on_done: Callable[[int], object]) -> None:
         self.dialog = dialog
         dialog.finished.connect(lambda result: self._finished(dialog, on_done, result))
         dialog.open()
 
-    def _finished(self, dialog: QWidget, on_done: Callable, result: int) -> None:
+    def _finished(self, dialog: Dialog, on_done: Callable[[int], object], result: int) -> None:
         if self.dialog is dialog:
             self.dialog = None
         on_done(result)
         dialog.deleteLater()
 
     # --- unsaved changes ------------------------------------------------------------------------
-    def confirm_discard(self, then: Callable[[], None]) -> None:
+    def confirm_discard(self, then: Callable[[], object]) -> None:
         """Run ``then`` once the user has saved or discarded unsaved changes (not at all on Cancel)."""
         if not self.document.modified:
             then()
@@ -54,7 +71,7 @@ class FileOps:
             "Unsaved changes",
             f"Save the changes to {self.document.title} before continuing?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            self.window,
+            self.host,
         )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
 
@@ -73,7 +90,7 @@ class FileOps:
 
     def open_dialog(self, directory: str | Path | None = None) -> None:
         def chosen() -> None:
-            dialog = QFileDialog(self.window, "Open graph", str(directory or self._last_dir()), GRAPH_FILTER)
+            dialog = QFileDialog(self.host, "Open graph", str(directory or self._last_dir()), GRAPH_FILTER)
             dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
             dialog.fileSelected.connect(lambda path: self.open_path(path, confirm=False))
             self._show(dialog, lambda _r: None)
@@ -103,7 +120,7 @@ class FileOps:
                 "Cannot open file",
                 f"{Path(path).name} cannot be opened:\n\n{problems}{more}",
                 QMessageBox.StandardButton.Ok,
-                self.window,
+                self.host,
             )
             self._show(box, lambda _r: None)
             self._status(f"Cannot open {Path(path).name}: {exc.problems[0]}")
@@ -111,20 +128,20 @@ class FileOps:
         self.document.replace(graph, path if keep_path else None)
         if keep_path:
             self.add_recent(path)
-        self.window.view.fit()
+        self.fit_view()
         self._status(f"Opened {Path(path).name}")
         return True
 
     # --- save -----------------------------------------------------------------------------------
-    def save(self, then: Callable[[], None] | None = None) -> None:
+    def save(self, then: Callable[[], object] | None = None) -> None:
         if self.document.path is None:
             self.save_as(then)
         elif self.save_to(self.document.path) and then:
             then()
 
-    def save_as(self, then: Callable[[], None] | None = None) -> None:
+    def save_as(self, then: Callable[[], object] | None = None) -> None:
         start = self.document.path or Path(self._last_dir()) / f"{self.document.graph.name}.chain.json"
-        dialog = QFileDialog(self.window, "Save graph as", str(start), GRAPH_FILTER)
+        dialog = QFileDialog(self.host, "Save graph as", str(start), GRAPH_FILTER)
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix("chain.json")
 
@@ -144,7 +161,7 @@ class FileOps:
                 "Cannot save",
                 f"Cannot save {path}: {exc}",
                 QMessageBox.StandardButton.Ok,
-                self.window,
+                self.host,
             )
             self._show(box, lambda _r: None)
             return False
@@ -156,7 +173,7 @@ class FileOps:
     def export_dialog(self, suffix: str = ".png") -> None:
         start = Path(self._last_dir()) / f"{self.document.graph.name}{suffix}"
         dialog = QFileDialog(
-            self.window, "Export canvas", str(start), "PNG image (*.png)" if suffix == ".png" else "SVG image (*.svg)"
+            self.host, "Export canvas", str(start), "PNG image (*.png)" if suffix == ".png" else "SVG image (*.svg)"
         )
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setDefaultSuffix(suffix.lstrip("."))
@@ -165,7 +182,7 @@ class FileOps:
 
     def export_to(self, path: str | Path) -> bool:
         try:
-            export_canvas(self.document.graph, path, show_layers=self.window.scene.show_layers)
+            export_canvas(self.document.graph, path, show_layers=self.scene.show_layers)
         except (OSError, ValueError) as exc:
             self._status(f"Export failed: {exc}")
             return False
@@ -175,7 +192,9 @@ class FileOps:
     # --- recent files ---------------------------------------------------------------------------
     def recent(self) -> list[str]:
         value = self.settings.value(RECENT_KEY, [])
-        paths = [value] if isinstance(value, str) else list(value or [])
+        paths = (
+            [value] if isinstance(value, str) else [str(p) for p in value] if isinstance(value, list | tuple) else []
+        )
         return [p for p in paths if Path(p).exists()]
 
     def add_recent(self, path: str | Path) -> None:

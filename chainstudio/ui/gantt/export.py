@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 
 from chainstudio.core.gantt.layout import GanttLayout, Metrics
@@ -16,7 +16,7 @@ from chainstudio.ui.gantt.paint import GanttPainter, chart_font
 from chainstudio.ui.gantt.theme import Theme
 
 MARGIN = 16.0
-_OWN_APP = []  # the offscreen application render_gantt created, kept alive for the process
+_OWN_APP: list[QCoreApplication] = []  # the offscreen application render_gantt created, kept alive for the process
 SIMULATED_TEXT = "SIMULATED"
 
 
@@ -138,7 +138,7 @@ def export_png(
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
     doc.paint(painter)
     painter.end()
-    if not image.save(str(path), "PNG"):
+    if not image.save(str(path), "PNG"):  # type: ignore[call-overload]  # PySide6 stubs say bytes; it takes str
         raise OSError(f"cannot write {path}")
     return Path(path)
 
@@ -168,7 +168,7 @@ def export_svg(
     return Path(path)
 
 
-def ensure_gui_application():
+def ensure_gui_application() -> QCoreApplication:
     """A QGuiApplication to paint with: the existing one, or a new offscreen one."""
     from PySide6.QtGui import QGuiApplication
 

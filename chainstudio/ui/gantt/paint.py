@@ -147,6 +147,8 @@ class GanttPainter:
             p.drawText(text, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, row.text)
             return
         state = layout.states[row.run_index]
+        if row.node_id is None:  # only a run's own row has none, drawn above
+            return
         span = state.spans[row.node_id]
         p.fillRect(rect, theme.highlight_bg if row.node_id in highlight else theme.label_bg)
         p.setPen(QPen(theme.grid, 1))
@@ -190,6 +192,8 @@ class GanttPainter:
         width: float,
     ) -> None:
         theme, m = self.theme, layout.metrics
+        if row.node_id is None:  # a run's own row has no bar
+            return
         state = layout.states[row.run_index]
         span = state.spans[row.node_id]
         top = layout.bar_top(row) + dy

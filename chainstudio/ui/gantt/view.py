@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
-from PySide6.QtGui import QKeySequence, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QHelpEvent, QKeySequence, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
 from chainstudio.core.gantt.layout import GanttLayout, Metrics, Row
@@ -173,10 +173,10 @@ class GanttView(QAbstractScrollArea):
     def node_at(self, pos: QPoint) -> tuple[int, str] | None:
         """The node under a viewport position: its bar, or its name in the label column."""
         row = self.row_at(pos)
-        if row is None or row.kind != "node":
+        if row is None or row.kind != "node" or row.node_id is None:
             return None
         if pos.x() < self.metrics.label_width:
-            return row.run_index, row.node_id  # type: ignore[return-value]
+            return row.run_index, row.node_id
         return self.layout_.node_at(*self.content_point(pos))
 
     # --- Qt events ----------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ class GanttView(QAbstractScrollArea):
         return tooltip_html(state, state.spans[hit[1]])
 
     def viewportEvent(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
             text = self.tooltip_for(event.pos())
             if text:
                 QToolTip.showText(event.globalPos(), text, self.viewport())

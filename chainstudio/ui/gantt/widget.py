@@ -159,7 +159,8 @@ class GanttWidget(QWidget):
             self.title.setText(run_title(states[0]))
             self.totals.setText(totals_text(states[0]))
         else:
-            self.title.setText(f"{len(states)} runs stacked · " + " | ".join(s.started.strategy for s in states))
+            strategies = (s.started.strategy if s.started else "?" for s in states)
+            self.title.setText(f"{len(states)} runs stacked · " + " | ".join(strategies))
             self.totals.setText("\n".join(f"Run {i + 1}: {totals_text(s)}" for i, s in enumerate(states)))
         self.badge.setVisible(any(s.simulated for s in states))
 

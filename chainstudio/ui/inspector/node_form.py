@@ -3,6 +3,8 @@ controller as a command; edits of one field while it keeps the focus merge into 
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
@@ -17,21 +19,25 @@ COMMIT_DELAY_MS = 400  # a template is committed this long after the last keystr
 ERROR_STYLE = "border: 1px solid #d32f2f;"
 
 
-def _editor_for(spec: FieldSpec) -> QWidget:
+Editor = TemplateEditor | QSpinBox | QDoubleSpinBox | QLineEdit
+
+
+def _editor_for(spec: FieldSpec) -> Editor:
+    editor: Editor
     if spec.multiline:
         editor = TemplateEditor()
         editor.setMinimumHeight(140 if spec.name in ("prompt", "template") else 70)
     elif spec.type is int:
-        editor = QSpinBox()
-        editor.setRange(
+        editor = spin = QSpinBox()
+        spin.setRange(
             int(spec.minimum if spec.minimum is not None else -(10**9)),
             int(spec.maximum if spec.maximum is not None else 10**9),
         )
     elif spec.type is float:
-        editor = QDoubleSpinBox()
-        editor.setDecimals(2)
-        editor.setSingleStep(0.1)
-        editor.setRange(
+        editor = real = QDoubleSpinBox()
+        real.setDecimals(2)
+        real.setSingleStep(0.1)
+        real.setRange(
             spec.minimum if spec.minimum is not None else -1e9, spec.maximum if spec.maximum is not None else 1e9
         )
     else:
@@ -41,7 +47,7 @@ def _editor_for(spec: FieldSpec) -> QWidget:
     return editor
 
 
-def _value(editor: QWidget):
+def _value(editor: Editor) -> object:
     if isinstance(editor, TemplateEditor):
         return editor.toPlainText()
     if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
@@ -49,7 +55,7 @@ def _value(editor: QWidget):
     return editor.text()
 
 
-def _show(editor: QWidget, value) -> None:
+def _show(editor: Editor, value: Any) -> None:
     if _value(editor) == value:
         return
     editor.blockSignals(True)
@@ -70,7 +76,7 @@ class NodeForm(QWidget):
         self.controller = controller
         self.node_id: str | None = None
         self.kind: str | None = None
-        self.editors: dict[str, QWidget] = {}
+        self.editors: dict[str, Editor] = {}
         self._session = object()
         self._pending_template: QTimer | None = None
         layout = QVBoxLayout(self)

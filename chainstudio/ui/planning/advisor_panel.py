@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollA
 from chainstudio.core.formatting import fmt_cost, fmt_cost_change, fmt_ms, fmt_ms_change, fmt_tokens, fmt_tokens_change
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.advisor import Advice, Report, advise
+from chainstudio.ui.common.tasks import LatestTask
 from chainstudio.ui.common.worker import run_in_worker
 
 SHAPE_COLORS = {"sequential": "#b3261e", "parallel": "#1b7f3b", "hybrid": "#1565c0"}
@@ -97,7 +98,7 @@ class AdvisorPanel(QWidget):
         super().__init__(parent)
         self.report: Report | None = None
         self.cards: list[AdviceCard] = []
-        self._task: asyncio.Task | None = None
+        self._task = LatestTask(name="chainstudio-advise")
 
         self.heading = QLabel("<b>Advisor</b>")
         self.refresh_button = QPushButton("Refresh")
@@ -187,19 +188,18 @@ class AdvisorPanel(QWidget):
     def compute(self, graph: Graph, **options: Any) -> asyncio.Task:
         """Analyse ``graph`` off the UI thread and show the report; the task is kept (and a running one is
         cancelled first). Call inside the running qasync loop."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
         self.set_busy(True)
-        self._task = asyncio.get_running_loop().create_task(self._compute(graph, options))
-        return self._task
+        return self._task.start(lambda: self._compute(graph, options))
+
+    def cancel(self) -> None:
+        """Stop an analysis that is going on (the window is closing)."""
+        self._task.cancel()
 
     async def _compute(self, graph: Graph, options: dict[str, Any]) -> None:
         try:
             report = await compute_report(graph, **options)
             if not shiboken6.isValid(self):  # the panel went away while the analysis ran
                 return
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # noqa: BLE001 - shown to the user, e.g. a graph that cannot run
             self.set_report(None)
             self.show_message(f"Cannot analyse this graph: {exc}")

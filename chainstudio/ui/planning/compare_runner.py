@@ -17,6 +17,8 @@ from PySide6.QtCore import QObject, Signal
 from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.compare import BenchResult, ContextFactory, run_bench, summarize
+from chainstudio.core.run.executor import Strategy
+from chainstudio.ui.common.tasks import LatestTask
 
 OnRun = Callable[[str, str, int, Any], None]  # (file, strategy, repeat index, finished Run)
 
@@ -32,7 +34,7 @@ def runs_in(
 
 async def run_comparison(
     graphs: Sequence[tuple[str, Graph]],
-    strategies: Sequence[str],
+    strategies: Sequence[Strategy],
     make_context: ContextFactory,
     *,
     repeat: int = 1,
@@ -76,17 +78,22 @@ class CompareRunner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.task: asyncio.Task | None = None
+        # ``cancelled`` is emitted inside the task as it stops: once the task is done, it has been heard
+        self._task = LatestTask(name="chainstudio-compare", on_cancelled=self.cancelled.emit)
         self.result: BenchResult | None = None
 
     @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task.task
+
+    @property
     def running(self) -> bool:
-        return self.task is not None and not self.task.done()
+        return self._task.running
 
     def start(
         self,
         graphs: Sequence[tuple[str, Graph]],
-        strategies: Sequence[str],
+        strategies: Sequence[Strategy],
         make_context: ContextFactory,
         *,
         repeat: int = 1,
@@ -126,9 +133,7 @@ class CompareRunner(QObject):
 
         self.result = None
         self.progress.emit(0, total, f"Running {total} run{'s' * (total != 1)}…")
-        self.task = asyncio.get_running_loop().create_task(self._run(comparison))
-        self.task.add_done_callback(lambda task: self.cancelled.emit() if task.cancelled() else None)
-        return self.task
+        return self._task.start(lambda: self._run(comparison))
 
     async def _run(self, comparison: Callable[[], Any]) -> None:
         try:
@@ -140,5 +145,4 @@ class CompareRunner(QObject):
         self.finished.emit(result)
 
     def cancel(self) -> None:
-        if self.running:
-            self.task.cancel()
+        self._task.cancel()

@@ -227,6 +227,7 @@ class CompareView(QWidget):
         rows = result.rows if result else []
         self.table.setRowCount(len(rows))
         for index, row in enumerate(rows):
+            assert result is not None  # there are rows
             for column, text in enumerate(row_cells(row, result)):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{row.label}\n{row.file}")
@@ -239,7 +240,7 @@ class CompareView(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(index, column, item)
-        self.banner.setVisible(bool(result) and is_simulated(result))
+        self.banner.setVisible(result is not None and is_simulated(result))
         self.summary.setText(self._summary_html(result) if result else "")
         self.gantt.set_states([s for s in (median_state(row) for row in rows) if s is not None])
         self._fit_table()

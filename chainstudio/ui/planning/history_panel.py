@@ -9,7 +9,8 @@ older first; Export writes the selected run as a JSON run record, a CSV of spans
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Set
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -118,7 +119,7 @@ class HistoryPanel(QWidget):
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
         for kind, (text, *_rest) in EXPORTS.items():
-            menu.addAction(text, lambda k=kind: self.ask_export(k))
+            menu.addAction(text, partial(self.ask_export, kind))
         self.export_button.setMenu(menu)
         self.refresh_button = QPushButton("Refresh")
         self.message = QLabel()
@@ -164,7 +165,7 @@ class HistoryPanel(QWidget):
             self.message.setText(f"Cannot read the run history: {exc}")
         self._show_rows(selected)
 
-    def _show_rows(self, selected: set[str] = frozenset()) -> None:
+    def _show_rows(self, selected: Set[str] = frozenset()) -> None:
         self.table.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
             tip = f"<b>{escape(run.run_id)}</b><br>{escape(run.file or 'not saved to a file')}" + (

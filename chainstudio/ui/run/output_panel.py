@@ -61,7 +61,7 @@ class OutputPanel(QWidget):
     def _show(self) -> None:
         state, node_id = self.state, self.node_id
         span = state.spans.get(node_id) if state is not None and node_id else None
-        if span is None:
+        if state is None or span is None:
             self.header.setText(
                 "Select a step to see its prompt and output." if not node_id else "This step has not run yet."
             )

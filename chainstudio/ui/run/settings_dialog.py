@@ -1,8 +1,9 @@
 """The settings dialog: provider endpoint, API key, run defaults, rate limits and price overrides.
 
 Open it with ``open()`` (never ``exec()``: the app runs on a qasync loop). Save writes ``settings.json``
-through ``save_settings`` and, when the key field was edited, the key through ``store_api_key`` (the OS
-keyring when there is one, otherwise a file only the user can read; the dialog warns about the file).
+through the ``SettingsStore`` it was given (which tells the store's listeners) and, when the key field was
+edited, the key through ``store_api_key`` (the OS keyring when there is one, otherwise a file only the
+user can read; the dialog warns about the file).
 The key never goes into ``Settings`` or a graph file.
 """
 
@@ -35,11 +36,10 @@ from PySide6.QtWidgets import (
 from chainstudio.core.storage.settings import (
     Settings,
     keyring_available,
-    load_settings,
-    save_settings,
     store_api_key,
     stored_api_key,
 )
+from chainstudio.ui.common.settings_store import SettingsStore
 
 # (name, base URL) of the OpenAI-compatible servers users run most.
 SERVER_PRESETS = (
@@ -81,11 +81,13 @@ class SettingsDialog(QDialog):
     settingsSaved = Signal(object)
     apiKeyStored = Signal(str)
 
-    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, store: SettingsStore | None = None, parent: QWidget | None = None) -> None:
+        """``store``: the app's settings store (None: a store of the saved settings, for this dialog alone)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(600)
-        self._settings = settings if settings is not None else load_settings()
+        self.store = store if store is not None else SettingsStore()
+        self._settings = self.store.current
         self._key_edited = False
         self.key_storage: str | None = None  # where the last save put the key
 
@@ -212,15 +214,17 @@ class SettingsDialog(QDialog):
     ) -> int:
         row = self.prices.rowCount()
         self.prices.insertRow(row)
+        items = []
         for column, value in enumerate((model, input_price, output_price)):
             text = "" if value is None else (f"{value:g}" if isinstance(value, (int, float)) else str(value))
             item = QTableWidgetItem(text)
             if column:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.prices.setItem(row, column, item)
+            items.append(item)
         if not model:
             self.prices.setCurrentCell(row, 0)
-            self.prices.editItem(self.prices.item(row, 0))
+            self.prices.editItem(items[0])
         return row
 
     def _remove_selected_prices(self) -> None:
@@ -321,7 +325,7 @@ class SettingsDialog(QDialog):
             self.problems_label.setText("Cannot save: " + "; ".join(problems) + ".")
             self.problems_label.show()
             return False
-        save_settings(settings)
+        self.store.save(settings)
         self._settings = settings
         if self._key_edited:
             self.key_storage = store_api_key(self.api_key.text().strip())

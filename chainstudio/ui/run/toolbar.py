@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar, QWidget
 
-from chainstudio.ui.run.controller import RunOptions
+from chainstudio.core.launch import RunOptions
 
 PROVIDERS = (("Simulated (offline)", "simulated"), ("OpenAI-compatible", "openai"))
 STRATEGIES = (
@@ -38,8 +38,8 @@ class RunToolbar(QToolBar):
         self.concurrency.setPrefix("")
         self.concurrency.setToolTip("At most this many model calls at once (0: no cap)")
         self.speed = QComboBox()
-        for value, text in SPEEDS:
-            self.speed.addItem(f"sim {text}", value)
+        for speed, label in SPEEDS:
+            self.speed.addItem(f"sim {label}", speed)
         self.speed.setToolTip(
             "Simulated provider only: run faster than real time (reported times stay in simulated seconds)"
         )

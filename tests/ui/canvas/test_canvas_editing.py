@@ -11,7 +11,7 @@ from tests.ui.canvas_helpers import assert_scene_matches_model, connect_by_drag,
 
 
 def drop_kind(window, kind: str, at: QPoint) -> None:
-    mime = window.palette.mime_for(kind)
+    mime = window.kind_palette.mime_for(kind)
     viewport = window.view.viewport()
     enter = QDragEnterEvent(
         at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
@@ -40,7 +40,7 @@ def test_dropping_a_palette_kind_creates_the_node_where_dropped(window):
 
 
 def test_double_click_in_palette_adds_at_view_centre_and_input_adds_graph_input(window):
-    window.palette.kindActivated.emit("input")
+    window.kind_palette.kindActivated.emit("input")
     graph = window.document.graph
     (node,) = graph.nodes.values()
     assert node.kind == "input" and [i.name for i in graph.inputs] == [node.name]

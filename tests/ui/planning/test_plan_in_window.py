@@ -2,30 +2,30 @@
 strategy comparison with stacked Gantts, the history panel, budgets."""
 
 from chainstudio.core.graph.analysis import layers
+from chainstudio.core.launch import RunOptions
 from chainstudio.core.storage.fileformat import dumps
-from chainstudio.ui.run.controller import RunOptions
 from tests.conftest import EXAMPLES
 
 
 def test_advice_on_research_sequential_applies_as_one_undo_and_compares(qtbot, app_window):
     assert app_window.open_path(EXAMPLES / "research-sequential.chain.json")
     before = dumps(app_window.document.graph)
-    plans = app_window.plans
-    qtbot.waitUntil(lambda: plans.estimate_label.estimate is not None, timeout=10000)
-    assert plans.estimate_label.text().startswith("≈")
-    sequential_ms = plans.estimate_label.estimate.wall_ms
-    plans.show_advisor()
-    qtbot.waitUntil(lambda: plans.advisor.report is not None, timeout=10000)
-    report = plans.advisor.report
+    estimate, advisor = app_window.estimate, app_window.advisor
+    qtbot.waitUntil(lambda: estimate.label.estimate is not None, timeout=10000)
+    assert estimate.label.text().startswith("≈")
+    sequential_ms = estimate.label.estimate.wall_ms
+    advisor.show()
+    qtbot.waitUntil(lambda: advisor.panel.report is not None, timeout=10000)
+    report = advisor.panel.report
     assert report.shape == "sequential"
     top = report.advice[0]
     assert top.title == "Remove all 4 edges that carry no data"
-    plans.advisor.applyCommand.emit(top.make_command())
+    advisor.panel.applyCommand.emit(top.make_command())
     graph = app_window.document.graph
     names = graph.names()
     assert sorted(names[n] for n in layers(graph)[1]) == ["academic", "commercial", "hardware", "security", "software"]
     qtbot.waitUntil(
-        lambda: plans.estimate_label.estimate is not None and plans.estimate_label.estimate.wall_ms < sequential_ms / 2,
+        lambda: estimate.label.estimate is not None and estimate.label.estimate.wall_ms < sequential_ms / 2,
         timeout=10000,
     )
     app_window.controller.undo()  # the advice and its re-layout are one edit
@@ -34,28 +34,28 @@ def test_advice_on_research_sequential_applies_as_one_undo_and_compares(qtbot, a
 
 def test_compare_strategies_stacks_three_gantts(qtbot, app_window):
     assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
-    app_window.plans.compare_action.trigger()
-    compare = app_window.plans.compare
+    app_window.compare.action.trigger()
+    compare = app_window.compare.view
     qtbot.waitUntil(lambda: compare.result is not None and not compare.runner.running, timeout=30000)
     assert {row.strategy for row in compare.result.rows} == {"sequential", "layered", "eager"}
     assert compare.table.rowCount() == 3
     assert len(compare.gantt.states()) == 3
     fastest = compare.result.by_mark("fastest")
     assert fastest.strategy in ("eager", "layered")
-    runs = app_window.plans.history.runs(graph_name="research-hybrid")
+    runs = app_window.services.history.runs(graph_name="research-hybrid")
     assert sorted(r.strategy for r in runs) == ["eager", "layered", "sequential"]
 
 
 def test_run_then_history_reopens_it_and_estimate_meets_actual(qtbot, app_window):
     assert app_window.open_path(EXAMPLES / "code-review.chain.json")
-    qtbot.waitUntil(lambda: app_window.plans.estimate_label.estimate is not None, timeout=10000)
+    qtbot.waitUntil(lambda: app_window.estimate.label.estimate is not None, timeout=10000)
     app_window.runs.request_run(RunOptions(speed=100.0))
     qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=20000)
     state = app_window.runs.state
-    panel = app_window.plans.history_panel
+    panel = app_window.history.panel
     qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=3000)
-    assert "actual" in app_window.plans.estimate_label.text()
-    panel.openRun.emit(app_window.plans.history.state(state.run_id))
+    assert "actual" in app_window.estimate.label.text()
+    panel.openRun.emit(app_window.services.history.state(state.run_id))
     (shown,) = app_window.runs.gantt.states()
     assert shown.run_id == state.run_id and shown is not state
     assert {n: s.ended_at for n, s in shown.spans.items()} == {n: s.ended_at for n, s in state.spans.items()}
@@ -96,10 +96,10 @@ def test_saved_settings_become_the_toolbars_defaults(app_window):
 
 def test_stale_advice_is_refused_and_analysed_again(qtbot, app_window):
     assert app_window.open_path(EXAMPLES / "research-sequential.chain.json")
-    plans = app_window.plans
-    plans.show_advisor()
-    qtbot.waitUntil(lambda: plans.advisor.report is not None, timeout=10000)
-    stale = plans.advisor.report.advice[1].make_command()  # remove hardware -> software
+    advisor = app_window.advisor
+    advisor.show()
+    qtbot.waitUntil(lambda: advisor.panel.report is not None, timeout=10000)
+    stale = advisor.panel.report.advice[1].make_command()  # remove hardware -> software
     graph = app_window.document.graph
     edge = next(
         e
@@ -108,7 +108,7 @@ def test_stale_advice_is_refused_and_analysed_again(qtbot, app_window):
     )
     app_window.controller.delete([], [edge.id])  # the user removes it first
     edits = app_window.document.serial
-    plans.advisor.applyCommand.emit(stale)
+    advisor.panel.applyCommand.emit(stale)
     assert app_window.document.serial == edits  # nothing applied, nothing broken
     assert "no longer applies" in app_window.statusBar().currentMessage()
 
@@ -119,7 +119,7 @@ def test_cards_show_the_estimate_before_a_run_and_again_after_an_edit(qtbot, app
     graph = window.document.graph
     hardware = window.scene.nodes[graph.node_by_name("hardware").id]
     qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"), timeout=10000)
-    predicted = window.plans.estimate_label.estimate.node("hardware")
+    predicted = window.estimate.label.estimate.node("hardware")
     assert f"↓{predicted.output_tokens:,}" in hardware.run_badge.text
     assert window.scene.nodes[graph.node_by_name("topic").id].run_badge is None  # no model call: no estimate
     window.runs.request_run(RunOptions(speed=200.0))

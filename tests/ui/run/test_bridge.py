@@ -97,3 +97,36 @@ def test_gantt_follows_the_bridge_with_few_refreshes(qtbot):
     x0, _, x1, _ = widget.view.layout_.bar_rect(nid("aggregate"))
     span = bridge.state.span_by_name("aggregate")
     assert (x0, x1) == (widget.view.layout_.x_of(0, span.started_at), widget.view.layout_.x_of(0, span.ended_at))
+
+
+def test_following_a_run_reads_its_state_and_reduces_each_event_once(qtbot, monkeypatch):
+    import asyncio
+
+    from chainstudio.core.clock import Clock
+    from chainstudio.core.providers.factory import make_provider
+    from chainstudio.core.run.executor import Run, RunContext
+    from chainstudio.core.run.state import RunState
+    from chainstudio.core.run.virtual_time import run_virtual
+    from chainstudio.core.storage import fileformat
+    from tests.conftest import EXAMPLES
+
+    applied = []
+    original = RunState.apply
+    monkeypatch.setattr(RunState, "apply", lambda state, event: applied.append(event) or original(state, event))
+    bridge = RunBridge()
+    seen = record(bridge)
+
+    async def execute():
+        clock = Clock(monotonic=asyncio.get_running_loop().time)
+        context = RunContext(provider=make_provider("simulated", clock=clock), clock=clock)
+        run = Run(fileformat.load(EXAMPLES / "research-hybrid.chain.json"), context, listeners=[bridge])
+        bridge.follow(run)
+        await run.execute()
+        return run
+
+    run = run_virtual(execute())
+    assert seen["started"] == [run.state] and seen["finished"] == [run.state] and bridge.state is run.state
+    assert applied == run.events  # each event reduced once, by the run itself
+    assert bridge.events_received == len(run.events) and 1 <= len(seen["updated"]) <= 2
+    bridge(started("run-other"))  # a run it does not follow: the bridge reduces that one itself
+    assert bridge.state is not run.state and bridge.state.run_id == "run-other"

@@ -3,8 +3,8 @@ usable, a failure shows on canvas and Gantt, and a run through the OpenAI-compat
 
 import pytest
 
-from chainstudio.core.storage.settings import Settings, save_settings, store_api_key
-from chainstudio.ui.run.controller import RunOptions
+from chainstudio.core.launch import RunOptions
+from chainstudio.core.storage.settings import Settings, store_api_key
 from tests.conftest import EXAMPLES
 from tests.support.fake_openai_server import FakeOpenAIServer
 
@@ -67,7 +67,7 @@ def test_stop_mid_run_cancels_and_leaves_the_ui_usable(qtbot, app_window):
 
 def test_failed_step_skips_its_dependents_on_canvas_and_gantt(qtbot, app_window, tmp_path):
     with FakeOpenAIServer(api_key="sk-gui", chunk_delay=0.001) as server:
-        save_settings(Settings(base_url=server.url))
+        app_window.services.settings.save(Settings(base_url=server.url))
         store_api_key("sk-gui")
         assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
         graph = app_window.document.graph
@@ -94,7 +94,7 @@ def test_failed_step_skips_its_dependents_on_canvas_and_gantt(qtbot, app_window,
 
 def test_gui_run_through_the_openai_compatible_provider(qtbot, app_window):
     with FakeOpenAIServer(api_key="sk-gui", chunk_delay=0.001) as server:
-        save_settings(Settings(base_url=server.url))
+        app_window.services.settings.save(Settings(base_url=server.url))
         store_api_key("sk-gui")
         assert app_window.open_path(EXAMPLES / "intent-pipeline.chain.json")
         app_window.runs.toolbar.set_options(provider="openai", strategy="layered", concurrency=2)

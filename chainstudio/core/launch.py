@@ -1,0 +1,191 @@
+"""One way to build a run: the toolbar's or the CLI's choices plus the user's settings -> a ``RunContext``.
+
+The GUI and the CLI both describe a run as ``RunOptions`` (what the run toolbar or the command-line flags
+choose) and hand them, with ``Settings`` (the GUI: the user's saved settings; the CLI: the defaults) and the
+process's shared ``RunServices`` (provider factory, time source, the saved API key, prices), to
+``build_context``. Options win over settings where both say something (base URL, model, rate limits).
+
+``history_settings`` is the one schema of "what a run was made with" that goes into the run history, from
+the GUI's runs, its comparisons and the CLI alike. It never holds a credential: no API key (only the name
+of the variable that holds one is ever an option), and a base URL loses any ``user:password@`` part.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from chainstudio.core.clock import Clock
+from chainstudio.core.providers.base import Provider
+from chainstudio.core.providers.factory import make_provider
+from chainstudio.core.providers.simulated import Faults
+from chainstudio.core.run.executor import RunContext, Strategy
+from chainstudio.core.run.pricing import Pricing
+from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.storage.settings import Settings, resolve_base_url
+
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+
+
+class ProviderFactory(Protocol):
+    """``make_provider``'s signature: a provider kind plus its setup -> a Provider (ProviderSetupError)."""
+
+    def __call__(
+        self,
+        kind: str = ...,
+        *,
+        clock: Clock | None = ...,
+        seed: int = ...,
+        faults: Faults | None = ...,
+        base_url: str | None = ...,
+        api_key: str | None = ...,
+        api_key_env: str = ...,
+    ) -> Provider: ...
+
+
+def _no_saved_key() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What one run is asked to be: the run toolbar's choices, or the CLI's flags."""
+
+    provider: str = "simulated"  # "simulated" | "openai"
+    strategy: Strategy = "eager"
+    concurrency: int | None = None  # at most this many model calls at once (None: no cap)
+    inputs: Mapping[str, str] = field(default_factory=dict)  # graph input values
+    speed: float = 1.0  # the simulated provider only: this many times faster than real time
+    seed: int = 0  # the simulated provider's seed; repeat i of a comparison uses seed + i
+    cost_cap: float | None = None  # USD per run
+    token_cap: int | None = None  # tokens (in + out) per run
+    faults: Faults | None = None  # the simulated provider only: injected failures
+    base_url: str | None = None  # None: the settings' base URL, else $OPENAI_BASE_URL, else OpenAI's
+    api_key_env: str = DEFAULT_API_KEY_ENV  # the variable holding the key when no saved key is given
+    model: str | None = None  # every LLM step uses this model (None: the settings' default model)
+    rpm: float | None = None  # requests per minute (None: the settings' limit)
+    tpm: float | None = None  # tokens per minute (None: the settings' limit)
+
+    @property
+    def simulated(self) -> bool:
+        return self.provider == "simulated"
+
+
+@dataclass(frozen=True)
+class RunServices:
+    """The side effects every run of one process shares, built once: by the GUI's composition root, or by
+    a CLI command from its flags."""
+
+    make_provider: ProviderFactory = make_provider
+    monotonic: Callable[[], float] = time.monotonic  # the time source of every run's Clock
+    api_key: Callable[[], str | None] = _no_saved_key  # the user's saved key (the GUI); else api_key_env only
+    pricing: Pricing | None = None  # None: the settings' price overrides over the price table
+
+
+def run_model(settings: Settings, options: RunOptions) -> str | None:
+    """The model every LLM step is switched to, if any: the option, else the settings' default model."""
+    return options.model or settings.default_model or None
+
+
+def rate_limits(settings: Settings, options: RunOptions) -> RateLimits | None:
+    """The provider's rate limits: each option, else the settings' limit; None when there is none."""
+    limits = RateLimits(
+        options.rpm if options.rpm is not None else settings.requests_per_minute,
+        options.tpm if options.tpm is not None else settings.tokens_per_minute,
+    )
+    return limits if limits.any else None
+
+
+def build_context(
+    settings: Settings, options: RunOptions, services: RunServices | None = None, *, index: int = 0
+) -> RunContext:
+    """A fresh ``RunContext`` for repeat ``index`` of a run (seed + index). Raises ProviderSetupError or
+    PricingError (both ``Refused`` and ``ValueError``) when the settings cannot make one."""
+    services = services or RunServices()
+    clock = Clock(options.speed if options.simulated else 1.0, services.monotonic)
+    key = None if options.simulated else services.api_key()  # the keyring is slow to wake: only when needed
+    provider = services.make_provider(
+        options.provider,
+        clock=clock,
+        seed=options.seed + index,
+        faults=options.faults,
+        base_url=resolve_base_url(settings, options.base_url),
+        api_key=key,
+        api_key_env=options.api_key_env,
+    )
+    pricing = services.pricing if services.pricing is not None else Pricing(settings.price_overrides)
+    return RunContext(
+        provider=provider,
+        pricing=pricing,
+        clock=clock,
+        seed=options.seed + index,
+        concurrency=options.concurrency,
+        rate_limits=rate_limits(settings, options),
+        cost_cap=options.cost_cap,
+        token_cap=options.token_cap,
+    )
+
+
+def context_factory(
+    settings: Settings, options: RunOptions, services: RunServices | None = None
+) -> Callable[[int], RunContext]:
+    """``index -> build_context(settings, options, services, index=index)``: fresh contexts for repeats."""
+
+    def make(index: int) -> RunContext:
+        return build_context(settings, options, services, index=index)
+
+    return make
+
+
+def public_url(url: str | None) -> str | None:
+    """``url`` without any ``user:password@`` part (a URL may carry a credential)."""
+    if not url:
+        return url or None
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """What a run was made with, as the run history keeps it (its ``settings`` column). One schema for
+    the GUI's runs, its comparisons and the CLI; never a credential."""
+
+    provider: str
+    provider_label: str
+    strategy: str
+    base_url: str | None
+    model: str | None
+    seed: int
+    speed: float
+    concurrency: int | None
+    rpm: float | None
+    tpm: float | None
+    cost_cap: float | None
+    token_cap: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def history_settings(settings: Settings, options: RunOptions, context: RunContext, strategy: str) -> HistorySettings:
+    """The history's record of a run made from ``settings`` and ``options`` with ``context`` (whose seed,
+    speed and caps are the ones the run used: a comparison changes them per row)."""
+    return HistorySettings(
+        provider=options.provider,
+        provider_label=context.provider.label,
+        strategy=strategy,
+        base_url=public_url(options.base_url or settings.base_url or None),
+        model=run_model(settings, options),
+        seed=context.seed,
+        speed=context.clock.speed,
+        concurrency=context.concurrency,
+        rpm=options.rpm if options.rpm is not None else settings.requests_per_minute,
+        tpm=options.tpm if options.tpm is not None else settings.tokens_per_minute,
+        cost_cap=context.cost_cap,
+        token_cap=context.token_cap,
+    )

@@ -1,0 +1,45 @@
+"""What the estimate and the advisor plan with: the run toolbar's strategy and cap, the settings' rate
+limits, and the step timings recorded in the history for this graph and provider."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.graph.validation import errors, validate
+from chainstudio.core.launch import RunOptions, rate_limits
+from chainstudio.core.planning.estimate import calibration
+from chainstudio.core.storage.history import RunHistory
+from chainstudio.ui.common.settings_store import SettingsStore
+
+log = logging.getLogger(__name__)
+
+
+def runnable(graph: Graph) -> bool:
+    """Whether ``graph`` has no errors (an estimate or advice of a broken graph means nothing)."""
+    return not errors(validate(graph))
+
+
+class PlanInputs:
+    def __init__(self, settings: SettingsStore, history: RunHistory | None, options: Callable[[], RunOptions]):
+        """``options``: the run toolbar's current choices."""
+        self.settings = settings
+        self.history = history
+        self.options = options
+
+    def keywords(self, graph: Graph) -> dict[str, Any]:
+        """``estimate``/``advise`` keywords for ``graph`` now: strategy, concurrency, rate limits, observations."""
+        options = self.options()
+        try:
+            observations = calibration(self.history, graph, options.provider) if self.history else {}
+        except Exception as exc:  # noqa: BLE001 - a broken history must not stop planning
+            log.warning("cannot calibrate from the history: %s", exc)
+            observations = {}
+        return {
+            "strategy": options.strategy,
+            "concurrency": options.concurrency,
+            "rate_limits": rate_limits(self.settings.current, options),
+            "observations": observations,
+        }

@@ -1,0 +1,84 @@
+"""The GUI's composition root: what the window's features share, built once and passed in.
+
+``AppServices.create`` makes the settings store (settings loaded from disk once), the run history, the
+window-layout store (``ui.ini``), the provider factory, the time source of every run's clock, the saved
+API key's lookup and the prices (rebuilt when a settings save changes the price overrides). Features get
+the pieces they use; ``run_services`` hands the run-related ones to ``chainstudio.core.launch``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QSettings
+
+from chainstudio.core.launch import ProviderFactory, RunOptions, RunServices, build_context
+from chainstudio.core.providers.factory import make_provider
+from chainstudio.core.run.executor import RunContext
+from chainstudio.core.run.pricing import Pricing, PricingError
+from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.storage.settings import Settings, stored_api_key
+from chainstudio.paths import user_config_dir
+from chainstudio.ui.common.settings_store import SettingsStore
+
+
+def ui_state_file() -> QSettings:
+    """Window geometry, dock layout, recent files and view toggles (``ui.ini`` in the config folder)."""
+    return QSettings(str(user_config_dir() / "ui.ini"), QSettings.Format.IniFormat)
+
+
+def saved_api_key() -> str | None:
+    """The key the user saved (OS keyring, else the 0600 file), else $OPENAI_API_KEY."""
+    return stored_api_key()[0]
+
+
+@dataclass
+class AppServices:
+    settings: SettingsStore
+    history: RunHistory
+    ui_state: QSettings
+    make_provider: ProviderFactory = make_provider
+    monotonic: Callable[[], float] = time.monotonic
+    api_key: Callable[[], str | None] = saved_api_key
+    _pricing: Pricing | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._reprice(self.settings.current)
+        self.settings.subscribe(self._reprice)
+
+    @classmethod
+    def create(
+        cls,
+        ui_state: QSettings | None = None,
+        history: RunHistory | None = None,
+        settings: SettingsStore | None = None,
+    ) -> AppServices:
+        """The real services, each piece replaceable (tests give their own files)."""
+        return cls(
+            settings=settings or SettingsStore(),
+            history=history if history is not None else RunHistory(),
+            ui_state=ui_state if ui_state is not None else ui_state_file(),
+        )
+
+    def _reprice(self, settings: Settings) -> None:
+        try:
+            self._pricing = Pricing(settings.price_overrides)
+        except PricingError:  # build_context raises it again, with the reason, when a run starts
+            self._pricing = None
+
+    @property
+    def pricing(self) -> Pricing | None:
+        """Prices for the current settings; None when their overrides cannot be read."""
+        return self._pricing
+
+    def run_services(self) -> RunServices:
+        return RunServices(
+            make_provider=self.make_provider, monotonic=self.monotonic, api_key=self.api_key, pricing=self._pricing
+        )
+
+    def context(self, options: RunOptions, index: int = 0) -> RunContext:
+        """A fresh run context from the current settings and ``options`` (raises ProviderSetupError or
+        PricingError, both ValueError)."""
+        return build_context(self.settings.current, options, self.run_services(), index=index)
