@@ -7,9 +7,8 @@ from chainstudio.core.storage.history import RunHistory
 from tests.cli.test_cli_foundation import cli
 from tests.conftest import EXAMPLES
 
-# The history drops every key that looks like a credential ("key", "token", ...) but tokens_per_minute,
-# so a run's token cap is not kept there.
-KEPT = [f.name for f in fields(HistorySettings) if f.name != "token_cap"]
+# The history drops every key that looks like a credential ("key", "secret", ...); token limits are kept.
+KEPT = [f.name for f in fields(HistorySettings)]
 
 
 def test_cli_run_and_bench_record_the_schema():

@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS runs_by_name ON runs (graph_name, created_at);
 """
 
 _SECRET_HINTS = ("key", "secret", "token", "password", "authorization")
+_NOT_SECRET = frozenset({"tokens_per_minute", "token_cap", "tpm"})  # token counts, not credentials
 
 
 def graph_hash(graph: Graph) -> str:
@@ -63,11 +64,7 @@ def graph_hash(graph: Graph) -> str:
 
 def _public_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings minus anything that looks like a credential (an API key never enters the history)."""
-    return {
-        k: v
-        for k, v in settings.items()
-        if not any(h in k.lower() for h in _SECRET_HINTS) or k in ("tokens_per_minute",)
-    }
+    return {k: v for k, v in settings.items() if not any(h in k.lower() for h in _SECRET_HINTS) or k in _NOT_SECRET}
 
 
 @dataclass(frozen=True)

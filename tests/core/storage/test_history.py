@@ -68,3 +68,11 @@ def test_a_run_no_longer_in_the_history_is_refused_in_a_plain_sentence(tmp_path)
         history.state(run_id)
     assert isinstance(info.value, Refused) and isinstance(info.value, KeyError)
     assert str(info.value) == "no run 'run-1' in the history"
+
+
+def test_token_limits_are_kept_and_credentials_dropped(tmp_path):
+    history = RunHistory(tmp_path / "h.sqlite3")
+    settings = {"token_cap": 2000, "tpm": 900, "auth_token": "sk-SENTINEL", "password": "p", "secret": "s"}
+    history.add(script(), fan_out(2), source="cli", settings=settings)
+    (summary,) = history.runs()
+    assert summary.settings == {"token_cap": 2000, "tpm": 900}
