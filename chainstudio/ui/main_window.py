@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVB
 import chainstudio
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.graph.analysis import CycleError, layers
+from chainstudio.core.graph.analysis import CycleError
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.storage.history import RunHistory
 from chainstudio.paths import examples_dir
@@ -317,7 +317,7 @@ class MainWindow(QMainWindow):
     def _update_summary(self) -> None:
         graph = self.document.graph
         try:
-            layer_text = f"{len(layers(graph))} layers"
+            layer_text = f"{len(self.document.analysis.layers)} layers"
         except CycleError:
             layer_text = "cycle!"
         self.summary.setText(

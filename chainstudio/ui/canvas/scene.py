@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.graph.analysis import CycleError, layers
+from chainstudio.core.graph.analysis import CycleError
 from chainstudio.core.graph.validation import ordering_only_edges
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
@@ -163,7 +163,7 @@ class CanvasScene(QGraphicsScene):
         graph = self.document.graph
         if self._structure_dirty:
             try:
-                self._layers = layers(graph)
+                self._layers = self.document.analysis.layers
             except CycleError:
                 self._layers = []
             self._structure_dirty = False

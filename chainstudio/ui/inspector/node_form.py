@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from chainstudio.core.editing.rules import rename_problem
-from chainstudio.core.graph.analysis import dependency_graph
 from chainstudio.core.graph.kinds import FieldSpec, node_kind
 from chainstudio.core.graph.validation import Problem
 from chainstudio.ui.inspector.template_editor import TemplateEditor
@@ -165,8 +163,7 @@ class NodeForm(QWidget):
 
     def _reference_names(self) -> tuple[list[str], list[str]]:
         graph = self.document.graph
-        dag = dependency_graph(graph)
-        ancestors = nx.ancestors(dag, self.node_id) if self.node_id in dag else set()
+        ancestors = self.document.analysis.ancestors(self.node_id) if self.node_id in graph.nodes else set()
         upstream = [graph.nodes[n].name for n in graph.nodes if n in ancestors]
         return upstream, [i.name for i in graph.inputs]
 

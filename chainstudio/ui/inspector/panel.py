@@ -6,7 +6,6 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from chainstudio.core.editing.changes import Changes
-from chainstudio.core.graph.validation import validate
 from chainstudio.ui.inspector.graph_form import GraphForm
 from chainstudio.ui.inspector.node_form import NodeForm
 
@@ -63,7 +62,7 @@ class InspectorPanel(QWidget):
 
     def update_problems(self) -> None:
         self._validate_timer.stop()
-        problems = validate(self.controller.document.graph)
+        problems = self.controller.document.problems
         if self.stack.currentWidget() is self.node_form:
             self.node_form.show_problems(problems)
         else:

@@ -72,7 +72,7 @@ class AdvisorUi(QObject):
         if not loop_running():
             return
         self._stale = False
-        if not runnable(self.document.graph):
+        if not runnable(self.document):
             self.panel.show_message("Fix the graph's problems first (see the Inspector).")
             return
         self.panel.compute(self.document.graph, **self.plan.keywords(self.document.graph))

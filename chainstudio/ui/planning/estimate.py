@@ -62,7 +62,7 @@ class EstimateUi(QObject):
         """Estimate the graph now (in the background; the latest request wins)."""
         if not loop_running():
             return
-        if not runnable(self.document.graph):
+        if not runnable(self.document):
             self.label.clear()
             return
         self.label.set_busy()

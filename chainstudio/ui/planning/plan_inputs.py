@@ -7,8 +7,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.validation import errors, validate
+from chainstudio.core.graph.validation import errors
 from chainstudio.core.launch import RunOptions, rate_limits
 from chainstudio.core.planning.estimate import calibration
 from chainstudio.core.storage.history import RunHistory
@@ -17,9 +18,9 @@ from chainstudio.ui.common.settings_store import SettingsStore
 log = logging.getLogger(__name__)
 
 
-def runnable(graph: Graph) -> bool:
-    """Whether ``graph`` has no errors (an estimate or advice of a broken graph means nothing)."""
-    return not errors(validate(graph))
+def runnable(document: Document) -> bool:
+    """Whether the document's graph has no errors (an estimate or advice of a broken graph means nothing)."""
+    return not errors(document.problems)
 
 
 class PlanInputs:

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QMessageBox, QWidget
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.graph.validation import errors, validate
+from chainstudio.core.graph.validation import errors
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.warm_up import warm_up
@@ -106,7 +106,7 @@ class RunUi(QObject):
         if self.controller.running:
             return
         graph = self.document.graph
-        problems = errors(validate(graph))
+        problems = errors(self.document.problems)
         if problems:
             first = problems[0]
             self.status(f"Cannot run: {first.location}: {first.message}", 10000)
