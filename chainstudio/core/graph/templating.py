@@ -141,6 +141,19 @@ def _compiled(source: str) -> Template:
     return environment().from_string(source)  # compiling costs ~0.4 ms; runs render the same prompts often
 
 
+def precompile(source: str) -> bool:
+    """Parse and compile ``source`` now, into the caches ``references`` and ``render`` read, so that a later
+    render does not pay for it (~1 ms). False when it does not compile (``render`` then says why)."""
+    if "{" not in source:
+        return True
+    try:
+        references(source)
+        _compiled(source)
+    except (TemplateProblem, TemplateError):
+        return False
+    return True
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render ``source`` with ``context``; raises TemplateProblem with a plain reason."""
     if "{" not in source:  # no expression, statement or comment: the text renders as itself

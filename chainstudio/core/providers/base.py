@@ -76,7 +76,11 @@ DeltaCallback = Callable[[str, float], None]  # (text, monotonic time)
 class Provider(Protocol):
     name: str  # "simulated" | "openai"
     simulated: bool
-    label: str  # shown wherever results show, e.g. "Simulated (offline)"
+
+    @property
+    def label(self) -> str:
+        """Shown wherever results show, e.g. "Simulated (offline)"."""
+        ...
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
         """Stream one completion, calling ``on_delta`` for each content chunk; raise ProviderError."""

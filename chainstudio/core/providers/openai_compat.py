@@ -15,11 +15,15 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
 from chainstudio.core.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI, Timeout
+    from openai.types.chat import ChatCompletionMessageParam
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -50,7 +54,7 @@ class OpenAICompatProvider:
         settings: OpenAISettings | None = None,
         *,
         clock: Clock | None = None,
-        client: Any | None = None,
+        client: AsyncOpenAI | None = None,
         env: Mapping[str, str] | None = None,
     ):
         self.settings = settings or OpenAISettings()
@@ -59,10 +63,10 @@ class OpenAICompatProvider:
         api_key = self.settings.resolved_api_key(env)
         self.has_key = api_key is not None
         if client is None:
-            from openai import AsyncOpenAI
+            import openai
 
             # Local servers (Ollama, vLLM, llama.cpp) accept any key; the client insists on one.
-            client = AsyncOpenAI(
+            client = openai.AsyncOpenAI(
                 api_key=api_key or "not-needed",
                 base_url=self.base_url,
                 max_retries=0,
@@ -77,7 +81,7 @@ class OpenAICompatProvider:
         try:
             stream = await self._client.chat.completions.create(
                 model=request.model,
-                messages=list(request.messages),
+                messages=cast("list[ChatCompletionMessageParam]", list(request.messages)),
                 temperature=request.temperature,
                 max_tokens=request.max_tokens,
                 stream=True,
@@ -142,10 +146,10 @@ class OpenAICompatProvider:
         await self._client.close()
 
 
-def _timeout(total: float, connect: float) -> Any:
-    from openai import Timeout
+def _timeout(total: float, connect: float) -> Timeout:
+    import openai
 
-    return Timeout(total, connect=min(connect, total))
+    return openai.Timeout(total, connect=min(connect, total))
 
 
 def _cause(exc: BaseException) -> str:

@@ -112,7 +112,8 @@ class SimulatedProvider:
         drop_after = len(chunks) // 2 if fault == "dropped" else None
         await self.clock.sleep_until(start + ttft)
         first_token_at = self.clock.now()
-        sent, done_tokens = [], 0
+        sent: list[str] = []
+        done_tokens = 0
         for i, chunk in enumerate(chunks):
             if drop_after is not None and i == drop_after:
                 partial = "".join(sent)

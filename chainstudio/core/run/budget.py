@@ -8,6 +8,7 @@ calls already in flight finish (their tokens are paid for either way).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -17,11 +18,26 @@ class BudgetGuard:
     token_cap: int | None = None
     spent_cost: float = 0.0
     spent_tokens: int = 0
+    stop_reason: str | None = None  # set by the first call refused in ``admit``: the run's calls stop there
     _reserved: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
         return self.cost_cap is not None or self.token_cap is not None
+
+    def admit(self, key: str, step: str, model: str, tokens: int, worst_cost: Callable[[], float | None]) -> str | None:
+        """Reserve an attempt's worst case, or say why it may not be made (then no later call may either).
+
+        ``worst_cost`` is only called when a cost has to be checked (a budget is set and nothing stopped yet).
+        """
+        if self.stop_reason is None:
+            if not self.active:
+                return None
+            reason = self.reserve(key, step, model, tokens, worst_cost())
+            if reason is None:
+                return None
+            self.stop_reason = reason
+        return self.stop_reason
 
     def reserve(self, key: str, step: str, model: str, tokens: int, cost: float | None) -> str | None:
         """Reserve a call's worst case; returns why it may not be made, or None."""
@@ -40,10 +56,10 @@ class BudgetGuard:
                     f"so step {step!r} cannot be kept under it"
                 )
             if self.spent_cost + held_cost + cost > self.cost_cap:
-                left = max(0.0, self.cost_cap - self.spent_cost - held_cost)
+                money_left = max(0.0, self.cost_cap - self.spent_cost - held_cost)
                 return (
                     f"stopped by the cost cap (${self.cost_cap:.4f}): step {step!r} could cost up to "
-                    f"${cost:.4f} and ${left:.4f} is left"
+                    f"${cost:.4f} and ${money_left:.4f} is left"
                 )
         self._reserved[key] = (tokens, cost or 0.0)
         return None

@@ -10,7 +10,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-RunStatus = Literal["succeeded", "partial", "failed", "cancelled"]
+from chainstudio.core.run.status import RunStatus
+
+__all__ = [
+    "Listener",
+    "NodeCancelled",
+    "NodeFailed",
+    "NodeFinished",
+    "NodeFirstToken",
+    "NodeInfo",
+    "NodeOutputDelta",
+    "NodeQueued",
+    "NodeRetrying",
+    "NodeSkipped",
+    "NodeStarted",
+    "NodeWaiting",
+    "RunEvent",
+    "RunFinished",
+    "RunStarted",
+    "RunStatus",
+    "WaitReason",
+]
+
 WaitReason = Literal["slot", "rate_limit"]
 
 
@@ -147,7 +168,7 @@ class NodeCancelled:
 class RunFinished:
     run_id: str
     t: float
-    status: RunStatus
+    status: RunStatus  # succeeded | partial | failed | cancelled
     message: str = ""
     outputs: dict[str, str] = field(default_factory=dict)  # output-node name -> text
 

@@ -77,6 +77,16 @@ class Pricing:
         cost = self.cost(model, input_tokens, output_tokens)
         return None if cost is None else float(cost)
 
+    def call_cost(self, model: str, requested: str, input_tokens: int, output_tokens: int) -> float | None:
+        """What a call answered by ``model`` cost: 0 when it used no tokens; priced by the model that
+        answered, else by the one asked for (``requested``); None when neither price is known."""
+        if input_tokens == 0 and output_tokens == 0:
+            return 0.0
+        cost = self.cost_usd(model, input_tokens, output_tokens)
+        if cost is None and requested != model:
+            cost = self.cost_usd(requested, input_tokens, output_tokens)
+        return cost
+
 
 def _parse_price(model: str, value: Any) -> ModelPrice:
     try:
@@ -91,22 +101,81 @@ def _parse_price(model: str, value: Any) -> ModelPrice:
     raise PricingError(f'price for {model!r} must be {{"input": $/M tokens, "output": $/M tokens}}, got {value!r}')
 
 
-@lru_cache(maxsize=4096)
+@dataclass(frozen=True)
+class _Rates:
+    """A table price that is affine in the token counts: per call, per input token, per output token."""
+
+    per_call: Decimal
+    input_per_million: Decimal
+    output_per_million: Decimal
+
+    def cost(self, input_tokens: int, output_tokens: int) -> Decimal:
+        return (
+            self.per_call
+            + self.input_per_million * input_tokens / MILLION
+            + self.output_per_million * output_tokens / MILLION
+        )
+
+
+_UNKNOWN = _Rates(Decimal(-1), Decimal(-1), Decimal(-1))  # the table has no price for the model
+
+
 def _table_cost(model: str, provider_id: str | None, input_tokens: int, output_tokens: int) -> Decimal | None:
-    """The bundled table's cost (no network: its updater is never started); None when unknown."""
+    """The bundled table's cost (no network: its updater is never started); None when unknown.
+
+    Runs price every call as it ends, on the way to the next step, so a model's rates are looked up once
+    (~0.3 ms) and applied by a few Decimal operations; a tiered price is calculated in full each time.
+    """
+    rates = _table_rates(model, provider_id)
+    if rates is _UNKNOWN:
+        return None
+    if rates is None:
+        return _exact_table_cost(model, provider_id, input_tokens, output_tokens)
+    return rates.cost(input_tokens, output_tokens)
+
+
+@lru_cache(maxsize=1024)
+def _table_rates(model: str, provider_id: str | None) -> _Rates | None:
+    """The model's affine rates, ``_UNKNOWN``, or None when its price is not affine (tiers by prompt size).
+
+    Read off the table's own calculation at no tokens and at a million of each, so they are exactly the
+    table's numbers (Decimal sums of exact products: the same cost to the last digit).
+    """
+    from genai_prices.types import TieredPrices
+
+    empty = _calculation(model, provider_id, 0, 0)
+    if empty is None:
+        return _UNKNOWN
+    if any(isinstance(value, TieredPrices) for value in vars(empty.model_price).values()):
+        return None
+    per_call = Decimal(empty.total_price)
+    per_input = _calculation(model, provider_id, 1_000_000, 0)
+    per_output = _calculation(model, provider_id, 0, 1_000_000)
+    if per_input is None or per_output is None:
+        return None
+    return _Rates(per_call, Decimal(per_input.total_price) - per_call, Decimal(per_output.total_price) - per_call)
+
+
+@lru_cache(maxsize=4096)
+def _exact_table_cost(model: str, provider_id: str | None, input_tokens: int, output_tokens: int) -> Decimal | None:
+    found = _calculation(model, provider_id, input_tokens, output_tokens)
+    return None if found is None else Decimal(found.total_price)
+
+
+def _calculation(model: str, provider_id: str | None, input_tokens: int, output_tokens: int) -> Any | None:
+    """genai-prices' calculation (a ``PriceCalculation``) for the usage; None when the model is unknown."""
     from genai_prices import Usage, calc_price
 
     try:
-        result = calc_price(
+        return calc_price(
             Usage(input_tokens=input_tokens, output_tokens=output_tokens), model_ref=model, provider_id=provider_id
         )
     except LookupError:
         if provider_id is None:
             return None
-        return _table_cost(model, None, input_tokens, output_tokens)  # e.g. a Llama served by Ollama
+        return _calculation(model, None, input_tokens, output_tokens)  # e.g. a Llama served by Ollama
     except Exception:  # noqa: BLE001 - a malformed table entry must not break a run: price unknown
         return None
-    return Decimal(result.total_price)
 
 
 def _table_price(model: str, provider_id: str | None) -> ModelPrice | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainstudio.core.run.state import NodeSpan, RunState
+from chainstudio.core.run.status import StepStatus
 
 RECORD_KEYS = (
     "status",
@@ -51,9 +52,9 @@ def _ms(seconds: float | None) -> float | None:
 
 def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
     error = span.error
-    if span.status == "skipped":
+    if span.status is StepStatus.SKIPPED:
         error = span.skip_reason
-    elif span.status == "cancelled" and not error:
+    elif span.status is StepStatus.CANCELLED and not error:
         error = "cancelled"
     return {
         "name": span.name,

@@ -1,23 +1,25 @@
-"""A pure reduction of run events into per-node spans and run totals.
+"""One run's events folded into per-node spans and run totals: what every view of a run reads.
 
-``RunState.apply(event)`` is deterministic: the same events give the same state, whoever listens (the
-Gantt panel, the canvas badges, the CLI table, the run history). Times are kept as the events' monotonic
-seconds; ``rel()`` turns them into seconds from the run's start.
+``RunState`` is a *mutable fold of ONE run's events*: ``apply(event)`` updates the state in place, in
+O(1) per event (a 10,000-step run streams hundreds of thousands of events; copying the state per event
+would make a run quadratic). It is deterministic: the same events give the same state, whoever applies
+them (the run itself as ``run.state``, the GUI, the CLI table, the run history).
+
+The first ``RunStarted`` it sees binds it to that run; from then on, events of any other run are ignored,
+a later ``RunStarted`` included (a view that follows the next run makes a fresh ``RunState`` for it, as
+the GUI's bridge does, and may keep the old one). Times are kept as the events' monotonic seconds;
+``rel()`` turns them into seconds from the run's start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, longest_path
 from chainstudio.core.run import events as ev
-
-NodeStatus = Literal[
-    "pending", "queued", "waiting", "running", "retrying", "succeeded", "failed", "skipped", "cancelled"
-]
-DONE_STATES = frozenset({"succeeded", "failed", "skipped", "cancelled"})
+from chainstudio.core.run.status import RunStatus, StepStatus
 
 
 @dataclass
@@ -43,7 +45,7 @@ class NodeSpan:
     kind: str
     layer: int
     model: str | None = None
-    status: NodeStatus = "pending"
+    status: StepStatus = StepStatus.PENDING
     queued_at: float | None = None
     waiting_at: float | None = None  # when it began waiting for a slot / rate limit
     started_at: float | None = None  # first attempt's start
@@ -65,7 +67,7 @@ class NodeSpan:
 
     @property
     def done(self) -> bool:
-        return self.status in DONE_STATES
+        return self.status.done
 
     @property
     def duration(self) -> float | None:
@@ -102,15 +104,15 @@ class Totals:
 
 
 class RunState:
-    """Everything a view needs about one run, rebuilt from its events."""
+    """Everything a view needs about one run: a mutable fold of that run's events (see the module)."""
 
     def __init__(self) -> None:
-        self.run_id: str | None = None
+        self.run_id: str | None = None  # the run this state follows, from its RunStarted on
         self.started: ev.RunStarted | None = None
         self.start_time: float | None = None
         self.end_time: float | None = None
         self.last_time: float | None = None
-        self.status: str = "idle"  # idle | running | succeeded | partial | failed | cancelled
+        self.status: RunStatus = RunStatus.IDLE
         self.message: str = ""
         self.outputs: dict[str, str] = {}
         self.spans: dict[str, NodeSpan] = {}
@@ -127,33 +129,37 @@ class RunState:
             state.apply(event)
         return state
 
-    # --- reduction ------------------------------------------------------------------------
+    # --- the fold -------------------------------------------------------------------------
     def apply(self, event: ev.RunEvent) -> None:
+        """Fold ``event`` into this state, in place. Events of runs other than the one this state follows
+        are ignored; so is a second ``RunStarted`` (see the module docstring)."""
         if isinstance(event, ev.RunStarted):
-            live_clock = self.live_clock
-            self.__init__()
-            self.live_clock = live_clock
-            self.run_id = event.run_id
-            self.started = event
-            self.start_time = event.t
-            self.status = "running"
-            self.edges = event.edges
-            self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model) for n in event.nodes}
-        elif event.run_id != self.run_id:
-            return  # an event from another run
+            if self.started is not None:
+                return  # this state already follows a run: the next run gets a fresh RunState
+            self._start(event)
+        elif event.run_id != self.run_id or self.started is None:
+            return  # an event from another run (or before any run started)
         self.events_applied += 1
         self.last_time = event.t if self.last_time is None else max(self.last_time, event.t)
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
 
+    def _start(self, e: ev.RunStarted) -> None:
+        self.run_id = e.run_id
+        self.started = e
+        self.start_time = e.t
+        self.status = RunStatus.RUNNING
+        self.edges = e.edges
+        self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model) for n in e.nodes}
+
     def _queued(self, e: ev.NodeQueued) -> None:
         span = self.spans[e.node_id]
-        span.status, span.queued_at = "queued", e.t
+        span.status, span.queued_at = StepStatus.QUEUED, e.t
 
     def _waiting(self, e: ev.NodeWaiting) -> None:
         span = self.spans[e.node_id]
-        span.status = "waiting"
+        span.status = StepStatus.WAITING
         if span.waiting_at is None:
             span.waiting_at = e.t
 
@@ -161,7 +167,7 @@ class RunState:
         span = self.spans[e.node_id]
         if span.backoffs and span.backoffs[-1].end > e.t:
             span.backoffs[-1].end = e.t
-        span.status = "running"
+        span.status = StepStatus.RUNNING
         if span.started_at is None:
             span.started_at = e.t
         span.attempts.append(Attempt(e.attempt, e.t))
@@ -181,7 +187,7 @@ class RunState:
 
     def _retrying(self, e: ev.NodeRetrying) -> None:
         span = self.spans[e.node_id]
-        span.status = "retrying"
+        span.status = StepStatus.RETRYING
         if span.attempts:
             span.attempts[-1].end = e.t
             span.attempts[-1].error = e.reason
@@ -197,7 +203,7 @@ class RunState:
 
     def _finished(self, e: ev.NodeFinished) -> None:
         span = self.spans[e.node_id]
-        span.status = "succeeded"
+        span.status = StepStatus.SUCCEEDED
         if span.started_at is None:  # a node without a model call (input/join/output)
             span.started_at = e.t if span.queued_at is None else max(span.queued_at, e.t)
         self._end_attempt(span, e.t)
@@ -210,32 +216,32 @@ class RunState:
 
     def _failed(self, e: ev.NodeFailed) -> None:
         span = self.spans[e.node_id]
-        span.status = "failed"
+        span.status = StepStatus.FAILED
         self._end_attempt(span, e.t, e.error)
         span.error, span.api_calls = e.error, e.attempts
         span.input_tokens, span.output_tokens, span.cost_usd = e.input_tokens, e.output_tokens, e.cost_usd
 
     def _skipped(self, e: ev.NodeSkipped) -> None:
         span = self.spans[e.node_id]
-        span.status, span.skip_reason = "skipped", e.reason
+        span.status, span.skip_reason = StepStatus.SKIPPED, e.reason
 
     def _cancelled(self, e: ev.NodeCancelled) -> None:
         span = self.spans[e.node_id]
-        span.status = "cancelled"
+        span.status = StepStatus.CANCELLED
         span.api_calls = max(span.api_calls, e.attempts)
         if span.started_at is not None:
             self._end_attempt(span, e.t, "cancelled")
 
     def _run_finished(self, e: ev.RunFinished) -> None:
         self.end_time = e.t
-        self.status = e.status
+        self.status = RunStatus(e.status)  # a plain string when decoded from a stored run
         self.message = e.message
         self.outputs = dict(e.outputs)
 
     # --- queries --------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.status == "running"
+        return self.status is RunStatus.RUNNING
 
     @property
     def simulated(self) -> bool:
@@ -252,7 +258,7 @@ class RunState:
         if self.end_time is not None:
             return self.end_time
         latest = self.last_time if self.last_time is not None else (self.start_time or 0.0)
-        if self.live_clock is not None and self.status == "running":
+        if self.live_clock is not None and self.status is RunStatus.RUNNING:
             return max(latest, self.live_clock())
         return latest
 
@@ -296,7 +302,7 @@ class RunState:
         )
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[RunState, Any], None]] = {
     ev.NodeQueued: RunState._queued,
     ev.NodeWaiting: RunState._waiting,
     ev.NodeStarted: RunState._started,

@@ -96,6 +96,9 @@ def snapshot(graph: Graph) -> Graph:
         graph.name,
         graph.description,
         [GraphInput(i.name, i.default, i.description) for i in graph.inputs],
-        {nid: Node(n.id, n.kind, n.name, dict(n.params), tuple(n.position)) for nid, n in graph.nodes.items()},
+        {
+            nid: Node(n.id, n.kind, n.name, dict(n.params), (n.position[0], n.position[1]))
+            for nid, n in graph.nodes.items()
+        },
         {eid: Edge(e.id, e.source, e.target) for eid, e in graph.edges.items()},
     )

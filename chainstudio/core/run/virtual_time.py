@@ -14,36 +14,57 @@ from __future__ import annotations
 
 import asyncio
 import selectors
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
 
 T = TypeVar("T")
 
 
-class _VirtualSelector:
-    def __init__(self, inner: selectors.BaseSelector, loop: VirtualTimeLoop):
-        self._inner = inner
-        self._loop = loop
+class _VirtualSelector(selectors.BaseSelector):
+    """The loop's selector: polls real I/O, and when nothing is ready moves virtual time to the next timer."""
 
-    def select(self, timeout: float | None = None) -> list[Any]:
+    def __init__(self, inner: selectors.BaseSelector):
+        self._inner = inner
+        self._loop: VirtualTimeLoop | None = None
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         events = self._inner.select(0)
         if events:
             return events
         if timeout is None:
             return self._inner.select(None)  # nothing scheduled: only I/O can wake us
-        if timeout > 0:
+        if timeout > 0 and self._loop is not None:
             self._loop.advance(timeout)
         return events
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def register(self, fileobj: FileDescriptorLike, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: FileDescriptorLike) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: FileDescriptorLike, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def get_key(self, fileobj: FileDescriptorLike) -> selectors.SelectorKey:
+        return self._inner.get_key(fileobj)
+
+    def get_map(self) -> Mapping[FileDescriptorLike, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
-        super().__init__()
         self._virtual_now = 0.0
-        self._selector = _VirtualSelector(self._selector, self)  # type: ignore[assignment]
+        selector = _VirtualSelector(selectors.DefaultSelector())
+        super().__init__(selector)
+        selector._loop = self
 
     def time(self) -> float:
         return self._virtual_now

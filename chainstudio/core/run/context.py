@@ -1,0 +1,48 @@
+"""What a run is given: its side effects and limits (``RunContext``) and its scheduling options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from chainstudio.core.clock import Clock
+from chainstudio.core.errors import Refused
+from chainstudio.core.providers.base import Provider
+from chainstudio.core.run.pricing import Pricing
+from chainstudio.core.run.rate_limits import RateLimiter, RateLimits
+from chainstudio.core.run.retry import RetryPolicy
+
+Strategy = Literal["eager", "layered", "sequential"]
+Priority = Literal["critical_path", "fifo"]
+STRATEGIES: tuple[str, ...] = ("eager", "layered", "sequential")
+
+
+@dataclass
+class RunContext:
+    """Everything with a side effect that a run uses; nothing global."""
+
+    provider: Provider
+    pricing: Pricing = field(default_factory=Pricing)
+    clock: Clock = field(default_factory=Clock)
+    seed: int = 0
+    concurrency: int | None = None  # global cap on model calls in flight (None: unlimited)
+    rate_limits: RateLimits | None = None  # for this provider; or pass a shared ``rate_limiter``
+    rate_limiter: RateLimiter | None = None
+    priority: Priority = "critical_path"
+    backoff_base: float = 0.5  # seconds; attempt n waits up to base * 2**(n-1), full jitter
+    backoff_cap: float = 30.0
+    max_retry_after: float = 120.0  # a server asking for longer than this fails the step
+    cost_cap: float | None = None  # USD per run; a call whose worst case would cross it is not made
+    token_cap: int | None = None  # tokens (in + out) per run, kept the same way
+
+    def limiter(self) -> RateLimiter | None:
+        if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:
+            self.rate_limiter = RateLimiter(self.rate_limits, self.clock)
+        return self.rate_limiter
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.backoff_base, self.backoff_cap, self.max_retry_after)
+
+
+class RunError(Refused):
+    """The graph cannot run at all (a cycle, an unknown kind, an unknown input override)."""
