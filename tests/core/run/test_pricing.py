@@ -50,3 +50,30 @@ def test_unknown_price_makes_the_run_cost_unknown():
     assert run.state.totals().cost_usd is None
     run, _ = run_scripted(chain("a"), model="gpt-4o")
     assert run.state.totals().cost_usd == pytest.approx((10 * 2.5 + 5 * 10) / 1e6)
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "claude-sonnet-4", "gemini-2.5-pro"])
+def test_table_costs_equal_the_tables_own_calculation_to_the_last_digit(model):
+    from chainstudio.core.run.pricing import _exact_table_cost
+
+    pricing = Pricing()
+    for tokens_in, tokens_out in ((0, 0), (1, 0), (0, 1), (137, 53), (12_345, 678), (199_999, 1), (250_000, 9_000)):
+        exact = _exact_table_cost(model, "openai", tokens_in, tokens_out)  # genai-prices' calc_price, uncached
+        assert pricing.cost(model, tokens_in, tokens_out) == exact
+        assert pricing.cost_usd(model, tokens_in, tokens_out) == float(exact)
+
+
+def test_a_tiered_price_is_calculated_in_full_and_an_unknown_model_is_remembered_as_unknown():
+    from chainstudio.core.run.pricing import _UNKNOWN, _table_rates
+
+    assert _table_rates("gemini-2.5-pro", "openai") is None  # prompts over 200k tokens cost more per token
+    assert Pricing().cost("gemini-2.5-pro", 250_000, 0) > Pricing().cost("gemini-2.5-pro", 200_000, 0) * Decimal("1.25")
+    assert _table_rates("no-such-model-xyz", "openai") is _UNKNOWN
+
+
+def test_call_cost_is_zero_without_tokens_and_falls_back_to_the_requested_model():
+    pricing = Pricing({"mine": {"input": 1, "output": 2}}, use_table=False)
+    assert pricing.call_cost("anything", "anything", 0, 0) == 0.0
+    assert pricing.call_cost("mine", "mine", 1_000_000, 0) == 1.0
+    assert pricing.call_cost("mine-2026-01-01", "mine", 0, 1_000_000) == 2.0  # the server named a snapshot
+    assert pricing.call_cost("other", "other", 10, 10) is None

@@ -92,3 +92,30 @@ def test_live_clock_moves_now_only_while_running():
     for event in events[6:]:
         state.apply(event)
     assert state.now() == 103.0  # finished: the end, whatever the clock says
+
+
+def test_a_state_follows_one_run_and_ignores_a_second_run_started():
+    state = RunState.from_events(script())
+    other = ev.RunStarted("run-2", 200.0, "g2", "eager", "simulated", True, None, (), ())
+    state.apply(other)
+    state.apply(ev.NodeQueued("run-2", 200.0, "a"))
+    assert state.run_id == R and state.started is not None and state.started.graph_name == "g"
+    assert state.status == "succeeded" and state.spans["a"].status == "succeeded"
+    fresh = RunState()
+    fresh.apply(ev.NodeQueued(R, 100.0, "a"))  # before any RunStarted: nothing to follow yet
+    assert fresh.events_applied == 0 and fresh.status == "idle"
+
+
+def test_statuses_are_typed_and_read_as_their_plain_values():
+    import json
+
+    from chainstudio.core.run.status import RunStatus, StepStatus
+
+    state = RunState.from_events(script())
+    span = state.spans["a"]
+    assert span.status is StepStatus.SUCCEEDED and state.status is RunStatus.SUCCEEDED
+    assert span.done and not StepStatus.RETRYING.done
+    assert json.dumps({"status": span.status}) == '{"status": "succeeded"}'
+    assert f"{span.status} / {state.status}" == "succeeded / succeeded" and str(span.status) == "succeeded"
+    decoded = RunState.from_events([*script()[:-1], ev.RunFinished(R, 103.0, "partial")])  # as from a stored run
+    assert decoded.status is RunStatus.PARTIAL
