@@ -44,7 +44,7 @@ WORDS = ("qubit", "lattice", "gate", "fidelity", "coherence", "photonic", "roadm
 
 
 # --- the server (runs in a child process: ``hop_bench.py --serve``) ----------------------------------------
-def serve(words: int, chunk_delay: float) -> None:
+def serve(chunks: int, chunk_delay: float, usage: bool) -> None:
     from aiohttp import web
 
     log: list[dict[str, float]] = []
@@ -61,13 +61,15 @@ def serve(words: int, chunk_delay: float) -> None:
             await response.write(f"data: {data}\n\n".encode())
 
         await send(json.dumps({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
-        for i in range(words):
-            piece = WORDS[(i + len(prompt)) % len(WORDS)] + (" " if i < words - 1 else ".")
+        for i in range(chunks):  # three words a chunk, a line of four chunks
+            words = [WORDS[(3 * i + k + len(prompt)) % len(WORDS)] for k in range(3)]
+            piece = " ".join(words) + (".\n" if i % 4 == 3 or i == chunks - 1 else " ")
             await send(json.dumps({**base, "choices": [{"index": 0, "delta": {"content": piece}}]}))
             await asyncio.sleep(chunk_delay)
         await send(json.dumps({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
-        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": words, "total_tokens": 0}
-        await send(json.dumps({**base, "choices": [], "usage": usage}))
+        if usage:
+            counts = {"prompt_tokens": len(prompt.split()), "completion_tokens": 3 * chunks, "total_tokens": 0}
+            await send(json.dumps({**base, "choices": [], "usage": counts}))
         await send("[DONE]")
         done = time.monotonic()
         await response.write_eof()
@@ -96,9 +98,10 @@ def serve(words: int, chunk_delay: float) -> None:
 
 
 class Server:
-    def __init__(self, words: int, chunk_delay: float):
+    def __init__(self, chunks: int, chunk_delay: float, usage: bool):
+        command = [sys.executable, __file__, "--serve", "--chunks", str(chunks), "--chunk-delay", str(chunk_delay)]
         self._process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "--words", str(words), "--chunk-delay", str(chunk_delay)],
+            command + ([] if usage else ["--no-usage"]),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -230,11 +233,17 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def paired_difference(results: dict[str, dict[str, Any]]) -> float:
+    """The median over rounds of (ChainStudio's round median - plain asyncio's): each pair ran back to back."""
+    ours, plain = results["ChainStudio"]["round_medians"], results["plain asyncio"]["round_medians"]
+    return statistics.median(a - b for a, b in zip(ours, plain, strict=True))
+
+
 def row(label: str, results: dict[str, dict[str, Any]]) -> str:
     cs, plain = results["ChainStudio"], results["plain asyncio"]
     return (
         f"| {label} | {cs['median']:.2f} ms | {cs['p90']:.2f} ms | {plain['median']:.2f} ms | {plain['p90']:.2f} ms "
-        f"| {cs['median'] - plain['median']:+.2f} ms |"
+        f"| {cs['median'] - plain['median']:+.2f} ms | {paired_difference(results):+.2f} ms |"
     )
 
 
@@ -252,25 +261,29 @@ def write_doc(label: str, results: dict[str, dict[str, Any]], args: argparse.Nam
     rows[label] = row(label, results)
     text = f"""{HEADING}
 
-How long a dependent step waits for its parent, end to end through the real HTTP client: from the
-moment the server wrote a parent's final `data: [DONE]` chunk to the moment the child's request
-arrived at the server. Reproduce with one command (about a minute):
+How long a dependent step waits for its parent, end to end through the real HTTP client: from the moment
+the server wrote a parent's final `data: [DONE]` chunk to the moment the child's request arrived at the
+server. Reproduce with one command (about 40 s; `--write LABEL` stores the result as a row of this table):
 
 ```
 .venv/bin/python benchmarks/hop_bench.py
 ```
 
-A local OpenAI-compatible aiohttp server in its own process on 127.0.0.1 streams {args.words} one-word
-chunks per answer and logs both instants on the machine's monotonic clock. A chain of {args.steps} dependent
-LLM steps (each prompt quotes the previous answer) runs as a ChainStudio graph through `Run` and the
-OpenAI-compatible provider, and as the same chain written by hand in plain asyncio with the same `openai`
-AsyncOpenAI client and request parameters; the two alternate (A/B, B/A) over {args.repeats} rounds after a
-warm-up, {args.steps - 1} hops per chain. CPython {platform.python_version()}, {platform.system()}, 2 cores
-(a shared machine: compare the two columns of a row, measured side by side, more than rows with each other).
-Target: ChainStudio's median within 2 ms of plain asyncio's.
+A local OpenAI-compatible aiohttp server in its own process on 127.0.0.1 streams each answer in
+{args.chunks} chunks of three words ({args.chunk_delay * 1000:g} ms apart, four chunks a line) and logs both
+instants on the machine's monotonic clock. A chain of {args.steps} dependent LLM steps (each prompt quotes
+the previous answer; every chain has prompts of its own, as a graph has after an edit) runs as a
+ChainStudio graph through `Run` with the OpenAI-compatible provider, and as the same chain written by hand
+in plain asyncio with the same `openai` AsyncOpenAI client and request parameters. The two alternate (A/B,
+then B/A) over {args.repeats} rounds after a warm-up chain each: {args.steps - 1} hops per chain. The last
+column is the median over rounds of the difference between the two chains run back to back, the figure
+least moved by a busy machine. Rows *without usage* use `--no-usage`: the server leaves token usage out, as
+llama-cpp-python's does, so the app counts tokens itself. CPython {platform.python_version()},
+{platform.system()}, 2 cores shared with other work (compare the columns of a row, measured side by side,
+more than rows with each other). Target: ChainStudio's median within 2 ms of plain asyncio's.
 
-| measured on | ChainStudio median | p90 | plain asyncio median | p90 | difference of medians |
-|---|---:|---:|---:|---:|---:|
+| measured on | ChainStudio median | p90 | plain asyncio median | p90 | difference of medians | per-round difference |
+|---|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(rows.values())
     write_section(HEADING, text + "\n")
 
@@ -279,29 +292,36 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=30, help="dependent LLM steps per chain (default 30)")
     parser.add_argument("--repeats", type=int, default=8, help="A/B rounds (default 8)")
-    parser.add_argument("--words", type=int, default=16, help="streamed chunks per answer (default 16)")
+    parser.add_argument("--chunks", type=int, default=16, help="streamed chunks of 3 words per answer (default 16)")
     parser.add_argument("--chunk-delay", type=float, default=0.002, help="seconds between chunks (default 0.002)")
+    parser.add_argument(
+        "--no-usage", action="store_true", help="the server sends no usage (like llama-cpp-python): count offline"
+    )
+    parser.add_argument(
+        "--root", metavar="CHECKOUT", help="measure the chainstudio of another checkout (e.g. main, for a before)"
+    )
     parser.add_argument("--write", metavar="LABEL", help="store this result as the row LABEL in docs/performance.md")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.words, args.chunk_delay)
+        serve(args.chunks, args.chunk_delay, not args.no_usage)
         return 0
-    server = Server(args.words, args.chunk_delay)
+    if args.root:
+        sys.path.insert(0, str(Path(args.root).resolve()))
+    import chainstudio
+
+    print(f"measuring {Path(chainstudio.__file__).parent}")
+    server = Server(args.chunks, args.chunk_delay, not args.no_usage)
     try:
         started = time.perf_counter()
         results = asyncio.run(measure(server, args.steps, args.repeats))
         seconds = time.perf_counter() - started
     finally:
         server.close()
-    print(f"{args.steps}-step chain, {args.repeats} A/B rounds, {args.words} chunks per answer, {seconds:.0f} s")
+    print(f"{args.steps}-step chain, {args.repeats} A/B rounds, {args.chunks} chunks per answer, {seconds:.0f} s")
     print(table(results))
     gap = results["ChainStudio"]["median"] - results["plain asyncio"]["median"]
-    paired = statistics.median(
-        a - b
-        for a, b in zip(results["ChainStudio"]["round_medians"], results["plain asyncio"]["round_medians"], strict=True)
-    )
-    print(f"difference of medians: {gap:+.2f} ms; median of the per-round differences: {paired:+.2f} ms")
+    print(f"difference of medians: {gap:+.2f} ms; per-round difference: {paired_difference(results):+.2f} ms")
     if args.write:
         write_doc(args.write, results, args)
     return 0
