@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 from chainstudio.core.clock import Clock
 
+# Waits shorter than this are no wait: after sleeping a computed delay, float rounding can leave a bucket
+# a hair short, and on a virtual clock a sleep too small to move the time would then repeat forever.
+NEGLIGIBLE_WAIT = 1e-9
+
 
 @dataclass(frozen=True)
 class RateLimits:
@@ -74,7 +78,7 @@ class RateLimiter:
         waited_from = None
         while True:
             delay = self.delay(tokens)
-            if delay <= 0:
+            if delay <= NEGLIGIBLE_WAIT:
                 self.take(tokens)
                 return 0.0 if waited_from is None else self.clock.now() - waited_from
             if waited_from is None:
