@@ -205,8 +205,25 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+SENT: list[float] = []  # when each request of the current chain was handed to the openai client
+
+
+def record_sends() -> None:
+    """Note the moment each chat-completion request is handed to the client (both ways go through it)."""
+    from openai.resources.chat.completions import AsyncCompletions
+
+    create = AsyncCompletions.create
+
+    async def noted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        SENT.append(time.monotonic())
+        return await create(self, *args, **kwargs)
+
+    AsyncCompletions.create = noted  # type: ignore[method-assign]
+
+
 async def measure(server: Server, steps: int, repeats: int) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {way: {"hops": [], "round_medians": []} for way in WAYS}
+    results: dict[str, dict[str, Any]] = {way: {"hops": [], "round_medians": [], "client": []} for way in WAYS}
+    record_sends()
     chains = itertools.count()  # every chain has prompts of its own, as a graph has after an edit
     for chain in WAYS.values():  # warm-up: imports, the tokenizer, the price table, connections
         await chain(server.url, next(chains), steps)
@@ -214,22 +231,34 @@ async def measure(server: Server, steps: int, repeats: int) -> dict[str, dict[st
     for round_number in range(repeats):
         order = list(WAYS) if round_number % 2 == 0 else list(reversed(WAYS))
         for way in order:
+            SENT.clear()
             await WAYS[way](server.url, next(chains), steps)
-            hops = hops_ms(server.take_log(), steps)
+            log = server.take_log()
+            hops = hops_ms(log, steps)
             results[way]["hops"].extend(hops)
+            results[way]["client"].extend(
+                (sent - parent["done"]) * 1000.0 for parent, sent in zip(log[:-1], SENT[1:], strict=True)
+            )
             results[way]["round_medians"].append(statistics.median(hops))
     for result in results.values():
         result["median"] = statistics.median(result["hops"])
         result["p90"] = percentile(result["hops"], 0.9)
+        result["client_median"] = statistics.median(result["client"])
     return results
 
 
 # --- reporting ------------------------------------------------------------------------------------------------
 def table(results: dict[str, dict[str, Any]]) -> str:
-    lines = ["| way | hops | median | p90 | per-round medians |", "|---|---:|---:|---:|---|"]
+    lines = [
+        "| way | hops | median | p90 | in the client (median) | per-round medians |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
     for way, r in results.items():
         rounds = ", ".join(f"{m:.1f}" for m in r["round_medians"])
-        lines.append(f"| {way} | {len(r['hops'])} | {r['median']:.2f} ms | {r['p90']:.2f} ms | {rounds} |")
+        lines.append(
+            f"| {way} | {len(r['hops'])} | {r['median']:.2f} ms | {r['p90']:.2f} ms | {r['client_median']:.2f} ms "
+            f"| {rounds} |"
+        )
     return "\n".join(lines)
 
 
@@ -243,7 +272,8 @@ def row(label: str, results: dict[str, dict[str, Any]]) -> str:
     cs, plain = results["ChainStudio"], results["plain asyncio"]
     return (
         f"| {label} | {cs['median']:.2f} ms | {cs['p90']:.2f} ms | {plain['median']:.2f} ms | {plain['p90']:.2f} ms "
-        f"| {cs['median'] - plain['median']:+.2f} ms | {paired_difference(results):+.2f} ms |"
+        f"| {cs['median'] - plain['median']:+.2f} ms | {paired_difference(results):+.2f} ms "
+        f"| {cs['client_median']:.2f} / {plain['client_median']:.2f} ms |"
     )
 
 
@@ -270,20 +300,35 @@ server. Reproduce with one command (about 40 s; `--write LABEL` stores the resul
 ```
 
 A local OpenAI-compatible aiohttp server in its own process on 127.0.0.1 streams each answer in
-{args.chunks} chunks of three words ({args.chunk_delay * 1000:g} ms apart, four chunks a line) and logs both
+{args.chunks} chunks of three words, {args.chunk_delay * 1000:g} ms apart, four chunks a line, and logs both
 instants on the machine's monotonic clock. A chain of {args.steps} dependent LLM steps (each prompt quotes
-the previous answer; every chain has prompts of its own, as a graph has after an edit) runs as a
-ChainStudio graph through `Run` with the OpenAI-compatible provider, and as the same chain written by hand
-in plain asyncio with the same `openai` AsyncOpenAI client and request parameters. The two alternate (A/B,
-then B/A) over {args.repeats} rounds after a warm-up chain each: {args.steps - 1} hops per chain. The last
-column is the median over rounds of the difference between the two chains run back to back, the figure
-least moved by a busy machine. Rows *without usage* use `--no-usage`: the server leaves token usage out, as
-llama-cpp-python's does, so the app counts tokens itself. CPython {platform.python_version()},
-{platform.system()}, 2 cores shared with other work (compare the columns of a row, measured side by side,
-more than rows with each other). Target: ChainStudio's median within 2 ms of plain asyncio's.
+the previous answer; every chain has prompts of its own, as a graph has after an edit) runs as a ChainStudio
+graph through `Run` with the OpenAI-compatible provider, and as the same chain written by hand in plain
+asyncio with the same `openai` AsyncOpenAI client and request parameters. The two alternate (A/B, then
+B/A) over {args.repeats} rounds after a warm-up chain each, {args.steps - 1} hops per chain.
 
-| measured on | ChainStudio median | p90 | plain asyncio median | p90 | difference of medians | per-round difference |
-|---|---:|---:|---:|---:|---:|---:|
+*Difference* is ChainStudio's median minus plain asyncio's; *per-round difference* is the median over
+rounds of that difference between two chains run back to back. *In the client* is the client's share of
+the hop, ChainStudio / plain: from the parent's `[DONE]` to the child's request being handed to the
+`openai` client (reading the end of the stream, then the engine and the prompt), leaving out the HTTP
+client, the kernel and the server, the noisiest part on a busy machine. Rows *without usage* use
+`--no-usage`: the server leaves token usage out, as llama-cpp-python's does, and the app counts tokens
+itself. `--root CHECKOUT` measures another checkout's engine with the same script (the *before* rows).
+CPython {platform.python_version()}, {platform.system()}, 2 cores shared with other work: compare the
+columns of a row, measured side by side, more than rows with each other. Target: ChainStudio's median
+within 2 ms of plain asyncio's.
+
+What was on the way, and where it went: compiling the child's prompt template (~1.4 ms for a template not
+seen before, as after any edit) now happens while the parent streams (`StepInputs.precompile_after`, on
+the parent's first token); pricing the parent's call (~0.35 ms a call through genai-prices, and it was
+done twice, once for an unset budget) is now one lookup of the model's exact affine rates per model and a
+few Decimal operations, and no pricing at all for the budget when none is set; with a server that sends no
+usage, the prompt and the finished paragraphs of the answer are counted while it streams, leaving only the
+last paragraph to count. What remains in the engine (~0.3-0.5 ms on this machine) is its events, the
+scheduler's bookkeeping, rendering the compiled prompt and starting the child's task.
+
+| measured on | ChainStudio median | p90 | plain median | p90 | difference | per-round difference | in the client |
+|---|---:|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(rows.values())
     write_section(HEADING, text + "\n")
 
@@ -322,6 +367,8 @@ def main() -> int:
     print(table(results))
     gap = results["ChainStudio"]["median"] - results["plain asyncio"]["median"]
     print(f"difference of medians: {gap:+.2f} ms; per-round difference: {paired_difference(results):+.2f} ms")
+    client_gap = results["ChainStudio"]["client_median"] - results["plain asyncio"]["client_median"]
+    print(f"in the client: {client_gap:+.2f} ms")
     if args.write:
         write_doc(args.write, results, args)
     return 0
