@@ -49,7 +49,7 @@ class StepOutcome:
 
 
 @dataclass
-class RunServices:
+class AttemptServices:
     """What every step's attempts of one run share."""
 
     run_id: str
@@ -68,7 +68,7 @@ class StepAttempts:
 
     def __init__(
         self,
-        services: RunServices,
+        services: AttemptServices,
         step_id: str,
         step_name: str,
         call: PreparedCall,

@@ -35,7 +35,7 @@ from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import TemplateProblem
 from chainstudio.core.providers.base import ChatRequest
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.attempt import RunServices, StepAttempts
+from chainstudio.core.run.attempt import AttemptServices, StepAttempts
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.context import STRATEGIES, Priority, RunContext, RunError, Strategy
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
@@ -100,7 +100,7 @@ class Run:
         self._budget = BudgetGuard(context.cost_cap, context.token_cap)
         limiter = context.limiter()
         self._count_tokens = limiter is not None or self._budget.active
-        self._services = RunServices(
+        self._services = AttemptServices(
             self.run_id,
             context.provider,
             context.clock,

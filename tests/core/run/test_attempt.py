@@ -12,7 +12,7 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, ProviderError
 from chainstudio.core.providers.scripted import ScriptedProvider
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.attempt import PreparedCall, RunServices, StepAttempts, StepOutcome
+from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAttempts, StepOutcome
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimiter, RateLimits
@@ -50,7 +50,7 @@ def attempt(
         used = provider or ScriptedProvider(script=script or {}, clock=clock, default_latency=latency)
         if hasattr(used, "clock"):
             used.clock = clock
-        services = RunServices(
+        services = AttemptServices(
             "run-1",
             used,
             clock,
@@ -223,7 +223,7 @@ def test_without_a_budget_no_cost_is_computed_for_settling():
 
     async def main() -> StepOutcome:
         clock = Clock(monotonic=asyncio.get_running_loop().time)
-        services = RunServices(
+        services = AttemptServices(
             "run-1",
             ScriptedProvider(clock=clock, default_latency=1.0),
             clock,
