@@ -15,7 +15,7 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ChainStudioError              core.errors             the base: a sentence for the user, no traceback
     ├── Refused                   core.errors             something asked for is not done; nothing changed
     │   ├── CommandError          core.editing.rules      an edit that breaks a rule
-    │   ├── RunError              core.run.executor       a graph or option that cannot run
+    │   ├── RunError              core.run.context        a graph or option that cannot run
     │   ├── ProviderSetupError    core.providers.factory  settings that cannot make a provider
     │   ├── PricingError          core.run.pricing        prices that cannot be read
     │   ├── HistoryError          core.storage.history    a run the history does not hold
