@@ -27,20 +27,19 @@ def run(args: argparse.Namespace) -> int:
     if planned is None:
         return 2
     graph, options, inputs = planned
-    if inputs or args.model:
-        print(f"{args.file}: note: --set and --model are not used by advise", file=sys.stderr)
+    if inputs:
+        print(f"{args.file}: note: --set is not used by advise", file=sys.stderr)
     try:
-        report = advise(graph, **options)
+        report = advise(graph, model=args.model, **options)
     except RunError as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     console = make_console(stderr=args.json == "-")
     base = report.baseline
     console.print(f"[bold]{graph.name}[/bold] is [bold]{report.shape}[/bold]: {report.shape_reason}.")
-    console.print(
-        f"Predicted now ({base.strategy}): {base.wall_ms:,.0f}ms, {base.total_tokens:,} tokens, "
-        f"{fmt_cost(base.cost_usd)}"
-    )
+    wall = base.wall_text(lambda ms: f"{ms:,.0f}ms") + (" (uncalibrated)" if base.uncalibrated else "")
+    console.print(f"Predicted now ({base.strategy}): {wall}, {base.total_tokens:,} tokens, {fmt_cost(base.cost_usd)}")
+    console.print(f"Basis: {base.basis_text()}", markup=False)
     for i, advice in enumerate(report.advice, start=1):
         effect = []
         if advice.wall_ms_saved is not None:

@@ -34,9 +34,22 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         "--provider",
         choices=("simulated", "openai"),
         default="simulated",
-        help="whose recorded runs calibrate the estimate (default simulated)",
+        help="the provider to plan for; its endpoint's recorded runs calibrate the estimate (default simulated)",
     )
-    parser.add_argument("--no-history", action="store_true", help="ignore recorded runs; use model profiles only")
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the OpenAI-compatible endpoint to plan for (default: $OPENAI_BASE_URL or OpenAI's)",
+    )
+    parser.add_argument(
+        "--capacity",
+        metavar="N",
+        type=int,
+        help="the server serves N requests at once (default: what recorded runs measured)",
+    )
+    parser.add_argument(
+        "--no-history", action="store_true", help="ignore recorded runs (uncalibrated off the simulator)"
+    )
     parser.add_argument("--prices", metavar="FILE", help="JSON price overrides (model -> input/output $ per M)")
 
 
@@ -44,7 +57,7 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
     """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
     from chainstudio.cli.common import UsageError
     from chainstudio.cli.run import load_checked, parse_sets
-    from chainstudio.core.planning.estimate import calibration
+    from chainstudio.core.planning.latency_model import calibrate, fit_model, provider_endpoint, with_capacity
     from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.run.rate_limits import RateLimits
     from chainstudio.core.storage.history import RunHistory
@@ -55,19 +68,24 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
     try:
         if args.concurrency is not None and args.concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
+        if args.capacity is not None and args.capacity < 1:
+            raise UsageError("--capacity must be at least 1")
         inputs = parse_sets(args.sets)
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
     except (UsageError, PricingError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return None
-    observations = {} if args.no_history else calibration(RunHistory(), graph, args.provider)
+    endpoint = provider_endpoint(args.provider, args.base_url)
+    latency = fit_model([], endpoint, graph=graph) if args.no_history else calibrate(RunHistory(), graph, endpoint)
+    if args.capacity is not None:
+        latency = with_capacity(latency, args.capacity)
     limits = RateLimits(args.rpm, args.tpm)
     return (
         graph,
         {
             "strategy": args.strategy,
             "concurrency": args.concurrency,
-            "observations": observations,
+            "latency": latency,
             "pricing": pricing,
             "rate_limits": limits if limits.any else None,
         },
@@ -105,12 +123,13 @@ def print_estimate(console: Console, result: Estimate) -> None:
     from chainstudio.cli.report import fmt_cost
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
-    basis = (
-        f"calibrated on recorded runs for {result.calibrated} step(s)"
-        if result.calibrated
-        else "from model profiles (no recorded runs)"
-    )
-    console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap} · {basis}")
+    console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap}")
+    console.print(f"Basis: {result.basis_text()}", markup=False)
+    if result.uncalibrated:
+        console.print(
+            "[yellow]Uncalibrated: the figures below are one guess inside the range; run the graph once on this "
+            "endpoint to calibrate.[/yellow]"
+        )
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
         table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")
@@ -128,9 +147,10 @@ def print_estimate(console: Console, result: Estimate) -> None:
             node.basis,
         )
     console.print(table)
+    wall = result.wall_text(lambda ms: f"{ms:,.0f}ms")
     console.print(
-        f"Predicted wall time {result.wall_ms:,.0f}ms · critical path {result.critical_path_ms:,.0f}ms "
-        f"({' → '.join(result.critical_path)})"
+        f"Predicted wall time {wall}{' (uncalibrated)' if result.uncalibrated else ''} · critical path "
+        f"{result.critical_path_ms:,.0f}ms ({' → '.join(result.critical_path)})"
     )
     console.print(
         f"Tokens in {result.input_tokens:,} · out {result.output_tokens:,} · calls {result.api_calls} · "

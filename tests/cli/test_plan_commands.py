@@ -24,7 +24,7 @@ def test_estimate_json(tmp_path):
     names = [n["name"] for n in data["nodes"]]
     assert names[:4] == ["topic", "hardware", "software", "commercial"]
     hardware = data["nodes"][1]
-    assert hardware["input_tokens"] > 0 and hardware["output_tokens"] > 0 and hardware["basis"] == "model profile"
+    assert hardware["input_tokens"] > 0 and hardware["output_tokens"] > 0 and hardware["basis"] == "simulator profile"
     assert "Predicted wall time" in result.stdout
 
 

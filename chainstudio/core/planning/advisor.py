@@ -21,7 +21,8 @@ from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import References, TemplateProblem, references
 from chainstudio.core.graph.validation import errors, input_name, ordering_only_edges, validate
-from chainstudio.core.planning.estimate import Estimate, Observation, estimate
+from chainstudio.core.planning.estimate import Estimate, estimate
+from chainstudio.core.planning.latency_model import LatencyModel
 from chainstudio.core.run.executor import Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
@@ -35,7 +36,7 @@ EstimateOf = Callable[[Graph], Estimate]  # the estimate of a graph under the op
 
 @dataclass
 class Advice:
-    kind: str  # "ordering_edges", "ordering_edge", "shared_context", "concurrency"
+    kind: str  # "capacity", "ordering_edges", "ordering_edge", "shared_context", "concurrency"
     title: str
     detail: str
     wall_ms_saved: float | None = None  # predicted, when applied
@@ -72,6 +73,10 @@ class Report:
             "shape": self.shape,
             "shape_reason": self.shape_reason,
             "wall_ms": self.baseline.wall_ms,
+            "wall_ms_range": None if self.baseline.wall_ms_range is None else list(self.baseline.wall_ms_range),
+            "calibrated": not self.baseline.uncalibrated,
+            "capacity": self.baseline.capacity,
+            "basis": self.baseline.basis_text(),
             "total_tokens": self.baseline.total_tokens,
             "cost_usd": self.baseline.cost_usd,
             "advice": [a.to_json() for a in self.advice],
@@ -145,6 +150,17 @@ def _without_edges(graph: Graph, edge_ids: tuple[str, ...]) -> Callable[[], Comm
     return lambda: Batch([Disconnect(edge_ids), *(Connect(s, t) for s, t in needed)], label=label)
 
 
+def _no_gain(base: Estimate, saved: float) -> str:
+    """What to add to a parallelising advice that saves (almost) nothing because the server runs few at once."""
+    if base.capacity is None or saved > 0.02 * base.wall_ms:
+        return ""
+    n = base.capacity
+    return (
+        f" On this server it saves no time: it serves {n} request{'s' * (n != 1)} at a time, so steps made "
+        "parallel only queue. It pays on a server that runs requests in parallel."
+    )
+
+
 def _ordering_advice(graph: Graph, base: Estimate, run_estimate: EstimateOf) -> list[Advice]:
     order = list(graph.edges)
     edge_ids = sorted(ordering_only_edges(graph), key=order.index)
@@ -160,7 +176,7 @@ def _ordering_advice(graph: Graph, base: Estimate, run_estimate: EstimateOf) -> 
             Advice(
                 "ordering_edge",
                 f"Remove {_edge_text(graph, edge_id)}",
-                f"{target} never reads this step's output; the edge only makes it wait.",
+                f"{target} never reads this step's output; the edge only makes it wait.{_no_gain(base, saved)}",
                 saved,
                 tokens,
                 cost,
@@ -179,7 +195,7 @@ def _ordering_advice(graph: Graph, base: Estimate, run_estimate: EstimateOf) -> 
                     "ordering_edges",
                     f"Remove all {len(edge_ids)} edges that carry no data",
                     f"These steps do not depend on each other's data ({names}); without the edges "
-                    "they can run in parallel.",
+                    f"they can run in parallel.{_no_gain(base, saved)}",
                     saved,
                     tokens,
                     cost,
@@ -275,8 +291,31 @@ def _duplicate_cost(graph: Graph, node_ids: list[str], size: int, pricing: Prici
     return total
 
 
-def recommend_concurrency(base: Estimate, limits: RateLimits | None) -> Advice:
-    """The cap that keeps the run within the rate limits (or the run's peak parallelism without limits)."""
+def capacity_advice(base: Estimate, latency: LatencyModel | None) -> list[Advice]:
+    """On a server measured to serve N requests at once, more than N in flight will not finish sooner:
+    say so, with a cap of N (when the graph would put more in flight)."""
+    if latency is None or not latency.capacity.measured or base.capacity is None:
+        return []
+    n, peak = base.capacity, _peak(base)
+    if peak <= n:
+        return []
+    served = f"{n} request{'s' * (n != 1)} at a time"
+    return [
+        Advice(
+            "capacity",
+            f"Parallelism will not pay on this server: use concurrency {n}",
+            f"{latency.endpoint} serves {served} ({latency.capacity.describe()}). This graph would put up to "
+            f"{peak} calls in flight; the extra ones only queue or share the same speed, so the run takes about "
+            f"as long as with {n} at a time (predicted {base.wall_ms / 1000:,.1f} s either way), and each call "
+            "waits longer for its first token. A cap of "
+            f"{n} keeps every call's timing honest; removing edges or fanning out more saves no time here.",
+            concurrency=n,
+        )
+    ]
+
+
+def _peak(base: Estimate) -> int:
+    """The most model calls the estimate had in flight at once."""
     spans = [s for s in base.state.spans.values() if s.kind == "llm" and s.started_at is not None]
     points = sorted(
         [(s.started_at, 1) for s in spans] + [(s.ended_at or s.started_at, -1) for s in spans],
@@ -286,7 +325,15 @@ def recommend_concurrency(base: Estimate, limits: RateLimits | None) -> Advice:
     for _, step in points:
         running += step
         peak = max(peak, running)
-    peak = max(peak, 1)
+    return max(peak, 1)
+
+
+def recommend_concurrency(base: Estimate, limits: RateLimits | None) -> Advice:
+    """The cap that keeps the run within the rate limits (or the run's peak parallelism without limits)."""
+    spans = [s for s in base.state.spans.values() if s.kind == "llm" and s.started_at is not None]
+    peak = _peak(base)
+    if base.capacity is not None and base.capacity_measured:
+        peak = min(peak, base.capacity)  # more in flight is not served any sooner
     if not spans:
         return Advice("concurrency", "No model calls", "Nothing to cap.", concurrency=1)
     mean_seconds = sum(s.duration or 0.0 for s in spans) / len(spans)
@@ -322,24 +369,31 @@ def advise(
     strategy: Strategy = "eager",
     concurrency: int | None = None,
     rate_limits: RateLimits | None = None,
-    observations: dict[str, Observation] | None = None,
+    latency: LatencyModel | None = None,
     pricing: Pricing | None = None,
+    model: str | None = None,
 ) -> Report:
+    """The advice for ``graph`` run with these options on the endpoint ``latency`` models (default: the
+    simulator); ``model``: every LLM step uses this model."""
     pricing = pricing or Pricing()
 
-    def run_estimate(g: Graph) -> Estimate:
+    def run_estimate(g: Graph, with_range: bool = False) -> Estimate:
         return estimate(
             g,
             strategy=strategy,
             concurrency=concurrency,
-            observations=observations,
+            latency=latency,
             pricing=pricing,
             rate_limits=rate_limits,
+            model=model,
+            with_range=with_range,
         )
 
-    base = run_estimate(graph)
+    base = run_estimate(graph, with_range=True)
     shape, reason = classify(graph)
-    advice = _ordering_advice(graph, base, run_estimate)
+    capacity = capacity_advice(base, latency)
+    advice = capacity + _ordering_advice(graph, base, run_estimate)
     advice += _shared_context_advice(graph, base, run_estimate, pricing)
-    advice.append(recommend_concurrency(base, rate_limits))
+    if not capacity or rate_limits is not None:
+        advice.append(recommend_concurrency(base, rate_limits))
     return Report(shape, reason, base, advice)

@@ -1,46 +1,36 @@
-"""Estimates before running: the real scheduler simulated on virtual time with estimated step durations.
+"""Estimates before running: the real scheduler simulated on virtual time with the latency model's durations.
 
-Each LLM step's output tokens, time to first token and generation speed come from the graph's run
-history when there is one (observed per step, calibrated), else from the model's profile. The graph then
-runs through the real ``Run`` executor — same strategy, concurrency cap, priority and rate limits — on a
-virtual-time loop with a provider that answers after exactly the estimated time with text of exactly the
-estimated length, so downstream prompts (and truncation filters) see realistic input sizes. Input tokens
-are counted offline with the tokenizer on the prompts as they render.
+Each LLM step's time to first token, generation speed, output length and the server's capacity come from
+the endpoint's latency model (``latency_model``: fitted on the run history; the simulator's own profiles
+on the simulated provider). The graph then runs through the real ``Run`` executor — same strategy,
+concurrency cap, priority and rate limits — on a virtual-time loop with a stand-in provider
+(``stand_in``) that serves every call on one simulated server of the endpoint's capacity, so a server
+that serves one request at a time shows no speed-up. Input tokens are counted offline on the prompts as
+they render and scaled to the server's count.
+
+Where the model does not know (a model never run on the endpoint, or a capacity never measured) the
+estimate is *uncalibrated*: it is run again at both ends of what is plausible and shows that range.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import threading
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback
-from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES, ModelProfile
+from chainstudio.core.planning.latency_model import LatencyModel, Scenario
+from chainstudio.core.planning.stand_in import StandInProvider
 from chainstudio.core.run.executor import Run, RunContext, Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.virtual_time import run_virtual
-from chainstudio.core.storage.history import RunSummary
-from chainstudio.core.tokens import count_tokens
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What past runs showed for one step (means over the runs where it succeeded)."""
-
-    runs: int
-    ttft: float
-    tokens_per_second: float
-    output_tokens: float
-    prefill_per_1k_tokens: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +44,7 @@ class NodeEstimate:
     input_tokens: int
     output_tokens: int
     cost_usd: float | None
-    basis: str  # "history (N runs)", "model profile", "no model call"
+    basis: str  # "history (N runs)", "fitted (...)", "simulator profile", "uncalibrated", "no model call"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,8 +63,43 @@ class Estimate:
     critical_path: list[str]
     critical_path_ms: float
     nodes: list[NodeEstimate]
-    calibrated: int  # steps estimated from history
+    calibrated: int  # steps estimated from their own history
     state: RunState = field(repr=False)  # the simulated schedule, e.g. for a Gantt preview
+    endpoint: str = "simulated"
+    uncalibrated_models: list[str] = field(default_factory=list)  # models never run on the endpoint
+    capacity: int | None = None  # requests the server serves at once, as planned (None: no limit)
+    capacity_text: str = ""  # what is known of the server's capacity, in words
+    capacity_measured: bool = True
+    wall_ms_range: tuple[float, float] | None = None  # (fast, slow) ends when uncalibrated
+
+    @property
+    def uncalibrated(self) -> bool:
+        """True when a figure rests on a guess: a model or the server's capacity was never measured."""
+        return self.wall_ms_range is not None
+
+    def basis_text(self) -> str:
+        """Where the figures come from, in one line."""
+        if self.endpoint == "simulated":
+            source = "simulator profiles"
+            if self.calibrated:
+                source += f"; output lengths of {self.calibrated} step(s) from recorded runs"
+            return source
+        parts = []
+        if self.uncalibrated_models:
+            parts.append(f"uncalibrated: no recorded runs of {', '.join(self.uncalibrated_models)} on {self.endpoint}")
+        else:
+            parts.append(f"calibrated on recorded runs on {self.endpoint}")
+        parts.append(self.capacity_text)
+        if self.calibrated:
+            parts.append(f"{self.calibrated} step(s) from their own recorded runs")
+        return "; ".join(p for p in parts if p)
+
+    def wall_text(self, fmt: Callable[[float], str]) -> str:
+        """The predicted wall time, as a range when uncalibrated (``fmt`` formats milliseconds)."""
+        if self.wall_ms_range is None:
+            return fmt(self.wall_ms)
+        low, high = self.wall_ms_range
+        return f"{fmt(low)} – {fmt(high)}"
 
     @property
     def total_tokens(self) -> int:
@@ -116,100 +141,15 @@ class Estimate:
             "critical_path": self.critical_path,
             "critical_path_ms": self.critical_path_ms,
             "calibrated_steps": self.calibrated,
+            "calibrated": not self.uncalibrated,
+            "wall_ms_range": None if self.wall_ms_range is None else list(self.wall_ms_range),
+            "endpoint": self.endpoint,
+            "uncalibrated_models": self.uncalibrated_models,
+            "capacity": self.capacity,
+            "capacity_measured": self.capacity_measured,
+            "basis": self.basis_text(),
             "nodes": [n.to_json() for n in self.nodes],
         }
-
-
-def _prompt_tokens(request: ChatRequest) -> int:
-    """The request's input tokens, counted offline on its messages."""
-    return sum(count_tokens(m.get("content", "")) for m in request.messages)
-
-
-class _EstimateProvider:
-    """Answers each call after its estimated time with text of its estimated length (virtual time only)."""
-
-    name = "estimate"
-    simulated = True
-    label = "Estimate (no model is called)"
-
-    def __init__(
-        self, graph: Graph, clock: Clock, observations: Mapping[str, Observation], profiles: Mapping[str, ModelProfile]
-    ):
-        self.clock = clock
-        self.by_name = {n.name: n.id for n in graph.nodes.values()}
-        self.observations = observations
-        self.profiles = profiles
-        self.basis: dict[str, str] = {}
-
-    def _shape(self, request: ChatRequest) -> tuple[float, float, int, str]:
-        """(ttft, tokens per second, output tokens, basis) for a request.
-
-        The model profile is the prior; observed runs are blended in with the profile counting as one
-        run, so one noisy calibration run does not throw the estimate off and many runs dominate it."""
-        node_id = self.by_name.get(request.seed_key, "")
-        input_tokens = _prompt_tokens(request)
-        profile = self.profiles.get(request.model, DEFAULT_PROFILE)
-        ttft = profile.ttft + profile.prefill_per_1k_tokens * input_tokens / 1000
-        rate = profile.tokens_per_second
-        out = request.max_tokens * sum(profile.length) / 2
-        seen = self.observations.get(node_id)
-        if seen is None:
-            return ttft, rate, max(1, round(out)), "model profile"
-        n = seen.runs
-        ttft = (n * seen.ttft + ttft) / (n + 1)
-        rate = (n * seen.tokens_per_second + rate) / (n + 1)
-        out = min(request.max_tokens, (n * seen.output_tokens + out) / (n + 1))
-        return ttft, rate, max(1, round(out)), f"history ({n} run{'s' * (n != 1)})"
-
-    def estimate_seconds(self, request: ChatRequest) -> float:
-        ttft, rate, out, _ = self._shape(request)
-        return ttft + out / rate
-
-    async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
-        ttft, rate, out, basis = self._shape(request)
-        self.basis[request.seed_key] = basis
-        start = self.clock.now()
-        await self.clock.sleep_until(start + ttft)
-        first = self.clock.now()
-        text = " word" * out
-        on_delta(text[:5], first)
-        await self.clock.sleep_until(start + ttft + out / rate)
-        return ChatResult(
-            text=text,
-            input_tokens=_prompt_tokens(request),
-            output_tokens=out,
-            model=request.model,
-            first_token_at=first,
-        )
-
-    async def aclose(self) -> None:
-        return None
-
-
-def observations_from_states(states: list[RunState]) -> dict[str, Observation]:
-    """Per node id: mean time to first token, generation speed and output tokens of succeeded steps."""
-    samples: dict[str, list[tuple[float, float, int]]] = {}
-    for state in states:
-        for node_id, span in state.spans.items():
-            if span.status != "succeeded" or not span.attempts or span.output_tokens <= 0:
-                continue
-            last = span.attempts[-1]
-            if last.first_token is None or last.end is None:
-                continue
-            ttft = last.first_token - last.start
-            generation = last.end - last.first_token
-            if generation <= 0:
-                continue
-            samples.setdefault(node_id, []).append((ttft, span.output_tokens / generation, span.output_tokens))
-    return {
-        nid: Observation(
-            runs=len(s),
-            ttft=statistics.fmean(x[0] for x in s),
-            tokens_per_second=statistics.fmean(x[1] for x in s),
-            output_tokens=statistics.fmean(x[2] for x in s),
-        )
-        for nid, s in samples.items()
-    }
 
 
 def estimate(
@@ -219,26 +159,42 @@ def estimate(
     concurrency: int | None = None,
     inputs: Mapping[str, str] | None = None,
     model: str | None = None,
-    observations: Mapping[str, Observation] | None = None,
+    latency: LatencyModel | None = None,
     pricing: Pricing | None = None,
     rate_limits: RateLimits | None = None,
-    profiles: Mapping[str, ModelProfile] | None = None,
+    with_range: bool = True,
 ) -> Estimate:
-    """Predict a run's wall time, tokens and cost without calling any model."""
-    observations = observations or {}
-    profiles = profiles or PROFILES
+    """Predict a run's wall time, tokens and cost without calling any model. ``latency``: the endpoint's
+    model (default: the simulator's, without history). ``with_range``: when uncalibrated, also simulate
+    both ends of the range (three simulations instead of one)."""
+    latency = latency or LatencyModel()
     pricing = pricing or Pricing()
 
-    async def simulate() -> tuple[RunState, dict[str, str]]:
-        clock = Clock(monotonic=asyncio.get_running_loop().time)
-        provider = _EstimateProvider(graph, clock, observations, profiles)
-        context = RunContext(
-            provider=provider, pricing=pricing, clock=clock, concurrency=concurrency, rate_limits=rate_limits
-        )
-        run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
-        return await run.execute(), provider.basis
+    def simulate(scenario: Scenario) -> tuple[RunState, dict[str, str]]:
+        async def go() -> tuple[RunState, dict[str, str]]:
+            clock = Clock(monotonic=asyncio.get_running_loop().time)
+            provider = StandInProvider(graph, clock, latency, scenario)
+            context = RunContext(
+                provider=provider,
+                pricing=pricing,
+                clock=clock,
+                concurrency=concurrency,
+                rate_limits=rate_limits,
+                step_seconds=latency.step_seconds(graph, scenario),
+            )
+            run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
+            return await run.execute(), provider.basis
 
-    state, basis = _run_isolated(simulate)
+        return _run_isolated(go)
+
+    state, basis = simulate(Scenario.CENTRAL)
+    models = sorted({s.model for s in state.spans.values() if s.kind == "llm" and s.model})
+    unknown = [m for m in models if not latency.calibrated(m)]
+    wall_range = None
+    if with_range and (unknown or not latency.capacity.measured) and not latency.simulated:
+        fast, slow = (simulate(s)[0].totals().wall * 1000 for s in (Scenario.FAST, Scenario.SLOW))
+        central = state.totals().wall * 1000
+        wall_range = (round(min(fast, central), 3), round(max(slow, central), 3))
     totals = state.totals()
     nodes = []
     for span in state.spans.values():  # layer by layer, document order within a layer
@@ -254,9 +210,11 @@ def estimate(
                 span.input_tokens,
                 span.output_tokens,
                 span.cost_usd,
-                basis.get(span.name, "no model call" if span.kind != "llm" else "model profile"),
+                basis.get(span.name, "no model call" if span.kind != "llm" else "not called"),
             )
         )
+    slots, capacity = latency.server()
+    limits = [n for n in (slots, capacity) if n is not None]
     return Estimate(
         graph.name,
         strategy,
@@ -271,7 +229,24 @@ def estimate(
         nodes,
         sum(1 for b in basis.values() if b.startswith("history")),
         state,
+        endpoint=latency.endpoint,
+        uncalibrated_models=unknown,
+        capacity=min(limits) if limits else None,
+        capacity_text=_capacity_text(latency),
+        capacity_measured=latency.capacity.measured,
+        wall_ms_range=wall_range,
     )
+
+
+def _capacity_text(latency: LatencyModel) -> str:
+    if latency.simulated:
+        return ""
+    text = latency.capacity.describe()
+    if not latency.capacity.measured:
+        n = latency.assumed_capacity
+        assumed = "no limit" if n is None else f"{n} at a time, as local servers usually do"
+        text += f"; planned with {assumed}"
+    return text
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -300,24 +275,3 @@ def _run_isolated(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if errors:
         raise errors[0]
     return values[0]
-
-
-class PastRuns(Protocol):
-    """Where calibration reads past runs from: a ``RunHistory``, or anything that answers the same."""
-
-    def runs(self, *, graph_name: str | None = None, limit: int = 200) -> Sequence[RunSummary]: ...
-
-    def state(self, run_id: str) -> RunState: ...
-
-
-def calibration(history: PastRuns, graph: Graph, provider: str, runs: int = 5) -> dict[str, Observation]:
-    """Observations from the graph's last ``runs`` recorded runs on the same kind of provider.
-
-    Runs are matched by graph name and steps by their stable ids, so editing a prompt keeps the history."""
-    summaries = [
-        s
-        for s in history.runs(graph_name=graph.name, limit=50)
-        if s.provider == provider and s.status in ("succeeded", "partial")
-    ][:runs]
-    states = [history.state(s.run_id) for s in summaries]
-    return {nid: obs for nid, obs in observations_from_states(states).items() if nid in graph.nodes}

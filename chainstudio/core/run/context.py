@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,6 +35,10 @@ class RunContext:
     max_retry_after: float = 120.0  # a server asking for longer than this fails the step
     cost_cap: float | None = None  # USD per run; a call whose worst case would cross it is not made
     token_cap: int | None = None  # tokens (in + out) per run, kept the same way
+    capacity: int | None = None  # requests the server really serves at once (None: unknown/unlimited)
+    # node id -> expected seconds of its model call, learned from recorded runs (critical-path priority);
+    # a step not in it gets the provider's estimate
+    step_seconds: Mapping[str, float] = field(default_factory=dict)
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:

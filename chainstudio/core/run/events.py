@@ -37,13 +37,15 @@ WaitReason = Literal["slot", "rate_limit"]
 
 @dataclass(frozen=True)
 class NodeInfo:
-    """What a listener needs to know about a node without the graph: id, name, kind, layer, model."""
+    """What a listener needs to know about a node without the graph: id, name, kind, layer, model and, for an
+    LLM step, its ``max_tokens`` (the latency model learns how much of it a model's answers use)."""
 
     id: str
     name: str
     kind: str
     layer: int
     model: str | None = None
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,14 @@ class Run:
             bool(provider.simulated),
             self.context.concurrency,
             tuple(
-                ev.NodeInfo(nid, nodes[nid].name, nodes[nid].kind, plan.layer_of[nid], _model_of(nodes[nid]))
+                ev.NodeInfo(
+                    nid,
+                    nodes[nid].name,
+                    nodes[nid].kind,
+                    plan.layer_of[nid],
+                    _model_of(nodes[nid]),
+                    _max_tokens(nodes[nid]),
+                )
                 for nid in plan.ids
             ),
             tuple((s, t) for s in plan.ids for t in plan.succs[s]),
@@ -180,6 +187,11 @@ class Run:
         )
 
     def _estimate(self, node: Node) -> float:
+        """A step's expected duration, for critical-path priority: the context's (learned from recorded
+        runs), else the provider's guess, else a typical hosted model's."""
+        known = self.context.step_seconds.get(node.id)
+        if known is not None:
+            return known
         estimate = getattr(self.context.provider, "estimate_seconds", None)
         request = ChatRequest(
             model=str(node.param("model")), messages=(), max_tokens=int(node.param("max_tokens")), seed_key=node.name
@@ -271,6 +283,10 @@ class Run:
 
 def _model_of(node: Node) -> str | None:
     return str(node.param("model")) if node.kind == "llm" else None
+
+
+def _max_tokens(node: Node) -> int | None:
+    return int(node.param("max_tokens")) if node.kind == "llm" else None
 
 
 async def run_graph(graph: Graph, context: RunContext, **options: Any) -> Run:

@@ -1,4 +1,5 @@
-"""A compact estimate for the run toolbar: ``≈ 15.4 s · 4,242 tok · $0.0247``.
+"""A compact estimate for the run toolbar: ``≈ 15.4 s · 4,242 tok · $0.0247``; when no recorded run has
+calibrated it for the endpoint, a range marked as such: ``≈ 6.2 s – 1.9 min (uncalibrated) · …``.
 
 The tooltip lists each step's estimate and any budget warning (in red; the text turns red too). After a
 run, ``set_actual`` shows the estimate against what happened. ``compute_estimate`` runs the estimate on a
@@ -29,7 +30,8 @@ async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
 
 
 def estimate_text(result: Estimate) -> str:
-    return f"≈ {fmt_ms(result.wall_ms)} · {fmt_tokens(result.total_tokens)} tok · {fmt_cost(result.cost_usd)}"
+    wall = result.wall_text(fmt_ms) + (" (uncalibrated)" if result.uncalibrated else "")
+    return f"≈ {wall} · {fmt_tokens(result.total_tokens)} tok · {fmt_cost(result.cost_usd)}"
 
 
 def _cell(text: str, right: bool = False, color: str | None = None) -> str:
@@ -52,11 +54,12 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
-    basis = (
-        f"calibrated on recorded runs for {result.calibrated} step(s)"
-        if result.calibrated
-        else "from model profiles (no recorded runs yet)"
-    )
+    basis = result.basis_text()
+    if result.uncalibrated:
+        basis += (
+            ". Uncalibrated: the steps below are one guess inside the range; run the graph once on this "
+            "endpoint to calibrate"
+        )
     rows = [
         [
             n.name,
@@ -74,7 +77,7 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
         f"<b>Estimate · {escape(result.strategy)}{escape(cap)}</b><br>"
         f"<span style='color:{MUTED}'>{escape(basis)}</span>"
         + _table(["Step", "Start", "Duration", "In", "Out", "Cost", "Basis"], rows)
-        + f"Wall {escape(fmt_ms(result.wall_ms))} · tokens {result.input_tokens:,} in / "
+        + f"Wall {escape(result.wall_text(fmt_ms))} · tokens {result.input_tokens:,} in / "
         f"{result.output_tokens:,} out · {result.api_calls} calls · {escape(fmt_cost(result.cost_usd))}"
     )
     for warning in warnings:

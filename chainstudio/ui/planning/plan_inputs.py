@@ -1,5 +1,5 @@
 """What the estimate and the advisor plan with: the run toolbar's strategy and cap, the settings' rate
-limits, and the step timings recorded in the history for this graph and provider."""
+limits, and the latency model of the endpoint the run would go to, fitted on the run history."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import errors
-from chainstudio.core.launch import RunOptions, rate_limits
-from chainstudio.core.planning.estimate import calibration
+from chainstudio.core.launch import RunOptions, rate_limits, run_model
+from chainstudio.core.planning.latency_model import LatencyModel, calibrate, fit_model, provider_endpoint
 from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.storage.settings import resolve_base_url
 from chainstudio.ui.common.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -30,17 +31,26 @@ class PlanInputs:
         self.history = history
         self.options = options
 
-    def keywords(self, graph: Graph) -> dict[str, Any]:
-        """``estimate``/``advise`` keywords for ``graph`` now: strategy, concurrency, rate limits, observations."""
-        options = self.options()
+    def latency(self, graph: Graph, options: RunOptions) -> LatencyModel:
+        """The latency model of the endpoint ``options`` would run on, with ``graph``'s step histories."""
+        base_url = resolve_base_url(self.settings.current, options.base_url)
+        endpoint = provider_endpoint(options.provider, base_url)
+        if self.history is None:
+            return fit_model([], endpoint, graph=graph)
         try:
-            observations = calibration(self.history, graph, options.provider) if self.history else {}
+            return calibrate(self.history, graph, endpoint)
         except Exception as exc:  # noqa: BLE001 - a broken history must not stop planning
             log.warning("cannot calibrate from the history: %s", exc)
-            observations = {}
+            return fit_model([], endpoint, graph=graph)
+
+    def keywords(self, graph: Graph) -> dict[str, Any]:
+        """``estimate``/``advise`` keywords for ``graph`` now: strategy, concurrency, rate limits, latency model
+        and the model every step is switched to (the settings' default model, if any)."""
+        options = self.options()
         return {
             "strategy": options.strategy,
             "concurrency": options.concurrency,
             "rate_limits": rate_limits(self.settings.current, options),
-            "observations": observations,
+            "latency": self.latency(graph, options),
+            "model": run_model(self.settings.current, options),
         }

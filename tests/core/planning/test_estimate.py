@@ -3,7 +3,8 @@ import asyncio
 import pytest
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.planning.estimate import _run_isolated, calibration, estimate, observations_from_states
+from chainstudio.core.planning.estimate import _run_isolated, estimate
+from chainstudio.core.planning.latency_model import calibrate, fit_model
 from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.virtual_time import run_virtual
@@ -28,10 +29,10 @@ def simulated_run(graph, seed, strategy="eager", concurrency=None):
 
 def calibrated_error(graph, strategy, concurrency, calibration_seed, next_seed):
     calibrating = simulated_run(graph, seed=calibration_seed, strategy=strategy, concurrency=concurrency)
-    observed = observations_from_states([calibrating.state])
-    assert len(observed) == sum(1 for n in graph.nodes.values() if n.kind == "llm")
-    predicted = estimate(graph, strategy=strategy, concurrency=concurrency, observations=observed)
-    assert predicted.calibrated == len(observed)
+    observed = fit_model([calibrating.state], "simulated", graph=graph)
+    assert len(observed.steps) == sum(1 for n in graph.nodes.values() if n.kind == "llm")
+    predicted = estimate(graph, strategy=strategy, concurrency=concurrency, latency=observed)
+    assert predicted.calibrated == len(observed.steps) and not predicted.uncalibrated
     actual = simulated_run(graph, seed=next_seed, strategy=strategy, concurrency=concurrency).state.totals()
     # input tokens are counted on the prompts as they render; outputs follow the observed lengths
     assert abs(predicted.input_tokens - actual.input_tokens) / actual.input_tokens < 0.15
@@ -61,7 +62,7 @@ def test_estimate_shapes_follow_the_strategy_and_cap():
     assert capped.wall_ms == pytest.approx(seq.wall_ms, rel=0.01)
     assert seq.input_tokens == eager.input_tokens and seq.api_calls == eager.api_calls == 6
     assert eager.cost_usd is not None and eager.cost_usd > 0
-    assert eager.node("hardware").basis == "model profile" and eager.node("topic").basis == "no model call"
+    assert eager.node("hardware").basis == "simulator profile" and eager.node("topic").basis == "no model call"
     assert eager.critical_path[0] == "topic" and eager.critical_path[-1] == "summary"
 
 
@@ -80,11 +81,11 @@ def test_estimate_inside_a_running_loop_and_from_history(tmp_path):
     history = RunHistory(tmp_path / "h.sqlite3")
     run = simulated_run(graph, seed=3)
     history.add(run.events, graph, source="cli")
-    observed = calibration(history, graph, "simulated")
-    assert set(observed) == {n.id for n in graph.nodes.values() if n.kind == "llm"}
+    observed = calibrate(history, graph, "simulated")
+    assert set(observed.steps) == {n.id for n in graph.nodes.values() if n.kind == "llm"}
 
     async def inside_loop():
-        return estimate(graph, observations=observed)
+        return estimate(graph, latency=observed)
 
     predicted = asyncio.run(inside_loop())
     assert predicted.calibrated == 6

@@ -3,7 +3,8 @@
 import pytest
 
 from chainstudio.core.formatting import fmt_ms
-from chainstudio.core.planning.estimate import estimate, observations_from_states
+from chainstudio.core.planning.estimate import estimate
+from chainstudio.core.planning.latency_model import fit_model
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
 from tests.conftest import EXAMPLES
@@ -29,7 +30,7 @@ def test_compact_text_and_per_step_tooltip(label, hybrid):
     label.set_estimate(result)
     assert label.text() == f"≈ {fmt_ms(result.wall_ms)} · {result.total_tokens:,} tok · ${result.cost_usd:.4f}"
     tip = label.toolTip()
-    assert "Estimate · eager, at most 2 at once" in tip and "from model profiles" in tip
+    assert "Estimate · eager, at most 2 at once" in tip and "simulator profiles" in tip
     for node in result.nodes:
         assert (f">{node.name}<" in tip) == (node.kind == "llm")
     assert "Budget" not in tip and label.styleSheet() == ""
@@ -46,9 +47,9 @@ def test_budget_warnings_turn_it_red(label, hybrid):
 
 def test_estimate_against_actual_after_a_run(label, hybrid):
     calibration = run_simulated(hybrid, seed=1)
-    result = estimate(hybrid, observations=observations_from_states([calibration.state]))
+    result = estimate(hybrid, latency=fit_model([calibration.state], "simulated", graph=hybrid))
     label.set_estimate(result)
-    assert "calibrated on recorded runs for 6 step(s)" in label.toolTip()
+    assert "simulator profiles; output lengths of 6 step(s) from recorded runs" in label.toolTip()
     actual = run_simulated(hybrid, seed=2).state
     label.set_actual(actual)
     totals = actual.totals()

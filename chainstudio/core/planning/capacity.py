@@ -1,0 +1,328 @@
+"""A server's parallel capacity: how it shares its speed among the requests in flight, simulated and inferred.
+
+The model: a server admits at most ``slots`` requests at once (first come, first served; later ones queue)
+and serves the admitted ones with the speed of ``capacity`` requests served alone: with n admitted, each
+progresses at min(1, capacity / n) of its solo speed. ``None`` means no limit. A request's solo work is
+its time to first token (queue excluded: prefill) and then its generation.
+
+* llama-cpp-python's server: slots = capacity = 1 (one request at a time, the others wait their turn);
+* llama-server with 4 slots on one CPU thread: slots 4, capacity 1 (four stream at once, each ~4x slower);
+* a hosted API: unlimited.
+
+``ServerSim`` runs that model on a list of requests (the estimate drives it on virtual time, request by
+request). ``infer`` finds the (slots, capacity) that best explains recorded attempts: for each candidate
+it recovers every attempt's solo times from what was observed (the in-flight counts are known), fits
+each model's speed on them (``fit_speed``), replays the recorded arrivals through ``ServerSim`` and
+keeps the candidate whose replay is closest to the record. A candidate that explains the record no
+better than an unlimited server (within a margin) loses to it: a limit is only claimed when seen.
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+EPS = 1e-9
+LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot and capacity counts (None: unlimited)
+MARGIN = 1.15  # a limited candidate must beat the unlimited one's replay error by this factor
+
+
+# --- the server -------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class Job:
+    """One request on the simulated server: solo seconds to first token and of generation."""
+
+    arrival: float
+    ttft: float
+    gen: float
+    admitted: float | None = None
+    first: float | None = None
+    end: float | None = None
+    left: float = 0.0  # solo seconds left in the current phase
+
+
+class ServerSim:
+    """The slots/capacity model of one server, event by event (times in seconds, any origin)."""
+
+    def __init__(self, slots: int | None, capacity: int | None):
+        self.slots = slots
+        self.capacity = capacity
+        self.now = float("-inf")
+        self.queue: deque[Job] = deque()
+        self.active: list[Job] = []
+
+    def speed(self) -> float:
+        """How fast each admitted request progresses, as a fraction of its solo speed."""
+        n = len(self.active)
+        return 1.0 if self.capacity is None or n <= self.capacity else self.capacity / n
+
+    def add(self, job: Job) -> None:
+        self.advance(job.arrival)
+        self.now = max(self.now, job.arrival)
+        self.queue.append(job)
+        self._admit()
+
+    def next_event(self) -> float | None:
+        """When the next request reaches its first token or its end (None: nothing is running)."""
+        if not self.active:
+            return None
+        return self.now + min(j.left for j in self.active) / self.speed()
+
+    def advance(self, t: float) -> None:
+        """Move the server to time ``t``, completing every phase that ends on the way."""
+        while True:
+            nxt = self.next_event()
+            if nxt is None or nxt > t:
+                break
+            self._progress(nxt)
+            self._admit()
+        if self.now < t < float("inf"):
+            self._progress(t)
+
+    def _progress(self, t: float) -> None:
+        if self.active:
+            step = (t - self.now) * self.speed()
+            for job in self.active:
+                job.left -= step
+        self.now = t
+        done = EPS + 1e-12 * abs(t)  # what is left of a phase below the float resolution at ``t``
+        for job in list(self.active):
+            if job.left <= done and job.first is None:
+                job.first, job.left = t, job.gen
+            if job.left <= done and job.first is not None:
+                job.end = t
+                self.active.remove(job)
+
+    def _admit(self) -> None:
+        while self.queue and (self.slots is None or len(self.active) < self.slots):
+            job = self.queue.popleft()
+            job.admitted, job.left = self.now, job.ttft
+            self.active.append(job)
+            self._progress(self.now)  # a job without work in a phase passes it at once
+
+    def run(self, jobs: Sequence[Job]) -> None:
+        """Serve ``jobs`` (arrivals in any order) to the end; their ``first`` and ``end`` are filled in."""
+        for job in sorted(jobs, key=lambda j: j.arrival):
+            self.add(job)
+        self.advance(float("inf"))
+
+
+# --- what was recorded ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Observed:
+    """One recorded attempt on the server. ``usable``: a successful single attempt whose tokens are its
+    own, so it can teach the speed; every attempt counts for the requests in flight."""
+
+    start: float
+    first: float | None
+    end: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    model: str = ""
+    usable: bool = False
+    key: str = ""  # e.g. the node id, for per-step figures
+
+
+@dataclass(frozen=True)
+class Speed:
+    """One model's solo speed on one server: time to first token = ttft + prefill_per_token x input tokens,
+    then output tokens at tokens_per_second (None: never seen generating, e.g. answers in one chunk)."""
+
+    ttft: float
+    prefill_per_token: float
+    tokens_per_second: float | None
+    samples: int = 0
+
+    def solo(self, input_tokens: float, output_tokens: float) -> tuple[float, float]:
+        first = self.ttft + self.prefill_per_token * input_tokens
+        return first, (output_tokens / self.tokens_per_second if self.tokens_per_second else 0.0)
+
+    def seconds(self, input_tokens: float, output_tokens: float) -> float:
+        return sum(self.solo(input_tokens, output_tokens))
+
+
+def fit_speed(samples: Sequence[tuple[float, float, float, float]]) -> Speed | None:
+    """Least squares on (input tokens, output tokens, solo ttft, solo generation) samples: ttft as an
+    intercept plus a per-input-token prefill (both kept non-negative), and output tokens per second of
+    generation, token-weighted."""
+    if not samples:
+        return None
+    xs = [s[0] for s in samples]
+    ys = [s[2] for s in samples]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / var if var > 0 else 0.0
+    intercept = mean_y - slope * mean_x
+    if slope < 0:
+        slope, intercept = 0.0, mean_y
+    elif intercept < 0:  # through the origin instead
+        squares = sum(x * x for x in xs)
+        slope, intercept = (sum(x * y for x, y in zip(xs, ys, strict=True)) / squares if squares else 0.0), 0.0
+    generating = [(s[1], s[3]) for s in samples if s[1] > 0 and s[3] > EPS]
+    gen_time = sum(g for _, g in generating)
+    rate = sum(o for o, _ in generating) / gen_time if gen_time > 0 else None
+    return Speed(max(0.0, intercept), max(0.0, slope), rate, len(samples))
+
+
+# --- inference ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Hypothesis:
+    slots: int | None
+    capacity: int | None
+
+    @property
+    def rank(self) -> tuple[float, float]:
+        """Larger means more capable (unlimited is the most)."""
+        inf = float("inf")
+        return (inf if self.capacity is None else self.capacity, inf if self.slots is None else self.slots)
+
+
+UNLIMITED = Hypothesis(None, None)
+
+
+@dataclass
+class Inference:
+    """The best explanation of the record: the server's slots and capacity, each model's solo speed, and
+    every attempt's solo (ttft, generation) under it, run by run."""
+
+    hypothesis: Hypothesis
+    speeds: dict[str, Speed]
+    solo: list[list[tuple[float, float]]]
+    error: float  # the replay's mean absolute error, relative to the attempts' durations
+    max_in_flight: int
+    errors: dict[Hypothesis, float] = field(default_factory=dict)
+
+
+def in_flight_peak(run: Sequence[Observed]) -> int:
+    points = sorted([(a.start, 1) for a in run] + [(a.end, -1) for a in run], key=lambda p: (p[0], p[1]))
+    peak = n = 0
+    for _, step in points:
+        n += step
+        peak = max(peak, n)
+    return peak
+
+
+def candidates(peak: int) -> list[Hypothesis]:
+    """Every limit that the record can tell apart: anything at or above the peak in flight acts as none."""
+    out = [UNLIMITED]
+    for capacity in [c for c in LIMITS if c < peak]:
+        for slots in [s for s in LIMITS if capacity <= s < peak] + [None]:
+            out.append(Hypothesis(slots, capacity))
+    out += [Hypothesis(s, None) for s in LIMITS if s < peak]
+    return out
+
+
+def _admissions(run: Sequence[Observed], slots: int | None) -> list[float]:
+    """When each attempt got a slot: first come first served, a slot freed at a recorded end."""
+    order = sorted(range(len(run)), key=lambda i: run[i].start)
+    admitted = [0.0] * len(run)
+    ends: list[float] = []  # sorted ends of the earlier attempts
+    previous = float("-inf")
+    for i in order:
+        a = run[i]
+        at = max(a.start, previous)  # never before an earlier arrival
+        if slots is not None:
+            later = len(ends) - bisect.bisect_right(ends, at)  # earlier attempts still running at ``at``
+            if later >= slots:
+                at = ends[len(ends) - slots]
+        previous = at
+        admitted[i] = min(at, a.first if a.first is not None else a.end)
+        bisect.insort(ends, a.end)
+    return admitted
+
+
+def solo_times(run: Sequence[Observed], h: Hypothesis) -> list[tuple[float, float]]:
+    """Each attempt's solo (ttft, generation): its admitted time weighted by min(1, capacity / admitted)."""
+    admitted = _admissions(run, h.slots)
+    changes: dict[float, int] = {}
+    for i, a in enumerate(run):
+        if a.end > admitted[i]:
+            changes[admitted[i]] = changes.get(admitted[i], 0) + 1
+            changes[a.end] = changes.get(a.end, 0) - 1
+    times = sorted(changes) or [0.0]
+    weights = []  # solo seconds per second in each interval [times[k], times[k+1])
+    n = 0
+    for t in times[:-1]:
+        n += changes[t]
+        weights.append(1.0 if h.capacity is None or n <= h.capacity else h.capacity / n)
+    cumulative = [0.0]
+    for k, w in enumerate(weights):
+        cumulative.append(cumulative[-1] + w * (times[k + 1] - times[k]))
+
+    def work_until(t: float) -> float:
+        k = max(0, min(len(weights) - 1, bisect.bisect_right(times, t) - 1))
+        if not weights:
+            return 0.0
+        return cumulative[k] + weights[k] * (t - times[k])
+
+    out = []
+    for i, a in enumerate(run):
+        first = a.first if a.first is not None else a.end
+        out.append((work_until(first) - work_until(admitted[i]), work_until(a.end) - work_until(first)))
+    return out
+
+
+def _replay_error(
+    run: Sequence[Observed], solo: Sequence[tuple[float, float]], h: Hypothesis, speeds: dict[str, Speed]
+) -> tuple[float, float]:
+    """(absolute error, total duration) of replaying the recorded arrivals through the model."""
+    jobs = []
+    for a, (ttft, gen) in zip(run, solo, strict=True):
+        speed = speeds.get(a.model)
+        if a.usable and speed is not None:
+            ttft, predicted_gen = speed.solo(a.input_tokens, a.output_tokens)
+            gen = predicted_gen if speed.tokens_per_second else gen
+        jobs.append(Job(a.start, ttft, gen))
+    ServerSim(h.slots, h.capacity).run(jobs)
+    error = total = 0.0
+    for a, job in zip(run, jobs, strict=True):
+        total += a.end - a.start
+        error += abs((job.end or a.end) - a.end)
+        if a.first is not None and job.first is not None:
+            error += abs(job.first - a.first)
+    return error, total
+
+
+def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inference | None:
+    """The (slots, capacity) and per-model speeds that best explain ``runs`` (each run's attempts share one
+    clock; runs do not overlap one another). None when nothing was recorded. ``limits=False``: the server
+    is known to have none (the simulator); only the speeds are fitted."""
+    runs = [list(r) for r in runs if r]
+    if not runs:
+        return None
+    peak = max(in_flight_peak(r) for r in runs)
+    best: Inference | None = None
+    errors: dict[Hypothesis, float] = {}
+    unlimited_error = 0.0
+    for h in candidates(peak) if limits else [UNLIMITED]:
+        solo = [solo_times(r, h) for r in runs]
+        by_model: dict[str, list[tuple[float, float, float, float]]] = {}
+        for r, times in zip(runs, solo, strict=True):
+            for a, (ttft, gen) in zip(r, times, strict=True):
+                if a.usable:
+                    by_model.setdefault(a.model, []).append((a.input_tokens, a.output_tokens, ttft, gen))
+        speeds = {m: s for m, samples in by_model.items() if (s := fit_speed(samples)) is not None}
+        error = total = 0.0
+        for r, times in zip(runs, solo, strict=True):
+            e, t = _replay_error(r, times, h, speeds)
+            error, total = error + e, total + t
+        relative = error / total if total > 0 else 0.0
+        errors[h] = relative
+        if h == UNLIMITED:
+            unlimited_error = relative
+        candidate = Inference(h, speeds, solo, relative, peak)
+        if best is None or _better(candidate, best, unlimited_error):
+            best = candidate
+    assert best is not None
+    best.errors = errors
+    return best
+
+
+def _better(candidate: Inference, best: Inference, unlimited_error: float) -> bool:
+    """A limit must explain the record clearly better than no limit; then the smaller error wins."""
+    if candidate.hypothesis != UNLIMITED and candidate.error * MARGIN > unlimited_error:
+        return False
+    return candidate.error < best.error - EPS
