@@ -57,7 +57,8 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
     """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
     from chainstudio.cli.common import UsageError
     from chainstudio.cli.run import load_checked, parse_sets
-    from chainstudio.core.planning.latency_model import calibrate, fit_model, provider_endpoint, with_capacity
+    from chainstudio.core.planning.calibration import calibrate, provider_endpoint
+    from chainstudio.core.planning.latency_model import fit_model, with_capacity
     from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.run.rate_limits import RateLimits
     from chainstudio.core.storage.history import RunHistory

@@ -127,7 +127,9 @@ async def execute_with_progress(run_obj: Any, console: Any) -> Any:
 def totals_lines(state: Any) -> list[str]:
     totals = state.totals()
     names = {nid: span.name for nid, span in state.spans.items()}
-    speedup = f" (parallelism x{totals.speedup:.2f})" if totals.speedup else ""
+    # summed step time / wall time is how many steps were in flight on average: a speed-up only where the
+    # server served them at once (on a one-at-a-time server they queued inside their own steps' times)
+    speedup = f" (on average {totals.speedup:.2f} steps in flight)" if totals.speedup else ""
     return [
         f"Status:        {state.status}" + (f" ({state.message})" if state.message else ""),
         f"Wall time:     {fmt_ms(totals.wall)}",

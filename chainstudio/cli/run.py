@@ -212,7 +212,9 @@ def run(args: argparse.Namespace) -> int:
         if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
             raise UsageError(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
         make_context = context_factory(args)
-        run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model)
+        context = make_context(0)
+        prime_from_history(context, graph)
+        run_obj = Run(graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model)
     except (UsageError, RunError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
@@ -229,6 +231,18 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, record)
     write_exports(args, state, console)
     return 0 if state.status == "succeeded" else 1
+
+
+def prime_from_history(context: RunContext, graph: Any) -> None:
+    """Critical-path priority from the steps' recorded durations, and the server's measured capacity."""
+    from chainstudio.core.planning.calibration import prime
+    from chainstudio.core.storage.history import RunHistory
+
+    try:
+        history = RunHistory()
+    except Exception:  # noqa: BLE001 - no readable history: the run goes on without it
+        return
+    prime(context, history, graph)
 
 
 def history_settings(args: argparse.Namespace, context: RunContext, strategy: str) -> dict[str, Any]:

@@ -39,8 +39,8 @@ from chainstudio.core.clock import Clock  # noqa: E402
 from chainstudio.core.editing.commands import Batch, MoveNodes  # noqa: E402
 from chainstudio.core.editing.layout import auto_layout_positions  # noqa: E402
 from chainstudio.core.planning.advisor import advise  # noqa: E402
+from chainstudio.core.planning.calibration import calibrate  # noqa: E402
 from chainstudio.core.planning.estimate import estimate  # noqa: E402
-from chainstudio.core.planning.latency_model import calibrate  # noqa: E402
 from chainstudio.core.providers.simulated import SimulatedProvider  # noqa: E402
 from chainstudio.core.run.executor import Run, RunContext  # noqa: E402
 from chainstudio.core.run.warm_up import warm_up  # noqa: E402

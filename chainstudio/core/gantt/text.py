@@ -55,7 +55,9 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
     and figures that only make sense at the end (no call finished yet) show a dash rather than zero."""
     totals = state.totals()
     node_time = live_node_time(state) if state.running else totals.node_time
-    speedup = f"{node_time / totals.wall:.2f}×" if totals.wall > 0 and node_time > 0 else "—"
+    # node time / wall: how many steps ran at once on average, which is a speed-up only where the server
+    # really served them at once (a one-at-a-time server makes them queue inside their own steps)
+    in_flight = f"{node_time / totals.wall:.2f}" if totals.wall > 0 and node_time > 0 else "—"
     if state.running and totals.critical_path_time <= 0:
         path = "—"
     else:
@@ -69,7 +71,7 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
     return [
         ("Wall", fmt_duration(totals.wall)),
         ("Node time", fmt_duration(node_time)),
-        ("Speed-up", speedup),
+        ("Avg in flight", in_flight),
         ("Critical path", path),
         ("Tokens", tokens),
         ("Calls", str(totals.api_calls)),
@@ -78,7 +80,7 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
 
 
 def totals_text(state: RunState, keep_together: bool = True) -> str:
-    """One line: ``Wall 4.21 s · Node time 9.87 s · Speed-up 2.34× · …``.
+    """One line: ``Wall 4.21 s · Node time 9.87 s · Avg in flight 2.34 · …``.
 
     With ``keep_together`` the spaces inside an item are non-breaking, so wrapping happens between items
     (the critical path may still break between names)."""

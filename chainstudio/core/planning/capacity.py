@@ -211,7 +211,6 @@ def candidates(peak: int) -> list[Hypothesis]:
     for capacity in [c for c in LIMITS if c < peak]:
         for slots in [s for s in LIMITS if capacity <= s < peak] + [None]:
             out.append(Hypothesis(slots, capacity))
-    out += [Hypothesis(s, None) for s in LIMITS if s < peak]
     return out
 
 

@@ -23,8 +23,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlsplit
 
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.capacity import (
@@ -38,12 +38,10 @@ from chainstudio.core.planning.capacity import (
 )
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES
 from chainstudio.core.run.state import RunState
-from chainstudio.core.storage.history import RunSummary
 from chainstudio.core.tokens import count_tokens
 
 SIMULATED = "simulated"
-MAX_RUNS = 30  # the most recent runs on the endpoint that the fit reads
-MAX_ATTEMPTS = 1500  # ... and at most this many attempts of them
+MAX_ATTEMPTS = 1500  # the fit reads at most this many recorded model calls (the most recent ones)
 
 
 class Scenario(StrEnum):
@@ -105,6 +103,7 @@ class ServerCapacity:
     measured: bool = False  # True once a recorded run had requests overlapping (or the simulator)
     max_in_flight: int = 0
     error: float | None = None  # how far the fitted model's replay of the record was (relative)
+    given: bool = False  # told by the user rather than measured
 
     @property
     def effective(self) -> int | None:
@@ -126,7 +125,8 @@ class ServerCapacity:
             if self.slots is not None
             else f"all at once, sharing the speed of {n}"
         )
-        return f"serves {n} request{'s' * (n != 1)} at a time ({how}; measured on up to {self.max_in_flight} in flight)"
+        source = "as given" if self.given else f"measured on up to {self.max_in_flight} in flight"
+        return f"serves {n} request{'s' * (n != 1)} at a time ({how}; {source})"
 
 
 @dataclass(frozen=True)
@@ -234,29 +234,6 @@ class LatencyModel:
         }
 
 
-# --- endpoints ----------------------------------------------------------------------------------------
-def endpoint_key(provider: str, base_url: str | None) -> str:
-    """The endpoint a run went to: ``simulated``, or the base URL without credentials, trailing slashes or
-    case in the scheme and host (the provider's name when there is no URL)."""
-    if provider == SIMULATED:
-        return SIMULATED
-    if not base_url:
-        return provider
-    parts = urlsplit(base_url.strip())
-    netloc = parts.netloc.rpartition("@")[2].lower()
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
-
-
-def provider_endpoint(provider: str, base_url: str | None = None) -> str:
-    """The endpoint a run on ``provider`` would go to (an OpenAI-compatible one resolves ``base_url`` as the
-    provider does: else $OPENAI_BASE_URL, else OpenAI's)."""
-    if provider == "openai":
-        from chainstudio.core.providers.openai_compat import OpenAISettings
-
-        base_url = OpenAISettings(base_url=base_url).resolved_base_url()
-    return endpoint_key(provider, base_url)
-
-
 def is_local(endpoint: str) -> bool:
     """Whether the endpoint is on this machine or a private network (a local model server)."""
     host = urlsplit(endpoint).hostname or ""
@@ -267,15 +244,6 @@ def is_local(endpoint: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_private or address.is_link_local
-
-
-def summary_endpoint(summary: RunSummary) -> str:
-    """The endpoint of a recorded run, from its settings (base URL, else the provider's label)."""
-    url = summary.settings.get("base_url")
-    if not url:
-        label = str(summary.settings.get("provider_label") or "")
-        url = label.rpartition(" · ")[2] if " · " in label else None
-    return endpoint_key(summary.provider, url)
 
 
 # --- fitting --------------------------------------------------------------------------------------------
@@ -323,14 +291,6 @@ def _input_scale(samples: Sequence[tuple[float, float]]) -> tuple[float, float]:
         if 0.3 <= scale <= 3.0 and offset > -0.5 * my:
             return scale, offset
     return min(3.0, max(0.3, sum(ys) / sum(xs))), 0.0
-
-
-class PastRuns(Protocol):
-    """Where calibration reads past runs from: a ``RunHistory``, or anything that answers the same."""
-
-    def runs(self, *, graph_name: str | None = None, limit: int = 200) -> Sequence[RunSummary]: ...
-
-    def state(self, run_id: str) -> RunState: ...
 
 
 def fit_model(
@@ -433,23 +393,7 @@ def _step_histories(graph: Graph, graph_states: Sequence[RunState], hypothesis: 
     }
 
 
-def calibrate(history: PastRuns, graph: Graph | None, endpoint: str) -> LatencyModel:
-    """The latency model of ``endpoint`` from the history: its most recent runs of any graph, and the step
-    histories of ``graph`` (its runs matched by name, steps by their stable ids)."""
-    summaries = [s for s in history.runs(limit=400) if summary_endpoint(s) == endpoint and s.status != "running"]
-    recent = summaries[:MAX_RUNS]
-    states = {s.run_id: history.state(s.run_id) for s in recent}
-    graph_states = None
-    if graph is not None:
-        mine = [s for s in summaries if s.graph_name == graph.name][:MAX_RUNS]
-        for s in mine:
-            if s.run_id not in states:
-                states[s.run_id] = history.state(s.run_id)
-        graph_states = [states[s.run_id] for s in mine]
-    return fit_model([states[s.run_id] for s in recent], endpoint, graph=graph, graph_states=graph_states)
-
-
 def with_capacity(model: LatencyModel, capacity: int | None) -> LatencyModel:
     """``model`` with a capacity the user knows (``capacity`` requests at once, the rest queue)."""
-    known = ServerCapacity(capacity, capacity, True, model.capacity.max_in_flight)
+    known = ServerCapacity(capacity, capacity, True, model.capacity.max_in_flight, given=True)
     return replace(model, capacity=known)

@@ -11,7 +11,8 @@ from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import errors
 from chainstudio.core.launch import RunOptions, rate_limits, run_model
-from chainstudio.core.planning.latency_model import LatencyModel, calibrate, fit_model, provider_endpoint
+from chainstudio.core.planning.calibration import calibrate, provider_endpoint
+from chainstudio.core.planning.latency_model import LatencyModel, fit_model
 from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import resolve_base_url
 from chainstudio.ui.common.settings_store import SettingsStore

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions, history_settings, run_model
+from chainstudio.core.planning.calibration import prime
 from chainstudio.core.run.executor import Run, RunError
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.warm_up import warm_up
@@ -60,6 +61,7 @@ class RunController(QObject):
         settings = self.services.settings.current
         try:
             context = self.services.context(options)
+            prime(context, self.services.history, graph)  # step durations and capacity from recorded runs
             self.run = Run(
                 graph,
                 context,

@@ -173,6 +173,6 @@ def test_header_while_running_counts_running_nodes_and_shows_no_false_zeros():
     # hardware from 0.01 s, software from 0.02 s (its first attempt), commercial from 0.32 s, up to now
     assert live_node_time(state) == pytest.approx((now - 0.01) + (now - 0.02) + (now - 0.32))
     items = dict(totals_items(state))
-    assert items["Speed-up"] == f"{live_node_time(state) / now:.2f}×" != "0.00×"
+    assert items["Avg in flight"] == f"{live_node_time(state) / now:.2f}" != "0.00"
     assert items["Cost"] == "—" and items["Critical path"] == "—" and items["Calls"] == "0"
     assert items["Tokens"] == "0 in / 0 out (+~6 streaming)"

@@ -3,8 +3,9 @@ import asyncio
 import pytest
 
 from chainstudio.core.clock import Clock
+from chainstudio.core.planning.calibration import calibrate
 from chainstudio.core.planning.estimate import _run_isolated, estimate
-from chainstudio.core.planning.latency_model import calibrate, fit_model
+from chainstudio.core.planning.latency_model import fit_model
 from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.virtual_time import run_virtual

@@ -39,7 +39,7 @@ def test_header_shows_the_run_totals_and_simulated(gantt):
     for part in (
         "Wall 8.70 s",
         "Node time 14.7 s",
-        "Speed-up 1.69×",
+        "Avg in flight 1.69",
         "Critical path topic → hardware → security → academic → aggregate → summary (8.66 s)",
         "Tokens 2,614 in / 2,548 out",
         "Calls 7",

@@ -66,3 +66,13 @@ def test_compute_estimate_off_the_ui_thread(qtbot, qasync_loop, hybrid, label):
     qtbot.waitUntil(task.done, timeout=20_000)
     label.set_estimate(task.result())
     assert task.result().strategy == "sequential" and label.text().startswith("≈ ")
+
+
+def test_an_uncalibrated_estimate_shows_a_range_not_a_figure(label, hybrid):
+    result = estimate(hybrid, latency=fit_model([], "http://127.0.0.1:8080/v1", graph=hybrid))
+    label.set_estimate(result)
+    low, high = result.wall_ms_range
+    assert label.text().startswith(f"≈ {fmt_ms(low)} – {fmt_ms(high)} (uncalibrated) · ")
+    tip = label.toolTip()
+    assert "uncalibrated: no recorded runs of gpt-4o on http://127.0.0.1:8080/v1" in tip
+    assert "capacity not measured yet" in tip and "run the graph once on this endpoint" in tip
