@@ -53,11 +53,12 @@ def test_estimate_for_an_endpoint_without_history_is_an_uncalibrated_range(tmp_p
     args = ["--provider", "openai", "--base-url", "http://127.0.0.1:9/v1", "--json", out]
     result = cli("estimate", EXAMPLES / "research-parallel.chain.json", *args)
     assert result.returncode == 0, result.stderr
-    assert "uncalibrated: no recorded runs of gpt-4o on http://127.0.0.1:9/v1" in result.stdout
-    assert "(uncalibrated)" in result.stdout and "Uncalibrated:" in result.stdout
+    text = " ".join(result.stdout.split())  # rich wraps long lines
+    assert "uncalibrated: no recorded runs of gpt-4o on http://127.0.0.1:9/v1" in text
+    assert "(uncalibrated)" in text and "Uncalibrated:" in text
     data = json.loads(out.read_text())
     assert data["calibrated"] is False and data["endpoint"] == "http://127.0.0.1:9/v1"
     low, high = data["wall_ms_range"]
     assert low < data["wall_ms"] <= high
     known = cli("estimate", EXAMPLES / "research-parallel.chain.json", *args, "--capacity", "1")
-    assert "serves 1 request at a time (1 at once, the rest queue; as given)" in known.stdout
+    assert "serves 1 request at a time (1 at once, the rest queue; as given)" in " ".join(known.stdout.split())
