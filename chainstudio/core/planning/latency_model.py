@@ -320,7 +320,8 @@ def fit_model(
         model.capacity = ServerCapacity(
             hypothesis.slots,
             hypothesis.capacity,
-            inference.max_in_flight > 1 or endpoint == SIMULATED,
+            # overlap tells the capacity only where some answers were timed (failed calls alone cannot)
+            (inference.max_in_flight > 1 and bool(inference.speeds)) or endpoint == SIMULATED,
             inference.max_in_flight,
             inference.error,
         )
