@@ -2,7 +2,8 @@
 
 ``calibrate`` reads the endpoint's most recent recorded runs (any graph; at most ``MAX_ATTEMPTS`` model
 calls in all) and the graph's own recent runs, and fits ``latency_model.fit_model`` on them. Decoded runs
-are kept in a small cache (a recorded run never changes), so the GUI can recalibrate on every estimate.
+and fitted models are kept in small caches (a recorded run never changes; a model is keyed by the runs it
+read and the graph's steps), so the GUI can recalibrate on every estimate.
 ``prime`` gives a run what the model knows before it starts: each step's expected seconds for
 critical-path priority, and the server's measured capacity.
 """
@@ -38,11 +39,17 @@ class PastRuns(Protocol):
 
 
 _states: OrderedDict[tuple[str, str], RunState] = OrderedDict()
+_models: OrderedDict[tuple[object, ...], LatencyModel] = OrderedDict()  # fits, by the runs they read
+_MODELS = 16
 _lock = threading.Lock()  # estimates run on worker threads
 
 
+def _history_key(history: PastRuns) -> str:
+    return str(getattr(history, "path", id(history)))
+
+
 def _state(history: PastRuns, run_id: str) -> RunState:
-    key = (str(getattr(history, "path", id(history))), run_id)
+    key = (_history_key(history), run_id)
     with _lock:
         cached = _states.get(key)
         if cached is not None:
@@ -99,12 +106,23 @@ def calibrate(history: PastRuns, graph: Graph | None, endpoint: str) -> LatencyM
         recent.append(summary)
         calls += summary.api_calls
     mine = [s for s in summaries if graph is not None and s.graph_name == graph.name][:GRAPH_RUNS]
-    return fit_model(
+    steps = frozenset(n.id for n in graph.nodes.values() if n.kind == "llm") if graph is not None else None
+    key = (_history_key(history), endpoint, tuple(s.run_id for s in recent), tuple(s.run_id for s in mine), steps)
+    with _lock:
+        cached = _models.get(key)
+    if cached is not None:
+        return cached
+    model = fit_model(
         [_state(history, s.run_id) for s in recent],
         endpoint,
         graph=graph,
         graph_states=[_state(history, s.run_id) for s in mine] if graph is not None else None,
     )
+    with _lock:
+        _models[key] = model
+        while len(_models) > _MODELS:
+            _models.popitem(last=False)
+    return model
 
 
 def provider_endpoint_of(provider: Provider) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 EPS = 1e-9
 LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot and capacity counts (None: unlimited)
 MARGIN = 1.15  # a limited candidate must beat the unlimited one's replay error by this factor
+PROBE_ATTEMPTS = 400  # the capacity is judged on the newest recorded calls, this many at most
 
 
 # --- the server -------------------------------------------------------------------------------------
@@ -206,11 +207,20 @@ def in_flight_peak(run: Sequence[Observed]) -> int:
 
 
 def candidates(peak: int) -> list[Hypothesis]:
-    """Every limit that the record can tell apart: anything at or above the peak in flight acts as none."""
-    out = [UNLIMITED]
-    for capacity in [c for c in LIMITS if c < peak]:
-        for slots in [s for s in LIMITS if capacity <= s < peak] + [None]:
-            out.append(Hypothesis(slots, capacity))
+    """First-round candidates: no limit, and each capacity below the peak in flight (anything at or above it
+    acts as none) either queueing the rest (slots = capacity) or admitting all (no slot limit)."""
+    limits = [c for c in LIMITS if c < peak]
+    return [UNLIMITED] + [Hypothesis(c, c) for c in limits] + [Hypothesis(None, c) for c in limits]
+
+
+def refinements(best: Hypothesis, peak: int) -> list[Hypothesis]:
+    """Next round: the best's slots with every smaller capacity, and its capacity with every slot count
+    between it and the peak."""
+    out = []
+    if best.slots is not None:
+        out += [Hypothesis(best.slots, c) for c in LIMITS if c < best.slots]
+    if best.capacity is not None:
+        out += [Hypothesis(s, best.capacity) for s in LIMITS if best.capacity < s < peak]
     return out
 
 
@@ -285,39 +295,56 @@ def _replay_error(
     return error, total
 
 
+def _evaluate(runs: Sequence[Sequence[Observed]], h: Hypothesis, peak: int) -> Inference:
+    """Solo times under ``h``, the speeds fitted on them, and how well replaying the record reproduces it."""
+    solo = [solo_times(r, h) for r in runs]
+    by_model: dict[str, list[tuple[float, float, float, float]]] = {}
+    for r, times in zip(runs, solo, strict=True):
+        for a, (ttft, gen) in zip(r, times, strict=True):
+            if a.usable:
+                by_model.setdefault(a.model, []).append((a.input_tokens, a.output_tokens, ttft, gen))
+    speeds = {m: s for m, samples in by_model.items() if (s := fit_speed(samples)) is not None}
+    error = total = 0.0
+    for r, times in zip(runs, solo, strict=True):
+        e, t = _replay_error(r, times, h, speeds)
+        error, total = error + e, total + t
+    return Inference(h, speeds, solo, error / total if total > 0 else 0.0, peak)
+
+
 def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inference | None:
     """The (slots, capacity) and per-model speeds that best explain ``runs`` (each run's attempts share one
-    clock; runs do not overlap one another). None when nothing was recorded. ``limits=False``: the server
-    is known to have none (the simulator); only the speeds are fitted."""
+    clock; runs do not overlap one another; newest first). None when nothing was recorded. The capacity is
+    judged on the newest runs up to ``PROBE_ATTEMPTS`` calls, the speeds then fitted on all of them.
+    ``limits=False``: the server is known to have none (the simulator); only the speeds are fitted."""
     runs = [list(r) for r in runs if r]
     if not runs:
         return None
     peak = max(in_flight_peak(r) for r in runs)
-    best: Inference | None = None
+    if not limits:
+        return _evaluate(runs, UNLIMITED, peak)
+    probe: list[list[Observed]] = []
+    for r in runs:
+        if probe and sum(map(len, probe)) + len(r) > PROBE_ATTEMPTS:
+            break
+        probe.append(r)
+    probe_peak = max(in_flight_peak(r) for r in probe)
     errors: dict[Hypothesis, float] = {}
-    unlimited_error = 0.0
-    for h in candidates(peak) if limits else [UNLIMITED]:
-        solo = [solo_times(r, h) for r in runs]
-        by_model: dict[str, list[tuple[float, float, float, float]]] = {}
-        for r, times in zip(runs, solo, strict=True):
-            for a, (ttft, gen) in zip(r, times, strict=True):
-                if a.usable:
-                    by_model.setdefault(a.model, []).append((a.input_tokens, a.output_tokens, ttft, gen))
-        speeds = {m: s for m, samples in by_model.items() if (s := fit_speed(samples)) is not None}
-        error = total = 0.0
-        for r, times in zip(runs, solo, strict=True):
-            e, t = _replay_error(r, times, h, speeds)
-            error, total = error + e, total + t
-        relative = error / total if total > 0 else 0.0
-        errors[h] = relative
-        if h == UNLIMITED:
-            unlimited_error = relative
-        candidate = Inference(h, speeds, solo, relative, peak)
-        if best is None or _better(candidate, best, unlimited_error):
-            best = candidate
-    assert best is not None
-    best.errors = errors
-    return best
+    best = unlimited = _evaluate(probe, UNLIMITED, probe_peak)
+    errors[UNLIMITED] = unlimited.error
+    round_ = candidates(probe_peak)
+    while round_:  # then refine around the best until nothing new wins
+        before = best
+        for h in round_:
+            if h in errors:
+                continue
+            candidate = _evaluate(probe, h, probe_peak)
+            errors[h] = candidate.error
+            if _better(candidate, best, unlimited.error):
+                best = candidate
+        round_ = [h for h in refinements(best.hypothesis, probe_peak) if h not in errors] if best is not before else []
+    result = best if len(probe) == len(runs) else _evaluate(runs, best.hypothesis, peak)
+    result.max_in_flight, result.errors = peak, errors
+    return result
 
 
 def _better(candidate: Inference, best: Inference, unlimited_error: float) -> bool:

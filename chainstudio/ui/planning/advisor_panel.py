@@ -63,7 +63,11 @@ class AdviceCard(QFrame):
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        label = f"Use {advice.concurrency}" if advice.kind == "concurrency" and advice.concurrency else "Apply"
+        label = (
+            f"Use {advice.concurrency}"
+            if advice.kind in ("concurrency", "capacity") and advice.concurrency
+            else "Apply"
+        )
         self.apply_button = QPushButton(label)
         self.apply_button.setEnabled(advice.applicable)
         self.apply_button.setToolTip("Apply (undoable)" if advice.make_command else "Set the run's concurrency cap")
@@ -158,7 +162,8 @@ class AdvisorPanel(QWidget):
         base = report.baseline
         cap = f", concurrency {base.concurrency}" if base.concurrency else ""
         self.baseline.setText(
-            f"Predicted now ({base.strategy}{cap}): {fmt_ms(base.wall_ms)} · "
+            f"Predicted now ({base.strategy}{cap}): {base.wall_text(fmt_ms)}"
+            f"{' (uncalibrated)' if base.uncalibrated else ''} · "
             f"{fmt_tokens(base.total_tokens)} tokens · {fmt_cost(base.cost_usd)}"
         )
         for index, advice in enumerate(report.advice):
