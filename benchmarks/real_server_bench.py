@@ -24,7 +24,6 @@ is written next to each round: the box has 2 cores shared with other work, so ti
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import sys
@@ -38,15 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chainstudio.core.graph.model import Graph  # noqa: E402
-from chainstudio.core.launch import RunOptions, build_context, history_settings  # noqa: E402
-from chainstudio.core.planning.calibration import calibrate, prime  # noqa: E402
+from chainstudio.core.planning.calibration import calibrate  # noqa: E402
 from chainstudio.core.planning.estimate import Estimate, estimate  # noqa: E402
 from chainstudio.core.planning.latency_model import LatencyModel  # noqa: E402
-from chainstudio.core.run.executor import Run, Strategy  # noqa: E402
+from chainstudio.core.run.executor import Strategy  # noqa: E402
 from chainstudio.core.run.record import run_record  # noqa: E402
 from chainstudio.core.storage.fileformat import load  # noqa: E402
 from chainstudio.core.storage.history import RunHistory  # noqa: E402
-from chainstudio.core.storage.settings import Settings  # noqa: E402
+from tests.real_server.runs import real_run  # noqa: E402
 from tests.real_server.server import KINDS, MODEL_ALIAS, RunningServer, start  # noqa: E402
 
 DOC = ROOT / "docs" / "real-servers.md"
@@ -108,25 +106,12 @@ class Round:
         return next(m for m in self.runs if (m.graph, m.strategy, m.phase) == (graph, strategy, phase))
 
 
-def real_run(
+def measured_run(
     server: RunningServer, graph: Graph, history: RunHistory, strategy: Strategy
 ) -> tuple[dict[str, Any], str]:
-    options = RunOptions(provider="openai", base_url=server.base_url, model=MODEL_ALIAS, strategy=strategy)
-    context = build_context(Settings(), options)
-    prime(context, history, graph)
-    run = Run(graph, context, strategy=strategy, model=MODEL_ALIAS)
-
-    async def go() -> None:
-        try:
-            await run.execute()
-        finally:
-            await context.provider.aclose()
-
-    asyncio.run(go())
-    settings = history_settings(Settings(), options, context, strategy).to_dict()
-    history.add(run.events, graph, source="bench", settings=settings, state=run.state)
+    run = real_run(server.base_url, graph, history, strategy)
     # llama-cpp-python's server streams no usage: the provider then counts the tokens offline
-    usage = "offline count" if getattr(context.provider, "_usage_missing", False) else "server's usage"
+    usage = "offline count" if getattr(run.context.provider, "_usage_missing", False) else "server's usage"
     record = run_record(run.state)
     if record["status"] != "succeeded":
         print(f"    warning: {graph.name} ({strategy}) {record['status']}: {record.get('message')}", flush=True)
@@ -148,7 +133,7 @@ def one_round(kind: str, index: int, port: int, workdir: Path) -> Round:
         def measure(name: str, strategy: Strategy, phase: str) -> None:
             before = plan(history, graphs[name], endpoint, strategy)
             t0 = time.monotonic()
-            record, usage = real_run(server, graphs[name], history, strategy)
+            record, usage = measured_run(server, graphs[name], history, strategy)
             result.runs.append(Measured(name, strategy, phase, record, before, load_average(), usage))
             error = result.runs[-1].error()
             print(

@@ -3,7 +3,6 @@ steps of a few tokens each (Gemma 3 270M is a base model: it rarely stops, so ev
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -13,14 +12,13 @@ from pathlib import Path
 import pytest
 
 from chainstudio.core.graph.model import Graph, GraphInput
-from chainstudio.core.launch import RunOptions, build_context
-from chainstudio.core.planning.calibration import calibrate, prime
+from chainstudio.core.planning.calibration import calibrate
 from chainstudio.core.planning.estimate import estimate
 from chainstudio.core.run.executor import Run, Strategy
 from chainstudio.core.storage.fileformat import save
 from chainstudio.core.storage.history import RunHistory
-from chainstudio.core.storage.settings import Settings
 from tests.conftest import ROOT
+from tests.real_server.runs import real_run
 from tests.real_server.server import MODEL_ALIAS, RunningServer
 
 pytestmark = pytest.mark.timeout(600)
@@ -45,20 +43,7 @@ def fan_graph(width: int = 3) -> Graph:
 
 
 def run_once(server: RunningServer, graph: Graph, history: RunHistory, strategy: Strategy = "eager") -> Run:
-    options = RunOptions(provider="openai", base_url=server.base_url, model=MODEL_ALIAS, strategy=strategy)
-    context = build_context(Settings(), options)
-    prime(context, history, graph)
-    run = Run(graph, context, strategy=options.strategy, model=MODEL_ALIAS)
-
-    async def go() -> None:
-        try:
-            await run.execute()
-        finally:
-            await context.provider.aclose()
-
-    asyncio.run(go())
-    history.add(run.events, graph, source="test", settings={"base_url": server.base_url, "provider_label": ""})
-    return run
+    return real_run(server.base_url, graph, history, strategy)
 
 
 def test_runs_on_the_real_server_calibrate_the_latency_model(real_server: RunningServer, tmp_path: Path) -> None:

@@ -299,12 +299,11 @@ def capacity_advice(base: Estimate, latency: LatencyModel | None) -> list[Advice
     n, peak = base.capacity, _peak(base)
     if peak <= n:
         return []
-    served = f"{n} request{'s' * (n != 1)} at a time"
     return [
         Advice(
             "capacity",
             f"Parallelism will not pay on this server: use concurrency {n}",
-            f"{latency.endpoint} serves {served} ({latency.capacity.describe()}). This graph would put up to "
+            f"{latency.endpoint} {latency.capacity.describe()}. This graph would put up to "
             f"{peak} calls in flight; the extra ones only queue or share the same speed, so the run takes about "
             f"as long as with {n} at a time (predicted {base.wall_ms / 1000:,.1f} s either way), and each call "
             "waits longer for its first token. A cap of "
