@@ -326,22 +326,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kinds", default=",".join(KINDS), help="server kinds, comma-separated (default both)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per server (default 2)")
-    parser.add_argument("--port", type=int, default=8411)
+    parser.add_argument("--port", type=int, default=8541)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/real-servers.md alone")
     args = parser.parse_args()
     t0 = time.monotonic()
-    rounds = []
+    rounds: list[Round] = []
+    text = ""
     with tempfile.TemporaryDirectory(prefix="real-server-bench-") as tmp:
-        for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
-            for index in range(1, args.rounds + 1):
+        for index in range(1, args.rounds + 1):  # round 1 on every server first: a cut-short run has them all
+            for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
                 print(f"{kind}, round {index} (load {load_average()}):", flush=True)
                 rounds.append(one_round(kind, index, args.port, Path(tmp)))
-    text = write_doc(rounds, time.monotonic() - t0)
+                text = write_doc(rounds, time.monotonic() - t0)
+                if not args.no_write:  # after every round: a long benchmark cut short keeps what it measured
+                    DOC.write_text(text)
+                    print(f"wrote {DOC.relative_to(ROOT)} ({len(rounds)} round(s))", flush=True)
     if args.no_write:
         print(text)
-    else:
-        DOC.write_text(text)
-        print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 
 
