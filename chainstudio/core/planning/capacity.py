@@ -29,6 +29,7 @@ EPS = 1e-9
 LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot and capacity counts (None: unlimited)
 MARGIN = 1.15  # a limited candidate must beat the unlimited one's replay error by this factor
 PROBE_ATTEMPTS = 400  # the capacity is judged on the newest recorded calls, this many at most
+SAME_ARRIVAL = 2.0  # seconds: requests sent closer together than this may reach the server in any order
 
 
 # --- the server -------------------------------------------------------------------------------------
@@ -206,6 +207,19 @@ def in_flight_peak(run: Sequence[Observed]) -> int:
     return peak
 
 
+def streams_one_at_a_time(runs: Sequence[Sequence[Observed]]) -> bool:
+    """Requests overlapped (two or more in flight) yet no two ever streamed at once: the mark of a server that
+    serves one request at a time, plainer than any replay error when timings are noisy (a busy machine)."""
+    overlapped = False
+    for run in runs:
+        overlapped = overlapped or in_flight_peak(run) >= 2
+        streams = sorted((a.first, a.end) for a in run if a.first is not None and a.end > a.first)
+        for (_, end), (first, _) in zip(streams, streams[1:], strict=False):
+            if first < end - SAME_ARRIVAL / 10:
+                return False
+    return overlapped
+
+
 def candidates(peak: int) -> list[Hypothesis]:
     """First-round candidates: no limit, and each capacity below the peak in flight (anything at or above it
     acts as none) either queueing the rest (slots = capacity) or admitting all (no slot limit)."""
@@ -224,9 +238,30 @@ def refinements(best: Hypothesis, peak: int) -> list[Hypothesis]:
     return out
 
 
+def _arrival_order(run: Sequence[Observed], slots: int | None) -> list[int]:
+    """The order the server saw the attempts arrive in. The client's start times order requests sent apart;
+    requests sent within ``SAME_ARRIVAL`` seconds of each other race to the server, and a server that queues
+    them (slots) reveals which came first by the order it began answering them: their first tokens."""
+    order = sorted(range(len(run)), key=lambda i: run[i].start)
+    if slots is None:
+        return order
+    out: list[int] = []
+    group: list[int] = []
+    for i in order:
+        if group and run[i].start - run[group[0]].start > SAME_ARRIVAL:
+            out += sorted(group, key=lambda j: _first(run[j]))
+            group = []
+        group.append(i)
+    return out + sorted(group, key=lambda j: _first(run[j]))
+
+
+def _first(a: Observed) -> float:
+    return a.first if a.first is not None else a.end
+
+
 def _admissions(run: Sequence[Observed], slots: int | None) -> list[float]:
     """When each attempt got a slot: first come first served, a slot freed at a recorded end."""
-    order = sorted(range(len(run)), key=lambda i: run[i].start)
+    order = _arrival_order(run, slots)
     admitted = [0.0] * len(run)
     ends: list[float] = []  # sorted ends of the earlier attempts
     previous = float("-inf")
@@ -285,6 +320,9 @@ def _replay_error(
             ttft, predicted_gen = speed.solo(a.input_tokens, a.output_tokens)
             gen = predicted_gen if speed.tokens_per_second else gen
         jobs.append(Job(a.start, ttft, gen))
+    arrived = float("-inf")
+    for i in _arrival_order(run, h.slots):  # the server's arrival order (not always the client's start order)
+        jobs[i].arrival = arrived = max(jobs[i].arrival, arrived)
     ServerSim(h.slots, h.capacity).run(jobs)
     error = total = 0.0
     for a, job in zip(run, jobs, strict=True):
@@ -329,6 +367,7 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
         probe.append(r)
     probe_peak = max(in_flight_peak(r) for r in probe)
     errors: dict[Hypothesis, float] = {}
+    serial = streams_one_at_a_time(probe)
     best = unlimited = _evaluate(probe, UNLIMITED, probe_peak)
     errors[UNLIMITED] = unlimited.error
     round_ = candidates(probe_peak)
@@ -339,7 +378,7 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
                 continue
             candidate = _evaluate(probe, h, probe_peak)
             errors[h] = candidate.error
-            if _better(candidate, best, unlimited.error):
+            if _better(candidate, best, unlimited.error, serial):
                 best = candidate
         round_ = [h for h in refinements(best.hypothesis, probe_peak) if h not in errors] if best is not before else []
     result = best if len(probe) == len(runs) else _evaluate(runs, best.hypothesis, peak)
@@ -347,8 +386,10 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
     return result
 
 
-def _better(candidate: Inference, best: Inference, unlimited_error: float) -> bool:
-    """A limit must explain the record clearly better than no limit; then the smaller error wins."""
-    if candidate.hypothesis != UNLIMITED and candidate.error * MARGIN > unlimited_error:
+def _better(candidate: Inference, best: Inference, unlimited_error: float, serial: bool = False) -> bool:
+    """A limit must explain the record clearly better than no limit (one at a time: better at all, where
+    the record shows it); then the smaller error wins."""
+    margin = 1.0 if serial and candidate.hypothesis == Hypothesis(1, 1) else MARGIN
+    if candidate.hypothesis != UNLIMITED and candidate.error * margin > unlimited_error:
         return False
     return candidate.error < best.error - EPS

@@ -6,7 +6,16 @@ import random
 import pytest
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.planning.capacity import Job, Observed, ServerSim, Speed, infer
+from chainstudio.core.planning.capacity import (
+    Hypothesis,
+    Job,
+    Observed,
+    ServerSim,
+    Speed,
+    infer,
+    solo_times,
+    streams_one_at_a_time,
+)
 from chainstudio.core.planning.latency_model import LatencyModel, ModelFit, ServerCapacity, fit_model, is_local
 from chainstudio.core.planning.stand_in import StandInProvider
 from chainstudio.core.run.executor import Run, RunContext
@@ -61,6 +70,47 @@ def test_a_request_arriving_later_shares_what_is_left():
     ServerSim(None, 1).run([first, second])
     # 0-2 s: first alone (2 s of work left); then both at half speed: first ends at 6, second has 2 s left
     assert first.end == pytest.approx(6.0) and second.end == pytest.approx(8.0)
+
+
+def test_requests_sent_together_are_served_in_the_order_the_server_saw_them():
+    """Four requests sent within a second of each other race to a one-at-a-time server: it answers them in
+    its own arrival order (here the reverse of the client's), and each one's solo time is still recovered."""
+    starts = [0.0, 0.2, 0.4, 0.6]
+    served = [3, 2, 1, 0]  # the server's order
+    run = []
+    for position, i in enumerate(served):
+        begin = 1.0 + 3.0 * position  # solo: 1 s to the first token, 2 s of generation
+        run.append((i, Observed(starts[i], begin, begin + 2.0, 50, 100, "gemma", True, f"s{i}")))
+    observed = [o for _, o in sorted(run, key=lambda pair: pair[0])]
+    solo = solo_times(observed, Hypothesis(1, 1))
+    served_first = next(o for i, o in run if i == 3)
+    assert solo[3] == pytest.approx((served_first.first - starts[3], 2.0))  # the first served waited for none
+    assert [round(ttft, 6) for ttft, _ in solo[:3]] == [1.0, 1.0, 1.0]
+    assert [gen for _, gen in solo] == pytest.approx([2.0] * 4)
+
+
+# research-parallel (64 tokens a step) recorded on llama-cpp-python's server on a 2-core box at load ~10:
+# (start, first token, end, input tokens, output tokens); four angles sent within 0.05 s, answered in another order
+BUSY_ONE_AT_A_TIME = [
+    (0.00, 6.8, 34.7, 58, 58),
+    (0.65, 74.1, 109.2, 56, 61),
+    (0.66, 132.8, 161.3, 56, 56),
+    (0.67, 180.6, 202.3, 60, 69),
+    (0.69, 38.1, 71.9, 55, 60),
+    (202.26, 263.1, 291.2, 411, 63),
+]
+
+
+def test_a_noisy_record_of_a_one_at_a_time_server_still_shows_capacity_one():
+    """Five in flight, never two streaming at once: one at a time, although the busy machine's noise makes
+    the replay error of 'one at a time' only a little better than that of 'no limit'."""
+    run = [Observed(s, f, e, i, o, "gemma", True, f"s{k}") for k, (s, f, e, i, o) in enumerate(BUSY_ONE_AT_A_TIME)]
+    assert streams_one_at_a_time([run])
+    result = infer([run])
+    assert result is not None and result.hypothesis == Hypothesis(1, 1)
+    overlapping = [Observed(0.0, 1.0, 9.0, 50, 100, "gemma", True, "a"), Observed(0.1, 1.2, 9.5, 50, 100, "gemma")]
+    assert not streams_one_at_a_time([overlapping])
+    assert not streams_one_at_a_time([run[-1:]])  # one request alone shows nothing
 
 
 # --- fitting on recorded runs with known parameters -----------------------------------------------------
