@@ -24,6 +24,7 @@ is written next to each round: the box has 2 cores shared with other work, so ti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -339,12 +340,15 @@ def main() -> int:
     parser.add_argument(
         "--max-tokens", type=int, default=None, help="cap every step's max_tokens (default: the graphs' 400/250)"
     )
+    parser.add_argument("--keep", metavar="DIR", help="keep the run histories there (benchmarks/real_server_replay.py)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/real-servers.md alone")
     args = parser.parse_args()
     t0 = time.monotonic()
     rounds: list[Round] = []
     text = ""
-    with tempfile.TemporaryDirectory(prefix="real-server-bench-") as tmp:
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
+    with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="real-server-") as tmp:
         for index in range(1, args.rounds + 1):  # round 1 on every server first: a cut-short run has them all
             for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
                 print(f"{kind}, round {index} (load {load_average()}):", flush=True)
