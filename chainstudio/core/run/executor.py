@@ -155,6 +155,7 @@ class Run:
 
     # --- events -------------------------------------------------------------------------------
     def _emit(self, event: ev.RunEvent) -> None:
+        event = ev.scrubbed(event)  # the one point every event passes: listeners only ever see scrubbed text
         for listener in self._listeners:
             try:
                 listener(event)

@@ -110,8 +110,7 @@ def store_api_key(key: str) -> KeyStorage:
     if not key:
         path.unlink(missing_ok=True)
         return "none"
-    atomic_write_text(path, json.dumps({"api_key": key}) + "\n")
-    os.chmod(path, 0o600)
+    atomic_write_text(path, json.dumps({"api_key": key}) + "\n", mode=0o600)  # private from its creation on
     return "file"
 
 
