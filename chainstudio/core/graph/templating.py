@@ -38,6 +38,7 @@ __all__ = ["MAX_POWER_BITS", "MAX_RANGE", "MAX_RESULT_CHARS", "TemplateInputs", 
 MAX_TEMPLATE_CHARS = MAX_RESULT_CHARS  # a template longer than the longest text it may render
 MAX_TEMPLATE_TAGS = 2_000  # {{ }}, {% %} and {# #} in one template: Jinja2 parses ~5,000 a second
 RENDER_CPU_SECONDS = 2.0  # one render's CPU time
+ON_LOOP_CPU_SECONDS = 0.05  # what a render or a compile may take on an event loop before it moves off it
 
 
 class TemplateProblem(ChainStudioError):
@@ -192,14 +193,16 @@ def _compiled(source: str) -> Template:
         raise TemplateProblem(_TOO_DEEP) from None
 
 
-def precompile(source: str) -> bool:
+def precompile(source: str, *, cpu_seconds: float = ON_LOOP_CPU_SECONDS) -> bool:
     """Parse and compile ``source`` now, into the caches ``references`` and ``render`` read, so that a later
-    render does not pay for it (~1 ms). False when it does not compile (``render`` then says why)."""
+    render does not pay for it (~1 ms). False when it does not compile within ``cpu_seconds`` (``render``
+    then compiles it, or says why it cannot)."""
     if "{" not in source:
         return True
     try:
-        references(source)
-        _compiled(source)
+        with cpu_budget(cpu_seconds, lambda: TemplateTooSlow("compiling the template took too long")):
+            references(source)
+            _compiled(source)
     except (TemplateProblem, TemplateError):
         return False
     return True
