@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chainstudio.cli.terminal import make_console, raw_stream, styled
+from chainstudio.core.strict_json import standard
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 __all__ = ["execute_with_progress", "final_report", "make_console", "node_table", "print_banner", "write_json"]
@@ -17,6 +18,7 @@ __all__ = ["execute_with_progress", "final_report", "make_console", "node_table"
 
 def write_json(target: str, data: Any) -> None:
     """``data`` as JSON into ``target`` ('-': stdout, as ASCII so any terminal shows it); raises OSError."""
+    data = standard(data)
     if target == "-":
         raw_stream(sys.stdout).write(json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n")
     else:

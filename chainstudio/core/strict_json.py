@@ -64,6 +64,18 @@ class _Object(dict[str, Any]):
     duplicates: list[str]
 
 
+def standard(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None, so that ``json.dumps`` writes standard JSON
+    (it would write ``NaN``, which no other reader takes)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: standard(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [standard(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Located:
     path: str

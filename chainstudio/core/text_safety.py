@@ -147,7 +147,10 @@ def _held_tail(text: str, secrets: frozenset[str]) -> int:
 # C0 controls but tab and newline, DEL, C1 controls (a C1 CSI opens an escape sequence on its own), and
 # the bidi embeddings, overrides and isolates that reorder what a terminal shows.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"  # CSI, OSC, two-character
+    r"|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x9c]*[\x07\x9c]?"  # the same opened by a C1 character
+)
 
 
 def terminal_text(text: str, encoding: str | None = "utf-8") -> str:
