@@ -30,7 +30,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from tests.support.fake_openai_server import FakeOpenAIServer
 
-FLOOD_CHUNKS = 200_000
+FLOOD_CHUNKS = 5_000  # the openai client parses ~1,000-2,000 chunks a second here
 LONG_ANSWER_CHARS = 30_000
 HOSTILE_TEXT = "[/] [bold red]x[/] \x1b[2J\x1b]0;pwned\x07\x1b[31m \ud800 \u202e done"
 
@@ -93,7 +93,7 @@ async def answer(mode: str, server: FakeOpenAIServer, request: web.Request, entr
         return await finish(small_usage)
     if mode == "flood":
         payload = "".join(f"data: {json.dumps(chunk('x'))}\n\n" for _ in range(1000)).encode()
-        for _ in range(FLOOD_CHUNKS // 1000):
+        for _ in range(FLOOD_CHUNKS // 1000):  # FLOOD_CHUNKS is a multiple of 1,000
             await response.write(payload)
         return await finish(small_usage)
     if mode == "long_no_usage":
