@@ -10,6 +10,7 @@ from chainstudio.core.graph.templating import render
 from chainstudio.core.graph.validation import errors, validate
 from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run.executor import RunContext, run_graph
+from chainstudio.core.storage.history import RunHistory
 from tests.conftest import EXAMPLES
 from tests.hostile.helpers import assert_clean, cli
 
