@@ -151,9 +151,52 @@ def _parse(source: str) -> nodes.Template:
         raise TemplateProblem(_TOO_DEEP) from None
 
 
+# A template made only of simple expression tags — ``{{ name }}``, ``{{ inputs.topic }}``, ``{{ name | filter }}``,
+# ``{{ name | filter(3, 'x') }}`` — is read without Jinja2's parser (~0.3 ms a template, the bulk of validating
+# 10,000 steps). Anything else (statements, comments, other expressions, unknown filters, keywords) goes to
+# the parser, so both ways find the same names.
+_LITERAL = r"""(?:-?\d+(?:\.\d+)?|'[^'\\{}%#\n]*'|"[^"\\{}%#\n]*")"""
+_FILTER = rf"\s*\|\s*([A-Za-z_]\w*)(?:\(\s*(?:{_LITERAL}(?:\s*,\s*{_LITERAL})*)?\s*\))?"
+_SIMPLE_TAG = re.compile(rf"\{{\{{-?\s*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?((?:{_FILTER})*)\s*-?\}}\}}", re.ASCII)
+_FILTER_NAME = re.compile(_FILTER, re.ASCII)
+_OPENER = re.compile(r"\{[{%#]")
+_KEYWORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if", "else"})
+
+
+def _simple_references(source: str) -> References | None:
+    """The references of a template of simple tags only, or None when it has anything else."""
+    filters = environment().filters
+    steps: set[str] = set()
+    inputs: set[str] = set()
+    whole_inputs = False
+    for opener in _OPENER.finditer(source):
+        match = _SIMPLE_TAG.match(source, opener.start())
+        if match is None:
+            return None
+        name, attr, chain = match.group(1), match.group(2), match.group(3)
+        if name in _KEYWORDS or (attr is not None and attr in _KEYWORDS):
+            return None
+        if chain and any(f.group(1) not in filters for f in _FILTER_NAME.finditer(chain)):
+            return None
+        if name == "inputs":
+            if attr is None:
+                whole_inputs = True
+            else:
+                inputs.add(attr)
+        elif name not in environment().globals:
+            steps.add(name)
+    return References(steps=frozenset(steps), inputs=frozenset(inputs), all_inputs=whole_inputs)
+
+
 @lru_cache(maxsize=4096)
 def references(source: str) -> References:
     """Names a template refers to. Raises TemplateProblem on a syntax error."""
+    problem = _too_big(source)
+    if problem is not None:
+        raise problem
+    simple = _simple_references(source) if "{" in source else References(frozenset(), frozenset())
+    if simple is not None:
+        return simple
     tree = _parse(source)
     from jinja2 import meta
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, crea
 
 from chainstudio.core import strict_json
 from chainstudio.core.errors import ChainStudioError
+from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.text_safety import escape_lone_surrogates
@@ -139,6 +140,11 @@ def loads(text: str, source: str | None = None) -> Graph:
     """Parse a graph document. Raises LoadError with JSON paths (and line/column for syntax errors)."""
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
         raise LoadError([FileProblem("", f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")], source)
+    with gc_paused():
+        return _loads(text, source)
+
+
+def _loads(text: str, source: str | None) -> Graph:
     try:
         data, found = strict_json.parse(text)
     except json.JSONDecodeError as exc:
@@ -233,15 +239,15 @@ def from_document(data: object, source: str | None = None) -> Graph:
             params.model_dump(),
             (_coordinate(node_doc.position[0]), _coordinate(node_doc.position[1])),
         )
-    edge_ids: set[str] = set()
+    edges, nodes = graph.edges, graph.nodes
     for i, edge_doc in enumerate(doc.edges):
-        if edge_doc.id in edge_ids:
-            problems.append(FileProblem(f"edges[{i}].id", f"edge id {edge_doc.id!r} is used twice"))
-        edge_ids.add(edge_doc.id)
-        for end in ("source", "target"):
-            if getattr(edge_doc, end) not in graph.nodes and getattr(edge_doc, end) not in rejected:
-                problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {getattr(edge_doc, end)!r}"))
-        graph.edges[edge_doc.id] = Edge(edge_doc.id, edge_doc.source, edge_doc.target)
+        edge_id, source, target = edge_doc.id, edge_doc.source, edge_doc.target
+        if edge_id in edges:
+            problems.append(FileProblem(f"edges[{i}].id", f"edge id {edge_id!r} is used twice"))
+        for end, node_id in (("source", source), ("target", target)):
+            if node_id not in nodes and node_id not in rejected:
+                problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {node_id!r}"))
+        edges[edge_id] = Edge(edge_id, source, target)
     if problems:
         raise LoadError(problems, source)
     return graph
