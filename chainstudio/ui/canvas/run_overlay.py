@@ -35,6 +35,7 @@ def status_color(status: str) -> QColor:
 class Badge:
     status: str
     text: str
+    estimate: bool = False  # a prediction before any run, not a state
 
     @property
     def color(self) -> QColor:
@@ -106,5 +107,6 @@ def estimate_badges(scene, estimate) -> None:
                 "pending",
                 f"≈ {_seconds(predicted.duration_ms / 1000)} · ↑{predicted.input_tokens:,} "
                 f"↓{predicted.output_tokens:,}{cost}",
+                estimate=True,
             )
         )
