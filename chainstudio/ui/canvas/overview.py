@@ -12,6 +12,7 @@ show, problem steps carry their badge, and ports are drawn where a drag starts a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
-from chainstudio.ui.canvas.node_item import paint_problem_badge
+from chainstudio.ui.canvas.node_item import NodeItem, paint_problem_badge
 from chainstudio.ui.canvas.run_overlay import ICONS
 
 if TYPE_CHECKING:
@@ -31,6 +32,13 @@ PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to 
 BADGE_PIXELS = 7.0
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
+
+
+OVERLAY_PENS = {  # the looks a run or a drag gives edges, over the plain ones (pens made at paint time: theme)
+    "lit": lambda: _cosmetic(theme.EDGE_LIT, 2.0),
+    "critical": lambda: _cosmetic(theme.CRITICAL, 3.0),
+    "drop": lambda: _cosmetic(theme.DROP_TARGET, 3.0),
+}
 
 
 def overview_wanted(zoom: float) -> bool:
@@ -57,14 +65,19 @@ class OverviewItem(QGraphicsItem):
         super().__init__()
         self._scene = scene
         self.active = False
+        # geometry (rebuilt when cards or edges move, come or go)
+        self._rects: dict[str, QRectF] = {}  # node id -> its block
+        self._ports: list[QPointF] = []
+        self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
+        # looks (restyled when a run, the selection or a badge changes)
+        self._styles: dict[str, tuple[QColor, str, bool]] = {}  # node id -> (fill, name, name drawn dark)
         self._fills: dict[int, tuple[QColor, list[QRectF]]] = {}  # rgba -> (colour, blocks)
         self._names: list[tuple[QRectF, str, bool]] = []  # block, name, drawn dark (on a light state colour)
         self._elided: dict[str, str] = {}  # name (with its state mark) -> as it fits a block
         self._selected: list[QRectF] = []
         self._critical: list[QRectF] = []
         self._problems: list[tuple[QPointF, str]] = []
-        self._ports: list[QPointF] = []
-        self._paths: list[tuple[QPen, QPainterPath]] = []
+        self._overlays: dict[str, tuple[set[str], QPainterPath]] = {}  # look -> (edge ids, their path)
         self._bounds = QRectF()
         self.setZValue(0.5)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -86,33 +99,68 @@ class OverviewItem(QGraphicsItem):
             _set_drawn(item, False)
 
     def rebuild(self) -> None:
+        """Everything again: the blocks' and edges' geometry, then their looks."""
         if not self.active:
             return
-        fills: dict[int, tuple[QColor, list[QRectF]]] = {}
-        names, selected, critical, problems, ports = [], [], [], [], []
+        rects = {node_id: geo.node_rect_at(item.pos()) for node_id, item in self._scene.nodes.items()}
+        ports = []
         bounds = QRectF()
-        for item in self._scene.nodes.values():
-            rect = geo.node_rect_at(item.pos())
+        for node_id, item in self._scene.nodes.items():
+            rect = rects[node_id]
+            bounds = bounds.united(rect)
+            ports += [port.scenePos() for port in (item.input_port, item.output_port) if port is not None]
+        solid, dashed = QPainterPath(), QPainterPath()
+        for edge in self._scene.edges.values():
+            (dashed if edge.ordering_only else solid).addPath(edge.path())
+        self.prepareGeometryChange()
+        self._rects, self._ports = rects, ports
+        self._base = [(_cosmetic(theme.EDGE), solid), (_cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine), dashed)]
+        self._overlays = {}
+        self._styles = {}
+        self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-12, -12, 12, 12)
+        self.restyle()
+
+    def restyle(self, node_ids: Iterable[str] | None = None) -> None:
+        """The looks again, on the geometry as it is: a run's states, the selection, badges, lit edges.
+        ``node_ids``: only these cards changed their looks (a run's update); None: any may have."""
+        if not self.active:
+            return
+        nodes = self._scene.nodes
+        changed = nodes.keys() if node_ids is None else [n for n in node_ids if n in nodes]
+        styles = self._styles
+        for node_id in changed:
+            item = nodes[node_id]
             badge = item.run_badge if item.run_badge is not None and not item.run_badge.estimate else None
             color = badge.color if badge is not None else theme.kind_color(item.kind)
-            fills.setdefault(color.rgba(), (color, []))[1].append(rect)
             mark = ICONS.get(badge.status, "") if badge is not None and badge.status != "pending" else ""
-            names.append((rect, self._fit(f"{mark} {item.name}" if mark else item.name), color.lightness() > LIGHT))
-            bounds = bounds.united(rect)
-            if item.isSelected():
-                selected.append(rect)
-            if item.critical:
-                critical.append(rect)
-            if item.problem is not None:
-                problems.append((rect.topRight(), item.problem))
-            ports += [port.scenePos() for port in (item.input_port, item.output_port) if port is not None]
-        self.prepareGeometryChange()
-        self._fills, self._names, self._selected, self._critical = fills, names, selected, critical
-        self._problems, self._ports = problems, ports
-        self._paths = self._edge_paths()
-        for _pen, path in self._paths:
-            bounds = bounds.united(path.boundingRect())
-        self._bounds = bounds.adjusted(-12, -12, 12, 12)
+            styles[node_id] = (
+                color,
+                self._fit(f"{mark} {item.name}" if mark else item.name),
+                color.lightness() > LIGHT,
+            )
+        fills: dict[int, tuple[QColor, list[QRectF]]] = {}
+        names = []
+        for node_id, rect in self._rects.items():
+            style = styles.get(node_id)
+            if style is None:
+                continue
+            color, name, dark = style
+            fills.setdefault(color.rgba(), (color, []))[1].append(rect)
+            names.append((rect, name, dark))
+        marked = [item for item in nodes.values() if item.critical or item.problem is not None]
+        self._fills, self._names = fills, names
+        self._critical = [self._rects[i.node_id] for i in marked if i.critical and i.node_id in self._rects]
+        self._problems = [
+            (self._rects[i.node_id].topRight(), i.problem)
+            for i in marked
+            if i.problem is not None and i.node_id in self._rects
+        ]
+        self._selected = [
+            self._rects[i.node_id]
+            for i in self._scene.selectedItems()
+            if isinstance(i, NodeItem) and i.node_id in self._rects
+        ]
+        self._restyle_edges()
         self.update()
 
     def _fit(self, name: str) -> str:
@@ -125,25 +173,24 @@ class OverviewItem(QGraphicsItem):
             fitted = self._elided[name] = metrics.elidedText(name, Qt.TextElideMode.ElideRight, geo.CARD_WIDTH - 12)
         return fitted
 
-    def _edge_paths(self) -> list[tuple[QPen, QPainterPath]]:
-        """The edges as one path per look: plain, ordering only (dashed), lit by a run, critical, drop target."""
-        looks = {
-            "solid": _cosmetic(theme.EDGE),
-            "dashed": _cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine),
-            "lit": _cosmetic(theme.EDGE_LIT, 2.0),
-            "critical": _cosmetic(theme.CRITICAL, 3.0),
-            "drop": _cosmetic(theme.DROP_TARGET, 3.0),
-        }
-        paths = {name: QPainterPath() for name in looks}
-        for edge in self._scene.edges.values():
+    def _restyle_edges(self) -> None:
+        """The edges a run lit, its critical path and a drop target, each look one path. While a run lights
+        more and more edges, only the new ones are added to the path."""
+        wanted: dict[str, set[str]] = {look: set() for look in OVERLAY_PENS}
+        for edge_id, edge in self._scene.edges.items():
             if edge.drop_target:
-                look = "drop"
+                wanted["drop"].add(edge_id)
             elif edge.flow is not None:
-                look = "critical" if edge.flow == "critical" else "lit"
-            else:
-                look = "dashed" if edge.ordering_only else "solid"
-            paths[look].addPath(edge.path())
-        return [(looks[name], path) for name, path in paths.items() if not path.isEmpty()]
+                wanted["critical" if edge.flow == "critical" else "lit"].add(edge_id)
+        for look, ids in wanted.items():
+            had, path = self._overlays.get(look, (set(), QPainterPath()))
+            if ids == had:
+                continue
+            if not had <= ids:
+                had, path = set(), QPainterPath()
+            for edge_id in ids - had:
+                path.addPath(self._scene.edges[edge_id].path())
+            self._overlays[look] = (ids, path)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -153,9 +200,13 @@ class OverviewItem(QGraphicsItem):
         exposed = option.exposedRect
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        for pen, path in self._paths:
+        for pen, path in self._base:
             painter.setPen(pen)
             painter.drawPath(path)
+        for look, (ids, path) in self._overlays.items():
+            if ids:
+                painter.setPen(OVERLAY_PENS[look]())
+                painter.drawPath(path)
         painter.setPen(Qt.PenStyle.NoPen)
         for color, rects in self._fills.values():
             painter.setBrush(color)

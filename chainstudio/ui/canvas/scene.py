@@ -48,6 +48,8 @@ class CanvasScene(QGraphicsScene):
         self._layers: list[list[str]] = []
         self._by_node: dict[str, set[str]] = {}  # node id -> ids of edges touching it
         self._structure_dirty = self._annotations_dirty = self._bands_dirty = self._overview_dirty = False
+        self._overview_restyle = False  # only the overview's looks changed (a run, the selection, a badge)
+        self._restyled: set[str] = set()  # ... of these cards
         self.zooming = False  # during a zoom gesture cards are rescaled from a fixed-resolution cache
         self.zoom = 1.0  # the view's, for hit distances measured in screen pixels
         self.overview = OverviewItem(self)
@@ -157,17 +159,21 @@ class CanvasScene(QGraphicsScene):
         self._overview_dirty |= self.overview.active
         self._pending.start(0)
 
-    def mark_overview(self) -> None:
-        """Something the overview shows changed (selection, a run's state, a badge): redraw it soon."""
+    def mark_overview(self, node_id: str | None = None) -> None:
+        """Something the overview shows changed (the selection, a lit edge; card ``node_id``'s run state or
+        badge): restyle it soon."""
         if self.overview.active:
-            self._overview_dirty = True
+            self._overview_restyle = True
+            if node_id is not None:
+                self._restyled.add(node_id)
             self._pending.start(0)
 
     def set_zoom(self, zoom: float) -> None:
         """The view's zoom: far out, draw the overview instead of every card and edge."""
         self.zoom = zoom
         self.overview.set_active(overview_wanted(zoom))
-        self._overview_dirty = False
+        self._overview_dirty = self._overview_restyle = False
+        self._restyled = set()
 
     def show_problems(self, problems: Sequence[Problem] | None = None) -> None:
         """Badge the steps with problems (default: the document's, for its current revision). Warnings about
@@ -211,7 +217,10 @@ class CanvasScene(QGraphicsScene):
             self._bands_dirty = False
         if self._overview_dirty:
             self.overview.rebuild()
-            self._overview_dirty = False
+        elif self._overview_restyle:
+            self.overview.restyle(self._restyled)
+        self._overview_dirty = self._overview_restyle = False
+        self._restyled = set()
 
     def _update_bands(self) -> None:
         groups = self._layers if self.show_layers else []

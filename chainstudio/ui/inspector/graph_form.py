@@ -39,6 +39,7 @@ class GraphForm(QWidget):
         self.problems = QLabel()  # the graph's own problems, first (as on a step's page)
         self.problems.setObjectName("graph_problems")
         self.problems.setWordWrap(True)
+        self.problems.hide()
         layout.addWidget(self.problems)
         form = QFormLayout()
         self.name_edit = QLineEdit()
@@ -116,7 +117,11 @@ class GraphForm(QWidget):
 
     def show_problems(self, problems) -> None:
         graph_level = [p for p in problems if p.node_id is None and p.edge_id is None]
-        self.problems.setText(problem_lines(graph_level))
+        self._say(problem_lines(graph_level))
+
+    def _say(self, text: str) -> None:
+        self.problems.setText(text)
+        self.problems.setVisible(bool(text))
 
     def _table_inputs(self) -> list[GraphInput]:
         out = []
@@ -132,14 +137,14 @@ class GraphForm(QWidget):
             old, new = graph.inputs[row].name, inputs[row].name
             reason = rename_input_problem(graph, old, new)
             if reason:
-                self.problems.setText(f"✖ graph input name: {reason}")
+                self._say(f"✖ graph input name: {reason}")
                 self.refresh(force=True)
             else:
                 self.controller.rename_input(old, new)  # its Input step and every reference follow
             return
         bad = next((name_problem(i.name) for i in inputs if name_problem(i.name)), None)
         if bad:
-            self.problems.setText(f"✖ graph input name: {bad}")
+            self._say(f"✖ graph input name: {bad}")
             return
         self.controller.set_graph_info(inputs=inputs)
 
