@@ -84,8 +84,11 @@ def use_dark(dark: bool) -> None:
     globals().update(_DARK if dark else _LIGHT, DARK=dark)
 
 
+OTHER_KIND = QColor("#607d8b")  # a kind without a colour of its own
+
+
 def kind_color(kind: str) -> QColor:
-    return KIND_COLORS.get(kind, QColor("#607d8b"))
+    return KIND_COLORS.get(kind, OTHER_KIND)
 
 
 def font(point_size: float, bold: bool = False) -> QFont:

@@ -111,3 +111,20 @@ def default_window(qtbot, qasync_loop, tmp_path):
         qtbot.waitUntil(lambda: not win.runs.controller.running, timeout=5000)
     win.document.replace(win.document.graph)  # unmodified, so closing does not ask
     win.close()
+
+
+@pytest.fixture(params=["opening", "fit"])
+def far_out(request, default_window, qtbot):
+    """The first launch's window at the zoom it opens with, or after F (fit) once the steps were laid out
+    again (Ctrl+L): both below 50 %, where the canvas draws its overview."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window = default_window
+    if request.param == "fit":
+        window.view.setFocus()
+        QTest.keyClick(window.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # auto-layout, then fit
+        QTest.keyClick(window.view, Qt.Key.Key_F)
+        qtbot.wait(10)
+    assert window.view.zoom() < 0.5 and window.scene.overview.active  # the case that used to fail
+    return window

@@ -51,17 +51,18 @@ class EdgeItem(QGraphicsPathItem):
         if flow != self.flow:
             self.flow = flow
             self.update()
-            mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
-            if mark is not None:
-                mark()
+            self._tell_overview()
 
     def set_drop_target(self, on: bool) -> None:
         if on != self.drop_target:
             self.drop_target = on
             self.update()
-            mark = getattr(self.scene(), "mark_overview", None)
-            if mark is not None:
-                mark()
+            self._tell_overview()
+
+    def _tell_overview(self) -> None:
+        mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
+        if mark is not None:
+            mark(edge_id=self.edge_id)
 
     def shape(self) -> QPainterPath:
         return self._shape

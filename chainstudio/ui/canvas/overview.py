@@ -67,10 +67,10 @@ class OverviewItem(QGraphicsItem):
         self.active = False
         # geometry (rebuilt when cards or edges move, come or go)
         self._rects: dict[str, QRectF] = {}  # node id -> its block
-        self._ports: list[QPointF] = []
         self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
         # looks (restyled when a run, the selection or a badge changes)
-        self._styles: dict[str, tuple[QColor, str, bool]] = {}  # node id -> (fill, name, name drawn dark)
+        # node id -> (fill, name as drawn, name drawn dark, the step's name)
+        self._styles: dict[str, tuple[QColor, str, bool, str]] = {}
         self._fills: dict[int, tuple[QColor, list[QRectF]]] = {}  # rgba -> (colour, blocks)
         self._names: list[tuple[QRectF, str, bool]] = []  # block, name, drawn dark (on a light state colour)
         self._elided: dict[str, str] = {}  # name (with its state mark) -> as it fits a block
@@ -78,6 +78,7 @@ class OverviewItem(QGraphicsItem):
         self._critical: list[QRectF] = []
         self._problems: list[tuple[QPointF, str]] = []
         self._overlays: dict[str, tuple[set[str], QPainterPath]] = {}  # look -> (edge ids, their path)
+        self._looked: set[str] = set()  # the edges that may have a look of their own (lit, critical, drop)
         self._bounds = QRectF()
         self.setZValue(0.5)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -91,6 +92,9 @@ class OverviewItem(QGraphicsItem):
         for item in [*self._scene.nodes.values(), *self._scene.edges.values()]:
             _set_drawn(item, not on)
         self.setVisible(on)
+        self._styles = {}  # looks changed while it was not showing are not known
+        edges = self._scene.edges
+        self._looked = {e for e, item in edges.items() if item.drop_target or item.flow is not None} if on else set()
         self.rebuild()
 
     def adopt(self, item: QGraphicsItem) -> None:
@@ -102,27 +106,36 @@ class OverviewItem(QGraphicsItem):
         """Everything again: the blocks' and edges' geometry, then their looks."""
         if not self.active:
             return
-        rects = {node_id: geo.node_rect_at(item.pos()) for node_id, item in self._scene.nodes.items()}
-        ports = []
-        bounds = QRectF()
+        rects: dict[str, QRectF] = {}
+        renamed: list[str] = []
+        xs: list[float] = []
+        ys: list[float] = []
+        width, height = geo.CARD_WIDTH, geo.CARD_HEIGHT
         for node_id, item in self._scene.nodes.items():
-            rect = rects[node_id]
-            bounds = bounds.united(rect)
-            ports += [port.scenePos() for port in (item.input_port, item.output_port) if port is not None]
+            pos = item.pos()
+            x, y = pos.x(), pos.y()
+            rects[node_id] = QRectF(x, y, width, height)
+            xs.append(x)
+            ys.append(y)
+            style = self._styles.get(node_id)
+            if style is None or style[3] != item.name:
+                renamed.append(node_id)
+        bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + width, max(ys) - min(ys) + height) if xs else QRectF()
         solid, dashed = QPainterPath(), QPainterPath()
         for edge in self._scene.edges.values():
             (dashed if edge.ordering_only else solid).addPath(edge.path())
         self.prepareGeometryChange()
-        self._rects, self._ports = rects, ports
+        self._rects = rects
         self._base = [(_cosmetic(theme.EDGE), solid), (_cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine), dashed)]
         self._overlays = {}
-        self._styles = {}
+        self._styles = {n: style for n, style in self._styles.items() if n in rects}
         self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-12, -12, 12, 12)
-        self.restyle()
+        self.restyle(renamed)  # the others' looks did not change with their geometry
 
-    def restyle(self, node_ids: Iterable[str] | None = None) -> None:
+    def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:
         """The looks again, on the geometry as it is: a run's states, the selection, badges, lit edges.
-        ``node_ids``: only these cards changed their looks (a run's update); None: any may have."""
+        ``node_ids``: only these cards changed their looks (a run's update), None: any may have; ``edge_ids``:
+        these edges' looks changed."""
         if not self.active:
             return
         nodes = self._scene.nodes
@@ -133,18 +146,15 @@ class OverviewItem(QGraphicsItem):
             badge = item.run_badge if item.run_badge is not None and not item.run_badge.estimate else None
             color = badge.color if badge is not None else theme.kind_color(item.kind)
             mark = ICONS.get(badge.status, "") if badge is not None and badge.status != "pending" else ""
-            styles[node_id] = (
-                color,
-                self._fit(f"{mark} {item.name}" if mark else item.name),
-                color.lightness() > LIGHT,
-            )
+            text = self._fit(f"{mark} {item.name}" if mark else item.name)
+            styles[node_id] = (color, text, color.lightness() > LIGHT, item.name)
         fills: dict[int, tuple[QColor, list[QRectF]]] = {}
         names = []
         for node_id, rect in self._rects.items():
             style = styles.get(node_id)
             if style is None:
                 continue
-            color, name, dark = style
+            color, name, dark, _ = style
             fills.setdefault(color.rgba(), (color, []))[1].append(rect)
             names.append((rect, name, dark))
         marked = [item for item in nodes.values() if item.critical or item.problem is not None]
@@ -160,7 +170,9 @@ class OverviewItem(QGraphicsItem):
             for i in self._scene.selectedItems()
             if isinstance(i, NodeItem) and i.node_id in self._rects
         ]
-        self._restyle_edges()
+        self._looked.update(edge_ids)
+        if edge_ids or not self._overlays:
+            self._restyle_edges()
         self.update()
 
     def _fit(self, name: str) -> str:
@@ -177,7 +189,10 @@ class OverviewItem(QGraphicsItem):
         """The edges a run lit, its critical path and a drop target, each look one path. While a run lights
         more and more edges, only the new ones are added to the path."""
         wanted: dict[str, set[str]] = {look: set() for look in OVERLAY_PENS}
-        for edge_id, edge in self._scene.edges.items():
+        edges = self._scene.edges
+        self._looked = {e for e in self._looked if e in edges and (edges[e].drop_target or edges[e].flow is not None)}
+        for edge_id in self._looked:
+            edge = edges[edge_id]
             if edge.drop_target:
                 wanted["drop"].add(edge_id)
             elif edge.flow is not None:
@@ -189,7 +204,7 @@ class OverviewItem(QGraphicsItem):
             if not had <= ids:
                 had, path = set(), QPainterPath()
             for edge_id in ids - had:
-                path.addPath(self._scene.edges[edge_id].path())
+                path.addPath(edges[edge_id].path())
             self._overlays[look] = (ids, path)
 
     def boundingRect(self) -> QRectF:
@@ -237,10 +252,17 @@ class OverviewItem(QGraphicsItem):
     def _paint_ports(self, painter: QPainter, lod: float, exposed: QRectF) -> None:
         radius = max(geo.PORT_RADIUS, PORT_PIXELS / lod)
         area = exposed.adjusted(-radius, -radius, radius, radius)
+        nodes = self._scene.nodes
         dots = QPainterPath()
-        for centre in self._ports:
-            if area.contains(centre):
-                dots.addEllipse(centre, radius, radius)
+        for node_id, rect in self._rects.items():
+            if not area.intersects(rect):
+                continue
+            item = nodes.get(node_id)
+            middle = rect.top() + rect.height() / 2
+            if item is not None and item.input_port is not None:
+                dots.addEllipse(QPointF(rect.left(), middle), radius, radius)
+            if item is not None and item.output_port is not None:
+                dots.addEllipse(QPointF(rect.right(), middle), radius, radius)
         painter.setPen(_cosmetic(theme.EDGE, 1.5))
         painter.setBrush(theme.CARD_FILL)
         painter.drawPath(dots)

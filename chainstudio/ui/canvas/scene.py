@@ -50,6 +50,7 @@ class CanvasScene(QGraphicsScene):
         self._structure_dirty = self._annotations_dirty = self._bands_dirty = self._overview_dirty = False
         self._overview_restyle = False  # only the overview's looks changed (a run, the selection, a badge)
         self._restyled: set[str] = set()  # ... of these cards
+        self._restyled_edges: set[str] = set()  # ... of these edges
         self.zooming = False  # during a zoom gesture cards are rescaled from a fixed-resolution cache
         self.zoom = 1.0  # the view's, for hit distances measured in screen pixels
         self.overview = OverviewItem(self)
@@ -159,11 +160,13 @@ class CanvasScene(QGraphicsScene):
         self._overview_dirty |= self.overview.active
         self._pending.start(0)
 
-    def mark_overview(self, node_id: str | None = None) -> None:
-        """Something the overview shows changed (the selection, a lit edge; card ``node_id``'s run state or
-        badge): restyle it soon."""
+    def mark_overview(self, node_id: str | None = None, edge_id: str | None = None) -> None:
+        """Something the overview shows changed (the selection; card ``node_id``'s run state or badge; edge
+        ``edge_id`` lit by a run or a drop target): restyle it soon."""
         if self.overview.active:
             self._overview_restyle = True
+            if edge_id is not None:
+                self._restyled_edges.add(edge_id)
             if node_id is not None:
                 self._restyled.add(node_id)
             self._pending.start(0)
@@ -173,7 +176,7 @@ class CanvasScene(QGraphicsScene):
         self.zoom = zoom
         self.overview.set_active(overview_wanted(zoom))
         self._overview_dirty = self._overview_restyle = False
-        self._restyled = set()
+        self._restyled, self._restyled_edges = set(), set()
 
     def show_problems(self, problems: Sequence[Problem] | None = None) -> None:
         """Badge the steps with problems (default: the document's, for its current revision). Warnings about
@@ -218,9 +221,9 @@ class CanvasScene(QGraphicsScene):
         if self._overview_dirty:
             self.overview.rebuild()
         elif self._overview_restyle:
-            self.overview.restyle(self._restyled)
+            self.overview.restyle(self._restyled, self._restyled_edges)
         self._overview_dirty = self._overview_restyle = False
-        self._restyled = set()
+        self._restyled, self._restyled_edges = set(), set()
 
     def _update_bands(self) -> None:
         groups = self._layers if self.show_layers else []

@@ -29,8 +29,8 @@ def choose(menu, *keys) -> None:
         QTest.qWait(10)
 
 
-def test_card_menu_copies_the_name_reference(default_window, qtbot):
-    window = default_window
+def test_card_menu_copies_the_name_reference(far_out, qtbot):
+    window = far_out
     menu = open_menu(window, qtbot, card_point(window, "security"))
     assert window.scene.selected_node_ids() == [window.document.graph.resolve("security").id]
     texts = menu_texts(menu)
@@ -52,8 +52,8 @@ def test_card_menu_duplicates_and_adds_after(default_window, qtbot):
     assert any(e.source == graph.resolve("aggregate").id and e.target == added.id for e in graph.edges.values())
 
 
-def test_card_menu_delete_warns_and_undo_restores(default_window, qtbot):
-    window = default_window
+def test_card_menu_delete_warns_and_undo_restores(far_out, qtbot):
+    window = far_out
     before = fileformat.dumps(window.document.graph)
     choose(open_menu(window, qtbot, card_point(window, "hardware")), Qt.Key.Key_L)  # De&lete
     assert window.document.graph.node_by_name("hardware") is None
@@ -68,8 +68,8 @@ def edge_point(window, source: str):
     return edge.id, view_point(window, window.scene.edges[edge.id].path().pointAtPercent(0.5))
 
 
-def test_edge_menu_inserts_a_step_and_deletes_the_edge(default_window, qtbot):
-    window = default_window
+def test_edge_menu_inserts_a_step_and_deletes_the_edge(far_out, qtbot):
+    window = far_out
     graph = window.document.graph
     edge_id, at = edge_point(window, "aggregate")
     menu = open_menu(window, qtbot, at)

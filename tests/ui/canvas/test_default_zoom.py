@@ -13,19 +13,6 @@ from chainstudio.ui.canvas.run_overlay import status_color
 from tests.ui.canvas_helpers import card, card_point, drag_pixels, view_point
 
 
-@pytest.fixture(params=["opening", "fit"])
-def far_out(request, default_window, qtbot):
-    """The window at the zoom it opens with, or after F (fit) once the steps were laid out again."""
-    window = default_window
-    if request.param == "fit":
-        window.view.setFocus()
-        QTest.keyClick(window.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # auto-layout, then fit
-        QTest.keyClick(window.view, Qt.Key.Key_F)
-        qtbot.wait(10)
-    assert window.view.zoom() < 0.5 and window.scene.overview.active  # the case that used to fail
-    return window
-
-
 def port_point(window, name: str, side: str, dx: int) -> QPoint:
     """Viewport pixels ``dx`` screen pixels beside ``name``'s port: off its drawn circle, as a user aims."""
     at = view_point(window, card(window, name).port_scene_pos(side))

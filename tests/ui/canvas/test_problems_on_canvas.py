@@ -42,8 +42,8 @@ def test_a_step_with_a_problem_carries_a_badge_with_the_problem_in_its_tooltip(d
     assert not security.problem_badge.isVisible()
 
 
-def test_deleting_a_step_others_use_warns_and_undo_restores(default_window, qtbot):
-    window = default_window
+def test_deleting_a_step_others_use_warns_and_undo_restores(far_out, qtbot):
+    window = far_out
     before = fileformat.dumps(window.document.graph)
     QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=card_point(window, "hardware"))
     window.view.setFocus()

@@ -26,8 +26,8 @@ def empty_spot(window) -> QPoint:
     return card_point(window, "commercial", dx=260)
 
 
-def test_double_click_on_empty_canvas_adds_the_searched_kind_there_then_undo(default_window, qtbot):
-    window = default_window
+def test_double_click_on_empty_canvas_adds_the_searched_kind_there_then_undo(far_out, qtbot):
+    window = far_out
     before = fileformat.dumps(window.document.graph)
     at = empty_spot(window)
     QTest.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
@@ -62,9 +62,9 @@ def test_searching_finds_the_examples_steps(default_window, qtbot):
     QTest.keyClick(popup.search, Qt.Key.Key_Escape)
 
 
-def test_tab_adds_the_next_step_after_the_selected_one_connected(default_window, qtbot):
+def test_tab_adds_the_next_step_after_the_selected_one_connected(far_out, qtbot):
     """The keyboard path: select a step, Tab, type, Return — again and again to build a chain."""
-    window = default_window
+    window = far_out
     QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=card_point(window, "aggregate"))
     popup = window.gestures.quick_add
     for word in ("llm", "join"):
@@ -82,8 +82,8 @@ def test_tab_adds_the_next_step_after_the_selected_one_connected(default_window,
     assert not [p for p in window.document.problems if p.severity == "error"]
 
 
-def test_a_connection_dropped_on_empty_canvas_offers_a_step_and_connects_it(default_window, qtbot):
-    window = default_window
+def test_a_connection_dropped_on_empty_canvas_offers_a_step_and_connects_it(far_out, qtbot):
+    window = far_out
     start = view_point(window, card(window, "commercial").port_scene_pos("out"))
     end = QPoint(start.x() + 40, start.y() + 90)
     drag_pixels(window, start, end)
