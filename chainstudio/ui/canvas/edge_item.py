@@ -51,7 +51,7 @@ class EdgeItem(QGraphicsPathItem):
         if flow != self.flow:
             self.flow = flow
             self.update()
-            self._tell_overview()
+            self._tell_overview(urgent=False)
 
     def set_drop_target(self, on: bool) -> None:
         if on != self.drop_target:
@@ -59,10 +59,10 @@ class EdgeItem(QGraphicsPathItem):
             self.update()
             self._tell_overview()
 
-    def _tell_overview(self) -> None:
+    def _tell_overview(self, urgent: bool = True) -> None:
         mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
         if mark is not None:
-            mark(edge_id=self.edge_id)
+            mark(edge_id=self.edge_id, urgent=urgent)
 
     def shape(self) -> QPainterPath:
         return self._shape

@@ -185,7 +185,7 @@ class NodeItem(QGraphicsItem):
     def _tell_overview(self) -> None:
         mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
         if mark is not None:
-            mark(self.node_id)
+            mark(self.node_id, urgent=False)
 
     def port_scene_pos(self, side: str) -> QPointF:
         offset = geo.output_port_offset() if side == "out" else geo.input_port_offset()

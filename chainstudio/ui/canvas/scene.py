@@ -25,6 +25,7 @@ from chainstudio.ui.canvas.node_item import NodeItem, PortItem
 from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted
 
 FLASH_MS = 700
+OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
 PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
@@ -64,6 +65,10 @@ class CanvasScene(QGraphicsScene):
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.timeout.connect(self.flush)
+        self._overview_timer = QTimer(self)  # a run's progress in the overview, at most this often
+        self._overview_timer.setSingleShot(True)
+        self._overview_timer.setInterval(OVERVIEW_RUN_MS)
+        self._overview_timer.timeout.connect(self.flush)
         self._problems_timer = QTimer(self)
         self._problems_timer.setSingleShot(True)
         self._problems_timer.setInterval(PROBLEMS_DELAY_MS)
@@ -160,16 +165,20 @@ class CanvasScene(QGraphicsScene):
         self._overview_dirty |= self.overview.active
         self._pending.start(0)
 
-    def mark_overview(self, node_id: str | None = None, edge_id: str | None = None) -> None:
+    def mark_overview(self, node_id: str | None = None, edge_id: str | None = None, urgent: bool = True) -> None:
         """Something the overview shows changed (the selection; card ``node_id``'s run state or badge; edge
-        ``edge_id`` lit by a run or a drop target): restyle it soon."""
+        ``edge_id`` lit by a run or a drop target): restyle it on the next turn of the loop, or, not
+        ``urgent`` (a run's progress), within OVERVIEW_RUN_MS, together with what else changed by then."""
         if self.overview.active:
             self._overview_restyle = True
             if edge_id is not None:
                 self._restyled_edges.add(edge_id)
             if node_id is not None:
                 self._restyled.add(node_id)
-            self._pending.start(0)
+            if urgent:
+                self._pending.start(0)
+            elif not self._overview_timer.isActive():
+                self._overview_timer.start()
 
     def set_zoom(self, zoom: float) -> None:
         """The view's zoom: far out, draw the overview instead of every card and edge."""
@@ -202,6 +211,7 @@ class CanvasScene(QGraphicsScene):
     def flush(self) -> None:
         """Bring layer bands and edge styles up to date now (normally done on the next event-loop turn)."""
         self._pending.stop()
+        self._overview_timer.stop()
         graph = self.document.graph
         if self._structure_dirty:
             try:

@@ -79,7 +79,14 @@ class Controller(QObject):
             commands.append(Connect(node.id, before))
         label = "Add input" if kind == "input" else "Add step"
         command = commands[0] if len(commands) == 1 else Batch(commands, label)
-        return node.id if self.execute(command, [n for n in (after, before) if n]) else None
+        if not self.execute(command, [n for n in (after, before) if n]):
+            return None
+        if kind == "input":  # say what it is: a graph input, asked for at run time until it has a default
+            self.done.emit(
+                f"Added the graph input {node.name}: later steps read it as {{{{ {node.name} }}}} or "
+                f"{{{{ inputs.{node.name} }}}}; rename the step to rename it"
+            )
+        return node.id
 
     def add_input_step(self) -> str | None:
         """A new graph input, as an Input step left of the graph, below the other Input steps."""
