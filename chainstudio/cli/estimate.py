@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[str, str]] | None:
     """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
     from chainstudio.cli.common import UsageError
-    from chainstudio.cli.run import load_checked, parse_sets
+    from chainstudio.cli.run import check_outputs, load_checked, parse_sets
     from chainstudio.core.planning.calibration import calibrate, provider_endpoint
     from chainstudio.core.planning.latency_model import fit_model, with_capacity
     from chainstudio.core.run.pricing import Pricing, PricingError
@@ -73,11 +74,17 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
             raise UsageError("--capacity must be at least 1")
         inputs = parse_sets(args.sets)
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
+        check_outputs(args, ("json",))
     except (UsageError, PricingError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return None
     endpoint = provider_endpoint(args.provider, args.base_url)
-    latency = fit_model([], endpoint, graph=graph) if args.no_history else calibrate(RunHistory(), graph, endpoint)
+    latency = fit_model([], endpoint, graph=graph)
+    if not args.no_history:
+        try:
+            latency = calibrate(RunHistory(), graph, endpoint)
+        except (OSError, sqlite3.Error, ValueError) as exc:  # an unreadable history calibrates nothing
+            print(f"{args.file}: note: the run history cannot be read ({exc}); uncalibrated", file=sys.stderr)
     if args.capacity is not None:
         latency = with_capacity(latency, args.capacity)
     limits = RateLimits(args.rpm, args.tpm)
@@ -96,6 +103,7 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.report import make_console, write_json
+    from chainstudio.cli.terminal import styled
     from chainstudio.core.planning.estimate import estimate
     from chainstudio.core.run.executor import RunError
 
@@ -112,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     print_estimate(console, result)
     warnings = result.budget_warnings(args.cost_cap, args.token_cap)
     for warning in warnings:
-        console.print(f"[red]warning: {warning}[/red]")
+        console.print(styled((f"warning: {warning}", "red")))
     if args.json:
         write_json(args.json, result.to_json())
     return 0
@@ -122,9 +130,10 @@ def print_estimate(console: Console, result: Estimate) -> None:
     from rich.table import Table
 
     from chainstudio.cli.report import fmt_cost
+    from chainstudio.cli.terminal import styled
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
-    console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap}")
+    console.print(styled((result.graph, "bold"), f" · estimate for strategy {result.strategy}{cap}"))
     console.print(f"Basis: {result.basis_text()}", markup=False)
     if result.uncalibrated:
         console.print(

@@ -364,7 +364,7 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
     for r in runs:
         if probe and sum(map(len, probe)) + len(r) > PROBE_ATTEMPTS:
             break
-        probe.append(r)
+        probe.append(list(r))
     probe_peak = max(in_flight_peak(r) for r in probe)
     errors: dict[Hypothesis, float] = {}
     serial = streams_one_at_a_time(probe)
