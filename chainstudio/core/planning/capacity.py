@@ -370,7 +370,8 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
     serial = streams_one_at_a_time(probe)
     best = unlimited = _evaluate(probe, UNLIMITED, probe_peak)
     errors[UNLIMITED] = unlimited.error
-    round_ = candidates(probe_peak)
+    # never two streaming at once although several were in flight: any limit above one is contradicted
+    round_ = [Hypothesis(1, 1)] if serial else candidates(probe_peak)
     while round_:  # then refine around the best until nothing new wins
         before = best
         for h in round_:
@@ -380,7 +381,8 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
             errors[h] = candidate.error
             if _better(candidate, best, unlimited.error, serial):
                 best = candidate
-        round_ = [h for h in refinements(best.hypothesis, probe_peak) if h not in errors] if best is not before else []
+        refine = best is not before and not serial
+        round_ = [h for h in refinements(best.hypothesis, probe_peak) if h not in errors] if refine else []
     result = best if len(probe) == len(runs) else _evaluate(runs, best.hypothesis, peak)
     result.max_in_flight, result.errors = peak, errors
     return result
