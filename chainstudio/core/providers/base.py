@@ -12,7 +12,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from chainstudio.core.errors import ChainStudioError
 
-ErrorKind = Literal["http", "connection", "timeout", "dropped", "budget", "other"]
+ErrorKind = Literal["http", "connection", "timeout", "dropped", "interrupted", "budget", "other"]
 RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
@@ -28,12 +28,20 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class ChatResult:
+    """One complete answer. Token counts are the server's (its ``usage``) unless ``tokens_estimated`` says
+    they are an offline guess (a server that sends no usage); ``cached_tokens`` is the part of the prompt
+    the server read from its cache (``usage.prompt_tokens_details.cached_tokens``), included in
+    ``input_tokens``. ``model`` is the model that answered (the response's ``model``)."""
+
     text: str
     input_tokens: int
     output_tokens: int
     model: str
     request_id: str | None = None
     first_token_at: float | None = None  # monotonic time of the first content token
+    cached_tokens: int = 0
+    tokens_estimated: bool = False
+    finish_reason: str | None = None
 
 
 class ProviderError(ChainStudioError):
@@ -51,18 +59,20 @@ class ProviderError(ChainStudioError):
         partial_text: str = "",
         input_tokens: int = 0,
         output_tokens: int = 0,
+        tokens_estimated: bool = False,
     ):
         super().__init__(message)
         self.message = message
         self.kind = kind
         self.status = status
         if retryable is None:
-            retryable = kind in ("connection", "timeout", "dropped") or (status in RETRYABLE_STATUS)
+            retryable = kind in ("connection", "timeout", "dropped", "interrupted") or (status in RETRYABLE_STATUS)
         self.retryable = retryable
         self.retry_after = retry_after
         self.partial_text = partial_text
-        self.input_tokens = input_tokens
+        self.input_tokens = input_tokens  # what the server processed before the attempt failed
         self.output_tokens = output_tokens
+        self.tokens_estimated = tokens_estimated
 
     def __str__(self) -> str:
         prefix = f"HTTP {self.status}: " if self.status else ""
@@ -87,3 +97,15 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ServerCounting(Protocol):
+    """A provider that can ask the server to count tokens after the fact (its tokenizer, or a short
+    request that returns usage), for answers that came without usage. Runs call it once the model calls
+    are over, so that counting never competes with a stream."""
+
+    async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
+        """(prompt tokens, output tokens) of ``request`` answered by ``text``, as the server counts them;
+        None when it cannot tell."""
+        ...

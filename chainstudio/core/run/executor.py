@@ -21,6 +21,12 @@ threads, so it runs the same under plain asyncio and under the GUI's qasync loop
 * ``state.RunState``: the run's own fold of its events (``run.state``).
 
 A failed step's descendants are skipped with the reason; independent branches go on.
+
+When the model calls are over (and the run was not stopped), the steps whose token counts are an offline
+guess (a server that sends no usage) are recounted by the server, if the provider can ask it
+(``ServerCounting``): one ``NodeTokensCounted`` per step whose figures changed, before ``RunFinished``.
+Counting after the calls means it never competes with a stream (a one-at-a-time server would queue it
+behind one, or cut one off).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from typing import Any
 
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import TemplateProblem
-from chainstudio.core.providers.base import ChatRequest
+from chainstudio.core.providers.base import ChatRequest, ServerCounting
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices, StepAttempts
 from chainstudio.core.run.budget import BudgetGuard
@@ -50,6 +56,7 @@ __all__ = ["STRATEGIES", "CANCEL_GRACE", "Priority", "Run", "RunContext", "RunEr
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE = 5.0  # real seconds to wait for cancelled tasks to unwind before giving up on them
+RECOUNT_LIMIT = 30.0  # real seconds the server's recount of guessed tokens may take at the end of a run
 
 
 class Run:
@@ -89,6 +96,7 @@ class Run:
         self._clock = context.clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[str, StepAttempts] = {}  # admitted model calls waiting for a slot
+        self._calls: dict[str, StepAttempts] = {}  # model calls started, by step
         self._executed = False
         self._cancel_reason: str | None = None
         self._finished: asyncio.Future[None] | None = None
@@ -110,6 +118,8 @@ class Run:
             limiter,
             context.seed,
             self._emit,
+            context.pace(),
+            context.load(),
         )
         self._scheduler = Scheduler(
             self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
@@ -144,6 +154,9 @@ class Run:
                 self._scheduler.start()
                 if not self._scheduler.done:
                     await self._finished
+                await self._unwind()
+                if self._cancel_reason is None:
+                    await self._recount()
         except asyncio.CancelledError:
             self.cancel("cancelled")
             await self._unwind()
@@ -177,6 +190,7 @@ class Run:
             ),
             tuple((s, t) for s in plan.ids for t in plan.succs[s]),
             provider_label=provider.label,
+            pricing_note=self.context.pricing.free_note,
         )
 
     def _estimate(self, node: Node) -> float:
@@ -227,7 +241,8 @@ class Run:
 
     # --- model calls ------------------------------------------------------------------------------
     async def _call(self, step: str) -> None:
-        outcome = await self._pending.pop(step).run()
+        attempts = self._calls[step] = self._pending.pop(step)
+        outcome = await attempts.run()
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
         self._scheduler.finish_call(step, outcome.status, outcome.reason)
@@ -242,6 +257,31 @@ class Run:
             self._scheduler.finish_call(step, StepStatus.FAILED)
 
     # --- the end ------------------------------------------------------------------------------------
+    async def _recount(self) -> None:
+        """Have the server count the tokens that are an offline guess (see the module docstring)."""
+        provider = self.context.provider
+        guessed = [a for a in self._calls.values() if a.tokens_estimated]
+        if not guessed or not isinstance(provider, ServerCounting):
+            return
+
+        async def recount_all() -> None:
+            for attempts in guessed:
+                event = await attempts.recount(provider.server_counts)
+                if event is not None:
+                    self._emit(event)
+
+        task = asyncio.get_running_loop().create_task(recount_all(), name=f"{self.run_id}:recount")
+        self._tasks.add(task)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), RECOUNT_LIMIT)
+        except TimeoutError:
+            log.warning("the server did not recount the run's tokens within %.0f s", RECOUNT_LIMIT)
+            task.cancel()
+        except Exception:  # a recount problem leaves the figures marked as estimated
+            log.exception("recounting tokens failed")
+        finally:
+            self._tasks.discard(task)
+
     async def _unwind(self) -> None:
         """Wait for every step task to end (cancelled ones unwind their requests)."""
         while self._tasks:
@@ -255,9 +295,13 @@ class Run:
         now = self._clock.now()
         if self._cancel_reason is not None:
             for step in self._scheduler.unfinished():
+                self._scheduler.mark_cancelled(step)
+                calls = self._calls.get(step)
+                if calls is not None:
+                    self._emit(calls.cancelled_event(self.run_id, now))
+                    continue
                 span = self.state.spans.get(step)
                 attempts = len(span.attempts) if span is not None else 0
-                self._scheduler.mark_cancelled(step)
                 self._emit(ev.NodeCancelled(self.run_id, now, step, attempts))
         outcome = summarize(
             self.plan,

@@ -1,0 +1,124 @@
+"""A step's timeout measures the model's progress, not the time its request spent queued at the server.
+
+``ServerLoad`` keeps a run's requests in flight at its server, oldest first. With a known ``capacity``
+(the server runs that many requests at once, e.g. 1 for llama-cpp-python's server), a request is
+*accepted* when fewer than ``capacity`` older requests are still in flight (servers queue first come,
+first served); with no known capacity, at once. When the server was seen to cut a stream off because
+another request arrived (``exclusive``), the run's requests go one at a time from then on (``turn``).
+
+``Watchdog`` is one attempt's timeout: armed when its request is accepted, re-armed by every chunk of
+the answer, it fails the attempt when the first token takes longer than the timeout after acceptance, or
+when the answer stalls (no chunk) for that long. It costs one float per chunk and one timer per attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from chainstudio.core.clock import Clock
+
+
+class Ticket:
+    __slots__ = ("accepted", "on_accepted")
+
+    def __init__(self, on_accepted: Callable[[], None]):
+        self.accepted = False
+        self.on_accepted = on_accepted
+
+
+class ServerLoad:
+    def __init__(self, capacity: int | None = None):
+        self.capacity = capacity  # requests the server runs at once (None: unknown, treated as unlimited)
+        self.exclusive = False  # the server cuts a running stream when another request arrives
+        self._in_flight: list[Ticket] = []
+        self._idle: asyncio.Future[None] | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def enter(self, on_accepted: Callable[[], None]) -> Ticket:
+        """A request is sent; ``on_accepted`` is called once the server is taking it (maybe at once)."""
+        ticket = Ticket(on_accepted)
+        self._in_flight.append(ticket)
+        self._accept()
+        return ticket
+
+    def leave(self, ticket: Ticket) -> None:
+        if ticket in self._in_flight:
+            self._in_flight.remove(ticket)
+        self._accept()
+        if not self._in_flight and self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+
+    def _accept(self) -> None:
+        capacity = 1 if self.exclusive else self.capacity
+        limit = len(self._in_flight) if capacity is None else min(capacity, len(self._in_flight))
+        for ticket in self._in_flight[:limit]:
+            if not ticket.accepted:
+                ticket.accepted = True
+                ticket.on_accepted()
+
+    def must_wait(self) -> bool:
+        """In exclusive mode, whether a new request has to wait for the server to be free."""
+        return self.exclusive and bool(self._in_flight)
+
+    async def turn(self) -> None:
+        """Wait until no request of this run is in flight (used in exclusive mode)."""
+        while self._in_flight:
+            if self._idle is None or self._idle.done():
+                self._idle = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._idle)
+
+
+class Watchdog:
+    """Cancels ``task`` when no progress was made for ``seconds`` (on ``clock``) since it was armed or
+    since the last ``progress()``; ``fired`` says it did. Disarmed until ``arm()``."""
+
+    def __init__(self, clock: Clock, seconds: float | None, task: asyncio.Task[Any] | None = None):
+        self.clock = clock
+        self.seconds = seconds
+        self.fired = False
+        self.first_token = False  # a chunk arrived: the timeout now measures stalls
+        self._task = task or asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._last = 0.0
+        self._handle: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    def arm(self) -> None:
+        if self.seconds is None or self._closed or self._handle is not None:
+            return
+        self._last = self._loop.time()
+        self._handle = self._loop.call_at(self._last + self.clock.real(self.seconds), self._check)
+
+    def progress(self) -> None:
+        self.first_token = True
+        self._last = self._loop.time()
+        if self._handle is None and not self.fired:
+            self.arm()  # the server answered before it was thought to take the request
+
+    def _check(self) -> None:
+        self._handle = None
+        if self._closed or self.seconds is None:
+            return
+        due = self._last + self.clock.real(self.seconds)
+        if self._loop.time() + 1e-9 >= due:
+            self.fired = True
+            if self._task is not None:
+                self._task.cancel()
+            return
+        self._handle = self._loop.call_at(due, self._check)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def message(self) -> str:
+        if self.first_token:
+            return f"the answer stalled: no new text for {self.seconds:g} s"
+        return f"no first token within {self.seconds:g} s of the server taking the request"
