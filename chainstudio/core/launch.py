@@ -117,6 +117,7 @@ def build_context(
         api_key_env=options.api_key_env,
     )
     pricing = services.pricing if services.pricing is not None else Pricing(settings.price_overrides)
+    pricing = pricing.for_endpoint(getattr(provider, "base_url", None))  # a local server is free unless priced
     return RunContext(
         provider=provider,
         pricing=pricing,

@@ -7,6 +7,7 @@ attempt and every wait is recorded as an event (real clients are built with thei
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -80,6 +81,23 @@ class ProviderError(ChainStudioError):
 
 
 DeltaCallback = Callable[[str, float], None]  # (text, monotonic time)
+
+# Set by the caller of ``stream_chat`` (in the attempt's own task): called once the server has the request
+# (its response began), so that a rate limiter can count the request from a moment the server has seen.
+_on_sent: ContextVar[Callable[[], None] | None] = ContextVar("chainstudio_on_sent", default=None)
+
+
+def request_sent() -> None:
+    """A provider calls this once the server has the request (e.g. the response headers arrived)."""
+    callback = _on_sent.get()
+    if callback is not None:
+        _on_sent.set(None)
+        callback()
+
+
+def when_sent(callback: Callable[[], None] | None) -> None:
+    """Have ``request_sent`` call ``callback`` (in the current task's context) for the next request."""
+    _on_sent.set(callback)
 
 
 @runtime_checkable

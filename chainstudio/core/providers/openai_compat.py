@@ -40,7 +40,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ErrorKind, ProviderError
+from chainstudio.core.providers.base import (
+    ChatRequest,
+    ChatResult,
+    DeltaCallback,
+    ErrorKind,
+    ProviderError,
+    request_sent,
+)
 from chainstudio.core.providers.server_tokens import ServerTokenizer
 from chainstudio.core.tokens import count_tokens
 
@@ -133,6 +140,7 @@ class OpenAICompatProvider:
             raise _status_error(exc) from None
         except openai.APIError as exc:
             raise ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False) from None
+        request_sent()  # the response began: the server has the request
         return await self._read(stream, request, on_delta, number)
 
     async def _read(self, stream: Any, request: ChatRequest, on_delta: DeltaCallback, number: int) -> ChatResult:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
+from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError, when_sent
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.pace import AdaptivePace
@@ -216,6 +216,7 @@ class StepAttempts:
         self._parts, self._live_tokens = [], 0
         result: ChatResult | None = None
         error: ProviderError | None = None
+        when_sent(grant.confirm if grant is not None else None)  # the limiter counts it from then
         try:
             result = await s.provider.stream_chat(call.request, self._delta_callback(attempt))
         except asyncio.CancelledError:
@@ -230,6 +231,7 @@ class StepAttempts:
         except Exception as exc:  # noqa: BLE001 - a provider bug fails the step, not the run
             error = ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False)
         finally:
+            when_sent(None)
             watchdog.close()
             self._watchdog = None
             s.load.leave(ticket)

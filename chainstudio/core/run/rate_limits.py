@@ -1,12 +1,16 @@
 """Requests-per-minute and tokens-per-minute limits for one provider, kept over every 60 s window.
 
-``RateLimiter`` keeps a log of the requests it let start in the last window (their start times and token
-amounts). A request may start when, counting it, the requests and tokens started in the window that ends
-now stay within the limits; otherwise it waits until enough of the log is older than a window. So no
-window of ``window`` seconds (a minute) ever holds more than the limits, wherever it is placed (a token
-bucket that starts full and refills on top lets nearly twice the limit into one minute). A window is
-measured with a small safety margin (``SAFETY_MARGIN``), so the server, which sees each request a little
-after it was sent, counts no more either.
+``RateLimiter`` keeps a log of the requests it let through in the last window, with their token amounts.
+A request may start when, counting it, the requests and tokens in the window that ends now stay within
+the limits; otherwise it waits until enough of the log has left the window. So no window of ``window``
+seconds (a minute) ever holds more than the limits, wherever it is placed (a token bucket that starts
+full and refills on top lets nearly twice the limit into one minute).
+
+Each request counts from the moment the server is known to have it (``Grant.confirm``: its response
+began, or the attempt ended), not from when it was sent: a request can reach the server late (the first
+one over a new connection took 0.15 s here), and counted from its sending it could leave the window
+early and let one too many into the server's. Until then it stays in the window. A small safety margin
+(``SAFETY_MARGIN``) is added to each window for clock rounding.
 
 Token amounts are estimated before a call (prompt tokens + max_tokens, an upper bound) and replaced by
 the real usage when it is known (``Grant.settle``). One request estimated at more tokens than the limit
@@ -17,7 +21,8 @@ A ``RateLimiter`` may be shared by several runs on the same provider.
 
 from __future__ import annotations
 
-from collections import deque
+import asyncio
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +32,7 @@ from chainstudio.core.clock import Clock
 # a hair short, and on a virtual clock a sleep too small to move the time would then repeat forever.
 NEGLIGIBLE_WAIT = 1e-9
 WINDOW = 60.0  # seconds: the limits are per minute
-SAFETY_MARGIN = 0.25  # seconds added to each window: a request reaches the server a little after it is sent
+SAFETY_MARGIN = 0.1  # seconds added to each window
 
 
 @dataclass(frozen=True)
@@ -42,18 +47,28 @@ class RateLimits:
 
 
 class Grant:
-    """One request let through: its start time and token amount in the limiter's log."""
+    """One request let through: when it was sent, since when it counts, its token amount."""
 
-    __slots__ = ("start", "tokens", "waited")
+    __slots__ = ("_limiter", "at", "start", "tokens", "waited")
 
-    def __init__(self, start: float, tokens: float, waited: float):
-        self.start = start
+    def __init__(self, limiter: RateLimiter, start: float, tokens: float, waited: float):
+        self._limiter = limiter
+        self.start = start  # when it was let through
+        self.at: float | None = None  # when the server had it (None: not known yet, it stays in the window)
         self.tokens = tokens
         self.waited = waited  # seconds it waited for the limits
 
+    def confirm(self) -> None:
+        """The server has the request (its response began, or the attempt ended): it counts from now."""
+        if self.at is None:
+            self.at = self._limiter.clock.now()
+            self._limiter._changed()
+
     def settle(self, tokens: int) -> None:
         """Replace the estimate by what the request really used (once the usage is known)."""
+        self.confirm()
         self.tokens = float(max(0, tokens))
+        self._limiter._changed()
 
 
 class RateLimiter:
@@ -61,47 +76,57 @@ class RateLimiter:
         self.limits = limits
         self.clock = clock or Clock()
         self.span = limits.window + margin  # how long a request counts against the limits
-        self._log: deque[Grant] = deque()  # requests started within the last ``span`` seconds, oldest first
+        self._log: list[Grant] = []  # requests still in the window (unconfirmed ones always are)
+        self._change: asyncio.Future[None] | None = None
+
+    def _changed(self) -> None:
+        if self._change is not None and not self._change.done():
+            self._change.set_result(None)
 
     def _expire(self, now: float) -> None:
-        while self._log and self._log[0].start <= now - self.span:
-            self._log.popleft()
+        self._log = [g for g in self._log if g.at is None or g.at > now - self.span]
+
+    def _leaves(self, grant: Grant) -> float:
+        """When ``grant`` leaves the window (infinity while unconfirmed)."""
+        return math.inf if grant.at is None else grant.at + self.span
 
     def delay(self, tokens: int) -> float:
-        """Seconds until a call estimated at ``tokens`` tokens may start (0: now)."""
+        """Seconds until a call estimated at ``tokens`` tokens may start (0: now; infinity: when a request
+        in flight is confirmed)."""
         now = self.clock.now()
         self._expire(now)
         wait = 0.0
+        leaving = sorted(self._log, key=self._leaves)
         if self.limits.requests_per_minute:
             allowed = max(1, int(self.limits.requests_per_minute))
-            if len(self._log) >= allowed:
+            if len(leaving) >= allowed:
                 # it may start once all but (allowed - 1) of the logged requests have left the window
-                oldest_to_leave = self._log[len(self._log) - allowed]
-                wait = max(wait, oldest_to_leave.start + self.span - now)
+                wait = max(wait, self._leaves(leaving[len(leaving) - allowed]) - now)
         tpm = self.limits.tokens_per_minute
         if tpm:
-            wait = max(wait, self._token_wait(float(tokens), float(tpm), now))
+            wait = max(wait, self._token_wait(leaving, float(tokens), float(tpm), now))
         return max(0.0, wait)
 
-    def _token_wait(self, tokens: float, tpm: float, now: float) -> float:
-        used = sum(g.tokens for g in self._log)
-        if used + tokens <= tpm:
+    def _token_wait(self, leaving: list[Grant], tokens: float, tpm: float, now: float) -> float:
+        used = sum(g.tokens for g in leaving)
+        if used + tokens <= tpm or not leaving:
             return 0.0
         if tokens > tpm:  # larger than the limit on its own: wait for an empty window, then go alone
-            return self._log[-1].start + self.span - now
-        for grant in self._log:  # oldest first: wait until enough has left the window
+            return self._leaves(leaving[-1]) - now
+        for grant in leaving:  # first to leave first: wait until enough has left the window
             used -= grant.tokens
             if used + tokens <= tpm:
-                return grant.start + self.span - now
-        return 0.0  # unreachable: an empty log leaves room for tokens <= tpm
+                return self._leaves(grant) - now
+        return 0.0  # unreachable: an empty window leaves room for tokens <= tpm
 
     def take(self, tokens: int, waited: float = 0.0) -> Grant:
-        grant = Grant(self.clock.now(), float(max(0, tokens)), waited)
+        grant = Grant(self, self.clock.now(), float(max(0, tokens)), waited)
         self._log.append(grant)
         return grant
 
     async def acquire(self, tokens: int, on_wait: Callable[[], None] | None = None) -> Grant:
-        """Wait until the call may start, then log it; the grant says how long it waited."""
+        """Wait until the call may start, then log it; the grant says how long it waited. The caller
+        confirms the grant once the server has the request (``Grant.confirm``) and settles its tokens."""
         waited_from = None
         while True:
             delay = self.delay(tokens)
@@ -111,8 +136,13 @@ class RateLimiter:
                 waited_from = self.clock.now()
                 if on_wait is not None:
                     on_wait()
-            await self.clock.sleep(delay)
+            if math.isinf(delay):  # wait for a request in flight to be confirmed or settled
+                if self._change is None or self._change.done():
+                    self._change = asyncio.get_running_loop().create_future()
+                await asyncio.shield(self._change)
+            else:
+                await self.clock.sleep(delay)
 
     def starts(self) -> list[float]:
-        """Start times of the requests in the current window (for tests and diagnostics)."""
+        """When the requests in the current window were let through (for tests and diagnostics)."""
         return [g.start for g in self._log]

@@ -273,7 +273,7 @@ def test_rate_limit_waits_are_recorded_apart_from_slots():
         fan_out(3), latency={f"b{i}": 0.1 for i in range(3)}, context={"rate_limits": RateLimits(requests_per_minute=2)}
     )
     third = sorted(provider.calls, key=lambda c: c.start)[2]
-    assert third.start == pytest.approx(60.25)  # two at once, then the third once the first left the window
+    assert third.start == pytest.approx(60.1)  # two at once, then the third once the first left the window
     waits = [e for e in run.events if isinstance(e, ev.NodeWaiting)]
     assert [w.reason for w in waits] == ["rate_limit"]
 
