@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,6 +18,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
+def with_model(graph: Any, model: str) -> Any:
+    """A copy of ``graph`` whose every LLM step uses ``model`` (what ``run --model`` does)."""
+    from chainstudio.core.run.topology import snapshot
+
+    copy = snapshot(graph)
+    for node in copy.nodes.values():
+        if node.kind == "llm":
+            node.params["model"] = model
+    return copy
+
+
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.estimate import plan_inputs
     from chainstudio.cli.report import fmt_cost, make_console, write_json
@@ -27,8 +39,10 @@ def run(args: argparse.Namespace) -> int:
     if planned is None:
         return 2
     graph, options, inputs = planned
-    if inputs or args.model:
-        print(f"{args.file}: note: --set and --model are not used by advise", file=sys.stderr)
+    if inputs:
+        print(f"{args.file}: note: --set is not used by advise", file=sys.stderr)
+    if args.model:
+        graph = with_model(graph, args.model)
     try:
         report = advise(graph, **options)
     except RunError as exc:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
@@ -34,10 +34,10 @@ from chainstudio.core.run.progress import ServerLoad, Watchdog
 from chainstudio.core.run.rate_limits import Grant, RateLimiter
 from chainstudio.core.run.retry import GiveUp, RetryPolicy, jitter_rng
 from chainstudio.core.run.status import StepStatus
+from chainstudio.core.run.usage import Counter, Spent, StepUsage
 from chainstudio.core.tokens import count_tokens
 
 Emit = Callable[[ev.RunEvent], None]
-Counter = Callable[[ChatRequest, str], Awaitable["tuple[int, int] | None"]]
 
 
 @dataclass
@@ -83,19 +83,6 @@ class AttemptServices:
     load: ServerLoad = field(default_factory=ServerLoad)
 
 
-@dataclass
-class Spent:
-    """One attempt's usage: what the server processed (or our estimate of it, ``estimated``)."""
-
-    request: ChatRequest
-    text: str
-    input_tokens: int
-    output_tokens: int
-    model: str
-    cached_tokens: int = 0
-    estimated: bool = False
-
-
 class _BudgetStop(Exception):
     """Raised from the delta callback to stop a stream at a budget cap."""
 
@@ -120,38 +107,15 @@ class StepAttempts:
         self.step_name = step_name
         self.call = call
         self._on_first_token = on_first_token
-        self.spent: list[Spent] = []
+        self.usage = StepUsage(services.pricing)
         self.attempts = 0
         self._parts: list[str] = []  # the current attempt's text so far
         self._live_tokens = 0  # its output tokens so far (counted only under a budget)
         self._watchdog: Watchdog | None = None
 
-    # --- totals -----------------------------------------------------------------------------------
-    @property
-    def input_tokens(self) -> int:
-        return sum(s.input_tokens for s in self.spent)
-
-    @property
-    def output_tokens(self) -> int:
-        return sum(s.output_tokens for s in self.spent)
-
-    @property
-    def cached_tokens(self) -> int:
-        return sum(s.cached_tokens for s in self.spent)
-
     @property
     def tokens_estimated(self) -> bool:
-        return any(s.estimated for s in self.spent)
-
-    def cost(self) -> float | None:
-        """The step's cost: every attempt priced by the model that answered it (None: a price unknown)."""
-        pricing, total = self.services.pricing, 0.0
-        for s in self.spent:
-            cost = pricing.call_cost(s.model, s.request.model, s.input_tokens, s.output_tokens, s.cached_tokens)
-            if cost is None:
-                return None
-            total += cost
-        return total
+        return self.usage.estimated
 
     # --- the attempts ------------------------------------------------------------------------------
     async def run(self) -> StepOutcome:
@@ -272,11 +236,7 @@ class StepAttempts:
                 reason,
                 attempt - 1,
                 None,
-                self.input_tokens,
-                self.output_tokens,
-                self.cost(),
-                self.cached_tokens,
-                self.tokens_estimated,
+                *self._used(),
             )
         )
         return StepOutcome(StepStatus.FAILED, reason=reason)
@@ -363,32 +323,27 @@ class StepAttempts:
         if grant is not None:
             grant.settle(tokens)
         if spent is not None:
-            self.spent.append(spent)
+            self.usage.add(spent)
         if s.budget.active:
-            cost: float | None = 0.0
-            if spent is not None:
-                request = spent.request
-                cost = s.pricing.call_cost(
-                    spent.model, request.model, spent.input_tokens, spent.output_tokens, spent.cached_tokens
-                )
-            s.budget.settle(key, tokens, cost)
+            s.budget.settle(key, tokens, 0.0 if spent is None else self.usage.attempt_cost(spent))
 
     def _succeeded(self, result: ChatResult, attempt: int) -> StepOutcome:
         s = self.services
+        u = self.usage
         s.emit(
             ev.NodeFinished(
                 s.run_id,
                 s.clock.now(),
                 self.step_id,
                 result.text,
-                self.input_tokens,
-                self.output_tokens,
-                self.cost(),
+                u.input_tokens,
+                u.output_tokens,
+                u.cost(),
                 attempt,
                 result.request_id,
                 result.model,
-                self.cached_tokens,
-                self.tokens_estimated,
+                u.cached_tokens,
+                u.estimated,
             )
         )
         return StepOutcome(StepStatus.SUCCEEDED, output=result.text)
@@ -404,51 +359,28 @@ class StepAttempts:
                 message,
                 attempt,
                 error.status,
-                self.input_tokens,
-                self.output_tokens,
-                self.cost(),
-                self.cached_tokens,
-                self.tokens_estimated,
+                *self._used(),
             )
         )
         return StepOutcome(StepStatus.FAILED, reason=reason)
 
+    def _used(self) -> tuple[int, int, float | None, int, bool]:
+        """(input tokens, output tokens, cost, cached tokens, estimated): the order ``NodeFailed`` and
+        ``NodeTokensCounted`` take them in."""
+        u = self.usage
+        return u.input_tokens, u.output_tokens, u.cost(), u.cached_tokens, u.estimated
+
     def cancelled_event(self, run_id: str, t: float) -> ev.NodeCancelled:
         """The step's ``NodeCancelled``, with the tokens its attempts had the server process."""
+        u = self.usage
         return ev.NodeCancelled(
-            run_id,
-            t,
-            self.step_id,
-            self.attempts,
-            self.input_tokens,
-            self.output_tokens,
-            self.cost(),
-            self.tokens_estimated,
+            run_id, t, self.step_id, self.attempts, u.input_tokens, u.output_tokens, u.cost(), u.estimated
         )
 
     async def recount(self, counter: Counter) -> ev.NodeTokensCounted | None:
         """Ask the server to count the attempts whose tokens are an offline guess; the step's new totals,
         or None when nothing changed."""
-        changed = False
-        for spent in self.spent:
-            if not spent.estimated:
-                continue
-            counts = await counter(spent.request, spent.text)
-            if counts is None:
-                continue
-            spent.input_tokens, spent.output_tokens = counts
-            spent.estimated = False
-            changed = True
-        if not changed:
+        if not await self.usage.recount(counter):
             return None
         s = self.services
-        return ev.NodeTokensCounted(
-            s.run_id,
-            s.clock.now(),
-            self.step_id,
-            self.input_tokens,
-            self.output_tokens,
-            self.cost(),
-            self.cached_tokens,
-            self.tokens_estimated,
-        )
+        return ev.NodeTokensCounted(s.run_id, s.clock.now(), self.step_id, *self._used())

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
+from chainstudio.core.run.record import step_note
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import badge_for
 
@@ -76,7 +79,9 @@ class OutputPanel(QWidget):
         cost = (
             "" if span.api_calls == 0 else (" · cost unknown" if span.cost_usd is None else f" · ${span.cost_usd:.4f}")
         )
-        self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}")
+        note = step_note(span)  # estimated tokens, another answering model, cached tokens
+        note = f" · <span style='color:#b45309'>{escape(note)}</span>" if note else ""
+        self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}{note}")
         prompt = span.prompt if not span.system else f"[system]\n{span.system}\n\n[user]\n{span.prompt}"
         self._set(self.prompt, prompt)
         text = span.output
