@@ -20,7 +20,7 @@ from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.storage.fileformat import save
 from chainstudio.core.storage.history import RunHistory
 from tests.conftest import EXAMPLES, ROOT
-from tests.support.fake_openai_server import FakeOpenAIServer
+from tests.support.fake_openai_server import FakeOpenAIServer, Mode
 
 HYBRID = str(EXAMPLES / "research-hybrid.chain.json")
 
@@ -206,3 +206,24 @@ def test_advise_honours_model():
 
     default, mini = advise(), advise("--model", "gpt-4o-mini")
     assert mini["cost_usd"] < default["cost_usd"] / 5  # priced as gpt-4o-mini
+
+
+def test_estimated_tokens_and_a_free_local_server_are_said_in_the_output(tmp_path):
+    out = tmp_path / "run.json"
+    with FakeOpenAIServer(mode=Mode(stream_usage=False, answer_model="gemma"), chunk_delay=0) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "chainstudio", "run", HYBRID, "--provider", "openai", "--base-url", server.url]
+            + ["--no-output", "--no-history", "--json", str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "OPENAI_API_KEY": "sk-local"},
+        )
+    assert result.returncode == 0, result.stderr
+    assert "Prices: local server 127.0.0.1: free unless you set a price" in result.stdout
+    assert "~ estimated: the server did not count some steps' tokens" in result.stdout
+    assert "answered by gemma (asked for gpt-4o); priced as gemma" in result.stdout
+    record = json.loads(out.read_text())
+    assert record["tokens_estimated"] and record["cost_usd"] == 0.0
+    assert record["pricing_note"] == "local server 127.0.0.1: free unless you set a price"

@@ -11,6 +11,7 @@ from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenA
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.executor import Run, RunContext
 from tests.core.helpers import chain, fan_out
+from tests.support.engine import run_on_server as run_on
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 KEY = "sk-test-123"
@@ -50,16 +51,7 @@ def ask(server, prompt, *, key=KEY, model="gpt-4o", timeout=10.0):
 
 
 def run_on_server(server, graph, **context):
-    async def main():
-        provider = provider_for(server)
-        try:
-            run = Run(graph, RunContext(provider=provider, **context))
-            await run.execute()
-            return run
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(main())
+    return run_on(server.url, graph, key=KEY, **context)
 
 
 def test_streams_and_reports_the_servers_usage_request_id_and_first_token(fresh):

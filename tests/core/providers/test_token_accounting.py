@@ -3,33 +3,24 @@ HTTP against the fake server in the modes of the real servers it stands in for."
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from chainstudio.core.providers.openai_compat import INTERRUPTED, OpenAICompatProvider, OpenAISettings
+from chainstudio.core.providers.openai_compat import INTERRUPTED
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.executor import Run
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.record import run_record
 from tests.core.helpers import chain, fan_out
+from tests.support.engine import run_on_server
 from tests.support.fake_openai_server import FakeOpenAIServer, Mode
 
 PRICED = Pricing({"m": {"input": 1_000_000, "output": 2_000_000, "cached_input": 500_000}}, use_table=False)
 
 
 def run_on(server: FakeOpenAIServer, graph: Any, **context: Any) -> Run:
-    async def main() -> Run:
-        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="k"))
-        try:
-            run = Run(graph, RunContext(provider=provider, **context))
-            await run.execute()
-            return run
-        finally:
-            await provider.aclose()
-
-    return asyncio.run(main())
+    return run_on_server(server.url, graph, **context)
 
 
 def with_system(graph: Any, system: str = "You are careful. Cite numbers.") -> Any:

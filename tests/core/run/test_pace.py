@@ -8,11 +8,10 @@ import asyncio
 import pytest
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
-from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.pace import AdaptivePace
 from chainstudio.core.run.virtual_time import run_virtual
 from tests.core.helpers import fan_out
+from tests.support.engine import run_on_server
 from tests.support.fake_openai_server import FakeOpenAIServer, Mode
 
 
@@ -42,30 +41,13 @@ def run_against_hidden_limit(adaptive: bool) -> tuple[str, int, int]:
     """(run status, 429s the server sent, requests) for 16 steps, at most 8 at once, against a server that
     allows 4 requests in any second and answers 429 without Retry-After beyond that."""
 
-    async def main(server: FakeOpenAIServer) -> Run:
-        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="k"))
-        graph = fan_out(16)
-        for node in graph.nodes.values():
-            if node.kind == "llm":
-                node.params["retries"] = 12
-        try:
-            context = RunContext(
-                provider=provider,
-                concurrency=8,
-                adaptive_pace=adaptive,
-                pace_window=1.0,
-                backoff_base=0.05,
-                backoff_cap=1.0,
-                seed=3,
-            )
-            run = Run(graph, context)
-            await run.execute()
-            return run
-        finally:
-            await provider.aclose()
-
+    graph = fan_out(16)
+    for node in graph.nodes.values():
+        if node.kind == "llm":
+            node.params["retries"] = 12
+    context = {"concurrency": 8, "adaptive_pace": adaptive, "pace_window": 1.0, "backoff_base": 0.05}
     with FakeOpenAIServer(mode=Mode(rpm_limit=(4, 1.0)), chunk_delay=0.002, default_tokens=8) as server:
-        run = asyncio.run(main(server))
+        run = run_on_server(server.url, graph, backoff_cap=1.0, seed=3, **context)
         stats = server.stats
     return run.state.status, stats.statuses.get(429, 0), stats.requests
 

@@ -3,16 +3,13 @@ minutes of virtual time and, in real time, from a local server's own request log
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.executor import Run
 from chainstudio.core.run.rate_limits import RateLimits
 from tests.core.helpers import fan_out
-from tests.support.engine import run_scripted
+from tests.support.engine import run_on_server, run_scripted
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 
@@ -64,18 +61,8 @@ def test_a_local_server_log_shows_no_window_over_the_limit_in_real_time():
     limit. The limiter adds its safety margin to each window, so network delay cannot push one over."""
     limit, window = 3, 1.0
 
-    async def main(server: FakeOpenAIServer) -> Run:
-        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="k"))
-        try:
-            context = RunContext(provider=provider, rate_limits=RateLimits(limit, window=window))
-            run = Run(fan_out(10), context)
-            await run.execute()
-            return run
-        finally:
-            await provider.aclose()
-
     with FakeOpenAIServer(chunk_delay=0) as server:
-        run = asyncio.run(main(server))
+        run = run_on_server(server.url, fan_out(10), rate_limits=RateLimits(limit, window=window))
         most, _ = server.windows(window)
         arrivals = sorted(e["start"] for e in server.stats.log)
     assert run.state.status == "succeeded" and len(arrivals) == 10
