@@ -6,7 +6,8 @@ Runs research-sequential, -parallel and -hybrid (copies at temperature 0, every 
 capped by ``--max-tokens`` to keep a CPU server's run short) through ChainStudio's OpenAI-compatible
 provider, then replays every step's exact request non-streamed (``stream: false``, the same messages,
 ``max_tokens`` and temperature 0), whose ``usage`` is the server's own count, and prints one row per step:
-ChainStudio's input/output tokens, whether ChainStudio labelled them estimated, the server's counts, and
+what the stream gave (an offline estimate when the server sent no usage), ChainStudio's final figures (after
+the server's recount) and whether they are labelled estimated, the server's counts, and
 whether the replay produced the same text (greedy decoding: it should; when it does, the server's
 completion count is the count of the very text ChainStudio received).
 
@@ -41,7 +42,9 @@ GRAPHS = ("research-sequential", "research-parallel", "research-hybrid")
 class Row:
     graph: str
     step: str
-    ours_in: int
+    streamed_in: int  # what the stream gave ChainStudio (an offline estimate when it carried no usage)
+    streamed_out: int
+    ours_in: int  # ChainStudio's final figures (after the server's recount)
     ours_out: int
     estimated: bool
     server_in: int
@@ -100,6 +103,7 @@ async def compare(run: Run, base_url: str) -> list[Row]:
     """One row per model step of a finished run: ChainStudio's figures against a replay's usage."""
     state, rows = run.state, []
     last_start = {e.node_id: e for e in run.events if isinstance(e, ev.NodeStarted)}
+    streamed = {e.node_id: e for e in run.events if isinstance(e, ev.NodeFinished)}
     for span in state.spans.values():
         if span.kind != "llm" or span.node_id not in last_start or span.api_calls != 1:
             continue
@@ -112,6 +116,8 @@ async def compare(run: Run, base_url: str) -> list[Row]:
             Row(
                 state.started.graph_name if state.started else "",
                 span.name,
+                streamed[span.node_id].input_tokens,
+                streamed[span.node_id].output_tokens,
                 span.input_tokens,
                 span.output_tokens,
                 span.tokens_estimated,
@@ -145,12 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="OUT", help="write the rows as JSON")
     args = parser.parse_args(argv)
     rows = asyncio.run(main_async(args))
-    print("\n| graph | step | ChainStudio in / out | labelled | server in / out | same text | exact |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| graph | step | streamed in / out | ChainStudio in / out | labelled | server in / out | same text | exact |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r.graph} | {r.step} | {r.ours_in} / {r.ours_out} | {'estimated' if r.estimated else 'exact'} | "
-            f"{r.server_in} / {r.server_out} | {'yes' if r.same_text else 'no'} | {'yes' if r.exact else 'NO'} |"
+            f"| {r.graph} | {r.step} | {r.streamed_in} / {r.streamed_out} | {r.ours_in} / {r.ours_out} | "
+            f"{'estimated' if r.estimated else 'exact'} | {r.server_in} / {r.server_out} | "
+            f"{'yes' if r.same_text else 'no'} | {'yes' if r.exact else 'NO'} |"
         )
     exact = sum(r.exact for r in rows)
     print(f"\n{exact}/{len(rows)} steps exact; {sum(r.estimated for r in rows)} labelled estimated")
