@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from chainstudio.core.graph.model import Graph  # noqa: E402
 from chainstudio.core.launch import RunOptions, build_context  # noqa: E402
 from chainstudio.core.run import events as ev  # noqa: E402
-from chainstudio.core.run.executor import Run  # noqa: E402
+from chainstudio.core.run.executor import Run, Strategy  # noqa: E402
 from chainstudio.core.storage.fileformat import load  # noqa: E402
 from chainstudio.core.storage.settings import Settings  # noqa: E402
 
@@ -68,8 +68,9 @@ def prepared(name: str, max_tokens: int | None) -> Graph:
 
 async def run_graph(graph: Graph, base_url: str, strategy: str = "eager", **options: Any) -> Run:
     """One ChainStudio run on the server (provider ``openai``), as the CLI would make it."""
-    context = build_context(Settings(), RunOptions(provider="openai", base_url=base_url, strategy=strategy, **options))  # type: ignore[arg-type]
-    run = Run(graph, context, strategy=strategy)  # type: ignore[arg-type]
+    chosen = cast("Strategy", strategy)
+    context = build_context(Settings(), RunOptions(provider="openai", base_url=base_url, strategy=chosen, **options))
+    run = Run(graph, context, strategy=chosen)
     try:
         await run.execute()
     finally:
@@ -151,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="OUT", help="write the rows as JSON")
     args = parser.parse_args(argv)
     rows = asyncio.run(main_async(args))
-    print("\n| graph | step | streamed in / out | ChainStudio in / out | labelled | server in / out | same text | exact |")
+    columns = ("graph", "step", "streamed in / out", "ChainStudio in / out", "labelled", "server in / out")
+    print("\n| " + " | ".join(columns) + " | same text | exact |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(

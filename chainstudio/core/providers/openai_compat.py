@@ -154,9 +154,11 @@ class OpenAICompatProvider:
         usage = None
         finish_reason: str | None = None
         model = request.model
+        received = False  # a chunk came back: the server had processed the prompt
         try:
             async with stream:
                 async for chunk in stream:
+                    received = True
                     request_id = request_id or getattr(chunk, "id", None)
                     model = getattr(chunk, "model", None) or model
                     if getattr(chunk, "usage", None) is not None:
@@ -174,11 +176,11 @@ class OpenAICompatProvider:
                         if choice.finish_reason:
                             finish_reason = str(choice.finish_reason)
         except openai.APIError as exc:  # a broken connection while reading
-            raise _dropped(parts, request, f"stream broke off: {_cause(exc)}") from None
+            raise _dropped(received, parts, request, f"stream broke off: {_cause(exc)}") from None
         if finish_reason is None and usage is None:
-            if parts and self._sent > number:  # a newer request went out while this one streamed
-                raise _dropped(parts, request, INTERRUPTED, kind="interrupted")
-            raise _dropped(parts, request, "stream ended before the answer was complete")
+            if received and self._sent > number:  # a newer request went out while this one streamed
+                raise _dropped(received, parts, request, INTERRUPTED, kind="interrupted")
+            raise _dropped(received, parts, request, "stream ended before the answer was complete")
         text = "".join(parts)
         self._usage_missing = usage is None
         counted = server_usage(usage, request, text)
@@ -206,11 +208,13 @@ def _prompt_tokens(request: ChatRequest) -> int:
     return sum(count_tokens(m.get("content", "")) for m in request.messages)
 
 
-def _dropped(parts: list[str], request: ChatRequest, message: str, kind: ErrorKind = "dropped") -> ProviderError:
-    """A stream that ended early; once a token came back, the server had processed the prompt and the
-    text so far: those are counted (an estimate)."""
+def _dropped(
+    received: bool, parts: list[str], request: ChatRequest, message: str, kind: ErrorKind = "dropped"
+) -> ProviderError:
+    """A stream that ended early; once a chunk came back, the server had processed the prompt (and made the
+    text so far): those are counted (an estimate)."""
     partial = "".join(parts)
-    if not parts:
+    if not received:
         return ProviderError(message, kind=kind, partial_text=partial)
     output = min(count_tokens(partial), request.max_tokens)
     return ProviderError(

@@ -147,3 +147,31 @@ def test_dropped_streams_count_toward_the_budget_so_retries_stop():
     span = run.state.span_by_name("a")
     assert span.status == "failed" and "token cap" in span.error
     assert span.api_calls < 10 and run.state.totals().total_tokens <= 2000
+
+
+def test_usage_that_cannot_be_true_is_refused():
+    from types import SimpleNamespace as U
+
+    from chainstudio.core.providers.base import ChatRequest
+    from chainstudio.core.providers.openai_compat import ABSURD_TOKENS, server_usage
+
+    request = ChatRequest("m", ({"role": "user", "content": "hello there"},), max_tokens=50)
+    text = "one two three four"
+    assert server_usage(U(prompt_tokens=5, completion_tokens=4), request, text) == (5, 4, 0)
+    cached = U(prompt_tokens=50, completion_tokens=4, prompt_tokens_details=U(cached_tokens=32))
+    assert server_usage(cached, request, text) == (50, 4, 32)
+    reasoning = U(prompt_tokens=5, completion_tokens=900, completion_tokens_details=U(reasoning_tokens=896))
+    assert server_usage(reasoning, request, text) == (5, 900, 0)  # hidden reasoning tokens are real
+    for bad in (
+        U(prompt_tokens=-1, completion_tokens=4),
+        U(prompt_tokens=5, completion_tokens=-2_000_000),
+        U(prompt_tokens=5.5, completion_tokens=4),
+        U(prompt_tokens=True, completion_tokens=4),
+        U(prompt_tokens=10**30, completion_tokens=4),
+        U(prompt_tokens=ABSURD_TOKENS + 1, completion_tokens=4),
+        U(prompt_tokens=5, completion_tokens=100_000),  # more tokens than the answer has bytes
+        U(prompt_tokens=5, completion_tokens=4, prompt_tokens_details=U(cached_tokens=6)),
+        U(prompt_tokens=None, completion_tokens=4),
+        None,
+    ):
+        assert server_usage(bad, request, text) is None, bad
