@@ -21,7 +21,7 @@ A wrong API key gets 401 (when the server has one); a model outside ``known_mode
 
 ``Mode`` gives the server the behaviours of real ones (see ../shared/design/REAL_SERVERS.md):
 ``stream_usage=False`` never sends usage in a stream (llama-cpp-python's server); ``tokenizer`` serves a
-tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``; "llama-cpp-python":
+tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``, and ``/props`` with ``slots``; "llama-cpp-python":
 ``/extras/tokenize`` + ``/extras/tokenize/count``) and counts prompts through a chat template of its own
 (BOS + per-message framing; ``drop_system`` leaves system messages out, as the gemma format does);
 ``cached_tokens`` reports that many prompt tokens as read from the cache; ``answer_model`` names another
@@ -88,6 +88,7 @@ class Mode:
     one_at_a_time: bool = False
     interrupt: bool = False
     rpm_limit: tuple[int, float] | None = None  # (requests, seconds)
+    slots: int = 4  # llama.cpp: the ``total_slots`` its ``GET /props`` reports
 
 
 FRAME_TOKENS = 4  # the fake chat template's tokens around each message it keeps
@@ -200,12 +201,14 @@ class FakeOpenAIServer:
             loop.close()
 
     async def _startup(self) -> None:
+        count_tokens("load the tokenizer now")  # as a real server loads its model before it listens
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         if self.mode.tokenizer == "llama.cpp":
             app.router.add_post("/tokenize", self._tokenize)
             app.router.add_post("/apply-template", self._apply_template)
+            app.router.add_get("/props", self._props)
         elif self.mode.tokenizer == "llama-cpp-python":
             app.router.add_post("/extras/tokenize", self._tokenize)
             app.router.add_post("/extras/tokenize/count", self._tokenize)
@@ -278,6 +281,9 @@ class FakeOpenAIServer:
         """The tokens of an applied template (without BOS): the same figure as the usage of the prompt."""
         found = re.findall(r"<\|(\w+)\|>\n(.*?)<\|end\|>\n", text, flags=re.S)
         return sum(FRAME_TOKENS + count_tokens(content) for _, content in found) + TAIL_TOKENS
+
+    async def _props(self, request: web.Request) -> web.Response:
+        return web.json_response({"total_slots": self.mode.slots, "endpoint_slots": True})
 
     async def _apply_template(self, request: web.Request) -> web.Response:
         body = await request.json()

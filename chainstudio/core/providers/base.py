@@ -6,10 +6,12 @@ attempt and every wait is recorded as an event (real clients are built with thei
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from chainstudio.core.errors import ChainStudioError
 
@@ -127,3 +129,33 @@ class ServerCounting(Protocol):
         """(prompt tokens, output tokens) of ``request`` answered by ``text``, as the server counts them;
         None when it cannot tell."""
         ...
+
+
+@runtime_checkable
+class ServerCapacity(Protocol):
+    """A provider that can tell how many requests its server runs at once (e.g. from the server's kind),
+    asked before a run's first call when the run does not know it already."""
+
+    async def server_capacity(self) -> int | None:
+        """Requests the server runs at once; None when it cannot tell (never raises)."""
+        ...
+
+
+def local_host(base_url: str | None) -> str | None:
+    """The host of ``base_url`` when it is on this machine or a private network (loopback, RFC 1918,
+    link-local, ``localhost``, ``*.local``); None otherwise (or without a URL)."""
+    if not base_url:
+        return None
+    try:
+        host = urlsplit(base_url).hostname or ""
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host if (address.is_loopback or address.is_private or address.is_link_local) else None

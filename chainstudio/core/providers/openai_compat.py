@@ -25,13 +25,15 @@ newer request of ours was in flight, was cut off by that request (llama-cpp-pyth
 default ``--interrupt_requests True``): the error says so in plain words, with the fix.
 
 Timeouts: only connecting has one here; the run's watchdog (``core.run.progress``) times the model's
-progress, so a request queued at a busy server is not cut by a read timeout.
+progress, so a request queued at a busy server is not cut by a read timeout. ``server_capacity`` tells the
+run how many requests a local server runs at once, where its kind says (``server_tokens``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import os
 import re
 import time
@@ -46,6 +48,7 @@ from chainstudio.core.providers.base import (
     DeltaCallback,
     ErrorKind,
     ProviderError,
+    local_host,
     request_sent,
 )
 from chainstudio.core.providers.server_tokens import ServerTokenizer
@@ -54,6 +57,8 @@ from chainstudio.core.tokens import count_tokens
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, Timeout
     from openai.types.chat import ChatCompletionMessageParam
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 ABSURD_TOKENS = 100_000_000  # no single call's usage is larger: a server reporting more is not believed
@@ -116,6 +121,18 @@ class OpenAICompatProvider:
     async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
         """(prompt, output) tokens as the server's own tokenizer counts them (None: it cannot tell)."""
         return await self._tokenizer.counts(request, text)
+
+    async def server_capacity(self) -> int | None:
+        """How many requests the server runs at once, for a server on this machine or a private network
+        whose kind tells it (llama-cpp-python's: 1; ``llama-server``: its slots); None otherwise. A cloud
+        endpoint is not asked (two more round trips before every run, for nothing)."""
+        if local_host(self.base_url) is None:
+            return None
+        try:
+            return await self._tokenizer.capacity()
+        except Exception as exc:  # noqa: BLE001 - unknown capacity: timeouts start when the request is sent
+            log.info("the server at %s did not say its capacity: %s", self.base_url, exc)
+            return None
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
         import openai

@@ -14,6 +14,9 @@ What the servers offer, found by trying them (Gemma 3 270M, November 2026):
   the contents it keeps.
 * anything else (OpenAI, vLLM, Ollama, LM Studio send usage in streams anyway): no recount.
 
+The same detection tells how many requests such a server runs at once (``capacity``): llama-cpp-python's
+server one (it serialises generations), ``llama-server`` its ``total_slots`` (``GET /props``).
+
 The server is asked only after a run's model calls (see ``core.run.executor``): on a server that runs one
 request at a time, a count request would otherwise queue behind a stream, or cut it off.
 """
@@ -75,6 +78,18 @@ class ServerTokenizer:
             return None
         return prompt, output
 
+    async def capacity(self) -> int | None:
+        """How many requests the server runs at once, when its kind tells (None: unknown)."""
+        kind = await self._kind()
+        if kind == "llama-cpp-python":
+            return 1
+        if kind == "llama.cpp":
+            props = await self._client.get(f"{self.root}/props", cast_to=object)
+            slots = props.get("total_slots") if isinstance(props, dict) else None
+            if isinstance(slots, int) and not isinstance(slots, bool) and slots >= 1:
+                return slots
+        return None
+
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         return await self._client.post(f"{self.root}{path}", body=body, cast_to=object)
 
@@ -84,12 +99,16 @@ class ServerTokenizer:
         return self.kind
 
     async def _detect(self) -> Kind:
+        """The server's kind from the endpoints it answers. A server that cannot be reached raises (and is
+        asked again next time); one that answers neither endpoint is "none"."""
         import openai
 
         try:
             found = await self._post("/tokenize", {"content": PROBE_SHORT, "add_special": False})
             if isinstance(found, dict) and isinstance(found.get("tokens"), list):
                 return "llama.cpp"
+        except openai.APIConnectionError:
+            raise
         except openai.APIError:
             pass
         try:
@@ -97,6 +116,8 @@ class ServerTokenizer:
             if isinstance(found, dict) and isinstance(found.get("count"), int):
                 self._empty = int(found["count"])
                 return "llama-cpp-python"
+        except openai.APIConnectionError:
+            raise
         except openai.APIError:
             pass
         return "none"

@@ -27,6 +27,10 @@ guess (a server that sends no usage) are recounted by the server, if the provide
 (``ServerCounting``): one ``NodeTokensCounted`` per step whose figures changed, before ``RunFinished``.
 Counting after the calls means it never competes with a stream (a one-at-a-time server would queue it
 behind one, or cut one off).
+
+Before the first call, a run that does not know its server's capacity asks the provider
+(``ServerCapacity``: a local llama-cpp-python server runs one request at a time), so that time queued at
+the server does not count against a step's timeout (``core.run.progress``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Any
 
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import TemplateProblem
-from chainstudio.core.providers.base import ChatRequest, ServerCounting
+from chainstudio.core.providers.base import ChatRequest, ServerCapacity, ServerCounting
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices, StepAttempts
 from chainstudio.core.run.budget import BudgetGuard
@@ -57,6 +61,7 @@ log = logging.getLogger(__name__)
 
 CANCEL_GRACE = 5.0  # real seconds to wait for cancelled tasks to unwind before giving up on them
 RECOUNT_LIMIT = 30.0  # real seconds the server's recount of guessed tokens may take at the end of a run
+CAPACITY_LIMIT = 2.0  # real seconds a run waits, before its first call, for the server to tell its capacity
 
 
 class Run:
@@ -150,6 +155,8 @@ class Run:
         self._finished = asyncio.get_running_loop().create_future()
         self._emit(self._run_started())
         try:
+            if self._cancel_reason is None:
+                await self._learn_capacity()
             if self._cancel_reason is None:
                 self._scheduler.start()
                 if not self._scheduler.done:
@@ -255,6 +262,24 @@ class Run:
         if self._scheduler.status_of(step) is None and self._cancel_reason is None:  # never leave the run hanging
             self._emit(ev.NodeFailed(self.run_id, self._clock.now(), step, f"internal error: {task.exception()!r}"))
             self._scheduler.finish_call(step, StepStatus.FAILED)
+
+    async def _learn_capacity(self) -> None:
+        """Ask the provider how many requests its server runs at once, unless the run knows already."""
+        load = self.context.load()
+        provider = self.context.provider
+        if load.capacity is not None or not isinstance(provider, ServerCapacity) or not self._has_llm_steps():
+            return
+        try:
+            capacity = await asyncio.wait_for(provider.server_capacity(), CAPACITY_LIMIT)
+        except TimeoutError:
+            return
+        if capacity is not None and load.capacity is None:
+            load.capacity = capacity
+            log.info("the server runs %d request(s) at once", capacity)
+
+    def _has_llm_steps(self) -> bool:
+        nodes = self.graph.nodes
+        return any(nodes[nid].kind == "llm" for nid in self.plan.ids)
 
     # --- the end ------------------------------------------------------------------------------------
     async def _recount(self) -> None:

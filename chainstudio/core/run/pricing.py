@@ -18,7 +18,6 @@ calls free (cost 0, with a note saying so) unless the user set a price for the m
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 from collections.abc import Mapping
@@ -27,9 +26,9 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from chainstudio.core.errors import Refused
+from chainstudio.core.providers.base import local_host
 
 MILLION = Decimal(1_000_000)
 
@@ -133,26 +132,6 @@ class Pricing:
         if cost is None and requested and requested != model and model.startswith(requested):
             cost = self.cost_usd(requested, input_tokens, output_tokens, cached_tokens)
         return cost
-
-
-def local_host(base_url: str | None) -> str | None:
-    """The host of ``base_url`` when it is on this machine or a private network (loopback, RFC 1918,
-    link-local, ``localhost``, ``*.local``); None otherwise (or without a URL)."""
-    if not base_url:
-        return None
-    try:
-        host = urlsplit(base_url).hostname or ""
-    except ValueError:
-        return None
-    if not host:
-        return None
-    if host == "localhost" or host.endswith((".localhost", ".local")):
-        return host
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return host if (address.is_loopback or address.is_private or address.is_link_local) else None
 
 
 def _parse_price(model: str, value: Any) -> ModelPrice:

@@ -9,6 +9,9 @@ another request arrived (``exclusive``), the run's requests go one at a time fro
 ``Watchdog`` is one attempt's timeout: armed when its request is accepted, re-armed by every chunk of
 the answer, it fails the attempt when the first token takes longer than the timeout after acceptance, or
 when the answer stalls (no chunk) for that long. It costs one float per chunk and one timer per attempt.
+A check that runs late because the event loop was held (this process busy, e.g. loading the tokenizer on
+a first run) does not fail the attempt: the answer may be waiting in the socket, so the check is put off by
+as long as it was late, and fails only if no progress shows by then.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chainstudio.core.clock import Clock
+
+LOOP_LAG = 0.05  # real seconds a check may run late before the lateness is put down to the loop, not the model
 
 
 class Ticket:
@@ -85,6 +90,7 @@ class Watchdog:
         self._task = task or asyncio.current_task()
         self._loop = asyncio.get_running_loop()
         self._last = 0.0
+        self._scheduled = 0.0  # loop time the pending check is due
         self._handle: asyncio.TimerHandle | None = None
         self._closed = False
 
@@ -92,7 +98,11 @@ class Watchdog:
         if self.seconds is None or self._closed or self._handle is not None:
             return
         self._last = self._loop.time()
-        self._handle = self._loop.call_at(self._last + self.clock.real(self.seconds), self._check)
+        self._schedule(self._last + self.clock.real(self.seconds))
+
+    def _schedule(self, at: float) -> None:
+        self._scheduled = at
+        self._handle = self._loop.call_at(at, self._check)
 
     def progress(self) -> None:
         self.first_token = True
@@ -104,13 +114,18 @@ class Watchdog:
         self._handle = None
         if self._closed or self.seconds is None:
             return
+        now = self._loop.time()
+        late = now - self._scheduled
+        if late > LOOP_LAG:  # the loop was held: let what arrived meanwhile be read first
+            self._schedule(now + late)
+            return
         due = self._last + self.clock.real(self.seconds)
-        if self._loop.time() + 1e-9 >= due:
+        if now + 1e-9 >= due:
             self.fired = True
             if self._task is not None:
                 self._task.cancel()
             return
-        self._handle = self._loop.call_at(due, self._check)
+        self._schedule(due)
 
     def close(self) -> None:
         self._closed = True

@@ -5,15 +5,21 @@ not count against it."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from dataclasses import dataclass, field
 
 import pytest
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback
+from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
 from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.progress import Watchdog
 from chainstudio.core.run.virtual_time import run_virtual
 from tests.core.helpers import chain, fan_out
+from tests.support.engine import run_on_server
+from tests.support.fake_openai_server import FakeOpenAIServer, Mode
 
 
 @dataclass
@@ -82,3 +88,71 @@ def test_an_answer_that_stalls_fails_with_its_own_words():
     assert span.status == "failed" and span.error == "the answer stalled: no new text for 5 s"
     assert span.duration == pytest.approx(6.0)  # the first chunk at 1 s, then 5 s without one
     assert span.output == "w0 "
+
+
+def queued_fan_out(n: int, timeout: float, delay: float):
+    graph = fan_out(n)
+    for node in graph.nodes.values():
+        if node.kind == "llm":
+            node.params.update(timeout=timeout, retries=0, prompt=node.params["prompt"] + f" [[delay={delay}]]")
+    return graph
+
+
+@pytest.mark.parametrize("tokenizer", [None, "llama-cpp-python"])
+def test_a_local_llama_cpp_python_server_is_known_to_run_one_request_at_a_time(tokenizer):
+    # four requests at once, served one at a time (0.6 s each to the first token); the fourth waits ~1.8 s
+    # in the server's queue. A server that says it is llama-cpp-python's (its /extras/tokenize/count) is
+    # known to run one at a time, so the 1.5 s timeouts measure only each request's own wait for a token.
+    mode = Mode(one_at_a_time=True, stream_usage=False, tokenizer=tokenizer)
+    with FakeOpenAIServer(mode=mode, chunk_delay=0) as server:
+        run = run_on_server(server.url, queued_fan_out(4, timeout=1.5, delay=0.6))
+    errors = [s.error for s in run.state.spans.values() if s.error]
+    if tokenizer is None:  # nothing tells its capacity: the queued requests time out
+        assert errors and set(errors) == {"no first token within 1.5 s of the server taking the request"}
+    else:
+        assert run.state.status == "succeeded", errors
+        assert run.context.load().capacity == 1
+
+
+def test_llama_server_reports_its_slots_and_a_cloud_endpoint_is_not_asked():
+    async def capacities() -> tuple[int | None, int | None]:
+        with FakeOpenAIServer(mode=Mode(tokenizer="llama.cpp", slots=3)) as server:
+            local = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="k"))
+            cloud = OpenAICompatProvider(OpenAISettings(base_url="https://api.example.invalid/v1", api_key="k"))
+            try:
+                return await local.server_capacity(), await cloud.server_capacity()
+            finally:
+                await local.aclose()
+                await cloud.aclose()
+
+    assert asyncio.run(capacities()) == (3, None)
+
+
+def test_a_check_delayed_by_a_held_loop_lets_the_answer_that_arrived_be_read_first():
+    # the answer is in the socket before the deadline, but the loop is held past it (this process busy):
+    # the check runs late, and must not fail an attempt whose answer merely waits to be read
+    async def main() -> bytes:
+        ours, theirs = socket.socketpair()
+        reader, writer = await asyncio.open_connection(sock=ours)
+        dog: Watchdog | None = None
+
+        async def read() -> bytes:
+            data = await reader.read(1)
+            assert dog is not None
+            dog.progress()
+            return data
+
+        task = asyncio.get_running_loop().create_task(read())
+        await asyncio.sleep(0)  # the reader waits for data
+        dog = Watchdog(Clock(), 0.2, task)
+        dog.arm()
+        theirs.send(b"x")
+        time.sleep(0.5)  # the loop is held past the deadline
+        try:
+            return await task
+        finally:
+            dog.close()
+            writer.close()
+            theirs.close()
+
+    assert asyncio.run(main()) == b"x"
