@@ -176,7 +176,8 @@ class StepAttempts:
         s, call = self.services, self.call
         task = asyncio.current_task()
         watchdog = self._watchdog = Watchdog(s.clock, call.timeout, task)
-        ticket = s.load.enter(watchdog.arm)
+        ticket = s.load.enter(watchdog.arm, watchdog.disarm)
+        watchdog.on_first = lambda: s.load.serving(ticket)
         self._parts, self._live_tokens = [], 0
         result: ChatResult | None = None
         error: ProviderError | None = None

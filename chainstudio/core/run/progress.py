@@ -2,9 +2,12 @@
 
 ``ServerLoad`` keeps a run's requests in flight at its server, oldest first. With a known ``capacity``
 (the server runs that many requests at once, e.g. 1 for llama-cpp-python's server), a request is
-*accepted* when fewer than ``capacity`` older requests are still in flight (servers queue first come,
-first served); with no known capacity, at once. When the server was seen to cut a stream off because
-another request arrived (``exclusive``), the run's requests go one at a time from then on (``turn``).
+*accepted* when it is being served (its answer began) or when it is among the oldest of those waiting
+that fit in the capacity left by the ones being served; with no known capacity, at once. Servers need not
+take their queue in order (llama-cpp-python's does not): when a younger request's answer begins, an older
+one thought accepted is not being served after all, and its timer stops until it is accepted again.
+When the server was seen to cut a stream off because another request arrived (``exclusive``), the run's
+requests go one at a time from then on (``turn``).
 
 ``Watchdog`` is one attempt's timeout: armed when its request is accepted, re-armed by every chunk of
 the answer, it fails the attempt when the first token takes longer than the timeout after acceptance, or
@@ -26,11 +29,13 @@ LOOP_LAG = 0.05  # real seconds a check may run late before the lateness is put 
 
 
 class Ticket:
-    __slots__ = ("accepted", "on_accepted")
+    __slots__ = ("accepted", "on_accepted", "on_released", "served")
 
-    def __init__(self, on_accepted: Callable[[], None]):
+    def __init__(self, on_accepted: Callable[[], None], on_released: Callable[[], None] | None = None):
         self.accepted = False
+        self.served = False  # its answer began: the server is certainly taking it
         self.on_accepted = on_accepted
+        self.on_released = on_released
 
 
 class ServerLoad:
@@ -44,12 +49,19 @@ class ServerLoad:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def enter(self, on_accepted: Callable[[], None]) -> Ticket:
-        """A request is sent; ``on_accepted`` is called once the server is taking it (maybe at once)."""
-        ticket = Ticket(on_accepted)
+    def enter(self, on_accepted: Callable[[], None], on_released: Callable[[], None] | None = None) -> Ticket:
+        """A request is sent; ``on_accepted`` is called once the server is taking it (maybe at once), and
+        ``on_released`` if it turns out the server is serving others instead (then maybe accepted again)."""
+        ticket = Ticket(on_accepted, on_released)
         self._in_flight.append(ticket)
         self._accept()
         return ticket
+
+    def serving(self, ticket: Ticket) -> None:
+        """The answer to ``ticket``'s request began."""
+        if not ticket.served:
+            ticket.served = True
+            self._accept()
 
     def leave(self, ticket: Ticket) -> None:
         if ticket in self._in_flight:
@@ -60,11 +72,16 @@ class ServerLoad:
 
     def _accept(self) -> None:
         capacity = 1 if self.exclusive else self.capacity
-        limit = len(self._in_flight) if capacity is None else min(capacity, len(self._in_flight))
-        for ticket in self._in_flight[:limit]:
-            if not ticket.accepted:
+        waiting = [t for t in self._in_flight if not t.served]
+        room = len(waiting) if capacity is None else max(0, capacity - (len(self._in_flight) - len(waiting)))
+        for i, ticket in enumerate(waiting):
+            if i < room and not ticket.accepted:
                 ticket.accepted = True
                 ticket.on_accepted()
+            elif i >= room and ticket.accepted:
+                ticket.accepted = False
+                if ticket.on_released is not None:
+                    ticket.on_released()
 
     def must_wait(self) -> bool:
         """In exclusive mode, whether a new request has to wait for the server to be free."""
@@ -87,6 +104,7 @@ class Watchdog:
         self.seconds = seconds
         self.fired = False
         self.first_token = False  # a chunk arrived: the timeout now measures stalls
+        self.on_first: Callable[[], None] | None = None  # called at the first chunk
         self._task = task or asyncio.current_task()
         self._loop = asyncio.get_running_loop()
         self._last = 0.0
@@ -104,7 +122,15 @@ class Watchdog:
         self._scheduled = at
         self._handle = self._loop.call_at(at, self._check)
 
+    def disarm(self) -> None:
+        """Stop timing until ``arm()`` (the request is queued at the server after all)."""
+        if self._handle is not None and not self.first_token:
+            self._handle.cancel()
+            self._handle = None
+
     def progress(self) -> None:
+        if not self.first_token and self.on_first is not None:
+            self.on_first()
         self.first_token = True
         self._last = self._loop.time()
         if self._handle is None and not self.fired:

@@ -50,14 +50,45 @@ class OneAtATime:
         return None
 
 
-def run_one_at_a_time(graph, *, capacity=None, timeout=6.0, **server):
+class YoungestFirst(OneAtATime):
+    """One request at a time, but the youngest waiting request is served next (not first come, first
+    served: llama-cpp-python's server takes its queue in no particular order)."""
+
+    def __init__(self, clock: Clock, **kwargs):
+        super().__init__(clock, **kwargs)
+        self._busy = False
+        self._queue: list[asyncio.Future[None]] = []
+
+    async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        if self._busy:
+            turn = asyncio.get_running_loop().create_future()
+            self._queue.append(turn)
+            await turn
+        self._busy = True
+        try:
+            await self.clock.sleep(self.ttft)
+            for i in range(self.chunks):
+                if i:
+                    await self.clock.sleep(self.gap)
+                on_delta(f"w{i} ", self.clock.now())
+            return ChatResult("done", 1, self.chunks, request.model)
+        finally:
+            self._busy = False
+            while self._queue:
+                turn = self._queue.pop()  # the youngest still waiting
+                if not turn.done():
+                    turn.set_result(None)
+                    break
+
+
+def run_one_at_a_time(graph, *, capacity=None, timeout=6.0, server_kind=OneAtATime, **server):
     for node in graph.nodes.values():
         if node.kind == "llm":
             node.params.update(timeout=timeout, retries=0)
 
     async def main() -> Run:
         clock = Clock(monotonic=asyncio.get_running_loop().time)
-        provider = OneAtATime(clock, **server)
+        provider = server_kind(clock, **server)
         run = Run(graph, RunContext(provider=provider, clock=clock, capacity=capacity))
         await run.execute()
         return run
@@ -74,6 +105,16 @@ def test_queueing_at_a_server_of_known_capacity_does_not_count_against_the_timeo
     known = run_one_at_a_time(fan_out(3), capacity=1)
     assert known.state.status == "succeeded"
     assert known.state.rel(known.state.end_time) == pytest.approx(18.0)
+
+
+def test_a_server_that_takes_its_queue_out_of_order_does_not_time_out_the_request_it_passed_over():
+    # b0 is served 0-6 s; then the youngest, b2 (6-12 s), then b1 (12-18 s, its first token at 16 s). b1 was
+    # thought accepted at 6 s, but when b2's answer began it was clearly still queued: its 6 s count
+    # starts again at 12 s, when it is next in line
+    run = run_one_at_a_time(fan_out(3), capacity=1, server_kind=YoungestFirst)
+    assert run.state.status == "succeeded", [s.error for s in run.state.spans.values() if s.error]
+    first_tokens = {s.name: run.state.rel(s.first_token_at) for s in run.state.spans.values() if s.first_token_at}
+    assert first_tokens == pytest.approx({"b0": 4.0, "b2": 10.0, "b1": 16.0})
 
 
 def test_a_slow_but_steady_answer_longer_than_the_timeout_succeeds():
