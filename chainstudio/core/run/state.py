@@ -246,7 +246,7 @@ class RunState:
         span = self.spans[e.node_id]
         span.status = StepStatus.CANCELLED
         span.api_calls = max(span.api_calls, e.attempts)
-        if e.input_tokens or e.output_tokens:
+        if e.input_tokens or e.output_tokens or e.cost_usd is not None:  # a step stopped before a token: $0
             span.input_tokens, span.output_tokens, span.cost_usd = e.input_tokens, e.output_tokens, e.cost_usd
             span.tokens_estimated = e.tokens_estimated
         if span.started_at is not None:

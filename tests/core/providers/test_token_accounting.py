@@ -3,13 +3,14 @@ HTTP against the fake server in the modes of the real servers it stands in for."
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from chainstudio.core.providers.openai_compat import INTERRUPTED
+from chainstudio.core.providers.openai_compat import INTERRUPTED, OpenAICompatProvider, OpenAISettings
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.executor import Run
+from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.record import run_record
 from tests.core.helpers import chain, fan_out
@@ -175,3 +176,27 @@ def test_usage_that_cannot_be_true_is_refused():
         None,
     ):
         assert server_usage(bad, request, text) is None, bad
+
+
+def test_a_step_stopped_before_its_answer_began_costs_nothing_on_a_free_server():
+    # a local server is free: a step cancelled while its request waited for a first token used nothing,
+    # so its cost is $0, not unknown (and neither is the run's)
+    async def main() -> Run:
+        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="k"))
+        graph = fan_out(2)
+        graph.node_by_name("b1").params["prompt"] += " [[hang]]"
+        run = Run(graph, RunContext(provider=provider, pricing=Pricing().for_endpoint(server.url)))
+        asyncio.get_running_loop().call_later(1.0, run.cancel, "stopped")
+        try:
+            await run.execute()
+        finally:
+            await provider.aclose()
+        return run
+
+    with FakeOpenAIServer(chunk_delay=0) as server:
+        run = asyncio.run(main())
+    state = run.state
+    hung = state.span_by_name("b1")
+    assert state.status == "cancelled" and hung.status == "cancelled" and hung.api_calls == 1
+    assert hung.cost_usd == 0.0 and state.span_by_name("b0").cost_usd == 0.0
+    assert state.totals().cost_usd == 0.0
