@@ -121,9 +121,9 @@ def _summary_json(summary: Any) -> dict[str, Any]:
 
 
 def show_run(args: argparse.Namespace) -> int:
-    from rich.text import Text
 
     from chainstudio.cli.report import final_report, make_console, write_json
+    from chainstudio.cli.terminal import styled
 
     found = _load(_history(), args.run)
     if found is None:
@@ -135,10 +135,10 @@ def show_run(args: argparse.Namespace) -> int:
             return 0
     console = make_console()
     started = state.started
-    title = Text(f"{run_id} · {started.graph_name} · {started.strategy} · {started.provider_label}")
+    title = styled(f"{run_id} · {started.graph_name} · {started.strategy} · {started.provider_label}")
     console.print(title)
     if state.simulated:
-        console.print("[yellow]SIMULATED: figures are from the offline simulator.[/yellow]")
+        console.print(styled(("SIMULATED: figures are from the offline simulator.", "yellow")))
     final_report(console, state, show_output=not args.no_output)
     return 0
 

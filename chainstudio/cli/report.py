@@ -13,36 +13,34 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chainstudio.cli.terminal import make_console, raw_stream, styled
+from chainstudio.core.strict_json import standard
+from chainstudio.core.text_safety import escape_lone_surrogates
+
+__all__ = ["execute_with_progress", "final_report", "make_console", "node_table", "print_banner", "write_json"]
+
 
 def write_json(target: str, data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """``data`` as JSON into ``target`` ('-': stdout, as ASCII so any terminal shows it); raises OSError."""
+    data = standard(data)
     if target == "-":
-        sys.stdout.write(text)
+        raw_stream(sys.stdout).write(json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n")
     else:
-        Path(target).write_text(text, encoding="utf-8")
-
-
-def make_console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 130)  # files and pipes get whole lines, not wrapped tables
-    return console
+        text = escape_lone_surrogates(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
+        Path(target).write_text(text + "\n", encoding="utf-8")
 
 
 def print_banner(console: Any, context: Any, graph_name: str, strategy: str) -> None:
     """The run's title line, and what applies to its figures: simulated, rate limits, local prices."""
-    from rich.text import Text
 
     provider, concurrency = context.provider, context.concurrency
     cap = f", at most {concurrency} at once" if concurrency else ""
-    title = Text(graph_name, style="bold")
-    title.append(f" · strategy {strategy}{cap} · provider: {provider.label}", style="")
-    console.print(title)
+    console.print(styled((graph_name, "bold"), f" · strategy {strategy}{cap} · provider: {provider.label}"))
     if provider.simulated:
         console.print(
-            "[yellow]SIMULATED: no model is called; text, timings and tokens come from the offline simulator.[/yellow]"
+            styled(
+                ("SIMULATED: no model is called; text, timings and tokens come from the offline simulator.", "yellow")
+            )
         )
     limits = context.rate_limits
     if limits is not None and limits.any:
@@ -83,7 +81,6 @@ _STYLE = {
 
 def node_table(state: Any, live: bool = False) -> Any:
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note"):
@@ -109,7 +106,7 @@ def node_table(state: Any, live: bool = False) -> Any:
         guessed = span.tokens_estimated
         table.add_row(
             span.name,
-            f"[{style}]{span.status}[/{style}]" if style else span.status,
+            styled((str(span.status), style)),
             fmt_ms(state.rel(span.started_at)),
             fmt_ms(duration),
             fmt_ms(ttft),
@@ -117,7 +114,7 @@ def node_table(state: Any, live: bool = False) -> Any:
             fmt_count(span.input_tokens, guessed) if span.input_tokens else "",
             fmt_count(span.output_tokens, guessed) if span.output_tokens else "",
             fmt_cost(span.cost_usd) if calls else "",
-            Text(note[:80]),
+            styled(note[:80]),
         )
     return table
 
@@ -187,14 +184,13 @@ def followed_span(state: Any, follow: str) -> Any:
 
 def streaming_panel(state: Any, follow: str) -> Any:
     from rich.panel import Panel
-    from rich.text import Text
 
     span = followed_span(state, follow)
     if span is None or not span.output:
         return None
     lines = span.output.splitlines()[-STREAM_LINES:]
-    title = Text(f"{span.name} · {span.status}")
-    return Panel(Text("\n".join(lines)), title=title, title_align="left", height=STREAM_LINES + 2)
+    title = styled(f"{span.name} · {span.status}")
+    return Panel(styled("\n".join(lines)), title=title, title_align="left", height=STREAM_LINES + 2)
 
 
 class TextFollower:
@@ -264,7 +260,7 @@ def final_report(console: Any, state: Any, show_output: bool = True) -> None:
     for text in totals_lines(state):
         console.print(text, markup=False)
     if state.simulated:
-        console.print("[yellow](simulated provider: figures are from the offline simulator)[/yellow]")
+        console.print(styled(("(simulated provider: figures are from the offline simulator)", "yellow")))
     if show_output:
         for name, text in state.outputs.items():
             console.rule(f"output: {name}")

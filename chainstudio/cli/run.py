@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chainstudio.core.run.executor import RunContext
 
 ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
+MIN_SPEED, MAX_SPEED = 0.01, 10_000.0  # 1e-300 would sleep forever, inf not at all
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -157,8 +158,8 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     if args.provider != "simulated" and (args.speed is not None or args.faults):
         raise UsageError("--speed and --faults apply to the simulated provider only")
     speed = args.speed if args.speed is not None else ENGINE_DEFAULT_SPEED[args.command_name]
-    if not speed > 0:
-        raise UsageError("--speed must be positive")
+    if not MIN_SPEED <= speed <= MAX_SPEED:  # NaN fails this too
+        raise UsageError(f"--speed must be a number from {MIN_SPEED:g} to {MAX_SPEED:,g}")
     return RunOptions(
         provider=args.provider,
         strategy=getattr(args, "strategy", "eager"),
@@ -236,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
             raise UsageError(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
+        check_outputs(args, ("json", "trace", "csv", "gantt"))
         make_context = context_factory(args)
         run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model)
         follow = stream_choice(args, run_obj)
@@ -254,11 +256,15 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(f"warning: the run was not recorded in the history: {problem}", file=sys.stderr)
     final_report(console, state, show_output=not args.no_output)
-    if args.json:
-        record = run_record(state)
-        record["file"] = args.file
-        write_json(args.json, record)
-    write_exports(args, state, console)
+    try:
+        if args.json:
+            record = run_record(state)
+            record["file"] = args.file
+            write_json(args.json, record)
+        write_exports(args, state, console)
+    except (OSError, ValueError) as exc:  # checked before the run; the disk may still fill up meanwhile
+        print(f"{args.file}: error: an output could not be written: {exc}", file=sys.stderr)
+        return 1
     if stopped_by is not None:
         return STOP_SIGNALS[stopped_by][1]
     return 0 if state.status == "succeeded" else 1
@@ -308,6 +314,16 @@ async def execute_stoppable(run_obj: Any, console: Any, follow: str | None) -> t
     return state, (stopped_by[0] if stopped_by else None)
 
 
+def check_outputs(args: argparse.Namespace, flags: tuple[str, ...]) -> None:
+    """Refuse (UsageError), before any work, an output file that could not be written."""
+    from chainstudio.cli.terminal import check_output_path
+
+    for flag in flags:
+        problem = check_output_path(f"--{flag}", getattr(args, flag, None))
+        if problem:
+            raise UsageError(problem)
+
+
 def history_settings(args: argparse.Namespace, context: RunContext, strategy: str) -> dict[str, Any]:
     """What a run was made with, for the history: the one schema of ``chainstudio.core.launch`` (never
     credentials: only the key's variable name is an option, and it is not recorded)."""
@@ -349,6 +365,7 @@ def record_history(
             source=source,
             file=str(Path(file).resolve()),
             settings=history_settings(args, run_obj.context, strategy),
+            state=run_obj.state,  # the run's own fold: the history need not replay every streamed chunk
         )
     except Exception as exc:  # noqa: BLE001 - a history problem must not fail the run
         print(f"warning: the run was not recorded in the history: {exc}", file=sys.stderr)

@@ -13,11 +13,13 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[drop*1]]            stream half of the answer, then cut the connection
     [[hang]]              never answer (until the client goes away)
     [[delay=0.2]]         wait before the first token;  [[tokens=40]]  answer 40 words
+    [[hostile=MODE]]      a broken or malicious answer (tests/support/hostile.py lists the modes)
 
     [[usage=100000]]      report this many completion tokens (a server whose usage is not to be believed)
     [[ignore_max*1]]      ignore max_tokens: answer ``tokens`` words anyway
 
-A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404.
+A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
+``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does.
 
 ``Mode`` gives the server the behaviours of real ones (see ../shared/design/REAL_SERVERS.md):
 ``stream_usage=False`` never sends usage in a stream (llama-cpp-python's server); ``tokenizer`` serves a
@@ -56,6 +58,7 @@ from typing import Any
 from aiohttp import web
 
 from chainstudio.core.tokens import count_tokens
+from tests.support import hostile
 
 DIRECTIVE = re.compile(r"\[\[(\w+)(?:=([\w.]+))?(?:\*(\d+))?\]\]")
 WORDS = (
@@ -139,6 +142,7 @@ class FakeOpenAIServer:
         default_tokens: int = 24,
         known_models: set[str] | None = None,
         mode: Mode | None = None,
+        echo_auth: bool = False,
     ):
         self.mode = mode or Mode()
         self.host, self.port = host, port
@@ -146,6 +150,7 @@ class FakeOpenAIServer:
         self.chunk_delay = chunk_delay
         self.default_tokens = default_tokens
         self.known_models = known_models
+        self.echo_auth = echo_auth
         self._lock = threading.Lock()
         self._stats = Stats()
         self._seen: dict[str, int] = {}
@@ -158,6 +163,7 @@ class FakeOpenAIServer:
         self._busy: asyncio.Lock | None = None  # one_at_a_time: held by the request being served
         self._waiting = 0  # requests queued behind it
         self._arrivals: list[float] = []  # rpm_limit: arrival times of the requests let through
+        self._request: web.Request | None = None  # the one being answered (for echo_auth)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     @property
@@ -334,6 +340,8 @@ class FakeOpenAIServer:
         request_id: str = "",
     ) -> web.Response:
         entry["status"] = status
+        if self.echo_auth and self._request is not None:
+            message += f" (you sent {hostile.echo(self._request)})"
         return web.json_response(
             {"error": {"message": message, "type": kind, "code": None}},
             status=status,
@@ -341,6 +349,7 @@ class FakeOpenAIServer:
         )
 
     async def _answer(self, request: web.Request, request_id: str, entry: dict[str, Any]) -> web.StreamResponse:
+        self._request = request
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return self._reject(
                 entry, 401, "Incorrect API key provided.", "invalid_request_error", request_id=request_id
@@ -378,6 +387,8 @@ class FakeOpenAIServer:
             count = directives[name][1]
             return count is None or seen < count
 
+        if "hostile" in directives:
+            return await hostile.answer(str(directives["hostile"][0]), self, request, entry, model)
         if active("hang"):
             while request.transport is not None and not request.transport.is_closing():
                 await asyncio.sleep(0.01)

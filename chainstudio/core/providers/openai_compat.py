@@ -52,6 +52,7 @@ from chainstudio.core.providers.base import (
     request_sent,
 )
 from chainstudio.core.providers.server_tokens import ServerTokenizer
+from chainstudio.core.text_safety import StreamScrubber, redact_url, register_secret, register_url_secrets, scrub
 from chainstudio.core.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -102,6 +103,9 @@ class OpenAICompatProvider:
         self.base_url = self.settings.resolved_base_url(env)
         api_key = self.settings.resolved_api_key(env)
         self.has_key = api_key is not None
+        register_secret(api_key)  # scrubbed from every text shown or stored from now on
+        register_url_secrets(self.base_url)
+        self.shown_url = redact_url(self.base_url)
         if client is None:
             import openai
 
@@ -113,7 +117,7 @@ class OpenAICompatProvider:
                 organization=self.settings.organization,
             )
         self._client = client
-        self.label = f"OpenAI-compatible · {self.base_url}"
+        self.label = f"OpenAI-compatible · {self.shown_url}"
         self._usage_missing = False  # the last complete answer came without usage: count while streaming
         self._tokenizer = ServerTokenizer(client, self.base_url)
         self._sent = 0  # requests sent so far (numbers them)
@@ -150,13 +154,13 @@ class OpenAICompatProvider:
                 timeout=_timeout(self.settings.connect_timeout),
             )
         except openai.APITimeoutError:  # subclasses APIConnectionError: first
-            raise ProviderError(f"no response from {self.base_url} in time", kind="timeout") from None
+            raise ProviderError(f"no response from {self.shown_url} in time", kind="timeout") from None
         except openai.APIConnectionError as exc:
-            raise ProviderError(f"cannot reach {self.base_url}: {_cause(exc)}", kind="connection") from None
+            raise ProviderError(scrub(f"cannot reach {self.shown_url}: {_cause(exc)}"), kind="connection") from None
         except openai.APIStatusError as exc:
             raise _status_error(exc) from None
         except openai.APIError as exc:
-            raise ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False) from None
+            raise ProviderError(scrub(f"{type(exc).__name__}: {exc}"), kind="other", retryable=False) from None
         request_sent()  # the response began: the server has the request
         return await self._read(stream, request, on_delta, number)
 
@@ -164,7 +168,8 @@ class OpenAICompatProvider:
         import openai
 
         headers = getattr(getattr(stream, "response", None), "headers", {}) or {}
-        request_id = headers.get("x-request-id")
+        request_id = _short_text(headers.get("x-request-id"))
+        scrubber = StreamScrubber()  # a secret echoed across two chunks is held back until it is masked
         counts = _Counts(request) if self._usage_missing else None
         parts: list[str] = []
         first_token_at: float | None = None
@@ -176,12 +181,12 @@ class OpenAICompatProvider:
             async with stream:
                 async for chunk in stream:
                     received = True
-                    request_id = request_id or getattr(chunk, "id", None)
-                    model = getattr(chunk, "model", None) or model
+                    request_id = request_id or _short_text(getattr(chunk, "id", None))
+                    model = _short_text(getattr(chunk, "model", None)) or model
                     if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
                     for choice in chunk.choices or ():
-                        text = getattr(choice.delta, "content", None) if choice.delta else None
+                        text = _chunk_text(choice)
                         if text:
                             now = self.clock.now()
                             if first_token_at is None:
@@ -189,16 +194,29 @@ class OpenAICompatProvider:
                             parts.append(text)
                             if counts is not None:
                                 counts.add(text)
-                            on_delta(text, now)
+                            shown = scrubber.feed(text)
+                            if shown:
+                                on_delta(shown, now)
                         if choice.finish_reason:
-                            finish_reason = str(choice.finish_reason)
+                            finish_reason = _short_text(choice.finish_reason) or "stop"
         except openai.APIError as exc:  # a broken connection while reading
-            raise _dropped(received, parts, request, f"stream broke off: {_cause(exc)}") from None
+            raise _dropped(received, parts, request, scrub(f"stream broke off: {_cause(exc)}")) from None
+        except ProviderError:
+            raise
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:  # not the chunks' shape
+            raise ProviderError(
+                scrub(f"the server sent a malformed stream ({type(exc).__name__}: {_first_line(exc)})"),
+                kind="other",
+                retryable=False,
+            ) from None
+        held = scrubber.flush()
+        if held:
+            on_delta(held, self.clock.now())
         if finish_reason is None and usage is None:
             if received and self._sent > number:  # a newer request went out while this one streamed
                 raise _dropped(received, parts, request, INTERRUPTED, kind="interrupted")
             raise _dropped(received, parts, request, "stream ended before the answer was complete")
-        text = "".join(parts)
+        text = scrub("".join(parts))
         self._usage_missing = usage is None
         counted = server_usage(usage, request, text)
         if counted is not None:
@@ -230,7 +248,7 @@ def _dropped(
 ) -> ProviderError:
     """A stream that ended early; once a chunk came back, the server had processed the prompt (and made the
     text so far): those are counted (an estimate)."""
-    partial = "".join(parts)
+    partial = scrub("".join(parts))
     if not received:
         return ProviderError(message, kind=kind, partial_text=partial)
     output = min(count_tokens(partial), request.max_tokens)
@@ -315,12 +333,12 @@ def _timeout(connect: float) -> Timeout:
 
 def _cause(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
-    return f"{type(cause).__name__}: {cause}" if cause else str(exc)
+    return _first_line(f"{type(cause).__name__}: {cause}" if cause else exc)
 
 
 def _status_error(exc: Any) -> ProviderError:
     status = int(exc.status_code)
-    message = _server_message(exc)
+    message = _first_line(scrub(_server_message(exc)), limit=500)
     return ProviderError(message, kind="http", status=status, retry_after=retry_after(exc.response.headers))
 
 
@@ -355,3 +373,27 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+# --- hostile values in chunks ------------------------------------------------------------------------
+def _chunk_text(choice: Any) -> str | None:
+    """A streamed choice's content: text, or nothing. Anything else is not an answer (ProviderError)."""
+    delta = getattr(choice, "delta", None)
+    content = getattr(delta, "content", None) if delta is not None else None
+    if content is None or isinstance(content, str):
+        return content
+    raise ProviderError(
+        f"the server sent a chunk whose content is {type(content).__name__}, not text", kind="other", retryable=False
+    )
+
+
+def _short_text(value: Any, limit: int = 200) -> str | None:
+    """An identifier the server sent (request id, model name), when it is short text; else None."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _first_line(value: object, limit: int = 300) -> str:
+    """One line of at most ``limit`` characters of ``str(value)``."""
+    lines = str(value).strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[:limit] + "…"

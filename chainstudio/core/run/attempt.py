@@ -83,14 +83,6 @@ class AttemptServices:
     load: ServerLoad = field(default_factory=ServerLoad)
 
 
-class _BudgetStop(Exception):
-    """Raised from the delta callback to stop a stream at a budget cap."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
 class StepAttempts:
     """The attempts of one step's model call (create one per step)."""
 
@@ -175,7 +167,7 @@ class StepAttempts:
         """One request: its result, or the error it failed with (its usage booked either way)."""
         s, call = self.services, self.call
         task = asyncio.current_task()
-        watchdog = self._watchdog = Watchdog(s.clock, call.timeout, task)
+        watchdog = self._watchdog = Watchdog(s.clock, call.timeout, task, call.request.max_tokens)
         ticket = s.load.enter(watchdog.arm, watchdog.disarm)
         watchdog.on_first = lambda: s.load.serving(ticket)
         self._parts, self._live_tokens = [], 0
@@ -189,8 +181,6 @@ class StepAttempts:
                 self._book_partial(grant)  # the run was stopped: keep what the server processed
                 raise
             error = ProviderError(watchdog.message(), kind="timeout")
-        except _BudgetStop as stop:
-            error = ProviderError(stop.reason, kind="budget", retryable=False)
         except ProviderError as exc:
             error = exc
         except Exception as exc:  # noqa: BLE001 - a provider bug fails the step, not the run
@@ -270,7 +260,7 @@ class StepAttempts:
                     cost = s.pricing.cost_usd(self.call.request.model, prompt_tokens, self._live_tokens)
                 reason = budget.exceeded(key, self.step_name, used, cost)
                 if reason is not None:
-                    raise _BudgetStop(reason)
+                    raise ProviderError(reason, kind="budget", retryable=False)  # stops the stream
 
         return on_delta
 

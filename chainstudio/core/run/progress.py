@@ -11,7 +11,9 @@ requests go one at a time from then on (``turn``).
 
 ``Watchdog`` is one attempt's timeout: armed when its request is accepted, re-armed by every chunk of
 the answer, it fails the attempt when the first token takes longer than the timeout after acceptance, or
-when the answer stalls (no chunk) for that long. It costs one float per chunk and one timer per attempt.
+when the answer stalls (no chunk) for that long, or when it goes on for that long after passing
+``max_tokens`` (a server that does not stop: an endless stream must not run forever). It costs a few
+numbers per chunk and one timer per attempt.
 A check that runs late because the event loop was held (this process busy, e.g. loading the tokenizer on
 a first run) does not fail the attempt: the answer may be waiting in the socket, so the check is put off by
 as long as it was late, and fails only if no progress shows by then.
@@ -99,9 +101,20 @@ class Watchdog:
     """Cancels ``task`` when no progress was made for ``seconds`` (on ``clock``) since it was armed or
     since the last ``progress()``; ``fired`` says it did. Disarmed until ``arm()``."""
 
-    def __init__(self, clock: Clock, seconds: float | None, task: asyncio.Task[Any] | None = None):
+    def __init__(
+        self,
+        clock: Clock,
+        seconds: float | None,
+        task: asyncio.Task[Any] | None = None,
+        max_chunks: int | None = None,
+    ):
         self.clock = clock
         self.seconds = seconds
+        # more chunks than this (``max_tokens``: a chunk carries at least one token) is a server that does not
+        # stop at the limit: from then on the answer has ``seconds`` more to end, progress or not
+        self.max_chunks = max_chunks
+        self._chunks = 0
+        self._overrun_at: float | None = None
         self.fired = False
         self.first_token = False  # a chunk arrived: the timeout now measures stalls
         self.on_first: Callable[[], None] | None = None  # called at the first chunk
@@ -133,6 +146,9 @@ class Watchdog:
             self.on_first()
         self.first_token = True
         self._last = self._loop.time()
+        self._chunks += 1
+        if self._overrun_at is None and self.max_chunks is not None and self._chunks > self.max_chunks:
+            self._overrun_at = self._last
         if self._handle is None and not self.fired:
             self.arm()  # the server answered before it was thought to take the request
 
@@ -146,6 +162,8 @@ class Watchdog:
             self._schedule(now + late)
             return
         due = self._last + self.clock.real(self.seconds)
+        if self._overrun_at is not None:
+            due = min(due, self._overrun_at + self.clock.real(self.seconds))
         if now + 1e-9 >= due:
             self.fired = True
             if self._task is not None:
@@ -160,6 +178,9 @@ class Watchdog:
             self._handle = None
 
     def message(self) -> str:
+        if self._overrun_at is not None:
+            limit = self.max_chunks
+            return f"the answer went on past max_tokens ({limit}) for {self.seconds:g} s: the server does not stop"
         if self.first_token:
             return f"the answer stalled: no new text for {self.seconds:g} s"
         return f"no first token within {self.seconds:g} s of the server taking the request"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sqlite3
 import time
@@ -28,6 +29,7 @@ from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage import event_codec
 from chainstudio.core.storage.fileformat import to_document
+from chainstudio.core.text_safety import escape_lone_surrogates, redact_url, scrub
 from chainstudio.paths import user_data_dir
 
 if TYPE_CHECKING:
@@ -76,6 +78,19 @@ _SECRET_HINTS = ("key", "secret", "token", "password", "authorization")
 _NOT_SECRET = frozenset({"tokens_per_minute", "token_cap", "tpm"})  # token counts, not credentials
 
 
+_SQL_INT_MAX = 2**63 - 1
+
+
+def _integer(value: int) -> int:
+    """A count as SQLite can hold it (64 bits): a server's absurd usage must not lose the run's record.
+    The events keep the exact numbers."""
+    return max(-_SQL_INT_MAX, min(_SQL_INT_MAX, int(value)))
+
+
+def _real(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
 def graph_hash(graph: Graph) -> str:
     """A hash of what affects a run (positions left out, so moving nodes keeps the identity)."""
     doc = to_document(graph)
@@ -85,8 +100,16 @@ def graph_hash(graph: Graph) -> str:
 
 
 def _public_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings minus anything that looks like a credential (an API key never enters the history)."""
-    return {k: v for k, v in settings.items() if not any(h in k.lower() for h in _SECRET_HINTS) or k in _NOT_SECRET}
+    """Settings minus anything that looks like a credential (an API key never enters the history), URLs
+    without their user:password@ and query values, every text scrubbed of registered secrets."""
+    public: dict[str, Any] = {}
+    for key, value in settings.items():
+        if any(h in key.lower() for h in _SECRET_HINTS) and key not in _NOT_SECRET:
+            continue
+        if isinstance(value, str):
+            value = redact_url(value) if "url" in key.lower() else scrub(value)
+        public[key] = value
+    return public
 
 
 @dataclass(frozen=True)
@@ -164,14 +187,14 @@ def summary_row(
         "concurrency": started.concurrency,
         "settings": json.dumps(_public_settings(settings), sort_keys=True),
         "status": str(state.status),
-        "wall_ms": totals.wall * 1000,
-        "node_time_ms": totals.node_time * 1000,
-        "input_tokens": totals.input_tokens,
-        "output_tokens": totals.output_tokens,
-        "api_calls": totals.api_calls,
-        "cost_usd": totals.cost_usd,
+        "wall_ms": _real(totals.wall * 1000),
+        "node_time_ms": _real(totals.node_time * 1000),
+        "input_tokens": _integer(totals.input_tokens),
+        "output_tokens": _integer(totals.output_tokens),
+        "api_calls": _integer(totals.api_calls),
+        "cost_usd": None if totals.cost_usd is None else _real(totals.cost_usd),
         "tokens_estimated": int(totals.tokens_estimated),
-        "cached_tokens": totals.cached_tokens,
+        "cached_tokens": _integer(totals.cached_tokens),
     }
 
 
@@ -232,7 +255,7 @@ class RunHistory:
         events = list(events)
         state = state if state is not None else RunState.from_events(events)
         row = summary_row(state, graph, source=source, file=file, settings=settings or {})
-        row["events"] = event_codec.dumps(events, drop_deltas=True)
+        row["events"] = escape_lone_surrogates(event_codec.dumps(events, drop_deltas=True))
         with self._connect() as db:
             upsert(db, row)
             db.execute("DELETE FROM run_events WHERE run_id = ?", (row["run_id"],))

@@ -26,6 +26,7 @@ from chainstudio.core.graph.model import Graph
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage import event_codec
+from chainstudio.core.text_safety import escape_lone_surrogates
 
 if TYPE_CHECKING:
     import sqlite3
@@ -160,7 +161,7 @@ class HistoryRecorder:
         def append(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT INTO run_events (run_id, seq, events) VALUES (?, ?, ?)",
-                (run_id, seq, event_codec.dumps(batch)),
+                (run_id, seq, escape_lone_surrogates(event_codec.dumps(batch))),
             )
             db.execute(
                 "UPDATE runs SET wall_ms = ?, input_tokens = ?, output_tokens = ?, api_calls = ?, cost_usd = ? "
@@ -181,7 +182,7 @@ class HistoryRecorder:
         def finish(db: sqlite3.Connection) -> None:
             db.execute(
                 "INSERT INTO run_events (run_id, seq, events) VALUES (?, ?, ?)",
-                (row["run_id"], seq, event_codec.dumps(batch)),
+                (row["run_id"], seq, escape_lone_surrogates(event_codec.dumps(batch))),
             )
             upsert(db, row)
 

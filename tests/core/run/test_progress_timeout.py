@@ -197,3 +197,15 @@ def test_a_check_delayed_by_a_held_loop_lets_the_answer_that_arrived_be_read_fir
             theirs.close()
 
     assert asyncio.run(main()) == b"x"
+
+
+def test_an_answer_that_goes_on_past_max_tokens_is_stopped_after_the_timeout():
+    # a chunk every 0.5 s, 100 of them, with max_tokens 5: the sixth chunk (at 3 s) is past the limit, so
+    # the answer has 2 s more to end; it does not, and is stopped at 5 s
+    graph = chain("a")
+    graph.node_by_name("a").params["max_tokens"] = 5
+    run = run_one_at_a_time(graph, timeout=2.0, ttft=0.5, gap=0.5, chunks=100)
+    span = run.state.span_by_name("a")
+    assert span.status == "failed"
+    assert span.error == "the answer went on past max_tokens (5) for 2 s: the server does not stop"
+    assert span.duration == pytest.approx(5.0)
