@@ -20,8 +20,9 @@ from typing import Any, Protocol
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.providers.factory import make_provider
+from chainstudio.core.providers.openai_compat import OpenAISettings
 from chainstudio.core.providers.simulated import Faults
-from chainstudio.core.run.cache import CacheUse, StepCache, endpoint_of, public_url
+from chainstudio.core.run.cache import CacheUse, Endpoint, StepCache, endpoint_of, public_url
 from chainstudio.core.run.executor import RunContext, Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
@@ -133,6 +134,15 @@ def build_context(
         token_cap=options.token_cap,
         cache=cache,
     )
+
+
+def cache_endpoint(settings: Settings, options: RunOptions, env: Mapping[str, str] | None = None) -> Endpoint:
+    """The endpoint a run with these settings and options keys its cache entries under (what ``endpoint_of``
+    says of the provider ``build_context`` makes), without making the provider: for estimates."""
+    if options.simulated:
+        return Endpoint("simulated", "", options.seed, True)
+    url = OpenAISettings(base_url=resolve_base_url(settings, options.base_url)).resolved_base_url(env)
+    return Endpoint(options.provider, (public_url(url) or "").rstrip("/"), None, False)
 
 
 def context_factory(

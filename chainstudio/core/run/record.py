@@ -5,10 +5,11 @@ same record. Times are milliseconds from the run's start; ``cost_usd`` is null w
 unknown. Keys (stable): status, strategy, provider, wall_ms, node_time_ms, critical_path (names),
 critical_path_ms, input_tokens, output_tokens, total_tokens, api_calls, cost_usd, output_chars, nodes
 (name, status, queued_ms, start_ms, end_ms, first_token_ms, attempts, input_tokens, output_tokens,
-cost_usd, error, reused, reused_from). A few extra keys (graph, simulated, provider_label, speedup) follow
-them; then what reuse did: ``cache`` (the step cache was on), ``scope`` (a partial run, e.g. "from security"), ``saved``
-(what the replayed steps recorded: steps, api_calls, tokens, cost_usd, seconds) and, per node, ``reused``
-(``cache``, ``run`` or ``pin``; null when it was not reused) and ``reused_from`` (the run that made it).
+cost_usd, error, reused, reused_from). A few extra keys (graph, simulated, provider_label, speedup,
+run_id) follow them; then what reuse did: ``cache`` (the step cache was on), ``scope`` (a partial run,
+e.g. "from security"), ``saved`` (what the replayed steps recorded: steps, api_calls, tokens, cost_usd,
+seconds). Per node, ``reused`` says ``cache``, ``run`` or ``pin`` (null when the step was not reused) and
+``reused_from`` names the run that made the output.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def run_record(state: RunState) -> dict[str, Any]:
         "concurrency": started.concurrency if started else None,
         "speedup": None if totals.speedup is None else round(totals.speedup, 3),
         "message": state.message,
+        "run_id": state.run_id,
         "cache": bool(started and started.cache),
         "scope": started.scope if started else "",
         "saved": savings(state).to_json(),
