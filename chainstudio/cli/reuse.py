@@ -11,7 +11,6 @@ A partial run takes the outputs of the steps upstream of its selection from a pi
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError
@@ -47,26 +46,17 @@ def step_cache(args: argparse.Namespace) -> Any:
 def scope_of(args: argparse.Namespace, graph: Graph, *, simulated: bool) -> RunScope | None:
     """The partial run the flags ask for, with the recorded outputs it may reuse (raises UsageError)."""
     from chainstudio.core.run.context import RunError
-    from chainstudio.core.run.scope import select_scope
     from chainstudio.core.storage.history import RunHistory
-    from chainstudio.core.storage.recorded import recorded_outputs
+    from chainstudio.core.storage.recorded import partial_scope
 
     chosen = [(mode, getattr(args, name)) for mode, name in (("only", "only"), ("from", "from_step"), ("to", "to"))]
     mode, step = next(((m, s) for m, s in chosen if s), (None, None))
     if mode is None or step is None:
         return None
     try:
-        scope = select_scope(graph, mode, step)
+        return partial_scope(RunHistory(), graph, mode, step, simulated=simulated)
     except RunError as exc:
         raise UsageError(str(exc)) from None
-    if not scope.reuse:
-        return scope
-    try:
-        recorded = recorded_outputs(RunHistory(), graph, scope.reuse, simulated=simulated)
-    except Exception as exc:  # noqa: BLE001 - no history: the cache and pins may still answer
-        print(f"warning: cannot read the run history: {exc}", file=sys.stderr)
-        recorded = {}
-    return scope.with_recorded(recorded)
 
 
 def scope_line(scope: RunScope, graph: Graph) -> str:

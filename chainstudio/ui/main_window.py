@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 import chainstudio
 from chainstudio.core.editing.changes import Changes
@@ -34,6 +34,7 @@ from chainstudio.ui.planning.history import HistoryUi
 from chainstudio.ui.planning.plan_inputs import PlanInputs
 from chainstudio.ui.run.banner import SimulatedBanner
 from chainstudio.ui.run.live_run import RunUi
+from chainstudio.ui.run.reuse_ui import CardMenu, ReuseUi
 from chainstudio.ui.services import AppServices
 
 STATE_VERSION = 1
@@ -42,6 +43,11 @@ LEFT, RIGHT, BOTTOM = (
     Qt.DockWidgetArea.RightDockWidgetArea,
     Qt.DockWidgetArea.BottomDockWidgetArea,
 )
+
+
+def _menu_of(action: QAction) -> QMenu:
+    """The menu ``action`` sits in (e.g. File, for Save As)."""
+    return next(o for o in action.associatedObjects() if isinstance(o, QMenu))
 
 
 class MainWindow(QMainWindow):
@@ -117,11 +123,23 @@ class MainWindow(QMainWindow):
         )
         self.addToolBarBreak()  # the run toolbar gets its own row: the editing toolbar stays whole above it
         self.addToolBar(self.runs.toolbar)
+        self.reuse = ReuseUi(
+            services, document, self.scene, self.runs, host=self, ui_state=self.ui_state, status=status
+        )
+        # the cards' context menu: when the canvas has a card menu of its own, it calls self.reuse.contribute
+        self.card_menu = CardMenu(self.view, self.scene, self.reuse.contribute)
         toolbar = self.runs.toolbar
         plan = PlanInputs(services.settings, services.history, toolbar.options)
         self.estimate = EstimateUi(
-            document, self.scene, toolbar, plan, shows_run=lambda: self.runs.shows_run, parent=self
+            document,
+            self.scene,
+            toolbar,
+            plan,
+            shows_run=lambda: self.runs.shows_run,
+            parent=self,
+            cache=self.reuse.estimate_cache,
         )
+        self.reuse.estimate_changed = self.estimate.update
         self.advisor = AdvisorUi(
             document, toolbar, plan, host=self, dock=self.advisor_dock, status=status, fit_view=self.view.fit
         )
@@ -138,10 +156,21 @@ class MainWindow(QMainWindow):
         )
         self.autosave = AutosaveUi(document, host=self, status=status)
         self.run_menu.addActions(
-            [self.runs.run_action, self.runs.stop_action, self.compare.action, self.advisor.action]
+            [
+                self.runs.run_action,
+                self.runs.stop_action,
+                self.compare.action,
+                self.compare.replay_action,
+                self.advisor.action,
+            ]
         )
         self.run_menu.addSeparator()
+        self.run_menu.addActions([self.reuse.cache_action, self.reuse.clear_action])
+        self.run_menu.addSeparator()
         self.run_menu.addAction(self.runs.settings_action)
+        _menu_of(self.menu_actions["save_as"]).insertAction(
+            self.menu_actions["export_png"], self.reuse.keep_pins_action
+        )
         for dock in (
             self.palette_dock,
             self.inspector_dock,
@@ -183,6 +212,7 @@ class MainWindow(QMainWindow):
         s.selectedNodesChanged.connect(self.nodeSelectionChanged)
         s.selectionChanged.connect(self._update_actions)
         self.nodeSelectionChanged.connect(self.runs.show_selection)
+        self.nodeSelectionChanged.connect(self.reuse.show_selection)
         self.view.kindDropped.connect(lambda kind, pos: self.add_node(kind, pos))
         self.view.zoomChanged.connect(lambda _z: self._update_summary())
         self.kind_palette.kindActivated.connect(lambda kind: self.add_node(kind, self.view.centre_scene_pos()))

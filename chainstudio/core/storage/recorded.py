@@ -15,6 +15,7 @@ from typing import Protocol
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.run.cache import StoredStep
 from chainstudio.core.run.reuse import stored_from_span
+from chainstudio.core.run.scope import RunScope, select_scope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage.history import RunSummary
 
@@ -55,3 +56,17 @@ def recorded_outputs(
         if len(found) == len(wanted):
             break
     return found
+
+
+def partial_scope(history: PastRuns | None, graph: Graph, mode: str, step: str, *, simulated: bool) -> RunScope:
+    """``select_scope`` with the recorded outputs its reused steps may take (none without a history).
+    Raises RunError for an unknown mode or step."""
+    scope = select_scope(graph, mode, step)
+    if history is None or not scope.reuse:
+        return scope
+    try:
+        recorded = recorded_outputs(history, graph, scope.reuse, simulated=simulated)
+    except Exception as exc:  # noqa: BLE001 - no history: pins and the cache may still answer
+        log.warning("cannot read the run history: %s", exc)
+        recorded = {}
+    return scope.with_recorded(recorded)

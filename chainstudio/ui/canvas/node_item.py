@@ -104,6 +104,7 @@ class NodeItem(QGraphicsItem):
         self.flashing = False
         self.run_badge = None  # a run_overlay.Badge while/after a run
         self.critical = False
+        self.pinned = False  # the step's output is pinned (set by ui.run.reuse_ui.PinMarks)
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -184,6 +185,10 @@ class NodeItem(QGraphicsItem):
         painter.drawText(text.kind[0], Qt.AlignmentFlag.AlignVCenter, text.kind[1])
         painter.setFont(theme.canvas_font(*geo.NAME_FONT))
         painter.drawText(text.name[0], Qt.AlignmentFlag.AlignVCenter, text.name[1])
+        if self.pinned:  # a flag left of the kind's name: the step's output is pinned
+            kind_rect = text.kind[0]
+            flag = QRectF(kind_rect.left() - 18, kind_rect.top(), 16, kind_rect.height())
+            painter.drawText(flag, Qt.AlignmentFlag.AlignCenter, "⚑")
         painter.setFont(theme.canvas_font(*geo.BODY_FONT))
         painter.setPen(theme.TEXT)
         painter.drawText(text.detail[0], Qt.AlignmentFlag.AlignVCenter, text.detail[1])
