@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 import chainstudio
 from chainstudio.core.editing.changes import Changes
@@ -43,11 +43,6 @@ LEFT, RIGHT, BOTTOM = (
     Qt.DockWidgetArea.RightDockWidgetArea,
     Qt.DockWidgetArea.BottomDockWidgetArea,
 )
-
-
-def _menu_of(action: QAction) -> QMenu:
-    """The menu ``action`` sits in (e.g. File, for Save As)."""
-    return next(o for o in action.associatedObjects() if isinstance(o, QMenu))
 
 
 class MainWindow(QMainWindow):
@@ -168,9 +163,7 @@ class MainWindow(QMainWindow):
         self.run_menu.addActions([self.reuse.cache_action, self.reuse.clear_action])
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.runs.settings_action)
-        _menu_of(self.menu_actions["save_as"]).insertAction(
-            self.menu_actions["export_png"], self.reuse.keep_pins_action
-        )
+        self.reuse.add_to_file_menu(before=self.menu_actions["export_png"])
         for dock in (
             self.palette_dock,
             self.inspector_dock,

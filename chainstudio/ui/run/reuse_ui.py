@@ -240,6 +240,12 @@ class ReuseUi(QObject):
             where = f"from run {pin.origin}" if pin.origin else "typed"
             self.status(f"Pinned {name}'s output ({where}): runs use it instead of calling the model", 5000)
 
+    def add_to_file_menu(self, before: QAction) -> None:
+        """Put Keep Pinned Outputs in the File in the menu holding ``before`` (File), above it."""
+        menu = next(o for o in before.associatedObjects() if isinstance(o, QMenu))
+        menu.insertAction(before, self.keep_pins_action)
+        menu.insertSeparator(before)
+
     def set_keep_pins(self, keep: bool) -> None:
         if keep != self.document.graph.save_pins:
             self.document.execute(SetSavePins(keep))
