@@ -5,7 +5,8 @@ The step cache is **off by default on the command line** (``--cache`` turns it o
 graph expects every step to be called and measured (benchmarks, CI checks, runs recorded for the estimate's
 calibration); replaying silently would change the figures it reports. In the window it is on by default.
 A partial run takes the outputs of the steps upstream of its selection from a pin, the cache (with
-``--cache``) or the newest recorded run of the graph on the same kind of provider (the run history).
+``--cache``) or the newest recorded run of the graph on the same kind of provider (the run history). The
+step named by ``--only``/``--from``/``--to`` is always called, even when the cache holds its answer.
 """
 
 from __future__ import annotations

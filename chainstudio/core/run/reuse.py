@@ -5,6 +5,8 @@ answers it, in this order:
 
 1. a **pin** on the step (the graph's ``pins``): always used, in every run;
 2. a **cache hit** (when the run has a ``CacheUse``): the key of the step's rendered request is found;
+   except for the step a partial run points at (run this step / from here / to here): the user asked for
+   that step to run, so it is called even when the cache holds its answer (and the new answer is kept);
 3. for a step a partial run only *reuses* (``RunScope.reuse``): the output an **earlier run** recorded;
    when there is none either, the step fails with a sentence saying how to get one.
 
@@ -56,7 +58,8 @@ class StepReuse:
     def answer(self, node: Node, call: PreparedCall) -> StepOutcome | None:
         """A cache hit or an earlier run's output for the step (announced), a failure for a reused step
         with neither, or None: the model is called."""
-        hit = self._lookup(node.id, call.request)
+        asked_for = self.scope is not None and node.id == self.scope.step
+        hit = None if asked_for else self._lookup(node.id, call.request)
         if hit is not None:
             return self._replay(node.id, hit, "cache", call)
         scope = self.scope

@@ -4,7 +4,8 @@
   new ones; the estimate counts the hits as free. **Clear Step Cache…** says how much it holds first.
 * **Run This Step / Run From Here / Run To Here** and the pin actions for one step: ``contribute(menu,
   node_id)`` adds them to any card's context menu (the hook a card menu calls); ``CardMenu`` is a minimal
-  card menu that calls it, for windows without one of their own.
+  card menu that calls it, for windows without one of their own. The step pointed at is always called
+  (that is what the user asked for); the other steps follow the cache setting.
 * **Pins**: pin the output a run made (its origin is that run), type one, or unpin, from the card menu or
   the Output panel's buttons; pinned cards carry a flag (``PinMarks``). **Keep Pinned Outputs in the File**
   (File menu) chooses whether saving writes them (format version 2).

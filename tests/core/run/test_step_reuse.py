@@ -164,8 +164,21 @@ def test_a_partial_run_prefers_the_cache_to_recorded_outputs():
     scope = select_scope(graph, "from", "d")
     stale = {nid: StoredStep("stale", run_id="run-old") for nid in scope.reuse}
     run, provider = cached_run(graph, cache, scope=scope.with_recorded(stale))
-    assert provider.calls == []  # d itself is a cache hit too
+    assert [c.key for c in provider.calls] == ["d"]  # the step the user pointed at is called
     assert {e.source for e in reused(run).values()} == {"cache"}
+    assert set(reused(run)) == {"a", "b", "c"}
+
+
+def test_the_step_a_partial_run_points_at_is_called_despite_the_cache_and_the_rest_follow_it():
+    cache = DictCache()
+    cached_run(hybrid(), cache)
+    graph = hybrid()
+    run, provider = cached_run(graph, cache, scope=select_scope(graph, "from", "c"))
+    # c is called again; the scripted model answers it as before, so d's request is unchanged: a cache hit
+    assert [c.key for c in provider.calls] == ["c"]
+    assert set(reused(run)) == {"a", "b", "d"}
+    run, provider = cached_run(graph, cache, scope=select_scope(graph, "to", "c"))
+    assert [c.key for c in provider.calls] == ["c"] and set(reused(run)) == {"a"}
 
 
 def test_unknown_step_or_mode_is_refused():
