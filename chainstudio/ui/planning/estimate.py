@@ -92,8 +92,10 @@ class EstimateUi(QObject):
             estimate_badges(self.scene, result)
 
     def run_finished(self, state: RunState) -> None:
-        """A run ended: the estimate against what it measured, when it was for the same strategy."""
-        if self._estimate is not None and state.started and state.started.strategy == self._estimate.strategy:
+        """A run ended: the estimate against what it measured, when it was for the same strategy and the
+        whole graph (the estimate is for Run, not for a partial run)."""
+        started = state.started
+        if self._estimate is not None and started and started.strategy == self._estimate.strategy and not started.scope:
             self.label.set_actual(state)
 
     def shutdown(self) -> None:
