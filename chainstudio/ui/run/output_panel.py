@@ -122,7 +122,11 @@ class OutputPanel(QWidget):
         cost = (
             "" if span.api_calls == 0 else (" · cost unknown" if span.cost_usd is None else f" · ${span.cost_usd:.4f}")
         )
-        self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}")
+        pinned = ""
+        if self.pin is not None and (span.reused is None or span.reused.source != "pin"):  # pinned since this run
+            origin = f"from run {self.pin.origin}" if self.pin.origin else "typed by hand"
+            pinned = f" · <b>⚑ pinned</b> ({origin}): later runs use the pin"
+        self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}{pinned}")
         prompt = span.prompt if not span.system else f"[system]\n{span.system}\n\n[user]\n{span.prompt}"
         self._set(self.prompt, prompt)
         text = span.output

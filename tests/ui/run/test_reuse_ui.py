@@ -111,6 +111,7 @@ def test_pin_from_a_run_and_type_a_pin(qtbot, app_window, tmp_path):
     assert pin.output == first.spans[hardware].output and pin.origin == first.run_id
     assert win.scene.nodes[hardware].pinned and win.document.modified
     assert win.runs.output.unpin_button.isEnabled()
+    assert f"pinned</b> (from run {first.run_id})" in win.runs.output.header.text()  # the shown run predates it
     # typed by hand
     win.reuse.edit_pin(hardware)
     dialog = win.reuse._dialog
@@ -121,6 +122,8 @@ def test_pin_from_a_run_and_type_a_pin(qtbot, app_window, tmp_path):
     state = run_to_end(qtbot, win)
     span = state.spans[hardware]
     assert span.reused.source == "pin" and span.api_calls == 0
+    win.select_node(hardware)
+    assert "later runs use the pin" not in win.runs.output.header.text()  # this run used it: the badge says so
     assert "typed" in state.span_by_name("security").prompt
     assert win.scene.nodes[hardware].run_badge.status == "pinned"
     layout = win.runs.gantt.view.layout_
