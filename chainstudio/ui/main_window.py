@@ -25,6 +25,7 @@ from chainstudio.ui.canvas.view import CanvasView
 from chainstudio.ui.editing.autosave import AutosaveUi
 from chainstudio.ui.editing.controller import Controller
 from chainstudio.ui.editing.file_ops import FileOps
+from chainstudio.ui.editing.gestures import CanvasGestures
 from chainstudio.ui.editing.palette import Palette
 from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.planning.advisor import AdvisorUi
@@ -34,7 +35,7 @@ from chainstudio.ui.planning.history import HistoryUi
 from chainstudio.ui.planning.plan_inputs import PlanInputs
 from chainstudio.ui.run.banner import SimulatedBanner
 from chainstudio.ui.run.live_run import RunUi
-from chainstudio.ui.run.reuse_ui import CardMenu, ReuseUi
+from chainstudio.ui.run.reuse_ui import ReuseUi
 from chainstudio.ui.services import AppServices
 
 STATE_VERSION = 1
@@ -115,14 +116,23 @@ class MainWindow(QMainWindow):
             output_dock=self.output_dock,
             status=status,
             select_node=self.select_node,
+            show_problems=lambda problems: self.gestures.show_problems(problems),
+        )
+        self.gestures = CanvasGestures(
+            self.controller,
+            self.view,
+            inspector=self.inspector,
+            actions=self.menu_actions,
+            select_node=self.select_node,
+            status=status,
+            host=self,
         )
         self.addToolBarBreak()  # the run toolbar gets its own row: the editing toolbar stays whole above it
         self.addToolBar(self.runs.toolbar)
         self.reuse = ReuseUi(
             services, document, self.scene, self.runs, host=self, ui_state=self.ui_state, status=status
         )
-        # the cards' context menu: when the canvas has a card menu of its own, it calls self.reuse.contribute
-        self.card_menu = CardMenu(self.view, self.scene, self.reuse.contribute)
+        self.gestures.card_menu_hooks.append(self.reuse.contribute)  # run this step / from here / to here, pins
         toolbar = self.runs.toolbar
         plan = PlanInputs(services.settings, services.history, toolbar.options)
         self.estimate = EstimateUi(
@@ -268,7 +278,8 @@ class MainWindow(QMainWindow):
         return node_id
 
     def delete_selection(self) -> None:
-        self.controller.delete(self.scene.selected_node_ids(), self.scene.selected_edge_ids())
+        """Delete the selection; warns over the canvas when templates still use what went (Undo restores)."""
+        self.gestures.delete(self.scene.selected_node_ids(), self.scene.selected_edge_ids())
 
     def copy(self) -> bool:
         text = self.controller.copy_text(self.scene.selected_node_ids())
@@ -335,6 +346,7 @@ class MainWindow(QMainWindow):
         selected = bool(self.scene.selectedItems())
         for name in ("cut", "copy", "duplicate"):
             a[name].setEnabled(bool(self.scene.selected_node_ids()))
+        a["connect"].setEnabled(len(self.scene.selected_node_ids()) == 2)
         a["delete"].setEnabled(selected)
 
     def _update_summary(self) -> None:

@@ -24,12 +24,13 @@ for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
     os.environ.setdefault(var, tempfile.mkdtemp(prefix="screenshots-"))
 
 import qasync  # noqa: E402
-from PySide6.QtCore import QPoint, QSettings  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
 
 from chainstudio.core.editing.commands import SetParam  # noqa: E402
 from chainstudio.paths import examples_dir  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
+from tests.ui.canvas_helpers import card_point, right_click  # noqa: E402
 
 SIZE = (1600, 1000)
 
@@ -72,13 +73,11 @@ async def main(app) -> None:
 
     security = graph.resolve("security").id
     window.reuse.pin_from_run(graph.resolve("hardware").id)
-    card = window.scene.nodes[security]
-    point = window.view.mapFromScene(card.sceneBoundingRect().center())
-    menu = window.card_menu.open_for(security)
-    menu.popup(window.view.viewport().mapToGlobal(point + QPoint(10, 10)))
+    right_click(window, card_point(window, "security"))  # the canvas's card menu, as a user opens it
     await asyncio.sleep(0.4)
     grab(window, "card-menu")
-    menu.close()
+    assert window.gestures.menu is not None
+    window.gestures.menu.close()
     window.reuse.run_part("from", security)
     await finish(window)
     window.select_node(security)

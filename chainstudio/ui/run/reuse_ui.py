@@ -3,9 +3,8 @@
 * **Use Step Cache** (Run menu and run toolbar, remembered): runs replay answers the cache holds and keep
   new ones; the estimate counts the hits as free. **Clear Step Cache…** says how much it holds first.
 * **Run This Step / Run From Here / Run To Here** and the pin actions for one step: ``contribute(menu,
-  node_id)`` adds them to any card's context menu (the hook a card menu calls); ``CardMenu`` is a minimal
-  card menu that calls it, for windows without one of their own. The step pointed at is always called
-  (that is what the user asked for); the other steps follow the cache setting.
+  node_id)`` adds them to a card's context menu (the canvas's menu calls it: ``CanvasGestures.card_menu_hooks``).
+  The step pointed at is always called (that is what the user asked for); the others follow the cache setting.
 * **Pins**: pin the output a run made (its origin is that run), type one, or unpin, from the card menu or
   the Output panel's buttons; pinned cards carry a flag (``PinMarks``). **Keep Pinned Outputs in the File**
   (File menu) chooses whether saving writes them (format version 2).
@@ -16,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QEvent, QObject, QSettings
-from PySide6.QtGui import QAction, QContextMenuEvent
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QGraphicsView,
     QLabel,
     QMenu,
     QMessageBox,
@@ -88,34 +86,6 @@ class PinMarks:
                 item.update()
 
 
-class CardMenu(QObject):
-    """A minimal context menu on the canvas cards (right-click), filled by ``contribute(menu, node_id)``."""
-
-    def __init__(self, view: QGraphicsView, scene: CanvasScene, contribute: Callable[[QMenu, str], None]) -> None:
-        super().__init__(view)
-        self.view, self.scene, self.contribute = view, scene, contribute
-        self.menu: QMenu | None = None  # the menu open now (tests look at it)
-        view.viewport().installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.ContextMenu or not isinstance(event, QContextMenuEvent):
-            return False
-        item = self.scene.node_at(self.view.mapToScene(event.pos()))
-        if item is None:
-            return False
-        self.scene.select_nodes([item.node_id])
-        self.menu = self.open_for(item.node_id)
-        self.menu.popup(event.globalPos())
-        return True
-
-    def open_for(self, node_id: str) -> QMenu:
-        menu = QMenu(self.view)
-        menu.setObjectName("card_menu")
-        self.contribute(menu, node_id)
-        menu.aboutToHide.connect(menu.deleteLater)
-        return menu
-
-
 class ReuseUi(QObject):
     def __init__(
         self,
@@ -176,7 +146,7 @@ class ReuseUi(QObject):
         output = self.last_output(node_id)
         pin_action = menu.addAction("&Pin Output of the Last Run", lambda: self.pin_from_run(node_id))
         pin_action.setEnabled(output is not None and (pin is None or pin.output != output[0]))
-        menu.addAction("&Edit Pinned Output…" if pin else "T&ype a Pinned Output…", lambda: self.edit_pin(node_id))
+        menu.addAction("Ed&it Pinned Output…" if pin else "T&ype a Pinned Output…", lambda: self.edit_pin(node_id))
         menu.addAction("&Unpin", lambda: self.unpin(node_id)).setEnabled(pin is not None)
 
     # --- partial runs ---------------------------------------------------------------------------------

@@ -238,3 +238,28 @@ def test_reuse_events_and_scope_round_trip_through_the_codec():
     state = RunState.from_events(decoded)
     assert state.spans[graph.resolve("d").id].status == "not_run"
     assert savings(state) == savings(run.state)
+
+
+def test_a_step_rendered_off_the_loop_is_remembered_and_replayed(monkeypatch):
+    from chainstudio.core.graph.templating import TemplateTooSlow
+    from chainstudio.core.run.inputs import StepInputs
+
+    real = StepInputs.prepare_call
+    off_loop = []
+
+    def slow_on_the_loop(self, node, **kwargs):  # c's prompt is "too slow" within the loop's budget only
+        if node.name == "c" and kwargs.get("cpu_seconds") is not None:
+            raise TemplateTooSlow("slow")
+        if node.name == "c":
+            off_loop.append(node.name)
+        return real(self, node, **kwargs)
+
+    monkeypatch.setattr(StepInputs, "prepare_call", slow_on_the_loop)
+    cache = DictCache()
+    first, provider = cached_run(hybrid(), cache)
+    assert off_loop == ["c"] and "c" in [c.key for c in provider.calls] and len(cache.entries) == 4
+    again, provider = cached_run(hybrid(), cache)
+    assert off_loop == ["c", "c"] and provider.calls == []
+    c = again.state.span_by_name("c")
+    assert c.reused.source == "cache" and c.output == first.state.span_by_name("c").output
+    assert again.state.span_by_name("d").status == "succeeded"

@@ -3,13 +3,11 @@
 import json
 
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QContextMenuEvent
-from PySide6.QtWidgets import QApplication
 
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.run.savings import savings
 from tests.conftest import EXAMPLES
-from tests.ui.canvas_helpers import view_point
+from tests.ui.canvas_helpers import card_point, right_click, view_point
 
 HYBRID = EXAMPLES / "research-hybrid.chain.json"
 LLM = ("hardware", "software", "commercial", "security", "academic", "aggregate")
@@ -68,14 +66,13 @@ def test_run_from_here_from_the_card_menu(qtbot, app_window):
     win = app_window
     assert win.open_path(HYBRID)
     first = run_to_end(qtbot, win)
-    card = win.scene.nodes[node_id(win, "security")]
-    pos = view_point(win, card.sceneBoundingRect().center())
-    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, win.view.viewport().mapToGlobal(pos))
-    QApplication.sendEvent(win.view.viewport(), event)
-    menu = win.card_menu.menu
+    right_click(win, card_point(win, "security"))
+    menu = win.gestures.menu
     assert menu is not None and menu.isVisible()
     texts = [a.text() for a in menu.actions() if a.text()]
-    assert texts[:3] == ["Run &This Step", "Run &From Here", "Run T&o Here"]
+    run_entries = ["Run &This Step", "Run &From Here", "Run T&o Here"]
+    at = texts.index(run_entries[0])
+    assert texts[at : at + 3] == run_entries and texts.index("Copy &reference {{ security }}") < at
     assert "&Pin Output of the Last Run" in texts and "&Unpin" in texts
     next(a for a in menu.actions() if a.text() == "Run &From Here").trigger()
     menu.close()
@@ -178,10 +175,11 @@ def test_compare_on_the_last_run_replays_it(qtbot, app_window):
         assert row.states[0].started.provider == "replay"
 
 
-def test_a_right_click_beside_the_cards_opens_no_card_menu(qtbot, app_window):
+def test_a_right_click_beside_the_cards_offers_no_step_entries(qtbot, app_window):
     win = app_window
     assert win.open_path(HYBRID)
-    pos = view_point(win, QPointF(-2000, -2000))
-    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, win.view.viewport().mapToGlobal(pos))
-    QApplication.sendEvent(win.view.viewport(), event)
-    assert win.card_menu.menu is None
+    right_click(win, view_point(win, QPointF(-2000, -2000)))
+    menu = win.gestures.menu
+    assert menu is not None and menu.objectName() == "canvas_menu"
+    assert not any("Run" in a.text() or "Pin" in a.text() for a in menu.actions())
+    menu.close()
