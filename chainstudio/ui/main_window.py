@@ -135,14 +135,9 @@ class MainWindow(QMainWindow):
         self.gestures.card_menu_hooks.append(self.reuse.contribute)  # run this step / from here / to here, pins
         toolbar = self.runs.toolbar
         plan = PlanInputs(services.settings, services.history, toolbar.options)
+        cached = self.reuse.estimate_cache  # the estimate counts the step cache's hits
         self.estimate = EstimateUi(
-            document,
-            self.scene,
-            toolbar,
-            plan,
-            shows_run=lambda: self.runs.shows_run,
-            parent=self,
-            cache=self.reuse.estimate_cache,
+            document, self.scene, toolbar, plan, shows_run=lambda: self.runs.shows_run, parent=self, cache=cached
         )
         self.reuse.estimate_changed = self.estimate.update
         self.advisor = AdvisorUi(
@@ -160,15 +155,8 @@ class MainWindow(QMainWindow):
             services, document, toolbar, host=self, dock=self.compare_dock, problem=self.runs.show_problem
         )
         self.autosave = AutosaveUi(document, host=self, status=status)
-        self.run_menu.addActions(
-            [
-                self.runs.run_action,
-                self.runs.stop_action,
-                self.compare.action,
-                self.compare.replay_action,
-                self.advisor.action,
-            ]
-        )
+        runs = [self.runs.run_action, self.runs.stop_action, self.compare.action, self.compare.replay_action]
+        self.run_menu.addActions([*runs, self.advisor.action])
         self.run_menu.addSeparator()
         self.run_menu.addActions([self.reuse.cache_action, self.reuse.clear_action])
         self.run_menu.addSeparator()
