@@ -12,33 +12,17 @@ of ``security`` (``cache-card-menu.png``), a pin on ``hardware`` and "Run From H
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
-    os.environ.setdefault(var, tempfile.mkdtemp(prefix="screenshots-"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the run screenshots' helpers; importing them also points the data and config folders at temporary ones
+from make_run_screenshots import grab, new_window, run_app
 
-import qasync  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
-
-from chainstudio.core.editing.commands import SetParam  # noqa: E402
-from chainstudio.paths import examples_dir  # noqa: E402
-from chainstudio.ui.app import create_application  # noqa: E402
-from chainstudio.ui.main_window import MainWindow  # noqa: E402
-from tests.ui.canvas_helpers import card_point, right_click  # noqa: E402
-
-SIZE = (1600, 1000)
-
-
-def grab(window: MainWindow, name: str) -> None:
-    pixmap = window.screen().grabWindow(0, 0, 0, *SIZE) if os.environ.get("DISPLAY") else window.grab()
-    pixmap.save(str(OUT / f"cache-{name}.png"))
-    print("wrote", OUT / f"cache-{name}.png")
+from chainstudio.core.editing.commands import SetParam
+from chainstudio.paths import examples_dir
+from chainstudio.ui.main_window import MainWindow
+from tests.ui.canvas_helpers import card_point, right_click
 
 
 async def finish(window: MainWindow) -> None:
@@ -49,10 +33,7 @@ async def finish(window: MainWindow) -> None:
 
 
 async def main(app) -> None:
-    settings = QSettings(str(Path(tempfile.mkdtemp()) / "ui.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings)
-    window.setGeometry(0, 0, *SIZE)
-    window.show()
+    window = new_window()
     await asyncio.sleep(0.3)
     window.open_path(examples_dir() / "research-hybrid.chain.json")
     window.view.fit()
@@ -69,24 +50,22 @@ async def main(app) -> None:
     await finish(window)
     window.select_node(graph.resolve("academic").id)
     await asyncio.sleep(0.3)
-    grab(window, "partial-run")
+    grab(window, "partial-run", "cache")
 
     security = graph.resolve("security").id
     window.reuse.pin_from_run(graph.resolve("hardware").id)
     right_click(window, card_point(window, "security"))  # the canvas's card menu, as a user opens it
     await asyncio.sleep(0.4)
-    grab(window, "card-menu")
+    grab(window, "card-menu", "cache")
     assert window.gestures.menu is not None
     window.gestures.menu.close()
     window.reuse.run_part("from", security)
     await finish(window)
     window.select_node(security)
     await asyncio.sleep(0.3)
-    grab(window, "from-here")
+    grab(window, "from-here", "cache")
     window.close()
 
 
 if __name__ == "__main__":
-    application = create_application()
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(application)) as runner:
-        runner.run(main(application))
+    run_app(main)
