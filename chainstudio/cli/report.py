@@ -82,6 +82,8 @@ _STYLE = {
 def node_table(state: Any, live: bool = False) -> Any:
     from rich.table import Table
 
+    from chainstudio.cli.reuse import reuse_note
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note"):
         table.add_column(column, justify="left" if column in ("Step", "Status", "Note") else "right")
@@ -102,11 +104,14 @@ def node_table(state: Any, live: bool = False) -> Any:
             note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
         elif span.answered_by_other_model and not note:
             note = f"answered by {span.model} (asked for {span.requested_model})"
-        style = _STYLE.get(span.status, "")
+        status, style = str(span.status), _STYLE.get(span.status, "")
         guessed = span.tokens_estimated
+        reused = reuse_note(span)
+        if reused is not None:  # cached, reused from a run, pinned, or not run: not a call of this run
+            (status, note), style = reused, "cyan" if reused[0] != "not run" else "dim"
         table.add_row(
             span.name,
-            styled((str(span.status), style)),
+            styled((status, style)),
             fmt_ms(state.rel(span.started_at)),
             fmt_ms(duration),
             fmt_ms(ttft),
@@ -223,6 +228,8 @@ class TextFollower:
 
 
 def totals_lines(state: Any) -> list[str]:
+    from chainstudio.cli.reuse import reuse_lines
+
     totals = state.totals()
     names = {nid: span.name for nid, span in state.spans.items()}
     speedup = f" (parallelism x{totals.speedup:.2f})" if totals.speedup else ""
@@ -247,6 +254,7 @@ def totals_lines(state: Any) -> list[str]:
         f"API calls:     {totals.api_calls}",
         f"Cost:          {fmt_cost(totals.cost_usd)}" + cost_note,
         f"Output:        {totals.output_chars:,} chars",
+        *reuse_lines(state),
     ]
     others = sorted({(s.model, s.requested_model) for s in state.spans.values() if s.answered_by_other_model})
     for answered, asked in others:

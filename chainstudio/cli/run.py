@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError, load_or_explain
 from chainstudio.cli.report import execute_with_progress, final_report, make_console, print_banner, write_json
+from chainstudio.cli.reuse import add_reuse_arguments, scope_line, scope_of, step_cache
 
 if TYPE_CHECKING:
     from chainstudio.core.launch import RunOptions
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="show a step's text as it streams: STEP, else the step started last (default on a terminal)",
     )
     stream.add_argument("--no-stream", action="store_true", help="do not show the text while it streams")
+    add_reuse_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -174,6 +176,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         model=args.model,
         rpm=args.rpm,
         tpm=args.tpm,
+        cache=bool(getattr(args, "cache", False)),
     )
 
 
@@ -189,7 +192,7 @@ def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
     except PricingError as exc:
         raise UsageError(str(exc)) from None
-    settings, services = cli_settings(), RunServices(pricing=pricing)
+    settings, services = cli_settings(), RunServices(pricing=pricing, step_cache=step_cache(args))
 
     def make(index: int) -> RunContext:
         try:
@@ -238,8 +241,11 @@ def run(args: argparse.Namespace) -> int:
         if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
             raise UsageError(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
         check_outputs(args, ("json", "trace", "csv", "gantt"))
-        make_context = context_factory(args)
-        run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model)
+        context = context_factory(args)(0)
+        scope = scope_of(args, graph, simulated=context.provider.simulated)
+        run_obj = Run(
+            graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model, scope=scope
+        )
         follow = stream_choice(args, run_obj)
     except (UsageError, RunError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
@@ -247,6 +253,10 @@ def run(args: argparse.Namespace) -> int:
     warm_up()
     console = make_console(stderr=args.json == "-")
     print_banner(console, run_obj.context, run_obj.graph.name, args.strategy)
+    if scope is not None:
+        console.print(scope_line(scope, run_obj.graph), markup=False)
+    if context.cache is not None:
+        console.print(f"Step cache: on ({context.cache.endpoint.label})", markup=False)
     recorder = None
     if not args.no_history:
         recorder = history_recorder(run_obj, graph, args, source="cli run", file=args.file, strategy=args.strategy)

@@ -8,6 +8,7 @@ from typing import Literal
 from chainstudio.core.clock import Clock
 from chainstudio.core.errors import Refused
 from chainstudio.core.providers.base import Provider
+from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.pace import AdaptivePace
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.progress import ServerLoad
@@ -43,6 +44,7 @@ class RunContext:
     pace_window: float = WINDOW  # seconds the adaptive pace measures rates over
     server_load: ServerLoad | None = None  # made from ``capacity`` on first use; shared by the runs
     pacer: AdaptivePace | None = None
+    cache: CacheUse | None = None  # the step cache (None: off): hits are replayed, new answers kept
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:
