@@ -1,4 +1,5 @@
-"""The executor: runs a snapshot of a graph on a provider and speaks only in run events.
+"""The executor: runs a snapshot of a graph on a provider and speaks only in run events. Over 400 lines
+because the run's glue (admission, reuse, off-loop rendering, capacity, recount, the end) meets here.
 
     run = Run(graph, RunContext(provider=SimulatedProvider()), strategy="eager", listeners=[print])
     state = await run.execute()     # a RunState; run.cancel() from any callback stops it
