@@ -8,6 +8,10 @@ concurrency cap, priority and rate limits — on a virtual-time loop with a stan
 that serves one request at a time shows no speed-up. Input tokens are counted offline on the prompts as
 they render and scaled to the server's count.
 
+Pinned steps and, given the step cache (``cache``, looked at only), the steps whose requests it holds are
+answered as the run would answer them: at once, for nothing, with the stored text (so the steps below them
+render the same prompts and hit too). A run that would hit the cache is predicted at its true cost.
+
 Where the model does not know (a model never run on the endpoint, or a capacity never measured) the
 estimate is *uncalibrated*: it is run again at both ends of what is plausible and shows that range.
 """
@@ -24,6 +28,7 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
 from chainstudio.core.planning.stand_in import StandInProvider
+from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.executor import Run, RunContext, Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
@@ -71,6 +76,7 @@ class Estimate:
     capacity_text: str = ""  # what is known of the server's capacity, in words
     capacity_measured: bool = True
     wall_ms_range: tuple[float, float] | None = None  # (fast, slow) ends when uncalibrated
+    reused: int = 0  # model steps answered without a call: cache hits and pins
 
     @property
     def uncalibrated(self) -> bool:
@@ -148,6 +154,7 @@ class Estimate:
             "capacity": self.capacity,
             "capacity_measured": self.capacity_measured,
             "basis": self.basis_text(),
+            "reused_steps": self.reused,
             "nodes": [n.to_json() for n in self.nodes],
         }
 
@@ -163,10 +170,12 @@ def estimate(
     pricing: Pricing | None = None,
     rate_limits: RateLimits | None = None,
     with_range: bool = True,
+    cache: CacheUse | None = None,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. ``latency``: the endpoint's
     model (default: the simulator's, without history). ``with_range``: when uncalibrated, also simulate
-    both ends of the range (three simulations instead of one)."""
+    both ends of the range (three simulations instead of one). ``cache``: the step cache the run would use
+    (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written)."""
     latency = latency or LatencyModel()
     pricing = pricing or Pricing()
 
@@ -181,6 +190,7 @@ def estimate(
                 concurrency=concurrency,
                 rate_limits=rate_limits,
                 step_seconds=latency.step_seconds(graph, scenario),
+                cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
             )
             run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
             return await run.execute(), provider.basis
@@ -199,6 +209,8 @@ def estimate(
     nodes = []
     for span in state.spans.values():  # layer by layer, document order within a layer
         duration = span.duration or 0.0
+        if span.reused is not None:  # answered for nothing
+            basis[span.name] = "pinned" if span.reused.source == "pin" else "cache hit"
         nodes.append(
             NodeEstimate(
                 span.name,
@@ -209,7 +221,7 @@ def estimate(
                 round(duration * 1000, 3),
                 span.input_tokens,
                 span.output_tokens,
-                span.cost_usd,
+                0.0 if span.reused is not None else span.cost_usd,
                 basis.get(span.name, "no model call" if span.kind != "llm" else "not called"),
             )
         )
@@ -235,6 +247,7 @@ def estimate(
         capacity_text=_capacity_text(latency),
         capacity_measured=latency.capacity.measured,
         wall_ms_range=wall_range,
+        reused=sum(1 for span in state.spans.values() if span.reused is not None),
     )
 
 

@@ -1,4 +1,5 @@
-"""The executor: runs a snapshot of a graph on a provider and speaks only in run events.
+"""The executor: runs a snapshot of a graph on a provider and speaks only in run events. Over 400 lines
+because the run's glue (admission, reuse, off-loop rendering, capacity, recount, the end) meets here.
 
     run = Run(graph, RunContext(provider=SimulatedProvider()), strategy="eager", listeners=[print])
     state = await run.execute()     # a RunState; run.cancel() from any callback stops it
@@ -17,10 +18,22 @@ threads, so it runs the same under plain asyncio and under the GUI's qasync loop
   budget reservations, rate limits, the attempt events);
 * ``inputs.StepInputs``: what a step reads (templates, input values, local outputs of input, join and
   output steps);
+* ``reuse.StepReuse``: answers that need no call (pins, step-cache hits, a partial run's earlier outputs,
+  see ``scope.RunScope``) and keeping new answers in the cache;
 * ``outcome.summarize``: the run's final status, message and outputs;
 * ``state.RunState``: the run's own fold of its events (``run.state``).
 
 A failed step's descendants are skipped with the reason; independent branches go on.
+
+When the model calls are over (and the run was not stopped), the steps whose token counts are an offline
+guess (a server that sends no usage) are recounted by the server, if the provider can ask it
+(``ServerCounting``): one ``NodeTokensCounted`` per step whose figures changed, before ``RunFinished``.
+Counting after the calls means it never competes with a stream (a one-at-a-time server would queue it
+behind one, or cut one off).
+
+Before the first call, a run that does not know its server's capacity asks the provider
+(``ServerCapacity``: a local llama-cpp-python server runs one request at a time), so that time queued at
+the server does not count against a step's timeout (``core.run.progress``).
 """
 
 from __future__ import annotations
@@ -31,16 +44,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chainstudio.core.graph.analysis import Dag, generations
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import ON_LOOP_CPU_SECONDS, TemplateProblem, TemplateTooSlow
-from chainstudio.core.providers.base import ChatRequest
+from chainstudio.core.providers.base import ChatRequest, ServerCapacity, ServerCounting
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAttempts, StepOutcome
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.context import STRATEGIES, Priority, RunContext, RunError, Strategy
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
 from chainstudio.core.run.outcome import summarize
+from chainstudio.core.run.reuse import StepReuse
 from chainstudio.core.run.scheduler import Scheduler
+from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.topology import Plan, snapshot
@@ -50,6 +66,8 @@ __all__ = ["STRATEGIES", "CANCEL_GRACE", "Priority", "Run", "RunContext", "RunEr
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE = 5.0  # real seconds to wait for cancelled tasks to unwind before giving up on them
+RECOUNT_LIMIT = 30.0  # real seconds the server's recount of guessed tokens may take at the end of a run
+CAPACITY_LIMIT = 2.0  # real seconds a run waits, before its first call, for the server to tell its capacity
 
 
 class Run:
@@ -66,7 +84,9 @@ class Run:
         listeners: Iterable[ev.Listener] = (),
         run_id: str | None = None,
         record_events: bool = True,
+        scope: RunScope | None = None,
     ):
+        """``scope``: a partial run (``scope.select_scope``): only its steps run, upstream ones are reused."""
         if strategy not in STRATEGIES:
             raise RunError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         if context.concurrency is not None and context.concurrency < 1:
@@ -89,13 +109,16 @@ class Run:
         self._clock = context.clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[str, StepAttempts | _RenderedOffLoop] = {}  # admitted steps waiting for a slot
+        self._calls: dict[str, StepAttempts] = {}  # model calls started, by step
         self._executed = False
         self._cancel_reason: str | None = None
         self._finished: asyncio.Future[None] | None = None
+        self.scope = scope
         try:
-            self.plan = Plan.build(self.graph, self._estimate)
+            self.plan = Plan.build(_scoped(self.graph, scope), self._estimate)
         except ValueError as exc:  # CycleError is a ValueError
             raise RunError(str(exc)) from None
+        self._reuse = StepReuse(self.run_id, self.graph, context.cache, scope, context.clock, self._emit)
         self._steps = StepInputs(self.plan, self.inputs)
         self._budget = BudgetGuard(context.cost_cap, context.token_cap)
         limiter = context.limiter()
@@ -110,6 +133,8 @@ class Run:
             limiter,
             context.seed,
             self._emit,
+            context.pace(),
+            context.load(),
         )
         self._scheduler = Scheduler(
             self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
@@ -141,9 +166,14 @@ class Run:
         self._emit(self._run_started())
         try:
             if self._cancel_reason is None:
+                await self._learn_capacity()
+            if self._cancel_reason is None:
                 self._scheduler.start()
                 if not self._scheduler.done:
                     await self._finished
+                await self._unwind()
+                if self._cancel_reason is None:
+                    await self._recount()
         except asyncio.CancelledError:
             self.cancel("cancelled")
             await self._unwind()
@@ -164,6 +194,7 @@ class Run:
 
     def _run_started(self) -> ev.RunStarted:
         plan, nodes, provider = self.plan, self.graph.nodes, self.context.provider
+        not_run = _not_run_layers(self.graph, self.scope)
         return ev.RunStarted(
             self.run_id,
             self._clock.now(),
@@ -177,14 +208,18 @@ class Run:
                     nid,
                     nodes[nid].name,
                     nodes[nid].kind,
-                    plan.layer_of[nid],
+                    layer,
                     _model_of(nodes[nid]),
                     _max_tokens(nodes[nid]),
                 )
-                for nid in plan.ids
+                for nid, layer in [*((n, plan.layer_of[n]) for n in plan.ids), *not_run.items()]
             ),
-            tuple((s, t) for s in plan.ids for t in plan.succs[s]),
+            tuple((s, t) for s in plan.ids for t in plan.succs[s]) + _not_run_edges(self.graph, not_run),
             provider_label=provider.label,
+            pricing_note=self.context.pricing.free_note,
+            cache=self.context.cache is not None and self.context.cache.write,
+            scope=self.scope.label if self.scope is not None else "",
+            not_run=tuple(not_run),
         )
 
     def _estimate(self, node: Node) -> float:
@@ -211,13 +246,23 @@ class Run:
                 self._steps.outputs[step] = output
                 self._emit(ev.NodeFinished(self.run_id, self._clock.now(), step, output))
                 return StepStatus.SUCCEEDED
-            call = self._steps.prepare_call(node, count=self._count_tokens, cpu_seconds=ON_LOOP_CPU_SECONDS)
+            reused = self._reuse.pinned(node)
+            call = None
+            if reused is None:
+                call = self._steps.prepare_call(node, count=self._count_tokens, cpu_seconds=ON_LOOP_CPU_SECONDS)
         except TemplateTooSlow:
             self._pending[step] = _RenderedOffLoop(self, step, node)  # takes a slot like a model call
             return None
         except TemplateProblem as exc:
             self._emit(ev.NodeFailed(self.run_id, self._clock.now(), step, exc.message))
             return StepStatus.FAILED
+        if call is not None:
+            reused = self._reuse.answer(node, call)
+        if reused is not None:  # a pin, a cache hit or an earlier run's output: no call
+            if reused.output is not None:
+                self._steps.outputs[step] = reused.output
+            return reused.status
+        assert call is not None  # prepared whenever no pin answered
         self._pending[step] = self._attempts(step, node, call)
         return None
 
@@ -246,10 +291,16 @@ class Run:
 
     # --- model calls ------------------------------------------------------------------------------
     async def _call(self, step: str) -> None:  # a StepAttempts, or a _RenderedOffLoop
-        outcome = await self._pending.pop(step).run()
+        pending = self._pending.pop(step)
+        if isinstance(pending, StepAttempts):
+            self._calls[step] = pending
+        outcome = await pending.run()
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
         self._scheduler.finish_call(step, outcome.status, outcome.reason)
+        span, call = self.state.spans[step], pending.call
+        if outcome.status is StepStatus.SUCCEEDED and call is not None and span.reused is None:  # a model answered
+            self._reuse.remember(step, call.request, span)
 
     def _task_done(self, task: asyncio.Task[None], step: str) -> None:
         self._tasks.discard(task)
@@ -260,7 +311,50 @@ class Run:
             self._emit(ev.NodeFailed(self.run_id, self._clock.now(), step, f"internal error: {task.exception()!r}"))
             self._scheduler.finish_call(step, StepStatus.FAILED)
 
+    async def _learn_capacity(self) -> None:
+        """Ask the provider how many requests its server runs at once, unless the run knows already."""
+        load = self.context.load()
+        provider = self.context.provider
+        if load.capacity is not None or not isinstance(provider, ServerCapacity) or not self._has_llm_steps():
+            return
+        try:
+            capacity = await asyncio.wait_for(provider.server_capacity(), CAPACITY_LIMIT)
+        except TimeoutError:
+            return
+        if capacity is not None and load.capacity is None:
+            load.capacity = capacity
+            log.info("the server runs %d request(s) at once", capacity)
+
+    def _has_llm_steps(self) -> bool:
+        nodes = self.graph.nodes
+        return any(nodes[nid].kind == "llm" for nid in self.plan.ids)
+
     # --- the end ------------------------------------------------------------------------------------
+    async def _recount(self) -> None:
+        """Have the server count the tokens that are an offline guess (see the module docstring)."""
+        provider = self.context.provider
+        guessed = [a for a in self._calls.values() if a.tokens_estimated]
+        if not guessed or not isinstance(provider, ServerCounting):
+            return
+
+        async def recount_all() -> None:
+            for attempts in guessed:
+                event = await attempts.recount(provider.server_counts)
+                if event is not None:
+                    self._emit(event)
+
+        task = asyncio.get_running_loop().create_task(recount_all(), name=f"{self.run_id}:recount")
+        self._tasks.add(task)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), RECOUNT_LIMIT)
+        except TimeoutError:
+            log.warning("the server did not recount the run's tokens within %.0f s", RECOUNT_LIMIT)
+            task.cancel()
+        except Exception:  # a recount problem leaves the figures marked as estimated
+            log.exception("recounting tokens failed")
+        finally:
+            self._tasks.discard(task)
+
     async def _unwind(self) -> None:
         """Wait for every step task to end (cancelled ones unwind their requests)."""
         while self._tasks:
@@ -274,9 +368,13 @@ class Run:
         now = self._clock.now()
         if self._cancel_reason is not None:
             for step in self._scheduler.unfinished():
+                self._scheduler.mark_cancelled(step)
+                calls = self._calls.get(step)
+                if calls is not None:
+                    self._emit(calls.cancelled_event(self.run_id, now))
+                    continue
                 span = self.state.spans.get(step)
                 attempts = len(span.attempts) if span is not None else 0
-                self._scheduler.mark_cancelled(step)
                 self._emit(ev.NodeCancelled(self.run_id, now, step, attempts))
         outcome = summarize(
             self.plan,
@@ -294,6 +392,7 @@ class _RenderedOffLoop:
 
     def __init__(self, owner: Run, step: str, node: Node):
         self.owner, self.step, self.node = owner, step, node
+        self.call: PreparedCall | None = None  # once rendered (a model step)
 
     async def run(self) -> StepOutcome:
         run, step, node = self.owner, self.step, self.node
@@ -308,7 +407,12 @@ class _RenderedOffLoop:
         if node.kind != "llm":
             run._emit(ev.NodeFinished(run.run_id, run._clock.now(), step, output))
             return StepOutcome(StepStatus.SUCCEEDED, output=output)
-        return await run._attempts(step, node, call).run()
+        self.call = call
+        reused = run._reuse.answer(node, call)  # a cache hit or an earlier run's output (pins came first)
+        if reused is not None:
+            return reused
+        attempts = run._calls[step] = run._attempts(step, node, call)
+        return await attempts.run()
 
 
 def _model_of(node: Node) -> str | None:
@@ -317,6 +421,39 @@ def _model_of(node: Node) -> str | None:
 
 def _max_tokens(node: Node) -> int | None:
     return int(node.param("max_tokens")) if node.kind == "llm" else None
+
+
+def _scoped(graph: Graph, scope: RunScope | None) -> Graph:
+    """The part of ``graph`` a partial run plans (its steps share the snapshot's nodes); all of it otherwise."""
+    if scope is None:
+        return graph
+    keep = scope.included
+    return Graph(
+        graph.name,
+        graph.description,
+        graph.inputs,
+        {nid: node for nid, node in graph.nodes.items() if nid in keep},
+        {eid: e for eid, e in graph.edges.items() if e.source in keep and e.target in keep},
+        graph.pins,
+        graph.save_pins,
+    )
+
+
+def _not_run_layers(graph: Graph, scope: RunScope | None) -> dict[str, int]:
+    """The steps outside a partial run, in document order, with their layers in the whole graph."""
+    if scope is None or not scope.not_run:
+        return {}
+    try:
+        groups = generations(Dag.of_graph(graph))
+    except ValueError:  # a cycle outside the run's part: it cannot be laid out, and it does not run
+        return {nid: 0 for nid in graph.nodes if nid in scope.not_run}
+    return {nid: layer for layer, group in enumerate(groups) for nid in group if nid in scope.not_run}
+
+
+def _not_run_edges(graph: Graph, not_run: Mapping[str, int]) -> tuple[tuple[str, str], ...]:
+    """The edges that touch a step outside a partial run (the others are the plan's)."""
+    edges = graph.edges.values()
+    return tuple(dict.fromkeys((e.source, e.target) for e in edges if e.source in not_run or e.target in not_run))
 
 
 async def run_graph(graph: Graph, context: RunContext, **options: Any) -> Run:
