@@ -21,10 +21,11 @@ from PySide6.QtCore import QObject, QPoint, QPointF
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
+from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.impact import dangling_after_delete
 from chainstudio.core.graph.kinds import NODE_KINDS, node_kind
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.validation import Problem
+from chainstudio.core.graph.validation import Problem, errors
 from chainstudio.core.storage import fileformat
 from chainstudio.paths import examples_dir
 from chainstudio.ui.canvas import geometry as geo
@@ -92,6 +93,8 @@ class CanvasGestures(QObject):
         self._pending: dict[str, object] = {}  # where the quick-add's step goes and what it connects to
         self._problems: list[Problem] = []
         self._problem_index = 0
+        self._deleted: set[str] = set()  # the steps the notice over the canvas says were deleted
+        self.document.subscribe(self._document_changed)
         s = self.scene
         s.quickAddRequested.connect(lambda pos: self.open_quick_add(pos))
         s.connectToNewRequested.connect(self._connection_dropped)
@@ -201,6 +204,7 @@ class CanvasGestures(QObject):
                 "warning",
                 ("Undo", self.controller.undo),
             )
+            self._deleted = set(node_ids)
             self.status(f"Deleted {', '.join(names)}: {len(dangling)} reference(s) now point at nothing", 8000)
         return True
 
@@ -239,6 +243,7 @@ class CanvasGestures(QObject):
         if not problems:
             return
         problem = problems[self._problem_index % len(problems)]
+        self._deleted = set()
         self.select_node(problem.node_id)
         self.inspector.update_problems()
         count = len(problems)
@@ -252,6 +257,21 @@ class CanvasGestures(QObject):
             ms=30000,
         )
         self.status(f"Cannot run: {problem.location}: {problem.message}", 10000)
+
+    def _document_changed(self, changes: Changes) -> None:
+        """The notice over the canvas goes once it no longer holds: another graph, the deleted steps back
+        (Undo, by its button or Ctrl+Z), or, for a refused run, no error left."""
+        notice = self.view.notice
+        if not notice.isVisible():
+            return
+        graph = self.document.graph
+        if changes.reset:
+            notice.hide()
+        elif self._deleted:
+            if self._deleted & set(graph.nodes):
+                notice.hide()
+        elif self._problems and notice.property("level") == "error" and not errors(self.document.problems):
+            notice.hide()
 
     def _next_problem(self) -> None:
         self._problem_index += 1
