@@ -156,3 +156,19 @@ def test_an_empty_canvas_names_the_next_action(default_window):
     QTest.keyClicks(popup.search, "input")
     QTest.keyClick(popup.search, Qt.Key.Key_Return)
     assert not window.view.shows_hint
+
+
+def test_a_connection_dragged_back_from_an_input_port_adds_a_step_before_it(far_out, qtbot):
+    window = far_out
+    start = view_point(window, card(window, "summary").port_scene_pos("in"))
+    end = QPoint(start.x() - 30, start.y() + 100)
+    drag_pixels(window, start, end)
+    popup = window.gestures.quick_add
+    qtbot.waitUntil(popup.isVisible)
+    assert "Add a step before summary" in popup.heading.text()
+    assert [c.title for c in popup.visible_choices()][:3] == ["Input", "LLM call", "Join"]  # kinds with an output
+    QTest.keyClicks(popup.search, "llm")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    assert ("step", "summary") in pairs(window)
+    port = view_point(window, card(window, "step").port_scene_pos("out"))
+    assert abs(port.x() - end.x()) <= 3  # its output port where the connection was dropped
