@@ -143,6 +143,7 @@ def test_an_empty_canvas_names_the_next_action(default_window):
     assert not window.view.shows_hint
     window.menu_actions["new"].trigger()
     assert window.view.shows_hint
+    assert window.statusBar().currentMessage().startswith("New graph: add a step")  # not the welcome's F5
     image = window.view.viewport().grab().toImage()
     centre = window.view.viewport().rect().center()
     middle = {
