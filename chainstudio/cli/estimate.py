@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[str, str]] | None:
     """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
     from chainstudio.cli.common import UsageError
-    from chainstudio.cli.run import load_checked, parse_sets
+    from chainstudio.cli.run import check_outputs, load_checked, parse_sets
     from chainstudio.core.planning.estimate import calibration
     from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.run.rate_limits import RateLimits
@@ -57,10 +58,16 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
             raise UsageError("--concurrency must be at least 1")
         inputs = parse_sets(args.sets)
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
+        check_outputs(args, ("json",))
     except (UsageError, PricingError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return None
-    observations = {} if args.no_history else calibration(RunHistory(), graph, args.provider)
+    observations = {}
+    if not args.no_history:
+        try:
+            observations = calibration(RunHistory(), graph, args.provider)
+        except (OSError, sqlite3.Error, ValueError) as exc:  # an unreadable history calibrates nothing
+            print(f"{args.file}: note: the run history cannot be read ({exc}); using model profiles", file=sys.stderr)
     limits = RateLimits(args.rpm, args.tpm)
     return (
         graph,
@@ -77,6 +84,7 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.report import make_console, write_json
+    from chainstudio.cli.terminal import styled
     from chainstudio.core.planning.estimate import estimate
     from chainstudio.core.run.executor import RunError
 
@@ -93,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     print_estimate(console, result)
     warnings = result.budget_warnings(args.cost_cap, args.token_cap)
     for warning in warnings:
-        console.print(f"[red]warning: {warning}[/red]")
+        console.print(styled((f"warning: {warning}", "red")))
     if args.json:
         write_json(args.json, result.to_json())
     return 0
@@ -103,6 +111,7 @@ def print_estimate(console: Console, result: Estimate) -> None:
     from rich.table import Table
 
     from chainstudio.cli.report import fmt_cost
+    from chainstudio.cli.terminal import styled
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
     basis = (
@@ -110,7 +119,7 @@ def print_estimate(console: Console, result: Estimate) -> None:
         if result.calibrated
         else "from model profiles (no recorded runs)"
     )
-    console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap} · {basis}")
+    console.print(styled((result.graph, "bold"), f" · estimate for strategy {result.strategy}{cap} · {basis}"))
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
         table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Iterator
 from types import ModuleType
 
 import chainstudio
 import chainstudio.cli as cli_package
+from chainstudio.cli.terminal import safe_streams
+from chainstudio.core.errors import ChainStudioError
 
 
 def _command_modules() -> Iterator[ModuleType]:
@@ -50,11 +54,31 @@ def main(argv: list[str]) -> int:
     }
     if not argv or (argv[0] not in known and not argv[0].startswith("-")):
         argv = ["gui", *argv]
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    with safe_streams():  # whatever a command prints is made safe for the terminal (chainstudio.cli.terminal)
+        args = parser.parse_args(argv)
+        try:
+            return int(args.handler(args) or 0)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+        except ChainStudioError as exc:  # a refusal no command explained itself: its sentence
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except (OSError, sqlite3.Error, MemoryError, RecursionError) as exc:
+            print(f"error: {_reason(exc)}", file=sys.stderr)
+            return 1
+        except Exception as exc:  # a bug: one line, not a traceback (CHAINSTUDIO_TRACEBACK=1 shows it)
+            if os.environ.get("CHAINSTUDIO_TRACEBACK"):
+                raise
+            print(f"error: internal error ({type(exc).__name__}: {_reason(exc)})", file=sys.stderr)
+            return 70
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why: an OSError's strerror and file, else the message's first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__

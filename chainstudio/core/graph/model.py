@@ -54,7 +54,7 @@ def name_problem(name: str) -> str | None:
     """Why ``name`` cannot name a step or graph input, or None when it can."""
     if not name:
         return "a name is required"
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):  # fullmatch: "$" would let a trailing newline through
         return f"{name!r} is not an identifier (letters, digits and _, not starting with a digit)"
     if name in RESERVED_NAMES:
         return f"{name!r} is reserved"
