@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDockWidget, QMessageBox, QWidget
 
@@ -68,12 +68,8 @@ class RunUi(QObject):
         self.stop_action = self._action("&Stop", self.controller.stop, ["Shift+F5", "Esc"], "Stop the run")
         self.settings_action = self._action("S&ettings…", self.open_settings, [], "Endpoint, API key, prices")
         self.stop_action.setEnabled(False)
-        self.run_action.hovered.connect(self._refresh_run_tip)  # named when shown: no cost per edit
         self.toolbar = RunToolbar(host)
         self.toolbar.populate(self.run_action, self.stop_action, self.settings_action)
-        run_button = self.toolbar.widgetForAction(self.run_action)
-        if run_button is not None:  # its status tip is shown on entering, before the action's hovered
-            run_button.installEventFilter(self)
         self.apply_settings(services.settings.current)
         self._dialog: QDialog | None = None  # the dialog or message box open now (tests look at it)
         self._wire()
@@ -138,34 +134,6 @@ class RunUi(QObject):
     def _start(self, options: RunOptions) -> None:
         path = self.document.path
         self.controller.start(self.document.graph, options, str(path) if path else None)
-
-    def run_tip(self) -> str:
-        """What pressing Run would do now, as its tooltip says: the problems in the way, else where it runs
-        and which inputs it will ask for."""
-        if self.controller.running:
-            return "A run is going: Stop (Esc) ends it"
-        problems = errors(self.document.problems)
-        if problems:
-            count, first = len(problems), problems[0]
-            return (
-                f"Cannot run yet: {count} problem{'s' if count != 1 else ''}, first {first.location}: "
-                f"{first.message}. F5 shows them on the canvas"
-            )
-        simulated = self.toolbar.options().provider == "simulated"
-        where = "on the simulated provider (no model is called)" if simulated else "on the endpoint set in Settings"
-        missing = [gi.name for gi in self.document.graph.inputs if gi.default is None]
-        asks = f"; it asks for {', '.join(missing)} first" if missing else ""
-        return f"Run the chain {where} (F5){asks}"
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt's name
-        if event.type() == QEvent.Type.Enter:
-            self._refresh_run_tip()
-        return False
-
-    def _refresh_run_tip(self) -> None:
-        tip = self.run_tip()
-        self.run_action.setToolTip(tip)
-        self.run_action.setStatusTip(tip)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.services.settings, parent=self.host)
