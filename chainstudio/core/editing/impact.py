@@ -1,4 +1,5 @@
-"""What an edit would break: the template references left dangling when steps are deleted."""
+"""What an edit would break: the template references left dangling when steps are deleted, and those whose
+step would no longer be upstream once steps or edges are deleted."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from chainstudio.core.editing.inputs import removed_inputs
+from chainstudio.core.graph.analysis import Dag, upstream
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.templating import TemplateProblem, references
@@ -19,9 +21,11 @@ class DanglingReference:
     node_name: str
     field: str
     name: str
+    cut_off: bool = False  # the step ``name`` stays but would no longer be upstream
 
     def __str__(self) -> str:
-        return f"{self.node_name}.{self.field} uses {{{{ {self.name} }}}}"
+        text = f"{self.node_name}.{self.field} uses {{{{ {self.name} }}}}"
+        return f"{text}, no longer upstream" if self.cut_off else text
 
 
 def dangling_after_delete(graph: Graph, node_ids: Iterable[str]) -> list[DanglingReference]:
@@ -41,4 +45,43 @@ def dangling_after_delete(graph: Graph, node_ids: Iterable[str]) -> list[Danglin
                 continue
             names = sorted(refs.steps & steps) + [f"inputs.{i}" for i in sorted(refs.inputs & inputs)]
             found += [DanglingReference(node.id, node.name, spec.name, name) for name in names]
+    return found
+
+
+def cut_off_after_delete(
+    graph: Graph, node_ids: Iterable[str] = (), edge_ids: Iterable[str] = ()
+) -> list[DanglingReference]:
+    """The references in the steps that stay to steps that stay but would no longer be upstream of them once
+    ``node_ids`` and ``edge_ids`` are deleted (an edge, or a step in the middle of a path, taken away)."""
+    nodes = set(node_ids) & set(graph.nodes)
+    edges = set(edge_ids) & set(graph.edges)
+    if not nodes and not edges:
+        return []
+    before = Dag.of_graph(graph)
+    kept = [n for n in graph.nodes if n not in nodes]
+    after = Dag.of_edges(kept, ((e.source, e.target) for k, e in graph.edges.items() if k not in edges))
+    starts = {graph.edges[k].target for k in edges} | {t for n in nodes for t in before.succs[n]}
+    touched, todo = set(), [n for n in starts if n not in nodes]
+    while todo:  # only the steps downstream of what goes can lose an upstream step
+        nid = todo.pop()
+        if nid not in touched and nid not in nodes:
+            touched.add(nid)
+            todo.extend(before.succs[nid])
+    by_name = {n.name: n.id for n in graph.nodes.values() if n.id not in nodes}
+    found: list[DanglingReference] = []
+    for nid in [n for n in kept if n in touched]:
+        node = graph.nodes[nid]
+        kind = NODE_KINDS.get(node.kind)
+        if kind is None:
+            continue
+        was, now = upstream(before, nid), upstream(after, nid)
+        for spec in kind.template_fields:
+            try:
+                refs = references(str(node.params.get(spec.name) or ""))
+            except TemplateProblem:
+                continue
+            for name in sorted(refs.steps):
+                step = by_name.get(name)
+                if step is not None and step in was and step not in now:
+                    found.append(DanglingReference(nid, node.name, spec.name, name, cut_off=True))
     return found

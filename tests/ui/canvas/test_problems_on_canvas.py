@@ -111,3 +111,26 @@ def test_the_refused_run_notice_goes_once_no_error_is_left(default_window, qtbot
     assert notice.isVisible() and notice.property("level") == "error"
     type_into_prompt(window, qtbot, "security", "Review {{ hardware }}", replace=True)
     qtbot.waitUntil(lambda: not notice.isVisible())
+
+
+def test_deleting_an_edge_a_step_reads_through_warns_and_ctrl_z_restores(far_out):
+    """topic -> hardware carries {{ topic }} into hardware's prompt: deleting it cuts hardware off."""
+    window = far_out
+    graph = window.document.graph
+    before = fileformat.dumps(graph)
+    edge = next(
+        e
+        for e in graph.edges.values()
+        if (graph.nodes[e.source].name, graph.nodes[e.target].name) == ("topic", "hardware")
+    )
+    at = view_point(window, window.scene.edges[edge.id].path().pointAtPercent(0.5))
+    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert window.scene.selected_edge_ids() == [edge.id]
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    notice = window.view.notice
+    assert edge.id not in graph.edges and notice.isVisible()
+    assert "the edge topic → hardware" in notice.text()
+    assert "hardware.prompt uses {{ topic }}, no longer upstream" in notice.text()
+    QTest.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert fileformat.dumps(graph) == before and not notice.isVisible()
