@@ -3,14 +3,14 @@ step would no longer be upstream once steps or edges are deleted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from chainstudio.core.editing.inputs import removed_inputs
 from chainstudio.core.graph.analysis import Dag, upstream
 from chainstudio.core.graph.kinds import NODE_KINDS
-from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.templating import TemplateProblem, references
+from chainstudio.core.graph.model import Graph, Node
+from chainstudio.core.graph.templating import References, TemplateProblem, references
 
 
 @dataclass(frozen=True)
@@ -35,17 +35,22 @@ def dangling_after_delete(graph: Graph, node_ids: Iterable[str]) -> list[Danglin
     inputs = removed_inputs(graph, ids)
     found: list[DanglingReference] = []
     for node in graph.nodes.values():
-        kind = NODE_KINDS.get(node.kind)
-        if node.id in ids or kind is None:
+        if node.id in ids:
             continue
-        for spec in kind.template_fields:
-            try:
-                refs = references(str(node.params.get(spec.name) or ""))
-            except TemplateProblem:
-                continue
+        for field, refs in _template_references(node):
             names = sorted(refs.steps & steps) + [f"inputs.{i}" for i in sorted(refs.inputs & inputs)]
-            found += [DanglingReference(node.id, node.name, spec.name, name) for name in names]
+            found += [DanglingReference(node.id, node.name, field, name) for name in names]
     return found
+
+
+def _template_references(node: Node) -> Iterator[tuple[str, References]]:
+    """(field, what it refers to) for each template field of ``node`` that parses."""
+    kind = NODE_KINDS.get(node.kind)
+    for spec in kind.template_fields if kind is not None else ():
+        try:
+            yield spec.name, references(str(node.params.get(spec.name) or ""))
+        except TemplateProblem:
+            continue
 
 
 def cut_off_after_delete(
@@ -71,17 +76,10 @@ def cut_off_after_delete(
     found: list[DanglingReference] = []
     for nid in [n for n in kept if n in touched]:
         node = graph.nodes[nid]
-        kind = NODE_KINDS.get(node.kind)
-        if kind is None:
-            continue
         was, now = upstream(before, nid), upstream(after, nid)
-        for spec in kind.template_fields:
-            try:
-                refs = references(str(node.params.get(spec.name) or ""))
-            except TemplateProblem:
-                continue
+        for field, refs in _template_references(node):
             for name in sorted(refs.steps):
                 step = by_name.get(name)
                 if step is not None and step in was and step not in now:
-                    found.append(DanglingReference(nid, node.name, spec.name, name, cut_off=True))
+                    found.append(DanglingReference(nid, node.name, field, name, cut_off=True))
     return found
