@@ -36,3 +36,16 @@ def auto_layout_positions(graph: Graph, origin: Position = (0.0, 0.0)) -> dict[s
         for row, node_id in enumerate(ordered):
             positions[node_id] = (origin[0] + column * COLUMN_GAP, origin[1] + (row - (len(ordered) - 1) / 2) * ROW_GAP)
     return positions
+
+
+def room_for_a_column(graph: Graph, source: str, target: str) -> tuple[float, dict[str, Position]]:
+    """A step inserted between ``source`` and ``target`` that sit less than two columns apart: the x of a
+    new column right after ``source``, and the moves that make it (every step from ``target``'s column
+    rightwards goes one column further right, so nothing overlaps and the rows stay as they were).
+    No moves when there is room already or ``target`` is not right of ``source``."""
+    sx, tx = graph.nodes[source].position[0], graph.nodes[target].position[0]
+    column = sx + COLUMN_GAP
+    shift = column + COLUMN_GAP - tx
+    if tx <= sx or shift <= 0:
+        return column, {}
+    return column, {n.id: (n.position[0] + shift, n.position[1]) for n in graph.nodes.values() if n.position[0] >= tx}

@@ -20,7 +20,7 @@ from chainstudio.core.editing.commands import (
 )
 from chainstudio.core.editing.document import Document
 from chainstudio.core.editing.inputs import RenameInput, remove_steps, rename_step
-from chainstudio.core.editing.layout import AutoLayout
+from chainstudio.core.editing.layout import AutoLayout, room_for_a_column
 from chainstudio.core.editing.rules import CommandError
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import GraphInput, Node
@@ -110,9 +110,12 @@ class Controller(QObject):
             values["input"] = unique
         return Node.create(kind, unique, position, **values)
 
-    def _free_position(self, x: float, y: float) -> tuple[float, float]:
-        """(x, y), or the nearest spot above or below it where the new card covers no other card."""
-        cards = [n.position for n in self.document.graph.nodes.values()]
+    def _free_position(
+        self, x: float, y: float, moved: dict[str, tuple[float, float]] | None = None
+    ) -> tuple[float, float]:
+        """(x, y), or the nearest spot above or below it where the new card covers no other card (at its
+        ``moved`` position for the cards an edit moves too)."""
+        cards = [(moved or {}).get(n.id, n.position) for n in self.document.graph.nodes.values()]
         gap = geo.CARD_HEIGHT + FREE_SPOT_MARGIN
         for step in range(0, 40):
             dy = (step + 1) // 2 * gap * (1 if step % 2 else -1)
@@ -123,19 +126,23 @@ class Controller(QObject):
         return (x, y)
 
     def insert_into_edge(self, kind: str, edge_id: str, centre: tuple[float, float]) -> str | None:
-        """Add a ``kind`` step at ``centre`` in the middle of edge ``edge_id``: source -> new -> target."""
+        """Add a ``kind`` step at ``centre`` in the middle of edge ``edge_id``: source -> new -> target. When the
+        two ends sit in adjacent columns, the steps from the target's column on move one column right to
+        make room, in the same undo step."""
         graph = self.document.graph
         edge = graph.edges.get(edge_id)
         spec = NODE_KINDS.get(kind)
         if edge is None or spec is None or not (spec.has_input_port and spec.has_output_port):
             return None
         node = self._new_node(kind, centre, None, None)
+        column, moves = room_for_a_column(graph, edge.source, edge.target)
+        if moves:  # the two ends are adjacent columns: the new step gets a column of its own between them
+            node.position = self._free_position(column, round(centre[1] - geo.CARD_HEIGHT / 2), moves)
         field = "prompt" if kind == "llm" else "template"
         node.params[field] = "{{ " + graph.nodes[edge.source].name + " }}"
-        command = Batch(
-            [AddNode(node), Disconnect([edge_id]), Connect(edge.source, node.id), Connect(node.id, edge.target)],
-            "Insert step",
-        )
+        commands: list[Command] = [MoveNodes(moves)] if moves else []
+        commands += [AddNode(node), Disconnect([edge_id]), Connect(edge.source, node.id), Connect(node.id, edge.target)]
+        command = Batch(commands, "Insert step")
         if not self.execute(command, [edge.source, edge.target]):
             return None
         self.done.emit(

@@ -86,7 +86,11 @@ class FileOps:
 
     # --- new / open -----------------------------------------------------------------------------
     def new(self) -> None:
-        self.confirm_discard(lambda: self.document.replace(Graph()))
+        def empty() -> None:
+            self.document.replace(Graph())
+            self._status("New graph: add a step from the Palette, or double-click the canvas or press Tab")
+
+        self.confirm_discard(empty)
 
     def open_dialog(self, directory: str | Path | None = None) -> None:
         def chosen() -> None:

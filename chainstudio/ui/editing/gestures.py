@@ -21,10 +21,11 @@ from PySide6.QtCore import QObject, QPoint, QPointF
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
-from chainstudio.core.editing.impact import dangling_after_delete
+from chainstudio.core.editing.changes import Changes
+from chainstudio.core.editing.impact import cut_off_after_delete, dangling_after_delete
 from chainstudio.core.graph.kinds import NODE_KINDS, node_kind
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.validation import Problem
+from chainstudio.core.graph.validation import Problem, errors
 from chainstudio.core.storage import fileformat
 from chainstudio.paths import examples_dir
 from chainstudio.ui.canvas import geometry as geo
@@ -94,6 +95,8 @@ class CanvasGestures(QObject):
         self._pending: dict[str, object] = {}  # where the quick-add's step goes and what it connects to
         self._problems: list[Problem] = []
         self._problem_index = 0
+        self._deleted: set[str] = set()  # the steps and edges the notice over the canvas says were deleted
+        self.document.subscribe(self._document_changed)
         s = self.scene
         s.quickAddRequested.connect(lambda pos: self.open_quick_add(pos))
         s.connectToNewRequested.connect(self._connection_dropped)
@@ -191,19 +194,26 @@ class CanvasGestures(QObject):
         """Delete; when templates still refer to what went, say which over the canvas, with Undo."""
         graph = self.document.graph
         names = [graph.nodes[n].name for n in node_ids if n in graph.nodes]
-        dangling = dangling_after_delete(graph, node_ids)
+        edges = [
+            f"{graph.nodes[e.source].name} → {graph.nodes[e.target].name}"
+            for e in (graph.edges[k] for k in edge_ids if k in graph.edges)
+            if e.source not in node_ids and e.target not in node_ids
+        ]
+        dangling = dangling_after_delete(graph, node_ids) + cut_off_after_delete(graph, node_ids, edge_ids)
         if not self.controller.delete(node_ids, edge_ids):
             return False
         if dangling:
+            what = ", ".join(names + [f"the edge {e}" for e in edges])
             shown = "<br>".join(escape(str(d)) for d in dangling[:6])
             more = f"<br>… and {len(dangling) - 6} more" if len(dangling) > 6 else ""
             self.view.notice.show_message(
-                f"<b>Deleted {escape(', '.join(names))}</b>, which other steps still use; "
-                f"they will fail until you change them:<br>{shown}{more}",
+                f"<b>Deleted {escape(what)}</b>, which other steps still read; "
+                f"they will fail until you change them or connect again:<br>{shown}{more}",
                 "warning",
                 ("Undo", self.controller.undo),
             )
-            self.status(f"Deleted {', '.join(names)}: {len(dangling)} reference(s) now point at nothing", 8000)
+            self._deleted = set(node_ids) | set(edge_ids)
+            self.status(f"Deleted {what}: {len(dangling)} reference(s) now point at nothing upstream", 8000)
         return True
 
     def copy_reference(self, node_id: str) -> None:
@@ -241,6 +251,7 @@ class CanvasGestures(QObject):
         if not problems:
             return
         problem = problems[self._problem_index % len(problems)]
+        self._deleted = set()
         self.select_node(problem.node_id)
         self.inspector.update_problems()
         count = len(problems)
@@ -254,6 +265,21 @@ class CanvasGestures(QObject):
             ms=30000,
         )
         self.status(f"Cannot run: {problem.location}: {problem.message}", 10000)
+
+    def _document_changed(self, changes: Changes) -> None:
+        """The notice over the canvas goes once it no longer holds: another graph, the deleted steps back
+        (Undo, by its button or Ctrl+Z), or, for a refused run, no error left."""
+        notice = self.view.notice
+        if not notice.isVisible():
+            return
+        graph = self.document.graph
+        if changes.reset:
+            notice.hide()
+        elif self._deleted:
+            if self._deleted & (set(graph.nodes) | set(graph.edges)):  # what was deleted is back
+                notice.hide()
+        elif self._problems and notice.property("level") == "error" and not errors(self.document.problems):
+            notice.hide()
 
     def _next_problem(self) -> None:
         self._problem_index += 1

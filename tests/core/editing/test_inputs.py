@@ -6,7 +6,7 @@ import pytest
 from chainstudio.core.editing.clipboard import paste_command, subgraph
 from chainstudio.core.editing.commands import CommandError, SetGraphInfo
 from chainstudio.core.editing.document import Document
-from chainstudio.core.editing.impact import dangling_after_delete
+from chainstudio.core.editing.impact import cut_off_after_delete, dangling_after_delete
 from chainstudio.core.editing.inputs import RenameInput, remove_steps, rename_step, step_problem
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.graph.templating import rename_input_references
@@ -121,3 +121,20 @@ def test_rename_input_references_only_touches_inputs_inside_tags():
     assert rename_input_references(text, {"topic": "code"}) == (
         'inputs.topic {{ inputs.code }} {{ inputs.topics }} {{ topic }} {{ inputs["code"] }}'
     )
+
+
+def test_a_delete_that_cuts_a_step_off_from_what_it_reads_is_named():
+    g = chain("a", "b", "c")
+    g.resolve("c").params["prompt"] = "c about {{ a }} and {{ b }}"
+    edge = next(k for k, e in g.edges.items() if e.target == g.resolve("b").id)  # a -> b
+    assert [str(d) for d in cut_off_after_delete(g, edge_ids=[edge])] == [
+        "b.prompt uses {{ a }}, no longer upstream",
+        "c.prompt uses {{ a }}, no longer upstream",
+    ]
+    # deleting b itself: c still reads a, which is no longer upstream of it (b's own loss is not reported)
+    assert [str(d) for d in cut_off_after_delete(g, node_ids=[g.resolve("b").id])] == [
+        "c.prompt uses {{ a }}, no longer upstream"
+    ]
+    assert cut_off_after_delete(g, node_ids=[g.resolve("out").id]) == []
+    g.connect("a", "c")  # another path: nothing lost
+    assert [str(d) for d in cut_off_after_delete(g, edge_ids=[edge])] == ["b.prompt uses {{ a }}, no longer upstream"]

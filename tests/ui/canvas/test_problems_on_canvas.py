@@ -88,3 +88,49 @@ def test_f5_on_a_broken_graph_shows_the_problem_where_the_user_looks(default_win
     second = window.selected_node_ids()
     assert second != first and "(2 of 2)" in notice.text()
     assert graph.nodes[second[0]].name in window.inspector.node_form.problems.text()
+
+
+def test_the_delete_warning_goes_when_ctrl_z_brings_the_step_back(far_out):
+    window = far_out
+    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=card_point(window, "hardware"))
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    notice = window.view.notice
+    assert notice.isVisible()
+    QTest.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.graph.node_by_name("hardware") is not None
+    assert not notice.isVisible()  # no Undo button left offering to undo what is already undone
+
+
+def test_the_refused_run_notice_goes_once_no_error_is_left(default_window, qtbot):
+    window = default_window
+    type_into_prompt(window, qtbot, "security", " {{ ghost }}")
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_F5)
+    notice = window.view.notice
+    assert notice.isVisible() and notice.property("level") == "error"
+    type_into_prompt(window, qtbot, "security", "Review {{ hardware }}", replace=True)
+    qtbot.waitUntil(lambda: not notice.isVisible())
+
+
+def test_deleting_an_edge_a_step_reads_through_warns_and_ctrl_z_restores(far_out):
+    """topic -> hardware carries {{ topic }} into hardware's prompt: deleting it cuts hardware off."""
+    window = far_out
+    graph = window.document.graph
+    before = fileformat.dumps(graph)
+    edge = next(
+        e
+        for e in graph.edges.values()
+        if (graph.nodes[e.source].name, graph.nodes[e.target].name) == ("topic", "hardware")
+    )
+    at = view_point(window, window.scene.edges[edge.id].path().pointAtPercent(0.5))
+    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert window.scene.selected_edge_ids() == [edge.id]
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Delete)
+    notice = window.view.notice
+    assert edge.id not in graph.edges and notice.isVisible()
+    assert "the edge topic → hardware" in notice.text()
+    assert "hardware.prompt uses {{ topic }}, no longer upstream" in notice.text()
+    QTest.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert fileformat.dumps(graph) == before and not notice.isVisible()

@@ -122,6 +122,7 @@ def test_return_and_space_on_a_palette_item_add_it(default_window):
 def test_a_palette_kind_dropped_onto_an_edge_goes_in_between(default_window):
     window = default_window
     graph = window.document.graph
+    before = fileformat.dumps(graph)
     edge = next(e for e in graph.edges.values() if graph.nodes[e.source].name == "aggregate")
     at = view_point(window, window.scene.edges[edge.id].path().pointAtPercent(0.5))
     mime = window.kind_palette.mime_for("llm")
@@ -134,8 +135,13 @@ def test_a_palette_kind_dropped_onto_an_edge_goes_in_between(default_window):
     assert {("aggregate", "step"), ("step", "summary")} <= pairs(window)
     assert ("aggregate", "summary") not in pairs(window)
     assert window.document.undo_label == "Insert step"
+    # aggregate and summary were adjacent columns: the step has a column of its own, summary moved right
+    left, middle, right = (card(window, n).sceneBoundingRect() for n in ("aggregate", "step", "summary"))
+    assert left.right() < middle.left() and middle.right() < right.left()
+    others = [card(window, n).sceneBoundingRect() for n in names(window) if n != "step"]
+    assert not any(middle.intersects(r) for r in others)
     window.menu_actions["undo"].trigger()
-    assert ("aggregate", "summary") in pairs(window) and "step" not in names(window)
+    assert fileformat.dumps(graph) == before
 
 
 def test_an_empty_canvas_names_the_next_action(default_window):
@@ -143,6 +149,7 @@ def test_an_empty_canvas_names_the_next_action(default_window):
     assert not window.view.shows_hint
     window.menu_actions["new"].trigger()
     assert window.view.shows_hint
+    assert window.statusBar().currentMessage().startswith("New graph: add a step")  # not the welcome's F5
     image = window.view.viewport().grab().toImage()
     centre = window.view.viewport().rect().center()
     middle = {
@@ -156,3 +163,19 @@ def test_an_empty_canvas_names_the_next_action(default_window):
     QTest.keyClicks(popup.search, "input")
     QTest.keyClick(popup.search, Qt.Key.Key_Return)
     assert not window.view.shows_hint
+
+
+def test_a_connection_dragged_back_from_an_input_port_adds_a_step_before_it(far_out, qtbot):
+    window = far_out
+    start = view_point(window, card(window, "summary").port_scene_pos("in"))
+    end = QPoint(start.x() - 30, start.y() + 100)
+    drag_pixels(window, start, end)
+    popup = window.gestures.quick_add
+    qtbot.waitUntil(popup.isVisible)
+    assert "Add a step before summary" in popup.heading.text()
+    assert [c.title for c in popup.visible_choices()][:3] == ["Input", "LLM call", "Join"]  # kinds with an output
+    QTest.keyClicks(popup.search, "llm")
+    QTest.keyClick(popup.search, Qt.Key.Key_Return)
+    assert ("step", "summary") in pairs(window)
+    port = view_point(window, card(window, "step").port_scene_pos("out"))
+    assert abs(port.x() - end.x()) <= 3  # its output port where the connection was dropped
