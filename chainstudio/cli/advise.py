@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.cli.estimate import plan_inputs
+    from chainstudio.cli.estimate import plan_inputs, print_plan_notes
     from chainstudio.cli.report import fmt_cost, make_console, write_json
     from chainstudio.core.planning.advisor import advise
     from chainstudio.core.run.executor import RunError
@@ -27,16 +27,17 @@ def run(args: argparse.Namespace) -> int:
     if planned is None:
         return 2
     graph, options, inputs = planned
-    if inputs or args.model:
-        print(f"{args.file}: note: --set and --model are not used by advise", file=sys.stderr)
+    if args.model:
+        print(f"{args.file}: note: --model is not used by advise", file=sys.stderr)
     try:
-        report = advise(graph, **options)
+        report = advise(graph, inputs=inputs, **options)
     except RunError as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     console = make_console(stderr=args.json == "-")
     base = report.baseline
     console.print(f"[bold]{graph.name}[/bold] is [bold]{report.shape}[/bold]: {report.shape_reason}.")
+    print_plan_notes(console, base, args.file)
     console.print(
         f"Predicted now ({base.strategy}): {base.wall_ms:,.0f}ms, {base.total_tokens:,} tokens, "
         f"{fmt_cost(base.cost_usd)}"
@@ -54,4 +55,4 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"   {advice.detail}")
     if args.json:
         write_json(args.json, report.to_json())
-    return 0
+    return 0 if base.problem is None else 1

@@ -90,16 +90,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     console = make_console(stderr=args.json == "-")
-    print_estimate(console, result)
+    print_estimate(console, result, args.file)
     warnings = result.budget_warnings(args.cost_cap, args.token_cap)
     for warning in warnings:
         console.print(f"[red]warning: {warning}[/red]")
     if args.json:
         write_json(args.json, result.to_json())
-    return 0
+    return 0 if result.problem is None else 1
 
 
-def print_estimate(console: Console, result: Estimate) -> None:
+def print_plan_notes(console: Console, result: Estimate, file: str) -> None:
+    """The estimate's caveats: inputs estimated with a placeholder (and how to give them), an incomplete run."""
+    from rich.markup import escape
+
+    if result.placeholders:
+        sets = " ".join(f"--set {name}=..." for name in result.placeholders)
+        console.print(
+            f"[yellow]note: {escape(result.placeholder_note)}; give {escape(sets)} for the real figure[/yellow]"
+        )
+    if result.problem:
+        console.print(f"[red]{escape(file)}: the estimate is incomplete: {escape(result.problem)}[/red]")
+
+
+def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
     from rich.table import Table
 
     from chainstudio.cli.report import fmt_cost
@@ -111,6 +124,7 @@ def print_estimate(console: Console, result: Estimate) -> None:
         else "from model profiles (no recorded runs)"
     )
     console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap} · {basis}")
+    print_plan_notes(console, result, file)
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
         table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")
@@ -119,8 +133,8 @@ def print_estimate(console: Console, result: Estimate) -> None:
             continue
         table.add_row(
             node.name,
-            f"{node.start_ms:,.0f}ms",
-            f"{node.end_ms:,.0f}ms",
+            _ms(node.start_ms),
+            _ms(node.end_ms),
             f"{node.duration_ms:,.0f}ms",
             f"{node.input_tokens:,}",
             f"{node.output_tokens:,}",
@@ -136,3 +150,8 @@ def print_estimate(console: Console, result: Estimate) -> None:
         f"Tokens in {result.input_tokens:,} · out {result.output_tokens:,} · calls {result.api_calls} · "
         f"cost {fmt_cost(result.cost_usd)}"
     )
+
+
+def _ms(value: float | None) -> str:
+    """``1,234ms``; a step the simulated run never reached has no time: ``—``."""
+    return "—" if value is None else f"{value:,.0f}ms"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,8 @@ class Report:
             "wall_ms": self.baseline.wall_ms,
             "total_tokens": self.baseline.total_tokens,
             "cost_usd": self.baseline.cost_usd,
+            "placeholder_inputs": list(self.baseline.placeholders),
+            "problem": self.baseline.problem,
             "advice": [a.to_json() for a in self.advice],
         }
 
@@ -324,12 +326,16 @@ def advise(
     rate_limits: RateLimits | None = None,
     observations: dict[str, Observation] | None = None,
     pricing: Pricing | None = None,
+    inputs: Mapping[str, str] | None = None,
 ) -> Report:
+    """The report on ``graph``; inputs without a default and not in ``inputs`` are estimated with a
+    placeholder (``report.baseline.placeholders`` names them)."""
     pricing = pricing or Pricing()
 
     def run_estimate(g: Graph) -> Estimate:
         return estimate(
             g,
+            inputs=inputs,
             strategy=strategy,
             concurrency=concurrency,
             observations=observations,

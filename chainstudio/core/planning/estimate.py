@@ -6,6 +6,11 @@ runs through the real ``Run`` executor — same strategy, concurrency cap, prior
 virtual-time loop with a provider that answers after exactly the estimated time with text of exactly the
 estimated length, so downstream prompts (and truncation filters) see realistic input sizes. Input tokens
 are counted offline with the tokenizer on the prompts as they render.
+
+A graph input with no default and no value given is estimated with a placeholder of
+``PLACEHOLDER_TOKENS`` tokens, and the estimate names it (``placeholders``): a figure is never silently
+the estimate of a run that could not start. When the simulated run still does not complete (a template
+that fails to render), ``problem`` says why and the steps it never reached have no start or end.
 """
 
 from __future__ import annotations
@@ -30,6 +35,18 @@ from chainstudio.core.storage.history import RunSummary
 from chainstudio.core.tokens import count_tokens
 
 T = TypeVar("T")
+PLACEHOLDER_TOKENS = 50  # the stand-in length of a graph input that has no value yet
+
+
+def placeholder_text(tokens: int = PLACEHOLDER_TOKENS) -> str:
+    """A stand-in input value of ``tokens`` tokens (one token per word)."""
+    return " ".join(["sample"] * tokens)
+
+
+def missing_inputs(graph: Graph, given: Mapping[str, str] | None = None) -> list[str]:
+    """The graph inputs that have neither a default nor a value in ``given`` (in the graph's order)."""
+    given = given or {}
+    return [gi.name for gi in graph.inputs if gi.default is None and gi.name not in given]
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,17 @@ class Estimate:
     nodes: list[NodeEstimate]
     calibrated: int  # steps estimated from history
     state: RunState = field(repr=False)  # the simulated schedule, e.g. for a Gantt preview
+    placeholders: list[str] = field(default_factory=list)  # inputs without a value, estimated with a stand-in
+    problem: str | None = None  # why the simulated run did not complete (then the figures are partial)
+
+    @property
+    def placeholder_note(self) -> str:
+        """One sentence on the inputs estimated with a placeholder ('' when none)."""
+        if not self.placeholders:
+            return ""
+        names = ", ".join(self.placeholders)
+        which = "has" if len(self.placeholders) == 1 else "have"
+        return f"{names} {which} no value: estimated with a {PLACEHOLDER_TOKENS}-token placeholder"
 
     @property
     def total_tokens(self) -> int:
@@ -116,6 +144,8 @@ class Estimate:
             "critical_path": self.critical_path,
             "critical_path_ms": self.critical_path_ms,
             "calibrated_steps": self.calibrated,
+            "placeholder_inputs": list(self.placeholders),
+            "problem": self.problem,
             "nodes": [n.to_json() for n in self.nodes],
         }
 
@@ -224,10 +254,13 @@ def estimate(
     rate_limits: RateLimits | None = None,
     profiles: Mapping[str, ModelProfile] | None = None,
 ) -> Estimate:
-    """Predict a run's wall time, tokens and cost without calling any model."""
+    """Predict a run's wall time, tokens and cost without calling any model. Inputs with no default and no
+    value in ``inputs`` get a placeholder (listed in ``placeholders``)."""
     observations = observations or {}
     profiles = profiles or PROFILES
     pricing = pricing or Pricing()
+    placeholders = missing_inputs(graph, inputs)
+    inputs = {**(inputs or {}), **{name: placeholder_text() for name in placeholders}}
 
     async def simulate() -> tuple[RunState, dict[str, str]]:
         clock = Clock(monotonic=asyncio.get_running_loop().time)
@@ -271,7 +304,19 @@ def estimate(
         nodes,
         sum(1 for b in basis.values() if b.startswith("history")),
         state,
+        placeholders,
+        _problem(state),
     )
+
+
+def _problem(state: RunState) -> str | None:
+    """Why the simulated run did not succeed: its message, else the first failed step's error."""
+    if state.status == "succeeded":
+        return None
+    failed = next((s for s in state.spans.values() if s.status == "failed"), None)
+    if failed is not None and failed.error:
+        return f"{failed.name}: {failed.error}"
+    return state.message or f"the simulated run ended {state.status}"
 
 
 def _ms(seconds: float | None) -> float | None:

@@ -157,9 +157,11 @@ class AdvisorPanel(QWidget):
         )
         base = report.baseline
         cap = f", concurrency {base.concurrency}" if base.concurrency else ""
+        caveat = f" · {base.placeholder_note}" if base.placeholders else ""
+        caveat += f" · incomplete: {base.problem}" if base.problem else ""
         self.baseline.setText(
             f"Predicted now ({base.strategy}{cap}): {fmt_ms(base.wall_ms)} · "
-            f"{fmt_tokens(base.total_tokens)} tokens · {fmt_cost(base.cost_usd)}"
+            f"{fmt_tokens(base.total_tokens)} tokens · {fmt_cost(base.cost_usd)}{caveat}"
         )
         for index, advice in enumerate(report.advice):
             card = AdviceCard(advice)

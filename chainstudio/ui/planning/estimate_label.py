@@ -29,7 +29,29 @@ async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
 
 
 def estimate_text(result: Estimate) -> str:
-    return f"≈ {fmt_ms(result.wall_ms)} · {fmt_tokens(result.total_tokens)} tok · {fmt_cost(result.cost_usd)}"
+    """``≈ 15.4 s · 4,242 tok · $0.0247``, and what it assumed: ``(placeholder topic)`` for inputs without a
+    value, ``(incomplete)`` when the simulated run did not finish."""
+    text = f"≈ {fmt_ms(result.wall_ms)} · {fmt_tokens(result.total_tokens)} tok · {fmt_cost(result.cost_usd)}"
+    if result.problem:
+        return text + " (incomplete)"
+    if len(result.placeholders) == 1:
+        return text + f" (placeholder {result.placeholders[0]})"
+    if result.placeholders:
+        return text + f" ({len(result.placeholders)} placeholder inputs)"
+    return text
+
+
+def caveats_html(result: Estimate) -> str:
+    """The estimate's caveats as tooltip lines (placeholder inputs, an incomplete run); '' when none."""
+    lines = []
+    if result.placeholders:
+        lines.append(
+            f"<b>{escape(result.placeholder_note)}.</b> Run it once (F5 asks for the value) and the estimate "
+            "uses the value you gave."
+        )
+    if result.problem:
+        lines.append(f"<span style='color:{WARNING_COLOR}'><b>Incomplete:</b> {escape(result.problem)}</span>")
+    return "".join(f"<br>{line}" for line in lines)
 
 
 def _cell(text: str, right: bool = False, color: str | None = None) -> str:
@@ -76,6 +98,7 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
         + _table(["Step", "Start", "Duration", "In", "Out", "Cost", "Basis"], rows)
         + f"Wall {escape(fmt_ms(result.wall_ms))} · tokens {result.input_tokens:,} in / "
         f"{result.output_tokens:,} out · {result.api_calls} calls · {escape(fmt_cost(result.cost_usd))}"
+        + caveats_html(result)
     )
     for warning in warnings:
         html += f"<br><span style='color:{WARNING_COLOR}'><b>⚠ Budget:</b> {escape(warning)}</span>"

@@ -1,5 +1,6 @@
 """What the estimate and the advisor plan with: the run toolbar's strategy and cap, the settings' rate
-limits, and the step timings recorded in the history for this graph and provider."""
+limits, the step timings recorded in the history for this graph and provider, and the values last given
+for the graph's inputs (inputs with neither those nor a default are estimated with a placeholder)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,19 @@ def runnable(document: Document) -> bool:
 
 
 class PlanInputs:
-    def __init__(self, settings: SettingsStore, history: RunHistory | None, options: Callable[[], RunOptions]):
-        """``options``: the run toolbar's current choices."""
+    def __init__(
+        self,
+        settings: SettingsStore,
+        history: RunHistory | None,
+        options: Callable[[], RunOptions],
+        inputs: Callable[[Graph], dict[str, str]] | None = None,
+    ):
+        """``options``: the run toolbar's current choices; ``inputs(graph)``: the values last given for the
+        graph's inputs (None: none remembered)."""
         self.settings = settings
         self.history = history
         self.options = options
+        self.inputs = inputs
 
     def keywords(self, graph: Graph) -> dict[str, Any]:
         """``estimate``/``advise`` keywords for ``graph`` now: strategy, concurrency, rate limits, observations."""
@@ -43,4 +52,5 @@ class PlanInputs:
             "concurrency": options.concurrency,
             "rate_limits": rate_limits(self.settings.current, options),
             "observations": observations,
+            "inputs": self.inputs(graph) if self.inputs is not None else {},
         }
