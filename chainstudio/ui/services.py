@@ -2,7 +2,8 @@
 
 ``AppServices.create`` makes the settings store (settings loaded from disk once), the run history, the
 window-layout store (``ui.ini``), the provider factory, the time source of every run's clock, the saved
-API key's lookup and the prices (rebuilt when a settings save changes the price overrides). Features get
+API key's lookup, the prices (rebuilt when a settings save changes the price overrides) and the graph
+inputs' remembered values (``InputsMemory``, kept in ``ui.ini``). Features get
 the pieces they use; ``run_services`` hands the run-related ones to ``chainstudio.core.launch``.
 """
 
@@ -22,6 +23,7 @@ from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import Settings, stored_api_key
 from chainstudio.paths import user_config_dir
 from chainstudio.ui.common.settings_store import SettingsStore
+from chainstudio.ui.run.inputs_memory import InputsMemory
 
 
 def ui_state_file() -> QSettings:
@@ -43,8 +45,10 @@ class AppServices:
     monotonic: Callable[[], float] = time.monotonic
     api_key: Callable[[], str | None] = saved_api_key
     _pricing: Pricing | None = field(default=None, init=False, repr=False)
+    inputs: InputsMemory = field(init=False, repr=False)  # the graph inputs' last values, per graph
 
     def __post_init__(self) -> None:
+        self.inputs = InputsMemory(self.ui_state)
         self._reprice(self.settings.current)
         self.settings.subscribe(self._reprice)
 
