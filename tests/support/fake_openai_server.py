@@ -74,6 +74,7 @@ class Stats:
     in_flight: int = 0
     max_in_flight: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
+    http_requests: int = 0  # every HTTP request of any kind (chat, models, anything else)
 
     @property
     def total_tokens(self) -> int:
@@ -148,7 +149,13 @@ class FakeOpenAIServer:
             loop.close()
 
     async def _startup(self) -> None:
-        app = web.Application()
+        @web.middleware
+        async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+            with self._lock:
+                self._stats.http_requests += 1
+            return await handler(request)
+
+        app = web.Application(middlewares=[count])
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
@@ -177,6 +184,7 @@ class FakeOpenAIServer:
                 s.in_flight,
                 s.max_in_flight,
                 [dict(e) for e in s.log],
+                s.http_requests,
             )
 
     def reset(self) -> None:
@@ -186,6 +194,8 @@ class FakeOpenAIServer:
 
     # --- handlers -----------------------------------------------------------------------------------------
     async def _models(self, request: web.Request) -> web.Response:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return self._reject({}, 401, "Incorrect API key provided.", "invalid_request_error")
         models = sorted(self.known_models or {"gpt-4o", "gpt-4o-mini"})
         return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
 

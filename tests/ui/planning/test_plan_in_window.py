@@ -91,7 +91,9 @@ def test_saved_settings_become_the_toolbars_defaults(app_window):
     app_window.runs.apply_settings(Settings(provider="openai", strategy="layered", concurrency=3))
     options = app_window.runs.toolbar.options()
     assert (options.provider, options.strategy, options.concurrency) == ("openai", "layered", 3)
-    assert not app_window.banner.isVisible()
+    # the banner names the real endpoint F5 now calls (it no longer just disappears)
+    assert app_window.banner.isVisible() and app_window.banner.mode == "openai"
+    assert app_window.runs.provider_status.text().startswith("Runs on: ")
 
 
 def test_stale_advice_is_refused_and_analysed_again(qtbot, app_window):
