@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -156,8 +158,16 @@ class CompareView(QWidget):
         column.addWidget(self.table)
         column.addWidget(self.summary)
         column.addStretch(1)
+        # the form and table scroll when the dock is short: the bottom dock area (shared by the tabbed
+        # Gantt, Output, History and Compare docks) can shrink as far as the Gantt allows
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(top)
+        scroll.setMinimumHeight(60)
+        self.gantt.setMinimumHeight(60)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top)
+        splitter.addWidget(scroll)
         splitter.addWidget(self.gantt)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)

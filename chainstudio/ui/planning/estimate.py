@@ -39,7 +39,7 @@ class EstimateUi(QObject):
         shows_run: Callable[[], bool],
         parent: QObject | None = None,
     ) -> None:
-        """The label goes into ``toolbar`` (before its speed box); ``shows_run()`` says whether a run is drawn
+        """The label goes at the end of ``toolbar``; ``shows_run()`` says whether a run is drawn
         on the canvas (then the cards keep it rather than the estimate)."""
         super().__init__(parent)
         self.document = document
@@ -48,7 +48,7 @@ class EstimateUi(QObject):
         self.plan = plan
         self.shows_run = shows_run
         self.label = EstimateLabel()
-        toolbar.insertWidget(toolbar.speed_action, self.label)
+        toolbar.addWidget(self.label)  # last: after the budget, where its width can change freely
         self._task = LatestTask(name="chainstudio-estimate")
         self._estimate: Estimate | None = None
         self._timer = QTimer(self)

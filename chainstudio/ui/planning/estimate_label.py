@@ -109,7 +109,7 @@ def comparison_text(result: Estimate, state: RunState) -> str:
     totals = state.totals()
     actual_ms = totals.wall * 1000
     return (
-        f"est {fmt_ms(result.wall_ms)} → actual {fmt_ms(actual_ms)} "
+        f"est {fmt_ms(result.wall_ms)} → {fmt_ms(actual_ms)} "
         f"({fmt_percent_change(result.wall_ms, actual_ms)}) · {fmt_tokens(result.total_tokens)} → "
         f"{fmt_tokens(totals.total_tokens)} tok · {fmt_cost(result.cost_usd)} → {fmt_cost(totals.cost_usd)}"
     )

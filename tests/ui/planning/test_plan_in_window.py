@@ -54,7 +54,7 @@ def test_run_then_history_reopens_it_and_estimate_meets_actual(qtbot, app_window
     state = app_window.runs.state
     panel = app_window.history.panel
     qtbot.waitUntil(lambda: panel.table.rowCount() == 1, timeout=3000)
-    assert "actual" in app_window.estimate.label.text()
+    assert app_window.estimate.label.text().startswith("est ") and " → " in app_window.estimate.label.text()
     panel.openRun.emit(app_window.services.history.state(state.run_id))
     (shown,) = app_window.runs.gantt.states()
     assert shown.run_id == state.run_id and shown is not state
