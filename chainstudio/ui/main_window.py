@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         self.estimate.shutdown()
         self.advisor.shutdown()
         self.compare.shutdown()
+        self.history.shutdown()
 
     # --- API for other panels (the Gantt) -------------------------------------------------------
     def select_node(self, node_id: str | None) -> None:
