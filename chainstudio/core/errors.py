@@ -23,7 +23,8 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ├── LoadError                 core.storage.fileformat a graph file that cannot be loaded
     ├── TemplateProblem           core.graph.templating   a template that does not parse or render
     ├── CycleError                core.graph.analysis     a graph with a cycle has no layers
-    └── ProviderError             core.providers.base     one failed model call (retryable or not)
+    ├── ProviderError             core.providers.base     one failed model call (retryable or not)
+    └── ModelListError            core.providers.models   a server's model list could not be read
 
 Some also derive from a built-in exception (``ValueError``, ``KeyError``) where callers may expect one.
 """

@@ -2,8 +2,9 @@
 
 ``AppServices.create`` makes the settings store (settings loaded from disk once), the run history, the
 window-layout store (``ui.ini``), the provider factory, the time source of every run's clock, the saved
-API key's lookup, the prices (rebuilt when a settings save changes the price overrides) and the graph
-inputs' remembered values (``InputsMemory``, kept in ``ui.ini``). Features get
+API key's lookup, the prices (rebuilt when a settings save changes the price overrides), the graph
+inputs' remembered values (``InputsMemory``, kept in ``ui.ini``) and the server's model names that model
+fields complete from (``ui.common.model_names``, from the settings). Features get
 the pieces they use; ``run_services`` hands the run-related ones to ``chainstudio.core.launch``.
 """
 
@@ -22,6 +23,7 @@ from chainstudio.core.run.pricing import Pricing, PricingError
 from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import Settings, stored_api_key
 from chainstudio.paths import user_config_dir
+from chainstudio.ui.common.model_names import set_model_names
 from chainstudio.ui.common.settings_store import SettingsStore
 from chainstudio.ui.run.inputs_memory import InputsMemory
 
@@ -51,6 +53,8 @@ class AppServices:
         self.inputs = InputsMemory(self.ui_state)
         self._reprice(self.settings.current)
         self.settings.subscribe(self._reprice)
+        set_model_names(self.settings.current.known_models)  # model fields complete from the server's list
+        self.settings.subscribe(lambda settings: set_model_names(settings.known_models))
 
     @classmethod
     def create(

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QS
 from chainstudio.core.editing.rules import rename_problem
 from chainstudio.core.graph.kinds import FieldSpec, node_kind
 from chainstudio.core.graph.validation import Problem
+from chainstudio.ui.common.model_names import attach_model_completer
 from chainstudio.ui.inspector.template_editor import TemplateEditor
 
 COMMIT_DELAY_MS = 400  # a template is committed this long after the last keystroke (and on focus-out)
@@ -40,6 +41,8 @@ def _editor_for(spec: FieldSpec) -> Editor:
         )
     else:
         editor = QLineEdit()
+        if spec.name == "model":
+            attach_model_completer(editor)  # the models the server listed (Settings → Test connection)
     editor.setObjectName(f"field_{spec.name}")
     editor.setToolTip(spec.help)
     return editor

@@ -1,8 +1,10 @@
-"""The banner above the canvas that says which provider F5 runs on.
+"""The banner above the canvas that says which provider F5 runs on, and what to do next.
 
 With the simulated provider it says so (amber) and offers to configure a real endpoint. With a real
 endpoint it names the server F5 will send requests to (blue) and offers the settings and a one-click way
-back to the simulated provider. Dismissable; it comes back whenever the provider in effect changes.
+back to the simulated provider. Its last sentence names the next action (press F5; watch the Gantt, Esc
+stops; click a bar, compare the strategies), as the run goes. Dismissable; it comes back whenever the
+provider in effect changes.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 
 TEXT = (
     "<b>Simulated provider active</b> — no model is called and no key is needed: texts, timings and "
-    "tokens come from an offline simulator. Press <b>F5</b> to run the chain."
+    "tokens come from an offline simulator. {hint}"
 )
 REAL_TEXT = (
-    "<b>Real endpoint active</b>: F5 sends the chain's requests to <b>{endpoint}</b> "
-    "(a paid API bills them). Switch to Simulated to try things offline."
+    "<b>Real endpoint active</b>: runs send the chain's requests to <b>{endpoint}</b> (a paid API bills them). {hint}"
 )
+FIRST_HINT = "Press <b>F5</b> to run the chain."
 STYLES = {
     "simulated": (
         "#provider_banner { background: #fef3c7; border-bottom: 1px solid #f59e0b; }"
@@ -62,21 +64,20 @@ class ProviderBanner(QFrame):
         layout.addWidget(close)
         self.show_provider("simulated", "")
 
-    def show_provider(self, provider: str, endpoint: str) -> None:
-        """Say what F5 runs on: ``provider`` ("simulated" | "openai") and, for a real one, its base URL."""
+    def show_provider(self, provider: str, endpoint: str, hint: str = FIRST_HINT) -> None:
+        """Say what F5 runs on: ``provider`` ("simulated" | "openai") and, for a real one, its base URL; ``hint``
+        (rich text) names the next action."""
+        mode = "simulated" if provider == "simulated" else "openai"
+        template = TEXT if mode == "simulated" else REAL_TEXT
+        self.label.setText(template.format(endpoint=escape(endpoint), hint=hint))
         shown_for = (provider, endpoint)
         if shown_for == self._shown_for:
             return
         self._shown_for = shown_for
-        self.mode = "simulated" if provider == "simulated" else "openai"
-        self.setStyleSheet(STYLES[self.mode])
-        if self.mode == "simulated":
-            self.label.setText(TEXT)
-            self.configure.setText("Configure a real endpoint…")
-        else:
-            self.label.setText(REAL_TEXT.format(endpoint=escape(endpoint)))
-            self.configure.setText("Settings…")
-        self.back_to_simulated.setVisible(self.mode != "simulated")
+        self.mode = mode
+        self.setStyleSheet(STYLES[mode])
+        self.configure.setText("Configure a real endpoint…" if mode == "simulated" else "Settings…")
+        self.back_to_simulated.setVisible(mode != "simulated")
         self.setVisible(shown_for != self._dismissed)
 
     def _dismiss(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from html import escape
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -64,7 +65,7 @@ class RunUi(QObject):
         self.controller = RunController(services, self)
         self.state: RunState | None = None  # the run drawn on the canvas, if any
         self.gantt = GanttWidget()
-        self.gantt.setMinimumHeight(220)
+        self.gantt.setMinimumHeight(150)  # header, legend, axis and two rows: the bottom docks can shrink
         self.output = OutputPanel()
         gantt_dock.setWidget(self.gantt)
         output_dock.setWidget(self.output)
@@ -78,10 +79,11 @@ class RunUi(QObject):
         self.provider_status.setObjectName("provider_status")
         self.banner: ProviderBanner | None = None
         self._applied: Settings | None = None
+        self._running = False
         self._tip_timer = QTimer(self)
         self._tip_timer.setSingleShot(True)
         self._tip_timer.setInterval(0)
-        self._tip_timer.timeout.connect(self.update_run_tip)
+        self._tip_timer.timeout.connect(self.provider_changed)  # the Run tooltip and the banner's next action
         self.apply_settings(services.settings.current)
         self._dialog: QDialog | None = None  # the dialog or message box open now (tests look at it)
         self._wire()
@@ -207,12 +209,23 @@ class RunUi(QObject):
         banner.simulatedRequested.connect(lambda: self.choose_provider("simulated"))
         self.provider_changed()
 
+    def next_action(self) -> str:
+        """The banner's last sentence (rich text): what to do now, as the run goes."""
+        if self._running:
+            return "Running: the Gantt below grows as the steps stream; <b>Esc</b> stops it."
+        if self.state is not None and not self.state.running:
+            return (
+                f"The run {escape(str(self.state.status))}: click a bar or a card for its prompt and output; "
+                "<b>Ctrl+B</b> compares the three strategies."
+            )
+        return "Press <b>F5</b> to run the chain."
+
     def provider_changed(self) -> None:
-        """Banner, status-bar label and Run tooltip say what F5 runs on now."""
+        """Banner, status-bar label and Run tooltip say what F5 runs on now (and the banner what to do next)."""
         simulated = self.toolbar.options().simulated
         endpoint = "" if simulated else self.endpoint()
         if self.banner is not None:
-            self.banner.show_provider("simulated" if simulated else "openai", endpoint)
+            self.banner.show_provider("simulated" if simulated else "openai", endpoint, self.next_action())
         self.provider_status.setText("Runs on: Simulated" if simulated else f"Runs on: {endpoint}")
         self.provider_status.setToolTip(self.provider_text())
         self.provider_status.setStyleSheet("color: #92400e;" if simulated else "color: #1d4ed8; font-weight: 600;")
@@ -220,7 +233,7 @@ class RunUi(QObject):
 
     def update_run_tip(self) -> None:
         """The Run button's tooltip names the next action: what blocks a run, what it asks, where it runs."""
-        if self.controller.running:
+        if self._running:
             tip = "A run is going on: Shift+F5 or Esc stops it"
         else:
             problems = errors(self.document.problems)
@@ -278,6 +291,7 @@ class RunUi(QObject):
             apply_to_scene(self.scene, self.state, running)
 
     def _finished(self, state: RunState) -> None:
+        self.provider_changed()  # the banner names the next action
         apply_to_scene(self.scene, state)
         self.gantt.refresh()
         self.output.refresh()
@@ -297,10 +311,11 @@ class RunUi(QObject):
         self.gantt_dock.raise_()
 
     def _running_changed(self, running: bool) -> None:
+        self._running = running  # the controller's task is still finishing when it says False
         self.run_action.setEnabled(not running)
         self.stop_action.setEnabled(running)
         self.toolbar.set_running(running)
-        self.update_run_tip()
+        self.provider_changed()  # the banner's next action and the Run tooltip follow the run
 
     def show_selection(self, node_ids: list[str]) -> None:
         node_id = node_ids[0] if len(node_ids) == 1 else None

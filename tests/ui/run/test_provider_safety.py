@@ -106,9 +106,12 @@ def test_settings_then_toolbar_back_to_simulated_survives_a_relaunch_and_f5_call
     assert "Simulated provider active" in window.banner.label.text()
     assert "simulated provider" in window.statusBar().currentMessage()
     assert "simulated provider" in window.runs.run_action.toolTip()
+    assert "Press <b>F5</b>" in window.banner.label.text()  # the first-run hint names the next action
     run_with_f5(qtbot, window)
     assert window.runs.state.status == "succeeded" and window.runs.state.simulated
     assert server.stats.http_requests == 0
+    qtbot.waitUntil(lambda: "Ctrl+B" in window.banner.label.text())  # after the run: what to look at next
+    assert window.runs.run_action.toolTip().startswith("Run again on the simulated provider")
     quit_app(qtbot, window)
 
 
