@@ -105,12 +105,14 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
     return html
 
 
-def comparison_text(result: Estimate, state: RunState) -> str:
+def comparison_text(result: Estimate, state: RunState, sep: str = " · ") -> str:
+    """``est 15.4 s → 16.9 s (+10%) · 4,242 → 3,984 tok · $0.0247 → $0.0233`` (``sep`` between the time and
+    the rest: the toolbar puts a line break there, to stay narrow)."""
     totals = state.totals()
     actual_ms = totals.wall * 1000
     return (
         f"est {fmt_ms(result.wall_ms)} → {fmt_ms(actual_ms)} "
-        f"({fmt_percent_change(result.wall_ms, actual_ms)}) · {fmt_tokens(result.total_tokens)} → "
+        f"({fmt_percent_change(result.wall_ms, actual_ms)}){sep}{fmt_tokens(result.total_tokens)} → "
         f"{fmt_tokens(totals.total_tokens)} tok · {fmt_cost(result.cost_usd)} → {fmt_cost(totals.cost_usd)}"
     )
 
@@ -146,6 +148,8 @@ class EstimateLabel(QLabel):
         self.estimate: Estimate | None = None
         self.warnings: list[str] = []
         self.setTextFormat(Qt.TextFormat.PlainText)
+        # room for the two lines of "estimate → actual" from the start: the toolbar does not grow after a run
+        self.setMinimumHeight(2 * self.fontMetrics().lineSpacing())
         self.clear()
 
     def clear(self) -> None:
@@ -170,6 +174,6 @@ class EstimateLabel(QLabel):
         """After a run: the estimate shown earlier against what the run measured."""
         if self.estimate is None:
             return
-        self.setText(comparison_text(self.estimate, state))
+        self.setText(comparison_text(self.estimate, state, sep="\n"))  # two short lines fit the toolbar
         self.setToolTip(comparison_tooltip(self.estimate, state))
         self.setStyleSheet("")

@@ -2,9 +2,10 @@
 SIMULATED badge right beside it), strategy, concurrency, budget, and the estimate at the end.
 
 It must fit a 1400-px window (the default size) whole, after a run too, when the estimate reads
-``est 15.4 s → 22.3 s (+45%) · …``: nothing that says what a figure is (the badge, the estimate) may be
-pushed into the » overflow. So the texts are short (``sim ×20``) and the two budget caps sit in a drop-down
-whose button says what is set (``Budget: none``, ``Budget: $0.50 · 20k tok``)."""
+``est 15.4 s → 22.3 s (+45%)`` over ``4,242 → 3,984 tok · …`` (two short lines): nothing that says what a
+figure is (the badge, the estimate) may be pushed into the » overflow. So the texts are short
+(``sim ×20``) and the two budget caps sit in a drop-down whose button says what is set (``Budget: none``,
+``Budget: $0.5 · 20k tok``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QMenu,
+    QSizePolicy,
     QSpinBox,
     QToolBar,
     QToolButton,
@@ -65,6 +67,7 @@ class RunToolbar(QToolBar):
             "background:#fef3c7; color:#92400e; border:1px solid #f59e0b;"
             "border-radius:3px; font-weight:bold; padding:1px 4px;"
         )
+        self.simulated_badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.simulated_badge.setToolTip(
             "The simulated provider calls no model: texts, timings and tokens come from an offline simulator"
         )
