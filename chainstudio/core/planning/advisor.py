@@ -327,15 +327,17 @@ def advise(
     observations: dict[str, Observation] | None = None,
     pricing: Pricing | None = None,
     inputs: Mapping[str, str] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Report:
     """The report on ``graph``; inputs without a default and not in ``inputs`` are estimated with a
-    placeholder (``report.baseline.placeholders`` names them)."""
+    placeholder (``report.baseline.placeholders`` names them). ``checkpoint`` goes to every estimate."""
     pricing = pricing or Pricing()
 
     def run_estimate(g: Graph) -> Estimate:
         return estimate(
             g,
             inputs=inputs,
+            checkpoint=checkpoint,
             strategy=strategy,
             concurrency=concurrency,
             observations=observations,

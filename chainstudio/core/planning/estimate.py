@@ -163,9 +163,15 @@ class _EstimateProvider:
     label = "Estimate (no model is called)"
 
     def __init__(
-        self, graph: Graph, clock: Clock, observations: Mapping[str, Observation], profiles: Mapping[str, ModelProfile]
+        self,
+        graph: Graph,
+        clock: Clock,
+        observations: Mapping[str, Observation],
+        profiles: Mapping[str, ModelProfile],
+        checkpoint: Callable[[], None] | None = None,
     ):
         self.clock = clock
+        self.checkpoint = checkpoint
         self.by_name = {n.name: n.id for n in graph.nodes.values()}
         self.observations = observations
         self.profiles = profiles
@@ -196,6 +202,8 @@ class _EstimateProvider:
         return ttft + out / rate
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        if self.checkpoint is not None:
+            self.checkpoint()  # the caller may pause the estimate here (or stop it, by raising)
         ttft, rate, out, basis = self._shape(request)
         self.basis[request.seed_key] = basis
         start = self.clock.now()
@@ -253,9 +261,12 @@ def estimate(
     pricing: Pricing | None = None,
     rate_limits: RateLimits | None = None,
     profiles: Mapping[str, ModelProfile] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. Inputs with no default and no
-    value in ``inputs`` get a placeholder (listed in ``placeholders``)."""
+    value in ``inputs`` get a placeholder (listed in ``placeholders``). ``checkpoint()`` is called before each
+    simulated model call: a GUI running this on a worker thread pauses it there while a live run needs the
+    interpreter (or stops it by raising)."""
     observations = observations or {}
     profiles = profiles or PROFILES
     pricing = pricing or Pricing()
@@ -264,7 +275,7 @@ def estimate(
 
     async def simulate() -> tuple[RunState, dict[str, str]]:
         clock = Clock(monotonic=asyncio.get_running_loop().time)
-        provider = _EstimateProvider(graph, clock, observations, profiles)
+        provider = _EstimateProvider(graph, clock, observations, profiles, checkpoint)
         context = RunContext(
             provider=provider, pricing=pricing, clock=clock, concurrency=concurrency, rate_limits=rate_limits
         )

@@ -31,7 +31,7 @@ async def compute_report(graph: Graph, **options: Any) -> Report:
     """``advise(graph, **options)`` on a worker thread (it simulates the graph several times). The graph is
     copied first, so later edits cannot race with it; commands address nodes by id and apply to the
     original graph."""
-    return await run_in_worker(advise, graph.copy(), **options)
+    return await run_in_worker(advise, graph.copy(), checkpointed=True, **options)
 
 
 def effect_text(advice: Advice) -> str:

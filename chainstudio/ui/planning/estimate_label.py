@@ -25,7 +25,7 @@ MUTED = "#5f6b7a"
 
 async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
     """``estimate(graph, **options)`` on a worker thread, on a copy of the graph."""
-    return await run_in_worker(estimate, graph.copy(), **options)
+    return await run_in_worker(estimate, graph.copy(), checkpointed=True, **options)
 
 
 def estimate_text(result: Estimate) -> str:

@@ -3,7 +3,9 @@
 ``RunController.start(graph, options)`` builds the run's context from the current settings and the
 toolbar's choices (``chainstudio.core.launch``, the same as the CLI), runs a fresh ``Run`` as an owned
 asyncio task whose events go to a ``RunBridge`` (which follows the run's own state), records the finished
-run in the history, and reports through signals. Nothing here blocks the loop.
+run in the history (on a thread of its own), and reports through signals. Nothing here blocks the loop.
+While a run is live, background planning (estimate, advisor) waits at its next checkpoint, so it does not
+take the interpreter from the UI (``chainstudio.ui.common.worker``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from chainstudio.core.run.warm_up import warm_up
 from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import Settings
 from chainstudio.ui.common.tasks import LatestTask
+from chainstudio.ui.common.worker import pause_background, resume_background, run_in_thread
 from chainstudio.ui.run.bridge import RunBridge
 from chainstudio.ui.services import AppServices
 
@@ -72,6 +75,7 @@ class RunController(QObject):
             self.problem.emit(str(exc))
             return False
         warm_up()  # a no-op once loaded: keeps the tokenizer's first load out of the run's timings
+        pause_background()  # an estimate or analysis computing on a worker thread waits until the run ends
         self.bridge.follow(self.run)
         self.bridge.live_clock = context.clock.now
         run = self.run
@@ -87,16 +91,21 @@ class RunController(QObject):
     async def _execute(self, run: Run, settings: Settings, options: RunOptions, file: str | None) -> None:
         state: RunState
         try:
-            state = await run.execute()
-        except Exception as exc:  # report, never crash the window
-            log.exception("run failed")
-            self.problem.emit(f"The run stopped with an internal error: {exc}")
-            state = run.state
+            try:
+                state = await run.execute()
+            except Exception as exc:  # report, never crash the window
+                log.exception("run failed")
+                self.problem.emit(f"The run stopped with an internal error: {exc}")
+                state = run.state
+            finally:
+                self._ticker.stop()
+                await run.context.provider.aclose()
+            await asyncio.sleep(0)  # let the views paint the finished run before the history write
+            # encoding thousands of events and writing them is tens of ms: on a thread, so the UI keeps
+            # painting (it gets the interpreter back every few ms); the views already show the run
+            await run_in_thread(self._record, run, settings, options, file)
         finally:
-            self._ticker.stop()
-            await run.context.provider.aclose()
-        await asyncio.sleep(0)  # let the views paint the finished run before the history write
-        self._record(run, settings, options, file)
+            resume_background()  # the estimate and the advisor go on (also after a cancelled task)
         self.runningChanged.emit(False)
         self.finished.emit(state)
 
