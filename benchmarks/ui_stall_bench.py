@@ -3,25 +3,34 @@ simulated provider (streaming, sped up 5x), in the real main window on the qasyn
 
     .venv/bin/python benchmarks/ui_stall_bench.py            # rewrites "## Live run" in docs/performance.md
     .venv/bin/python benchmarks/ui_stall_bench.py --no-write # print only
+    .venv/bin/python benchmarks/ui_stall_bench.py --ab ../main --rounds 5   # + before/after, interleaved
 
 A 5 ms QTimer probe records how late each tick fires; the largest lateness is the longest time the UI
 could not react. The same probe runs first with the window idle, side by side in one process.
+
+``--ab CHECKOUT --rounds N`` measures this checkout and another one (e.g. main, the *before*) N times each,
+alternating, each measurement in a fresh process (``--root CHECKOUT --json OUT`` is one such measurement),
+and adds the before/after table, with the machine's load average at each round, to the section.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if "--root" in sys.argv:  # measure another checkout's chainstudio with this script
+    ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
@@ -191,14 +200,80 @@ def section(r: dict) -> str:
     )
 
 
+def one_measurement(root: Path) -> dict:
+    """A measurement of ``root``'s chainstudio in a fresh process, with this script."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "r.json"
+        subprocess.run(
+            [sys.executable, __file__, "--root", str(root), "--json", str(out), "--no-write"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=tmp,
+        )
+        result = json.loads(out.read_text())
+    result["load"] = os.getloadavg()[0]
+    return result
+
+
+def ab_section(before_root: Path, rounds: int) -> tuple[str, dict]:
+    """Before/after rows, interleaved (before, after, after, before, ...), and the last *after* result."""
+    rows: list[tuple[int, str, dict]] = []
+    after_root = Path(__file__).resolve().parent.parent
+    for i in range(rounds):
+        order = [("before", before_root), ("after", after_root)]
+        for label, root in order if i % 2 == 0 else order[::-1]:
+            result = one_measurement(root)
+            rows.append((i + 1, label, result))
+            print(
+                f"round {i + 1} {label}: whole run {result['running']['max']:.1f} ms, streaming "
+                f"{result['streaming']['max']:.1f} ms, idle {result['idle']['max']:.1f} ms, load {result['load']:.1f}",
+                flush=True,
+            )
+    lines = [
+        "### Before and after (issue 12)",
+        "",
+        f"`--ab {before_root.name} --rounds {rounds}`: the largest stall of each measurement, this checkout "
+        f"(*after*) and `{before_root.name}` (*before*) alternating, each in a fresh process; *load* is the "
+        "machine's 1-minute load average (2 cores, shared with other work) when the measurement ended. Compare "
+        "a round's two rows more than rows of different rounds.",
+        "",
+        "| round | checkout | idle | while streaming | whole run | load |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for i, label, r in rows:
+        lines.append(
+            f"| {i} | {label} | {r['idle']['max']:.1f} ms | {r['streaming']['max']:.1f} ms | "
+            f"{r['running']['max']:.1f} ms | {r['load']:.1f} |"
+        )
+    for label in ("before", "after"):
+        mine = [r for _, lab, r in rows if lab == label]
+        idle, streaming, whole = (
+            statistics.median(r[k]["max"] for r in mine) for k in ("idle", "streaming", "running")
+        )
+        lines.append(f"| median | {label} | {idle:.1f} ms | {streaming:.1f} ms | {whole:.1f} ms | |")
+    last_after = next(r for _, lab, r in reversed(rows) if lab == "after")
+    return "\n".join(lines) + "\n", last_after
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--root", metavar="CHECKOUT", help="measure this checkout's chainstudio")
+    parser.add_argument("--json", metavar="OUT", help="write the measurement as JSON")
+    parser.add_argument("--ab", metavar="CHECKOUT", help="also measure CHECKOUT (the before), interleaved")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements of each side with --ab")
     args = parser.parse_args()
-    app = create_application()
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        result = runner.run(measure(app))
-    text = section(result)
+    if args.ab:
+        extra, result = ab_section(Path(args.ab).resolve(), args.rounds)
+        text = section(result) + "\n" + extra
+    else:
+        app = create_application()
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            result = runner.run(measure(app))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result))
+        text = section(result)
     print(text)
     if not args.no_write:
         write_section("## Live run", text)

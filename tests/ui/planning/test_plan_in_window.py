@@ -130,3 +130,13 @@ def test_cards_show_the_estimate_before_a_run_and_again_after_an_edit(qtbot, app
     window.controller.set_param(graph.node_by_name("hardware").id, "max_tokens", 100)
     qtbot.waitUntil(lambda: hardware.run_badge is not None and hardware.run_badge.text.startswith("≈"), timeout=10000)
     assert window.runs.gantt.states()  # the finished run stays on the Gantt
+
+
+def test_a_run_that_ends_before_its_estimate_is_compared_once_the_estimate_is_ready(qtbot, app_window):
+    """The estimate waits while a run is live; a run started right after opening a graph ends first, and the
+    toolbar still shows estimate → actual once the estimate arrives."""
+    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    assert app_window.estimate.label.estimate is None  # not computed yet
+    app_window.runs.request_run(RunOptions(speed=100.0))
+    qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=20_000)
+    qtbot.waitUntil(lambda: app_window.estimate.label.text().startswith("est "), timeout=10_000)
