@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, Signal
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -194,7 +194,8 @@ class MainWindow(QMainWindow):
         self.runs.attach_banner(self.banner)  # it follows the provider in effect
         finished = self.runs.controller.finished  # after the run is in the history
         finished.connect(self.estimate.run_finished)
-        finished.connect(self.history.refresh)
+        # the history's list after the estimate's comparison, in a loop turn of its own (no long stall)
+        finished.connect(lambda _state: QTimer.singleShot(0, self.history, self.history.refresh))
 
     def show_status(self, text: str, ms: int = 0) -> None:
         """A status-bar message for ``ms`` milliseconds (0: until the next one)."""

@@ -121,6 +121,8 @@ class RunState:
         # While a run goes on, a view may set the run's clock here so bars grow between events.
         self.live_clock: Callable[[], float] | None = None
         self._dag: Dag | None = None
+        self._ends = 0  # spans' end times set so far: the critical path changes only with them
+        self._path: tuple[int, list[str], float] | None = None  # (self._ends, path, time) last computed
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
@@ -195,6 +197,7 @@ class RunState:
 
     def _end_attempt(self, span: NodeSpan, t: float, error: str | None = None) -> None:
         span.ended_at = t
+        self._ends += 1
         if span.attempts and span.attempts[-1].end is None:
             span.attempts[-1].end = t
             span.attempts[-1].error = error
@@ -275,8 +278,12 @@ class RunState:
         return self._dag
 
     def critical_path(self) -> tuple[list[str], float]:
-        """The chain of dependent nodes with the longest actual durations."""
-        return longest_path(self.dag(), {nid: span.duration or 0.0 for nid, span in self.spans.items()})
+        """The chain of dependent nodes with the longest actual durations (computed again only after a
+        span ended: a live view asks for it at every repaint, and streaming changes no duration)."""
+        if self._path is None or self._path[0] != self._ends:
+            path, time = longest_path(self.dag(), {nid: span.duration or 0.0 for nid, span in self.spans.items()})
+            self._path = (self._ends, path, time)
+        return list(self._path[1]), self._path[2]
 
     def totals(self) -> Totals:
         start = self.start_time or 0.0

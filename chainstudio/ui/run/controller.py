@@ -107,6 +107,7 @@ class RunController(QObject):
         finally:
             resume_background()  # the estimate and the advisor go on (also after a cancelled task)
         self.runningChanged.emit(False)
+        await asyncio.sleep(0)  # the toolbar and banner, then (next loop turn) what follows ``finished``
         self.finished.emit(state)
 
     def _record(self, run: Run, settings: Settings, options: RunOptions, file: str | None) -> None:

@@ -291,9 +291,9 @@ class RunUi(QObject):
             apply_to_scene(self.scene, self.state, running)
 
     def _finished(self, state: RunState) -> None:
+        # the bridge's final ``updated`` (just before this) already drew the end on the canvas (critical path
+        # included) and the Gantt: not again here, in the same loop turn (a 300-step graph's end would stall)
         self.provider_changed()  # the banner names the next action
-        apply_to_scene(self.scene, state)
-        self.gantt.refresh()
         self.output.refresh()
         totals = state.totals()
         cost = "cost unknown" if totals.cost_usd is None else f"${totals.cost_usd:.4f}"
