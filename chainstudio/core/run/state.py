@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainstudio.core.graph.analysis import Dag, longest_path
+from chainstudio.core.graph.analysis import Dag, longest_path, remaining_times, topological_order
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.status import RunStatus, StepStatus
 
@@ -121,6 +121,7 @@ class RunState:
         # While a run goes on, a view may set the run's clock here so bars grow between events.
         self.live_clock: Callable[[], float] | None = None
         self._dag: Dag | None = None
+        self._order: list[str] | None = None  # the run's topological order, once
         self._ends = 0  # spans' end times set so far: the critical path changes only with them
         self._path: tuple[int, list[str], float] | None = None  # (self._ends, path, time) last computed
 
@@ -281,7 +282,12 @@ class RunState:
         """The chain of dependent nodes with the longest actual durations (computed again only after a
         span ended: a live view asks for it at every repaint, and streaming changes no duration)."""
         if self._path is None or self._path[0] != self._ends:
-            path, time = longest_path(self.dag(), {nid: span.duration or 0.0 for nid, span in self.spans.items()})
+            dag = self.dag()
+            if self._order is None:
+                self._order = topological_order(dag)
+            durations = {nid: span.duration or 0.0 for nid, span in self.spans.items()}
+            remaining = remaining_times(dag, durations, self._order)
+            path, time = longest_path(dag, durations, remaining=remaining)
             self._path = (self._ends, path, time)
         return list(self._path[1]), self._path[2]
 
