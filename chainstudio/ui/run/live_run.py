@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from html import escape
+from time import monotonic
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -31,7 +32,7 @@ from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.shell import SelectNode, ShowStatus
 from chainstudio.ui.gantt import GanttWidget
 from chainstudio.ui.run.banner import ProviderBanner
-from chainstudio.ui.run.controller import RunController
+from chainstudio.ui.run.controller import LIVE_TICK_MS, RunController
 from chainstudio.ui.run.output_panel import OutputPanel
 from chainstudio.ui.run.settings_dialog import SettingsDialog
 from chainstudio.ui.run.toolbar import RunToolbar
@@ -80,6 +81,7 @@ class RunUi(QObject):
         self.banner: ProviderBanner | None = None
         self._applied: Settings | None = None
         self._running = False
+        self._last_update = float("-inf")  # when the views last redrew the run on a bridge update
         self._tip_timer = QTimer(self)
         self._tip_timer.setSingleShot(True)
         self._tip_timer.setInterval(0)
@@ -277,13 +279,17 @@ class RunUi(QObject):
     def _updated(self, changed: frozenset[str]) -> None:
         if self.state is None:
             return
+        self._last_update = monotonic()
         self.gantt.refresh(changed)
         self.output.refresh(changed)
         apply_to_scene(self.scene, self.state, changed)
 
     def _tick(self) -> None:
-        """Between events: running bars and elapsed times keep growing."""
+        """Between events: running bars and elapsed times keep growing (not again right after an update,
+        which redrew them: while steps stream, updates come faster than ticks)."""
         if self.state is None or not self.state.running:
+            return
+        if monotonic() - self._last_update < LIVE_TICK_MS / 1000:
             return
         running = frozenset(nid for nid, s in self.state.spans.items() if s.status in LIVE_STATUSES)
         if running:
