@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 MAX_PAUSE_S = 120.0  # a checkpoint never waits longer than this (a run left paused cannot hang a worker)
+PAUSE_POLL_S = 0.05  # a paused checkpoint looks this often whether its task was cancelled (e.g. on quit)
 
 _quiet = threading.Event()  # set: background work may go on; clear: a live run wants the interpreter
 _quiet.set()
@@ -79,7 +80,9 @@ async def run_in_worker(func: Callable[..., T], /, *args: Any, checkpointed: boo
     if checkpointed:
 
         def checkpoint() -> None:
-            _quiet.wait(MAX_PAUSE_S)
+            waited = 0.0  # while paused, a cancellation stops the thread at once (not when the run ends)
+            while not stopped.is_set() and waited < MAX_PAUSE_S and not _quiet.wait(PAUSE_POLL_S):
+                waited += PAUSE_POLL_S
             if stopped.is_set():
                 raise WorkerStopped
 

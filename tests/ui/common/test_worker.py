@@ -91,3 +91,29 @@ def test_run_in_thread_returns_and_raises_in_the_awaiting_task(qtbot, qasync_loo
     qtbot.waitUntil(lambda: ok.done() and bad.done(), timeout=5000)
     assert ok.result() == 42 and names == ["chainstudio-where"]
     assert isinstance(bad.exception(), ValueError)
+
+
+def test_a_task_cancelled_while_paused_stops_without_waiting_for_the_run_to_end(qtbot, qasync_loop):
+    """Quitting during a live run cancels the estimate: its thread, paused at a checkpoint, must stop then
+    (the interpreter joins worker threads at exit), not when the run would have ended."""
+    stopped, went_on = [], []
+
+    def work(checkpoint):
+        try:
+            checkpoint()
+        except worker.WorkerStopped:
+            stopped.append(True)
+            raise
+        went_on.append(True)
+
+    worker.pause_background()
+    try:
+        task = qasync_loop.create_task(worker.run_in_worker(work, checkpointed=True))
+        qtbot.wait(100)
+        assert stopped == [] and went_on == []  # paused at its checkpoint
+        task.cancel()
+        qtbot.waitUntil(task.done, timeout=2000)
+        qtbot.waitUntil(lambda: stopped == [True], timeout=2000)  # while the pause goes on
+    finally:
+        worker.resume_background()
+    assert went_on == []
