@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.estimate import plan_inputs, print_plan_notes
     from chainstudio.cli.report import fmt_cost, make_console, write_json
+    from chainstudio.cli.terminal import styled
     from chainstudio.core.planning.advisor import advise
     from chainstudio.core.run.executor import RunError
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     console = make_console(stderr=args.json == "-")
     base = report.baseline
-    console.print(f"[bold]{graph.name}[/bold] is [bold]{report.shape}[/bold]: {report.shape_reason}.")
+    console.print(styled((graph.name, "bold"), " is ", (report.shape, "bold"), f": {report.shape_reason}."))
     print_plan_notes(console, base, args.file)
     console.print(
         f"Predicted now ({base.strategy}): {base.wall_ms:,.0f}ms, {base.total_tokens:,} tokens, "
@@ -50,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
             effect.append(f"{advice.tokens_change:+,} tokens")
         if advice.cost_change is not None:
             effect.append(f"{'-' if advice.cost_change < 0 else '+'}${abs(advice.cost_change):.4f}")
-        suffix = f"  [cyan]({', '.join(effect)})[/cyan]" if effect else ""
-        console.print(f"{i}. [bold]{advice.title}[/bold]{suffix}")
+        suffix = ("  (" + ", ".join(effect) + ")", "cyan") if effect else ""
+        console.print(styled(f"{i}. ", (advice.title, "bold"), suffix))
         console.print(f"   {advice.detail}")
     if args.json:
         write_json(args.json, report.to_json())

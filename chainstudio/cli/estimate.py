@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[str, str]] | None:
     """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
     from chainstudio.cli.common import UsageError
-    from chainstudio.cli.run import load_checked, parse_sets
+    from chainstudio.cli.run import check_outputs, load_checked, parse_sets
     from chainstudio.core.planning.estimate import calibration
     from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.run.rate_limits import RateLimits
@@ -57,10 +58,16 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
             raise UsageError("--concurrency must be at least 1")
         inputs = parse_sets(args.sets)
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
+        check_outputs(args, ("json",))
     except (UsageError, PricingError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return None
-    observations = {} if args.no_history else calibration(RunHistory(), graph, args.provider)
+    observations = {}
+    if not args.no_history:
+        try:
+            observations = calibration(RunHistory(), graph, args.provider)
+        except (OSError, sqlite3.Error, ValueError) as exc:  # an unreadable history calibrates nothing
+            print(f"{args.file}: note: the run history cannot be read ({exc}); using model profiles", file=sys.stderr)
     limits = RateLimits(args.rpm, args.tpm)
     return (
         graph,
@@ -77,6 +84,7 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.cli.report import make_console, write_json
+    from chainstudio.cli.terminal import styled
     from chainstudio.core.planning.estimate import estimate
     from chainstudio.core.run.executor import RunError
 
@@ -93,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     print_estimate(console, result, args.file)
     warnings = result.budget_warnings(args.cost_cap, args.token_cap)
     for warning in warnings:
-        console.print(f"[red]warning: {warning}[/red]")
+        console.print(styled((f"warning: {warning}", "red")))
     if args.json:
         write_json(args.json, result.to_json())
     return 0 if result.problem is None else 1
@@ -101,21 +109,20 @@ def run(args: argparse.Namespace) -> int:
 
 def print_plan_notes(console: Console, result: Estimate, file: str) -> None:
     """The estimate's caveats: inputs estimated with a placeholder (and how to give them), an incomplete run."""
-    from rich.markup import escape
+    from chainstudio.cli.terminal import styled
 
     if result.placeholders:
         sets = " ".join(f"--set {name}=..." for name in result.placeholders)
-        console.print(
-            f"[yellow]note: {escape(result.placeholder_note)}; give {escape(sets)} for the real figure[/yellow]"
-        )
+        console.print(styled((f"note: {result.placeholder_note}; give {sets} for the real figure", "yellow")))
     if result.problem:
-        console.print(f"[red]{escape(file)}: the estimate is incomplete: {escape(result.problem)}[/red]")
+        console.print(styled((f"{file}: the estimate is incomplete: {result.problem}", "red")))
 
 
 def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
     from rich.table import Table
 
     from chainstudio.cli.report import fmt_cost
+    from chainstudio.cli.terminal import styled
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
     basis = (
@@ -123,7 +130,7 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
         if result.calibrated
         else "from model profiles (no recorded runs)"
     )
-    console.print(f"[bold]{result.graph}[/bold] · estimate for strategy {result.strategy}{cap} · {basis}")
+    console.print(styled((result.graph, "bold"), f" · estimate for strategy {result.strategy}{cap} · {basis}"))
     print_plan_notes(console, result, file)
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):

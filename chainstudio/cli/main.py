@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
+import os
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ from types import ModuleType
 
 import chainstudio
 import chainstudio.cli as cli_package
+from chainstudio.cli.terminal import safe_streams
+from chainstudio.core.errors import ChainStudioError
 
 
 def _command_modules() -> Iterator[ModuleType]:
@@ -86,11 +90,31 @@ def main(argv: list[str]) -> int:
         argv = ["gui", *argv]  # a graph file: open the app on it
     elif not argv:
         argv = ["gui"]
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+    with safe_streams():  # whatever a command prints is made safe for the terminal (chainstudio.cli.terminal)
+        args = parser.parse_args(argv)
+        try:
+            return int(args.handler(args) or 0)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+        except ChainStudioError as exc:  # a refusal no command explained itself: its sentence
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except (OSError, sqlite3.Error, MemoryError, RecursionError) as exc:
+            print(f"error: {_reason(exc)}", file=sys.stderr)
+            return 1
+        except Exception as exc:  # a bug: one line, not a traceback (CHAINSTUDIO_TRACEBACK=1 shows it)
+            if os.environ.get("CHAINSTUDIO_TRACEBACK"):
+                raise
+            print(f"error: internal error ({type(exc).__name__}: {_reason(exc)})", file=sys.stderr)
+            return 70
+
+
+def _reason(exc: BaseException) -> str:
+    """One line saying why: an OSError's strerror and file, else the message's first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__

@@ -9,30 +9,31 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chainstudio.cli.terminal import make_console, raw_stream, styled
+from chainstudio.core.strict_json import standard
+from chainstudio.core.text_safety import escape_lone_surrogates
+
+__all__ = ["execute_with_progress", "final_report", "make_console", "node_table", "print_banner", "write_json"]
+
 
 def write_json(target: str, data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """``data`` as JSON into ``target`` ('-': stdout, as ASCII so any terminal shows it); raises OSError."""
+    data = standard(data)
     if target == "-":
-        sys.stdout.write(text)
+        raw_stream(sys.stdout).write(json.dumps(data, indent=2, ensure_ascii=True, allow_nan=False) + "\n")
     else:
-        Path(target).write_text(text, encoding="utf-8")
-
-
-def make_console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 130)  # files and pipes get whole lines, not wrapped tables
-    return console
+        text = escape_lone_surrogates(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))
+        Path(target).write_text(text + "\n", encoding="utf-8")
 
 
 def print_banner(console: Any, provider: Any, graph_name: str, strategy: str, concurrency: int | None) -> None:
     cap = f", at most {concurrency} at once" if concurrency else ""
-    console.print(f"[bold]{graph_name}[/bold] · strategy {strategy}{cap} · provider: {provider.label}")
+    console.print(styled((graph_name, "bold"), f" · strategy {strategy}{cap} · provider: {provider.label}"))
     if provider.simulated:
         console.print(
-            "[yellow]SIMULATED: no model is called; text, timings and tokens come from the offline simulator.[/yellow]"
+            styled(
+                ("SIMULATED: no model is called; text, timings and tokens come from the offline simulator.", "yellow")
+            )
         )
 
 
@@ -80,7 +81,7 @@ def node_table(state: Any, live: bool = False) -> Any:
         style = _STYLE.get(span.status, "")
         table.add_row(
             span.name,
-            f"[{style}]{span.status}[/{style}]" if style else span.status,
+            styled((str(span.status), style)),
             fmt_ms(state.rel(span.started_at)),
             fmt_ms(duration),
             fmt_ms(ttft),
@@ -147,7 +148,7 @@ def final_report(console: Any, state: Any, show_output: bool = True) -> None:
     for text in totals_lines(state):
         console.print(text, markup=False)
     if state.simulated:
-        console.print("[yellow](simulated provider: figures are from the offline simulator)[/yellow]")
+        console.print(styled(("(simulated provider: figures are from the offline simulator)", "yellow")))
     if show_output:
         for name, text in state.outputs.items():
             console.rule(f"output: {name}")

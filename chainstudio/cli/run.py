@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chainstudio.core.run.executor import RunContext
 
 ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
+MIN_SPEED, MAX_SPEED = 0.01, 10_000.0  # 1e-300 would sleep forever, inf not at all
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -142,8 +143,8 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     if args.provider != "simulated" and (args.speed is not None or args.faults):
         raise UsageError("--speed and --faults apply to the simulated provider only")
     speed = args.speed if args.speed is not None else ENGINE_DEFAULT_SPEED[args.command_name]
-    if not speed > 0:
-        raise UsageError("--speed must be positive")
+    if not MIN_SPEED <= speed <= MAX_SPEED:  # NaN fails this too
+        raise UsageError(f"--speed must be a number from {MIN_SPEED:g} to {MAX_SPEED:,g}")
     return RunOptions(
         provider=args.provider,
         strategy=getattr(args, "strategy", "eager"),
@@ -211,6 +212,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
             raise UsageError(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
+        check_outputs(args, ("json", "trace", "csv", "gantt"))
         make_context = context_factory(args)
         run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model)
     except (UsageError, RunError) as exc:
@@ -223,12 +225,26 @@ def run(args: argparse.Namespace) -> int:
     final_report(console, state, show_output=not args.no_output)
     if not args.no_history:
         record_history(run_obj, graph, args, source="cli run", file=args.file, strategy=args.strategy)
-    if args.json:
-        record = run_record(state)
-        record["file"] = args.file
-        write_json(args.json, record)
-    write_exports(args, state, console)
+    try:
+        if args.json:
+            record = run_record(state)
+            record["file"] = args.file
+            write_json(args.json, record)
+        write_exports(args, state, console)
+    except (OSError, ValueError) as exc:  # checked before the run; the disk may still fill up meanwhile
+        print(f"{args.file}: error: an output could not be written: {exc}", file=sys.stderr)
+        return 1
     return 0 if state.status == "succeeded" else 1
+
+
+def check_outputs(args: argparse.Namespace, flags: tuple[str, ...]) -> None:
+    """Refuse (UsageError), before any work, an output file that could not be written."""
+    from chainstudio.cli.terminal import check_output_path
+
+    for flag in flags:
+        problem = check_output_path(f"--{flag}", getattr(args, flag, None))
+        if problem:
+            raise UsageError(problem)
 
 
 def history_settings(args: argparse.Namespace, context: RunContext, strategy: str) -> dict[str, Any]:
@@ -252,6 +268,7 @@ def record_history(
             source=source,
             file=str(Path(file).resolve()),
             settings=history_settings(args, run_obj.context, strategy),
+            state=run_obj.state,  # the run's own fold: the history need not replay every streamed chunk
         )
     except Exception as exc:  # noqa: BLE001 - a history problem must not fail the run
         print(f"warning: the run was not recorded in the history: {exc}", file=sys.stderr)

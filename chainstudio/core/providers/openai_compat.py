@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
+from chainstudio.core.text_safety import StreamScrubber, redact_url, register_secret, register_url_secrets, scrub
 from chainstudio.core.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -69,6 +70,9 @@ class OpenAICompatProvider:
         self.base_url = self.settings.resolved_base_url(env)
         api_key = self.settings.resolved_api_key(env)
         self.has_key = api_key is not None
+        register_secret(api_key)  # scrubbed from every text shown or stored from now on
+        register_url_secrets(self.base_url)
+        self.shown_url = redact_url(self.base_url)
         if client is None:
             import openai
 
@@ -80,7 +84,7 @@ class OpenAICompatProvider:
                 organization=self.settings.organization,
             )
         self._client = client
-        self.label = f"OpenAI-compatible · {self.base_url}"
+        self.label = f"OpenAI-compatible · {self.shown_url}"
         self._usage_missing = False  # the last complete answer came without usage: count while streaming
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
@@ -97,20 +101,21 @@ class OpenAICompatProvider:
                 timeout=_timeout(request.timeout, self.settings.connect_timeout),
             )
         except openai.APITimeoutError:  # subclasses APIConnectionError: first
-            raise ProviderError(f"no response from {self.base_url} in time", kind="timeout") from None
+            raise ProviderError(f"no response from {self.shown_url} in time", kind="timeout") from None
         except openai.APIConnectionError as exc:
-            raise ProviderError(f"cannot reach {self.base_url}: {_cause(exc)}", kind="connection") from None
+            raise ProviderError(scrub(f"cannot reach {self.shown_url}: {_cause(exc)}"), kind="connection") from None
         except openai.APIStatusError as exc:
             raise _status_error(exc) from None
         except openai.APIError as exc:
-            raise ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False) from None
+            raise ProviderError(scrub(f"{type(exc).__name__}: {exc}"), kind="other", retryable=False) from None
         return await self._read(stream, request, on_delta)
 
     async def _read(self, stream: Any, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
         import openai
 
         headers = getattr(getattr(stream, "response", None), "headers", {}) or {}
-        request_id = headers.get("x-request-id")
+        request_id = _short_text(headers.get("x-request-id"))
+        scrubber = StreamScrubber()  # a secret echoed across two chunks is held back until it is masked
         counts = _Counts(request) if self._usage_missing else None
         parts: list[str] = []
         first_token_at: float | None = None
@@ -120,12 +125,12 @@ class OpenAICompatProvider:
         try:
             async with stream:
                 async for chunk in stream:
-                    request_id = request_id or getattr(chunk, "id", None)
-                    model = getattr(chunk, "model", None) or model
+                    request_id = request_id or _short_text(getattr(chunk, "id", None))
+                    model = _short_text(getattr(chunk, "model", None)) or model
                     if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
                     for choice in chunk.choices or ():
-                        text = getattr(choice.delta, "content", None) if choice.delta else None
+                        text = _chunk_text(choice)
                         if text:
                             now = self.clock.now()
                             if first_token_at is None:
@@ -133,14 +138,27 @@ class OpenAICompatProvider:
                             parts.append(text)
                             if counts is not None:
                                 counts.add(text)
-                            on_delta(text, now)
+                            shown = scrubber.feed(text)
+                            if shown:
+                                on_delta(shown, now)
                         if choice.finish_reason:
                             finished = True
         except openai.APIError as exc:  # a timeout or a broken connection while reading
-            raise self._dropped(parts, request, f"stream broke off: {_cause(exc)}") from None
+            raise self._dropped(parts, request, scrub(f"stream broke off: {_cause(exc)}")) from None
+        except ProviderError:
+            raise
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:  # not the chunks' shape
+            raise ProviderError(
+                scrub(f"the server sent a malformed stream ({type(exc).__name__}: {_first_line(exc)})"),
+                kind="other",
+                retryable=False,
+            ) from None
+        held = scrubber.flush()
+        if held:
+            on_delta(held, self.clock.now())
         if not finished and usage is None:
             raise self._dropped(parts, request, "stream ended before the answer was complete")
-        text = "".join(parts)
+        text = scrub("".join(parts))
         self._usage_missing = usage is None
         if usage is not None:
             input_tokens, output_tokens = int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
@@ -151,7 +169,7 @@ class OpenAICompatProvider:
 
     @staticmethod
     def _dropped(parts: list[str], request: ChatRequest, message: str) -> ProviderError:
-        partial = "".join(parts)
+        partial = scrub("".join(parts))
         return ProviderError(message, kind="dropped", partial_text=partial)
 
     async def aclose(self) -> None:
@@ -201,12 +219,12 @@ def _timeout(total: float, connect: float) -> Timeout:
 
 def _cause(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
-    return f"{type(cause).__name__}: {cause}" if cause else str(exc)
+    return _first_line(f"{type(cause).__name__}: {cause}" if cause else exc)
 
 
 def _status_error(exc: Any) -> ProviderError:
     status = int(exc.status_code)
-    message = _server_message(exc)
+    message = _first_line(scrub(_server_message(exc)), limit=500)
     return ProviderError(message, kind="http", status=status, retry_after=retry_after(exc.response.headers))
 
 
@@ -241,3 +259,27 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+# --- hostile values in chunks ------------------------------------------------------------------------
+def _chunk_text(choice: Any) -> str | None:
+    """A streamed choice's content: text, or nothing. Anything else is not an answer (ProviderError)."""
+    delta = getattr(choice, "delta", None)
+    content = getattr(delta, "content", None) if delta is not None else None
+    if content is None or isinstance(content, str):
+        return content
+    raise ProviderError(
+        f"the server sent a chunk whose content is {type(content).__name__}, not text", kind="other", retryable=False
+    )
+
+
+def _short_text(value: Any, limit: int = 200) -> str | None:
+    """An identifier the server sent (request id, model name), when it is short text; else None."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _first_line(value: object, limit: int = 300) -> str:
+    """One line of at most ``limit`` characters of ``str(value)``."""
+    lines = str(value).strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[:limit] + "…"

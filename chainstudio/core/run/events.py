@@ -7,10 +7,11 @@ Every event carries the ``run_id`` it belongs to and the monotonic time ``t`` it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from chainstudio.core.run.status import RunStatus
+from chainstudio.core.text_safety import scrub
 
 __all__ = [
     "Listener",
@@ -30,6 +31,7 @@ __all__ = [
     "RunStarted",
     "RunStatus",
     "WaitReason",
+    "scrubbed",
 ]
 
 WaitReason = Literal["slot", "rate_limit"]
@@ -188,3 +190,33 @@ RunEvent = (
     | RunFinished
 )
 Listener = Callable[[RunEvent], None]
+
+
+# The fields of each event that carry text from outside (a server, a library, an exception, a template).
+_TEXT_FIELDS: dict[type, tuple[str, ...]] = {
+    RunStarted: ("provider_label",),
+    NodeStarted: ("prompt", "system"),
+    NodeOutputDelta: ("text",),
+    NodeRetrying: ("reason",),
+    NodeFinished: ("output", "request_id", "model"),
+    NodeFailed: ("error",),
+    NodeSkipped: ("reason",),
+    RunFinished: ("message",),
+}
+
+
+def scrubbed(event: RunEvent) -> RunEvent:
+    """``event`` with its text scrubbed (``core.text_safety.scrub``: no registered secret, no lone surrogate).
+    The run emits every event through this, so whatever listens to a run holds scrubbed text."""
+    changes: dict[str, object] = {}
+    for name in _TEXT_FIELDS.get(type(event), ()):
+        value = getattr(event, name)
+        if isinstance(value, str) and value:
+            clean = scrub(value)
+            if clean is not value and clean != value:
+                changes[name] = clean
+    if isinstance(event, RunFinished) and event.outputs:
+        outputs = {k: scrub(v) for k, v in event.outputs.items()}
+        if outputs != event.outputs:
+            changes["outputs"] = outputs
+    return replace(event, **changes) if changes else event  # type: ignore[arg-type]

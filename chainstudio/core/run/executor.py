@@ -32,10 +32,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chainstudio.core.graph.model import Graph, Node
-from chainstudio.core.graph.templating import TemplateProblem
+from chainstudio.core.graph.templating import ON_LOOP_CPU_SECONDS, TemplateProblem, TemplateTooSlow
 from chainstudio.core.providers.base import ChatRequest
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.attempt import AttemptServices, StepAttempts
+from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAttempts, StepOutcome
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.context import STRATEGIES, Priority, RunContext, RunError, Strategy
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
@@ -88,7 +88,7 @@ class Run:
         self._listeners.extend(listeners)
         self._clock = context.clock
         self._tasks: set[asyncio.Task[None]] = set()
-        self._pending: dict[str, StepAttempts] = {}  # admitted model calls waiting for a slot
+        self._pending: dict[str, StepAttempts | _RenderedOffLoop] = {}  # admitted steps waiting for a slot
         self._executed = False
         self._cancel_reason: str | None = None
         self._finished: asyncio.Future[None] | None = None
@@ -155,6 +155,7 @@ class Run:
 
     # --- events -------------------------------------------------------------------------------
     def _emit(self, event: ev.RunEvent) -> None:
+        event = ev.scrubbed(event)  # the one point every event passes: listeners only ever see scrubbed text
         for listener in self._listeners:
             try:
                 listener(event)
@@ -192,23 +193,29 @@ class Run:
     def admit(self, step: str) -> StepStatus | None:
         self._emit(ev.NodeQueued(self.run_id, self._clock.now(), step))
         node = self.graph.nodes[step]
-        try:
+        try:  # on the loop, a render gets a few milliseconds; a slower one goes on in a worker thread
             if node.kind != "llm":
-                output = self._steps.local_output(node)
+                output = self._steps.local_output(node, ON_LOOP_CPU_SECONDS)
                 self._steps.outputs[step] = output
                 self._emit(ev.NodeFinished(self.run_id, self._clock.now(), step, output))
                 return StepStatus.SUCCEEDED
-            call = self._steps.prepare_call(node, count=self._count_tokens)
+            call = self._steps.prepare_call(node, count=self._count_tokens, cpu_seconds=ON_LOOP_CPU_SECONDS)
+        except TemplateTooSlow:
+            self._pending[step] = _RenderedOffLoop(self, step, node)  # takes a slot like a model call
+            return None
         except TemplateProblem as exc:
             self._emit(ev.NodeFailed(self.run_id, self._clock.now(), step, exc.message))
             return StepStatus.FAILED
+        self._pending[step] = self._attempts(step, node, call)
+        return None
+
+    def _attempts(self, step: str, node: Node, call: PreparedCall) -> StepAttempts:
         loop = asyncio.get_running_loop()
 
         def streaming() -> None:  # compile what waits on this step while it streams, not after it
             loop.call_soon(self._steps.precompile_after, step)
 
-        self._pending[step] = StepAttempts(self._services, step, node.name, call, on_first_token=streaming)
-        return None
+        return StepAttempts(self._services, step, node.name, call, on_first_token=streaming)
 
     def skip(self, step: str, reason: str) -> None:
         self._emit(ev.NodeSkipped(self.run_id, self._clock.now(), step, reason))
@@ -226,7 +233,7 @@ class Run:
             self._finished.set_result(None)
 
     # --- model calls ------------------------------------------------------------------------------
-    async def _call(self, step: str) -> None:
+    async def _call(self, step: str) -> None:  # a StepAttempts, or a _RenderedOffLoop
         outcome = await self._pending.pop(step).run()
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
@@ -267,6 +274,29 @@ class Run:
             budget_stop=self._budget.stop_reason,
         )
         self._emit(ev.RunFinished(self.run_id, self._clock.now(), outcome.status, outcome.message, outcome.outputs))
+
+
+class _RenderedOffLoop:
+    """A step whose templates took longer than the loop may wait: rendered in a worker thread within the
+    full CPU budget, then finished (no model call) or handed to its attempts."""
+
+    def __init__(self, owner: Run, step: str, node: Node):
+        self.owner, self.step, self.node = owner, step, node
+
+    async def run(self) -> StepOutcome:
+        run, step, node = self.owner, self.step, self.node
+        try:
+            if node.kind != "llm":
+                output = await asyncio.to_thread(run._steps.local_output, node)
+            else:
+                call = await asyncio.to_thread(run._steps.prepare_call, node, count=run._count_tokens)
+        except TemplateProblem as exc:
+            run._emit(ev.NodeFailed(run.run_id, run._clock.now(), step, exc.message))
+            return StepOutcome(StepStatus.FAILED)
+        if node.kind != "llm":
+            run._emit(ev.NodeFinished(run.run_id, run._clock.now(), step, output))
+            return StepOutcome(StepStatus.SUCCEEDED, output=output)
+        return await run._attempts(step, node, call).run()
 
 
 def _model_of(node: Node) -> str | None:

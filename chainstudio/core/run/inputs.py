@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import Graph, Node
-from chainstudio.core.graph.templating import TemplateProblem, precompile, references, render
+from chainstudio.core.graph.templating import RENDER_CPU_SECONDS, TemplateProblem, precompile, references, render
 from chainstudio.core.providers.base import ChatRequest
 from chainstudio.core.run.attempt import PreparedCall
 from chainstudio.core.run.context import RunError
@@ -48,22 +48,23 @@ class StepInputs:
         self.outputs: dict[str, str] = {}  # step id -> output, for the steps that succeeded
         self._compiled: set[str] = set()  # steps whose templates ``precompile_after`` compiled
 
-    def render(self, node: Node, field_name: str) -> str:
+    def render(self, node: Node, field_name: str, cpu_seconds: float = RENDER_CPU_SECONDS) -> str:
+        """A template of ``node`` rendered within ``cpu_seconds`` (TemplateTooSlow past it); TemplateProblem."""
         source = str(node.param(field_name) or "")
         if not source:
             return ""
         try:
             names = references(source).steps
             context = self.plan.template_context(node.id, names, self.outputs, self.values)
-            return render(source, context)
+            return render(source, context, cpu_seconds=cpu_seconds)
         except TemplateProblem as exc:
-            raise TemplateProblem(
+            raise type(exc)(
                 f"template error in step {node.name!r} ({field_name}): {exc.message}",
                 missing=exc.missing,
                 line=exc.line,
             ) from None
 
-    def local_output(self, node: Node) -> str:
+    def local_output(self, node: Node, cpu_seconds: float = RENDER_CPU_SECONDS) -> str:
         """The output of a step that calls no model; raises TemplateProblem."""
         if node.kind == "input":
             name = self.plan.input_of(node.id)
@@ -74,12 +75,12 @@ class StepInputs:
             return self.values[name]
         if node.kind == "output" and not str(node.param("template") or "").strip():
             return "\n\n".join(self.outputs[p] for p in self.plan.preds[node.id] if p in self.outputs)
-        return self.render(node, "template")
+        return self.render(node, "template", cpu_seconds)
 
-    def prepare_call(self, node: Node, *, count: bool) -> PreparedCall:
+    def prepare_call(self, node: Node, *, count: bool, cpu_seconds: float = RENDER_CPU_SECONDS) -> PreparedCall:
         """A model step's request, rendered; ``count``: also estimate its tokens (for a budget or a rate limit)."""
-        system = self.render(node, "system")
-        prompt = self.render(node, "prompt")
+        system = self.render(node, "system", cpu_seconds)
+        prompt = self.render(node, "prompt", cpu_seconds)
         messages = ([{"role": "system", "content": system}] if system.strip() else []) + [
             {"role": "user", "content": prompt}
         ]

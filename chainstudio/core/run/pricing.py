@@ -9,7 +9,6 @@ tokens}``, given as a dict or a JSON file; they take precedence over the table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,9 +16,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chainstudio.core import strict_json
 from chainstudio.core.errors import Refused
 
 MILLION = Decimal(1_000_000)
+MAX_PRICES_BYTES = 1024 * 1024
+
+
+def _reason(exc: BaseException) -> str:
+    """One line: an OSError's strerror, else the message's first line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -47,9 +56,13 @@ class Pricing:
     @classmethod
     def from_file(cls, path: str | Path, **kwargs: Any) -> Pricing:
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data, found = strict_json.parse(strict_json.read_bounded(path, MAX_PRICES_BYTES).decode("utf-8"))
+        except RecursionError:
+            raise PricingError(f"cannot read prices from {path}: the JSON is nested too deeply") from None
         except (OSError, ValueError) as exc:
-            raise PricingError(f"cannot read prices from {path}: {exc}") from None
+            raise PricingError(f"cannot read prices from {path}: {_reason(exc)}") from None
+        if found:
+            raise PricingError(f"cannot read prices from {path}: {found[0].path}: {found[0].message}")
         if not isinstance(data, dict):
             raise PricingError(f"{path}: expected an object of model -> {{input, output}}")
         return cls(data, **kwargs)

@@ -55,7 +55,6 @@ class NodeSpan:
     backoffs: list[Backoff] = field(default_factory=list)
     prompt: str = ""
     system: str = ""
-    output: str = ""
     deltas: int = 0  # streamed chunks received in the current attempt (≈ tokens so far)
     input_tokens: int = 0
     output_tokens: int = 0
@@ -64,6 +63,20 @@ class NodeSpan:
     request_id: str | None = None
     error: str | None = None
     skip_reason: str | None = None
+    # the output as it streamed in: chunks joined when read (``+=`` on an attribute copies the whole string
+    # every time, so a flood of chunks would make the fold quadratic)
+    _chunks: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def output(self) -> str:
+        chunks = self._chunks
+        if len(chunks) > 1:
+            chunks[:] = ["".join(chunks)]
+        return chunks[0] if chunks else ""
+
+    @output.setter
+    def output(self, value: str) -> None:
+        self._chunks[:] = [value] if value else []
 
     @property
     def done(self) -> bool:
@@ -185,7 +198,7 @@ class RunState:
 
     def _delta(self, e: ev.NodeOutputDelta) -> None:
         span = self.spans[e.node_id]
-        span.output += e.text
+        span._chunks.append(e.text)
         span.deltas += 1
 
     def _retrying(self, e: ev.NodeRetrying) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterable
 from typing import Any, get_args
 
@@ -22,6 +23,8 @@ def encode(event: ev.RunEvent) -> dict[str, Any]:
             value = [dataclasses.asdict(n) for n in value]
         elif f.name == "edges":
             value = [list(e) for e in value]
+        elif isinstance(value, float) and not math.isfinite(value):
+            value = None  # standard JSON has no NaN
         data[f.name] = value
     return data
 

@@ -17,13 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
+from chainstudio.core import strict_json
 from chainstudio.core.errors import ChainStudioError
+from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
+from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
 VERSION = 1
@@ -31,6 +34,7 @@ SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
 MAX_EDGES = 100_000
+MAX_COORDINATE = 1_000_000.0  # a position further out is brought back to this on load and on save
 
 # version -> function turning a document of that version into one of version + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -71,12 +75,15 @@ class InputDoc(_Strict):
     description: str = ""
 
 
+_Coordinate = Annotated[float, Strict()]  # a number, not true/false or "12"
+
+
 class NodeDoc(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str = Field(min_length=1, max_length=200)
     kind: str
     name: str = Field(max_length=200)
-    position: tuple[float, float] = (0.0, 0.0)
+    position: tuple[_Coordinate, _Coordinate] = (0.0, 0.0)
 
 
 class EdgeDoc(_Strict):
@@ -100,7 +107,9 @@ def _params_model(kind: str) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for spec in NODE_KINDS[kind].fields:
         # ge/le of None set no bound
-        fields[spec.name] = (spec.type, Field(default=spec.default, ge=spec.minimum, le=spec.maximum))
+        # strict: "max_tokens": true is not 1, and "temperature": "0.3" is not a number
+        strict = Annotated[spec.type, Strict()]  # type: ignore[name-defined]  # a type made at run time
+        fields[spec.name] = (strict, Field(default=spec.default, ge=spec.minimum, le=spec.maximum))
     return create_model(f"{kind.title()}Params", __config__=ConfigDict(extra="forbid"), **fields)
 
 
@@ -131,29 +140,28 @@ def loads(text: str, source: str | None = None) -> Graph:
     """Parse a graph document. Raises LoadError with JSON paths (and line/column for syntax errors)."""
     if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
         raise LoadError([FileProblem("", f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")], source)
+    with gc_paused():
+        return _loads(text, source)
+
+
+def _loads(text: str, source: str | None) -> Graph:
     try:
-        data = json.loads(text)
+        data, found = strict_json.parse(text)
     except json.JSONDecodeError as exc:
         raise LoadError([FileProblem("", f"not valid JSON: {exc.msg}", exc.lineno, exc.colno)], source) from None
     except RecursionError:
         raise LoadError([FileProblem("", "the JSON is nested too deeply")], source) from None
+    except (ValueError, MemoryError) as exc:  # anything else json refuses: one line, never a traceback
+        raise LoadError([FileProblem("", f"not valid JSON: {type(exc).__name__}")], source) from None
+    if found:
+        raise LoadError([FileProblem(p.path, p.message) for p in found[:50]], source)
     return from_document(data, source)
 
 
 def load(path: str | os.PathLike[str]) -> Graph:
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LoadError(
-                [
-                    FileProblem(
-                        "", f"the file is {size / 1e6:.1f} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB"
-                    )
-                ],
-                str(path),
-            )
-        raw = path.read_bytes()
+        raw = strict_json.read_bounded(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise LoadError([FileProblem("", f"cannot read the file: {exc.strerror or exc}")], str(path)) from None
     try:
@@ -229,25 +237,33 @@ def from_document(data: object, source: str | None = None) -> Graph:
             node_doc.kind,
             node_doc.name,
             params.model_dump(),
-            (float(node_doc.position[0]), float(node_doc.position[1])),
+            (_coordinate(node_doc.position[0]), _coordinate(node_doc.position[1])),
         )
-    edge_ids: set[str] = set()
+    edges, nodes = graph.edges, graph.nodes
     for i, edge_doc in enumerate(doc.edges):
-        if edge_doc.id in edge_ids:
-            problems.append(FileProblem(f"edges[{i}].id", f"edge id {edge_doc.id!r} is used twice"))
-        edge_ids.add(edge_doc.id)
-        for end in ("source", "target"):
-            if getattr(edge_doc, end) not in graph.nodes and getattr(edge_doc, end) not in rejected:
-                problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {getattr(edge_doc, end)!r}"))
-        graph.edges[edge_doc.id] = Edge(edge_doc.id, edge_doc.source, edge_doc.target)
+        edge_id, source, target = edge_doc.id, edge_doc.source, edge_doc.target
+        if edge_id in edges:
+            problems.append(FileProblem(f"edges[{i}].id", f"edge id {edge_id!r} is used twice"))
+        for end, node_id in (("source", source), ("target", target)):
+            if node_id not in nodes and node_id not in rejected:
+                problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {node_id!r}"))
+        edges[edge_id] = Edge(edge_id, source, target)
     if problems:
         raise LoadError(problems, source)
     return graph
 
 
 # --- saving ---------------------------------------------------------------------------------
+def _coordinate(value: float) -> float:
+    """A position coordinate within ±MAX_COORDINATE (not a number: 0)."""
+    value = float(value)
+    if value != value:
+        return 0.0
+    return max(-MAX_COORDINATE, min(MAX_COORDINATE, value))
+
+
 def _number(value: float) -> float | int:
-    return round(float(value), 1)
+    return round(_coordinate(value), 1)
 
 
 def to_document(graph: Graph) -> dict[str, Any]:
@@ -278,21 +294,30 @@ _POSITION = re.compile(r'"position": \[\s+([^,\s]+),\s+([^\s]+)\s+\]')
 
 
 def dumps(graph: Graph) -> str:
-    text = json.dumps(to_document(graph), indent=2, ensure_ascii=False)
+    text = escape_lone_surrogates(json.dumps(to_document(graph), indent=2, ensure_ascii=False, allow_nan=False))
     return _POSITION.sub(r'"position": [\1, \2]', text) + "\n"
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` so that ``path`` holds either its old content or the new, never a torn file."""
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` so that ``path`` holds either its old content or the new, never a torn file.
+
+    A symbolic link is followed: its target gets the new content and the link stays a link. ``mode``
+    (e.g. 0o600 for a credentials file) is the file's mode from its creation on: the temporary file is
+    made private and is never readable by others on the way; without it, an existing file keeps its mode
+    and a new one gets 0o644."""
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)  # created 0o600
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if path.exists():
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:
             os.chmod(tmp, 0o644)

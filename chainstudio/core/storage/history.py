@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,7 @@ from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage import event_codec
 from chainstudio.core.storage.fileformat import to_document
+from chainstudio.core.text_safety import escape_lone_surrogates, redact_url, scrub
 from chainstudio.paths import user_data_dir
 
 SCHEMA = """
@@ -54,6 +56,19 @@ _SECRET_HINTS = ("key", "secret", "token", "password", "authorization")
 _NOT_SECRET = frozenset({"tokens_per_minute", "token_cap", "tpm"})  # token counts, not credentials
 
 
+_SQL_INT_MAX = 2**63 - 1
+
+
+def _integer(value: int) -> int:
+    """A count as SQLite can hold it (64 bits): a server's absurd usage must not lose the run's record.
+    The events keep the exact numbers."""
+    return max(-_SQL_INT_MAX, min(_SQL_INT_MAX, int(value)))
+
+
+def _real(value: float) -> float:
+    return value if math.isfinite(value) else 0.0
+
+
 def graph_hash(graph: Graph) -> str:
     """A hash of what affects a run (positions left out, so moving nodes keeps the identity)."""
     doc = to_document(graph)
@@ -63,8 +78,16 @@ def graph_hash(graph: Graph) -> str:
 
 
 def _public_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings minus anything that looks like a credential (an API key never enters the history)."""
-    return {k: v for k, v in settings.items() if not any(h in k.lower() for h in _SECRET_HINTS) or k in _NOT_SECRET}
+    """Settings minus anything that looks like a credential (an API key never enters the history), URLs
+    without their user:password@ and query values, every text scrubbed of registered secrets."""
+    public: dict[str, Any] = {}
+    for key, value in settings.items():
+        if any(h in key.lower() for h in _SECRET_HINTS) and key not in _NOT_SECRET:
+            continue
+        if isinstance(value, str):
+            value = redact_url(value) if "url" in key.lower() else scrub(value)
+        public[key] = value
+    return public
 
 
 @dataclass(frozen=True)
@@ -156,13 +179,13 @@ class RunHistory:
             started.concurrency,
             json.dumps(_public_settings(settings or {}), sort_keys=True),
             state.status,
-            totals.wall * 1000,
-            totals.node_time * 1000,
-            totals.input_tokens,
-            totals.output_tokens,
-            totals.api_calls,
-            totals.cost_usd,
-            event_codec.dumps(events, drop_deltas=True),
+            _real(totals.wall * 1000),
+            _real(totals.node_time * 1000),
+            _integer(totals.input_tokens),
+            _integer(totals.output_tokens),
+            _integer(totals.api_calls),
+            None if totals.cost_usd is None else _real(totals.cost_usd),
+            escape_lone_surrogates(event_codec.dumps(events, drop_deltas=True)),
         )
         with self._connect() as db:
             db.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(row))})", row)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -37,8 +38,29 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """The settings ``data`` holds; a value of the wrong type keeps its default (a hand-edited or
+        damaged file must not break the app at start-up)."""
+        if not isinstance(data, dict):
+            return cls()
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value, default = data[f.name], getattr(defaults, f.name)
+            if f.name in ("requests_per_minute", "tokens_per_minute"):
+                ok = value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
+            elif f.name == "price_overrides":
+                ok = isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+            elif isinstance(default, float):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            elif default is None:
+                ok = value is None or isinstance(value, (str, int, float))
+            else:
+                ok = type(value) is type(default)
+            if ok:
+                values[f.name] = value
+        return cls(**values)
 
 
 def settings_path() -> Path:
@@ -49,7 +71,7 @@ def load_settings() -> Settings:
     """The saved settings; defaults when there are none or the file is unreadable."""
     try:
         return Settings.from_dict(json.loads(settings_path().read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RecursionError):
         return Settings()
 
 
@@ -111,8 +133,7 @@ def store_api_key(key: str) -> KeyStorage:
     if not key:
         path.unlink(missing_ok=True)
         return "none"
-    atomic_write_text(path, json.dumps({"api_key": key}) + "\n")
-    os.chmod(path, 0o600)
+    atomic_write_text(path, json.dumps({"api_key": key}) + "\n", mode=0o600)  # private from its creation on
     return "file"
 
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QLabel, QMessageBox, QWidget
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.graph.validation import errors
+from chainstudio.core.graph.validation import Problem, errors
 from chainstudio.core.launch import RunOptions, public_url
 from chainstudio.core.providers.openai_compat import DEFAULT_BASE_URL
 from chainstudio.core.run.state import RunState
@@ -53,8 +53,10 @@ class RunUi(QObject):
         output_dock: QDockWidget,
         status: ShowStatus,
         select_node: SelectNode,
+        show_problems: Callable[[list[Problem]], None] | None = None,
     ) -> None:
-        """``host`` parents the actions (their shortcuts work anywhere in it) and the dialogs."""
+        """``host`` parents the actions (their shortcuts work anywhere in it) and the dialogs;
+        ``show_problems`` shows why a run cannot start where the user looks (else: the status bar)."""
         super().__init__(host)
         self.services = services
         self.document = document
@@ -63,6 +65,7 @@ class RunUi(QObject):
         self.gantt_dock = gantt_dock
         self.status = status
         self.select_node = select_node
+        self.show_problems = show_problems
         self.controller = RunController(services, self)
         self.state: RunState | None = None  # the run drawn on the canvas, if any
         self.gantt = GanttWidget()
@@ -131,6 +134,9 @@ class RunUi(QObject):
             return
         graph = self.document.graph
         problems = errors(self.document.problems)
+        if problems and self.show_problems is not None:
+            self.show_problems(problems)
+            return
         if problems:
             first = problems[0]
             self.status(f"Cannot run: {first.location}: {first.message}", 10000)

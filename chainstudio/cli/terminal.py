@@ -1,0 +1,118 @@
+"""What the CLI writes to a terminal, made safe: text from graph files, servers and exceptions can neither
+break the output nor take over the terminal.
+
+* ``safe_streams()`` (around every command, in ``main``) puts a ``TerminalStream`` over ``sys.stdout`` and
+  ``sys.stderr``: whatever is printed goes through ``core.text_safety.terminal_text`` (secrets scrubbed,
+  escape sequences and control characters removed, characters the terminal cannot encode replaced).
+* ``make_console()`` gives a rich console without markup (``[/]`` in a name is text, not a tag) whose every
+  string goes through the same ``terminal_text``; it writes to the real stream, so its own colours stay.
+  Styled text is made with ``styled``, never with markup around untrusted text.
+* ``check_output_path`` says, before a run starts, why a file given with ``--json`` and friends could not
+  be written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from chainstudio.core.text_safety import terminal_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+
+class TerminalStream(io.TextIOBase):
+    """A text stream that writes ``terminal_text`` of everything to ``raw``."""
+
+    def __init__(self, raw: TextIO):
+        self.raw = raw
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.raw, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        self.raw.write(terminal_text(text, self.encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+
+def raw_stream(stream: TextIO) -> TextIO:
+    """The stream under a ``TerminalStream`` (or ``stream`` itself)."""
+    return stream.raw if isinstance(stream, TerminalStream) else stream
+
+
+@contextmanager
+def safe_streams() -> Iterator[None]:
+    """``sys.stdout`` and ``sys.stderr`` as TerminalStreams for the duration of the block."""
+    saved = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, TerminalStream):
+        sys.stdout = TerminalStream(sys.stdout)
+    if not isinstance(sys.stderr, TerminalStream):
+        sys.stderr = TerminalStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def make_console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    class _SafeConsole(Console):
+        def render_str(self, text: str, **options: Any) -> Text:
+            return super().render_str(terminal_text(text, self.encoding), **options)
+
+    stream = raw_stream(sys.stderr if stderr else sys.stdout)
+    console = _SafeConsole(file=stream, highlight=False, markup=False, emoji=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 130)  # files and pipes get whole lines, not wrapped tables
+    return console
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Text from parts, each plain or ``(text, style)``; every part made safe for a terminal."""
+    from rich.text import Text
+
+    text = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            text.append(terminal_text(part[0]), style=part[1])
+        else:
+            text.append(terminal_text(part))
+    return text
+
+
+def check_output_path(flag: str, target: str | None) -> str | None:
+    """Why ``target`` (given with ``flag``) cannot be written, or None: checked before any work starts."""
+    if not target or target == "-":
+        return None
+    path = Path(target)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        return f"{flag} {target}: that is a folder, not a file"
+    if not folder.is_dir():
+        return f"{flag} {target}: the folder {str(folder)!r} does not exist"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{flag} {target}: the file is not writable"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{flag} {target}: the folder {str(folder)!r} is not writable"
+    return None

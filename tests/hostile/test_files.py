@@ -1,0 +1,138 @@
+"""Classes 6 and 8, files: what is not a regular file, what JSON lets through (duplicate keys, NaN, numbers
+too large), loose types, and saving through a symbolic link."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from chainstudio.core.graph.model import Graph, name_problem
+from chainstudio.core.graph.validation import errors, validate
+from chainstudio.core.storage.fileformat import MAX_COORDINATE, LoadError, dumps, load, loads, save
+from chainstudio.core.storage.settings import load_settings
+from tests.hostile.helpers import assert_clean, cli
+
+
+def _doc(**node):
+    base = {"id": "n1", "kind": "llm", "name": "ask", "prompt": "hi"}
+    return {"format": "chainstudio/graph", "version": 1, "nodes": [{**base, **node}]}
+
+
+def _problems(text):
+    with pytest.raises(LoadError) as info:
+        loads(text)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "pipe.chain.json"
+    os.mkfifo(fifo)
+    done = threading.Event()
+    problems: list[str] = []
+
+    def read():
+        try:
+            load(fifo)
+        except LoadError as exc:
+            problems.append(str(exc))
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert done.wait(30), "loading a FIFO blocked"
+    assert "not a regular file" in problems[0]
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_refused(path):
+    with pytest.raises(LoadError, match="not a regular file"):
+        load(path)
+
+
+def test_a_folder_is_refused(tmp_path):
+    with pytest.raises(LoadError, match="folder"):
+        load(tmp_path)
+
+
+def test_the_cli_refuses_them_in_one_line(tmp_path):
+    fifo = tmp_path / "p.chain.json"
+    os.mkfifo(fifo)
+    result = cli("validate", str(fifo), "/dev/zero", timeout=60)
+    assert result.returncode == 1 and result.stderr.count("not a regular file") == 2
+    assert_clean(result)
+
+
+def test_duplicate_keys_are_an_error_with_their_location():
+    text = json.dumps(_doc()).replace('"prompt": "hi"', '"prompt": "hi", "prompt": "bye"')
+    assert _problems(text) == ["nodes[0]: the key 'prompt' appears more than once"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("NaN", "NaN is not a JSON number"), ("Infinity", "Infinity is not a JSON number"), ("1e400", "too large")],
+)
+def test_non_numbers_in_positions_are_an_error_with_their_location(value, message):
+    text = json.dumps(_doc(position=[0, 0])).replace('"position": [0, 0]', f'"position": [1, {value}]')
+    problems = _problems(text)
+    assert len(problems) == 1 and problems[0].startswith("nodes[0].position[1]:") and message in problems[0]
+
+
+def test_a_4301_digit_integer_is_an_error_not_a_traceback(tmp_path):
+    text = json.dumps(_doc(max_tokens=1)).replace('"max_tokens": 1', '"max_tokens": ' + "9" * 4301)
+    assert _problems(text) == ["nodes[0].max_tokens: a number with 4,301 digits is too large"]
+    path = tmp_path / "big.chain.json"
+    path.write_text(text)
+    result = cli("validate", str(path))
+    assert result.returncode == 1 and "4,301 digits" in result.stderr
+    assert_clean(result)
+
+
+def test_far_positions_are_clamped_and_saved_as_standard_json():
+    graph = loads(json.dumps(_doc(position=[1e308, -1e308])))
+    assert graph.nodes["n1"].position == (MAX_COORDINATE, -MAX_COORDINATE)
+    graph.nodes["n1"].position = (float("nan"), float("inf"))  # as a broken editor might leave it
+    text = dumps(graph)
+    assert "NaN" not in text and "Infinity" not in text
+    assert loads(text).nodes["n1"].position == (0.0, MAX_COORDINATE)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("max_tokens", True), ("retries", 2.0), ("temperature", "0.3"), ("timeout", False)]
+)
+def test_parameters_have_strict_types(field, value):
+    problems = _problems(json.dumps(_doc(**{field: value})))
+    assert len(problems) == 1 and problems[0].startswith(f"nodes[0].{field}:")
+
+
+def test_a_name_with_a_trailing_newline_is_refused():
+    assert name_problem("ask\n") is not None
+    graph = loads(json.dumps(_doc(name="ask\n")))
+    assert any("step name" in p.message for p in errors(validate(graph)))
+
+
+def test_saving_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "real.chain.json"
+    link = tmp_path / "link.chain.json"
+    save(Graph("old"), target)
+    link.symlink_to(target)
+    save(Graph("new"), link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert load(target).name == "new"
+
+
+def test_lone_surrogates_save_as_valid_utf8(tmp_path):
+    graph = Graph("bad \ud800 name")
+    save(graph, tmp_path / "g.chain.json")
+    raw = (tmp_path / "g.chain.json").read_bytes().decode("utf-8")  # strict: valid UTF-8
+    assert load(tmp_path / "g.chain.json").name == "bad \ud800 name" and "\\ud800" in raw
+
+
+def test_hostile_settings_files_give_the_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAINSTUDIO_CONFIG_DIR", str(tmp_path))
+    for text in ("[" * 5000, '{"concurrency": "many", "strategy": 5}', "NaN", '{"price_overrides": []}'):
+        (tmp_path / "settings.json").write_text(text)
+        settings = load_settings()
+        assert isinstance(settings.concurrency, int) and isinstance(settings.strategy, str)
+        assert isinstance(settings.price_overrides, dict)

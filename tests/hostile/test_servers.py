@@ -1,0 +1,100 @@
+"""Classes 6 and 11 and hostile servers in general: a server that sends values of the wrong type, numbers no
+counter holds, broken JSON, a flood, an endless or a crawling stream, or enormous headers ends that step with
+a clear one-line error (or a correct result) within its timeout; the other steps and the record are kept."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
+from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.state import RunState
+from chainstudio.core.storage.history import RunHistory
+from tests.support.fake_openai_server import FakeOpenAIServer
+from tests.support.hostile import FLOOD_CHUNKS, LONG_ANSWER_CHARS
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOpenAIServer(chunk_delay=0) as running:
+        yield running
+
+
+def run_mode(url: str, mode: str, timeout: float = 10.0) -> Run:
+    graph = Graph(f"hostile-{mode}")
+    graph.add("llm", "hostile", prompt=f"[[hostile={mode}]]", retries=0, timeout=timeout)
+    graph.add("llm", "plain", prompt="a plain question", retries=0, timeout=10.0)
+
+    async def main():
+        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
+        run = Run(graph, RunContext(provider=provider))
+        try:
+            await run.execute()
+        finally:
+            await provider.aclose()
+        return run
+
+    run = asyncio.run(main())
+    assert run.state.span_by_name("plain").status == "succeeded"
+    return run
+
+
+def recorded(run: Run, tmp_path) -> RunState:
+    history = RunHistory(tmp_path / "history.sqlite3")
+    return history.state(history.add(run.events, run.graph, source="test", state=run.state))
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [
+        ("content_int", "content is int, not text"),
+        ("invalid_json", "malformed stream"),
+        ("huge_headers", ""),
+    ],
+)
+def test_a_malformed_answer_fails_its_step_in_one_line(server, tmp_path, mode, words):
+    run = run_mode(server.url, mode)
+    span = run.state.span_by_name("hostile")
+    assert span.status == "failed" and words in span.error and "\n" not in span.error
+    replayed = recorded(run, tmp_path)
+    assert replayed.span_by_name("plain").output == run.state.span_by_name("plain").output
+
+
+@pytest.mark.parametrize("mode", ["endless", "slowloris"])
+def test_a_stream_that_never_ends_times_out(server, mode):
+    run = run_mode(server.url, mode, timeout=1.0)
+    span = run.state.span_by_name("hostile")
+    assert span.status == "failed" and "within 1 s" in span.error
+
+
+def test_absurd_usage_does_not_lose_the_record(server, tmp_path):
+    run = run_mode(server.url, "huge_usage")
+    assert run.state.span_by_name("hostile").output == "a short answer"
+    replayed = recorded(run, tmp_path)  # the write used to fail: 10**30 does not fit a SQLite INTEGER
+    assert replayed.span_by_name("hostile").output == "a short answer"
+    assert RunHistory(tmp_path / "history.sqlite3").runs()[0].input_tokens <= 2**63 - 1
+
+
+def test_a_flood_is_kept_whole_and_recorded_without_a_replay(server, tmp_path, monkeypatch):
+    run = run_mode(server.url, "flood", timeout=120.0)
+    span = run.state.span_by_name("hostile")
+    assert span.status == "succeeded" and span.output == "x" * FLOOD_CHUNKS and span.deltas == FLOOD_CHUNKS
+
+    def no_replay(events):
+        raise AssertionError("the history replayed the run instead of taking its state")
+
+    monkeypatch.setattr(RunState, "from_events", classmethod(lambda cls, events: no_replay(events)))
+    history = RunHistory(tmp_path / "history.sqlite3")
+    run_id = history.add(run.events, run.graph, source="test", state=run.state)
+    monkeypatch.undo()
+    assert history.state(run_id).span_by_name("hostile").output == "x" * FLOOD_CHUNKS
+
+
+def test_a_long_answer_without_usage_is_counted(server):
+    run = run_mode(server.url, "long_no_usage")
+    span = run.state.span_by_name("hostile")
+    assert span.status == "succeeded" and len(span.output) == LONG_ANSWER_CHARS
+    assert 0 < span.output_tokens <= LONG_ANSWER_CHARS // 4
