@@ -28,6 +28,7 @@ from chainstudio.ui.run.bridge import RunBridge
 from chainstudio.ui.services import AppServices
 
 log = logging.getLogger(__name__)
+RECORD_AFTER_S = 0.15  # the run is recorded in the history this long after it ended (after the views painted)
 LIVE_TICK_MS = 66  # ~15 Hz: running bars and elapsed times grow between events
 
 
@@ -100,9 +101,11 @@ class RunController(QObject):
             finally:
                 self._ticker.stop()
                 await run.context.provider.aclose()
-            await asyncio.sleep(0)  # let the views paint the finished run before the history write
-            # encoding thousands of events and writing them is tens of ms: on a thread, so the UI keeps
-            # painting (it gets the interpreter back every few ms); the views already show the run
+            # the views paint the finished run first (a 300-step Gantt and canvas: tens of ms), then the
+            # history write: encoding thousands of events is tens of ms of interpreter time, on a thread so
+            # the UI keeps reacting. Not both at once: a paint makes hundreds of Qt calls, each giving the
+            # interpreter away and waiting up to the switch interval to get it back from that thread
+            await asyncio.sleep(RECORD_AFTER_S)
             await run_in_thread(self._record, run, settings, options, file)
         finally:
             resume_background()  # the estimate and the advisor go on (also after a cancelled task)
