@@ -162,6 +162,7 @@ async def measure(app) -> dict:
         "gantt_paints": gantt.paint_count - paints_before,
         "simulated_wall": totals.wall,
         "load": os.getloadavg()[0],
+        "realtime": os.sched_getscheduler(0) == os.SCHED_FIFO,  # run under ``chrt -f``
     }
     window.document.replace(Graph())
     window.close()
@@ -187,9 +188,19 @@ def section(r: dict) -> str:
                 f"({r['simulated_wall']:.1f} s simulated in {r['seconds']:.1f} s real): {r['events']:,} events, "
                 f"{r['deltas']:,} streamed chunks. A {PROBE_MS} ms QTimer probe records how late each tick fires "
                 "(target: the largest stall at most 50 ms); the idle row is the same probe, same process, just "
-                f"before the run. Load average when it ended: {r.get('load', os.getloadavg()[0]):.1f} (2 cores). "
-                "*UI-thread CPU* is the largest CPU time the UI thread used within one probe gap; the rest of a "
-                "longer gap it waited for a core (other processes) or for the interpreter (other threads).",
+                "before the run (the estimate of the new graph may still be computing on its worker thread). "
+                + (
+                    "Run at real-time priority (`chrt -f 10 .venv/bin/python benchmarks/ui_stall_bench.py`, "
+                    "SCHED_FIFO): the machine was shared with other work, whose processes would otherwise add their "
+                    "own waits to every gap. "
+                    if r.get("realtime")
+                    else ""
+                )
+                + f"Load average when it ended: {r.get('load', os.getloadavg()[0]):.1f} (2 cores). "
+                "*UI-thread CPU* is the largest CPU time the UI thread used within one probe gap (the 5 ms interval "
+                "included); the rest of a longer gap it waited for a core (other processes) or for the interpreter "
+                "(other threads: in the idle row, the estimate's 300-step simulation on its worker thread, which a "
+                "run pauses).",
                 "",
                 "| window | probe ticks | median lateness | p99 lateness | largest stall | UI-thread CPU |",
                 "|---|---:|---:|---:|---:|---:|",
@@ -201,9 +212,9 @@ def section(r: dict) -> str:
                 f"{w['max']:.1f} ms | {w['cpu_max']:.1f} ms |",
                 "",
                 "*While streaming* is from 0.2 s after the run started to its last event. *Whole run* adds pressing "
-                "Run "
-                "(validation, planning, the Gantt's and canvas's first drawing of 300 rows and cards) and the end (the "
-                "final critical-path redraw, then recording the run in the history, after one paint).",
+                "Run (validation, planning, the Gantt's and canvas's first drawing of 300 rows and cards, the first "
+                "64 calls starting) and the end (the final critical-path redraw, recording the run in the history "
+                "on a thread 150 ms later, the estimate's comparison and the history's list), up to 0.5 s after it.",
                 "",
                 f"Coalescing: {r['emissions']:,} bridge updates and {r['gantt_paints']:,} Gantt repaints for "
                 f"{r['deltas']:,} chunks over {r['seconds']:.1f} s ({r['emissions'] / r['seconds']:.0f} updates/s; the "
