@@ -11,6 +11,10 @@ A graph input with no default and no value given is estimated with a placeholder
 ``PLACEHOLDER_TOKENS`` tokens, and the estimate names it (``placeholders``): a figure is never silently
 the estimate of a run that could not start. When the simulated run still does not complete (a template
 that fails to render), ``problem`` says why and the steps it never reached have no start or end.
+
+Pinned steps and, given the step cache (``cache``, looked at only), the steps whose requests it holds are
+answered as the run would answer them: at once, for nothing, with the stored text (so the steps below them
+render the same prompts and hit too). A run that would hit the cache is predicted at its true cost.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES, ModelProfile
+from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.executor import Run, RunContext, Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
@@ -94,6 +99,7 @@ class Estimate:
     state: RunState = field(repr=False)  # the simulated schedule, e.g. for a Gantt preview
     placeholders: list[str] = field(default_factory=list)  # inputs without a value, estimated with a stand-in
     problem: str | None = None  # why the simulated run did not complete (then the figures are partial)
+    reused: int = 0  # model steps answered without a call: cache hits and pins
 
     @property
     def placeholder_note(self) -> str:
@@ -146,6 +152,7 @@ class Estimate:
             "calibrated_steps": self.calibrated,
             "placeholder_inputs": list(self.placeholders),
             "problem": self.problem,
+            "reused_steps": self.reused,
             "nodes": [n.to_json() for n in self.nodes],
         }
 
@@ -262,11 +269,13 @@ def estimate(
     rate_limits: RateLimits | None = None,
     profiles: Mapping[str, ModelProfile] | None = None,
     checkpoint: Callable[[], None] | None = None,
+    cache: CacheUse | None = None,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. Inputs with no default and no
     value in ``inputs`` get a placeholder (listed in ``placeholders``). ``checkpoint()`` is called before each
     simulated model call: a GUI running this on a worker thread pauses it there while a live run needs the
-    interpreter (or stops it by raising)."""
+    interpreter (or stops it by raising). ``cache``: the step cache the run would use (give it a store that
+    only looks, e.g. ``step_cache.PeekingCache``; nothing is written)."""
     observations = observations or {}
     profiles = profiles or PROFILES
     pricing = pricing or Pricing()
@@ -277,7 +286,12 @@ def estimate(
         clock = Clock(monotonic=asyncio.get_running_loop().time)
         provider = _EstimateProvider(graph, clock, observations, profiles, checkpoint)
         context = RunContext(
-            provider=provider, pricing=pricing, clock=clock, concurrency=concurrency, rate_limits=rate_limits
+            provider=provider,
+            pricing=pricing,
+            clock=clock,
+            concurrency=concurrency,
+            rate_limits=rate_limits,
+            cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
         )
         run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
         return await run.execute(), provider.basis
@@ -287,6 +301,8 @@ def estimate(
     nodes = []
     for span in state.spans.values():  # layer by layer, document order within a layer
         duration = span.duration or 0.0
+        if span.reused is not None:  # answered for nothing
+            basis[span.name] = "pinned" if span.reused.source == "pin" else "cache hit"
         nodes.append(
             NodeEstimate(
                 span.name,
@@ -297,7 +313,7 @@ def estimate(
                 round(duration * 1000, 3),
                 span.input_tokens,
                 span.output_tokens,
-                span.cost_usd,
+                0.0 if span.reused is not None else span.cost_usd,
                 basis.get(span.name, "no model call" if span.kind != "llm" else "model profile"),
             )
         )
@@ -315,8 +331,9 @@ def estimate(
         nodes,
         sum(1 for b in basis.values() if b.startswith("history")),
         state,
-        placeholders,
-        _problem(state),
+        placeholders=placeholders,
+        problem=_problem(state),
+        reused=sum(1 for span in state.spans.values() if span.reused is not None),
     )
 
 

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from chainstudio.core.formatting import fmt_cost, fmt_ms
 from chainstudio.core.graph.model import Graph, GraphInput
-from chainstudio.core.planning.compare import BenchResult, ContextFactory, missing_inputs
+from chainstudio.core.planning.compare import LIVE, BenchResult, ContextFactory, missing_inputs
 from chainstudio.core.run.executor import STRATEGIES
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.gantt import GanttWidget
@@ -61,6 +61,14 @@ from chainstudio.ui.planning.compare_table import (
 
 # ask_inputs(missing inputs, then): ask for their values (non-blocking) and call then(values) with them
 AskInputs = Callable[[list[GraphInput], Callable[[dict[str, str]], None]], object]
+
+
+def mode_banner(mode: str) -> str:
+    """The banner of a replayed comparison: which run, and what that means for the figures."""
+    return (
+        f"REPLAY · {mode}: every strategy replayed the same recorded answers, tokens and latencies, so the "
+        "rows differ by scheduling alone (no model was called)."
+    )
 
 
 class CompareView(QWidget):
@@ -216,7 +224,9 @@ class CompareView(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(index, column, item)
-        self.banner.setVisible(result is not None and is_simulated(result))
+        replayed = result is not None and result.mode != LIVE
+        self.banner.setText(mode_banner(result.mode) if result is not None and replayed else BANNER)
+        self.banner.setVisible(result is not None and (replayed or is_simulated(result)))
         self.summary.setText(self._summary_html(result) if result else "")
         self.gantt.set_states([s for s in (median_state(row) for row in rows) if s is not None])
         self._fit_table()
@@ -256,12 +266,15 @@ class CompareView(QWidget):
         model: str | None = None,
         on_run: Any = None,
         ask_inputs: AskInputs | None = None,
+        mode: str = LIVE,
     ) -> None:
         """What Run compares: ``graph`` (copied when the run starts) and a factory of fresh run contexts
         (repeat index -> RunContext, e.g. the simulated provider with seed + index). ``on_run`` sees each
         finished run (for the history); ``ask_inputs`` asks for graph inputs that have no value (without
-        it, such a comparison is refused with their names)."""
+        it, such a comparison is refused with their names). ``mode``: ``LIVE``, or the words of a replay
+        (the table says it)."""
         self._source = {
+            "mode": mode,
             "graph": graph,
             "make_context": make_context,
             "file": file or graph.name,
@@ -350,6 +363,7 @@ class CompareView(QWidget):
         self.status.setText(f"{done} of {total} · {text}" if done else text)
 
     def _finished(self, result: BenchResult) -> None:
+        result.mode = self._source["mode"] if self._source is not None else LIVE
         self._stopped(f"Compared {len(result.records)} run{'s' * (len(result.records) != 1)}.")
         self.set_result(result)
 

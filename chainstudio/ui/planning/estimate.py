@@ -16,6 +16,7 @@ from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.planning.estimate import Estimate
+from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
@@ -38,10 +39,13 @@ class EstimateUi(QObject):
         *,
         shows_run: Callable[[], bool],
         parent: QObject | None = None,
+        cache: Callable[[], CacheUse | None] | None = None,
     ) -> None:
-        """The label goes at the end of ``toolbar``; ``shows_run()`` says whether a run is drawn
-        on the canvas (then the cards keep it rather than the estimate)."""
+        """The label goes at the end of ``toolbar``; ``shows_run()`` says whether a run is drawn on the canvas
+        (then the cards keep it rather than the estimate); ``cache()``: the step cache a run would use now (hits
+        are predicted free), or None."""
         super().__init__(parent)
+        self.cache = cache or (lambda: None)
         self.document = document
         self.scene = scene
         self.toolbar = toolbar
@@ -69,6 +73,9 @@ class EstimateUi(QObject):
         self.label.set_busy()
         graph = self.document.graph.copy()
         keywords, caps = self.plan.keywords(graph), self.toolbar.options()
+        cache = self.cache()
+        if cache is not None:
+            keywords["cache"] = cache
         self._task.start(lambda: self._compute(graph, keywords, caps))
 
     async def _compute(self, graph: Graph, keywords: dict[str, Any], caps: RunOptions) -> None:
@@ -89,15 +96,17 @@ class EstimateUi(QObject):
             self._compare(run)
 
     def run_finished(self, state: RunState) -> None:
-        """A run ended: the estimate against what it measured, when it was for the same strategy (once the
-        estimate is ready, if it is still being computed)."""
+        """A run ended: the estimate against what it measured, when it was for the same strategy and the
+        whole graph (the estimate is for Run, not for a partial run), once the estimate is ready if it is
+        still being computed."""
         if self._task.running or self._timer.isActive():
             self._unmatched_run = state
             return
         self._compare(state)
 
     def _compare(self, state: RunState) -> None:
-        if self._estimate is not None and state.started and state.started.strategy == self._estimate.strategy:
+        started = state.started
+        if self._estimate is not None and started and started.strategy == self._estimate.strategy and not started.scope:
             self.label.set_actual(state)
 
     def shutdown(self) -> None:

@@ -17,7 +17,9 @@ graphs = []
 for version in range(2):
     g = Graph(f"v{version}")
     for i in range(3000):
-        g.add("llm", f"n{i}", prompt=f"version {version} step {i} " + "x" * 50)
+        # fixed ids: every writer writes the same bytes, so a writer killed before its first save
+        # leaves the previous writer's file, which is still one of .a/.b
+        g.add("llm", f"n{i}", node_id=f"node-{i:06d}", prompt=f"version {version} step {i} " + "x" * 50)
     graphs.append(g)
 open(path + ".a", "w").write(dumps(graphs[0]))
 open(path + ".b", "w").write(dumps(graphs[1]))
