@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from chainstudio.core.providers.base import ProviderError
+
 T = TypeVar("T")
 MAX_PAUSE_S = 120.0  # a checkpoint never waits longer than this (a run left paused cannot hang a worker)
 PAUSE_POLL_S = 0.05  # a paused checkpoint looks this often whether its task was cancelled (e.g. on quit)
@@ -26,9 +28,12 @@ _quiet = threading.Event()  # set: background work may go on; clear: a live run 
 _quiet.set()
 
 
-class WorkerStopped(BaseException):
-    """Raised at a checkpoint of work whose awaiting task was cancelled. A ``BaseException``, so that no
-    ``except Exception`` on the way (a simulated step's error handling) turns it into a result."""
+class WorkerStopped(ProviderError):
+    """Raised at a checkpoint of work whose awaiting task was cancelled: in an estimate's simulated call it
+    fails that call for good (not retried, no traceback), so the discarded simulation ends at once."""
+
+    def __init__(self) -> None:
+        super().__init__("stopped: the estimate is no longer wanted", retryable=False)
 
 
 def pause_background() -> None:
