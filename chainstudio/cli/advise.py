@@ -30,7 +30,7 @@ def with_model(graph: Any, model: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainstudio.cli.estimate import plan_inputs
+    from chainstudio.cli.estimate import plan_inputs, print_plan_notes
     from chainstudio.cli.report import fmt_cost, make_console, write_json
     from chainstudio.cli.terminal import styled
     from chainstudio.core.planning.advisor import advise
@@ -40,18 +40,17 @@ def run(args: argparse.Namespace) -> int:
     if planned is None:
         return 2
     graph, options, inputs = planned
-    if inputs:
-        print(f"{args.file}: note: --set is not used by advise", file=sys.stderr)
     if args.model:
         graph = with_model(graph, args.model)
     try:
-        report = advise(graph, model=args.model, **options)
+        report = advise(graph, model=args.model, inputs=inputs, **options)
     except RunError as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     console = make_console(stderr=args.json == "-")
     base = report.baseline
     console.print(styled((graph.name, "bold"), " is ", (report.shape, "bold"), f": {report.shape_reason}."))
+    print_plan_notes(console, base, args.file)
     wall = base.wall_text(lambda ms: f"{ms:,.0f}ms") + (" (uncalibrated)" if base.uncalibrated else "")
     console.print(f"Predicted now ({base.strategy}): {wall}, {base.total_tokens:,} tokens, {fmt_cost(base.cost_usd)}")
     console.print(f"Basis: {base.basis_text()}", markup=False)
@@ -68,4 +67,4 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"   {advice.detail}")
     if args.json:
         write_json(args.json, report.to_json())
-    return 0
+    return 0 if base.problem is None else 1

@@ -62,6 +62,21 @@ def parse_strategies(text: str) -> list[Strategy]:
     return [cast("Strategy", s) for s in dict.fromkeys(chosen)]  # each checked against STRATEGIES above
 
 
+def check_inputs(graphs: list[tuple[str, Any]], inputs: dict[str, str]) -> None:
+    """Refuse (UsageError) a bench whose graphs lack input values, or given a value no graph declares."""
+    from chainstudio.core.planning.compare import missing_inputs, undeclared_inputs
+
+    unknown = undeclared_inputs(graphs, inputs)
+    if unknown:
+        raise UsageError(f"--set {', '.join(unknown)}: not an input of any graph given")
+    missing = missing_inputs(graphs, inputs)
+    if missing:
+        names = list(dict.fromkeys(name for names in missing.values() for name in names))
+        where = "; ".join(f"{file}: {', '.join(names)}" for file, names in missing.items())
+        sets = " ".join(f"--set {name}=VALUE" for name in names)
+        raise UsageError(f"graph inputs without a default need a value ({where}); give {sets}")
+
+
 def run(args: argparse.Namespace) -> int:
     from chainstudio.core.planning.compare import run_bench
     from chainstudio.core.run.executor import RunError
@@ -80,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         check_outputs(args, ("json",))
         make_context = context_factory(args)
         inputs = parse_sets(args.sets)
+        check_inputs(graphs, inputs)
         mode = None
         if args.replay:
             make_context, mode = replay_contexts(args, make_context, [graph for _, graph in graphs])
@@ -138,7 +154,7 @@ def print_table(console: Console, result: BenchResult, simulated: bool) -> None:
         m = row.median
         speedup = "" if row.speedup is None else f"x{row.speedup:.2f}"
         marks = "  " + ", ".join(row.marks) if row.marks else ""
-        status = "" if all(s == "succeeded" for s in row.statuses) else f"  [{'/'.join(sorted(set(row.statuses)))}]"
+        status = "" if row.problem is None else f"  {_short(row.problem)}"
         tokens = f"~{m['total_tokens']}" if m.get("tokens_estimated") else str(m["total_tokens"])
         console.print(
             f"{row.label:<{width}} {row.wall_ms:>8,.0f}ms {tokens:>8} {m['api_calls']:>6} "
@@ -159,11 +175,21 @@ def print_table(console: Console, result: BenchResult, simulated: bool) -> None:
     if any(row.median.get("tokens_estimated") for row in result.rows):
         console.print("~ tokens estimated: the server did not count them (cheapest is judged on estimates)")
     baselines = sorted({row.baseline for row in result.rows if row.baseline})
-    console.print(
-        f"Speed-up: latency of {', '.join(baselines)} divided by each row's latency"
-        + ("; figures are simulated" if simulated else ""),
-        markup=False,
-    )
+    if baselines:
+        console.print(
+            f"Speed-up: latency of {', '.join(baselines)} divided by each row's latency"
+            + ("; figures are simulated" if simulated else ""),
+            markup=False,
+        )
+    unranked = [row for row in result.rows if not row.ok]
+    if unranked:
+        console.print("Not ranked (a run that did not succeed is never fastest, cheapest or a baseline):", markup=False)
+        for row in unranked:
+            console.print(f"  {row.label}: {row.problem}", markup=False)
+
+
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def mode_text(mode: str) -> str:

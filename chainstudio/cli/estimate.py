@@ -134,16 +134,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     console = make_console(stderr=args.json == "-")
-    print_estimate(console, result)
+    print_estimate(console, result, args.file)
     warnings = result.budget_warnings(args.cost_cap, args.token_cap)
     for warning in warnings:
         console.print(styled((f"warning: {warning}", "red")))
     if args.json:
         write_json(args.json, result.to_json())
-    return 0
+    return 0 if result.problem is None else 1
 
 
-def print_estimate(console: Console, result: Estimate) -> None:
+def print_plan_notes(console: Console, result: Estimate, file: str) -> None:
+    """The estimate's caveats: inputs estimated with a placeholder (and how to give them), an incomplete run."""
+    from chainstudio.cli.terminal import styled
+
+    if result.placeholders:
+        sets = " ".join(f"--set {name}=..." for name in result.placeholders)
+        console.print(styled((f"note: {result.placeholder_note}; give {sets} for the real figure", "yellow")))
+    if result.problem:
+        console.print(styled((f"{file}: the estimate is incomplete: {result.problem}", "red")))
+
+
+def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
     from rich.table import Table
 
     from chainstudio.cli.report import fmt_cost
@@ -153,10 +164,9 @@ def print_estimate(console: Console, result: Estimate) -> None:
     console.print(styled((result.graph, "bold"), f" · estimate for strategy {result.strategy}{cap}"))
     console.print(f"Basis: {result.basis_text()}", markup=False)
     if result.uncalibrated:
-        console.print(
-            "[yellow]Uncalibrated: the figures below are one guess inside the range; run the graph once on this "
-            "endpoint to calibrate.[/yellow]"
-        )
+        note = "Uncalibrated: the figures below are one guess inside the range; run the graph once on this endpoint "
+        console.print(styled((note + "to calibrate.", "yellow")))
+    print_plan_notes(console, result, file)
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
         table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")
@@ -165,8 +175,8 @@ def print_estimate(console: Console, result: Estimate) -> None:
             continue
         table.add_row(
             node.name,
-            f"{node.start_ms:,.0f}ms",
-            f"{node.end_ms:,.0f}ms",
+            _ms(node.start_ms),
+            _ms(node.end_ms),
             f"{node.duration_ms:,.0f}ms",
             f"{node.input_tokens:,}",
             f"{node.output_tokens:,}",
@@ -184,3 +194,8 @@ def print_estimate(console: Console, result: Estimate) -> None:
         f"cost {fmt_cost(result.cost_usd)}"
         + (f" · {result.reused} step(s) answered by the step cache or a pin, for nothing" if result.reused else "")
     )
+
+
+def _ms(value: float | None) -> str:
+    """``1,234ms``; a step the simulated run never reached has no time: ``—``."""
+    return "—" if value is None else f"{value:,.0f}ms"

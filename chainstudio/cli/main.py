@@ -1,14 +1,22 @@
-"""``chainstudio``: with no subcommand it opens the GUI; subcommands run headless on the core."""
+"""``chainstudio``: with no subcommand it opens the GUI; subcommands run headless on the core.
+
+How the first argument is read: a command's name runs that command; an option (``-…``) goes to the
+parser; anything that looks like a graph file — it exists, ends in ``.json``, or has a path separator —
+opens the app on it (``gui`` is implied). Any other word is an unknown command: an error listing the
+commands, never a GUI opened on a file that is not there.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import pkgutil
 import sqlite3
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import chainstudio
@@ -47,13 +55,41 @@ def _run_gui(args: argparse.Namespace) -> int:
     return run_app(list(args.files))
 
 
+def command_names(parser: argparse.ArgumentParser) -> list[str]:
+    """The subcommands ``parser`` knows, in the order they were added."""
+    return [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)  # argparse keeps its subparsers private
+        for name in action.choices
+    ]
+
+
+def looks_like_file(word: str) -> bool:
+    """Whether a first argument that is no command names a graph file (the GUI opens it)."""
+    return Path(word).exists() or word.lower().endswith(".json") or "/" in word or "\\" in word
+
+
+def unknown_command(word: str, commands: list[str]) -> str:
+    """One line: the word is no command, what it may have meant, and the commands there are."""
+    close = difflib.get_close_matches(word, commands, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"chainstudio: error: unknown command {word!r}{hint}; commands: {', '.join(commands)}. "
+        "To open a graph file, give its path (e.g. ./my.chain.json)."
+    )
+
+
 def main(argv: list[str]) -> int:
     parser = build_parser()
-    known = {
-        name for action in parser._actions if isinstance(action, argparse._SubParsersAction) for name in action.choices
-    }
-    if not argv or (argv[0] not in known and not argv[0].startswith("-")):
-        argv = ["gui", *argv]
+    commands = command_names(parser)
+    if argv and argv[0] not in commands and not argv[0].startswith("-"):
+        if not looks_like_file(argv[0]):
+            print(unknown_command(argv[0], commands), file=sys.stderr)
+            return 2
+        argv = ["gui", *argv]  # a graph file: open the app on it
+    elif not argv:
+        argv = ["gui"]
     with safe_streams():  # whatever a command prints is made safe for the terminal (chainstudio.cli.terminal)
         args = parser.parse_args(argv)
         try:

@@ -24,7 +24,8 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ├── TemplateProblem           core.graph.templating   a template that does not parse or render
     │   └── TemplateTooSlow       core.graph.templating   a render that used up its CPU budget
     ├── CycleError                core.graph.analysis     a graph with a cycle has no layers
-    └── ProviderError             core.providers.base     one failed model call (retryable or not)
+    ├── ProviderError             core.providers.base     one failed model call (retryable or not)
+    └── ModelListError            core.providers.models   a server's model list could not be read
 
 Some also derive from a built-in exception (``ValueError``, ``KeyError``) where callers may expect one.
 """

@@ -127,7 +127,15 @@ def _smoke_exit(app: QApplication, window: QWidget) -> None:
 
 
 def run_app(files: list[str]) -> int:
-    """Open the main window on a qasync loop and block until the app quits."""
+    """Open the main window on a qasync loop and block until the app quits. Where it cannot show a window
+    (no display, an offscreen platform, missing system libraries) it says why in one line and returns 2."""
+    from chainstudio.ui import preflight
+
+    problem = preflight.check()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+
     import qasync
 
     from chainstudio.ui.main_window import MainWindow

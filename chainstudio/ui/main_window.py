@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, Signal
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -33,7 +33,7 @@ from chainstudio.ui.planning.compare import CompareUi
 from chainstudio.ui.planning.estimate import EstimateUi
 from chainstudio.ui.planning.history import HistoryUi
 from chainstudio.ui.planning.plan_inputs import PlanInputs
-from chainstudio.ui.run.banner import SimulatedBanner
+from chainstudio.ui.run.banner import ProviderBanner
 from chainstudio.ui.run.live_run import RunUi
 from chainstudio.ui.run.reuse_ui import ReuseUi
 from chainstudio.ui.services import AppServices
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.scene = CanvasScene(self.document, self)
         self.view = CanvasView(self.scene, self)
         self.view.setObjectName("canvas")
-        self.banner = SimulatedBanner()
+        self.banner = ProviderBanner()
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
@@ -134,7 +134,9 @@ class MainWindow(QMainWindow):
         )
         self.gestures.card_menu_hooks.append(self.reuse.contribute)  # run this step / from here / to here, pins
         toolbar = self.runs.toolbar
-        plan = PlanInputs(services.settings, services.history, toolbar.options)
+        plan = PlanInputs(
+            services.settings, services.history, toolbar.options, lambda g: services.inputs.for_graph(g, document.path)
+        )
         cached = self.reuse.estimate_cache  # the estimate counts the step cache's hits
         self.estimate = EstimateUi(
             document, self.scene, toolbar, plan, shows_run=lambda: self.runs.shows_run, parent=self, cache=cached
@@ -175,13 +177,14 @@ class MainWindow(QMainWindow):
 
         self.summary = QLabel()
         self.statusBar().addPermanentWidget(self.summary)
+        self.statusBar().addPermanentWidget(self.runs.provider_status)
         self._wire()
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self._restore_layout()
         self.document.subscribe(self._on_changes)
         self._on_changes(Changes(reset=True))
-        self.show_status("Ready · the Simulated provider (offline, no model is called) is the default", 0)
+        self.show_status(f"Ready · runs on {self.runs.provider_text()}", 0)
 
     @property
     def graph(self) -> Graph:
@@ -209,12 +212,11 @@ class MainWindow(QMainWindow):
         self.kind_palette.kindActivated.connect(lambda kind: self.add_node(kind, self.view.centre_scene_pos()))
         c.refused.connect(self._refused)
         c.done.connect(lambda text: self.show_status(text, 4000))
-        self.banner.configureRequested.connect(self.runs.open_settings)
-        self.runs.toolbar.provider.currentIndexChanged.connect(self._show_banner)
-        self._show_banner()
+        self.runs.attach_banner(self.banner)  # it follows the provider in effect
         finished = self.runs.controller.finished  # after the run is in the history
         finished.connect(self.estimate.run_finished)
-        finished.connect(self.history.refresh)
+        # the history's list after the estimate's comparison, in a loop turn of its own (no long stall)
+        finished.connect(lambda _state: QTimer.singleShot(0, self.history, self.history.refresh))
 
     def show_status(self, text: str, ms: int = 0) -> None:
         """A status-bar message for ``ms`` milliseconds (0: until the next one)."""
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
         self.estimate.shutdown()
         self.advisor.shutdown()
         self.compare.shutdown()
+        self.history.shutdown()
 
     # --- API for other panels (the Gantt) -------------------------------------------------------
     def select_node(self, node_id: str | None) -> None:
@@ -236,9 +239,6 @@ class MainWindow(QMainWindow):
     def selected_node_ids(self) -> list[str]:
         return self.scene.selected_node_ids()
 
-    def _show_banner(self) -> None:
-        self.banner.setVisible(self.runs.toolbar.options().provider == "simulated")
-
     def start(self, files: list[str]) -> None:
         """At launch: open the given files; with none, offer to restore what a crash left unsaved, or else
         open the welcome graph (the hybrid research example) as an untitled copy."""
@@ -249,10 +249,7 @@ class MainWindow(QMainWindow):
         welcome = examples_dir() / "research-hybrid.chain.json"
         if welcome.exists():
             self.files.load(welcome, keep_path=False)
-            self.show_status(
-                "Welcome: this is the seed's hybrid research chain. Press F5 to run it on the simulated provider.",
-                15000,
-            )
+            self.show_status(f"Welcome: this is the seed's hybrid research chain. {self.runs.run_hint()}", 15000)
 
     def open_path(self, path: str | Path) -> bool:
         """Open a graph file now (a file given on the command line or dropped on the window)."""

@@ -2,8 +2,10 @@
 
 ``AppServices.create`` makes the settings store (settings loaded from disk once), the run history, the
 window-layout store (``ui.ini``), the provider factory, the time source of every run's clock, the saved
-API key's lookup, the prices (rebuilt when a settings save changes the price overrides) and the step
-cache (``core.storage.step_cache``, in the user data directory). Features get
+API key's lookup, the prices (rebuilt when a settings save changes the price overrides), the step
+cache (``core.storage.step_cache``, in the user data directory), the graph inputs' remembered values
+(``InputsMemory``, kept in ``ui.ini``) and the server's model names that model fields complete from
+(``ui.common.model_names``, from the settings). Features get
 the pieces they use; ``run_services`` hands the run-related ones to ``chainstudio.core.launch``.
 """
 
@@ -23,7 +25,9 @@ from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import Settings, stored_api_key
 from chainstudio.core.storage.step_cache import StepCacheStore
 from chainstudio.paths import user_config_dir
+from chainstudio.ui.common.model_names import set_model_names
 from chainstudio.ui.common.settings_store import SettingsStore
+from chainstudio.ui.run.inputs_memory import InputsMemory
 
 
 def ui_state_file() -> QSettings:
@@ -46,10 +50,14 @@ class AppServices:
     api_key: Callable[[], str | None] = saved_api_key
     step_cache: StepCacheStore = field(default_factory=StepCacheStore)
     _pricing: Pricing | None = field(default=None, init=False, repr=False)
+    inputs: InputsMemory = field(init=False, repr=False)  # the graph inputs' last values, per graph
 
     def __post_init__(self) -> None:
+        self.inputs = InputsMemory(self.ui_state)
         self._reprice(self.settings.current)
         self.settings.subscribe(self._reprice)
+        set_model_names(self.settings.current.known_models)  # model fields complete from the server's list
+        self.settings.subscribe(lambda settings: set_model_names(settings.known_models))
 
     @classmethod
     def create(

@@ -6,6 +6,9 @@ Everything shown is computed the way the app computes it, on the simulated provi
 Compare panel does) and the shipped examples, with a throw-away config and data directory:
 
 * panel-settings.png          the Settings dialog pointed at a local Ollama server
+* panel-settings-test.png     Test connection against a real local server, only when one is given:
+                              CHAINSTUDIO_SHOT_SERVER=http://127.0.0.1:PORT/v1 (e.g. llama.cpp's server
+                              started by /work/shared/tools/realllm/start_server.sh); kept as it is otherwise
 * panel-compare.png           Compare on research-hybrid: sequential, layered and eager
 * panel-compare-advised.png   research-sequential against itself with the advisor's advice applied
 * panel-advisor.png           the Advisor on research-sequential
@@ -133,6 +136,22 @@ async def main() -> None:
     await show(dialog, 600)
     save(dialog, "settings")
     dialog.close()
+
+    # --- Settings: Test connection against a real local server, when one is given ---------------------
+    server = os.environ.get("CHAINSTUDIO_SHOT_SERVER")
+    if server:
+        dialog = SettingsDialog(SettingsStore(Settings(provider="openai", base_url=server, concurrency=4)))
+        await show(dialog, 600)
+        dialog.test_connection()
+        for _ in range(100):
+            if dialog.test_result.text()[:1] in ("✓", "✗"):
+                break
+            await settle(0.1)
+        if dialog.model_picker.count():
+            dialog.model_picker.setCurrentIndex(0)
+        await settle()
+        save(dialog, "settings-test")
+        dialog.close()
 
     # --- Compare: research-hybrid under the three strategies -----------------------------------------
     view = CompareView()

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -80,3 +81,45 @@ def test_core_never_imports_qt():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_command_is_an_error_listing_the_commands_and_never_opens_the_app():
+    """Issue 12, item 12: ``chainstudio history`` used to open the GUI on a file named "history" (and hang
+    offscreen). It exits at once with the commands there are."""
+    result = cli("history")
+    assert result.returncode == 2 and result.stdout == ""
+    line = result.stderr.strip()
+    assert "\n" not in line and "unknown command 'history'" in line
+    for command in ("validate", "layers", "run", "bench", "estimate", "advise", "export", "gui"):
+        assert command in line
+    assert "did you mean 'estimate'?" in cli("estimat").stderr
+
+
+def test_what_reads_as_a_file_still_opens_the_app(tmp_path):
+    from chainstudio.cli.main import looks_like_file
+
+    existing = tmp_path / "history"
+    existing.write_text("{}")
+    assert looks_like_file(str(existing)) and looks_like_file("new.chain.json") and looks_like_file("./history")
+    assert not looks_like_file("history") and not looks_like_file("estimat")
+
+
+def test_the_app_refuses_an_offscreen_platform_instead_of_running_forever(tmp_path):
+    """The app shows no window under QT_QPA_PLATFORM=offscreen: it says so and exits (unless a smoke test
+    asked it to quit by itself)."""
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "CHAINSTUDIO_CONFIG_DIR": str(tmp_path),
+        "CHAINSTUDIO_DATA_DIR": str(tmp_path),
+    }
+    env.pop("CHAINSTUDIO_SMOKE_EXIT_MS", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "chainstudio", str(EXAMPLES / "research-hybrid.chain.json")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 2 and "offscreen" in result.stderr and "xvfb-run" in result.stderr

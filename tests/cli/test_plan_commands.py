@@ -62,3 +62,28 @@ def test_estimate_for_an_endpoint_without_history_is_an_uncalibrated_range(tmp_p
     assert low < data["wall_ms"] <= high
     known = cli("estimate", EXAMPLES / "research-parallel.chain.json", *args, "--capacity", "1")
     assert "serves 1 request at a time (1 at once, the rest queue; as given)" in " ".join(known.stdout.split())
+
+
+def no_default_file(tmp_path, name="research-hybrid"):
+    data = json.loads((EXAMPLES / f"{name}.chain.json").read_text())
+    data["inputs"][0]["default"] = None
+    path = tmp_path / "no-default.chain.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_estimate_and_advise_with_an_input_without_default_use_a_placeholder_and_say_so(tmp_path):
+    """Issue 12, item 4: ``estimate`` crashed with a TypeError and ``advise`` said "No model calls"."""
+    path = no_default_file(tmp_path)
+    out = tmp_path / "e.json"
+    result = cli("estimate", path, "--no-history", "--json", out)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "topic has no value: estimated with a 50-token placeholder" in result.stdout
+    assert "--set topic=" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["placeholder_inputs"] == ["topic"] and data["api_calls"] == 6 and data["wall_ms"] > 0
+    advice = cli("advise", path, "--no-history")
+    assert advice.returncode == 0 and "No model calls" not in advice.stdout
+    assert "placeholder" in advice.stdout and "Concurrency 3 is enough" in advice.stdout
+    given = cli("estimate", path, "--no-history", "--set", "topic=qubits")
+    assert given.returncode == 0 and "placeholder" not in given.stdout

@@ -125,6 +125,7 @@ class Stats:
     cut: int = 0  # streams cut off by a newer request (``interrupt``)
     processed_prompt_tokens: int = 0  # prompts of streams that ended early after their first token
     processed_completion_tokens: int = 0  # and what they had generated
+    http_requests: int = 0  # every HTTP request of any kind (chat, models, anything else)
 
     @property
     def total_tokens(self) -> int:
@@ -208,7 +209,14 @@ class FakeOpenAIServer:
 
     async def _startup(self) -> None:
         count_tokens("load the tokenizer now")  # as a real server loads its model before it listens
-        app = web.Application()
+
+        @web.middleware
+        async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+            with self._lock:
+                self._stats.http_requests += 1
+            return await handler(request)
+
+        app = web.Application(middlewares=[count])
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         if self.mode.tokenizer == "llama.cpp":
@@ -248,6 +256,7 @@ class FakeOpenAIServer:
                 s.cut,
                 s.processed_prompt_tokens,
                 s.processed_completion_tokens,
+                s.http_requests,
             )
 
     def reset(self) -> None:
@@ -309,6 +318,8 @@ class FakeOpenAIServer:
         return False
 
     async def _models(self, request: web.Request) -> web.Response:
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return self._reject({}, 401, "Incorrect API key provided.", "invalid_request_error")
         models = sorted(self.known_models or {"gpt-4o", "gpt-4o-mini"})
         return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
 

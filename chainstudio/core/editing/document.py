@@ -33,10 +33,16 @@ class _Entry:
         self.command, self.serial = command, serial
 
 
+def _absolute(path: str | Path | None) -> Path | None:
+    """A document's file as an absolute path (a relative one is taken from the working directory now), so
+    a later change of directory, an autosave or a restore in another session still means the same file."""
+    return Path(path).absolute() if path else None
+
+
 class Document:
     def __init__(self, graph: Graph | None = None, path: str | Path | None = None):
         self.graph = graph if graph is not None else Graph()
-        self.path: Path | None = Path(path) if path else None
+        self.path: Path | None = _absolute(path)
         self._undo: list[_Entry] = []
         self._redo: list[_Entry] = []
         self._serials = itertools.count(1)
@@ -145,7 +151,7 @@ class Document:
         """Start over on ``graph`` (New, Open): empties both stacks and marks the state clean, or unsaved
         (``unsaved``: e.g. edits restored from an autosave, not yet in ``path``)."""
         self.graph = graph
-        self.path = Path(path) if path else None
+        self.path = _absolute(path)
         self._undo.clear()
         self._redo.clear()
         self._clean_serial = -1 if unsaved else 0
@@ -153,7 +159,7 @@ class Document:
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the graph atomically to ``path`` (default: the current path) and mark it clean."""
-        target = Path(path) if path else self.path
+        target = _absolute(path) or self.path
         if target is None:
             raise ValueError("the document has no file name yet; give a path")
         fileformat.save(self.graph, target)

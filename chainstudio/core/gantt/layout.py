@@ -24,9 +24,9 @@ MAX_PX_PER_S = 1e6
 @dataclass(frozen=True)
 class Metrics:
     label_width: int = 220
-    axis_height: int = 28
+    axis_height: int = 24
     row_height: int = 24
-    group_height: int = 22
+    group_height: int = 18  # a layer's header row, thinner than a step's: more steps fit in the dock
     run_height: int = 26
     bar_height: int = 14
     left_pad: int = 12  # from the label column to time 0
@@ -216,3 +216,30 @@ class GanttLayout:
         if extent is None or not (extent[0] - slop <= x <= extent[1] + slop):
             return None
         return row.run_index, row.node_id  # type: ignore[return-value]
+
+
+LABEL_GAP = 6.0  # between a bar and its text
+MIN_LABEL_PX = 28.0  # narrower than this beside a bar, its text is left to the tooltip
+
+
+def label_place(
+    text_width: float, bar: tuple[float, float], room: tuple[float, float], *, solid: bool
+) -> tuple[float, float] | None:
+    """Where a bar's text goes, as (x, width available): right of the bar, else left of it, else — only
+    for a bar painted ``solid`` (a patterned failed, retrying or backing-off bar would make it unreadable)
+    — inside the bar's end; else beside the bar on the roomier side, to be elided to the width given; None
+    when neither side has ``MIN_LABEL_PX`` (the tooltip carries the text then). ``room`` is the chart's
+    visible x range."""
+    right = room[1] - (bar[1] + LABEL_GAP)
+    left = (bar[0] - LABEL_GAP) - room[0]
+    if text_width <= right:
+        return bar[1] + LABEL_GAP, text_width
+    if text_width <= left:
+        return bar[0] - LABEL_GAP - text_width, text_width
+    inside = min(bar[1], room[1]) - text_width - LABEL_GAP
+    if solid and inside > max(bar[0], room[0]):
+        return inside, text_width
+    space = max(right, left)
+    if space < MIN_LABEL_PX:
+        return None
+    return (bar[1] + LABEL_GAP, right) if right >= left else (bar[0] - LABEL_GAP - left, left)

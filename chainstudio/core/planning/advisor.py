@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,8 @@ class Report:
             "basis": self.baseline.basis_text(),
             "total_tokens": self.baseline.total_tokens,
             "cost_usd": self.baseline.cost_usd,
+            "placeholder_inputs": list(self.baseline.placeholders),
+            "problem": self.baseline.problem,
             "advice": [a.to_json() for a in self.advice],
         }
 
@@ -371,14 +373,20 @@ def advise(
     latency: LatencyModel | None = None,
     pricing: Pricing | None = None,
     model: str | None = None,
+    inputs: Mapping[str, str] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Report:
     """The advice for ``graph`` run with these options on the endpoint ``latency`` models (default: the
-    simulator); ``model``: every LLM step uses this model."""
+    simulator); ``model``: every LLM step uses this model. Inputs without a default and not in ``inputs`` are
+    estimated with a placeholder (``report.baseline.placeholders`` names them). ``checkpoint`` goes to every
+    estimate."""
     pricing = pricing or Pricing()
 
     def run_estimate(g: Graph, with_range: bool = False) -> Estimate:
         return estimate(
             g,
+            inputs=inputs,
+            checkpoint=checkpoint,
             strategy=strategy,
             concurrency=concurrency,
             latency=latency,

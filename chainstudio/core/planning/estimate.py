@@ -8,6 +8,11 @@ concurrency cap, priority and rate limits — on a virtual-time loop with a stan
 that serves one request at a time shows no speed-up. Input tokens are counted offline on the prompts as
 they render and scaled to the server's count.
 
+A graph input with no default and no value given is estimated with a placeholder of
+``PLACEHOLDER_TOKENS`` tokens, and the estimate names it (``placeholders``): a figure is never silently
+the estimate of a run that could not start. When the simulated run still does not complete (a template
+that fails to render), ``problem`` says why and the steps it never reached have no start or end.
+
 Pinned steps and, given the step cache (``cache``, looked at only), the steps whose requests it holds are
 answered as the run would answer them: at once, for nothing, with the stored text (so the steps below them
 render the same prompts and hit too). A run that would hit the cache is predicted at its true cost.
@@ -36,6 +41,18 @@ from chainstudio.core.run.state import RunState
 from chainstudio.core.run.virtual_time import run_virtual
 
 T = TypeVar("T")
+PLACEHOLDER_TOKENS = 50  # the stand-in length of a graph input that has no value yet
+
+
+def placeholder_text(tokens: int = PLACEHOLDER_TOKENS) -> str:
+    """A stand-in input value of ``tokens`` tokens (one token per word)."""
+    return " ".join(["sample"] * tokens)
+
+
+def missing_inputs(graph: Graph, given: Mapping[str, str] | None = None) -> list[str]:
+    """The graph inputs that have neither a default nor a value in ``given`` (in the graph's order)."""
+    given = given or {}
+    return [gi.name for gi in graph.inputs if gi.default is None and gi.name not in given]
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,8 @@ class Estimate:
     capacity_measured: bool = True
     wall_ms_range: tuple[float, float] | None = None  # (fast, slow) ends when uncalibrated
     reused: int = 0  # model steps answered without a call: cache hits and pins
+    placeholders: list[str] = field(default_factory=list)  # inputs without a value, estimated with a stand-in
+    problem: str | None = None  # why the simulated run did not complete (then the figures are partial)
 
     @property
     def uncalibrated(self) -> bool:
@@ -106,6 +125,15 @@ class Estimate:
             return fmt(self.wall_ms)
         low, high = self.wall_ms_range
         return f"{fmt(low)} – {fmt(high)}"
+
+    @property
+    def placeholder_note(self) -> str:
+        """One sentence on the inputs estimated with a placeholder ('' when none)."""
+        if not self.placeholders:
+            return ""
+        names = ", ".join(self.placeholders)
+        which = "has" if len(self.placeholders) == 1 else "have"
+        return f"{names} {which} no value: estimated with a {PLACEHOLDER_TOKENS}-token placeholder"
 
     @property
     def total_tokens(self) -> int:
@@ -154,6 +182,8 @@ class Estimate:
             "capacity": self.capacity,
             "capacity_measured": self.capacity_measured,
             "basis": self.basis_text(),
+            "placeholder_inputs": list(self.placeholders),
+            "problem": self.problem,
             "reused_steps": self.reused,
             "nodes": [n.to_json() for n in self.nodes],
         }
@@ -170,19 +200,25 @@ def estimate(
     pricing: Pricing | None = None,
     rate_limits: RateLimits | None = None,
     with_range: bool = True,
+    checkpoint: Callable[[], None] | None = None,
     cache: CacheUse | None = None,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. ``latency``: the endpoint's
     model (default: the simulator's, without history). ``with_range``: when uncalibrated, also simulate
-    both ends of the range (three simulations instead of one). ``cache``: the step cache the run would use
+    both ends of the range (three simulations instead of one). Inputs with no default and no value in
+    ``inputs`` get a placeholder (listed in ``placeholders``). ``checkpoint()`` is called before each simulated
+    model call: a GUI running this on a worker thread pauses it there while a live run needs the interpreter
+    (or stops it by raising). ``cache``: the step cache the run would use
     (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written)."""
     latency = latency or LatencyModel()
     pricing = pricing or Pricing()
+    placeholders = missing_inputs(graph, inputs)
+    inputs = {**(inputs or {}), **{name: placeholder_text() for name in placeholders}}
 
     def simulate(scenario: Scenario) -> tuple[RunState, dict[str, str]]:
         async def go() -> tuple[RunState, dict[str, str]]:
             clock = Clock(monotonic=asyncio.get_running_loop().time)
-            provider = StandInProvider(graph, clock, latency, scenario)
+            provider = StandInProvider(graph, clock, latency, scenario, checkpoint)
             context = RunContext(
                 provider=provider,
                 pricing=pricing,
@@ -247,6 +283,8 @@ def estimate(
         capacity_text=_capacity_text(latency),
         capacity_measured=latency.capacity.measured,
         wall_ms_range=wall_range,
+        placeholders=placeholders,
+        problem=_problem(state),
         reused=sum(1 for span in state.spans.values() if span.reused is not None),
     )
 
@@ -260,6 +298,16 @@ def _capacity_text(latency: LatencyModel) -> str:
         assumed = "no limit" if n is None else f"{n} at a time, as local servers usually do"
         text += f"; planned with {assumed}"
     return text
+
+
+def _problem(state: RunState) -> str | None:
+    """Why the simulated run did not succeed: its message, else the first failed step's error."""
+    if state.status == "succeeded":
+        return None
+    failed = next((s for s in state.spans.values() if s.status == "failed"), None)
+    if failed is not None and failed.error:
+        return f"{failed.name}: {failed.error}"
+    return state.message or f"the simulated run ended {state.status}"
 
 
 def _ms(seconds: float | None) -> float | None:

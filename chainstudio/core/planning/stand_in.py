@@ -12,6 +12,7 @@ Virtual time only: it never sleeps for real.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
@@ -74,8 +75,16 @@ class StandInProvider:
     simulated = True
     label = "Estimate (no model is called)"
 
-    def __init__(self, graph: Graph, clock: Clock, latency: LatencyModel, scenario: Scenario = Scenario.CENTRAL):
+    def __init__(
+        self,
+        graph: Graph,
+        clock: Clock,
+        latency: LatencyModel,
+        scenario: Scenario = Scenario.CENTRAL,
+        checkpoint: Callable[[], None] | None = None,
+    ):
         self.clock = clock
+        self.checkpoint = checkpoint  # called before each call: the GUI pauses (or stops) the estimate there
         self.by_name = {n.name: n.id for n in graph.nodes.values()}
         self.latency = latency
         self.scenario = scenario
@@ -101,6 +110,8 @@ class StandInProvider:
         return ttft, gen, input_tokens, out, f"history ({seen.runs} run{'s' * (seen.runs != 1)})"
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        if self.checkpoint is not None:
+            self.checkpoint()  # the caller may pause the estimate here (or stop it, by raising)
         ttft, gen, input_tokens, out, basis = self._work(request)
         self.basis[request.seed_key] = basis
         first, end = self.server.submit(ttft, gen)

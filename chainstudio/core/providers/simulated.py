@@ -10,10 +10,11 @@ run take a fiftieth of the time while reporting the same simulated durations.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
@@ -68,6 +69,7 @@ class SimulatedProvider:
     simulated: bool = True
     calls: int = 0
     _attempts: dict[str, int] = field(default_factory=dict, repr=False)
+    _generating: int = field(default=0, repr=False)  # calls generating (or waiting to generate) their answer
 
     @property
     def label(self) -> str:
@@ -86,6 +88,32 @@ class SimulatedProvider:
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
         request_sent()  # its server has the request at once
         self.calls += 1
+        start = self.clock.now()
+        # one response is generated per loop turn (up to a ms each): a wave of calls starting together (64 at
+        # a run's start) would otherwise hold the loop for tens of ms; the answer's timing counts from ``start``
+        ahead = self._generating
+        self._generating += 1
+        generated = False
+
+        def done_generating() -> None:  # the next call generates in the next loop turn
+            nonlocal generated
+            if not generated:
+                generated = True
+                asyncio.get_running_loop().call_soon(self._generated)
+
+        try:
+            for _ in range(ahead):
+                await asyncio.sleep(0)
+            return await self._answer(request, on_delta, start, done_generating)
+        finally:
+            done_generating()
+
+    def _generated(self) -> None:
+        self._generating -= 1
+
+    async def _answer(
+        self, request: ChatRequest, on_delta: DeltaCallback, start: float, generated: Callable[[], None]
+    ) -> ChatResult:
         prompt = "\n".join(m.get("content", "") for m in request.messages)
         key = f"{request.model}\x00{request.seed_key}\x00{prompt}"
         attempt = self._attempts.get(key, 0) + 1
@@ -96,7 +124,7 @@ class SimulatedProvider:
         input_tokens = sum(count_tokens(m.get("content", "")) for m in request.messages)
         text = simulated_text(prompt, request.max_tokens, rng, p.length)
         output_tokens = count_tokens(text)
-        start = self.clock.now()
+        generated()
         ttft = (p.ttft + p.prefill_per_1k_tokens * input_tokens / 1000) * _jitter(rng, p.jitter)
         rate = p.tokens_per_second * _jitter(rng, p.jitter)
 

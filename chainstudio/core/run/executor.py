@@ -165,6 +165,7 @@ class Run:
         self._finished = asyncio.get_running_loop().create_future()
         self._emit(self._run_started())
         try:
+            await asyncio.sleep(0)  # listeners draw the run's start in a loop turn of their own, then the first wave
             if self._cancel_reason is None:
                 await self._learn_capacity()
             if self._cancel_reason is None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainstudio.core.graph.analysis import Dag, longest_path
+from chainstudio.core.graph.analysis import Dag, longest_path, remaining_times, topological_order
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.status import RunStatus, StepStatus
 
@@ -145,6 +145,9 @@ class RunState:
         # While a run goes on, a view may set the run's clock here so bars grow between events.
         self.live_clock: Callable[[], float] | None = None
         self._dag: Dag | None = None
+        self._order: list[str] | None = None  # the run's topological order, once
+        self._ends = 0  # spans' end times set so far: the critical path changes only with them
+        self._path: tuple[int, list[str], float] | None = None  # (self._ends, path, time) last computed
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
@@ -222,6 +225,7 @@ class RunState:
 
     def _end_attempt(self, span: NodeSpan, t: float, error: str | None = None) -> None:
         span.ended_at = t
+        self._ends += 1
         if span.attempts and span.attempts[-1].end is None:
             span.attempts[-1].end = t
             span.attempts[-1].error = error
@@ -322,8 +326,17 @@ class RunState:
         return self._dag
 
     def critical_path(self) -> tuple[list[str], float]:
-        """The chain of dependent nodes with the longest actual durations."""
-        return longest_path(self.dag(), {nid: span.duration or 0.0 for nid, span in self.spans.items()})
+        """The chain of dependent nodes with the longest actual durations (computed again only after a
+        span ended: a live view asks for it at every repaint, and streaming changes no duration)."""
+        if self._path is None or self._path[0] != self._ends:
+            dag = self.dag()
+            if self._order is None:
+                self._order = topological_order(dag)
+            durations = {nid: span.duration or 0.0 for nid, span in self.spans.items()}
+            remaining = remaining_times(dag, durations, self._order)
+            path, time = longest_path(dag, durations, remaining=remaining)
+            self._path = (self._ends, path, time)
+        return list(self._path[1]), self._path[2]
 
     def totals(self) -> Totals:
         start = self.start_time or 0.0

@@ -3,7 +3,8 @@
 Each running app instance writes its unsaved graph to ``autosave/<pid>-<token>.chain.json`` in the user
 data directory (atomically), with a small ``.meta.json`` beside it saying which file it belongs to. A
 clean exit or a save removes them. At the next launch, autosaves whose process is gone are offered for
-restore: that is what is left after a crash or a SIGKILL.
+restore: that is what is left after a crash or a SIGKILL. The file an autosave belongs to is recorded as an
+absolute path, so a restore in a session started elsewhere saves to the same file.
 """
 
 from __future__ import annotations
@@ -76,11 +77,12 @@ class Autosaver:
 
     def write(self, graph: Graph, source_file: str | None) -> None:
         """Autosave ``graph`` with its pins (pinned outputs typed by hand survive a crash), remembering
-        whether the user keeps them in the file."""
+        whether the user keeps them in the file, and the unsaved state of ``source_file`` (recorded as an
+        absolute path: the next session may start in another directory)."""
         atomic_write_text(self.graph_path, dumps(graph, pins=True))
         meta = {
             "pid": os.getpid(),
-            "source_file": source_file,
+            "source_file": str(Path(source_file).absolute()) if source_file else None,
             "saved_at": time.time(),
             "graph_name": graph.name,
             "save_pins": graph.save_pins,

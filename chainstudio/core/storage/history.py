@@ -308,6 +308,18 @@ class RunHistory:
             rows = db.execute(sql, (*args, limit)).fetchall()
         return [_summary(row) for row in rows]
 
+    def stamp(self, graph_name: str | None = None) -> tuple[int, float]:
+        """(how many runs, the newest one's time), of one graph or of all: a cheap way to notice runs
+        recorded meanwhile, by this process or another (the CLI)."""
+        sql = "SELECT COUNT(*), COALESCE(MAX(created_at), 0) FROM runs"
+        args: tuple[str, ...] = ()
+        if graph_name is not None:
+            sql += " WHERE graph_name = ?"
+            args = (graph_name,)
+        with self._connect() as db:
+            count, newest = db.execute(sql, args).fetchone()
+        return int(count), float(newest)
+
     def events(self, run_id: str) -> list[ev.RunEvent]:
         with self._connect() as db:
             row = db.execute("SELECT events FROM runs WHERE run_id = ?", (run_id,)).fetchone()

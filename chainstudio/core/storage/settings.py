@@ -34,6 +34,7 @@ class Settings:
     tokens_per_minute: int | None = None
     # model -> {"input": $ per 1M tokens, "output": $ per 1M tokens}
     price_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+    known_models: list[str] = field(default_factory=list)  # the server's models, as Test connection listed them
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:

@@ -8,6 +8,7 @@ from functools import cache
 
 from PySide6.QtGui import QColor
 
+from chainstudio.core.graph.validation import input_name
 from chainstudio.core.run.state import NodeSpan, RunState
 from chainstudio.ui import theme
 from chainstudio.ui.gantt.theme import STATUS_HEX_DARK, STATUS_HEX_LIGHT
@@ -118,11 +119,16 @@ def apply_to_scene(scene, state: RunState | None, changed: frozenset[str] | None
 
 
 def estimate_badges(scene, estimate) -> None:
-    """Before a run: each LLM card shows its predicted time, tokens and cost (None clears them)."""
+    """Before a run: each LLM card shows its predicted time, tokens and cost (None clears them); an input
+    estimated with a placeholder says so on its card."""
     by_name = {n.name: n for n in estimate.nodes} if estimate is not None else {}
+    placeholders = set(estimate.placeholders) if estimate is not None else set()
     graph = scene.document.graph
     for node_id, item in scene.nodes.items():
         node = graph.nodes.get(node_id)
+        if node is not None and node.kind == "input" and input_name(node) in placeholders:
+            item.set_run(Badge("pending", "≈ no value yet: placeholder"))
+            continue
         predicted = by_name.get(node.name) if node is not None and node.kind == "llm" else None
         if predicted is None:
             item.set_run(None)

@@ -1,4 +1,6 @@
-"""Painting the Gantt chart with a QPainter: only the rows that are visible, from a ``GanttLayout``.
+"""Painting the Gantt chart with a QPainter: only the rows that are visible, from a ``GanttLayout``. Over
+400 lines: one painter for every bar segment, label and mark, kept together so that the widget and the
+export cannot drift apart.
 
 The same code paints the live widget (scrolled, with a fixed label column and time axis) and the
 offscreen export (everything, no scrolling).
@@ -13,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 
 from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.gantt.axis import tick_label, tick_step, ticks
-from chainstudio.core.gantt.layout import GanttLayout, Row
+from chainstudio.core.gantt.layout import LABEL_GAP, GanttLayout, Row, label_place
 from chainstudio.core.gantt.segments import Segment, bar_span
 from chainstudio.core.gantt.text import bar_label
 from chainstudio.core.run.state import RunState
@@ -231,7 +233,10 @@ class GanttPainter:
         top: float,
         height: float,
     ) -> None:
-        """Duration and tokens right of the bar, or left of it when they would run off the chart."""
+        """Duration, tokens (and a failure's error) right of the bar, else left of it; where neither side has
+        room for all of it, the side with more room gets it elided (the tooltip has every word). Only a bar
+        painted solid (done or running) may carry its text inside its end: a failed, retrying or backing-off
+        bar is patterned, and text on it cannot be read."""
         parts = []
         if span.status == "skipped":
             parts.append(span.skip_reason or "skipped")
@@ -251,16 +256,22 @@ class GanttPainter:
         if not parts:
             return
         text = " · ".join(parts)
+        metrics = QFontMetricsF(self.small)
         p.setFont(self.small)
         p.setPen(self.theme.status_color("failed") if span.status == "failed" else self.theme.muted)
-        text_w = QFontMetricsF(self.small).horizontalAdvance(text) + 2
-        x = bar[1] + 6
-        if x + text_w > room[1]:
-            if bar[0] - 6 - text_w >= room[0]:
-                x = bar[0] - 6 - text_w
-            elif min(bar[1], room[1]) - text_w - 6 > max(bar[0], room[0]):  # inside the bar's end
-                x = min(bar[1], room[1]) - text_w - 6
-                p.setPen(contrast(self.theme.status_color(span.status)))
+        text_w = metrics.horizontalAdvance(text) + 2
+        solid = span.status in ("succeeded", "running") and not span.error
+        place = label_place(text_w, bar, room, solid=solid)
+        if place is None:
+            return  # no room beside the bar: the tooltip says it
+        x, width = place
+        if width < text_w:
+            text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width - 2)
+            text_w = metrics.horizontalAdvance(text) + 2
+            if x < bar[0]:  # left of the bar: keep it against the bar
+                x = bar[0] - LABEL_GAP - text_w
+        elif bar[0] <= x < bar[1]:
+            p.setPen(contrast(self.theme.status_color(span.status)))
         p.drawText(QRectF(x, top, text_w + 2, height), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
     def _segment(self, p: QPainter, segment: Segment, rect: QRectF) -> None:

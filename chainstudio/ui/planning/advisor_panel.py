@@ -31,7 +31,7 @@ async def compute_report(graph: Graph, **options: Any) -> Report:
     """``advise(graph, **options)`` on a worker thread (it simulates the graph several times). The graph is
     copied first, so later edits cannot race with it; commands address nodes by id and apply to the
     original graph."""
-    return await run_in_worker(advise, graph.copy(), **options)
+    return await run_in_worker(advise, graph.copy(), checkpointed=True, **options)
 
 
 def effect_text(advice: Advice) -> str:
@@ -161,10 +161,12 @@ class AdvisorPanel(QWidget):
         )
         base = report.baseline
         cap = f", concurrency {base.concurrency}" if base.concurrency else ""
+        caveat = f" · {base.placeholder_note}" if base.placeholders else ""
+        caveat += f" · incomplete: {base.problem}" if base.problem else ""
         self.baseline.setText(
             f"Predicted now ({base.strategy}{cap}): {base.wall_text(fmt_ms)}"
             f"{' (uncalibrated)' if base.uncalibrated else ''} · "
-            f"{fmt_tokens(base.total_tokens)} tokens · {fmt_cost(base.cost_usd)}"
+            f"{fmt_tokens(base.total_tokens)} tokens · {fmt_cost(base.cost_usd)}{caveat}"
         )
         for index, advice in enumerate(report.advice):
             card = AdviceCard(advice)

@@ -1,6 +1,7 @@
 """The Compare feature: the Compare Strategies action (Ctrl+B) and the dock it fills with the compare
 view; runs the open graph under each strategy on the run toolbar's provider (the simulated one at least
-20× faster than real time) and records each run in the history. Compare on the Last Run (Replay) runs
+20× faster than real time) and records each run in the history. Graph inputs without a default are asked
+for first, in Run's dialog, pre-filled with the values given last time. Compare on the Last Run (Replay) runs
 every strategy on the newest recorded run's answers and latencies instead (``core.planning.replay``): no
 model is called, nothing is recorded, and the table says it was a replay."""
 
@@ -12,10 +13,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QWidget
 
 from chainstudio.core.editing.document import Document
-from chainstudio.core.graph.model import Graph
+from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.launch import RunOptions, history_settings
 from chainstudio.core.planning.replay import missing_steps, recorded_label, replay_steps, replaying
 from chainstudio.core.run.executor import RunContext
@@ -46,6 +47,8 @@ class CompareUi(QObject):
         self.toolbar = toolbar
         self.dock = dock
         self.problem = problem
+        self.host = host
+        self.inputs_dialog: QDialog | None = None  # the inputs dialog open now, if any (tests look at it)
         self.view = CompareView()
         dock.setWidget(self.view)
         self.action = QAction("&Compare Strategies", host)
@@ -85,8 +88,15 @@ class CompareUi(QObject):
             return
         warm_up()  # a first-use load mid-run would be magnified by the simulated speed-up
         document = self.document
+        graph, path = document.graph, document.path
+
+        def ask_inputs(missing: list[GraphInput], then: Callable[[dict[str, str]], None]) -> None:
+            self.inputs_dialog = self.services.inputs.ask(
+                graph, path, missing, then, parent=self.host, action="Compare"
+            )
+
         self.view.set_source(
-            document.graph, make_context, file=str(document.path) if document.path else None, on_run=on_run
+            graph, make_context, file=str(path) if path else None, on_run=on_run, ask_inputs=ask_inputs
         )
         self.dock.show()
         self.dock.raise_()

@@ -4,12 +4,15 @@
 the sequential run, with the fastest and cheapest marked and a SIMULATED banner when no model was called;
 below it, each row's median run on one shared time axis. The form on top (strategies, concurrency caps,
 repeats, other graph files) runs a comparison of the graph given to ``set_source`` through a
-``CompareRunner`` in the running qasync loop; Cancel stops it.
+``CompareRunner`` in the running qasync loop; Cancel stops it. Graph inputs without a default are asked
+for first, as Run does (through ``ask_inputs``). A row whose runs did not all succeed is not ranked: it
+says what happened in red instead of a speed-up.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -27,6 +31,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -36,20 +41,26 @@ from PySide6.QtWidgets import (
 )
 
 from chainstudio.core.formatting import fmt_cost, fmt_ms
-from chainstudio.core.graph.model import Graph
-from chainstudio.core.planning.compare import LIVE, BenchResult, BenchRow, ContextFactory
+from chainstudio.core.graph.model import Graph, GraphInput
+from chainstudio.core.planning.compare import LIVE, BenchResult, ContextFactory, missing_inputs
 from chainstudio.core.run.executor import STRATEGIES
-from chainstudio.core.run.state import RunState
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.gantt import GanttWidget
 from chainstudio.ui.planning.compare_runner import CompareRunner
-
-COLUMNS = ("Strategy", "Latency", "Tokens", "Calls", "Cost", "Output", "Speed-up", "")
-MARK_COLORS = {"fastest": "#1b7f3b", "cheapest": "#1565c0", "longest output": "#6b7685"}
-BANNER = (
-    "SIMULATED · no model was called: times, tokens and costs come from the simulated provider "
-    "(offline). Ratios between strategies are meaningful; absolute figures are not."
+from chainstudio.ui.planning.compare_table import (
+    BANNER,
+    COLUMNS,
+    MARK_COLORS,
+    PROBLEM_COLOR,
+    is_simulated,
+    median_state,
+    parse_caps,
+    row_cells,
+    row_name,
 )
+
+# ask_inputs(missing inputs, then): ask for their values (non-blocking) and call then(values) with them
+AskInputs = Callable[[list[GraphInput], Callable[[dict[str, str]], None]], object]
 
 
 def mode_banner(mode: str) -> str:
@@ -58,52 +69,6 @@ def mode_banner(mode: str) -> str:
         f"REPLAY · {mode}: every strategy replayed the same recorded answers, tokens and latencies, so the "
         "rows differ by scheduling alone (no model was called)."
     )
-
-
-def median_state(row: BenchRow) -> RunState | None:
-    """The state of the repeat whose record is the row's median."""
-    if not row.states:
-        return None
-    return row.states[row.records.index(row.median)]
-
-
-def row_name(row: BenchRow, result: BenchResult) -> str:
-    """The strategy (and cap) alone when every row is the same graph, else the row's full label."""
-    if len({r.file for r in result.rows}) == 1 and len({r.graph for r in result.rows}) == 1:
-        prefix = f"{row.graph} ({row.strategy})"
-        return row.label.replace(prefix, row.strategy, 1) if row.label.startswith(prefix) else row.strategy
-    return row.label
-
-
-def row_cells(row: BenchRow, result: BenchResult) -> list[str]:
-    median = row.median
-    statuses = sorted(set(row.statuses))
-    marks = list(row.marks) + ([f"[{'/'.join(statuses)}]"] if statuses != ["succeeded"] else [])
-    return [
-        row_name(row, result),
-        fmt_ms(row.wall_ms),
-        f"{median['total_tokens']:,}",
-        str(median["api_calls"]),
-        fmt_cost(median["cost_usd"]),
-        f"{median['output_chars']:,}",
-        "" if row.speedup is None else f"×{row.speedup:.2f}",
-        ", ".join(marks),
-    ]
-
-
-def is_simulated(result: BenchResult) -> bool:
-    return any(state.started is not None and state.started.simulated for row in result.rows for state in row.states)
-
-
-def parse_caps(text: str) -> list[int]:
-    """``"2, 4 8"`` -> [2, 4, 8]; raises ValueError on anything but positive integers."""
-    caps = []
-    for part in text.replace(",", " ").split():
-        value = int(part)
-        if value < 1:
-            raise ValueError(part)
-        caps.append(value)
-    return list(dict.fromkeys(caps))
 
 
 class CompareView(QWidget):
@@ -201,8 +166,16 @@ class CompareView(QWidget):
         column.addWidget(self.table)
         column.addWidget(self.summary)
         column.addStretch(1)
+        # the form and table scroll when the dock is short: the bottom dock area (shared by the tabbed
+        # Gantt, Output, History and Compare docks) can shrink as far as the Gantt allows
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(top)
+        scroll.setMinimumHeight(60)
+        self.gantt.setMinimumHeight(60)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top)
+        splitter.addWidget(scroll)
         splitter.addWidget(self.gantt)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
@@ -241,7 +214,10 @@ class CompareView(QWidget):
                 item.setToolTip(f"{row.label}\n{row.file}")
                 if 0 < column < len(COLUMNS) - 1:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if column == len(COLUMNS) - 1 and row.marks:
+                if column == len(COLUMNS) - 1 and row.problem:
+                    item.setForeground(QColor(PROBLEM_COLOR))
+                    item.setToolTip(f"{row.label}: {row.problem}\nNot ranked: only runs that succeeded are.")
+                elif column == len(COLUMNS) - 1 and row.marks:
                     item.setForeground(QColor(MARK_COLORS.get(row.marks[0], "#5f6b7a")))
                 if (column == 1 and "fastest" in row.marks) or (column in (2, 4) and "cheapest" in row.marks):
                     font = QFont(item.font())
@@ -271,6 +247,12 @@ class CompareView(QWidget):
         baselines = sorted({row_name(r, result) for r in result.rows if r.label in {x.baseline for x in result.rows}})
         if baselines:
             lines.append(f"Speed-up: latency of {escape(', '.join(baselines))} divided by each row's latency")
+        unranked = len(result.rows) - len(result.ranked)
+        if unranked:
+            lines.append(
+                f"<span style='color:{PROBLEM_COLOR}'>{unranked} row{'s' * (unranked != 1)} did not succeed: "
+                "not ranked</span>"
+            )
         return " · ".join(lines)
 
     # --- running ---------------------------------------------------------------------------------
@@ -283,19 +265,23 @@ class CompareView(QWidget):
         inputs: dict[str, str] | None = None,
         model: str | None = None,
         on_run: Any = None,
+        ask_inputs: AskInputs | None = None,
         mode: str = LIVE,
     ) -> None:
         """What Run compares: ``graph`` (copied when the run starts) and a factory of fresh run contexts
         (repeat index -> RunContext, e.g. the simulated provider with seed + index). ``on_run`` sees each
-        finished run (for the history). ``mode``: ``LIVE``, or the words of a replay (the table says it)."""
+        finished run (for the history); ``ask_inputs`` asks for graph inputs that have no value (without
+        it, such a comparison is refused with their names). ``mode``: ``LIVE``, or the words of a replay
+        (the table says it)."""
         self._source = {
             "mode": mode,
             "graph": graph,
             "make_context": make_context,
             "file": file or graph.name,
-            "inputs": inputs,
+            "inputs": dict(inputs or {}),
             "model": model,
             "on_run": on_run,
+            "ask_inputs": ask_inputs,
         }
 
     def options(self) -> tuple[dict[str, Any], list[str]]:
@@ -334,13 +320,36 @@ class CompareView(QWidget):
         if problems:
             self.status.setText("Cannot compare: " + "; ".join(problems) + ".")
             return None
+        source = self._source
+        missing = missing_inputs(graphs, source["inputs"])
+        if missing:
+            wanted = {gi.name: gi for _, graph in graphs for gi in graph.inputs if gi.default is None}
+            names = list(dict.fromkeys(name for names in missing.values() for name in names))
+            if source["ask_inputs"] is None:
+                self.status.setText(f"Cannot compare: no value for the graph input(s) {', '.join(names)}.")
+                return None
+
+            def given(values: dict[str, str]) -> None:
+                source["inputs"].update(values)
+                self._start(graphs, options, source)
+
+            self.status.setText(f"Give a value for {', '.join(names)} to compare.")
+            source["ask_inputs"]([wanted[name] for name in names], given)
+            return None
+        return self._start(graphs, options, source)
+
+    def _start(
+        self, graphs: list[tuple[str, Graph]], options: dict[str, Any], source: dict[str, Any]
+    ) -> asyncio.Task | None:
+        if self.runner.running:  # started meanwhile, while the inputs were asked for
+            return None
         task = self.runner.start(
             graphs,
             options.pop("strategies"),
-            self._source["make_context"],
-            inputs=self._source["inputs"] if len(graphs) == 1 else None,
-            model=self._source["model"],
-            on_run=self._source["on_run"],
+            source["make_context"],
+            inputs=source["inputs"],
+            model=source["model"],
+            on_run=source["on_run"],
             **options,
         )
         self.run_button.setEnabled(False)

@@ -41,9 +41,9 @@ class EstimateUi(QObject):
         parent: QObject | None = None,
         cache: Callable[[], CacheUse | None] | None = None,
     ) -> None:
-        """The label goes into ``toolbar`` (before its speed box); ``shows_run()`` says whether a run is drawn
-        on the canvas (then the cards keep it rather than the estimate); ``cache()``: the step cache a run
-        would use now (hits are predicted free), or None."""
+        """The label goes at the end of ``toolbar``; ``shows_run()`` says whether a run is drawn on the canvas
+        (then the cards keep it rather than the estimate); ``cache()``: the step cache a run would use now (hits
+        are predicted free), or None."""
         super().__init__(parent)
         self.cache = cache or (lambda: None)
         self.document = document
@@ -52,9 +52,10 @@ class EstimateUi(QObject):
         self.plan = plan
         self.shows_run = shows_run
         self.label = EstimateLabel()
-        toolbar.insertWidget(toolbar.speed_action, self.label)
+        toolbar.addWidget(self.label)  # last: after the budget, where its width can change freely
         self._task = LatestTask(name="chainstudio-estimate")
         self._estimate: Estimate | None = None
+        self._unmatched_run: RunState | None = None  # a run that ended before its estimate was ready
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -90,10 +91,20 @@ class EstimateUi(QObject):
         self.label.set_estimate(result, caps.cost_cap, caps.token_cap)
         if not self.shows_run():  # no run on the canvas: show the prediction per step
             estimate_badges(self.scene, result)
+        run, self._unmatched_run = self._unmatched_run, None
+        if run is not None:  # the run ended first (the estimate waits while a run is live): compare now
+            self._compare(run)
 
     def run_finished(self, state: RunState) -> None:
         """A run ended: the estimate against what it measured, when it was for the same strategy and the
-        whole graph (the estimate is for Run, not for a partial run)."""
+        whole graph (the estimate is for Run, not for a partial run), once the estimate is ready if it is
+        still being computed."""
+        if self._task.running or self._timer.isActive():
+            self._unmatched_run = state
+            return
+        self._compare(state)
+
+    def _compare(self, state: RunState) -> None:
         started = state.started
         if self._estimate is not None and started and started.strategy == self._estimate.strategy and not started.scope:
             self.label.set_actual(state)
@@ -103,5 +114,7 @@ class EstimateUi(QObject):
         self._task.cancel()
 
     def _document_changed(self, changes: Changes) -> None:
+        if changes.structure or changes.nodes_changed or changes.graph_info or changes.reset:
+            self._unmatched_run = None  # a run of the graph before this edit is no measure of its estimate
         if changes.structure or changes.nodes_changed or changes.graph_info:
             self._timer.start()  # moves alone change no estimate

@@ -26,12 +26,34 @@ MUTED = "#5f6b7a"
 
 async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
     """``estimate(graph, **options)`` on a worker thread, on a copy of the graph."""
-    return await run_in_worker(estimate, graph.copy(), **options)
+    return await run_in_worker(estimate, graph.copy(), checkpointed=True, **options)
 
 
 def estimate_text(result: Estimate) -> str:
+    """``≈ 15.4 s · 4,242 tok · $0.0247``, and what it assumed: ``(placeholder topic)`` for inputs without a
+    value, ``(incomplete)`` when the simulated run did not finish."""
     wall = result.wall_text(fmt_ms) + (" (uncalibrated)" if result.uncalibrated else "")
-    return f"≈ {wall} · {fmt_tokens(result.total_tokens)} tok · {fmt_cost(result.cost_usd)}"
+    text = f"≈ {wall} · {fmt_tokens(result.total_tokens)} tok · {fmt_cost(result.cost_usd)}"
+    if result.problem:
+        return text + " (incomplete)"
+    if len(result.placeholders) == 1:
+        return text + f" (placeholder {result.placeholders[0]})"
+    if result.placeholders:
+        return text + f" ({len(result.placeholders)} placeholder inputs)"
+    return text
+
+
+def caveats_html(result: Estimate) -> str:
+    """The estimate's caveats as tooltip lines (placeholder inputs, an incomplete run); '' when none."""
+    lines = []
+    if result.placeholders:
+        lines.append(
+            f"<b>{escape(result.placeholder_note)}.</b> Run it once (F5 asks for the value) and the estimate "
+            "uses the value you gave."
+        )
+    if result.problem:
+        lines.append(f"<span style='color:{WARNING_COLOR}'><b>Incomplete:</b> {escape(result.problem)}</span>")
+    return "".join(f"<br>{line}" for line in lines)
 
 
 def _cell(text: str, right: bool = False, color: str | None = None) -> str:
@@ -79,18 +101,21 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
         + _table(["Step", "Start", "Duration", "In", "Out", "Cost", "Basis"], rows)
         + f"Wall {escape(result.wall_text(fmt_ms))} · tokens {result.input_tokens:,} in / "
         f"{result.output_tokens:,} out · {result.api_calls} calls · {escape(fmt_cost(result.cost_usd))}"
+        + caveats_html(result)
     )
     for warning in warnings:
         html += f"<br><span style='color:{WARNING_COLOR}'><b>⚠ Budget:</b> {escape(warning)}</span>"
     return html
 
 
-def comparison_text(result: Estimate, state: RunState) -> str:
+def comparison_text(result: Estimate, state: RunState, sep: str = " · ") -> str:
+    """``est 15.4 s → 16.9 s (+10%) · 4,242 → 3,984 tok · $0.0247 → $0.0233`` (``sep`` between the time and
+    the rest: the toolbar puts a line break there, to stay narrow)."""
     totals = state.totals()
     actual_ms = totals.wall * 1000
     return (
-        f"est {fmt_ms(result.wall_ms)} → actual {fmt_ms(actual_ms)} "
-        f"({fmt_percent_change(result.wall_ms, actual_ms)}) · {fmt_tokens(result.total_tokens)} → "
+        f"est {fmt_ms(result.wall_ms)} → {fmt_ms(actual_ms)} "
+        f"({fmt_percent_change(result.wall_ms, actual_ms)}){sep}{fmt_tokens(result.total_tokens)} → "
         f"{fmt_tokens(totals.total_tokens)} tok · {fmt_cost(result.cost_usd)} → {fmt_cost(totals.cost_usd)}"
     )
 
@@ -126,6 +151,8 @@ class EstimateLabel(QLabel):
         self.estimate: Estimate | None = None
         self.warnings: list[str] = []
         self.setTextFormat(Qt.TextFormat.PlainText)
+        # room for the two lines of "estimate → actual" from the start: the toolbar does not grow after a run
+        self.setMinimumHeight(2 * self.fontMetrics().lineSpacing())
         self.clear()
 
     def clear(self) -> None:
@@ -150,6 +177,6 @@ class EstimateLabel(QLabel):
         """After a run: the estimate shown earlier against what the run measured."""
         if self.estimate is None:
             return
-        self.setText(comparison_text(self.estimate, state))
+        self.setText(comparison_text(self.estimate, state, sep="\n"))  # two short lines fit the toolbar
         self.setToolTip(comparison_tooltip(self.estimate, state))
         self.setStyleSheet("")

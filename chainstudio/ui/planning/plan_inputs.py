@@ -1,5 +1,6 @@
 """What the estimate and the advisor plan with: the run toolbar's strategy and cap, the settings' rate
-limits, and the latency model of the endpoint the run would go to, fitted on the run history."""
+limits, the latency model of the endpoint the run would go to (fitted on the run history), and the values
+last given for the graph's inputs (inputs with neither those nor a default are estimated with a placeholder)."""
 
 from __future__ import annotations
 
@@ -26,11 +27,19 @@ def runnable(document: Document) -> bool:
 
 
 class PlanInputs:
-    def __init__(self, settings: SettingsStore, history: RunHistory | None, options: Callable[[], RunOptions]):
-        """``options``: the run toolbar's current choices."""
+    def __init__(
+        self,
+        settings: SettingsStore,
+        history: RunHistory | None,
+        options: Callable[[], RunOptions],
+        inputs: Callable[[Graph], dict[str, str]] | None = None,
+    ):
+        """``options``: the run toolbar's current choices; ``inputs(graph)``: the values last given for the
+        graph's inputs (None: none remembered)."""
         self.settings = settings
         self.history = history
         self.options = options
+        self.inputs = inputs
 
     def latency(self, graph: Graph, options: RunOptions) -> LatencyModel:
         """The latency model of the endpoint ``options`` would run on, with ``graph``'s step histories."""
@@ -54,4 +63,5 @@ class PlanInputs:
             "rate_limits": rate_limits(self.settings.current, options),
             "latency": self.latency(graph, options),
             "model": run_model(self.settings.current, options),
+            "inputs": self.inputs(graph) if self.inputs is not None else {},
         }

@@ -3,7 +3,9 @@
 ``RunController.start(graph, options)`` builds the run's context from the current settings and the
 toolbar's choices (``chainstudio.core.launch``, the same as the CLI), runs a fresh ``Run`` as an owned
 asyncio task whose events go to a ``RunBridge`` (which follows the run's own state), records the finished
-run in the history, and reports through signals. Nothing here blocks the loop.
+run in the history (on a thread of its own), and reports through signals. Nothing here blocks the loop.
+While a run is live, background planning (estimate, advisor) waits at its next checkpoint, so it does not
+take the interpreter from the UI (``chainstudio.ui.common.worker``).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.history_recorder import HistoryRecorder
 from chainstudio.core.storage.settings import Settings
 from chainstudio.ui.common.tasks import LatestTask
+from chainstudio.ui.common.worker import pause_background, resume_background, run_in_thread
 from chainstudio.ui.run.bridge import RunBridge
 from chainstudio.ui.services import AppServices
 
 log = logging.getLogger(__name__)
+RECORD_AFTER_S = 0.15  # the run is recorded in the history this long after it ended (after the views painted)
 LIVE_TICK_MS = 66  # ~15 Hz: running bars and elapsed times grow between events
 
 
@@ -78,6 +82,7 @@ class RunController(QObject):
             self.problem.emit(str(exc))
             return False
         warm_up()  # a no-op once loaded: keeps the tokenizer's first load out of the run's timings
+        pause_background()  # an estimate or analysis computing on a worker thread waits until the run ends
         self.bridge.follow(self.run)
         self.bridge.live_clock = context.clock.now
         run = self.run
@@ -94,19 +99,27 @@ class RunController(QObject):
     async def _execute(self, run: Run, recorder: HistoryRecorder | None) -> None:
         state: RunState
         try:
-            state = await run.execute()
-        except Exception as exc:  # report, never crash the window
-            log.exception("run failed")
-            self.problem.emit(f"The run stopped with an internal error: {exc}")
-            state = run.state
+            try:
+                state = await run.execute()
+            except Exception as exc:  # report, never crash the window
+                log.exception("run failed")
+                self.problem.emit(f"The run stopped with an internal error: {exc}")
+                state = run.state
+            finally:
+                self._ticker.stop()
+                await run.context.provider.aclose()
+            if recorder is not None:
+                # The run was written as it went; its last batch is written after the views painted the
+                # finished run (a 300-step Gantt and canvas: tens of ms), on a thread of its own (not the
+                # shared executor, whose workers may wait at a checkpoint), so that the two do not compete.
+                await asyncio.sleep(RECORD_AFTER_S)
+                problem = await run_in_thread(recorder.close)
+                if problem:
+                    log.warning("could not record the run in the history: %s", problem)
         finally:
-            self._ticker.stop()
-            await run.context.provider.aclose()
-        if recorder is not None:  # the run was written as it went; wait for the last batch off the loop
-            problem = await asyncio.to_thread(recorder.close)
-            if problem:
-                log.warning("could not record the run in the history: %s", problem)
+            resume_background()  # the estimate and the advisor go on (also after a cancelled task)
         self.runningChanged.emit(False)
+        await asyncio.sleep(0)  # the toolbar and banner, then (next loop turn) what follows ``finished``
         self.finished.emit(state)
 
     def _recorder(self, run: Run, settings: Settings, options: RunOptions, file: str | None) -> HistoryRecorder | None:

@@ -5,6 +5,10 @@ through the ``SettingsStore`` it was given (which tells the store's listeners) a
 edited, the key through ``store_api_key`` (the OS keyring when there is one, otherwise a file only the
 user can read; the dialog warns about the file).
 The key never goes into ``Settings`` or a graph file.
+
+Test connection lists the server's models (``GET /v1/models``, with the URL and key in the form, saved or
+not) into the default-model picker and says in one line what went wrong when it cannot; Save keeps the list
+(``Settings.known_models``) so every model field of the app can offer it.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from chainstudio.core.storage.settings import (
     store_api_key,
     stored_api_key,
 )
+from chainstudio.ui.common.model_names import attach_model_completer
 from chainstudio.ui.common.settings_store import SettingsStore
+from chainstudio.ui.run.connection_test import ConnectionTest
 
 # (name, base URL) of the OpenAI-compatible servers users run most.
 SERVER_PRESETS = (
@@ -111,8 +117,16 @@ class SettingsDialog(QDialog):
             "QLabel { color: #8a4b00; background: #fff4e0; border: 1px solid #f0c27a;"
             " border-radius: 4px; padding: 6px; }"
         )
-        self.default_model = QLineEdit()
+        self.model_picker = QComboBox()  # the default model: typed, or picked from the server's list
+        self.model_picker.setEditable(True)
+        self.model_picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.default_model = QLineEdit()  # the picker's line edit: typed, or set by a pick
+        self.model_picker.setLineEdit(self.default_model)
         self.default_model.setPlaceholderText("empty: each step's own model")
+        attach_model_completer(self.default_model)
+        self.connection = ConnectionTest()
+        self.test_button, self.test_result = self.connection.button, self.connection.result
+        self.listed_models: list[str] | None = None  # what Test connection found, until Save keeps it
         self.strategy = QComboBox()
         self.strategy.addItems(STRATEGIES)
         self.concurrency = QSpinBox()
@@ -153,6 +167,9 @@ class SettingsDialog(QDialog):
         self.prices.itemChanged.connect(lambda _item: self.problems_label.hide())
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+        self.test_button.clicked.connect(self.test_connection)
+        self.connection.listed.connect(self._listed)
+        self.finished.connect(lambda _result: self.connection.cancel())
 
     def _build_layout(self) -> None:
         endpoint = QGroupBox("Provider")
@@ -166,10 +183,11 @@ class SettingsDialog(QDialog):
         form.addRow("API key", key_row)
         form.addRow("", self.key_where)
         form.addRow("", self.key_warning)
+        form.addRow("", self.connection)
 
         runs = QGroupBox("Run defaults")
         form = QFormLayout(runs)
-        form.addRow("Default model", self.default_model)
+        form.addRow("Default model", self.model_picker)
         form.addRow("Strategy", self.strategy)
         form.addRow("Concurrency", self.concurrency)
         form.addRow("Requests per minute", self.requests_per_minute)
@@ -199,6 +217,7 @@ class SettingsDialog(QDialog):
         elif where == "environment":
             self.api_key.setPlaceholderText("using OPENAI_API_KEY from the environment")
         self.key_where.setText(KEY_WHERE[where])
+        self._show_models(settings.known_models)
         self.default_model.setText(settings.default_model)
         self.strategy.setCurrentText(settings.strategy if settings.strategy in STRATEGIES else "eager")
         self.concurrency.setValue(max(1, int(settings.concurrency or 1)))
@@ -265,8 +284,27 @@ class SettingsDialog(QDialog):
 
     def _update_enabled(self) -> None:
         remote = self.provider.currentData() == "openai"
-        for widget in (self.server, self.base_url, self.api_key, self.show_key):
+        for widget in (self.server, self.base_url, self.api_key, self.show_key, self.test_button):
             widget.setEnabled(remote)
+
+    # --- test connection ------------------------------------------------------------------------
+    def test_connection(self) -> None:
+        """List the server's models with the URL and key in the form (in the background)."""
+        self.connection.run(self.base_url.text().strip() or None, self.api_key.text().strip() or None)
+
+    def _listed(self, names: list[str]) -> None:
+        self.listed_models = names
+        self._show_models(names)
+
+    def _show_models(self, names: list[str]) -> None:
+        """The picker offers ``names`` (the typed default model stays as it is)."""
+        text = self.default_model.text()
+        self.model_picker.blockSignals(True)
+        self.model_picker.clear()
+        self.model_picker.addItems(names)
+        self.model_picker.setCurrentIndex(-1)
+        self.model_picker.blockSignals(False)
+        self.default_model.setText(text)
 
     # --- reading and saving ---------------------------------------------------------------------
     def price_overrides(self) -> tuple[dict[str, dict[str, float]], list[str]]:
@@ -315,6 +353,7 @@ class SettingsDialog(QDialog):
             requests_per_minute=self.requests_per_minute.value() or None,
             tokens_per_minute=self.tokens_per_minute.value() or None,
             price_overrides=overrides,
+            known_models=self.listed_models if self.listed_models is not None else list(self._settings.known_models),
         )
         return settings, problems
 

@@ -1,11 +1,30 @@
-"""The run toolbar: Run / Stop, provider (Simulated by default, labelled as such), strategy, concurrency,
-and the simulated provider's speed."""
+"""The run toolbar: Run / Stop, provider (Simulated by default, labelled as such, with its speed and the
+SIMULATED badge right beside it), strategy, concurrency, budget, and the estimate at the end.
+
+It must fit a 1400-px window (the default size) whole, after a run too, when the estimate reads
+``est 15.4 s → 22.3 s (+45%)`` over ``4,242 → 3,984 tok · …`` (two short lines): nothing that says what a
+figure is (the badge, the estimate) may be pushed into the » overflow. So the texts are short
+(``sim ×20``) and the two budget caps sit in a drop-down whose button says what is set (``Budget: none``,
+``Budget: $0.5 · 20k tok``)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QSpinBox, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QSpinBox,
+    QToolBar,
+    QToolButton,
+    QWidget,
+    QWidgetAction,
+)
 
+from chainstudio.core.formatting import fmt_tokens
 from chainstudio.core.launch import RunOptions
 
 PROVIDERS = (("Simulated (offline)", "simulated"), ("OpenAI-compatible", "openai"))
@@ -14,7 +33,7 @@ STRATEGIES = (
     ("layered", "Run one parallel layer at a time (a barrier per layer)"),
     ("sequential", "One step at a time, in topological order"),
 )
-SPEEDS = ((1.0, "real time"), (5.0, "×5"), (20.0, "×20"))
+SPEEDS = ((1.0, "×1"), (5.0, "×5"), (20.0, "×20"))
 
 
 class RunToolbar(QToolBar):
@@ -41,13 +60,14 @@ class RunToolbar(QToolBar):
         for speed, label in SPEEDS:
             self.speed.addItem(f"sim {label}", speed)
         self.speed.setToolTip(
-            "Simulated provider only: run faster than real time (reported times stay in simulated seconds)"
+            "Simulated provider only: ×1 is real time, ×5 and ×20 run faster (reported times stay in simulated seconds)"
         )
-        self.simulated_badge = QLabel(" SIMULATED ")
+        self.simulated_badge = QLabel("SIMULATED")
         self.simulated_badge.setStyleSheet(
             "background:#fef3c7; color:#92400e; border:1px solid #f59e0b;"
             "border-radius:3px; font-weight:bold; padding:1px 4px;"
         )
+        self.simulated_badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.simulated_badge.setToolTip(
             "The simulated provider calls no model: texts, timings and tokens come from an offline simulator"
         )
@@ -64,6 +84,21 @@ class RunToolbar(QToolBar):
         self.token_cap.setSpecialValueText("no token cap")
         self.token_cap.setSuffix(" tok")
         self.token_cap.setToolTip("Budget: the run stops before any call whose worst case would cross this many tokens")
+        self.budget = QToolButton()
+        self.budget.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.budget.setToolTip("Budget: the run stops before any call whose worst case would cross a cap")
+        caps = QWidget()
+        form = QFormLayout(caps)
+        form.addRow("Cost cap", self.cost_cap)
+        form.addRow("Token cap", self.token_cap)
+        menu = QMenu(self.budget)
+        holder = QWidgetAction(menu)
+        holder.setDefaultWidget(caps)
+        menu.addAction(holder)
+        self.budget.setMenu(menu)
+        self._show_budget()
+        for spin in (self.cost_cap, self.token_cap):
+            spin.valueChanged.connect(self._show_budget)
         self.provider.currentIndexChanged.connect(self._provider_changed)
         for combo in (self.provider, self.strategy, self.speed):
             combo.currentIndexChanged.connect(self.optionsChanged)
@@ -75,19 +110,25 @@ class RunToolbar(QToolBar):
         self.addAction(stop_action)
         self.addAction(settings_action)
         self.addSeparator()
-        for label, widget in (
-            ("Provider ", self.provider),
-            (" Strategy ", self.strategy),
-            (" Concurrency ", self.concurrency),
-        ):
-            self.addWidget(QLabel(label))
-            self.addWidget(widget)
-        self.addWidget(QLabel(" Budget "))
-        self.addWidget(self.cost_cap)
-        self.addWidget(self.token_cap)
-        self.addWidget(QLabel(" "))
+        self.addWidget(QLabel("Provider "))
+        self.addWidget(self.provider)
         self.speed_action = self.addWidget(self.speed)
         self.badge_action = self.addWidget(self.simulated_badge)
+        for label, widget in ((" Strategy ", self.strategy), (" Concurrency ", self.concurrency)):
+            self.addWidget(QLabel(label))
+            self.addWidget(widget)
+        self.addWidget(QLabel(" "))
+        self.addWidget(self.budget)
+        self.addWidget(QLabel(" "))  # the estimate follows, at the end
+
+    def _show_budget(self) -> None:
+        """The budget button says which caps are set."""
+        caps = []
+        if self.cost_cap.value():
+            caps.append(f"${self.cost_cap.value():g}")
+        if self.token_cap.value():
+            caps.append(f"{fmt_tokens(self.token_cap.value())} tok")
+        self.budget.setText("Budget: " + (" · ".join(caps) if caps else "none"))
 
     def _provider_changed(self) -> None:
         simulated = self.provider.currentData() == "simulated"
@@ -116,5 +157,5 @@ class RunToolbar(QToolBar):
             self.concurrency.setValue(concurrency)
 
     def set_running(self, running: bool) -> None:
-        for widget in (self.provider, self.strategy, self.concurrency, self.speed, self.cost_cap, self.token_cap):
+        for widget in (self.provider, self.strategy, self.concurrency, self.speed, self.budget):
             widget.setEnabled(not running)

@@ -102,3 +102,39 @@ def test_a_failure_while_estimating_inside_a_running_loop_reaches_the_caller():
 
     with pytest.raises(RuntimeError, match="the simulation failed"):
         asyncio.run(inside_loop())
+
+
+def without_default(name="research-hybrid"):
+    graph = load(EXAMPLES / f"{name}.chain.json")
+    graph.inputs[0].default = None
+    return graph
+
+
+def test_an_input_without_a_value_is_estimated_with_a_placeholder_and_named():
+    """Issue 12, item 4: a graph input with no default used to give "≈ 0 ms · 0 tok" (the simulated run
+    failed at the input step). Now it is estimated with a placeholder, and the estimate says which."""
+    from chainstudio.core.planning.estimate import PLACEHOLDER_TOKENS, placeholder_text
+    from chainstudio.core.tokens import count_tokens
+
+    assert count_tokens(placeholder_text()) == PLACEHOLDER_TOKENS
+    graph = without_default()
+    result = estimate(graph)
+    assert result.placeholders == ["topic"] and result.problem is None
+    assert result.wall_ms > 10_000 and result.api_calls == 6 and result.total_tokens > 3000
+    assert "topic has no value" in result.placeholder_note and f"{PLACEHOLDER_TOKENS}-token" in result.placeholder_note
+    assert all(n.start_ms is not None for n in result.nodes)
+    assert result.to_json()["placeholder_inputs"] == ["topic"]
+    # a value given is used, and nothing is a placeholder then
+    given = estimate(graph, inputs={"topic": "x " * 400})
+    assert given.placeholders == [] and given.input_tokens > result.input_tokens
+    # with a default, as before
+    assert estimate(load(EXAMPLES / "research-hybrid.chain.json")).placeholders == []
+
+
+def test_an_estimate_that_cannot_complete_says_why():
+    graph = load(EXAMPLES / "research-hybrid.chain.json")
+    hardware = graph.node_by_name("hardware")
+    hardware.params["prompt"] = "{{ topic | truncate_chars('x') }}"  # renders only at run time, and fails
+    result = estimate(graph)
+    assert result.problem is not None and "hardware" in result.problem
+    assert result.node("security").start_ms is None  # never reached

@@ -98,3 +98,50 @@ def test_research_examples_reproduce_the_seed_pattern():
     speedup = walls["sequential"] / walls["parallel"]
     assert 3.0 <= speedup <= 4.0, walls
     assert walls["parallel"] < walls["hybrid"] < walls["sequential"]
+
+
+def test_a_wave_of_calls_generates_one_answer_per_loop_turn_with_the_same_answers(monkeypatch):
+    """64 calls start together at a run's start: each answer is generated in a loop turn of its own (a GUI
+    stays responsive between them), and the answers are those of calls made one at a time."""
+    import asyncio
+
+    from chainstudio.core.clock import Clock
+    from chainstudio.core.providers import simulated
+    from chainstudio.core.providers.base import ChatRequest
+
+    requests = [
+        ChatRequest(
+            "gpt-4o-mini", ({"role": "user", "content": f"write about wave {i}"},), max_tokens=60, seed_key=f"s{i}"
+        )
+        for i in range(8)
+    ]
+
+    original = simulated.simulated_text
+
+    async def wave(together: bool) -> tuple[list[str], list[int]]:
+        turns, generated_at = 0, []
+
+        def spy(*args, **kwargs):
+            generated_at.append(turns)
+            return original(*args, **kwargs)
+
+        async def ticker():
+            nonlocal turns
+            while True:
+                turns += 1
+                await asyncio.sleep(0)
+
+        monkeypatch.setattr(simulated, "simulated_text", spy)
+        provider = simulated.SimulatedProvider(clock=Clock(speed=1000.0))
+        counting = asyncio.create_task(ticker())
+        if together:
+            results = await asyncio.gather(*(provider.stream_chat(r, lambda *_: None) for r in requests))
+        else:
+            results = [await provider.stream_chat(r, lambda *_: None) for r in requests]
+        counting.cancel()
+        return [r.text for r in results], generated_at
+
+    texts, turns = asyncio.run(wave(together=True))
+    one_by_one, _ = asyncio.run(wave(together=False))
+    assert len(turns) == len(set(turns)), turns  # never two answers generated in one loop turn
+    assert texts == one_by_one

@@ -119,3 +119,19 @@ def test_statuses_are_typed_and_read_as_their_plain_values():
     assert f"{span.status} / {state.status}" == "succeeded / succeeded" and str(span.status) == "succeeded"
     decoded = RunState.from_events([*script()[:-1], ev.RunFinished(R, 103.0, "partial")])  # as from a stored run
     assert decoded.status is RunStatus.PARTIAL
+
+
+def test_the_critical_path_follows_each_step_that_ends_while_streaming_leaves_it_alone():
+    """Asked at every repaint during a run: it must change as soon as a step ends, and a caller's change to
+    the list it got must not change the next answer."""
+    state = RunState()
+    seen = []
+    for event in script():
+        state.apply(event)
+        path, time = state.critical_path()
+        seen.append(([state.spans[n].name for n in path], round(time, 6)))
+        path.clear()  # the caller's copy
+    assert seen[8][1] == 0.0  # nothing ended yet (a streamed two chunks)
+    assert seen[9] == (["a", "c", "o"], 1.0)  # a ended at 101.0, b still retrying
+    assert seen[12] == (["b", "c", "o"], 2.9)  # b ended at 103.0: a longer chain at once
+    assert seen[-1] == (["b", "c", "o"], 2.9) == ([state.spans[n].name for n in state.totals().critical_path], 2.9)

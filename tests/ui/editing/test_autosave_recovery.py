@@ -6,8 +6,10 @@ import signal
 import subprocess
 import sys
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
 
+from chainstudio.core.storage import fileformat
 from chainstudio.core.storage.autosave import recoverable
 from chainstudio.ui.main_window import MainWindow
 from tests.conftest import EXAMPLES, ROOT
@@ -34,19 +36,20 @@ with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
 """
 
 
-def test_sigkill_with_unsaved_edits_then_restore(qtbot, tmp_path):
-    graph_file = tmp_path / "work.chain.json"
-    graph_file.write_bytes((EXAMPLES / "research-hybrid.chain.json").read_bytes())
+def edit_and_kill(path: str, tmp_path, cwd) -> None:
+    """The real window in its own process (started in ``cwd``) opens ``path``, adds a step, autosaves; then
+    it is killed with SIGKILL."""
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",
         "CHAINSTUDIO_AUTOSAVE_MS": "200",
         "CHAINSTUDIO_DATA_DIR": str(tmp_path / "data"),
         "CHAINSTUDIO_CONFIG_DIR": str(tmp_path / "config"),
+        "PYTHONPATH": str(ROOT),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-c", EDITOR, str(graph_file), str(tmp_path)],
-        cwd=ROOT,
+        [sys.executable, "-c", EDITOR, path, str(tmp_path)],
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -57,6 +60,12 @@ def test_sigkill_with_unsaved_edits_then_restore(qtbot, tmp_path):
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+
+
+def test_sigkill_with_unsaved_edits_then_restore(qtbot, tmp_path):
+    graph_file = tmp_path / "work.chain.json"
+    graph_file.write_bytes((EXAMPLES / "research-hybrid.chain.json").read_bytes())
+    edit_and_kill(str(graph_file), tmp_path, cwd=ROOT)
     assert graph_file.read_bytes() == (EXAMPLES / "research-hybrid.chain.json").read_bytes()  # never saved
 
     # the next launch (this process, the same data directory) offers the edits back
@@ -82,6 +91,40 @@ def test_sigkill_with_unsaved_edits_then_restore(qtbot, tmp_path):
         os.environ["CHAINSTUDIO_DATA_DIR"] = old
 
 
+def test_a_relative_path_restored_from_another_directory_saves_to_the_original_file(qtbot, tmp_path, monkeypatch):
+    """Issue 12, item 6: open ``work.chain.json`` by a relative path, edit, SIGKILL; relaunch from another
+    directory, Restore, Ctrl+S: the original file gets the edits and nothing appears in the new directory."""
+    first, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    first.mkdir()
+    elsewhere.mkdir()
+    original = (EXAMPLES / "research-hybrid.chain.json").read_bytes()
+    (first / "work.chain.json").write_bytes(original)
+    edit_and_kill("work.chain.json", tmp_path, cwd=first)  # a path relative to its working directory
+
+    monkeypatch.chdir(elsewhere)  # the next launch starts in another directory
+    monkeypatch.setenv("CHAINSTUDIO_DATA_DIR", str(tmp_path / "data"))
+    (item,) = recoverable()
+    assert item.source_file == str(first / "work.chain.json")
+    window = MainWindow(QSettings(str(tmp_path / "ui2.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    with qtbot.waitExposed(window):
+        window.show()
+    window.start([])  # no files given: the restore offer
+    offer = window.autosave.offer
+    assert offer is not None and offer.isVisible()
+    QTest.mouseClick(offer.button(offer.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    assert window.document.modified and window.document.path == first / "work.chain.json"
+    with qtbot.waitActive(window):  # the question box had the focus
+        window.activateWindow()
+    window.view.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.document.modified)
+    assert list(elsewhere.iterdir()) == []  # no stray file where the second session started
+    saved = fileformat.load(first / "work.chain.json")
+    assert len(saved.nodes) == 9 and (first / "work.chain.json").read_bytes() != original
+    window.autosave.discard()
+
+
 def test_autosave_follows_edits_and_saves(qtbot, tmp_path):
     window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
@@ -105,7 +148,8 @@ def test_first_launch_opens_the_welcome_graph_with_the_simulated_banner(qtbot, t
     window.start([])
     assert window.document.graph.name == "research-hybrid" and window.document.path is None
     assert window.banner.isVisible() and "Simulated provider active" in window.banner.label.text()
+    # the banner follows the provider in effect: a real endpoint is named, never hidden
     window.runs.toolbar.set_options(provider="openai")
-    assert not window.banner.isVisible()
+    assert window.banner.isVisible() and "Real endpoint active" in window.banner.label.text()
     window.runs.toolbar.set_options(provider="simulated")
-    assert window.banner.isVisible()
+    assert window.banner.isVisible() and "Simulated provider active" in window.banner.label.text()

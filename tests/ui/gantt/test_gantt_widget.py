@@ -201,3 +201,22 @@ def test_events_of_other_runs_do_not_move_bars(gantt):
     state.apply(ev.NodeFinished("someone-else", 99999.0, nid("hardware"), "x"))
     gantt.refresh()
     assert gantt.view.layout_.bar_rect(nid("hardware")) == before
+
+
+def test_a_bar_label_never_goes_inside_a_patterned_bar():
+    """Issue 12, item 10: an error painted over a failed or backing-off bar could not be read. It goes beside
+    the bar (elided to the room there), or is left to the tooltip; only a solid bar may carry text inside."""
+    from chainstudio.core.gantt.layout import LABEL_GAP, MIN_LABEL_PX, label_place
+
+    room = (220.0, 1000.0)
+    assert label_place(100, (300, 500), room, solid=False) == (500 + LABEL_GAP, 100)  # right of the bar
+    assert label_place(100, (700, 990), room, solid=False) == (700 - LABEL_GAP - 100, 100)  # left of it
+    # a bar across the whole chart: a solid one carries the text inside its end, a failed one does not
+    inside = label_place(100, (230, 1000), room, solid=True)
+    assert inside is not None and 230 < inside[0] < 1000
+    assert label_place(100, (230, 1000), room, solid=False) is None
+    # some room on one side: the text goes there, elided to that width, never onto the bar
+    x, width = label_place(400, (400, 900), room, solid=False)
+    assert x == 220 and x + width == 400 - LABEL_GAP and width >= MIN_LABEL_PX
+    x, width = label_place(400, (240, 700), room, solid=False)
+    assert x == 700 + LABEL_GAP and width == 1000 - 700 - LABEL_GAP

@@ -203,3 +203,32 @@ def test_run_comparison_coroutine_with_one_cap_is_run_bench(qtbot):
     result = run_virtual(run_comparison([("p", graph)], ["eager", "sequential"], virtual_context, concurrencies=[2]))
     assert [r.states[0].started.concurrency for r in result.rows] == [2, 2]
     assert [r.label for r in result.rows] == ["research-parallel (eager)", "research-parallel (sequential)"]
+
+
+def test_a_failed_row_says_why_in_red_and_is_not_ranked(view):
+    """Issue 12, item 3: a failed run is never fastest or cheapest, never the baseline, and its row says why."""
+    from chainstudio.core.providers.simulated import Faults
+    from chainstudio.ui.planning.compare_view import PROBLEM_COLOR
+
+    def failing(index):
+        clock = Clock(monotonic=asyncio.get_running_loop().time)
+        provider = make_provider("simulated", clock=clock, seed=index, faults=Faults(server_error=1.0))
+        return RunContext(provider=provider, clock=clock, seed=index)
+
+    broken = load("research-parallel")
+    failed = run_virtual(run_bench([("broken.chain.json", broken)], ["sequential"], 1, failing))
+    good = run_virtual(
+        run_bench([("research-hybrid.chain.json", load("research-hybrid"))], STRATEGIES, 1, virtual_context)
+    )
+    from chainstudio.core.planning.compare import summarize
+
+    result = summarize(failed.rows + good.rows)
+    view.set_result(result)
+    shown = [cells(view, r) for r in range(view.table.rowCount())]
+    failed_row = shown[0]
+    assert failed_row[6] == "" and failed_row[7].startswith("failed: ") and "HTTP 500" in failed_row[7]
+    assert view.table.item(0, 7).foreground().color().name() == PROBLEM_COLOR
+    assert all("fastest" not in row[7] and "cheapest" not in row[7] for row in shown[:1])
+    assert any("fastest" in row[7] for row in shown[1:]) and any("cheapest" in row[7] for row in shown[1:])
+    assert "did not succeed: not ranked" in view.summary.text()
+    assert "broken" not in view.summary.text().split("Speed-up")[1]  # never the baseline

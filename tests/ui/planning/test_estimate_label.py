@@ -53,7 +53,7 @@ def test_estimate_against_actual_after_a_run(label, hybrid):
     actual = run_simulated(hybrid, seed=2).state
     label.set_actual(actual)
     totals = actual.totals()
-    assert label.text().startswith(f"est {fmt_ms(result.wall_ms)} → actual {fmt_ms(totals.wall * 1000)} (")
+    assert label.text().startswith(f"est {fmt_ms(result.wall_ms)} → {fmt_ms(totals.wall * 1000)} (")
     assert f"{totals.total_tokens:,} tok" in label.text()
     tip = label.toolTip()
     assert "Estimate against the run" in tip and ">hardware<" in tip

@@ -164,3 +164,27 @@ def test_export_to_an_unwritable_place_says_so(panel, tmp_path):
     blocked.write_text("x")
     assert panel.export_run(run_id, "csv", blocked / "out.csv") is None
     assert panel.message.text().startswith("Cannot write")
+
+
+def test_runs_recorded_elsewhere_appear_without_refresh(qtbot, app_window, tmp_path):
+    """Issue 12, item 10: a run recorded by the CLI (another process) or by a comparison shows up in the
+    History panel while it is in view, without pressing Refresh."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    app_window.history_dock.show()
+    app_window.history_dock.raise_()
+    table = app_window.history.panel.table
+    qtbot.waitUntil(lambda: app_window.history_dock.isVisible())
+    assert table.rowCount() == 0
+    assert app_window.services.history.path == tmp_path / "history.sqlite3"
+    env = {**os.environ, "CHAINSTUDIO_DATA_DIR": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
+    cli = [sys.executable, "-m", "chainstudio", "run", str(EXAMPLES / "research-hybrid.chain.json")]
+    done = subprocess.run([*cli, "--speed", "400", "--no-output"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=5000)
+    assert cells(app_window.history.panel, 0)[1] == "cli run"

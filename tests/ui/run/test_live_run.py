@@ -105,3 +105,32 @@ def test_gui_run_through_the_openai_compatible_provider(qtbot, app_window):
     assert (totals.input_tokens, totals.output_tokens) == (stats.prompt_tokens, stats.completion_tokens)
     assert stats.max_in_flight <= 2
     assert "OpenAI-compatible" in state.started.provider_label
+
+
+def test_a_live_tick_right_after_an_update_redraws_nothing(qtbot, app_window, monkeypatch):
+    """While steps stream, the bridge's updates (30/s) already redraw the run: the live tick (15/s) redraws
+    only when no update came for a tick's interval (a long wait for a first token), so bars keep growing."""
+    from chainstudio.ui.run import live_run
+
+    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    app_window.runs.request_run(RunOptions(speed=1.0))
+    qtbot.waitUntil(
+        lambda: (
+            app_window.runs.state is not None
+            and any(s.status == "running" for s in app_window.runs.state.spans.values())
+        ),
+        timeout=10000,
+    )
+    now = [1000.0]
+    monkeypatch.setattr(live_run, "monotonic", lambda: now[0])
+    redraws = []
+    monkeypatch.setattr(app_window.runs.gantt, "refresh", lambda changed=None: redraws.append(changed))
+    controller = app_window.runs.controller
+    controller.bridge.updated.emit(frozenset({""}))
+    controller.tick.emit()
+    assert len(redraws) == 1  # the update's redraw only
+    now[0] += live_run.LIVE_TICK_MS / 1000 + 0.001
+    controller.tick.emit()
+    assert len(redraws) == 2  # no update for a tick's interval: the tick redraws
+    app_window.runs.stop_action.trigger()
+    qtbot.waitUntil(lambda: not controller.running, timeout=5000)

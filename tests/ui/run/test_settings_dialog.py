@@ -6,6 +6,7 @@ import stat
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from chainstudio.core.storage import settings as core_settings
@@ -162,3 +163,59 @@ def test_bad_price_overrides_block_the_save_and_are_pointed_out(dialog, qtbot, c
     assert json.loads((clean_config / "settings.json").read_text())["price_overrides"] == {
         "gpt-x": {"input": 1.25, "output": 2.0}
     }
+
+
+def test_test_connection_lists_the_servers_models_into_the_picker(qtbot, qasync_loop, clean_config):
+    """Issue 12, go beyond: Test connection asks the server (GET /v1/models, real HTTP) with the URL and key
+    in the form, fills the model picker, and Save keeps the list for the app's model fields."""
+    from chainstudio.ui.common.model_names import model_names
+    from chainstudio.ui.common.settings_store import SettingsStore
+    from tests.support.fake_openai_server import FakeOpenAIServer
+
+    with FakeOpenAIServer(api_key="sk-local", known_models={"gemma-3-270m", "llama3.1:8b", "qwen2.5"}) as server:
+        store = SettingsStore()
+        dialog = SettingsDialog(store)
+        qtbot.addWidget(dialog)
+        dialog.open()
+        assert not dialog.test_button.isEnabled()  # the simulated provider has no server to test
+        dialog.provider.setCurrentIndex(dialog.provider.findData("openai"))
+        dialog.base_url.setText(server.url)
+        QTest.keyClicks(dialog.api_key, "sk-wrong")
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✗"), timeout=10_000)
+        assert "refused the API key" in dialog.test_result.text() and dialog.model_picker.count() == 0
+
+        dialog.api_key.clear()
+        QTest.keyClicks(dialog.api_key, "sk-local")
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✓"), timeout=10_000)
+        assert "3 models" in dialog.test_result.text()
+        picker = dialog.model_picker
+        assert [picker.itemText(i) for i in range(picker.count())] == ["gemma-3-270m", "llama3.1:8b", "qwen2.5"]
+        picker.setCurrentIndex(1)
+        assert dialog.default_model.text() == "llama3.1:8b"
+        press_save(dialog, qtbot)
+    saved = load_settings()
+    assert saved.default_model == "llama3.1:8b" and saved.known_models == ["gemma-3-270m", "llama3.1:8b", "qwen2.5"]
+    # the app's model fields complete from the list (the Inspector's step model field uses the same one)
+    from PySide6.QtCore import QSettings
+
+    from chainstudio.core.storage.history import RunHistory
+    from chainstudio.ui.services import AppServices
+
+    AppServices.create(
+        QSettings(str(clean_config / "ui.ini"), QSettings.Format.IniFormat), RunHistory(clean_config / "h")
+    )
+    assert model_names().stringList() == ["gemma-3-270m", "llama3.1:8b", "qwen2.5"]
+    assert server.stats.requests == 0  # listing models is no chat request
+
+
+def test_test_connection_says_when_the_server_cannot_be_reached(qtbot, qasync_loop):
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    dialog.open()
+    dialog.provider.setCurrentIndex(dialog.provider.findData("openai"))
+    dialog.base_url.setText("http://127.0.0.1:9/v1")
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.test_result.text().startswith("✗"), timeout=15_000)
+    assert "cannot reach http://127.0.0.1:9/v1" in dialog.test_result.text()

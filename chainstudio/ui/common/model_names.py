@@ -1,0 +1,37 @@
+"""The model names the configured server offers, for every model field of the app to complete from.
+
+Settings → Test connection lists them (``GET /v1/models``) and saves them with the settings
+(``Settings.known_models``); ``set_model_names`` puts them in one process-wide list model, and
+``attach_model_completer`` makes a line edit (the Settings' default model, a step's model field in the
+Inspector) offer them as the user types, matching anywhere in the name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtWidgets import QCompleter, QLineEdit
+
+_names: QStringListModel | None = None
+
+
+def model_names() -> QStringListModel:
+    """The shared list (empty until a server's models were listed)."""
+    global _names
+    if _names is None:
+        _names = QStringListModel()
+    return _names
+
+
+def set_model_names(names: Iterable[str]) -> None:
+    model_names().setStringList(sorted(set(names)))
+
+
+def attach_model_completer(editor: QLineEdit) -> QCompleter:
+    """``editor`` completes from the listed model names (case-insensitive, anywhere in the name)."""
+    completer = QCompleter(model_names(), editor)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    editor.setCompleter(completer)
+    return completer
