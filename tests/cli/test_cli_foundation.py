@@ -84,13 +84,14 @@ def test_core_never_imports_qt():
 
 
 def test_an_unknown_command_is_an_error_listing_the_commands_and_never_opens_the_app():
-    """Issue 12, item 12: ``chainstudio history`` used to open the GUI on a file named "history" (and hang
-    offscreen). It exits at once with the commands there are."""
-    result = cli("history")
+    """Issue 12, item 12: ``chainstudio history`` (before it was a command) opened the GUI on a file named
+    "history" (and hung offscreen). A word that is neither a command nor a file exits at once with the
+    commands there are."""
+    result = cli("histories")
     assert result.returncode == 2 and result.stdout == ""
     line = result.stderr.strip()
-    assert "\n" not in line and "unknown command 'history'" in line
-    for command in ("validate", "layers", "run", "bench", "estimate", "advise", "export", "gui"):
+    assert "\n" not in line and "unknown command 'histories'" in line
+    for command in ("validate", "layers", "run", "bench", "estimate", "advise", "export", "gui", "history"):
         assert command in line
     assert "did you mean 'estimate'?" in cli("estimat").stderr
 
