@@ -14,6 +14,15 @@ from chainstudio.ui import theme
 
 FORMATS = (".png", ".svg")
 MARGIN = 40.0
+MAX_PNG_SIDE = 16_384  # pixels: a 10,000-step column at 1.5x would be a 1.8-million-pixel-tall, 7 GB image
+MAX_PNG_PIXELS = 64 * 1024 * 1024  # 256 MB of ARGB at most; a bigger canvas is drawn smaller to fit
+
+
+def fitted_scale(width: float, height: float, scale: float) -> float:
+    """``scale``, reduced so that a ``width`` x ``height`` canvas stays within the PNG limits."""
+    fit = min(1.0, MAX_PNG_SIDE / max(width * scale, 1.0), MAX_PNG_SIDE / max(height * scale, 1.0))
+    fit = min(fit, (MAX_PNG_PIXELS / max(width * height * scale * scale, 1.0)) ** 0.5)
+    return scale * fit
 
 
 def canvas_rect(scene) -> QRectF:
@@ -43,6 +52,8 @@ def export_canvas(graph: Graph, path: str | Path, scale: float = 1.5, show_layer
         for item in scene.nodes.values():
             item.setCacheMode(item.CacheMode.NoCache)  # draw each card straight at the export resolution
         source = canvas_rect(scene)
+        if suffix == ".png":
+            scale = fitted_scale(source.width(), source.height(), scale)
         size = QSize(max(1, round(source.width() * scale)), max(1, round(source.height() * scale)))
         if suffix == ".png":
             image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
