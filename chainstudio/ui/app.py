@@ -139,6 +139,7 @@ def run_app(files: list[str]) -> int:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
         window = MainWindow(services=AppServices.create())  # the composition root: services built once
+        app.aboutToQuit.connect(window.stop_background_work)  # while the loop still runs, not in its teardown
         window.show()
         window.start(files)  # the files given, else a restore offer after a crash, else the welcome graph
         _smoke_exit(app, window)

@@ -5,9 +5,9 @@ the task still running, if any, and starts the new one; ``cancel`` stops it; ``r
 is going on. The coroutine is made inside the task, so a task cancelled before it began leaves no
 coroutine behind.
 
-``on_cancelled`` is called when the task ends by cancellation, inside the task, before it is done: whoever
-sees ``task.done()`` has already seen the callback. A task cancelled (through ``cancel`` or ``start``)
-before its first step still runs that step, only to report the cancellation and stop.
+``on_cancelled`` is called when the task is cancelled through ``cancel`` or ``start``, before it is done:
+whoever sees ``task.done()`` has already seen the callback (inside the task when it had begun; in
+``cancel`` when it had not, in which case its body never runs).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ class LatestTask:
         self.on_cancelled = on_cancelled
         self.task: asyncio.Task[Any] | None = None
         self._begun: set[asyncio.Task[Any]] = set()  # tasks whose body has started
-        self._cancel_on_entry: set[asyncio.Task[Any]] = set()  # cancelled before their body started
 
     @property
     def running(self) -> bool:
@@ -34,28 +33,29 @@ class LatestTask:
     def start(self, make: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
         """Cancel the running task (if any) and run ``make()`` as the new one. Call inside the running loop."""
         self.cancel()
-        task: asyncio.Task[T] = asyncio.get_running_loop().create_task(self._body(make), name=self.name)
+        holder: list[asyncio.Task[T]] = []
+        task: asyncio.Task[T] = asyncio.get_running_loop().create_task(self._body(make, holder), name=self.name)
+        holder.append(task)
         self.task = task
         return task
 
     def cancel(self) -> bool:
-        """Cancel the running task; False when there is none."""
+        """Cancel the running task; False when there is none. A task that has not begun never will (its body
+        is not run, so nothing of it needs the loop any more: safe while the app shuts down); its
+        cancellation is reported here, before it is done."""
         task = self.task
         if task is None or task.done():
             return False
-        if task in self._begun:
-            task.cancel()
-        else:  # not started yet: it stops on entry, so the cancellation is reported like any other
-            self._cancel_on_entry.add(task)
+        begun = task in self._begun
+        task.cancel()
+        if not begun and self.on_cancelled is not None:
+            self.on_cancelled()
         return True
 
-    async def _body(self, make: Callable[[], Awaitable[T]]) -> T:
-        task = asyncio.current_task()
-        assert task is not None
+    async def _body(self, make: Callable[[], Awaitable[T]], holder: list[asyncio.Task[T]]) -> T:
+        task = holder[0]  # not asyncio.current_task(): that needs a running loop, this does not
         self._begun.add(task)
         try:
-            if task in self._cancel_on_entry:
-                raise asyncio.CancelledError
             return await make()
         except asyncio.CancelledError:
             if self.on_cancelled is not None:
@@ -63,7 +63,6 @@ class LatestTask:
             raise
         finally:
             self._begun.discard(task)
-            self._cancel_on_entry.discard(task)
 
 
 def loop_running() -> bool:
