@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
 from chainstudio.core.text_safety import StreamScrubber, redact_url, register_secret, register_url_secrets, scrub
-from chainstudio.core.tokens import count_tokens
+from chainstudio.core.tokens import OFF_LOOP_CHARS, count_all_off_loop, count_tokens, count_tokens_off_loop
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, Timeout
@@ -162,9 +162,9 @@ class OpenAICompatProvider:
         self._usage_missing = usage is None
         if usage is not None:
             input_tokens, output_tokens = int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
-        else:  # a server that ignores include_usage: estimate offline
-            input_tokens = _prompt_tokens(request)
-            output_tokens = counts.output_tokens() if counts is not None else count_tokens(text)
+        else:  # a server that ignores include_usage: estimate offline (long texts in a worker thread)
+            input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
+            output_tokens = await (counts.output_tokens() if counts is not None else count_tokens_off_loop(text))
         return ChatResult(text, input_tokens, output_tokens, model, request_id, first_token_at)
 
     @staticmethod
@@ -182,17 +182,14 @@ class OpenAICompatProvider:
 _PARAGRAPH_CUT = re.compile(r"\n(?=[^\W_])")
 
 
-def _prompt_tokens(request: ChatRequest) -> int:
-    return sum(count_tokens(m.get("content", "")) for m in request.messages)
-
-
 class _Counts:
     """Counts one streamed answer's tokens (and its prompt's) in loop callbacks while the answer streams,
     into ``count_tokens``' cache, so that counting the whole at the end costs only its last paragraph."""
 
     def __init__(self, request: ChatRequest):
         self._loop = asyncio.get_running_loop()
-        self._loop.call_soon(_prompt_tokens, request)
+        for message in request.messages:
+            self._warm(message.get("content", ""))
         self._done: list[str] = []  # finished paragraphs (each ends where a cut is)
         self._tail = ""
 
@@ -205,10 +202,17 @@ class _Counts:
         if cut is not None:
             paragraph, self._tail = self._tail[:cut], self._tail[cut:]
             self._done.append(paragraph)
-            self._loop.call_soon(count_tokens, paragraph)
+            self._warm(paragraph)
 
-    def output_tokens(self) -> int:
-        return sum(count_tokens(p) for p in self._done) + count_tokens(self._tail)
+    def _warm(self, text: str) -> None:
+        """Count ``text`` into the cache soon: in a loop callback when it is short, else in a worker thread."""
+        if len(text) <= OFF_LOOP_CHARS:
+            self._loop.call_soon(count_tokens, text)
+        else:
+            self._loop.run_in_executor(None, count_tokens, text)
+
+    async def output_tokens(self) -> int:
+        return await count_all_off_loop([*self._done, self._tail])
 
 
 def _timeout(total: float, connect: float) -> Timeout:
