@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 def _faded(color: QColor, into: QColor, amount: float) -> QColor:
     """``color`` moved ``amount`` of the way to ``into``, opaque (a translucent pen strokes a path slowly)."""
-    mix = [round(a + (b - a) * amount) for a, b in zip(color.getRgb()[:3], into.getRgb()[:3], strict=True)]
+    pairs = zip((color.red(), color.green(), color.blue()), (into.red(), into.green(), into.blue()), strict=True)
+    mix = [round(a + (b - a) * amount) for a, b in pairs]
     return QColor(*mix)
 
 
