@@ -61,6 +61,19 @@ def build_menus(window: MainWindow) -> Menus:
         "duplicate": _action(window, "&Duplicate", window.duplicate, ["Ctrl+D"]),
         "delete": _action(window, "De&lete", window.delete_selection, ["Delete", "Backspace"]),
         "select_all": _action(window, "Select &All", window.select_all, [Key.SelectAll]),
+        "add_step": _action(
+            window,
+            "&Add Step…",
+            lambda: window.gestures.quick_add_by_keyboard(window.view.centre_scene_pos()),
+            tip="Search the kinds and the examples' steps (Tab on the canvas)",
+        ),
+        "connect": _action(
+            window,
+            "Co&nnect Selected",
+            lambda: window.gestures.connect_selected(),
+            ["Ctrl+E"],
+            "Connect the two selected steps, left to right",
+        ),
         "fit": _action(window, "&Fit to View", window.view.fit, ["F"]),
         "zoom_in": _action(window, "Zoom &In", lambda: window.view.zoom_by(1.25), [Key.ZoomIn, "Ctrl+="]),
         "zoom_out": _action(window, "Zoom &Out", lambda: window.view.zoom_by(0.8), [Key.ZoomOut]),
@@ -82,6 +95,8 @@ def build_menus(window: MainWindow) -> Menus:
     file_menu.addAction(a["quit"])
     edit_menu = menus.addMenu("&Edit")
     edit_menu.addActions([a["undo"], a["redo"]])
+    edit_menu.addSeparator()
+    edit_menu.addActions([a["add_step"], a["connect"]])
     edit_menu.addSeparator()
     edit_menu.addActions([a["cut"], a["copy"], a["paste"], a["duplicate"], a["delete"]])
     edit_menu.addSeparator()

@@ -25,6 +25,7 @@ from chainstudio.ui.canvas.view import CanvasView
 from chainstudio.ui.editing.autosave import AutosaveUi
 from chainstudio.ui.editing.controller import Controller
 from chainstudio.ui.editing.file_ops import FileOps
+from chainstudio.ui.editing.gestures import CanvasGestures
 from chainstudio.ui.editing.palette import Palette
 from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.planning.advisor import AdvisorUi
@@ -114,6 +115,16 @@ class MainWindow(QMainWindow):
             output_dock=self.output_dock,
             status=status,
             select_node=self.select_node,
+            show_problems=lambda problems: self.gestures.show_problems(problems),
+        )
+        self.gestures = CanvasGestures(
+            self.controller,
+            self.view,
+            inspector=self.inspector,
+            actions=self.menu_actions,
+            select_node=self.select_node,
+            status=status,
+            host=self,
         )
         self.addToolBarBreak()  # the run toolbar gets its own row: the editing toolbar stays whole above it
         self.addToolBar(self.runs.toolbar)
@@ -245,7 +256,8 @@ class MainWindow(QMainWindow):
         return node_id
 
     def delete_selection(self) -> None:
-        self.controller.delete(self.scene.selected_node_ids(), self.scene.selected_edge_ids())
+        """Delete the selection; warns over the canvas when templates still use what went (Undo restores)."""
+        self.gestures.delete(self.scene.selected_node_ids(), self.scene.selected_edge_ids())
 
     def copy(self) -> bool:
         text = self.controller.copy_text(self.scene.selected_node_ids())
@@ -312,6 +324,7 @@ class MainWindow(QMainWindow):
         selected = bool(self.scene.selectedItems())
         for name in ("cut", "copy", "duplicate"):
             a[name].setEnabled(bool(self.scene.selected_node_ids()))
+        a["connect"].setEnabled(len(self.scene.selected_node_ids()) == 2)
         a["delete"].setEnabled(selected)
 
     def _update_summary(self) -> None:

@@ -27,6 +27,9 @@ EDGE_OK = QColor("#2e7d32")
 REFUSED = QColor("#d32f2f")
 CRITICAL = QColor("#b45309")  # the critical path of a finished run
 EDGE_LIT = QColor("#16a34a")  # an edge whose data has arrived
+WARNING = QColor("#f59e0b")  # a step with a warning
+DROP_TARGET = QColor("#3d7bd9")  # an edge a dragged step would be inserted into
+HINT_TEXT = QColor("#7b8794")  # the empty canvas's hint
 BAND_FILLS = (QColor(66, 133, 244, 26), QColor(52, 168, 83, 26))
 BAND_BORDER = QColor(90, 110, 140, 60)
 BAND_TEXT = QColor("#44546a")
@@ -50,6 +53,7 @@ _LIGHT = {
         "BAND_FILLS",
         "BAND_BORDER",
         "BAND_TEXT",
+        "HINT_TEXT",
     )
 }
 _DARK = {
@@ -67,6 +71,7 @@ _DARK = {
     "BAND_FILLS": (QColor(66, 133, 244, 38), QColor(52, 168, 83, 38)),
     "BAND_BORDER": QColor(140, 160, 190, 70),
     "BAND_TEXT": QColor("#a9b6c8"),
+    "HINT_TEXT": QColor("#8a95a5"),
 }
 
 
@@ -79,8 +84,11 @@ def use_dark(dark: bool) -> None:
     globals().update(_DARK if dark else _LIGHT, DARK=dark)
 
 
+OTHER_KIND = QColor("#607d8b")  # a kind without a colour of its own
+
+
 def kind_color(kind: str) -> QColor:
-    return KIND_COLORS.get(kind, QColor("#607d8b"))
+    return KIND_COLORS.get(kind, OTHER_KIND)
 
 
 def font(point_size: float, bold: bool = False) -> QFont:

@@ -59,3 +59,39 @@ def assert_scene_matches_model(scene) -> None:
     assert items_in_scene == (
         set(scene.nodes.values()) | set(scene.edges.values()) | set(scene.bands) | {scene.overview}
     )
+
+
+def card(window, name: str):
+    """The card of the step called ``name``."""
+    return window.scene.nodes[window.document.graph.resolve(name).id]
+
+
+def card_point(window, name: str, dx: float = 0.0, dy: float = 0.0) -> QPoint:
+    """Viewport pixels of ``name``'s card centre, moved by (dx, dy) screen pixels."""
+    at = view_point(window, card(window, name).sceneBoundingRect().center())
+    return QPoint(round(at.x() + dx), round(at.y() + dy))
+
+
+def right_click(window, at: QPoint) -> None:
+    """A right-click on the canvas as the platform delivers it: press, the context-menu event, release."""
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewport = window.view.viewport()
+    QTest.mouseMove(viewport, at)
+    QTest.mousePress(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, viewport.mapToGlobal(at))
+    QApplication.sendEvent(viewport, event)
+    QTest.mouseRelease(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def drag_pixels(window, start: QPoint, end: QPoint, steps: int = 8) -> None:
+    """Press at ``start``, move in steps, release at ``end`` (viewport pixels)."""
+    viewport = window.view.viewport()
+    QTest.mouseMove(viewport, start)
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for i in range(1, steps + 1):
+        x = start.x() + (end.x() - start.x()) * i // steps
+        y = start.y() + (end.y() - start.y()) * i // steps
+        QTest.mouseMove(viewport, QPoint(x, y))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)

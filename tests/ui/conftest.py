@@ -81,3 +81,50 @@ def window(qtbot, settings):
     yield win
     win.document.replace(win.document.graph)  # unmodified, so closing does not ask
     win.close()
+
+
+@pytest.fixture
+def default_window(qtbot, qasync_loop, tmp_path):
+    """The real main window as a first launch shows it: its default size, the welcome graph at the zoom
+    it opens with, its own settings and history, on the qasync loop (F5 runs)."""
+    from PySide6.QtCore import QSettings
+
+    from chainstudio.core.storage.history import RunHistory
+    from chainstudio.ui.main_window import MainWindow
+
+    win = MainWindow(
+        QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat),
+        history=RunHistory(tmp_path / "history.sqlite3"),
+    )
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitActive(win)
+    win.start([])
+    qtbot.waitUntil(lambda: len(win.scene.nodes) == 8 and win.view.zoom() < 1.0)
+    qtbot.wait(20)  # the deferred fit and the scene's first flush
+    yield win
+    win.stop_background_work()
+    if win.runs.controller.running:
+        win.runs.controller.stop()
+        qtbot.waitUntil(lambda: not win.runs.controller.running, timeout=5000)
+    win.document.replace(win.document.graph)  # unmodified, so closing does not ask
+    win.close()
+
+
+@pytest.fixture(params=["opening", "fit"])
+def far_out(request, default_window, qtbot):
+    """The first launch's window at the zoom it opens with, or after F (fit) once the steps were laid out
+    again (Ctrl+L): both below 50 %, where the canvas draws its overview."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window = default_window
+    if request.param == "fit":
+        window.view.setFocus()
+        QTest.keyClick(window.view, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # auto-layout, then fit
+        QTest.keyClick(window.view, Qt.Key.Key_F)
+        qtbot.wait(10)
+    assert window.view.zoom() < 0.5 and window.scene.overview.active  # the case that used to fail
+    return window

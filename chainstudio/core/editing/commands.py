@@ -274,13 +274,19 @@ class Rename(Command):
 
 
 class SetGraphInfo(Command):
-    """Set the graph's name, description or inputs (None: left as it is)."""
+    """Set the graph's name, description or inputs (None: left as it is); edits of the same attributes in
+    one editing ``session`` (typing a description) merge into one undo step."""
 
     label = "Edit graph"
 
     def __init__(
-        self, name: str | None = None, description: str | None = None, inputs: Iterable[GraphInput] | None = None
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        inputs: Iterable[GraphInput] | None = None,
+        session: object | None = None,
     ):
+        self.session = session
         self.new: dict[str, object] = {}  # attribute of Graph -> its new value
         if name is not None:
             self.new["name"] = name
@@ -300,6 +306,17 @@ class SetGraphInfo(Command):
         for key, value in self._old.items():
             setattr(graph, key, copy.deepcopy(value))
         return Changes(graph_info=True)
+
+    def merge(self, later: Command) -> bool:
+        if (
+            isinstance(later, SetGraphInfo)
+            and self.session is not None
+            and later.session == self.session
+            and set(later.new) == set(self.new)
+        ):
+            self.new = dict(later.new)
+            return True
+        return False
 
 
 class Paste(Command):

@@ -21,6 +21,7 @@ class FieldSpec:
     maximum: float | None = None
     multiline: bool = False
     template: bool = False  # rendered with Jinja2 against upstream outputs
+    editable: bool = True  # False: kept by the editor itself, not a field of its own in the inspector
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class NodeKind:
 INPUT = NodeKind(
     name="input",
     title="Input",
-    description="Exposes a graph input (such as the topic) to the steps after it.",
-    fields=(FieldSpec("input", str, "", "Graph input", "Name of the graph input this node exposes."),),
+    description="A graph input (such as the topic), named like the step, for the steps after it.",
+    # the step's name is the input's name: renaming the step renames the input (core.editing.inputs)
+    fields=(FieldSpec("input", str, "", "Graph input", "Name of the graph input this node exposes.", editable=False),),
     has_input_port=False,
 )
 

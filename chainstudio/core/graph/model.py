@@ -6,7 +6,7 @@ import copy
 import keyword
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,11 +179,12 @@ class Graph:
         """Node id -> name."""
         return {node_id: node.name for node_id, node in self.nodes.items()}
 
-    def unique_name(self, base: str) -> str:
+    def unique_name(self, base: str, also_taken: Iterable[str] = ()) -> str:
+        """``base`` made an identifier, with ``_2``, ``_3``... when a step (or a name in ``also_taken``) has it."""
         base = re.sub(r"\W", "_", base) or "step"
         if base[0].isdigit():
             base = f"step_{base}"
-        taken = {node.name for node in self.nodes.values()}
+        taken = {node.name for node in self.nodes.values()} | set(also_taken)
         if base not in taken and base not in RESERVED_NAMES:
             return base
         i = 2

@@ -312,3 +312,18 @@ def rename_references(source: str, renames: Mapping[str, str]) -> str:
         return source
     pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renames)) + r")(?!\w)")
     return _TAG.sub(lambda m: pattern.sub(lambda n: renames[n.group(1)], m.group(0)), source)
+
+
+def rename_input_references(source: str, renames: Mapping[str, str]) -> str:
+    """``source`` with graph-input references renamed inside tags: ``inputs.old`` and ``inputs['old']``
+    (or ``"old"``) become ``inputs.new`` / ``inputs['new']``."""
+    if not renames or not source:
+        return source
+    names = "|".join(map(re.escape, renames))
+    pattern = re.compile(r"(?<![\w.])(inputs\s*(?:\.\s*|\[\s*(['\"])))(" + names + r")(?(2)\2|(?!\w))")
+
+    def swap(match: re.Match[str]) -> str:
+        quote = match.group(2) or ""
+        return f"{match.group(1)}{renames[match.group(3)]}{quote}"
+
+    return _TAG.sub(lambda m: pattern.sub(swap, m.group(0)), source)

@@ -4,7 +4,7 @@ the live curve drawn while dragging a new connection, and the translucent layer 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPen
+from PySide6.QtGui import QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -24,6 +24,7 @@ class EdgeItem(QGraphicsPathItem):
         self.edge_id, self.source_id, self.target_id = edge_id, source_id, target_id
         self.ordering_only = False
         self.flashing = False
+        self.drop_target = False  # a step dragged from the palette would be inserted here
         self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
         self._arrow = QPainterPath()
         self._shape = QPainterPath()
@@ -50,6 +51,18 @@ class EdgeItem(QGraphicsPathItem):
         if flow != self.flow:
             self.flow = flow
             self.update()
+            self._tell_overview(urgent=False)
+
+    def set_drop_target(self, on: bool) -> None:
+        if on != self.drop_target:
+            self.drop_target = on
+            self.update()
+            self._tell_overview()
+
+    def _tell_overview(self, urgent: bool = True) -> None:
+        mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
+        if mark is not None:
+            mark(edge_id=self.edge_id, urgent=urgent)
 
     def shape(self) -> QPainterPath:
         return self._shape
@@ -61,6 +74,8 @@ class EdgeItem(QGraphicsPathItem):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         color = theme.REFUSED if self.flashing else (theme.SELECTION if selected else theme.EDGE)
         width = 3.0 if selected else 1.8
+        if self.drop_target:
+            color, width = theme.DROP_TARGET, 4.0
         if not (selected or self.flashing) and self.flow is not None:
             color, width = (theme.CRITICAL, 3.5) if self.flow == "critical" else (theme.EDGE_LIT, 2.6)
         pen = QPen(color, width)
@@ -92,17 +107,21 @@ class DragCurveItem(QGraphicsPathItem):
         self.reason = QGraphicsSimpleTextItem(self)
         self.reason.setBrush(theme.REFUSED)
         self.reason.setFont(theme.canvas_font(12, True))
+        # the reason stays readable however far out the view is (drawn at screen size next to the cursor)
+        self.reason.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.set_state(None)
 
     def follow(self, cursor: QPointF) -> None:
         start, end = (self.anchor, cursor) if self.from_output else (cursor, self.anchor)
         self.setPath(geo.edge_path(start, end))
-        self.reason.setPos(cursor + QPointF(14, 10))
+        self.reason.setPos(cursor)
+        self.reason.setTransform(QTransform.fromTranslate(14, 10))  # screen pixels off the cursor
 
     def set_state(self, ok: bool | None, reason: str = "") -> None:
         """None: over nothing; True: a valid target; False: refused because of ``reason``."""
         color = {None: theme.EDGE, True: theme.EDGE_OK, False: theme.REFUSED}[ok]
         pen = QPen(color, 2.2)
+        pen.setCosmetic(True)  # as thick on screen at any zoom
         if ok is None:
             pen.setStyle(Qt.PenStyle.DashLine)
         self.setPen(pen)

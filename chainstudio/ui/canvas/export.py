@@ -22,7 +22,7 @@ from chainstudio.core.graph.model import Graph
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import draw_band
-from chainstudio.ui.canvas.overview import draw_overview, overview_parts
+from chainstudio.ui.canvas.export_overview import draw_overview, overview_parts
 
 FORMATS = (".png", ".svg")
 MARGIN = 40.0

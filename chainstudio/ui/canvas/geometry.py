@@ -36,6 +36,10 @@ BAND_FONT_FAR = 22  # band labels below DETAIL_LOD
 MAX_PREVIEW_LINES = 4
 BADGE_HEIGHT = 22.0  # the run-state footer of a card during and after a run
 BADGE_FONT = (11, True)
+PROBLEM_RADIUS = 10.0  # the error/warning badge on a card's top-right corner
+PORT_HIT_PIXELS = 10.0  # a port takes the mouse this many screen pixels around it, however far out
+PORT_HIT_MAX = 40.0  # ... but no more than this in scene units (the rest of the card moves it)
+EDGE_HIT_PIXELS = 6.0  # an edge takes a right-click or a dropped step this close to it
 
 
 def card_rect() -> QRectF:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QLineF, QPointF
 
 from chainstudio.ui.canvas.edge_item import DragCurveItem
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class ConnectDrag:
     def __init__(self, scene: CanvasScene, node_id: str, side: str, pos: QPointF):
         self.scene, self.node_id, self.side = scene, node_id, side
+        self.start = QPointF(pos)
         anchor = scene.nodes[node_id].port_scene_pos(side)
         self.curve = DragCurveItem(anchor, from_output=side == "out")
         scene.addItem(self.curve)
@@ -38,6 +39,10 @@ class ConnectDrag:
             return
         reason = self.scene.document.connect_problem(*self._pair(other))
         self.curve.set_state(reason is None, reason or "")
+
+    def travelled(self, pos: QPointF) -> float:
+        """How far (scene units) the cursor is from where the drag started."""
+        return QLineF(self.start, pos).length()
 
     def finish(self, pos: QPointF) -> tuple[str, str] | None:
         """Remove the curve; the (source, target) pair to connect, if the cursor ended on a node."""

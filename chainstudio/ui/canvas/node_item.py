@@ -16,6 +16,7 @@ from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import Node
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.run_overlay import Badge
 
 WHITE = QColor("white")
 BOUNDS = geo.card_rect().adjusted(-3, -3, 3, 3)
@@ -63,8 +64,7 @@ class PortItem(QGraphicsEllipseItem):
         super().__init__(-r, -r, 2 * r, 2 * r, parent)
         self.side = side
         self.setPos(geo.output_port_offset() if side == "out" else geo.input_port_offset())
-        self.setAcceptHoverEvents(True)
-        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAcceptHoverEvents(True)  # the view shows the cross cursor near a port, at any zoom
         self._hover = False
         self._restyle()
 
@@ -95,6 +95,32 @@ class PortItem(QGraphicsEllipseItem):
         super().hoverLeaveEvent(event)
 
 
+class ProblemBadge(QGraphicsItem):
+    """The red (error) or amber (warning) '!' on a card's top-right corner; its tooltip lists the problems."""
+
+    def __init__(self, parent: NodeItem):
+        super().__init__(parent)
+        self.severity = "error"
+        self.setPos(geo.CARD_WIDTH, 0.0)
+        self.setZValue(2.0)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks go to the card
+        self.setVisible(False)
+
+    def show_problem(self, severity: str | None, tooltip: str) -> None:
+        self.setVisible(severity is not None)
+        if severity is not None and severity != self.severity:
+            self.severity = severity
+            self.update()
+        self.setToolTip(tooltip)
+
+    def boundingRect(self) -> QRectF:
+        r = geo.PROBLEM_RADIUS + 2
+        return QRectF(-r, -r, 2 * r, 2 * r)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        paint_problem_badge(painter, QPointF(0, 0), self.severity)
+
+
 class NodeItem(QGraphicsItem):
     def __init__(self, node: Node):
         super().__init__()
@@ -102,8 +128,10 @@ class NodeItem(QGraphicsItem):
         self.kind = node.kind
         self.name = node.name
         self.flashing = False
-        self.run_badge = None  # a run_overlay.Badge while/after a run
+        self.run_badge: Badge | None = None  # while/after a run, or the estimate before one
         self.critical = False
+        self.problem: str | None = None  # "error" or "warning": the card carries a badge saying so
+        self.problem_text = ""
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
             | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -114,6 +142,7 @@ class NodeItem(QGraphicsItem):
         spec = node_kind(node.kind)
         self.input_port = PortItem("in", self) if spec.has_input_port else None
         self.output_port = PortItem("out", self) if spec.has_output_port else None
+        self.problem_badge = ProblemBadge(self)
         self.show_node(node)
 
     def set_crisp(self, crisp: bool) -> None:
@@ -130,15 +159,33 @@ class NodeItem(QGraphicsItem):
         self.name = node.name
         detail, preview = card_lines(node)
         self._text = geo.card_text(node.name, node_kind(node.kind).title, detail, preview)
-        self.setToolTip(f"{node.name} ({node_kind(node.kind).title})")
+        self._title = f"{node.name} ({node_kind(node.kind).title})"
+        self._retip()
         self.setPos(QPointF(*node.position))
         self.update()
+
+    def _retip(self) -> None:
+        self.setToolTip(f"{self._title}\n{self.problem_text}" if self.problem_text else self._title)
+
+    def set_problems(self, severity: str | None, text: str = "") -> None:
+        """Mark the card with an error or warning badge (None: no problem); ``text`` goes in its tooltip."""
+        if (severity, text) != (self.problem, self.problem_text):
+            self.problem, self.problem_text = severity, text
+            self._retip()
+            self.problem_badge.show_problem(severity, self.toolTip())
+            self._tell_overview()
 
     def set_run(self, badge, critical: bool = False) -> None:
         """Show a run's state on the card (None: no run)."""
         if badge != self.run_badge or critical != self.critical:
             self.run_badge, self.critical = badge, critical
             self.update()
+            self._tell_overview()
+
+    def _tell_overview(self) -> None:
+        mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
+        if mark is not None:
+            mark(self.node_id, urgent=False)
 
     def port_scene_pos(self, side: str) -> QPointF:
         offset = geo.output_port_offset() if side == "out" else geo.input_port_offset()
@@ -168,7 +215,7 @@ class NodeItem(QGraphicsItem):
             border, width = (theme.CRITICAL, 4.0) if self.critical else (badge.color, 2.5)
         painter.setPen(QPen(border, width))
         if lod < DETAIL_LOD:
-            painter.setBrush(badge.color if badge is not None else color)
+            painter.setBrush(badge.color if badge is not None and not badge.estimate else color)
             painter.drawRect(rect)
             if lod * geo.BLOCK_FONT[0] >= 5:  # readable
                 painter.setPen(WHITE)
@@ -205,3 +252,15 @@ class NodeItem(QGraphicsItem):
         painter.setPen(badge.color.lighter(130) if theme.DARK else badge.color.darker(140))
         painter.setFont(theme.canvas_font(*geo.BADGE_FONT))
         painter.drawText(footer.adjusted(geo.PAD, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, badge.text)
+
+
+def paint_problem_badge(painter: QPainter, centre: QPointF, severity: str, radius: float = geo.PROBLEM_RADIUS) -> None:
+    """A round badge with '!' (red for an error, amber for a warning) centred on ``centre``."""
+    painter.setPen(QPen(WHITE, radius * 0.18))
+    painter.setBrush(theme.REFUSED if severity == "error" else theme.WARNING)
+    painter.drawEllipse(centre, radius, radius)
+    painter.setPen(WHITE)
+    painter.setFont(theme.canvas_font(max(1, round(radius * 1.4)), True))
+    painter.drawText(
+        QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius), Qt.AlignmentFlag.AlignCenter, "!"
+    )

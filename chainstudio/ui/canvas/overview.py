@@ -3,34 +3,42 @@
 Below the detail zoom, painting thousands of cards, ports and edges one Python ``paint`` call at a time
 costs more than a frame. The scene then marks its cards and edges (and their ports) as having no contents,
 so Qt skips painting them while they stay selectable, movable and clickable (a fully transparent item would
-not: Qt leaves it out of hit tests), and this one item draws them all instead:
-rectangles per node kind in one ``drawRects`` call each, names only where readable and in view, and the
-edges as two combined paths, without anti-aliasing (the ordering-only edges, dashed up close, faded: a
-dash pattern over 100,000 edges costs seconds a paint).
+not: Qt leaves it out of hit tests), and this one item draws them all instead: rectangles per colour in one
+``drawRects`` call each, names only where readable and in view, the edges as a few combined paths, without
+anti-aliasing. The overview simplifies the drawing, never what the canvas says or takes: a run's states
+colour the blocks (with the state's mark before the name), lit and critical edges and the critical path
+show, problem steps carry their badge, and ports are drawn where a drag starts a connection.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.validation import ordering_only_edges
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.node_item import NodeItem, paint_problem_badge
+from chainstudio.ui.canvas.run_overlay import ICONS
 
 if TYPE_CHECKING:
     from chainstudio.ui.canvas.scene import CanvasScene
 
+PORT_PIXELS = 4.0  # a port's radius on screen in the overview
+PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to matter
+BADGE_PIXELS = 7.0
+LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
+DARK_TEXT = QColor("#1d232b")
 
-def _faded(color: QColor, into: QColor, amount: float) -> QColor:
-    """``color`` moved ``amount`` of the way to ``into``, opaque (a translucent pen strokes a path slowly)."""
-    pairs = zip((color.red(), color.green(), color.blue()), (into.red(), into.green(), into.blue()), strict=True)
-    mix = [round(a + (b - a) * amount) for a, b in pairs]
-    return QColor(*mix)
+
+OVERLAY_PENS = {  # the looks a run or a drag gives edges, over the plain ones (pens made at paint time: theme)
+    "lit": lambda: _cosmetic(theme.EDGE_LIT, 2.0),
+    "critical": lambda: _cosmetic(theme.CRITICAL, 3.0),
+    "drop": lambda: _cosmetic(theme.DROP_TARGET, 3.0),
+}
 
 
 def overview_wanted(zoom: float) -> bool:
@@ -57,11 +65,20 @@ class OverviewItem(QGraphicsItem):
         super().__init__()
         self._scene = scene
         self.active = False
-        self._rects: dict[str, list[QRectF]] = {}
-        self._names: list[tuple[QRectF, str]] = []
+        # geometry (rebuilt when cards or edges move, come or go)
+        self._rects: dict[str, QRectF] = {}  # node id -> its block
+        self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
+        # looks (restyled when a run, the selection or a badge changes)
+        # node id -> (fill, name as drawn, name drawn dark, the step's name)
+        self._styles: dict[str, tuple[QColor, str, bool, str]] = {}
+        self._fills: dict[int, tuple[QColor, list[QRectF]]] = {}  # rgba -> (colour, blocks)
+        self._names: list[tuple[QRectF, str, bool]] = []  # block, name, drawn dark (on a light state colour)
+        self._elided: dict[str, str] = {}  # name (with its state mark) -> as it fits a block
         self._selected: list[QRectF] = []
-        self._solid = QPainterPath()
-        self._dashed = QPainterPath()
+        self._critical: list[QRectF] = []
+        self._problems: list[tuple[QPointF, str]] = []
+        self._overlays: dict[str, tuple[set[str], QPainterPath]] = {}  # look -> (edge ids, their path)
+        self._looked: set[str] = set()  # the edges that may have a look of their own (lit, critical, drop)
         self._bounds = QRectF()
         self.setZValue(0.5)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -75,6 +92,9 @@ class OverviewItem(QGraphicsItem):
         for item in [*self._scene.nodes.values(), *self._scene.edges.values()]:
             _set_drawn(item, not on)
         self.setVisible(on)
+        self._styles = {}  # looks changed while it was not showing are not known
+        edges = self._scene.edges
+        self._looked = {e for e, item in edges.items() if item.drop_target or item.flow is not None} if on else set()
         self.rebuild()
 
     def adopt(self, item: QGraphicsItem) -> None:
@@ -83,89 +103,166 @@ class OverviewItem(QGraphicsItem):
             _set_drawn(item, False)
 
     def rebuild(self) -> None:
+        """Everything again: the blocks' and edges' geometry, then their looks."""
         if not self.active:
             return
-        rects: dict[str, list[QRectF]] = {}
-        names = []
-        selected = []
-        bounds = QRectF()
-        for item in self._scene.nodes.values():
-            rect = item.sceneBoundingRect().adjusted(3, 3, -3, -3)
-            rects.setdefault(item.kind, []).append(rect)
-            names.append((rect, item.name))
-            bounds = bounds.united(rect)
-            if item.isSelected():
-                selected.append(rect)
+        rects: dict[str, QRectF] = {}
+        renamed: list[str] = []
+        xs: list[float] = []
+        ys: list[float] = []
+        width, height = geo.CARD_WIDTH, geo.CARD_HEIGHT
+        for node_id, item in self._scene.nodes.items():
+            pos = item.pos()
+            x, y = pos.x(), pos.y()
+            rects[node_id] = QRectF(x, y, width, height)
+            xs.append(x)
+            ys.append(y)
+            style = self._styles.get(node_id)
+            if style is None or style[3] != item.name:
+                renamed.append(node_id)
+        bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + width, max(ys) - min(ys) + height) if xs else QRectF()
         solid, dashed = QPainterPath(), QPainterPath()
         for edge in self._scene.edges.values():
             (dashed if edge.ordering_only else solid).addPath(edge.path())
         self.prepareGeometryChange()
-        self._rects, self._names, self._selected = rects, names, selected
-        self._solid, self._dashed = solid, dashed
-        self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-4, -4, 4, 4)
+        self._rects = rects
+        self._base = [(_cosmetic(theme.EDGE), solid), (_cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine), dashed)]
+        self._overlays = {}
+        self._styles = {n: style for n, style in self._styles.items() if n in rects}
+        self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-12, -12, 12, 12)
+        self.restyle(renamed)  # the others' looks did not change with their geometry
+
+    def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:
+        """The looks again, on the geometry as it is: a run's states, the selection, badges, lit edges.
+        ``node_ids``: only these cards changed their looks (a run's update), None: any may have; ``edge_ids``:
+        these edges' looks changed."""
+        if not self.active:
+            return
+        nodes = self._scene.nodes
+        changed = nodes.keys() if node_ids is None else [n for n in node_ids if n in nodes]
+        styles = self._styles
+        for node_id in changed:
+            item = nodes[node_id]
+            badge = item.run_badge if item.run_badge is not None and not item.run_badge.estimate else None
+            color = badge.color if badge is not None else theme.kind_color(item.kind)
+            mark = ICONS.get(badge.status, "") if badge is not None and badge.status != "pending" else ""
+            text = self._fit(f"{mark} {item.name}" if mark else item.name)
+            styles[node_id] = (color, text, color.lightness() > LIGHT, item.name)
+        fills: dict[int, tuple[QColor, list[QRectF]]] = {}
+        names = []
+        for node_id, rect in self._rects.items():
+            style = styles.get(node_id)
+            if style is None:
+                continue
+            color, name, dark, _ = style
+            fills.setdefault(color.rgba(), (color, []))[1].append(rect)
+            names.append((rect, name, dark))
+        marked = [item for item in nodes.values() if item.critical or item.problem is not None]
+        self._fills, self._names = fills, names
+        self._critical = [self._rects[i.node_id] for i in marked if i.critical and i.node_id in self._rects]
+        self._problems = [
+            (self._rects[i.node_id].topRight(), i.problem)
+            for i in marked
+            if i.problem is not None and i.node_id in self._rects
+        ]
+        self._selected = [
+            self._rects[i.node_id]
+            for i in self._scene.selectedItems()
+            if isinstance(i, NodeItem) and i.node_id in self._rects
+        ]
+        self._looked.update(edge_ids)
+        if edge_ids or not self._overlays:
+            self._restyle_edges()
         self.update()
+
+    def _fit(self, name: str) -> str:
+        """``name`` elided to a block's width (remembered: a run redraws the overview many times)."""
+        fitted = self._elided.get(name)
+        if fitted is None:
+            if len(self._elided) > 10_000:
+                self._elided.clear()
+            metrics = QFontMetricsF(theme.canvas_font(*geo.BLOCK_FONT))
+            fitted = self._elided[name] = metrics.elidedText(name, Qt.TextElideMode.ElideRight, geo.CARD_WIDTH - 12)
+        return fitted
+
+    def _restyle_edges(self) -> None:
+        """The edges a run lit, its critical path and a drop target, each look one path. While a run lights
+        more and more edges, only the new ones are added to the path."""
+        wanted: dict[str, set[str]] = {look: set() for look in OVERLAY_PENS}
+        edges = self._scene.edges
+        self._looked = {e for e in self._looked if e in edges and (edges[e].drop_target or edges[e].flow is not None)}
+        for edge_id in self._looked:
+            edge = edges[edge_id]
+            if edge.drop_target:
+                wanted["drop"].add(edge_id)
+            elif edge.flow is not None:
+                wanted["critical" if edge.flow == "critical" else "lit"].add(edge_id)
+        for look, ids in wanted.items():
+            had, path = self._overlays.get(look, (set(), QPainterPath()))
+            if ids == had:
+                continue
+            if not had <= ids:
+                had, path = set(), QPainterPath()
+            for edge_id in ids - had:
+                path.addPath(edges[edge_id].path())
+            self._overlays[look] = (ids, path)
 
     def boundingRect(self) -> QRectF:
         return self._bounds
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        parts = OverviewParts(self._rects, self._names, self._selected, self._solid, self._dashed)
-        draw_overview(painter, parts, lod, option.exposedRect)
-
-
-class OverviewParts(NamedTuple):
-    rects: dict[str, list[QRectF]]  # node kind -> its cards' rectangles
-    names: list[tuple[QRectF, str]]
-    selected: list[QRectF]
-    solid: QPainterPath  # every edge whose output is used, in one path
-    dashed: QPainterPath  # the ordering-only edges
-
-
-def overview_parts(graph: Graph) -> OverviewParts:
-    """What the overview draws for ``graph``, straight from the model (no scene, no items): for exports of
-    graphs too big to build a scene for in good time."""
-    rects: dict[str, list[QRectF]] = {}
-    names = []
-    for node in graph.nodes.values():
-        rect = geo.node_rect_at(node.position)
-        rects.setdefault(node.kind, []).append(rect)
-        names.append((rect, node.name))
-    dashed_ids = ordering_only_edges(graph)
-    solid, dashed = QPainterPath(), QPainterPath()
-    out, into = geo.output_port_offset(), geo.input_port_offset()
-    nodes = graph.nodes
-    for edge in graph.edges.values():
-        source, target = nodes.get(edge.source), nodes.get(edge.target)
-        if source is not None and target is not None:
-            (sx, sy), (tx, ty) = source.position, target.position
-            path = dashed if edge.id in dashed_ids else solid
-            geo.add_edge_curve(path, sx + out.x(), sy + out.y(), tx + into.x(), ty + into.y())
-    return OverviewParts(rects, names, [], solid, dashed)
-
-
-def draw_overview(painter: QPainter, parts: OverviewParts, lod: float, exposed: QRectF) -> None:
-    """Edges as two combined paths, cards as one ``drawRects`` per kind, names where readable and in
-    ``exposed``, the selection's outlines; without anti-aliasing."""
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.setPen(_cosmetic(theme.EDGE))
-    painter.drawPath(parts.solid)
-    painter.setPen(_cosmetic(_faded(theme.EDGE, theme.CANVAS_BACKGROUND, 0.6)))  # not dashed: dashing 100,000
-    # edges takes seconds a paint
-    painter.drawPath(parts.dashed)
-    painter.setPen(Qt.PenStyle.NoPen)
-    for kind, rects in parts.rects.items():
-        painter.setBrush(theme.kind_color(kind))
-        painter.drawRects(rects)
-    if lod * geo.BLOCK_FONT[0] >= 6:  # names, where they are readable and in view
-        painter.setPen(Qt.GlobalColor.white)  # on the kind colours, in light and dark alike
-        painter.setFont(theme.canvas_font(*geo.BLOCK_FONT))
-        for rect, name in parts.names:
-            if exposed.intersects(rect):
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
-    if parts.selected:
+        exposed = option.exposedRect
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(_cosmetic(theme.SELECTION, 2.0))
-        painter.drawRects(parts.selected)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for pen, path in self._base:
+            painter.setPen(pen)
+            painter.drawPath(path)
+        for look, (ids, path) in self._overlays.items():
+            if ids:
+                painter.setPen(OVERLAY_PENS[look]())
+                painter.drawPath(path)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, rects in self._fills.values():
+            painter.setBrush(color)
+            painter.drawRects(rects)
+        if lod * geo.BLOCK_FONT[0] >= 6:  # names, where they are readable and in view
+            painter.setFont(theme.canvas_font(*geo.BLOCK_FONT))
+            for dark in (False, True):  # white on the kind and strong state colours, dark on light ones
+                painter.setPen(DARK_TEXT if dark else Qt.GlobalColor.white)
+                for rect, name, on_light in self._names:
+                    if on_light == dark and exposed.intersects(rect):
+                        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self._critical:
+            painter.setPen(_cosmetic(theme.CRITICAL, 3.0))
+            painter.drawRects(self._critical)
+        if self._selected:
+            painter.setPen(_cosmetic(theme.SELECTION, 2.0))
+            painter.drawRects(self._selected)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if lod >= PORT_MIN_LOD:
+            self._paint_ports(painter, lod, exposed)
+        radius = max(geo.PROBLEM_RADIUS, BADGE_PIXELS / max(lod, 1e-3))
+        area = exposed.adjusted(-radius, -radius, radius, radius)
+        for corner, severity in self._problems:
+            if area.contains(corner):
+                paint_problem_badge(painter, corner, severity, radius)
+
+    def _paint_ports(self, painter: QPainter, lod: float, exposed: QRectF) -> None:
+        radius = max(geo.PORT_RADIUS, PORT_PIXELS / lod)
+        area = exposed.adjusted(-radius, -radius, radius, radius)
+        nodes = self._scene.nodes
+        dots = QPainterPath()
+        for node_id, rect in self._rects.items():
+            if not area.intersects(rect):
+                continue
+            item = nodes.get(node_id)
+            middle = rect.top() + rect.height() / 2
+            if item is not None and item.input_port is not None:
+                dots.addEllipse(QPointF(rect.left(), middle), radius, radius)
+            if item is not None and item.output_port is not None:
+                dots.addEllipse(QPointF(rect.right(), middle), radius, radius)
+        painter.setPen(_cosmetic(theme.EDGE, 1.5))
+        painter.setBrush(theme.CARD_FILL)
+        painter.drawPath(dots)

@@ -4,6 +4,7 @@ when their data arrived, and the critical path once the run is over. Computed fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from PySide6.QtGui import QColor
 
@@ -26,8 +27,13 @@ LABELS = {"waiting": "waiting for a slot", "succeeded": "done"}
 
 
 def status_color(status: str) -> QColor:
-    """The Gantt's colour for a state, from its dark set when the canvas is dark."""
-    colors = STATUS_HEX_DARK if theme.DARK else STATUS_HEX_LIGHT
+    """The Gantt's colour for a state, from its dark set when the canvas is dark (shared: do not change it)."""
+    return _status_color(status, theme.DARK)
+
+
+@cache
+def _status_color(status: str, dark: bool) -> QColor:
+    colors = STATUS_HEX_DARK if dark else STATUS_HEX_LIGHT
     return QColor(colors.get(status, colors["pending"]))
 
 
@@ -35,6 +41,7 @@ def status_color(status: str) -> QColor:
 class Badge:
     status: str
     text: str
+    estimate: bool = False  # a prediction before any run, not a state
 
     @property
     def color(self) -> QColor:
@@ -106,5 +113,6 @@ def estimate_badges(scene, estimate) -> None:
                 "pending",
                 f"≈ {_seconds(predicted.duration_ms / 1000)} · ↑{predicted.input_tokens:,} "
                 f"↓{predicted.output_tokens:,}{cost}",
+                estimate=True,
             )
         )

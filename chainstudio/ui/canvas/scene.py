@@ -1,18 +1,22 @@
 """CanvasScene: a mirror of a Document. It listens to the document's change events and creates, updates
-or removes items by id; gestures come out as signals (connect, move, drop) for the controller to turn
-into commands. The scene never edits the graph."""
+or removes items by id; gestures come out as signals (connect, move, a connection dropped on empty canvas,
+double-clicks, context menus) for the controller to turn into commands. The scene never edits the graph.
+
+A port takes the mouse within a few screen pixels at any zoom, so connecting works as well in the overview
+as at 100 %. Steps with problems carry a badge (red: an error, amber: a warning), updated shortly after an
+edit, from the document's validation of that revision."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneContextMenuEvent, QGraphicsSceneMouseEvent
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.analysis import CycleError
-from chainstudio.core.graph.validation import ordering_only_edges
+from chainstudio.core.graph.validation import Problem, ordering_only_edges
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
@@ -21,12 +25,19 @@ from chainstudio.ui.canvas.node_item import NodeItem, PortItem
 from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted
 
 FLASH_MS = 700
+OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
+PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
+NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
 
 class CanvasScene(QGraphicsScene):
     connectRequested = Signal(str, str)  # source id, target id
     moveFinished = Signal(dict)  # node id -> (x, y)
     selectedNodesChanged = Signal(list)  # node ids
+    connectToNewRequested = Signal(str, str, QPointF)  # node id, its port ("in"/"out"), where it was dropped
+    quickAddRequested = Signal(QPointF)  # a double-click on empty canvas, there
+    cardActivated = Signal(str)  # a double-click on a card
+    contextMenuRequested = Signal(str, str, QPointF, QPoint)  # "node"/"edge"/"canvas", its id, scene, screen pos
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -38,7 +49,11 @@ class CanvasScene(QGraphicsScene):
         self._layers: list[list[str]] = []
         self._by_node: dict[str, set[str]] = {}  # node id -> ids of edges touching it
         self._structure_dirty = self._annotations_dirty = self._bands_dirty = self._overview_dirty = False
+        self._overview_restyle = False  # only the overview's looks changed (a run, the selection, a badge)
+        self._restyled: set[str] = set()  # ... of these cards
+        self._restyled_edges: set[str] = set()  # ... of these edges
         self.zooming = False  # during a zoom gesture cards are rescaled from a fixed-resolution cache
+        self.zoom = 1.0  # the view's, for hit distances measured in screen pixels
         self.overview = OverviewItem(self)
         self.addItem(self.overview)
         self._drag: ConnectDrag | None = None
@@ -50,10 +65,18 @@ class CanvasScene(QGraphicsScene):
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.timeout.connect(self.flush)
+        self._overview_timer = QTimer(self)  # a run's progress in the overview, at most this often
+        self._overview_timer.setSingleShot(True)
+        self._overview_timer.setInterval(OVERVIEW_RUN_MS)
+        self._overview_timer.timeout.connect(self.flush)
+        self._problems_timer = QTimer(self)
+        self._problems_timer.setSingleShot(True)
+        self._problems_timer.setInterval(PROBLEMS_DELAY_MS)
+        self._problems_timer.timeout.connect(self.show_problems)
         self.setBackgroundBrush(theme.CANVAS_BACKGROUND)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.selectionChanged.connect(self._announce_selection)
-        self.selectionChanged.connect(self._mark_overview)
+        self.selectionChanged.connect(self.mark_overview)
         self._unsubscribe = document.subscribe(self.apply_changes)
         self.apply_changes(Changes(reset=True))
 
@@ -91,6 +114,8 @@ class CanvasScene(QGraphicsScene):
         self._overview_dirty |= self.overview.active and bool(changes)
         if self._structure_dirty or self._annotations_dirty or self._bands_dirty or self._overview_dirty:
             self._pending.start(0)
+        if changes:
+            self._problems_timer.start()
 
     def _clear_items(self) -> None:
         self._drag = None
@@ -140,15 +165,41 @@ class CanvasScene(QGraphicsScene):
         self._overview_dirty |= self.overview.active
         self._pending.start(0)
 
-    def _mark_overview(self) -> None:
+    def mark_overview(self, node_id: str | None = None, edge_id: str | None = None, urgent: bool = True) -> None:
+        """Something the overview shows changed (the selection; card ``node_id``'s run state or badge; edge
+        ``edge_id`` lit by a run or a drop target): restyle it on the next turn of the loop, or, not
+        ``urgent`` (a run's progress), within OVERVIEW_RUN_MS, together with what else changed by then."""
         if self.overview.active:
-            self._overview_dirty = True
-            self._pending.start(0)
+            self._overview_restyle = True
+            if edge_id is not None:
+                self._restyled_edges.add(edge_id)
+            if node_id is not None:
+                self._restyled.add(node_id)
+            if urgent:
+                self._pending.start(0)
+            elif not self._overview_timer.isActive():
+                self._overview_timer.start()
 
     def set_zoom(self, zoom: float) -> None:
         """The view's zoom: far out, draw the overview instead of every card and edge."""
+        self.zoom = zoom
         self.overview.set_active(overview_wanted(zoom))
-        self._overview_dirty = False
+        self._overview_dirty = self._overview_restyle = False
+        self._restyled, self._restyled_edges = set(), set()
+
+    def show_problems(self, problems: Sequence[Problem] | None = None) -> None:
+        """Badge the steps with problems (default: the document's, for its current revision). Warnings about
+        an edge are left to the edge (drawn dashed); the card's tooltip lists the rest."""
+        self._problems_timer.stop()
+        found: dict[str, list[Problem]] = {}
+        for problem in self.document.problems if problems is None else problems:
+            if problem.node_id is not None and (problem.severity == "error" or problem.edge_id is None):
+                found.setdefault(problem.node_id, []).append(problem)
+        for node_id, item in self.nodes.items():
+            mine = found.get(node_id, [])
+            severity = "error" if any(p.severity == "error" for p in mine) else "warning" if mine else None
+            text = "\n".join(f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}" for p in mine)
+            item.set_problems(severity, text)
 
     def set_zooming(self, on: bool) -> None:
         """While zooming, cards are rescaled rather than redrawn at every step; afterwards, redrawn sharp."""
@@ -160,6 +211,7 @@ class CanvasScene(QGraphicsScene):
     def flush(self) -> None:
         """Bring layer bands and edge styles up to date now (normally done on the next event-loop turn)."""
         self._pending.stop()
+        self._overview_timer.stop()
         graph = self.document.graph
         if self._structure_dirty:
             try:
@@ -178,7 +230,10 @@ class CanvasScene(QGraphicsScene):
             self._bands_dirty = False
         if self._overview_dirty:
             self.overview.rebuild()
-            self._overview_dirty = False
+        elif self._overview_restyle:
+            self.overview.restyle(self._restyled, self._restyled_edges)
+        self._overview_dirty = self._overview_restyle = False
+        self._restyled, self._restyled_edges = set(), set()
 
     def _update_bands(self) -> None:
         groups = self._layers if self.show_layers else []
@@ -250,9 +305,28 @@ class CanvasScene(QGraphicsScene):
                 return item
         return None
 
+    def port_near(self, pos: QPointF) -> PortItem | None:
+        """The port within a few screen pixels of ``pos`` (closest first), at any zoom."""
+        reach = min(geo.PORT_HIT_MAX, max(geo.PORT_RADIUS + 4, geo.PORT_HIT_PIXELS / self.zoom))
+        best, best_distance = None, reach
+        for item in self.items(QRectF(pos.x() - reach, pos.y() - reach, 2 * reach, 2 * reach)):
+            if isinstance(item, PortItem):
+                distance = QLineF(item.scenePos(), pos).length()
+                if distance <= best_distance:
+                    best, best_distance = item, distance
+        return best
+
+    def edge_near(self, pos: QPointF) -> EdgeItem | None:
+        """The edge within a few screen pixels of ``pos`` (not counting cards), at any zoom."""
+        reach = max(2.0, geo.EDGE_HIT_PIXELS / self.zoom)
+        for item in self.items(QRectF(pos.x() - reach, pos.y() - reach, 2 * reach, 2 * reach)):
+            if isinstance(item, EdgeItem):
+                return item
+        return None
+
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        port = next((i for i in self.items(event.scenePos()) if isinstance(i, PortItem)), None)
-        if port is not None and event.button() == Qt.MouseButton.LeftButton:
+        port = self.port_near(event.scenePos()) if event.button() == Qt.MouseButton.LeftButton else None
+        if port is not None:
             self._drag = ConnectDrag(self, port.node_id, port.side, event.scenePos())
             event.accept()
             return
@@ -268,13 +342,46 @@ class CanvasScene(QGraphicsScene):
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag is not None:
             drag, self._drag = self._drag, None
-            pair = drag.finish(event.scenePos())
+            pos = event.scenePos()
+            pair = drag.finish(pos)
             if pair is not None:
                 self.connectRequested.emit(*pair)
+            elif self.node_at(pos) is None and drag.travelled(pos) * self.zoom >= NEW_STEP_DRAG_PIXELS:
+                self.connectToNewRequested.emit(drag.node_id, drag.side, pos)  # dropped on nothing: a new step?
             event.accept()
             return
         super().mouseReleaseEvent(event)
         self._finish_move()
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            pos = event.scenePos()
+            card = self.node_at(pos)
+            if card is not None:
+                self.cardActivated.emit(card.node_id)
+                event.accept()
+                return
+            if self.edge_near(pos) is None and self.port_near(pos) is None:
+                self.quickAddRequested.emit(pos)
+                event.accept()
+                return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
+        """A right-click: on a card (selected first, unless it is part of the selection), an edge or the canvas."""
+        pos, screen = event.scenePos(), event.screenPos()
+        card = self.node_at(pos)
+        if card is not None:
+            if not card.isSelected():
+                self.select_nodes([card.node_id])
+            self.contextMenuRequested.emit("node", card.node_id, pos, screen)
+        elif (edge := self.edge_near(pos)) is not None:
+            self.clearSelection()
+            edge.setSelected(True)
+            self.contextMenuRequested.emit("edge", edge.edge_id, pos, screen)
+        else:
+            self.contextMenuRequested.emit("canvas", "", pos, screen)
+        event.accept()
 
     def _finish_move(self) -> None:
         graph = self.document.graph

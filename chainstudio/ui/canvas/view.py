@@ -1,16 +1,21 @@
 """CanvasView: zoom at the cursor with the wheel, pan with the middle button or Space+drag, rubber-band
-selection, fit to view, and drops of palette kinds."""
+selection, fit to view, drops of palette kinds (onto an edge: inserted into it), Tab for the quick-add list,
+a hint naming the next action while the canvas is empty, and the notice shown over the canvas."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPen, QPixmapCache, QTransform
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QCursor, QKeyEvent, QPainter, QPen, QPixmapCache, QTransform
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from chainstudio.core.editing.changes import Changes
+from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.edge_item import EdgeItem
+from chainstudio.ui.canvas.notice import CanvasNotice
 from chainstudio.ui.canvas.scene import CanvasScene
 
 KIND_MIME = "application/x-chainstudio-kind"
@@ -18,10 +23,22 @@ MIN_ZOOM, MAX_ZOOM = 0.05, 3.0
 FIT_MAX_ZOOM = 1.25
 ZOOM_SETTLE_MS = 250  # after the last zoom step, cards are redrawn sharp
 PIXMAP_CACHE_KB = 96 * 1024  # room for a few hundred cached cards (Qt's default is 10 MB)
+EMPTY_HINT = (
+    "This graph is empty.\n\nDrag a step from the Palette, double-click here or press Tab to add one:\n"
+    "start with an Input (what the chain is about), then an LLM call."
+)
+
+
+def insertable(kind: str) -> bool:
+    """Whether a ``kind`` step can go in the middle of an edge (it has both ports)."""
+    spec = NODE_KINDS.get(kind)
+    return spec is not None and spec.has_input_port and spec.has_output_port
 
 
 class CanvasView(QGraphicsView):
     kindDropped = Signal(str, QPointF)  # node kind, scene position (where the card's centre goes)
+    kindDroppedOnEdge = Signal(str, str, QPointF)  # node kind, edge id, scene position
+    quickAddRequested = Signal(QPointF)  # Tab: the quick-add list, for a step at this scene position
     zoomChanged = Signal(float)
 
     def __init__(self, scene: CanvasScene, parent: QWidget | None = None) -> None:
@@ -47,6 +64,11 @@ class CanvasView(QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space = False
         self._fit_pending = False
+        self._port_cursor = False
+        self._drop_edge: EdgeItem | None = None
+        self._empty = not scene.nodes
+        self.notice = CanvasNotice(self)
+        scene.document.subscribe(self._document_changed)
         self.zoomChanged.connect(scene.set_zoom)
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
@@ -56,6 +78,29 @@ class CanvasView(QGraphicsView):
         super().showEvent(event)
         if self._fit_pending:
             QTimer.singleShot(0, self.fit)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.notice.isVisible():
+            self.notice.place()
+
+    def _document_changed(self, changes: Changes) -> None:
+        empty = not self.canvas.document.graph.nodes
+        if empty != self._empty:
+            self._empty = empty
+            self.viewport().update()  # the hint comes or goes
+
+    @property
+    def shows_hint(self) -> bool:
+        """Whether the empty-canvas hint is drawn."""
+        return self._empty
+
+    def cursor_scene_pos(self) -> QPointF:
+        """Where the mouse is on the canvas, or the centre of the view when it is elsewhere."""
+        at = self.viewport().mapFromGlobal(QCursor.pos())
+        if self.viewport().rect().contains(at):
+            return self.mapToScene(at)
+        return self.centre_scene_pos()
 
     # --- zoom -----------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -113,6 +158,17 @@ class CanvasView(QGraphicsView):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(dx))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(dy))
 
+    def event(self, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Tab
+            and event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier)
+        ):
+            self.quickAddRequested.emit(self.cursor_scene_pos())  # Tab on the canvas: add a step, by name
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space = True
@@ -147,6 +203,14 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if not self._space and event.buttons() == Qt.MouseButton.NoButton:
+            near = self.canvas.port_near(self.mapToScene(event.position().toPoint())) is not None
+            if near != self._port_cursor:  # a cross near a port: a drag from here connects
+                self._port_cursor = near
+                if near:
+                    self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+                else:
+                    self.viewport().unsetCursor()
 
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None:
@@ -167,17 +231,39 @@ class CanvasView(QGraphicsView):
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
-        if event.mimeData().hasFormat(KIND_MIME):
-            event.acceptProposedAction()
-        else:
+        if not event.mimeData().hasFormat(KIND_MIME):
             event.ignore()
+            return
+        event.acceptProposedAction()
+        kind = bytes(event.mimeData().data(KIND_MIME)).decode()
+        pos = self.mapToScene(event.position().toPoint())
+        edge = self.canvas.edge_near(pos) if insertable(kind) and self.canvas.node_at(pos) is None else None
+        self._set_drop_edge(edge)
+
+    def dragLeaveEvent(self, event) -> None:
+        self._set_drop_edge(None)
+        super().dragLeaveEvent(event)
+
+    def _set_drop_edge(self, edge: EdgeItem | None) -> None:
+        if edge is not self._drop_edge:
+            if self._drop_edge is not None and self._drop_edge.scene() is not None:
+                self._drop_edge.set_drop_target(False)
+            self._drop_edge = edge
+            if edge is not None:
+                edge.set_drop_target(True)
 
     def dropEvent(self, event) -> None:
         if not event.mimeData().hasFormat(KIND_MIME):
             event.ignore()
             return
         kind = bytes(event.mimeData().data(KIND_MIME)).decode()
-        self.kindDropped.emit(kind, self.mapToScene(event.position().toPoint()))
+        pos = self.mapToScene(event.position().toPoint())
+        edge = self._drop_edge
+        self._set_drop_edge(None)
+        if edge is not None and edge.scene() is self.canvas:
+            self.kindDroppedOnEdge.emit(kind, edge.edge_id, pos)  # dropped onto an edge: goes in between
+        else:
+            self.kindDropped.emit(kind, pos)
         event.acceptProposedAction()
 
     # --- background -----------------------------------------------------------------------------
@@ -200,3 +286,14 @@ class CanvasView(QGraphicsView):
             y += step
         for a, b in lines:
             painter.drawLine(a, b)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        if not self._empty:
+            return
+        painter.save()
+        painter.resetTransform()  # viewport pixels
+        painter.setPen(theme.HINT_TEXT)
+        painter.setFont(theme.font(12))
+        area = QRectF(self.viewport().rect()).adjusted(40, 40, -40, -40)
+        painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_HINT)
+        painter.restore()

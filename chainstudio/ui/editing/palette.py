@@ -1,5 +1,6 @@
-"""The palette: node kinds with an icon and a one-line description. Drag one onto the canvas, or
-double-click it to add one at the centre of the view."""
+"""The palette: node kinds with an icon and a one-line description. Drag one onto the canvas (onto an edge:
+it goes in between), or double-click it, or press Return or Space on it, to add one at the centre of the
+view."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ class Palette(QListWidget):
             item.setSizeHint(QSize(200, 52))
             self.addItem(item)
         self.itemDoubleClicked.connect(lambda item: self.kindActivated.emit(item.data(KIND_ROLE)))
+
+    def keyPressEvent(self, event) -> None:
+        item = self.currentItem()
+        if item is not None and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.kindActivated.emit(item.data(KIND_ROLE))
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def kinds(self) -> list[str]:
         return [self.item(i).data(KIND_ROLE) for i in range(self.count())]

@@ -1,7 +1,12 @@
-"""The graph page of the inspector (nothing selected): name, description, graph inputs with defaults."""
+"""The graph page of the inspector (nothing selected): name, description, graph inputs with defaults.
+
+Each graph input is shown on the canvas by its Input step: renaming an input here renames that step (and
+every reference to either), Add input adds an Input step, Remove input removes it. The description is
+recorded as it is typed (one undo step per editing session)."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -16,9 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from chainstudio.core.editing.inputs import exposing_steps, rename_input_problem
 from chainstudio.core.graph.model import GraphInput, name_problem
+from chainstudio.ui.inspector.node_form import problem_lines
 
 COLUMNS = ("Name", "Default", "Description")
+DESCRIPTION_DELAY_MS = 400  # the description is committed this long after the last keystroke (and on focus-out)
 
 
 class GraphForm(QWidget):
@@ -28,6 +36,11 @@ class GraphForm(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(QLabel("<b>Graph</b> — select a step to edit it"))
+        self.problems = QLabel()  # the graph's own problems, first (as on a step's page)
+        self.problems.setObjectName("graph_problems")
+        self.problems.setWordWrap(True)
+        self.problems.hide()
+        layout.addWidget(self.problems)
         form = QFormLayout()
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("graph_name")
@@ -37,7 +50,14 @@ class GraphForm(QWidget):
         self.description_edit = QPlainTextEdit()
         self.description_edit.setObjectName("graph_description")
         self.description_edit.setMaximumHeight(90)
+        self.description_edit.setTabChangesFocus(True)
         self.description_edit.installEventFilter(self)
+        self.description_edit.textChanged.connect(self._description_typed)
+        self._session = object()
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(DESCRIPTION_DELAY_MS)
+        self._pending.timeout.connect(self._commit_description)
         form.addRow("Name", self.name_edit)
         form.addRow("Description", self.description_edit)
         layout.addLayout(form)
@@ -50,30 +70,44 @@ class GraphForm(QWidget):
         self.inputs.cellChanged.connect(self._commit_inputs)
         layout.addWidget(self.inputs)
         buttons = QHBoxLayout()
-        add, remove = QPushButton("Add input"), QPushButton("Remove input")
-        add.clicked.connect(self._add_input)
-        remove.clicked.connect(self._remove_input)
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
+        self.add_button, self.remove_button = QPushButton("Add input"), QPushButton("Remove input")
+        self.add_button.setToolTip("Add an Input step: a graph input shown on the canvas")
+        self.remove_button.setToolTip("Remove the selected graph input and its Input step")
+        self.add_button.clicked.connect(self._add_input)
+        self.remove_button.clicked.connect(self._remove_input)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self.problems = QLabel()
-        self.problems.setWordWrap(True)
-        layout.addWidget(self.problems)
         layout.addStretch(1)
 
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.description_edit and event.type() == event.Type.FocusOut:
-            self.controller.set_graph_info(description=self.description_edit.toPlainText())
+    def tab_order(self) -> list[QWidget]:
+        return [self.name_edit, self.description_edit, self.inputs, self.add_button, self.remove_button]
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.description_edit and event.type() == QEvent.Type.FocusIn:
+            self._session = object()  # a new editing session: a new undo step
+        elif watched is self.description_edit and event.type() == QEvent.Type.FocusOut:
+            self._commit_description()
         return super().eventFilter(watched, event)
 
-    def refresh(self) -> None:
+    def _description_typed(self) -> None:
+        if self.description_edit.hasFocus():
+            self._pending.start()
+
+    def _commit_description(self) -> None:
+        self._pending.stop()
+        self.controller.set_graph_info(session=self._session, description=self.description_edit.toPlainText())
+
+    def refresh(self, force: bool = False) -> None:
         graph = self.controller.document.graph
         if not self.name_edit.hasFocus():
             self.name_edit.setText(graph.name)
         if not self.description_edit.hasFocus() and self.description_edit.toPlainText() != graph.description:
+            self.description_edit.blockSignals(True)
             self.description_edit.setPlainText(graph.description)
-        if self._table_inputs() != graph.inputs:
+            self.description_edit.blockSignals(False)
+        if force or self._table_inputs() != graph.inputs:
             self.inputs.blockSignals(True)
             self.inputs.setRowCount(len(graph.inputs))
             for row, graph_input in enumerate(graph.inputs):
@@ -83,9 +117,11 @@ class GraphForm(QWidget):
 
     def show_problems(self, problems) -> None:
         graph_level = [p for p in problems if p.node_id is None and p.edge_id is None]
-        self.problems.setText(
-            "<br>".join(f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}" for p in graph_level)
-        )
+        self._say(problem_lines(graph_level))
+
+    def _say(self, text: str) -> None:
+        self.problems.setText(text)
+        self.problems.setVisible(bool(text))
 
     def _table_inputs(self) -> list[GraphInput]:
         out = []
@@ -94,22 +130,34 @@ class GraphForm(QWidget):
             out.append(GraphInput(cells[0].strip(), cells[1] or None, cells[2]))
         return out
 
-    def _commit_inputs(self) -> None:
+    def _commit_inputs(self, row: int = -1, column: int = -1) -> None:
+        graph = self.controller.document.graph
         inputs = self._table_inputs()
+        if column == 0 and 0 <= row < len(graph.inputs) == len(inputs) and inputs[row].name != graph.inputs[row].name:
+            old, new = graph.inputs[row].name, inputs[row].name
+            reason = rename_input_problem(graph, old, new)
+            if reason:
+                self._say(f"✖ graph input name: {reason}")
+                self.refresh(force=True)
+            else:
+                self.controller.rename_input(old, new)  # its Input step and every reference follow
+            return
         bad = next((name_problem(i.name) for i in inputs if name_problem(i.name)), None)
         if bad:
-            self.problems.setText(f"✖ graph input name: {bad}")
+            self._say(f"✖ graph input name: {bad}")
             return
         self.controller.set_graph_info(inputs=inputs)
 
     def _add_input(self) -> None:
-        graph = self.controller.document.graph
-        taken = {i.name for i in graph.inputs}
-        name = next(f"input_{i}" for i in range(1, len(taken) + 2) if f"input_{i}" not in taken)
-        self.controller.set_graph_info(inputs=[*graph.inputs, GraphInput(name)])
+        self.controller.add_input_step()
 
     def _remove_input(self) -> None:
         row = self.inputs.currentRow()
         graph = self.controller.document.graph
-        if 0 <= row < len(graph.inputs):
+        if not 0 <= row < len(graph.inputs):
+            return
+        steps = exposing_steps(graph, graph.inputs[row].name)
+        if steps:
+            self.controller.delete([n.id for n in steps])  # the input goes with its step
+        else:
             self.controller.set_graph_info(inputs=[i for k, i in enumerate(graph.inputs) if k != row])

@@ -1,9 +1,13 @@
-"""InspectorPanel: shows the node page for one selected node, else the graph page; follows the document."""
+"""InspectorPanel: shows the node page for one selected node, else the graph page; follows the document.
+
+Another step starts at the top of its page. Tab and Shift+Tab move between the page's fields in the order
+they are shown and wrap around: they never leave the inspector for the toolbar (a prompt takes no literal
+tab; Tab while completions show accepts the chosen one)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.ui.inspector.graph_form import GraphForm
@@ -23,13 +27,13 @@ class InspectorPanel(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.graph_form)
         self.stack.addWidget(self.node_form)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.stack)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setWidget(self.stack)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(self.scroller)
         self._selection: list[str] = []
         self._validate_timer = QTimer(self)
         self._validate_timer.setSingleShot(True)
@@ -38,6 +42,7 @@ class InspectorPanel(QWidget):
         self.show_selection([])
 
     def show_selection(self, node_ids: list[str]) -> None:
+        shown = self.node_form.node_id if self.stack.currentWidget() is self.node_form else None
         self._selection = list(node_ids)
         graph = self.controller.document.graph
         if len(node_ids) == 1 and node_ids[0] in graph.nodes:
@@ -48,6 +53,9 @@ class InspectorPanel(QWidget):
             self.node_form.node_id = None
             self.graph_form.refresh()
             self.stack.setCurrentWidget(self.graph_form)
+        now = self.node_form.node_id if self.stack.currentWidget() is self.node_form else None
+        if now != shown:
+            self.scroller.verticalScrollBar().setValue(0)  # another step (or the graph) starts at the top
         self._validate_timer.start(VALIDATE_DELAY_MS)  # validating a big graph takes a while: not inline
 
     def _on_changes(self, changes: Changes) -> None:
@@ -67,3 +75,20 @@ class InspectorPanel(QWidget):
             self.node_form.show_problems(problems)
         else:
             self.graph_form.show_problems(problems)
+
+    # --- keyboard -------------------------------------------------------------------------------
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802  # Qt's name
+        """Tab from a field of the page: the next field of the same page, wrapping around."""
+        page: NodeForm | GraphForm = self.node_form if self.stack.currentWidget() is self.node_form else self.graph_form
+        fields = [w for w in page.tab_order() if w.isVisibleTo(page) and w.isEnabled()]
+        focus = QApplication.focusWidget()
+        current = -1
+        for i, widget in enumerate(fields):
+            if focus is not None and (focus is widget or widget.isAncestorOf(focus)):
+                current = i
+        if current < 0 or not fields:
+            return super().focusNextPrevChild(next)
+        target = fields[(current + (1 if next else -1)) % len(fields)]
+        target.setFocus(Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason)
+        self.scroller.ensureWidgetVisible(target)
+        return True

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QStringListModel, Qt
-from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QEvent, QStringListModel, Qt
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QCompleter, QPlainTextEdit
 
 TAG = re.compile(r"{{.*?}}|{%.*?%}")
@@ -158,7 +158,20 @@ class TemplateEditor(QPlainTextEdit):
         rect = self.cursorRect()
         rect.setWidth(self.completer.popup().sizeHintForColumn(0) + 30)
         self.completer.complete(rect)
+        # the first completion is chosen, so Return or Tab inserts it (also when it is the only one)
+        self.completer.popup().setCurrentIndex(self.completer.completionModel().index(0, 0))
         return True
+
+    def event(self, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+            and self.completer.popup().isVisible()
+        ):
+            event.ignore()  # the completer inserts the chosen completion instead of Tab moving the focus
+            return False
+        return super().event(event)
 
     def keyPressEvent(self, event) -> None:
         popup = self.completer.popup()

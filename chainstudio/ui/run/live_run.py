@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QMessageBox, QWidget
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.graph.validation import errors
+from chainstudio.core.graph.validation import Problem, errors
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.warm_up import warm_up
@@ -44,8 +44,10 @@ class RunUi(QObject):
         output_dock: QDockWidget,
         status: ShowStatus,
         select_node: SelectNode,
+        show_problems: Callable[[list[Problem]], None] | None = None,
     ) -> None:
-        """``host`` parents the actions (their shortcuts work anywhere in it) and the dialogs."""
+        """``host`` parents the actions (their shortcuts work anywhere in it) and the dialogs;
+        ``show_problems`` shows why a run cannot start where the user looks (else: the status bar)."""
         super().__init__(host)
         self.services = services
         self.document = document
@@ -54,6 +56,7 @@ class RunUi(QObject):
         self.gantt_dock = gantt_dock
         self.status = status
         self.select_node = select_node
+        self.show_problems = show_problems
         self.controller = RunController(services, self)
         self.state: RunState | None = None  # the run drawn on the canvas, if any
         self.gantt = GanttWidget()
@@ -107,6 +110,9 @@ class RunUi(QObject):
             return
         graph = self.document.graph
         problems = errors(self.document.problems)
+        if problems and self.show_problems is not None:
+            self.show_problems(problems)
+            return
         if problems:
             first = problems[0]
             self.status(f"Cannot run: {first.location}: {first.message}", 10000)

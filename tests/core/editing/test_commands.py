@@ -196,7 +196,8 @@ def test_paste_gives_fresh_ids_unique_names_and_follows_renamed_references():
     assert b0_2.position == (g.resolve("b0").position[0] + 10, g.resolve("b0").position[1])
     (edge_id,) = changes.edges_added
     assert (g.edges[edge_id].source, g.edges[edge_id].target) == (g.resolve("topic_2").id, b0_2.id)
-    assert len(g.inputs) == 1  # 'topic' already existed
+    # the pasted Input step is named topic_2, so it shows a graph input of its own (issue 12, item 5)
+    assert [i.name for i in g.inputs] == ["topic", "topic_2"]
     command.undo(g)
     assert len(g.nodes) == 5 and not changes.nodes_added & set(g.nodes)
 

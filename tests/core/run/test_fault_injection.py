@@ -97,11 +97,12 @@ def test_bursts_of_5xx_and_dropped_streams(server, tmp_path):
 
 def test_a_hung_request_times_out_and_the_rest_go_on(server, tmp_path):
     server.reset()
-    graph = graph_of(20, lambda i: "[[hang]]" if i == 3 else "", retries=0, timeout=0.5)
+    # The timeout is generous so that the other 19 answers arrive in time on a loaded machine too.
+    graph = graph_of(20, lambda i: "[[hang]]" if i == 3 else "", retries=0, timeout=4)
     run = run_against(server.url, graph)
     state = run.state
     hung = state.span_by_name("s3")
-    assert hung.status == "failed" and "within 0.5 s" in hung.error
+    assert hung.status == "failed" and "within 4 s" in hung.error
     assert state.span_by_name("s13").status == "skipped"
     assert all(s.status == "succeeded" for s in state.spans.values() if s.name not in ("s3", "s13"))
     assert state.status == "partial"
