@@ -33,6 +33,9 @@ def test_sigkill_during_saves_never_leaves_a_torn_file(tmp_path):
     path = tmp_path / "g.chain.json"
     outcomes = set()
     for attempt in range(12):
+        # each writer makes its graphs anew (new random node ids) and writes their texts as the references:
+        # a file left by the previous writer would match neither when this one is killed before its first save
+        path.unlink(missing_ok=True)
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.05 + 0.037 * attempt)
