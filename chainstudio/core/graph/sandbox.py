@@ -335,6 +335,14 @@ def collect(chunks: Iterator[str]) -> str:
 
 
 # --- time ----------------------------------------------------------------------------------------------
+def _swallows_errors(frame: FrameType) -> bool:
+    """A finalizer or weak-reference callback that the garbage collector may run in the middle of the
+    render: an error raised in it is only printed, and CPython then drops the trace function, so the budget
+    would be lost. The next call outside it raises instead."""
+    code = frame.f_code
+    return code.co_name == "__del__" or code.co_filename.endswith(("weakref.py", "_weakrefset.py"))
+
+
 @contextmanager
 def cpu_budget(seconds: float, exceeded: Callable[[], BaseException]) -> Iterator[None]:
     """Raise ``exceeded()`` inside the code that runs in this block once it used ``seconds`` of this thread's
@@ -350,7 +358,7 @@ def cpu_budget(seconds: float, exceeded: Callable[[], BaseException]) -> Iterato
         return local
 
     def on_call(frame: FrameType, event: str, arg: Any) -> Any:
-        if time.thread_time() > deadline:
+        if time.thread_time() > deadline and not _swallows_errors(frame):
             raise exceeded()
         return local if frame.f_code.co_filename == TEMPLATE_FILENAME else None
 
