@@ -1,7 +1,9 @@
 """``chainstudio bench FILE...``: each file under each strategy, the seed tutorial's comparison table.
 
 Rows show latency, tokens, API calls, cost and output length, with the fastest and cheapest marked and
-the speed-up against the sequential baseline (see ``chainstudio.core.planning.compare``).
+the speed-up against the sequential baseline (see ``chainstudio.core.planning.compare``). With
+``--replay RUN`` every run replays that recorded run's answers and latencies (``core.planning.replay``),
+so the rows differ by scheduling alone; the table says which mode it used.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="runs per file and strategy (the median is shown; the simulated provider uses seed, seed+1, ...)",
     )
     parser.add_argument("--json", metavar="OUT", help='write {"runs": [run records with "file"]} (\'-\': stdout)')
+    parser.add_argument(
+        "--replay",
+        metavar="RUN",
+        help="replay a recorded run's answers and latencies in every run (a run id from the history, or 'last')",
+    )
     add_engine_arguments(parser, "bench")
     parser.set_defaults(handler=run)
 
@@ -73,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
         check_outputs(args, ("json",))
         make_context = context_factory(args)
         inputs = parse_sets(args.sets)
+        mode = None
+        if args.replay:
+            make_context, mode = replay_contexts(args, make_context, [graph for _, graph in graphs])
     except UsageError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
@@ -91,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(file: str, strategy: str, index: int, run_obj: Any) -> None:
         state = run_obj.state
-        if not args.no_history:
+        if not args.no_history and mode is None:  # a replay measures no model: it is not recorded
             record_history(run_obj, run_obj.graph, args, source="cli bench", file=file, strategy=strategy)
         console.print(
             f"  {state.started.graph_name if state.started else file} · {strategy} · run {index + 1}: "
@@ -106,9 +116,11 @@ def run(args: argparse.Namespace) -> int:
     except RunError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
-    print_table(console, result, simulated=sample.provider.simulated)
+    if mode is not None:
+        result.mode = mode
+    print_table(console, result, simulated=sample.provider.simulated and mode is None)
     if args.json:
-        write_json(args.json, {"runs": result.records})
+        write_json(args.json, {"mode": result.mode, "runs": result.records})
     return 0 if all(s == "succeeded" for row in result.rows for s in row.statuses) else 1
 
 
@@ -119,6 +131,7 @@ def print_table(console: Console, result: BenchResult, simulated: bool) -> None:
     )
     console.print()
     console.print("=== BENCHMARK RESULTS ===" + ("  (SIMULATED)" if simulated else ""), markup=False)
+    console.print(f"Mode: {mode_text(result.mode)}", markup=False)
     console.print()
     console.print(header, markup=False)
     console.print("-" * len(header), markup=False)
@@ -149,3 +162,42 @@ def print_table(console: Console, result: BenchResult, simulated: bool) -> None:
         + ("; figures are simulated" if simulated else ""),
         markup=False,
     )
+
+
+def mode_text(mode: str) -> str:
+    from chainstudio.core.planning.compare import LIVE
+
+    if mode == LIVE:
+        return "live: every run makes its own calls (answers and latencies vary from run to run)"
+    return f"{mode}; every run replays its answers and latencies: rows differ by scheduling alone"
+
+
+def replay_contexts(args: argparse.Namespace, make_context: Any, graphs: list[Any]) -> tuple[Any, str]:
+    """The context factory replaying ``--replay RUN`` and the mode's words (raises UsageError)."""
+    from chainstudio.core.planning.replay import missing_steps, recorded_label, replay_steps, replaying
+    from chainstudio.core.storage.history import HistoryError, RunHistory
+
+    if args.provider != "simulated":
+        raise UsageError("--replay calls no model: leave out --provider (the replay stands in for it)")
+    history = RunHistory()
+    run_id = args.replay
+    if run_id == "last":  # the newest run that answered every model step of the (first) graph
+        complete = (
+            s.run_id
+            for s in history.runs(graph_name=graphs[0].name, limit=20)
+            if not missing_steps(graphs[0], replay_steps(history.state(s.run_id)))
+        )
+        run_id = next(complete, None)
+        if run_id is None:
+            raise UsageError(f"--replay last: the history has no complete run of {graphs[0].name!r}")
+    try:
+        state = history.state(run_id)
+    except HistoryError as exc:
+        raise UsageError(f"--replay: {exc}") from None
+    steps = replay_steps(state)
+    for graph in graphs:
+        missing = missing_steps(graph, steps)
+        if missing:
+            raise UsageError(f"--replay: run {run_id} recorded no answer for {', '.join(missing)} of {graph.name!r}")
+    label = recorded_label(state)
+    return replaying(make_context, steps, run_id, label), f"replay of {run_id} (recorded on {label})"

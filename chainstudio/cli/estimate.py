@@ -21,7 +21,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--cost-cap", metavar="USD", type=float, help="warn when the estimate is over this cost")
     parser.add_argument("--token-cap", metavar="N", type=int, help="warn when the estimate is over this many tokens")
     parser.add_argument("--json", metavar="OUT", help="write the estimate as JSON ('-' for stdout)")
+    parser.add_argument(
+        "--cache", action="store_true", help="predict step-cache hits as `run --cache` would have them (free, instant)"
+    )
+    parser.add_argument("--base-url", metavar="URL", help="with --cache and --provider openai: the endpoint")
+    parser.add_argument("--seed", metavar="N", type=int, default=0, help="with --cache: the simulated provider's seed")
     parser.set_defaults(handler=run)
+
+
+def cache_of(args: argparse.Namespace) -> Any:
+    """With ``--cache``: the user's step cache, only looked at, keyed for the flags' endpoint."""
+    if not args.cache:
+        return None
+    from chainstudio.core.launch import RunOptions, cache_endpoint
+    from chainstudio.core.run.cache import CacheUse
+    from chainstudio.core.storage.settings import Settings
+    from chainstudio.core.storage.step_cache import PeekingCache, StepCacheStore
+
+    options = RunOptions(provider=args.provider, base_url=args.base_url, seed=args.seed)
+    return CacheUse(PeekingCache(StepCacheStore()), cache_endpoint(Settings(), options))
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     graph, options, inputs = planned
     try:
-        result = estimate(graph, inputs=inputs, model=args.model, **options)
+        result = estimate(graph, inputs=inputs, model=args.model, cache=cache_of(args), **options)
     except RunError as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
@@ -144,4 +162,5 @@ def print_estimate(console: Console, result: Estimate) -> None:
     console.print(
         f"Tokens in {result.input_tokens:,} · out {result.output_tokens:,} · calls {result.api_calls} · "
         f"cost {fmt_cost(result.cost_usd)}"
+        + (f" · {result.reused} step(s) answered by the step cache or a pin, for nothing" if result.reused else "")
     )

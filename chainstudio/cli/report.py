@@ -60,6 +60,8 @@ _STYLE = {
 def node_table(state: Any, live: bool = False) -> Any:
     from rich.table import Table
 
+    from chainstudio.cli.reuse import reuse_note
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note"):
         table.add_column(column, justify="left" if column in ("Step", "Status", "Note") else "right")
@@ -78,10 +80,13 @@ def node_table(state: Any, live: bool = False) -> Any:
             note = f"{span.deltas} chunks"
         elif span.backoffs and not note:
             note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
-        style = _STYLE.get(span.status, "")
+        status, style = str(span.status), _STYLE.get(span.status, "")
+        reused = reuse_note(span)
+        if reused is not None:  # cached, reused from a run, pinned, or not run: not a call of this run
+            (status, note), style = reused, "cyan" if reused[0] != "not run" else "dim"
         table.add_row(
             span.name,
-            styled((str(span.status), style)),
+            styled((status, style)),
             fmt_ms(state.rel(span.started_at)),
             fmt_ms(duration),
             fmt_ms(ttft),
@@ -126,6 +131,8 @@ async def execute_with_progress(run_obj: Any, console: Any) -> Any:
 
 
 def totals_lines(state: Any) -> list[str]:
+    from chainstudio.cli.reuse import reuse_lines
+
     totals = state.totals()
     names = {nid: span.name for nid, span in state.spans.items()}
     speedup = f" (parallelism x{totals.speedup:.2f})" if totals.speedup else ""
@@ -139,6 +146,7 @@ def totals_lines(state: Any) -> list[str]:
         f"Cost:          {fmt_cost(totals.cost_usd)}"
         + ("  (a model's price is unknown)" if totals.cost_usd is None else ""),
         f"Output:        {totals.output_chars:,} chars",
+        *reuse_lines(state),
     ]
 
 

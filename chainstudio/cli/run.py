@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError, load_or_explain
 from chainstudio.cli.report import execute_with_progress, final_report, make_console, print_banner, write_json
+from chainstudio.cli.reuse import add_reuse_arguments, scope_line, scope_of, step_cache
 
 if TYPE_CHECKING:
     from chainstudio.core.launch import RunOptions
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--csv", metavar="OUT", help="write the steps' spans as CSV")
     parser.add_argument("--gantt", metavar="OUT", help="render the run's Gantt chart to OUT.png or OUT.svg")
     parser.add_argument("--no-output", action="store_true", help="do not print the run's output text")
+    add_reuse_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -159,6 +161,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         model=args.model,
         rpm=args.rpm,
         tpm=args.tpm,
+        cache=bool(getattr(args, "cache", False)),
     )
 
 
@@ -175,7 +178,7 @@ def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
     except PricingError as exc:
         raise UsageError(str(exc)) from None
-    settings, services = Settings(), RunServices(pricing=pricing)
+    settings, services = Settings(), RunServices(pricing=pricing, step_cache=step_cache(args))
 
     def make(index: int) -> RunContext:
         try:
@@ -213,14 +216,21 @@ def run(args: argparse.Namespace) -> int:
         if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
             raise UsageError(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
         check_outputs(args, ("json", "trace", "csv", "gantt"))
-        make_context = context_factory(args)
-        run_obj = Run(graph, make_context(0), strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model)
+        context = context_factory(args)(0)
+        scope = scope_of(args, graph, simulated=context.provider.simulated)
+        run_obj = Run(
+            graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model, scope=scope
+        )
     except (UsageError, RunError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     warm_up()
     console = make_console(stderr=args.json == "-")
     print_banner(console, run_obj.context.provider, run_obj.graph.name, args.strategy, run_obj.context.concurrency)
+    if scope is not None:
+        console.print(scope_line(scope, run_obj.graph), markup=False)
+    if context.cache is not None:
+        console.print(f"Step cache: on ({context.cache.endpoint.label})", markup=False)
     state = asyncio.run(execute_with_progress(run_obj, console))
     final_report(console, state, show_output=not args.no_output)
     if not args.no_history:

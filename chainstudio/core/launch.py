@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.providers.factory import make_provider
+from chainstudio.core.providers.openai_compat import OpenAISettings
 from chainstudio.core.providers.simulated import Faults
+from chainstudio.core.run.cache import CacheUse, Endpoint, StepCache, endpoint_of, public_url
 from chainstudio.core.run.executor import RunContext, Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
@@ -68,6 +69,7 @@ class RunOptions:
     model: str | None = None  # every LLM step uses this model (None: the settings' default model)
     rpm: float | None = None  # requests per minute (None: the settings' limit)
     tpm: float | None = None  # tokens per minute (None: the settings' limit)
+    cache: bool = False  # replay answers the step cache holds and keep new ones (the window: on by default)
 
     @property
     def simulated(self) -> bool:
@@ -83,6 +85,7 @@ class RunServices:
     monotonic: Callable[[], float] = time.monotonic  # the time source of every run's Clock
     api_key: Callable[[], str | None] = _no_saved_key  # the user's saved key (the GUI); else api_key_env only
     pricing: Pricing | None = None  # None: the settings' price overrides over the price table
+    step_cache: StepCache | None = None  # the step cache store, for runs with ``RunOptions.cache``
 
 
 def run_model(settings: Settings, options: RunOptions) -> str | None:
@@ -117,6 +120,9 @@ def build_context(
         api_key_env=options.api_key_env,
     )
     pricing = services.pricing if services.pricing is not None else Pricing(settings.price_overrides)
+    cache = None
+    if options.cache and services.step_cache is not None:
+        cache = CacheUse(services.step_cache, endpoint_of(provider))
     return RunContext(
         provider=provider,
         pricing=pricing,
@@ -126,7 +132,17 @@ def build_context(
         rate_limits=rate_limits(settings, options),
         cost_cap=options.cost_cap,
         token_cap=options.token_cap,
+        cache=cache,
     )
+
+
+def cache_endpoint(settings: Settings, options: RunOptions, env: Mapping[str, str] | None = None) -> Endpoint:
+    """The endpoint a run with these settings and options keys its cache entries under (what ``endpoint_of``
+    says of the provider ``build_context`` makes), without making the provider: for estimates."""
+    if options.simulated:
+        return Endpoint("simulated", "", options.seed, True)
+    url = OpenAISettings(base_url=resolve_base_url(settings, options.base_url)).resolved_base_url(env)
+    return Endpoint(options.provider, (public_url(url) or "").rstrip("/"), None, False)
 
 
 def context_factory(
@@ -138,16 +154,6 @@ def context_factory(
         return build_context(settings, options, services, index=index)
 
     return make
-
-
-def public_url(url: str | None) -> str | None:
-    """``url`` without any ``user:password@`` part (a URL may carry a credential)."""
-    if not url:
-        return url or None
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,7 @@ class HistorySettings:
     tpm: float | None
     cost_cap: float | None
     token_cap: int | None
+    cache: bool = False  # the step cache was on
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,4 +195,5 @@ def history_settings(settings: Settings, options: RunOptions, context: RunContex
         tpm=options.tpm if options.tpm is not None else settings.tokens_per_minute,
         cost_cap=context.cost_cap,
         token_cap=context.token_cap,
+        cache=context.cache is not None,
     )

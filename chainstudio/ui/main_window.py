@@ -35,6 +35,7 @@ from chainstudio.ui.planning.history import HistoryUi
 from chainstudio.ui.planning.plan_inputs import PlanInputs
 from chainstudio.ui.run.banner import SimulatedBanner
 from chainstudio.ui.run.live_run import RunUi
+from chainstudio.ui.run.reuse_ui import ReuseUi
 from chainstudio.ui.services import AppServices
 
 STATE_VERSION = 1
@@ -128,11 +129,17 @@ class MainWindow(QMainWindow):
         )
         self.addToolBarBreak()  # the run toolbar gets its own row: the editing toolbar stays whole above it
         self.addToolBar(self.runs.toolbar)
+        self.reuse = ReuseUi(
+            services, document, self.scene, self.runs, host=self, ui_state=self.ui_state, status=status
+        )
+        self.gestures.card_menu_hooks.append(self.reuse.contribute)  # run this step / from here / to here, pins
         toolbar = self.runs.toolbar
         plan = PlanInputs(services.settings, services.history, toolbar.options)
+        cached = self.reuse.estimate_cache  # the estimate counts the step cache's hits
         self.estimate = EstimateUi(
-            document, self.scene, toolbar, plan, shows_run=lambda: self.runs.shows_run, parent=self
+            document, self.scene, toolbar, plan, shows_run=lambda: self.runs.shows_run, parent=self, cache=cached
         )
+        self.reuse.estimate_changed = self.estimate.update
         self.advisor = AdvisorUi(
             document, toolbar, plan, host=self, dock=self.advisor_dock, status=status, fit_view=self.view.fit
         )
@@ -148,11 +155,13 @@ class MainWindow(QMainWindow):
             services, document, toolbar, host=self, dock=self.compare_dock, problem=self.runs.show_problem
         )
         self.autosave = AutosaveUi(document, host=self, status=status)
-        self.run_menu.addActions(
-            [self.runs.run_action, self.runs.stop_action, self.compare.action, self.advisor.action]
-        )
+        runs = [self.runs.run_action, self.runs.stop_action, self.compare.action, self.compare.replay_action]
+        self.run_menu.addActions([*runs, self.advisor.action])
+        self.run_menu.addSeparator()
+        self.run_menu.addActions([self.reuse.cache_action, self.reuse.clear_action])
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.runs.settings_action)
+        self.reuse.add_to_file_menu(before=self.menu_actions["export_png"])
         for dock in (
             self.palette_dock,
             self.inspector_dock,
@@ -194,6 +203,7 @@ class MainWindow(QMainWindow):
         s.selectedNodesChanged.connect(self.nodeSelectionChanged)
         s.selectionChanged.connect(self._update_actions)
         self.nodeSelectionChanged.connect(self.runs.show_selection)
+        self.nodeSelectionChanged.connect(self.reuse.show_selection)
         self.view.kindDropped.connect(lambda kind, pos: self.add_node(kind, pos))
         self.view.zoomChanged.connect(lambda _z: self._update_summary())
         self.kind_palette.kindActivated.connect(lambda kind: self.add_node(kind, self.view.centre_scene_pos()))

@@ -2,7 +2,8 @@
 
 ``AppServices.create`` makes the settings store (settings loaded from disk once), the run history, the
 window-layout store (``ui.ini``), the provider factory, the time source of every run's clock, the saved
-API key's lookup and the prices (rebuilt when a settings save changes the price overrides). Features get
+API key's lookup, the prices (rebuilt when a settings save changes the price overrides) and the step
+cache (``core.storage.step_cache``, in the user data directory). Features get
 the pieces they use; ``run_services`` hands the run-related ones to ``chainstudio.core.launch``.
 """
 
@@ -20,6 +21,7 @@ from chainstudio.core.run.executor import RunContext
 from chainstudio.core.run.pricing import Pricing, PricingError
 from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import Settings, stored_api_key
+from chainstudio.core.storage.step_cache import StepCacheStore
 from chainstudio.paths import user_config_dir
 from chainstudio.ui.common.settings_store import SettingsStore
 
@@ -42,6 +44,7 @@ class AppServices:
     make_provider: ProviderFactory = make_provider
     monotonic: Callable[[], float] = time.monotonic
     api_key: Callable[[], str | None] = saved_api_key
+    step_cache: StepCacheStore = field(default_factory=StepCacheStore)
     _pricing: Pricing | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,12 +57,16 @@ class AppServices:
         ui_state: QSettings | None = None,
         history: RunHistory | None = None,
         settings: SettingsStore | None = None,
+        step_cache: StepCacheStore | None = None,
     ) -> AppServices:
-        """The real services, each piece replaceable (tests give their own files)."""
+        """The real services, each piece replaceable (tests give their own files). The step cache lives
+        beside the run history (both in the user data directory unless a history file is given)."""
+        history = history if history is not None else RunHistory()
         return cls(
             settings=settings or SettingsStore(),
-            history=history if history is not None else RunHistory(),
+            history=history,
             ui_state=ui_state if ui_state is not None else ui_state_file(),
+            step_cache=step_cache or StepCacheStore(history.path.parent / "step_cache.sqlite3"),
         )
 
     def _reprice(self, settings: Settings) -> None:
@@ -75,7 +82,11 @@ class AppServices:
 
     def run_services(self) -> RunServices:
         return RunServices(
-            make_provider=self.make_provider, monotonic=self.monotonic, api_key=self.api_key, pricing=self._pricing
+            make_provider=self.make_provider,
+            monotonic=self.monotonic,
+            api_key=self.api_key,
+            pricing=self._pricing,
+            step_cache=self.step_cache,
         )
 
     def context(self, options: RunOptions, index: int = 0) -> RunContext:

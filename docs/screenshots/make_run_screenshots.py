@@ -31,17 +31,29 @@ from chainstudio.ui.main_window import MainWindow  # noqa: E402
 SIZE = (1600, 1000)
 
 
-def grab(window: MainWindow, name: str) -> None:
+def grab(window: MainWindow, name: str, prefix: str = "run") -> None:
     pixmap = window.screen().grabWindow(0, 0, 0, *SIZE) if os.environ.get("DISPLAY") else window.grab()
-    pixmap.save(str(OUT / f"run-{name}.png"))
-    print("wrote", OUT / f"run-{name}.png")
+    pixmap.save(str(OUT / f"{prefix}-{name}.png"))
+    print("wrote", OUT / f"{prefix}-{name}.png")
 
 
-async def main(app) -> None:
+def new_window() -> MainWindow:
+    """The real window at the screenshots' size, with its own throwaway ui.ini, shown."""
     settings = QSettings(str(Path(tempfile.mkdtemp()) / "ui.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.setGeometry(0, 0, *SIZE)
     window.show()
+    return window
+
+
+def run_app(main) -> None:
+    application = create_application()
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(application)) as runner:
+        runner.run(main(application))
+
+
+async def main(app) -> None:
+    window = new_window()
     await asyncio.sleep(0.3)
     window.open_path(examples_dir() / "research-hybrid.chain.json")
     window.view.fit()
@@ -69,6 +81,4 @@ async def main(app) -> None:
 
 
 if __name__ == "__main__":
-    application = create_application()
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(application)) as runner:
-        runner.run(main(application))
+    run_app(main)

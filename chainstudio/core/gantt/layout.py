@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from chainstudio.core.gantt.segments import Segment, bar_span, node_segments, skip_anchors
+from chainstudio.core.gantt.segments import Segment, bar_span, node_segments, reused_end, skip_anchors
 from chainstudio.core.gantt.text import layer_label, run_title
 from chainstudio.core.run.state import RunState
 
@@ -33,6 +33,7 @@ class Metrics:
     right_pad: int = 110  # room for the last bar's token label
     min_bar_px: float = 3.0
     skip_chip_px: float = 52.0
+    pin_chip_px: float = 18.0
     hit_slop_px: float = 3.0
 
 
@@ -88,6 +89,7 @@ class GanttLayout:
         self._tops = [row.top for row in self.rows]
         self._node_rows = {(r.run_index, r.node_id): r for r in self.rows if r.kind == "node"}
         self._anchors: dict[int, tuple[int, dict[str, float]]] = {}
+        self._reused_ends: dict[int, tuple[int, float]] = {}  # run index -> (events seen, seconds from start)
 
     # --- time ↔ x ------------------------------------------------------------------------------
     @property
@@ -110,9 +112,20 @@ class GanttLayout:
 
     @property
     def duration(self) -> float:
-        """The longest run so far, in seconds (live: ``now() - start``)."""
+        """The longest run so far, in seconds (live: ``now() - start``), or the end of the longest recorded
+        time a replayed step saved, when that is later."""
         spans = [s.now() - s.start_time for s in self.states if s.start_time is not None]
-        return max(spans, default=0.0)
+        return max([*spans, *(self._reused_end(i) for i in range(len(self.states)))], default=0.0)
+
+    def _reused_end(self, run_index: int) -> float:
+        state = self.states[run_index]
+        cached = self._reused_ends.get(run_index)
+        if cached is None or cached[0] != state.events_applied:
+            end = reused_end(state)
+            start = state.start_time or 0.0
+            cached = (state.events_applied, 0.0 if end is None else end - start)
+            self._reused_ends[run_index] = cached
+        return cached[1]
 
     @property
     def content_width(self) -> float:
@@ -169,7 +182,9 @@ class GanttLayout:
         """A segment's pixel range; short ones are widened so that they stay visible."""
         x0 = self.x_of(row.run_index, segment.start)
         x1 = self.x_of(row.run_index, segment.end)
-        minimum = self.metrics.skip_chip_px if segment.kind == "skipped" else self.metrics.min_bar_px
+        minimum = {"skipped": self.metrics.skip_chip_px, "pinned": self.metrics.pin_chip_px}.get(
+            segment.kind, self.metrics.min_bar_px
+        )
         return x0, max(x1, x0 + minimum)
 
     def bar_rect(self, node_id: str, run_index: int = 0) -> tuple[float, float, float, float] | None:

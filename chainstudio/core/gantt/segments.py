@@ -9,6 +9,9 @@ A node's row is a list of ``Segment``s in the events' monotonic seconds:
 ``retry``       a failed attempt that was retried
 ``backoff``     the pause between a failed attempt and the next one
 ``skipped``     a zero-length marker where a skipped node would have started (see ``skip_anchors``)
+``reused``      a step answered by the step cache or an earlier run: drawn thin, as long as the call that
+                made its output took (the time this run saved), from where it was replayed
+``pinned``      a zero-length marker: the step's pinned output was used
 
 ``ttft`` and ``generation`` carry the node's status, which gives them their colour.
 """
@@ -21,8 +24,18 @@ from typing import Literal
 from chainstudio.core.graph.analysis import topological_order
 from chainstudio.core.run.state import NodeSpan, RunState
 
-SegmentKind = Literal["queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped"]
-SEGMENT_KINDS: tuple[SegmentKind, ...] = ("queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped")
+SegmentKind = Literal["queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped", "reused", "pinned"]
+SEGMENT_KINDS: tuple[SegmentKind, ...] = (
+    "queued",
+    "waiting",
+    "ttft",
+    "generation",
+    "retry",
+    "backoff",
+    "skipped",
+    "reused",
+    "pinned",
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,11 @@ def node_segments(state: RunState, span: NodeSpan, anchors: dict[str, float] | N
             end = min(backoff.end, now)
             if end > backoff.start:
                 segments.append(Segment("backoff", backoff.start, end, status))
+    elif span.reused is not None and span.started_at is not None:  # no call: a pin, the cache, an earlier run
+        if span.reused.source == "pin":
+            segments.append(Segment("pinned", span.started_at, span.started_at, status))
+        else:
+            segments.append(Segment("reused", span.started_at, span.started_at + span.reused.duration, status))
     elif span.started_at is not None:  # input / join / output: no model call
         end = span.ended_at if span.ended_at is not None else now
         segments.append(Segment("generation", span.started_at, max(end, span.started_at), status))
@@ -117,6 +135,16 @@ def skip_anchors(state: RunState) -> dict[str, float]:
             times.append(ended if ended is not None else anchors.get(src, start))
         anchors[node] = max(times, default=start)
     return anchors
+
+
+def reused_end(state: RunState) -> float | None:
+    """Where the last ``reused`` segment ends (it may outlast the run: it shows the time the run saved)."""
+    ends = [
+        s.started_at + s.reused.duration
+        for s in state.spans.values()
+        if s.reused is not None and s.started_at is not None and s.reused.source != "pin"
+    ]
+    return max(ends, default=None)
 
 
 def row_extent(state: RunState, span: NodeSpan, anchors: dict[str, float] | None = None) -> tuple[float, float] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from chainstudio.core.formatting import fmt_cost, fmt_duration, fmt_tokens
+from chainstudio.core.run.savings import reuse_text, saved_text, savings
 from chainstudio.core.run.state import NodeSpan, RunState
 
 MAX_PATH_NAMES = 8
@@ -22,10 +23,12 @@ def run_title(state: RunState) -> str:
     started = state.started
     if started is None:
         return "No run yet"
-    parts = [started.graph_name or "run", started.strategy]
+    parts = [started.graph_name or "run"] + ([started.scope] if started.scope else []) + [started.strategy]
     if started.concurrency:
         parts.append(f"concurrency {started.concurrency}")
     parts.append(started.provider_label or started.provider)
+    if started.cache:
+        parts.append("cache on")
     parts.append(state.status)
     return " · ".join(parts)
 
@@ -74,7 +77,20 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
         ("Tokens", tokens),
         ("Calls", str(totals.api_calls)),
         ("Cost", cost),
+        *reuse_items(state),
     ]
+
+
+def reuse_items(state: RunState) -> list[tuple[str, str]]:
+    """``("Reused", "4 from the cache, 1 pinned")`` and ``("Saved", "4 calls · 3,120 tok · $0.0150 · 9.84 s")``:
+    what the run took without calling, and what the replayed steps had recorded (nothing when none)."""
+    saved = savings(state)
+    if not saved:
+        return []
+    items = [("Reused", reuse_text(saved))]
+    if saved.steps:
+        items.append(("Saved", saved_text(saved)))
+    return items
 
 
 def totals_text(state: RunState, keep_together: bool = True) -> str:
@@ -92,7 +108,18 @@ def totals_text(state: RunState, keep_together: bool = True) -> str:
 
 
 def bar_label(span: NodeSpan) -> str:
-    """Tokens next to a bar: ``↑120 ↓480`` when known, ``~35 tok`` while streaming."""
+    """Tokens next to a bar: ``↑120 ↓480`` when known, ``~35 tok`` while streaming; what a reused step saved."""
+    reused = span.reused
+    if reused is not None:
+        if reused.source == "pin":
+            return "pinned output"
+        where = "cached" if reused.source == "cache" else f"from {reused.origin}"
+        return (
+            f"{where} · saved {fmt_duration(reused.duration)} · "
+            f"↑{fmt_tokens(reused.input_tokens)} ↓{fmt_tokens(reused.output_tokens)} · {fmt_cost(reused.cost_usd)}"
+        )
+    if span.status == "not_run":
+        return "not run"
     if span.input_tokens or span.output_tokens:
         return f"↑{fmt_tokens(span.input_tokens)} ↓{fmt_tokens(span.output_tokens)}"
     if span.status in ("running", "retrying") and span.deltas:
@@ -100,6 +127,25 @@ def bar_label(span: NodeSpan) -> str:
     if span.status == "skipped":
         return "skipped"
     return ""
+
+
+def _reuse_rows(span: NodeSpan) -> list[str]:
+    reused = span.reused
+    if span.status == "not_run":
+        return [_row("Not run", "outside this partial run")]
+    if reused is None:
+        return []
+    if reused.source == "pin":
+        return [_row("Pinned", f"from run {reused.origin}" if reused.origin else "typed by hand")]
+    where = "the step cache" if reused.source == "cache" else "an earlier run"
+    recorded = (
+        f"{fmt_duration(reused.duration)} · {reused.input_tokens:,} in / {reused.output_tokens:,} out · "
+        f"{fmt_cost(reused.cost_usd)} · {reused.api_calls} call{'s' * (reused.api_calls != 1)}"
+    )
+    rows = [_row("Reused from", f"{where} (made by run {reused.origin})"), _row("Saved (recorded)", recorded)]
+    if reused.simulated:
+        rows.append(_row("Answer", "SIMULATED (no model was called)"))
+    return rows
 
 
 def _row(label: str, value: str) -> str:
@@ -148,6 +194,7 @@ def tooltip_html(state: RunState, span: NodeSpan) -> str:
         rows.append(_row("Error", span.error))
     if span.skip_reason:
         rows.append(_row("Skipped", span.skip_reason))
+    rows += _reuse_rows(span)
     if span.request_id:
         rows.append(_row("Request", span.request_id))
     title = escape(span.name)

@@ -167,6 +167,11 @@ def upstream(dag: Dag, node_id: str) -> set[str]:
     return seen
 
 
+def downstream(dag: Dag, node_id: str) -> set[str]:
+    """Every other node ``node_id`` has a path to (its descendants)."""
+    return upstream(Dag(dag.ids, dag.succs, dag.preds), node_id)
+
+
 def path_between(dag: Dag, source: str, target: str) -> list[str] | None:
     """A shortest path source -> ... -> target (breadth first), or None when there is none."""
     if source not in dag.succs or target not in dag.succs:

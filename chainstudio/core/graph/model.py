@@ -113,6 +113,15 @@ class Edge:
         return cls(id=edge_id or new_id("edge"), source=source, target=target)
 
 
+@dataclass(frozen=True)
+class Pin:
+    """A step's pinned output: runs use it instead of calling the model (see docs/concepts.md#pins).
+    ``origin`` says where it came from: the id of the run it was taken from, or "" when typed by hand."""
+
+    output: str
+    origin: str = ""
+
+
 @dataclass
 class Graph:
     name: str = "untitled"
@@ -120,6 +129,8 @@ class Graph:
     inputs: list[GraphInput] = field(default_factory=list)
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
+    pins: dict[str, Pin] = field(default_factory=dict)  # node id -> pinned output (pins of removed nodes wait)
+    save_pins: bool = False  # whether the file keeps the pins (the user's choice; set when a file had some)
 
     # --- building -------------------------------------------------------------------------
     def add_node(self, node: Node) -> Node:
@@ -191,6 +202,16 @@ class Graph:
         while f"{base}_{i}" in taken:
             i += 1
         return f"{base}_{i}"
+
+    def pin_of(self, node_id: str) -> Pin | None:
+        """The pin of a model step still in the graph (pins only apply to model steps)."""
+        pin = self.pins.get(node_id)
+        node = self.nodes.get(node_id)
+        return pin if pin is not None and node is not None and node.kind == "llm" else None
+
+    def live_pins(self) -> dict[str, Pin]:
+        """The pins that apply: those of model steps still in the graph, in document order."""
+        return {nid: pin for nid in self.nodes if (pin := self.pin_of(nid)) is not None}
 
     def copy(self) -> Graph:
         """A deep, independent snapshot (what a run executes)."""

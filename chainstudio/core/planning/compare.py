@@ -47,9 +47,13 @@ class BenchRow:
         return [r["status"] for r in self.records]
 
 
+LIVE = "live"  # each run makes its own calls (a sampling provider answers differently every time)
+
+
 @dataclass
 class BenchResult:
     rows: list[BenchRow]
+    mode: str = LIVE  # or "replay of RUN_ID (recorded on ...)": every row saw the same recorded answers
 
     def by_mark(self, mark: str) -> BenchRow | None:
         return next((row for row in self.rows if mark in row.marks), None)

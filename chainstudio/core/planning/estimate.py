@@ -6,6 +6,10 @@ runs through the real ``Run`` executor — same strategy, concurrency cap, prior
 virtual-time loop with a provider that answers after exactly the estimated time with text of exactly the
 estimated length, so downstream prompts (and truncation filters) see realistic input sizes. Input tokens
 are counted offline with the tokenizer on the prompts as they render.
+
+Pinned steps and, given the step cache (``cache``, looked at only), the steps whose requests it holds are
+answered as the run would answer them: at once, for nothing, with the stored text (so the steps below them
+render the same prompts and hit too). A run that would hit the cache is predicted at its true cost.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES, ModelProfile
+from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.executor import Run, RunContext, Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
@@ -75,6 +80,7 @@ class Estimate:
     nodes: list[NodeEstimate]
     calibrated: int  # steps estimated from history
     state: RunState = field(repr=False)  # the simulated schedule, e.g. for a Gantt preview
+    reused: int = 0  # model steps answered without a call: cache hits and pins
 
     @property
     def total_tokens(self) -> int:
@@ -116,6 +122,7 @@ class Estimate:
             "critical_path": self.critical_path,
             "critical_path_ms": self.critical_path_ms,
             "calibrated_steps": self.calibrated,
+            "reused_steps": self.reused,
             "nodes": [n.to_json() for n in self.nodes],
         }
 
@@ -223,8 +230,10 @@ def estimate(
     pricing: Pricing | None = None,
     rate_limits: RateLimits | None = None,
     profiles: Mapping[str, ModelProfile] | None = None,
+    cache: CacheUse | None = None,
 ) -> Estimate:
-    """Predict a run's wall time, tokens and cost without calling any model."""
+    """Predict a run's wall time, tokens and cost without calling any model. ``cache``: the step cache the
+    run would use (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written)."""
     observations = observations or {}
     profiles = profiles or PROFILES
     pricing = pricing or Pricing()
@@ -233,7 +242,12 @@ def estimate(
         clock = Clock(monotonic=asyncio.get_running_loop().time)
         provider = _EstimateProvider(graph, clock, observations, profiles)
         context = RunContext(
-            provider=provider, pricing=pricing, clock=clock, concurrency=concurrency, rate_limits=rate_limits
+            provider=provider,
+            pricing=pricing,
+            clock=clock,
+            concurrency=concurrency,
+            rate_limits=rate_limits,
+            cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
         )
         run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
         return await run.execute(), provider.basis
@@ -243,6 +257,8 @@ def estimate(
     nodes = []
     for span in state.spans.values():  # layer by layer, document order within a layer
         duration = span.duration or 0.0
+        if span.reused is not None:  # answered for nothing
+            basis[span.name] = "pinned" if span.reused.source == "pin" else "cache hit"
         nodes.append(
             NodeEstimate(
                 span.name,
@@ -253,7 +269,7 @@ def estimate(
                 round(duration * 1000, 3),
                 span.input_tokens,
                 span.output_tokens,
-                span.cost_usd,
+                0.0 if span.reused is not None else span.cost_usd,
                 basis.get(span.name, "no model call" if span.kind != "llm" else "model profile"),
             )
         )
@@ -271,6 +287,7 @@ def estimate(
         nodes,
         sum(1 for b in basis.values() if b.startswith("history")),
         state,
+        sum(1 for span in state.spans.values() if span.reused is not None),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from chainstudio.core.clock import Clock
 from chainstudio.core.errors import Refused
 from chainstudio.core.providers.base import Provider
+from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimiter, RateLimits
 from chainstudio.core.run.retry import RetryPolicy
@@ -34,6 +35,7 @@ class RunContext:
     max_retry_after: float = 120.0  # a server asking for longer than this fails the step
     cost_cap: float | None = None  # USD per run; a call whose worst case would cross it is not made
     token_cap: int | None = None  # tokens (in + out) per run, kept the same way
+    cache: CacheUse | None = None  # the step cache (None: off): hits are replayed, new answers kept
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:

@@ -23,18 +23,21 @@ __all__ = [
     "NodeOutputDelta",
     "NodeQueued",
     "NodeRetrying",
+    "NodeReused",
     "NodeSkipped",
     "NodeStarted",
     "NodeWaiting",
     "RunEvent",
     "RunFinished",
     "RunStarted",
+    "ReuseSource",
     "RunStatus",
     "WaitReason",
     "scrubbed",
 ]
 
 WaitReason = Literal["slot", "rate_limit"]
+ReuseSource = Literal["cache", "run", "pin"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class RunStarted:
     nodes: tuple[NodeInfo, ...]
     edges: tuple[tuple[str, str], ...]  # (source id, target id)
     provider_label: str = ""  # e.g. "Simulated (offline)" or "OpenAI-compatible · http://127.0.0.1:8000/v1"
+    cache: bool = False  # the step cache was on: answers it holds are replayed (NodeReused), new ones kept
+    scope: str = ""  # a partial run: "only security", "from security", "up to security"; "" for a whole run
+    not_run: tuple[str, ...] = ()  # ids of steps outside a partial run (listed in ``nodes``, never started)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,31 @@ class NodeFinished:
 
 
 @dataclass(frozen=True)
+class NodeReused:
+    """The step's output was not made by a call of this run: a pin (``source="pin"``), a step-cache hit
+    (``"cache"``) or an earlier run's output (``"run"``, a partial run's upstream step). It costs this run
+    nothing; the figures are what the call that made it recorded (``origin``: that run's id; "" for a pin
+    typed by hand), i.e. what reusing it saved. ``simulated``: that call was made by a simulated provider."""
+
+    run_id: str
+    t: float
+    node_id: str
+    output: str
+    source: ReuseSource
+    origin: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    api_calls: int = 0
+    ttft: float | None = None
+    duration: float = 0.0
+    model: str | None = None
+    simulated: bool = False
+    prompt: str = ""
+    system: str = ""
+
+
+@dataclass(frozen=True)
 class NodeFailed:
     run_id: str
     t: float
@@ -184,6 +215,7 @@ RunEvent = (
     | NodeOutputDelta
     | NodeRetrying
     | NodeFinished
+    | NodeReused
     | NodeFailed
     | NodeSkipped
     | NodeCancelled

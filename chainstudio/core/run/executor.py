@@ -17,6 +17,8 @@ threads, so it runs the same under plain asyncio and under the GUI's qasync loop
   budget reservations, rate limits, the attempt events);
 * ``inputs.StepInputs``: what a step reads (templates, input values, local outputs of input, join and
   output steps);
+* ``reuse.StepReuse``: answers that need no call (pins, step-cache hits, a partial run's earlier outputs,
+  see ``scope.RunScope``) and keeping new answers in the cache;
 * ``outcome.summarize``: the run's final status, message and outputs;
 * ``state.RunState``: the run's own fold of its events (``run.state``).
 
@@ -31,6 +33,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chainstudio.core.graph.analysis import Dag, generations
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import ON_LOOP_CPU_SECONDS, TemplateProblem, TemplateTooSlow
 from chainstudio.core.providers.base import ChatRequest
@@ -40,7 +43,9 @@ from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.context import STRATEGIES, Priority, RunContext, RunError, Strategy
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
 from chainstudio.core.run.outcome import summarize
+from chainstudio.core.run.reuse import StepReuse
 from chainstudio.core.run.scheduler import Scheduler
+from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.topology import Plan, snapshot
@@ -66,7 +71,9 @@ class Run:
         listeners: Iterable[ev.Listener] = (),
         run_id: str | None = None,
         record_events: bool = True,
+        scope: RunScope | None = None,
     ):
+        """``scope``: a partial run (``scope.select_scope``): only its steps run, upstream ones are reused."""
         if strategy not in STRATEGIES:
             raise RunError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         if context.concurrency is not None and context.concurrency < 1:
@@ -92,10 +99,12 @@ class Run:
         self._executed = False
         self._cancel_reason: str | None = None
         self._finished: asyncio.Future[None] | None = None
+        self.scope = scope
         try:
-            self.plan = Plan.build(self.graph, self._estimate)
+            self.plan = Plan.build(_scoped(self.graph, scope), self._estimate)
         except ValueError as exc:  # CycleError is a ValueError
             raise RunError(str(exc)) from None
+        self._reuse = StepReuse(self.run_id, self.graph, context.cache, scope, context.clock, self._emit)
         self._steps = StepInputs(self.plan, self.inputs)
         self._budget = BudgetGuard(context.cost_cap, context.token_cap)
         limiter = context.limiter()
@@ -164,6 +173,7 @@ class Run:
 
     def _run_started(self) -> ev.RunStarted:
         plan, nodes, provider = self.plan, self.graph.nodes, self.context.provider
+        not_run = _not_run_layers(self.graph, self.scope)
         return ev.RunStarted(
             self.run_id,
             self._clock.now(),
@@ -173,11 +183,14 @@ class Run:
             bool(provider.simulated),
             self.context.concurrency,
             tuple(
-                ev.NodeInfo(nid, nodes[nid].name, nodes[nid].kind, plan.layer_of[nid], _model_of(nodes[nid]))
-                for nid in plan.ids
+                ev.NodeInfo(nid, nodes[nid].name, nodes[nid].kind, layer, _model_of(nodes[nid]))
+                for nid, layer in [*((n, plan.layer_of[n]) for n in plan.ids), *not_run.items()]
             ),
-            tuple((s, t) for s in plan.ids for t in plan.succs[s]),
+            tuple((s, t) for s in plan.ids for t in plan.succs[s]) + _not_run_edges(self.graph, not_run),
             provider_label=provider.label,
+            cache=self.context.cache is not None and self.context.cache.write,
+            scope=self.scope.label if self.scope is not None else "",
+            not_run=tuple(not_run),
         )
 
     def _estimate(self, node: Node) -> float:
@@ -199,13 +212,23 @@ class Run:
                 self._steps.outputs[step] = output
                 self._emit(ev.NodeFinished(self.run_id, self._clock.now(), step, output))
                 return StepStatus.SUCCEEDED
-            call = self._steps.prepare_call(node, count=self._count_tokens, cpu_seconds=ON_LOOP_CPU_SECONDS)
+            reused = self._reuse.pinned(node)
+            call = None
+            if reused is None:
+                call = self._steps.prepare_call(node, count=self._count_tokens, cpu_seconds=ON_LOOP_CPU_SECONDS)
         except TemplateTooSlow:
             self._pending[step] = _RenderedOffLoop(self, step, node)  # takes a slot like a model call
             return None
         except TemplateProblem as exc:
             self._emit(ev.NodeFailed(self.run_id, self._clock.now(), step, exc.message))
             return StepStatus.FAILED
+        if call is not None:
+            reused = self._reuse.answer(node, call)
+        if reused is not None:  # a pin, a cache hit or an earlier run's output: no call
+            if reused.output is not None:
+                self._steps.outputs[step] = reused.output
+            return reused.status
+        assert call is not None  # prepared whenever no pin answered
         self._pending[step] = self._attempts(step, node, call)
         return None
 
@@ -234,10 +257,14 @@ class Run:
 
     # --- model calls ------------------------------------------------------------------------------
     async def _call(self, step: str) -> None:  # a StepAttempts, or a _RenderedOffLoop
-        outcome = await self._pending.pop(step).run()
+        pending = self._pending.pop(step)
+        outcome = await pending.run()
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
         self._scheduler.finish_call(step, outcome.status, outcome.reason)
+        span, call = self.state.spans[step], pending.call
+        if outcome.status is StepStatus.SUCCEEDED and call is not None and span.reused is None:  # a model answered
+            self._reuse.remember(step, call.request, span)
 
     def _task_done(self, task: asyncio.Task[None], step: str) -> None:
         self._tasks.discard(task)
@@ -282,6 +309,7 @@ class _RenderedOffLoop:
 
     def __init__(self, owner: Run, step: str, node: Node):
         self.owner, self.step, self.node = owner, step, node
+        self.call: PreparedCall | None = None  # once rendered (a model step)
 
     async def run(self) -> StepOutcome:
         run, step, node = self.owner, self.step, self.node
@@ -296,11 +324,48 @@ class _RenderedOffLoop:
         if node.kind != "llm":
             run._emit(ev.NodeFinished(run.run_id, run._clock.now(), step, output))
             return StepOutcome(StepStatus.SUCCEEDED, output=output)
+        self.call = call
+        reused = run._reuse.answer(node, call)  # a cache hit or an earlier run's output (pins came first)
+        if reused is not None:
+            return reused
         return await run._attempts(step, node, call).run()
 
 
 def _model_of(node: Node) -> str | None:
     return str(node.param("model")) if node.kind == "llm" else None
+
+
+def _scoped(graph: Graph, scope: RunScope | None) -> Graph:
+    """The part of ``graph`` a partial run plans (its steps share the snapshot's nodes); all of it otherwise."""
+    if scope is None:
+        return graph
+    keep = scope.included
+    return Graph(
+        graph.name,
+        graph.description,
+        graph.inputs,
+        {nid: node for nid, node in graph.nodes.items() if nid in keep},
+        {eid: e for eid, e in graph.edges.items() if e.source in keep and e.target in keep},
+        graph.pins,
+        graph.save_pins,
+    )
+
+
+def _not_run_layers(graph: Graph, scope: RunScope | None) -> dict[str, int]:
+    """The steps outside a partial run, in document order, with their layers in the whole graph."""
+    if scope is None or not scope.not_run:
+        return {}
+    try:
+        groups = generations(Dag.of_graph(graph))
+    except ValueError:  # a cycle outside the run's part: it cannot be laid out, and it does not run
+        return {nid: 0 for nid in graph.nodes if nid in scope.not_run}
+    return {nid: layer for layer, group in enumerate(groups) for nid in group if nid in scope.not_run}
+
+
+def _not_run_edges(graph: Graph, not_run: Mapping[str, int]) -> tuple[tuple[str, str], ...]:
+    """The edges that touch a step outside a partial run (the others are the plan's)."""
+    edges = graph.edges.values()
+    return tuple(dict.fromkeys((e.source, e.target) for e in edges if e.source in not_run or e.target in not_run))
 
 
 async def run_graph(graph: Graph, context: RunContext, **options: Any) -> Run:

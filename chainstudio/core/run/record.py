@@ -5,13 +5,18 @@ same record. Times are milliseconds from the run's start; ``cost_usd`` is null w
 unknown. Keys (stable): status, strategy, provider, wall_ms, node_time_ms, critical_path (names),
 critical_path_ms, input_tokens, output_tokens, total_tokens, api_calls, cost_usd, output_chars, nodes
 (name, status, queued_ms, start_ms, end_ms, first_token_ms, attempts, input_tokens, output_tokens,
-cost_usd, error). A few extra keys (graph, simulated, provider_label, speedup) follow them.
+cost_usd, error, reused, reused_from). A few extra keys (graph, simulated, provider_label, speedup,
+run_id) follow them; then what reuse did: ``cache`` (the step cache was on), ``scope`` (a partial run,
+e.g. "from security"), ``saved`` (what the replayed steps recorded: steps, api_calls, tokens, cost_usd,
+seconds). Per node, ``reused`` says ``cache``, ``run`` or ``pin`` (null when the step was not reused) and
+``reused_from`` names the run that made the output.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chainstudio.core.run.savings import savings
 from chainstudio.core.run.state import NodeSpan, RunState
 from chainstudio.core.run.status import StepStatus
 
@@ -43,6 +48,8 @@ NODE_KEYS = (
     "output_tokens",
     "cost_usd",
     "error",
+    "reused",
+    "reused_from",
 )
 
 
@@ -68,6 +75,8 @@ def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
         "output_tokens": span.output_tokens,
         "cost_usd": span.cost_usd if (span.api_calls or span.attempts) else 0.0,
         "error": error,
+        "reused": span.reused.source if span.reused is not None else None,
+        "reused_from": span.reused.origin if span.reused is not None else None,
     }
 
 
@@ -96,5 +105,9 @@ def run_record(state: RunState) -> dict[str, Any]:
         "concurrency": started.concurrency if started else None,
         "speedup": None if totals.speedup is None else round(totals.speedup, 3),
         "message": state.message,
+        "run_id": state.run_id,
+        "cache": bool(started and started.cache),
+        "scope": started.scope if started else "",
+        "saved": savings(state).to_json(),
     }
     return record

@@ -63,6 +63,7 @@ class NodeSpan:
     request_id: str | None = None
     error: str | None = None
     skip_reason: str | None = None
+    reused: ev.NodeReused | None = None  # the output came from a pin, the cache or an earlier run
     # the output as it streamed in: chunks joined when read (``+=`` on an attribute copies the whole string
     # every time, so a flood of chunks would make the fold quadratic)
     _chunks: list[str] = field(default_factory=list, repr=False)
@@ -165,6 +166,9 @@ class RunState:
         self.status = RunStatus.RUNNING
         self.edges = e.edges
         self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model) for n in e.nodes}
+        for node_id in e.not_run:
+            if node_id in self.spans:
+                self.spans[node_id].status = StepStatus.NOT_RUN
 
     def _queued(self, e: ev.NodeQueued) -> None:
         span = self.spans[e.node_id]
@@ -224,6 +228,16 @@ class RunState:
         span.input_tokens, span.output_tokens = e.input_tokens, e.output_tokens
         span.cost_usd, span.api_calls = e.cost_usd, e.attempts
         span.request_id = e.request_id
+        if e.model:
+            span.model = e.model
+
+    def _reused(self, e: ev.NodeReused) -> None:
+        """No call: a zero-length step at ``t``; this run pays nothing (the event's figures are the savings)."""
+        span = self.spans[e.node_id]
+        span.status = StepStatus.SUCCEEDED
+        span.started_at = span.ended_at = e.t
+        span.output, span.reused = e.output, e
+        span.prompt, span.system = e.prompt, e.system
         if e.model:
             span.model = e.model
 
@@ -323,6 +337,7 @@ _HANDLERS: dict[type, Callable[[RunState, Any], None]] = {
     ev.NodeOutputDelta: RunState._delta,
     ev.NodeRetrying: RunState._retrying,
     ev.NodeFinished: RunState._finished,
+    ev.NodeReused: RunState._reused,
     ev.NodeFailed: RunState._failed,
     ev.NodeSkipped: RunState._skipped,
     ev.NodeCancelled: RunState._cancelled,

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class StepStatus(StrEnum):
-    """Where one step of a run is; the last four are final."""
+    """Where one step of a run is; the last five are final."""
 
     PENDING = "pending"  # not yet released (dependencies, layer barrier or turn)
     QUEUED = "queued"  # released: its dependencies are done
@@ -22,13 +22,16 @@ class StepStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"  # never ran: an upstream step did not succeed, or a budget stopped the run
     CANCELLED = "cancelled"
+    NOT_RUN = "not_run"  # outside a partial run ("run from here" and friends): never considered
 
     @property
     def done(self) -> bool:
         return self in DONE_STEP_STATUSES
 
 
-DONE_STEP_STATUSES = frozenset({StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED})
+DONE_STEP_STATUSES = frozenset(
+    {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED, StepStatus.NOT_RUN}
+)
 
 
 class RunStatus(StrEnum):

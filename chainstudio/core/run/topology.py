@@ -101,4 +101,6 @@ def snapshot(graph: Graph) -> Graph:
             for nid, n in graph.nodes.items()
         },
         {eid: Edge(e.id, e.source, e.target) for eid, e in graph.edges.items()},
+        dict(graph.pins),  # pins are frozen: shared
+        graph.save_pins,
     )

@@ -38,9 +38,13 @@ class Recoverable:
     source_file: str | None  # the file the unsaved edits belong to (None: a new, never-saved graph)
     saved_at: float
     graph_name: str
+    save_pins: bool | None = None  # whether the file keeps its pins (an autosave always keeps them)
 
     def load(self) -> Graph:
-        return load(self.graph_path)
+        graph = load(self.graph_path)
+        if self.save_pins is not None:
+            graph.save_pins = self.save_pins
+        return graph
 
     def discard(self) -> None:
         _remove(self.graph_path)
@@ -71,13 +75,17 @@ class Autosaver:
         self.graph_path = self.directory / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.chain.json"
 
     def write(self, graph: Graph, source_file: str | None) -> None:
-        atomic_write_text(self.graph_path, dumps(graph))
-        atomic_write_text(
-            _meta_path(self.graph_path),
-            json.dumps(
-                {"pid": os.getpid(), "source_file": source_file, "saved_at": time.time(), "graph_name": graph.name}
-            ),
-        )
+        """Autosave ``graph`` with its pins (pinned outputs typed by hand survive a crash), remembering
+        whether the user keeps them in the file."""
+        atomic_write_text(self.graph_path, dumps(graph, pins=True))
+        meta = {
+            "pid": os.getpid(),
+            "source_file": source_file,
+            "saved_at": time.time(),
+            "graph_name": graph.name,
+            "save_pins": graph.save_pins,
+        }
+        atomic_write_text(_meta_path(self.graph_path), json.dumps(meta))
 
     def clear(self) -> None:
         _remove(self.graph_path)
@@ -100,9 +108,14 @@ def recoverable(directory: Path | None = None) -> list[Recoverable]:
             load(graph_path)
         except LoadError:
             continue
+        save_pins = meta.get("save_pins")
         found.append(
             Recoverable(
-                graph_path, meta.get("source_file"), float(meta.get("saved_at", 0.0)), str(meta.get("graph_name", ""))
+                graph_path,
+                meta.get("source_file"),
+                float(meta.get("saved_at", 0.0)),
+                str(meta.get("graph_name", "")),
+                save_pins if isinstance(save_pins, bool) else None,
             )
         )
     return sorted(found, key=lambda r: r.saved_at, reverse=True)

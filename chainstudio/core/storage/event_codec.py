@@ -21,8 +21,8 @@ def encode(event: ev.RunEvent) -> dict[str, Any]:
         value = getattr(event, f.name)
         if f.name == "nodes":
             value = [dataclasses.asdict(n) for n in value]
-        elif f.name == "edges":
-            value = [list(e) for e in value]
+        elif f.name in ("edges", "not_run"):
+            value = [list(e) if isinstance(e, tuple) else e for e in value]
         elif isinstance(value, float) and not math.isfinite(value):
             value = None  # standard JSON has no NaN
         data[f.name] = value
@@ -37,6 +37,8 @@ def decode(data: dict[str, Any]) -> ev.RunEvent:
     if cls is ev.RunStarted:
         data["nodes"] = tuple(ev.NodeInfo(**n) for n in data["nodes"])
         data["edges"] = tuple(tuple(e) for e in data["edges"])
+        if "not_run" in data:
+            data["not_run"] = tuple(data["not_run"])
     return cls(**data)
 
 

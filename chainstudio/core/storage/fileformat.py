@@ -4,6 +4,10 @@ Files carry ``"format": "chainstudio/graph"`` and an integer ``"version"``; olde
 forward step by step through ``MIGRATIONS`` (dispatch on the version field, never try/except cascades).
 Saving writes a canonical, pretty-printed document with a fixed key order, so save -> load -> save
 gives identical bytes and graphs diff cleanly in git.
+
+Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
+them in the file). A file is written with the lowest version that holds it: a graph without saved pins is
+still version 1, byte for byte what earlier releases wrote and read.
 """
 
 from __future__ import annotations
@@ -25,19 +29,28 @@ from chainstudio.core import strict_json
 from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
-from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
+from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
-VERSION = 1
+VERSION = 2  # the newest version this release reads and writes
+PINS_VERSION = 2  # the first version with pins
 SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
 MAX_EDGES = 100_000
 MAX_COORDINATE = 1_000_000.0  # a position further out is brought back to this on load and on save
 
+
+def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 -> 2: the same document (version 2 only adds the optional ``pins``)."""
+    if "pins" in doc:
+        raise LoadError([FileProblem("pins", "pins need format version 2 (this file says version 1)")])
+    return dict(doc, version=2)
+
+
 # version -> function turning a document of that version into one of version + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1}
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,12 @@ class EdgeDoc(_Strict):
     target: str
 
 
+class PinDoc(_Strict):
+    node: str
+    output: str
+    origin: str = Field(default="", max_length=200)
+
+
 class GraphDoc(_Strict):
     format: str
     version: int
@@ -100,6 +119,7 @@ class GraphDoc(_Strict):
     inputs: list[InputDoc] = []
     nodes: list[NodeDoc] = []
     edges: list[EdgeDoc] = []
+    pins: list[PinDoc] = []
 
 
 @cache
@@ -196,7 +216,10 @@ def from_document(data: object, source: str | None = None) -> Graph:
                 f"format version {version} is not supported (this version reads "
                 f"{min([VERSION, *MIGRATIONS])} to {VERSION})",
             )
-        data = migrate(data)
+        try:
+            data = migrate(data)
+        except LoadError as exc:
+            raise LoadError(exc.problems, source) from None
         version = data["version"]
     if isinstance(data.get("nodes"), list) and len(data["nodes"]) > MAX_NODES:
         raise fail("nodes", f"{len(data['nodes']):,} nodes is over the limit of {MAX_NODES:,}")
@@ -248,9 +271,27 @@ def from_document(data: object, source: str | None = None) -> Graph:
             if node_id not in nodes and node_id not in rejected:
                 problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {node_id!r}"))
         edges[edge_id] = Edge(edge_id, source, target)
+    problems += _load_pins(graph, doc.pins, rejected)
     if problems:
         raise LoadError(problems, source)
     return graph
+
+
+def _load_pins(graph: Graph, pins: list[PinDoc], rejected: set[str]) -> list[FileProblem]:
+    problems = []
+    for i, pin in enumerate(pins):
+        node = graph.nodes.get(pin.node)
+        if node is None:
+            if pin.node not in rejected:
+                problems.append(FileProblem(f"pins[{i}].node", f"no node has id {pin.node!r}"))
+        elif node.kind != "llm":
+            problems.append(FileProblem(f"pins[{i}].node", f"only model steps can be pinned, not {node.name!r}"))
+        elif pin.node in graph.pins:
+            problems.append(FileProblem(f"pins[{i}].node", f"step {node.name!r} is pinned twice"))
+        else:
+            graph.pins[pin.node] = Pin(pin.output, pin.origin)
+    graph.save_pins = bool(pins)
+    return problems
 
 
 # --- saving ---------------------------------------------------------------------------------
@@ -266,7 +307,8 @@ def _number(value: float) -> float | int:
     return round(_coordinate(value), 1)
 
 
-def to_document(graph: Graph) -> dict[str, Any]:
+def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
+    """The file's document; ``pins``: write the pins (None: when the graph says the file keeps them)."""
     nodes = []
     for node in graph.nodes.values():
         entry: dict[str, Any] = {
@@ -279,22 +321,28 @@ def to_document(graph: Graph) -> dict[str, Any]:
             value = node.param(spec.name)
             entry[spec.name] = spec.type(value) if value is not None else value
         nodes.append(entry)
-    return {
+    kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
+    doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": PINS_VERSION if kept else 1,  # the lowest version that holds the document
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],
         "nodes": nodes,
         "edges": [{"id": e.id, "source": e.source, "target": e.target} for e in graph.edges.values()],
     }
+    if kept:
+        doc["pins"] = [{"node": nid, "output": pin.output, "origin": pin.origin} for nid, pin in kept.items()]
+    return doc
 
 
 _POSITION = re.compile(r'"position": \[\s+([^,\s]+),\s+([^\s]+)\s+\]')
 
 
-def dumps(graph: Graph) -> str:
-    text = escape_lone_surrogates(json.dumps(to_document(graph), indent=2, ensure_ascii=False, allow_nan=False))
+def dumps(graph: Graph, *, pins: bool | None = None) -> str:
+    text = escape_lone_surrogates(
+        json.dumps(to_document(graph, pins=pins), indent=2, ensure_ascii=False, allow_nan=False)
+    )
     return _POSITION.sub(r'"position": [\1, \2]', text) + "\n"
 
 

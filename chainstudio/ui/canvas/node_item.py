@@ -130,6 +130,7 @@ class NodeItem(QGraphicsItem):
         self.flashing = False
         self.run_badge: Badge | None = None  # while/after a run, or the estimate before one
         self.critical = False
+        self.pinned = False  # the step's output is pinned (set by ui.run.reuse_ui.PinMarks)
         self.problem: str | None = None  # "error" or "warning": the card carries a badge saying so
         self.problem_text = ""
         self.setFlags(
@@ -231,6 +232,10 @@ class NodeItem(QGraphicsItem):
         painter.drawText(text.kind[0], Qt.AlignmentFlag.AlignVCenter, text.kind[1])
         painter.setFont(theme.canvas_font(*geo.NAME_FONT))
         painter.drawText(text.name[0], Qt.AlignmentFlag.AlignVCenter, text.name[1])
+        if self.pinned:  # a flag left of the kind's name: the step's output is pinned
+            kind_rect = text.kind[0]
+            flag = QRectF(kind_rect.left() - 18, kind_rect.top(), 16, kind_rect.height())
+            painter.drawText(flag, Qt.AlignmentFlag.AlignCenter, "⚑")
         painter.setFont(theme.canvas_font(*geo.BODY_FONT))
         painter.setPen(theme.TEXT)
         painter.drawText(text.detail[0], Qt.AlignmentFlag.AlignVCenter, text.detail[1])

@@ -22,8 +22,11 @@ ICONS = {
     "failed": "✗",
     "skipped": "⤼",
     "cancelled": "■",
+    "not_run": "○",
+    "cached": "⟲",
+    "pinned": "⚑",
 }
-LABELS = {"waiting": "waiting for a slot", "succeeded": "done"}
+LABELS = {"waiting": "waiting for a slot", "succeeded": "done", "not_run": "not run"}
 
 
 def status_color(status: str) -> QColor:
@@ -52,8 +55,24 @@ def _seconds(value: float) -> str:
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.1f} s"
 
 
+def reuse_badge(span: NodeSpan) -> Badge | None:
+    """The footer of a step that answered without a call: ``⟲ cached · saved 2.3 s · ↑120 ↓480``,
+    ``⟲ from run-1a2b3c · saved …``, ``⚑ pinned``; None for any other step."""
+    reused = span.reused
+    if reused is None:
+        return None
+    if reused.source == "pin":
+        return Badge("pinned", f"{ICONS['pinned']} pinned output")
+    where = "cached" if reused.source == "cache" else f"from {reused.origin}"
+    tokens = f"↑{reused.input_tokens:,} ↓{reused.output_tokens:,}"
+    return Badge("cached", f"{ICONS['cached']} {where} · saved {_seconds(reused.duration)} · {tokens}")
+
+
 def badge_for(state: RunState, span: NodeSpan) -> Badge:
     """The card footer for one step: icon, state, elapsed time, tokens so far."""
+    reused = reuse_badge(span)
+    if reused is not None:
+        return reused
     status = span.status
     parts = [f"{ICONS.get(status, '')} {LABELS.get(status, status)}"]
     if span.started_at is not None:
@@ -106,6 +125,10 @@ def estimate_badges(scene, estimate) -> None:
         predicted = by_name.get(node.name) if node is not None and node.kind == "llm" else None
         if predicted is None:
             item.set_run(None)
+            continue
+        if predicted.basis in ("cache hit", "pinned"):  # answered for nothing, at once
+            word = "cached" if predicted.basis == "cache hit" else "pinned"
+            item.set_run(Badge(word, f"≈ {ICONS[word]} {predicted.basis} · 0 s · $0"))
             continue
         cost = "" if predicted.cost_usd is None else f" · ${predicted.cost_usd:.4f}"
         item.set_run(

@@ -88,6 +88,8 @@ class CanvasGestures(QObject):
         self.quick_add = QuickAdd(host)
         self.quick_add.chosen.connect(self._quick_added)
         self.menu: QMenu | None = None  # the context menu open now (tests look at it)
+        # other features' entries for one card's menu (e.g. ReuseUi.contribute: run this step, pins)
+        self.card_menu_hooks: list[Callable[[QMenu, str], None]] = []
         self._examples: list[Choice] | None = None
         self._pending: dict[str, object] = {}  # where the quick-add's step goes and what it connects to
         self._problems: list[Problem] = []
@@ -309,6 +311,9 @@ class CanvasGestures(QObject):
                     kinds,
                 )
             menu.addAction(f"Copy &reference {{{{ {node.name} }}}}", lambda: self.copy_reference(node_id))
+            for contribute in self.card_menu_hooks:
+                menu.addSeparator()
+                contribute(menu, node_id)
         if len(self.scene.selected_node_ids()) == 2:
             menu.addAction("&Connect the two selected steps", self.connect_selected)
         menu.addSeparator()

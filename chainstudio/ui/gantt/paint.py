@@ -216,6 +216,8 @@ class GanttPainter:
                 p.setPen(QPen(theme.highlight, 2 if highlighted else 1))
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.drawRect(outline.adjusted(-2, -2, 2, 2))
+        if left is None and span.status == "not_run":  # outside a partial run: say so where it would start
+            left = right = layout.x_of_rel(0.0) + dx
         if left is not None and right is not None:
             self._bar_text(p, state, span, (left, right), (m.label_width, width), row.top + dy, row.height)
 
@@ -233,6 +235,8 @@ class GanttPainter:
         parts = []
         if span.status == "skipped":
             parts.append(span.skip_reason or "skipped")
+        elif span.reused is not None:
+            parts.append(bar_label(span))
         else:
             if span.started_at is not None:
                 end = span.ended_at if span.ended_at is not None else state.now()
@@ -272,8 +276,8 @@ class GanttPainter:
             self.swatch(p, rect, "backoff")
         elif kind == "retry":
             self.swatch(p, rect, "retry")
-        elif kind == "skipped":
-            self.swatch(p, rect, "skipped")
+        elif kind in ("skipped", "reused", "pinned"):
+            self.swatch(p, rect, kind)
         elif kind == "ttft":
             p.fillRect(rect, theme.ttft_color(segment.status))
         else:
@@ -299,6 +303,20 @@ class GanttPainter:
             p.fillRect(rect, blend(color, theme.background, 0.75))
             p.fillRect(rect, QBrush(color, Qt.BrushStyle.BDiagPattern))
             p.setPen(QPen(color, 1))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+        elif key == "reused":  # thin and hatched: the recorded time of a call this run did not make
+            color = theme.status_color("cached")
+            thin = QRectF(rect.left(), rect.center().y() - rect.height() / 6, rect.width(), rect.height() / 3)
+            p.fillRect(thin, blend(color, theme.background, 0.7))
+            p.fillRect(thin, QBrush(color, Qt.BrushStyle.FDiagPattern))
+            p.setPen(QPen(color, 1))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(thin.adjusted(0.5, 0.5, -0.5, -0.5))
+        elif key == "pinned":
+            color = theme.status_color("pinned")
+            p.fillRect(rect, blend(color, theme.background, 0.6))
+            p.setPen(QPen(color, 1.5))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
         elif key == "ttft":

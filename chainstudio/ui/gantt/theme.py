@@ -16,6 +16,10 @@ STATUS_HEX_LIGHT = {
     "failed": "#dc2626",
     "skipped": "#9ca3af",
     "cancelled": "#64748b",
+    "not_run": "#e2e8f0",
+    # not statuses: how a step answered without a call is drawn (canvas badges, Gantt, legend)
+    "cached": "#0d9488",
+    "pinned": "#7c3aed",
 }
 STATUS_HEX_DARK = {
     "pending": "#475569",
@@ -27,6 +31,9 @@ STATUS_HEX_DARK = {
     "failed": "#f87171",
     "skipped": "#6b7280",
     "cancelled": "#94a3b8",
+    "not_run": "#334155",
+    "cached": "#2dd4bf",
+    "pinned": "#a78bfa",
 }
 
 
@@ -129,5 +136,7 @@ LEGEND: tuple[tuple[str, str], ...] = (
     ("failed", "Failed"),
     ("skipped", "Skipped"),
     ("cancelled", "Cancelled"),
+    ("reused", "Cached / reused (recorded time, not spent)"),
+    ("pinned", "Pinned"),
     ("critical", "Critical path"),
 )

@@ -1,6 +1,8 @@
 """The Compare feature: the Compare Strategies action (Ctrl+B) and the dock it fills with the compare
 view; runs the open graph under each strategy on the run toolbar's provider (the simulated one at least
-20× faster than real time) and records each run in the history."""
+20× faster than real time) and records each run in the history. Compare on the Last Run (Replay) runs
+every strategy on the newest recorded run's answers and latencies instead (``core.planning.replay``): no
+model is called, nothing is recorded, and the table says it was a replay."""
 
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from chainstudio.core.editing.document import Document
-from chainstudio.core.launch import history_settings
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.launch import RunOptions, history_settings
+from chainstudio.core.planning.replay import missing_steps, recorded_label, replay_steps, replaying
 from chainstudio.core.run.executor import RunContext
+from chainstudio.core.run.state import RunState
 from chainstudio.core.run.warm_up import warm_up
 from chainstudio.ui.planning.compare_view import CompareView
 from chainstudio.ui.run.toolbar import RunToolbar
@@ -48,6 +53,12 @@ class CompareUi(QObject):
         self.action.setStatusTip("Run the graph sequential, layered and eager and compare them")
         self.action.triggered.connect(self.compare_strategies)
         host.addAction(self.action)
+        self.replay_action = QAction("Compare on the Last Run (&Replay)", host)
+        self.replay_action.setStatusTip(
+            "Run every strategy on the last recorded run's answers and latencies: only scheduling differs"
+        )
+        self.replay_action.triggered.connect(lambda _checked=False: self.compare_replayed())
+        host.addAction(self.replay_action)
 
     def compare_strategies(self) -> None:
         options = self.toolbar.options()
@@ -80,6 +91,40 @@ class CompareUi(QObject):
         self.dock.show()
         self.dock.raise_()
         self.view.run_comparison()
+
+    def compare_replayed(self) -> bool:
+        """Compare the strategies on the newest recorded run of this graph that answered all its steps."""
+        graph = self.document.graph
+        found = self._last_complete_run(graph)
+        if found is None:
+            self.problem(f"No recorded run of {graph.name!r} answered all its steps: run it once, then compare.")
+            return False
+        run_id, state = found
+        toolbar = self.toolbar.options()
+        options = RunOptions(strategy=toolbar.strategy, concurrency=toolbar.concurrency, speed=MIN_SIMULATED_SPEED)
+        label = recorded_label(state)
+        make_context = replaying(
+            lambda index: self.services.context(options, index), replay_steps(state), run_id, label
+        )
+        document = self.document
+        self.view.set_source(
+            graph,
+            make_context,
+            file=str(document.path) if document.path else None,
+            mode=f"replay of {run_id} (recorded on {label})",
+        )
+        self.dock.show()
+        self.dock.raise_()
+        self.view.run_comparison()
+        return True
+
+    def _last_complete_run(self, graph: Graph) -> tuple[str, RunState] | None:
+        history = self.services.history
+        for summary in history.runs(graph_name=graph.name, limit=20):
+            state = history.state(summary.run_id)
+            if not missing_steps(graph, replay_steps(state)):
+                return summary.run_id, state
+        return None
 
     def shutdown(self) -> None:
         self.view.runner.cancel()

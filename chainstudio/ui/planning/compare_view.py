@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from chainstudio.core.formatting import fmt_cost, fmt_ms
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.planning.compare import BenchResult, BenchRow, ContextFactory
+from chainstudio.core.planning.compare import LIVE, BenchResult, BenchRow, ContextFactory
 from chainstudio.core.run.executor import STRATEGIES
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage import fileformat
@@ -50,6 +50,14 @@ BANNER = (
     "SIMULATED · no model was called: times, tokens and costs come from the simulated provider "
     "(offline). Ratios between strategies are meaningful; absolute figures are not."
 )
+
+
+def mode_banner(mode: str) -> str:
+    """The banner of a replayed comparison: which run, and what that means for the figures."""
+    return (
+        f"REPLAY · {mode}: every strategy replayed the same recorded answers, tokens and latencies, so the "
+        "rows differ by scheduling alone (no model was called)."
+    )
 
 
 def median_state(row: BenchRow) -> RunState | None:
@@ -240,7 +248,9 @@ class CompareView(QWidget):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(index, column, item)
-        self.banner.setVisible(result is not None and is_simulated(result))
+        replayed = result is not None and result.mode != LIVE
+        self.banner.setText(mode_banner(result.mode) if result is not None and replayed else BANNER)
+        self.banner.setVisible(result is not None and (replayed or is_simulated(result)))
         self.summary.setText(self._summary_html(result) if result else "")
         self.gantt.set_states([s for s in (median_state(row) for row in rows) if s is not None])
         self._fit_table()
@@ -273,11 +283,13 @@ class CompareView(QWidget):
         inputs: dict[str, str] | None = None,
         model: str | None = None,
         on_run: Any = None,
+        mode: str = LIVE,
     ) -> None:
         """What Run compares: ``graph`` (copied when the run starts) and a factory of fresh run contexts
         (repeat index -> RunContext, e.g. the simulated provider with seed + index). ``on_run`` sees each
-        finished run (for the history)."""
+        finished run (for the history). ``mode``: ``LIVE``, or the words of a replay (the table says it)."""
         self._source = {
+            "mode": mode,
             "graph": graph,
             "make_context": make_context,
             "file": file or graph.name,
@@ -342,6 +354,7 @@ class CompareView(QWidget):
         self.status.setText(f"{done} of {total} · {text}" if done else text)
 
     def _finished(self, result: BenchResult) -> None:
+        result.mode = self._source["mode"] if self._source is not None else LIVE
         self._stopped(f"Compared {len(result.records)} run{'s' * (len(result.records) != 1)}.")
         self.set_result(result)
 

@@ -16,6 +16,7 @@ from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.planning.estimate import Estimate
+from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
@@ -38,10 +39,13 @@ class EstimateUi(QObject):
         *,
         shows_run: Callable[[], bool],
         parent: QObject | None = None,
+        cache: Callable[[], CacheUse | None] | None = None,
     ) -> None:
         """The label goes into ``toolbar`` (before its speed box); ``shows_run()`` says whether a run is drawn
-        on the canvas (then the cards keep it rather than the estimate)."""
+        on the canvas (then the cards keep it rather than the estimate); ``cache()``: the step cache a run
+        would use now (hits are predicted free), or None."""
         super().__init__(parent)
+        self.cache = cache or (lambda: None)
         self.document = document
         self.scene = scene
         self.toolbar = toolbar
@@ -68,6 +72,9 @@ class EstimateUi(QObject):
         self.label.set_busy()
         graph = self.document.graph.copy()
         keywords, caps = self.plan.keywords(graph), self.toolbar.options()
+        cache = self.cache()
+        if cache is not None:
+            keywords["cache"] = cache
         self._task.start(lambda: self._compute(graph, keywords, caps))
 
     async def _compute(self, graph: Graph, keywords: dict[str, Any], caps: RunOptions) -> None:
@@ -85,8 +92,10 @@ class EstimateUi(QObject):
             estimate_badges(self.scene, result)
 
     def run_finished(self, state: RunState) -> None:
-        """A run ended: the estimate against what it measured, when it was for the same strategy."""
-        if self._estimate is not None and state.started and state.started.strategy == self._estimate.strategy:
+        """A run ended: the estimate against what it measured, when it was for the same strategy and the
+        whole graph (the estimate is for Run, not for a partial run)."""
+        started = state.started
+        if self._estimate is not None and started and started.strategy == self._estimate.strategy and not started.scope:
             self.label.set_actual(state)
 
     def shutdown(self) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions, history_settings, run_model
 from chainstudio.core.run.executor import Run, RunError
+from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.warm_up import warm_up
 from chainstudio.core.storage.history import RunHistory
@@ -52,8 +53,9 @@ class RunController(QObject):
     def running(self) -> bool:
         return self._task.running
 
-    def start(self, graph: Graph, options: RunOptions, file: str | None = None) -> bool:
-        """Start a run of a snapshot of ``graph``; False (and ``problem``) when it cannot start."""
+    def start(self, graph: Graph, options: RunOptions, file: str | None = None, scope: RunScope | None = None) -> bool:
+        """Start a run of a snapshot of ``graph`` (``scope``: a partial run); False (and ``problem``) when it
+        cannot start."""
         if self.running:
             self.problem.emit("A run is already going on; stop it first.")
             return False
@@ -67,6 +69,7 @@ class RunController(QObject):
                 inputs=dict(options.inputs),
                 model=run_model(settings, options),
                 listeners=[self.bridge],
+                scope=scope,
             )
         except (ValueError, RunError) as exc:
             self.problem.emit(str(exc))

@@ -15,8 +15,11 @@ from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.validation import Problem, errors
 from chainstudio.core.launch import RunOptions
+from chainstudio.core.run.context import RunError
+from chainstudio.core.run.savings import reuse_text, saved_text, savings
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.warm_up import warm_up
+from chainstudio.core.storage.recorded import partial_scope
 from chainstudio.core.storage.settings import Settings
 from chainstudio.ui.canvas.run_overlay import apply_to_scene
 from chainstudio.ui.canvas.scene import CanvasScene
@@ -59,6 +62,7 @@ class RunUi(QObject):
         self.show_problems = show_problems
         self.controller = RunController(services, self)
         self.state: RunState | None = None  # the run drawn on the canvas, if any
+        self.cache_on: Callable[[], bool] = lambda: False  # whether runs use the step cache (ReuseUi decides)
         self.gantt = GanttWidget()
         self.gantt.setMinimumHeight(220)
         self.output = OutputPanel()
@@ -104,8 +108,9 @@ class RunUi(QObject):
         return self.state is not None
 
     # --- starting -------------------------------------------------------------------------------
-    def request_run(self, options: RunOptions | None = None) -> None:
-        """Run the current graph: refuse a broken one with the reason; ask for inputs without defaults."""
+    def request_run(self, options: RunOptions | None = None, part: tuple[str, str] | None = None) -> None:
+        """Run the current graph: refuse a broken one with the reason; ask for inputs without defaults.
+        ``part``: a partial run, ``(mode, step id)`` with mode "only", "from" or "to"."""
         if self.controller.running:
             return
         graph = self.document.graph
@@ -124,16 +129,24 @@ class RunUi(QObject):
         if missing:
             dialog = InputsDialog(missing, self.host)
             dialog.submitted.connect(
-                lambda values: self._start(dataclasses.replace(chosen, inputs={**chosen.inputs, **values}))
+                lambda values: self._start(dataclasses.replace(chosen, inputs={**chosen.inputs, **values}), part)
             )
             self._dialog = dialog
             dialog.open()
             return
-        self._start(chosen)
+        self._start(chosen, part)
 
-    def _start(self, options: RunOptions) -> None:
-        path = self.document.path
-        self.controller.start(self.document.graph, options, str(path) if path else None)
+    def _start(self, options: RunOptions, part: tuple[str, str] | None = None) -> None:
+        path, graph = self.document.path, self.document.graph
+        options = dataclasses.replace(options, cache=self.cache_on())
+        scope = None
+        if part is not None:
+            try:
+                scope = partial_scope(self.services.history, graph, *part, simulated=options.simulated)
+            except RunError as exc:
+                self.show_problem(str(exc))
+                return
+        self.controller.start(graph, options, str(path) if path else None, scope)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.services.settings, parent=self.host)
@@ -195,9 +208,11 @@ class RunUi(QObject):
         cost = "cost unknown" if totals.cost_usd is None else f"${totals.cost_usd:.4f}"
         simulated = " · SIMULATED" if state.simulated else ""
         message = f" · {state.message}" if state.message else ""
+        saved = savings(state)
+        reused = f" · reused {reuse_text(saved)}" + (f", saved {saved_text(saved)}" if saved.steps else "")
         self.status(
             f"Run {state.status}: {totals.wall:.2f} s wall, {totals.total_tokens:,} tokens, {totals.api_calls} "
-            f"calls, {cost}{simulated}{message}",
+            f"calls, {cost}{simulated}{reused if saved else ''}{message}",
             0,
         )
 

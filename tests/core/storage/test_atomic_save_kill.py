@@ -17,7 +17,9 @@ graphs = []
 for version in range(2):
     g = Graph(f"v{version}")
     for i in range(3000):
-        g.add("llm", f"n{i}", prompt=f"version {version} step {i} " + "x" * 50)
+        # fixed ids: every writer writes the same bytes, so a writer killed before its first save
+        # leaves the previous writer's file, which is still one of .a/.b
+        g.add("llm", f"n{i}", node_id=f"node-{i:06d}", prompt=f"version {version} step {i} " + "x" * 50)
     graphs.append(g)
 open(path + ".a", "w").write(dumps(graphs[0]))
 open(path + ".b", "w").write(dumps(graphs[1]))
@@ -33,9 +35,6 @@ def test_sigkill_during_saves_never_leaves_a_torn_file(tmp_path):
     path = tmp_path / "g.chain.json"
     outcomes = set()
     for attempt in range(12):
-        # each writer makes its graphs anew (new random node ids) and writes their texts as the references:
-        # a file left by the previous writer would match neither when this one is killed before its first save
-        path.unlink(missing_ok=True)
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.05 + 0.037 * attempt)

@@ -29,7 +29,10 @@ def test_launch_with_no_file_is_a_new_graph(window):
         "&Run",
         "&Stop",
         "&Compare Strategies",
+        "Compare on the Last Run (&Replay)",
         "&Advise",
+        "Use Step &Cache",
+        "C&lear Step Cache…",
         "S&ettings…",
     ]
     assert {d.objectName() for d in (window.gantt_dock, window.output_dock)} == {"gantt_dock", "output_dock"}
