@@ -134,7 +134,11 @@ def test_a_budget_spent_while_the_collector_runs_a_callback_still_ends_the_rende
     # a compile), the error was only printed there, CPython dropped the trace function, and the compile
     # went on without a budget
     class Thing:
-        pass
+        def __del__(self) -> None:
+            self.closed()  # a finalizer that calls on, as BaseEventLoop.__del__ calls is_closed
+
+        def closed(self) -> bool:
+            return True
 
     def more_work() -> None:
         pass

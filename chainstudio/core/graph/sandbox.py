@@ -337,10 +337,15 @@ def collect(chunks: Iterator[str]) -> str:
 # --- time ----------------------------------------------------------------------------------------------
 def _swallows_errors(frame: FrameType) -> bool:
     """A finalizer or weak-reference callback that the garbage collector may run in the middle of the
-    render: an error raised in it is only printed, and CPython then drops the trace function, so the budget
-    would be lost. The next call outside it raises instead."""
-    code = frame.f_code
-    return code.co_name == "__del__" or code.co_filename.endswith(("weakref.py", "_weakrefset.py"))
+    render (or anything it calls): an error raised there is only printed, and CPython then drops the trace
+    function, so the budget would be lost. The next call outside it raises instead."""
+    caller: FrameType | None = frame
+    while caller is not None:  # the callback itself, or anything it calls (BaseEventLoop.__del__ -> is_closed)
+        code = caller.f_code
+        if code.co_name == "__del__" or code.co_filename.endswith(("weakref.py", "_weakrefset.py")):
+            return True
+        caller = caller.f_back
+    return False
 
 
 @contextmanager
