@@ -90,10 +90,9 @@ def run(args: argparse.Namespace) -> int:
     sample = make_context(0)
     print_banner(
         console,
-        sample.provider,
+        sample,
         f"{len(graphs)} file(s) x {len(strategies)} strateg{'ies' if len(strategies) > 1 else 'y'} x {args.repeat}",
         ",".join(strategies),
-        sample.concurrency,
     )
     warm_up()
 
@@ -140,8 +139,9 @@ def print_table(console: Console, result: BenchResult, simulated: bool) -> None:
         speedup = "" if row.speedup is None else f"x{row.speedup:.2f}"
         marks = "  " + ", ".join(row.marks) if row.marks else ""
         status = "" if all(s == "succeeded" for s in row.statuses) else f"  [{'/'.join(sorted(set(row.statuses)))}]"
+        tokens = f"~{m['total_tokens']}" if m.get("tokens_estimated") else str(m["total_tokens"])
         console.print(
-            f"{row.label:<{width}} {row.wall_ms:>8,.0f}ms {m['total_tokens']:>8} {m['api_calls']:>6} "
+            f"{row.label:<{width}} {row.wall_ms:>8,.0f}ms {tokens:>8} {m['api_calls']:>6} "
             f"{fmt_cost(m['cost_usd']):>9} {m['output_chars']:>8} {speedup:>9}{marks}{status}",
             markup=False,
         )
@@ -156,6 +156,8 @@ def print_table(console: Console, result: BenchResult, simulated: bool) -> None:
         console.print(f"Cheapest: {cheapest.label} ({how})", markup=False)
     if longest:
         console.print(f"Longest output: {longest.label} ({longest.median['output_chars']} chars)", markup=False)
+    if any(row.median.get("tokens_estimated") for row in result.rows):
+        console.print("~ tokens estimated: the server did not count them (cheapest is judged on estimates)")
     baselines = sorted({row.baseline for row in result.rows if row.baseline})
     console.print(
         f"Speed-up: latency of {', '.join(baselines)} divided by each row's latency"

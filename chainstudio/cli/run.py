@@ -1,8 +1,13 @@
 """``chainstudio run FILE``: run a graph with live progress, then a table per step and the totals.
 
 The engine lives in ``chainstudio.core``; this module parses flags into ``RunOptions``, builds the run
-through ``chainstudio.core.launch`` (the same path as the GUI, on default settings), and exits (0 only
-when the run succeeded); ``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
+through ``chainstudio.core.launch`` (the same path as the GUI, on the default settings plus the rate
+limits saved in Settings), and exits (0 only when the run succeeded; 130 after Ctrl+C, 143 after SIGTERM);
+``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
+
+A run is recorded in the history as it goes (a crash loses at most the steps in flight). Ctrl+C or
+SIGTERM stops it like the app's Stop: calls in flight are cancelled, and what finished is reported,
+written to ``--json`` and the exports, and kept in the history.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +49,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--csv", metavar="OUT", help="write the steps' spans as CSV")
     parser.add_argument("--gantt", metavar="OUT", help="render the run's Gantt chart to OUT.png or OUT.svg")
     parser.add_argument("--no-output", action="store_true", help="do not print the run's output text")
+    stream = parser.add_mutually_exclusive_group()
+    stream.add_argument(
+        "--stream",
+        metavar="STEP",
+        nargs="?",
+        const="",
+        help="show a step's text as it streams: STEP, else the step started last (default on a terminal)",
+    )
+    stream.add_argument("--no-stream", action="store_true", help="do not show the text while it streams")
     add_reuse_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -171,14 +186,13 @@ def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
     from chainstudio.core.launch import RunServices, build_context
     from chainstudio.core.providers.factory import ProviderSetupError
     from chainstudio.core.run.pricing import Pricing, PricingError
-    from chainstudio.core.storage.settings import Settings
 
     options = run_options(args)
     try:
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
     except PricingError as exc:
         raise UsageError(str(exc)) from None
-    settings, services = Settings(), RunServices(pricing=pricing, step_cache=step_cache(args))
+    settings, services = cli_settings(), RunServices(pricing=pricing, step_cache=step_cache(args))
 
     def make(index: int) -> RunContext:
         try:
@@ -188,6 +202,14 @@ def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
 
     make(0)  # fail early on bad provider settings
     return make
+
+
+def cli_settings() -> Any:
+    """The settings a CLI run starts from: the defaults plus the rate limits saved in Settings."""
+    from chainstudio.core.launch import cli_settings as settings_for_cli
+    from chainstudio.core.storage.settings import load_settings
+
+    return settings_for_cli(load_settings())
 
 
 def load_checked(path: str) -> Any:
@@ -204,6 +226,9 @@ def load_checked(path: str) -> Any:
 
 
 # --- the command --------------------------------------------------------------------------------------
+STOP_SIGNALS = {signal.SIGINT: ("interrupted (Ctrl+C)", 130), signal.SIGTERM: ("stopped (SIGTERM)", 143)}
+
+
 def run(args: argparse.Namespace) -> int:
     from chainstudio.core.run.executor import Run, RunError
     from chainstudio.core.run.record import run_record
@@ -221,20 +246,26 @@ def run(args: argparse.Namespace) -> int:
         run_obj = Run(
             graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model, scope=scope
         )
+        follow = stream_choice(args, run_obj)
     except (UsageError, RunError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return 2
     warm_up()
     console = make_console(stderr=args.json == "-")
-    print_banner(console, run_obj.context.provider, run_obj.graph.name, args.strategy, run_obj.context.concurrency)
+    print_banner(console, run_obj.context, run_obj.graph.name, args.strategy)
     if scope is not None:
         console.print(scope_line(scope, run_obj.graph), markup=False)
     if context.cache is not None:
         console.print(f"Step cache: on ({context.cache.endpoint.label})", markup=False)
-    state = asyncio.run(execute_with_progress(run_obj, console))
-    final_report(console, state, show_output=not args.no_output)
+    recorder = None
     if not args.no_history:
-        record_history(run_obj, graph, args, source="cli run", file=args.file, strategy=args.strategy)
+        recorder = history_recorder(run_obj, graph, args, source="cli run", file=args.file, strategy=args.strategy)
+    state, stopped_by = asyncio.run(execute_stoppable(run_obj, console, follow))
+    if recorder is not None:
+        problem = recorder.close()
+        if problem:
+            print(f"warning: the run was not recorded in the history: {problem}", file=sys.stderr)
+    final_report(console, state, show_output=not args.no_output)
     try:
         if args.json:
             record = run_record(state)
@@ -244,7 +275,53 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:  # checked before the run; the disk may still fill up meanwhile
         print(f"{args.file}: error: an output could not be written: {exc}", file=sys.stderr)
         return 1
+    if stopped_by is not None:
+        return STOP_SIGNALS[stopped_by][1]
     return 0 if state.status == "succeeded" else 1
+
+
+def stream_choice(args: argparse.Namespace, run_obj: Any) -> str | None:
+    """Which step's text to show while it streams: a step name, "" (the step started last) or None (none).
+    On by default on a terminal; ``--stream STEP`` names a step (UsageError when there is none such)."""
+    if getattr(args, "no_stream", False):
+        return None
+    chosen = getattr(args, "stream", None)
+    if chosen:
+        if chosen not in run_obj.graph.names().values():
+            raise UsageError(f"--stream: no step named {chosen!r}")
+        return str(chosen)
+    if chosen == "":
+        return ""
+    return "" if sys.stdout.isatty() else None
+
+
+async def execute_stoppable(run_obj: Any, console: Any, follow: str | None) -> tuple[Any, signal.Signals | None]:
+    """Execute the run; Ctrl+C or SIGTERM stops it (the app's Stop) and the run ends with what finished.
+    A second Ctrl+C interrupts at once."""
+    loop = asyncio.get_running_loop()
+    stopped_by: list[signal.Signals] = []
+
+    def stop(signum: signal.Signals) -> None:
+        if not stopped_by:
+            stopped_by.append(signum)
+            run_obj.cancel(STOP_SIGNALS[signum][0])
+            print(f"\n{STOP_SIGNALS[signum][0]}: stopping the run…", file=sys.stderr)
+        for sig in STOP_SIGNALS:  # a second signal acts as usual
+            loop.remove_signal_handler(sig)
+
+    installed = []
+    for signum in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
+            pass
+    try:
+        state = await execute_with_progress(run_obj, console, follow=follow)
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+    return state, (stopped_by[0] if stopped_by else None)
 
 
 def check_outputs(args: argparse.Namespace, flags: tuple[str, ...]) -> None:
@@ -261,9 +338,29 @@ def history_settings(args: argparse.Namespace, context: RunContext, strategy: st
     """What a run was made with, for the history: the one schema of ``chainstudio.core.launch`` (never
     credentials: only the key's variable name is an option, and it is not recorded)."""
     from chainstudio.core.launch import history_settings as schema
-    from chainstudio.core.storage.settings import Settings
 
-    return schema(Settings(), run_options(args), context, strategy).to_dict()
+    return schema(cli_settings(), run_options(args), context, strategy).to_dict()
+
+
+def history_recorder(
+    run_obj: Any, graph: Any, args: argparse.Namespace, *, source: str, file: str, strategy: str
+) -> Any:
+    """A listener that records the run in the history as it goes (None when the history cannot open)."""
+    from chainstudio.core.storage.history import RunHistory
+
+    try:
+        recorder = RunHistory().recorder(
+            graph,
+            run_obj.state,
+            source=source,
+            file=str(Path(file).resolve()),
+            settings=history_settings(args, run_obj.context, strategy),
+        )
+    except Exception as exc:  # noqa: BLE001 - a history problem must not fail the run
+        print(f"warning: the run will not be recorded in the history: {exc}", file=sys.stderr)
+        return None
+    run_obj.add_listener(recorder)
+    return recorder
 
 
 def record_history(

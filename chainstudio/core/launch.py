@@ -102,6 +102,12 @@ def rate_limits(settings: Settings, options: RunOptions) -> RateLimits | None:
     return limits if limits.any else None
 
 
+def cli_settings(saved: Settings) -> Settings:
+    """The settings a command-line run starts from: the defaults, plus the rate limits saved in Settings
+    (they describe the user's account with the provider, whichever front end makes the calls)."""
+    return Settings(requests_per_minute=saved.requests_per_minute, tokens_per_minute=saved.tokens_per_minute)
+
+
 def build_context(
     settings: Settings, options: RunOptions, services: RunServices | None = None, *, index: int = 0
 ) -> RunContext:
@@ -120,6 +126,7 @@ def build_context(
         api_key_env=options.api_key_env,
     )
     pricing = services.pricing if services.pricing is not None else Pricing(settings.price_overrides)
+    pricing = pricing.for_endpoint(getattr(provider, "base_url", None))  # a local server is free unless priced
     cache = None
     if options.cache and services.step_cache is not None:
         cache = CacheUse(services.step_cache, endpoint_of(provider))

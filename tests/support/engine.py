@@ -55,3 +55,20 @@ def starts(run: Run) -> dict[str, float]:
 def ends(run: Run) -> dict[str, float]:
     state = run.state
     return {s.name: state.rel(s.ended_at) for s in state.spans.values() if s.ended_at is not None}
+
+
+def run_on_server(url: str, graph: Graph, *, key: str = "k", **context: Any) -> Run:
+    """Run ``graph`` in real time through the OpenAI-compatible provider against the server at ``url``
+    (e.g. the fake server's), with these ``RunContext`` fields; the provider is closed afterwards."""
+    from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
+
+    async def main() -> Run:
+        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key=key))
+        try:
+            run = Run(graph, RunContext(provider=provider, **context))
+            await run.execute()
+            return run
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(main())

@@ -1,4 +1,5 @@
 """A small OpenAI-compatible server for tests: real HTTP on 127.0.0.1, an ephemeral port, scripted faults.
+(Over 400 lines: one server with the behaviours of the real ones it stands in for, kept in one place.)
 
 It serves ``POST /v1/chat/completions`` (streamed and not, with ``usage``, ``x-request-id`` and
 ``stream_options.include_usage``) and ``GET /v1/models``. It counts the tokens it reports (with the same
@@ -14,8 +15,22 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[delay=0.2]]         wait before the first token;  [[tokens=40]]  answer 40 words
     [[hostile=MODE]]      a broken or malicious answer (tests/support/hostile.py lists the modes)
 
+    [[usage=100000]]      report this many completion tokens (a server whose usage is not to be believed)
+    [[ignore_max*1]]      ignore max_tokens: answer ``tokens`` words anyway
+
 A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
 ``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does.
+
+``Mode`` gives the server the behaviours of real ones (see ../shared/design/REAL_SERVERS.md):
+``stream_usage=False`` never sends usage in a stream (llama-cpp-python's server); ``tokenizer`` serves a
+tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``, and ``/props`` with ``slots``; "llama-cpp-python":
+``/extras/tokenize`` + ``/extras/tokenize/count``) and counts prompts through a chat template of its own
+(BOS + per-message framing; ``drop_system`` leaves system messages out, as the gemma format does);
+``cached_tokens`` reports that many prompt tokens as read from the cache; ``answer_model`` names another
+model in its answers; ``one_at_a_time`` serves one request at a time (the others queue), and with
+``interrupt`` a request arriving while another streams cuts that stream off ([DONE], no finish reason, no
+usage); ``rpm_limit=(N, W)`` answers 429 without Retry-After to a request that would make more than N in
+any W seconds (a hidden rate limit). Every request is logged with its arrival time and usage.
 
 It runs on its own event loop in a background thread, so sync tests, CLI subprocesses and (later) qasync
 GUI tests can all use it::
@@ -66,6 +81,36 @@ WORDS = (
 )
 
 
+@dataclass(frozen=True)
+class Mode:
+    stream_usage: bool = True
+    tokenizer: str | None = None  # None | "llama.cpp" | "llama-cpp-python"
+    drop_system: bool = False
+    cached_tokens: int = 0
+    answer_model: str | None = None
+    one_at_a_time: bool = False
+    interrupt: bool = False
+    rpm_limit: tuple[int, float] | None = None  # (requests, seconds)
+    slots: int = 4  # llama.cpp: the ``total_slots`` its ``GET /props`` reports
+
+
+FRAME_TOKENS = 4  # the fake chat template's tokens around each message it keeps
+TAIL_TOKENS = 3  # and after the last one (the assistant's turn)
+
+
+def template_text(messages: list[dict[str, Any]], drop_system: bool) -> str:
+    """The fake chat template, as ``/apply-template`` shows it."""
+    kept = [m for m in messages if not (drop_system and m.get("role") == "system")]
+    body = "".join(f"<|{m.get('role', 'user')}|>\n{m.get('content', '')}<|end|>\n" for m in kept)
+    return body + "<|assistant|>\n"
+
+
+def template_tokens(messages: list[dict[str, Any]], drop_system: bool) -> int:
+    """The prompt tokens this server reports: BOS + framing + each kept message's content tokens."""
+    kept = [m for m in messages if not (drop_system and m.get("role") == "system")]
+    return 1 + sum(FRAME_TOKENS + count_tokens(str(m.get("content", ""))) for m in kept) + TAIL_TOKENS
+
+
 @dataclass
 class Stats:
     requests: int = 0
@@ -77,6 +122,9 @@ class Stats:
     in_flight: int = 0
     max_in_flight: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
+    cut: int = 0  # streams cut off by a newer request (``interrupt``)
+    processed_prompt_tokens: int = 0  # prompts of streams that ended early after their first token
+    processed_completion_tokens: int = 0  # and what they had generated
 
     @property
     def total_tokens(self) -> int:
@@ -93,8 +141,10 @@ class FakeOpenAIServer:
         chunk_delay: float = 0.002,
         default_tokens: int = 24,
         known_models: set[str] | None = None,
+        mode: Mode | None = None,
         echo_auth: bool = False,
     ):
+        self.mode = mode or Mode()
         self.host, self.port = host, port
         self.api_key = api_key
         self.chunk_delay = chunk_delay
@@ -110,6 +160,9 @@ class FakeOpenAIServer:
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._busy: asyncio.Lock | None = None  # one_at_a_time: held by the request being served
+        self._waiting = 0  # requests queued behind it
+        self._arrivals: list[float] = []  # rpm_limit: arrival times of the requests let through
         self._request: web.Request | None = None  # the one being answered (for echo_auth)
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -154,9 +207,18 @@ class FakeOpenAIServer:
             loop.close()
 
     async def _startup(self) -> None:
+        count_tokens("load the tokenizer now")  # as a real server loads its model before it listens
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        if self.mode.tokenizer == "llama.cpp":
+            app.router.add_post("/tokenize", self._tokenize)
+            app.router.add_post("/apply-template", self._apply_template)
+            app.router.add_get("/props", self._props)
+        elif self.mode.tokenizer == "llama-cpp-python":
+            app.router.add_post("/extras/tokenize", self._tokenize)
+            app.router.add_post("/extras/tokenize/count", self._tokenize)
+        self._busy = asyncio.Lock()
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -183,14 +245,69 @@ class FakeOpenAIServer:
                 s.in_flight,
                 s.max_in_flight,
                 [dict(e) for e in s.log],
+                s.cut,
+                s.processed_prompt_tokens,
+                s.processed_completion_tokens,
             )
 
     def reset(self) -> None:
         with self._lock:
             self._stats = Stats()
             self._seen.clear()
+            self._arrivals.clear()
+
+    def windows(self, seconds: float) -> tuple[int, int]:
+        """The most requests, and the most tokens (prompt + completion, of requests answered with usage),
+        whose arrivals fall in any window of ``seconds`` (from the request log)."""
+        log = sorted((e for e in self.stats.log), key=lambda e: e["start"])
+        most_requests = most_tokens = 0
+        for i, first in enumerate(log):
+            inside = [e for e in log[i:] if e["start"] < first["start"] + seconds]
+            most_requests = max(most_requests, len(inside))
+            most_tokens = max(most_tokens, sum(e.get("tokens", 0) for e in inside))
+        return most_requests, most_tokens
 
     # --- handlers -----------------------------------------------------------------------------------------
+    async def _tokenize(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if self.mode.tokenizer == "llama.cpp":
+            text = str(body.get("content", ""))
+            if body.get("parse_special") and text.startswith("<|") and text.endswith("<|assistant|>\n"):
+                tokens = self._prompt_tokens_of_template(text)
+            else:
+                tokens = count_tokens(text)
+            bos = 1 if body.get("add_special", True) else 0
+            return web.json_response({"tokens": list(range(bos + tokens))})
+        tokens = 1 + count_tokens(str(body.get("input", "")))  # llama-cpp-python counts its BOS
+        if request.path.endswith("/count"):
+            return web.json_response({"count": tokens})
+        return web.json_response({"tokens": list(range(tokens))})
+
+    def _prompt_tokens_of_template(self, text: str) -> int:
+        """The tokens of an applied template (without BOS): the same figure as the usage of the prompt."""
+        found = re.findall(r"<\|(\w+)\|>\n(.*?)<\|end\|>\n", text, flags=re.S)
+        return sum(FRAME_TOKENS + count_tokens(content) for _, content in found) + TAIL_TOKENS
+
+    async def _props(self, request: web.Request) -> web.Response:
+        return web.json_response({"total_slots": self.mode.slots, "endpoint_slots": True})
+
+    async def _apply_template(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response({"prompt": template_text(list(body.get("messages") or []), self.mode.drop_system)})
+
+    def _over_rpm(self) -> bool:
+        """Whether a request arriving now breaks the hidden limit (it is then not counted)."""
+        if self.mode.rpm_limit is None:
+            return False
+        limit, seconds = self.mode.rpm_limit
+        now = time.monotonic()
+        with self._lock:
+            self._arrivals[:] = [t for t in self._arrivals if t > now - seconds]
+            if len(self._arrivals) >= limit:
+                return True
+            self._arrivals.append(now)
+        return False
+
     async def _models(self, request: web.Request) -> web.Response:
         models = sorted(self.known_models or {"gpt-4o", "gpt-4o-mini"})
         return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
@@ -253,6 +370,8 @@ class FakeOpenAIServer:
             return self._reject(
                 entry, 404, f"The model `{model}` does not exist.", "invalid_request_error", request_id=request_id
             )
+        if self._over_rpm():
+            return self._reject(entry, 429, "Rate limit reached for requests.", "requests", request_id=request_id)
         prompt = str(messages[-1].get("content", "")) if messages else ""
         entry["prompt"] = prompt
         directives = {
@@ -285,43 +404,62 @@ class FakeOpenAIServer:
             return self._reject(entry, status, f"scripted HTTP {status}", "server_error", headers, request_id)
         delay = float(directives.get("delay", ("0", None))[0] or 0)
         n_words = int(directives.get("tokens", (str(self.default_tokens), None))[0] or self.default_tokens)
+        max_tokens = body.get("max_tokens")
+        finish = "stop"
+        if isinstance(max_tokens, int) and 0 < max_tokens < n_words and not active("ignore_max"):
+            n_words, finish = max_tokens, "length"  # each word is one token of the offline tokenizer
         words = [f"{WORDS[(i * 7 + len(prompt)) % len(WORDS)]}" for i in range(n_words)]
         pieces = [w + (" " if i < n_words - 1 else ".") for i, w in enumerate(words)]
         text = "".join(pieces)
-        prompt_tokens = sum(count_tokens(str(m.get("content", ""))) for m in messages)
+        if self.mode.tokenizer is not None:
+            prompt_tokens = template_tokens(list(messages), self.mode.drop_system)
+        else:
+            prompt_tokens = sum(count_tokens(str(m.get("content", ""))) for m in messages)
         completion_tokens = count_tokens(text)
-        usage = {
+        if "usage" in directives:
+            completion_tokens = int(directives["usage"][0] or 0)
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        if delay:
-            await asyncio.sleep(delay)
-        if not body.get("stream"):
-            self._count(entry, 200, usage)
-            return web.json_response(
-                {
-                    "id": f"chatcmpl-{request_id}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": model,
-                    "usage": usage,
-                    "choices": [
-                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
-                    ],
-                },
-                headers={"x-request-id": request_id},
+        if self.mode.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(self.mode.cached_tokens, prompt_tokens)}
+        entry.update(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        answer_model = self.mode.answer_model or model
+        if self.mode.one_at_a_time:
+            assert self._busy is not None
+            self._waiting += 1
+            try:
+                await self._busy.acquire()
+            finally:
+                self._waiting -= 1
+        try:
+            entry["served"] = time.monotonic()
+            if delay:
+                await asyncio.sleep(delay)
+            if not body.get("stream"):
+                self._count(entry, 200, usage)
+                return web.json_response(
+                    {
+                        "id": f"chatcmpl-{request_id}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": answer_model,
+                        "usage": usage,
+                        "choices": [
+                            {"index": 0, "finish_reason": finish, "message": {"role": "assistant", "content": text}}
+                        ],
+                    },
+                    headers={"x-request-id": request_id},
+                )
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and self.mode.stream_usage
+            return await self._stream(
+                request, request_id, entry, answer_model, pieces, usage, active("drop"), include_usage, finish
             )
-        return await self._stream(
-            request,
-            request_id,
-            entry,
-            model,
-            pieces,
-            usage,
-            active("drop"),
-            bool((body.get("stream_options") or {}).get("include_usage")),
-        )
+        finally:
+            if self.mode.one_at_a_time and self._busy is not None:
+                self._busy.release()
 
     async def _stream(
         self,
@@ -330,9 +468,10 @@ class FakeOpenAIServer:
         entry: dict[str, Any],
         model: str,
         pieces: list[str],
-        usage: dict[str, int],
+        usage: dict[str, Any],
         drop: bool,
         include_usage: bool,
+        finish: str,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "x-request-id": request_id, "Cache-Control": "no-cache"}
@@ -355,29 +494,51 @@ class FakeOpenAIServer:
         for i, piece in enumerate(pieces):
             if drop and i == len(pieces) // 2:
                 entry["status"] = 200
-                with self._lock:
-                    self._stats.dropped += 1
+                self._processed(usage, "".join(pieces[:i]), dropped=True)
                 if request.transport is not None:
                     request.transport.abort()
                 return response
             await send({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
             if self.chunk_delay:
                 await asyncio.sleep(self.chunk_delay)
-        await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            if self.mode.interrupt and self._waiting:  # as llama-cpp-python: a newer request cuts this one
+                entry["status"] = 200
+                self._processed(usage, "".join(pieces[: i + 1]), cut=True)
+                await send("[DONE]")
+                await response.write_eof()
+                return response
+        await send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if include_usage:
             await send({**base, "choices": [], "usage": usage})
         await send("[DONE]")
         await response.write_eof()
-        self._count(entry, 200, usage if include_usage else None)
+        self._count(entry, 200, usage if include_usage else None, served=usage)
         return response
 
-    def _count(self, entry: dict[str, Any], status: int, usage: dict[str, int] | None) -> None:
+    def _processed(self, usage: dict[str, Any], sent: str, *, dropped: bool = False, cut: bool = False) -> None:
+        with self._lock:
+            self._stats.dropped += int(dropped)
+            self._stats.cut += int(cut)
+            self._stats.processed_prompt_tokens += int(usage["prompt_tokens"])
+            self._stats.processed_completion_tokens += count_tokens(sent)
+
+    def _count(
+        self,
+        entry: dict[str, Any],
+        status: int,
+        usage: dict[str, Any] | None,
+        served: dict[str, Any] | None = None,
+    ) -> None:
+        """A request answered in full; ``usage`` as reported (None: not sent), ``served`` as generated."""
         entry["status"] = status
+        counted = usage or served
+        if counted is not None:
+            entry["tokens"] = int(counted["prompt_tokens"]) + int(counted["completion_tokens"])
         with self._lock:
             self._stats.completed += 1
-            if usage is not None:
-                self._stats.prompt_tokens += usage["prompt_tokens"]
-                self._stats.completion_tokens += usage["completion_tokens"]
+            if counted is not None:
+                self._stats.prompt_tokens += int(counted["prompt_tokens"])
+                self._stats.completion_tokens += int(counted["completion_tokens"])
 
 
 def main(argv: list[str] | None = None) -> int:

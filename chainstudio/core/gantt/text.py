@@ -64,7 +64,10 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
     else:
         path = critical_path_text(state, totals.critical_path, totals.critical_path_time)
         path += " so far" if state.running else ""
-    tokens = f"{fmt_tokens(totals.input_tokens)} in / {fmt_tokens(totals.output_tokens)} out"
+    guess = "~" if totals.tokens_estimated else ""
+    tokens = f"{guess}{fmt_tokens(totals.input_tokens)} in / {guess}{fmt_tokens(totals.output_tokens)} out"
+    if totals.tokens_estimated:
+        tokens += " (estimated)"
     streaming = sum(s.deltas for s in state.spans.values() if s.status in ("running", "retrying"))
     if state.running and streaming:
         tokens += f" (+~{fmt_tokens(streaming)} streaming)"
@@ -108,7 +111,8 @@ def totals_text(state: RunState, keep_together: bool = True) -> str:
 
 
 def bar_label(span: NodeSpan) -> str:
-    """Tokens next to a bar: ``↑120 ↓480`` when known, ``~35 tok`` while streaming; what a reused step saved."""
+    """Tokens next to a bar: ``↑120 ↓480`` when known (``↑~120 ↓~480`` when estimated), ``~35 tok`` while
+    streaming; what a reused step saved."""
     reused = span.reused
     if reused is not None:
         if reused.source == "pin":
@@ -121,7 +125,8 @@ def bar_label(span: NodeSpan) -> str:
     if span.status == "not_run":
         return "not run"
     if span.input_tokens or span.output_tokens:
-        return f"↑{fmt_tokens(span.input_tokens)} ↓{fmt_tokens(span.output_tokens)}"
+        guess = "~" if span.tokens_estimated else ""
+        return f"↑{guess}{fmt_tokens(span.input_tokens)} ↓{guess}{fmt_tokens(span.output_tokens)}"
     if span.status in ("running", "retrying") and span.deltas:
         return f"~{fmt_tokens(span.deltas)} tok"
     if span.status == "skipped":
@@ -175,9 +180,14 @@ def tooltip_html(state: RunState, span: NodeSpan) -> str:
         _row(
             "Tokens",
             f"{span.input_tokens:,} in / {span.output_tokens:,} out"
-            + (f" (~{span.deltas} streamed)" if span.deltas and not span.output_tokens else ""),
+            + (f" (~{span.deltas} streamed)" if span.deltas and not span.output_tokens else "")
+            + (" — estimated: the server did not count them" if span.tokens_estimated else ""),
         )
     )
+    if span.cached_tokens:
+        rows.append(_row("Cached", f"{span.cached_tokens:,} prompt tokens from the server's cache"))
+    if span.answered_by_other_model:
+        rows.append(_row("Model", f"answered by {span.model} (asked for {span.requested_model}); priced as it"))
     rows.append(_row("Cost", fmt_cost(span.cost_usd) if span.api_calls or span.cost_usd is not None else "—"))
     rows.append(_row("API calls", str(span.api_calls)))
     for attempt in span.attempts:

@@ -6,13 +6,16 @@ attempt and every wait is recorded as an event (real clients are built with thei
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from chainstudio.core.errors import ChainStudioError
 
-ErrorKind = Literal["http", "connection", "timeout", "dropped", "budget", "other"]
+ErrorKind = Literal["http", "connection", "timeout", "dropped", "interrupted", "budget", "other"]
 RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
@@ -28,12 +31,20 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class ChatResult:
+    """One complete answer. Token counts are the server's (its ``usage``) unless ``tokens_estimated`` says
+    they are an offline guess (a server that sends no usage); ``cached_tokens`` is the part of the prompt
+    the server read from its cache (``usage.prompt_tokens_details.cached_tokens``), included in
+    ``input_tokens``. ``model`` is the model that answered (the response's ``model``)."""
+
     text: str
     input_tokens: int
     output_tokens: int
     model: str
     request_id: str | None = None
     first_token_at: float | None = None  # monotonic time of the first content token
+    cached_tokens: int = 0
+    tokens_estimated: bool = False
+    finish_reason: str | None = None
 
 
 class ProviderError(ChainStudioError):
@@ -51,18 +62,20 @@ class ProviderError(ChainStudioError):
         partial_text: str = "",
         input_tokens: int = 0,
         output_tokens: int = 0,
+        tokens_estimated: bool = False,
     ):
         super().__init__(message)
         self.message = message
         self.kind = kind
         self.status = status
         if retryable is None:
-            retryable = kind in ("connection", "timeout", "dropped") or (status in RETRYABLE_STATUS)
+            retryable = kind in ("connection", "timeout", "dropped", "interrupted") or (status in RETRYABLE_STATUS)
         self.retryable = retryable
         self.retry_after = retry_after
         self.partial_text = partial_text
-        self.input_tokens = input_tokens
+        self.input_tokens = input_tokens  # what the server processed before the attempt failed
         self.output_tokens = output_tokens
+        self.tokens_estimated = tokens_estimated
 
     def __str__(self) -> str:
         prefix = f"HTTP {self.status}: " if self.status else ""
@@ -70,6 +83,23 @@ class ProviderError(ChainStudioError):
 
 
 DeltaCallback = Callable[[str, float], None]  # (text, monotonic time)
+
+# Set by the caller of ``stream_chat`` (in the attempt's own task): called once the server has the request
+# (its response began), so that a rate limiter can count the request from a moment the server has seen.
+_on_sent: ContextVar[Callable[[], None] | None] = ContextVar("chainstudio_on_sent", default=None)
+
+
+def request_sent() -> None:
+    """A provider calls this once the server has the request (e.g. the response headers arrived)."""
+    callback = _on_sent.get()
+    if callback is not None:
+        _on_sent.set(None)
+        callback()
+
+
+def when_sent(callback: Callable[[], None] | None) -> None:
+    """Have ``request_sent`` call ``callback`` (in the current task's context) for the next request."""
+    _on_sent.set(callback)
 
 
 @runtime_checkable
@@ -87,3 +117,45 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ServerCounting(Protocol):
+    """A provider that can ask the server to count tokens after the fact (its tokenizer, or a short
+    request that returns usage), for answers that came without usage. Runs call it once the model calls
+    are over, so that counting never competes with a stream."""
+
+    async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
+        """(prompt tokens, output tokens) of ``request`` answered by ``text``, as the server counts them;
+        None when it cannot tell."""
+        ...
+
+
+@runtime_checkable
+class ServerCapacity(Protocol):
+    """A provider that can tell how many requests its server runs at once (e.g. from the server's kind),
+    asked before a run's first call when the run does not know it already."""
+
+    async def server_capacity(self) -> int | None:
+        """Requests the server runs at once; None when it cannot tell (never raises)."""
+        ...
+
+
+def local_host(base_url: str | None) -> str | None:
+    """The host of ``base_url`` when it is on this machine or a private network (loopback, RFC 1918,
+    link-local, ``localhost``, ``*.local``); None otherwise (or without a URL)."""
+    if not base_url:
+        return None
+    try:
+        host = urlsplit(base_url).hostname or ""
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host if (address.is_loopback or address.is_private or address.is_link_local) else None

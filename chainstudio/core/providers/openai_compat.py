@@ -7,16 +7,33 @@ tokens, the time of the first content token and the request id. Errors become ``
 timeouts and connection errors are retryable, HTTP errors carry the status, the server's message and
 its ``retry-after-ms`` / ``retry-after`` wish; a stream that stops midway is a retryable "dropped" error.
 
-A server that sends no usage (llama-cpp-python's, for one) has its tokens counted offline. Counting is
-slow (pure-Python BPE, ~1 ms per 1,000 characters), so once a server was seen to leave usage out, the
-prompt and the finished paragraphs of the answer are counted while the answer streams (``_Counts``), and
-only the last paragraph is left to count when it ends, on the way to the next step.
+Usage is checked before it is believed (``server_usage``): negative, non-integer or absurd figures (more
+output tokens than the answer has bytes, more than ``ABSURD_TOKENS``) are refused and replaced by an
+estimate. ``usage.prompt_tokens_details.cached_tokens`` is read (the prompt tokens the server took from
+its cache). The result names the model that answered (the response's ``model``).
+
+A server that sends no usage (llama-cpp-python's, for one) has its tokens estimated offline, and the
+result says so (``tokens_estimated``): the output never above ``max_tokens``, exactly ``max_tokens`` when
+the server stopped at the limit. Counting is slow (pure-Python BPE, ~1 ms per 1,000 characters), so once a
+server was seen to leave usage out, the prompt and the finished paragraphs of the answer are counted while
+the answer streams (``_Counts``), and only the last paragraph is left to count when it ends. After the
+run, ``server_counts`` asks the server's own tokenizer for the exact figures (``server_tokens``).
+
+A stream that breaks off counts what the server had processed (the prompt, once a token came back, and
+the text so far), as an estimate. One that ends cleanly but without a finish reason or usage, while a
+newer request of ours was in flight, was cut off by that request (llama-cpp-python's server with its
+default ``--interrupt_requests True``): the error says so in plain words, with the fix.
+
+Timeouts: only connecting has one here; the run's watchdog (``core.run.progress``) times the model's
+progress, so a request queued at a busy server is not cut by a read timeout. ``server_capacity`` tells the
+run how many requests a local server runs at once, where its kind says (``server_tokens``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import os
 import re
 import time
@@ -25,7 +42,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
+from chainstudio.core.providers.base import (
+    ChatRequest,
+    ChatResult,
+    DeltaCallback,
+    ErrorKind,
+    ProviderError,
+    local_host,
+    request_sent,
+)
+from chainstudio.core.providers.server_tokens import ServerTokenizer
 from chainstudio.core.text_safety import StreamScrubber, redact_url, register_secret, register_url_secrets, scrub
 from chainstudio.core.tokens import OFF_LOOP_CHARS, count_all_off_loop, count_tokens, count_tokens_off_loop
 
@@ -33,7 +59,14 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI, Timeout
     from openai.types.chat import ChatCompletionMessageParam
 
+log = logging.getLogger(__name__)
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+ABSURD_TOKENS = 100_000_000  # no single call's usage is larger: a server reporting more is not believed
+INTERRUPTED = (
+    "the server cut this stream off when another request arrived; it serves one request at a time: "
+    "set concurrency 1, or start it with --interrupt_requests False"
+)
 
 
 @dataclass(frozen=True)
@@ -86,10 +119,30 @@ class OpenAICompatProvider:
         self._client = client
         self.label = f"OpenAI-compatible · {self.shown_url}"
         self._usage_missing = False  # the last complete answer came without usage: count while streaming
+        self._tokenizer = ServerTokenizer(client, self.base_url)
+        self._sent = 0  # requests sent so far (numbers them)
+
+    async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
+        """(prompt, output) tokens as the server's own tokenizer counts them (None: it cannot tell)."""
+        return await self._tokenizer.counts(request, text)
+
+    async def server_capacity(self) -> int | None:
+        """How many requests the server runs at once, for a server on this machine or a private network
+        whose kind tells it (llama-cpp-python's: 1; ``llama-server``: its slots); None otherwise. A cloud
+        endpoint is not asked (two more round trips before every run, for nothing)."""
+        if local_host(self.base_url) is None:
+            return None
+        try:
+            return await self._tokenizer.capacity()
+        except Exception as exc:  # noqa: BLE001 - unknown capacity: timeouts start when the request is sent
+            log.info("the server at %s did not say its capacity: %s", self.base_url, exc)
+            return None
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
         import openai
 
+        self._sent += 1
+        number = self._sent
         try:
             stream = await self._client.chat.completions.create(
                 model=request.model,
@@ -98,7 +151,7 @@ class OpenAICompatProvider:
                 max_tokens=request.max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
-                timeout=_timeout(request.timeout, self.settings.connect_timeout),
+                timeout=_timeout(self.settings.connect_timeout),
             )
         except openai.APITimeoutError:  # subclasses APIConnectionError: first
             raise ProviderError(f"no response from {self.shown_url} in time", kind="timeout") from None
@@ -108,9 +161,10 @@ class OpenAICompatProvider:
             raise _status_error(exc) from None
         except openai.APIError as exc:
             raise ProviderError(scrub(f"{type(exc).__name__}: {exc}"), kind="other", retryable=False) from None
-        return await self._read(stream, request, on_delta)
+        request_sent()  # the response began: the server has the request
+        return await self._read(stream, request, on_delta, number)
 
-    async def _read(self, stream: Any, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+    async def _read(self, stream: Any, request: ChatRequest, on_delta: DeltaCallback, number: int) -> ChatResult:
         import openai
 
         headers = getattr(getattr(stream, "response", None), "headers", {}) or {}
@@ -120,11 +174,13 @@ class OpenAICompatProvider:
         parts: list[str] = []
         first_token_at: float | None = None
         usage = None
-        finished = False
+        finish_reason: str | None = None
         model = request.model
+        received = False  # a chunk came back: the server had processed the prompt
         try:
             async with stream:
                 async for chunk in stream:
+                    received = True
                     request_id = request_id or _short_text(getattr(chunk, "id", None))
                     model = _short_text(getattr(chunk, "model", None)) or model
                     if getattr(chunk, "usage", None) is not None:
@@ -142,9 +198,9 @@ class OpenAICompatProvider:
                             if shown:
                                 on_delta(shown, now)
                         if choice.finish_reason:
-                            finished = True
-        except openai.APIError as exc:  # a timeout or a broken connection while reading
-            raise self._dropped(parts, request, scrub(f"stream broke off: {_cause(exc)}")) from None
+                            finish_reason = _short_text(choice.finish_reason) or "stop"
+        except openai.APIError as exc:  # a broken connection while reading
+            raise _dropped(received, parts, request, scrub(f"stream broke off: {_cause(exc)}")) from None
         except ProviderError:
             raise
         except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:  # not the chunks' shape
@@ -156,21 +212,23 @@ class OpenAICompatProvider:
         held = scrubber.flush()
         if held:
             on_delta(held, self.clock.now())
-        if not finished and usage is None:
-            raise self._dropped(parts, request, "stream ended before the answer was complete")
+        if finish_reason is None and usage is None:
+            if received and self._sent > number:  # a newer request went out while this one streamed
+                raise _dropped(received, parts, request, INTERRUPTED, kind="interrupted")
+            raise _dropped(received, parts, request, "stream ended before the answer was complete")
         text = scrub("".join(parts))
         self._usage_missing = usage is None
-        if usage is not None:
-            input_tokens, output_tokens = int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
-        else:  # a server that ignores include_usage: estimate offline (long texts in a worker thread)
+        counted = server_usage(usage, request, text)
+        if counted is not None:
+            input_tokens, output_tokens, cached = counted
+            estimated = False
+        else:  # a server that ignores include_usage (or reports nonsense): estimate offline
             input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
-            output_tokens = await (counts.output_tokens() if counts is not None else count_tokens_off_loop(text))
-        return ChatResult(text, input_tokens, output_tokens, model, request_id, first_token_at)
-
-    @staticmethod
-    def _dropped(parts: list[str], request: ChatRequest, message: str) -> ProviderError:
-        partial = scrub("".join(parts))
-        return ProviderError(message, kind="dropped", partial_text=partial)
+            cached, estimated = 0, True  # (long texts are counted in a worker thread, never on the loop)
+            output_tokens = await output_guess(request, text, finish_reason, counts)
+        return ChatResult(
+            text, input_tokens, output_tokens, model, request_id, first_token_at, cached, estimated, finish_reason
+        )
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -180,6 +238,66 @@ class OpenAICompatProvider:
 # no pre-token pattern runs from a newline into a letter or digit), so text cut there counts as the sum of
 # its parts: count_tokens(a + b) == count_tokens(a) + count_tokens(b). tests/core/providers checks it.
 _PARAGRAPH_CUT = re.compile(r"\n(?=[^\W_])")
+
+
+def _prompt_tokens(request: ChatRequest) -> int:
+    return sum(count_tokens(m.get("content", "")) for m in request.messages)
+
+
+def _dropped(
+    received: bool, parts: list[str], request: ChatRequest, message: str, kind: ErrorKind = "dropped"
+) -> ProviderError:
+    """A stream that ended early; once a chunk came back, the server had processed the prompt (and made the
+    text so far): those are counted (an estimate)."""
+    partial = scrub("".join(parts))
+    if not received:
+        return ProviderError(message, kind=kind, partial_text=partial)
+    output = min(count_tokens(partial), request.max_tokens)
+    return ProviderError(
+        message,
+        kind=kind,
+        partial_text=partial,
+        input_tokens=_prompt_tokens(request),
+        output_tokens=output,
+        tokens_estimated=True,
+    )
+
+
+async def output_guess(request: ChatRequest, text: str, finish_reason: str | None, counts: _Counts | None) -> int:
+    """The output tokens of an answer without usage: ``max_tokens`` when the server stopped at the limit,
+    otherwise the offline count (a long text counted in a worker thread), never above ``max_tokens``."""
+    if finish_reason == "length":
+        return request.max_tokens
+    guess = await (counts.output_tokens() if counts is not None else count_tokens_off_loop(text))
+    return min(guess, request.max_tokens)
+
+
+def server_usage(usage: Any, request: ChatRequest, text: str) -> tuple[int, int, int] | None:
+    """(prompt, completion, cached) tokens from a response's ``usage``, or None when there is none or it
+    cannot be true: a figure that is not a whole number, negative, over ``ABSURD_TOKENS``, more output
+    tokens than the answer's bytes (beyond the reasoning tokens it declares), or more cached than prompt
+    tokens."""
+    if usage is None:
+        return None
+    prompt = _whole(getattr(usage, "prompt_tokens", None))
+    completion = _whole(getattr(usage, "completion_tokens", None))
+    if prompt is None or completion is None:
+        return None
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = _whole(getattr(details, "cached_tokens", None) or 0) if details is not None else 0
+    output_details = getattr(usage, "completion_tokens_details", None)
+    reasoning = _whole(getattr(output_details, "reasoning_tokens", None) or 0) if output_details is not None else 0
+    if cached is None or reasoning is None or cached > prompt:
+        return None
+    if completion - reasoning > len(text.encode("utf-8")) + 16:
+        return None  # more tokens than the text could hold: not this answer's count
+    return prompt, completion, cached
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= ABSURD_TOKENS:
+        return None
+    return value
 
 
 class _Counts:
@@ -215,10 +333,11 @@ class _Counts:
         return await count_all_off_loop([*self._done, self._tail])
 
 
-def _timeout(total: float, connect: float) -> Timeout:
+def _timeout(connect: float) -> Timeout:
+    """Only connecting is timed here; the run's watchdog times the model's progress."""
     import openai
 
-    return openai.Timeout(total, connect=min(connect, total))
+    return openai.Timeout(None, connect=connect)
 
 
 def _cause(exc: BaseException) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
+from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError, request_sent
 
 Step = None | ProviderError | str
 
@@ -52,6 +52,7 @@ class ScriptedProvider:
         return self._latency(request.seed_key)
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        request_sent()  # its server has the request at once
         key = request.seed_key
         attempt = self._attempts.get(key, 0) + 1
         self._attempts[key] = attempt

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError
+from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError, request_sent
 from chainstudio.core.tokens import count_all_off_loop, count_tokens, truncate_to_tokens
 
 MARKER = "[Simulated response: no model was called]"
@@ -84,6 +84,7 @@ class SimulatedProvider:
         return p.ttft + request.max_tokens * mean_fraction / p.tokens_per_second
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
+        request_sent()  # its server has the request at once
         self.calls += 1
         prompt = "\n".join(m.get("content", "") for m in request.messages)
         key = f"{request.model}\x00{request.seed_key}\x00{prompt}"

@@ -3,25 +3,39 @@
 ``StepAttempts(...).run()`` makes the step's attempts one after another and says how the step ended; it
 emits every attempt's events (``NodeStarted``, ``NodeFirstToken``, ``NodeOutputDelta``, then
 ``NodeRetrying`` between attempts, and ``NodeFinished``, ``NodeFailed`` or ``NodeSkipped`` at the end).
+
 Before each attempt it reserves the attempt's worst case in the run's budget (a refused reservation ends
-the step: skipped before its first attempt, failed after a retry) and waits for the rate limiter; each
-attempt has its own timeout on the run's clock. What to do after a failure is the ``RetryPolicy``'s call.
+the step: skipped before its first attempt, failed after a retry), waits for its turn at the server (once
+the server was seen to cut streams off, one request at a time), for the adaptive pace and for the rate
+limiter. Each attempt's timeout measures the model's progress (``progress.Watchdog``: the first token
+after the server takes the request, then the gaps between chunks). While an answer streams, its tokens
+are counted against the budget and the stream is stopped at a cap. What to do after a failure is the
+``RetryPolicy``'s call.
+
+Every attempt's usage is kept (``spent``): failed, cut and cancelled attempts count what the server
+processed (the prompt, once a token came back, and the text so far). Figures that are an offline guess
+are flagged; ``recount`` asks the server to count them once the run's calls are over.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError
+from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError, when_sent
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.budget import BudgetGuard
+from chainstudio.core.run.pace import AdaptivePace
 from chainstudio.core.run.pricing import Pricing
-from chainstudio.core.run.rate_limits import RateLimiter
+from chainstudio.core.run.progress import ServerLoad, Watchdog
+from chainstudio.core.run.rate_limits import Grant, RateLimiter
 from chainstudio.core.run.retry import GiveUp, RetryPolicy, jitter_rng
 from chainstudio.core.run.status import StepStatus
+from chainstudio.core.run.usage import Counter, Spent, StepUsage
+from chainstudio.core.tokens import count_tokens
 
 Emit = Callable[[ev.RunEvent], None]
 
@@ -36,6 +50,10 @@ class PreparedCall:
     retries: int
     timeout: float
     estimated_tokens: int = 0  # prompt + max_tokens, counted only when a budget or a rate limit needs it
+
+    def prompt_tokens(self) -> int:
+        """The prompt's tokens by the offline tokenizer (an estimate of what the server counts)."""
+        return count_tokens(self.system) + count_tokens(self.prompt)
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,8 @@ class AttemptServices:
     limiter: RateLimiter | None
     seed: int
     emit: Emit
+    pace: AdaptivePace | None = None
+    load: ServerLoad = field(default_factory=ServerLoad)
 
 
 class StepAttempts:
@@ -79,9 +99,17 @@ class StepAttempts:
         self.step_name = step_name
         self.call = call
         self._on_first_token = on_first_token
-        self._tokens_in = 0
-        self._tokens_out = 0
+        self.usage = StepUsage(services.pricing)
+        self.attempts = 0
+        self._parts: list[str] = []  # the current attempt's text so far
+        self._live_tokens = 0  # its output tokens so far (counted only under a budget)
+        self._watchdog: Watchdog | None = None
 
+    @property
+    def tokens_estimated(self) -> bool:
+        return self.usage.estimated
+
+    # --- the attempts ------------------------------------------------------------------------------
     async def run(self) -> StepOutcome:
         s, call, nid = self.services, self.call, self.step_id
         rng: random.Random | None = None  # backoff jitter, seeded per step; made on the first failure
@@ -91,24 +119,17 @@ class StepAttempts:
             stopped = self._budget_stop(attempt)
             if stopped is not None:
                 return stopped
-            if s.limiter is not None:
-                await s.limiter.acquire(
-                    call.estimated_tokens,
-                    lambda: s.emit(ev.NodeWaiting(s.run_id, s.clock.now(), nid, "rate_limit")),
-                )
+            grant, paced_at = await self._wait_turn()
             s.emit(ev.NodeStarted(s.run_id, s.clock.now(), nid, attempt, call.prompt, call.system))
-            try:
-                async with s.clock.timeout(call.timeout):
-                    result: ChatResult = await s.provider.stream_chat(call.request, self._delta_callback(attempt))
-            except TimeoutError:
-                error = ProviderError(f"no complete answer within {call.timeout:g} s", kind="timeout")
-            except ProviderError as exc:
-                error = exc
-            except Exception as exc:  # noqa: BLE001 - a provider bug fails the step, not the run
-                error = ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False)
-            else:
+            self.attempts = attempt
+            result, error = await self._attempt(attempt, grant, paced_at)
+            if result is not None:
                 return self._succeeded(result, attempt)
-            self._settle(attempt, call.request.model, error.input_tokens, error.output_tokens)
+            assert error is not None
+            if error.kind == "interrupted":
+                s.load.exclusive = True  # from now on, one request at a time
+            if error.kind == "budget":
+                return self._gave_up(error, attempt, GiveUp(), reason=error.message)
             if rng is None:
                 rng = jitter_rng(s.seed, self.step_name)
             decision = s.policy.decide(error, attempt, call.retries, rng)
@@ -116,6 +137,68 @@ class StepAttempts:
                 return self._gave_up(error, attempt, decision)
             s.emit(ev.NodeRetrying(s.run_id, s.clock.now(), nid, attempt, decision.delay, str(error), error.status))
             await s.clock.sleep(decision.delay)
+
+    async def _wait_turn(self) -> tuple[Grant | None, float | None]:
+        """Wait for the server (exclusive mode), the adaptive pace and the rate limiter, in that order, so
+        that the limiter logs the request at the moment it is sent."""
+        s, nid = self.services, self.step_id
+        told: set[str] = set()
+
+        def waiting(reason: ev.WaitReason) -> Callable[[], None]:
+            def tell() -> None:
+                if reason not in told:
+                    told.add(reason)
+                    s.emit(ev.NodeWaiting(s.run_id, s.clock.now(), nid, reason))
+
+            return tell
+
+        if s.load.must_wait():
+            waiting("slot")()
+            await s.load.turn()
+        paced_at = await s.pace.acquire(waiting("rate_limit")) if s.pace is not None else None
+        grant = None
+        if s.limiter is not None:
+            grant = await s.limiter.acquire(self.call.estimated_tokens, waiting("rate_limit"))
+        return grant, paced_at
+
+    async def _attempt(
+        self, attempt: int, grant: Grant | None, paced_at: float | None
+    ) -> tuple[ChatResult | None, ProviderError | None]:
+        """One request: its result, or the error it failed with (its usage booked either way)."""
+        s, call = self.services, self.call
+        task = asyncio.current_task()
+        watchdog = self._watchdog = Watchdog(s.clock, call.timeout, task, call.request.max_tokens)
+        ticket = s.load.enter(watchdog.arm, watchdog.disarm)
+        watchdog.on_first = lambda: s.load.serving(ticket)
+        self._parts, self._live_tokens = [], 0
+        result: ChatResult | None = None
+        error: ProviderError | None = None
+        when_sent(grant.confirm if grant is not None else None)  # the limiter counts it from then
+        try:
+            result = await s.provider.stream_chat(call.request, self._delta_callback(attempt))
+        except asyncio.CancelledError:
+            if not watchdog.fired or (task is not None and task.uncancel() > 0):
+                self._book_partial(grant)  # the run was stopped: keep what the server processed
+                raise
+            error = ProviderError(watchdog.message(), kind="timeout")
+        except ProviderError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - a provider bug fails the step, not the run
+            error = ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False)
+        finally:
+            when_sent(None)
+            watchdog.close()
+            self._watchdog = None
+            s.load.leave(ticket)
+            if s.pace is not None and paced_at is not None:
+                throttled = error is not None and error.status == 429 and error.retry_after is None
+                s.pace.release(paced_at, throttled=throttled, succeeded=result is not None)
+        if result is not None:
+            self._book(result, grant)
+        else:
+            assert error is not None
+            self._book_error(error, grant)
+        return result, error
 
     # --- one attempt's parts ---------------------------------------------------------------------------
     def _budget_stop(self, attempt: int) -> StepOutcome | None:
@@ -136,63 +219,128 @@ class StepAttempts:
         if attempt == 1:
             s.emit(ev.NodeSkipped(s.run_id, now, self.step_id, reason))
             return StepOutcome(StepStatus.SKIPPED, reason=reason)
-        s.emit(ev.NodeFailed(s.run_id, now, self.step_id, reason, attempt - 1))
+        s.emit(
+            ev.NodeFailed(
+                s.run_id,
+                now,
+                self.step_id,
+                reason,
+                attempt - 1,
+                None,
+                *self._used(),
+            )
+        )
         return StepOutcome(StepStatus.FAILED, reason=reason)
 
     def _delta_callback(self, attempt: int) -> Callable[[str, float], None]:
         s, nid = self.services, self.step_id
         first = True
+        budget = s.budget if s.budget.active else None
+        key = f"{nid}:{attempt}"
+        prompt_tokens = self.call.prompt_tokens() if budget is not None else 0
+        parts = self._parts
 
         def on_delta(text: str, t: float) -> None:
             nonlocal first
+            watchdog = self._watchdog
+            if watchdog is not None:
+                watchdog.progress()
+            parts.append(text)
             if first:
                 first = False
                 s.emit(ev.NodeFirstToken(s.run_id, t, nid, attempt))
                 if self._on_first_token is not None:
                     self._on_first_token()
             s.emit(ev.NodeOutputDelta(s.run_id, t, nid, attempt, text))
+            if budget is not None:
+                self._live_tokens += count_tokens(text)
+                used = prompt_tokens + self._live_tokens
+                cost = None
+                if budget.cost_cap is not None:
+                    cost = s.pricing.cost_usd(self.call.request.model, prompt_tokens, self._live_tokens)
+                reason = budget.exceeded(key, self.step_name, used, cost)
+                if reason is not None:
+                    raise ProviderError(reason, kind="budget", retryable=False)  # stops the stream
 
         return on_delta
 
-    def _settle(self, attempt: int, model: str, tokens_in: int, tokens_out: int) -> float | None:
-        """Book an attempt's usage; returns its cost (None: price unknown) when it had to be computed."""
-        s, requested = self.services, self.call.request.model
-        self._tokens_in += tokens_in
-        self._tokens_out += tokens_out
-        if not s.budget.active:  # nothing reads the spent amounts: no pricing on the way to the next step
-            return None
-        cost = s.pricing.call_cost(model, requested, tokens_in, tokens_out)
-        s.budget.settle(f"{self.step_id}:{attempt}", tokens_in + tokens_out, cost)
-        return cost
+    def _book(self, result: ChatResult, grant: Grant | None) -> None:
+        request = self.call.request
+        self._add(
+            Spent(
+                request,
+                result.text,
+                result.input_tokens,
+                result.output_tokens,
+                result.model or request.model,
+                result.cached_tokens,
+                result.tokens_estimated,
+            ),
+            grant,
+        )
+
+    def _book_error(self, error: ProviderError, grant: Grant | None) -> None:
+        """A failed attempt's usage: the provider's figures, else what this side saw (once a token came
+        back, the server had processed the prompt and generated the text so far)."""
+        if error.input_tokens or error.output_tokens:
+            text = error.partial_text or "".join(self._parts)
+            spent = Spent(
+                self.call.request,
+                text,
+                error.input_tokens,
+                error.output_tokens,
+                self.call.request.model,
+                estimated=error.tokens_estimated,
+            )
+            self._add(spent, grant)
+        else:
+            self._book_partial(grant)
+
+    def _book_partial(self, grant: Grant | None) -> None:
+        text = "".join(self._parts)
+        if not self._parts:
+            self._add(None, grant)
+            return
+        # counted while streaming (under a budget: a server past max_tokens shows here), else a guess
+        # that never exceeds max_tokens
+        output = self._live_tokens or min(count_tokens(text), self.call.request.max_tokens)
+        spent = Spent(self.call.request, text, self.call.prompt_tokens(), output, self.call.request.model, 0, True)
+        self._add(spent, grant)
+
+    def _add(self, spent: Spent | None, grant: Grant | None) -> None:
+        s = self.services
+        key = f"{self.step_id}:{self.attempts}"
+        tokens = 0 if spent is None else spent.input_tokens + spent.output_tokens
+        if grant is not None:
+            grant.settle(tokens)
+        if spent is not None:
+            self.usage.add(spent)
+        if s.budget.active:
+            s.budget.settle(key, tokens, 0.0 if spent is None else self.usage.attempt_cost(spent))
 
     def _succeeded(self, result: ChatResult, attempt: int) -> StepOutcome:
-        s, request = self.services, self.call.request
-        model = result.model or request.model
-        attempt_cost = self._settle(attempt, model, result.input_tokens, result.output_tokens)
-        if s.limiter is not None:
-            s.limiter.adjust_tokens(result.input_tokens + result.output_tokens - self.call.estimated_tokens)
-        if s.budget.active and (self._tokens_in, self._tokens_out) == (result.input_tokens, result.output_tokens):
-            cost = attempt_cost  # the only attempt that used tokens: the same sum
-        else:
-            cost = s.pricing.call_cost(model, request.model, self._tokens_in, self._tokens_out)
+        s = self.services
+        u = self.usage
         s.emit(
             ev.NodeFinished(
                 s.run_id,
                 s.clock.now(),
                 self.step_id,
                 result.text,
-                self._tokens_in,
-                self._tokens_out,
-                cost,
+                u.input_tokens,
+                u.output_tokens,
+                u.cost(),
                 attempt,
                 result.request_id,
                 result.model,
+                u.cached_tokens,
+                u.estimated,
             )
         )
         return StepOutcome(StepStatus.SUCCEEDED, output=result.text)
 
-    def _gave_up(self, error: ProviderError, attempt: int, decision: GiveUp) -> StepOutcome:
-        s, model = self.services, self.call.request.model
+    def _gave_up(self, error: ProviderError, attempt: int, decision: GiveUp, reason: str | None = None) -> StepOutcome:
+        s = self.services
         message = str(error) + (f" ({decision.reason})" if decision.reason else "")
         s.emit(
             ev.NodeFailed(
@@ -202,9 +350,28 @@ class StepAttempts:
                 message,
                 attempt,
                 error.status,
-                self._tokens_in,
-                self._tokens_out,
-                s.pricing.call_cost(model, model, self._tokens_in, self._tokens_out),
+                *self._used(),
             )
         )
-        return StepOutcome(StepStatus.FAILED)
+        return StepOutcome(StepStatus.FAILED, reason=reason)
+
+    def _used(self) -> tuple[int, int, float | None, int, bool]:
+        """(input tokens, output tokens, cost, cached tokens, estimated): the order ``NodeFailed`` and
+        ``NodeTokensCounted`` take them in."""
+        u = self.usage
+        return u.input_tokens, u.output_tokens, u.cost(), u.cached_tokens, u.estimated
+
+    def cancelled_event(self, run_id: str, t: float) -> ev.NodeCancelled:
+        """The step's ``NodeCancelled``, with the tokens its attempts had the server process."""
+        u = self.usage
+        return ev.NodeCancelled(
+            run_id, t, self.step_id, self.attempts, u.input_tokens, u.output_tokens, u.cost(), u.estimated
+        )
+
+    async def recount(self, counter: Counter) -> ev.NodeTokensCounted | None:
+        """Ask the server to count the attempts whose tokens are an offline guess; the step's new totals,
+        or None when nothing changed."""
+        if not await self.usage.recount(counter):
+            return None
+        s = self.services
+        return ev.NodeTokensCounted(s.run_id, s.clock.now(), self.step_id, *self._used())

@@ -4,6 +4,11 @@ Every attempt reserves its worst case (the prompt's counted tokens plus ``max_to
 starts; the reservation is replaced by the actual usage when the attempt ends. A call whose worst case
 would cross a cap is not made: the run stops there with a message saying which cap and by how much, and
 calls already in flight finish (their tokens are paid for either way).
+
+A server may send more than it was asked for (one that ignores ``max_tokens``): while an answer streams,
+its tokens so far are checked with ``exceeded`` (against what is spent and what the other calls in flight
+hold), and the stream is stopped at the cap. Failed, cut and cancelled attempts settle what the server
+processed, so a retry is allowed only if that still leaves room.
 """
 
 from __future__ import annotations
@@ -64,8 +69,30 @@ class BudgetGuard:
         self._reserved[key] = (tokens, cost or 0.0)
         return None
 
+    def exceeded(self, key: str, step: str, tokens: int, cost: float | None) -> str | None:
+        """Why an attempt in flight that has used ``tokens`` (costing ``cost``) so far must stop now: the
+        spent amounts, the other calls' reservations and its own use cross a cap. None: it may go on."""
+        others = [held for k, held in self._reserved.items() if k != key]
+        held_tokens = sum(t for t, _ in others)
+        held_cost = sum(c for _, c in others)
+        if self.token_cap is not None and self.spent_tokens + held_tokens + tokens > self.token_cap:
+            reason = (
+                f"stopped by the token cap ({self.token_cap:,}): step {step!r} had used {tokens:,} tokens while "
+                f"its answer streamed (more than the server was asked for), so its answer was cut off there"
+            )
+        elif self.cost_cap is not None and cost is not None and self.spent_cost + held_cost + cost > self.cost_cap:
+            reason = (
+                f"stopped by the cost cap (${self.cost_cap:.4f}): step {step!r} had used ${cost:.4f} while its "
+                f"answer streamed (more than the server was asked for), so its answer was cut off there"
+            )
+        else:
+            return None
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        return reason
+
     def settle(self, key: str, tokens: int, cost: float | None) -> None:
-        """Replace a reservation by what the attempt really used."""
+        """Replace a reservation by what the attempt really used (negative amounts count as 0)."""
         self._reserved.pop(key, None)
-        self.spent_tokens += tokens
-        self.spent_cost += cost or 0.0
+        self.spent_tokens += max(0, tokens)
+        self.spent_cost += max(0.0, cost or 0.0)

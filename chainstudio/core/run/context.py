@@ -9,8 +9,10 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.errors import Refused
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.run.cache import CacheUse
+from chainstudio.core.run.pace import AdaptivePace
 from chainstudio.core.run.pricing import Pricing
-from chainstudio.core.run.rate_limits import RateLimiter, RateLimits
+from chainstudio.core.run.progress import ServerLoad
+from chainstudio.core.run.rate_limits import WINDOW, RateLimiter, RateLimits
 from chainstudio.core.run.retry import RetryPolicy
 
 Strategy = Literal["eager", "layered", "sequential"]
@@ -35,12 +37,29 @@ class RunContext:
     max_retry_after: float = 120.0  # a server asking for longer than this fails the step
     cost_cap: float | None = None  # USD per run; a call whose worst case would cross it is not made
     token_cap: int | None = None  # tokens (in + out) per run, kept the same way
+    # How many requests the server runs at once, when known (e.g. 1 for llama-cpp-python's server): time
+    # a request waits at the server behind the run's older ones does not count against its timeout.
+    capacity: int | None = None
+    adaptive_pace: bool = True  # on a 429 without Retry-After, lower the pace (see core.run.pace)
+    pace_window: float = WINDOW  # seconds the adaptive pace measures rates over
+    server_load: ServerLoad | None = None  # made from ``capacity`` on first use; shared by the runs
+    pacer: AdaptivePace | None = None
     cache: CacheUse | None = None  # the step cache (None: off): hits are replayed, new answers kept
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:
             self.rate_limiter = RateLimiter(self.rate_limits, self.clock)
         return self.rate_limiter
+
+    def load(self) -> ServerLoad:
+        if self.server_load is None:
+            self.server_load = ServerLoad(self.capacity)
+        return self.server_load
+
+    def pace(self) -> AdaptivePace | None:
+        if self.pacer is None and self.adaptive_pace:
+            self.pacer = AdaptivePace(self.clock, self.pace_window)
+        return self.pacer
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(self.backoff_base, self.backoff_cap, self.max_retry_after)

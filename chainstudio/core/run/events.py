@@ -26,6 +26,7 @@ __all__ = [
     "NodeReused",
     "NodeSkipped",
     "NodeStarted",
+    "NodeTokensCounted",
     "NodeWaiting",
     "RunEvent",
     "RunFinished",
@@ -63,6 +64,7 @@ class RunStarted:
     nodes: tuple[NodeInfo, ...]
     edges: tuple[tuple[str, str], ...]  # (source id, target id)
     provider_label: str = ""  # e.g. "Simulated (offline)" or "OpenAI-compatible · http://127.0.0.1:8000/v1"
+    pricing_note: str = ""  # how costs are priced when it is not the price table, e.g. a free local server
     cache: bool = False  # the step cache was on: answers it holds are replayed (NodeReused), new ones kept
     scope: str = ""  # a partial run: "only security", "from security", "up to security"; "" for a whole run
     not_run: tuple[str, ...] = ()  # ids of steps outside a partial run (listed in ``nodes``, never started)
@@ -131,6 +133,10 @@ class NodeRetrying:
 
 @dataclass(frozen=True)
 class NodeFinished:
+    """The step succeeded. Tokens and cost sum every attempt (failed ones count what the server processed);
+    ``tokens_estimated``: some of them are an offline guess, not the server's count; ``model`` is the model
+    that answered (priced by it); ``cached_tokens`` of the input tokens were read from the server's cache."""
+
     run_id: str
     t: float
     node_id: str
@@ -141,6 +147,8 @@ class NodeFinished:
     attempts: int = 0  # API calls made for this node (0 for input/join/output nodes)
     request_id: str | None = None
     model: str | None = None
+    cached_tokens: int = 0
+    tokens_estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,6 +187,23 @@ class NodeFailed:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+    cached_tokens: int = 0
+    tokens_estimated: bool = False
+
+
+@dataclass(frozen=True)
+class NodeTokensCounted:
+    """A step's tokens recounted by the server after its model calls (its tokenizer, for answers that came
+    without usage): the new totals replace the step's, with the cost they give."""
+
+    run_id: str
+    t: float
+    node_id: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None = None
+    cached_tokens: int = 0
+    tokens_estimated: bool = False  # some attempts could still not be counted by the server
 
 
 @dataclass(frozen=True)
@@ -191,10 +216,16 @@ class NodeSkipped:
 
 @dataclass(frozen=True)
 class NodeCancelled:
+    """The run was stopped before the step ended; tokens count what its attempts had the server process."""
+
     run_id: str
     t: float
     node_id: str
     attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    tokens_estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,6 +250,7 @@ RunEvent = (
     | NodeFailed
     | NodeSkipped
     | NodeCancelled
+    | NodeTokensCounted
     | RunFinished
 )
 Listener = Callable[[RunEvent], None]

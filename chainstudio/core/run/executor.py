@@ -1,4 +1,5 @@
-"""The executor: runs a snapshot of a graph on a provider and speaks only in run events.
+"""The executor: runs a snapshot of a graph on a provider and speaks only in run events. Over 400 lines
+because the run's glue (admission, reuse, off-loop rendering, capacity, recount, the end) meets here.
 
     run = Run(graph, RunContext(provider=SimulatedProvider()), strategy="eager", listeners=[print])
     state = await run.execute()     # a RunState; run.cancel() from any callback stops it
@@ -23,6 +24,16 @@ threads, so it runs the same under plain asyncio and under the GUI's qasync loop
 * ``state.RunState``: the run's own fold of its events (``run.state``).
 
 A failed step's descendants are skipped with the reason; independent branches go on.
+
+When the model calls are over (and the run was not stopped), the steps whose token counts are an offline
+guess (a server that sends no usage) are recounted by the server, if the provider can ask it
+(``ServerCounting``): one ``NodeTokensCounted`` per step whose figures changed, before ``RunFinished``.
+Counting after the calls means it never competes with a stream (a one-at-a-time server would queue it
+behind one, or cut one off).
+
+Before the first call, a run that does not know its server's capacity asks the provider
+(``ServerCapacity``: a local llama-cpp-python server runs one request at a time), so that time queued at
+the server does not count against a step's timeout (``core.run.progress``).
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ from typing import Any
 from chainstudio.core.graph.analysis import Dag, generations
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import ON_LOOP_CPU_SECONDS, TemplateProblem, TemplateTooSlow
-from chainstudio.core.providers.base import ChatRequest
+from chainstudio.core.providers.base import ChatRequest, ServerCapacity, ServerCounting
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAttempts, StepOutcome
 from chainstudio.core.run.budget import BudgetGuard
@@ -55,6 +66,8 @@ __all__ = ["STRATEGIES", "CANCEL_GRACE", "Priority", "Run", "RunContext", "RunEr
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE = 5.0  # real seconds to wait for cancelled tasks to unwind before giving up on them
+RECOUNT_LIMIT = 30.0  # real seconds the server's recount of guessed tokens may take at the end of a run
+CAPACITY_LIMIT = 2.0  # real seconds a run waits, before its first call, for the server to tell its capacity
 
 
 class Run:
@@ -96,6 +109,7 @@ class Run:
         self._clock = context.clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[str, StepAttempts | _RenderedOffLoop] = {}  # admitted steps waiting for a slot
+        self._calls: dict[str, StepAttempts] = {}  # model calls started, by step
         self._executed = False
         self._cancel_reason: str | None = None
         self._finished: asyncio.Future[None] | None = None
@@ -119,6 +133,8 @@ class Run:
             limiter,
             context.seed,
             self._emit,
+            context.pace(),
+            context.load(),
         )
         self._scheduler = Scheduler(
             self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
@@ -150,9 +166,14 @@ class Run:
         self._emit(self._run_started())
         try:
             if self._cancel_reason is None:
+                await self._learn_capacity()
+            if self._cancel_reason is None:
                 self._scheduler.start()
                 if not self._scheduler.done:
                     await self._finished
+                await self._unwind()
+                if self._cancel_reason is None:
+                    await self._recount()
         except asyncio.CancelledError:
             self.cancel("cancelled")
             await self._unwind()
@@ -188,6 +209,7 @@ class Run:
             ),
             tuple((s, t) for s in plan.ids for t in plan.succs[s]) + _not_run_edges(self.graph, not_run),
             provider_label=provider.label,
+            pricing_note=self.context.pricing.free_note,
             cache=self.context.cache is not None and self.context.cache.write,
             scope=self.scope.label if self.scope is not None else "",
             not_run=tuple(not_run),
@@ -258,6 +280,8 @@ class Run:
     # --- model calls ------------------------------------------------------------------------------
     async def _call(self, step: str) -> None:  # a StepAttempts, or a _RenderedOffLoop
         pending = self._pending.pop(step)
+        if isinstance(pending, StepAttempts):
+            self._calls[step] = pending
         outcome = await pending.run()
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
@@ -275,7 +299,50 @@ class Run:
             self._emit(ev.NodeFailed(self.run_id, self._clock.now(), step, f"internal error: {task.exception()!r}"))
             self._scheduler.finish_call(step, StepStatus.FAILED)
 
+    async def _learn_capacity(self) -> None:
+        """Ask the provider how many requests its server runs at once, unless the run knows already."""
+        load = self.context.load()
+        provider = self.context.provider
+        if load.capacity is not None or not isinstance(provider, ServerCapacity) or not self._has_llm_steps():
+            return
+        try:
+            capacity = await asyncio.wait_for(provider.server_capacity(), CAPACITY_LIMIT)
+        except TimeoutError:
+            return
+        if capacity is not None and load.capacity is None:
+            load.capacity = capacity
+            log.info("the server runs %d request(s) at once", capacity)
+
+    def _has_llm_steps(self) -> bool:
+        nodes = self.graph.nodes
+        return any(nodes[nid].kind == "llm" for nid in self.plan.ids)
+
     # --- the end ------------------------------------------------------------------------------------
+    async def _recount(self) -> None:
+        """Have the server count the tokens that are an offline guess (see the module docstring)."""
+        provider = self.context.provider
+        guessed = [a for a in self._calls.values() if a.tokens_estimated]
+        if not guessed or not isinstance(provider, ServerCounting):
+            return
+
+        async def recount_all() -> None:
+            for attempts in guessed:
+                event = await attempts.recount(provider.server_counts)
+                if event is not None:
+                    self._emit(event)
+
+        task = asyncio.get_running_loop().create_task(recount_all(), name=f"{self.run_id}:recount")
+        self._tasks.add(task)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), RECOUNT_LIMIT)
+        except TimeoutError:
+            log.warning("the server did not recount the run's tokens within %.0f s", RECOUNT_LIMIT)
+            task.cancel()
+        except Exception:  # a recount problem leaves the figures marked as estimated
+            log.exception("recounting tokens failed")
+        finally:
+            self._tasks.discard(task)
+
     async def _unwind(self) -> None:
         """Wait for every step task to end (cancelled ones unwind their requests)."""
         while self._tasks:
@@ -289,9 +356,13 @@ class Run:
         now = self._clock.now()
         if self._cancel_reason is not None:
             for step in self._scheduler.unfinished():
+                self._scheduler.mark_cancelled(step)
+                calls = self._calls.get(step)
+                if calls is not None:
+                    self._emit(calls.cancelled_event(self.run_id, now))
+                    continue
                 span = self.state.spans.get(step)
                 attempts = len(span.attempts) if span is not None else 0
-                self._scheduler.mark_cancelled(step)
                 self._emit(ev.NodeCancelled(self.run_id, now, step, attempts))
         outcome = summarize(
             self.plan,
@@ -328,7 +399,8 @@ class _RenderedOffLoop:
         reused = run._reuse.answer(node, call)  # a cache hit or an earlier run's output (pins came first)
         if reused is not None:
             return reused
-        return await run._attempts(step, node, call).run()
+        attempts = run._calls[step] = run._attempts(step, node, call)
+        return await attempts.run()
 
 
 def _model_of(node: Node) -> str | None:

@@ -5,11 +5,13 @@ same record. Times are milliseconds from the run's start; ``cost_usd`` is null w
 unknown. Keys (stable): status, strategy, provider, wall_ms, node_time_ms, critical_path (names),
 critical_path_ms, input_tokens, output_tokens, total_tokens, api_calls, cost_usd, output_chars, nodes
 (name, status, queued_ms, start_ms, end_ms, first_token_ms, attempts, input_tokens, output_tokens,
-cost_usd, error, reused, reused_from). A few extra keys (graph, simulated, provider_label, speedup,
-run_id) follow them; then what reuse did: ``cache`` (the step cache was on), ``scope`` (a partial run,
-e.g. "from security"), ``saved`` (what the replayed steps recorded: steps, api_calls, tokens, cost_usd,
-seconds). Per node, ``reused`` says ``cache``, ``run`` or ``pin`` (null when the step was not reused) and
-``reused_from`` names the run that made the output.
+cost_usd, error, reused, reused_from). A few extra keys follow them: graph, simulated, provider_label,
+concurrency, speedup, message, outputs (output name -> text), tokens_estimated (some figure is an offline
+guess), cached_tokens, pricing_note, run_id; then what reuse did: ``cache`` (the step cache was on),
+``scope`` (a partial run, e.g. "from security"), ``saved`` (what the replayed steps recorded: steps,
+api_calls, tokens, cost_usd, seconds). Per node, ``reused`` says ``cache``, ``run`` or ``pin`` (null when
+the step was not reused) and ``reused_from`` names the run that made the output; then output (its text),
+tokens_estimated, cached_tokens, model (the model that answered), requested_model, note.
 """
 
 from __future__ import annotations
@@ -57,6 +59,19 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000.0, 3)
 
 
+def step_note(span: NodeSpan) -> str:
+    """What a reader should know about a step's figures beyond its status: a model other than the one
+    asked for answered (and set the price), tokens that are an offline guess, cached prompt tokens."""
+    notes = []
+    if span.answered_by_other_model:
+        notes.append(f"answered by {span.model} (asked for {span.requested_model})")
+    if span.tokens_estimated:
+        notes.append("tokens estimated: the server did not count them")
+    if span.cached_tokens:
+        notes.append(f"{span.cached_tokens:,} prompt tokens from the server's cache")
+    return "; ".join(notes)
+
+
 def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
     error = span.error
     if span.status is StepStatus.SKIPPED:
@@ -77,6 +92,12 @@ def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
         "error": error,
         "reused": span.reused.source if span.reused is not None else None,
         "reused_from": span.reused.origin if span.reused is not None else None,
+        "output": span.output,
+        "tokens_estimated": span.tokens_estimated,
+        "cached_tokens": span.cached_tokens,
+        "model": span.model,
+        "requested_model": span.requested_model,
+        "note": step_note(span),
     }
 
 
@@ -105,6 +126,10 @@ def run_record(state: RunState) -> dict[str, Any]:
         "concurrency": started.concurrency if started else None,
         "speedup": None if totals.speedup is None else round(totals.speedup, 3),
         "message": state.message,
+        "outputs": dict(state.outputs),
+        "tokens_estimated": totals.tokens_estimated,
+        "cached_tokens": totals.cached_tokens,
+        "pricing_note": started.pricing_note if started else "",
         "run_id": state.run_id,
         "cache": bool(started and started.cache),
         "scope": started.scope if started else "",

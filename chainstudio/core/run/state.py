@@ -44,7 +44,8 @@ class NodeSpan:
     name: str
     kind: str
     layer: int
-    model: str | None = None
+    model: str | None = None  # the model asked for; once answered, the model that answered
+    requested_model: str | None = None  # the model the step asked for
     status: StepStatus = StepStatus.PENDING
     queued_at: float | None = None
     waiting_at: float | None = None  # when it began waiting for a slot / rate limit
@@ -58,6 +59,8 @@ class NodeSpan:
     deltas: int = 0  # streamed chunks received in the current attempt (≈ tokens so far)
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0  # of the input tokens, read from the server's prompt cache
+    tokens_estimated: bool = False  # the token counts are (partly) an offline guess, not the server's
     cost_usd: float | None = None
     api_calls: int = 0
     request_id: str | None = None
@@ -78,6 +81,11 @@ class NodeSpan:
     @output.setter
     def output(self, value: str) -> None:
         self._chunks[:] = [value] if value else []
+
+    @property
+    def answered_by_other_model(self) -> bool:
+        """The server answered with a model other than the one asked for (the cost is the answering one's)."""
+        return bool(self.model and self.requested_model and self.model != self.requested_model)
 
     @property
     def done(self) -> bool:
@@ -111,6 +119,8 @@ class Totals:
     api_calls: int
     cost_usd: float | None  # None when any model's price is unknown
     output_chars: int
+    cached_tokens: int = 0
+    tokens_estimated: bool = False  # some step's tokens are an offline guess
 
     @property
     def total_tokens(self) -> int:
@@ -165,7 +175,7 @@ class RunState:
         self.start_time = e.t
         self.status = RunStatus.RUNNING
         self.edges = e.edges
-        self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model) for n in e.nodes}
+        self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model, n.model) for n in e.nodes}
         for node_id in e.not_run:
             if node_id in self.spans:
                 self.spans[node_id].status = StepStatus.NOT_RUN
@@ -226,6 +236,7 @@ class RunState:
         self._end_attempt(span, e.t)
         span.output = e.output
         span.input_tokens, span.output_tokens = e.input_tokens, e.output_tokens
+        span.cached_tokens, span.tokens_estimated = e.cached_tokens, e.tokens_estimated
         span.cost_usd, span.api_calls = e.cost_usd, e.attempts
         span.request_id = e.request_id
         if e.model:
@@ -247,6 +258,12 @@ class RunState:
         self._end_attempt(span, e.t, e.error)
         span.error, span.api_calls = e.error, e.attempts
         span.input_tokens, span.output_tokens, span.cost_usd = e.input_tokens, e.output_tokens, e.cost_usd
+        span.cached_tokens, span.tokens_estimated = e.cached_tokens, e.tokens_estimated
+
+    def _counted(self, e: ev.NodeTokensCounted) -> None:
+        span = self.spans[e.node_id]
+        span.input_tokens, span.output_tokens, span.cost_usd = e.input_tokens, e.output_tokens, e.cost_usd
+        span.cached_tokens, span.tokens_estimated = e.cached_tokens, e.tokens_estimated
 
     def _skipped(self, e: ev.NodeSkipped) -> None:
         span = self.spans[e.node_id]
@@ -256,6 +273,9 @@ class RunState:
         span = self.spans[e.node_id]
         span.status = StepStatus.CANCELLED
         span.api_calls = max(span.api_calls, e.attempts)
+        if e.input_tokens or e.output_tokens or e.cost_usd is not None:  # a step stopped before a token: $0
+            span.input_tokens, span.output_tokens, span.cost_usd = e.input_tokens, e.output_tokens, e.cost_usd
+            span.tokens_estimated = e.tokens_estimated
         if span.started_at is not None:
             self._end_attempt(span, e.t, "cancelled")
 
@@ -326,6 +346,8 @@ class RunState:
             api_calls=sum(s.api_calls for s in spans),
             cost_usd=cost,
             output_chars=sum(len(text) for text in self.outputs.values()),
+            cached_tokens=sum(s.cached_tokens for s in spans),
+            tokens_estimated=any(s.tokens_estimated for s in spans),
         )
 
 
@@ -341,5 +363,6 @@ _HANDLERS: dict[type, Callable[[RunState, Any], None]] = {
     ev.NodeFailed: RunState._failed,
     ev.NodeSkipped: RunState._skipped,
     ev.NodeCancelled: RunState._cancelled,
+    ev.NodeTokensCounted: RunState._counted,
     ev.RunFinished: RunState._run_finished,
 }

@@ -1,4 +1,8 @@
-"""Exports of a finished (or running) run: Chrome trace-event JSON (opens in Perfetto) and a CSV of spans."""
+"""Exports of a finished (or running) run: Chrome trace-event JSON (opens in Perfetto) and a CSV of spans.
+
+Both say where figures are not the server's: every CSV row carries ``simulated`` (the offline simulator
+made the run) and ``tokens_estimated`` (the step's tokens are an offline guess); the trace's node spans
+carry the same in their args, and its ``otherData`` says ``simulated``."""
 
 from __future__ import annotations
 
@@ -71,10 +75,14 @@ def chrome_trace(state: RunState) -> dict[str, Any]:
                     "status": span.status,
                     "input_tokens": span.input_tokens,
                     "output_tokens": span.output_tokens,
+                    "tokens_estimated": span.tokens_estimated,
+                    "cached_tokens": span.cached_tokens,
                     "cost_usd": span.cost_usd,
                     "api_calls": span.api_calls,
                     "error": span.error,
                     "model": span.model,
+                    "requested_model": span.requested_model,
+                    "simulated": state.simulated,
                 },
             )
         elif span.status == "skipped":
@@ -92,7 +100,11 @@ def chrome_trace(state: RunState) -> dict[str, Any]:
     return {
         "traceEvents": trace,
         "displayTimeUnit": "ms",
-        "otherData": {"status": state.status, "simulated": state.simulated},
+        "otherData": {
+            "status": state.status,
+            "simulated": state.simulated,
+            "tokens_estimated": any(s.tokens_estimated for s in spans),
+        },
     }
 
 
@@ -113,6 +125,10 @@ CSV_COLUMNS = [
     "output_tokens",
     "cost_usd",
     "error",
+    "simulated",
+    "tokens_estimated",
+    "cached_tokens",
+    "requested_model",
 ]
 
 
@@ -121,6 +137,7 @@ def spans_csv(state: RunState) -> str:
         rel = state.rel(t)
         return "" if rel is None else f"{rel * 1000:.1f}"
 
+    simulated = "true" if state.simulated else "false"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -144,6 +161,10 @@ def spans_csv(state: RunState) -> str:
                 span.output_tokens,
                 "" if span.cost_usd is None else f"{span.cost_usd:.6f}",
                 span.error or span.skip_reason or "",
+                simulated,
+                "true" if span.tokens_estimated else "false",
+                span.cached_tokens,
+                span.requested_model or "",
             ]
         )
     return out.getvalue()

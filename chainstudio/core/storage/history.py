@@ -2,6 +2,11 @@
 
 A run is stored as its summary columns plus its events (streamed chunks dropped: finished outputs are in
 ``NodeFinished``), so any run can be replayed into a RunState to reopen its Gantt or compare it.
+
+A run is written either at once when it is over (``add``), or as it goes (``recorder``, see
+``history_recorder``): a row marked ``running`` at its start, its events appended in batches as steps
+end (table ``run_events``), and its summary at the end. A run whose process died before its end keeps
+what it had written; ``runs()`` reports it as ``interrupted`` (its process is gone).
 """
 
 from __future__ import annotations
@@ -9,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainstudio.core.errors import Refused
 from chainstudio.core.graph.model import Graph
@@ -25,6 +31,9 @@ from chainstudio.core.storage import event_codec
 from chainstudio.core.storage.fileformat import to_document
 from chainstudio.core.text_safety import escape_lone_surrogates, redact_url, scrub
 from chainstudio.paths import user_data_dir
+
+if TYPE_CHECKING:
+    from chainstudio.core.storage.history_recorder import HistoryRecorder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -50,7 +59,20 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_graph ON runs (graph_hash, created_at);
 CREATE INDEX IF NOT EXISTS runs_by_name ON runs (graph_name, created_at);
+CREATE TABLE IF NOT EXISTS run_events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    events TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
 """
+# columns added after the first release: (name, declaration), added to older databases when opened
+ADDED_COLUMNS = (
+    ("tokens_estimated", "INTEGER NOT NULL DEFAULT 0"),
+    ("cached_tokens", "INTEGER NOT NULL DEFAULT 0"),
+    ("pid", "INTEGER"),
+)
+RUNNING, INTERRUPTED = "running", "interrupted"
 
 _SECRET_HINTS = ("key", "secret", "token", "password", "authorization")
 _NOT_SECRET = frozenset({"tokens_per_minute", "token_cap", "tpm"})  # token counts, not credentials
@@ -110,6 +132,8 @@ class RunSummary:
     api_calls: int
     cost_usd: float | None
     settings: dict[str, Any]
+    tokens_estimated: bool = False
+    cached_tokens: int = 0
 
 
 _SUMMARY_FIELDS = [f.name for f in fields(RunSummary)]
@@ -117,11 +141,69 @@ _SUMMARY_COLUMNS = ", ".join(_SUMMARY_FIELDS)  # the runs table names its column
 
 
 def _summary(row: tuple[Any, ...]) -> RunSummary:
-    """A row of ``SELECT {_SUMMARY_COLUMNS}`` as a RunSummary."""
-    values = dict(zip(_SUMMARY_FIELDS, row, strict=True))
+    """A row of ``SELECT {_SUMMARY_COLUMNS}, pid`` as a RunSummary (a running row whose process is gone
+    is ``interrupted``)."""
+    values = dict(zip(_SUMMARY_FIELDS, row[:-1], strict=True))
     values["simulated"] = bool(values["simulated"])
+    values["tokens_estimated"] = bool(values["tokens_estimated"])
     values["settings"] = json.loads(values["settings"])
+    if values["status"] == RUNNING and not _alive(row[-1]):
+        values["status"] = INTERRUPTED
     return RunSummary(**values)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def summary_row(
+    state: RunState, graph: Graph, *, source: str, file: str | None, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``runs`` row of a run from its state (``state.totals()`` once: call it when the run is over)."""
+    started = state.started
+    if started is None:
+        raise ValueError("no RunStarted event")
+    totals = state.totals()
+    return {
+        "run_id": started.run_id,
+        "created_at": time.time(),
+        "source": source,
+        "file": file,
+        "graph_name": graph.name,
+        "graph_hash": graph_hash(graph),
+        "strategy": started.strategy,
+        "provider": started.provider,
+        "simulated": int(started.simulated),
+        "concurrency": started.concurrency,
+        "settings": json.dumps(_public_settings(settings), sort_keys=True),
+        "status": str(state.status),
+        "wall_ms": _real(totals.wall * 1000),
+        "node_time_ms": _real(totals.node_time * 1000),
+        "input_tokens": _integer(totals.input_tokens),
+        "output_tokens": _integer(totals.output_tokens),
+        "api_calls": _integer(totals.api_calls),
+        "cost_usd": None if totals.cost_usd is None else _real(totals.cost_usd),
+        "tokens_estimated": int(totals.tokens_estimated),
+        "cached_tokens": _integer(totals.cached_tokens),
+    }
+
+
+def upsert(db: sqlite3.Connection, row: dict[str, Any]) -> None:
+    names = list(row)
+    db.execute(
+        f"INSERT OR REPLACE INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        [row[n] for n in names],
+    )
 
 
 class HistoryError(Refused, KeyError):
@@ -138,6 +220,16 @@ class RunHistory:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for name, declaration in ADDED_COLUMNS:
+                if name not in present:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {declaration}")
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in a transaction (committed on leaving, rolled back on an error)."""
+        with self._connect() as db:
+            yield db
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -162,34 +254,40 @@ class RunHistory:
         """Record a run; ``state`` (the reduction of ``events``, when the caller has it) saves a replay."""
         events = list(events)
         state = state if state is not None else RunState.from_events(events)
-        started = state.started
-        if started is None:
-            raise ValueError("no RunStarted event")
-        totals = state.totals()
-        row = (
-            started.run_id,
-            time.time(),
-            source,
-            file,
-            graph.name,
-            graph_hash(graph),
-            started.strategy,
-            started.provider,
-            int(started.simulated),
-            started.concurrency,
-            json.dumps(_public_settings(settings or {}), sort_keys=True),
-            state.status,
-            _real(totals.wall * 1000),
-            _real(totals.node_time * 1000),
-            _integer(totals.input_tokens),
-            _integer(totals.output_tokens),
-            _integer(totals.api_calls),
-            None if totals.cost_usd is None else _real(totals.cost_usd),
-            escape_lone_surrogates(event_codec.dumps(events, drop_deltas=True)),
-        )
+        row = summary_row(state, graph, source=source, file=file, settings=settings or {})
+        row["events"] = escape_lone_surrogates(event_codec.dumps(events, drop_deltas=True))
         with self._connect() as db:
-            db.execute(f"INSERT OR REPLACE INTO runs VALUES ({','.join('?' * len(row))})", row)
-        return started.run_id
+            upsert(db, row)
+            db.execute("DELETE FROM run_events WHERE run_id = ?", (row["run_id"],))
+        return str(row["run_id"])
+
+    def recorder(
+        self,
+        graph: Graph,
+        state: RunState | None = None,
+        *,
+        source: str,
+        file: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> HistoryRecorder:
+        """A run listener that writes the run as it goes (see ``history_recorder``); ``close()`` it.
+        ``state``: the run's own fold (``run.state``), else the recorder folds the events itself."""
+        from chainstudio.core.storage.history_recorder import HistoryRecorder
+
+        return HistoryRecorder(self, graph, state, source=source, file=file, settings=settings or {})
+
+    def find(self, prefix: str) -> str:
+        """The run id starting with ``prefix`` (a unique prefix is enough); HistoryError otherwise."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT run_id FROM runs WHERE substr(run_id, 1, length(?1)) = ?1 ORDER BY run_id = ?1 DESC LIMIT 3",
+                (prefix,),
+            ).fetchall()
+        if not rows:
+            raise HistoryError(f"no run {prefix!r} in the history")
+        if len(rows) > 1 and rows[0][0] != prefix:
+            raise HistoryError(f"{prefix!r} names more than one run: give more of its id")
+        return str(rows[0][0])
 
     def runs(
         self, *, graph_name: str | None = None, graph_hash: str | None = None, limit: int = 200
@@ -202,7 +300,7 @@ class RunHistory:
         if graph_hash is not None:
             where.append("graph_hash = ?")
             args.append(graph_hash)
-        sql = f"SELECT {_SUMMARY_COLUMNS} FROM runs"
+        sql = f"SELECT {_SUMMARY_COLUMNS}, pid FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_at DESC LIMIT ?"
@@ -213,9 +311,10 @@ class RunHistory:
     def events(self, run_id: str) -> list[ev.RunEvent]:
         with self._connect() as db:
             row = db.execute("SELECT events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            batches = db.execute("SELECT events FROM run_events WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
         if row is None:
             raise HistoryError(f"no run {run_id!r} in the history")
-        return event_codec.loads(row[0])
+        return event_codec.loads("\n".join([row[0], *(b[0] for b in batches)]))
 
     def state(self, run_id: str) -> RunState:
         return RunState.from_events(self.events(run_id))
@@ -223,3 +322,4 @@ class RunHistory:
     def delete(self, run_id: str) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM run_events WHERE run_id = ?", (run_id,))

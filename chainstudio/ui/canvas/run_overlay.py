@@ -80,7 +80,8 @@ def badge_for(state: RunState, span: NodeSpan) -> Badge:
         parts.append(_seconds(max(0.0, end - span.started_at)))
     if span.kind == "llm":
         if span.done and (span.input_tokens or span.output_tokens):
-            parts.append(f"↑{span.input_tokens:,} ↓{span.output_tokens:,}")
+            guess = "~" if span.tokens_estimated else ""  # an offline guess: the server did not count them
+            parts.append(f"↑{guess}{span.input_tokens:,} ↓{guess}{span.output_tokens:,}")
         elif span.deltas:
             parts.append(f"~{span.deltas} chunks")
         if len(span.attempts) > 1:

@@ -20,6 +20,7 @@ from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.warm_up import warm_up
 from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.storage.history_recorder import HistoryRecorder
 from chainstudio.core.storage.settings import Settings
 from chainstudio.ui.common.tasks import LatestTask
 from chainstudio.ui.run.bridge import RunBridge
@@ -78,7 +79,8 @@ class RunController(QObject):
         self.bridge.follow(self.run)
         self.bridge.live_clock = context.clock.now
         run = self.run
-        self._task.start(lambda: self._execute(run, settings, options, file))
+        recorder = self._recorder(run, settings, options, file)
+        self._task.start(lambda: self._execute(run, recorder))
         self._ticker.start()
         self.runningChanged.emit(True)
         return True
@@ -87,7 +89,7 @@ class RunController(QObject):
         if self.run is not None and self.running:
             self.run.cancel("stopped by the user")
 
-    async def _execute(self, run: Run, settings: Settings, options: RunOptions, file: str | None) -> None:
+    async def _execute(self, run: Run, recorder: HistoryRecorder | None) -> None:
         state: RunState
         try:
             state = await run.execute()
@@ -98,19 +100,24 @@ class RunController(QObject):
         finally:
             self._ticker.stop()
             await run.context.provider.aclose()
-        await asyncio.sleep(0)  # let the views paint the finished run before the history write
-        self._record(run, settings, options, file)
+        if recorder is not None:  # the run was written as it went; wait for the last batch off the loop
+            problem = await asyncio.to_thread(recorder.close)
+            if problem:
+                log.warning("could not record the run in the history: %s", problem)
         self.runningChanged.emit(False)
         self.finished.emit(state)
 
-    def _record(self, run: Run, settings: Settings, options: RunOptions, file: str | None) -> None:
-        if run.state.started is None:
-            return
+    def _recorder(self, run: Run, settings: Settings, options: RunOptions, file: str | None) -> HistoryRecorder | None:
+        """A listener that records the run in the history as it goes (a crash loses at most the steps in
+        flight); None when the history cannot take it (the run on screen is never lost for that)."""
         record = history_settings(settings, options, run.context, run.strategy).to_dict()
         try:
-            self.services.history.add(run.events, run.graph, source="gui", file=file, settings=record, state=run.state)
-        except Exception as exc:  # noqa: BLE001 - the history must never lose the run on screen
+            recorder = self.services.history.recorder(run.graph, run.state, source="gui", file=file, settings=record)
+        except Exception as exc:  # noqa: BLE001 - the history must never stop a run
             log.warning("could not record the run in the history: %s", exc)
+            return None
+        run.add_listener(recorder)
+        return recorder
 
     async def wait(self) -> None:
         """For tests and shutdown: until the current run (if any) has ended."""

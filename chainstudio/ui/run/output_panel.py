@@ -5,11 +5,14 @@ to pin the shown output, to type one, or to unpin (``pinRequested``, ``editPinRe
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from chainstudio.core.graph.model import Pin
+from chainstudio.core.run.record import step_note
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import badge_for
 
@@ -122,11 +125,13 @@ class OutputPanel(QWidget):
         cost = (
             "" if span.api_calls == 0 else (" · cost unknown" if span.cost_usd is None else f" · ${span.cost_usd:.4f}")
         )
+        note = step_note(span)  # estimated tokens, another answering model, cached tokens
+        note = f" · <span style='color:#b45309'>{escape(note)}</span>" if note else ""
         pinned = ""
         if self.pin is not None and (span.reused is None or span.reused.source != "pin"):  # pinned since this run
             origin = f"from run {self.pin.origin}" if self.pin.origin else "typed by hand"
             pinned = f" · <b>⚑ pinned</b> ({origin}): later runs use the pin"
-        self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}{pinned}")
+        self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}{note}{pinned}")
         prompt = span.prompt if not span.system else f"[system]\n{span.system}\n\n[user]\n{span.prompt}"
         self._set(self.prompt, prompt)
         text = span.output

@@ -71,9 +71,48 @@ def test_a_tiered_price_is_calculated_in_full_and_an_unknown_model_is_remembered
     assert _table_rates("no-such-model-xyz", "openai") is _UNKNOWN
 
 
-def test_call_cost_is_zero_without_tokens_and_falls_back_to_the_requested_model():
+def test_call_cost_is_zero_without_tokens_and_falls_back_to_the_requested_model_for_its_snapshots():
     pricing = Pricing({"mine": {"input": 1, "output": 2}}, use_table=False)
     assert pricing.call_cost("anything", "anything", 0, 0) == 0.0
     assert pricing.call_cost("mine", "mine", 1_000_000, 0) == 1.0
     assert pricing.call_cost("mine-2026-01-01", "mine", 0, 1_000_000) == 2.0  # the server named a snapshot
     assert pricing.call_cost("other", "other", 10, 10) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"m": {"input": float("nan"), "output": 1}},
+        {"m": {"input": 1, "output": -2}},
+        {"m": {"input": float("inf"), "output": 1}},
+        {"m": {"input": True, "output": 1}},
+        {"m": {"input": "NaN", "output": 1}},
+        {"m": {"input": 1, "output": 1, "cached_input": -1}},
+    ],
+)
+def test_nan_infinite_negative_or_boolean_prices_are_refused(bad):
+    with pytest.raises(PricingError, match="finite, non-negative"):
+        Pricing(bad)
+
+
+def test_cached_prompt_tokens_cost_the_cache_read_rate():
+    table = Pricing()
+    # gpt-4o-mini: 10k input of which 8k cached, 500 output: $0.0012 instead of $0.0018 (-33 %)
+    assert table.cost("gpt-4o-mini", 10_000, 500, 8_000) == Decimal("0.0012")
+    assert table.cost("gpt-4o-mini", 10_000, 500) == Decimal("0.0018")
+    from chainstudio.core.run.pricing import _exact_table_cost
+
+    for model in ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gpt-3.5-turbo"):
+        for tokens_in, cached, tokens_out in ((1000, 0, 10), (12_345, 12_000, 678), (50_000, 1, 0)):
+            assert table.cost(model, tokens_in, tokens_out, cached) == _exact_table_cost(
+                model, "openai", tokens_in, tokens_out, cached
+            )
+    override = Pricing({"m": {"input": 2, "output": 4, "cached_input": 1}}, use_table=False)
+    assert override.cost("m", 1_000_000, 0, 400_000) == Decimal("1.6")
+    assert Pricing({"m": {"input": 2, "output": 4}}).cost("m", 1_000_000, 0, 400_000) == Decimal(2)
+
+
+def test_a_snapshot_of_the_asked_model_is_priced_as_it_but_another_model_is_unknown():
+    pricing = Pricing()
+    assert pricing.call_cost("gemma", "gpt-4o", 1000, 1000) is None  # never the asked model's rate
+    assert pricing.call_cost("gpt-4o", "gpt-4o", 1000, 0) == pytest.approx(0.0025)

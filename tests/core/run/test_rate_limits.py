@@ -12,19 +12,22 @@ from tests.conftest import EXAMPLES
 from tests.support.engine import run_simulated
 
 
-def test_requests_per_minute_space_the_calls_out_after_a_full_bucket():
+def test_no_window_holds_more_than_the_limits():
     async def main() -> list[tuple[float, float]]:
         loop = asyncio.get_running_loop()
         limiter = RateLimiter(RateLimits(requests_per_minute=3, tokens_per_minute=4000), Clock(monotonic=loop.time))
         out = []
         for _ in range(5):
-            waited = await limiter.acquire(1500)
-            out.append((loop.time(), waited))
+            grant = await limiter.acquire(1500)
+            grant.confirm()  # the server has it at once
+            out.append((loop.time(), grant))
         return out
 
     times = run_virtual(main())
-    assert [t for t, _ in times] == pytest.approx([0.0, 0.0, 7.5, 30.0, 52.5])  # the token bucket, then requests
-    assert [w for _, w in times] == pytest.approx([0.0, 0.0, 7.5, 22.5, 22.5])
+    # two calls fill the token limit (3,000 of 4,000); the next ones wait until they left the window
+    # (60 s plus the safety margin); a bucket that started full let five through in 52.5 s
+    assert [t for t, _ in times] == pytest.approx([0.0, 0.0, 60.1, 60.1, 120.2])
+    assert [w.waited for _, w in times] == pytest.approx([0.0, 0.0, 60.1, 0.0, 60.1])
 
 
 @pytest.mark.timeout(60)
