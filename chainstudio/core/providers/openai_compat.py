@@ -6,6 +6,8 @@ Streams with ``stream_options={"include_usage": True}`` and reports the server's
 tokens, the time of the first content token and the request id. Errors become ``ProviderError``:
 timeouts and connection errors are retryable, HTTP errors carry the status, the server's message and
 its ``retry-after-ms`` / ``retry-after`` wish; a stream that stops midway is a retryable "dropped" error.
+Over 400 lines because reading a stream, checking its usage and counting it offline (off the event loop)
+are one protocol, kept in one place.
 
 Usage is checked before it is believed (``server_usage``): negative, non-integer or absurd figures (more
 output tokens than the answer has bytes, more than ``ABSURD_TOKENS``) are refused and replaced by an
