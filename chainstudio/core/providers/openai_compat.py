@@ -1,4 +1,6 @@
 """An OpenAI-compatible provider on the official ``openai`` AsyncOpenAI client (chat completions).
+Over 400 lines because reading a stream, checking its usage and counting it off the event loop are one
+protocol, kept in one place.
 
 Works against OpenAI, Ollama, vLLM, LM Studio and llama.cpp server. One call = one attempt: the client is
 built with ``max_retries=0`` because the executor owns retries, so every attempt and wait is an event.
@@ -6,8 +8,6 @@ Streams with ``stream_options={"include_usage": True}`` and reports the server's
 tokens, the time of the first content token and the request id. Errors become ``ProviderError``:
 timeouts and connection errors are retryable, HTTP errors carry the status, the server's message and
 its ``retry-after-ms`` / ``retry-after`` wish; a stream that stops midway is a retryable "dropped" error.
-Over 400 lines because reading a stream, checking its usage and counting it offline (off the event loop)
-are one protocol, kept in one place.
 
 Usage is checked before it is believed (``server_usage``): negative, non-integer or absurd figures (more
 output tokens than the answer has bytes, more than ``ABSURD_TOKENS``) are refused and replaced by an
