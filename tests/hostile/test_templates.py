@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import tracemalloc
+import weakref
 
 import pytest
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph import templating
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.graph.sandbox import cpu_budget
 from chainstudio.core.graph.templating import TemplateProblem, TemplateTooSlow, references, render
 from chainstudio.core.graph.validation import errors, validate
 from chainstudio.core.planning.estimate import estimate
@@ -125,3 +127,26 @@ def test_the_estimate_of_a_hostile_graph_ends():
     graph.add("llm", "wide", prompt=PAYLOADS["center"])
     result = estimate(graph)
     assert {n.name for n in result.nodes} == {"bomb", "wide"}
+
+
+def test_a_budget_spent_while_the_collector_runs_a_callback_still_ends_the_render():
+    # seen in the suite: the budget ran out inside WeakSet._remove (called by the garbage collector during
+    # a compile), the error was only printed there, CPython dropped the trace function, and the compile
+    # went on without a budget
+    class Thing:
+        def __del__(self) -> None:
+            self.closed()  # a finalizer that calls on, as BaseEventLoop.__del__ calls is_closed
+
+        def closed(self) -> bool:
+            return True
+
+    def more_work() -> None:
+        pass
+
+    watched: weakref.WeakSet[Thing] = weakref.WeakSet()
+    thing = Thing()
+    watched.add(thing)
+    with pytest.raises(TemplateTooSlow), cpu_budget(0.0, lambda: TemplateTooSlow("over")):
+        del thing  # WeakSet._remove runs now, with the budget already spent
+        more_work()  # the first call outside the callback ends the block
+    assert len(watched) == 0  # the callback itself ran to its end

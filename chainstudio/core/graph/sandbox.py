@@ -335,6 +335,19 @@ def collect(chunks: Iterator[str]) -> str:
 
 
 # --- time ----------------------------------------------------------------------------------------------
+def _swallows_errors(frame: FrameType) -> bool:
+    """A finalizer or weak-reference callback that the garbage collector may run in the middle of the
+    render (or anything it calls): an error raised there is only printed, and CPython then drops the trace
+    function, so the budget would be lost. The next call outside it raises instead."""
+    caller: FrameType | None = frame
+    while caller is not None:  # the callback itself, or anything it calls (BaseEventLoop.__del__ -> is_closed)
+        code = caller.f_code
+        if code.co_name == "__del__" or code.co_filename.endswith(("weakref.py", "_weakrefset.py")):
+            return True
+        caller = caller.f_back
+    return False
+
+
 @contextmanager
 def cpu_budget(seconds: float, exceeded: Callable[[], BaseException]) -> Iterator[None]:
     """Raise ``exceeded()`` inside the code that runs in this block once it used ``seconds`` of this thread's
@@ -350,7 +363,7 @@ def cpu_budget(seconds: float, exceeded: Callable[[], BaseException]) -> Iterato
         return local
 
     def on_call(frame: FrameType, event: str, arg: Any) -> Any:
-        if time.thread_time() > deadline:
+        if time.thread_time() > deadline and not _swallows_errors(frame):
             raise exceeded()
         return local if frame.f_code.co_filename == TEMPLATE_FILENAME else None
 

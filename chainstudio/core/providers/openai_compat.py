@@ -1,4 +1,6 @@
 """An OpenAI-compatible provider on the official ``openai`` AsyncOpenAI client (chat completions).
+Over 400 lines because reading a stream, checking its usage and counting it off the event loop are one
+protocol, kept in one place.
 
 Works against OpenAI, Ollama, vLLM, LM Studio and llama.cpp server. One call = one attempt: the client is
 built with ``max_retries=0`` because the executor owns retries, so every attempt and wait is an event.
@@ -53,7 +55,7 @@ from chainstudio.core.providers.base import (
 )
 from chainstudio.core.providers.server_tokens import ServerTokenizer
 from chainstudio.core.text_safety import StreamScrubber, redact_url, register_secret, register_url_secrets, scrub
-from chainstudio.core.tokens import count_tokens
+from chainstudio.core.tokens import OFF_LOOP_CHARS, count_all_off_loop, count_tokens, count_tokens_off_loop
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, Timeout
@@ -223,8 +225,9 @@ class OpenAICompatProvider:
             input_tokens, output_tokens, cached = counted
             estimated = False
         else:  # a server that ignores include_usage (or reports nonsense): estimate offline
-            input_tokens, cached, estimated = _prompt_tokens(request), 0, True
-            output_tokens = output_guess(request, text, finish_reason, counts)
+            input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
+            cached, estimated = 0, True  # (long texts are counted in a worker thread, never on the loop)
+            output_tokens = await output_guess(request, text, finish_reason, counts)
         return ChatResult(
             text, input_tokens, output_tokens, model, request_id, first_token_at, cached, estimated, finish_reason
         )
@@ -262,12 +265,12 @@ def _dropped(
     )
 
 
-def output_guess(request: ChatRequest, text: str, finish_reason: str | None, counts: _Counts | None) -> int:
+async def output_guess(request: ChatRequest, text: str, finish_reason: str | None, counts: _Counts | None) -> int:
     """The output tokens of an answer without usage: ``max_tokens`` when the server stopped at the limit,
-    otherwise the offline count, never above ``max_tokens``."""
+    otherwise the offline count (a long text counted in a worker thread), never above ``max_tokens``."""
     if finish_reason == "length":
         return request.max_tokens
-    guess = counts.output_tokens() if counts is not None else count_tokens(text)
+    guess = await (counts.output_tokens() if counts is not None else count_tokens_off_loop(text))
     return min(guess, request.max_tokens)
 
 
@@ -305,7 +308,8 @@ class _Counts:
 
     def __init__(self, request: ChatRequest):
         self._loop = asyncio.get_running_loop()
-        self._loop.call_soon(_prompt_tokens, request)
+        for message in request.messages:
+            self._warm(message.get("content", ""))
         self._done: list[str] = []  # finished paragraphs (each ends where a cut is)
         self._tail = ""
 
@@ -318,10 +322,17 @@ class _Counts:
         if cut is not None:
             paragraph, self._tail = self._tail[:cut], self._tail[cut:]
             self._done.append(paragraph)
-            self._loop.call_soon(count_tokens, paragraph)
+            self._warm(paragraph)
 
-    def output_tokens(self) -> int:
-        return sum(count_tokens(p) for p in self._done) + count_tokens(self._tail)
+    def _warm(self, text: str) -> None:
+        """Count ``text`` into the cache soon: in a loop callback when it is short, else in a worker thread."""
+        if len(text) <= OFF_LOOP_CHARS:
+            self._loop.call_soon(count_tokens, text)
+        else:
+            self._loop.run_in_executor(None, count_tokens, text)
+
+    async def output_tokens(self) -> int:
+        return await count_all_off_loop([*self._done, self._tail])
 
 
 def _timeout(connect: float) -> Timeout:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError, request_sent
-from chainstudio.core.tokens import count_tokens, truncate_to_tokens
+from chainstudio.core.tokens import count_all_off_loop, count_tokens, truncate_to_tokens
 
 MARKER = "[Simulated response: no model was called]"
 
@@ -121,7 +121,7 @@ class SimulatedProvider:
         rng = _rng(self.seed, key)  # the response: the same whatever the attempt
         fault_rng = _rng(self.seed, f"{key}\x00attempt {attempt}")
         p = self.profile(request.model)
-        input_tokens = sum(count_tokens(m.get("content", "")) for m in request.messages)
+        input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
         text = simulated_text(prompt, request.max_tokens, rng, p.length)
         output_tokens = count_tokens(text)
         generated()

@@ -17,12 +17,20 @@ from collections.abc import Mapping
 
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import Graph, Node
-from chainstudio.core.graph.templating import RENDER_CPU_SECONDS, TemplateProblem, precompile, references, render
+from chainstudio.core.graph.templating import (
+    ON_LOOP_CPU_SECONDS,
+    RENDER_CPU_SECONDS,
+    TemplateProblem,
+    TemplateTooSlow,
+    precompile,
+    references,
+    render,
+)
 from chainstudio.core.providers.base import ChatRequest
 from chainstudio.core.run.attempt import PreparedCall
 from chainstudio.core.run.context import RunError
 from chainstudio.core.run.topology import Plan
-from chainstudio.core.tokens import count_tokens
+from chainstudio.core.tokens import OFF_LOOP_CHARS, count_tokens
 
 
 def resolve_inputs(graph: Graph, overrides: Mapping[str, str]) -> dict[str, str]:
@@ -78,7 +86,9 @@ class StepInputs:
         return self.render(node, "template", cpu_seconds)
 
     def prepare_call(self, node: Node, *, count: bool, cpu_seconds: float = RENDER_CPU_SECONDS) -> PreparedCall:
-        """A model step's request, rendered; ``count``: also estimate its tokens (for a budget or a rate limit)."""
+        """A model step's request, rendered; ``count``: also estimate its tokens (for a budget or a rate limit).
+        With the event loop's budget (``ON_LOOP_CPU_SECONDS``), a prompt too long to count there raises
+        TemplateTooSlow, like a slow render: the executor prepares the call again in a worker thread."""
         system = self.render(node, "system", cpu_seconds)
         prompt = self.render(node, "prompt", cpu_seconds)
         messages = ([{"role": "system", "content": system}] if system.strip() else []) + [
@@ -94,6 +104,8 @@ class StepInputs:
         )
         prepared = PreparedCall(request, prompt, system, int(node.param("retries")), float(node.param("timeout")))
         if count:
+            if cpu_seconds <= ON_LOOP_CPU_SECONDS and len(system) + len(prompt) > OFF_LOOP_CHARS:
+                raise TemplateTooSlow(f"step {node.name!r}: its prompt is too long to count on the event loop")
             prepared.estimated_tokens = count_tokens(system) + count_tokens(prompt) + request.max_tokens
         return prepared
 

@@ -152,17 +152,20 @@ class LayerBandItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        painter.setBrush(theme.BAND_FILLS[self.index % 2])
-        painter.setPen(QPen(theme.BAND_BORDER, 1.0) if lod >= geo.DETAIL_LOD else Qt.PenStyle.NoPen)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # a big translucent fill: fast path
-        painter.drawRoundedRect(self._rect, 12, 12)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        # far out, the label is drawn bigger (like the overview's names) while it stays readable
-        pixels = geo.BAND_FONT[0] if lod >= geo.DETAIL_LOD else geo.BAND_FONT_FAR
-        if lod * pixels < 6:
-            return
-        painter.setPen(theme.BAND_TEXT)
-        painter.setFont(theme.canvas_font(pixels, True))
-        painter.drawText(
-            self._rect.adjusted(12, 2, -8, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.label
-        )
+        draw_band(painter, self._rect, self.index, self.label, lod)
+
+
+def draw_band(painter: QPainter, rect: QRectF, index: int, label: str, lod: float) -> None:
+    """One layer band: a translucent rounded rectangle, its label on top while readable at zoom ``lod``."""
+    painter.setBrush(theme.BAND_FILLS[index % 2])
+    painter.setPen(QPen(theme.BAND_BORDER, 1.0) if lod >= geo.DETAIL_LOD else Qt.PenStyle.NoPen)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # a big translucent fill: fast path
+    painter.drawRoundedRect(rect, 12, 12)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    # far out, the label is drawn bigger (like the overview's names) while it stays readable
+    pixels = geo.BAND_FONT[0] if lod >= geo.DETAIL_LOD else geo.BAND_FONT_FAR
+    if lod * pixels < 6:
+        return
+    painter.setPen(theme.BAND_TEXT)
+    painter.setFont(theme.canvas_font(pixels, True))
+    painter.drawText(rect.adjusted(12, 2, -8, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, label)

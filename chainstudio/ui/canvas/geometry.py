@@ -110,15 +110,21 @@ def edge_path(start: QPointF, end: QPointF) -> QPainterPath:
 
     An edge that skips over cards on the same row arcs above them, higher the further it goes, so
     skip edges stay visible instead of running behind the cards in between."""
-    span = end.x() - start.x()
+    path = QPainterPath()
+    add_edge_curve(path, start.x(), start.y(), end.x(), end.y())
+    return path
+
+
+def add_edge_curve(path: QPainterPath, x0: float, y0: float, x1: float, y1: float) -> None:
+    """Add ``edge_path``'s curve from (x0, y0) to (x1, y1) to ``path`` as a new subpath."""
+    span = x1 - x0
     dx = max(abs(span) * 0.5, 60.0)
     lift = 0.0
-    if span > 1.5 * CARD_WIDTH and abs(end.y() - start.y()) < CARD_HEIGHT:
+    if span > 1.5 * CARD_WIDTH and abs(y1 - y0) < CARD_HEIGHT:
         lift = min(CARD_HEIGHT * 0.6 + span * 0.12, 4 * CARD_HEIGHT)
         dx = max(span * 0.25, 60.0)
-    path = QPainterPath(start)
-    path.cubicTo(QPointF(start.x() + dx, start.y() - lift), QPointF(end.x() - dx, end.y() - lift), end)
-    return path
+    path.moveTo(x0, y0)
+    path.cubicTo(x0 + dx, y0 - lift, x1 - dx, y1 - lift, x1, y1)
 
 
 def arrow_head(end: QPointF) -> QPainterPath:

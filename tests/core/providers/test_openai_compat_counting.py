@@ -61,7 +61,7 @@ def test_counting_while_streaming_gives_the_count_of_the_whole():
                 counts.add(text[i : i + size])
                 i += size
             await asyncio.sleep(0)  # the callbacks that counted paragraphs ahead run
-            assert counts.output_tokens() == count_tokens(text)
+            assert await counts.output_tokens() == count_tokens(text)
 
     asyncio.run(main())
 
