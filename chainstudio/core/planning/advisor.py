@@ -1,4 +1,5 @@
-"""The advisor: the seed tutorial's decision rules applied to a real graph, with numbers.
+"""The advisor: the seed tutorial's decision rules applied to a real graph, with numbers. Over 400 lines
+because its rules (shape, capacity, ordering edges, shared context, concurrency) share one report.
 
 It says whether the graph is sequential, parallel or hybrid; finds edges that carry no data (they only
 order steps) and what removing each would take off the predicted wall time; flags fan-outs that resend
