@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,17 +15,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_plan_arguments(parser)
     parser.add_argument("--json", metavar="OUT", help="write the advice as JSON ('-' for stdout)")
     parser.set_defaults(handler=run)
-
-
-def with_model(graph: Any, model: str) -> Any:
-    """A copy of ``graph`` whose every LLM step uses ``model`` (what ``run --model`` does)."""
-    from chainstudio.core.run.topology import snapshot
-
-    copy = snapshot(graph)
-    for node in copy.nodes.values():
-        if node.kind == "llm":
-            node.params["model"] = model
-    return copy
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,8 +28,6 @@ def run(args: argparse.Namespace) -> int:
     if planned is None:
         return 2
     graph, options, inputs = planned
-    if args.model:
-        graph = with_model(graph, args.model)
     try:
         report = advise(graph, model=args.model, inputs=inputs, **options)
     except RunError as exc:

@@ -27,6 +27,7 @@ from chainstudio.core.planning.latency_model import LatencyModel
 from chainstudio.core.run.executor import Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
+from chainstudio.core.run.topology import with_model
 from chainstudio.core.tokens import count_tokens
 
 LARGE_CONTEXT_TOKENS = 150  # a shared context at least this large, sent to 2+ branches, is flagged
@@ -382,6 +383,7 @@ def advise(
     estimated with a placeholder (``report.baseline.placeholders`` names them). ``checkpoint`` goes to every
     estimate."""
     pricing = pricing or Pricing()
+    graph = with_model(graph, model)  # every rule (the duplicated context's price too) sees the run's models
 
     def run_estimate(g: Graph, with_range: bool = False) -> Estimate:
         return estimate(
@@ -393,7 +395,6 @@ def advise(
             latency=latency,
             pricing=pricing,
             rate_limits=rate_limits,
-            model=model,
             with_range=with_range,
         )
 

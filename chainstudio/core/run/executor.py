@@ -59,7 +59,7 @@ from chainstudio.core.run.scheduler import Scheduler
 from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.status import StepStatus
-from chainstudio.core.run.topology import Plan, snapshot
+from chainstudio.core.run.topology import Plan, with_model
 
 __all__ = ["STRATEGIES", "CANCEL_GRACE", "Priority", "Run", "RunContext", "RunError", "Strategy", "run_graph"]
 
@@ -91,11 +91,7 @@ class Run:
             raise RunError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         if context.concurrency is not None and context.concurrency < 1:
             raise RunError("concurrency must be at least 1")
-        self.graph = snapshot(graph)
-        if model:
-            for node in self.graph.nodes.values():
-                if node.kind == "llm":
-                    node.params["model"] = model
+        self.graph = with_model(graph, model)
         self.context = context
         self.strategy: Strategy = strategy
         self.run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"

@@ -83,6 +83,17 @@ class Plan:
         return [nid for nid in self.ids if not self.succs[nid]]
 
 
+def with_model(graph: Graph, model: str | None) -> Graph:
+    """A snapshot of ``graph`` whose every LLM step uses ``model`` (its own models when None): the graph a
+    run with ``--model`` runs, and what the estimate and the advisor plan for."""
+    copy = snapshot(graph)
+    if model:
+        for node in copy.nodes.values():
+            if node.kind == "llm":
+                node.params["model"] = model
+    return copy
+
+
 def snapshot(graph: Graph) -> Graph:
     """An independent copy of ``graph`` for a run: what ``Graph.copy()`` gives, ~10x faster on big graphs.
 

@@ -6,6 +6,7 @@ from chainstudio.core.graph.model import GraphInput
 from chainstudio.core.graph.validation import errors, validate
 from chainstudio.core.planning.advisor import advise, classify
 from chainstudio.core.planning.estimate import estimate
+from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.storage.fileformat import dumps, load
 from tests.conftest import EXAMPLES
@@ -75,6 +76,18 @@ def test_shared_large_context_is_flagged_with_duplicated_tokens():
     doc = Document(graph)
     doc.execute(shared.make_command())
     assert "truncate_tokens(120)" in doc.graph.resolve("b0").params["prompt"]
+
+
+def test_the_duplicated_context_is_priced_at_the_model_the_run_would_use():
+    graph = fan_out(3)
+    graph.inputs = [GraphInput("topic", " ".join(["context"] * 400))]
+    own = {str(graph.nodes[n].param("model")) for n in graph.nodes if graph.nodes[n].kind == "llm"}
+    other = "gpt-4o-mini" if "gpt-4o-mini" not in own else "gpt-4o"
+    (shared,) = [a for a in advise(graph, model=other).advice if a.kind == "shared_context"]
+    cost = Pricing().cost_usd(other, 400, 0)
+    assert cost is not None and f"(${2 * cost:.4f})" in shared.detail
+    (plain,) = [a for a in advise(graph).advice if a.kind == "shared_context"]
+    assert plain.detail != shared.detail
 
 
 def test_concurrency_from_rate_limits():
