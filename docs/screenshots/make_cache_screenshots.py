@@ -17,10 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the run screenshots' helpers; importing them also points the data and config folders at temporary ones
-from make_run_screenshots import grab, new_window, run_app
+from make_run_screenshots import grab, hybrid_window, run_app
 
 from chainstudio.core.editing.commands import SetParam
-from chainstudio.paths import examples_dir
 from chainstudio.ui.main_window import MainWindow
 from tests.ui.canvas_helpers import card_point, right_click
 
@@ -33,13 +32,7 @@ async def finish(window: MainWindow) -> None:
 
 
 async def main(app) -> None:
-    window = new_window()
-    await asyncio.sleep(0.3)
-    window.open_path(examples_dir() / "research-hybrid.chain.json")
-    window.view.fit()
-    await asyncio.sleep(0.3)
-    toolbar = window.runs.toolbar
-    toolbar.speed.setCurrentIndex(toolbar.speed.findData(20.0))
+    window = await hybrid_window(20.0)
     assert window.reuse.cache_action.isChecked()
     window.runs.request_run()
     await finish(window)

@@ -52,14 +52,21 @@ def run_app(main) -> None:
         runner.run(main(application))
 
 
-async def main(app) -> None:
+async def hybrid_window(speed: float) -> MainWindow:
+    """A new window showing research-hybrid, fitted, with the simulator at ``speed``."""
     window = new_window()
     await asyncio.sleep(0.3)
     window.open_path(examples_dir() / "research-hybrid.chain.json")
     window.view.fit()
     await asyncio.sleep(0.3)
     toolbar = window.runs.toolbar
-    toolbar.speed.setCurrentIndex(toolbar.speed.findData(5.0))
+    toolbar.speed.setCurrentIndex(toolbar.speed.findData(speed))
+    return window
+
+
+async def main(app) -> None:
+    window = await hybrid_window(5.0)
+    toolbar = window.runs.toolbar
     window.runs.request_run()
     await asyncio.sleep(0.4)
     window.select_node(window.document.graph.resolve("hardware").id)
