@@ -215,6 +215,7 @@ class MainWindow(QMainWindow):
         self.runs.attach_banner(self.banner)  # it follows the provider in effect
         finished = self.runs.controller.finished  # after the run is in the history
         finished.connect(self.estimate.run_finished)
+        self.runs.controller.runningChanged.connect(self.estimate.run_started)
         # the history's list after the estimate's comparison, in a loop turn of its own (no long stall)
         finished.connect(lambda _state: QTimer.singleShot(0, self.history, self.history.refresh))
 

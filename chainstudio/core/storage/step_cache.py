@@ -118,9 +118,15 @@ class StepCacheStore:
         db.execute("UPDATE steps SET last_used = ? WHERE key = ?", (time.time(), key))
         return _entry(row)
 
-    def peek(self, key: str) -> StoredStep | None:
-        """The entry for ``key`` without counting it as a use (for estimates)."""
-        row = self._db().execute("SELECT output, model, simulated, meta FROM steps WHERE key = ?", (key,)).fetchone()
+    def peek(self, key: str, written_by: float | None = None) -> StoredStep | None:
+        """The entry for ``key`` without counting it as a use (for estimates); with ``written_by`` (a
+        ``time.time()``), only an entry written by then."""
+        query = "SELECT output, model, simulated, meta FROM steps WHERE key = ?"
+        row = (
+            self._db().execute(query, (key,)).fetchone()
+            if written_by is None
+            else self._db().execute(query + " AND created_at <= ?", (key, written_by)).fetchone()
+        )
         return None if row is None else _entry(row)
 
     def put(self, key: str, step: StoredStep) -> None:
@@ -206,13 +212,16 @@ class StepCacheStore:
 
 
 class PeekingCache:
-    """A read-only view of a store for estimates: lookups do not count as uses, nothing is written."""
+    """A read-only view of a store for estimates: lookups do not count as uses, nothing is written, and
+    only what the store held when the view was made is seen. An estimate asked for before a run predicts
+    that run, even when it is computed (or resumed, after waiting for the run) once the run filled the cache."""
 
-    def __init__(self, store: StepCacheStore):
+    def __init__(self, store: StepCacheStore, as_of: float | None = None):
         self.store = store
+        self.as_of = time.time() if as_of is None else as_of
 
     def get(self, key: str) -> StoredStep | None:
-        return self.store.peek(key)
+        return self.store.peek(key, written_by=self.as_of)
 
     def put(self, key: str, step: StoredStep) -> None:
         return None

@@ -95,6 +95,13 @@ class EstimateUi(QObject):
         if run is not None:  # the run ended first (the estimate waits while a run is live): compare now
             self._compare(run)
 
+    def run_started(self, running: bool) -> None:
+        """A run began: an estimate still waiting out its debounce (an edit just before Run) is asked for now,
+        so that it predicts this run and sees the step cache as the run found it, not as the run fills it."""
+        if running and self._timer.isActive():
+            self._timer.stop()
+            self.update()
+
     def run_finished(self, state: RunState) -> None:
         """A run ended: the estimate against what it measured, when it was for the same strategy and the
         whole graph (the estimate is for Run, not for a partial run), once the estimate is ready if it is
