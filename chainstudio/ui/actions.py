@@ -9,7 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
     from chainstudio.ui.main_window import MainWindow
@@ -26,7 +26,7 @@ class Menus:
 
 
 def _action(
-    window: QMainWindow,
+    window: MainWindow,
     text: str,
     slot: Callable[..., object],
     shortcuts: Sequence[str | QKeySequence.StandardKey] = (),
@@ -38,6 +38,7 @@ def _action(
     if tip:
         action.setStatusTip(tip)
     action.setCheckable(checkable)
+    action.triggered.connect(window.inspector.flush)  # first: the action sees what was just typed
     action.triggered.connect(slot)
     window.addAction(action)
     return action

@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
             status=status,
             select_node=self.select_node,
             show_problems=lambda problems: self.gestures.show_problems(problems),
+            commit_typing=self.inspector.flush,
         )
         self.gestures = CanvasGestures(
             self.controller,

@@ -95,6 +95,11 @@ class GraphForm(QWidget):
         if self.description_edit.hasFocus():
             self._pending.start()
 
+    def flush(self) -> None:
+        """Commit a description typed but not yet committed."""
+        if self._pending.isActive():
+            self._commit_description()
+
     def _commit_description(self) -> None:
         self._pending.stop()
         self.controller.set_graph_info(session=self._session, description=self.description_edit.toPlainText())

@@ -41,6 +41,12 @@ class InspectorPanel(QWidget):
         controller.document.subscribe(self._on_changes)
         self.show_selection([])
 
+    def flush(self) -> None:
+        """Commit what is typed but not yet committed (a template or the description within its delay), so
+        that an action taken now (Run, Save, Copy…) sees the graph as the user sees it."""
+        self.node_form.flush()
+        self.graph_form.flush()
+
     def show_selection(self, node_ids: list[str]) -> None:
         shown = self.node_form.node_id if self.stack.currentWidget() is self.node_form else None
         self._selection = list(node_ids)

@@ -58,9 +58,11 @@ class RunUi(QObject):
         status: ShowStatus,
         select_node: SelectNode,
         show_problems: Callable[[list[Problem]], None] | None = None,
+        commit_typing: Callable[[], None] = lambda: None,
     ) -> None:
         """``host`` parents the actions (their shortcuts work anywhere in it) and the dialogs;
-        ``show_problems`` shows why a run cannot start where the user looks (else: the status bar)."""
+        ``show_problems`` shows why a run cannot start where the user looks (else: the status bar);
+        ``commit_typing()`` commits what is typed in the inspector, so that a run runs what the user sees."""
         super().__init__(host)
         self.services = services
         self.document = document
@@ -70,6 +72,7 @@ class RunUi(QObject):
         self.status = status
         self.select_node = select_node
         self.show_problems = show_problems
+        self.commit_typing = commit_typing
         self.controller = RunController(services, self)
         self.state: RunState | None = None  # the run drawn on the canvas, if any
         self.cache_on: Callable[[], bool] = lambda: False  # whether runs use the step cache (ReuseUi decides)
@@ -138,6 +141,7 @@ class RunUi(QObject):
         ``part``: a partial run, ``(mode, step id)`` with mode "only", "from" or "to"."""
         if self.controller.running:
             return
+        self.commit_typing()
         graph = self.document.graph
         problems = errors(self.document.problems)
         if problems and self.show_problems is not None:

@@ -125,3 +125,25 @@ def test_description_edits_are_recorded_as_they_are_typed(default_window, qtbot)
     qtbot.waitUntil(lambda: window.document.graph.description.endswith(" More."))
     window.menu_actions["undo"].trigger()  # one undo step for the whole session
     assert not window.document.graph.description.endswith("Updated.") and not window.isWindowModified()
+
+
+def test_run_and_save_pressed_while_typing_take_what_was_just_typed(default_window, qtbot, tmp_path):
+    """Typing in a prompt and pressing F5 (or Ctrl+S) at once used to run (or save) the graph without the
+    typing: the prompt is committed 400 ms after the last key. The keys go to the prompt, as a user's do."""
+    window = default_window
+    select(window, "software")
+    prompt = window.inspector.node_form.editors["prompt"]
+    prompt.setFocus()
+    prompt.moveCursor(prompt.textCursor().MoveOperation.End)
+    QTest.keyClicks(prompt, " Name one open problem.")
+    QTest.keyClick(prompt, Qt.Key.Key_F5)
+    assert window.runs.controller.running
+    ran = window.runs.controller.run.graph
+    assert ran.resolve("software").params["prompt"].endswith(" Name one open problem.")
+    window.runs.controller.stop()
+    qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=30000)
+    path = tmp_path / "typed.chain.json"
+    assert window.files.save_to(path)  # a file of its own, so that Ctrl+S saves without asking for a name
+    QTest.keyClicks(prompt, " Then stop.")
+    QTest.keyClick(prompt, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert path.exists() and "Then stop." in path.read_text(encoding="utf-8")
