@@ -155,7 +155,13 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.compare = CompareUi(
-            services, document, toolbar, host=self, dock=self.compare_dock, problem=self.runs.show_problem
+            services,
+            document,
+            toolbar,
+            host=self,
+            dock=self.compare_dock,
+            problem=self.runs.show_problem,
+            commit_typing=self.inspector.flush,
         )
         self.autosave = AutosaveUi(document, host=self, status=status)
         runs = [self.runs.run_action, self.runs.stop_action, self.compare.action, self.compare.replay_action]

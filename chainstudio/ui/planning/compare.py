@@ -39,14 +39,17 @@ class CompareUi(QObject):
         host: QWidget,
         dock: QDockWidget,
         problem: Callable[[str], None],
+        commit_typing: Callable[[], None] = lambda: None,
     ) -> None:
-        """``problem(text)`` reports a comparison that cannot start (as a run that cannot start is)."""
+        """``problem(text)`` reports a comparison that cannot start (as a run that cannot start is);
+        ``commit_typing()`` commits what is typed in the inspector, so that the comparison runs what the user sees."""
         super().__init__(host)
         self.services = services
         self.document = document
         self.toolbar = toolbar
         self.dock = dock
         self.problem = problem
+        self.commit_typing = commit_typing
         self.host = host
         self.inputs_dialog: QDialog | None = None  # the inputs dialog open now, if any (tests look at it)
         self.view = CompareView()
@@ -64,6 +67,7 @@ class CompareUi(QObject):
         host.addAction(self.replay_action)
 
     def compare_strategies(self) -> None:
+        self.commit_typing()
         options = self.toolbar.options()
         options = dataclasses.replace(options, speed=max(options.speed, MIN_SIMULATED_SPEED))
         settings = self.services.settings.current
@@ -104,6 +108,7 @@ class CompareUi(QObject):
 
     def compare_replayed(self) -> bool:
         """Compare the strategies on the newest recorded run of this graph that answered all its steps."""
+        self.commit_typing()
         graph = self.document.graph
         found = self._last_complete_run(graph)
         if found is None:

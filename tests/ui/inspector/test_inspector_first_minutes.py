@@ -147,3 +147,16 @@ def test_run_and_save_pressed_while_typing_take_what_was_just_typed(default_wind
     QTest.keyClicks(prompt, " Then stop.")
     QTest.keyClick(prompt, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert path.exists() and "Then stop." in path.read_text(encoding="utf-8")
+
+
+def test_compare_pressed_while_typing_compares_what_was_just_typed(default_window, qtbot):
+    window = default_window
+    select(window, "software")
+    prompt = window.inspector.node_form.editors["prompt"]
+    prompt.setFocus()
+    prompt.moveCursor(prompt.textCursor().MoveOperation.End)
+    QTest.keyClicks(prompt, " Name one open problem.")
+    QTest.keyClick(prompt, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.graph.resolve("software").params["prompt"].endswith(" Name one open problem.")
+    runner = window.compare.view.runner
+    qtbot.waitUntil(lambda: not runner.running, timeout=60000)
