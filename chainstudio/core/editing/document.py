@@ -51,6 +51,11 @@ class Document:
         self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
         self._analysis: Analysis | None = None
         self._problems: list[Problem] | None = None
+        # The window's event loop must not parse templates (a 2,000-tag one takes ~0.5 s): with this set,
+        # ``problems`` leaves unparsed templates out and lists them in ``unread``; whoever reads them (a
+        # worker thread: ``templating.references``) then calls ``templates_read``.
+        self.defer_parsing = False
+        self.unread: set[str] = set()
 
     # --- listening ------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -113,8 +118,17 @@ class Document:
     def problems(self) -> list[Problem]:
         """``validate`` of the current graph (computed once per revision)."""
         if self._problems is None:
-            self._problems = validate(self.graph, self.analysis)
+            self.unread = set()
+            self._problems = validate(self.graph, self.analysis, self.unread if self.defer_parsing else None)
         return self._problems
+
+    def templates_read(self) -> None:
+        """The templates that were ``unread`` have been read: the problems are computed again, and listeners
+        hear a ``Changes(problems=True)`` (the graph itself did not change)."""
+        self._problems = None
+        self.unread = set()
+        for listener in list(self._listeners):
+            listener(Changes(problems=True))
 
     # --- state ----------------------------------------------------------------------------------
     @property

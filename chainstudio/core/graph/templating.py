@@ -1,4 +1,5 @@
-"""Prompt templates: sandboxed Jinja2 with strict undefined, reference extraction, hard bounds.
+"""Prompt templates: sandboxed Jinja2 with strict undefined, reference extraction, hard bounds. Over 400
+lines because the fast ways past Jinja2 (reading and rendering plain ``{{ name }}`` tags) live beside it.
 
 Graph files come from other people, so templates render in Jinja2's immutable sandbox (no access to
 private attributes or Python internals) with the bounds of ``core.graph.sandbox``: no value over
@@ -12,6 +13,7 @@ parse, is refused with a plain sentence before Jinja2 parses it (or when its par
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -244,9 +246,40 @@ def _plain_render(source: str, context: Mapping[str, Any]) -> str | None:
     return "".join(out)
 
 
-@lru_cache(maxsize=4096)
+_READ: dict[str, References | TemplateProblem] = {}  # what templates read, and the problems found, by source
+_READ_LIMIT = 4096  # sources remembered (the oldest go first)
+_READ_LOCK = threading.Lock()
+
+
 def references(source: str) -> References:
-    """Names a template refers to. Raises TemplateProblem on a syntax error."""
+    """Names a template refers to. Raises TemplateProblem on a syntax error. A template of plain tags is
+    read with a regular expression; any other is parsed (up to ~0.5 s for 2,000 tags: see
+    ``references_if_read`` for callers that must not wait for that)."""
+    read = _READ.get(source)
+    if read is None:
+        try:
+            read = _read(source)
+        except TemplateProblem as exc:
+            read = exc
+        with _READ_LOCK:  # the window reads templates on a worker thread too
+            if len(_READ) >= _READ_LIMIT:
+                _READ.pop(next(iter(_READ)), None)
+            _READ[source] = read
+    if isinstance(read, TemplateProblem):
+        raise TemplateProblem(read.message, missing=read.missing, line=read.line)
+    return read
+
+
+def references_if_read(source: str) -> References | None:
+    """``references(source)`` when it needs no parsing (a template read before, or one of simple tags
+    only), else None: the caller (e.g. the window's event loop) reads it elsewhere (``references``) and asks
+    again. Raises TemplateProblem as ``references`` does."""
+    if source in _READ or _too_big(source) is not None or "{" not in source or _simple_references(source):
+        return references(source)
+    return None
+
+
+def _read(source: str) -> References:
     problem = _too_big(source)
     if problem is not None:
         raise problem
