@@ -105,9 +105,18 @@ def _tokens(value: Any) -> int:
     return count_tokens(str(value))
 
 
+class _Environment(BoundedEnvironment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``inputs.NAME`` is the graph input's value whatever its name: ``_x`` or ``__class__`` too (the
+        sandbox refuses such attributes of other objects; a graph input's value is the user's own text)."""
+        if isinstance(obj, TemplateInputs) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
 @lru_cache(maxsize=1)
 def environment() -> BoundedEnvironment:
-    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     extra: dict[str, Callable[..., Any]] = {
         "truncate_chars": _truncate_chars,
         "truncate_tokens": _truncate_tokens,
