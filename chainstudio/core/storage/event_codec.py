@@ -21,7 +21,7 @@ def encode(event: ev.RunEvent) -> dict[str, Any]:
         value = getattr(event, f.name)
         if f.name == "nodes":
             value = [dataclasses.asdict(n) for n in value]
-        elif f.name in ("edges", "not_run"):
+        elif f.name in ("edges", "not_run", "endpoints"):
             value = [list(e) if isinstance(e, tuple) else e for e in value]
         elif isinstance(value, float) and not math.isfinite(value):
             value = None  # standard JSON has no NaN
@@ -39,6 +39,8 @@ def decode(data: dict[str, Any]) -> ev.RunEvent:
         data["edges"] = tuple(tuple(e) for e in data["edges"])
         if "not_run" in data:
             data["not_run"] = tuple(data["not_run"])
+        if "endpoints" in data:
+            data["endpoints"] = tuple(tuple(e) for e in data["endpoints"])
     return cls(**data)
 
 
