@@ -270,6 +270,7 @@ class HistorySettings:
     cost_cap: float | None
     token_cap: int | None
     cache: bool = False  # the step cache was on
+    endpoint: str = ""  # the endpoint profile the run ran on ("" for the settings' provider)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -278,6 +279,7 @@ class HistorySettings:
 def history_settings(settings: Settings, options: RunOptions, context: RunContext, strategy: str) -> HistorySettings:
     """The history's record of a run made from ``settings`` and ``options`` with ``context`` (whose seed,
     speed and caps are the ones the run used: a comparison changes them per row)."""
+    settings = with_run_endpoint(settings, options)
     return HistorySettings(
         provider=options.provider,
         provider_label=context.provider.label,
@@ -292,4 +294,5 @@ def history_settings(settings: Settings, options: RunOptions, context: RunContex
         cost_cap=context.cost_cap,
         token_cap=context.token_cap,
         cache=context.cache is not None,
+        endpoint=options.endpoint,
     )

@@ -156,6 +156,11 @@ class Run:
             self._finished.set_result(None)
 
     @property
+    def endpoints(self) -> tuple[tuple[str, str], ...]:
+        """(profile name, label) of the endpoints the run's steps name, each with a provider of its own."""
+        return self._lanes.labels()
+
+    @property
     def cancelled(self) -> bool:
         return self._cancel_reason is not None
 
@@ -224,7 +229,7 @@ class Run:
             cache=self.context.cache is not None and self.context.cache.write,
             scope=self.scope.label if self.scope is not None else "",
             not_run=tuple(not_run),
-            endpoints=self._lanes.labels(),
+            endpoints=self.endpoints,
         )
 
     def _estimate(self, node: Node) -> float:

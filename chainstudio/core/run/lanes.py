@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from chainstudio.core.errors import Refused
 from chainstudio.core.graph.model import Node
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.run.attempt import AttemptServices
@@ -56,7 +57,10 @@ def make_lanes(context: RunContext, nodes: Iterable[Node]) -> dict[str, Endpoint
     """The lanes of the endpoints ``nodes`` name. Raises RunError for a name the context cannot serve."""
     lanes: dict[str, EndpointLane] = {}
     for name in endpoint_names(nodes):
-        lane = context.endpoint_lane(name) if context.endpoint_lane is not None else None
+        try:
+            lane = context.endpoint_lane(name) if context.endpoint_lane is not None else None
+        except Refused as exc:  # e.g. a profile for OpenAI's own API without a key
+            raise RunError(f"endpoint {name!r}: {exc}") from None
         if lane is None:
             raise RunError(f"endpoint {name!r} is not a profile in Settings")
         lanes[name] = lane
