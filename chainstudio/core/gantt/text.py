@@ -166,9 +166,10 @@ def endpoint_text(state: RunState, span: NodeSpan) -> str:
 
 
 def row_tag(span: NodeSpan) -> str:
-    """The small text at the right of a step's Gantt row label: its model, and the endpoint it named."""
+    """The small text at the right of a step's Gantt row label: the endpoint it named first (a long model
+    name is what the row elides), then its model."""
     tag = span.model or span.kind
-    return f"{tag} @{span.endpoint}" if span.endpoint else tag
+    return f"@{span.endpoint} · {tag}" if span.endpoint else tag
 
 
 def tooltip_html(state: RunState, span: NodeSpan) -> str:

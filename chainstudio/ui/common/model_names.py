@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QStringListModel, Qt
-from PySide6.QtWidgets import QCompleter, QLineEdit
+from PySide6.QtWidgets import QCompleter, QLineEdit, QStyle
 
 _names: QStringListModel | None = None
 
@@ -34,4 +34,38 @@ def attach_model_completer(editor: QLineEdit) -> QCompleter:
     completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     completer.setFilterMode(Qt.MatchFlag.MatchContains)
     editor.setCompleter(completer)
+    return completer
+
+
+_endpoints: QStringListModel | None = None
+
+
+def endpoint_names() -> QStringListModel:
+    """The names of the endpoint profiles in Settings (a step's Endpoint field completes from them)."""
+    global _endpoints
+    if _endpoints is None:
+        _endpoints = QStringListModel()
+    return _endpoints
+
+
+def set_endpoint_names(names: Iterable[str]) -> None:
+    endpoint_names().setStringList(list(names))
+
+
+def attach_endpoint_chooser(editor: QLineEdit) -> QCompleter:
+    """``editor`` completes from the endpoint profiles' names, and its ▾ button lists them all."""
+    completer = QCompleter(endpoint_names(), editor)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+    editor.setCompleter(completer)
+    arrow = editor.style().standardIcon(QStyle.StandardPixmap.SP_ArrowDown)
+    action = editor.addAction(arrow, QLineEdit.ActionPosition.TrailingPosition)
+    action.setObjectName("endpoint_choices")
+    action.setToolTip("The endpoint profiles in Settings")
+
+    def show_all() -> None:
+        completer.setCompletionPrefix("")
+        completer.complete()
+
+    action.triggered.connect(show_all)
     return completer
