@@ -56,8 +56,8 @@ def print_banner(console: Any, context: Any, graph_name: str, strategy: str) -> 
 
 def print_endpoints(console: Any, run_obj: Any) -> None:
     """One line per endpoint profile the run's steps use: where its steps go (simulated ones say so)."""
-    for name, label in run_obj.endpoints:
-        console.print(f"Endpoint {name}: {label}", markup=False)
+    for _name, label in run_obj.endpoints:
+        console.print(f"Endpoint {label}", markup=False)
 
 
 def fmt_ms(seconds: float | None) -> str:

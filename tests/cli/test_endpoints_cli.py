@@ -67,7 +67,7 @@ def test_each_step_runs_on_its_endpoint_and_no_key_leaks(tmp_path):
     assert run.returncode == 0, run.stderr
     assert local_models == ["llama3.1:8b"] * 3  # facts, risks, tone
     assert cloud_models == ["gpt-4o-mini"]  # brief: the cloud profile's model, sent with its key
-    assert "Endpoint cloud: cloud · " + cloud.url in run.stdout
+    assert "Endpoint cloud · " + cloud.url in run.stdout
     table_line = next(line for line in run.stdout.splitlines() if line.startswith("brief"))
     assert "cloud" in table_line.split()
     record = json.loads(outputs["run.json"].read_text())

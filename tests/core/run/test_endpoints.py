@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from chainstudio.core.gantt.text import row_tag, tooltip_html
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.graph.validation import errors, validate
 from chainstudio.core.launch import RunOptions, RunServices, UnknownEndpoint, build_context
@@ -130,6 +131,9 @@ def test_the_mixed_example_runs_on_the_simulated_provider_out_of_the_box_labelle
     assert run.state.simulated
     assert dict(run.endpoints) == {"local": "local (simulated)", "cloud": "cloud (simulated)"}
     assert {s.endpoint for s in run.state.spans.values() if s.kind == "llm"} == {"local", "cloud"}
+    brief = run.state.span_by_name("brief")
+    assert "<td>cloud (simulated)</td>" in tooltip_html(run.state, brief)  # the Gantt's tooltip
+    assert row_tag(brief) == "@cloud · gpt-4o"  # the Gantt's row label
 
 
 def test_a_profile_sets_its_steps_model_and_the_run_model_only_the_others():
