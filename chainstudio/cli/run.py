@@ -3,7 +3,7 @@ lines because one command's flags, partial-run scope, stop signals, priming and 
 
 The engine lives in ``chainstudio.core``; this module parses flags into ``RunOptions``, builds the run
 through ``chainstudio.core.launch`` (the same path as the GUI, on the default settings plus the rate
-limits saved in Settings), and exits (0 only when the run succeeded; 130 after Ctrl+C, 143 after SIGTERM);
+limits and endpoint profiles saved in Settings), and exits (0 only when the run succeeded; 130 after Ctrl+C, 143 after SIGTERM);
 ``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
 
 A run is recorded in the history as it goes (a crash loses at most the steps in flight). Ctrl+C or

@@ -1,4 +1,6 @@
-"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save.
+"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save. Over 400
+lines because the schema, the migrations, loading with located problems and canonical atomic saving are
+one format's rules, read together.
 
 Files carry ``"format": "chainstudio/graph"`` and an integer ``"version"``; older versions are migrated
 forward step by step through ``MIGRATIONS`` (dispatch on the version field, never try/except cascades).

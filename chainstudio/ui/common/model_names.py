@@ -13,15 +13,19 @@ from collections.abc import Iterable
 from PySide6.QtCore import QStringListModel, Qt
 from PySide6.QtWidgets import QCompleter, QLineEdit, QStyle
 
-_names: QStringListModel | None = None
+_lists: dict[str, QStringListModel] = {}
+
+
+def _shared(name: str) -> QStringListModel:
+    """The process-wide list called ``name`` (made empty on first use)."""
+    if name not in _lists:
+        _lists[name] = QStringListModel()
+    return _lists[name]
 
 
 def model_names() -> QStringListModel:
     """The shared list (empty until a server's models were listed)."""
-    global _names
-    if _names is None:
-        _names = QStringListModel()
-    return _names
+    return _shared("models")
 
 
 def set_model_names(names: Iterable[str]) -> None:
@@ -37,15 +41,9 @@ def attach_model_completer(editor: QLineEdit) -> QCompleter:
     return completer
 
 
-_endpoints: QStringListModel | None = None
-
-
 def endpoint_names() -> QStringListModel:
     """The names of the endpoint profiles in Settings (a step's Endpoint field completes from them)."""
-    global _endpoints
-    if _endpoints is None:
-        _endpoints = QStringListModel()
-    return _endpoints
+    return _shared("endpoints")
 
 
 def set_endpoint_names(names: Iterable[str]) -> None:
