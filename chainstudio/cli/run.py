@@ -3,7 +3,8 @@ lines because one command's flags, partial-run scope, stop signals, priming and 
 
 The engine lives in ``chainstudio.core``; this module parses flags into ``RunOptions``, builds the run
 through ``chainstudio.core.launch`` (the same path as the GUI, on the default settings plus the rate
-limits and endpoint profiles saved in Settings), and exits (0 only when the run succeeded; 130 after Ctrl+C, 143 after SIGTERM);
+limits and endpoint profiles saved in Settings), and exits (0 only when the run succeeded; 130 after
+Ctrl+C, 143 after SIGTERM);
 ``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
 
 A run is recorded in the history as it goes (a crash loses at most the steps in flight). Ctrl+C or
@@ -232,6 +233,13 @@ def cli_settings() -> Any:
     return settings_for_cli(load_settings())
 
 
+def cli_model(args: argparse.Namespace) -> str | None:
+    """The model every LLM step on the run's provider uses: ``--model``, else ``--endpoint``'s default model."""
+    from chainstudio.core.launch import run_model
+
+    return run_model(cli_settings(), run_options(args))
+
+
 def profile_names(args: argparse.Namespace) -> list[str] | None:
     """The endpoint profiles a run with these flags can use: the saved ones on a real provider; None on the
     simulated one (it stands in for every endpoint)."""
@@ -274,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
         prime_from_history(context, graph)
         scope = scope_of(args, graph, simulated=context.provider.simulated)
         run_obj = Run(
-            graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model, scope=scope
+            graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=cli_model(args), scope=scope
         )
         follow = stream_choice(args, run_obj)
     except (UsageError, RunError) as exc:

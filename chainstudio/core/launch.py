@@ -101,8 +101,10 @@ class RunServices:
 
 
 def run_model(settings: Settings, options: RunOptions) -> str | None:
-    """The model every LLM step is switched to, if any: the option, else the settings' default model."""
-    return options.model or settings.default_model or None
+    """The model every LLM step on the run's provider is switched to, if any: the option, else the run's
+    endpoint profile's default model, else the settings' default model."""
+    profile = profiles_by_name(settings.endpoints).get(options.endpoint) if options.endpoint else None
+    return options.model or (profile.default_model if profile else "") or settings.default_model or None
 
 
 def rate_limits(settings: Settings, options: RunOptions) -> RateLimits | None:

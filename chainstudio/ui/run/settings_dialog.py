@@ -218,8 +218,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(provider_page, "Run provider")
         self.tabs.addTab(self.profiles, "Endpoint profiles")
         layout = QVBoxLayout(self)
-        for widget in (self.tabs, self.problems_label, self.buttons):
-            layout.addWidget(widget)
+        for part in (self.tabs, self.problems_label, self.buttons):
+            layout.addWidget(part)
 
     # --- loading ------------------------------------------------------------------------------
     def _load(self, settings: Settings) -> None:
