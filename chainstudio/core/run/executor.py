@@ -185,6 +185,7 @@ class Run:
             self.cancel("cancelled")
             await self._unwind()
             self._finish()
+            await self._lanes.aclose()
             raise
         await self._unwind()
         self._finish()

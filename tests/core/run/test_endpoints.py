@@ -12,8 +12,9 @@ import pytest
 from chainstudio.core.gantt.text import row_tag, tooltip_html
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.graph.validation import errors, validate
-from chainstudio.core.launch import RunOptions, RunServices, UnknownEndpoint, build_context
+from chainstudio.core.launch import RunOptions, RunServices, UnknownEndpoint, build_context, run_model
 from chainstudio.core.run.executor import Run, RunError
+from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.run.record import run_record
 from chainstudio.core.storage import fileformat
 from chainstudio.core.storage.endpoint_profiles import EndpointProfile, parse_profiles
@@ -143,6 +144,17 @@ def test_a_profile_sets_its_steps_model_and_the_run_model_only_the_others():
     run = Run(graph, build_context(settings, RunOptions(speed=1000.0)), model="gpt-4o")
     models = {n.name: n.param("model") for n in run.graph.nodes.values() if n.kind == "llm"}
     assert models == {"l0": "gemma3", "c0": "gpt-4o-mini", "plain": "gpt-4o"}
+
+
+def test_the_runs_own_endpoint_profile_sets_its_server_model_and_limits():
+    local = EndpointProfile("local", "http://127.0.0.1:9/v1", default_model="gemma3", requests_per_minute=30)
+    settings, options = Settings(endpoints=[local]), RunOptions(provider="openai", endpoint="local")
+    assert run_model(settings, options) == "gemma3"
+    assert run_model(settings, dataclasses.replace(options, model="m")) == "m"
+    context = build_context(settings, options)
+    assert context.provider.label.endswith("http://127.0.0.1:9/v1")
+    assert context.rate_limits == RateLimits(30, None)
+    assert context.pricing.free_note  # a local server: free unless priced
 
 
 def test_file_format_version_3_only_when_a_step_names_an_endpoint(tmp_path):
