@@ -55,6 +55,12 @@ def print_banner(console: Any, context: Any, graph_name: str, strategy: str) -> 
         console.print(f"Prices: {context.pricing.free_note}", markup=False)
 
 
+def print_endpoints(console: Any, run_obj: Any) -> None:
+    """One line per endpoint profile the run's steps use: where its steps go (simulated ones say so)."""
+    for _name, label in run_obj.endpoints:
+        console.print(f"Endpoint {label}", markup=False)
+
+
 async def execute_with_progress(run_obj: Any, console: Any, follow: str | None = None) -> Any:
     """Execute a run, drawing live progress on a terminal or one line per step event otherwise. ``follow``:
     show a step's text as it streams (its name, or "" for the step started last; None: no text)."""

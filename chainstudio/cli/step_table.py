@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 COLUMNS = ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note")
-LEFT = {0, 1, 9}  # the columns aligned left; the figures are aligned right
+ENDPOINT = "Endpoint"  # a column after the status, only when a step names an endpoint profile
+LEFT = {"Step", "Status", ENDPOINT, "Note"}  # the columns aligned left; the figures are aligned right
 GAP = "  "
 NOTE_CHARS = 80
 IN_PROGRESS = ("running", "retrying", "waiting", "queued")
@@ -48,8 +49,8 @@ def fmt_count(tokens: int, estimated: bool) -> str:
     return f"~{tokens:,}" if estimated else f"{tokens:,}"
 
 
-def step_row(state: Any, span: Any, now: float, live: bool) -> list[str]:
-    """One step's cells, as they come (not yet made safe for a terminal)."""
+def step_row(state: Any, span: Any, now: float, live: bool, endpoints: bool = False) -> list[str]:
+    """One step's cells, as they come (not yet made safe for a terminal); ``endpoints``: with its endpoint."""
     from chainstudio.cli.reuse import reuse_note
 
     end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)
@@ -71,6 +72,7 @@ def step_row(state: Any, span: Any, now: float, live: bool) -> list[str]:
     cells = [
         span.name,
         status,
+        *((span.endpoint or ("default" if span.kind == "llm" else ""),) if endpoints else ()),
         fmt_ms(state.rel(span.started_at)),
         fmt_ms(duration),
         fmt_ms(ttft),
@@ -107,15 +109,18 @@ def table_lines(state: Any, live: bool = False, rows: int | None = None) -> tupl
     (a live view on a terminal)."""
     spans, more = live_spans(state, rows) if rows is not None else (list(state.spans.values()), "")
     now = state.now()
-    table = [list(COLUMNS)]
-    table += [[terminal_text(c) for c in step_row(state, span, now, live)] for span in spans]
-    widths = [max(_cells(row[i]) for row in table) for i in range(len(COLUMNS))]
+    endpoints = any(span.endpoint for span in state.spans.values())
+    columns = [*COLUMNS[:2], *((ENDPOINT,) if endpoints else ()), *COLUMNS[2:]]
+    table = [columns]
+    table += [[terminal_text(c) for c in step_row(state, span, now, live, endpoints)] for span in spans]
+    widths = [max(_cells(row[i]) for row in table) for i in range(len(columns))]
+    left = [column in LEFT for column in columns]
     lines = []
     for row in table:
         parts = []
         for i, cell in enumerate(row):
             pad = " " * (widths[i] - _cells(cell))
-            parts.append(cell + pad if i in LEFT else pad + cell)
+            parts.append(cell + pad if left[i] else pad + cell)
         lines.append((parts[0] + GAP, parts[1], (GAP + GAP.join(parts[2:])).rstrip()))
     return lines, more
 

@@ -10,7 +10,7 @@ No Qt here.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from chainstudio.core.editing.changes import Changes
@@ -51,6 +51,7 @@ class Document:
         self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
         self._analysis: Analysis | None = None
         self._problems: list[Problem] | None = None
+        self.endpoints: frozenset[str] | None = None  # the endpoint profiles runs can use (None: any name)
         # The window's event loop must not parse templates (a 2,000-tag one takes ~0.5 s): with this set,
         # ``problems`` leaves unparsed templates out and lists them in ``unread``; whoever reads them (a
         # worker thread: ``templating.references``) then calls ``templates_read``.
@@ -119,7 +120,8 @@ class Document:
         """``validate`` of the current graph (computed once per revision)."""
         if self._problems is None:
             self.unread = set()
-            self._problems = validate(self.graph, self.analysis, self.unread if self.defer_parsing else None)
+            unread = self.unread if self.defer_parsing else None
+            self._problems = validate(self.graph, self.analysis, self.endpoints, unread=unread)
         return self._problems
 
     def templates_read(self) -> None:
@@ -129,6 +131,18 @@ class Document:
         self.unread = set()
         for listener in list(self._listeners):
             listener(Changes(problems=True))
+
+    def set_endpoints(self, names: Iterable[str] | None) -> None:
+        """The endpoint profiles a run can use now (None: any name will do, as on the simulated provider);
+        the steps that name one are announced as changed when their problems may differ."""
+        endpoints = None if names is None else frozenset(names)
+        if endpoints == self.endpoints:
+            return
+        self.endpoints = endpoints
+        self._problems = None
+        named = {n.id for n in self.graph.nodes.values() if n.kind == "llm" and n.param("endpoint")}
+        if named:
+            self._announce(Changes(nodes_changed=named))
 
     # --- state ----------------------------------------------------------------------------------
     @property
