@@ -18,7 +18,17 @@ from chainstudio.cli.terminal import make_console, raw_stream, styled
 from chainstudio.core.strict_json import standard
 from chainstudio.core.text_safety import escape_lone_surrogates, terminal_text
 
-__all__ = ["execute_with_progress", "final_report", "make_console", "print_banner", "write_json"]
+__all__ = [
+    "execute_with_progress",
+    "final_report",
+    "fmt_cost",
+    "fmt_count",
+    "fmt_ms",
+    "make_console",
+    "print_banner",
+    "print_endpoints",
+    "write_json",
+]
 
 
 def write_json(target: str, data: Any) -> None:
