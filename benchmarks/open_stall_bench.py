@@ -4,7 +4,8 @@ whose template has ~2,000 tags (the most a template may have), and every hostile
 
     .venv/bin/python benchmarks/open_stall_bench.py            # rewrites "## Opening hostile files" in performance.md
     .venv/bin/python benchmarks/open_stall_bench.py --no-write # print only
-    .venv/bin/python benchmarks/open_stall_bench.py --root ../main --no-write   # another checkout (before)
+    .venv/bin/python benchmarks/open_stall_bench.py --root ../main --no-write > before.txt   # the before
+    .venv/bin/python benchmarks/open_stall_bench.py --before before.txt   # + the before's UI-thread CPU
 
 A 5 ms QTimer probe records how late each tick fires while a file opens (and 3 s after: validation, the
 canvas, the inspector, the live estimate on its worker thread) and while the big template is edited once
@@ -167,7 +168,29 @@ async def measure(folder: Path) -> list[dict]:
     return rows
 
 
-def section(rows: list[dict], peak: float) -> str:
+def before_lines(rows: list[dict], before: list[dict]) -> list[str]:
+    """The window thread's CPU time per file, before (another checkout) and now."""
+    old = {r["file"]: r for r in before}
+    lines = [
+        "",
+        "The window thread's largest CPU time within one stall, before (main, `--root`) and after this change:",
+        "",
+        "| file | opening, before | after | selecting the step, before | after | typing, before | after |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        b = old.get(r["file"])
+        if b is None:
+            continue
+        cells = []
+        for what in ("open", "select", "edit"):
+            key = what + "_cpu_ms"
+            cells.append(f"{b[key]:.0f} ms | {r[key]:.0f} ms" if key in r and key in b else " | ")
+        lines.append(f"| {r['file']} | {' | '.join(cells)} |")
+    return lines
+
+
+def section(rows: list[dict], peak: float, before: list[dict] | None = None) -> str:
     lines = [
         SECTION,
         "",
@@ -197,6 +220,8 @@ def section(rows: list[dict], peak: float) -> str:
         for what in ("select", "edit"):
             cells.append(f"{r[what + '_ms']:.0f} ms | {r[what + '_cpu_ms']:.0f} ms" if what + "_ms" in r else " | ")
         lines.append(f"| {r['file']} | {' | '.join(cells)} | {r['growth_mb']:.0f} MB |")
+    if before:
+        lines += before_lines(rows, before)
     return "\n".join(lines) + "\n\n"
 
 
@@ -204,6 +229,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--root", help="measure another checkout's chainstudio")
+    parser.add_argument("--before", type=Path, help="the printed output of a measurement of the before")
     args = parser.parse_args()
     app = create_application()
     loop = qasync.QEventLoop(app)
@@ -211,7 +237,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder, loop:
         rows = loop.run_until_complete(measure(Path(folder)))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    text = section(rows, peak)
+    before = None
+    if args.before:
+        lines = args.before.read_text().splitlines()
+        before = [json.loads(line) for line in lines if line.startswith("{")]
+    text = section(rows, peak, before)
     print(text)
     if not args.no_write and not args.root:
         write_section(SECTION, text)
