@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if "--root" in sys.argv:
     ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.hostile from this checkout
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # tests.hostile (after ROOT's chainstudio)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
     os.environ.setdefault(var, tempfile.mkdtemp(prefix="open-stall-"))
@@ -231,6 +231,9 @@ def main() -> int:
     parser.add_argument("--root", help="measure another checkout's chainstudio")
     parser.add_argument("--before", type=Path, help="the printed output of a measurement of the before")
     args = parser.parse_args()
+    import chainstudio
+
+    print(f"chainstudio from {Path(chainstudio.__file__).parent}", flush=True)
     app = create_application()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
