@@ -87,17 +87,6 @@ def use_dark(dark: bool) -> None:
 OTHER_KIND = QColor("#607d8b")  # a kind without a colour of its own
 
 
-def faded_edge() -> QColor:
-    """An ordering-only edge drawn far out (the overview, big exports): the edge colour 60 % of the way to the
-    background, solid and opaque (a dash pattern, or a translucent pen, over 90,000 edges took seconds)."""
-    edge, back = (
-        (EDGE.red(), EDGE.green(), EDGE.blue()),
-        (CANVAS_BACKGROUND.red(), CANVAS_BACKGROUND.green(), CANVAS_BACKGROUND.blue()),
-    )
-    pairs = zip(edge, back, strict=True)
-    return QColor(*[round(a + (b - a) * 0.6) for a, b in pairs])
-
-
 def kind_color(kind: str) -> QColor:
     return KIND_COLORS.get(kind, OTHER_KIND)
 

@@ -52,7 +52,7 @@ def draw_overview(painter: QPainter, parts: OverviewParts, lod: float, exposed: 
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.setPen(_cosmetic(theme.EDGE))
     painter.drawPath(parts.solid)
-    painter.setPen(_cosmetic(theme.faded_edge()))
+    painter.setPen(_cosmetic(_mixed(theme.EDGE, theme.CANVAS_BACKGROUND, 0.6)))
     painter.drawPath(parts.faded)
     painter.setPen(Qt.PenStyle.NoPen)
     for kind, rects in parts.rects.items():
@@ -71,3 +71,9 @@ def _cosmetic(color: QColor, width: float = 0.0) -> QPen:
     pen = QPen(color, width)
     pen.setCosmetic(True)
     return pen
+
+
+def _mixed(color: QColor, into: QColor, amount: float) -> QColor:
+    """``color`` moved ``amount`` of the way to ``into``, opaque (a translucent pen strokes a path slowly)."""
+    pairs = zip((color.red(), color.green(), color.blue()), (into.red(), into.green(), into.blue()), strict=True)
+    return QColor(*[round(a + (b - a) * amount) for a, b in pairs])

@@ -67,9 +67,7 @@ class OverviewItem(QGraphicsItem):
         self.active = False
         # geometry (rebuilt when cards or edges move, come or go)
         self._rects: dict[str, QRectF] = {}  # node id -> its block
-        # the edges: those whose data is used, and the ordering-only ones (dashed on cards, faded here: a dash
-        # pattern over 90,000 edges took seconds a paint)
-        self._base: list[tuple[QPen, QPainterPath]] = []
+        self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
         # looks (restyled when a run, the selection or a badge changes)
         # node id -> (fill, name as drawn, name drawn dark, the step's name)
         self._styles: dict[str, tuple[QColor, str, bool, str]] = {}
@@ -128,7 +126,7 @@ class OverviewItem(QGraphicsItem):
             (dashed if edge.ordering_only else solid).addPath(edge.path())
         self.prepareGeometryChange()
         self._rects = rects
-        self._base = [(_cosmetic(theme.EDGE), solid), (_cosmetic(theme.faded_edge()), dashed)]
+        self._base = [(_cosmetic(theme.EDGE), solid), (_cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine), dashed)]
         self._overlays = {}
         self._styles = {n: style for n, style in self._styles.items() if n in rects}
         self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-12, -12, 12, 12)
