@@ -6,8 +6,10 @@ Saving writes a canonical, pretty-printed document with a fixed key order, so sa
 gives identical bytes and graphs diff cleanly in git.
 
 Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
-them in the file). A file is written with the lowest version that holds it: a graph without saved pins is
-still version 1, byte for byte what earlier releases wrote and read.
+them in the file); 3 adds issue 15's kinds and fields (each ``FieldSpec`` / ``NodeKind`` with ``since=3``:
+structured output, checks and repairs, ``pick_best``), written only when a graph uses them. A file is written
+with the lowest version that holds it: a graph without saved pins is still version 1, byte for byte what
+earlier releases wrote and read.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
-VERSION = 2  # the newest version this release reads and writes
+VERSION = 3  # the newest version this release reads and writes
 PINS_VERSION = 2  # the first version with pins
 SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -49,8 +51,13 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
     return dict(doc, version=2)
 
 
+def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 3: the same document (version 3 only adds kinds and fields, checked by ``_newer_than``)."""
+    return dict(doc, version=3)
+
+
 # version -> function turning a document of that version into one of version + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1, 2: _from_2}
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,7 @@ def from_document(data: object, source: str | None = None) -> Graph:
             f"this file was written by a newer ChainStudio (format version {version}); "
             f"this version reads up to {VERSION}. Please update ChainStudio.",
         )
+    written = version
     while version < VERSION:
         migrate = MIGRATIONS.get(version)
         if migrate is None:
@@ -249,6 +257,11 @@ def from_document(data: object, source: str | None = None) -> Graph:
         if node_doc.id in graph.nodes:
             problems.append(FileProblem(f"nodes[{i}].id", f"node id {node_doc.id!r} is used twice"))
             continue
+        newer = _newer_than(written, node_doc, i)
+        if newer is not None:
+            problems.append(newer)
+            rejected.add(node_doc.id)
+            continue
         try:
             params = _params_model(node_doc.kind).model_validate(node_doc.model_extra or {})
         except ValidationError as exc:
@@ -275,6 +288,29 @@ def from_document(data: object, source: str | None = None) -> Graph:
     if problems:
         raise LoadError(problems, source)
     return graph
+
+
+def _newer_than(written: int, node_doc: NodeDoc, i: int) -> FileProblem | None:
+    """A node of a file of format ``written`` that uses a kind or field of a later version (issue 15's: 3)."""
+    kind = NODE_KINDS[node_doc.kind]
+    if kind.since > written:
+        return FileProblem(f"nodes[{i}].kind", f"{kind.name} steps need format version {kind.since} (file: {written})")
+    for spec in kind.fields:
+        if spec.since > written and spec.name in (node_doc.model_extra or {}):
+            return FileProblem(f"nodes[{i}].{spec.name}", f"needs format version {spec.since} (file: {written})")
+    return None
+
+
+def _since_version(graph: Graph) -> int:
+    """The format version the graph's kinds and fields need (1 when it uses none added later)."""
+    needed = 1
+    for node in graph.nodes.values():
+        kind = NODE_KINDS[node.kind]
+        needed = max(needed, kind.since)
+        for spec in kind.fields:
+            if spec.since > needed and node.param(spec.name) != spec.default:
+                needed = spec.since
+    return needed
 
 
 def _load_pins(graph: Graph, pins: list[PinDoc], rejected: set[str]) -> list[FileProblem]:
@@ -317,14 +353,17 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
             "name": node.name,
             "position": [_number(node.position[0]), _number(node.position[1])],
         }
-        for spec in NODE_KINDS[node.kind].fields:
+        kind = NODE_KINDS[node.kind]
+        for spec in kind.fields:
             value = node.param(spec.name)
+            if spec.since > kind.since and value == spec.default:
+                continue  # a field a later version added, left unset: the file stays readable by earlier ones
             entry[spec.name] = spec.type(value) if value is not None else value
         nodes.append(entry)
     kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
     doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": PINS_VERSION if kept else 1,  # the lowest version that holds the document
+        "version": max(PINS_VERSION if kept else 1, _since_version(graph)),  # the lowest version that holds it
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],
