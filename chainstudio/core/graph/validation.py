@@ -236,7 +236,7 @@ def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> l
         if node.kind == "output" and not source.strip():
             return []
         used |= refs.steps
-    if not kind.template_fields:
+    if not kind.template_fields or node.kind == "pick_best":  # a pick-best step's edges bring its candidates
         return []
     out: list[Problem] = []
     for edge in incoming:

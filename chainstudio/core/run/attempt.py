@@ -109,6 +109,7 @@ class StepAttempts:
         self._on_first_token = on_first_token
         self.usage = StepUsage(services.pricing)
         self.attempts = 0
+        self.judge_calls = 0  # a checked step's judge calls (API calls of the step too)
         self._parts: list[str] = []  # the current attempt's text so far
         self._live_tokens = 0  # its output tokens so far (counted only under a budget)
         self._watchdog: Watchdog | None = None
@@ -349,7 +350,7 @@ class StepAttempts:
                 u.input_tokens,
                 u.output_tokens,
                 u.cost(),
-                attempt,
+                attempt + self.judge_calls,
                 result.request_id,
                 result.model,
                 u.cached_tokens,

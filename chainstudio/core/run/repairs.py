@@ -37,6 +37,7 @@ class Repairs:
         """A judge's model call, booked to the step: its tokens and cost count in the step's."""
         a = self.attempts
         s = a.services
+        a.judge_calls += 1
         result = await s.provider.stream_chat(request, lambda text, t: None)
         spent = Spent(
             request,
@@ -73,4 +74,4 @@ class Repairs:
         s = a.services
         after = f" after {repaired} repair{'s' if repaired != 1 else ''}" if repaired else ""
         message = f"the answer failed its {verdict.kind} check{after}: {verdict.reason}"
-        return ev.NodeFailed(s.run_id, s.clock.now(), a.step_id, message, attempt, None, *used)
+        return ev.NodeFailed(s.run_id, s.clock.now(), a.step_id, message, attempt + a.judge_calls, None, *used)
