@@ -27,7 +27,7 @@ class SchemaProblem(ValueError):
 
 @lru_cache(maxsize=512)
 def _parsed(text: str) -> str:
-    """The schema text normalised (sorted keys), or raises SchemaProblem; cached by text."""
+    """The schema text checked and re-serialised (declaration order kept), or raises SchemaProblem."""
     if len(text) > MAX_SCHEMA_CHARS:
         raise SchemaProblem(f"the schema is {len(text):,} characters, over the limit of {MAX_SCHEMA_CHARS:,}")
     try:
@@ -48,7 +48,7 @@ def _parsed(text: str) -> str:
         raise SchemaProblem(f"not a valid JSON schema{f' at {where}' if where else ''}: {exc.message}") from None
     except RecursionError:
         raise SchemaProblem("the schema is nested too deeply") from None
-    return json.dumps(value, sort_keys=True)
+    return json.dumps(value)
 
 
 def parse_schema(text: str) -> dict[str, Any] | None:
