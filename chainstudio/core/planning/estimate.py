@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from chainstudio.core.clock import Clock
+from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
 from chainstudio.core.planning.stand_in import StandInProvider
@@ -234,7 +235,7 @@ def estimate(
         return _run_isolated(go)
 
     state, basis = simulate(Scenario.CENTRAL)
-    models = sorted({s.model for s in state.spans.values() if s.kind == "llm" and s.model})
+    models = sorted({s.model for s in state.spans.values() if s.kind in MODEL_KINDS and s.model})
     unknown = [m for m in models if not latency.calibrated(m)]
     wall_range = None
     if with_range and (unknown or not latency.capacity.measured) and not latency.simulated:
@@ -258,7 +259,7 @@ def estimate(
                 span.input_tokens,
                 span.output_tokens,
                 0.0 if span.reused is not None else span.cost_usd,
-                basis.get(span.name, "no model call" if span.kind != "llm" else "not called"),
+                basis.get(span.name, "no model call" if span.kind not in MODEL_KINDS else "not called"),
             )
         )
     slots, capacity = latency.server()

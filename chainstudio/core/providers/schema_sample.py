@@ -17,29 +17,31 @@ from typing import Any
 MAX_DEPTH = 12
 
 
-def sample(schema: Any, rng: random.Random, words: list[str], root: Any = None, depth: int = 0) -> Any:
-    """A value that follows ``schema``."""
+def sample(
+    schema: Any, rng: random.Random, words: list[str], root: Any = None, depth: int = 0, *, truthy: float = 0.75
+) -> Any:
+    """A value that follows ``schema``; booleans are true with probability ``truthy``."""
     root = schema if root is None else root
     if not isinstance(schema, dict) or depth > MAX_DEPTH:
         return None
     if "$ref" in schema:
-        return sample(_resolve(root, str(schema["$ref"])), rng, words, root, depth + 1)
+        return sample(_resolve(root, str(schema["$ref"])), rng, words, root, depth + 1, truthy=truthy)
     if "const" in schema:
         return schema["const"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         return rng.choice(schema["enum"])
     for key in ("anyOf", "oneOf", "allOf"):
         if isinstance(schema.get(key), list) and schema[key]:
-            return sample(schema[key][0], rng, words, root, depth + 1)
+            return sample(schema[key][0], rng, words, root, depth + 1, truthy=truthy)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), kind[0] if kind else None)
     if kind is None:
         kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
     if kind == "object":
-        return _object(schema, rng, words, root, depth)
+        return _object(schema, rng, words, root, depth, truthy)
     if kind == "array":
-        return _array(schema, rng, words, root, depth)
+        return _array(schema, rng, words, root, depth, truthy)
     if kind == "integer":
         low, high = _bounds(schema, 0, 100)
         return rng.randint(int(low), int(high))
@@ -47,7 +49,7 @@ def sample(schema: Any, rng: random.Random, words: list[str], root: Any = None, 
         low, high = _bounds(schema, 0.0, 1.0)
         return round(rng.uniform(low, high), 2)
     if kind == "boolean":
-        return rng.random() < 0.75
+        return rng.random() < truthy
     if kind == "null":
         return None
     return _string(schema, rng, words)
@@ -64,27 +66,31 @@ def _resolve(root: Any, ref: str) -> Any:
     return node if isinstance(node, dict) else {}
 
 
-def _object(schema: dict[str, Any], rng: random.Random, words: list[str], root: Any, depth: int) -> dict[str, Any]:
+def _object(
+    schema: dict[str, Any], rng: random.Random, words: list[str], root: Any, depth: int, truthy: float
+) -> dict[str, Any]:
     found = schema.get("properties")
     properties: dict[str, Any] = found if isinstance(found, dict) else {}
     required = set(schema.get("required") or [])
     out: dict[str, Any] = {}
     for name, sub in properties.items():
         if name in required or rng.random() < 0.67:
-            out[name] = sample(sub, rng, words, root, depth + 1)
+            out[name] = sample(sub, rng, words, root, depth + 1, truthy=truthy)
     for name in required - set(out):
         out[name] = _string({}, rng, words)
     return out
 
 
-def _array(schema: dict[str, Any], rng: random.Random, words: list[str], root: Any, depth: int) -> list[Any]:
+def _array(
+    schema: dict[str, Any], rng: random.Random, words: list[str], root: Any, depth: int, truthy: float
+) -> list[Any]:
     low = int(schema.get("minItems", 2 if schema.get("minItems") is None else 0))
     high = int(schema.get("maxItems", max(low, 5)))
     low = min(low, high)
     size = rng.randint(low, max(low, min(high, low + 3))) if "minItems" in schema else rng.randint(low, high)
     found = schema.get("items")
     items: dict[str, Any] = found if isinstance(found, dict) else {}
-    values = [sample(items, rng, words, root, depth + 1) for _ in range(size)]
+    values = [sample(items, rng, words, root, depth + 1, truthy=truthy) for _ in range(size)]
     for name, sub in (items.get("properties") or {}).items():  # each enum value once, in order
         choices = sub.get("enum") if isinstance(sub, dict) else None
         if isinstance(choices, list) and len(choices) == size:

@@ -237,15 +237,16 @@ def simulated_text(prompt: str, max_tokens: int, rng: random.Random, length: tup
     return text
 
 
-def structured_text(request: ChatRequest, prompt: str, rng: random.Random) -> str:
-    """A JSON answer that follows the request's schema (JSON mode without one: an object with the text)."""
+def structured_text(request: ChatRequest, prompt: str, rng: random.Random, *, truthy: float = 0.75) -> str:
+    """A JSON answer that follows the request's schema (JSON mode without one: an object with the text);
+    ``truthy``: how often a boolean (a judge's "pass") is true."""
     spec = request.response_format or {}
     inner = spec.get("json_schema")
     schema = inner.get("schema") if isinstance(inner, dict) else None
     words = [w for w in dict.fromkeys(w.lower() for w in _WORD.findall(prompt)) if w not in _SCHEMA_WORDS]
     if not isinstance(schema, dict):
         return json.dumps({"answer": " ".join(words[:12]) or MARKER})
-    return json.dumps(sample(schema, rng, words[:60] or list(_FILLER)), ensure_ascii=False)
+    return json.dumps(sample(schema, rng, words[:60] or list(_FILLER), truthy=truthy), ensure_ascii=False)
 
 
 # the words of the schema instruction itself, which make implausible sample strings

@@ -27,7 +27,12 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
     """The card's detail line (model, input...) and the text to preview."""
     if node.kind == "llm":
         detail = f"{node.param('model')} · t={node.param('temperature'):g} · {node.param('max_tokens')} tok"
+        detail += check_note(node)
         text = str(node.param("prompt") or "")
+    elif node.kind == "pick_best":
+        field = str(node.param("score_field") or "").strip()
+        detail = f"pick best by {field}" if field else f"pick best · judge {node.param('model')}"
+        text = "" if field else str(node.param("criteria") or "")
     elif node.kind == "input":
         detail = f"graph input: {node.param('input') or node.name}"
         text = ""
@@ -40,6 +45,17 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
         )
     preview = [line.strip() for line in text.splitlines() if line.strip()]
     return detail, preview
+
+
+def check_note(node: Node) -> str:
+    """What a checked LLM step's card says of its schema and checks: " · {schema} · ✓ judge ×2"."""
+    parts = []
+    if str(node.param("output_schema") or "").strip():
+        parts.append("{schema}")
+    checks = [name for name, key in (("regex", "check_regex"), ("judge", "check_judge")) if str(node.param(key) or "")]
+    if checks or parts:
+        parts.append(f"✓ {'+'.join(checks) or 'valid'} ×{node.param('repairs')}")
+    return "".join(f" · {p}" for p in parts)
 
 
 @lru_cache(maxsize=1)

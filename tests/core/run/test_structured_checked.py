@@ -145,3 +145,8 @@ async def _simulated(graph: Graph) -> Run:
     run = Run(graph, RunContext(provider=SimulatedProvider(seed=3)))
     await run.execute()
     return run
+
+
+def test_stored_events_of_an_unknown_kind_are_left_out_when_read():
+    text = event_codec.dumps([ev.NodeQueued("r", 1.0, "n")]) + '\n{"type": "NodeFromTheFuture", "run_id": "r", "t": 2}'
+    assert event_codec.loads(text) == [ev.NodeQueued("r", 1.0, "n")]
