@@ -26,8 +26,8 @@ DETAIL_LOD = geo.DETAIL_LOD
 def card_lines(node: Node) -> tuple[str, list[str]]:
     """The card's detail line (model, input...) and the text to preview."""
     if node.kind == "llm":
-        detail = f"{node.param('model')} · t={node.param('temperature'):g} · {node.param('max_tokens')} tok"
-        detail += check_note(node)
+        checks = check_note(node)  # a checked step's card says so instead of its temperature and length
+        detail = f"{node.param('model')}{checks}" if checks else card_settings(node)
         text = str(node.param("prompt") or "")
     elif node.kind == "pick_best":
         field = str(node.param("score_field") or "").strip()
@@ -47,14 +47,18 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
     return detail, preview
 
 
+def card_settings(node: Node) -> str:
+    return f"{node.param('model')} · t={node.param('temperature'):g} · {node.param('max_tokens')} tok"
+
+
 def check_note(node: Node) -> str:
-    """What a checked LLM step's card says of its schema and checks: " · {schema} · ✓ judge ×2"."""
+    """What a checked LLM step's card says of its schema and checks: " · { } schema · ✓ judge · 2 repairs"."""
     parts = []
     if str(node.param("output_schema") or "").strip():
-        parts.append("{schema}")
+        parts.append("{ } schema")
     checks = [name for name, key in (("regex", "check_regex"), ("judge", "check_judge")) if str(node.param(key) or "")]
     if checks or parts:
-        parts.append(f"✓ {'+'.join(checks) or 'valid'} ×{node.param('repairs')}")
+        parts.append(f"✓ {'+'.join(checks) or 'valid'} · {node.param('repairs')} repairs")
     return "".join(f" · {p}" for p in parts)
 
 

@@ -162,6 +162,8 @@ def verdicts_text(span) -> str:
     """A checked step's verdicts and a pick-best step's scores, under its output."""
     lines = []
     for mark in span.checks:
+        if mark.kind == "pick" and mark.passed:
+            continue  # the scores below say it
         verdict = "passed" if mark.passed else "rejected"
         lines.append(
             f"attempt {mark.attempt}: {mark.kind} check {verdict}" + (f": {mark.reason}" if mark.reason else "")
