@@ -16,12 +16,13 @@ from typing import Any
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
+from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.templating import environment
 
 MAX_SCHEMA_CHARS = 100_000
 
 
-class SchemaProblem(ValueError):
+class SchemaProblem(ChainStudioError, ValueError):
     """An ``output_schema`` that is not a usable JSON schema (the message is one sentence)."""
 
 

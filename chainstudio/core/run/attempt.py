@@ -281,8 +281,9 @@ class StepAttempts:
 
         return on_delta
 
-    def _book(self, result: ChatResult, grant: Grant | None) -> None:
-        request = self.call.request
+    def _book(self, result: ChatResult, grant: Grant | None, request: ChatRequest | None = None) -> None:
+        """An answer's usage (``request``: a judge's, booked to the step; default the step's request)."""
+        request = request or self.call.request
         self._add(
             Spent(
                 request,

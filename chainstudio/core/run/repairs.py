@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from chainstudio.core.providers.base import ChatRequest, ChatResult
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.checks import Verdict, repair_request
-from chainstudio.core.run.usage import Spent
 from chainstudio.core.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -39,18 +38,7 @@ class Repairs:
         s = a.services
         a.judge_calls += 1
         result = await s.provider.stream_chat(request, lambda text, t: None)
-        spent = Spent(
-            request,
-            result.text,
-            result.input_tokens,
-            result.output_tokens,
-            result.model or request.model,
-            result.cached_tokens,
-            result.tokens_estimated,
-        )
-        a.usage.add(spent)
-        if s.budget.active:
-            s.budget.settle(f"{a.step_id}:judge", spent.tokens, a.usage.attempt_cost(spent))
+        a._book(result, None, request)
         return result
 
     def repaired_call(self, answer: str, verdict: Verdict) -> PreparedCall:

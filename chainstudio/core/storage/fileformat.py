@@ -1,4 +1,5 @@
-"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save.
+"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save. Over 400
+lines because reading, migrating and canonically writing one format are kept together, in one place.
 
 Files carry ``"format": "chainstudio/graph"`` and an integer ``"version"``; older versions are migrated
 forward step by step through ``MIGRATIONS`` (dispatch on the version field, never try/except cascades).
@@ -32,6 +33,7 @@ from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
+from chainstudio.core.storage.format_versions import needed_version, newer_than
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
@@ -52,7 +54,7 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 -> 3: the same document (version 3 only adds kinds and fields, checked by ``_newer_than``)."""
+    """Version 2 -> 3: the same document (version 3 only adds kinds and fields, checked by ``newer_than``)."""
     return dict(doc, version=3)
 
 
@@ -257,9 +259,9 @@ def from_document(data: object, source: str | None = None) -> Graph:
         if node_doc.id in graph.nodes:
             problems.append(FileProblem(f"nodes[{i}].id", f"node id {node_doc.id!r} is used twice"))
             continue
-        newer = _newer_than(written, node_doc, i)
+        newer = newer_than(written, node_doc.kind, set(node_doc.model_extra or {}), f"nodes[{i}]")
         if newer is not None:
-            problems.append(newer)
+            problems.append(FileProblem(*newer))
             rejected.add(node_doc.id)
             continue
         try:
@@ -288,29 +290,6 @@ def from_document(data: object, source: str | None = None) -> Graph:
     if problems:
         raise LoadError(problems, source)
     return graph
-
-
-def _newer_than(written: int, node_doc: NodeDoc, i: int) -> FileProblem | None:
-    """A node of a file of format ``written`` that uses a kind or field of a later version (issue 15's: 3)."""
-    kind = NODE_KINDS[node_doc.kind]
-    if kind.since > written:
-        return FileProblem(f"nodes[{i}].kind", f"{kind.name} steps need format version {kind.since} (file: {written})")
-    for spec in kind.fields:
-        if spec.since > written and spec.name in (node_doc.model_extra or {}):
-            return FileProblem(f"nodes[{i}].{spec.name}", f"needs format version {spec.since} (file: {written})")
-    return None
-
-
-def _since_version(graph: Graph) -> int:
-    """The format version the graph's kinds and fields need (1 when it uses none added later)."""
-    needed = 1
-    for node in graph.nodes.values():
-        kind = NODE_KINDS[node.kind]
-        needed = max(needed, kind.since)
-        for spec in kind.fields:
-            if spec.since > needed and node.param(spec.name) != spec.default:
-                needed = spec.since
-    return needed
 
 
 def _load_pins(graph: Graph, pins: list[PinDoc], rejected: set[str]) -> list[FileProblem]:
@@ -363,7 +342,7 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
     doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": max(PINS_VERSION if kept else 1, _since_version(graph)),  # the lowest version that holds it
+        "version": max(PINS_VERSION if kept else 1, needed_version(graph)),  # the lowest version that holds it
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],

@@ -74,3 +74,15 @@ def test_the_ensemble_example_runs_on_the_simulator():
     span = run.state.span_by_name("best")
     assert span.status == "succeeded" and span.scores is not None and len(span.scores.scores) == 5
     assert run.state.outputs["headline"] == run.state.span_by_name(span.scores.best).output
+
+
+def test_the_estimate_plans_checked_and_pick_best_steps_without_a_problem():
+    from chainstudio.core.planning.estimate import estimate
+
+    for name in ("sql-check-repair", "headline-pick-best"):
+        result = estimate(load(ROOT / "resources" / "examples" / f"{name}.chain.json"))
+        assert result.problem is None, result.problem
+        called = {n.name for n in result.nodes if n.kind in ("llm", "pick_best") and n.end_ms is not None}
+        assert called >= ({"generate_sql", "explain"} if name == "sql-check-repair" else {"best"})
+    sql = estimate(load(ROOT / "resources" / "examples" / "sql-check-repair.chain.json"))
+    assert sql.api_calls == 3  # generate_sql, its judge (planned as passing: no repair) and explain
