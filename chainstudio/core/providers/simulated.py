@@ -4,8 +4,8 @@ Output text is derived from the prompt (its words, reshuffled by a seeded genera
 it is simulated. Latency follows a per-model profile: time to first token (plus a prefill share per input
 token) and then output tokens at a tokens-per-second rate, both with seeded jitter. Token counts are
 computed from the text with ``tokens.count_tokens``. A request with a ``response_format`` gets JSON that
-follows its schema (``schema_sample``), made of the prompt's words. Faults (429 with Retry-After, 500, a stream dropped
-midway) can be injected at given rates. Time runs on the passed ``Clock``, so ``Clock(speed=50)`` makes a
+follows its schema (``schema_sample``), made of the prompt's words. Faults (429 with Retry-After, 500, a
+stream dropped midway) can be injected at given rates. Time runs on the passed ``Clock``, so ``Clock(speed=50)`` makes a
 run take a fiftieth of the time while reporting the same simulated durations.
 """
 

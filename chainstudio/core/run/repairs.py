@@ -49,7 +49,8 @@ class Repairs:
         return replace(
             call,
             request=request,
-            prompt=request.messages[-1]["content"],
+            # what the run shows as the attempt's prompt: the conversation after the step's own prompt
+            prompt=f"{call.prompt}\n\n[assistant]\n{answer}\n\n[user]\n{request.messages[-1]['content']}",
             estimated_tokens=call.estimated_tokens + added,
             cache_request=call.cache_request or call.request,
         )
