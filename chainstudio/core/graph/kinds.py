@@ -22,7 +22,7 @@ class FieldSpec:
     multiline: bool = False
     template: bool = False  # rendered with Jinja2 against upstream outputs
     editable: bool = True  # False: kept by the editor itself, not a field of its own in the inspector
-    since: int = 1  # the file-format version that added it: written only when set (see core/storage/fileformat)
+    version: int = 1  # the file format version that added it: written only when set (not the default)
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class NodeKind:
     has_input_port: bool = True
     has_output_port: bool = True
     calls_model: bool = False
-    since: int = 1  # the file-format version that added the kind
+    version: int = 1  # the file format version that added the kind (a file with one is of that version)
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -59,9 +59,9 @@ CHECK_FIELDS = (
         "Output schema",
         "JSON schema of the answer (JSON text). Downstream templates read its fields: {{ step.field }}.",
         multiline=True,
-        since=3,
+        version=3,
     ),
-    FieldSpec("check_regex", str, "", "Check (regex)", "The answer must match this regular expression.", since=3),
+    FieldSpec("check_regex", str, "", "Check (regex)", "The answer must match this regular expression.", version=3),
     FieldSpec(
         "check_judge",
         str,
@@ -70,7 +70,7 @@ CHECK_FIELDS = (
         "Jinja2 template for a judge model; {{ answer }} is the answer. It returns pass or fail with a reason.",
         multiline=True,
         template=True,
-        since=3,
+        version=3,
     ),
     FieldSpec(
         "repairs",
@@ -80,7 +80,7 @@ CHECK_FIELDS = (
         "Repair attempts when the answer fails its schema or check (sent with the complaint).",
         0,
         10,
-        since=3,
+        version=3,
     ),
 )
 
@@ -99,6 +99,14 @@ LLM = NodeKind(
     description="Sends a prompt rendered from upstream outputs to a chat model.",
     fields=(
         FieldSpec("model", str, DEFAULT_MODEL, "Model", "Model name as the provider knows it."),
+        FieldSpec(
+            "endpoint",
+            str,
+            "",
+            "Endpoint",
+            "An endpoint profile from Settings (its server, key, limits and prices); empty: the run's provider.",
+            version=3,
+        ),
         FieldSpec("temperature", float, 0.3, "Temperature", minimum=0.0, maximum=2.0),
         FieldSpec("max_tokens", int, 512, "Max tokens", "Upper bound on output tokens.", 1, 1_000_000),
         FieldSpec("timeout", float, 60.0, "Timeout (s)", "Per-attempt time limit.", 0.1, 3600.0),
@@ -175,7 +183,7 @@ PICK_BEST = NodeKind(
         FieldSpec("retries", int, 3, "Retries", "Retries on 429, 5xx, timeouts and dropped connections.", 0, 20),
     ),
     calls_model=True,
-    since=3,
+    version=3,
 )
 
 NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, PICK_BEST)}

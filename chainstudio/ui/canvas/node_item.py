@@ -26,8 +26,9 @@ DETAIL_LOD = geo.DETAIL_LOD
 def card_lines(node: Node) -> tuple[str, list[str]]:
     """The card's detail line (model, input...) and the text to preview."""
     if node.kind == "llm":
+        at = f" @{node.param('endpoint')}" if node.param("endpoint") else ""  # its endpoint profile (issue 15)
         checks = check_note(node)  # a checked step's card says so instead of its temperature and length
-        detail = f"{node.param('model')}{checks}" if checks else card_settings(node)
+        detail = f"{node.param('model')}{at}{checks}" if checks else card_settings(node, at)
         text = str(node.param("prompt") or "")
     elif node.kind == "pick_best":
         field = str(node.param("score_field") or "").strip()
@@ -47,7 +48,9 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
     return detail, preview
 
 
-def card_settings(node: Node) -> str:
+def card_settings(node: Node, at: str = "") -> str:
+    if at:  # on an endpoint profile: its name instead of the temperature
+        return f"{node.param('model')}{at} · {node.param('max_tokens')} tok"
     return f"{node.param('model')} · t={node.param('temperature'):g} · {node.param('max_tokens')} tok"
 
 
