@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chainstudio.cli.step_table import fmt_cost, fmt_count, fmt_ms, print_step_table, step_table
+from chainstudio.cli.step_table import fmt_cost, fmt_count, fmt_ms, print_step_table, step_table, verdict_note
 from chainstudio.cli.terminal import make_console, raw_stream, styled
+from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.strict_json import standard
 from chainstudio.core.text_safety import escape_lone_surrogates, terminal_text
 
@@ -27,6 +28,7 @@ __all__ = [
     "make_console",
     "print_banner",
     "print_endpoints",
+    "verdict_note",
     "write_json",
 ]
 
@@ -82,7 +84,7 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
 
         def line(event: Any) -> None:
             t = run_obj.state.rel(event.t) or 0.0
-            if isinstance(event, ev.NodeFinished) and run_obj.graph.nodes[event.node_id].kind == "llm":
+            if isinstance(event, ev.NodeFinished) and run_obj.graph.nodes[event.node_id].kind in MODEL_KINDS:
                 tokens = fmt_count(event.output_tokens, event.tokens_estimated)
                 say(f"  {t:8.2f}s  done     {names[event.node_id]} ({tokens} tokens)")
             elif isinstance(event, ev.NodeFailed):
@@ -91,6 +93,10 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
                 say(f"  {t:8.2f}s  retry    {names[event.node_id]} in {event.delay:.2f}s: {event.reason}")
             elif isinstance(event, ev.NodeSkipped):
                 say(f"  {t:8.2f}s  skipped  {names[event.node_id]}: {event.reason}")
+            elif isinstance(event, ev.NodeChecked) and not event.passed:
+                say(f"  {t:8.2f}s  rejected {names[event.node_id]} ({event.kind} check): {event.reason}")
+            elif isinstance(event, ev.NodeScored):
+                say(f"  {t:8.2f}s  picked   {event.best} in {names[event.node_id]}")
 
         def say(text: str) -> None:  # straight to the file: rich's layout per line cost 0.4 ms a step
             if streaming is not None:

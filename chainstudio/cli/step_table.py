@@ -65,6 +65,8 @@ def step_row(state: Any, span: Any, now: float, live: bool, endpoints: bool = Fa
         note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
     elif span.answered_by_other_model and not note:
         note = f"answered by {span.model} (asked for {span.requested_model})"
+    elif not note:
+        note = verdict_note(span)
     status = str(span.status)
     guessed = span.tokens_estimated
     reused = reuse_note(span)
@@ -84,6 +86,18 @@ def step_row(state: Any, span: Any, now: float, live: bool, endpoints: bool = Fa
         note[:NOTE_CHARS],
     ]
     return cells
+
+
+def verdict_note(span: Any) -> str:
+    """A checked step's repairs, or a pick-best step's pick and scores, in a few words."""
+    if span.scores is not None:
+        scored = ", ".join(f"{n} {'—' if s is None else f'{s:g}'}" for n, s, _ in span.scores.scores)
+        return f"picked {span.scores.best} ({scored})"
+    rejected = [m for m in span.checks if not m.passed]
+    if not rejected:
+        return f"{span.checks[-1].kind} check passed" if span.checks else ""
+    s = "s" if len(rejected) != 1 else ""
+    return f"{len(rejected)} repair{s} after {rejected[-1].kind} check: {rejected[-1].reason}"
 
 
 def live_spans(state: Any, rows: int) -> tuple[list[Any], str]:
