@@ -207,7 +207,7 @@ _PLAIN_TAG = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\s*\}\}", re
 _Part = tuple[str, str | None]  # (name, attribute) of a plain tag
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)  # as many as the other caches of templates
 def _plain_parts(source: str) -> tuple[str | _Part, ...] | None:
     """``source`` as literal texts and plain tags, or None when it has anything else."""
     if "\r" in source or _too_big(source) is not None:
