@@ -27,6 +27,10 @@ from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted
 FLASH_MS = 700
 OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
 PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
+# A big graph's scene index is kept shallow: Qt's default depth for 110,000 items files each long edge
+# into thousands of leaves, which took most of the two minutes a 10,000-step graph spent opening.
+BIG_SCENE_ITEMS = 4_000
+BIG_SCENE_BSP_DEPTH = 6
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
 
@@ -89,6 +93,8 @@ class CanvasScene(QGraphicsScene):
         graph = self.document.graph
         if changes.reset:
             self._clear_items()
+            big = len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS
+            self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if big else 0)  # 0: Qt's own choice
             changes = Changes(nodes_added=set(graph.nodes), edges_added=set(graph.edges))
         for edge_id in changes.edges_removed | changes.edges_added:
             if edge_id not in graph.edges:
@@ -156,6 +162,9 @@ class CanvasScene(QGraphicsScene):
 
     def _route(self, item: EdgeItem) -> None:
         item.set_ends(self.nodes[item.source_id].port_scene_pos("out"), self.nodes[item.target_id].port_scene_pos("in"))
+
+    def dragging_connection(self) -> bool:
+        return self._drag is not None
 
     def node_item_moved(self, item: NodeItem) -> None:
         """Called by a NodeItem whose position changed (while dragging or when the model moved it)."""

@@ -1,0 +1,73 @@
+"""The overview's plain edges, drawn once per zoom level into an image and then copied onto each frame.
+
+Stroking 100,000 curves takes seconds however they are batched; a frame that only copies pixels takes
+milliseconds. The image covers the edges' whole extent at the view's scale when that fits in
+``MAX_PIXELS`` (panning then reuses it), else the view and a margin around it (redrawn when a pan leaves
+it). It is drawn again when the zoom or the edges change. Rotated or sheared views are drawn directly.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QImage, QPainter, QPainterPath, QPen, QTransform
+
+MAX_PIXELS = 8_000_000  # 32 MB of image at most
+MARGIN = 0.5  # of the view's size, on each side, when the image cannot cover every edge
+
+
+class EdgeImage:
+    def __init__(self) -> None:
+        self._image: QImage | None = None
+        self._key: tuple[float, float, float, int] | None = None
+        self._covers = QRect()  # in scaled scene coordinates (scene × scale), pixel-aligned
+        self.version = 0  # bumped when the edges change
+
+    def changed(self) -> None:
+        self.version += 1
+        self._image = None
+
+    def paint(self, painter: QPainter, base: list[tuple[QPen, QPainterPath]], bounds: QRectF, exposed: QRectF) -> None:
+        """Draw ``base`` (the edges, within ``bounds``) where ``exposed`` (scene coordinates) is repainted."""
+        t = painter.worldTransform()
+        device = painter.device()
+        if t.type().value > QTransform.TransformationType.TxScale.value or device is None or bounds.isEmpty():
+            _stroke(painter, base)
+            return
+        sx, sy, dx, dy = t.m11(), t.m22(), t.dx(), t.dy()
+        dpr = device.devicePixelRatioF()
+        scale = QTransform.fromScale(sx, sy)
+        extent = scale.mapRect(bounds).toAlignedRect()
+        view = scale.mapRect(exposed)
+        needed = view.toAlignedRect().intersected(extent)
+        if needed.isEmpty():
+            return
+        key = (sx, sy, dpr, self.version)
+        if self._image is None or key != self._key or not self._covers.contains(needed):
+            covers = extent
+            if extent.width() * extent.height() * dpr * dpr > MAX_PIXELS:
+                w, h = view.width() * MARGIN, view.height() * MARGIN
+                covers = view.adjusted(-w, -h, w, h).toAlignedRect().intersected(extent)
+            self._image, self._key, self._covers = _draw(base, sx, sy, dpr, covers), key, covers
+        painter.save()
+        painter.setWorldTransform(QTransform())
+        painter.drawImage(QPointF(self._covers.left() + dx, self._covers.top() + dy), self._image)
+        painter.restore()
+
+
+def _stroke(painter: QPainter, base: list[tuple[QPen, QPainterPath]]) -> None:
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    for pen, path in base:
+        painter.setPen(pen)
+        painter.drawPath(path)
+
+
+def _draw(base: list[tuple[QPen, QPainterPath]], sx: float, sy: float, dpr: float, covers: QRect) -> QImage:
+    image = QImage(round(covers.width() * dpr), round(covers.height() * dpr), QImage.Format.Format_ARGB32_Premultiplied)
+    image.setDevicePixelRatio(dpr)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setWorldTransform(QTransform(sx, 0, 0, sy, -covers.left(), -covers.top()))
+    _stroke(painter, base)
+    painter.end()
+    return image
