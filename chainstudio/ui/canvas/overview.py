@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
@@ -44,6 +44,14 @@ OVERLAY_PENS = {  # the looks a run or a drag gives edges, over the plain ones (
 
 def overview_wanted(zoom: float) -> bool:
     return zoom < geo.DETAIL_LOD
+
+
+def repaint_views(scene: QGraphicsScene) -> None:
+    """Repaint the views' overview frames: the view paints them itself (``overview_frame``), so Qt, which
+    tracks where it last painted each item during its own paint, would take the overview's updates for
+    changes outside the view."""
+    for view in scene.views():
+        view.viewport().update()
 
 
 def _set_drawn(item: QGraphicsItem, drawn: bool) -> None:
@@ -177,6 +185,7 @@ class OverviewItem(QGraphicsItem):
         if edge_ids or not self._overlays:
             self._restyle_edges()
         self.update()
+        repaint_views(self._scene)
 
     def _fit(self, name: str) -> str:
         """``name`` elided to a block's width (remembered: a run redraws the overview many times)."""

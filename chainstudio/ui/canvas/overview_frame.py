@@ -26,12 +26,12 @@ def paint_overview_frame(view: CanvasView, event: QPaintEvent) -> bool:
         return False
     painter = QPainter(view.viewport())
     try:
-        painter.setRenderHints(view.renderHints())
         painter.setClipRegion(event.region())
         transform = view.viewportTransform()
         exposed = transform.inverted()[0].mapRect(QRectF(event.region().boundingRect())).adjusted(-2, -2, 2, 2)
         painter.setWorldTransform(transform)
-        view.drawBackground(painter, exposed)
+        view.drawBackground(painter, exposed)  # without anti-aliasing, as Qt draws its cached background
+        painter.setRenderHints(view.renderHints())
         option = QStyleOptionGraphicsItem()
         option.exposedRect = exposed
         for band in scene.bands:  # under the overview (z −10 and 0.5)

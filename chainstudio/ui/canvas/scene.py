@@ -22,7 +22,7 @@ from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
 from chainstudio.ui.canvas.interactions import ConnectDrag
 from chainstudio.ui.canvas.node_item import NodeItem, PortItem
-from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted
+from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted, repaint_views
 
 FLASH_MS = 700
 OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
@@ -256,6 +256,8 @@ class CanvasScene(QGraphicsScene):
         for band, group in zip(self.bands, groups, strict=False):
             rects = [self.nodes[n].sceneBoundingRect() for n in group if n in self.nodes]
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
+        if self.overview.active:
+            repaint_views(self)
 
     def set_show_layers(self, on: bool) -> None:
         self.show_layers = on
