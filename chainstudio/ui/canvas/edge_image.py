@@ -3,7 +3,9 @@
 Stroking 100,000 curves takes seconds however they are batched; a frame that only copies pixels takes
 milliseconds. The image covers the edges' whole extent at the view's scale when that fits in
 ``MAX_PIXELS`` (panning then reuses it), else the view and a margin around it (redrawn when a pan leaves
-it). It is drawn again when the zoom or the edges change. Rotated or sheared views are drawn directly.
+it). It is drawn again when the zoom or the edges change; during a zoom gesture (``rescale``) the last image
+is stretched instead, and drawn again sharp when the gesture settles (as the cards are). Rotated or sheared
+views are drawn directly.
 """
 
 from __future__ import annotations
@@ -26,8 +28,16 @@ class EdgeImage:
         self.version += 1
         self._image = None
 
-    def paint(self, painter: QPainter, base: list[tuple[QPen, QPainterPath]], bounds: QRectF, exposed: QRectF) -> None:
-        """Draw ``base`` (the edges, within ``bounds``) where ``exposed`` (scene coordinates) is repainted."""
+    def paint(
+        self,
+        painter: QPainter,
+        base: list[tuple[QPen, QPainterPath]],
+        bounds: QRectF,
+        exposed: QRectF,
+        rescale: bool = False,
+    ) -> None:
+        """Draw ``base`` (the edges, within ``bounds``) where ``exposed`` (scene coordinates) is repainted;
+        ``rescale``: a zoom is under way, stretch the last image rather than stroke the edges again."""
         t = painter.worldTransform()
         device = painter.device()
         if t.type().value > QTransform.TransformationType.TxScale.value or device is None or bounds.isEmpty():
@@ -42,6 +52,15 @@ class EdgeImage:
         if needed.isEmpty():
             return
         key = (sx, sy, dpr, self.version)
+        if rescale and self._image is not None and self._key is not None and self._key[2:] == key[2:]:
+            kx, ky = sx / self._key[0], sy / self._key[1]
+            c = self._covers
+            target = QRectF(c.left() * kx + dx, c.top() * ky + dy, c.width() * kx, c.height() * ky)
+            painter.save()
+            painter.setWorldTransform(QTransform())
+            painter.drawImage(target, self._image)
+            painter.restore()
+            return
         if self._image is None or key != self._key or not self._covers.contains(needed):
             covers = extent
             if extent.width() * extent.height() * dpr * dpr > MAX_PIXELS:

@@ -225,7 +225,7 @@ class OverviewItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         exposed = option.exposedRect
-        self._edge_image.paint(painter, self._base, self._bounds, exposed)
+        self._edge_image.paint(painter, self._base, self._bounds, exposed, self._scene.zooming)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for look, (ids, path) in self._overlays.items():

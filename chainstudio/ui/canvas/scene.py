@@ -216,6 +216,8 @@ class CanvasScene(QGraphicsScene):
             self.zooming = on
             for item in self.nodes.values():
                 item.set_crisp(not on)
+            if self.overview.active and not on:
+                repaint_views(self)  # its edges sharp again
 
     def flush(self) -> None:
         """Bring layer bands and edge styles up to date now (normally done on the next event-loop turn)."""
