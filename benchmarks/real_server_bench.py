@@ -41,7 +41,7 @@ from chainstudio.core.graph.model import Graph  # noqa: E402
 from chainstudio.core.planning.calibration import calibrate  # noqa: E402
 from chainstudio.core.planning.estimate import Estimate, estimate  # noqa: E402
 from chainstudio.core.planning.latency_model import LatencyModel  # noqa: E402
-from chainstudio.core.run.executor import Strategy  # noqa: E402
+from chainstudio.core.run.executor import Run, Strategy  # noqa: E402
 from chainstudio.core.run.record import run_record  # noqa: E402
 from chainstudio.core.storage.fileformat import load  # noqa: E402
 from chainstudio.core.storage.history import RunHistory  # noqa: E402
@@ -88,6 +88,7 @@ class Measured:
     before: Estimate | None  # the estimate right before this run
     load: str
     usage: str  # whose token counts the record has
+    pace: str = ""  # the server's measured pace in this run (output tokens/s while streaming, memory)
 
     @property
     def wall_ms(self) -> float:
@@ -110,16 +111,53 @@ class Round:
         return next(m for m in self.runs if (m.graph, m.strategy, m.phase) == (graph, strategy, phase))
 
 
+def server_memory_mb(server: RunningServer) -> float | None:
+    """The server process's resident memory (Linux), MB."""
+    try:
+        for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def pace(run: Run, server: RunningServer) -> str:
+    """How fast the server went in ``run``: output tokens per second of streaming, over all steps and over
+    the steps that streamed alone (one request in flight), and its memory: a server slowing down with its
+    age or the machine's load shows here."""
+    spans = [s for s in run.state.spans.values() if s.kind == "llm" and s.attempts]
+    windows = [(a.start, a.end or a.start) for s in spans for a in s.attempts]
+
+    def rate(chosen: list[Any]) -> str:
+        tokens = sum(s.output_tokens for s in chosen)
+        seconds = sum((s.attempts[-1].end or 0) - (s.attempts[-1].first_token or 0) for s in chosen)
+        return f"{tokens / seconds:.2f}" if seconds > 0 else "—"
+
+    alone = [
+        s
+        for s in spans
+        if len(s.attempts) == 1
+        and s.attempts[0].first_token is not None
+        and sum(1 for b, e in windows if b < (s.attempts[0].end or 0) and e > s.attempts[0].start) == 1
+    ]
+    memory = server_memory_mb(server)
+    return (
+        f"{rate([s for s in spans if s.attempts[-1].first_token is not None])} tok/s streaming "
+        f"({rate(alone)} alone, {len(alone)} step(s)), server {memory or 0:.0f} MB"
+    )
+
+
 def measured_run(
     server: RunningServer, graph: Graph, history: RunHistory, strategy: Strategy
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], str, str]:
     run = real_run(server.base_url, graph, history, strategy)
     # llama-cpp-python's server streams no usage: the provider then counts the tokens offline
     usage = "offline count" if getattr(run.context.provider, "_usage_missing", False) else "server's usage"
     record = run_record(run.state)
     if record["status"] != "succeeded":
         print(f"    warning: {graph.name} ({strategy}) {record['status']}: {record.get('message')}", flush=True)
-    return record, usage
+    return record, usage, pace(run, server)
 
 
 def plan(history: RunHistory, graph: Graph, endpoint: str, strategy: Strategy = "eager") -> Estimate:
@@ -137,13 +175,13 @@ def one_round(kind: str, index: int, port: int, workdir: Path, max_tokens: int |
         def measure(name: str, strategy: Strategy, phase: str) -> None:
             before = plan(history, graphs[name], endpoint, strategy)
             t0 = time.monotonic()
-            record, usage = measured_run(server, graphs[name], history, strategy)
-            result.runs.append(Measured(name, strategy, phase, record, before, load_average(), usage))
+            record, usage, speed = measured_run(server, graphs[name], history, strategy)
+            result.runs.append(Measured(name, strategy, phase, record, before, load_average(), usage, speed))
             error = result.runs[-1].error()
             print(
                 f"  [{kind} round {index}] research-{name} ({strategy}, {phase}): {record['wall_ms'] / 1000:.1f} s "
                 f"(estimate {before.wall_text(lambda ms: f'{ms / 1000:.1f} s')}, error {error:+.0%}) "
-                f"in {time.monotonic() - t0:.0f} s, load {load_average()}",
+                f"in {time.monotonic() - t0:.0f} s, load {load_average()}; {speed}",
                 flush=True,
             )
 
@@ -210,6 +248,21 @@ def error_table(r: Round) -> list[str]:
             else:
                 cells.append("(the calibration run)" if first.phase == "calibration" and phase == "other" else "—")
         lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def runs_table(r: Round) -> list[str]:
+    """Every run of the round in order, with the machine's load and the server's pace when it ended."""
+    lines = [
+        "| # | run (strategy, phase) | actual | estimate before it | error | load (1, 5, 15 min) | server's pace |",
+        "|---:|---|---:|---:|---:|---|---|",
+    ]
+    for k, m in enumerate(r.runs, 1):
+        before = "—" if m.before is None else _s(m.before.wall_ms)
+        lines.append(
+            f"| {k} | research-{m.graph} ({m.strategy}, {m.phase}) | {_s(m.wall_ms)} | {before} | "
+            f"{_pct(m.error())} | {m.load} | {m.pace} |"
+        )
     return lines
 
 
@@ -304,6 +357,10 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
             "### Estimate error",
             "",
             *error_table(r),
+            "",
+            "### Every run, in order",
+            "",
+            *runs_table(r),
             "",
             "### Strategy against capacity (research-parallel)",
             "",

@@ -25,9 +25,11 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chainstudio.core.planning.throughput import shared_capacity
+
 EPS = 1e-9
-LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot and capacity counts (None: unlimited)
-MARGIN = 1.15  # a limited candidate must beat the unlimited one's replay error by this factor
+LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot counts (None: unlimited)
+MARGIN = 1.15  # a slot limit must beat no slot limit's replay error by this factor
 PROBE_ATTEMPTS = 400  # the capacity is judged on the newest recorded calls, this many at most
 SAME_ARRIVAL = 2.0  # seconds: requests sent closer together than this may reach the server in any order
 
@@ -49,7 +51,7 @@ class Job:
 class ServerSim:
     """The slots/capacity model of one server, event by event (times in seconds, any origin)."""
 
-    def __init__(self, slots: int | None, capacity: int | None):
+    def __init__(self, slots: int | None, capacity: float | None):
         self.slots = slots
         self.capacity = capacity
         self.now = float("-inf")
@@ -173,7 +175,7 @@ def fit_speed(samples: Sequence[tuple[float, float, float, float]]) -> Speed | N
 @dataclass(frozen=True)
 class Hypothesis:
     slots: int | None
-    capacity: int | None
+    capacity: float | None
 
     @property
     def rank(self) -> tuple[float, float]:
@@ -183,6 +185,18 @@ class Hypothesis:
 
 
 UNLIMITED = Hypothesis(None, None)
+
+
+def served_at_once(slots: int | None, capacity: float | None) -> int | None:
+    """How many requests at once are worth sending (a concurrency cap): the slots, or the capacity rounded
+    to a whole number of requests (at least one), whichever is smaller; None: no limit."""
+    limits = [n for n in (slots, None if capacity is None else max(1, round(capacity))) if n is not None]
+    return min(limits) if limits else None
+
+
+def capacity_text(capacity: float) -> str:
+    """A capacity in words: ``1``, ``1.2``."""
+    return f"{capacity:.0f}" if abs(capacity - round(capacity)) < 0.05 else f"{capacity:.1f}"
 
 
 @dataclass
@@ -218,24 +232,6 @@ def streams_one_at_a_time(runs: Sequence[Sequence[Observed]]) -> bool:
             if first < end - SAME_ARRIVAL / 10:
                 return False
     return overlapped
-
-
-def candidates(peak: int) -> list[Hypothesis]:
-    """First-round candidates: no limit, and each capacity below the peak in flight (anything at or above it
-    acts as none) either queueing the rest (slots = capacity) or admitting all (no slot limit)."""
-    limits = [c for c in LIMITS if c < peak]
-    return [UNLIMITED] + [Hypothesis(c, c) for c in limits] + [Hypothesis(None, c) for c in limits]
-
-
-def refinements(best: Hypothesis, peak: int) -> list[Hypothesis]:
-    """Next round: the best's slots with every smaller capacity, and its capacity with every slot count
-    between it and the peak."""
-    out = []
-    if best.slots is not None:
-        out += [Hypothesis(best.slots, c) for c in LIMITS if c < best.slots]
-    if best.capacity is not None:
-        out += [Hypothesis(s, best.capacity) for s in LIMITS if best.capacity < s < peak]
-    return out
 
 
 def _arrival_order(run: Sequence[Observed], slots: int | None) -> list[int]:
@@ -353,7 +349,11 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
     """The (slots, capacity) and per-model speeds that best explain ``runs`` (each run's attempts share one
     clock; runs do not overlap one another; newest first). None when nothing was recorded. The capacity is
     judged on the newest runs up to ``PROBE_ATTEMPTS`` calls, the speeds then fitted on all of them.
-    ``limits=False``: the server is known to have none (the simulator); only the speeds are fitted."""
+    ``limits=False``: the server is known to have none (the simulator); only the speeds are fitted.
+
+    For each slot count (none, or each below the most in flight) the capacity is the one at which the
+    answers' generation throughput agrees with itself (``throughput.shared_capacity``); of those, the slot
+    count whose replay is closest to the record wins, a slot limit only when it beats none by ``MARGIN``."""
     runs = [list(r) for r in runs if r]
     if not runs:
         return None
@@ -367,31 +367,34 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
         probe.append(list(r))
     probe_peak = max(in_flight_peak(r) for r in probe)
     errors: dict[Hypothesis, float] = {}
-    serial = streams_one_at_a_time(probe)
-    best = unlimited = _evaluate(probe, UNLIMITED, probe_peak)
-    errors[UNLIMITED] = unlimited.error
-    # never two streaming at once although several were in flight: any limit above one is contradicted
-    round_ = [Hypothesis(1, 1)] if serial else candidates(probe_peak)
-    while round_:  # then refine around the best until nothing new wins
-        before = best
-        for h in round_:
-            if h in errors:
-                continue
-            candidate = _evaluate(probe, h, probe_peak)
-            errors[h] = candidate.error
-            if _better(candidate, best, unlimited.error, serial):
-                best = candidate
-        refine = best is not before and not serial
-        round_ = [h for h in refinements(best.hypothesis, probe_peak) if h not in errors] if refine else []
+    # never two streaming at once although several were in flight: one at a time, whatever the replays say
+    slot_counts: list[int | None] = (
+        [1] if streams_one_at_a_time(probe) else [None, *(s for s in LIMITS if s < probe_peak)]
+    )
+    best: Inference | None = None
+    no_slots = float("inf")
+    for slots in slot_counts:
+        top = min(slots or probe_peak, probe_peak)
+
+        def solo_of(c: float | None, slots: int | None = slots) -> list[list[tuple[float, float]]]:
+            return [solo_times(r, Hypothesis(slots, c)) for r in probe]
+
+        c = shared_capacity(solo_of, probe, top)
+        candidate = _evaluate(probe, Hypothesis(slots, c), probe_peak)
+        errors[candidate.hypothesis] = candidate.error
+        if slots is None:
+            no_slots = candidate.error
+        if best is None or _better(candidate, best, no_slots, len(slot_counts) == 1):
+            best = candidate
+    assert best is not None
     result = best if len(probe) == len(runs) else _evaluate(runs, best.hypothesis, peak)
     result.max_in_flight, result.errors = peak, errors
     return result
 
 
-def _better(candidate: Inference, best: Inference, unlimited_error: float, serial: bool = False) -> bool:
-    """A limit must explain the record clearly better than no limit (one at a time: better at all, where
-    the record shows it); then the smaller error wins."""
-    margin = 1.0 if serial and candidate.hypothesis == Hypothesis(1, 1) else MARGIN
-    if candidate.hypothesis != UNLIMITED and candidate.error * margin > unlimited_error:
+def _better(candidate: Inference, best: Inference, no_slots_error: float, only: bool = False) -> bool:
+    """A slot limit must explain the record clearly better than none (unless it is the only candidate);
+    then the smaller error wins."""
+    if not only and candidate.hypothesis.slots is not None and candidate.error * MARGIN > no_slots_error:
         return False
     return candidate.error < best.error - EPS

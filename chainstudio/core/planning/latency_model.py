@@ -33,7 +33,9 @@ from chainstudio.core.planning.capacity import (
     Inference,
     Observed,
     Speed,
+    capacity_text,
     infer,
+    served_at_once,
     solo_times,
 )
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES
@@ -88,10 +90,14 @@ def _profile_fit(model: str, source: str) -> ModelFit:
 
 
 # The ends of the range for a model never seen on an endpoint: a fast hosted model with short answers,
-# and a small model on a busy CPU that fills max_tokens (measured here: Gemma 3 270M on llama.cpp, one
-# thread: 45-55 output and 110-250 input tokens per second, one request at a time).
+# and a small model on a busy CPU that fills max_tokens, one request at a time (measured here: Gemma 3
+# 270M on llama.cpp with one thread makes 45-55 output and 110-250 input tokens per second on an idle
+# core, and 2.0-2.3 output and 7-16 input tokens per second on the 2-core box at load 8-13; the slow end
+# is a little slower still). The likely figure in between: a hosted model's profile for a remote
+# endpoint, and for a local one a small model on an idle CPU (PRIOR_LOCAL), never a cloud default.
 PRIOR_FAST = ModelFit(Speed(0.25, 0.00002, 150.0), 0.5, source="prior")
-PRIOR_SLOW = ModelFit(Speed(1.0, 0.01, 20.0), 1.0, source="prior")
+PRIOR_SLOW = ModelFit(Speed(2.0, 0.15, 1.5), 1.0, source="prior")
+PRIOR_LOCAL = ModelFit(Speed(0.5, 0.008, 20.0), 1.0, source="prior")
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ class ServerCapacity:
     """How many requests the server admits (``slots``) and really serves at once (``capacity``)."""
 
     slots: int | None = None
-    capacity: int | None = None  # None: no limit seen (or none measured)
+    capacity: float | None = None  # None: no limit seen (or none measured)
     measured: bool = False  # True once a recorded run had requests overlapping (or the simulator)
     max_in_flight: int = 0
     error: float | None = None  # how far the fitted model's replay of the record was (relative)
@@ -108,8 +114,7 @@ class ServerCapacity:
     @property
     def effective(self) -> int | None:
         """Requests served at once at full speed: the smaller of slots and capacity (None: unlimited)."""
-        limits = [n for n in (self.slots, self.capacity) if n is not None]
-        return min(limits) if limits else None
+        return served_at_once(self.slots, self.capacity)
 
     def describe(self) -> str:
         if not self.measured:
@@ -118,12 +123,13 @@ class ServerCapacity:
         if n is None:
             seen = f" (up to {self.max_in_flight} in flight seen)" if self.max_in_flight > 1 else ""
             return f"no capacity limit seen{seen}"
+        shared = None if self.capacity is None else capacity_text(self.capacity)
         how = (
-            f"{self.slots} at once, sharing the speed of {self.capacity}"
-            if self.slots != self.capacity and self.slots is not None
-            else f"{n} at once, the rest queue"
+            f"{n} at once, the rest queue"
+            if self.slots is not None and (shared is None or self.slots == self.capacity)
+            else f"{self.slots} at once, sharing the speed of {shared}"
             if self.slots is not None
-            else f"all at once, sharing the speed of {n}"
+            else f"all at once, sharing the speed of {shared}"
         )
         source = "as given" if self.given else f"measured on up to {self.max_in_flight} in flight"
         return f"serves {n} request{'s' * (n != 1)} at a time ({how}; {source})"
@@ -162,12 +168,12 @@ class LatencyModel:
             return PRIOR_FAST
         if scenario is Scenario.SLOW:
             return PRIOR_SLOW
-        return _profile_fit(model, "prior")
+        return PRIOR_LOCAL if is_local(self.endpoint) else _profile_fit(model, "prior")
 
     def calibrated(self, model: str) -> bool:
         return self.fit(model).calibrated
 
-    def server(self, scenario: Scenario = Scenario.CENTRAL) -> tuple[int | None, int | None]:
+    def server(self, scenario: Scenario = Scenario.CENTRAL) -> tuple[int | None, float | None]:
         """(slots, capacity) to plan with."""
         if self.capacity.measured:
             return self.capacity.slots, self.capacity.capacity

@@ -32,7 +32,7 @@ def prompt_tokens(request: ChatRequest) -> int:
 class OnlineServer:
     """``ServerSim`` driven by the running loop: ``submit`` returns futures for the first token and the end."""
 
-    def __init__(self, clock: Clock, slots: int | None, capacity: int | None):
+    def __init__(self, clock: Clock, slots: int | None, capacity: float | None):
         self.clock = clock
         self.sim = ServerSim(slots, capacity)
         self._waiting: list[tuple[Job, asyncio.Future[float], asyncio.Future[float]]] = []
