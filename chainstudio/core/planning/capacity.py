@@ -29,7 +29,7 @@ from chainstudio.core.planning.throughput import shared_capacity
 
 EPS = 1e-9
 LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot counts (None: unlimited)
-MARGIN = 1.15  # a slot limit must beat no slot limit's replay error by this factor
+MARGIN = 1.15  # a limit must beat the unlimited server's replay error by this factor
 PROBE_ATTEMPTS = 400  # the capacity is judged on the newest recorded calls, this many at most
 SAME_ARRIVAL = 2.0  # seconds: requests sent closer together than this may reach the server in any order
 
@@ -177,12 +177,6 @@ class Hypothesis:
     slots: int | None
     capacity: float | None
 
-    @property
-    def rank(self) -> tuple[float, float]:
-        """Larger means more capable (unlimited is the most)."""
-        inf = float("inf")
-        return (inf if self.capacity is None else self.capacity, inf if self.slots is None else self.slots)
-
 
 UNLIMITED = Hypothesis(None, None)
 
@@ -222,16 +216,19 @@ def in_flight_peak(run: Sequence[Observed]) -> int:
 
 
 def streams_one_at_a_time(runs: Sequence[Sequence[Observed]]) -> bool:
-    """Requests overlapped (two or more in flight) yet no two ever streamed at once: the mark of a server that
-    serves one request at a time, plainer than any replay error when timings are noisy (a busy machine)."""
+    """Requests overlapped (two or more in flight) yet no two ever streamed at once, although answers did
+    stream: the mark of a server that serves one request at a time, plainer than any replay error when
+    timings are noisy (a busy machine). Answers that come in one piece show nothing either way."""
     overlapped = False
+    streamed = 0
     for run in runs:
         overlapped = overlapped or in_flight_peak(run) >= 2
         streams = sorted((a.first, a.end) for a in run if a.first is not None and a.end > a.first)
+        streamed += len(streams)
         for (_, end), (first, _) in zip(streams, streams[1:], strict=False):
             if first < end - SAME_ARRIVAL / 10:
                 return False
-    return overlapped
+    return overlapped and streamed >= 2
 
 
 def _arrival_order(run: Sequence[Observed], slots: int | None) -> list[int]:
@@ -353,7 +350,9 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
 
     For each slot count (none, or each below the most in flight) the capacity is the one at which the
     answers' generation throughput agrees with itself (``throughput.shared_capacity``); of those, the slot
-    count whose replay is closest to the record wins, a slot limit only when it beats none by ``MARGIN``."""
+    count whose replay is closest to the record wins where it beats that of no slot limit by ``MARGIN``.
+    Where several were in flight but no two answers ever streamed at once, one at a time (if its replay is
+    no worse than that of no limit)."""
     runs = [list(r) for r in runs if r]
     if not runs:
         return None
@@ -367,34 +366,31 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
         probe.append(list(r))
     probe_peak = max(in_flight_peak(r) for r in probe)
     errors: dict[Hypothesis, float] = {}
-    # never two streaming at once although several were in flight: one at a time, whatever the replays say
-    slot_counts: list[int | None] = (
-        [1] if streams_one_at_a_time(probe) else [None, *(s for s in LIMITS if s < probe_peak)]
-    )
-    best: Inference | None = None
-    no_slots = float("inf")
-    for slots in slot_counts:
-        top = min(slots or probe_peak, probe_peak)
 
-        def solo_of(c: float | None, slots: int | None = slots) -> list[list[tuple[float, float]]]:
-            return [solo_times(r, Hypothesis(slots, c)) for r in probe]
+    def tried(h: Hypothesis) -> Inference:
+        found = _evaluate(probe, h, probe_peak)
+        errors[h] = found.error
+        return found
 
-        c = shared_capacity(solo_of, probe, top)
-        candidate = _evaluate(probe, Hypothesis(slots, c), probe_peak)
-        errors[candidate.hypothesis] = candidate.error
-        if slots is None:
-            no_slots = candidate.error
-        if best is None or _better(candidate, best, no_slots, len(slot_counts) == 1):
-            best = candidate
-    assert best is not None
+    unlimited = tried(UNLIMITED)
+    if streams_one_at_a_time(probe):  # several in flight, never two streaming at once: one at a time
+        serial = tried(Hypothesis(1, 1))
+        best = serial if serial.error <= unlimited.error else unlimited
+    elif not any(a.first is not None and a.end > a.first for r in probe for a in r):
+        best = unlimited  # answers that came in one piece show no throughput: no limit is claimed
+    else:  # the capacity from the throughput; a slot limit only where the replay clearly shows it
+        best = base = tried(Hypothesis(None, _throughput_capacity(probe, None, probe_peak)))
+        for slots in (s for s in LIMITS if s < probe_peak):
+            candidate = tried(Hypothesis(slots, _throughput_capacity(probe, slots, probe_peak)))
+            if candidate.error * MARGIN <= base.error and candidate.error < best.error - EPS:
+                best = candidate
     result = best if len(probe) == len(runs) else _evaluate(runs, best.hypothesis, peak)
     result.max_in_flight, result.errors = peak, errors
     return result
 
 
-def _better(candidate: Inference, best: Inference, no_slots_error: float, only: bool = False) -> bool:
-    """A slot limit must explain the record clearly better than none (unless it is the only candidate);
-    then the smaller error wins."""
-    if not only and candidate.hypothesis.slots is not None and candidate.error * MARGIN > no_slots_error:
-        return False
-    return candidate.error < best.error - EPS
+def _throughput_capacity(probe: Sequence[Sequence[Observed]], slots: int | None, peak: int) -> float | None:
+    def solo_of(c: float | None) -> list[list[tuple[float, float]]]:
+        return [solo_times(r, Hypothesis(slots, c)) for r in probe]
+
+    return shared_capacity(solo_of, probe, min(slots or peak, peak))

@@ -38,6 +38,7 @@ from chainstudio.core.planning.capacity import (
     served_at_once,
     solo_times,
 )
+from chainstudio.core.planning.pace import StepHistory, current_pace, run_pace, step_histories
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES
 from chainstudio.core.run.state import RunState
 from chainstudio.core.tokens import count_tokens
@@ -135,16 +136,6 @@ class ServerCapacity:
         return f"serves {n} request{'s' * (n != 1)} at a time ({how}; {source})"
 
 
-@dataclass(frozen=True)
-class StepHistory:
-    """What one step took in its recorded runs (means; seconds as if served alone)."""
-
-    runs: int
-    seconds: float
-    input_tokens: float
-    output_tokens: float
-
-
 @dataclass
 class LatencyModel:
     endpoint: str = SIMULATED
@@ -153,6 +144,7 @@ class LatencyModel:
     steps: dict[str, StepHistory] = field(default_factory=dict)  # node id -> its history
     runs: int = 0  # recorded runs the fit read
     assumed_capacity: int | None = None  # planned with while the capacity is not measured
+    pace: float = 1.0  # the server's current pace against the fitted speeds (pace.py; 1.2: 20 % slower)
 
     @property
     def simulated(self) -> bool:
@@ -216,6 +208,7 @@ class LatencyModel:
         return {
             "endpoint": self.endpoint,
             "runs": self.runs,
+            "pace": self.pace,
             "capacity": {
                 "slots": self.capacity.slots,
                 "capacity": self.capacity.capacity,
@@ -320,9 +313,16 @@ def fit_model(
     hypothesis = UNLIMITED
     counts, fractions = _token_samples(fitted)
     inference = infer([run for _, run in fitted], limits=endpoint != SIMULATED)
+    paces: dict[str, float] = {}
     if inference is not None:
         model.fits = _model_fits(inference, counts, fractions, fitted)
         hypothesis = inference.hypothesis
+        if endpoint != SIMULATED:  # the simulator keeps its pace
+            measured = [
+                run_pace(run, solo, inference.speeds) for (_, run), solo in zip(fitted, inference.solo, strict=True)
+            ]
+            paces = {_key(state): p for (state, _), p in zip(fitted, measured, strict=True) if p is not None}
+            model.pace = current_pace(measured)
         model.capacity = ServerCapacity(
             hypothesis.slots,
             hypothesis.capacity,
@@ -336,7 +336,7 @@ def fit_model(
     if graph is not None:
         if graph_states is None:
             graph_states = [s for s in states if s.started is not None and s.started.graph_name == graph.name]
-        model.steps = _step_histories(graph, graph_states, hypothesis)
+        model.steps = _step_histories(graph, graph_states, hypothesis, paces)
     return model
 
 
@@ -378,26 +378,21 @@ def _model_fits(
     return fits
 
 
-def _step_histories(graph: Graph, graph_states: Sequence[RunState], hypothesis: Hypothesis) -> dict[str, StepHistory]:
+def _key(state: RunState) -> str:
+    return state.run_id or f"#{id(state)}"
+
+
+def _step_histories(
+    graph: Graph, graph_states: Sequence[RunState], hypothesis: Hypothesis, paces: dict[str, float]
+) -> dict[str, StepHistory]:
     """Per step of ``graph``: its usable attempts' solo seconds (queueing and sharing taken out under the
-    server's fitted capacity) and tokens, averaged over its runs."""
-    samples: dict[str, list[tuple[float, float, float]]] = {}
+    server's fitted capacity, and its run's pace) and tokens, averaged over its runs."""
+    samples = []
     for state in graph_states:
         attempts = observed_attempts(state)
-        if not attempts:
-            continue
-        for a, (ttft, gen) in zip(attempts, solo_times(attempts, hypothesis), strict=True):
-            if a.usable and a.key in graph.nodes:
-                samples.setdefault(a.key, []).append((ttft + gen, a.input_tokens, a.output_tokens))
-    return {
-        node_id: StepHistory(
-            len(s),
-            statistics.fmean(x[0] for x in s),
-            statistics.fmean(x[1] for x in s),
-            statistics.fmean(x[2] for x in s),
-        )
-        for node_id, s in samples.items()
-    }
+        if attempts:
+            samples.append((attempts, solo_times(attempts, hypothesis), paces.get(_key(state), 1.0)))
+    return step_histories(graph, samples)
 
 
 def with_capacity(model: LatencyModel, capacity: int | None) -> LatencyModel:

@@ -98,6 +98,8 @@ class StandInProvider:
         input_tokens = fit.input_tokens(prompt_tokens(request))
         out = self.latency.output_tokens(node_id, request.model, request.max_tokens, self.scenario)
         ttft, gen = fit.speed.solo(input_tokens, out)
+        if fit.source == "fit":  # at the server's current pace (pace.py)
+            ttft, gen = ttft * self.latency.pace, gen * self.latency.pace
         seen = self.latency.steps.get(node_id)
         if seen is None:
             return ttft, gen, input_tokens, out, fit.basis

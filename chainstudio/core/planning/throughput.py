@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 GRID = 1.05  # candidate capacities: 1, 1.05, 1.05², … up to the most requests ever admitted at once
 NO_LIMIT = 0.9  # a capacity this close to the most admitted at once is no limit seen
 MIN_TOKENS = 2  # an answer needs this many output tokens to show a rate
+SHOWN = 0.5  # a limit is seen when it at least halves the rates' spread under no limit
 EPS = 1e-9
 
 SoloOf = Callable[[float | None], Sequence[Sequence[tuple[float, float]]]]
@@ -64,8 +65,9 @@ def candidates(top: int) -> list[float]:
 
 def shared_capacity(solo_of: SoloOf, runs: Sequence[Sequence[Observed]], top: int) -> float | None:
     """The capacity at which the recorded answers' solo rates agree best; None when no limit is seen (the
-    best is within ``NO_LIMIT`` of ``top``, the most requests ever admitted at once, or nothing shows a rate
-    while sharing). ``solo_of(c)`` gives every run's recovered (ttft, generation) under capacity ``c``."""
+    best is within ``NO_LIMIT`` of ``top``, the most requests ever admitted at once; it does not at least
+    halve the spread of no limit; or nothing shows a rate). ``solo_of(c)`` gives every run's recovered
+    (ttft, generation) under capacity ``c``."""
     if top <= 1:
         return 1.0  # never two admitted at once: the capacity cannot matter, one is the honest figure
     unlimited = rate_spread(runs, solo_of(None))
@@ -76,6 +78,6 @@ def shared_capacity(solo_of: SoloOf, runs: Sequence[Sequence[Observed]], top: in
         spread = rate_spread(runs, solo_of(c))
         if spread is not None and spread < best_spread - EPS:
             best, best_spread = c, spread
-    if best is None or best >= NO_LIMIT * top:
+    if best is None or best >= NO_LIMIT * top or best_spread > SHOWN * unlimited:
         return None
     return best
