@@ -291,7 +291,7 @@ def model_lines(r: Round) -> list[str]:
         f"({1 / fit.speed.prefill_per_token if fit.speed.prefill_per_token else float('inf'):,.0f} prompt tokens/s), "
         f"{rate or 0:.1f} output tokens/s, answers use {fit.output_fraction:.0%} of max_tokens, server input "
         f"tokens = {fit.input_scale:.2f} × offline count {fit.input_offset:+.0f}; fitted on {fit.attempts} calls in "
-        f"{fit.runs} runs"
+        f"{fit.runs} runs; the current pace x{r.model.pace:.2f} of that speed"
     ]
 
 
@@ -332,11 +332,17 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
         "table says for `gemma` (no price: unknown). *Avg in flight* is summed step time / wall time: how many "
         "steps were in flight on average, which is not a speed-up on a server that serves one at a time.",
         "- **Estimate error**: (estimate − actual) / actual of the wall time. *Before any run* the endpoint is "
-        "uncalibrated: the estimate is a range (a fast hosted model with no limit … a slow local CPU server one "
-        "at a time) around a hosted model's profile. *Another graph calibrated the server*: only "
+        "uncalibrated: the estimate is a range (a fast hosted model with no limit … a small model on a busy CPU "
+        "at 1.5 output tokens/s, one request at a time) around a small local model on an idle CPU (20 tokens/s; "
+        "the range's middle for a local endpoint, a hosted model's profile for a remote one). *Another graph "
+        "calibrated the server*: only "
         "research-parallel had run on the server; the estimate uses the endpoint's fitted model (speed, prefill, "
         "capacity) with no history of this graph's steps. *After one calibration run*: the graph's own first run "
-        "is recorded too (its steps' outputs and durations).",
+        "is recorded too (its steps' outputs and durations). Every estimate plans at the server's current pace "
+        "(the recent runs' speed against the fitted one, the newest weighing most: `core/planning/pace.py`).",
+        "- **Every run, in order**: the estimate made just before each run, the load when it ended and the "
+        "server's pace in it (output tokens per second while streaming, over all steps and over the steps that "
+        "streamed alone; the server's resident memory).",
         "- **Strategy against capacity**: research-parallel run eager and sequential on the same server, "
         "against what the estimate predicted for each before they ran.",
         "",
@@ -376,13 +382,18 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
         "",
         "`tests/real_server/` runs against both servers in CI: `.ci/run` runs the README's test command, then "
         "builds the servers (`python -m tests.real_server.server setup --kind …`; cached in "
-        "`~/.cache/chainstudio/real-server`, per CPU: the first build compiles llama.cpp for llama-cpp-python, "
-        "16-25 min on 2 cores, and again for llama-server, 5-10 min; later runs take seconds) and runs the tier "
-        "with `CHAINSTUDIO_REAL_SERVER_TESTS=1`. Then a server that cannot be built or started fails the tier, "
+        "`~/.cache/chainstudio/real-server`, per CPU: the first build compiles llama.cpp for llama-cpp-python "
+        "and again for llama-server; later runs take seconds) and runs the tier with "
+        "`CHAINSTUDIO_REAL_SERVER_TESTS=1`. **Measured cold in CI** (stop 19: a clean machine, an empty cache): "
+        "the whole `.ci/run` passed in 1,308 s, of which step 1 (the README's test command) took about 540 s, "
+        "so building both servers from nothing and running the tier took about 770 s (13 min). On this shared "
+        "2-core box (load 2-5) the llama-cpp-python wheel compiled in 11 min (2026-12-06, 09:54-10:05). Then a "
+        "server that cannot be built or started fails the tier, "
         "and so does any skipped test: it cannot pass by not running. Without the variable the tier is skipped "
         "with its reason. Its tests are short (a 3-angle fan-out and an aggregate, 24 tokens a step): a run "
         "over real HTTP, the latency model calibrated from it (capacity 1 measured on llama-cpp-python's "
-        "server, no speed-up predicted there), a primed second run, and the CLI's `run` and `estimate` before "
+        "server and about 1 on llama-server's four slots on one thread: no speed-up predicted on either), a "
+        "primed second run, and the CLI's `run` and `estimate` before "
         "and after calibration.",
         "",
     ]

@@ -8,8 +8,9 @@ capacity) over what the fitted speed predicts for the same tokens, and:
 
 * a step's own history is kept at the pace of a run of average speed (its recorded seconds divided by
   its run's pace), so a step first run on a busy afternoon is not taken for a slow step;
-* the estimate plans at the *current* pace: the recent runs' paces, the newest weighing most
-  (``RECENT``), shrunk towards the fit's average (``PACE_WEIGHT``) because one run is a noisy reading.
+* the estimate plans at the *current* pace: the recent runs' paces, the newest weighing most and each
+  older one ``RECENT`` times less (the load of a shared machine drifts over minutes: the newest run is
+  the best reading of it, the ones before it temper its noise).
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from dataclasses import dataclass
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.capacity import Observed, Speed
 
-RECENT = 0.5  # each older run weighs this much of the next newer one in the current pace
-PACE_WEIGHT = 0.75  # how far the current pace moves the fit's average speed (1: all the way)
+RECENT = 0.3  # each older run weighs this much of the next newer one in the current pace
 PACE_LIMITS = (0.5, 2.0)  # a run's pace, at most this far either way
 
 
@@ -52,13 +52,11 @@ def run_pace(run: Sequence[Observed], solo: Sequence[tuple[float, float]], speed
 
 
 def current_pace(paces: Sequence[float | None]) -> float:
-    """The pace to plan with from the runs' paces (newest first): their recency-weighted mean, shrunk towards
-    one (the fit's average)."""
+    """The pace to plan with from the runs' paces (newest first): their recency-weighted mean (1: none)."""
     weighted = [(RECENT**k, p) for k, p in enumerate(paces) if p is not None]
     if not weighted:
         return 1.0
-    mean = sum(w * p for w, p in weighted) / sum(w for w, _ in weighted)
-    return 1.0 + PACE_WEIGHT * (mean - 1.0)
+    return sum(w * p for w, p in weighted) / sum(w for w, _ in weighted)
 
 
 def step_histories(
