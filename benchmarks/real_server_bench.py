@@ -152,9 +152,14 @@ def measured_run(
     server: RunningServer, graph: Graph, history: RunHistory, strategy: Strategy
 ) -> tuple[dict[str, Any], str, str]:
     run = real_run(server.base_url, graph, history, strategy)
-    # llama-cpp-python's server streams no usage: the provider then counts the tokens offline
-    usage = "offline count" if getattr(run.context.provider, "_usage_missing", False) else "server's usage"
     record = run_record(run.state)
+    # llama-cpp-python's server streams no usage: the run estimates (labelled), then the server recounts
+    if record.get("tokens_estimated"):
+        usage = "estimated (labelled ~)"
+    elif getattr(run.context.provider, "_usage_missing", False):
+        usage = "server's recount"
+    else:
+        usage = "server's usage"
     if record["status"] != "succeeded":
         print(f"    warning: {graph.name} ({strategy}) {record['status']}: {record.get('message')}", flush=True)
     return record, usage, pace(run, server)
@@ -327,8 +332,9 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
         "What each table means:",
         "",
         "- **The seed tutorial's table**: the research task built three ways, each graph's second run (eager). "
-        "*Token counts* says whose counts they are: the server's usage (llama-server streams it) or ChainStudio's "
-        "offline count (llama-cpp-python's server sends no usage in streamed answers). *Cost* is what the price "
+        "*Token counts* says whose counts they are: the server's usage (llama-server streams it), the server's "
+        "recount after the calls (llama-cpp-python's server sends no usage in streamed answers; ChainStudio asks "
+        "its `/extras/tokenize/count`), or an offline estimate labelled `~`. *Cost* is what the price "
         "table says for `gemma` (no price: unknown). *Avg in flight* is summed step time / wall time: how many "
         "steps were in flight on average, which is not a speed-up on a server that serves one at a time.",
         "- **Estimate error**: (estimate − actual) / actual of the wall time. *Before any run* the endpoint is "
