@@ -90,12 +90,9 @@ def _profile_fit(model: str, source: str) -> ModelFit:
     )
 
 
-# The ends of the range for a model never seen on an endpoint: a fast hosted model with short answers,
-# and a small model on a busy CPU that fills max_tokens, one request at a time (measured here: Gemma 3
-# 270M on llama.cpp with one thread makes 45-55 output and 110-250 input tokens per second on an idle
-# core, and 2.0-2.3 output and 7-16 input tokens per second on the 2-core box at load 8-13; the slow end
-# is a little slower still). The likely figure in between: a hosted model's profile for a remote
-# endpoint, and for a local one a small model on an idle CPU (PRIOR_LOCAL), never a cloud default.
+# A model never seen on an endpoint: a fast hosted model … a small model on a busy CPU filling max_tokens
+# (Gemma 3 270M on llama.cpp, one thread: 45-55 output tokens/s on an idle core, 2.0-2.3 at load 8-13);
+# in between a hosted profile for a remote endpoint, a small model on an idle CPU for a local one.
 PRIOR_FAST = ModelFit(Speed(0.25, 0.00002, 150.0), 0.5, source="prior")
 PRIOR_SLOW = ModelFit(Speed(2.0, 0.15, 1.5), 1.0, source="prior")
 PRIOR_LOCAL = ModelFit(Speed(0.5, 0.008, 20.0), 1.0, source="prior")
