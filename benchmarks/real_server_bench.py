@@ -30,6 +30,7 @@ import platform
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,7 +301,9 @@ def model_lines(r: Round) -> list[str]:
     ]
 
 
-def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_tokens: int | None = None) -> str:
+def write_doc(
+    rounds: list[Round], seconds: float, arguments: str = "", max_tokens: int | None = None, together: bool = False
+) -> str:
     machine = (
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"
     )
@@ -327,7 +330,13 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
         "`--model gemma`, the real executor and the real openai client over HTTP, step timeouts raised to "
         "900 s (so that a one-at-a-time server's queue does not fail steps). The machine has 2 cores shared with "
         "other work: each round gives the load average (1, 5, 15 min) when it started and each run's load in the "
-        "script's output, and figures move by 10-30 % with it.",
+        "script's output, and figures move by 10-30 % with it."
+        + (
+            " The two servers ran **at the same time** here (`--together`, to halve the time on a busy box): each "
+            "server's work was load for the other, one thread each."
+            if together
+            else ""
+        ),
         "",
         "What each table means:",
         "",
@@ -416,6 +425,11 @@ def main() -> int:
     )
     parser.add_argument("--keep", metavar="DIR", help="keep the run histories there (benchmarks/real_server_replay.py)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/real-servers.md alone")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="run the server kinds at the same time (ports --port, --port+1): half the time, each the other's load",
+    )
     args = parser.parse_args()
     t0 = time.monotonic()
     rounds: list[Round] = []
@@ -423,14 +437,23 @@ def main() -> int:
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
     with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="real-server-") as tmp:
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
         for index in range(1, args.rounds + 1):  # round 1 on every server first: a cut-short run has them all
-            for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
-                print(f"{kind}, round {index} (load {load_average()}):", flush=True)
-                rounds.append(one_round(kind, index, args.port, Path(tmp), args.max_tokens))
-                text = write_doc(rounds, time.monotonic() - t0, " ".join(sys.argv[1:]), args.max_tokens)
-                if not args.no_write:  # after every round: a long benchmark cut short keeps what it measured
-                    DOC.write_text(text)
-                    print(f"wrote {DOC.relative_to(ROOT)} ({len(rounds)} round(s))", flush=True)
+            print(f"round {index}: {', '.join(kinds)} (load {load_average()})", flush=True)
+            if args.together:  # each kind on its own server and port, at the same time
+                with ThreadPoolExecutor(len(kinds)) as pool:
+                    jobs = [
+                        pool.submit(one_round, kind, index, args.port + k, Path(tmp), args.max_tokens)
+                        for k, kind in enumerate(kinds)
+                    ]
+                    done = [job.result() for job in jobs]
+            else:
+                done = [one_round(kind, index, args.port, Path(tmp), args.max_tokens) for kind in kinds]
+            rounds += done
+            text = write_doc(rounds, time.monotonic() - t0, " ".join(sys.argv[1:]), args.max_tokens, args.together)
+            if not args.no_write:  # after every round: a long benchmark cut short keeps what it measured
+                DOC.write_text(text)
+                print(f"wrote {DOC.relative_to(ROOT)} ({len(rounds)} round(s))", flush=True)
     if args.no_write:
         print(text)
     return 0
