@@ -25,11 +25,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chainstudio.core.planning.throughput import shared_capacity
+from chainstudio.core.planning.throughput import most_streaming, shared_capacity
 
 EPS = 1e-9
 LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot counts (None: unlimited)
 MARGIN = 1.15  # a limit must beat the unlimited server's replay error by this factor
+SERIAL_MARGIN = 1.25  # where the streams show one at a time, its replay need only not be this much worse
 PROBE_ATTEMPTS = 400  # the capacity is judged on the newest recorded calls, this many at most
 SAME_ARRIVAL = 2.0  # seconds: requests sent closer together than this may reach the server in any order
 
@@ -351,8 +352,9 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
     For each slot count (none, or each below the most in flight) the capacity is the one at which the
     answers' generation throughput agrees with itself (``throughput.shared_capacity``); of those, the slot
     count whose replay is closest to the record wins where it beats that of no slot limit by ``MARGIN``.
-    Where several were in flight but no two answers ever streamed at once, one at a time (if its replay is
-    no worse than that of no limit)."""
+    Where several were in flight but no two answers ever streamed at once, one at a time (unless its replay
+    is ``SERIAL_MARGIN`` worse than that of no limit: on a busy machine whose speed moved, all replays are
+    poor and the streams say more)."""
     runs = [list(r) for r in runs if r]
     if not runs:
         return None
@@ -375,11 +377,13 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
     unlimited = tried(UNLIMITED)
     if streams_one_at_a_time(probe):  # several in flight, never two streaming at once: one at a time
         serial = tried(Hypothesis(1, 1))
-        best = serial if serial.error <= unlimited.error else unlimited
+        best = serial if serial.error <= unlimited.error * SERIAL_MARGIN else unlimited
     elif not any(a.first is not None and a.end > a.first for r in probe for a in r):
         best = unlimited  # answers that came in one piece show no throughput: no limit is claimed
     else:  # the capacity from the throughput; a slot limit only where the replay clearly shows it
-        best = base = tried(Hypothesis(None, _throughput_capacity(probe, None, probe_peak)))
+        streaming = most_streaming(probe)  # fewer streaming than in flight: the rest waited, sharing nothing
+        served = streaming if 1 < streaming < probe_peak else None
+        best = base = tried(Hypothesis(None, _throughput_capacity(probe, served, probe_peak)))
         for slots in (s for s in LIMITS if s < probe_peak):
             candidate = tried(Hypothesis(slots, _throughput_capacity(probe, slots, probe_peak)))
             if candidate.error * MARGIN <= base.error and candidate.error < best.error - EPS:

@@ -54,6 +54,20 @@ def rate_spread(runs: Sequence[Sequence[Observed]], solo: Sequence[Sequence[tupl
     return total / weight if weight > 0 else None
 
 
+def most_streaming(runs: Sequence[Sequence[Observed]], tolerance: float = 0.2) -> int:
+    """The most answers ever seen streaming at once (between first token and end, each stream's end taken
+    ``tolerance`` seconds early: a client reads a finished stream's last chunk a little late)."""
+    most = 0
+    for run in runs:
+        points = [(a.first, 1) for a in run if a.first is not None and a.end - tolerance > a.first]
+        points += [(a.end - tolerance, -1) for a in run if a.first is not None and a.end - tolerance > a.first]
+        n = 0
+        for _, step in sorted(points):
+            n += step
+            most = max(most, n)
+    return most
+
+
 def candidates(top: int) -> list[float]:
     """The capacities tried: a geometric grid from one up to ``top`` (the most admitted at once)."""
     out, c = [], 1.0

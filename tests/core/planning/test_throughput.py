@@ -5,7 +5,16 @@ import random
 
 import pytest
 
-from chainstudio.core.planning.capacity import Hypothesis, Job, Observed, ServerSim, Speed, infer, solo_times
+from chainstudio.core.planning.capacity import (
+    Hypothesis,
+    Job,
+    Observed,
+    ServerSim,
+    Speed,
+    infer,
+    served_at_once,
+    solo_times,
+)
 from chainstudio.core.planning.throughput import candidates, rate_spread, shared_capacity
 
 SPEED = Speed(ttft=0.4, prefill_per_token=0.004, tokens_per_second=50.0)
@@ -102,3 +111,49 @@ def test_a_run_whose_answers_all_shared_alike_tells_nothing():
 
 def test_the_candidates_stay_below_the_most_admitted():
     assert candidates(1) == [] and candidates(2)[0] == 1.0 and max(candidates(4)) < 4
+
+
+def observed(rows):
+    return [Observed(s, f, e, i, o, "gemma", True, f"s{k}") for k, (s, f, e, i, o) in enumerate(rows)]
+
+
+# Recorded by benchmarks/real_server_bench.py (2026-12-06, 64 tokens a step, load 9-11): research-parallel on
+# llama-server (4 slots, one CPU thread): (start, first token, end, input tokens, output tokens). Four stream
+# together at ~4 tokens/s each, the fifth waits for a slot, the aggregate streams alone at ~12.7 tokens/s.
+LLAMA_SERVER_PARALLEL = [
+    (0.00, 3.24, 18.51, 71, 64),
+    (0.11, 3.71, 19.55, 70, 64),
+    (0.13, 19.66, 24.93, 70, 64),
+    (0.13, 3.73, 19.55, 73, 64),
+    (0.14, 3.72, 19.55, 69, 64),
+    (24.93, 28.98, 34.02, 447, 64),
+]
+
+
+def test_llama_servers_four_slots_on_one_thread_serve_about_one_request():
+    """Its first recorded run: the replay inference said 'no slot limit, capacity 3' (eager x1.26 as fast as
+    sequential was measured in the same round); the throughput says ~1.3, so no more than one at a time pays."""
+    result = infer([observed(LLAMA_SERVER_PARALLEL)])
+    assert result is not None and result.hypothesis.capacity is not None
+    assert 1.0 <= result.hypothesis.capacity <= 1.5, result.hypothesis
+    assert served_at_once(result.hypothesis.slots, result.hypothesis.capacity) == 1
+
+
+# llama-cpp-python's server (one at a time) while llama-server ran beside it on the 2-core box and then
+# stopped (its speed doubled between these runs): research-parallel, research-sequential, research-hybrid,
+# 32 tokens a step, newest first. Every replay is poor here; no two answers ever streamed at once.
+LLAMA_CPP_PYTHON_BUSY = [
+    [(0.00, 5.48, 8.91, 41, 32), (0.01, 0.80, 4.70, 40, 32), (0.02, 9.80, 13.16, 40, 32)]
+    + [(8.92, 14.64, 17.47, 79, 32), (17.47, 21.46, 23.82, 185, 32), (23.82, 39.14, 42.74, 276, 32)],
+    [(0.00, 4.87, 6.96, 57, 32), (0.01, 1.17, 3.57, 54, 32), (0.01, 7.62, 9.98, 55, 32)]
+    + [(0.01, 10.55, 12.51, 54, 32), (0.01, 22.01, 25.42, 53, 32), (25.42, 44.49, 48.46, 288, 32)],
+    [(0.00, 1.26, 4.43, 57, 32), (4.43, 5.59, 8.08, 59, 32), (8.08, 9.61, 12.16, 64, 32)]
+    + [(12.16, 16.13, 18.80, 72, 32), (18.80, 23.86, 26.20, 77, 32), (26.20, 31.58, 34.02, 276, 32)],
+]
+
+
+def test_a_one_at_a_time_server_whose_speed_moved_is_still_one_at_a_time():
+    """The replay of 'one at a time' was a little worse than that of 'no limit' here (1.04 against 0.89 of
+    the durations), which made it 'no capacity limit seen'; the streams say one at a time."""
+    result = infer([observed(run) for run in LLAMA_CPP_PYTHON_BUSY])
+    assert result is not None and result.hypothesis == Hypothesis(1, 1)
