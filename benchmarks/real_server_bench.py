@@ -407,8 +407,7 @@ def write_doc(
         "and so does any skipped test: it cannot pass by not running. Without the variable the tier is skipped "
         "with its reason. Its tests are short (a 3-angle fan-out and an aggregate, 24 tokens a step): a run "
         "over real HTTP, the latency model calibrated from it (capacity 1 measured on llama-cpp-python's "
-        "server and about 1 on llama-server's four slots on one thread: no speed-up predicted on either), a "
-        "primed second run, and the CLI's `run` and `estimate` before "
+        "server, no speed-up predicted there), a primed second run, and the CLI's `run` and `estimate` before "
         "and after calibration.",
         "",
     ]
