@@ -30,7 +30,10 @@ tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``, and ``/prop
 model in its answers; ``one_at_a_time`` serves one request at a time (the others queue), and with
 ``interrupt`` a request arriving while another streams cuts that stream off ([DONE], no finish reason, no
 usage); ``rpm_limit=(N, W)`` answers 429 without Retry-After to a request that would make more than N in
-any W seconds (a hidden rate limit). Every request is logged with its arrival time and usage.
+any W seconds (a hidden rate limit); ``prefix_cache`` caches each prompt once its prefill is done and
+reports the tokens a later prompt shares with it as ``cached_tokens`` (``prefix_cache.py``), with
+``prefill_per_token`` seconds of prefill per uncached prompt token. Every request is logged with its arrival
+time and usage. The Batch API's endpoints (``/v1/files``, ``/v1/batches``) are served by ``fake_batch_api``.
 
 It runs on its own event loop in a background thread, so sync tests, CLI subprocesses and (later) qasync
 GUI tests can all use it::
@@ -58,7 +61,8 @@ from typing import Any
 from aiohttp import web
 
 from chainstudio.core.tokens import count_tokens
-from tests.support import hostile
+from tests.support import fake_batch_api, hostile
+from tests.support.prefix_cache import PrefixCache
 
 DIRECTIVE = re.compile(r"\[\[(\w+)(?:=([\w.]+))?(?:\*(\d+))?\]\]")
 WORDS = (
@@ -92,6 +96,8 @@ class Mode:
     interrupt: bool = False
     rpm_limit: tuple[int, float] | None = None  # (requests, seconds)
     slots: int = 4  # llama.cpp: the ``total_slots`` its ``GET /props`` reports
+    prefix_cache: bool = False
+    prefill_per_token: float = 0.0  # seconds per prompt token not read from the cache
 
 
 FRAME_TOKENS = 4  # the fake chat template's tokens around each message it keeps
@@ -165,6 +171,8 @@ class FakeOpenAIServer:
         self._waiting = 0  # requests queued behind it
         self._arrivals: list[float] = []  # rpm_limit: arrival times of the requests let through
         self._request: web.Request | None = None  # the one being answered (for echo_auth)
+        self.prefixes = PrefixCache()
+        self.batches = fake_batch_api.BatchStore(self)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     @property
@@ -219,6 +227,7 @@ class FakeOpenAIServer:
         app = web.Application(middlewares=[count])
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        self.batches.add_routes(app)
         if self.mode.tokenizer == "llama.cpp":
             app.router.add_post("/tokenize", self._tokenize)
             app.router.add_post("/apply-template", self._apply_template)
@@ -264,6 +273,7 @@ class FakeOpenAIServer:
             self._stats = Stats()
             self._seen.clear()
             self._arrivals.clear()
+        self.prefixes.clear()
 
     def windows(self, seconds: float) -> tuple[int, int]:
         """The most requests, and the most tokens (prompt + completion, of requests answered with usage),
@@ -449,6 +459,8 @@ class FakeOpenAIServer:
             entry["served"] = time.monotonic()
             if delay:
                 await asyncio.sleep(delay)
+            if self.mode.prefix_cache or self.mode.prefill_per_token:
+                await self._prefill(messages, usage, entry)
             if not body.get("stream"):
                 self._count(entry, 200, usage)
                 return web.json_response(
@@ -471,6 +483,18 @@ class FakeOpenAIServer:
         finally:
             if self.mode.one_at_a_time and self._busy is not None:
                 self._busy.release()
+
+    async def _prefill(self, messages: list[dict[str, Any]], usage: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Read what the prompt cache holds of this prompt, take the prefill time of the rest, cache it."""
+        text = template_text(list(messages), self.mode.drop_system)
+        cached = min(self.prefixes.lookup(text), int(usage["prompt_tokens"])) if self.mode.prefix_cache else 0
+        if self.mode.prefix_cache:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        entry["cached_tokens"] = cached
+        if self.mode.prefill_per_token:
+            await asyncio.sleep(self.mode.prefill_per_token * (int(usage["prompt_tokens"]) - cached))
+        if self.mode.prefix_cache:
+            self.prefixes.store(text)
 
     async def _stream(
         self,
