@@ -70,6 +70,7 @@ class RunOptions:
     rpm: float | None = None  # requests per minute (None: the settings' limit)
     tpm: float | None = None  # tokens per minute (None: the settings' limit)
     cache: bool = False  # replay answers the step cache holds and keep new ones (the window: on by default)
+    warm_prefix: bool = False  # calls sharing a prompt prefix wait for the first one's first token (cached)
 
     @property
     def simulated(self) -> bool:
@@ -140,6 +141,7 @@ def build_context(
         cost_cap=options.cost_cap,
         token_cap=options.token_cap,
         cache=cache,
+        warm_prefix=options.warm_prefix,
     )
 
 
@@ -181,6 +183,7 @@ class HistorySettings:
     cost_cap: float | None
     token_cap: int | None
     cache: bool = False  # the step cache was on
+    warm_prefix: bool = False  # calls sharing a prompt prefix waited for the first one's first token
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,4 +206,5 @@ def history_settings(settings: Settings, options: RunOptions, context: RunContex
         cost_cap=context.cost_cap,
         token_cap=context.token_cap,
         cache=context.cache is not None,
+        warm_prefix=context.warm_prefix,
     )

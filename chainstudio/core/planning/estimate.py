@@ -202,6 +202,7 @@ def estimate(
     with_range: bool = True,
     checkpoint: Callable[[], None] | None = None,
     cache: CacheUse | None = None,
+    warm_prefix: bool = False,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. ``latency``: the endpoint's
     model (default: the simulator's, without history). ``with_range``: when uncalibrated, also simulate
@@ -209,7 +210,8 @@ def estimate(
     ``inputs`` get a placeholder (listed in ``placeholders``). ``checkpoint()`` is called before each simulated
     model call: a GUI running this on a worker thread pauses it there while a live run needs the interpreter
     (or stops it by raising). ``cache``: the step cache the run would use
-    (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written)."""
+    (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written). ``warm_prefix``:
+    the run option of that name (``core.run.warm_prefix``)."""
     latency = latency or LatencyModel()
     pricing = pricing or Pricing()
     placeholders = missing_inputs(graph, inputs)
@@ -227,6 +229,7 @@ def estimate(
                 rate_limits=rate_limits,
                 step_seconds=latency.step_seconds(graph, scenario),
                 cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
+                warm_prefix=warm_prefix,
             )
             run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
             return await run.execute(), provider.basis

@@ -49,6 +49,7 @@ class RunContext:
     # a step not in it gets the provider's estimate
     step_seconds: Mapping[str, float] = field(default_factory=dict)
     cache: CacheUse | None = None  # the step cache (None: off): hits are replayed, new answers kept
+    warm_prefix: bool = False  # calls sharing a prompt prefix wait for the first one's first token (warm_prefix.py)
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:
