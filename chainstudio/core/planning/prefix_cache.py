@@ -223,4 +223,4 @@ def _price_note(pricing: Pricing, model: str) -> str:
     full, cached = pricing.cost(model, 1_000_000, 0), pricing.cost(model, 1_000_000, 0, 1_000_000)
     if full is None or cached is None:
         return f" ({model}'s price is unknown)"
-    return f" at {model}'s cached-input price (${cached:g}/M instead of ${full:g}/M)"
+    return f" at {model}'s cached-input price (${cached.normalize():f}/M instead of ${full.normalize():f}/M)"
