@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from chainstudio.core.launch import RunOptions
     from chainstudio.core.run.executor import RunContext
 
-ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
+ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0, "batch": 10.0}
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0  # 1e-300 would sleep forever, inf not at all
 
 

@@ -16,6 +16,10 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[hostile=MODE]]      a broken or malicious answer (tests/support/hostile.py lists the modes)
 
     [[usage=100000]]      report this many completion tokens (a server whose usage is not to be believed)
+    [[answer=WORD]]       answer exactly WORD (a known answer for exact-match checks)
+
+A judge's prompt (ChainStudio's LLM-as-judge asks ``Answer with JSON only: {"score"`` ...) gets a JSON
+verdict that depends only on the prompt's length (``scripted_answer``).
     [[ignore_max*1]]      ignore max_tokens: answer ``tokens`` words anyway
 
 A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
@@ -115,6 +119,22 @@ def template_tokens(messages: list[dict[str, Any]], drop_system: bool) -> int:
     """The prompt tokens this server reports: BOS + framing + each kept message's content tokens."""
     kept = [m for m in messages if not (drop_system and m.get("role") == "system")]
     return 1 + sum(FRAME_TOKENS + count_tokens(str(m.get("content", ""))) for m in kept) + TAIL_TOKENS
+
+
+JUDGE_FIELDS = ("score", "winner", "contradiction")
+
+
+def scripted_answer(prompt: str, directives: dict[str, tuple[str | None, int | None]]) -> str | None:
+    """``[[answer=WORD]]``: exactly WORD. A judge's prompt (it asks for ``Answer with JSON only: {"score"``,
+    ``{"winner"`` or ``{"contradiction"``): a JSON verdict that depends only on the prompt's length."""
+    for field_name in JUDGE_FIELDS:  # a judge's prompt first: it quotes the row's input, directives and all
+        if f'Answer with JSON only: {{"{field_name}"' in prompt:
+            n = len(prompt)
+            value: object = {"score": 1 + n % 5, "winner": "AB"[n % 2], "contradiction": n % 3 == 0}[field_name]
+            return json.dumps({field_name: value, "reason": f"scripted verdict for a prompt of {n} characters"})
+    if "answer" in directives:
+        return str(directives["answer"][0] or "")
+    return None
 
 
 @dataclass
@@ -431,6 +451,9 @@ class FakeOpenAIServer:
             n_words, finish = max_tokens, "length"  # each word is one token of the offline tokenizer
         words = [f"{WORDS[(i * 7 + len(prompt)) % len(WORDS)]}" for i in range(n_words)]
         pieces = [w + (" " if i < n_words - 1 else ".") for i, w in enumerate(words)]
+        scripted = scripted_answer(prompt, directives)
+        if scripted is not None:
+            pieces, finish = [scripted], "stop"
         text = "".join(pieces)
         if self.mode.tokenizer is not None:
             prompt_tokens = template_tokens(list(messages), self.mode.drop_system)

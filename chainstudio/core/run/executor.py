@@ -117,7 +117,9 @@ class Run:
             raise RunError(str(exc)) from None
         self._reuse = StepReuse(self.run_id, self.graph, context.cache, scope, context.clock, self._emit)
         self._steps = StepInputs(self.plan, self.inputs)
-        self._budget = BudgetGuard(context.cost_cap, context.token_cap)
+        self._budget = (
+            context.budget if context.budget is not None else BudgetGuard(context.cost_cap, context.token_cap)
+        )
         limiter = context.limiter()
         self._count_tokens = limiter is not None or self._budget.active
         self._services = AttemptServices(
