@@ -2,14 +2,16 @@
 
 import asyncio
 import json
-from decimal import Decimal
 
 import pytest
 
+from chainstudio.core.batch.api_runner import BatchApiRunner
+from chainstudio.core.batch.batch import BATCH_API
+from chainstudio.core.batch.results import Cell, Config
+from chainstudio.core.batch.runner import BatchJob, RowOptions
 from chainstudio.core.providers.base import ChatRequest, ProviderError
 from chainstudio.core.providers.batch_api import BatchClient, parse_line
 from chainstudio.core.providers.openai_compat import OpenAISettings
-from chainstudio.core.run.batch_api_run import run_rows
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.storage.fileformat import load
 from tests.conftest import EXAMPLES
@@ -100,29 +102,46 @@ def test_broken_output_lines_never_crash(line):
     assert answer is None or (answer.custom_id == "x" and answer.input_tokens == 0)
 
 
-def test_fifty_rows_through_a_chain_complete_with_the_batch_price_applied():
-    """The issue's done-means: a 50-row dataset through the local batch endpoints, priced at the batch price."""
+def test_a_chain_runs_one_batch_per_layer_and_is_priced_at_the_tables_batch_price():
     graph = load(EXAMPLES / "research-sequential.chain.json")
-    rows = [{"topic": f"topic number {i}"} for i in range(50)]
+    config = Config("research-sequential", BATCH_API)
+    jobs = [BatchJob(Cell(config, 0, i), {"topic": f"topic number {i}"}) for i in range(12)]
     progress = []
     with FakeOpenAIServer() as server:
 
         async def go():
             async with client_for(server) as client:
-                return await run_rows(graph, rows, client, Pricing(), on_progress=lambda *p: progress.append(p))
+                runner = BatchApiRunner(client, Pricing(), lambda *p: progress.append(p))
+                return [r async for r in runner.run_rows(graph, jobs, RowOptions())]
 
         results = asyncio.run(go())
-        stats = server.stats
+        stats, batches = server.stats, len(server.batches.batches)
     llm_steps = sum(n.kind == "llm" for n in graph.nodes.values())
-    assert len(results) == 50 and all(r.status == "succeeded" for r in results)
-    assert stats.requests == 50 * llm_steps and {p[1] for p in progress} == {llm_steps}
+    assert batches == llm_steps and {p[1] for p in progress} == {llm_steps}
+    assert len(results) == 12 and all(r.status == "succeeded" and r.strategy == BATCH_API for r in results)
+    assert stats.requests == 12 * llm_steps
     assert sum(r.input_tokens for r in results) == stats.prompt_tokens
     assert sum(r.output_tokens for r in results) == stats.completion_tokens
     pricing = Pricing()
     for r in results:
-        assert r.price_source == "genai-prices batch price"
-        assert r.cost == r.standard_cost / 2  # gpt-4o's batch price is half its standard price
-        assert r.outputs.keys() >= {n.name for n in graph.nodes.values() if n.kind == "llm"}
-    one = results[0]
-    assert one.standard_cost == pricing.cost("gpt-4o", one.input_tokens, one.output_tokens, one.cached_tokens)
-    assert one.cost > Decimal(0)
+        assert r.price == "genai-prices batch price"
+        standard = float(pricing.cost("gpt-4o", r.input_tokens, r.output_tokens))
+        assert abs(r.cost_usd - standard / 2) < 1e-12  # gpt-4o's batch price is half its standard price
+        assert r.output and r.output == r.outputs["aggregate"]
+
+
+def test_a_failed_call_fails_its_row_and_the_other_rows_go_on():
+    graph = load(EXAMPLES / "research-sequential.chain.json")
+    config = Config("research-sequential", BATCH_API)
+    jobs = [
+        BatchJob(Cell(config, 0, i), {"topic": f"topic {i}" + (" [[fail=500]]" if i == 1 else "")}) for i in range(3)
+    ]
+    with FakeOpenAIServer() as server:
+
+        async def go():
+            async with client_for(server) as client:
+                return [r async for r in BatchApiRunner(client, Pricing()).run_rows(graph, jobs, RowOptions())]
+
+        results = asyncio.run(go())
+    assert [r.status for r in results] == ["succeeded", "failed", "succeeded"]
+    assert results[1].error.endswith("scripted HTTP 500") and results[1].api_calls == 1
