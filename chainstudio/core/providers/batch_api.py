@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from chainstudio.core.providers.base import ChatRequest, ProviderError
 from chainstudio.core.providers.openai_compat import OpenAISettings
@@ -29,8 +29,8 @@ from chainstudio.core.text_safety import redact_url, register_secret, register_u
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
-ENDPOINT = "/v1/chat/completions"
-WINDOW = "24h"
+ENDPOINT: Final = "/v1/chat/completions"
+WINDOW: Final = "24h"
 DONE = frozenset({"completed", "failed", "expired", "cancelled"})
 MAX_LINE_BYTES = 1_000_000  # a downloaded line longer than this is refused, not parsed
 
@@ -223,18 +223,17 @@ def parse_line(line: str) -> BatchAnswer | None:
     if not isinstance(item, dict) or not isinstance(item.get("custom_id"), str):
         return None
     custom_id = item["custom_id"]
-    response = item.get("response") if isinstance(item.get("response"), dict) else {}
-    body = response.get("body") if isinstance(response.get("body"), dict) else {}
+    response = _object(item.get("response"))
+    body = _object(response.get("body"))
     status = response.get("status_code")
     if item.get("error") or status != 200:
-        error = item.get("error") if isinstance(item.get("error"), dict) else (body.get("error") or {})
-        message = error.get("message") if isinstance(error, dict) else None
-        return BatchAnswer(custom_id, error=scrub(_first_line(str(message or f"HTTP {status}"))))
-    usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    details = usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), dict) else {}
+        error = _object(item.get("error")) or _object(body.get("error"))
+        return BatchAnswer(custom_id, error=scrub(_first_line(str(error.get("message") or f"HTTP {status}"))))
+    usage = _object(body.get("usage"))
+    details = _object(usage.get("prompt_tokens_details"))
     choices = body.get("choices") if isinstance(body.get("choices"), list) else []
-    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
-    text = message.get("content") if isinstance(message, dict) else None
+    message = _object(choices[0]).get("message") if choices else None
+    text = _object(message).get("content")
     return BatchAnswer(
         custom_id,
         text=scrub(str(text or "")),
@@ -244,6 +243,11 @@ def parse_line(line: str) -> BatchAnswer | None:
         model=scrub(str(body.get("model") or ""))[:200],
         request_id=scrub(str(response.get("request_id") or ""))[:200] or None,
     )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
 
 
 def _count(value: Any) -> int:
