@@ -291,6 +291,7 @@ client's HTTP and each row's event fold) on the cores this machine lends it, not
 1 / CPU per request, not measured). Beside the highest published limits of hosted providers:
 
 {limits_table()}
+
 {verdict} The provider figures are not measured here: they are the providers' published tier tables as the
 pages cited transcribe them (read in the project's stored copies of public pages; tiers change, and an
 account's own limits page is the authority). A resume repeats no finished row: its requests are exactly

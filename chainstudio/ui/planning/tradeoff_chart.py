@@ -162,6 +162,7 @@ class TradeoffPainter:
         p.drawText(QPointF(bar.right() + 6, bar.top() + line * 0.7), f"{high:.2f}")
         p.drawText(QPointF(bar.right() + 6, bar.bottom()), f"{low:.2f}")
         y = bar.bottom() + line + 10
+        p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QPen(QColor("#2563eb"), 2))
         p.drawEllipse(QPointF(bar.left() + 8, y), 8, 8)
         p.setPen(QColor("#111827"))
