@@ -92,6 +92,7 @@ class TradeoffPainter:
             for a, b in zip(front, front[1:], strict=False):
                 p.drawLine(at(a), at(b))
         p.setFont(self.font)
+        placed = [QRectF(at(s).x() - 12, at(s).y() - 12, 24, 24) for s in points]  # labels keep off the markers
         for s in points:
             centre = at(s)
             q = s.quality.mean if s.quality is not None else None
@@ -104,10 +105,26 @@ class TradeoffPainter:
                 p.setPen(QPen(QColor("#2563eb"), 2))
                 p.drawEllipse(centre, 11, 11)
             label = s.label + ("" if s.quality is None else f"  q {s.quality.text()}")
-            p.setPen(QColor("#111827"))
-            p.drawText(QPointF(centre.x() + 13, centre.y() + metrics.ascent() / 2 - 1), label)
+            self._label(p, centre, label, placed, metrics)
         self._legend(p, QRectF(plot.right() + 24, plot.top(), 110, plot.height()), low, high, summaries, line)
         p.restore()
+
+    @staticmethod
+    def _label(p: QPainter, centre: QPointF, text: str, placed: list[QRectF], metrics: QFontMetricsF) -> None:
+        """Beside its point, or the nearest free line above or below it (with a leader) when labels collide."""
+        h = metrics.height()
+        width = metrics.horizontalAdvance(text)
+        for step in range(12):
+            dy = (step + 1) // 2 * h * (1 if step % 2 else -1)
+            box = QRectF(centre.x() + 13, centre.y() - h / 2 + dy, width, h)
+            if not any(box.intersects(other) for other in placed):
+                break
+        placed.append(box)
+        p.setPen(QPen(QColor("#9ca3af"), 1))
+        if dy:
+            p.drawLine(centre, QPointF(box.left(), box.center().y()))
+        p.setPen(QColor("#111827"))
+        p.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 
     @staticmethod
     def _y(s: ConfigSummary, tokens: bool) -> float:
@@ -162,6 +179,7 @@ class TradeoffPainter:
         p.drawText(QPointF(bar.right() + 6, bar.top() + line * 0.7), f"{high:.2f}")
         p.drawText(QPointF(bar.right() + 6, bar.bottom()), f"{low:.2f}")
         y = bar.bottom() + line + 10
+        p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QPen(QColor("#2563eb"), 2))
         p.drawEllipse(QPointF(bar.left() + 8, y), 8, 8)
         p.setPen(QColor("#111827"))
