@@ -30,7 +30,7 @@ with contextlib.redirect_stdout(io.StringIO()):
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 # where the CLI may import the UI: inside these functions only
-LAZY_UI = {("main", "_run_gui"), ("export", "run"), ("run", "write_exports")}
+LAZY_UI = {("main", "_run_gui"), ("export", "run"), ("run", "write_exports"), ("batch", "finish")}  # batch: --chart
 
 
 def is_qt_or_ui(module: str) -> bool:
