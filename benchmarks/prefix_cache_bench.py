@@ -21,7 +21,6 @@ llama-server is started fresh (``tests/real_server/server.py``: Gemma 3 270M, 4 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -33,15 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chainstudio.core.graph.model import Graph  # noqa: E402
-from chainstudio.core.launch import RunOptions, build_context, history_settings  # noqa: E402
-from chainstudio.core.planning.calibration import calibrate, prime  # noqa: E402
+from chainstudio.core.planning.calibration import calibrate  # noqa: E402
 from chainstudio.core.planning.estimate import estimate  # noqa: E402
 from chainstudio.core.run.executor import Run  # noqa: E402
 from chainstudio.core.run.pricing import Pricing  # noqa: E402
 from chainstudio.core.run.warm_prefix import predict_cached  # noqa: E402
 from chainstudio.core.storage.fileformat import load  # noqa: E402
 from chainstudio.core.storage.history import RunHistory  # noqa: E402
-from chainstudio.core.storage.settings import Settings  # noqa: E402
+from tests.real_server.runs import real_run  # noqa: E402
 
 GRAPH = ROOT / "tests" / "data" / "shared-context.chain.json"
 PRICED_AS = "gpt-4o-mini"
@@ -60,21 +58,7 @@ def shared_context(first: bool) -> Graph:
 
 
 def one_run(base_url: str, model: str | None, graph: Graph, history: RunHistory, warm: bool) -> Run:
-    options = RunOptions(provider="openai", base_url=base_url, model=model, warm_prefix=warm)
-    context = build_context(Settings(), options)
-    prime(context, history, graph)
-    run = Run(graph, context, model=model)
-
-    async def go() -> None:
-        try:
-            await run.execute()
-        finally:
-            await context.provider.aclose()
-
-    asyncio.run(go())
-    settings = history_settings(Settings(), options, context, "eager").to_dict()
-    history.add(run.events, graph, source="benchmark", settings=settings, state=run.state)
-    return run
+    return real_run(base_url, graph, history, model=model, warm_prefix=warm)
 
 
 def figures(run: Run) -> dict[str, Any]:
