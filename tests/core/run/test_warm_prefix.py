@@ -2,6 +2,7 @@
 
 import asyncio
 
+from chainstudio.core.gantt.text import tooltip_html
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.warm_prefix import PrefixWarmer
 from chainstudio.core.storage.fileformat import load
@@ -71,3 +72,5 @@ def test_warming_the_prefix_makes_the_fan_out_read_it_from_the_servers_cache():
         started = next(e.t for e in warmed.events if isinstance(e, ev.NodeStarted) and e.node_id == wait.node_id)
         assert started >= first
     assert warmed.state.totals().cached_tokens == sum(cached.values())
+    follower = warmed.state.spans[waits[0].node_id]
+    assert follower.wait_reason == "prefix" and "Waited for shared prefix" in tooltip_html(warmed.state, follower)
