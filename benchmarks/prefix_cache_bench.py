@@ -16,6 +16,10 @@ cost at gpt-4o-mini's prices (the server itself is free), next to the estimate's
 this history's earlier runs; predicted cached tokens from the simulated schedule, ``predict_cached``). The
 fake server takes 0.5 ms of prefill per uncached prompt token and caches a prompt once it is processed;
 llama-server is started fresh (``tests/real_server/server.py``: Gemma 3 270M, 4 slots, 1 thread).
+
+``--probe`` (llama-server) sends the shared-context prompt with three different tasks one after another,
+each after the previous one ended, and prints each request's time and ``cached_tokens``: what the server's
+cache does when the prefix is free to be reused.
 """
 
 from __future__ import annotations
@@ -119,11 +123,34 @@ def _fresh(graph: Graph) -> Graph:
     return copy
 
 
+def probe(base_url: str, model: str) -> None:
+    """Three requests sharing the document, one after another (see the module docstring)."""
+    import json
+    import time
+    import urllib.request
+
+    document = load(GRAPH).inputs[0].default or ""
+    print("| request | time | prompt tokens | cached tokens |\n|---|---|---|---|")
+    for task in ("Summarise it.", "List the risks.", "Write a headline."):
+        messages = [
+            {"role": "system", "content": "You are an analyst."},
+            {"role": "user", "content": f"Document:\n{document}\n\nTask: {task}"},
+        ]
+        body = json.dumps({"model": model, "max_tokens": 4, "messages": messages}).encode()
+        request = urllib.request.Request(f"{base_url}/chat/completions", body, {"Content-Type": "application/json"})
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=300) as response:
+            usage = json.loads(response.read())["usage"]
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
+        print(f"| {task} | {time.monotonic() - started:.2f} s | {usage['prompt_tokens']} | {cached} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("server", choices=("fake", "llama-server"))
     parser.add_argument("--port", type=int, default=18150)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--probe", action="store_true", help="llama-server: three requests one after another")
     args = parser.parse_args(argv)
     if args.server == "fake":
         from tests.support.fake_openai_server import FakeOpenAIServer, Mode
@@ -134,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     from tests.real_server.server import MODEL_ALIAS, running
 
     with running("llama-server", args.port) as server:
+        if args.probe:
+            probe(server.base_url, MODEL_ALIAS)
+            return 0
         bench(server.base_url, MODEL_ALIAS, args.rounds, "llama-server (Gemma 3 270M, 4 slots, 1 thread)")
     return 0
 
