@@ -7,7 +7,9 @@ this option a model call whose rendered messages share at least ``MIN_SHARED_CHA
 start with a call already under way (its *leader*) waits until the leader's first token arrives (its
 prompt is then processed and cached), and then goes; calls that start after that go at once. The cost is
 the leader's time to first token on the followers' latency; the gain is the shared prefix read from the
-cache by every follower (``usage.prompt_tokens_details.cached_tokens``, priced by ``Pricing``).
+cache by every follower (``usage.prompt_tokens_details.cached_tokens``, priced by ``Pricing``), on a server
+whose cache every request shares (OpenAI, vLLM). llama-server keeps a prompt's cache in the slot that
+processed it, still busy with the leader: there the followers gain nothing (docs/performance.md).
 
 ``PrefixWarmer`` keeps one run's leaders; the executor asks ``wait_turn`` before a call is made and calls
 ``warmed`` on the call's first token and when it ends (so a leader that fails never holds anyone up).

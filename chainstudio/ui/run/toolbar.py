@@ -61,7 +61,7 @@ class RunToolbar(QToolBar):
         self.warm_prefix.setCheckable(True)
         self.warm_prefix.setToolTip(
             "Warm prefix: calls that share a long prompt prefix wait for the first one's first token, so a "
-            "server with a prompt cache (OpenAI, llama-server, vLLM) serves the shared prefix from its cache: "
+            "server with a shared prompt cache (OpenAI, vLLM) serves the shared prefix from its cache: "
             "cheaper and no prefill, for the first call's time to first token of latency"
         )
         self.speed = QComboBox()
