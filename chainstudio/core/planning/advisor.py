@@ -22,6 +22,7 @@ from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import References, TemplateProblem, references
 from chainstudio.core.graph.validation import errors, input_name, ordering_only_edges, validate
+from chainstudio.core.planning.endpoint_plans import EndpointPlan, plan_models
 from chainstudio.core.planning.estimate import Estimate, estimate
 from chainstudio.core.planning.latency_model import LatencyModel
 from chainstudio.core.planning.prefix_cache import prefix_advice
@@ -381,13 +382,16 @@ def advise(
     inputs: Mapping[str, str] | None = None,
     checkpoint: Callable[[], None] | None = None,
     warm_prefix: bool = False,
+    endpoints: Mapping[str, EndpointPlan] | None = None,
 ) -> Report:
     """The advice for ``graph`` run with these options on the endpoint ``latency`` models (default: the
     simulator); ``model``: every LLM step uses this model. Inputs without a default and not in ``inputs`` are
     estimated with a placeholder (``report.baseline.placeholders`` names them). ``checkpoint`` goes to every
-    estimate."""
+    estimate. ``endpoints``: the plan of each endpoint profile the steps name (their own latency, prices,
+    limits and model); ``warm_prefix``: the run option (``core.run.warm_prefix``)."""
     pricing = pricing or Pricing()
-    graph = with_model(graph, model)  # every rule (the duplicated context's price too) sees the run's models
+    # every rule (the duplicated context's price too) sees the run's models, and each endpoint's
+    graph = with_model(graph, model, plan_models(endpoints or {}))
 
     def run_estimate(g: Graph, with_range: bool = False, warm: bool = warm_prefix) -> Estimate:
         return estimate(
@@ -401,6 +405,7 @@ def advise(
             rate_limits=rate_limits,
             with_range=with_range,
             warm_prefix=warm,
+            endpoints=endpoints,
         )
 
     base = run_estimate(graph, with_range=True)
