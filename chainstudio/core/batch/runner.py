@@ -10,11 +10,11 @@ exports, the trade-off view) does not care how a row's answers were obtained.
 run keeps: one rate limiter, one budget (``--cost-cap``/``--token-cap`` cap the whole batch), one adaptive
 pace, and ``concurrency`` model calls in flight across all rows (a semaphore around the provider's calls,
 plus a ``ServerLoad`` of that capacity, so that time a call waits for a slot does not count against its
-timeout). The rows' calls are spread over ``concurrency / CALLS_PER_CLIENT`` providers (each its own HTTP
-client and connection pool): one pool of a thousand connections spends most of the batch's CPU finding a
-connection for each request. Rows in flight: ``concurrency`` divided by the graph's widest layer of model steps (at least one),
-so that a row's parallel branches get their slots together and its latency is not that of a row queued
-behind the batch's other rows; ``ROWS_UNCAPPED`` rows without a cap.
+timeout). The rows' calls are spread over ``concurrency / CALLS_PER_CLIENT`` providers, each its own HTTP
+client: one connection pool of a thousand connections spends most of the batch's CPU finding a connection
+for each request. Rows in flight: ``concurrency`` divided by the graph's widest layer of model steps (at
+least one), so that a row's parallel branches get their slots together and its latency is not that of a row
+queued behind the batch's other rows; ``ROWS_UNCAPPED`` rows without a cap.
 """
 
 from __future__ import annotations
