@@ -117,6 +117,9 @@ def build_spec(args: argparse.Namespace) -> BatchSpec:
         labels.add(label)
         mapping = column_mapping(dataset.columns, graph, {c: t for c, t in overrides.items() if graph.input_named(t)})
         variants.append(Variant(label, graph, mapping))
+    unused = [f"{c}={t}" for c, t in overrides.items() if not any(v.graph.input_named(t) for v in variants)]
+    if unused:
+        raise UsageError(f"--map {', '.join(unused)}: no graph given has that input")
     expected = args.expect or ("expected" if "expected" in dataset.columns else None)
     if args.expect and args.expect not in dataset.columns:
         raise UsageError(f"--expect {args.expect}: the dataset has no such column")

@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
             commit_typing=self.inspector.flush,
         )
         self.autosave = AutosaveUi(document, host=self, status=status)
-        self.datasets = DatasetsUi.install(self, services, document, toolbar)  # after the menus and Compare
+        self.datasets = DatasetsUi(self, services, document, toolbar)  # after the menus and Compare
         runs = [self.runs.run_action, self.runs.stop_action, self.compare.action, self.compare.replay_action]
         self.run_menu.addActions([*runs, self.advisor.action])
         self.run_menu.addSeparator()

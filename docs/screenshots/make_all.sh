@@ -13,3 +13,4 @@ run docs/screenshots/make_panel_screenshots.py     # panel-*.png
 run docs/screenshots/make_cache_screenshots.py     # cache-*.png (step cache, card menu, run from here)
 run docs/screenshots/make_prefix_screenshots.py    # prefix-*.png (prompt-caching advice, Apply, a warmed run)
 run docs/screenshots/make_endpoint_screenshots.py  # endpoints-*.png (profiles in Settings, a step's endpoint)
+run docs/screenshots/make_dataset_screenshots.py    # datasets-*.png (the Datasets panel, 1400x900)

@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
-    os.environ.setdefault(var, tempfile.mkdtemp(prefix="screenshots-"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_run_screenshots import OUT, run_app
+from PySide6.QtCore import QSettings, Qt
 
-import qasync  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-
-from chainstudio.paths import examples_dir  # noqa: E402
-from chainstudio.ui.app import create_application  # noqa: E402
-from chainstudio.ui.main_window import MainWindow  # noqa: E402
+from chainstudio.paths import examples_dir
+from chainstudio.ui.main_window import MainWindow
 
 SIZE = (1400, 900)
 TOPICS = ("quantum networking", "fusion energy", "battery chemistry", "gene therapy", "exoplanet surveys")
@@ -70,14 +63,17 @@ async def main(app) -> None:
     datasets.start()
     await asyncio.sleep(2.5)
     grab(window, "running")
-    while datasets._task.running:
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(0.4)
+    await finished(datasets)
     grab(window, "tradeoff")
     window.close()
 
 
+async def finished(datasets) -> None:
+    """Until the batch is over and its trade-off tab is drawn."""
+    while datasets._task.running:
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0.4)
+
+
 if __name__ == "__main__":
-    application = create_application()
-    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(application)) as runner:
-        runner.run(main(application))
+    run_app(main)

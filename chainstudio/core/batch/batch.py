@@ -11,6 +11,7 @@ A result that did not end (cancelled, stopped by the budget) is not kept, so a r
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from chainstudio.core.storage.fileformat import to_document
 JUDGE = "judge"
 BATCH_API = "batch-api"  # the strategy label of the configs run through the Batch API (``api_runner``)
 CONTRADICTION = "contradiction"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ class BatchRun:
             else:
                 self._keep(result)
         while self._judging:
-            await asyncio.gather(*list(self._judging), return_exceptions=True)
+            _log_crashes(await asyncio.gather(*list(self._judging), return_exceptions=True))
 
     def _contradictions(self, variant: Variant) -> bool:
         return self.spec.contradictions and bool(sibling_groups(variant.graph))
@@ -291,5 +293,12 @@ class BatchRun:
             if a.status == "succeeded" and b.status == "succeeded":
                 tasks.append(asyncio.create_task(judge(cell, a, b)))
         self._judging.update(tasks)
-        await asyncio.gather(*tasks, return_exceptions=True)
+        _log_crashes(await asyncio.gather(*tasks, return_exceptions=True))
         self._judging.difference_update(tasks)
+
+
+def _log_crashes(outcomes: list[Any]) -> None:
+    """A judging task that crashed loses its row for this session (it runs again on resume): say so."""
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            log.error("a judgement failed: %r (its row is not kept and runs again on resume)", outcome)

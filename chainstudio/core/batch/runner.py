@@ -10,9 +10,11 @@ exports, the trade-off view) does not care how a row's answers were obtained.
 run keeps: one rate limiter, one budget (``--cost-cap``/``--token-cap`` cap the whole batch), one adaptive
 pace, and ``concurrency`` model calls in flight across all rows (a semaphore around the provider's calls,
 plus a ``ServerLoad`` of that capacity, so that time a call waits for a slot does not count against its
-timeout). Rows in flight: ``concurrency`` divided by the graph's widest layer of model steps (at least one),
-so that a row's parallel branches get their slots together and its latency is not that of a row queued
-behind the batch's other rows; ``ROWS_UNCAPPED`` rows without a cap.
+timeout). The rows' calls are spread over ``concurrency / CALLS_PER_CLIENT`` providers, each its own HTTP
+client: one connection pool of a thousand connections spends most of the batch's CPU finding a connection
+for each request. Rows in flight: ``concurrency`` divided by the graph's widest layer of model steps (at
+least one), so that a row's parallel branches get their slots together and its latency is not that of a row
+queued behind the batch's other rows; ``ROWS_UNCAPPED`` rows without a cap.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from chainstudio.core.run.progress import ServerLoad
 from chainstudio.core.run.state import RunState
 
 ROWS_UNCAPPED = 256  # rows in flight when no concurrency cap is given
+# calls per HTTP client: the openai client's connection pool (httpcore) scans every connection for every
+# request, so one pool of 1,000 connections costs quadratic time; the batch shards its calls over clients
+CALLS_PER_CLIENT = 100
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,13 @@ class SharedLimits:
     base: RunContext = field(init=False)
     budget: BudgetGuard = field(init=False)
     load: ServerLoad = field(init=False)
-    _providers: dict[int, Provider] = field(default_factory=dict, init=False)
+    _providers: dict[tuple[int, int], Provider] = field(default_factory=dict, init=False)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, init=False)  # also closed at the end
     _slots: asyncio.Semaphore | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.base = self.make_context(0)
-        self._providers[0] = self.base.provider
+        self._providers[0, 0] = self.base.provider
         self.budget = BudgetGuard(self.base.cost_cap, self.base.token_cap)
         self.load = ServerLoad(self.concurrency)
         self.base.limiter()  # made once, shared
@@ -115,13 +120,21 @@ class SharedLimits:
             return ROWS_UNCAPPED
         return max(1, self.concurrency // (widest_layer(graph) if graph is not None else 1))
 
-    def context(self, repeat: int) -> RunContext:
-        """A fresh context for one row's run, on the shared limits."""
+    @property
+    def clients(self) -> int:
+        """How many providers (HTTP clients) the rows' calls are spread over."""
+        if self.simulated or not self.concurrency:
+            return 1
+        return max(1, -(-self.concurrency // CALLS_PER_CLIENT))
+
+    def context(self, repeat: int, row: int = 0) -> RunContext:
+        """A fresh context for one row's run, on the shared limits (``row`` picks the row's HTTP client)."""
         if self._slots is None and self.concurrency:
             self._slots = asyncio.Semaphore(self.concurrency)
-        provider = self._providers.get(repeat)
+        key = (repeat, row % self.clients)
+        provider = self._providers.get(key)
         if provider is None:
-            provider = self._providers[repeat] = self.make_context(repeat).provider
+            provider = self._providers[key] = self.make_context(repeat).provider
         base = self.base
         return RunContext(
             provider=SlotProvider(provider, self._slots),
@@ -224,7 +237,7 @@ class LiveRowRunner:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run_one(self, graph: Graph, job: BatchJob, options: RowOptions) -> RowResult:
-        context = self.limits.context(job.cell.repeat)
+        context = self.limits.context(job.cell.repeat, job.cell.row)
         run = Run(
             graph, context, strategy=options.strategy, inputs=job.inputs, model=options.model, record_events=False
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog
 
 from chainstudio.core.batch.batch import BatchProgress, BatchRun, BatchSpec, Variant
 from chainstudio.core.batch.checks import parse_check
@@ -44,42 +44,31 @@ def progress_line(p: BatchProgress, simulated: bool) -> str:
 
 
 class DatasetsUi(QObject):
-    def __init__(
-        self,
-        services: AppServices,
-        document: Document,
-        toolbar: RunToolbar,
-        *,
-        host: QWidget,
-        dock: QDockWidget,
-    ) -> None:
-        super().__init__(host)
-        self.services, self.document, self.toolbar, self.dock, self.host = services, document, toolbar, dock, host
+    """The feature in ``window`` (the main window): its dock (a tab beside Compare), its action in the Run
+    menu and its entry in the Panels menu."""
+
+    def __init__(self, window: Any, services: AppServices, document: Document, toolbar: RunToolbar) -> None:
+        super().__init__(window)
+        self.services, self.document, self.toolbar, self.host = services, document, toolbar, window
+        self.dock = window._dock("Datasets", "datasets_dock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        window.tabifyDockWidget(window.compare_dock, self.dock)
+        window.gantt_dock.raise_()
         self.panel = DatasetsPanel()
-        dock.setWidget(self.panel)
+        self.dock.setWidget(self.panel)
         self.batch: BatchRun | None = None
         self.spec: BatchSpec | None = None
         self.results: list[RowResult] = []
         self._task = LatestTask(name="chainstudio-batch")
-        self.action = QAction("Run &Dataset…", host)
+        self.action = QAction("Run &Dataset…", window)
         self.action.setStatusTip("Run the graph over every row of a dataset and compare strategies on quality")
         self.action.triggered.connect(self.show)
+        window.run_menu.addAction(self.action)
+        window.panels_menu.addAction(self.dock.toggleViewAction())
         self.panel.openRequested.connect(self.pick_dataset)
         self.panel.runRequested.connect(self.start)
         self.panel.stopRequested.connect(self.stop)
         self.panel.exportRequested.connect(self.export)
         document.subscribe(lambda _changes: self._graph_changed())
-
-    @classmethod
-    def install(cls, window: Any, services: AppServices, document: Document, toolbar: RunToolbar) -> DatasetsUi:
-        """Add the Datasets dock (a tab beside Compare), its action in the Run menu and the Panels menu."""
-        dock = window._dock("Datasets", "datasets_dock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        window.tabifyDockWidget(window.compare_dock, dock)
-        window.gantt_dock.raise_()
-        feature = cls(services, document, toolbar, host=window, dock=dock)
-        window.run_menu.addAction(feature.action)
-        window.panels_menu.addAction(dock.toggleViewAction())
-        return feature
 
     def show(self) -> None:
         self.dock.show()
