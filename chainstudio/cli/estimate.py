@@ -182,8 +182,10 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
         table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")
+    from chainstudio.core.graph.kinds import MODEL_KINDS
+
     for node in result.nodes:
-        if node.kind != "llm":
+        if node.kind not in MODEL_KINDS:
             continue
         table.add_row(
             node.name,

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from chainstudio.core.clock import Clock
+from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.endpoint_plans import EndpointPlan
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
@@ -275,7 +276,7 @@ def estimate(
                 span.input_tokens,
                 span.output_tokens,
                 0.0 if span.reused is not None else span.cost_usd,
-                basis.get(span.name, "no model call" if span.kind != "llm" else "not called"),
+                basis.get(span.name, "no model call" if span.kind not in MODEL_KINDS else "not called"),
             )
         )
     slots, capacity = latency.server()
@@ -310,7 +311,7 @@ def _uncalibrated(state: RunState, latency: LatencyModel, plans: Mapping[str, En
     """The models no recorded run calibrated, each on the endpoint its steps go to."""
     unknown: set[str] = set()
     for span in state.spans.values():
-        if span.kind == "llm" and span.model:
+        if span.kind in MODEL_KINDS and span.model:
             plan = plans.get(span.endpoint)
             if not (plan.latency if plan is not None else latency).calibrated(span.model):
                 unknown.add(span.model)
