@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
@@ -157,7 +158,13 @@ def measure(rows: int, concurrency: int) -> dict:
             cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
             stats = server_stats(port)
             rss = peak_rss_mb()
-            lines = len((folder / "full.jsonl").read_text().splitlines()) if (folder / "full.jsonl").exists() else 0
+            rows_out = (
+                [json.loads(x) for x in (folder / "full.jsonl").read_text().splitlines()]
+                if (folder / "full.jsonl").exists()
+                else []
+            )
+            lines = len(rows_out)
+            errors = Counter((r.get("error") or "")[:100] for r in rows_out if r.get("status") != "succeeded")
             result = {
                 "rows": rows,
                 "concurrency": concurrency,
@@ -170,6 +177,8 @@ def measure(rows: int, concurrency: int) -> dict:
                 "overall_rps": stats["requests"] / wall,
                 "peak_rss_mb": rss,
                 "stderr": full.stderr.strip().splitlines()[-1:] if full.returncode else [],
+                "failed_rows": sum(errors.values()),
+                "errors": errors.most_common(3),
             }
             # 2. a fresh batch killed halfway, then resumed
             server_stats(port, reset=True)
