@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chainstudio.cli.terminal import make_console, raw_stream, styled
+from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.strict_json import standard
 from chainstudio.core.text_safety import escape_lone_surrogates
 
@@ -54,6 +55,12 @@ def print_banner(console: Any, context: Any, graph_name: str, strategy: str) -> 
         console.print(f"Prices: {context.pricing.free_note}", markup=False)
 
 
+def print_endpoints(console: Any, run_obj: Any) -> None:
+    """One line per endpoint profile the run's steps use: where its steps go (simulated ones say so)."""
+    for _name, label in run_obj.endpoints:
+        console.print(f"Endpoint {label}", markup=False)
+
+
 def fmt_ms(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1000:,.0f}ms"
 
@@ -85,8 +92,10 @@ def node_table(state: Any, live: bool = False) -> Any:
     from chainstudio.cli.reuse import reuse_note
 
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note"):
-        table.add_column(column, justify="left" if column in ("Step", "Status", "Note") else "right")
+    endpoints = any(span.endpoint for span in state.spans.values())  # a column only when a step names one
+    columns = ("Step", "Status", *(("Endpoint",) if endpoints else ()), "Start", "Duration", "TTFT", "Calls")
+    for column in (*columns, "In", "Out", "Cost", "Note"):
+        table.add_column(column, justify="left" if column in ("Step", "Status", "Endpoint", "Note") else "right")
     now = state.now()
     for span in state.spans.values():
         end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)
@@ -104,6 +113,8 @@ def node_table(state: Any, live: bool = False) -> Any:
             note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
         elif span.answered_by_other_model and not note:
             note = f"answered by {span.model} (asked for {span.requested_model})"
+        elif not note:
+            note = verdict_note(span)
         status, style = str(span.status), _STYLE.get(span.status, "")
         guessed = span.tokens_estimated
         reused = reuse_note(span)
@@ -112,6 +123,7 @@ def node_table(state: Any, live: bool = False) -> Any:
         table.add_row(
             span.name,
             styled((status, style)),
+            *((span.endpoint or ("default" if span.kind == "llm" else ""),) if endpoints else ()),
             fmt_ms(state.rel(span.started_at)),
             fmt_ms(duration),
             fmt_ms(ttft),
@@ -122,6 +134,18 @@ def node_table(state: Any, live: bool = False) -> Any:
             styled(note[:80]),
         )
     return table
+
+
+def verdict_note(span: Any) -> str:
+    """A checked step's repairs, or a pick-best step's pick and scores, in a few words."""
+    if span.scores is not None:
+        scored = ", ".join(f"{n} {'—' if s is None else f'{s:g}'}" for n, s, _ in span.scores.scores)
+        return f"picked {span.scores.best} ({scored})"
+    rejected = [m for m in span.checks if not m.passed]
+    if not rejected:
+        return f"{span.checks[-1].kind} check passed" if span.checks else ""
+    s = "s" if len(rejected) != 1 else ""
+    return f"{len(rejected)} repair{s} after {rejected[-1].kind} check: {rejected[-1].reason}"
 
 
 async def execute_with_progress(run_obj: Any, console: Any, follow: str | None = None) -> Any:
@@ -135,7 +159,7 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
 
         def line(event: Any) -> None:
             t = run_obj.state.rel(event.t) or 0.0
-            if isinstance(event, ev.NodeFinished) and run_obj.graph.nodes[event.node_id].kind == "llm":
+            if isinstance(event, ev.NodeFinished) and run_obj.graph.nodes[event.node_id].kind in MODEL_KINDS:
                 tokens = fmt_count(event.output_tokens, event.tokens_estimated)
                 say(f"  {t:8.2f}s  done     {names[event.node_id]} ({tokens} tokens)")
             elif isinstance(event, ev.NodeFailed):
@@ -144,6 +168,10 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
                 say(f"  {t:8.2f}s  retry    {names[event.node_id]} in {event.delay:.2f}s: {event.reason}")
             elif isinstance(event, ev.NodeSkipped):
                 say(f"  {t:8.2f}s  skipped  {names[event.node_id]}: {event.reason}")
+            elif isinstance(event, ev.NodeChecked) and not event.passed:
+                say(f"  {t:8.2f}s  rejected {names[event.node_id]} ({event.kind} check): {event.reason}")
+            elif isinstance(event, ev.NodeScored):
+                say(f"  {t:8.2f}s  picked   {event.best} in {names[event.node_id]}")
 
         def say(text: str) -> None:
             if streaming is not None:

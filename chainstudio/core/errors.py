@@ -21,10 +21,12 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     │   ├── HistoryError          core.storage.history    a run the history does not hold
     │   ├── DatasetError          core.batch.dataset      a dataset or column mapping that cannot be used
     │   ├── BatchError            core.batch.store        a batch state that belongs to another batch
+    │   ├── UnknownEndpoint       core.launch             a run's endpoint profile that Settings does not have
     │   └── UsageError            cli.common              a command-line flag or file that cannot be used
     ├── LoadError                 core.storage.fileformat a graph file that cannot be loaded
     ├── TemplateProblem           core.graph.templating   a template that does not parse or render
     │   └── TemplateTooSlow       core.graph.templating   a render that used up its CPU budget
+    ├── SchemaProblem             core.graph.schema_fields a step's output schema that is not a JSON schema
     ├── CycleError                core.graph.analysis     a graph with a cycle has no layers
     ├── ProviderError             core.providers.base     one failed model call (retryable or not)
     └── ModelListError            core.providers.models   a server's model list could not be read

@@ -12,8 +12,9 @@ KIND_COLORS = {
     "llm": QColor("#1565c0"),
     "join": QColor("#8e24aa"),
     "output": QColor("#ef6c00"),
+    "pick_best": QColor("#00838f"),
 }
-KIND_SYMBOLS = {"input": "→", "llm": "✦", "join": "⋈", "output": "■"}
+KIND_SYMBOLS = {"input": "→", "llm": "✦", "join": "⋈", "output": "■", "pick_best": "★"}
 
 CANVAS_BACKGROUND = QColor("#f4f5f7")
 GRID_COLOR = QColor("#dde0e6")

@@ -22,6 +22,7 @@ class FieldSpec:
     multiline: bool = False
     template: bool = False  # rendered with Jinja2 against upstream outputs
     editable: bool = True  # False: kept by the editor itself, not a field of its own in the inspector
+    version: int = 1  # the file format version that added it: written only when set (not the default)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class NodeKind:
     has_input_port: bool = True
     has_output_port: bool = True
     calls_model: bool = False
+    version: int = 1  # the file format version that added the kind (a file with one is of that version)
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -47,6 +49,40 @@ class NodeKind:
     def template_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(spec for spec in self.fields if spec.template)
 
+
+# Structured output and checked steps (issue 15; format version 3): see core/run/structured.py, checks.py.
+CHECK_FIELDS = (
+    FieldSpec(
+        "output_schema",
+        str,
+        "",
+        "Output schema",
+        "JSON schema of the answer (JSON text). Downstream templates read its fields: {{ step.field }}.",
+        multiline=True,
+        version=3,
+    ),
+    FieldSpec("check_regex", str, "", "Check (regex)", "The answer must match this regular expression.", version=3),
+    FieldSpec(
+        "check_judge",
+        str,
+        "",
+        "Check (judge)",
+        "Jinja2 template for a judge model; {{ answer }} is the answer. It returns pass or fail with a reason.",
+        multiline=True,
+        template=True,
+        version=3,
+    ),
+    FieldSpec(
+        "repairs",
+        int,
+        2,
+        "Repairs",
+        "Repair attempts when the answer fails its schema or check (sent with the complaint).",
+        0,
+        10,
+        version=3,
+    ),
+)
 
 INPUT = NodeKind(
     name="input",
@@ -63,6 +99,14 @@ LLM = NodeKind(
     description="Sends a prompt rendered from upstream outputs to a chat model.",
     fields=(
         FieldSpec("model", str, DEFAULT_MODEL, "Model", "Model name as the provider knows it."),
+        FieldSpec(
+            "endpoint",
+            str,
+            "",
+            "Endpoint",
+            "An endpoint profile from Settings (its server, key, limits and prices); empty: the run's provider.",
+            version=3,
+        ),
         FieldSpec("temperature", float, 0.3, "Temperature", minimum=0.0, maximum=2.0),
         FieldSpec("max_tokens", int, 512, "Max tokens", "Upper bound on output tokens.", 1, 1_000_000),
         FieldSpec("timeout", float, 60.0, "Timeout (s)", "Per-attempt time limit.", 0.1, 3600.0),
@@ -77,6 +121,7 @@ LLM = NodeKind(
             multiline=True,
             template=True,
         ),
+        *CHECK_FIELDS,
     ),
     calls_model=True,
 )
@@ -110,7 +155,39 @@ OUTPUT = NodeKind(
     has_output_port=False,
 )
 
-NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT)}
+PICK_BEST = NodeKind(
+    name="pick_best",
+    title="Pick best",
+    description="Returns the best of its upstream candidates, by a judge model or a score field; records the scores.",
+    fields=(
+        FieldSpec(
+            "criteria",
+            str,
+            "Which answer is the most accurate, specific and complete?",
+            "Judge prompt",
+            "Jinja2 template: what the judge looks for. The candidates are added below it.",
+            multiline=True,
+            template=True,
+        ),
+        FieldSpec(
+            "score_field",
+            str,
+            "",
+            "Score field",
+            "Pick by this numeric field of structured candidates instead (no model call).",
+        ),
+        FieldSpec("model", str, DEFAULT_MODEL, "Model", "The judge's model."),
+        FieldSpec("temperature", float, 0.0, "Temperature", minimum=0.0, maximum=2.0),
+        FieldSpec("max_tokens", int, 400, "Max tokens", "Upper bound on the judge's output tokens.", 1, 1_000_000),
+        FieldSpec("timeout", float, 60.0, "Timeout (s)", "Per-attempt time limit.", 0.1, 3600.0),
+        FieldSpec("retries", int, 3, "Retries", "Retries on 429, 5xx, timeouts and dropped connections.", 0, 20),
+    ),
+    calls_model=True,
+    version=3,
+)
+
+NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, PICK_BEST)}
+MODEL_KINDS = frozenset(kind.name for kind in NODE_KINDS.values() if kind.calls_model)  # steps that call a model
 
 
 def node_kind(name: str) -> NodeKind:

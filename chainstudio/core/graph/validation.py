@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
 from chainstudio.core.graph.analysis import Analysis, gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
+from chainstudio.core.graph.structured_checks import LOCAL_NAMES, check_structured
 from chainstudio.core.graph.templating import TemplateProblem, references
 
 Severity = Literal["error", "warning"]
@@ -30,10 +32,27 @@ def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
 
-def validate(graph: Graph, analysis: Analysis | None = None) -> list[Problem]:
-    """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has)."""
+def validate(graph: Graph, analysis: Analysis | None = None, endpoints: Collection[str] | None = None) -> list[Problem]:
+    """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has).
+    ``endpoints``: the endpoint profiles a run can use (a step naming another one is an error); None when
+    any name will do (a run on the simulated provider stands in for every endpoint)."""
     with gc_paused():
-        return _validate(graph, analysis if analysis is not None else Analysis(graph))
+        problems = _validate(graph, analysis if analysis is not None else Analysis(graph))
+        return problems + endpoint_problems(graph, endpoints)
+
+
+def endpoint_problems(graph: Graph, endpoints: Collection[str] | None) -> list[Problem]:
+    """A step that names an endpoint profile ``endpoints`` does not have (nothing when ``endpoints`` is None)."""
+    if endpoints is None:
+        return []
+    out: list[Problem] = []
+    known = ", ".join(sorted(endpoints)) or "none yet"
+    for node in graph.nodes.values():
+        name = node.param("endpoint") if node.kind == "llm" else ""
+        if name and name not in endpoints:
+            reason = f"endpoint {name!r} is not a profile in Settings (profiles: {known})"
+            out.append(Problem("error", f"{node.name}.endpoint", reason, node.id, field="endpoint"))
+    return out
 
 
 def _validate(graph: Graph, analysis: Analysis) -> list[Problem]:
@@ -44,6 +63,7 @@ def _validate(graph: Graph, analysis: Analysis) -> list[Problem]:
     problems += _check_cycles(graph, analysis)
     problems += _check_nodes(graph, analysis)
     problems += _check_reach_output(graph, analysis)
+    problems += check_structured(graph)
     return problems
 
 
@@ -186,7 +206,7 @@ def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
             except TemplateProblem as exc:
                 out.append(Problem("error", where, exc.message, node.id, field=spec.name))
                 continue
-            for ref in sorted(refs.steps):
+            for ref in sorted(refs.steps - LOCAL_NAMES.get(spec.name, frozenset())):
                 target = by_name.get(ref)
                 if target is None:
                     out.append(
@@ -234,7 +254,7 @@ def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> l
         if node.kind == "output" and not source.strip():
             return []
         used |= refs.steps
-    if not kind.template_fields:
+    if not kind.template_fields or node.kind == "pick_best":  # a pick-best step's edges bring its candidates
         return []
     out: list[Problem] = []
     for edge in incoming:

@@ -16,6 +16,7 @@ from chainstudio.core.text_safety import scrub
 __all__ = [
     "Listener",
     "NodeCancelled",
+    "NodeChecked",
     "NodeFailed",
     "NodeFinished",
     "NodeFirstToken",
@@ -24,6 +25,7 @@ __all__ = [
     "NodeQueued",
     "NodeRetrying",
     "NodeReused",
+    "NodeScored",
     "NodeSkipped",
     "NodeStarted",
     "NodeTokensCounted",
@@ -52,6 +54,7 @@ class NodeInfo:
     layer: int
     model: str | None = None
     max_tokens: int | None = None
+    endpoint: str = ""  # the endpoint profile an LLM step names ("": the run's provider)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class RunStarted:
     cache: bool = False  # the step cache was on: answers it holds are replayed (NodeReused), new ones kept
     scope: str = ""  # a partial run: "only security", "from security", "up to security"; "" for a whole run
     not_run: tuple[str, ...] = ()  # ids of steps outside a partial run (listed in ``nodes``, never started)
+    endpoints: tuple[tuple[str, str], ...] = ()  # (profile name, label) of the endpoints the steps name
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,35 @@ class NodeRetrying:
     delay: float
     reason: str
     status: int | None = None
+
+
+@dataclass(frozen=True)
+class NodeChecked:
+    """Attempt ``attempt``'s answer was checked (``core.run.checks``): by its schema, a regex, a judge model
+    (from ``started`` to ``t``) or a pick-best judge's parse. A failed check with repairs left is followed by a
+    repair attempt (``attempt + 1``); ``reason`` is the complaint it is sent with."""
+
+    run_id: str
+    t: float
+    node_id: str
+    attempt: int
+    passed: bool
+    kind: str  # "schema" | "regex" | "judge" | "pick"
+    reason: str = ""
+    started: float | None = None  # a judge call's start
+
+
+@dataclass(frozen=True)
+class NodeScored:
+    """A pick-best step's scores: (candidate step name, score or None, reason) and the one picked;
+    ``basis``: "judge" (a model's scores) or the structured field the candidates were ranked by."""
+
+    run_id: str
+    t: float
+    node_id: str
+    scores: tuple[tuple[str, float | None, str], ...]
+    best: str
+    basis: str = "judge"
 
 
 @dataclass(frozen=True)
@@ -247,6 +280,8 @@ RunEvent = (
     | NodeFirstToken
     | NodeOutputDelta
     | NodeRetrying
+    | NodeChecked
+    | NodeScored
     | NodeFinished
     | NodeReused
     | NodeFailed
@@ -264,6 +299,7 @@ _TEXT_FIELDS: dict[type, tuple[str, ...]] = {
     NodeStarted: ("prompt", "system"),
     NodeOutputDelta: ("text",),
     NodeRetrying: ("reason",),
+    NodeChecked: ("reason",),
     NodeFinished: ("output", "request_id", "model"),
     NodeFailed: ("error",),
     NodeSkipped: ("reason",),

@@ -54,7 +54,9 @@ from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAtte
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.context import STRATEGIES, Priority, RunContext, RunError, Strategy
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
+from chainstudio.core.run.lanes import Lanes, endpoint_of_node, make_lanes
 from chainstudio.core.run.outcome import summarize
+from chainstudio.core.run.picking import calls_model
 from chainstudio.core.run.reuse import StepReuse
 from chainstudio.core.run.scheduler import Scheduler
 from chainstudio.core.run.scope import RunScope
@@ -92,8 +94,10 @@ class Run:
             raise RunError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         if context.concurrency is not None and context.concurrency < 1:
             raise RunError("concurrency must be at least 1")
-        self.graph = with_model(graph, model)
+        lanes = make_lanes(context, graph.nodes.values())  # an endpoint per step (core.run.lanes)
+        self.graph = with_model(graph, model, {name: lane.model for name, lane in lanes.items() if lane.model})
         self.context = context
+        self._lane_of = lanes
         self.strategy: Strategy = strategy
         self.run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"
         self.inputs = resolve_inputs(self.graph, inputs or {})
@@ -135,6 +139,8 @@ class Run:
             context.pace(),
             context.load(),
         )
+        self._lanes = Lanes(lanes, self._services, context)
+        self._reuse.endpoints = self._lanes.cache_endpoints(self.graph.nodes.values())
         self._scheduler = Scheduler(
             self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
         )
@@ -152,6 +158,11 @@ class Run:
             task.cancel()
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(None)
+
+    @property
+    def endpoints(self) -> tuple[tuple[str, str], ...]:
+        """(profile name, label) of the endpoints the run's steps name, each with a provider of its own."""
+        return self._lanes.labels()
 
     @property
     def cancelled(self) -> bool:
@@ -178,9 +189,11 @@ class Run:
             self.cancel("cancelled")
             await self._unwind()
             self._finish()
+            await self._lanes.aclose()
             raise
         await self._unwind()
         self._finish()
+        await self._lanes.aclose()
         return self.state
 
     # --- events -------------------------------------------------------------------------------
@@ -211,6 +224,7 @@ class Run:
                     layer,
                     _model_of(nodes[nid]),
                     _max_tokens(nodes[nid]),
+                    endpoint_of_node(nodes[nid]),
                 )
                 for nid, layer in [*((n, plan.layer_of[n]) for n in plan.ids), *not_run.items()]
             ),
@@ -220,6 +234,7 @@ class Run:
             cache=self.context.cache is not None and self.context.cache.write,
             scope=self.scope.label if self.scope is not None else "",
             not_run=tuple(not_run),
+            endpoints=self.endpoints,
         )
 
     def _estimate(self, node: Node) -> float:
@@ -228,7 +243,8 @@ class Run:
         known = self.context.step_seconds.get(node.id)
         if known is not None:
             return known
-        estimate = getattr(self.context.provider, "estimate_seconds", None)
+        lane = self._lane_of.get(endpoint_of_node(node))
+        estimate = getattr(lane.provider if lane is not None else self.context.provider, "estimate_seconds", None)
         request = ChatRequest(
             model=str(node.param("model")), messages=(), max_tokens=int(node.param("max_tokens")), seed_key=node.name
         )
@@ -241,9 +257,10 @@ class Run:
         self._emit(ev.NodeQueued(self.run_id, self._clock.now(), step))
         node = self.graph.nodes[step]
         try:  # on the loop, a render gets a few milliseconds; a slower one goes on in a worker thread
-            if node.kind != "llm":
+            if not calls_model(node):
                 output = self._steps.local_output(node, ON_LOOP_CPU_SECONDS)
                 self._steps.outputs[step] = output
+                self._scored(step)
                 self._emit(ev.NodeFinished(self.run_id, self._clock.now(), step, output))
                 return StepStatus.SUCCEEDED
             reused = self._reuse.pinned(node)
@@ -266,13 +283,21 @@ class Run:
         self._pending[step] = self._attempts(step, node, call)
         return None
 
+    def _scored(self, step: str) -> None:
+        """A pick-best step that ranked its candidates by a field: its scores (``core.run.picking``)."""
+        verdict = self._steps.scores.pop(step, None)
+        if verdict is not None:
+            node = self.graph.nodes[step]
+            basis = str(node.param("score_field"))
+            self._emit(ev.NodeScored(self.run_id, self._clock.now(), step, verdict.scores, verdict.best, basis))
+
     def _attempts(self, step: str, node: Node, call: PreparedCall) -> StepAttempts:
         loop = asyncio.get_running_loop()
 
         def streaming() -> None:  # compile what waits on this step while it streams, not after it
             loop.call_soon(self._precompile_after, step)
 
-        return StepAttempts(self._services, step, node.name, call, on_first_token=streaming)
+        return StepAttempts(self._lanes.services(node), step, node.name, call, on_first_token=streaming)
 
     def _precompile_after(self, step: str) -> None:
         with contextlib.suppress(TemplateProblem):  # too slow on a busy loop, or broken: admitting compiles again
@@ -304,7 +329,7 @@ class Run:
         self._scheduler.finish_call(step, outcome.status, outcome.reason)
         span, call = self.state.spans[step], pending.call
         if outcome.status is StepStatus.SUCCEEDED and call is not None and span.reused is None:  # a model answered
-            self._reuse.remember(step, call.request, span)
+            self._reuse.remember(step, call.cache_request or call.request, span)
 
     def _task_done(self, task: asyncio.Task[None], step: str) -> None:
         self._tasks.discard(task)
@@ -316,33 +341,38 @@ class Run:
             self._scheduler.finish_call(step, StepStatus.FAILED)
 
     async def _learn_capacity(self) -> None:
-        """Ask the provider how many requests its server runs at once, unless the run knows already."""
-        load = self.context.load()
-        provider = self.context.provider
-        if load.capacity is not None or not isinstance(provider, ServerCapacity) or not self._has_llm_steps():
+        """Ask each endpoint's provider how many requests its server runs at once, unless the run knows."""
+        if not self._has_llm_steps():
             return
-        try:
-            capacity = await asyncio.wait_for(provider.server_capacity(), CAPACITY_LIMIT)
-        except TimeoutError:
-            return
-        if capacity is not None and load.capacity is None:
-            load.capacity = capacity
-            log.info("the server runs %d request(s) at once", capacity)
+        for services in self._lanes.all_services():
+            load, provider = services.load, services.provider
+            if load.capacity is not None or not isinstance(provider, ServerCapacity):
+                continue
+            try:
+                capacity = await asyncio.wait_for(provider.server_capacity(), CAPACITY_LIMIT)
+            except TimeoutError:
+                continue
+            if capacity is not None and load.capacity is None:
+                load.capacity = capacity
+                log.info("the server runs %d request(s) at once", capacity)
 
     def _has_llm_steps(self) -> bool:
         nodes = self.graph.nodes
-        return any(nodes[nid].kind == "llm" for nid in self.plan.ids)
+        return any(calls_model(nodes[nid]) for nid in self.plan.ids)
 
     # --- the end ------------------------------------------------------------------------------------
     async def _recount(self) -> None:
         """Have the server count the tokens that are an offline guess (see the module docstring)."""
-        provider = self.context.provider
-        guessed = [a for a in self._calls.values() if a.tokens_estimated]
-        if not guessed or not isinstance(provider, ServerCounting):
+        guessed = [
+            a for a in self._calls.values() if a.tokens_estimated and isinstance(a.services.provider, ServerCounting)
+        ]
+        if not guessed:
             return
 
         async def recount_all() -> None:
             for attempts in guessed:
+                provider = attempts.services.provider
+                assert isinstance(provider, ServerCounting)
                 event = await attempts.recount(provider.server_counts)
                 if event is not None:
                     self._emit(event)
@@ -401,14 +431,15 @@ class _RenderedOffLoop:
     async def run(self) -> StepOutcome:
         run, step, node = self.owner, self.step, self.node
         try:
-            if node.kind != "llm":
+            if not calls_model(node):
                 output = await asyncio.to_thread(run._steps.local_output, node)
             else:
                 call = await asyncio.to_thread(run._steps.prepare_call, node, count=run._count_tokens)
         except TemplateProblem as exc:
             run._emit(ev.NodeFailed(run.run_id, run._clock.now(), step, exc.message))
             return StepOutcome(StepStatus.FAILED)
-        if node.kind != "llm":
+        if not calls_model(node):
+            run._scored(step)
             run._emit(ev.NodeFinished(run.run_id, run._clock.now(), step, output))
             return StepOutcome(StepStatus.SUCCEEDED, output=output)
         self.call = call
@@ -420,11 +451,11 @@ class _RenderedOffLoop:
 
 
 def _model_of(node: Node) -> str | None:
-    return str(node.param("model")) if node.kind == "llm" else None
+    return str(node.param("model")) if calls_model(node) else None
 
 
 def _max_tokens(node: Node) -> int | None:
-    return int(node.param("max_tokens")) if node.kind == "llm" else None
+    return int(node.param("max_tokens")) if calls_model(node) else None
 
 
 def _scoped(graph: Graph, scope: RunScope | None) -> Graph:

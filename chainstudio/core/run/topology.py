@@ -45,7 +45,9 @@ class Plan:
         index = {nid: i for i, nid in enumerate(ids)}
         preds = {nid: list(dag.preds[nid]) for nid in ids}
         succs = {nid: list(dag.succs[nid]) for nid in ids}
-        estimate = {nid: (estimator(graph.nodes[nid]) if graph.nodes[nid].kind == "llm" else 0.0) for nid in ids}
+        estimate = {
+            nid: (estimator(graph.nodes[nid]) if NODE_KINDS[graph.nodes[nid].kind].calls_model else 0.0) for nid in ids
+        }
         remaining = remaining_times(dag, estimate, ids)
         ancestors = ancestor_bits(dag, ids, index)
         return cls(
@@ -83,14 +85,19 @@ class Plan:
         return [nid for nid in self.ids if not self.succs[nid]]
 
 
-def with_model(graph: Graph, model: str | None) -> Graph:
-    """A snapshot of ``graph`` whose every LLM step uses ``model`` (its own models when None): the graph a
-    run with ``--model`` runs, and what the estimate and the advisor plan for."""
+def with_model(graph: Graph, model: str | None, endpoint_models: Mapping[str, str] | None = None) -> Graph:
+    """A snapshot of ``graph`` whose every LLM step on the run's provider uses ``model`` (its own models when
+    None): the graph a run with ``--model`` runs, and what the estimate and the advisor plan for. A step
+    that names an endpoint profile uses that profile's model (``endpoint_models``), else its own."""
     copy = snapshot(graph)
-    if model:
-        for node in copy.nodes.values():
-            if node.kind == "llm":
-                node.params["model"] = model
+    chosen = endpoint_models or {}
+    for node in copy.nodes.values():
+        if node.kind != "llm":
+            continue
+        endpoint = str(node.param("endpoint") or "")
+        use = chosen.get(endpoint) if endpoint else model
+        if use:
+            node.params["model"] = use
     return copy
 
 

@@ -1,4 +1,6 @@
-"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save.
+"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save. Over 400
+lines because the schema, the migrations, loading with located problems and canonical atomic saving are
+one format's rules, read together.
 
 Files carry ``"format": "chainstudio/graph"`` and an integer ``"version"``; older versions are migrated
 forward step by step through ``MIGRATIONS`` (dispatch on the version field, never try/except cascades).
@@ -6,8 +8,11 @@ Saving writes a canonical, pretty-printed document with a fixed key order, so sa
 gives identical bytes and graphs diff cleanly in git.
 
 Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
-them in the file). A file is written with the lowest version that holds it: a graph without saved pins is
-still version 1, byte for byte what earlier releases wrote and read.
+them in the file); 3 adds issue 15's kinds and fields (an LLM step's ``endpoint``, its ``output_schema``,
+checks and ``repairs``, the ``pick_best`` kind: a field whose ``FieldSpec.version`` is 3 is written only
+when set, a kind whose ``NodeKind.version`` is 3 makes the file version 3). A file is written with the
+lowest version that holds it: a graph without saved pins or new fields is still version 1, byte for byte
+what earlier releases wrote and read.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
+from chainstudio.core.storage.format_versions import newer_than
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
-VERSION = 2  # the newest version this release reads and writes
+VERSION = 3  # the newest version this release reads and writes
 PINS_VERSION = 2  # the first version with pins
+ENDPOINTS_VERSION = 3  # the first version with an LLM step's endpoint
 SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
@@ -49,8 +56,29 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
     return dict(doc, version=2)
 
 
+def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 3: the same document (version 3 only adds issue 15's kinds and fields)."""
+    problems = _endpoint_fields_before_3(doc)
+    if problems:
+        raise LoadError(problems)
+    return dict(doc, version=3)
+
+
+def _endpoint_fields_before_3(doc: dict[str, Any]) -> list[FileProblem]:
+    """A step's ``endpoint`` in a file of version 1 or 2 (which had none): refused, as pins in version 1."""
+    nodes = doc.get("nodes")
+    if not isinstance(nodes, list):
+        return []
+    says = f"this file says version {doc['version']}"
+    return [
+        FileProblem(f"nodes[{i}].endpoint", f"endpoint needs format version 3 ({says})")
+        for i, node in enumerate(nodes)
+        if isinstance(node, dict) and "endpoint" in node
+    ][:20]
+
+
 # version -> function turning a document of that version into one of version + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1, 2: _from_2}
 
 
 @dataclass(frozen=True)
@@ -208,6 +236,7 @@ def from_document(data: object, source: str | None = None) -> Graph:
             f"this file was written by a newer ChainStudio (format version {version}); "
             f"this version reads up to {VERSION}. Please update ChainStudio.",
         )
+    written = version
     while version < VERSION:
         migrate = MIGRATIONS.get(version)
         if migrate is None:
@@ -248,6 +277,11 @@ def from_document(data: object, source: str | None = None) -> Graph:
             continue
         if node_doc.id in graph.nodes:
             problems.append(FileProblem(f"nodes[{i}].id", f"node id {node_doc.id!r} is used twice"))
+            continue
+        newer = newer_than(written, node_doc.kind, set(node_doc.model_extra or {}), f"nodes[{i}]")
+        if newer is not None:
+            problems.append(FileProblem(*newer))
+            rejected.add(node_doc.id)
             continue
         try:
             params = _params_model(node_doc.kind).model_validate(node_doc.model_extra or {})
@@ -310,6 +344,7 @@ def _number(value: float) -> float | int:
 def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     """The file's document; ``pins``: write the pins (None: when the graph says the file keeps them)."""
     nodes = []
+    version = 1
     for node in graph.nodes.values():
         entry: dict[str, Any] = {
             "id": node.id,
@@ -317,14 +352,19 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
             "name": node.name,
             "position": [_number(node.position[0]), _number(node.position[1])],
         }
-        for spec in NODE_KINDS[node.kind].fields:
+        kind = NODE_KINDS[node.kind]
+        version = max(version, kind.version)
+        for spec in kind.fields:
             value = node.param(spec.name)
+            if spec.version > 1 and value == spec.default:
+                continue  # a newer field left unset: the file stays readable by older versions
+            version = max(version, spec.version)
             entry[spec.name] = spec.type(value) if value is not None else value
         nodes.append(entry)
     kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
     doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": PINS_VERSION if kept else 1,  # the lowest version that holds the document
+        "version": max(version, PINS_VERSION if kept else 1),  # the lowest version that holds the document
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],

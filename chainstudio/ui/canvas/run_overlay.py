@@ -8,6 +8,7 @@ from functools import cache
 
 from PySide6.QtGui import QColor
 
+from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.validation import input_name
 from chainstudio.core.run.state import NodeSpan, RunState
 from chainstudio.ui import theme
@@ -79,7 +80,7 @@ def badge_for(state: RunState, span: NodeSpan) -> Badge:
     if span.started_at is not None:
         end = span.ended_at if span.ended_at is not None else state.now()
         parts.append(_seconds(max(0.0, end - span.started_at)))
-    if span.kind == "llm":
+    if span.kind in MODEL_KINDS:
         if span.done and (span.input_tokens or span.output_tokens):
             guess = "~" if span.tokens_estimated else ""  # an offline guess: the server did not count them
             parts.append(f"↑{guess}{span.input_tokens:,} ↓{guess}{span.output_tokens:,}")
@@ -129,7 +130,7 @@ def estimate_badges(scene, estimate) -> None:
         if node is not None and node.kind == "input" and input_name(node) in placeholders:
             item.set_run(Badge("pending", "≈ no value yet: placeholder"))
             continue
-        predicted = by_name.get(node.name) if node is not None and node.kind == "llm" else None
+        predicted = by_name.get(node.name) if node is not None and node.kind in MODEL_KINDS else None
         if predicted is None:
             item.set_run(None)
             continue

@@ -17,7 +17,7 @@ from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.gantt.axis import tick_label, tick_step, ticks
 from chainstudio.core.gantt.layout import LABEL_GAP, GanttLayout, Row, label_place
 from chainstudio.core.gantt.segments import Segment, bar_span
-from chainstudio.core.gantt.text import bar_label
+from chainstudio.core.gantt.text import bar_label, row_tag
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.gantt.theme import LEGEND, Theme, blend
 
@@ -160,7 +160,7 @@ class GanttPainter:
         p.setBrush(theme.status_color(span.status))
         p.drawEllipse(QPointF(16, rect.center().y()), 4, 4)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        kind = span.model or span.kind
+        kind = row_tag(span)  # its model, and "@endpoint" when it names one
         small_metrics = QFontMetricsF(self.small)
         kind_width = min(small_metrics.horizontalAdvance(kind) + 8, m.label_width * 0.45)
         p.setFont(self.small)
@@ -287,7 +287,7 @@ class GanttPainter:
             self.swatch(p, rect, "backoff")
         elif kind == "retry":
             self.swatch(p, rect, "retry")
-        elif kind in ("skipped", "reused", "pinned"):
+        elif kind in ("skipped", "reused", "pinned", "rejected", "check"):
             self.swatch(p, rect, kind)
         elif kind == "ttft":
             p.fillRect(rect, theme.ttft_color(segment.status))
@@ -309,6 +309,12 @@ class GanttPainter:
         elif key == "retry":
             p.fillRect(rect, theme.retry)
             p.fillRect(rect, QBrush(theme.status_color("failed").darker(140), Qt.BrushStyle.FDiagPattern))
+        elif key == "rejected":  # an answer its check rejected: amber, cross-hatched (a repair follows)
+            p.fillRect(rect, QColor("#f59e0b"))
+            p.fillRect(rect, QBrush(QColor("#92400e"), Qt.BrushStyle.DiagCrossPattern))
+        elif key == "check":  # a judge model checking the answer: a violet band
+            thin = QRectF(rect.left(), rect.center().y() - rect.height() / 4, rect.width(), rect.height() / 2)
+            p.fillRect(thin, QColor("#8b5cf6"))
         elif key == "skipped":
             color = theme.status_color("skipped")
             p.fillRect(rect, blend(color, theme.background, 0.75))

@@ -78,10 +78,10 @@ def test_a_version_1_file_cannot_carry_pins():
         fileformat.from_document(doc, "f.chain.json")
 
 
-def test_newer_than_version_2_is_refused():
+def test_newer_than_version_3_is_refused():
     doc = json.loads(V2.read_text())
-    doc["version"] = 3
-    with pytest.raises(LoadError, match="reads up to 2"):
+    doc["version"] = 4
+    with pytest.raises(LoadError, match="reads up to 3"):
         loads(json.dumps(doc))
 
 
