@@ -466,12 +466,11 @@ class FakeOpenAIServer:
         pieces = [w + (" " if i < n_words - 1 else ".") for i, w in enumerate(words)]
         with self._lock:
             scripted = self.answers.pop(0) if self.answers else None
+        if scripted is None:  # [[answer=WORD]] or a judge's verdict
+            scripted = scripted_answer(prompt, directives)
+            finish = "stop" if scripted is not None else finish
         if scripted is not None:  # a scripted answer, streamed in pieces of about one word
             pieces = re.findall(r"\S+\s*|\s+", scripted) or [scripted]
-        else:
-            scripted = scripted_answer(prompt, directives)
-            if scripted is not None:
-                pieces, finish = [scripted], "stop"
         text = "".join(pieces)
         if self.mode.tokenizer is not None:
             prompt_tokens = template_tokens(list(messages), self.mode.drop_system)

@@ -147,6 +147,7 @@ class SharedLimits:
             budget=self.budget,
             server_load=self.load,
             pacer=base.pace(),
+            endpoint_lane=base.endpoint_lane,  # steps that name an endpoint profile (not behind the slots)
         )
 
     async def aclose(self) -> None:

@@ -39,6 +39,7 @@ the server does not count against a step's timeout (``core.run.progress``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -296,11 +297,15 @@ class Run:
         loop = asyncio.get_running_loop()
 
         def streaming() -> None:  # compile what waits on this step while it streams, not after it
-            loop.call_soon(self._steps.precompile_after, step)
+            loop.call_soon(self._precompile_after, step)
             if self._warmer is not None:
                 self._warmer.warmed(step)  # its prompt is cached: the calls sharing its prefix go
 
         return StepAttempts(self._lanes.services(node), step, node.name, call, on_first_token=streaming)
+
+    def _precompile_after(self, step: str) -> None:
+        with contextlib.suppress(TemplateProblem):  # too slow on a busy loop, or broken: admitting compiles again
+            self._steps.precompile_after(step)
 
     def skip(self, step: str, reason: str) -> None:
         self._emit(ev.NodeSkipped(self.run_id, self._clock.now(), step, reason))

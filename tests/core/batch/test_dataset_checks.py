@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from chainstudio.core.batch.checks import parse_check, schema_problem
+from chainstudio.core.batch.checks import parse_check
 from chainstudio.core.batch.dataset import DatasetError, column_mapping, load_dataset, parse_mapping
 from chainstudio.core.batch.judge import read_verdict
 from chainstudio.core.batch.overlap import jaccard, sibling_groups, sibling_overlap
@@ -67,9 +67,14 @@ def test_checks_score_one_or_zero_with_a_reason(tmp_path):
     schema.write_text(json.dumps({"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}))
     check = parse_check(f"json-schema:{schema}", None, [])
     assert check.score('```json\n{"n": 3}\n```', {}) == (1.0, "")
-    assert check.score('{"n": "3"}', {}) == (0.0, "$.n: expected integer")
-    assert check.score("not json", {}) == (0.0, "the output is not JSON")
-    assert schema_problem({"type": "array", "items": {"enum": [1, 2]}}, [1, 3]) == "$[1]: not one of [1, 2]"
+    assert check.score('{"n": "3"}', {}) == (
+        0.0,
+        "the answer does not follow the schema: n: '3' is not of type 'integer'",
+    )
+    assert check.score("not json", {})[1].startswith("the answer is not valid JSON")
+    (tmp_path / "bad.json").write_text('{"type": 3}')
+    with pytest.raises(DatasetError, match="the schema cannot be used"):
+        parse_check(f"json-schema:{tmp_path / 'bad.json'}", None, [])
     with pytest.raises(DatasetError, match="no column 'expected'"):
         parse_check("exact", None, ["question"])
     with pytest.raises(DatasetError, match="unknown check"):
