@@ -157,6 +157,13 @@ class SharedLimits:
             await close()
 
 
+def _why(state: RunState, status: str) -> str:
+    """The run's message, and the first failed step's error (what the row's error column says)."""
+    failed = next((span for span in state.spans.values() if span.status == "failed" and span.error), None)
+    message = state.message or status
+    return message if failed is None else f"{message}: {failed.name}: {failed.error}"
+
+
 def widest_layer(graph: Graph) -> int:
     """The most model steps in one layer of ``graph`` (at least 1)."""
     try:
@@ -189,7 +196,7 @@ def result_of(cell: Cell, graph: Graph, state: RunState, run_id: str, budget_sto
         tokens_estimated=totals.tokens_estimated,
         output=next(iter(state.outputs.values()), ""),  # the first output step's (or sink's) text
         outputs=outputs,
-        error=None if status == "succeeded" else (state.message or status),
+        error=None if status == "succeeded" else _why(state, status),
         overlap=sibling_overlap(graph, outputs),
         run_id=run_id,
         simulated=state.simulated,

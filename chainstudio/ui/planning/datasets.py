@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QFrame, QScrollArea
 
 from chainstudio.core.batch.batch import BatchProgress, BatchRun, BatchSpec, Variant
 from chainstudio.core.batch.checks import parse_check
@@ -54,7 +54,11 @@ class DatasetsUi(QObject):
         window.tabifyDockWidget(window.compare_dock, self.dock)
         window.gantt_dock.raise_()
         self.panel = DatasetsPanel()
-        self.dock.setWidget(self.panel)
+        scroll = QScrollArea()  # the panel scrolls rather than make the bottom docks taller than the Gantt's
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.panel)
+        self.dock.setWidget(scroll)
         self.batch: BatchRun | None = None
         self.spec: BatchSpec | None = None
         self.results: list[RowResult] = []

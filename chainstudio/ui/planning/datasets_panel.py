@@ -117,6 +117,8 @@ class DatasetsPanel(QWidget):
         self.results = _table()
         self.summary = _table()
         self.chart = TradeoffWidget()
+        self.chart.setMinimumHeight(180)
+        self.summary.setMaximumHeight(150)  # a row per config; the chart gets the rest
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Preview")
         self.tabs.addTab(self.results, "Results")
