@@ -5,13 +5,14 @@ milliseconds. The image covers the edges' whole extent at the view's scale when 
 ``MAX_PIXELS`` (panning then reuses it), else the view and a margin around it (redrawn when a pan leaves
 it). It is drawn again when the zoom or the edges change; during a zoom gesture (``rescale``) the last image
 is stretched instead, and drawn again sharp when the gesture settles (as the cards are). Rotated or sheared
-views are drawn directly.
+views, and paints on anything but the screen, are drawn directly.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtWidgets import QWidget
 
 MAX_PIXELS = 8_000_000  # 32 MB of image at most
 MARGIN = 0.5  # of the view's size, on each side, when the image cannot cover every edge
@@ -40,7 +41,8 @@ class EdgeImage:
         ``rescale``: a zoom is under way, stretch the last image rather than stroke the edges again."""
         t = painter.worldTransform()
         device = painter.device()
-        if t.type().value > QTransform.TransformationType.TxScale.value or device is None or bounds.isEmpty():
+        on_screen = isinstance(device, QWidget)  # an export (an image, an SVG) gets the edges as paths
+        if t.type().value > QTransform.TransformationType.TxScale.value or not on_screen or bounds.isEmpty():
             _stroke(painter, base)
             return
         sx, sy, dx, dy = t.m11(), t.m22(), t.dx(), t.dy()
