@@ -1,6 +1,7 @@
 """CanvasScene: a mirror of a Document. It listens to the document's change events and creates, updates
 or removes items by id; gestures come out as signals (connect, move, a connection dropped on empty canvas,
 double-clicks, context menus) for the controller to turn into commands. The scene never edits the graph.
+Over 400 lines because it is the one mirror keeping items, gestures, bands and the overview in step.
 
 A port takes the mouse within a few screen pixels at any zoom, so connecting works as well in the overview
 as at 100 %. Steps with problems carry a badge (red: an error, amber: a warning), updated shortly after an
@@ -27,10 +28,8 @@ from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted, repain
 FLASH_MS = 700
 OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
 PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
-# A big graph's scene index is kept shallow: Qt's default depth for 110,000 items files each long edge
-# into thousands of leaves, which took most of the two minutes a 10,000-step graph spent opening.
-BIG_SCENE_ITEMS = 4_000
-BIG_SCENE_BSP_DEPTH = 6
+BIG_SCENE_ITEMS = 4_000  # over this many cards and edges, the scene index is kept shallow:
+BIG_SCENE_BSP_DEPTH = 6  # Qt's own depth for 110,000 filed each long edge into thousands of leaves (minutes)
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
 
@@ -93,8 +92,7 @@ class CanvasScene(QGraphicsScene):
         graph = self.document.graph
         if changes.reset:
             self._clear_items()
-            big = len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS
-            self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if big else 0)  # 0: Qt's own choice
+            self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS else 0)
             changes = Changes(nodes_added=set(graph.nodes), edges_added=set(graph.edges))
         for edge_id in changes.edges_removed | changes.edges_added:
             if edge_id not in graph.edges:
