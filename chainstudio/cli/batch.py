@@ -7,6 +7,10 @@ cost of what is left is shown before starting. The state is kept in SQLite (``--
 ``OUT.state.sqlite``): run the same command again after a kill, Ctrl+C or a budget stop and it resumes
 without repeating a finished row (``--fresh`` starts over). Ctrl+C or SIGTERM stops the batch (rows in
 flight are cancelled and run again on resume) and still writes what finished.
+
+``--batch-api`` adds a config per variant whose rows go through the OpenAI Batch API (``--provider openai``:
+the same base URL and key), one batch per layer of model steps, at the batch price, polled every
+``--batch-poll`` seconds: the trade-off view's slow, cheap point (``core.batch.api_runner``).
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--fresh", action="store_true", help="forget the state and start over")
     parser.add_argument("--chart", metavar="OUT.png|svg", help="draw the trade-off chart (cost against latency)")
     parser.add_argument("--summary", metavar="OUT.json", help="write the trade-off numbers as JSON")
+    parser.add_argument(
+        "--batch-api",
+        action="store_true",
+        help="also run each variant through the OpenAI Batch API (half price, answers within 24 h)",
+    )
+    parser.add_argument(
+        "--batch-poll", type=float, default=10.0, metavar="SECONDS", help="seconds between Batch API polls"
+    )
     add_engine_arguments(parser, "batch")
     parser.set_defaults(handler=run)
 
@@ -86,7 +98,7 @@ def _rubric(text: str | None) -> str | None:
 
 def build_spec(args: argparse.Namespace) -> BatchSpec:
     """The batch the flags describe (UsageError, DatasetError)."""
-    from chainstudio.core.batch.batch import BatchSpec, Variant
+    from chainstudio.core.batch.batch import BATCH_API, BatchSpec, Variant
     from chainstudio.core.batch.checks import parse_check
     from chainstudio.core.batch.dataset import column_mapping, load_dataset, parse_mapping
 
@@ -112,12 +124,19 @@ def build_spec(args: argparse.Namespace) -> BatchSpec:
     if args.expect and args.expect not in dataset.columns:
         raise UsageError(f"--expect {args.expect}: the dataset has no such column")
     rubric = _rubric(args.judge)
+    strategies = _strategies(args.strategy)
+    if getattr(args, "batch_api", False):
+        if args.provider != "openai":
+            raise UsageError("--batch-api needs --provider openai (the Batch API's server and key)")
+        if not args.batch_poll > 0:
+            raise UsageError("--batch-poll must be a positive number of seconds")
+        strategies.append(BATCH_API)
     if args.pairwise and not rubric:
         raise UsageError("--pairwise needs a rubric: give --judge RUBRIC")
     return BatchSpec(
         dataset=dataset,
         variants=variants,
-        strategies=_strategies(args.strategy),
+        strategies=strategies,
         repeat=args.repeat,
         checks=[parse_check(spec, expected, dataset.columns) for spec in args.check],
         rubric=rubric,
@@ -151,12 +170,35 @@ def run(args: argparse.Namespace) -> int:
     show_plan(console, spec, limits, store, args)
     from chainstudio.core.batch.batch import BatchRun
 
-    batch = BatchRun(spec, limits, store)
+    batch = BatchRun(spec, limits, store, api_runner=_api_runner(args, limits, console))
     stopped_by = asyncio.run(_execute(batch, limits, console))
     results = store.results()
     pairs = store.pairs()
     store.close()
     return finish(console, args, spec, batch, results, pairs, stopped_by)
+
+
+def _api_runner(args: argparse.Namespace, limits: SharedLimits, console: Any) -> Any:
+    """The Batch API's runner for ``--batch-api`` (None without it); it prints each change of a batch's status."""
+    if not args.batch_api:
+        return None
+    from chainstudio.core.batch.api_runner import BatchApiRunner
+    from chainstudio.core.providers.batch_api import BatchClient
+    from chainstudio.core.providers.openai_compat import OpenAISettings
+
+    client = BatchClient(
+        OpenAISettings(base_url=args.base_url, api_key_env=args.api_key_env), poll_seconds=args.batch_poll
+    )
+    shown: list[str] = []
+
+    def on_poll(layer: int, layers: int, progress: Any) -> None:
+        line = f"Batch API, layer {layer}/{layers}: {progress.text()}"
+        if not shown or shown[-1] != line:
+            shown.append(line)
+            console.print(line, markup=False)
+
+    limits.closers.append(client.aclose)
+    return BatchApiRunner(client, limits.base.pricing, on_poll)
 
 
 def show_plan(console: Any, spec: BatchSpec, limits: SharedLimits, store: Any, args: argparse.Namespace) -> None:
@@ -185,6 +227,10 @@ def show_plan(console: Any, spec: BatchSpec, limits: SharedLimits, store: Any, a
     cost = "unknown (a model has no price)" if est.cost_usd is None else fmt_cost(est.cost_usd)
     note = "; judges not included" if est.judged else ""
     mark = "uncalibrated estimate" if est.uncalibrated else "estimate"
+    if est.batch_api_rows:
+        note += (
+            f"; the {est.batch_api_rows:,} Batch API runs at the batch price, answered within 24 h (not in the time)"
+        )
     console.print(
         f"Estimated for the {est.rows:,} runs left ({mark}{note}): ≈ {est.wall_s:,.0f} s, "
         f"{est.calls:,} calls, {est.tokens:,} tokens, {cost}",

@@ -29,6 +29,7 @@ from chainstudio.core.run.context import Strategy
 from chainstudio.core.storage.fileformat import to_document
 
 JUDGE = "judge"
+BATCH_API = "batch-api"  # the strategy label of the configs run through the Batch API (``api_runner``)
 CONTRADICTION = "contradiction"
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,12 @@ class BatchRun:
         *,
         runner: RowRunner | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        api_runner: RowRunner | None = None,
     ):
+        """``api_runner`` runs the configs whose strategy is ``BATCH_API`` (``api_runner.BatchApiRunner``)."""
         self.spec, self.limits, self.store = spec, limits, store
         self.runner = runner or LiveRowRunner(limits)
+        self.api_runner = api_runner
         self.judge = Judge(limits, spec.judge_model or spec.model)
         self.on_progress = on_progress
         self._done = store.done()
@@ -147,6 +151,8 @@ class BatchRun:
     def cancel(self) -> None:
         self.cancelled = True
         self.runner.cancel()
+        if self.api_runner is not None:
+            self.api_runner.cancel()
         for task in list(self._judging):
             task.cancel()
 
@@ -171,7 +177,8 @@ class BatchRun:
             if cell.key not in self._done
         ]
         options = RowOptions(cast("Strategy", config.strategy), spec.model)
-        async for result in self.runner.run_rows(variant.graph, jobs, options):
+        runner = self.api_runner if config.strategy == BATCH_API and self.api_runner is not None else self.runner
+        async for result in runner.run_rows(variant.graph, jobs, options):
             self._spent(result.input_tokens + result.output_tokens, result.cost_usd)
             if not result.final:
                 continue

@@ -61,6 +61,7 @@ class RowResult:
     overlap: float | None = None  # mean token-set Jaccard between sibling parallel steps' outputs
     run_id: str = ""
     simulated: bool = False
+    price: str = ""  # where the cost's prices come from when not the standard table's (the Batch API's)
 
     @property
     def cell_key(self) -> str:

@@ -20,7 +20,7 @@ queued behind the batch's other rows; ``ROWS_UNCAPPED`` rows without a cap.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -100,6 +100,7 @@ class SharedLimits:
     budget: BudgetGuard = field(init=False)
     load: ServerLoad = field(init=False)
     _providers: dict[tuple[int, int], Provider] = field(default_factory=dict, init=False)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, init=False)  # also closed at the end
     _slots: asyncio.Semaphore | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +153,8 @@ class SharedLimits:
     async def aclose(self) -> None:
         for provider in self._providers.values():
             await provider.aclose()
+        for close in self.closers:
+            await close()
 
 
 def _why(state: RunState, status: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.planning.capacity import served_at_once
 from chainstudio.core.planning.endpoint_plans import EndpointPlan
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
 from chainstudio.core.planning.stand_in import StandInProvider
@@ -205,6 +206,7 @@ def estimate(
     with_range: bool = True,
     checkpoint: Callable[[], None] | None = None,
     cache: CacheUse | None = None,
+    warm_prefix: bool = False,
     endpoints: Mapping[str, EndpointPlan] | None = None,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. ``latency``: the endpoint's
@@ -215,7 +217,7 @@ def estimate(
     (or stops it by raising). ``cache``: the step cache the run would use
     (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written). ``endpoints``: the
     plan of each endpoint profile the steps name (``endpoint_plans``); a step naming another one is planned
-    like the run's own provider's."""
+    like the run's own provider's. ``warm_prefix``: the run option of that name (``core.run.warm_prefix``)."""
     latency = latency or LatencyModel()
     plans = dict(endpoints or {})
     pricing = pricing or Pricing()
@@ -241,7 +243,9 @@ def estimate(
                 concurrency=concurrency,
                 rate_limits=rate_limits,
                 step_seconds=latency.step_seconds(graph, scenario),
+                capacity=served_at_once(*latency.server(scenario)),  # queueing there is no timeout, as in a run
                 cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
+                warm_prefix=warm_prefix,
                 endpoint_lane=lane,
             )
             run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
@@ -277,8 +281,6 @@ def estimate(
                 basis.get(span.name, "no model call" if span.kind not in MODEL_KINDS else "not called"),
             )
         )
-    slots, capacity = latency.server()
-    limits = [n for n in (slots, capacity) if n is not None]
     return Estimate(
         graph.name,
         strategy,
@@ -295,7 +297,7 @@ def estimate(
         state,
         endpoint=latency.endpoint,
         uncalibrated_models=unknown,
-        capacity=min(limits) if limits else None,
+        capacity=served_at_once(*latency.server()),
         capacity_text=_capacity_text(latency),
         capacity_measured=latency.capacity.measured,
         wall_ms_range=wall_range,

@@ -55,6 +55,7 @@ class RunContext:
     # a step not in it gets the provider's estimate
     step_seconds: Mapping[str, float] = field(default_factory=dict)
     cache: CacheUse | None = None  # the step cache (None: off): hits are replayed, new answers kept
+    warm_prefix: bool = False  # calls sharing a prompt prefix wait for the first one's first token (warm_prefix.py)
     # endpoint profile name -> its lane (provider, prices, limits; core.run.lanes), for the steps that
     # name one; None or a None lane: the name is unknown and the run refuses to start
     endpoint_lane: Callable[[str], EndpointLane | None] | None = None

@@ -63,6 +63,7 @@ from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.topology import Plan, with_model
+from chainstudio.core.run.warm_prefix import PrefixWarmer
 
 __all__ = ["STRATEGIES", "CANCEL_GRACE", "Priority", "Run", "RunContext", "RunError", "Strategy", "run_graph"]
 
@@ -144,6 +145,7 @@ class Run:
         self._scheduler = Scheduler(
             self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
         )
+        self._warmer = PrefixWarmer() if context.warm_prefix else None
 
     # --- public -----------------------------------------------------------------------------
     def add_listener(self, listener: ev.Listener) -> None:
@@ -296,6 +298,8 @@ class Run:
 
         def streaming() -> None:  # compile what waits on this step while it streams, not after it
             loop.call_soon(self._precompile_after, step)
+            if self._warmer is not None:
+                self._warmer.warmed(step)  # its prompt is cached: the calls sharing its prefix go
 
         return StepAttempts(self._lanes.services(node), step, node.name, call, on_first_token=streaming)
 
@@ -323,7 +327,15 @@ class Run:
         pending = self._pending.pop(step)
         if isinstance(pending, StepAttempts):
             self._calls[step] = pending
-        outcome = await pending.run()
+            if self._warmer is not None:
+                now, run_id = self._clock.now, self.run_id
+                hold = lambda _leader: self._emit(ev.NodeWaiting(run_id, now(), step, "prefix"))  # noqa: E731
+                await self._warmer.wait_turn(step, pending.call.request.messages, hold)
+        try:
+            outcome = await pending.run()
+        finally:
+            if self._warmer is not None:
+                self._warmer.warmed(step)
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
         self._scheduler.finish_call(step, outcome.status, outcome.reason)
