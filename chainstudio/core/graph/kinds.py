@@ -22,6 +22,7 @@ class FieldSpec:
     multiline: bool = False
     template: bool = False  # rendered with Jinja2 against upstream outputs
     editable: bool = True  # False: kept by the editor itself, not a field of its own in the inspector
+    choices: tuple[str, ...] = ()  # a str field that takes one of these values (the inspector offers a list)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,116 @@ OUTPUT = NodeKind(
     has_output_port=False,
 )
 
-NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT)}
+
+def _model_fields(*, max_tokens: int = 512) -> tuple[FieldSpec, ...]:
+    """The LLM step's model settings (model, temperature, max tokens, timeout, retries), for kinds that call one."""
+    spec = LLM.field("max_tokens")
+    sized = FieldSpec(spec.name, int, max_tokens, spec.label, spec.help, spec.minimum, spec.maximum)
+    return (LLM.field("model"), LLM.field("temperature"), sized, LLM.field("timeout"), LLM.field("retries"))
+
+
+MAP_ERROR_POLICIES = ("fail", "drop", "keep")
+MAP = NodeKind(
+    name="map",
+    title="Map",
+    description="Runs one model call per item of a list (in parallel) and collects the answers, in order, as a list.",
+    fields=(
+        FieldSpec(
+            "over",
+            str,
+            "",
+            "Over",
+            "Jinja2 expression giving the list: a list value, a JSON array, or text (one item per line).",
+            template=True,
+        ),
+        FieldSpec(
+            "prompt",
+            str,
+            "",
+            "Prompt",
+            "Jinja2 template per item: {{ item }}, {{ index }} (from 0) and upstream steps.",
+            multiline=True,
+            template=True,
+        ),
+        *_model_fields(),
+        FieldSpec("system", str, "", "System prompt", multiline=True, template=True),
+        FieldSpec(
+            "concurrency",
+            int,
+            0,
+            "Items at once",
+            "At most this many items in flight (0: the run's cap only).",
+            0,
+            10_000,
+        ),
+        FieldSpec(
+            "on_item_error",
+            str,
+            "fail",
+            "On item error",
+            "fail: the map fails; drop: failed items are left out; keep: they stay in the list as errors.",
+            choices=MAP_ERROR_POLICIES,
+        ),
+        FieldSpec(
+            "expected_items",
+            int,
+            0,
+            "Expected items",
+            "For the estimate: how many items to expect (0: learned from recorded runs).",
+            0,
+            1_000_000,
+        ),
+    ),
+    calls_model=True,
+)
+
+ROUTE_MODES = ("expression", "classify")
+ROUTE = NodeKind(
+    name="route",
+    title="Route",
+    description="Chooses which of its downstream steps run: by an expression, or by a model's one-label answer.",
+    fields=(
+        FieldSpec(
+            "mode", str, "expression", "Mode", "expression: a template; classify: ask the model.", choices=ROUTE_MODES
+        ),
+        FieldSpec(
+            "expression",
+            str,
+            "",
+            "Branches",
+            "expression mode: a Jinja2 template giving the downstream steps to run "
+            "(names, comma- or line-separated, or a JSON array).",
+            multiline=True,
+            template=True,
+        ),
+        FieldSpec(
+            "prompt",
+            str,
+            "",
+            "Prompt",
+            "classify mode: what to classify; the model is asked for exactly one of the labels.",
+            multiline=True,
+            template=True,
+        ),
+        FieldSpec(
+            "labels", str, "", "Labels", "classify mode: the labels, comma-separated; each names a downstream step."
+        ),
+        FieldSpec(
+            "fallback",
+            str,
+            "",
+            "Fallback",
+            "classify mode: the branch taken when the answer is no label (empty: fail).",
+        ),
+        *_model_fields(max_tokens=16),
+        FieldSpec("system", str, "", "System prompt", multiline=True, template=True),
+    ),
+    calls_model=True,
+)
+
+NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, MAP, ROUTE)}
+FLOW_KINDS = frozenset({"map", "route"})  # issue 15's kinds (file format version 3)
+MODEL_KINDS = frozenset({"llm", "map", "route"})  # kinds with a model field (--model and the estimate apply)
 
 
 def node_kind(name: str) -> NodeKind:

@@ -27,6 +27,7 @@ class ChatRequest:
     max_tokens: int = 512
     timeout: float = 60.0
     seed_key: str = ""  # a stable key (e.g. the node name) the simulated provider mixes into its seed
+    choices: tuple[str, ...] = ()  # the answers asked for (a route's labels): the simulated provider picks one
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,11 @@ class SimulatedProvider:
         fault_rng = _rng(self.seed, f"{key}\x00attempt {attempt}")
         p = self.profile(request.model)
         input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
-        text = simulated_text(prompt, request.max_tokens, rng, p.length)
+        text = (
+            rng.choice(request.choices)
+            if request.choices
+            else simulated_text(prompt, request.max_tokens, rng, p.length)
+        )
         output_tokens = count_tokens(text)
         generated()
         ttft = (p.ttft + p.prefill_per_1k_tokens * input_tokens / 1000) * _jitter(rng, p.jitter)

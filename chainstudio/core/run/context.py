@@ -49,6 +49,9 @@ class RunContext:
     # a step not in it gets the provider's estimate
     step_seconds: Mapping[str, float] = field(default_factory=dict)
     cache: CacheUse | None = None  # the step cache (None: off): hits are replayed, new answers kept
+    # an estimate's stand-ins (core.run.flow): map id -> how many items it runs; route id -> branches it takes
+    forced_items: Mapping[str, int] = field(default_factory=dict)
+    forced_routes: Mapping[str, tuple[str, ...]] | None = None
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:

@@ -14,6 +14,7 @@ for a step's templates ahead of time, while the steps it waits on are still stre
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import Graph, Node
@@ -56,14 +57,23 @@ class StepInputs:
         self.outputs: dict[str, str] = {}  # step id -> output, for the steps that succeeded
         self._compiled: set[str] = set()  # steps whose templates ``precompile_after`` compiled
 
-    def render(self, node: Node, field_name: str, cpu_seconds: float = RENDER_CPU_SECONDS) -> str:
-        """A template of ``node`` rendered within ``cpu_seconds`` (TemplateTooSlow past it); TemplateProblem."""
+    def render(
+        self,
+        node: Node,
+        field_name: str,
+        cpu_seconds: float = RENDER_CPU_SECONDS,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """A template of ``node`` rendered within ``cpu_seconds`` (TemplateTooSlow past it); TemplateProblem.
+        ``extra``: more names the template sees (a map item's ``item`` and ``index``)."""
         source = str(node.param(field_name) or "")
         if not source:
             return ""
         try:
             names = references(source).steps
             context = self.plan.template_context(node.id, names, self.outputs, self.values)
+            if extra:
+                context.update(extra)
             return render(source, context, cpu_seconds=cpu_seconds)
         except TemplateProblem as exc:
             raise type(exc)(
@@ -85,12 +95,21 @@ class StepInputs:
             return "\n\n".join(self.outputs[p] for p in self.plan.preds[node.id] if p in self.outputs)
         return self.render(node, "template", cpu_seconds)
 
-    def prepare_call(self, node: Node, *, count: bool, cpu_seconds: float = RENDER_CPU_SECONDS) -> PreparedCall:
+    def prepare_call(
+        self,
+        node: Node,
+        *,
+        count: bool,
+        cpu_seconds: float = RENDER_CPU_SECONDS,
+        extra: Mapping[str, Any] | None = None,
+        seed_key: str | None = None,
+    ) -> PreparedCall:
         """A model step's request, rendered; ``count``: also estimate its tokens (for a budget or a rate limit).
         With the event loop's budget (``ON_LOOP_CPU_SECONDS``), a prompt too long to count there raises
-        TemplateTooSlow, like a slow render: the executor prepares the call again in a worker thread."""
-        system = self.render(node, "system", cpu_seconds)
-        prompt = self.render(node, "prompt", cpu_seconds)
+        TemplateTooSlow, like a slow render: the executor prepares the call again in a worker thread.
+        ``extra`` and ``seed_key``: a map item's names and its own key for the simulator."""
+        system = self.render(node, "system", cpu_seconds, extra)
+        prompt = self.render(node, "prompt", cpu_seconds, extra)
         messages = ([{"role": "system", "content": system}] if system.strip() else []) + [
             {"role": "user", "content": prompt}
         ]
@@ -100,7 +119,7 @@ class StepInputs:
             temperature=float(node.param("temperature")),
             max_tokens=int(node.param("max_tokens")),
             timeout=float(node.param("timeout")),
-            seed_key=node.name,
+            seed_key=seed_key or node.name,
         )
         prepared = PreparedCall(request, prompt, system, int(node.param("retries")), float(node.param("timeout")))
         if count:

@@ -19,6 +19,8 @@ from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, longest_path, remaining_times, topological_order
 from chainstudio.core.run import events as ev
+from chainstudio.core.run.map_state import HANDLERS as MAP_HANDLERS
+from chainstudio.core.run.map_state import ItemSpan
 from chainstudio.core.run.status import RunStatus, StepStatus
 
 
@@ -67,6 +69,7 @@ class NodeSpan:
     error: str | None = None
     skip_reason: str | None = None
     reused: ev.NodeReused | None = None  # the output came from a pin, the cache or an earlier run
+    items: list[ItemSpan] = field(default_factory=list)  # a map step's items (``core.run.map_state``)
     # the output as it streamed in: chunks joined when read (``+=`` on an attribute copies the whole string
     # every time, so a flood of chunks would make the fold quadratic)
     _chunks: list[str] = field(default_factory=list, repr=False)
@@ -378,4 +381,5 @@ _HANDLERS: dict[type, Callable[[RunState, Any], None]] = {
     ev.NodeCancelled: RunState._cancelled,
     ev.NodeTokensCounted: RunState._counted,
     ev.RunFinished: RunState._run_finished,
+    **MAP_HANDLERS,
 }

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, ancestor_bits, generations, remaining_times
-from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.graph.kinds import MODEL_KINDS, NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.graph.validation import input_name
+from chainstudio.core.run.map_values import map_value
 
 Estimator = Callable[[Node], float]
 
@@ -45,7 +46,7 @@ class Plan:
         index = {nid: i for i, nid in enumerate(ids)}
         preds = {nid: list(dag.preds[nid]) for nid in ids}
         succs = {nid: list(dag.succs[nid]) for nid in ids}
-        estimate = {nid: (estimator(graph.nodes[nid]) if graph.nodes[nid].kind == "llm" else 0.0) for nid in ids}
+        estimate = {nid: (estimator(graph.nodes[nid]) if graph.nodes[nid].kind in MODEL_KINDS else 0.0) for nid in ids}
         remaining = remaining_times(dag, estimate, ids)
         ancestors = ancestor_bits(dag, ids, index)
         return cls(
@@ -74,6 +75,8 @@ class Plan:
             source = self.by_name.get(name)
             if source is not None and source in outputs and self.is_ancestor(source, node_id):
                 context[name] = outputs[source]
+                if self.graph.nodes[source].kind == "map":  # a map's answers are a list
+                    context[name] = map_value(outputs[source])
         return context
 
     def input_of(self, node_id: str) -> str:
@@ -89,7 +92,7 @@ def with_model(graph: Graph, model: str | None) -> Graph:
     copy = snapshot(graph)
     if model:
         for node in copy.nodes.values():
-            if node.kind == "llm":
+            if node.kind in MODEL_KINDS:
                 node.params["model"] = model
     return copy
 

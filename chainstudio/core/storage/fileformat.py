@@ -6,8 +6,9 @@ Saving writes a canonical, pretty-printed document with a fixed key order, so sa
 gives identical bytes and graphs diff cleanly in git.
 
 Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
-them in the file). A file is written with the lowest version that holds it: a graph without saved pins is
-still version 1, byte for byte what earlier releases wrote and read.
+them in the file); 3 adds issue 15's kinds and fields (``map`` and ``route`` steps, ``core.graph.kinds``). A
+file is written with the lowest version that holds it: a graph without saved pins and without version 3's
+kinds is still version 1, byte for byte what earlier releases wrote and read.
 """
 
 from __future__ import annotations
@@ -21,20 +22,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
 from chainstudio.core import strict_json
 from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.analysis import gc_paused
-from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.graph.kinds import FLOW_KINDS, NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
-VERSION = 2  # the newest version this release reads and writes
+VERSION = 3  # the newest version this release reads and writes
 PINS_VERSION = 2  # the first version with pins
+FLOW_VERSION = 3  # the first version with map and route steps
 SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
@@ -46,11 +48,36 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 1 -> 2: the same document (version 2 only adds the optional ``pins``)."""
     if "pins" in doc:
         raise LoadError([FileProblem("pins", "pins need format version 2 (this file says version 1)")])
+    problems = _flow_kinds_in(doc, 1)
+    if problems:
+        raise LoadError(problems)
     return dict(doc, version=2)
 
 
+def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 3: the same document (version 3 only adds kinds and fields)."""
+    problems = _flow_kinds_in(doc, 2)
+    if problems:
+        raise LoadError(problems)
+    return dict(doc, version=3)
+
+
+def _flow_kinds_in(doc: dict[str, Any], version: int) -> list[FileProblem]:
+    """Map and route steps in a document of a version before they existed."""
+    nodes = doc.get("nodes")
+    if not isinstance(nodes, list):
+        return []
+    return [
+        FileProblem(
+            f"nodes[{i}].kind", f"{node['kind']} steps need format version 3 (this file says version {version})"
+        )
+        for i, node in enumerate(nodes)
+        if isinstance(node, dict) and node.get("kind") in FLOW_KINDS
+    ]
+
+
 # version -> function turning a document of that version into one of version + 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_1, 2: _from_2}
 
 
 @dataclass(frozen=True)
@@ -128,7 +155,9 @@ def _params_model(kind: str) -> type[BaseModel]:
     for spec in NODE_KINDS[kind].fields:
         # ge/le of None set no bound
         # strict: "max_tokens": true is not 1, and "temperature": "0.3" is not a number
-        strict = Annotated[spec.type, Strict()]  # type: ignore[name-defined]  # a type made at run time
+        strict: Any = Annotated[spec.type, Strict()]  # a type made at run time
+        if spec.choices:
+            strict = Literal[spec.choices]  # one of the kind's values
         fields[spec.name] = (strict, Field(default=spec.default, ge=spec.minimum, le=spec.maximum))
     return create_model(f"{kind.title()}Params", __config__=ConfigDict(extra="forbid"), **fields)
 
@@ -324,7 +353,7 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
     doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": PINS_VERSION if kept else 1,  # the lowest version that holds the document
+        "version": _lowest_version(graph, bool(kept)),
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],
@@ -334,6 +363,13 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     if kept:
         doc["pins"] = [{"node": nid, "output": pin.output, "origin": pin.origin} for nid, pin in kept.items()]
     return doc
+
+
+def _lowest_version(graph: Graph, pins: bool) -> int:
+    """The lowest version that holds the document: 3 with map or route steps, 2 with pins, else 1."""
+    if any(node.kind in FLOW_KINDS for node in graph.nodes.values()):
+        return FLOW_VERSION
+    return PINS_VERSION if pins else 1
 
 
 _POSITION = re.compile(r'"position": \[\s+([^,\s]+),\s+([^\s]+)\s+\]')

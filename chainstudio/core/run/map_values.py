@@ -1,0 +1,44 @@
+"""A map step's values: the items ``over`` gives, and the answers as text and as templates see them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class MapOutput(list[Any]):
+    """A map's answers as templates see them: a list (``{% for a in m %}``, ``m[0]``, ``m|length``) that
+    prints as its JSON array."""
+
+    def __str__(self) -> str:
+        return output_text(self)
+
+
+def output_text(values: list[Any]) -> str:
+    """A map's output as text: its answers as a JSON array."""
+    return json.dumps(list(values), ensure_ascii=False, indent=2)
+
+
+def map_value(output: str) -> Any:
+    """A map step's stored output as templates see it (a ``MapOutput``; the text itself if it is no array)."""
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return output
+    return MapOutput(value) if isinstance(value, list) else output
+
+
+def items_of(value: Any) -> list[Any]:
+    """The items of ``over``'s value: a list as it is; text as a JSON array, else as its non-empty lines."""
+    if isinstance(value, list):
+        return list(value)
+    text = str(value)
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            parsed = json.loads(stripped)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            return parsed
+    return [line.strip() for line in text.splitlines() if line.strip()]
