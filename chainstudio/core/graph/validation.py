@@ -44,6 +44,9 @@ def _validate(graph: Graph, analysis: Analysis) -> list[Problem]:
     problems += _check_cycles(graph, analysis)
     problems += _check_nodes(graph, analysis)
     problems += _check_reach_output(graph, analysis)
+    from chainstudio.core.graph.flow_rules import check_flow  # its rules use Problem
+
+    problems += check_flow(graph)
     return problems
 
 
@@ -162,6 +165,8 @@ def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
     by_name = {node.name: node for node in graph.nodes.values()}
     input_names = {gi.name for gi in graph.inputs}
     incoming = _incoming_edges(graph)
+    from chainstudio.core.graph.flow_rules import local_names  # a map's item and index
+
     for node in graph.nodes.values():
         kind = NODE_KINDS.get(node.kind)
         if kind is None:
@@ -186,7 +191,7 @@ def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
             except TemplateProblem as exc:
                 out.append(Problem("error", where, exc.message, node.id, field=spec.name))
                 continue
-            for ref in sorted(refs.steps):
+            for ref in sorted(refs.steps - local_names(node, spec.name)):
                 target = by_name.get(ref)
                 if target is None:
                     out.append(
@@ -240,7 +245,7 @@ def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> l
     for edge in incoming:
         if edge.source in graph.nodes:
             source_node = graph.nodes[edge.source]
-            if source_node.name not in used and edge.source != node.id:
+            if source_node.name not in used and edge.source != node.id and source_node.kind != "route":
                 out.append(
                     Problem(
                         "warning",
