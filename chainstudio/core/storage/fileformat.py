@@ -72,7 +72,7 @@ def _flow_kinds_in(doc: dict[str, Any], version: int) -> list[FileProblem]:
             f"nodes[{i}].kind", f"{node['kind']} steps need format version 3 (this file says version {version})"
         )
         for i, node in enumerate(nodes)
-        if isinstance(node, dict) and node.get("kind") in FLOW_KINDS
+        if isinstance(node, dict) and isinstance(node.get("kind"), str) and node["kind"] in FLOW_KINDS
     ]
 
 
