@@ -382,7 +382,7 @@ class Run:
         if self._cancel_reason is not None:
             for step in self._scheduler.unfinished():
                 self._scheduler.mark_cancelled(step)
-                calls = self._calls.get(step) or self._flow.maps.get(step)
+                calls = self._calls.get(step) or self._flow.started.get(step)
                 if calls is not None:
                     self._emit(calls.cancelled_event(self.run_id, now))
                     continue

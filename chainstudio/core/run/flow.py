@@ -50,7 +50,7 @@ class FlowSteps:
         self.count_tokens = count_tokens
         self.forced_items = forced_items or {}
         self.forced_routes = forced_routes
-        self.maps: dict[str, MapStep] = {}  # maps started, by step (their usage when the run is stopped)
+        self.started: dict[str, Pending] = {}  # by step: what they used, when the run is stopped
 
     def admit(self, node: Node, pending: dict[str, Pending | object]) -> StepStatus | None:
         """Begin ``node``: its final status when it ends at once, else None (its work is in ``pending``)."""
@@ -77,7 +77,7 @@ class FlowSteps:
             release_slot=scheduler.release_slot,
             expected_items=expected,
         )
-        self.maps[step] = map_step
+        self.started[step] = map_step
         return map_step
 
     def _branches(self, node: Node) -> dict[str, str]:
@@ -87,7 +87,7 @@ class FlowSteps:
     def _route(self, node: Node, pending: dict[str, Pending | object]) -> StepStatus | None:
         s, branches = self.services, self._branches(node)
         forced = self.forced_routes.get(node.id) if self.forced_routes is not None else None
-        if forced is None and str(node.param("mode")) == "classify":
+        if str(node.param("mode")) == "classify":  # an estimate's forced branches still pay for the call
             labels = labels_of(node)
             call = self.inputs.prepare_call(node, count=self.count_tokens)
             prompt = classify_prompt(call.prompt, labels)
@@ -96,7 +96,8 @@ class FlowSteps:
                 call.estimated_tokens += count_tokens(prompt) - count_tokens(call.prompt)
             call.prompt = prompt
             call.request = replace(call.request, messages=messages, choices=tuple(labels))
-            pending[node.id] = ClassifyingRoute(s, node, call, branches, self._chooser(node.id))
+            route = ClassifyingRoute(s, node, call, branches, self._chooser(node.id), forced)
+            pending[node.id] = self.started[node.id] = route
             return None
         chosen = list(forced) if forced is not None else branch_names(self.inputs.render(node, "expression"))
         not_taken, problem = decide(chosen, branches, node.name)
@@ -104,7 +105,8 @@ class FlowSteps:
             s.emit(ev.NodeFailed(s.run_id, s.clock.now(), node.id, problem))
             return StepStatus.FAILED
         self.scheduler.choose(node.id, not_taken, not_taken_reason(node.name, chosen))
-        s.emit(ev.NodeFinished(s.run_id, s.clock.now(), node.id, ", ".join(chosen)))
+        output = self.inputs.outputs[node.id] = ", ".join(chosen)
+        s.emit(ev.NodeFinished(s.run_id, s.clock.now(), node.id, output))
         return StepStatus.SUCCEEDED
 
     def _chooser(self, route: str) -> Callable[..., None]:

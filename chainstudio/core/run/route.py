@@ -77,6 +77,8 @@ def not_taken_reason(route: str, chosen: list[str]) -> str:
 class ClassifyingRoute:
     """A route in classify mode: its model call (``StepAttempts``), then the label read from the answer."""
 
+    call = None  # its answer is no step output to keep in the step cache (the label read from it is)
+
     def __init__(
         self,
         services: AttemptServices,
@@ -84,11 +86,17 @@ class ClassifyingRoute:
         call: PreparedCall,
         branches: dict[str, str],
         choose: Choose,
+        forced: tuple[str, ...] | None = None,
     ):
-        self.services, self.node, self.call = services, node, call
+        """``forced``: the branches to take whatever the answer (an estimate's stand-in)."""
+        self.services, self.node, self.prepared = services, node, call
+        self.forced = forced
         self.branches, self.choose = branches, choose
         self._finished: ev.NodeFinished | None = None
         self.attempts = StepAttempts(replace(services, emit=self._emit), node.id, node.name, call)
+
+    def cancelled_event(self, run_id: str, t: float) -> ev.NodeCancelled:
+        return self.attempts.cancelled_event(run_id, t)
 
     def _emit(self, event: ev.RunEvent) -> None:
         if isinstance(event, ev.NodeFinished) and event.node_id == self.node.id:
@@ -107,13 +115,16 @@ class ClassifyingRoute:
         fallback = str(node.param("fallback") or "").strip()
         if label is None and fallback:
             label = fallback
+        if self.forced is not None:
+            label = ", ".join(self.forced)
         problem = None
         not_taken: list[str] = []
         if label is None:
             answer = finished.output.strip()[:80]
             problem = f"route {node.name!r}: the answer {answer!r} is not one of the labels ({', '.join(labels)})"
         else:
-            not_taken, problem = decide([label], self.branches, node.name)
+            chosen = list(self.forced) if self.forced is not None else [label]
+            not_taken, problem = decide(chosen, self.branches, node.name)
         if problem is not None:
             f = finished
             s.emit(
@@ -124,6 +135,6 @@ class ClassifyingRoute:
             )  # fmt: skip
             return StepOutcome(StepStatus.FAILED)
         assert label is not None
-        self.choose(not_taken, not_taken_reason(node.name, [label]))
+        self.choose(not_taken, not_taken_reason(node.name, chosen))
         s.emit(replace(finished, output=label))
         return StepOutcome(StepStatus.SUCCEEDED, output=label)
