@@ -83,6 +83,7 @@ def node_table(state: Any, live: bool = False) -> Any:
     from rich.table import Table
 
     from chainstudio.cli.reuse import reuse_note
+    from chainstudio.core.gantt.items import map_items_text
 
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note"):
@@ -104,7 +105,11 @@ def node_table(state: Any, live: bool = False) -> Any:
             note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
         elif span.answered_by_other_model and not note:
             note = f"answered by {span.model} (asked for {span.requested_model})"
+        if span.items:  # a map: its items, then what went wrong
+            note = map_items_text(span) + (f" · {note}" if note else "")
         status, style = str(span.status), _STYLE.get(span.status, "")
+        if span.status == "not_taken":  # a branch no route chose: it cost nothing
+            status, style = "not taken", "dim"
         guessed = span.tokens_estimated
         reused = reuse_note(span)
         if reused is not None:  # cached, reused from a run, pinned, or not run: not a call of this run
@@ -118,7 +123,7 @@ def node_table(state: Any, live: bool = False) -> Any:
             str(calls or ""),
             fmt_count(span.input_tokens, guessed) if span.input_tokens else "",
             fmt_count(span.output_tokens, guessed) if span.output_tokens else "",
-            fmt_cost(span.cost_usd) if calls else "",
+            fmt_cost(span.cost_usd) if calls else ("$0" if span.status == "not_taken" else ""),
             styled(note[:80]),
         )
     return table
@@ -127,6 +132,7 @@ def node_table(state: Any, live: bool = False) -> Any:
 async def execute_with_progress(run_obj: Any, console: Any, follow: str | None = None) -> Any:
     """Execute a run, drawing live progress on a terminal or one line per step event otherwise. ``follow``:
     show a step's text as it streams (its name, or "" for the step started last; None: no text)."""
+    from chainstudio.core.graph.kinds import MODEL_KINDS
     from chainstudio.core.run import events as ev
 
     if not console.is_terminal:
@@ -135,13 +141,19 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
 
         def line(event: Any) -> None:
             t = run_obj.state.rel(event.t) or 0.0
-            if isinstance(event, ev.NodeFinished) and run_obj.graph.nodes[event.node_id].kind == "llm":
+            if isinstance(event, ev.NodeFinished) and run_obj.graph.nodes[event.node_id].kind in MODEL_KINDS:
                 tokens = fmt_count(event.output_tokens, event.tokens_estimated)
                 say(f"  {t:8.2f}s  done     {names[event.node_id]} ({tokens} tokens)")
             elif isinstance(event, ev.NodeFailed):
                 say(f"  {t:8.2f}s  failed   {names[event.node_id]}: {event.error}")
             elif isinstance(event, ev.NodeRetrying):
                 say(f"  {t:8.2f}s  retry    {names[event.node_id]} in {event.delay:.2f}s: {event.reason}")
+            elif isinstance(event, ev.NodeNotTaken):
+                say(f"  {t:8.2f}s  not taken {names[event.node_id]}: {event.reason}")
+            elif isinstance(event, ev.MapItems):
+                say(f"  {t:8.2f}s  map      {names[event.node_id]}: {event.count} items")
+            elif isinstance(event, ev.MapItemFailed):
+                say(f"  {t:8.2f}s  failed   {names[event.node_id]}[{event.index}]: {event.error}")
             elif isinstance(event, ev.NodeSkipped):
                 say(f"  {t:8.2f}s  skipped  {names[event.node_id]}: {event.reason}")
 
