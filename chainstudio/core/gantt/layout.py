@@ -201,7 +201,8 @@ class GanttLayout:
         """A segment's pixel range; short ones are widened so that they stay visible."""
         x0 = self.x_of(row.run_index, segment.start)
         x1 = self.x_of(row.run_index, segment.end)
-        minimum = {"skipped": self.metrics.skip_chip_px, "pinned": self.metrics.pin_chip_px}.get(
+        chip = self.metrics.skip_chip_px
+        minimum = {"skipped": chip, "not_taken": chip, "pinned": self.metrics.pin_chip_px}.get(
             segment.kind, self.metrics.min_bar_px
         )
         return x0, max(x1, x0 + minimum)
