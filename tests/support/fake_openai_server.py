@@ -3,8 +3,8 @@
 
 It serves ``POST /v1/chat/completions`` (streamed and not, with ``usage``, ``x-request-id`` and
 ``stream_options.include_usage``) and ``GET /v1/models``. It counts the tokens it reports (with the same
-offline tokenizer the app uses) and tracks the most requests it ever had in flight (``stats.max_in_flight``) and each request's latency (the
-log's ``latency``, seconds from arrival to the last byte).
+offline tokenizer the app uses) and tracks the most requests it ever had in flight (``stats.max_in_flight``)
+and each request's latency (the log's ``latency``, seconds from arrival to the last byte).
 
 Faults are scripted by directives inside the last message, so concurrent requests cannot mix them up
 (a directive with ``*N`` applies to the first N requests carrying the same prompt):

@@ -119,6 +119,11 @@ def _model_fields(*, max_tokens: int = 512) -> tuple[FieldSpec, ...]:
     return (LLM.field("model"), LLM.field("temperature"), sized, LLM.field("timeout"), LLM.field("retries"))
 
 
+def _template(name: str, label: str, help: str, *, multiline: bool = True) -> FieldSpec:
+    """A template field (text, empty by default) of map and route steps."""
+    return FieldSpec(name, str, "", label, help, multiline=multiline, template=True)
+
+
 MAP_ERROR_POLICIES = ("fail", "drop", "keep")
 MAP = NodeKind(
     name="map",
@@ -133,17 +138,9 @@ MAP = NodeKind(
             "Jinja2 expression giving the list: a list value, a JSON array, or text (one item per line).",
             template=True,
         ),
-        FieldSpec(
-            "prompt",
-            str,
-            "",
-            "Prompt",
-            "Jinja2 template per item: {{ item }}, {{ index }} (from 0) and upstream steps.",
-            multiline=True,
-            template=True,
-        ),
+        _template("prompt", "Prompt", "Jinja2 template per item: {{ item }}, {{ index }} (from 0) and upstream steps."),
         *_model_fields(),
-        FieldSpec("system", str, "", "System prompt", multiline=True, template=True),
+        LLM.field("system"),
         FieldSpec(
             "concurrency",
             int,
@@ -183,24 +180,14 @@ ROUTE = NodeKind(
         FieldSpec(
             "mode", str, "expression", "Mode", "expression: a template; classify: ask the model.", choices=ROUTE_MODES
         ),
-        FieldSpec(
+        _template(
             "expression",
-            str,
-            "",
             "Branches",
             "expression mode: a Jinja2 template giving the downstream steps to run "
             "(names, comma- or line-separated, or a JSON array).",
-            multiline=True,
-            template=True,
         ),
-        FieldSpec(
-            "prompt",
-            str,
-            "",
-            "Prompt",
-            "classify mode: what to classify; the model is asked for exactly one of the labels.",
-            multiline=True,
-            template=True,
+        _template(
+            "prompt", "Prompt", "classify mode: what to classify; the model is asked for exactly one of the labels."
         ),
         FieldSpec(
             "labels", str, "", "Labels", "classify mode: the labels, comma-separated; each names a downstream step."
@@ -213,7 +200,7 @@ ROUTE = NodeKind(
             "classify mode: the branch taken when the answer is no label (empty: fail).",
         ),
         *_model_fields(max_tokens=16),
-        FieldSpec("system", str, "", "System prompt", multiline=True, template=True),
+        LLM.field("system"),
     ),
     calls_model=True,
 )

@@ -33,12 +33,19 @@ def items_of(value: Any) -> list[Any]:
     if isinstance(value, list):
         return list(value)
     text = str(value)
-    stripped = text.strip()
-    if stripped.startswith("["):
-        try:
-            parsed = json.loads(stripped)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, list):
-            return parsed
+    parsed = json_array(text)
+    if parsed is not None:
+        return parsed
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def json_array(text: str) -> list[Any] | None:
+    """``text`` as a JSON array, or None when it is none."""
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        return None
+    try:
+        parsed = json.loads(stripped)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, list) else None

@@ -5,7 +5,8 @@ same record. Times are milliseconds from the run's start; ``cost_usd`` is null w
 unknown. Keys (stable): status, strategy, provider, wall_ms, node_time_ms, critical_path (names),
 critical_path_ms, input_tokens, output_tokens, total_tokens, api_calls, cost_usd, output_chars, nodes
 (name, status, queued_ms, start_ms, end_ms, first_token_ms, attempts, input_tokens, output_tokens,
-cost_usd, error, reused, reused_from; a map's ``items``: index, status, times, attempts, tokens, cost, error). A few extra keys follow them: graph, simulated, provider_label,
+cost_usd, error, reused, reused_from; a map's ``items``: index, status, times, attempts, tokens, cost,
+error). A few extra keys follow them: graph, simulated, provider_label,
 concurrency, speedup, message, outputs (output name -> text), tokens_estimated (some figure is an offline
 guess), cached_tokens, pricing_note, run_id; then what reuse did: ``cache`` (the step cache was on),
 ``scope`` (a partial run, e.g. "from security"), ``saved`` (what the replayed steps recorded: steps,

@@ -12,7 +12,6 @@ taken* (``Scheduler.choose``): they never run and cost nothing.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -20,6 +19,7 @@ from dataclasses import replace
 from chainstudio.core.graph.model import Node
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAttempts, StepOutcome
+from chainstudio.core.run.map_values import json_array
 from chainstudio.core.run.status import StepStatus
 
 Choose = Callable[[Iterable[str], str], None]  # (ids of the branches not taken, why)
@@ -32,14 +32,9 @@ def labels_of(node: Node) -> list[str]:
 
 def branch_names(text: str) -> list[str]:
     """The branch names an expression's text gives: a JSON array of names, or names split on commas and lines."""
-    stripped = text.strip()
-    if stripped.startswith("["):
-        try:
-            parsed = json.loads(stripped)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, list):
-            return list(dict.fromkeys(str(p).strip() for p in parsed if str(p).strip()))
+    parsed = json_array(text)
+    if parsed is not None:
+        return list(dict.fromkeys(str(p).strip() for p in parsed if str(p).strip()))
     return list(dict.fromkeys(p.strip() for p in re.split(r"[,\n]", text) if p.strip()))
 
 

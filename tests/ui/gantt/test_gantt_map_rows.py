@@ -3,7 +3,6 @@ not taken show as not taken, with their reason."""
 
 import asyncio
 
-import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from chainstudio.core.gantt.layout import GanttLayout
@@ -11,8 +10,6 @@ from chainstudio.core.gantt.text import bar_label, tooltip_html
 from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run.executor import RunContext, run_graph
 from chainstudio.core.storage import fileformat
-from chainstudio.ui.gantt import GanttWidget
-from chainstudio.ui.gantt.theme import Theme
 from tests.conftest import EXAMPLES
 
 
@@ -20,17 +17,6 @@ def finished(name: str):
     graph = fileformat.load(EXAMPLES / f"{name}.chain.json")
     run = asyncio.run(run_graph(graph, RunContext(provider=SimulatedProvider(), concurrency=3)))
     return graph, run.state
-
-
-@pytest.fixture
-def gantt(qtbot):
-    widget = GanttWidget()
-    widget.view.set_theme(Theme.light())
-    qtbot.addWidget(widget)
-    widget.resize(1200, 520)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def test_a_click_on_the_map_row_opens_and_closes_its_items(gantt, qtbot):
