@@ -285,6 +285,9 @@ class RunState:
             span.tokens_estimated = e.tokens_estimated
         if span.started_at is not None:
             self._end_attempt(span, e.t, "cancelled")
+        for item in span.items:  # a map's items in flight or waiting
+            if not item.status.done:
+                item.status, item.ended_at = StepStatus.CANCELLED, e.t if item.started_at is not None else None
 
     def _run_finished(self, e: ev.RunFinished) -> None:
         self.end_time = e.t

@@ -158,3 +158,25 @@ def test_a_classifying_route_fails_on_an_answer_that_is_no_label(server):
     assert "'refund.' is not one of the labels" in (router.error or "")
     assert router.input_tokens > 0  # the call it made is counted
     assert [s.status for s in map(run.state.span_by_name, ("billing", "tech", "other"))] == [StepStatus.SKIPPED] * 3
+
+
+def test_stopping_a_run_mid_map_cancels_its_items_and_keeps_what_they_used(server):
+    async def main() -> tuple[Run, list]:
+        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key=KEY))
+        graph = map_graph(items="\n".join(f"item {i} [[delay=0.3]]" for i in range(20)))
+        run = Run(graph, RunContext(provider=provider, concurrency=4))
+        asyncio.get_running_loop().call_later(0.45, run.cancel, "stopped")
+        try:
+            await run.execute()
+        finally:
+            await provider.aclose()
+        return run, [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+
+    run, left = asyncio.run(main())
+    assert left == []
+    span = run.state.span_by_name("each")
+    assert run.state.status is RunStatus.CANCELLED and span.status is StepStatus.CANCELLED
+    statuses = {str(item.status) for item in span.items}
+    assert "cancelled" in statuses and statuses <= {"succeeded", "cancelled"}
+    assert server.stats.requests < 20
+    assert span.api_calls == sum(item.attempts for item in span.items if item.started_at is not None) > 0
