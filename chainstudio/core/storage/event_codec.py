@@ -52,4 +52,7 @@ def dumps(events: Iterable[ev.RunEvent], *, drop_deltas: bool = False) -> str:
 
 
 def loads(text: str) -> list[ev.RunEvent]:
-    return [decode(json.loads(line)) for line in text.splitlines() if line.strip()]
+    """The events of JSON lines; events of a kind this version does not know (written by a newer one) are
+    left out, as unknown fields are."""
+    found = (json.loads(line) for line in text.splitlines() if line.strip())
+    return [decode(data) for data in found if data.get("type") in EVENT_TYPES]
