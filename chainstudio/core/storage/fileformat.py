@@ -6,9 +6,8 @@ Saving writes a canonical, pretty-printed document with a fixed key order, so sa
 gives identical bytes and graphs diff cleanly in git.
 
 Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
-them in the file); 3 adds issue 15's kinds and fields (``map`` and ``route`` steps, ``core.graph.kinds``). A
-file is written with the lowest version that holds it: a graph without saved pins and without version 3's
-kinds is still version 1, byte for byte what earlier releases wrote and read.
+them in the file); 3 adds issue 15's kinds and fields (``format_v3``). A file is written with the lowest
+version that holds it: a graph without them is still version 1, byte for byte what earlier releases wrote.
 """
 
 from __future__ import annotations
@@ -29,14 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, crea
 from chainstudio.core import strict_json
 from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.analysis import gc_paused
-from chainstudio.core.graph.kinds import FLOW_KINDS, NODE_KINDS
+from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
+from chainstudio.core.storage.format_v3 import FLOW_VERSION, flow_problems, needs_flow_version
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
 VERSION = 3  # the newest version this release reads and writes
 PINS_VERSION = 2  # the first version with pins
-FLOW_VERSION = 3  # the first version with map and route steps
 SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
@@ -48,32 +47,14 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 1 -> 2: the same document (version 2 only adds the optional ``pins``)."""
     if "pins" in doc:
         raise LoadError([FileProblem("pins", "pins need format version 2 (this file says version 1)")])
-    problems = _flow_kinds_in(doc, 1)
-    if problems:
-        raise LoadError(problems)
-    return dict(doc, version=2)
+    return _from_2(doc, 1) | {"version": 2}
 
 
-def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 -> 3: the same document (version 3 only adds kinds and fields)."""
-    problems = _flow_kinds_in(doc, 2)
-    if problems:
-        raise LoadError(problems)
+def _from_2(doc: dict[str, Any], version: int = 2) -> dict[str, Any]:
+    """Version 2 -> 3: the same document (version 3 only adds kinds and fields, refused before it)."""
+    if problems := flow_problems(doc, version):
+        raise LoadError([FileProblem(path, message) for path, message in problems])
     return dict(doc, version=3)
-
-
-def _flow_kinds_in(doc: dict[str, Any], version: int) -> list[FileProblem]:
-    """Map and route steps in a document of a version before they existed."""
-    nodes = doc.get("nodes")
-    if not isinstance(nodes, list):
-        return []
-    return [
-        FileProblem(
-            f"nodes[{i}].kind", f"{node['kind']} steps need format version 3 (this file says version {version})"
-        )
-        for i, node in enumerate(nodes)
-        if isinstance(node, dict) and isinstance(node.get("kind"), str) and node["kind"] in FLOW_KINDS
-    ]
 
 
 # version -> function turning a document of that version into one of version + 1.
@@ -353,7 +334,7 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
     doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": _lowest_version(graph, bool(kept)),
+        "version": FLOW_VERSION if needs_flow_version(graph) else PINS_VERSION if kept else 1,  # the lowest
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],
@@ -363,13 +344,6 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     if kept:
         doc["pins"] = [{"node": nid, "output": pin.output, "origin": pin.origin} for nid, pin in kept.items()]
     return doc
-
-
-def _lowest_version(graph: Graph, pins: bool) -> int:
-    """The lowest version that holds the document: 3 with map or route steps, 2 with pins, else 1."""
-    if any(node.kind in FLOW_KINDS for node in graph.nodes.values()):
-        return FLOW_VERSION
-    return PINS_VERSION if pins else 1
 
 
 _POSITION = re.compile(r'"position": \[\s+([^,\s]+),\s+([^\s]+)\s+\]')
