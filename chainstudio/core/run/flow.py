@@ -76,6 +76,7 @@ class FlowSteps:
             withdraw=scheduler.withdraw,
             release_slot=scheduler.release_slot,
             expected_items=expected,
+            run_stopped=lambda: scheduler.stopped,
         )
         self.started[step] = map_step
         return map_step

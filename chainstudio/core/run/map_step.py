@@ -68,13 +68,16 @@ class MapStep:
         withdraw: Callable[[str], None],
         release_slot: Callable[[], None],
         expected_items: int | None = None,
+        run_stopped: Callable[[], bool] = lambda: False,
     ):
         """``request_slot``/``withdraw``/``release_slot``: the scheduler's extra slots for this step.
-        ``expected_items``: an estimate's stand-in count (the items are then placeholders)."""
+        ``expected_items``: an estimate's stand-in count (the items are then placeholders). ``run_stopped``:
+        whether the run is being stopped (then no item starts)."""
         self.services, self.inputs, self.node = services, inputs, node
         self.count_tokens = count_tokens
         self._request_slot, self._withdraw, self._release_slot = request_slot, withdraw, release_slot
         self.expected_items = expected_items
+        self._run_stopped = run_stopped
         self.attempts: list[StepAttempts | None] = []
         self._answers: list[Any] = []
         self._failed: dict[int, str] = {}
@@ -119,10 +122,10 @@ class MapStep:
         while self._next < len(self.items) and self._stop is None:
             if not home and not await self._slot():
                 return
-            if self._next >= len(self.items) or self._stop is not None:
+            if self._next >= len(self.items) or self._stop is not None or self._run_stopped():
                 if not home:
                     self._release_slot()
-                return
+                return  # no item left, the map stopped, or the run is being stopped: start nothing more
             index = self._next
             self._next += 1
             try:

@@ -179,6 +179,10 @@ class Scheduler:
         """Admit and start nothing more (cancel); completions are still booked."""
         self._stopped = True
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
     def mark_cancelled(self, step: str) -> None:
         """Book a step that will never complete as cancelled (after ``stop``); releases nothing."""
         self.statuses[step] = StepStatus.CANCELLED
