@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.cli.common import UsageError
 from chainstudio.cli.report import fmt_cost, make_console, print_banner, write_json
-from chainstudio.cli.run import add_engine_arguments, check_outputs, context_factory, load_checked, parse_sets
+from chainstudio.cli.run import (
+    add_engine_arguments,
+    check_outputs,
+    cli_model,
+    context_factory,
+    load_checked,
+    parse_sets,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -126,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = asyncio.run(
-            run_bench(graphs, strategies, args.repeat, make_context, inputs=inputs, model=args.model, on_run=progress)
+            run_bench(
+                graphs, strategies, args.repeat, make_context, inputs=inputs, model=cli_model(args), on_run=progress
+            )
         )
     except RunError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

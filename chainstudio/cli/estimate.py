@@ -74,8 +74,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[str, str]] | None:
     """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
     from chainstudio.cli.common import UsageError
-    from chainstudio.cli.run import check_outputs, load_checked, parse_sets
+    from chainstudio.cli.run import check_outputs, cli_settings, load_checked, parse_sets
     from chainstudio.core.planning.calibration import calibrate, provider_endpoint
+    from chainstudio.core.planning.endpoint_plans import endpoint_plans
     from chainstudio.core.planning.latency_model import fit_model, with_capacity
     from chainstudio.core.run.pricing import Pricing, PricingError
     from chainstudio.core.run.rate_limits import RateLimits
@@ -97,11 +98,16 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
         return None
     endpoint = provider_endpoint(args.provider, args.base_url)
     latency = fit_model([], endpoint, graph=graph)
+    history = None
     if not args.no_history:
         try:
-            latency = calibrate(RunHistory(), graph, endpoint)
+            history = RunHistory()
+            latency = calibrate(history, graph, endpoint)
         except (OSError, sqlite3.Error, ValueError) as exc:  # an unreadable history calibrates nothing
+            history = None
             print(f"{args.file}: note: the run history cannot be read ({exc}); uncalibrated", file=sys.stderr)
+    simulated = args.provider == "simulated"
+    plans = endpoint_plans(graph, cli_settings().endpoints, simulated=simulated, history=history, pricing=pricing)
     if args.capacity is not None:
         latency = with_capacity(latency, args.capacity)
     limits = RateLimits(args.rpm, args.tpm)
@@ -113,6 +119,7 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
             "latency": latency,
             "pricing": pricing,
             "rate_limits": limits if limits.any else None,
+            "endpoints": plans,
         },
         inputs,
     )

@@ -54,6 +54,12 @@ def print_banner(console: Any, context: Any, graph_name: str, strategy: str) -> 
         console.print(f"Prices: {context.pricing.free_note}", markup=False)
 
 
+def print_endpoints(console: Any, run_obj: Any) -> None:
+    """One line per endpoint profile the run's steps use: where its steps go (simulated ones say so)."""
+    for _name, label in run_obj.endpoints:
+        console.print(f"Endpoint {label}", markup=False)
+
+
 def fmt_ms(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1000:,.0f}ms"
 
@@ -86,8 +92,10 @@ def node_table(state: Any, live: bool = False) -> Any:
     from chainstudio.core.gantt.items import map_items_text
 
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("Step", "Status", "Start", "Duration", "TTFT", "Calls", "In", "Out", "Cost", "Note"):
-        table.add_column(column, justify="left" if column in ("Step", "Status", "Note") else "right")
+    endpoints = any(span.endpoint for span in state.spans.values())  # a column only when a step names one
+    columns = ("Step", "Status", *(("Endpoint",) if endpoints else ()), "Start", "Duration", "TTFT", "Calls")
+    for column in (*columns, "In", "Out", "Cost", "Note"):
+        table.add_column(column, justify="left" if column in ("Step", "Status", "Endpoint", "Note") else "right")
     now = state.now()
     for span in state.spans.values():
         end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)
@@ -117,6 +125,7 @@ def node_table(state: Any, live: bool = False) -> Any:
         table.add_row(
             span.name,
             styled((status, style)),
+            *((span.endpoint or ("default" if span.kind == "llm" else ""),) if endpoints else ()),
             fmt_ms(state.rel(span.started_at)),
             fmt_ms(duration),
             fmt_ms(ttft),

@@ -3,7 +3,8 @@ lines because one command's flags, partial-run scope, stop signals, priming and 
 
 The engine lives in ``chainstudio.core``; this module parses flags into ``RunOptions``, builds the run
 through ``chainstudio.core.launch`` (the same path as the GUI, on the default settings plus the rate
-limits saved in Settings), and exits (0 only when the run succeeded; 130 after Ctrl+C, 143 after SIGTERM);
+limits and endpoint profiles saved in Settings), and exits (0 only when the run succeeded; 130 after
+Ctrl+C, 143 after SIGTERM);
 ``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
 
 A run is recorded in the history as it goes (a crash loses at most the steps in flight). Ctrl+C or
@@ -23,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError, load_or_explain
-from chainstudio.cli.report import execute_with_progress, final_report, make_console, print_banner, write_json
+from chainstudio.cli.report import (
+    execute_with_progress,
+    final_report,
+    make_console,
+    print_banner,
+    print_endpoints,
+    write_json,
+)
 from chainstudio.cli.reuse import add_reuse_arguments, scope_line, scope_of, step_cache
 
 if TYPE_CHECKING:
@@ -81,7 +89,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         default="OPENAI_API_KEY",
         help="environment variable holding the API key (default OPENAI_API_KEY)",
     )
-    parser.add_argument("--model", metavar="M", help="use this model for every LLM step")
+    parser.add_argument(
+        "--endpoint",
+        metavar="NAME",
+        help="run on the endpoint profile NAME from Settings (its URL, key, model, limits, prices; implies "
+        "--provider openai); steps that name a profile of their own use that one",
+    )
+    parser.add_argument("--model", metavar="M", help="use this model for every LLM step on the run's provider")
     parser.add_argument("--concurrency", metavar="N", type=int, help="at most N model calls at once")
     parser.add_argument("--rpm", metavar="N", type=float, help="requests-per-minute limit for the provider")
     parser.add_argument("--tpm", metavar="N", type=float, help="tokens-per-minute limit for the provider")
@@ -158,13 +172,16 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         raise UsageError("--concurrency must be at least 1")
     if (args.cost_cap is not None and args.cost_cap < 0) or (args.token_cap is not None and args.token_cap < 0):
         raise UsageError("--cost-cap and --token-cap must not be negative")
-    if args.provider != "simulated" and (args.speed is not None or args.faults):
+    if args.endpoint and (args.base_url or args.provider == "openai"):
+        raise UsageError("--endpoint names the server already: give it without --base-url and --provider")
+    provider = "openai" if args.endpoint else args.provider
+    if provider != "simulated" and (args.speed is not None or args.faults):
         raise UsageError("--speed and --faults apply to the simulated provider only")
     speed = args.speed if args.speed is not None else ENGINE_DEFAULT_SPEED[args.command_name]
     if not MIN_SPEED <= speed <= MAX_SPEED:  # NaN fails this too
         raise UsageError(f"--speed must be a number from {MIN_SPEED:g} to {MAX_SPEED:,g}")
     return RunOptions(
-        provider=args.provider,
+        provider=provider,
         strategy=getattr(args, "strategy", "eager"),
         concurrency=args.concurrency,
         speed=speed,
@@ -178,13 +195,15 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         rpm=args.rpm,
         tpm=args.tpm,
         cache=bool(getattr(args, "cache", False)),
+        endpoint=args.endpoint or "",
     )
 
 
 def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
     """A function repeat-index -> fresh RunContext for these flags (raises UsageError). The CLI runs on the
-    default settings plus its flags; it reads no saved settings and no saved key."""
-    from chainstudio.core.launch import RunServices, build_context
+    default settings plus its flags; of the saved settings it reads only the rate limits and the endpoint
+    profiles (and a profile's key, for a step or an ``--endpoint`` that uses it), never the saved API key."""
+    from chainstudio.core.launch import RunServices, UnknownEndpoint, build_context
     from chainstudio.core.providers.factory import ProviderSetupError
     from chainstudio.core.run.pricing import Pricing, PricingError
 
@@ -198,7 +217,7 @@ def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
     def make(index: int) -> RunContext:
         try:
             return build_context(settings, options, services, index=index)
-        except ProviderSetupError as exc:
+        except (ProviderSetupError, UnknownEndpoint) as exc:
             raise UsageError(str(exc)) from None
 
     make(0)  # fail early on bad provider settings
@@ -206,21 +225,38 @@ def context_factory(args: argparse.Namespace) -> Callable[[int], RunContext]:
 
 
 def cli_settings() -> Any:
-    """The settings a CLI run starts from: the defaults plus the rate limits saved in Settings."""
+    """The settings a CLI run starts from: the defaults plus the rate limits and endpoint profiles saved in
+    Settings (the GUI's settings file)."""
     from chainstudio.core.launch import cli_settings as settings_for_cli
     from chainstudio.core.storage.settings import load_settings
 
     return settings_for_cli(load_settings())
 
 
-def load_checked(path: str) -> Any:
-    """Load and validate a graph; print problems and return None when it cannot run."""
+def cli_model(args: argparse.Namespace) -> str | None:
+    """The model every LLM step on the run's provider uses: ``--model``, else ``--endpoint``'s default model."""
+    from chainstudio.core.launch import run_model
+
+    return run_model(cli_settings(), run_options(args))
+
+
+def profile_names(args: argparse.Namespace) -> list[str] | None:
+    """The endpoint profiles a run with these flags can use: the saved ones on a real provider; None on the
+    simulated one (it stands in for every endpoint)."""
+    if args.provider == "simulated" and not args.endpoint:
+        return None
+    return [profile.name for profile in cli_settings().endpoints]
+
+
+def load_checked(path: str, endpoints: Any = None) -> Any:
+    """Load and validate a graph; print problems and return None when it cannot run. ``endpoints``: the
+    endpoint profiles a real run may use (None: any name; the simulated provider stands in for each)."""
     from chainstudio.core.graph.validation import errors, validate
 
     graph = load_or_explain(path)
     if graph is None:
         return None
-    problems = errors(validate(graph))
+    problems = errors(validate(graph, endpoints=endpoints))
     for problem in problems:
         print(f"{path}: {problem}", file=sys.stderr)
     return None if problems else graph
@@ -235,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     from chainstudio.core.run.record import run_record
     from chainstudio.core.run.warm_up import warm_up
 
-    graph = load_checked(args.file)
+    graph = load_checked(args.file, profile_names(args))
     if graph is None:
         return 2
     try:
@@ -246,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
         prime_from_history(context, graph)
         scope = scope_of(args, graph, simulated=context.provider.simulated)
         run_obj = Run(
-            graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=args.model, scope=scope
+            graph, context, strategy=args.strategy, inputs=parse_sets(args.sets), model=cli_model(args), scope=scope
         )
         follow = stream_choice(args, run_obj)
     except (UsageError, RunError) as exc:
@@ -255,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
     warm_up()
     console = make_console(stderr=args.json == "-")
     print_banner(console, run_obj.context, run_obj.graph.name, args.strategy)
+    print_endpoints(console, run_obj)
     if scope is not None:
         console.print(scope_line(scope, run_obj.graph), markup=False)
     if context.cache is not None:

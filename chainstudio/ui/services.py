@@ -25,7 +25,7 @@ from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import Settings, stored_api_key
 from chainstudio.core.storage.step_cache import StepCacheStore
 from chainstudio.paths import user_config_dir
-from chainstudio.ui.common.model_names import set_model_names
+from chainstudio.ui.common.model_names import set_endpoint_names, set_model_names
 from chainstudio.ui.common.settings_store import SettingsStore
 from chainstudio.ui.run.inputs_memory import InputsMemory
 
@@ -58,6 +58,8 @@ class AppServices:
         self.settings.subscribe(self._reprice)
         set_model_names(self.settings.current.known_models)  # model fields complete from the server's list
         self.settings.subscribe(lambda settings: set_model_names(settings.known_models))
+        set_endpoint_names(p.name for p in self.settings.current.endpoints)  # a step's Endpoint field offers them
+        self.settings.subscribe(lambda settings: set_endpoint_names(p.name for p in settings.endpoints))
 
     @classmethod
     def create(

@@ -372,7 +372,7 @@ class FakeOpenAIServer:
         try:
             body = await request.json()
             messages = body["messages"]
-            model = str(body["model"])
+            model = entry["model"] = str(body["model"])  # logged: which model each request asked for
         except (ValueError, KeyError, TypeError):
             return self._reject(
                 entry,

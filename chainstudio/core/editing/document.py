@@ -10,7 +10,7 @@ No Qt here.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from chainstudio.core.editing.changes import Changes
@@ -51,6 +51,7 @@ class Document:
         self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
         self._analysis: Analysis | None = None
         self._problems: list[Problem] | None = None
+        self.endpoints: frozenset[str] | None = None  # the endpoint profiles runs can use (None: any name)
 
     # --- listening ------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -113,8 +114,20 @@ class Document:
     def problems(self) -> list[Problem]:
         """``validate`` of the current graph (computed once per revision)."""
         if self._problems is None:
-            self._problems = validate(self.graph, self.analysis)
+            self._problems = validate(self.graph, self.analysis, self.endpoints)
         return self._problems
+
+    def set_endpoints(self, names: Iterable[str] | None) -> None:
+        """The endpoint profiles a run can use now (None: any name will do, as on the simulated provider);
+        the steps that name one are announced as changed when their problems may differ."""
+        endpoints = None if names is None else frozenset(names)
+        if endpoints == self.endpoints:
+            return
+        self.endpoints = endpoints
+        self._problems = None
+        named = {n.id for n in self.graph.nodes.values() if n.kind == "llm" and n.param("endpoint")}
+        if named:
+            self._announce(Changes(nodes_changed=named))
 
     # --- state ----------------------------------------------------------------------------------
     @property

@@ -162,12 +162,26 @@ def _row(label: str, value: str) -> str:
     return f"<tr><td style='padding-right:10px;color:#666'>{escape(label)}</td><td>{escape(value)}</td></tr>"
 
 
+def endpoint_text(state: RunState, span: NodeSpan) -> str:
+    """The endpoint a step named, as the run reached it (e.g. "local · http://127.0.0.1:8080/v1")."""
+    labels = dict(state.started.endpoints) if state.started is not None else {}
+    return labels.get(span.endpoint, span.endpoint)
+
+
+def row_tag(span: NodeSpan) -> str:
+    """The small text at the right of a step's Gantt row label: the endpoint it named first (a long model
+    name is what the row elides), then its model."""
+    tag = span.model or span.kind
+    return f"@{span.endpoint} · {tag}" if span.endpoint else tag
+
+
 def tooltip_html(state: RunState, span: NodeSpan) -> str:
     """Every number about one node, as rich text for ``QToolTip``."""
     rel = state.rel
     rows = [
         _row("Status", span.status),
         _row("Kind", span.kind + (f" · {span.model}" if span.model else "")),
+        *([_row("Endpoint", endpoint_text(state, span))] if span.endpoint else []),
         _row("Layer", str(span.layer + 1)),
         _row("Queued", fmt_duration(rel(span.queued_at))),
     ]

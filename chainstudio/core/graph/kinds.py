@@ -23,6 +23,7 @@ class FieldSpec:
     template: bool = False  # rendered with Jinja2 against upstream outputs
     editable: bool = True  # False: kept by the editor itself, not a field of its own in the inspector
     choices: tuple[str, ...] = ()  # a str field that takes one of these values (the inspector offers a list)
+    version: int = 1  # the file format version that added it: written only when set (not the default)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ LLM = NodeKind(
     description="Sends a prompt rendered from upstream outputs to a chat model.",
     fields=(
         FieldSpec("model", str, DEFAULT_MODEL, "Model", "Model name as the provider knows it."),
+        FieldSpec(
+            "endpoint",
+            str,
+            "",
+            "Endpoint",
+            "An endpoint profile from Settings (its server, key, limits and prices); empty: the run's provider.",
+            version=3,
+        ),
         FieldSpec("temperature", float, 0.3, "Temperature", minimum=0.0, maximum=2.0),
         FieldSpec("max_tokens", int, 512, "Max tokens", "Upper bound on output tokens.", 1, 1_000_000),
         FieldSpec("timeout", float, 60.0, "Timeout (s)", "Per-attempt time limit.", 0.1, 3600.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,10 +31,27 @@ def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
 
-def validate(graph: Graph, analysis: Analysis | None = None) -> list[Problem]:
-    """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has)."""
+def validate(graph: Graph, analysis: Analysis | None = None, endpoints: Collection[str] | None = None) -> list[Problem]:
+    """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has).
+    ``endpoints``: the endpoint profiles a run can use (a step naming another one is an error); None when
+    any name will do (a run on the simulated provider stands in for every endpoint)."""
     with gc_paused():
-        return _validate(graph, analysis if analysis is not None else Analysis(graph))
+        problems = _validate(graph, analysis if analysis is not None else Analysis(graph))
+        return problems + endpoint_problems(graph, endpoints)
+
+
+def endpoint_problems(graph: Graph, endpoints: Collection[str] | None) -> list[Problem]:
+    """A step that names an endpoint profile ``endpoints`` does not have (nothing when ``endpoints`` is None)."""
+    if endpoints is None:
+        return []
+    out: list[Problem] = []
+    known = ", ".join(sorted(endpoints)) or "none yet"
+    for node in graph.nodes.values():
+        name = node.param("endpoint") if node.kind == "llm" else ""
+        if name and name not in endpoints:
+            reason = f"endpoint {name!r} is not a profile in Settings (profiles: {known})"
+            out.append(Problem("error", f"{node.name}.endpoint", reason, node.id, field="endpoint"))
+    return out
 
 
 def _validate(graph: Graph, analysis: Analysis) -> list[Problem]:

@@ -22,6 +22,7 @@ from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import References, TemplateProblem, references
 from chainstudio.core.graph.validation import errors, input_name, ordering_only_edges, validate
+from chainstudio.core.planning.endpoint_plans import EndpointPlan, plan_models
 from chainstudio.core.planning.estimate import Estimate, estimate
 from chainstudio.core.planning.flow_advice import call_intervals, flow_advice
 from chainstudio.core.planning.latency_model import LatencyModel
@@ -378,13 +379,16 @@ def advise(
     model: str | None = None,
     inputs: Mapping[str, str] | None = None,
     checkpoint: Callable[[], None] | None = None,
+    endpoints: Mapping[str, EndpointPlan] | None = None,
 ) -> Report:
     """The advice for ``graph`` run with these options on the endpoint ``latency`` models (default: the
     simulator); ``model``: every LLM step uses this model. Inputs without a default and not in ``inputs`` are
     estimated with a placeholder (``report.baseline.placeholders`` names them). ``checkpoint`` goes to every
-    estimate."""
+    estimate. ``endpoints``: the plan of each endpoint profile the steps name (their own latency, prices,
+    limits and model)."""
     pricing = pricing or Pricing()
-    graph = with_model(graph, model)  # every rule (the duplicated context's price too) sees the run's models
+    # every rule (the duplicated context's price too) sees the run's models, and each endpoint's
+    graph = with_model(graph, model, plan_models(endpoints or {}))
 
     def run_estimate(g: Graph, with_range: bool = False) -> Estimate:
         return estimate(
@@ -397,6 +401,7 @@ def advise(
             pricing=pricing,
             rate_limits=rate_limits,
             with_range=with_range,
+            endpoints=endpoints,
         )
 
     base = run_estimate(graph, with_range=True)

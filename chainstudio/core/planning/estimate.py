@@ -32,11 +32,13 @@ from typing import Any, TypeVar
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.planning.endpoint_plans import EndpointPlan
 from chainstudio.core.planning.flow_estimate import FlowEstimate, FlowPlan
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
 from chainstudio.core.planning.stand_in import StandInProvider
 from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.executor import Run, RunContext, Strategy
+from chainstudio.core.run.lanes import EndpointLane
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.run.state import RunState
@@ -209,6 +211,7 @@ def estimate(
     with_range: bool = True,
     checkpoint: Callable[[], None] | None = None,
     cache: CacheUse | None = None,
+    endpoints: Mapping[str, EndpointPlan] | None = None,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. ``latency``: the endpoint's
     model (default: the simulator's, without history). ``with_range``: when uncalibrated, also simulate
@@ -216,8 +219,11 @@ def estimate(
     ``inputs`` get a placeholder (listed in ``placeholders``). ``checkpoint()`` is called before each simulated
     model call: a GUI running this on a worker thread pauses it there while a live run needs the interpreter
     (or stops it by raising). ``cache``: the step cache the run would use
-    (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written)."""
+    (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written). ``endpoints``: the
+    plan of each endpoint profile the steps name (``endpoint_plans``); a step naming another one is planned
+    like the run's own provider's."""
     latency = latency or LatencyModel()
+    plans = dict(endpoints or {})
     pricing = pricing or Pricing()
     placeholders = missing_inputs(graph, inputs)
     inputs = {**(inputs or {}), **{name: placeholder_text() for name in placeholders}}
@@ -230,6 +236,14 @@ def estimate(
         async def go() -> tuple[RunState, dict[str, str]]:
             clock = Clock(monotonic=asyncio.get_running_loop().time)
             provider = StandInProvider(graph, clock, latency, scenario, checkpoint)
+            stand_ins = [provider]
+
+            def lane(name: str) -> EndpointLane:
+                plan = plans.get(name) or EndpointPlan(latency)
+                stand_ins.append(StandInProvider(graph, clock, plan.latency, scenario, checkpoint))
+                lane_pricing = plan.pricing or pricing
+                return EndpointLane(name, stand_ins[-1], lane_pricing, name, plan.rate_limits, None, plan.model)
+
             context = RunContext(
                 provider=provider,
                 pricing=pricing,
@@ -240,9 +254,11 @@ def estimate(
                 cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
                 forced_items=flow.items,
                 forced_routes=routes if routes is not None else flow.every_branch,
+                endpoint_lane=lane,
             )
             run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)
-            return await run.execute(), provider.basis
+            state = await run.execute()
+            return state, {k: v for stand_in in stand_ins for k, v in stand_in.basis.items()}
 
         return _run_isolated(go)
 
@@ -255,8 +271,7 @@ def estimate(
 
     state, route_range = flow.estimate_routes(on_path)  # the dearest path (its run is the last)
     basis = bases[-1]
-    models = sorted({s.model for s in state.spans.values() if s.kind in MODEL_KINDS and s.model})
-    unknown = [m for m in models if not latency.calibrated(m)]
+    unknown = _uncalibrated(state, latency, plans)
     wall_range = None
     if with_range and (unknown or not latency.capacity.measured) and not latency.simulated:
         dear = route_range.costliest_routes if route_range is not None else None
@@ -311,6 +326,17 @@ def estimate(
         flow=route_range,
         item_notes=flow.item_notes,
     )
+
+
+def _uncalibrated(state: RunState, latency: LatencyModel, plans: Mapping[str, EndpointPlan]) -> list[str]:
+    """The models no recorded run calibrated, each on the endpoint its steps go to."""
+    unknown: set[str] = set()
+    for span in state.spans.values():
+        if span.kind in MODEL_KINDS and span.model:
+            plan = plans.get(span.endpoint)
+            if not (plan.latency if plan is not None else latency).calibrated(span.model):
+                unknown.add(span.model)
+    return sorted(unknown)
 
 
 def _capacity_text(latency: LatencyModel) -> str:

@@ -252,13 +252,13 @@ def is_local(endpoint: str) -> bool:
 
 # --- fitting --------------------------------------------------------------------------------------------
 def observed_attempts(state: RunState) -> list[Observed]:
-    """Every finished attempt of a recorded run; those of steps that succeeded at the first try are usable
-    for the speed (their tokens are theirs alone)."""
+    """Every finished attempt of a recorded run on its endpoint (not on a step's endpoint profile); those of
+    steps that succeeded at the first try are usable for the speed (their tokens are theirs alone)."""
     started = state.started
     requested = {n.id: n.model for n in started.nodes} if started else {}
     out = []
     for node_id, span in state.spans.items():
-        if span.kind != "llm":
+        if span.kind != "llm" or span.endpoint:  # a step on a profile's server: not this endpoint
             continue
         usable = span.status == "succeeded" and len(span.attempts) == 1 and span.api_calls <= 1
         for attempt in span.attempts:

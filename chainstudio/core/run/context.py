@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.errors import Refused
@@ -15,6 +15,9 @@ from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.progress import ServerLoad
 from chainstudio.core.run.rate_limits import WINDOW, RateLimiter, RateLimits
 from chainstudio.core.run.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from chainstudio.core.run.lanes import EndpointLane
 
 Strategy = Literal["eager", "layered", "sequential"]
 Priority = Literal["critical_path", "fifo"]
@@ -52,6 +55,9 @@ class RunContext:
     # an estimate's stand-ins (core.run.flow): map id -> how many items it runs; route id -> branches it takes
     forced_items: Mapping[str, int] = field(default_factory=dict)
     forced_routes: Mapping[str, tuple[str, ...]] | None = None
+    # endpoint profile name -> its lane (provider, prices, limits; core.run.lanes), for the steps that
+    # name one; None or a None lane: the name is unknown and the run refuses to start
+    endpoint_lane: Callable[[str], EndpointLane | None] | None = None
 
     def limiter(self) -> RateLimiter | None:
         if self.rate_limiter is None and self.rate_limits is not None and self.rate_limits.any:

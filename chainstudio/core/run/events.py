@@ -57,6 +57,7 @@ class NodeInfo:
     layer: int
     model: str | None = None
     max_tokens: int | None = None
+    endpoint: str = ""  # the endpoint profile an LLM step names ("": the run's provider)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class RunStarted:
     cache: bool = False  # the step cache was on: answers it holds are replayed (NodeReused), new ones kept
     scope: str = ""  # a partial run: "only security", "from security", "up to security"; "" for a whole run
     not_run: tuple[str, ...] = ()  # ids of steps outside a partial run (listed in ``nodes``, never started)
+    endpoints: tuple[tuple[str, str], ...] = ()  # (profile name, label) of the endpoints the steps name
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.context import STRATEGIES, Priority, RunContext, RunError, Strategy
 from chainstudio.core.run.flow import FlowSteps, Pending
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
+from chainstudio.core.run.lanes import Lanes, endpoint_of_node, make_lanes
 from chainstudio.core.run.outcome import summarize
 from chainstudio.core.run.reuse import StepReuse
 from chainstudio.core.run.scheduler import Scheduler
@@ -93,8 +94,10 @@ class Run:
             raise RunError(f"unknown strategy {strategy!r} (choose {', '.join(STRATEGIES)})")
         if context.concurrency is not None and context.concurrency < 1:
             raise RunError("concurrency must be at least 1")
-        self.graph = with_model(graph, model)
+        lanes = make_lanes(context, graph.nodes.values())  # an endpoint per step (core.run.lanes)
+        self.graph = with_model(graph, model, {name: lane.model for name, lane in lanes.items() if lane.model})
         self.context = context
+        self._lane_of = lanes
         self.strategy: Strategy = strategy
         self.run_id = run_id or f"run-{uuid.uuid4().hex[:12]}"
         self.inputs = resolve_inputs(self.graph, inputs or {})
@@ -134,6 +137,8 @@ class Run:
             context.pace(),
             context.load(),
         )
+        self._lanes = Lanes(lanes, self._services, context)
+        self._reuse.endpoints = self._lanes.cache_endpoints(self.graph.nodes.values())
         self._scheduler = Scheduler(
             self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
         )
@@ -161,6 +166,11 @@ class Run:
             self._finished.set_result(None)
 
     @property
+    def endpoints(self) -> tuple[tuple[str, str], ...]:
+        """(profile name, label) of the endpoints the run's steps name, each with a provider of its own."""
+        return self._lanes.labels()
+
+    @property
     def cancelled(self) -> bool:
         return self._cancel_reason is not None
 
@@ -185,9 +195,11 @@ class Run:
             self.cancel("cancelled")
             await self._unwind()
             self._finish()
+            await self._lanes.aclose()
             raise
         await self._unwind()
         self._finish()
+        await self._lanes.aclose()
         return self.state
 
     # --- events -------------------------------------------------------------------------------
@@ -218,6 +230,7 @@ class Run:
                     layer,
                     _model_of(nodes[nid]),
                     _max_tokens(nodes[nid]),
+                    endpoint_of_node(nodes[nid]),
                 )
                 for nid, layer in [*((n, plan.layer_of[n]) for n in plan.ids), *not_run.items()]
             ),
@@ -227,6 +240,7 @@ class Run:
             cache=self.context.cache is not None and self.context.cache.write,
             scope=self.scope.label if self.scope is not None else "",
             not_run=tuple(not_run),
+            endpoints=self.endpoints,
         )
 
     def _estimate(self, node: Node) -> float:
@@ -235,7 +249,8 @@ class Run:
         known = self.context.step_seconds.get(node.id)
         if known is not None:
             return known
-        estimate = getattr(self.context.provider, "estimate_seconds", None)
+        lane = self._lane_of.get(endpoint_of_node(node))
+        estimate = getattr(lane.provider if lane is not None else self.context.provider, "estimate_seconds", None)
         request = ChatRequest(
             model=str(node.param("model")), messages=(), max_tokens=int(node.param("max_tokens")), seed_key=node.name
         )
@@ -281,7 +296,7 @@ class Run:
         def streaming() -> None:  # compile what waits on this step while it streams, not after it
             loop.call_soon(self._steps.precompile_after, step)
 
-        return StepAttempts(self._services, step, node.name, call, on_first_token=streaming)
+        return StepAttempts(self._lanes.services(node), step, node.name, call, on_first_token=streaming)
 
     def skip(self, step: str, reason: str) -> None:
         self._emit(ev.NodeSkipped(self.run_id, self._clock.now(), step, reason))
@@ -325,18 +340,20 @@ class Run:
             self._scheduler.finish_call(step, StepStatus.FAILED)
 
     async def _learn_capacity(self) -> None:
-        """Ask the provider how many requests its server runs at once, unless the run knows already."""
-        load = self.context.load()
-        provider = self.context.provider
-        if load.capacity is not None or not isinstance(provider, ServerCapacity) or not self._has_llm_steps():
+        """Ask each endpoint's provider how many requests its server runs at once, unless the run knows."""
+        if not self._has_llm_steps():
             return
-        try:
-            capacity = await asyncio.wait_for(provider.server_capacity(), CAPACITY_LIMIT)
-        except TimeoutError:
-            return
-        if capacity is not None and load.capacity is None:
-            load.capacity = capacity
-            log.info("the server runs %d request(s) at once", capacity)
+        for services in self._lanes.all_services():
+            load, provider = services.load, services.provider
+            if load.capacity is not None or not isinstance(provider, ServerCapacity):
+                continue
+            try:
+                capacity = await asyncio.wait_for(provider.server_capacity(), CAPACITY_LIMIT)
+            except TimeoutError:
+                continue
+            if capacity is not None and load.capacity is None:
+                load.capacity = capacity
+                log.info("the server runs %d request(s) at once", capacity)
 
     def _has_llm_steps(self) -> bool:
         nodes = self.graph.nodes
@@ -345,13 +362,16 @@ class Run:
     # --- the end ------------------------------------------------------------------------------------
     async def _recount(self) -> None:
         """Have the server count the tokens that are an offline guess (see the module docstring)."""
-        provider = self.context.provider
-        guessed = [a for a in self._calls.values() if a.tokens_estimated]
-        if not guessed or not isinstance(provider, ServerCounting):
+        guessed = [
+            a for a in self._calls.values() if a.tokens_estimated and isinstance(a.services.provider, ServerCounting)
+        ]
+        if not guessed:
             return
 
         async def recount_all() -> None:
             for attempts in guessed:
+                provider = attempts.services.provider
+                assert isinstance(provider, ServerCounting)
                 event = await attempts.recount(provider.server_counts)
                 if event is not None:
                     self._emit(event)

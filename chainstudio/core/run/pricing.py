@@ -88,6 +88,14 @@ class Pricing:
         pricing.overrides = dict(self.overrides)
         return pricing
 
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Pricing:
+        """These prices with ``overrides`` on top (an endpoint profile's own prices for its models)."""
+        if not overrides:
+            return self
+        pricing = Pricing(overrides, use_table=self.use_table, provider_id=self.provider_id, free_note=self.free_note)
+        pricing.overrides = {**self.overrides, **pricing.overrides}
+        return pricing
+
     @classmethod
     def from_file(cls, path: str | Path, **kwargs: Any) -> Pricing:
         try:

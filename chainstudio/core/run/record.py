@@ -12,7 +12,9 @@ guess), cached_tokens, pricing_note, run_id; then what reuse did: ``cache`` (the
 ``scope`` (a partial run, e.g. "from security"), ``saved`` (what the replayed steps recorded: steps,
 api_calls, tokens, cost_usd, seconds). Per node, ``reused`` says ``cache``, ``run`` or ``pin`` (null when
 the step was not reused) and ``reused_from`` names the run that made the output; then output (its text),
-tokens_estimated, cached_tokens, model (the model that answered), requested_model, note.
+tokens_estimated, cached_tokens, model (the model that answered), requested_model, note, endpoint (the
+endpoint profile the step named; "" for the run's provider). The run's ``endpoints`` maps each profile
+its steps named to how it was reached (its server, or "NAME (simulated)").
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
         "model": span.model,
         "requested_model": span.requested_model,
         "note": step_note(span),
+        "endpoint": span.endpoint,
         "items": [_item_record(state, item) for item in span.items] if span.kind == "map" else None,
     }
 
@@ -152,5 +155,6 @@ def run_record(state: RunState) -> dict[str, Any]:
         "cache": bool(started and started.cache),
         "scope": started.scope if started else "",
         "saved": savings(state).to_json(),
+        "endpoints": dict(started.endpoints) if started else {},
     }
     return record

@@ -25,7 +25,7 @@ from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.providers.base import ChatRequest
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import Emit, PreparedCall, StepOutcome
-from chainstudio.core.run.cache import CacheUse, StoredStep, cache_key
+from chainstudio.core.run.cache import CacheUse, Endpoint, StoredStep, cache_key
 from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import NodeSpan
 from chainstudio.core.run.status import StepStatus
@@ -46,6 +46,7 @@ class StepReuse:
         self.clock = clock
         self.emit = emit
         self._keys: dict[str, str] = {}  # step id -> the cache key of its request (computed once)
+        self.endpoints: dict[str, Endpoint] = {}  # step id -> its endpoint, for steps on one of their own
 
     def pinned(self, node: Node) -> StepOutcome | None:
         """The step's pin as its answer (before its templates are rendered), or None."""
@@ -80,14 +81,14 @@ class StepReuse:
         if self.cache is None or not self.cache.write:
             return
         entry = self._entry(span)
-        key = self._keys.get(step) or cache_key(self.cache.endpoint, request)
+        key = self._keys.get(step) or cache_key(self.endpoints.get(step, self.cache.endpoint), request)
         asyncio.get_running_loop().call_soon(self._put, key, entry)
 
     # --- internals -----------------------------------------------------------------------------------
     def _lookup(self, step: str, request: ChatRequest) -> StoredStep | None:
         if self.cache is None:
             return None
-        key = cache_key(self.cache.endpoint, request)
+        key = cache_key(self.endpoints.get(step, self.cache.endpoint), request)
         self._keys[step] = key
         try:
             hit = self.cache.store.get(key)

@@ -70,6 +70,7 @@ class NodeSpan:
     skip_reason: str | None = None
     reused: ev.NodeReused | None = None  # the output came from a pin, the cache or an earlier run
     items: list[ItemSpan] = field(default_factory=list)  # a map step's items (``core.run.map_state``)
+    endpoint: str = ""  # the endpoint profile the step named ("": the run's provider)
     # the output as it streamed in: chunks joined when read (``+=`` on an attribute copies the whole string
     # every time, so a flood of chunks would make the fold quadratic)
     _chunks: list[str] = field(default_factory=list, repr=False)
@@ -182,6 +183,9 @@ class RunState:
         self.status = RunStatus.RUNNING
         self.edges = e.edges
         self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model, n.model) for n in e.nodes}
+        for n in e.nodes:
+            if n.endpoint:
+                self.spans[n.id].endpoint = n.endpoint
         for node_id in e.not_run:
             if node_id in self.spans:
                 self.spans[node_id].status = StepStatus.NOT_RUN

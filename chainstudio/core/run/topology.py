@@ -86,14 +86,19 @@ class Plan:
         return [nid for nid in self.ids if not self.succs[nid]]
 
 
-def with_model(graph: Graph, model: str | None) -> Graph:
-    """A snapshot of ``graph`` whose every LLM step uses ``model`` (its own models when None): the graph a
-    run with ``--model`` runs, and what the estimate and the advisor plan for."""
+def with_model(graph: Graph, model: str | None, endpoint_models: Mapping[str, str] | None = None) -> Graph:
+    """A snapshot of ``graph`` whose every LLM step on the run's provider uses ``model`` (its own models when
+    None): the graph a run with ``--model`` runs, and what the estimate and the advisor plan for. A step
+    that names an endpoint profile uses that profile's model (``endpoint_models``), else its own."""
     copy = snapshot(graph)
-    if model:
-        for node in copy.nodes.values():
-            if node.kind in MODEL_KINDS:
-                node.params["model"] = model
+    chosen = endpoint_models or {}
+    for node in copy.nodes.values():
+        if node.kind not in MODEL_KINDS:
+            continue
+        endpoint = str(node.params.get("endpoint") or "")  # map and route steps name no endpoint
+        use = chosen.get(endpoint) if endpoint else model
+        if use:
+            node.params["model"] = use
     return copy
 
 

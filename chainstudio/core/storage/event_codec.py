@@ -21,7 +21,7 @@ def encode(event: ev.RunEvent) -> dict[str, Any]:
         value = getattr(event, f.name)
         if f.name == "nodes":
             value = [dataclasses.asdict(n) for n in value]
-        elif f.name in ("edges", "not_run"):
+        elif f.name in ("edges", "not_run", "endpoints"):
             value = [list(e) if isinstance(e, tuple) else e for e in value]
         elif isinstance(value, float) and not math.isfinite(value):
             value = None  # standard JSON has no NaN
@@ -35,10 +35,13 @@ def decode(data: dict[str, Any]) -> ev.RunEvent:
     known = {f.name for f in dataclasses.fields(cls)}
     data = {k: v for k, v in data.items() if k in known}  # tolerate fields from newer versions
     if cls is ev.RunStarted:
-        data["nodes"] = tuple(ev.NodeInfo(**n) for n in data["nodes"])
+        node_fields = {f.name for f in dataclasses.fields(ev.NodeInfo)}  # also tolerate newer node fields
+        data["nodes"] = tuple(ev.NodeInfo(**{k: v for k, v in n.items() if k in node_fields}) for n in data["nodes"])
         data["edges"] = tuple(tuple(e) for e in data["edges"])
         if "not_run" in data:
             data["not_run"] = tuple(data["not_run"])
+        if "endpoints" in data:
+            data["endpoints"] = tuple(tuple(e) for e in data["endpoints"])
     return cls(**data)
 
 
@@ -52,7 +55,7 @@ def dumps(events: Iterable[ev.RunEvent], *, drop_deltas: bool = False) -> str:
 
 
 def loads(text: str) -> list[ev.RunEvent]:
-    """The events of JSON lines; events of a kind this version does not know (written by a newer one) are
-    left out, as unknown fields are."""
-    found = (json.loads(line) for line in text.splitlines() if line.strip())
-    return [decode(data) for data in found if data.get("type") in EVENT_TYPES]
+    """The events of ``text``; an event of a kind this version does not know (recorded by a newer one) is
+    left out, as its unknown fields are."""
+    rows = (json.loads(line) for line in text.splitlines() if line.strip())
+    return [decode(row) for row in rows if row.get("type") in EVENT_TYPES]

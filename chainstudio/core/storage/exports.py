@@ -82,6 +82,7 @@ def chrome_trace(state: RunState) -> dict[str, Any]:
                     "error": span.error,
                     "model": span.model,
                     "requested_model": span.requested_model,
+                    "endpoint": span.endpoint,
                     "simulated": state.simulated,
                 },
             )
@@ -129,6 +130,7 @@ CSV_COLUMNS = [
     "tokens_estimated",
     "cached_tokens",
     "requested_model",
+    "endpoint",
 ]
 
 
@@ -165,6 +167,7 @@ def spans_csv(state: RunState) -> str:
                 "true" if span.tokens_estimated else "false",
                 span.cached_tokens,
                 span.requested_model or "",
+                span.endpoint,
             ]
         )
     return out.getvalue()

@@ -1,4 +1,6 @@
-"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save.
+"""The ``.chain.json`` file format: versioned, validated on load, canonical and atomic on save. Over 400
+lines because the schema, the migrations, loading with located problems and canonical atomic saving are
+one format's rules, read together.
 
 Files carry ``"format": "chainstudio/graph"`` and an integer ``"version"``; older versions are migrated
 forward step by step through ``MIGRATIONS`` (dispatch on the version field, never try/except cascades).
@@ -6,8 +8,10 @@ Saving writes a canonical, pretty-printed document with a fixed key order, so sa
 gives identical bytes and graphs diff cleanly in git.
 
 Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
-them in the file); 3 adds issue 15's kinds and fields (``format_v3``). A file is written with the lowest
-version that holds it: a graph without them is still version 1, byte for byte what earlier releases wrote.
+them in the file); 3 adds issue 15's kinds and fields (an LLM step's ``endpoint``: a field whose
+``FieldSpec.version`` is 3 is written only when set; map and route steps, ``format_v3``). A file is written
+with the lowest version that holds it: a graph without saved pins or new fields is still version 1, byte
+for byte what earlier releases wrote and read.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from chainstudio.core.text_safety import escape_lone_surrogates
 FORMAT = "chainstudio/graph"
 VERSION = 3  # the newest version this release reads and writes
 PINS_VERSION = 2  # the first version with pins
+ENDPOINTS_VERSION = 3  # the first version with an LLM step's endpoint
 SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
@@ -47,14 +52,30 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 1 -> 2: the same document (version 2 only adds the optional ``pins``)."""
     if "pins" in doc:
         raise LoadError([FileProblem("pins", "pins need format version 2 (this file says version 1)")])
-    return _from_2(doc, 1) | {"version": 2}
-
-
-def _from_2(doc: dict[str, Any], version: int = 2) -> dict[str, Any]:
-    """Version 2 -> 3: the same document (version 3 only adds kinds and fields, refused before it)."""
-    if problems := flow_problems(doc, version):
+    if problems := flow_problems(doc, 1):  # map and route steps (format_v3)
         raise LoadError([FileProblem(path, message) for path, message in problems])
+    return dict(doc, version=2)
+
+
+def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 3: the same document (version 3 only adds issue 15's kinds and fields)."""
+    problems = _endpoint_fields_before_3(doc) + [FileProblem(path, text) for path, text in flow_problems(doc, 2)]
+    if problems:
+        raise LoadError(problems)
     return dict(doc, version=3)
+
+
+def _endpoint_fields_before_3(doc: dict[str, Any]) -> list[FileProblem]:
+    """A step's ``endpoint`` in a file of version 1 or 2 (which had none): refused, as pins in version 1."""
+    nodes = doc.get("nodes")
+    if not isinstance(nodes, list):
+        return []
+    says = f"this file says version {doc['version']}"
+    return [
+        FileProblem(f"nodes[{i}].endpoint", f"endpoint needs format version 3 ({says})")
+        for i, node in enumerate(nodes)
+        if isinstance(node, dict) and "endpoint" in node
+    ][:20]
 
 
 # version -> function turning a document of that version into one of version + 1.
@@ -320,6 +341,7 @@ def _number(value: float) -> float | int:
 def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     """The file's document; ``pins``: write the pins (None: when the graph says the file keeps them)."""
     nodes = []
+    version = 1
     for node in graph.nodes.values():
         entry: dict[str, Any] = {
             "id": node.id,
@@ -329,12 +351,16 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
         }
         for spec in NODE_KINDS[node.kind].fields:
             value = node.param(spec.name)
+            if spec.version > 1 and value == spec.default:
+                continue  # a newer field left unset: the file stays readable by older versions
+            version = max(version, spec.version)
             entry[spec.name] = spec.type(value) if value is not None else value
         nodes.append(entry)
     kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
     doc: dict[str, Any] = {
         "format": FORMAT,
-        "version": FLOW_VERSION if needs_flow_version(graph) else PINS_VERSION if kept else 1,  # the lowest
+        # the lowest version that holds the document
+        "version": max(version, PINS_VERSION if kept else 1, FLOW_VERSION if needs_flow_version(graph) else 1),
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],

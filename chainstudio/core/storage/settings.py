@@ -3,6 +3,9 @@
 Settings live in ``settings.json`` in the user config directory. The API key is kept in the OS keyring
 when one is available; otherwise in ``credentials.json`` (mode 0600) next to it, and ``key_storage``
 reports that so the UI can warn. The key is never written into a graph file, the run history or exports.
+
+Named endpoint profiles (``endpoints``, see ``endpoint_profiles``) keep their keys the same way, each
+under its own name (keyring entry ``endpoint:<name>``; the credentials file's ``endpoints``).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import contextlib
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from chainstudio.core.storage.endpoint_profiles import EndpointProfile, parse_profiles
 from chainstudio.core.storage.fileformat import atomic_write_text
 from chainstudio.paths import user_config_dir
 
@@ -35,6 +40,7 @@ class Settings:
     # model -> {"input": $ per 1M tokens, "output": $ per 1M tokens}
     price_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
     known_models: list[str] = field(default_factory=list)  # the server's models, as Test connection listed them
+    endpoints: list[EndpointProfile] = field(default_factory=list)  # named servers a step may choose
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
@@ -48,6 +54,9 @@ class Settings:
             if f.name not in data:
                 continue
             value, default = data[f.name], getattr(defaults, f.name)
+            if f.name == "endpoints":
+                values[f.name] = parse_profiles(value)
+                continue
             if f.name in ("requests_per_minute", "tokens_per_minute"):
                 ok = value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
             elif f.name == "price_overrides":
@@ -125,16 +134,14 @@ def store_api_key(key: str) -> KeyStorage:
             else:
                 with contextlib.suppress(Exception):  # nothing to delete
                     ring.delete_password(KEYRING_SERVICE, KEYRING_USER)
-            _credentials_path().unlink(missing_ok=True)
+            _write_credentials({k: v for k, v in _read_credentials().items() if k != "api_key"})
             return "keyring" if key else "none"
         except Exception:  # noqa: BLE001 - fall back to the file
             pass
-    path = _credentials_path()
-    if not key:
-        path.unlink(missing_ok=True)
-        return "none"
-    atomic_write_text(path, json.dumps({"api_key": key}) + "\n", mode=0o600)  # private from its creation on
-    return "file"
+    data = _read_credentials()  # the endpoint profiles' keys stay
+    data["api_key"] = key
+    _write_credentials(data)  # private from its creation on; removed when it holds no key
+    return "file" if key else "none"
 
 
 def stored_api_key() -> tuple[str | None, KeyStorage]:
@@ -157,6 +164,81 @@ def stored_api_key() -> tuple[str | None, KeyStorage]:
     if env:
         return env, "environment"
     return None, "none"
+
+
+# --- the keys of endpoint profiles ------------------------------------------------------------
+def _keyring_user(name: str) -> str:
+    return f"endpoint:{name}"
+
+
+def _read_credentials() -> dict[str, Any]:
+    try:
+        data = json.loads(_credentials_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_credentials(data: dict[str, Any]) -> None:
+    path = _credentials_path()
+    if not any(data.values()):
+        path.unlink(missing_ok=True)
+        return
+    atomic_write_text(path, json.dumps(data) + "\n", mode=0o600)
+
+
+def store_profile_key(name: str, key: str) -> str:
+    """Save (or, with an empty ``key``, forget) the key of profile ``name``: in the keyring if possible,
+    else in the 0600 credentials file. Returns where it went ("keyring", "file" or "none")."""
+    ring = _keyring()
+    if ring is not None:
+        try:
+            if key:
+                ring.set_password(KEYRING_SERVICE, _keyring_user(name), key)
+            else:
+                with contextlib.suppress(Exception):
+                    ring.delete_password(KEYRING_SERVICE, _keyring_user(name))
+            _forget_file_key(name)
+            return "keyring" if key else "none"
+        except Exception:  # noqa: BLE001 - fall back to the file
+            pass
+    data = _read_credentials()
+    found = data.get("endpoints")
+    keys = {k: v for k, v in found.items() if k != name} if isinstance(found, dict) else {}
+    if key:
+        keys[name] = key
+    data["endpoints"] = keys
+    _write_credentials(data)
+    return "file" if key else "none"
+
+
+def _forget_file_key(name: str) -> None:
+    data = _read_credentials()
+    keys = data.get("endpoints")
+    if isinstance(keys, dict) and name in keys:
+        data["endpoints"] = {k: v for k, v in keys.items() if k != name}
+        _write_credentials(data)
+
+
+def profile_key(profile: EndpointProfile, env: Mapping[str, str] | None = None) -> str | None:
+    """The API key ``profile`` refers to, or None (no key, or none stored)."""
+    ref = profile.key_ref
+    if ref.startswith("env:"):
+        return (os.environ if env is None else env).get(ref[4:]) or None
+    if ref != "stored":
+        return None
+    ring = _keyring()
+    if ring is not None:
+        try:
+            key = ring.get_password(KEYRING_SERVICE, _keyring_user(profile.name))
+            if key:
+                return key
+        except Exception:  # noqa: BLE001 - an unreadable keyring: try the file
+            pass
+    keys = _read_credentials().get("endpoints")
+    if isinstance(keys, dict) and isinstance(keys.get(profile.name), str):
+        return str(keys[profile.name]) or None
+    return None
 
 
 def resolve_base_url(settings: Settings, explicit: str | None = None) -> str | None:

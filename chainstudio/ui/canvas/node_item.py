@@ -27,6 +27,8 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
     """The card's detail line (model, input...) and the text to preview."""
     if node.kind == "llm":
         detail = f"{node.param('model')} · t={node.param('temperature'):g} · {node.param('max_tokens')} tok"
+        if node.param("endpoint"):  # the endpoint profile it runs on (issue 15)
+            detail = f"{node.param('model')} @{node.param('endpoint')} · {node.param('max_tokens')} tok"
         text = str(node.param("prompt") or "")
     elif node.kind == "input":
         detail = f"graph input: {node.param('input') or node.name}"

@@ -11,17 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QStringListModel, Qt
-from PySide6.QtWidgets import QCompleter, QLineEdit
+from PySide6.QtWidgets import QCompleter, QLineEdit, QStyle
 
-_names: QStringListModel | None = None
+_lists: dict[str, QStringListModel] = {}
+
+
+def _shared(name: str) -> QStringListModel:
+    """The process-wide list called ``name`` (made empty on first use)."""
+    if name not in _lists:
+        _lists[name] = QStringListModel()
+    return _lists[name]
 
 
 def model_names() -> QStringListModel:
     """The shared list (empty until a server's models were listed)."""
-    global _names
-    if _names is None:
-        _names = QStringListModel()
-    return _names
+    return _shared("models")
 
 
 def set_model_names(names: Iterable[str]) -> None:
@@ -34,4 +38,32 @@ def attach_model_completer(editor: QLineEdit) -> QCompleter:
     completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     completer.setFilterMode(Qt.MatchFlag.MatchContains)
     editor.setCompleter(completer)
+    return completer
+
+
+def endpoint_names() -> QStringListModel:
+    """The names of the endpoint profiles in Settings (a step's Endpoint field completes from them)."""
+    return _shared("endpoints")
+
+
+def set_endpoint_names(names: Iterable[str]) -> None:
+    endpoint_names().setStringList(list(names))
+
+
+def attach_endpoint_chooser(editor: QLineEdit) -> QCompleter:
+    """``editor`` completes from the endpoint profiles' names, and its ▾ button lists them all."""
+    completer = QCompleter(endpoint_names(), editor)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+    editor.setCompleter(completer)
+    arrow = editor.style().standardIcon(QStyle.StandardPixmap.SP_ArrowDown)
+    action = editor.addAction(arrow, QLineEdit.ActionPosition.TrailingPosition)
+    action.setObjectName("endpoint_choices")
+    action.setToolTip("The endpoint profiles in Settings")
+
+    def show_all() -> None:
+        completer.setCompletionPrefix("")
+        completer.complete()
+
+    action.triggered.connect(show_all)
     return completer

@@ -17,7 +17,7 @@ from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.gantt.axis import tick_label, tick_step, ticks
 from chainstudio.core.gantt.layout import LABEL_GAP, GanttLayout, Row, label_place
 from chainstudio.core.gantt.segments import Segment, bar_span
-from chainstudio.core.gantt.text import bar_label
+from chainstudio.core.gantt.text import bar_label, row_tag
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.gantt.items_paint import paint_item_bar, paint_item_label
 from chainstudio.ui.gantt.theme import LEGEND, Theme, blend
@@ -166,7 +166,7 @@ class GanttPainter:
         p.setBrush(theme.status_color(span.status))
         p.drawEllipse(QPointF(16, rect.center().y()), 4, 4)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        kind = span.model or span.kind
+        kind = row_tag(span)  # its model, and "@endpoint" when it names one
         small_metrics = QFontMetricsF(self.small)
         kind_width = min(small_metrics.horizontalAdvance(kind) + 8, m.label_width * 0.45)
         p.setFont(self.small)

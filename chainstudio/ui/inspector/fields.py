@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from chainstudio.core.graph.kinds import FieldSpec
-from chainstudio.ui.common.model_names import attach_model_completer
+from chainstudio.ui.common.model_names import attach_endpoint_chooser, attach_model_completer
 from chainstudio.ui.inspector.template_editor import TemplateEditor
 
 MAIN_TEMPLATES = ("prompt", "template")  # shown first and tallest: what a step is about
@@ -88,6 +88,9 @@ def editor_for(spec: FieldSpec) -> Editor:
         editor = QLineEdit()
         if spec.name == "model":
             attach_model_completer(editor)  # the models the server listed (Settings → Test connection)
+        elif spec.name == "endpoint":
+            attach_endpoint_chooser(editor)  # the endpoint profiles in Settings
+            editor.setPlaceholderText("the run's provider")
     if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
         editor.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel does not give it the focus
     editor.setObjectName(f"field_{spec.name}")

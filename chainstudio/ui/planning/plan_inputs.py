@@ -13,6 +13,7 @@ from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import errors
 from chainstudio.core.launch import RunOptions, rate_limits, run_model
 from chainstudio.core.planning.calibration import calibrate, provider_endpoint
+from chainstudio.core.planning.endpoint_plans import endpoint_plans
 from chainstudio.core.planning.latency_model import LatencyModel, fit_model
 from chainstudio.core.storage.history import RunHistory
 from chainstudio.core.storage.settings import resolve_base_url
@@ -64,4 +65,7 @@ class PlanInputs:
             "latency": self.latency(graph, options),
             "model": run_model(self.settings.current, options),
             "inputs": self.inputs(graph) if self.inputs is not None else {},
+            "endpoints": endpoint_plans(
+                graph, self.settings.current.endpoints, simulated=options.simulated, history=self.history
+            ),
         }

@@ -250,6 +250,8 @@ class RunUi(QObject):
         """Banner, status-bar label and Run tooltip say what F5 runs on now (and the banner what to do next)."""
         simulated = self.toolbar.options().simulated
         endpoint = "" if simulated else self.endpoint()
+        # a step's endpoint must name a profile on a real provider; the simulator stands in for any name
+        self.document.set_endpoints(None if simulated else [p.name for p in self.services.settings.current.endpoints])
         if self.banner is not None:
             self.banner.show_provider("simulated" if simulated else "openai", endpoint, self.next_action())
         self.provider_status.setText("Runs on: Simulated" if simulated else f"Runs on: {endpoint}")

@@ -6,6 +6,9 @@ edited, the key through ``store_api_key`` (the OS keyring when there is one, oth
 user can read; the dialog warns about the file).
 The key never goes into ``Settings`` or a graph file.
 
+The *Endpoint profiles* tab (``endpoint_profiles.EndpointProfilesEditor``) edits the named servers a step
+may choose; their keys are saved with ``store_profile_key`` on Save, like the provider's key.
+
 Test connection lists the server's models (``GET /v1/models``, with the URL and key in the form, saved or
 not) into the default-model picker and says in one line what went wrong when it cannot; Save keeps the list
 (``Settings.known_models``) so every model field of the app can offer it.
@@ -33,6 +36,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +50,7 @@ from chainstudio.core.storage.settings import (
 from chainstudio.ui.common.model_names import attach_model_completer
 from chainstudio.ui.common.settings_store import SettingsStore
 from chainstudio.ui.run.connection_test import ConnectionTest
+from chainstudio.ui.run.endpoint_profiles import EndpointProfilesEditor
 
 # (name, base URL) of the OpenAI-compatible servers users run most.
 SERVER_PRESETS = (
@@ -150,6 +155,8 @@ class SettingsDialog(QDialog):
         self.problems_label.setWordWrap(True)
         self.problems_label.setStyleSheet("QLabel { color: #b3261e; }")
         self.problems_label.hide()
+        self.profiles = EndpointProfilesEditor()
+        self.profiles.changed.connect(self.problems_label.hide)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self._build_layout()
@@ -202,9 +209,17 @@ class SettingsDialog(QDialog):
         row.addStretch(1)
         column.addLayout(row)
 
+        provider_page = QWidget()
+        page = QVBoxLayout(provider_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        for widget in (endpoint, runs, prices):
+            page.addWidget(widget)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(provider_page, "Run provider")
+        self.tabs.addTab(self.profiles, "Endpoint profiles")
         layout = QVBoxLayout(self)
-        for widget in (endpoint, runs, prices, self.problems_label, self.buttons):
-            layout.addWidget(widget)
+        for part in (self.tabs, self.problems_label, self.buttons):
+            layout.addWidget(part)
 
     # --- loading ------------------------------------------------------------------------------
     def _load(self, settings: Settings) -> None:
@@ -227,6 +242,7 @@ class SettingsDialog(QDialog):
             self.add_price_row(model, price.get("input"), price.get("output"))
         self._update_key_warning(stored=where)
         self._update_enabled()
+        self.profiles.load(settings.endpoints)
 
     def add_price_row(
         self, model: str = "", input_price: float | None = None, output_price: float | None = None
@@ -344,6 +360,8 @@ class SettingsDialog(QDialog):
     def values(self) -> tuple[Settings, list[str]]:
         """The settings the form shows (without the API key), and any problems."""
         overrides, problems = self.price_overrides()
+        endpoints, endpoint_problems = self.profiles.profiles()
+        problems += endpoint_problems
         settings = Settings(
             provider=self.provider.currentData(),
             base_url=self.base_url.text().strip(),
@@ -354,6 +372,7 @@ class SettingsDialog(QDialog):
             tokens_per_minute=self.tokens_per_minute.value() or None,
             price_overrides=overrides,
             known_models=self.listed_models if self.listed_models is not None else list(self._settings.known_models),
+            endpoints=endpoints,
         )
         return settings, problems
 
@@ -366,6 +385,7 @@ class SettingsDialog(QDialog):
             return False
         self.store.save(settings)
         self._settings = settings
+        self.profiles.store_keys()
         if self._key_edited:
             self.key_storage = store_api_key(self.api_key.text().strip())
             self._key_edited = False
