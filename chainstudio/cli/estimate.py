@@ -178,6 +178,7 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
         table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")
+
     for node in result.nodes:
         if node.kind not in MODEL_KINDS:
             continue

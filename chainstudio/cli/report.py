@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chainstudio.cli.terminal import make_console, raw_stream, styled
+from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.strict_json import standard
 from chainstudio.core.text_safety import escape_lone_surrogates
 
@@ -113,6 +114,8 @@ def node_table(state: Any, live: bool = False) -> Any:
             note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
         elif span.answered_by_other_model and not note:
             note = f"answered by {span.model} (asked for {span.requested_model})"
+        elif not note:
+            note = verdict_note(span)
         if span.items:  # a map: its items, then what went wrong
             note = map_items_text(span) + (f" · {note}" if note else "")
         status, style = str(span.status), _STYLE.get(span.status, "")
@@ -138,10 +141,21 @@ def node_table(state: Any, live: bool = False) -> Any:
     return table
 
 
+def verdict_note(span: Any) -> str:
+    """A checked step's repairs, or a pick-best step's pick and scores, in a few words."""
+    if span.scores is not None:
+        scored = ", ".join(f"{n} {'—' if s is None else f'{s:g}'}" for n, s, _ in span.scores.scores)
+        return f"picked {span.scores.best} ({scored})"
+    rejected = [m for m in span.checks if not m.passed]
+    if not rejected:
+        return f"{span.checks[-1].kind} check passed" if span.checks else ""
+    s = "s" if len(rejected) != 1 else ""
+    return f"{len(rejected)} repair{s} after {rejected[-1].kind} check: {rejected[-1].reason}"
+
+
 async def execute_with_progress(run_obj: Any, console: Any, follow: str | None = None) -> Any:
     """Execute a run, drawing live progress on a terminal or one line per step event otherwise. ``follow``:
     show a step's text as it streams (its name, or "" for the step started last; None: no text)."""
-    from chainstudio.core.graph.kinds import MODEL_KINDS
     from chainstudio.core.run import events as ev
 
     if not console.is_terminal:
@@ -165,6 +179,10 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
                 say(f"  {t:8.2f}s  failed   {names[event.node_id]}[{event.index}]: {event.error}")
             elif isinstance(event, ev.NodeSkipped):
                 say(f"  {t:8.2f}s  skipped  {names[event.node_id]}: {event.reason}")
+            elif isinstance(event, ev.NodeChecked) and not event.passed:
+                say(f"  {t:8.2f}s  rejected {names[event.node_id]} ({event.kind} check): {event.reason}")
+            elif isinstance(event, ev.NodeScored):
+                say(f"  {t:8.2f}s  picked   {event.best} in {names[event.node_id]}")
 
         def say(text: str) -> None:
             if streaming is not None:

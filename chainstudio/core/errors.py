@@ -24,6 +24,7 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ├── LoadError                 core.storage.fileformat a graph file that cannot be loaded
     ├── TemplateProblem           core.graph.templating   a template that does not parse or render
     │   └── TemplateTooSlow       core.graph.templating   a render that used up its CPU budget
+    ├── SchemaProblem             core.graph.schema_fields a step's output schema that is not a JSON schema
     ├── CycleError                core.graph.analysis     a graph with a cycle has no layers
     ├── ProviderError             core.providers.base     one failed model call (retryable or not)
     └── ModelListError            core.providers.models   a server's model list could not be read

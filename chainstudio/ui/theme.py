@@ -14,8 +14,9 @@ KIND_COLORS = {
     "map": QColor("#00838f"),
     "route": QColor("#c2185b"),
     "output": QColor("#ef6c00"),
+    "pick_best": QColor("#00838f"),
 }
-KIND_SYMBOLS = {"input": "→", "llm": "✦", "join": "⋈", "output": "■", "map": "⇶", "route": "◇"}
+KIND_SYMBOLS = {"input": "→", "llm": "✦", "join": "⋈", "output": "■", "pick_best": "★", "map": "⇶", "route": "◇"}
 
 CANVAS_BACKGROUND = QColor("#f4f5f7")
 GRID_COLOR = QColor("#dde0e6")

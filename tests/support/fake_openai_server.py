@@ -18,6 +18,11 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[say=WORD]]          answer with WORD (and a full stop)
     [[hostile=MODE]]      a broken or malicious answer (tests/support/hostile.py lists the modes)
 
+Scripted answers: ``FakeOpenAIServer(answers=[...])`` answers the chat requests with these texts, in order
+(then with words). ``Mode.response_format`` is the most a server takes: a request asking for more gets 400
+naming ``response_format`` (as servers without structured output do). The log keeps each request's
+messages and response format.
+
     [[usage=100000]]      report this many completion tokens (a server whose usage is not to be believed)
     [[ignore_max*1]]      ignore max_tokens: answer ``tokens`` words anyway
 
@@ -95,6 +100,7 @@ class Mode:
     interrupt: bool = False
     rpm_limit: tuple[int, float] | None = None  # (requests, seconds)
     slots: int = 4  # llama.cpp: the ``total_slots`` its ``GET /props`` reports
+    response_format: str = "json_schema"  # the most it takes: "json_schema" | "json_object" | "none" (400 past it)
 
 
 FRAME_TOKENS = 4  # the fake chat template's tokens around each message it keeps
@@ -147,6 +153,7 @@ class FakeOpenAIServer:
         known_models: set[str] | None = None,
         mode: Mode | None = None,
         echo_auth: bool = False,
+        answers: list[str] | None = None,
     ):
         self.mode = mode or Mode()
         self.host, self.port = host, port
@@ -155,6 +162,7 @@ class FakeOpenAIServer:
         self.default_tokens = default_tokens
         self.known_models = known_models
         self.echo_auth = echo_auth
+        self.answers = list(answers or [])  # scripted answer texts, one per chat request in order, then words
         self._lock = threading.Lock()
         self._stats = Stats()
         self._seen: dict[str, int] = {}
@@ -389,6 +397,11 @@ class FakeOpenAIServer:
             return self._reject(entry, 429, "Rate limit reached for requests.", "requests", request_id=request_id)
         prompt = str(messages[-1].get("content", "")) if messages else ""
         entry["prompt"] = prompt
+        entry["messages"] = messages
+        entry["response_format"] = body.get("response_format")
+        refused = _refused_format(self.mode.response_format, body.get("response_format"))
+        if refused:
+            return self._reject(entry, 400, refused, "invalid_request_error", request_id=request_id)
         directives = {
             m.group(1): (m.group(2), int(m.group(3)) if m.group(3) else None) for m in DIRECTIVE.finditer(prompt)
         }
@@ -430,6 +443,10 @@ class FakeOpenAIServer:
         if "say" in directives:  # answer with this one word
             words, n_words = [str(directives["say"][0])], 1
         pieces = [w + (" " if i < n_words - 1 else ".") for i, w in enumerate(words)]
+        with self._lock:
+            scripted = self.answers.pop(0) if self.answers else None
+        if scripted is not None:  # a scripted answer, streamed in pieces of about one word
+            pieces = re.findall(r"\S+\s*|\s+", scripted) or [scripted]
         text = "".join(pieces)
         if self.mode.tokenizer is not None:
             prompt_tokens = template_tokens(list(messages), self.mode.drop_system)
@@ -559,6 +576,17 @@ class FakeOpenAIServer:
             if counted is not None:
                 self._stats.prompt_tokens += int(counted["prompt_tokens"])
                 self._stats.completion_tokens += int(counted["completion_tokens"])
+
+
+def _refused_format(takes: str, asked: Any) -> str | None:
+    """The 400 message of a server that does not take the ``response_format`` asked for, or None."""
+    if not isinstance(asked, dict):
+        return None
+    levels = ("none", "json_object", "json_schema")
+    kind = str(asked.get("type", ""))
+    if kind in levels and levels.index(kind) > levels.index(takes):
+        return f"response_format type '{kind}' is not supported by this server"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,8 @@ A node's row is a list of ``Segment``s in the events' monotonic seconds:
 ``reused``      a step answered by the step cache or an earlier run: drawn thin, as long as the call that
                 made its output took (the time this run saved), from where it was replayed
 ``pinned``      a zero-length marker: the step's pinned output was used
+``rejected``    an attempt whose answer failed the step's check (a repair attempt follows it, or the step failed)
+``check``       a judge model checking an answer (a checked step, see ``core.run.checks``)
 
 ``ttft`` and ``generation`` carry the node's status, which gives them their colour.
 """
@@ -26,7 +28,18 @@ from chainstudio.core.graph.analysis import topological_order
 from chainstudio.core.run.state import NodeSpan, RunState
 
 SegmentKind = Literal[
-    "queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped", "not_taken", "reused", "pinned"
+    "queued",
+    "waiting",
+    "ttft",
+    "generation",
+    "retry",
+    "backoff",
+    "skipped",
+    "not_taken",
+    "reused",
+    "pinned",
+    "rejected",
+    "check",
 ]
 SEGMENT_KINDS: tuple[SegmentKind, ...] = (
     "queued",
@@ -39,6 +52,8 @@ SEGMENT_KINDS: tuple[SegmentKind, ...] = (
     "not_taken",
     "reused",
     "pinned",
+    "rejected",
+    "check",
 )
 
 
@@ -95,7 +110,9 @@ def node_segments(state: RunState, span: NodeSpan, anchors: dict[str, float] | N
             end = attempt.end if attempt.end is not None else now
             end = max(end, attempt.start)
             retried = attempt.error is not None and (i < last or status == "retrying")
-            if retried:
+            if attempt.rejected is not None:
+                segments.append(Segment("rejected", attempt.start, end, status, attempt.number))
+            elif retried:
                 segments.append(Segment("retry", attempt.start, end, status, attempt.number))
             elif attempt.first_token is not None:
                 segments.append(Segment("ttft", attempt.start, attempt.first_token, status, attempt.number))
@@ -108,6 +125,9 @@ def node_segments(state: RunState, span: NodeSpan, anchors: dict[str, float] | N
             end = min(backoff.end, now)
             if end > backoff.start:
                 segments.append(Segment("backoff", backoff.start, end, status))
+        for mark in span.checks:
+            if mark.end > mark.start:
+                segments.append(Segment("check", mark.start, mark.end, status, mark.attempt))
     elif span.reused is not None and span.started_at is not None:  # no call: a pin, the cache, an earlier run
         if span.reused.source == "pin":
             segments.append(Segment("pinned", span.started_at, span.started_at, status))

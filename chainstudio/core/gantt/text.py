@@ -215,6 +215,15 @@ def tooltip_html(state: RunState, span: NodeSpan) -> str:
         if attempt.error:
             text += f" · {attempt.error}"
         rows.append(_row(f"Attempt {attempt.number}", text))
+    for mark in span.checks:
+        verdict = "passed" if mark.passed else "rejected"
+        rows.append(
+            _row(f"Check {mark.attempt}", f"{mark.kind} · {verdict}" + (f" · {mark.reason}" if mark.reason else ""))
+        )
+    if span.scores is not None:
+        for name, score, reason in span.scores.scores:
+            picked = " ◀ picked" if name == span.scores.best else ""
+            rows.append(_row(f"Score {name}", f"{'—' if score is None else f'{score:g}'} · {reason}{picked}"))
     for backoff in span.backoffs:
         rows.append(
             _row("Backoff", f"{fmt_duration(rel(backoff.start))} → {fmt_duration(rel(backoff.end))} · {backoff.reason}")

@@ -35,6 +35,7 @@ class NodeKind:
     has_input_port: bool = True
     has_output_port: bool = True
     calls_model: bool = False
+    version: int = 1  # the file format version that added the kind (a file with one is of that version)
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:
@@ -49,6 +50,40 @@ class NodeKind:
     def template_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(spec for spec in self.fields if spec.template)
 
+
+# Structured output and checked steps (issue 15; format version 3): see core/run/structured.py, checks.py.
+CHECK_FIELDS = (
+    FieldSpec(
+        "output_schema",
+        str,
+        "",
+        "Output schema",
+        "JSON schema of the answer (JSON text). Downstream templates read its fields: {{ step.field }}.",
+        multiline=True,
+        version=3,
+    ),
+    FieldSpec("check_regex", str, "", "Check (regex)", "The answer must match this regular expression.", version=3),
+    FieldSpec(
+        "check_judge",
+        str,
+        "",
+        "Check (judge)",
+        "Jinja2 template for a judge model; {{ answer }} is the answer. It returns pass or fail with a reason.",
+        multiline=True,
+        template=True,
+        version=3,
+    ),
+    FieldSpec(
+        "repairs",
+        int,
+        2,
+        "Repairs",
+        "Repair attempts when the answer fails its schema or check (sent with the complaint).",
+        0,
+        10,
+        version=3,
+    ),
+)
 
 INPUT = NodeKind(
     name="input",
@@ -87,6 +122,7 @@ LLM = NodeKind(
             multiline=True,
             template=True,
         ),
+        *CHECK_FIELDS,
     ),
     calls_model=True,
 )
@@ -178,6 +214,7 @@ MAP = NodeKind(
         ),
     ),
     calls_model=True,
+    version=3,
 )
 
 ROUTE_MODES = ("expression", "classify")
@@ -212,11 +249,44 @@ ROUTE = NodeKind(
         LLM.field("system"),
     ),
     calls_model=True,
+    version=3,
 )
 
-NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, MAP, ROUTE)}
-FLOW_KINDS = frozenset({"map", "route"})  # issue 15's kinds (file format version 3)
-MODEL_KINDS = frozenset({"llm", "map", "route"})  # kinds with a model field (--model and the estimate apply)
+
+PICK_BEST = NodeKind(
+    name="pick_best",
+    title="Pick best",
+    description="Returns the best of its upstream candidates, by a judge model or a score field; records the scores.",
+    fields=(
+        FieldSpec(
+            "criteria",
+            str,
+            "Which answer is the most accurate, specific and complete?",
+            "Judge prompt",
+            "Jinja2 template: what the judge looks for. The candidates are added below it.",
+            multiline=True,
+            template=True,
+        ),
+        FieldSpec(
+            "score_field",
+            str,
+            "",
+            "Score field",
+            "Pick by this numeric field of structured candidates instead (no model call).",
+        ),
+        FieldSpec("model", str, DEFAULT_MODEL, "Model", "The judge's model."),
+        FieldSpec("temperature", float, 0.0, "Temperature", minimum=0.0, maximum=2.0),
+        FieldSpec("max_tokens", int, 400, "Max tokens", "Upper bound on the judge's output tokens.", 1, 1_000_000),
+        FieldSpec("timeout", float, 60.0, "Timeout (s)", "Per-attempt time limit.", 0.1, 3600.0),
+        FieldSpec("retries", int, 3, "Retries", "Retries on 429, 5xx, timeouts and dropped connections.", 0, 20),
+    ),
+    calls_model=True,
+    version=3,
+)
+
+NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, PICK_BEST, MAP, ROUTE)}
+FLOW_KINDS = frozenset({"map", "route"})  # map and route steps (core.run.flow)
+MODEL_KINDS = frozenset(kind.name for kind in NODE_KINDS.values() if kind.calls_model)  # steps that call a model
 
 
 def node_kind(name: str) -> NodeKind:

@@ -9,6 +9,7 @@ from typing import Literal
 from chainstudio.core.graph.analysis import Analysis, gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
+from chainstudio.core.graph.structured_checks import LOCAL_NAMES, check_structured
 from chainstudio.core.graph.templating import TemplateProblem, references
 
 Severity = Literal["error", "warning"]
@@ -62,6 +63,7 @@ def _validate(graph: Graph, analysis: Analysis) -> list[Problem]:
     problems += _check_cycles(graph, analysis)
     problems += _check_nodes(graph, analysis)
     problems += _check_reach_output(graph, analysis)
+    problems += check_structured(graph)
     from chainstudio.core.graph.flow_rules import check_flow  # its rules use Problem
 
     problems += check_flow(graph)
@@ -209,7 +211,7 @@ def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
             except TemplateProblem as exc:
                 out.append(Problem("error", where, exc.message, node.id, field=spec.name))
                 continue
-            for ref in sorted(refs.steps - local_names(node, spec.name)):
+            for ref in sorted(refs.steps - LOCAL_NAMES.get(spec.name, frozenset()) - local_names(node, spec.name)):
                 target = by_name.get(ref)
                 if target is None:
                     out.append(
@@ -257,7 +259,7 @@ def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> l
         if node.kind == "output" and not source.strip():
             return []
         used |= refs.steps
-    if not kind.template_fields:
+    if not kind.template_fields or node.kind == "pick_best":  # a pick-best step's edges bring its candidates
         return []
     out: list[Problem] = []
     for edge in incoming:

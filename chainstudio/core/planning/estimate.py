@@ -295,7 +295,9 @@ def estimate(
                 span.input_tokens,
                 span.output_tokens,
                 0.0 if span.reused is not None or span.status is StepStatus.NOT_TAKEN else span.cost_usd,
-                flow.basis(span, basis.get(span.name, "no model call" if span.kind != "llm" else "not called")),
+                flow.basis(
+                    span, basis.get(span.name, "no model call" if span.kind not in MODEL_KINDS else "not called")
+                ),
             )
         )
     slots, capacity = latency.server()

@@ -5,13 +5,16 @@ capacity, so a server that serves one request at a time queues the rest and a gr
 there. A job's solo work is its model's time to first token for the prompt (counted offline, then
 scaled to the server's count) and its expected output at the model's speed; a step with a history is
 corrected by how far its recorded runs were from the model (shrunk towards the model: it counts as one
-run). The answer is text of the expected length, so downstream prompts render at realistic sizes.
+run). The answer is text of the expected length, so downstream prompts render at realistic sizes; a
+structured request gets JSON that follows its schema, and a judge passes every answer: a checked step is
+planned without repairs (its judge's call included).
 Virtual time only: it never sleeps for real.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 
 from chainstudio.core.clock import Clock
@@ -19,6 +22,7 @@ from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.capacity import Job, ServerSim
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback
+from chainstudio.core.providers.simulated import structured_text
 from chainstudio.core.tokens import count_tokens
 
 RESIDUAL_LIMITS = (0.5, 2.0)  # a step's own correction of the model, at most this far either way
@@ -118,6 +122,8 @@ class StandInProvider:
         first_at = await first
         scale = self.latency.fit(request.model, self.scenario).input_scale
         text = " word" * max(1, round(out / scale))  # read back by the server as about ``out`` tokens
+        if request.response_format is not None:  # a structured step: valid JSON, and every check passes
+            text = structured_text(request, text, random.Random(request.seed_key), truthy=1.0)
         on_delta(text[:5], first_at)
         await end
         return ChatResult(

@@ -7,7 +7,7 @@ attempt and every wait is recorded as an event (real clients are built with thei
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
@@ -28,6 +28,9 @@ class ChatRequest:
     timeout: float = 60.0
     seed_key: str = ""  # a stable key (e.g. the node name) the simulated provider mixes into its seed
     choices: tuple[str, ...] = ()  # the answers asked for (a route's labels): the simulated provider picks one
+    # a structured answer: {"type": "json_schema", "json_schema": {"name", "schema"}} (core.run.structured);
+    # a server that refuses it is asked again in JSON mode, then without (the provider remembers)
+    response_format: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)

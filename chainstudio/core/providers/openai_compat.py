@@ -8,6 +8,7 @@ Streams with ``stream_options={"include_usage": True}`` and reports the server's
 tokens, the time of the first content token and the request id. Errors become ``ProviderError``:
 timeouts and connection errors are retryable, HTTP errors carry the status, the server's message and
 its ``retry-after-ms`` / ``retry-after`` wish; a stream that stops midway is a retryable "dropped" error.
+A structured request's ``response_format`` falls back as the server requires (``response_format``).
 
 Usage is checked before it is believed (``server_usage``): negative, non-integer or absurd figures (more
 output tokens than the answer has bytes, more than ``ABSURD_TOKENS``) are refused and replaced by an
@@ -53,6 +54,7 @@ from chainstudio.core.providers.base import (
     local_host,
     request_sent,
 )
+from chainstudio.core.providers.response_format import ResponseFormats
 from chainstudio.core.providers.server_tokens import ServerTokenizer
 from chainstudio.core.text_safety import StreamScrubber, redact_url, register_secret, register_url_secrets, scrub
 from chainstudio.core.tokens import OFF_LOOP_CHARS, count_all_off_loop, count_tokens, count_tokens_off_loop
@@ -123,6 +125,7 @@ class OpenAICompatProvider:
         self._usage_missing = False  # the last complete answer came without usage: count while streaming
         self._tokenizer = ServerTokenizer(client, self.base_url)
         self._sent = 0  # requests sent so far (numbers them)
+        self._formats = ResponseFormats()  # the response format this endpoint takes (structured answers)
 
     async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
         """(prompt, output) tokens as the server's own tokenizer counts them (None: it cannot tell)."""
@@ -146,15 +149,22 @@ class OpenAICompatProvider:
         self._sent += 1
         number = self._sent
         try:
-            stream = await self._client.chat.completions.create(
-                model=request.model,
-                messages=cast("list[ChatCompletionMessageParam]", list(request.messages)),
-                temperature=request.temperature,
-                max_tokens=request.max_tokens,
-                stream=True,
-                stream_options={"include_usage": True},
-                timeout=_timeout(self.settings.connect_timeout),
-            )
+            while True:
+                try:
+                    stream = await self._client.chat.completions.create(
+                        model=request.model,
+                        messages=cast("list[ChatCompletionMessageParam]", list(request.messages)),
+                        temperature=request.temperature,
+                        max_tokens=request.max_tokens,
+                        stream=True,
+                        stream_options={"include_usage": True},
+                        timeout=_timeout(self.settings.connect_timeout),
+                        **self._formats.arguments(request),
+                    )
+                    break
+                except openai.APIStatusError as exc:  # a server that refuses the response format: ask without
+                    if not self._formats.refused(request, _status_error(exc)):
+                        raise
         except openai.APITimeoutError:  # subclasses APIConnectionError: first
             raise ProviderError(f"no response from {self.shown_url} in time", kind="timeout") from None
         except openai.APIConnectionError as exc:

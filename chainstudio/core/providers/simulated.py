@@ -3,8 +3,9 @@
 Output text is derived from the prompt (its words, reshuffled by a seeded generator) and opens by saying
 it is simulated. Latency follows a per-model profile: time to first token (plus a prefill share per input
 token) and then output tokens at a tokens-per-second rate, both with seeded jitter. Token counts are
-computed from the text with ``tokens.count_tokens``. Faults (429 with Retry-After, 500, a stream dropped
-midway) can be injected at given rates. Time runs on the passed ``Clock``, so ``Clock(speed=50)`` makes a
+computed from the text with ``tokens.count_tokens``. A request with a ``response_format`` gets JSON that
+follows its schema (``schema_sample``), made of the prompt's words. Faults (429 with Retry-After, 500, a
+stream dropped midway) can be injected at given rates. Time runs on the passed ``Clock``, so ``Clock(speed=50)`` makes a
 run take a fiftieth of the time while reporting the same simulated durations.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError, request_sent
+from chainstudio.core.providers.schema_sample import sample
 from chainstudio.core.tokens import count_all_off_loop, count_tokens, truncate_to_tokens
 
 MARKER = "[Simulated response: no model was called]"
@@ -122,11 +125,12 @@ class SimulatedProvider:
         fault_rng = _rng(self.seed, f"{key}\x00attempt {attempt}")
         p = self.profile(request.model)
         input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
-        text = (
-            rng.choice(request.choices)
-            if request.choices
-            else simulated_text(prompt, request.max_tokens, rng, p.length)
-        )
+        text = simulated_text(prompt, request.max_tokens, rng, p.length)
+        if request.response_format is not None:  # a structured answer: valid for the schema
+            asked = next((m.get("content", "") for m in request.messages if m.get("role") == "user"), prompt)
+            text = structured_text(request, asked, rng)
+        if request.choices:  # a route's labels: one of them
+            text = rng.choice(request.choices)
         output_tokens = count_tokens(text)
         generated()
         ttft = (p.ttft + p.prefill_per_1k_tokens * input_tokens / 1000) * _jitter(rng, p.jitter)
@@ -233,6 +237,22 @@ def simulated_text(prompt: str, max_tokens: int, rng: random.Random, length: tup
     if count_tokens(text) > max_tokens:
         text = truncate_to_tokens(text, max_tokens, "")
     return text
+
+
+def structured_text(request: ChatRequest, prompt: str, rng: random.Random, *, truthy: float = 0.75) -> str:
+    """A JSON answer that follows the request's schema (JSON mode without one: an object with the text);
+    ``truthy``: how often a boolean (a judge's "pass") is true."""
+    spec = request.response_format or {}
+    inner = spec.get("json_schema")
+    schema = inner.get("schema") if isinstance(inner, dict) else None
+    words = [w for w in dict.fromkeys(w.lower() for w in _WORD.findall(prompt)) if w not in _SCHEMA_WORDS]
+    if not isinstance(schema, dict):
+        return json.dumps({"answer": " ".join(words[:12]) or MARKER})
+    return json.dumps(sample(schema, rng, words[:60] or list(_FILLER), truthy=truthy), ensure_ascii=False)
+
+
+# the words of the schema instruction itself, which make implausible sample strings
+_SCHEMA_WORDS = frozenset({"answer", "json", "only", "prose", "code", "fence", "that", "follows", "this", "schema"})
 
 
 def _chunks(text: str, max_chunks: int) -> list[str]:

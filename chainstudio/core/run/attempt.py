@@ -12,6 +12,9 @@ after the server takes the request, then the gaps between chunks). While an answ
 are counted against the budget and the stream is stopped at a cap. What to do after a failure is the
 ``RetryPolicy``'s call.
 
+A checked step's answers are checked (``core.run.checks``, ``repairs``); a rejected one is followed by a
+repair attempt, up to ``PreparedCall.repairs`` (they do not use up the retries).
+
 Every attempt's usage is kept (``spent``): failed, cut and cancelled attempts count what the server
 processed (the prompt, once a token came back, and the text so far). Figures that are an offline guess
 are flagged; ``recount`` asks the server to count them once the run's calls are over.
@@ -28,10 +31,12 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError, when_sent
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.budget import BudgetGuard
+from chainstudio.core.run.checks import AnswerCheck, Verdict
 from chainstudio.core.run.pace import AdaptivePace
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.progress import ServerLoad, Watchdog
 from chainstudio.core.run.rate_limits import Grant, RateLimiter
+from chainstudio.core.run.repairs import Repairs
 from chainstudio.core.run.retry import GiveUp, RetryPolicy, jitter_rng
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.usage import Counter, Spent, StepUsage
@@ -50,6 +55,9 @@ class PreparedCall:
     retries: int
     timeout: float
     estimated_tokens: int = 0  # prompt + max_tokens, counted only when a budget or a rate limit needs it
+    check: AnswerCheck | None = None  # what an answer must pass (core.run.checks)
+    repairs: int = 0  # repair attempts after a rejected answer
+    cache_request: ChatRequest | None = None  # the first request, once a repair changed ``request``
 
     def prompt_tokens(self) -> int:
         """The prompt's tokens by the offline tokenizer (an estimate of what the server counts)."""
@@ -101,6 +109,7 @@ class StepAttempts:
         self._on_first_token = on_first_token
         self.usage = StepUsage(services.pricing)
         self.attempts = 0
+        self.judge_calls = 0  # a checked step's judge calls (API calls of the step too)
         self._parts: list[str] = []  # the current attempt's text so far
         self._live_tokens = 0  # its output tokens so far (counted only under a budget)
         self._watchdog: Watchdog | None = None
@@ -113,7 +122,7 @@ class StepAttempts:
     async def run(self) -> StepOutcome:
         s, call, nid = self.services, self.call, self.step_id
         rng: random.Random | None = None  # backoff jitter, seeded per step; made on the first failure
-        attempt = 0
+        attempt = repaired = 0
         while True:
             attempt += 1
             stopped = self._budget_stop(attempt)
@@ -124,7 +133,15 @@ class StepAttempts:
             self.attempts = attempt
             result, error = await self._attempt(attempt, grant, paced_at)
             if result is not None:
-                return self._succeeded(result, attempt)
+                verdict = await Repairs(self).checked(result, attempt) if call.check is not None else None
+                if verdict is None or verdict.passed:
+                    return self._succeeded(result, attempt, verdict)
+                if verdict.fatal or repaired >= call.repairs:
+                    s.emit(Repairs(self).rejected_event(verdict, attempt, repaired, self._used()))
+                    return StepOutcome(StepStatus.FAILED)
+                repaired += 1
+                call = self.call = Repairs(self).repaired_call(result.text, verdict)
+                continue
             assert error is not None
             if error.kind == "interrupted":
                 s.load.exclusive = True  # from now on, one request at a time
@@ -132,7 +149,7 @@ class StepAttempts:
                 return self._gave_up(error, attempt, GiveUp(), reason=error.message)
             if rng is None:
                 rng = jitter_rng(s.seed, self.step_name)
-            decision = s.policy.decide(error, attempt, call.retries, rng)
+            decision = s.policy.decide(error, attempt - repaired, call.retries, rng)
             if isinstance(decision, GiveUp):
                 return self._gave_up(error, attempt, decision)
             s.emit(ev.NodeRetrying(s.run_id, s.clock.now(), nid, attempt, decision.delay, str(error), error.status))
@@ -264,8 +281,9 @@ class StepAttempts:
 
         return on_delta
 
-    def _book(self, result: ChatResult, grant: Grant | None) -> None:
-        request = self.call.request
+    def _book(self, result: ChatResult, grant: Grant | None, request: ChatRequest | None = None) -> None:
+        """An answer's usage (``request``: a judge's, booked to the step; default the step's request)."""
+        request = request or self.call.request
         self._add(
             Spent(
                 request,
@@ -318,26 +336,29 @@ class StepAttempts:
         if s.budget.active:
             s.budget.settle(key, tokens, 0.0 if spent is None else self.usage.attempt_cost(spent))
 
-    def _succeeded(self, result: ChatResult, attempt: int) -> StepOutcome:
+    def _succeeded(self, result: ChatResult, attempt: int, verdict: Verdict | None = None) -> StepOutcome:
         s = self.services
         u = self.usage
+        output = verdict.output if verdict is not None and verdict.output is not None else result.text
+        if verdict is not None and verdict.scores:
+            s.emit(ev.NodeScored(s.run_id, s.clock.now(), self.step_id, verdict.scores, verdict.best))
         s.emit(
             ev.NodeFinished(
                 s.run_id,
                 s.clock.now(),
                 self.step_id,
-                result.text,
+                output,
                 u.input_tokens,
                 u.output_tokens,
                 u.cost(),
-                attempt,
+                attempt + self.judge_calls,
                 result.request_id,
                 result.model,
                 u.cached_tokens,
                 u.estimated,
             )
         )
-        return StepOutcome(StepStatus.SUCCEEDED, output=result.text)
+        return StepOutcome(StepStatus.SUCCEEDED, output=output)
 
     def _gave_up(self, error: ProviderError, attempt: int, decision: GiveUp, reason: str | None = None) -> StepOutcome:
         s = self.services

@@ -104,7 +104,8 @@ def key_document(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
         "messages": [[m.get("role", ""), m.get("content", "")] for m in request.messages],
         "temperature": request.temperature,
         "max_tokens": request.max_tokens,
-        "schema": None,  # no response schema yet; a step with one will put it here
+        # a structured step's response format (its schema); None for plain text, as before it existed
+        "schema": dict(request.response_format) if request.response_format is not None else None,
         # the simulator (and the scripted test provider) mix the step's name into its answer
         "step": request.seed_key if endpoint.simulated else None,
     }

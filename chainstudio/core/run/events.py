@@ -16,6 +16,7 @@ from chainstudio.core.text_safety import scrub
 __all__ = [
     "Listener",
     "NodeCancelled",
+    "NodeChecked",
     "NodeFailed",
     "NodeFinished",
     "NodeFirstToken",
@@ -24,6 +25,7 @@ __all__ = [
     "NodeQueued",
     "NodeRetrying",
     "NodeReused",
+    "NodeScored",
     "NodeSkipped",
     "NodeStarted",
     "NodeTokensCounted",
@@ -138,6 +140,35 @@ class NodeRetrying:
     delay: float
     reason: str
     status: int | None = None
+
+
+@dataclass(frozen=True)
+class NodeChecked:
+    """Attempt ``attempt``'s answer was checked (``core.run.checks``): by its schema, a regex, a judge model
+    (from ``started`` to ``t``) or a pick-best judge's parse. A failed check with repairs left is followed by a
+    repair attempt (``attempt + 1``); ``reason`` is the complaint it is sent with."""
+
+    run_id: str
+    t: float
+    node_id: str
+    attempt: int
+    passed: bool
+    kind: str  # "schema" | "regex" | "judge" | "pick"
+    reason: str = ""
+    started: float | None = None  # a judge call's start
+
+
+@dataclass(frozen=True)
+class NodeScored:
+    """A pick-best step's scores: (candidate step name, score or None, reason) and the one picked;
+    ``basis``: "judge" (a model's scores) or the structured field the candidates were ranked by."""
+
+    run_id: str
+    t: float
+    node_id: str
+    scores: tuple[tuple[str, float | None, str], ...]
+    best: str
+    basis: str = "judge"
 
 
 @dataclass(frozen=True)
@@ -317,6 +348,8 @@ RunEvent = (
     | NodeFirstToken
     | NodeOutputDelta
     | NodeRetrying
+    | NodeChecked
+    | NodeScored
     | NodeFinished
     | NodeReused
     | NodeFailed
@@ -339,6 +372,7 @@ _TEXT_FIELDS: dict[type, tuple[str, ...]] = {
     NodeStarted: ("prompt", "system"),
     NodeOutputDelta: ("text",),
     NodeRetrying: ("reason",),
+    NodeChecked: ("reason",),
     NodeFinished: ("output", "request_id", "model"),
     NodeFailed: ("error",),
     NodeSkipped: ("reason",),

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, generations
-from chainstudio.core.graph.kinds import FLOW_KINDS, MODEL_KINDS
+from chainstudio.core.graph.kinds import FLOW_KINDS
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import ON_LOOP_CPU_SECONDS, TemplateProblem, TemplateTooSlow
 from chainstudio.core.providers.base import ChatRequest, ServerCapacity, ServerCounting
@@ -57,6 +57,7 @@ from chainstudio.core.run.flow import FlowSteps, Pending
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
 from chainstudio.core.run.lanes import Lanes, endpoint_of_node, make_lanes
 from chainstudio.core.run.outcome import summarize
+from chainstudio.core.run.picking import calls_model
 from chainstudio.core.run.reuse import StepReuse
 from chainstudio.core.run.scheduler import Scheduler
 from chainstudio.core.run.scope import RunScope
@@ -265,9 +266,10 @@ class Run:
         if node.kind in FLOW_KINDS:
             return self._flow.admit(node, self._pending)  # type: ignore[arg-type]
         try:  # on the loop, a render gets a few milliseconds; a slower one goes on in a worker thread
-            if node.kind != "llm":
+            if not calls_model(node):
                 output = self._steps.local_output(node, ON_LOOP_CPU_SECONDS)
                 self._steps.outputs[step] = output
+                self._scored(step)
                 self._emit(ev.NodeFinished(self.run_id, self._clock.now(), step, output))
                 return StepStatus.SUCCEEDED
             reused = self._reuse.pinned(node)
@@ -289,6 +291,14 @@ class Run:
         assert call is not None  # prepared whenever no pin answered
         self._pending[step] = self._attempts(step, node, call)
         return None
+
+    def _scored(self, step: str) -> None:
+        """A pick-best step that ranked its candidates by a field: its scores (``core.run.picking``)."""
+        verdict = self._steps.scores.pop(step, None)
+        if verdict is not None:
+            node = self.graph.nodes[step]
+            basis = str(node.param("score_field"))
+            self._emit(ev.NodeScored(self.run_id, self._clock.now(), step, verdict.scores, verdict.best, basis))
 
     def _attempts(self, step: str, node: Node, call: PreparedCall) -> StepAttempts:
         loop = asyncio.get_running_loop()
@@ -328,7 +338,7 @@ class Run:
         self._scheduler.finish_call(step, outcome.status, outcome.reason)
         span, call = self.state.spans[step], getattr(pending, "call", None)
         if outcome.status is StepStatus.SUCCEEDED and call is not None and span.reused is None:  # a model answered
-            self._reuse.remember(step, call.request, span)
+            self._reuse.remember(step, call.cache_request or call.request, span)
 
     def _task_done(self, task: asyncio.Task[None], step: str) -> None:
         self._tasks.discard(task)
@@ -357,7 +367,7 @@ class Run:
 
     def _has_llm_steps(self) -> bool:
         nodes = self.graph.nodes
-        return any(nodes[nid].kind in MODEL_KINDS for nid in self.plan.ids)
+        return any(calls_model(nodes[nid]) for nid in self.plan.ids)
 
     # --- the end ------------------------------------------------------------------------------------
     async def _recount(self) -> None:
@@ -430,14 +440,15 @@ class _RenderedOffLoop:
     async def run(self) -> StepOutcome:
         run, step, node = self.owner, self.step, self.node
         try:
-            if node.kind != "llm":
+            if not calls_model(node):
                 output = await asyncio.to_thread(run._steps.local_output, node)
             else:
                 call = await asyncio.to_thread(run._steps.prepare_call, node, count=run._count_tokens)
         except TemplateProblem as exc:
             run._emit(ev.NodeFailed(run.run_id, run._clock.now(), step, exc.message))
             return StepOutcome(StepStatus.FAILED)
-        if node.kind != "llm":
+        if not calls_model(node):
+            run._scored(step)
             run._emit(ev.NodeFinished(run.run_id, run._clock.now(), step, output))
             return StepOutcome(StepStatus.SUCCEEDED, output=output)
         self.call = call
@@ -449,11 +460,11 @@ class _RenderedOffLoop:
 
 
 def _model_of(node: Node) -> str | None:
-    return str(node.param("model")) if node.kind in MODEL_KINDS else None
+    return str(node.param("model")) if calls_model(node) else None
 
 
 def _max_tokens(node: Node) -> int | None:
-    return int(node.param("max_tokens")) if node.kind in MODEL_KINDS else None
+    return int(node.param("max_tokens")) if calls_model(node) else None
 
 
 def _scoped(graph: Graph, scope: RunScope | None) -> Graph:

@@ -30,6 +30,8 @@ from chainstudio.core.graph.templating import (
 from chainstudio.core.providers.base import ChatRequest
 from chainstudio.core.run.attempt import PreparedCall
 from chainstudio.core.run.context import RunError
+from chainstudio.core.run.picking import Candidate
+from chainstudio.core.run.step_calls import parsed_outputs, picked_by_field, prepare_checked
 from chainstudio.core.run.topology import Plan
 from chainstudio.core.tokens import OFF_LOOP_CHARS, count_tokens
 
@@ -55,6 +57,8 @@ class StepInputs:
         self.graph = plan.graph
         self.values = dict(values)
         self.outputs: dict[str, str] = {}  # step id -> output, for the steps that succeeded
+        self.parsed: dict[str, Any] = {}  # step id -> a structured step's output as templates read it
+        self.scores: dict[str, Any] = {}  # step id -> a pick-best step's verdict (by a score field)
         self._compiled: set[str] = set()  # steps whose templates ``precompile_after`` compiled
 
     def render(
@@ -72,6 +76,7 @@ class StepInputs:
         try:
             names = references(source).steps
             context = self.plan.template_context(node.id, names, self.outputs, self.values)
+            context.update(parsed_outputs(self, names, node.id, context))
             if extra:
                 context.update(extra)
             return render(source, context, cpu_seconds=cpu_seconds)
@@ -91,6 +96,8 @@ class StepInputs:
                     f"step {node.name!r}: graph input {name!r} has no value (no default and none given)", missing=name
                 )
             return self.values[name]
+        if node.kind == "pick_best":
+            return picked_by_field(self, node)
         if node.kind == "output" and not str(node.param("template") or "").strip():
             return "\n\n".join(self.outputs[p] for p in self.plan.preds[node.id] if p in self.outputs)
         return self.render(node, "template", cpu_seconds)
@@ -108,6 +115,8 @@ class StepInputs:
         With the event loop's budget (``ON_LOOP_CPU_SECONDS``), a prompt too long to count there raises
         TemplateTooSlow, like a slow render: the executor prepares the call again in a worker thread.
         ``extra`` and ``seed_key``: a map item's names and its own key for the simulator."""
+        if node.kind == "pick_best":
+            return prepare_checked(self, node, None, cpu_seconds, count)
         system = self.render(node, "system", cpu_seconds, extra)
         prompt = self.render(node, "prompt", cpu_seconds, extra)
         messages = ([{"role": "system", "content": system}] if system.strip() else []) + [
@@ -122,11 +131,18 @@ class StepInputs:
             seed_key=seed_key or node.name,
         )
         prepared = PreparedCall(request, prompt, system, int(node.param("retries")), float(node.param("timeout")))
+        if node.kind == "llm":  # its schema and check (map and route steps have none)
+            prepared = prepare_checked(self, node, prepared, cpu_seconds, count)
         if count:
             if cpu_seconds <= ON_LOOP_CPU_SECONDS and len(system) + len(prompt) > OFF_LOOP_CHARS:
                 raise TemplateTooSlow(f"step {node.name!r}: its prompt is too long to count on the event loop")
             prepared.estimated_tokens = count_tokens(system) + count_tokens(prompt) + request.max_tokens
         return prepared
+
+    def candidates(self, node: Node) -> list[Candidate]:
+        """A pick-best step's candidates: its upstream steps that succeeded, in edge order."""
+        names = self.graph.nodes
+        return [(names[p].name, self.outputs[p]) for p in self.plan.preds[node.id] if p in self.outputs]
 
     def precompile_after(self, step_id: str) -> None:
         """Compile the templates of the steps that wait on ``step_id``, and on through steps without a model

@@ -14,7 +14,8 @@ api_calls, tokens, cost_usd, seconds). Per node, ``reused`` says ``cache``, ``ru
 the step was not reused) and ``reused_from`` names the run that made the output; then output (its text),
 tokens_estimated, cached_tokens, model (the model that answered), requested_model, note, endpoint (the
 endpoint profile the step named; "" for the run's provider). The run's ``endpoints`` maps each profile
-its steps named to how it was reached (its server, or "NAME (simulated)").
+its steps named to how it was reached (its server, or "NAME (simulated)"). A checked step adds ``checks``
+(attempt, kind, passed, reason) and a pick-best step ``scores`` (candidate, score, reason) and ``picked``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def step_note(span: NodeSpan) -> str:
         notes.append("tokens estimated: the server did not count them")
     if span.cached_tokens:
         notes.append(f"{span.cached_tokens:,} prompt tokens from the server's cache")
+    rejected = sum(1 for mark in span.checks if not mark.passed)
+    if rejected:
+        notes.append(f"{rejected} answer{'s' if rejected != 1 else ''} rejected by its check")
     return "; ".join(notes)
 
 
@@ -97,7 +101,7 @@ def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
         error = span.skip_reason
     elif span.status is StepStatus.CANCELLED and not error:
         error = "cancelled"
-    return {
+    record: dict[str, Any] = {
         "name": span.name,
         "status": span.status,
         "queued_ms": _ms(state.rel(span.queued_at)),
@@ -120,6 +124,14 @@ def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
         "endpoint": span.endpoint,
         "items": [_item_record(state, item) for item in span.items] if span.kind == "map" else None,
     }
+    if span.checks:
+        record["checks"] = [
+            {"attempt": m.attempt, "kind": m.kind, "passed": m.passed, "reason": m.reason} for m in span.checks
+        ]
+    if span.scores is not None:
+        record["scores"] = [{"candidate": n, "score": v, "reason": r} for n, v, r in span.scores.scores]
+        record["picked"] = span.scores.best
+    return record
 
 
 def run_record(state: RunState) -> dict[str, Any]:

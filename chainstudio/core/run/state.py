@@ -1,4 +1,5 @@
-"""One run's events folded into per-node spans and run totals: what every view of a run reads.
+"""One run's events folded into per-node spans and run totals: what every view of a run reads. Over 400
+lines because each kind of event has its one fold here (the only place a run's events become its state).
 
 ``RunState`` is a *mutable fold of ONE run's events*: ``apply(event)`` updates the state in place, in
 O(1) per event (a 10,000-step run streams hundreds of thousands of events; copying the state per event
@@ -31,6 +32,19 @@ class Attempt:
     first_token: float | None = None
     end: float | None = None
     error: str | None = None
+    rejected: str | None = None  # its answer failed the step's check (a repair attempt followed or it failed)
+
+
+@dataclass(frozen=True)
+class CheckMark:
+    """One check of an attempt's answer (``NodeChecked``); a judge's call ran from ``start`` to ``end``."""
+
+    attempt: int
+    start: float
+    end: float
+    passed: bool
+    kind: str
+    reason: str
 
 
 @dataclass
@@ -70,6 +84,8 @@ class NodeSpan:
     skip_reason: str | None = None
     reused: ev.NodeReused | None = None  # the output came from a pin, the cache or an earlier run
     items: list[ItemSpan] = field(default_factory=list)  # a map step's items (``core.run.map_state``)
+    checks: list[CheckMark] = field(default_factory=list)  # a checked step's verdicts, attempt by attempt
+    scores: ev.NodeScored | None = None  # a pick-best step's scores
     endpoint: str = ""  # the endpoint profile the step named ("": the run's provider)
     # the output as it streamed in: chunks joined when read (``+=`` on an attribute copies the whole string
     # every time, so a flood of chunks would make the fold quadratic)
@@ -230,6 +246,19 @@ class RunState:
             span.attempts[-1].error = e.reason
         span.backoffs.append(Backoff(e.t, e.t + e.delay, e.reason))
 
+    def _checked(self, e: ev.NodeChecked) -> None:
+        span = self.spans[e.node_id]
+        span.checks.append(
+            CheckMark(e.attempt, e.t if e.started is None else e.started, e.t, e.passed, e.kind, e.reason)
+        )
+        last = span.attempts[-1] if span.attempts and span.attempts[-1].number == e.attempt else None
+        if last is not None and (e.started is not None or not e.passed):  # the answer ended where its check began
+            last.end = e.t if e.started is None else e.started
+            last.rejected = None if e.passed else e.reason
+
+    def _scored(self, e: ev.NodeScored) -> None:
+        self.spans[e.node_id].scores = e
+
     def _end_attempt(self, span: NodeSpan, t: float, error: str | None = None) -> None:
         span.ended_at = t
         self._ends += 1
@@ -381,6 +410,8 @@ _HANDLERS: dict[type, Callable[[RunState, Any], None]] = {
     ev.NodeFirstToken: RunState._first_token,
     ev.NodeOutputDelta: RunState._delta,
     ev.NodeRetrying: RunState._retrying,
+    ev.NodeChecked: RunState._checked,
+    ev.NodeScored: RunState._scored,
     ev.NodeFinished: RunState._finished,
     ev.NodeReused: RunState._reused,
     ev.NodeFailed: RunState._failed,

@@ -46,7 +46,9 @@ class Plan:
         index = {nid: i for i, nid in enumerate(ids)}
         preds = {nid: list(dag.preds[nid]) for nid in ids}
         succs = {nid: list(dag.succs[nid]) for nid in ids}
-        estimate = {nid: (estimator(graph.nodes[nid]) if graph.nodes[nid].kind in MODEL_KINDS else 0.0) for nid in ids}
+        estimate = {
+            nid: (estimator(graph.nodes[nid]) if NODE_KINDS[graph.nodes[nid].kind].calls_model else 0.0) for nid in ids
+        }
         remaining = remaining_times(dag, estimate, ids)
         ancestors = ancestor_bits(dag, ids, index)
         return cls(

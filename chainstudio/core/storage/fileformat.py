@@ -8,10 +8,11 @@ Saving writes a canonical, pretty-printed document with a fixed key order, so sa
 gives identical bytes and graphs diff cleanly in git.
 
 Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
-them in the file); 3 adds issue 15's kinds and fields (an LLM step's ``endpoint``: a field whose
-``FieldSpec.version`` is 3 is written only when set; map and route steps, ``format_v3``). A file is written
-with the lowest version that holds it: a graph without saved pins or new fields is still version 1, byte
-for byte what earlier releases wrote and read.
+them in the file); 3 adds issue 15's kinds and fields (an LLM step's ``endpoint``, its ``output_schema``,
+checks and ``repairs``, the ``pick_best``, ``map`` and ``route`` kinds: a field whose ``FieldSpec.version``
+is 3 is written only when set, a kind whose ``NodeKind.version`` is 3 makes the file version 3). A file is
+written with the lowest version that holds it: a graph without saved pins or new fields is still version
+1, byte for byte what earlier releases wrote and read.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
-from chainstudio.core.storage.format_v3 import FLOW_VERSION, flow_problems, needs_flow_version
+from chainstudio.core.storage.format_versions import newer_than
 from chainstudio.core.text_safety import escape_lone_surrogates
 
 FORMAT = "chainstudio/graph"
@@ -52,14 +53,12 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 1 -> 2: the same document (version 2 only adds the optional ``pins``)."""
     if "pins" in doc:
         raise LoadError([FileProblem("pins", "pins need format version 2 (this file says version 1)")])
-    if problems := flow_problems(doc, 1):  # map and route steps (format_v3)
-        raise LoadError([FileProblem(path, message) for path, message in problems])
     return dict(doc, version=2)
 
 
 def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 2 -> 3: the same document (version 3 only adds issue 15's kinds and fields)."""
-    problems = _endpoint_fields_before_3(doc) + [FileProblem(path, text) for path, text in flow_problems(doc, 2)]
+    problems = _endpoint_fields_before_3(doc)
     if problems:
         raise LoadError(problems)
     return dict(doc, version=3)
@@ -239,6 +238,7 @@ def from_document(data: object, source: str | None = None) -> Graph:
             f"this file was written by a newer ChainStudio (format version {version}); "
             f"this version reads up to {VERSION}. Please update ChainStudio.",
         )
+    written = version
     while version < VERSION:
         migrate = MIGRATIONS.get(version)
         if migrate is None:
@@ -279,6 +279,11 @@ def from_document(data: object, source: str | None = None) -> Graph:
             continue
         if node_doc.id in graph.nodes:
             problems.append(FileProblem(f"nodes[{i}].id", f"node id {node_doc.id!r} is used twice"))
+            continue
+        newer = newer_than(written, node_doc.kind, set(node_doc.model_extra or {}), f"nodes[{i}]")
+        if newer is not None:
+            problems.append(FileProblem(*newer))
+            rejected.add(node_doc.id)
             continue
         try:
             params = _params_model(node_doc.kind).model_validate(node_doc.model_extra or {})
@@ -349,7 +354,9 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
             "name": node.name,
             "position": [_number(node.position[0]), _number(node.position[1])],
         }
-        for spec in NODE_KINDS[node.kind].fields:
+        kind = NODE_KINDS[node.kind]
+        version = max(version, kind.version)
+        for spec in kind.fields:
             value = node.param(spec.name)
             if spec.version > 1 and value == spec.default:
                 continue  # a newer field left unset: the file stays readable by older versions
@@ -359,8 +366,7 @@ def to_document(graph: Graph, *, pins: bool | None = None) -> dict[str, Any]:
     kept = graph.live_pins() if (graph.save_pins if pins is None else pins) else {}
     doc: dict[str, Any] = {
         "format": FORMAT,
-        # the lowest version that holds the document
-        "version": max(version, PINS_VERSION if kept else 1, FLOW_VERSION if needs_flow_version(graph) else 1),
+        "version": max(version, PINS_VERSION if kept else 1),  # the lowest version that holds the document
         "name": graph.name,
         "description": graph.description,
         "inputs": [{"name": i.name, "default": i.default, "description": i.description} for i in graph.inputs],

@@ -26,10 +26,14 @@ DETAIL_LOD = geo.DETAIL_LOD
 def card_lines(node: Node) -> tuple[str, list[str]]:
     """The card's detail line (model, input...) and the text to preview."""
     if node.kind == "llm":
-        detail = f"{node.param('model')} · t={node.param('temperature'):g} · {node.param('max_tokens')} tok"
-        if node.param("endpoint"):  # the endpoint profile it runs on (issue 15)
-            detail = f"{node.param('model')} @{node.param('endpoint')} · {node.param('max_tokens')} tok"
+        at = f" @{node.param('endpoint')}" if node.param("endpoint") else ""  # its endpoint profile (issue 15)
+        checks = check_note(node)  # a checked step's card says so instead of its temperature and length
+        detail = f"{node.param('model')}{at}{checks}" if checks else card_settings(node, at)
         text = str(node.param("prompt") or "")
+    elif node.kind == "pick_best":
+        field = str(node.param("score_field") or "").strip()
+        detail = f"pick best by {field}" if field else f"pick best · judge {node.param('model')}"
+        text = "" if field else str(node.param("criteria") or "")
     elif node.kind == "input":
         detail = f"graph input: {node.param('input') or node.name}"
         text = ""
@@ -51,6 +55,23 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
         )
     preview = [line.strip() for line in text.splitlines() if line.strip()]
     return detail, preview
+
+
+def card_settings(node: Node, at: str = "") -> str:
+    if at:  # on an endpoint profile: its name instead of the temperature
+        return f"{node.param('model')}{at} · {node.param('max_tokens')} tok"
+    return f"{node.param('model')} · t={node.param('temperature'):g} · {node.param('max_tokens')} tok"
+
+
+def check_note(node: Node) -> str:
+    """What a checked LLM step's card says of its schema and checks: " · { } schema · ✓ judge · 2 repairs"."""
+    parts = []
+    if str(node.param("output_schema") or "").strip():
+        parts.append("{ } schema")
+    checks = [name for name, key in (("regex", "check_regex"), ("judge", "check_judge")) if str(node.param(key) or "")]
+    if checks or parts:
+        parts.append(f"✓ {'+'.join(checks) or 'valid'} · {node.param('repairs')} repairs")
+    return "".join(f" · {p}" for p in parts)
 
 
 @lru_cache(maxsize=1)

@@ -134,7 +134,7 @@ def estimate_badges(scene, estimate) -> None:
         if node is not None and node.kind == "input" and input_name(node) in placeholders:
             item.set_run(Badge("pending", "≈ no value yet: placeholder"))
             continue
-        predicted = by_name.get(node.name) if node is not None and node.kind == "llm" else None
+        predicted = by_name.get(node.name) if node is not None and node.kind in MODEL_KINDS else None
         if predicted is None:
             item.set_run(None)
             continue

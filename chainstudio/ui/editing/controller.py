@@ -28,7 +28,7 @@ from chainstudio.core.graph.validation import input_name
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.canvas import geometry as geo
 
-BASE_NAMES = {"input": "topic", "llm": "step", "join": "combined", "output": "result"}
+BASE_NAMES = {"input": "topic", "llm": "step", "join": "combined", "output": "result", "pick_best": "best"}
 PASTE_OFFSET = (40.0, 40.0)
 FREE_SPOT_MARGIN = 20.0  # a new step keeps at least this much room from the cards around it
 
@@ -139,7 +139,8 @@ class Controller(QObject):
         if moves:  # the two ends are adjacent columns: the new step gets a column of its own between them
             node.position = self._free_position(column, round(centre[1] - geo.CARD_HEIGHT / 2), moves)
         field = "prompt" if kind == "llm" else "template"
-        node.params[field] = "{{ " + graph.nodes[edge.source].name + " }}"
+        if kind != "pick_best":  # a pick-best step reads its candidates through its edges
+            node.params[field] = "{{ " + graph.nodes[edge.source].name + " }}"
         commands: list[Command] = [MoveNodes(moves)] if moves else []
         commands += [AddNode(node), Disconnect([edge_id]), Connect(edge.source, node.id), Connect(node.id, edge.target)]
         command = Batch(commands, "Insert step")

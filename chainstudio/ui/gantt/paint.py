@@ -293,7 +293,7 @@ class GanttPainter:
             self.swatch(p, rect, "backoff")
         elif kind == "retry":
             self.swatch(p, rect, "retry")
-        elif kind in ("skipped", "not_taken", "reused", "pinned"):
+        elif kind in ("skipped", "not_taken", "reused", "pinned", "rejected", "check"):
             self.swatch(p, rect, kind)
         elif kind == "ttft":
             p.fillRect(rect, theme.ttft_color(segment.status))
@@ -315,6 +315,12 @@ class GanttPainter:
         elif key == "retry":
             p.fillRect(rect, theme.retry)
             p.fillRect(rect, QBrush(theme.status_color("failed").darker(140), Qt.BrushStyle.FDiagPattern))
+        elif key == "rejected":  # an answer its check rejected: amber, cross-hatched (a repair follows)
+            p.fillRect(rect, QColor("#f59e0b"))
+            p.fillRect(rect, QBrush(QColor("#92400e"), Qt.BrushStyle.DiagCrossPattern))
+        elif key == "check":  # a judge model checking the answer: a violet band
+            thin = QRectF(rect.left(), rect.center().y() - rect.height() / 4, rect.width(), rect.height() / 2)
+            p.fillRect(thin, QColor("#8b5cf6"))
         elif key in ("skipped", "not_taken"):
             color = theme.status_color(key)
             p.fillRect(rect, blend(color, theme.background, 0.75))

@@ -134,6 +134,8 @@ LEGEND: tuple[tuple[str, str], ...] = (
     ("succeeded", "Succeeded"),
     ("retry", "Failed attempt"),
     ("backoff", "Backoff"),
+    ("rejected", "Answer rejected by its check"),
+    ("check", "Judge checking"),
     ("retrying", "Retrying"),
     ("failed", "Failed"),
     ("skipped", "Skipped"),

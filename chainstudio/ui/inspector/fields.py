@@ -21,7 +21,7 @@ from chainstudio.core.graph.kinds import FieldSpec
 from chainstudio.ui.common.model_names import attach_endpoint_chooser, attach_model_completer
 from chainstudio.ui.inspector.template_editor import TemplateEditor
 
-MAIN_TEMPLATES = ("prompt", "template")  # shown first and tallest: what a step is about
+MAIN_TEMPLATES = ("prompt", "template", "criteria")  # shown first and tallest: what a step is about
 
 
 class _WheelWhenFocused:

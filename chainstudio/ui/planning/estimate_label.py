@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from chainstudio.core.formatting import fmt_cost, fmt_ms, fmt_percent_change, fmt_tokens
+from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.estimate import Estimate, estimate
 from chainstudio.core.run.state import RunState
@@ -93,7 +94,7 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
             n.basis,
         ]
         for n in result.nodes
-        if n.kind == "llm"
+        if n.kind in MODEL_KINDS
     ]
     html = (
         f"<b>Estimate · {escape(result.strategy)}{escape(cap)}</b><br>"
@@ -125,7 +126,7 @@ def comparison_tooltip(result: Estimate, state: RunState) -> str:
     rows = []
     for node in result.nodes:
         span = by_name.get(node.name)
-        if node.kind != "llm" or span is None:
+        if node.kind not in MODEL_KINDS or span is None:
             continue
         actual = None if span.duration is None else span.duration * 1000
         rows.append(

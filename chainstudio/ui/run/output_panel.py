@@ -119,7 +119,7 @@ class OutputPanel(QWidget):
             return
         simulated = (
             " · <span style='color:#b45309'><b>SIMULATED</b> (no model was called)</span>"
-            if state.simulated and span.kind == "llm"
+            if state.simulated and span.kind in ("llm", "pick_best") and span.api_calls
             else ""
         )
         cost = (
@@ -134,7 +134,7 @@ class OutputPanel(QWidget):
         self.header.setText(f"<b>{span.name}</b> · {badge_for(state, span).text}{cost}{simulated}{note}{pinned}")
         prompt = span.prompt if not span.system else f"[system]\n{span.system}\n\n[user]\n{span.prompt}"
         self._set(self.prompt, prompt)
-        text = span.output
+        text = span.output + verdicts_text(span)
         problem = span.error or span.skip_reason
         if problem:
             text = (
@@ -156,3 +156,23 @@ class OutputPanel(QWidget):
         if follow:
             box.moveCursor(QTextCursor.MoveOperation.End)
             box.ensureCursorVisible()
+
+
+def verdicts_text(span) -> str:
+    """A checked step's verdicts and a pick-best step's scores, under its output."""
+    lines = []
+    for mark in span.checks:
+        if mark.kind == "pick" and mark.passed:
+            continue  # the scores below say it
+        verdict = "passed" if mark.passed else "rejected"
+        lines.append(
+            f"attempt {mark.attempt}: {mark.kind} check {verdict}" + (f": {mark.reason}" if mark.reason else "")
+        )
+    if span.scores is not None:
+        for name, score, reason in span.scores.scores:
+            picked = "  ◀ picked" if name == span.scores.best else ""
+            lines.append(f"{name}: {'—' if score is None else f'{score:g}'} · {reason}{picked}")
+    if not lines or span.status in ("running", "retrying"):
+        return ""
+    title = "--- SCORES ---" if span.scores is not None else "--- CHECKS ---"
+    return "\n\n" + title + "\n" + "\n".join(lines)

@@ -43,7 +43,7 @@ def test_an_older_version_cannot_hold_a_map(version):
     doc["version"] = version
     with pytest.raises(LoadError) as info:
         loads(json.dumps(doc))
-    assert f"map steps need format version 3 (this file says version {version})" in str(info.value)
+    assert f"nodes[2].kind: map steps need format version 3 (file: {version})" in str(info.value)
 
 
 def test_a_route_mode_outside_its_choices_is_refused_with_its_path():

@@ -1,0 +1,112 @@
+"""Validation of issue 15's structured steps: declared schemas, checks, the fields templates read from them,
+and pick-best steps (``validation.validate`` adds these problems to the others)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from chainstudio.core.graph.model import Graph, Node
+from chainstudio.core.graph.schema_fields import (
+    SchemaProblem,
+    declared_fields,
+    field_reads,
+    parse_schema,
+    schema_or_none,
+    unknown_field,
+)
+
+if TYPE_CHECKING:
+    from chainstudio.core.graph.validation import Problem
+
+# names a template field sees besides the steps upstream: the answer a judge checks
+LOCAL_NAMES: dict[str, frozenset[str]] = {"check_judge": frozenset({"answer"})}
+
+
+def check_structured(graph: Graph) -> list[Problem]:
+    out: list[Problem] = []
+    by_name = {node.name: node for node in graph.nodes.values()}
+    for node in graph.nodes.values():
+        if node.kind == "llm":
+            out += _check_llm(node)
+        elif node.kind == "pick_best":
+            out += _check_pick(graph, node, by_name)
+        out += _check_reads(node, by_name)
+    return out
+
+
+def _check_llm(node: Node) -> list[Problem]:
+    from chainstudio.core.graph.validation import Problem
+
+    out: list[Problem] = []
+    try:
+        parse_schema(str(node.param("output_schema") or ""))
+    except SchemaProblem as exc:
+        out.append(Problem("error", f"{node.name}.output_schema", str(exc), node.id, field="output_schema"))
+    pattern = str(node.param("check_regex") or "")
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            out.append(Problem("error", f"{node.name}.check_regex", f"not a regular expression: {exc}", node.id))
+    return out
+
+
+def _check_pick(graph: Graph, node: Node, by_name: dict[str, Node]) -> list[Problem]:
+    from chainstudio.core.graph.validation import Problem
+
+    out: list[Problem] = []
+    candidates = [graph.nodes[p] for p in graph.predecessors(node.id) if p in graph.nodes]
+    if len(candidates) < 2:
+        out.append(
+            Problem("warning", node.name, f"picks among {len(candidates)} candidate(s); connect two or more", node.id)
+        )
+    score = str(node.param("score_field") or "").strip()
+    if score:
+        for candidate in candidates:
+            schema = schema_or_none(str(candidate.param("output_schema") or "")) if candidate.kind == "llm" else None
+            if schema is None or score not in declared_fields(schema):
+                out.append(
+                    Problem(
+                        "error",
+                        f"{node.name}.score_field",
+                        f"candidate {candidate.name!r} declares no field {score!r} in an output schema",
+                        node.id,
+                        field="score_field",
+                    )
+                )
+    elif not str(node.param("criteria") or "").strip():
+        out.append(Problem("error", f"{node.name}.criteria", "the judge prompt is empty", node.id, field="criteria"))
+    return out
+
+
+def _check_reads(node: Node, by_name: dict[str, Node]) -> list[Problem]:
+    """Fields a template reads from a structured step that its schema does not declare."""
+    from chainstudio.core.graph.kinds import NODE_KINDS
+    from chainstudio.core.graph.validation import Problem
+
+    kind = NODE_KINDS.get(node.kind)
+    if kind is None:
+        return []
+    out: list[Problem] = []
+    for spec in kind.template_fields:
+        for name, path in field_reads(str(node.param(spec.name) or "")):
+            source = by_name.get(name)
+            if source is None or source.kind != "llm" or name in LOCAL_NAMES.get(spec.name, ()):
+                continue
+            schema = schema_or_none(str(source.param("output_schema") or ""))
+            if schema is None:
+                continue
+            unknown = unknown_field(schema, path)
+            if unknown is not None:
+                fields = ", ".join(declared_fields(schema)) or "none"
+                out.append(
+                    Problem(
+                        "error",
+                        f"{node.name}.{spec.name}",
+                        f"reads {name}.{unknown}, which {name}'s output schema does not declare (fields: {fields})",
+                        node.id,
+                        field=spec.name,
+                    )
+                )
+    return out

@@ -1,0 +1,66 @@
+"""A checked step's side of its attempts (``core.run.attempt.StepAttempts``): checking an answer, the judge's
+model call booked to the step, the repair attempt's request, and the failure when no repair is left."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from chainstudio.core.providers.base import ChatRequest, ChatResult
+from chainstudio.core.run import events as ev
+from chainstudio.core.run.checks import Verdict, repair_request
+from chainstudio.core.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from chainstudio.core.run.attempt import PreparedCall, StepAttempts
+
+
+class Repairs:
+    def __init__(self, attempts: StepAttempts):
+        self.attempts = attempts
+
+    async def checked(self, result: ChatResult, attempt: int) -> Verdict:
+        """The check's verdict on this answer, announced (``NodeChecked``)."""
+        a = self.attempts
+        s, check = a.services, a.call.check
+        assert check is not None
+        started = s.clock.now() if check.has_judge else None
+        verdict = await check.check(result.text, self.judge)
+        event = ev.NodeChecked(
+            s.run_id, s.clock.now(), a.step_id, attempt, verdict.passed, verdict.kind, verdict.reason[:2000], started
+        )
+        s.emit(event)
+        return verdict
+
+    async def judge(self, request: ChatRequest) -> ChatResult:
+        """A judge's model call, booked to the step: its tokens and cost count in the step's."""
+        a = self.attempts
+        s = a.services
+        a.judge_calls += 1
+        result = await s.provider.stream_chat(request, lambda text, t: None)
+        a._book(result, None, request)
+        return result
+
+    def repaired_call(self, answer: str, verdict: Verdict) -> PreparedCall:
+        """The next attempt's call: the request followed by the rejected answer and the complaint."""
+        call = self.attempts.call
+        request = repair_request(call.request, answer, verdict)
+        added = count_tokens(answer) + count_tokens(request.messages[-1]["content"]) if call.estimated_tokens else 0
+        return replace(
+            call,
+            request=request,
+            # what the run shows as the attempt's prompt: the conversation after the step's own prompt
+            prompt=f"{call.prompt}\n\n[assistant]\n{answer}\n\n[user]\n{request.messages[-1]['content']}",
+            estimated_tokens=call.estimated_tokens + added,
+            cache_request=call.cache_request or call.request,
+        )
+
+    def rejected_event(
+        self, verdict: Verdict, attempt: int, repaired: int, used: tuple[int, int, float | None, int, bool]
+    ) -> ev.NodeFailed:
+        """The step's failure when its last answer was rejected and no repair is left."""
+        a = self.attempts
+        s = a.services
+        after = f" after {repaired} repair{'s' if repaired != 1 else ''}" if repaired else ""
+        message = f"the answer failed its {verdict.kind} check{after}: {verdict.reason}"
+        return ev.NodeFailed(s.run_id, s.clock.now(), a.step_id, message, attempt + a.judge_calls, None, *used)

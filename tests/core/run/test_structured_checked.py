@@ -1,0 +1,152 @@
+"""Structured output and checked steps over real HTTP (the fake server on 127.0.0.1): a schema violation is
+repaired with the complaint shown to the model, tokens of every attempt count, a server that refuses
+``response_format`` is asked again without it, and templates downstream read the parsed fields."""
+
+import asyncio
+import json
+
+from chainstudio.core.gantt.segments import node_segments
+from chainstudio.core.graph.model import Graph, GraphInput
+from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
+from chainstudio.core.providers.simulated import SimulatedProvider
+from chainstudio.core.run import events as ev
+from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.state import RunState
+from chainstudio.core.storage import event_codec
+from tests.support.fake_openai_server import FakeOpenAIServer, Mode
+
+SCHEMA = json.dumps(
+    {
+        "type": "object",
+        "properties": {"intent": {"type": "string", "enum": ["refund", "question"]}, "confidence": {"type": "number"}},
+        "required": ["intent", "confidence"],
+        "additionalProperties": False,
+    }
+)
+
+
+def classify_graph(**params) -> Graph:
+    g = Graph("classify", inputs=[GraphInput("message", "I want my money back")])
+    g.add("input", "message", input="message")
+    g.add("llm", "classify", prompt="Classify: {{ inputs.message }}", output_schema=SCHEMA, max_tokens=60, **params)
+    g.add("join", "route", template="intent={{ classify.intent }} conf={{ classify.confidence }}")
+    g.add("output", "result", template="{{ route }}")
+    g.connect("message", "classify")
+    g.connect("classify", "route")
+    g.connect("route", "result")
+    return g
+
+
+def run_on(url: str, graph: Graph) -> Run:
+    async def main() -> Run:
+        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
+        run = Run(graph, RunContext(provider=provider, backoff_base=0.01))
+        try:
+            await run.execute()
+        finally:
+            await provider.aclose()
+        return run
+
+    return asyncio.run(main())
+
+
+def test_a_schema_violation_is_repaired_on_the_second_attempt_and_both_attempts_count():
+    answers = ['{"intent": "refnd"}', '{"intent": "refund", "confidence": 0.9}']
+    with FakeOpenAIServer(answers=answers) as server:
+        run = run_on(server.url, classify_graph(repairs=2))
+        stats, log = server.stats, server.stats.log
+    span = run.state.span_by_name("classify")
+    assert span.status == "succeeded"
+    assert run.state.outputs["result"] == "intent=refund conf=0.9"
+    assert [a.number for a in span.attempts] == [1, 2]
+    assert span.attempts[0].rejected is not None and "confidence" in span.attempts[0].rejected
+    assert span.api_calls == 2
+    # tokens of both attempts: exactly what the server reported for the two requests
+    assert span.input_tokens == stats.prompt_tokens and span.output_tokens == stats.completion_tokens
+    assert len(log) == 2 and log[0]["prompt_tokens"] < log[1]["prompt_tokens"]
+    # the repair request carries the rejected answer and the complaint
+    repair = log[1]["messages"]
+    assert repair[-2] == {"role": "assistant", "content": answers[0]}
+    assert "rejected" in repair[-1]["content"] and "confidence" in repair[-1]["content"]
+    assert log[0]["response_format"]["type"] == "json_schema"
+    checks = [e for e in run.events if isinstance(e, ev.NodeChecked)]
+    assert [(c.attempt, c.passed, c.kind) for c in checks] == [(1, False, "schema"), (2, True, "schema")]
+    kinds = [s.kind for s in node_segments(run.state, span)]
+    assert "rejected" in kinds and "generation" in kinds
+
+
+def test_the_step_fails_with_the_complaint_when_no_repair_is_left():
+    with FakeOpenAIServer(answers=["not json", "still not json"]) as server:
+        run = run_on(server.url, classify_graph(repairs=1))
+    span = run.state.span_by_name("classify")
+    assert span.status == "failed"
+    assert "failed its schema check after 1 repair" in (span.error or "")
+    assert span.api_calls == 2
+    assert run.state.span_by_name("route").status == "skipped"
+
+
+def test_a_server_that_refuses_response_format_is_asked_without_it_and_remembered():
+    with FakeOpenAIServer(mode=Mode(response_format="none")) as server:
+        graph = classify_graph(repairs=3)
+        server.answers = ['{"intent": "question", "confidence": 0.4}']
+        run = run_on(server.url, graph)
+        formats = [e["response_format"] for e in server.stats.log]
+        statuses = [e["status"] for e in server.stats.log]
+    assert run.state.span_by_name("classify").status == "succeeded"
+    # json_schema refused, JSON mode refused, then no response format (the schema is in the system message)
+    assert [f["type"] if f else None for f in formats] == ["json_schema", "json_object", None]
+    assert statuses == [400, 400, 200]
+    assert "follows this JSON schema" in run.state.span_by_name("classify").system
+
+
+def test_regex_check_repairs_and_records_in_history_codec():
+    g = Graph("sql", inputs=[GraphInput("q", "count users")])
+    g.add("input", "q", input="q")
+    g.add("llm", "sql", prompt="SQL for {{ inputs.q }}", check_regex=r"(?is)^\s*select\b.*;\s*$", repairs=2)
+    g.add("output", "out", template="{{ sql }}")
+    g.connect("q", "sql")
+    g.connect("sql", "out")
+    with FakeOpenAIServer(answers=["Sure! Here it is: SELECT count(*) FROM users", "SELECT count(*) FROM users;"]) as s:
+        run = run_on(s.url, g)
+    assert run.state.outputs["out"] == "SELECT count(*) FROM users;"
+    replayed = RunState.from_events(event_codec.loads(event_codec.dumps(run.events)))
+    span = replayed.span_by_name("sql")
+    assert [m.passed for m in span.checks] == [False, True] and span.checks[0].kind == "regex"
+
+
+def test_a_judge_check_is_a_model_call_of_the_step():
+    g = Graph("judged", inputs=[GraphInput("q", "x")])
+    g.add("input", "q", input="q")
+    g.add("llm", "draft", prompt="Write about {{ inputs.q }}", check_judge="Is this polite? {{ answer }}", repairs=1)
+    g.add("output", "out", template="{{ draft }}")
+    g.connect("q", "draft")
+    g.connect("draft", "out")
+    answers = ["rude draft", '{"pass": false, "reason": "it is rude"}', "kind draft", '{"pass": true, "reason": "ok"}']
+    with FakeOpenAIServer(answers=answers) as server:
+        run = run_on(server.url, g)
+        stats = server.stats
+    span = run.state.span_by_name("draft")
+    assert run.state.outputs["out"] == "kind draft"
+    assert [(m.passed, m.reason) for m in span.checks] == [(False, "it is rude"), (True, "ok")]
+    assert span.input_tokens == stats.prompt_tokens and span.output_tokens == stats.completion_tokens
+    assert stats.log[1]["response_format"]["json_schema"]["name"] == "verdict"
+    assert "rude draft" in stats.log[1]["messages"][-1]["content"]
+
+
+def test_the_simulator_answers_a_schema_with_valid_json_that_templates_read():
+    g = classify_graph()
+    run = asyncio.run(_simulated(g))
+    out = run.state.outputs["result"]
+    assert out.startswith("intent=") and out.split()[0].split("=")[1] in ("refund", "question")
+    assert run.state.span_by_name("classify").api_calls == 1
+
+
+async def _simulated(graph: Graph) -> Run:
+    run = Run(graph, RunContext(provider=SimulatedProvider(seed=3)))
+    await run.execute()
+    return run
+
+
+def test_stored_events_of_an_unknown_kind_are_left_out_when_read():
+    text = event_codec.dumps([ev.NodeQueued("r", 1.0, "n")]) + '\n{"type": "NodeFromTheFuture", "run_id": "r", "t": 2}'
+    assert event_codec.loads(text) == [ev.NodeQueued("r", 1.0, "n")]
