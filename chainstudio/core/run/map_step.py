@@ -13,8 +13,8 @@ per item, so the run's cap holds across the map and the rest of the graph.
 
 An item that fails is handled by the map's ``on_item_error``: ``fail`` stops the map (items in flight are
 cancelled, nothing more starts), ``drop`` leaves it out of the list, ``keep`` puts ``{"error": ...}`` in its
-place. The map's output is the answers as a JSON array (``MapOutput`` in templates: a list that prints as
-that array); its ``NodeFinished`` sums the items' tokens, cost and calls.
+place. The map's output is the answers as a JSON array (in templates: a list that prints as that array,
+``map_values.map_value``); its ``NodeFinished`` sums the items' tokens, cost and calls.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from chainstudio.core.run.attempt import AttemptServices, StepAttempts, StepOutc
 from chainstudio.core.run.inputs import StepInputs
 from chainstudio.core.run.map_values import items_of, output_text
 from chainstudio.core.run.status import StepStatus
+from chainstudio.core.run.step_calls import parsed_outputs
 from chainstudio.core.run.usage import StepUsage
 
 _ONE_REFERENCE = re.compile(r"^\s*\{\{-?\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*-?\}\}\s*$")
@@ -43,7 +44,9 @@ def over_value(inputs: StepInputs, node: Node) -> Any:
     match = _ONE_REFERENCE.match(source)
     if match is not None:
         path = match.group(1).split(".")
-        context = inputs.plan.template_context(node.id, references(source).steps, inputs.outputs, inputs.values)
+        names = references(source).steps
+        context = inputs.plan.template_context(node.id, names, inputs.outputs, inputs.values)
+        context.update(parsed_outputs(inputs, names, node.id, context))  # a structured step's fields
         value: Any = context.get(path[0])
         for part in path[1:]:
             value = value.get(part) if isinstance(value, Mapping) else None

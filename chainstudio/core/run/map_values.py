@@ -5,13 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
-class MapOutput(list[Any]):
-    """A map's answers as templates see them: a list (``{% for a in m %}``, ``m[0]``, ``m|length``) that
-    prints as its JSON array."""
-
-    def __str__(self) -> str:
-        return output_text(self)
+from chainstudio.core.run.structured import template_value
 
 
 def output_text(values: list[Any]) -> str:
@@ -20,12 +14,13 @@ def output_text(values: list[Any]) -> str:
 
 
 def map_value(output: str) -> Any:
-    """A map step's stored output as templates see it (a ``MapOutput``; the text itself if it is no array)."""
+    """A map step's stored output as templates see it: a list (``{% for a in m %}``, ``m[0]``, ``m|length``)
+    that prints as its JSON array, as a structured step's arrays do; the text itself if it is no array."""
     try:
         value = json.loads(output)
     except ValueError:
         return output
-    return MapOutput(value) if isinstance(value, list) else output
+    return template_value(value) if isinstance(value, list) else output
 
 
 def items_of(value: Any) -> list[Any]:

@@ -10,7 +10,7 @@ import pytest
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.executor import Run, RunContext, run_graph
 from chainstudio.core.run.status import RunStatus, StepStatus
 from tests.support.fake_openai_server import FakeOpenAIServer
 
@@ -188,3 +188,25 @@ def test_stopping_a_run_mid_map_cancels_its_items_and_keeps_what_they_used(serve
     assert [str(item.status) for item in span.items] == ["succeeded"] + ["cancelled"] * 19
     assert server.stats.requests <= 4  # the first item, and at most three more, cancelled in flight
     assert span.api_calls == sum(item.attempts for item in span.items if item.started_at is not None) > 0
+
+
+def test_a_map_over_a_structured_steps_array_uses_the_list_as_it_is():
+    from chainstudio.core.providers.simulated import SimulatedProvider
+
+    schema = {
+        "type": "object",
+        "properties": {"entities": {"type": "array", "items": {"type": "string"}, "minItems": 2}},
+        "required": ["entities"],
+    }
+    g = Graph("structured-map")
+    g.add("llm", "extract", prompt="List the entities", output_schema=json.dumps(schema))
+    g.add("map", "each", over="{{ extract.entities }}", prompt="About {{ item }} ({{ index }})", max_tokens=20)
+    g.add("join", "count", template="{{ each|length }} of {{ extract.entities|length }}: {{ each[0][:12] }}")
+    g.connect("extract", "each")
+    g.connect("each", "count")
+    run = asyncio.run(run_graph(g, RunContext(provider=SimulatedProvider())))
+    assert run.state.status is RunStatus.SUCCEEDED
+    entities = json.loads(run.state.span_by_name("extract").output)["entities"]
+    span = run.state.span_by_name("each")
+    assert len(span.items) == len(entities) >= 2
+    assert run.state.span_by_name("count").output.startswith(f"{len(entities)} of {len(entities)}: ")
