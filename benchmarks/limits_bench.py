@@ -3,6 +3,11 @@
 
     .venv/bin/python benchmarks/limits_bench.py            # rewrites "## At the limits" in docs/performance.md
     .venv/bin/python benchmarks/limits_bench.py --no-write # print only
+    .venv/bin/python benchmarks/limits_bench.py --runs-only --root ../main --json before.json --no-write
+    .venv/bin/python benchmarks/limits_bench.py --before before.json   # + a before/after table of the runs
+
+``--root CHECKOUT`` runs the commands with another checkout's chainstudio (e.g. main, the *before*);
+``--runs-only`` measures only the ``run`` rows.
 
 The files: 10,000 steps with 100,000 edges (each step reads 10 of the 200 steps before it, its prompt names
 one of them); a 9,998-step fan-out (one input, 9,997 steps reading it, one output reading them all); one
@@ -30,10 +35,13 @@ sys.path.insert(0, str(ROOT))
 from chainstudio.core.storage.fileformat import MAX_EDGES, MAX_NODES  # noqa: E402
 
 TARGET_VALIDATE_S, TARGET_EXPORT_S = 5.0, 30.0
+SPEED = 100  # at 1,000 a step's 60 s timeout is 60 ms of real time: a busy machine times steps out
 NOTE = (
-    "The `run` rows exit 1 when the machine is busy: at `--speed 1000` a step's 60 s timeout is 60 ms of real "
-    "time, and a call that waits longer than that for a core times out after its retries (its descendants are "
-    "skipped). Their CPU time is what running 10,000 steps costs. The 16 MB prompt is over the "
+    f"The `run` rows run at `--speed {SPEED}`: at `--speed 1000` a step's 60 s timeout is 60 ms of real time, "
+    "and on a machine shared with other work a call that waits longer than that for a core times out (its "
+    "descendants are skipped, which makes the run cheaper and the figure meaningless). Their CPU time is what "
+    "running the graph costs: the engine, the simulated provider (which generates and counts each answer's "
+    "text), the progress lines, the history and the final table. The 16 MB prompt is over the "
     "2,000,000-character template limit: refused in one line, without parsing it."
 )
 
@@ -83,13 +91,13 @@ def _write(path: Path, name: str, nodes: list[dict], edges: list[list[str]]) -> 
     return path
 
 
-def command(*args: str, data: Path) -> dict:
-    """One CLI command in a fresh process: its exit code, wall time and peak RSS."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CHAINSTUDIO_DATA_DIR": str(data)}
+def command(*args: str, data: Path, root: Path = ROOT) -> dict:
+    """One CLI command in a fresh process (``root``'s chainstudio): its exit code, wall time and peak RSS."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CHAINSTUDIO_DATA_DIR": str(data), "PYTHONPATH": str(root)}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-m", "chainstudio", *args], cwd=ROOT, env=env, stdout=out, stderr=err
+            [sys.executable, "-m", "chainstudio", *args], cwd=root, env=env, stdout=out, stderr=err
         )
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - t0
@@ -100,26 +108,52 @@ def command(*args: str, data: Path) -> dict:
     return {"rc": child.returncode, "s": seconds, "cpu": cpu, "peak_mb": peak, "last": lines[-1][:100]}
 
 
-def measure(folder: Path) -> list[dict]:
+def measure(folder: Path, root: Path = ROOT, runs_only: bool = False) -> list[dict]:
     data = folder / "data"
     rows = []
     files = {"10,000 steps, 100,000 edges": dense(folder / "dense.chain.json")}
     files["9,998-step fan-out"] = fan_out(folder / "fan.chain.json")
     files["16 MB prompt, 1.5 M expressions"] = big_prompt(folder / "big.chain.json")
     for label, path in files.items():
-        runs = [("validate", ("validate", str(path)))]
-        if "prompt" not in label:
+        runs = [] if runs_only else [("validate", ("validate", str(path)))]
+        if "prompt" not in label and not runs_only:
             runs.append(("export --canvas .png", ("export", str(path), "--canvas", str(folder / "out.png"))))
             runs.append(("export --canvas .svg", ("export", str(path), "--canvas", str(folder / "out.svg"))))
-        runs.append(("run (simulated, --speed 1000)", ("run", str(path), "--speed", "1000", "--no-output")))
+        runs.append((f"run (simulated, --speed {SPEED})", ("run", str(path), "--speed", str(SPEED), "--no-output")))
         for name, args in runs:
-            row = {"file": label, "command": name, **command(*args, data=data)}
+            row = {"file": label, "command": name, **command(*args, data=data, root=root)}
             print(json.dumps(row), flush=True)
             rows.append(row)
     return rows
 
 
-def section(rows: list[dict]) -> str:
+def steps_of(label: str) -> int:
+    return {"10,000 steps, 100,000 edges": MAX_NODES, "9,998-step fan-out": MAX_NODES - 1}.get(label, 0)
+
+
+def before_after(rows: list[dict], before: list[dict]) -> list[str]:
+    """The run rows before (another checkout) and now, side by side."""
+    lines = [
+        "",
+        "`chainstudio run`, before (main, `--root`) and after this change, the same command on the same files:",
+        "",
+        "| file | steps | CPU time before | after | per step before | after | peak RSS before | after |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    old = {(r["file"], r["command"]): r for r in before}
+    for r in rows:
+        b = old.get((r["file"], r["command"]))
+        n = steps_of(r["file"])
+        if b is None or not n or not r["command"].startswith("run"):
+            continue
+        lines.append(
+            f"| {r['file']} | {n:,} | {b['cpu']:.1f} s | {r['cpu']:.1f} s | {b['cpu'] / n * 1000:.2f} ms | "
+            f"{r['cpu'] / n * 1000:.2f} ms | {b['peak_mb']:.0f} MB | {r['peak_mb']:.0f} MB |"
+        )
+    return lines
+
+
+def section(rows: list[dict], before: list[dict] | None = None) -> str:
     lines = [
         "## At the limits",
         "",
@@ -143,6 +177,8 @@ def section(rows: list[dict]) -> str:
         last = r["last"].replace("|", "\\|")
         row = f"| {r['file']} | `{r['command']}` | {r['rc']} | {r['s']:.1f} s | {r['cpu']:.1f} s | {peak} | {last} |"
         lines.append(row)
+    if before:
+        lines += before_after(rows, before)
     lines += ["", NOTE, ""]
     return "\n".join(lines) + "\n"
 
@@ -150,10 +186,16 @@ def section(rows: list[dict]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--root", type=Path, default=ROOT, help="run another checkout's chainstudio")
+    parser.add_argument("--runs-only", action="store_true", help="measure only the run rows")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--before", type=Path, help="rows of a --json measurement of the before")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        rows = measure(Path(folder))
-    text = section(rows)
+        rows = measure(Path(folder), args.root.resolve(), args.runs_only)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    text = section(rows, json.loads(args.before.read_text()) if args.before else None)
     print(text)
     if not args.no_write:
         write_section("## At the limits", text)

@@ -30,6 +30,7 @@ import platform
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from chainstudio.core.graph.model import Graph  # noqa: E402
 from chainstudio.core.planning.calibration import calibrate  # noqa: E402
 from chainstudio.core.planning.estimate import Estimate, estimate  # noqa: E402
 from chainstudio.core.planning.latency_model import LatencyModel  # noqa: E402
-from chainstudio.core.run.executor import Strategy  # noqa: E402
+from chainstudio.core.run.executor import Run, Strategy  # noqa: E402
 from chainstudio.core.run.record import run_record  # noqa: E402
 from chainstudio.core.storage.fileformat import load  # noqa: E402
 from chainstudio.core.storage.history import RunHistory  # noqa: E402
@@ -88,6 +89,7 @@ class Measured:
     before: Estimate | None  # the estimate right before this run
     load: str
     usage: str  # whose token counts the record has
+    pace: str = ""  # the server's measured pace in this run (output tokens/s while streaming, memory)
 
     @property
     def wall_ms(self) -> float:
@@ -110,16 +112,58 @@ class Round:
         return next(m for m in self.runs if (m.graph, m.strategy, m.phase) == (graph, strategy, phase))
 
 
+def server_memory_mb(server: RunningServer) -> float | None:
+    """The server process's resident memory (Linux), MB."""
+    try:
+        for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def pace(run: Run, server: RunningServer) -> str:
+    """How fast the server went in ``run``: output tokens per second of streaming, over all steps and over
+    the steps that streamed alone (one request in flight), and its memory: a server slowing down with its
+    age or the machine's load shows here."""
+    spans = [s for s in run.state.spans.values() if s.kind == "llm" and s.attempts]
+    windows = [(a.start, a.end or a.start) for s in spans for a in s.attempts]
+
+    def rate(chosen: list[Any]) -> str:
+        tokens = sum(s.output_tokens for s in chosen)
+        seconds = sum((s.attempts[-1].end or 0) - (s.attempts[-1].first_token or 0) for s in chosen)
+        return f"{tokens / seconds:.2f}" if seconds > 0 else "—"
+
+    alone = [
+        s
+        for s in spans
+        if len(s.attempts) == 1
+        and s.attempts[0].first_token is not None
+        and sum(1 for b, e in windows if b < (s.attempts[0].end or 0) and e > s.attempts[0].start) == 1
+    ]
+    memory = server_memory_mb(server)
+    return (
+        f"{rate([s for s in spans if s.attempts[-1].first_token is not None])} tok/s streaming "
+        f"({rate(alone)} alone, {len(alone)} step(s)), server {memory or 0:.0f} MB"
+    )
+
+
 def measured_run(
     server: RunningServer, graph: Graph, history: RunHistory, strategy: Strategy
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], str, str]:
     run = real_run(server.base_url, graph, history, strategy)
-    # llama-cpp-python's server streams no usage: the provider then counts the tokens offline
-    usage = "offline count" if getattr(run.context.provider, "_usage_missing", False) else "server's usage"
     record = run_record(run.state)
+    # llama-cpp-python's server streams no usage: the run estimates (labelled), then the server recounts
+    if record.get("tokens_estimated"):
+        usage = "estimated (labelled ~)"
+    elif getattr(run.context.provider, "_usage_missing", False):
+        usage = "server's recount"
+    else:
+        usage = "server's usage"
     if record["status"] != "succeeded":
         print(f"    warning: {graph.name} ({strategy}) {record['status']}: {record.get('message')}", flush=True)
-    return record, usage
+    return record, usage, pace(run, server)
 
 
 def plan(history: RunHistory, graph: Graph, endpoint: str, strategy: Strategy = "eager") -> Estimate:
@@ -137,13 +181,13 @@ def one_round(kind: str, index: int, port: int, workdir: Path, max_tokens: int |
         def measure(name: str, strategy: Strategy, phase: str) -> None:
             before = plan(history, graphs[name], endpoint, strategy)
             t0 = time.monotonic()
-            record, usage = measured_run(server, graphs[name], history, strategy)
-            result.runs.append(Measured(name, strategy, phase, record, before, load_average(), usage))
+            record, usage, speed = measured_run(server, graphs[name], history, strategy)
+            result.runs.append(Measured(name, strategy, phase, record, before, load_average(), usage, speed))
             error = result.runs[-1].error()
             print(
                 f"  [{kind} round {index}] research-{name} ({strategy}, {phase}): {record['wall_ms'] / 1000:.1f} s "
                 f"(estimate {before.wall_text(lambda ms: f'{ms / 1000:.1f} s')}, error {error:+.0%}) "
-                f"in {time.monotonic() - t0:.0f} s, load {load_average()}",
+                f"in {time.monotonic() - t0:.0f} s, load {load_average()}; {speed}",
                 flush=True,
             )
 
@@ -213,6 +257,21 @@ def error_table(r: Round) -> list[str]:
     return lines
 
 
+def runs_table(r: Round) -> list[str]:
+    """Every run of the round in order, with the machine's load and the server's pace when it ended."""
+    lines = [
+        "| # | run (strategy, phase) | actual | estimate before it | error | load (1, 5, 15 min) | server's pace |",
+        "|---:|---|---:|---:|---:|---|---|",
+    ]
+    for k, m in enumerate(r.runs, 1):
+        before = "—" if m.before is None else _s(m.before.wall_ms)
+        lines.append(
+            f"| {k} | research-{m.graph} ({m.strategy}, {m.phase}) | {_s(m.wall_ms)} | {before} | "
+            f"{_pct(m.error())} | {m.load} | {m.pace} |"
+        )
+    return lines
+
+
 def capacity_lines(r: Round) -> list[str]:
     eager = r.run_of("parallel", "eager", "after one run")
     sequential = r.run_of("parallel", "sequential", "other")
@@ -238,11 +297,13 @@ def model_lines(r: Round) -> list[str]:
         f"({1 / fit.speed.prefill_per_token if fit.speed.prefill_per_token else float('inf'):,.0f} prompt tokens/s), "
         f"{rate or 0:.1f} output tokens/s, answers use {fit.output_fraction:.0%} of max_tokens, server input "
         f"tokens = {fit.input_scale:.2f} × offline count {fit.input_offset:+.0f}; fitted on {fit.attempts} calls in "
-        f"{fit.runs} runs"
+        f"{fit.runs} runs; the current pace x{r.model.pace:.2f} of that speed"
     ]
 
 
-def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_tokens: int | None = None) -> str:
+def write_doc(
+    rounds: list[Round], seconds: float, arguments: str = "", max_tokens: int | None = None, together: bool = False
+) -> str:
     machine = (
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.system()}"
     )
@@ -269,21 +330,34 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
         "`--model gemma`, the real executor and the real openai client over HTTP, step timeouts raised to "
         "900 s (so that a one-at-a-time server's queue does not fail steps). The machine has 2 cores shared with "
         "other work: each round gives the load average (1, 5, 15 min) when it started and each run's load in the "
-        "script's output, and figures move by 10-30 % with it.",
+        "script's output, and figures move by 10-30 % with it."
+        + (
+            " The two servers ran **at the same time** here (`--together`, to halve the time on a busy box): each "
+            "server's work was load for the other, one thread each."
+            if together
+            else ""
+        ),
         "",
         "What each table means:",
         "",
         "- **The seed tutorial's table**: the research task built three ways, each graph's second run (eager). "
-        "*Token counts* says whose counts they are: the server's usage (llama-server streams it) or ChainStudio's "
-        "offline count (llama-cpp-python's server sends no usage in streamed answers). *Cost* is what the price "
+        "*Token counts* says whose counts they are: the server's usage (llama-server streams it), the server's "
+        "recount after the calls (llama-cpp-python's server sends no usage in streamed answers; ChainStudio asks "
+        "its `/extras/tokenize/count`), or an offline estimate labelled `~`. *Cost* is what the price "
         "table says for `gemma` (no price: unknown). *Avg in flight* is summed step time / wall time: how many "
         "steps were in flight on average, which is not a speed-up on a server that serves one at a time.",
         "- **Estimate error**: (estimate − actual) / actual of the wall time. *Before any run* the endpoint is "
-        "uncalibrated: the estimate is a range (a fast hosted model with no limit … a slow local CPU server one "
-        "at a time) around a hosted model's profile. *Another graph calibrated the server*: only "
+        "uncalibrated: the estimate is a range (a fast hosted model with no limit … a small model on a busy CPU "
+        "at 1.5 output tokens/s, one request at a time) around a small local model on an idle CPU (20 tokens/s; "
+        "the range's middle for a local endpoint, a hosted model's profile for a remote one). *Another graph "
+        "calibrated the server*: only "
         "research-parallel had run on the server; the estimate uses the endpoint's fitted model (speed, prefill, "
         "capacity) with no history of this graph's steps. *After one calibration run*: the graph's own first run "
-        "is recorded too (its steps' outputs and durations).",
+        "is recorded too (its steps' outputs and durations). Every estimate plans at the server's current pace "
+        "(the recent runs' speed against the fitted one, the newest weighing most: `core/planning/pace.py`).",
+        "- **Every run, in order**: the estimate made just before each run, the load when it ended and the "
+        "server's pace in it (output tokens per second while streaming, over all steps and over the steps that "
+        "streamed alone; the server's resident memory).",
         "- **Strategy against capacity**: research-parallel run eager and sequential on the same server, "
         "against what the estimate predicted for each before they ran.",
         "",
@@ -305,6 +379,10 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
             "",
             *error_table(r),
             "",
+            "### Every run, in order",
+            "",
+            *runs_table(r),
+            "",
             "### Strategy against capacity (research-parallel)",
             "",
             *capacity_lines(r),
@@ -319,9 +397,13 @@ def write_doc(rounds: list[Round], seconds: float, arguments: str = "", max_toke
         "",
         "`tests/real_server/` runs against both servers in CI: `.ci/run` runs the README's test command, then "
         "builds the servers (`python -m tests.real_server.server setup --kind …`; cached in "
-        "`~/.cache/chainstudio/real-server`, per CPU: the first build compiles llama.cpp for llama-cpp-python, "
-        "16-25 min on 2 cores, and again for llama-server, 5-10 min; later runs take seconds) and runs the tier "
-        "with `CHAINSTUDIO_REAL_SERVER_TESTS=1`. Then a server that cannot be built or started fails the tier, "
+        "`~/.cache/chainstudio/real-server`, per CPU: the first build compiles llama.cpp for llama-cpp-python "
+        "and again for llama-server; later runs take seconds) and runs the tier with "
+        "`CHAINSTUDIO_REAL_SERVER_TESTS=1`. **Measured cold in CI** (stop 19: a clean machine, an empty cache): "
+        "the whole `.ci/run` passed in 1,308 s, of which step 1 (the README's test command) took about 540 s, "
+        "so building both servers from nothing and running the tier took about 770 s (13 min). On this shared "
+        "2-core box (load 2-5) the llama-cpp-python wheel compiled in 11 min (2026-12-06, 09:54-10:05). Then a "
+        "server that cannot be built or started fails the tier, "
         "and so does any skipped test: it cannot pass by not running. Without the variable the tier is skipped "
         "with its reason. Its tests are short (a 3-angle fan-out and an aggregate, 24 tokens a step): a run "
         "over real HTTP, the latency model calibrated from it (capacity 1 measured on llama-cpp-python's "
@@ -342,6 +424,11 @@ def main() -> int:
     )
     parser.add_argument("--keep", metavar="DIR", help="keep the run histories there (benchmarks/real_server_replay.py)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/real-servers.md alone")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="run the server kinds at the same time (ports --port, --port+1): half the time, each the other's load",
+    )
     args = parser.parse_args()
     t0 = time.monotonic()
     rounds: list[Round] = []
@@ -349,14 +436,23 @@ def main() -> int:
     if args.keep:
         Path(args.keep).mkdir(parents=True, exist_ok=True)
     with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="real-server-") as tmp:
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
         for index in range(1, args.rounds + 1):  # round 1 on every server first: a cut-short run has them all
-            for kind in [k.strip() for k in args.kinds.split(",") if k.strip()]:
-                print(f"{kind}, round {index} (load {load_average()}):", flush=True)
-                rounds.append(one_round(kind, index, args.port, Path(tmp), args.max_tokens))
-                text = write_doc(rounds, time.monotonic() - t0, " ".join(sys.argv[1:]), args.max_tokens)
-                if not args.no_write:  # after every round: a long benchmark cut short keeps what it measured
-                    DOC.write_text(text)
-                    print(f"wrote {DOC.relative_to(ROOT)} ({len(rounds)} round(s))", flush=True)
+            print(f"round {index}: {', '.join(kinds)} (load {load_average()})", flush=True)
+            if args.together:  # each kind on its own server and port, at the same time
+                with ThreadPoolExecutor(len(kinds)) as pool:
+                    jobs = [
+                        pool.submit(one_round, kind, index, args.port + k, Path(tmp), args.max_tokens)
+                        for k, kind in enumerate(kinds)
+                    ]
+                    done = [job.result() for job in jobs]
+            else:
+                done = [one_round(kind, index, args.port, Path(tmp), args.max_tokens) for kind in kinds]
+            rounds += done
+            text = write_doc(rounds, time.monotonic() - t0, " ".join(sys.argv[1:]), args.max_tokens, args.together)
+            if not args.no_write:  # after every round: a long benchmark cut short keeps what it measured
+                DOC.write_text(text)
+                print(f"wrote {DOC.relative_to(ROOT)} ({len(rounds)} round(s))", flush=True)
     if args.no_write:
         print(text)
     return 0

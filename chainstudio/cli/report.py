@@ -13,12 +13,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chainstudio.cli.step_table import fmt_cost, fmt_count, fmt_ms, print_step_table, step_table, verdict_note
 from chainstudio.cli.terminal import make_console, raw_stream, styled
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.strict_json import standard
-from chainstudio.core.text_safety import escape_lone_surrogates
+from chainstudio.core.text_safety import escape_lone_surrogates, terminal_text
 
-__all__ = ["execute_with_progress", "final_report", "make_console", "node_table", "print_banner", "write_json"]
+__all__ = [
+    "execute_with_progress",
+    "final_report",
+    "fmt_cost",
+    "fmt_count",
+    "fmt_ms",
+    "make_console",
+    "print_banner",
+    "print_endpoints",
+    "verdict_note",
+    "write_json",
+]
 
 
 def write_json(target: str, data: Any) -> None:
@@ -61,98 +73,6 @@ def print_endpoints(console: Any, run_obj: Any) -> None:
         console.print(f"Endpoint {label}", markup=False)
 
 
-def fmt_ms(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds * 1000:,.0f}ms"
-
-
-def fmt_cost(cost: float | None) -> str:
-    return "unknown" if cost is None else f"${cost:.4f}"
-
-
-def fmt_count(tokens: int, estimated: bool) -> str:
-    """A token count, ``~`` in front when it is an offline guess."""
-    return f"~{tokens:,}" if estimated else f"{tokens:,}"
-
-
-_STYLE = {
-    "succeeded": "green",
-    "failed": "red",
-    "skipped": "yellow",
-    "cancelled": "magenta",
-    "running": "cyan",
-    "retrying": "yellow",
-    "waiting": "blue",
-    "queued": "blue",
-}
-
-
-def node_table(state: Any, live: bool = False) -> Any:
-    from rich.table import Table
-
-    from chainstudio.cli.reuse import reuse_note
-    from chainstudio.core.gantt.items import map_items_text
-
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    endpoints = any(span.endpoint for span in state.spans.values())  # a column only when a step names one
-    columns = ("Step", "Status", *(("Endpoint",) if endpoints else ()), "Start", "Duration", "TTFT", "Calls")
-    for column in (*columns, "In", "Out", "Cost", "Note"):
-        table.add_column(column, justify="left" if column in ("Step", "Status", "Endpoint", "Note") else "right")
-    now = state.now()
-    for span in state.spans.values():
-        end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)
-        duration = None if span.started_at is None or end is None else end - span.started_at
-        ttft = (
-            None
-            if span.first_token_at is None or span.attempts == []
-            else span.first_token_at - span.attempts[-1].start
-        )
-        calls = span.api_calls or len(span.attempts)
-        note = span.error or span.skip_reason or ""
-        if live and span.status == "running":
-            note = f"{span.deltas} chunks"
-        elif span.backoffs and not note:
-            note = f"{len(span.backoffs)} retr{'ies' if len(span.backoffs) > 1 else 'y'}: {span.backoffs[-1].reason}"
-        elif span.answered_by_other_model and not note:
-            note = f"answered by {span.model} (asked for {span.requested_model})"
-        elif not note:
-            note = verdict_note(span)
-        if span.items:  # a map: its items, then what went wrong
-            note = map_items_text(span) + (f" · {note}" if note else "")
-        status, style = str(span.status), _STYLE.get(span.status, "")
-        if span.status == "not_taken":  # a branch no route chose: it cost nothing
-            status, style = "not taken", "dim"
-        guessed = span.tokens_estimated
-        reused = reuse_note(span)
-        if reused is not None:  # cached, reused from a run, pinned, or not run: not a call of this run
-            (status, note), style = reused, "cyan" if reused[0] != "not run" else "dim"
-        table.add_row(
-            span.name,
-            styled((status, style)),
-            *((span.endpoint or ("default" if span.kind == "llm" else ""),) if endpoints else ()),
-            fmt_ms(state.rel(span.started_at)),
-            fmt_ms(duration),
-            fmt_ms(ttft),
-            str(calls or ""),
-            fmt_count(span.input_tokens, guessed) if span.input_tokens else "",
-            fmt_count(span.output_tokens, guessed) if span.output_tokens else "",
-            fmt_cost(span.cost_usd) if calls else ("$0" if span.status == "not_taken" else ""),
-            styled(note[:80]),
-        )
-    return table
-
-
-def verdict_note(span: Any) -> str:
-    """A checked step's repairs, or a pick-best step's pick and scores, in a few words."""
-    if span.scores is not None:
-        scored = ", ".join(f"{n} {'—' if s is None else f'{s:g}'}" for n, s, _ in span.scores.scores)
-        return f"picked {span.scores.best} ({scored})"
-    rejected = [m for m in span.checks if not m.passed]
-    if not rejected:
-        return f"{span.checks[-1].kind} check passed" if span.checks else ""
-    s = "s" if len(rejected) != 1 else ""
-    return f"{len(rejected)} repair{s} after {rejected[-1].kind} check: {rejected[-1].reason}"
-
-
 async def execute_with_progress(run_obj: Any, console: Any, follow: str | None = None) -> Any:
     """Execute a run, drawing live progress on a terminal or one line per step event otherwise. ``follow``:
     show a step's text as it streams (its name, or "" for the step started last; None: no text)."""
@@ -184,10 +104,10 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
             elif isinstance(event, ev.NodeScored):
                 say(f"  {t:8.2f}s  picked   {event.best} in {names[event.node_id]}")
 
-        def say(text: str) -> None:
+        def say(text: str) -> None:  # straight to the file: rich's layout per line cost 0.4 ms a step
             if streaming is not None:
                 streaming.end_line()
-            console.print(text, markup=False, highlight=False)
+            console.file.write(terminal_text(text, console.encoding) + "\n")
 
         run_obj.add_listener(line)
         if streaming is not None:
@@ -197,8 +117,9 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
     from rich.console import Group
     from rich.live import Live
 
-    def view() -> Any:
-        table = node_table(run_obj.state, live=True)
+    def view() -> Any:  # as many rows as the terminal shows (the panel takes its lines)
+        room = console.height - 2 - (STREAM_LINES + 2 if follow is not None else 0)
+        table = step_table(run_obj.state, live=True, rows=max(3, room))
         if follow is None:
             return table
         panel = streaming_panel(run_obj.state, follow)
@@ -304,7 +225,7 @@ def totals_lines(state: Any) -> list[str]:
 
 
 def final_report(console: Any, state: Any, show_output: bool = True) -> None:
-    console.print(node_table(state))
+    print_step_table(console, state)
     console.print()
     for text in totals_lines(state):
         console.print(text, markup=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chainstudio.core.graph.model import Graph, GraphInput
-from chainstudio.core.graph.templating import render
+from chainstudio.core.graph.templating import TemplateProblem, render
 from chainstudio.core.graph.validation import errors, validate
 from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run.executor import RunContext, run_graph
@@ -28,6 +28,28 @@ def test_inputs_named_like_dict_methods_render_their_values():
     assert run.state.span_by_name("all").output == " ".join(f"<{name}>" for name in METHOD_NAMES)
     assert render("{{ inputs['keys'] }} {{ inputs | length }}", {"inputs": {"keys": "k"}}) == "k 1"
     assert render("{% for k, v in inputs.items() %}{{ k }}={{ v }}{% endfor %}", {"inputs": {"a": "1"}}) == "a=1"
+
+
+UNDERSCORE_NAMES = ["_x", "__class__", "__init__", "_values"]
+
+
+def test_inputs_named_with_underscores_render_their_values_as_validate_promises():
+    """Held-out payload of class 9: a graph input named ``__class__`` or ``_x`` validated, then its step failed
+    ("access to attribute ... is unsafe"); by substitution it rendered. Now every way renders the value."""
+    graph = Graph("g", inputs=[GraphInput(name, f"<{name}>") for name in UNDERSCORE_NAMES])
+    plain = " ".join(f"{{{{ inputs.{name} }}}}" for name in UNDERSCORE_NAMES)  # rendered by substitution
+    filtered = " ".join(f"{{{{ inputs.{name} | upper }}}}" for name in UNDERSCORE_NAMES)  # through Jinja2
+    graph.add("join", "plain", template=plain)
+    graph.add("join", "filtered", template=filtered)
+    assert errors(validate(graph)) == []
+    import asyncio
+
+    run = asyncio.run(run_graph(graph, RunContext(provider=SimulatedProvider())))
+    expected = " ".join(f"<{name}>" for name in UNDERSCORE_NAMES)
+    assert run.state.span_by_name("plain").output == expected
+    assert run.state.span_by_name("filtered").output == expected.upper()
+    with pytest.raises(TemplateProblem, match="unsafe"):  # not an input: the sandbox still refuses it
+        render("{{ inputs.__class__ }}", {"inputs": {"topic": "t"}})
 
 
 @pytest.fixture()

@@ -17,6 +17,7 @@ class Changes:
     edges_removed: set[str] = field(default_factory=set)
     graph_info: bool = False  # name, description or graph inputs
     reset: bool = False
+    problems: bool = False  # only the problems may differ: templates read off the event loop (not an edit)
 
     def update(self, other: Changes) -> Changes:
         """Fold ``other`` (which happened after self) into self. Listeners check an added or removed
@@ -25,6 +26,7 @@ class Changes:
             getattr(self, name).update(getattr(other, name))
         self.graph_info |= other.graph_info
         self.reset |= other.reset
+        self.problems |= other.problems
         return self
 
     @property

@@ -52,6 +52,11 @@ class Document:
         self._analysis: Analysis | None = None
         self._problems: list[Problem] | None = None
         self.endpoints: frozenset[str] | None = None  # the endpoint profiles runs can use (None: any name)
+        # The window's event loop must not parse templates (a 2,000-tag one takes ~0.5 s): with this set,
+        # ``problems`` leaves unparsed templates out and lists them in ``unread``; whoever reads them (a
+        # worker thread: ``templating.references``) then calls ``templates_read``.
+        self.defer_parsing = False
+        self.unread: set[str] = set()
 
     # --- listening ------------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -114,8 +119,18 @@ class Document:
     def problems(self) -> list[Problem]:
         """``validate`` of the current graph (computed once per revision)."""
         if self._problems is None:
-            self._problems = validate(self.graph, self.analysis, self.endpoints)
+            self.unread = set()
+            unread = self.unread if self.defer_parsing else None
+            self._problems = validate(self.graph, self.analysis, self.endpoints, unread=unread)
         return self._problems
+
+    def templates_read(self) -> None:
+        """The templates that were ``unread`` have been read: the problems are computed again, and listeners
+        hear a ``Changes(problems=True)`` (the graph itself did not change)."""
+        self._problems = None
+        self.unread = set()
+        for listener in list(self._listeners):
+            listener(Changes(problems=True))
 
     def set_endpoints(self, names: Iterable[str] | None) -> None:
         """The endpoint profiles a run can use now (None: any name will do, as on the simulated provider);

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,7 +10,7 @@ from chainstudio.core.graph.analysis import Analysis, gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
 from chainstudio.core.graph.structured_checks import LOCAL_NAMES, check_structured
-from chainstudio.core.graph.templating import TemplateProblem, references
+from chainstudio.core.graph.templating import References, TemplateProblem, references, references_if_read
 
 Severity = Literal["error", "warning"]
 
@@ -32,12 +32,20 @@ def errors(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
 
-def validate(graph: Graph, analysis: Analysis | None = None, endpoints: Collection[str] | None = None) -> list[Problem]:
+def validate(
+    graph: Graph,
+    analysis: Analysis | None = None,
+    endpoints: Collection[str] | None = None,
+    *,
+    unread: set[str] | None = None,
+) -> list[Problem]:
     """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has).
     ``endpoints``: the endpoint profiles a run can use (a step naming another one is an error); None when
-    any name will do (a run on the simulated provider stands in for every endpoint)."""
+    any name will do (a run on the simulated provider stands in for every endpoint). ``unread``: parse no
+    template (the window's event loop): a template that only Jinja2's parser can read is added to this set
+    instead, and its problems are left out until it was read (``templating.references``)."""
     with gc_paused():
-        problems = _validate(graph, analysis if analysis is not None else Analysis(graph))
+        problems = _validate(graph, analysis if analysis is not None else Analysis(graph), unread)
         return problems + endpoint_problems(graph, endpoints)
 
 
@@ -55,13 +63,27 @@ def endpoint_problems(graph: Graph, endpoints: Collection[str] | None) -> list[P
     return out
 
 
-def _validate(graph: Graph, analysis: Analysis) -> list[Problem]:
+def _reader(unread: set[str] | None) -> Callable[[str], References | None]:
+    """``references``, or (given ``unread``) a reader that parses nothing and notes what it could not read."""
+    if unread is None:
+        return references
+
+    def read(source: str) -> References | None:
+        found = references_if_read(source)
+        if found is None:
+            unread.add(source)
+        return found
+
+    return read
+
+
+def _validate(graph: Graph, analysis: Analysis, unread: set[str] | None = None) -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_inputs(graph)
     problems += _check_names(graph)
     problems += _check_edges(graph)
     problems += _check_cycles(graph, analysis)
-    problems += _check_nodes(graph, analysis)
+    problems += _check_nodes(graph, analysis, _reader(unread))
     problems += _check_reach_output(graph, analysis)
     problems += check_structured(graph)
     from chainstudio.core.graph.flow_rules import check_flow  # its rules use Problem
@@ -180,7 +202,7 @@ def _incoming_edges(graph: Graph) -> dict[str, list[Edge]]:
     return incoming
 
 
-def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
+def _check_nodes(graph: Graph, analysis: Analysis, read: Callable[[str], References | None]) -> list[Problem]:
     out: list[Problem] = []
     by_name = {node.name: node for node in graph.nodes.values()}
     input_names = {gi.name for gi in graph.inputs}
@@ -207,9 +229,11 @@ def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
             source = str(node.param(spec.name) or "")
             where = f"{node.name}.{spec.name}"
             try:
-                refs = references(source)
+                refs = read(source)
             except TemplateProblem as exc:
                 out.append(Problem("error", where, exc.message, node.id, field=spec.name))
+                continue
+            if refs is None:
                 continue
             for ref in sorted(refs.steps - LOCAL_NAMES.get(spec.name, frozenset()) - local_names(node, spec.name)):
                 target = by_name.get(ref)
@@ -242,20 +266,25 @@ def _check_nodes(graph: Graph, analysis: Analysis) -> list[Problem]:
                         "error", where, f"refers to inputs.{ref}, which is not a graph input", node.id, field=spec.name
                     )
                 )
-        out += _ordering_only_warnings(graph, node, incoming.get(node.id, []))
+        out += _ordering_only_warnings(graph, node, incoming.get(node.id, []), read)
     return out
 
 
-def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> list[Problem]:
-    """Warnings for the edges into ``node`` whose source output its templates never use."""
+def _ordering_only_warnings(
+    graph: Graph, node: Node, incoming: list[Edge], read: Callable[[str], References | None] = references
+) -> list[Problem]:
+    """Warnings for the edges into ``node`` whose source output its templates never use (none while one of
+    its templates is unread)."""
     kind = NODE_KINDS[node.kind]
     used: set[str] = set()
     for spec in kind.template_fields:
         source = str(node.param(spec.name) or "")
         try:
-            refs = references(source)
+            refs = read(source)
         except TemplateProblem:
             continue
+        if refs is None:
+            return []
         if node.kind == "output" and not source.strip():
             return []
         used |= refs.steps
@@ -278,14 +307,15 @@ def _ordering_only_warnings(graph: Graph, node: Node, incoming: list[Edge]) -> l
     return out
 
 
-def ordering_only_edges(graph: Graph) -> set[str]:
-    """Ids of edges whose data the target's templates never use."""
+def ordering_only_edges(graph: Graph, unread: set[str] | None = None) -> set[str]:
+    """Ids of edges whose data the target's templates never use (``unread``: as in ``validate``)."""
     incoming = _incoming_edges(graph)
+    read = _reader(unread)
     return {
         p.edge_id
         for node in graph.nodes.values()
         if node.kind in NODE_KINDS
-        for p in _ordering_only_warnings(graph, node, incoming.get(node.id, []))
+        for p in _ordering_only_warnings(graph, node, incoming.get(node.id, []), read)
         if p.edge_id
     }
 

@@ -25,9 +25,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chainstudio.core.planning.throughput import most_streaming, shared_capacity
+
 EPS = 1e-9
-LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot and capacity counts (None: unlimited)
-MARGIN = 1.15  # a limited candidate must beat the unlimited one's replay error by this factor
+LIMITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)  # candidate slot counts (None: unlimited)
+MARGIN = 1.15  # a limit must beat the unlimited server's replay error by this factor
+SERIAL_MARGIN = 1.25  # where the streams show one at a time, its replay need only not be this much worse
 PROBE_ATTEMPTS = 400  # the capacity is judged on the newest recorded calls, this many at most
 SAME_ARRIVAL = 2.0  # seconds: requests sent closer together than this may reach the server in any order
 
@@ -49,7 +52,7 @@ class Job:
 class ServerSim:
     """The slots/capacity model of one server, event by event (times in seconds, any origin)."""
 
-    def __init__(self, slots: int | None, capacity: int | None):
+    def __init__(self, slots: int | None, capacity: float | None):
         self.slots = slots
         self.capacity = capacity
         self.now = float("-inf")
@@ -173,16 +176,22 @@ def fit_speed(samples: Sequence[tuple[float, float, float, float]]) -> Speed | N
 @dataclass(frozen=True)
 class Hypothesis:
     slots: int | None
-    capacity: int | None
-
-    @property
-    def rank(self) -> tuple[float, float]:
-        """Larger means more capable (unlimited is the most)."""
-        inf = float("inf")
-        return (inf if self.capacity is None else self.capacity, inf if self.slots is None else self.slots)
+    capacity: float | None
 
 
 UNLIMITED = Hypothesis(None, None)
+
+
+def served_at_once(slots: int | None, capacity: float | None) -> int | None:
+    """How many requests at once are worth sending (a concurrency cap): the slots, or the capacity rounded
+    to a whole number of requests (at least one), whichever is smaller; None: no limit."""
+    limits = [n for n in (slots, None if capacity is None else max(1, round(capacity))) if n is not None]
+    return min(limits) if limits else None
+
+
+def capacity_text(capacity: float) -> str:
+    """A capacity in words: ``1``, ``1.2``."""
+    return f"{capacity:.0f}" if abs(capacity - round(capacity)) < 0.05 else f"{capacity:.1f}"
 
 
 @dataclass
@@ -208,34 +217,19 @@ def in_flight_peak(run: Sequence[Observed]) -> int:
 
 
 def streams_one_at_a_time(runs: Sequence[Sequence[Observed]]) -> bool:
-    """Requests overlapped (two or more in flight) yet no two ever streamed at once: the mark of a server that
-    serves one request at a time, plainer than any replay error when timings are noisy (a busy machine)."""
+    """Requests overlapped (two or more in flight) yet no two ever streamed at once, although answers did
+    stream: the mark of a server that serves one request at a time, plainer than any replay error when
+    timings are noisy (a busy machine). Answers that come in one piece show nothing either way."""
     overlapped = False
+    streamed = 0
     for run in runs:
         overlapped = overlapped or in_flight_peak(run) >= 2
         streams = sorted((a.first, a.end) for a in run if a.first is not None and a.end > a.first)
+        streamed += len(streams)
         for (_, end), (first, _) in zip(streams, streams[1:], strict=False):
             if first < end - SAME_ARRIVAL / 10:
                 return False
-    return overlapped
-
-
-def candidates(peak: int) -> list[Hypothesis]:
-    """First-round candidates: no limit, and each capacity below the peak in flight (anything at or above it
-    acts as none) either queueing the rest (slots = capacity) or admitting all (no slot limit)."""
-    limits = [c for c in LIMITS if c < peak]
-    return [UNLIMITED] + [Hypothesis(c, c) for c in limits] + [Hypothesis(None, c) for c in limits]
-
-
-def refinements(best: Hypothesis, peak: int) -> list[Hypothesis]:
-    """Next round: the best's slots with every smaller capacity, and its capacity with every slot count
-    between it and the peak."""
-    out = []
-    if best.slots is not None:
-        out += [Hypothesis(best.slots, c) for c in LIMITS if c < best.slots]
-    if best.capacity is not None:
-        out += [Hypothesis(s, best.capacity) for s in LIMITS if best.capacity < s < peak]
-    return out
+    return overlapped and streamed >= 2
 
 
 def _arrival_order(run: Sequence[Observed], slots: int | None) -> list[int]:
@@ -353,7 +347,14 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
     """The (slots, capacity) and per-model speeds that best explain ``runs`` (each run's attempts share one
     clock; runs do not overlap one another; newest first). None when nothing was recorded. The capacity is
     judged on the newest runs up to ``PROBE_ATTEMPTS`` calls, the speeds then fitted on all of them.
-    ``limits=False``: the server is known to have none (the simulator); only the speeds are fitted."""
+    ``limits=False``: the server is known to have none (the simulator); only the speeds are fitted.
+
+    For each slot count (none, or each below the most in flight) the capacity is the one at which the
+    answers' generation throughput agrees with itself (``throughput.shared_capacity``); of those, the slot
+    count whose replay is closest to the record wins where it beats that of no slot limit by ``MARGIN``.
+    Where several were in flight but no two answers ever streamed at once, one at a time (unless its replay
+    is ``SERIAL_MARGIN`` worse than that of no limit: on a busy machine whose speed moved, all replays are
+    poor and the streams say more)."""
     runs = [list(r) for r in runs if r]
     if not runs:
         return None
@@ -367,31 +368,33 @@ def infer(runs: Sequence[Sequence[Observed]], *, limits: bool = True) -> Inferen
         probe.append(list(r))
     probe_peak = max(in_flight_peak(r) for r in probe)
     errors: dict[Hypothesis, float] = {}
-    serial = streams_one_at_a_time(probe)
-    best = unlimited = _evaluate(probe, UNLIMITED, probe_peak)
-    errors[UNLIMITED] = unlimited.error
-    # never two streaming at once although several were in flight: any limit above one is contradicted
-    round_ = [Hypothesis(1, 1)] if serial else candidates(probe_peak)
-    while round_:  # then refine around the best until nothing new wins
-        before = best
-        for h in round_:
-            if h in errors:
-                continue
-            candidate = _evaluate(probe, h, probe_peak)
-            errors[h] = candidate.error
-            if _better(candidate, best, unlimited.error, serial):
+
+    def tried(h: Hypothesis) -> Inference:
+        found = _evaluate(probe, h, probe_peak)
+        errors[h] = found.error
+        return found
+
+    unlimited = tried(UNLIMITED)
+    if streams_one_at_a_time(probe):  # several in flight, never two streaming at once: one at a time
+        serial = tried(Hypothesis(1, 1))
+        best = serial if serial.error <= unlimited.error * SERIAL_MARGIN else unlimited
+    elif not any(a.first is not None and a.end > a.first for r in probe for a in r):
+        best = unlimited  # answers that came in one piece show no throughput: no limit is claimed
+    else:  # the capacity from the throughput; a slot limit only where the replay clearly shows it
+        streaming = most_streaming(probe)  # fewer streaming than in flight: the rest waited, sharing nothing
+        served = streaming if 1 < streaming < probe_peak else None
+        best = base = tried(Hypothesis(None, _throughput_capacity(probe, served, probe_peak)))
+        for slots in (s for s in LIMITS if s < probe_peak):
+            candidate = tried(Hypothesis(slots, _throughput_capacity(probe, slots, probe_peak)))
+            if candidate.error * MARGIN <= base.error and candidate.error < best.error - EPS:
                 best = candidate
-        refine = best is not before and not serial
-        round_ = [h for h in refinements(best.hypothesis, probe_peak) if h not in errors] if refine else []
     result = best if len(probe) == len(runs) else _evaluate(runs, best.hypothesis, peak)
     result.max_in_flight, result.errors = peak, errors
     return result
 
 
-def _better(candidate: Inference, best: Inference, unlimited_error: float, serial: bool = False) -> bool:
-    """A limit must explain the record clearly better than no limit (one at a time: better at all, where
-    the record shows it); then the smaller error wins."""
-    margin = 1.0 if serial and candidate.hypothesis == Hypothesis(1, 1) else MARGIN
-    if candidate.hypothesis != UNLIMITED and candidate.error * margin > unlimited_error:
-        return False
-    return candidate.error < best.error - EPS
+def _throughput_capacity(probe: Sequence[Sequence[Observed]], slots: int | None, peak: int) -> float | None:
+    def solo_of(c: float | None) -> list[list[tuple[float, float]]]:
+        return [solo_times(r, Hypothesis(slots, c)) for r in probe]
+
+    return shared_capacity(solo_of, probe, min(slots or peak, peak))

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.planning.capacity import served_at_once
 from chainstudio.core.planning.endpoint_plans import EndpointPlan
 from chainstudio.core.planning.flow_estimate import FlowEstimate, FlowPlan
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
@@ -251,6 +252,7 @@ def estimate(
                 concurrency=concurrency,
                 rate_limits=rate_limits,
                 step_seconds=latency.step_seconds(graph, scenario),
+                capacity=served_at_once(*latency.server(scenario)),  # queueing there is no timeout, as in a run
                 cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
                 forced_items=flow.items,
                 forced_routes=routes if routes is not None else flow.every_branch,
@@ -300,8 +302,6 @@ def estimate(
                 ),
             )
         )
-    slots, capacity = latency.server()
-    limits = [n for n in (slots, capacity) if n is not None]
     return Estimate(
         graph.name,
         strategy,
@@ -318,7 +318,7 @@ def estimate(
         state,
         endpoint=latency.endpoint,
         uncalibrated_models=unknown,
-        capacity=min(limits) if limits else None,
+        capacity=served_at_once(*latency.server()),
         capacity_text=_capacity_text(latency),
         capacity_measured=latency.capacity.measured,
         wall_ms_range=wall_range,

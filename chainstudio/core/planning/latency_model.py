@@ -35,10 +35,13 @@ from chainstudio.core.planning.capacity import (
     Inference,
     Observed,
     Speed,
+    capacity_text,
     infer,
+    served_at_once,
     solo_times,
 )
 from chainstudio.core.planning.flow_estimate import FlowHistory, flow_history
+from chainstudio.core.planning.pace import StepHistory, current_pace, run_pace, step_histories
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES
 from chainstudio.core.run.state import RunState
 from chainstudio.core.tokens import count_tokens
@@ -90,11 +93,12 @@ def _profile_fit(model: str, source: str) -> ModelFit:
     )
 
 
-# The ends of the range for a model never seen on an endpoint: a fast hosted model with short answers,
-# and a small model on a busy CPU that fills max_tokens (measured here: Gemma 3 270M on llama.cpp, one
-# thread: 45-55 output and 110-250 input tokens per second, one request at a time).
+# A model never seen on an endpoint: a fast hosted model … a small model on a busy CPU filling max_tokens
+# (Gemma 3 270M on llama.cpp, one thread: 45-55 output tokens/s on an idle core, 2.0-2.3 at load 8-13);
+# in between a hosted profile for a remote endpoint, a small model on an idle CPU for a local one.
 PRIOR_FAST = ModelFit(Speed(0.25, 0.00002, 150.0), 0.5, source="prior")
-PRIOR_SLOW = ModelFit(Speed(1.0, 0.01, 20.0), 1.0, source="prior")
+PRIOR_SLOW = ModelFit(Speed(2.0, 0.15, 1.5), 1.0, source="prior")
+PRIOR_LOCAL = ModelFit(Speed(0.5, 0.008, 20.0), 1.0, source="prior")
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class ServerCapacity:
     """How many requests the server admits (``slots``) and really serves at once (``capacity``)."""
 
     slots: int | None = None
-    capacity: int | None = None  # None: no limit seen (or none measured)
+    capacity: float | None = None  # None: no limit seen (or none measured)
     measured: bool = False  # True once a recorded run had requests overlapping (or the simulator)
     max_in_flight: int = 0
     error: float | None = None  # how far the fitted model's replay of the record was (relative)
@@ -111,8 +115,7 @@ class ServerCapacity:
     @property
     def effective(self) -> int | None:
         """Requests served at once at full speed: the smaller of slots and capacity (None: unlimited)."""
-        limits = [n for n in (self.slots, self.capacity) if n is not None]
-        return min(limits) if limits else None
+        return served_at_once(self.slots, self.capacity)
 
     def describe(self) -> str:
         if not self.measured:
@@ -121,25 +124,16 @@ class ServerCapacity:
         if n is None:
             seen = f" (up to {self.max_in_flight} in flight seen)" if self.max_in_flight > 1 else ""
             return f"no capacity limit seen{seen}"
+        shared = None if self.capacity is None else capacity_text(self.capacity)
         how = (
-            f"{self.slots} at once, sharing the speed of {self.capacity}"
-            if self.slots != self.capacity and self.slots is not None
-            else f"{n} at once, the rest queue"
+            f"{n} at once, the rest queue"
+            if self.slots is not None and (shared is None or self.slots == self.capacity)
+            else f"{self.slots} at once, sharing the speed of {shared}"
             if self.slots is not None
-            else f"all at once, sharing the speed of {n}"
+            else f"all at once, sharing the speed of {shared}"
         )
         source = "as given" if self.given else f"measured on up to {self.max_in_flight} in flight"
         return f"serves {n} request{'s' * (n != 1)} at a time ({how}; {source})"
-
-
-@dataclass(frozen=True)
-class StepHistory:
-    """What one step took in its recorded runs (means; seconds as if served alone)."""
-
-    runs: int
-    seconds: float
-    input_tokens: float
-    output_tokens: float
 
 
 @dataclass
@@ -151,6 +145,7 @@ class LatencyModel:
     flow: FlowHistory = field(default_factory=FlowHistory)  # its maps' item counts, its routes' choices
     runs: int = 0  # recorded runs the fit read
     assumed_capacity: int | None = None  # planned with while the capacity is not measured
+    pace: float = 1.0  # the server's current pace against the fitted speeds (pace.py; 1.2: 20 % slower)
 
     @property
     def simulated(self) -> bool:
@@ -166,12 +161,12 @@ class LatencyModel:
             return PRIOR_FAST
         if scenario is Scenario.SLOW:
             return PRIOR_SLOW
-        return _profile_fit(model, "prior")
+        return PRIOR_LOCAL if is_local(self.endpoint) else _profile_fit(model, "prior")
 
     def calibrated(self, model: str) -> bool:
         return self.fit(model).calibrated
 
-    def server(self, scenario: Scenario = Scenario.CENTRAL) -> tuple[int | None, int | None]:
+    def server(self, scenario: Scenario = Scenario.CENTRAL) -> tuple[int | None, float | None]:
         """(slots, capacity) to plan with."""
         if self.capacity.measured:
             return self.capacity.slots, self.capacity.capacity
@@ -214,6 +209,7 @@ class LatencyModel:
         return {
             "endpoint": self.endpoint,
             "runs": self.runs,
+            "pace": self.pace,
             "capacity": {
                 "slots": self.capacity.slots,
                 "capacity": self.capacity.capacity,
@@ -318,9 +314,16 @@ def fit_model(
     hypothesis = UNLIMITED
     counts, fractions = _token_samples(fitted)
     inference = infer([run for _, run in fitted], limits=endpoint != SIMULATED)
+    paces: dict[str, float] = {}
     if inference is not None:
         model.fits = _model_fits(inference, counts, fractions, fitted)
         hypothesis = inference.hypothesis
+        if endpoint != SIMULATED:  # the simulator keeps its pace
+            measured = [
+                run_pace(run, solo, inference.speeds) for (_, run), solo in zip(fitted, inference.solo, strict=True)
+            ]
+            paces = {_key(state): p for (state, _), p in zip(fitted, measured, strict=True) if p is not None}
+            model.pace = current_pace(measured)
         model.capacity = ServerCapacity(
             hypothesis.slots,
             hypothesis.capacity,
@@ -334,7 +337,7 @@ def fit_model(
     if graph is not None:
         if graph_states is None:
             graph_states = [s for s in states if s.started is not None and s.started.graph_name == graph.name]
-        model.steps = _step_histories(graph, graph_states, hypothesis)
+        model.steps = _step_histories(graph, graph_states, hypothesis, paces)
         model.flow = flow_history(graph, graph_states)
     return model
 
@@ -377,26 +380,21 @@ def _model_fits(
     return fits
 
 
-def _step_histories(graph: Graph, graph_states: Sequence[RunState], hypothesis: Hypothesis) -> dict[str, StepHistory]:
+def _key(state: RunState) -> str:
+    return state.run_id or f"#{id(state)}"
+
+
+def _step_histories(
+    graph: Graph, graph_states: Sequence[RunState], hypothesis: Hypothesis, paces: dict[str, float]
+) -> dict[str, StepHistory]:
     """Per step of ``graph``: its usable attempts' solo seconds (queueing and sharing taken out under the
-    server's fitted capacity) and tokens, averaged over its runs."""
-    samples: dict[str, list[tuple[float, float, float]]] = {}
+    server's fitted capacity, and its run's pace) and tokens, averaged over its runs."""
+    samples = []
     for state in graph_states:
         attempts = observed_attempts(state)
-        if not attempts:
-            continue
-        for a, (ttft, gen) in zip(attempts, solo_times(attempts, hypothesis), strict=True):
-            if a.usable and a.key in graph.nodes:
-                samples.setdefault(a.key, []).append((ttft + gen, a.input_tokens, a.output_tokens))
-    return {
-        node_id: StepHistory(
-            len(s),
-            statistics.fmean(x[0] for x in s),
-            statistics.fmean(x[1] for x in s),
-            statistics.fmean(x[2] for x in s),
-        )
-        for node_id, s in samples.items()
-    }
+        if attempts:
+            samples.append((attempts, solo_times(attempts, hypothesis), paces.get(_key(state), 1.0)))
+    return step_histories(graph, samples)
 
 
 def with_capacity(model: LatencyModel, capacity: int | None) -> LatencyModel:

@@ -36,7 +36,7 @@ def prompt_tokens(request: ChatRequest) -> int:
 class OnlineServer:
     """``ServerSim`` driven by the running loop: ``submit`` returns futures for the first token and the end."""
 
-    def __init__(self, clock: Clock, slots: int | None, capacity: int | None):
+    def __init__(self, clock: Clock, slots: int | None, capacity: float | None):
         self.clock = clock
         self.sim = ServerSim(slots, capacity)
         self._waiting: list[tuple[Job, asyncio.Future[float], asyncio.Future[float]]] = []
@@ -102,6 +102,8 @@ class StandInProvider:
         input_tokens = fit.input_tokens(prompt_tokens(request))
         out = self.latency.output_tokens(node_id, request.model, request.max_tokens, self.scenario)
         ttft, gen = fit.speed.solo(input_tokens, out)
+        if fit.source == "fit":  # at the server's current pace (pace.py)
+            ttft, gen = ttft * self.latency.pace, gen * self.latency.pace
         seen = self.latency.steps.get(node_id)
         if seen is None:
             return ttft, gen, input_tokens, out, fit.basis

@@ -16,6 +16,7 @@ import hashlib
 import json
 import random
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -72,7 +73,8 @@ class SimulatedProvider:
     simulated: bool = True
     calls: int = 0
     _attempts: dict[str, int] = field(default_factory=dict, repr=False)
-    _generating: int = field(default=0, repr=False)  # calls generating (or waiting to generate) their answer
+    _busy: bool = field(default=False, repr=False)  # a call generates its answer in this loop turn
+    _turns: deque[asyncio.Future[None]] = field(default_factory=deque, repr=False)  # calls waiting to generate
 
     @property
     def label(self) -> str:
@@ -93,26 +95,40 @@ class SimulatedProvider:
         self.calls += 1
         start = self.clock.now()
         # one response is generated per loop turn (up to a ms each): a wave of calls starting together (64 at
-        # a run's start) would otherwise hold the loop for tens of ms; the answer's timing counts from ``start``
-        ahead = self._generating
-        self._generating += 1
+        # a run's start) would otherwise hold the loop for tens of ms; the answer's timing counts from ``start``.
+        # The calls wait their turn in a queue (each waking once: 10,000 calls spinning a loop turn each while
+        # the ones ahead generated made a 10,000-step fan-out quadratic).
+        loop = asyncio.get_running_loop()
+        if self._busy or self._turns:
+            turn: asyncio.Future[None] = loop.create_future()
+            self._turns.append(turn)
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():  # the turn came as this call was cancelled: pass it on
+                    self._pass_turn()
+                raise
+        self._busy = True
         generated = False
 
         def done_generating() -> None:  # the next call generates in the next loop turn
             nonlocal generated
             if not generated:
                 generated = True
-                asyncio.get_running_loop().call_soon(self._generated)
+                loop.call_soon(self._pass_turn)
 
         try:
-            for _ in range(ahead):
-                await asyncio.sleep(0)
             return await self._answer(request, on_delta, start, done_generating)
         finally:
             done_generating()
 
-    def _generated(self) -> None:
-        self._generating -= 1
+    def _pass_turn(self) -> None:
+        while self._turns:
+            turn = self._turns.popleft()
+            if not turn.done():
+                turn.set_result(None)  # that call generates next (still busy)
+                return
+        self._busy = False
 
     async def _answer(
         self, request: ChatRequest, on_delta: DeltaCallback, start: float, generated: Callable[[], None]

@@ -23,6 +23,10 @@ BOUNDS = geo.card_rect().adjusted(-3, -3, 3, 3)
 DETAIL_LOD = geo.DETAIL_LOD
 
 
+PREVIEW_CHARS = 4_000  # of a prompt, looked at for a card's preview lines
+PREVIEW_LINE_CHARS = 300  # of one preview line (wider than any card)
+
+
 def card_lines(node: Node) -> tuple[str, list[str]]:
     """The card's detail line (model, input...) and the text to preview."""
     if node.kind == "llm":
@@ -53,8 +57,9 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
             if text.strip()
             else ("returns the upstream outputs" if node.kind == "output" else "empty template")
         )
-    preview = [line.strip() for line in text.splitlines() if line.strip()]
-    return detail, preview
+    # a card shows a few short lines: eliding a 400 KB line to a card's width took a second
+    lines = (line.strip()[:PREVIEW_LINE_CHARS] for line in text[:PREVIEW_CHARS].splitlines())
+    return detail, [line for line in lines if line]
 
 
 def card_settings(node: Node, at: str = "") -> str:

@@ -109,12 +109,12 @@ class CanvasScene(QGraphicsScene):
             if edge_id in graph.edges and edge_id not in self.edges:
                 self._add_edge(edge_id)
         self._structure_dirty |= changes.structure
-        self._annotations_dirty |= changes.structure or bool(changes.nodes_changed)
+        self._annotations_dirty |= changes.structure or bool(changes.nodes_changed) or changes.problems
         self._bands_dirty |= changes.structure or bool(changes.nodes_moved)
         self._overview_dirty |= self.overview.active and bool(changes)
         if self._structure_dirty or self._annotations_dirty or self._bands_dirty or self._overview_dirty:
             self._pending.start(0)
-        if changes:
+        if changes or changes.problems:
             self._problems_timer.start()
 
     def _clear_items(self) -> None:
@@ -221,7 +221,8 @@ class CanvasScene(QGraphicsScene):
             self._structure_dirty = False
             self._bands_dirty = True
         if self._annotations_dirty:
-            dashed = ordering_only_edges(graph)
+            document = self.document  # the window's event loop parses no template (``TemplateReader`` does)
+            dashed = ordering_only_edges(graph, document.unread if document.defer_parsing else None)
             for edge_id, item in self.edges.items():
                 item.set_ordering_only(edge_id in dashed)
             self._annotations_dirty = False

@@ -27,6 +27,7 @@ from chainstudio.core.graph.model import GraphInput, Node
 from chainstudio.core.graph.validation import input_name
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.editing.template_reader import TemplateReader
 
 BASE_NAMES = {"input": "topic", "llm": "step", "join": "combined", "output": "result", "pick_best": "best"}
 PASTE_OFFSET = (40.0, 40.0)
@@ -40,6 +41,7 @@ class Controller(QObject):
     def __init__(self, document: Document, parent: QObject | None = None):
         super().__init__(parent)
         self.document = document
+        self.templates = TemplateReader(document, self)  # first to hear an edit: the loop parses no template
 
     def execute(self, command: Command, involved: Sequence[str] = ()) -> bool:
         try:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QStringListModel, Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QCompleter, QPlainTextEdit
 
+HIGHLIGHT_CHARS = 20_000  # of a template; the rest of a longer one stays plain
 TAG = re.compile(r"{{.*?}}|{%.*?%}")
 NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?")
 NOT_REFERENCES = frozenset(
@@ -85,6 +86,10 @@ class TemplateHighlighter(QSyntaxHighlighter):
         self.classify = classify
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802
+        start = self.currentBlock().position()  # the first HIGHLIGHT_CHARS of the template are highlighted:
+        if start >= HIGHLIGHT_CHARS:  # 2,000 tags of 40 names each took 0.2-2 s at every (re)highlight
+            return
+        text = text[: HIGHLIGHT_CHARS - start]
         for tag in TAG.finditer(text):
             self.setFormat(tag.start(), tag.end() - tag.start(), FORMATS["tag"])
         for start, length, name in template_names(text):
