@@ -69,6 +69,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-history", action="store_true", help="ignore recorded runs (uncalibrated off the simulator)"
     )
     parser.add_argument("--prices", metavar="FILE", help="JSON price overrides (model -> input/output $ per M)")
+    from chainstudio.cli.run import add_warm_prefix_argument
+
+    add_warm_prefix_argument(parser)
 
 
 def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[str, str]] | None:
@@ -119,6 +122,7 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
             "latency": latency,
             "pricing": pricing,
             "rate_limits": limits if limits.any else None,
+            "warm_prefix": args.warm_prefix,
             "endpoints": plans,
         },
         inputs,
@@ -142,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     console = make_console(stderr=args.json == "-")
     print_estimate(console, result, args.file)
+    print_prompt_cache(console, graph, result, options["pricing"], args.model)
     warnings = result.budget_warnings(args.cost_cap, args.token_cap)
     for warning in warnings:
         console.print(styled((f"warning: {warning}", "red")))
@@ -207,6 +212,23 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
         console.print(
             f"Cost range over the {result.flow.text()}; the figures above are the most expensive path", markup=False
         )
+
+
+def print_prompt_cache(console: Console, graph: Graph, result: Estimate, pricing: Any, model: str | None) -> None:
+    """The prompt tokens a prefix-caching server is predicted to serve from its cache in this schedule."""
+    from chainstudio.core.planning.prefix_cache import cache_saving
+    from chainstudio.core.run.topology import with_model
+    from chainstudio.core.run.warm_prefix import predict_cached
+
+    cached = predict_cached(result.state)
+    if not cached:
+        return
+    saving = cache_saving(with_model(graph, model), cached, pricing)
+    saved = "an unknown amount" if saving is None else f"${saving:.4f}"
+    console.print(
+        f"Prompt cache (predicted): {sum(cached.values()):,} of the input tokens from a prefix-caching server's "
+        f"cache, {len(cached)} call(s); saves {saved} at cached-input prices"
+    )
 
 
 def _ms(value: float | None) -> str:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from chainstudio.core.launch import RunOptions
     from chainstudio.core.run.executor import RunContext
 
-ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0}
+ENGINE_DEFAULT_SPEED = {"run": 1.0, "bench": 10.0, "batch": 10.0}
 MIN_SPEED, MAX_SPEED = 0.01, 10_000.0  # 1e-300 would sleep forever, inf not at all
 
 
@@ -131,7 +131,17 @@ def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
         help="stop before any call whose worst case would take the run over N tokens",
     )
     parser.add_argument("--no-history", action="store_true", help="do not record the run in the run history")
+    add_warm_prefix_argument(parser)
     parser.set_defaults(command_name=command)
+
+
+def add_warm_prefix_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--warm-prefix",
+        action="store_true",
+        help="calls that share a long prompt prefix wait for the first one's first token, so a prompt-caching "
+        "server serves the prefix from its cache",
+    )
 
 
 # --- building the engine from flags ------------------------------------------------------------------
@@ -195,6 +205,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         rpm=args.rpm,
         tpm=args.tpm,
         cache=bool(getattr(args, "cache", False)),
+        warm_prefix=bool(getattr(args, "warm_prefix", False)),
         endpoint=args.endpoint or "",
     )
 

@@ -19,6 +19,8 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     │   ├── ProviderSetupError    core.providers.factory  settings that cannot make a provider
     │   ├── PricingError          core.run.pricing        prices that cannot be read
     │   ├── HistoryError          core.storage.history    a run the history does not hold
+    │   ├── DatasetError          core.batch.dataset      a dataset or column mapping that cannot be used
+    │   ├── BatchError            core.batch.store        a batch state that belongs to another batch
     │   ├── UnknownEndpoint       core.launch             a run's endpoint profile that Settings does not have
     │   └── UsageError            cli.common              a command-line flag or file that cannot be used
     ├── LoadError                 core.storage.fileformat a graph file that cannot be loaded

@@ -80,6 +80,7 @@ class RunOptions:
     rpm: float | None = None  # requests per minute (None: the settings' limit)
     tpm: float | None = None  # tokens per minute (None: the settings' limit)
     cache: bool = False  # replay answers the step cache holds and keep new ones (the window: on by default)
+    warm_prefix: bool = False  # calls sharing a prompt prefix wait for the first one's first token (cached)
     endpoint: str = ""  # an endpoint profile as the run's own provider (its URL, key, model, limits, prices)
 
     @property
@@ -218,6 +219,7 @@ def build_context(
         cost_cap=options.cost_cap,
         token_cap=options.token_cap,
         cache=cache,
+        warm_prefix=options.warm_prefix,
         capacity=_run_profile(settings, options).capacity if options.endpoint else None,
         endpoint_lane=endpoint_lanes(settings, options, services, clock, options.seed + index, base_pricing),
     )
@@ -272,6 +274,7 @@ class HistorySettings:
     cost_cap: float | None
     token_cap: int | None
     cache: bool = False  # the step cache was on
+    warm_prefix: bool = False  # calls sharing a prompt prefix waited for the first one's first token
     endpoint: str = ""  # the endpoint profile the run ran on ("" for the settings' provider)
 
     def to_dict(self) -> dict[str, Any]:
@@ -296,5 +299,6 @@ def history_settings(settings: Settings, options: RunOptions, context: RunContex
         cost_cap=context.cost_cap,
         token_cap=context.token_cap,
         cache=context.cache is not None,
+        warm_prefix=context.warm_prefix,
         endpoint=options.endpoint,
     )

@@ -1,8 +1,8 @@
-"""The main window: canvas in the middle, palette and inspector docks, a bottom area for the Gantt and
-output panels, menus, toolbar and status bar. It is where the GUI is put together: it takes the app's
-services (``AppServices``, built once), builds the docks and hands each feature what it uses (the
-document, the scene, a dock to fill, a status-bar callback, the services); it places the features'
-actions and toolbars. Graph logic lives in the controller, the commands and the document."""
+"""The main window: canvas in the middle, palette and inspector docks, a bottom area for the Gantt and output
+panels, menus, toolbar and status bar. Over 400 lines because it is where the GUI is put together: it takes
+the app's services (``AppServices``, built once), builds the docks and hands each feature what it uses (the
+document, the scene, a dock, a status callback, the services); it places the features' actions and
+toolbars. Graph logic lives in the controller, the commands and the document."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from chainstudio.ui.editing.palette import Palette
 from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.planning.advisor import AdvisorUi
 from chainstudio.ui.planning.compare import CompareUi
+from chainstudio.ui.planning.datasets import DatasetsUi
 from chainstudio.ui.planning.estimate import EstimateUi
 from chainstudio.ui.planning.history import HistoryUi
 from chainstudio.ui.planning.plan_inputs import PlanInputs
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
             commit_typing=self.inspector.flush,
         )
         self.autosave = AutosaveUi(document, host=self, status=status)
+        self.datasets = DatasetsUi(self, services, document, toolbar)  # after the menus and Compare
         runs = [self.runs.run_action, self.runs.stop_action, self.compare.action, self.compare.replay_action]
         self.run_menu.addActions([*runs, self.advisor.action])
         self.run_menu.addSeparator()
@@ -235,6 +237,7 @@ class MainWindow(QMainWindow):
         self.estimate.shutdown()
         self.advisor.shutdown()
         self.compare.shutdown()
+        self.datasets.shutdown()
         self.history.shutdown()
 
     # --- API for other panels (the Gantt) -------------------------------------------------------

@@ -11,6 +11,8 @@ run docs/screenshots/make_run_screenshots.py       # run-*.png (live runs in the
 run -m tests.ui.gantt_scripts docs/screenshots     # gantt-*.png
 run docs/screenshots/make_panel_screenshots.py     # panel-*.png
 run docs/screenshots/make_cache_screenshots.py     # cache-*.png (step cache, card menu, run from here)
+run docs/screenshots/make_prefix_screenshots.py    # prefix-*.png (prompt-caching advice, Apply, a warmed run)
 run docs/screenshots/make_structured_screenshots.py  # structured-*.png (schema, checks and repairs, pick-best)
 run docs/screenshots/make_endpoint_screenshots.py  # endpoints-*.png (profiles in Settings, a step's endpoint)
+run docs/screenshots/make_dataset_screenshots.py    # datasets-*.png (the Datasets panel, 1400x900)
 run docs/screenshots/make_flow_screenshots.py      # flow-*.png (a route's branches not taken, a map opened in the Gantt)

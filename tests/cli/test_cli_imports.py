@@ -1,10 +1,11 @@
 """The CLI never loads Qt except where it opens the app or draws an image (``gui``, ``export --canvas``,
-``run --gantt``), and then only lazily, inside the command."""
+``run --gantt``, ``batch --chart``), and then only lazily, inside the command."""
 
 import ast
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,17 @@ COMMANDS = {
     "bench": ["bench", GRAPH, "--strategies", "eager,sequential", "--speed", "1000", "--no-history"],
     "estimate": ["estimate", GRAPH, "--no-history"],
     "advise": ["advise", GRAPH, "--no-history"],
+    "batch": [
+        "batch",
+        GRAPH,
+        "--dataset",
+        str(ROOT / "resources" / "datasets" / "research-topics.jsonl"),
+        "--out",
+        str(Path(tempfile.mkdtemp(prefix="batch-imports-")) / "out.jsonl"),
+        "--speed",
+        "50",  # 20 rows at once: at 1000x a step's 60 s timeout would be 60 ms of a busy machine's time
+        "--no-history",
+    ],
 }
 PROBE = """
 import contextlib, io, json, sys
@@ -30,7 +42,7 @@ with contextlib.redirect_stdout(io.StringIO()):
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 """
 # where the CLI may import the UI: inside these functions only
-LAZY_UI = {("main", "_run_gui"), ("export", "run"), ("run", "write_exports")}
+LAZY_UI = {("main", "_run_gui"), ("export", "run"), ("run", "write_exports"), ("batch", "finish")}
 
 
 def is_qt_or_ui(module: str) -> bool:

@@ -15,12 +15,21 @@ from chainstudio.core.storage.settings import Settings
 from tests.real_server.server import MODEL_ALIAS
 
 
-def real_run(base_url: str, graph: Graph, history: RunHistory, strategy: Strategy = "eager") -> Run:
-    """Run ``graph`` with every step on the server's model; the finished Run (its ``state`` and ``context``)."""
-    options = RunOptions(provider="openai", base_url=base_url, model=MODEL_ALIAS, strategy=strategy)
+def real_run(
+    base_url: str,
+    graph: Graph,
+    history: RunHistory,
+    strategy: Strategy = "eager",
+    *,
+    model: str | None = MODEL_ALIAS,
+    warm_prefix: bool = False,
+) -> Run:
+    """Run ``graph`` with every step on ``model`` (default: the server's; None: each step's own); the finished
+    Run (its ``state`` and ``context``). ``warm_prefix``: the run option."""
+    options = RunOptions(provider="openai", base_url=base_url, model=model, strategy=strategy, warm_prefix=warm_prefix)
     context = build_context(Settings(), options)
     prime(context, history, graph)
-    run = Run(graph, context, strategy=strategy, model=MODEL_ALIAS)
+    run = Run(graph, context, strategy=strategy, model=model)
 
     async def go() -> None:
         try:

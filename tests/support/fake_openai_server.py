@@ -18,13 +18,17 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[say=WORD]]          answer with WORD (and a full stop)
     [[hostile=MODE]]      a broken or malicious answer (tests/support/hostile.py lists the modes)
 
+    [[usage=100000]]      report this many completion tokens (a server whose usage is not to be believed)
+    [[ignore_max*1]]      ignore max_tokens: answer ``tokens`` words anyway
+    [[answer=WORD]]       answer exactly WORD (a known answer for exact-match checks)
+
+A judge's prompt (ChainStudio's LLM-as-judge asks ``Answer with JSON only: {"score"`` ...) gets a JSON
+verdict that depends only on the prompt's length (``scripted_answer``).
+
 Scripted answers: ``FakeOpenAIServer(answers=[...])`` answers the chat requests with these texts, in order
 (then with words). ``Mode.response_format`` is the most a server takes: a request asking for more gets 400
 naming ``response_format`` (as servers without structured output do). The log keeps each request's
 messages and response format.
-
-    [[usage=100000]]      report this many completion tokens (a server whose usage is not to be believed)
-    [[ignore_max*1]]      ignore max_tokens: answer ``tokens`` words anyway
 
 A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
 ``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does.
@@ -38,7 +42,10 @@ tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``, and ``/prop
 model in its answers; ``one_at_a_time`` serves one request at a time (the others queue), and with
 ``interrupt`` a request arriving while another streams cuts that stream off ([DONE], no finish reason, no
 usage); ``rpm_limit=(N, W)`` answers 429 without Retry-After to a request that would make more than N in
-any W seconds (a hidden rate limit). Every request is logged with its arrival time and usage.
+any W seconds (a hidden rate limit); ``prefix_cache`` caches each prompt once its prefill is done and
+reports the tokens a later prompt shares with it as ``cached_tokens`` (``prefix_cache.py``), with
+``prefill_per_token`` seconds of prefill per uncached prompt token. Every request is logged with its arrival
+time and usage. The Batch API's endpoints (``/v1/files``, ``/v1/batches``) are served by ``fake_batch_api``.
 
 It runs on its own event loop in a background thread, so sync tests, CLI subprocesses and (later) qasync
 GUI tests can all use it::
@@ -66,7 +73,8 @@ from typing import Any
 from aiohttp import web
 
 from chainstudio.core.tokens import count_tokens
-from tests.support import hostile
+from tests.support import fake_batch_api, hostile
+from tests.support.prefix_cache import PrefixCache
 
 DIRECTIVE = re.compile(r"\[\[(\w+)(?:=([\w.]+))?(?:\*(\d+))?\]\]")
 WORDS = (
@@ -100,6 +108,8 @@ class Mode:
     interrupt: bool = False
     rpm_limit: tuple[int, float] | None = None  # (requests, seconds)
     slots: int = 4  # llama.cpp: the ``total_slots`` its ``GET /props`` reports
+    prefix_cache: bool = False
+    prefill_per_token: float = 0.0  # seconds per prompt token not read from the cache
     response_format: str = "json_schema"  # the most it takes: "json_schema" | "json_object" | "none" (400 past it)
 
 
@@ -118,6 +128,22 @@ def template_tokens(messages: list[dict[str, Any]], drop_system: bool) -> int:
     """The prompt tokens this server reports: BOS + framing + each kept message's content tokens."""
     kept = [m for m in messages if not (drop_system and m.get("role") == "system")]
     return 1 + sum(FRAME_TOKENS + count_tokens(str(m.get("content", ""))) for m in kept) + TAIL_TOKENS
+
+
+JUDGE_FIELDS = ("score", "winner", "contradiction")
+
+
+def scripted_answer(prompt: str, directives: dict[str, tuple[str | None, int | None]]) -> str | None:
+    """``[[answer=WORD]]``: exactly WORD. A judge's prompt (it asks for ``Answer with JSON only: {"score"``,
+    ``{"winner"`` or ``{"contradiction"``): a JSON verdict that depends only on the prompt's length."""
+    for field_name in JUDGE_FIELDS:  # a judge's prompt first: it quotes the row's input, directives and all
+        if f'Answer with JSON only: {{"{field_name}"' in prompt:
+            n = len(prompt)
+            value: object = {"score": 1 + n % 5, "winner": "AB"[n % 2], "contradiction": n % 3 == 0}[field_name]
+            return json.dumps({field_name: value, "reason": f"scripted verdict for a prompt of {n} characters"})
+    if "answer" in directives:
+        return str(directives["answer"][0] or "")
+    return None
 
 
 @dataclass
@@ -176,6 +202,8 @@ class FakeOpenAIServer:
         self._waiting = 0  # requests queued behind it
         self._arrivals: list[float] = []  # rpm_limit: arrival times of the requests let through
         self._request: web.Request | None = None  # the one being answered (for echo_auth)
+        self.prefixes = PrefixCache()
+        self.batches = fake_batch_api.BatchStore(self)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     @property
@@ -230,6 +258,7 @@ class FakeOpenAIServer:
         app = web.Application(middlewares=[count])
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        self.batches.add_routes(app)
         if self.mode.tokenizer == "llama.cpp":
             app.router.add_post("/tokenize", self._tokenize)
             app.router.add_post("/apply-template", self._apply_template)
@@ -275,6 +304,7 @@ class FakeOpenAIServer:
             self._stats = Stats()
             self._seen.clear()
             self._arrivals.clear()
+        self.prefixes.clear()
 
     def windows(self, seconds: float) -> tuple[int, int]:
         """The most requests, and the most tokens (prompt + completion, of requests answered with usage),
@@ -445,6 +475,9 @@ class FakeOpenAIServer:
         pieces = [w + (" " if i < n_words - 1 else ".") for i, w in enumerate(words)]
         with self._lock:
             scripted = self.answers.pop(0) if self.answers else None
+        if scripted is None:  # [[answer=WORD]] or a judge's verdict
+            scripted = scripted_answer(prompt, directives)
+            finish = "stop" if scripted is not None else finish
         if scripted is not None:  # a scripted answer, streamed in pieces of about one word
             pieces = re.findall(r"\S+\s*|\s+", scripted) or [scripted]
         text = "".join(pieces)
@@ -475,6 +508,8 @@ class FakeOpenAIServer:
             entry["served"] = time.monotonic()
             if delay:
                 await asyncio.sleep(delay)
+            if self.mode.prefix_cache or self.mode.prefill_per_token:
+                await self._prefill(messages, usage, entry)
             if not body.get("stream"):
                 self._count(entry, 200, usage)
                 return web.json_response(
@@ -497,6 +532,18 @@ class FakeOpenAIServer:
         finally:
             if self.mode.one_at_a_time and self._busy is not None:
                 self._busy.release()
+
+    async def _prefill(self, messages: list[dict[str, Any]], usage: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Read what the prompt cache holds of this prompt, take the prefill time of the rest, cache it."""
+        text = template_text(list(messages), self.mode.drop_system)
+        cached = min(self.prefixes.lookup(text), int(usage["prompt_tokens"])) if self.mode.prefix_cache else 0
+        if self.mode.prefix_cache:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        entry["cached_tokens"] = cached
+        if self.mode.prefill_per_token:
+            await asyncio.sleep(self.mode.prefill_per_token * (int(usage["prompt_tokens"]) - cached))
+        if self.mode.prefix_cache:
+            self.prefixes.store(text)
 
     async def _stream(
         self,

@@ -13,6 +13,9 @@ MAX_PATH_NAMES = 8
 NBSP = "\u00a0"
 
 
+WAITED = {"rate_limit": "Waited for rate limit", "prefix": "Waited for shared prefix"}  # else for a slot
+
+
 def layer_label(layer: int, count: int) -> str:
     """``Layer 2 · 3 in parallel`` (layers are shown 1-based, as ``chainstudio layers`` prints them)."""
     size = f"{count} in parallel" if count > 1 else "1 step"
@@ -187,7 +190,10 @@ def tooltip_html(state: RunState, span: NodeSpan) -> str:
     ]
     if span.waiting_at is not None:
         rows.append(
-            _row("Waited for slot", f"{fmt_duration(span.wait_time)} from {fmt_duration(rel(span.waiting_at))}")
+            _row(
+                WAITED.get(span.wait_reason, "Waited for slot"),
+                f"{fmt_duration(span.wait_time)} from {fmt_duration(rel(span.waiting_at))}",
+            )
         )
     rows.append(_row("Start", fmt_duration(rel(span.started_at))))
     rows.append(_row("First token", fmt_duration(rel(span.first_token_at))))

@@ -26,6 +26,7 @@ from chainstudio.core.planning.endpoint_plans import EndpointPlan, plan_models
 from chainstudio.core.planning.estimate import Estimate, estimate
 from chainstudio.core.planning.flow_advice import call_intervals, flow_advice
 from chainstudio.core.planning.latency_model import LatencyModel
+from chainstudio.core.planning.prefix_cache import prefix_advice
 from chainstudio.core.run.executor import Strategy
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
@@ -40,7 +41,8 @@ EstimateOf = Callable[[Graph], Estimate]  # the estimate of a graph under the op
 
 @dataclass
 class Advice:
-    kind: str  # "capacity", "ordering_edges", "ordering_edge", "shared_context", "concurrency", "map", "route"
+    # "capacity", "ordering_edges", "ordering_edge", "shared_context", "concurrency", prefix_cache's; "map", "route"
+    kind: str
     title: str
     detail: str
     wall_ms_saved: float | None = None  # predicted, when applied
@@ -48,6 +50,7 @@ class Advice:
     cost_change: float | None = None
     make_command: Callable[[], Command] | None = field(default=None, repr=False)
     concurrency: int | None = None  # for "concurrency" advice: the cap to use
+    cached_tokens: int | None = None  # prompt-caching advice: prompt tokens predicted to come from the cache
 
     @property
     def applicable(self) -> bool:
@@ -62,6 +65,7 @@ class Advice:
             "tokens_change": self.tokens_change,
             "cost_change": self.cost_change,
             "concurrency": self.concurrency,
+            "cached_tokens": self.cached_tokens,
         }
 
 
@@ -379,18 +383,19 @@ def advise(
     model: str | None = None,
     inputs: Mapping[str, str] | None = None,
     checkpoint: Callable[[], None] | None = None,
+    warm_prefix: bool = False,
     endpoints: Mapping[str, EndpointPlan] | None = None,
 ) -> Report:
     """The advice for ``graph`` run with these options on the endpoint ``latency`` models (default: the
     simulator); ``model``: every LLM step uses this model. Inputs without a default and not in ``inputs`` are
     estimated with a placeholder (``report.baseline.placeholders`` names them). ``checkpoint`` goes to every
     estimate. ``endpoints``: the plan of each endpoint profile the steps name (their own latency, prices,
-    limits and model)."""
+    limits and model); ``warm_prefix``: the run option (``core.run.warm_prefix``)."""
     pricing = pricing or Pricing()
     # every rule (the duplicated context's price too) sees the run's models, and each endpoint's
     graph = with_model(graph, model, plan_models(endpoints or {}))
 
-    def run_estimate(g: Graph, with_range: bool = False) -> Estimate:
+    def run_estimate(g: Graph, with_range: bool = False, warm: bool = warm_prefix) -> Estimate:
         return estimate(
             g,
             inputs=inputs,
@@ -401,6 +406,7 @@ def advise(
             pricing=pricing,
             rate_limits=rate_limits,
             with_range=with_range,
+            warm_prefix=warm,
             endpoints=endpoints,
         )
 
@@ -409,6 +415,22 @@ def advise(
     capacity = capacity_advice(base, latency)
     advice = capacity + _ordering_advice(graph, base, run_estimate)
     advice += _shared_context_advice(graph, base, run_estimate, pricing)
+    for found in prefix_advice(
+        graph, base, lambda g, warm: run_estimate(g, warm=warm), pricing, warm_prefix=warm_prefix
+    ):
+        effect = found.effect
+        advice.append(
+            Advice(
+                found.kind,
+                found.title,
+                found.detail,
+                None if effect is None else -effect.wall_ms_added,
+                None if effect is None else 0,
+                None if effect is None else effect.cost_change,
+                make_command=found.make_command,
+                cached_tokens=None if effect is None else effect.cached_tokens,
+            )
+        )
     if not capacity or rate_limits is not None:
         advice.append(recommend_concurrency(base, rate_limits))
     advice += [Advice(kind, title, detail) for kind, title, detail in flow_advice(base, concurrency)]

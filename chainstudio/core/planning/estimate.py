@@ -212,6 +212,7 @@ def estimate(
     with_range: bool = True,
     checkpoint: Callable[[], None] | None = None,
     cache: CacheUse | None = None,
+    warm_prefix: bool = False,
     endpoints: Mapping[str, EndpointPlan] | None = None,
 ) -> Estimate:
     """Predict a run's wall time, tokens and cost without calling any model. ``latency``: the endpoint's
@@ -222,7 +223,7 @@ def estimate(
     (or stops it by raising). ``cache``: the step cache the run would use
     (give it a store that only looks, e.g. ``step_cache.PeekingCache``; nothing is written). ``endpoints``: the
     plan of each endpoint profile the steps name (``endpoint_plans``); a step naming another one is planned
-    like the run's own provider's."""
+    like the run's own provider's. ``warm_prefix``: the run option of that name (``core.run.warm_prefix``)."""
     latency = latency or LatencyModel()
     plans = dict(endpoints or {})
     pricing = pricing or Pricing()
@@ -256,6 +257,7 @@ def estimate(
                 cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
                 forced_items=flow.items,
                 forced_routes=routes if routes is not None else flow.every_branch,
+                warm_prefix=warm_prefix,
                 endpoint_lane=lane,
             )
             run = Run(graph, context, strategy=strategy, inputs=inputs, model=model, record_events=False)

@@ -228,7 +228,7 @@ class StepAttempts:
             return s.pricing.cost_usd(request.model, worst_in, request.max_tokens)
 
         reason = s.budget.admit(
-            f"{self.step_id}:{attempt}", self.step_name, request.model, call.estimated_tokens, worst_cost
+            f"{s.run_id}:{self.step_id}:{attempt}", self.step_name, request.model, call.estimated_tokens, worst_cost
         )
         if reason is None:
             return None
@@ -253,7 +253,7 @@ class StepAttempts:
         s, nid = self.services, self.step_id
         first = True
         budget = s.budget if s.budget.active else None
-        key = f"{nid}:{attempt}"
+        key = f"{s.run_id}:{nid}:{attempt}"
         prompt_tokens = self.call.prompt_tokens() if budget is not None else 0
         parts = self._parts
 
@@ -327,7 +327,7 @@ class StepAttempts:
 
     def _add(self, spent: Spent | None, grant: Grant | None) -> None:
         s = self.services
-        key = f"{self.step_id}:{self.attempts}"
+        key = f"{s.run_id}:{self.step_id}:{self.attempts}"
         tokens = 0 if spent is None else spent.input_tokens + spent.output_tokens
         if grant is not None:
             grant.settle(tokens)

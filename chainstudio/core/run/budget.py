@@ -1,4 +1,5 @@
-"""Per-run budgets: a cost cap and a token cap, kept *before* each call.
+"""Per-run budgets (or one shared by the runs of a dataset batch: ``RunContext.budget``): a cost cap and a
+token cap, kept *before* each call.
 
 Every attempt reserves its worst case (the prompt's counted tokens plus ``max_tokens``, priced) before it
 starts; the reservation is replaced by the actual usage when the attempt ends. A call whose worst case

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 from chainstudio.core.clock import Clock
 from chainstudio.core.errors import Refused
 from chainstudio.core.providers.base import Provider
+from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.pace import AdaptivePace
 from chainstudio.core.run.pricing import Pricing
@@ -41,6 +42,8 @@ class RunContext:
     max_retry_after: float = 120.0  # a server asking for longer than this fails the step
     cost_cap: float | None = None  # USD per run; a call whose worst case would cross it is not made
     token_cap: int | None = None  # tokens (in + out) per run, kept the same way
+    # one budget shared by several runs (a dataset batch): then ``cost_cap`` and ``token_cap`` are its caps
+    budget: BudgetGuard | None = None
     # How many requests the server runs at once, when known (e.g. 1 for llama-cpp-python's server): time
     # a request waits at the server behind the run's older ones does not count against its timeout.
     capacity: int | None = None
@@ -55,6 +58,7 @@ class RunContext:
     # an estimate's stand-ins (core.run.flow): map id -> how many items it runs; route id -> branches it takes
     forced_items: Mapping[str, int] = field(default_factory=dict)
     forced_routes: Mapping[str, tuple[str, ...]] | None = None
+    warm_prefix: bool = False  # calls sharing a prompt prefix wait for the first one's first token (warm_prefix.py)
     # endpoint profile name -> its lane (provider, prices, limits; core.run.lanes), for the steps that
     # name one; None or a None lane: the name is unknown and the run refuses to start
     endpoint_lane: Callable[[str], EndpointLane | None] | None = None

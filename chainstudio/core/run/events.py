@@ -44,7 +44,7 @@ __all__ = [
     "scrubbed",
 ]
 
-WaitReason = Literal["slot", "rate_limit"]
+WaitReason = Literal["slot", "rate_limit", "prefix"]  # prefix: for a shared prompt prefix to be cached
 ReuseSource = Literal["cache", "run", "pin"]
 
 
@@ -92,7 +92,8 @@ class NodeQueued:
 
 @dataclass(frozen=True)
 class NodeWaiting:
-    """The node is ready but waits for a concurrency slot or a rate limit."""
+    """The node is ready but waits for a concurrency slot, a rate limit or (``warm_prefix``) the first token of
+    a call with the same prompt prefix."""
 
     run_id: str
     t: float

@@ -39,6 +39,7 @@ the server does not count against a step's timeout (``core.run.progress``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -64,6 +65,7 @@ from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.topology import Plan, with_model
+from chainstudio.core.run.warm_prefix import PrefixWarmer
 
 __all__ = ["STRATEGIES", "CANCEL_GRACE", "Priority", "Run", "RunContext", "RunError", "Strategy", "run_graph"]
 
@@ -122,7 +124,9 @@ class Run:
             raise RunError(str(exc)) from None
         self._reuse = StepReuse(self.run_id, self.graph, context.cache, scope, context.clock, self._emit)
         self._steps = StepInputs(self.plan, self.inputs)
-        self._budget = BudgetGuard(context.cost_cap, context.token_cap)
+        self._budget = (
+            context.budget if context.budget is not None else BudgetGuard(context.cost_cap, context.token_cap)
+        )
         limiter = context.limiter()
         self._count_tokens = limiter is not None or self._budget.active
         self._services = AttemptServices(
@@ -151,6 +155,7 @@ class Run:
             forced_items=context.forced_items,
             forced_routes=context.forced_routes,
         )
+        self._warmer = PrefixWarmer() if context.warm_prefix else None
 
     # --- public -----------------------------------------------------------------------------
     def add_listener(self, listener: ev.Listener) -> None:
@@ -304,9 +309,15 @@ class Run:
         loop = asyncio.get_running_loop()
 
         def streaming() -> None:  # compile what waits on this step while it streams, not after it
-            loop.call_soon(self._steps.precompile_after, step)
+            loop.call_soon(self._precompile_after, step)
+            if self._warmer is not None:
+                self._warmer.warmed(step)  # its prompt is cached: the calls sharing its prefix go
 
         return StepAttempts(self._lanes.services(node), step, node.name, call, on_first_token=streaming)
+
+    def _precompile_after(self, step: str) -> None:
+        with contextlib.suppress(TemplateProblem):  # too slow on a busy loop, or broken: admitting compiles again
+            self._steps.precompile_after(step)
 
     def skip(self, step: str, reason: str) -> None:
         self._emit(ev.NodeSkipped(self.run_id, self._clock.now(), step, reason))
@@ -332,7 +343,15 @@ class Run:
         pending = self._pending.pop(step)
         if isinstance(pending, StepAttempts):
             self._calls[step] = pending
-        outcome = await pending.run()
+            if self._warmer is not None:
+                now, run_id = self._clock.now, self.run_id
+                hold = lambda _leader: self._emit(ev.NodeWaiting(run_id, now(), step, "prefix"))  # noqa: E731
+                await self._warmer.wait_turn(step, pending.call.request.messages, hold)
+        try:
+            outcome = await pending.run()
+        finally:
+            if self._warmer is not None:
+                self._warmer.warmed(step)
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
         self._scheduler.finish_call(step, outcome.status, outcome.reason)

@@ -14,6 +14,10 @@ answering model is unknown. Cached prompt tokens are priced at the table's cache
 
 An endpoint on a loopback or private address runs on the user's own machine: ``for_endpoint`` makes its
 calls free (cost 0, with a note saying so) unless the user set a price for the model.
+
+``batch_cost`` prices a call made through a Batch API: the table's batch price where genai-prices has one
+(its ``processing: batch`` price variant), else half the standard price, as OpenAI documents for its Batch
+API (``BATCH_SOURCE``); the result says which.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from chainstudio.core.errors import Refused
 from chainstudio.core.providers.base import local_host
 
 MILLION = Decimal(1_000_000)
+BATCH_DISCOUNT = Decimal("0.5")
+BATCH_SOURCE = "50 % of the standard price (OpenAI Batch API: https://platform.openai.com/docs/guides/batch)"
 MAX_PRICES_BYTES = 1024 * 1024
 
 
@@ -141,6 +147,24 @@ class Pricing:
         cost = self.cost(model, input_tokens, output_tokens, cached_tokens)
         return None if cost is None else float(cost)
 
+    def batch_cost(
+        self, model: str | None, input_tokens: int, output_tokens: int, cached_tokens: int = 0
+    ) -> tuple[Decimal | None, str]:
+        """A call's cost through a Batch API and where its price comes from (see the module docstring)."""
+        if not model:
+            return None, "no model"
+        if model not in self.overrides and self.free_note:
+            return Decimal(0), self.free_note
+        standard = self.cost(model, input_tokens, output_tokens, cached_tokens)
+        if standard is None:
+            return None, "unknown price"
+        if model not in self.overrides and self.use_table:
+            cached = min(max(0, int(cached_tokens)), int(input_tokens))
+            batch = _table_cost(model, self.provider_id, int(input_tokens), int(output_tokens), cached, "batch")
+            if batch is not None and _has_batch_variant(model, self.provider_id):
+                return batch, "genai-prices batch price"
+        return standard * BATCH_DISCOUNT, BATCH_SOURCE
+
     def call_cost(
         self, model: str, requested: str, input_tokens: int, output_tokens: int, cached_tokens: int = 0
     ) -> float | None:
@@ -221,23 +245,28 @@ _UNKNOWN = _Rates(Decimal(-1), Decimal(-1), Decimal(-1), Decimal(-1))  # the tab
 
 
 def _table_cost(
-    model: str, provider_id: str | None, input_tokens: int, output_tokens: int, cached_tokens: int = 0
+    model: str,
+    provider_id: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    cached_tokens: int = 0,
+    processing: str | None = None,
 ) -> Decimal | None:
     """The bundled table's cost (no network: its updater is never started); None when unknown.
 
     Runs price every call as it ends, on the way to the next step, so a model's rates are looked up once
     (~0.3 ms) and applied by a few Decimal operations; a tiered price is calculated in full each time.
     """
-    rates = _table_rates(model, provider_id)
+    rates = _table_rates(model, provider_id, processing)
     if rates is _UNKNOWN:
         return None
     if rates is None:
-        return _exact_table_cost(model, provider_id, input_tokens, output_tokens, cached_tokens)
+        return _exact_table_cost(model, provider_id, input_tokens, output_tokens, cached_tokens, processing)
     return rates.cost(input_tokens, output_tokens, cached_tokens)
 
 
 @lru_cache(maxsize=1024)
-def _table_rates(model: str, provider_id: str | None) -> _Rates | None:
+def _table_rates(model: str, provider_id: str | None, processing: str | None = None) -> _Rates | None:
     """The model's affine rates, ``_UNKNOWN``, or None when its price is not affine (tiers by prompt size).
 
     Read off the table's own calculation at no tokens and at a million of each, so they are exactly the
@@ -245,15 +274,15 @@ def _table_rates(model: str, provider_id: str | None) -> _Rates | None:
     """
     from genai_prices.types import TieredPrices
 
-    empty = _calculation(model, provider_id, 0, 0)
+    empty = _calculation(model, provider_id, 0, 0, 0, processing)
     if empty is None:
         return _UNKNOWN
     if any(isinstance(value, TieredPrices) for value in vars(empty.model_price).values()):
         return None
     per_call = Decimal(empty.total_price)
-    per_input = _calculation(model, provider_id, 1_000_000, 0)
-    per_output = _calculation(model, provider_id, 0, 1_000_000)
-    per_cached = _calculation(model, provider_id, 1_000_000, 0, 1_000_000)
+    per_input = _calculation(model, provider_id, 1_000_000, 0, 0, processing)
+    per_output = _calculation(model, provider_id, 0, 1_000_000, 0, processing)
+    per_cached = _calculation(model, provider_id, 1_000_000, 0, 1_000_000, processing)
     if per_input is None or per_output is None or per_cached is None:
         return None
     return _Rates(
@@ -266,17 +295,28 @@ def _table_rates(model: str, provider_id: str | None) -> _Rates | None:
 
 @lru_cache(maxsize=4096)
 def _exact_table_cost(
-    model: str, provider_id: str | None, input_tokens: int, output_tokens: int, cached_tokens: int = 0
+    model: str,
+    provider_id: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    cached_tokens: int = 0,
+    processing: str | None = None,
 ) -> Decimal | None:
-    found = _calculation(model, provider_id, input_tokens, output_tokens, cached_tokens)
+    found = _calculation(model, provider_id, input_tokens, output_tokens, cached_tokens, processing)
     return None if found is None else Decimal(found.total_price)
 
 
 def _calculation(
-    model: str, provider_id: str | None, input_tokens: int, output_tokens: int, cached_tokens: int = 0
+    model: str,
+    provider_id: str | None,
+    input_tokens: int,
+    output_tokens: int,
+    cached_tokens: int = 0,
+    processing: str | None = None,
 ) -> Any | None:
     """genai-prices' calculation (a ``PriceCalculation``) for the usage; None when the model is unknown.
-    ``cached_tokens`` are genai-prices' ``cache_read_tokens`` (a part of ``input_tokens``)."""
+    ``cached_tokens`` are genai-prices' ``cache_read_tokens`` (a part of ``input_tokens``); ``processing``
+    ("batch") picks the table's price variant for it, where the model has one."""
     from genai_prices import Usage, calc_price
 
     try:
@@ -284,13 +324,22 @@ def _calculation(
             Usage(input_tokens=input_tokens, cache_read_tokens=cached_tokens or None, output_tokens=output_tokens),
             model_ref=model,
             provider_id=provider_id,
+            price_context={"processing": processing} if processing else None,
         )
     except LookupError:
         if provider_id is None:
             return None
-        return _calculation(model, None, input_tokens, output_tokens, cached_tokens)  # e.g. a Llama on Ollama
+        return _calculation(model, None, input_tokens, output_tokens, cached_tokens, processing)  # a Llama on Ollama
     except Exception:  # noqa: BLE001 - a malformed table entry must not break a run: price unknown
         return None
+
+
+@lru_cache(maxsize=1024)
+def _has_batch_variant(model: str, provider_id: str | None) -> bool:
+    """Whether the table has a batch price for the model (its batch calculation uses other prices)."""
+    standard = _calculation(model, provider_id, 1_000_000, 1_000_000)
+    batch = _calculation(model, provider_id, 1_000_000, 1_000_000, 0, "batch")
+    return standard is not None and batch is not None and batch.model_price != standard.model_price
 
 
 def _table_price(model: str, provider_id: str | None) -> ModelPrice | None:

@@ -64,7 +64,8 @@ class NodeSpan:
     requested_model: str | None = None  # the model the step asked for
     status: StepStatus = StepStatus.PENDING
     queued_at: float | None = None
-    waiting_at: float | None = None  # when it began waiting for a slot / rate limit
+    waiting_at: float | None = None  # when it began waiting for a slot / rate limit / a shared prefix
+    wait_reason: str = ""  # the last thing it waited for: "slot", "rate_limit" or "prefix"
     started_at: float | None = None  # first attempt's start
     first_token_at: float | None = None  # first token of the successful (last) attempt
     ended_at: float | None = None
@@ -213,6 +214,7 @@ class RunState:
     def _waiting(self, e: ev.NodeWaiting) -> None:
         span = self.spans[e.node_id]
         span.status = StepStatus.WAITING
+        span.wait_reason = e.reason
         if span.waiting_at is None:
             span.waiting_at = e.t
 

@@ -55,8 +55,8 @@ class PlanInputs:
             return fit_model([], endpoint, graph=graph)
 
     def keywords(self, graph: Graph) -> dict[str, Any]:
-        """``estimate``/``advise`` keywords for ``graph`` now: strategy, concurrency, rate limits, latency model
-        and the model every step is switched to (the settings' default model, if any)."""
+        """``estimate``/``advise`` keywords for ``graph`` now: strategy, concurrency, rate limits, latency model,
+        the model every step is switched to (the settings' default model, if any) and the warm-prefix option."""
         options = self.options()
         return {
             "strategy": options.strategy,
@@ -65,6 +65,7 @@ class PlanInputs:
             "latency": self.latency(graph, options),
             "model": run_model(self.settings.current, options),
             "inputs": self.inputs(graph) if self.inputs is not None else {},
+            "warm_prefix": options.warm_prefix,
             "endpoints": endpoint_plans(
                 graph, self.settings.current.endpoints, simulated=options.simulated, history=self.history
             ),

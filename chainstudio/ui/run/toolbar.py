@@ -1,5 +1,5 @@
 """The run toolbar: Run / Stop, provider (Simulated by default, labelled as such, with its speed and the
-SIMULATED badge right beside it), strategy, concurrency, budget, and the estimate at the end.
+SIMULATED badge right beside it), strategy, concurrency, warm prefix, budget, and the estimate at the end.
 
 It must fit a 1400-px window (the default size) whole, after a run too, when the estimate reads
 ``est 15.4 s → 22.3 s (+45%)`` over ``4,242 → 3,984 tok · …`` (two short lines): nothing that says what a
@@ -56,6 +56,14 @@ class RunToolbar(QToolBar):
         self.concurrency.setSpecialValueText("no cap")
         self.concurrency.setPrefix("")
         self.concurrency.setToolTip("At most this many model calls at once (0: no cap)")
+        self.warm_prefix = QToolButton()
+        self.warm_prefix.setText("Warm")
+        self.warm_prefix.setCheckable(True)
+        self.warm_prefix.setToolTip(
+            "Warm prefix: calls that share a long prompt prefix wait for the first one's first token, so a "
+            "server with a shared prompt cache (OpenAI, vLLM) serves the shared prefix from its cache: "
+            "cheaper and no prefill, for the first call's time to first token of latency"
+        )
         self.speed = QComboBox()
         for speed, label in SPEEDS:
             self.speed.addItem(f"sim {label}", speed)
@@ -104,6 +112,7 @@ class RunToolbar(QToolBar):
             combo.currentIndexChanged.connect(self.optionsChanged)
         for spin in (self.concurrency, self.cost_cap, self.token_cap):
             spin.valueChanged.connect(self.optionsChanged)
+        self.warm_prefix.toggled.connect(self.optionsChanged)
 
     def populate(self, run_action, stop_action, settings_action) -> None:
         self.addAction(run_action)
@@ -118,6 +127,7 @@ class RunToolbar(QToolBar):
             self.addWidget(QLabel(label))
             self.addWidget(widget)
         self.addWidget(QLabel(" "))
+        self.addWidget(self.warm_prefix)
         self.addWidget(self.budget)
         self.addWidget(QLabel(" "))  # the estimate follows, at the end
 
@@ -144,6 +154,7 @@ class RunToolbar(QToolBar):
             speed=float(self.speed.currentData()),
             cost_cap=self.cost_cap.value() or None,
             token_cap=self.token_cap.value() or None,
+            warm_prefix=self.warm_prefix.isChecked(),
         )
 
     def set_options(
@@ -157,5 +168,5 @@ class RunToolbar(QToolBar):
             self.concurrency.setValue(concurrency)
 
     def set_running(self, running: bool) -> None:
-        for widget in (self.provider, self.strategy, self.concurrency, self.speed, self.budget):
+        for widget in (self.provider, self.strategy, self.concurrency, self.speed, self.warm_prefix, self.budget):
             widget.setEnabled(not running)
