@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         self.autosave = AutosaveUi(document, host=self, status=status)
         self.datasets = DatasetsUi(self, services, document, toolbar)  # after the menus and Compare
         runs = [self.runs.run_action, self.runs.stop_action, self.compare.action, self.compare.replay_action]
+        runs.append(self.datasets.action)
         self.run_menu.addActions([*runs, self.advisor.action])
         self.run_menu.addSeparator()
         self.run_menu.addActions([self.reuse.cache_action, self.reuse.clear_action])
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
             self.advisor_dock,
             self.history_dock,
             self.compare_dock,
+            self.datasets.dock,
         ):
             self.panels_menu.addAction(dock.toggleViewAction())
 

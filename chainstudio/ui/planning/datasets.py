@@ -44,8 +44,8 @@ def progress_line(p: BatchProgress, simulated: bool) -> str:
 
 
 class DatasetsUi(QObject):
-    """The feature in ``window`` (the main window): its dock (a tab beside Compare), its action in the Run
-    menu and its entry in the Panels menu."""
+    """The feature in ``window`` (the main window): its dock, a tab beside Compare; the window puts
+    ``action`` in the Run menu and the dock in the Panels menu."""
 
     def __init__(self, window: Any, services: AppServices, document: Document, toolbar: RunToolbar) -> None:
         super().__init__(window)
@@ -66,8 +66,6 @@ class DatasetsUi(QObject):
         self.action = QAction("Run &Dataset…", window)
         self.action.setStatusTip("Run the graph over every row of a dataset and compare strategies on quality")
         self.action.triggered.connect(self.show)
-        window.run_menu.addAction(self.action)
-        window.panels_menu.addAction(self.dock.toggleViewAction())
         self.panel.openRequested.connect(self.pick_dataset)
         self.panel.runRequested.connect(self.start)
         self.panel.stopRequested.connect(self.stop)

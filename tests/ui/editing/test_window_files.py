@@ -30,6 +30,7 @@ def test_launch_with_no_file_is_a_new_graph(window):
         "&Stop",
         "&Compare Strategies",
         "Compare on the Last Run (&Replay)",
+        "Run &Dataset…",
         "&Advise",
         "Use Step &Cache",
         "C&lear Step Cache…",
