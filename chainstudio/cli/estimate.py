@@ -171,6 +171,7 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
 
     from chainstudio.cli.report import fmt_cost
     from chainstudio.cli.terminal import styled
+    from chainstudio.core.graph.kinds import MODEL_KINDS
 
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
     console.print(styled((result.graph, "bold"), f" · estimate for strategy {result.strategy}{cap}"))
@@ -182,7 +183,6 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
     table = Table(show_edge=False, pad_edge=False)
     for column in ("Step", "Start", "End", "Duration", "In", "Out", "Cost", "Basis"):
         table.add_column(column, justify="left" if column in ("Step", "Basis") else "right")
-    from chainstudio.core.graph.kinds import MODEL_KINDS
 
     for node in result.nodes:
         if node.kind not in MODEL_KINDS:
@@ -208,6 +208,10 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
         f"cost {fmt_cost(result.cost_usd)}"
         + (f" · {result.reused} step(s) answered by the step cache or a pin, for nothing" if result.reused else "")
     )
+    if result.flow is not None:
+        console.print(
+            f"Cost range over the {result.flow.text()}; the figures above are the most expensive path", markup=False
+        )
 
 
 def print_prompt_cache(console: Console, graph: Graph, result: Estimate, pricing: Any, model: str | None) -> None:

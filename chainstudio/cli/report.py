@@ -91,6 +91,12 @@ async def execute_with_progress(run_obj: Any, console: Any, follow: str | None =
                 say(f"  {t:8.2f}s  failed   {names[event.node_id]}: {event.error}")
             elif isinstance(event, ev.NodeRetrying):
                 say(f"  {t:8.2f}s  retry    {names[event.node_id]} in {event.delay:.2f}s: {event.reason}")
+            elif isinstance(event, ev.NodeNotTaken):
+                say(f"  {t:8.2f}s  not taken {names[event.node_id]}: {event.reason}")
+            elif isinstance(event, ev.MapItems):
+                say(f"  {t:8.2f}s  map      {names[event.node_id]}: {event.count} items")
+            elif isinstance(event, ev.MapItemFailed):
+                say(f"  {t:8.2f}s  failed   {names[event.node_id]}[{event.index}]: {event.error}")
             elif isinstance(event, ev.NodeSkipped):
                 say(f"  {t:8.2f}s  skipped  {names[event.node_id]}: {event.reason}")
             elif isinstance(event, ev.NodeChecked) and not event.passed:

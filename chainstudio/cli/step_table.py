@@ -34,7 +34,14 @@ STYLES = {  # a status's colour
     "waiting": "blue",
     "queued": "blue",
 }
-STATUS_STYLES_OF = {**STYLES, "cached": "cyan", "reused": "cyan", "pinned": "cyan", "not run": "dim"}
+STATUS_STYLES_OF = {
+    **STYLES,
+    "cached": "cyan",
+    "reused": "cyan",
+    "pinned": "cyan",
+    "not run": "dim",
+    "not taken": "dim",
+}
 
 
 def fmt_ms(seconds: float | None) -> str:
@@ -53,6 +60,7 @@ def fmt_count(tokens: int, estimated: bool) -> str:
 def step_row(state: Any, span: Any, now: float, live: bool, endpoints: bool = False) -> list[str]:
     """One step's cells, as they come (not yet made safe for a terminal); ``endpoints``: with its endpoint."""
     from chainstudio.cli.reuse import reuse_note
+    from chainstudio.core.gantt.items import map_items_text
 
     end = span.ended_at if span.ended_at is not None else (now if span.started_at is not None else None)
     duration = None if span.started_at is None or end is None else end - span.started_at
@@ -67,7 +75,9 @@ def step_row(state: Any, span: Any, now: float, live: bool, endpoints: bool = Fa
         note = f"answered by {span.model} (asked for {span.requested_model})"
     elif not note:
         note = verdict_note(span)
-    status = str(span.status)
+    if span.items:  # a map: its items, then what went wrong
+        note = map_items_text(span) + (f" · {note}" if note else "")
+    status = "not taken" if span.status == "not_taken" else str(span.status)  # a branch no route chose: $0
     guessed = span.tokens_estimated
     reused = reuse_note(span)
     if reused is not None:  # cached, reused from a run, pinned, or not run: not a call of this run
@@ -82,7 +92,7 @@ def step_row(state: Any, span: Any, now: float, live: bool, endpoints: bool = Fa
         str(calls or ""),
         fmt_count(span.input_tokens, guessed) if span.input_tokens else "",
         fmt_count(span.output_tokens, guessed) if span.output_tokens else "",
-        fmt_cost(span.cost_usd) if calls else "",
+        fmt_cost(span.cost_usd) if calls else ("$0" if span.status == "not_taken" else ""),
         note[:NOTE_CHARS],
     ]
     return cells

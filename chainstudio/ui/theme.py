@@ -11,10 +11,12 @@ KIND_COLORS = {
     "input": QColor("#2e7d32"),
     "llm": QColor("#1565c0"),
     "join": QColor("#8e24aa"),
+    "map": QColor("#00838f"),
+    "route": QColor("#c2185b"),
     "output": QColor("#ef6c00"),
     "pick_best": QColor("#00838f"),
 }
-KIND_SYMBOLS = {"input": "→", "llm": "✦", "join": "⋈", "output": "■", "pick_best": "★"}
+KIND_SYMBOLS = {"input": "→", "llm": "✦", "join": "⋈", "output": "■", "pick_best": "★", "map": "⇶", "route": "◇"}
 
 CANVAS_BACKGROUND = QColor("#f4f5f7")
 GRID_COLOR = QColor("#dde0e6")

@@ -3,7 +3,8 @@
 
 It serves ``POST /v1/chat/completions`` (streamed and not, with ``usage``, ``x-request-id`` and
 ``stream_options.include_usage``) and ``GET /v1/models``. It counts the tokens it reports (with the same
-offline tokenizer the app uses) and tracks the most requests it ever had in flight.
+offline tokenizer the app uses) and tracks the most requests it ever had in flight (``stats.max_in_flight``)
+and each request's latency (the log's ``latency``, seconds from arrival to the last byte).
 
 Faults are scripted by directives inside the last message, so concurrent requests cannot mix them up
 (a directive with ``*N`` applies to the first N requests carrying the same prompt):
@@ -13,6 +14,8 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[drop*1]]            stream half of the answer, then cut the connection
     [[hang]]              never answer (until the client goes away)
     [[delay=0.2]]         wait before the first token;  [[tokens=40]]  answer 40 words
+    [[echo]]              answer with the prompt's own words (its directives left out)
+    [[say=WORD]]          answer with WORD (and a full stop)
     [[hostile=MODE]]      a broken or malicious answer (tests/support/hostile.py lists the modes)
 
     [[usage=100000]]      report this many completion tokens (a server whose usage is not to be believed)
@@ -374,6 +377,7 @@ class FakeOpenAIServer:
             return await self._answer(request, request_id, entry)
         finally:
             entry["end"] = time.monotonic()
+            entry["latency"] = entry["end"] - entry["start"]  # seconds from arrival to the last byte
             with self._lock:
                 self._stats.in_flight -= 1
                 if entry["status"] is not None:
@@ -463,6 +467,11 @@ class FakeOpenAIServer:
         if isinstance(max_tokens, int) and 0 < max_tokens < n_words and not active("ignore_max"):
             n_words, finish = max_tokens, "length"  # each word is one token of the offline tokenizer
         words = [f"{WORDS[(i * 7 + len(prompt)) % len(WORDS)]}" for i in range(n_words)]
+        if "echo" in directives:  # answer with the prompt itself (its directives left out)
+            words = DIRECTIVE.sub("", prompt).split() or ["empty"]
+            n_words = len(words)
+        if "say" in directives:  # answer with this one word
+            words, n_words = [str(directives["say"][0])], 1
         pieces = [w + (" " if i < n_words - 1 else ".") for i, w in enumerate(words)]
         with self._lock:
             scripted = self.answers.pop(0) if self.answers else None

@@ -8,15 +8,16 @@ on one shared axis: each run's times are measured from its own start.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from chainstudio.core.gantt.items import item_segments, row_title
 from chainstudio.core.gantt.segments import Segment, bar_span, node_segments, reused_end, skip_anchors
 from chainstudio.core.gantt.text import layer_label, run_title
 from chainstudio.core.run.state import RunState
 
-RowKind = Literal["run", "layer", "node"]
+RowKind = Literal["run", "layer", "node", "item"]  # "item": one item of an expanded map step
 MIN_PX_PER_S = 1e-3
 MAX_PX_PER_S = 1e6
 
@@ -46,6 +47,7 @@ class Row:
     text: str
     node_id: str | None = None
     layer: int | None = None
+    item: int | None = None  # an item row's index in its map (node_id is the map's)
 
     @property
     def bottom(self) -> float:
@@ -56,8 +58,9 @@ class Row:
         return self.top + self.height / 2
 
 
-def build_rows(states: Sequence[RunState], metrics: Metrics) -> list[Row]:
-    """A row per node, grouped under a header per layer; a run header per run when several are stacked."""
+def build_rows(states: Sequence[RunState], metrics: Metrics, expanded: Collection[tuple[int, str]] = ()) -> list[Row]:
+    """A row per node, grouped under a header per layer; a run header per run when several are stacked; an
+    expanded map step (``(run index, node id)`` in ``expanded``) has a row per item under its own."""
     rows: list[Row] = []
     y = 0.0
     stacked = len(states) > 1
@@ -73,19 +76,33 @@ def build_rows(states: Sequence[RunState], metrics: Metrics) -> list[Row]:
             rows.append(Row("layer", y, metrics.group_height, index, layer_label(layer, len(ids)), layer=layer))
             y += metrics.group_height
             for node_id in ids:
-                rows.append(Row("node", y, metrics.row_height, index, state.spans[node_id].name, node_id, layer))
+                span, is_open = state.spans[node_id], (index, node_id) in expanded
+                rows.append(Row("node", y, metrics.row_height, index, row_title(span, is_open), node_id, layer))
                 y += metrics.row_height
+                for item in span.items if is_open else ():
+                    rows.append(
+                        Row("item", y, metrics.row_height, index, f"[{item.index}]", node_id, layer, item.index)
+                    )
+                    y += metrics.row_height
     return rows
 
 
 class GanttLayout:
     """Rows and the time↔pixel mapping for one or more runs on a shared time axis."""
 
-    def __init__(self, states: Sequence[RunState], metrics: Metrics | None = None, px_per_s: float = 100.0):
+    def __init__(
+        self,
+        states: Sequence[RunState],
+        metrics: Metrics | None = None,
+        px_per_s: float = 100.0,
+        expanded: Collection[tuple[int, str]] = (),
+    ):
+        """``expanded``: the map steps, as (run index, node id), shown with a row per item."""
         self.metrics = metrics or Metrics()
         self.states = list(states)
         self.px_per_s = px_per_s
-        self.rows = build_rows(self.states, self.metrics)
+        self.expanded = frozenset(expanded)
+        self.rows = build_rows(self.states, self.metrics, self.expanded)
         self._tops = [row.top for row in self.rows]
         self._node_rows = {(r.run_index, r.node_id): r for r in self.rows if r.kind == "node"}
         self._anchors: dict[int, tuple[int, dict[str, float]]] = {}
@@ -175,14 +192,17 @@ class GanttLayout:
             return []
         state = self.states[row.run_index]
         span = state.spans[row.node_id]
-        anchors = self.anchors(row.run_index) if span.status == "skipped" else None
+        if row.item is not None:
+            return item_segments(state, span.items[row.item]) if row.item < len(span.items) else []
+        anchors = self.anchors(row.run_index) if span.status in ("skipped", "not_taken") else None
         return node_segments(state, span, anchors)
 
     def segment_x(self, row: Row, segment: Segment) -> tuple[float, float]:
         """A segment's pixel range; short ones are widened so that they stay visible."""
         x0 = self.x_of(row.run_index, segment.start)
         x1 = self.x_of(row.run_index, segment.end)
-        minimum = {"skipped": self.metrics.skip_chip_px, "pinned": self.metrics.pin_chip_px}.get(
+        chip = self.metrics.skip_chip_px
+        minimum = {"skipped": chip, "not_taken": chip, "pinned": self.metrics.pin_chip_px}.get(
             segment.kind, self.metrics.min_bar_px
         )
         return x0, max(x1, x0 + minimum)
@@ -209,7 +229,7 @@ class GanttLayout:
     def node_at(self, x: float, y: float) -> tuple[int, str] | None:
         """The (run index, node id) whose bar is under content point (x, y), if any."""
         row = self.row_at(y)
-        if row is None or row.kind != "node":
+        if row is None or row.kind not in ("node", "item"):
             return None
         extent = self.row_pixel_extent(row)
         slop = self.metrics.hit_slop_px

@@ -9,6 +9,7 @@ A node's row is a list of ``Segment``s in the events' monotonic seconds:
 ``retry``       a failed attempt that was retried
 ``backoff``     the pause between a failed attempt and the next one
 ``skipped``     a zero-length marker where a skipped node would have started (see ``skip_anchors``)
+``not_taken``   the same for a step on a branch no route took (it never ran and cost nothing)
 ``reused``      a step answered by the step cache or an earlier run: drawn thin, as long as the call that
                 made its output took (the time this run saved), from where it was replayed
 ``pinned``      a zero-length marker: the step's pinned output was used
@@ -27,7 +28,18 @@ from chainstudio.core.graph.analysis import topological_order
 from chainstudio.core.run.state import NodeSpan, RunState
 
 SegmentKind = Literal[
-    "queued", "waiting", "ttft", "generation", "retry", "backoff", "skipped", "reused", "pinned", "rejected", "check"
+    "queued",
+    "waiting",
+    "ttft",
+    "generation",
+    "retry",
+    "backoff",
+    "skipped",
+    "not_taken",
+    "reused",
+    "pinned",
+    "rejected",
+    "check",
 ]
 SEGMENT_KINDS: tuple[SegmentKind, ...] = (
     "queued",
@@ -37,6 +49,7 @@ SEGMENT_KINDS: tuple[SegmentKind, ...] = (
     "retry",
     "backoff",
     "skipped",
+    "not_taken",
     "reused",
     "pinned",
     "rejected",
@@ -124,11 +137,11 @@ def node_segments(state: RunState, span: NodeSpan, anchors: dict[str, float] | N
         end = span.ended_at if span.ended_at is not None else now
         segments.append(Segment("generation", span.started_at, max(end, span.started_at), status))
 
-    if status == "skipped" and span.started_at is None:
+    if status in ("skipped", "not_taken") and span.started_at is None:
         if anchors is None:
             anchors = skip_anchors(state)
         anchor = anchors.get(span.node_id, state.start_time or 0.0)
-        segments.append(Segment("skipped", anchor, anchor, status))
+        segments.append(Segment("skipped" if status == "skipped" else "not_taken", anchor, anchor, status))
     segments.sort(key=lambda s: (s.start, s.end))
     return segments
 

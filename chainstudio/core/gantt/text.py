@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from chainstudio.core.formatting import fmt_cost, fmt_duration, fmt_tokens
+from chainstudio.core.gantt.items import map_items_text
 from chainstudio.core.run.savings import reuse_text, saved_text, savings
 from chainstudio.core.run.state import NodeSpan, RunState
 
@@ -136,6 +137,8 @@ def bar_label(span: NodeSpan) -> str:
         return f"~{fmt_tokens(span.deltas)} tok"
     if span.status == "skipped":
         return "skipped"
+    if span.status == "not_taken":
+        return "not taken · $0"
     return ""
 
 
@@ -234,7 +237,9 @@ def tooltip_html(state: RunState, span: NodeSpan) -> str:
     if span.error:
         rows.append(_row("Error", span.error))
     if span.skip_reason:
-        rows.append(_row("Skipped", span.skip_reason))
+        rows.append(_row("Not taken" if span.status == "not_taken" else "Skipped", span.skip_reason))
+    if span.items:
+        rows.append(_row("Items", map_items_text(span) + " (click the row to show them)"))
     rows += _reuse_rows(span)
     if span.request_id:
         rows.append(_row("Request", span.request_id))

@@ -22,6 +22,7 @@ class FieldSpec:
     multiline: bool = False
     template: bool = False  # rendered with Jinja2 against upstream outputs
     editable: bool = True  # False: kept by the editor itself, not a field of its own in the inspector
+    choices: tuple[str, ...] = ()  # a str field that takes one of these values (the inspector offers a list)
     version: int = 1  # the file format version that added it: written only when set (not the default)
 
 
@@ -155,6 +156,103 @@ OUTPUT = NodeKind(
     has_output_port=False,
 )
 
+
+def _model_fields(*, max_tokens: int = 512) -> tuple[FieldSpec, ...]:
+    """The LLM step's model settings (model, temperature, max tokens, timeout, retries), for kinds that call one."""
+    spec = LLM.field("max_tokens")
+    sized = FieldSpec(spec.name, int, max_tokens, spec.label, spec.help, spec.minimum, spec.maximum)
+    return (LLM.field("model"), LLM.field("temperature"), sized, LLM.field("timeout"), LLM.field("retries"))
+
+
+def _template(name: str, label: str, help: str, *, multiline: bool = True) -> FieldSpec:
+    """A template field (text, empty by default) of map and route steps."""
+    return FieldSpec(name, str, "", label, help, multiline=multiline, template=True)
+
+
+MAP_ERROR_POLICIES = ("fail", "drop", "keep")
+MAP = NodeKind(
+    name="map",
+    title="Map",
+    description="Runs one model call per item of a list (in parallel) and collects the answers, in order, as a list.",
+    fields=(
+        FieldSpec(
+            "over",
+            str,
+            "",
+            "Over",
+            "Jinja2 expression giving the list: a list value, a JSON array, or text (one item per line).",
+            template=True,
+        ),
+        _template("prompt", "Prompt", "Jinja2 template per item: {{ item }}, {{ index }} (from 0) and upstream steps."),
+        *_model_fields(),
+        LLM.field("system"),
+        FieldSpec(
+            "concurrency",
+            int,
+            0,
+            "Items at once",
+            "At most this many items in flight (0: the run's cap only).",
+            0,
+            10_000,
+        ),
+        FieldSpec(
+            "on_item_error",
+            str,
+            "fail",
+            "On item error",
+            "fail: the map fails; drop: failed items are left out; keep: they stay in the list as errors.",
+            choices=MAP_ERROR_POLICIES,
+        ),
+        FieldSpec(
+            "expected_items",
+            int,
+            0,
+            "Expected items",
+            "For the estimate: how many items to expect (0: learned from recorded runs).",
+            0,
+            1_000_000,
+        ),
+    ),
+    calls_model=True,
+    version=3,
+)
+
+ROUTE_MODES = ("expression", "classify")
+ROUTE = NodeKind(
+    name="route",
+    title="Route",
+    description="Chooses which of its downstream steps run: by an expression, or by a model's one-label answer.",
+    fields=(
+        FieldSpec(
+            "mode", str, "expression", "Mode", "expression: a template; classify: ask the model.", choices=ROUTE_MODES
+        ),
+        _template(
+            "expression",
+            "Branches",
+            "expression mode: a Jinja2 template giving the downstream steps to run "
+            "(names, comma- or line-separated, or a JSON array).",
+        ),
+        _template(
+            "prompt", "Prompt", "classify mode: what to classify; the model is asked for exactly one of the labels."
+        ),
+        FieldSpec(
+            "labels", str, "", "Labels", "classify mode: the labels, comma-separated; each names a downstream step."
+        ),
+        FieldSpec(
+            "fallback",
+            str,
+            "",
+            "Fallback",
+            "classify mode: the branch taken when the answer is no label (empty: fail).",
+        ),
+        *_model_fields(max_tokens=16),
+        LLM.field("system"),
+    ),
+    calls_model=True,
+    version=3,
+)
+
+
 PICK_BEST = NodeKind(
     name="pick_best",
     title="Pick best",
@@ -186,7 +284,8 @@ PICK_BEST = NodeKind(
     version=3,
 )
 
-NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, PICK_BEST)}
+NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, PICK_BEST, MAP, ROUTE)}
+FLOW_KINDS = frozenset({"map", "route"})  # map and route steps (core.run.flow)
 MODEL_KINDS = frozenset(kind.name for kind in NODE_KINDS.values() if kind.calls_model)  # steps that call a model
 
 

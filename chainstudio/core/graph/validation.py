@@ -86,6 +86,9 @@ def _validate(graph: Graph, analysis: Analysis, unread: set[str] | None = None) 
     problems += _check_nodes(graph, analysis, _reader(unread))
     problems += _check_reach_output(graph, analysis)
     problems += check_structured(graph)
+    from chainstudio.core.graph.flow_rules import check_flow  # its rules use Problem
+
+    problems += check_flow(graph)
     return problems
 
 
@@ -204,6 +207,8 @@ def _check_nodes(graph: Graph, analysis: Analysis, read: Callable[[str], Referen
     by_name = {node.name: node for node in graph.nodes.values()}
     input_names = {gi.name for gi in graph.inputs}
     incoming = _incoming_edges(graph)
+    from chainstudio.core.graph.flow_rules import local_names  # a map's item and index
+
     for node in graph.nodes.values():
         kind = NODE_KINDS.get(node.kind)
         if kind is None:
@@ -230,7 +235,7 @@ def _check_nodes(graph: Graph, analysis: Analysis, read: Callable[[str], Referen
                 continue
             if refs is None:
                 continue
-            for ref in sorted(refs.steps - LOCAL_NAMES.get(spec.name, frozenset())):
+            for ref in sorted(refs.steps - LOCAL_NAMES.get(spec.name, frozenset()) - local_names(node, spec.name)):
                 target = by_name.get(ref)
                 if target is None:
                     out.append(
@@ -289,7 +294,7 @@ def _ordering_only_warnings(
     for edge in incoming:
         if edge.source in graph.nodes:
             source_node = graph.nodes[edge.source]
-            if source_node.name not in used and edge.source != node.id:
+            if source_node.name not in used and edge.source != node.id and source_node.kind != "route":
                 out.append(
                     Problem(
                         "warning",

@@ -24,6 +24,7 @@ from chainstudio.core.graph.templating import References, TemplateProblem, refer
 from chainstudio.core.graph.validation import errors, input_name, ordering_only_edges, validate
 from chainstudio.core.planning.endpoint_plans import EndpointPlan, plan_models
 from chainstudio.core.planning.estimate import Estimate, estimate
+from chainstudio.core.planning.flow_advice import call_intervals, flow_advice
 from chainstudio.core.planning.latency_model import LatencyModel
 from chainstudio.core.planning.prefix_cache import prefix_advice
 from chainstudio.core.run.executor import Strategy
@@ -40,7 +41,8 @@ EstimateOf = Callable[[Graph], Estimate]  # the estimate of a graph under the op
 
 @dataclass
 class Advice:
-    kind: str  # "capacity", "ordering_edges", "ordering_edge", "shared_context", "concurrency", prefix_cache's
+    # "capacity", "ordering_edges", "ordering_edge", "shared_context", "concurrency", prefix_cache's; "map", "route"
+    kind: str
     title: str
     detail: str
     wall_ms_saved: float | None = None  # predicted, when applied
@@ -322,10 +324,10 @@ def capacity_advice(base: Estimate, latency: LatencyModel | None) -> list[Advice
 
 
 def _peak(base: Estimate) -> int:
-    """The most model calls the estimate had in flight at once."""
-    spans = [s for s in base.state.spans.values() if s.kind == "llm" and s.started_at is not None]
+    """The most model calls the estimate had in flight at once (a map's items each count)."""
+    calls = call_intervals(base.state)
     points = sorted(
-        [(s.started_at, 1) for s in spans] + [(s.ended_at or s.started_at, -1) for s in spans],
+        [(start, 1) for start, _ in calls] + [(end, -1) for _, end in calls],
         key=lambda p: (p[0], p[1]),
     )
     peak = running = 0
@@ -431,4 +433,5 @@ def advise(
         )
     if not capacity or rate_limits is not None:
         advice.append(recommend_concurrency(base, rate_limits))
+    advice += [Advice(kind, title, detail) for kind, title, detail in flow_advice(base, concurrency)]
     return Report(shape, reason, base, advice)

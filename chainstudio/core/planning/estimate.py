@@ -34,6 +34,7 @@ from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.capacity import served_at_once
 from chainstudio.core.planning.endpoint_plans import EndpointPlan
+from chainstudio.core.planning.flow_estimate import FlowEstimate, FlowPlan
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
 from chainstudio.core.planning.stand_in import StandInProvider
 from chainstudio.core.run.cache import CacheUse
@@ -42,6 +43,7 @@ from chainstudio.core.run.lanes import EndpointLane
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.run.rate_limits import RateLimits
 from chainstudio.core.run.state import RunState
+from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.virtual_time import run_virtual
 
 T = TypeVar("T")
@@ -100,6 +102,8 @@ class Estimate:
     reused: int = 0  # model steps answered without a call: cache hits and pins
     placeholders: list[str] = field(default_factory=list)  # inputs without a value, estimated with a stand-in
     problem: str | None = None  # why the simulated run did not complete (then the figures are partial)
+    flow: FlowEstimate | None = None  # a graph with routes: the cost range (the figures: the dearest path)
+    item_notes: dict[str, str] = field(default_factory=dict)  # map name -> "× 8 items (declared)"
 
     @property
     def uncalibrated(self) -> bool:
@@ -189,6 +193,8 @@ class Estimate:
             "placeholder_inputs": list(self.placeholders),
             "problem": self.problem,
             "reused_steps": self.reused,
+            "routes": None if self.flow is None else self.flow.to_json(),
+            "map_items": dict(self.item_notes),
             "nodes": [n.to_json() for n in self.nodes],
         }
 
@@ -224,7 +230,11 @@ def estimate(
     placeholders = missing_inputs(graph, inputs)
     inputs = {**(inputs or {}), **{name: placeholder_text() for name in placeholders}}
 
-    def simulate(scenario: Scenario) -> tuple[RunState, dict[str, str]]:
+    flow = FlowPlan(graph, latency.flow)  # maps run their expected items; routes take given branches
+
+    def simulate(
+        scenario: Scenario, routes: dict[str, tuple[str, ...]] | None = None
+    ) -> tuple[RunState, dict[str, str]]:
         async def go() -> tuple[RunState, dict[str, str]]:
             clock = Clock(monotonic=asyncio.get_running_loop().time)
             provider = StandInProvider(graph, clock, latency, scenario, checkpoint)
@@ -245,6 +255,8 @@ def estimate(
                 step_seconds=latency.step_seconds(graph, scenario),
                 capacity=served_at_once(*latency.server(scenario)),  # queueing there is no timeout, as in a run
                 cache=None if cache is None else CacheUse(cache.store, cache.endpoint, write=False),
+                forced_items=flow.items,
+                forced_routes=routes if routes is not None else flow.every_branch,
                 warm_prefix=warm_prefix,
                 endpoint_lane=lane,
             )
@@ -254,11 +266,20 @@ def estimate(
 
         return _run_isolated(go)
 
-    state, basis = simulate(Scenario.CENTRAL)
+    bases: list[dict[str, str]] = []
+
+    def on_path(routes: dict[str, tuple[str, ...]]) -> RunState:
+        run_state, run_basis = simulate(Scenario.CENTRAL, routes)
+        bases.append(run_basis)
+        return run_state
+
+    state, route_range = flow.estimate_routes(on_path)  # the dearest path (its run is the last)
+    basis = bases[-1]
     unknown = _uncalibrated(state, latency, plans)
     wall_range = None
     if with_range and (unknown or not latency.capacity.measured) and not latency.simulated:
-        fast, slow = (simulate(s)[0].totals().wall * 1000 for s in (Scenario.FAST, Scenario.SLOW))
+        dear = route_range.costliest_routes if route_range is not None else None
+        fast, slow = (simulate(s, dear)[0].totals().wall * 1000 for s in (Scenario.FAST, Scenario.SLOW))
         central = state.totals().wall * 1000
         wall_range = (round(min(fast, central), 3), round(max(slow, central), 3))
     totals = state.totals()
@@ -277,8 +298,10 @@ def estimate(
                 round(duration * 1000, 3),
                 span.input_tokens,
                 span.output_tokens,
-                0.0 if span.reused is not None else span.cost_usd,
-                basis.get(span.name, "no model call" if span.kind not in MODEL_KINDS else "not called"),
+                0.0 if span.reused is not None or span.status is StepStatus.NOT_TAKEN else span.cost_usd,
+                flow.basis(
+                    span, basis.get(span.name, "no model call" if span.kind not in MODEL_KINDS else "not called")
+                ),
             )
         )
     return Estimate(
@@ -304,6 +327,8 @@ def estimate(
         placeholders=placeholders,
         problem=_problem(state),
         reused=sum(1 for span in state.spans.values() if span.reused is not None),
+        flow=route_range,
+        item_notes=flow.item_notes,
     )
 
 

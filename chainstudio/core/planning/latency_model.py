@@ -1,4 +1,5 @@
 """A latency and capacity model per endpoint and model, fitted from the runs recorded in the history.
+Over 400 lines because the model, its fit and its per-step histories are one unit.
 
 For one endpoint (a base URL; the simulator is one endpoint of its own) it holds:
 
@@ -8,7 +9,8 @@ For one endpoint (a base URL; the simulator is one endpoint of its own) it holds
   and how much of ``max_tokens`` the model's answers use;
 * the server's parallel capacity (``capacity.infer``): how many requests it admits and how many it
   really serves at once, inferred from overlapping attempts (with k in flight, does each slow ~k x?);
-* per step of the graph being planned, what its recorded runs took: solo seconds, input and output tokens.
+* per step of the graph being planned, what its recorded runs took: solo seconds, input and output tokens
+  (and its maps' item counts and routes' choices, ``flow_estimate.FlowHistory``).
 
 Everything is fitted from recorded attempts of the most recent runs on that endpoint, of any graph. A
 model never seen on the endpoint is *uncalibrated*: planning shows a range between a fast hosted server
@@ -38,6 +40,7 @@ from chainstudio.core.planning.capacity import (
     served_at_once,
     solo_times,
 )
+from chainstudio.core.planning.flow_estimate import FlowHistory, flow_history
 from chainstudio.core.planning.pace import StepHistory, current_pace, run_pace, step_histories
 from chainstudio.core.providers.simulated import DEFAULT_PROFILE, PROFILES
 from chainstudio.core.run.state import RunState
@@ -139,6 +142,7 @@ class LatencyModel:
     fits: dict[str, ModelFit] = field(default_factory=dict)
     capacity: ServerCapacity = field(default_factory=ServerCapacity)
     steps: dict[str, StepHistory] = field(default_factory=dict)  # node id -> its history
+    flow: FlowHistory = field(default_factory=FlowHistory)  # its maps' item counts, its routes' choices
     runs: int = 0  # recorded runs the fit read
     assumed_capacity: int | None = None  # planned with while the capacity is not measured
     pace: float = 1.0  # the server's current pace against the fitted speeds (pace.py; 1.2: 20 % slower)
@@ -334,6 +338,7 @@ def fit_model(
         if graph_states is None:
             graph_states = [s for s in states if s.started is not None and s.started.graph_name == graph.name]
         model.steps = _step_histories(graph, graph_states, hypothesis, paces)
+        model.flow = flow_history(graph, graph_states)
     return model
 
 

@@ -27,6 +27,7 @@ class ChatRequest:
     max_tokens: int = 512
     timeout: float = 60.0
     seed_key: str = ""  # a stable key (e.g. the node name) the simulated provider mixes into its seed
+    choices: tuple[str, ...] = ()  # the answers asked for (a route's labels): the simulated provider picks one
     # a structured answer: {"type": "json_schema", "json_schema": {"name", "schema"}} (core.run.structured);
     # a server that refuses it is asked again in JSON mode, then without (the provider remembers)
     response_format: Mapping[str, object] | None = None

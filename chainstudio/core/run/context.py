@@ -55,6 +55,9 @@ class RunContext:
     # a step not in it gets the provider's estimate
     step_seconds: Mapping[str, float] = field(default_factory=dict)
     cache: CacheUse | None = None  # the step cache (None: off): hits are replayed, new answers kept
+    # an estimate's stand-ins (core.run.flow): map id -> how many items it runs; route id -> branches it takes
+    forced_items: Mapping[str, int] = field(default_factory=dict)
+    forced_routes: Mapping[str, tuple[str, ...]] | None = None
     warm_prefix: bool = False  # calls sharing a prompt prefix wait for the first one's first token (warm_prefix.py)
     # endpoint profile name -> its lane (provider, prices, limits; core.run.lanes), for the steps that
     # name one; None or a None lane: the name is unknown and the run refuses to start

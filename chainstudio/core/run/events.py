@@ -30,6 +30,11 @@ __all__ = [
     "NodeStarted",
     "NodeTokensCounted",
     "NodeWaiting",
+    "NodeNotTaken",
+    "MapItems",
+    "MapItemStarted",
+    "MapItemFinished",
+    "MapItemFailed",
     "RunEvent",
     "RunFinished",
     "RunStarted",
@@ -265,6 +270,69 @@ class NodeCancelled:
 
 
 @dataclass(frozen=True)
+class NodeNotTaken:
+    """The step is on a branch no route chose: it never runs and costs nothing (not a failure)."""
+
+    run_id: str
+    t: float
+    node_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MapItems:
+    """A map step began: it makes one call per item, ``count`` items (``core.run.map_step``)."""
+
+    run_id: str
+    t: float
+    node_id: str
+    count: int
+
+
+@dataclass(frozen=True)
+class MapItemStarted:
+    """An attempt of item ``index`` of a map step begins."""
+
+    run_id: str
+    t: float
+    node_id: str
+    index: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class MapItemFinished:
+    """Item ``index`` of a map step was answered; tokens and cost sum its attempts."""
+
+    run_id: str
+    t: float
+    node_id: str
+    index: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    attempts: int = 0
+    tokens_estimated: bool = False
+    first_token_at: float | None = None
+
+
+@dataclass(frozen=True)
+class MapItemFailed:
+    """Item ``index`` of a map step failed (or a budget refused it); the map's policy says what follows."""
+
+    run_id: str
+    t: float
+    node_id: str
+    index: int
+    error: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    attempts: int = 0
+    tokens_estimated: bool = False
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: str
     t: float
@@ -289,6 +357,11 @@ RunEvent = (
     | NodeSkipped
     | NodeCancelled
     | NodeTokensCounted
+    | NodeNotTaken
+    | MapItems
+    | MapItemStarted
+    | MapItemFinished
+    | MapItemFailed
     | RunFinished
 )
 Listener = Callable[[RunEvent], None]
@@ -304,6 +377,8 @@ _TEXT_FIELDS: dict[type, tuple[str, ...]] = {
     NodeFinished: ("output", "request_id", "model"),
     NodeFailed: ("error",),
     NodeSkipped: ("reason",),
+    NodeNotTaken: ("reason",),
+    MapItemFailed: ("error",),
     RunFinished: ("message",),
 }
 

@@ -46,6 +46,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, generations
+from chainstudio.core.graph.kinds import FLOW_KINDS
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.templating import ON_LOOP_CPU_SECONDS, TemplateProblem, TemplateTooSlow
 from chainstudio.core.providers.base import ChatRequest, ServerCapacity, ServerCounting
@@ -53,6 +54,7 @@ from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAttempts, StepOutcome
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.context import STRATEGIES, Priority, RunContext, RunError, Strategy
+from chainstudio.core.run.flow import FlowSteps, Pending
 from chainstudio.core.run.inputs import StepInputs, resolve_inputs
 from chainstudio.core.run.lanes import Lanes, endpoint_of_node, make_lanes
 from chainstudio.core.run.outcome import summarize
@@ -110,7 +112,7 @@ class Run:
         self._listeners.extend(listeners)
         self._clock = context.clock
         self._tasks: set[asyncio.Task[None]] = set()
-        self._pending: dict[str, StepAttempts | _RenderedOffLoop] = {}  # admitted steps waiting for a slot
+        self._pending: dict[str, StepAttempts | _RenderedOffLoop | Pending] = {}  # admitted, waiting for a slot
         self._calls: dict[str, StepAttempts] = {}  # model calls started, by step
         self._executed = False
         self._cancel_reason: str | None = None
@@ -144,6 +146,14 @@ class Run:
         self._reuse.endpoints = self._lanes.cache_endpoints(self.graph.nodes.values())
         self._scheduler = Scheduler(
             self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
+        )
+        self._flow = FlowSteps(  # map and route steps
+            self._services,
+            self._steps,
+            self._scheduler,
+            count_tokens=self._count_tokens,
+            forced_items=context.forced_items,
+            forced_routes=context.forced_routes,
         )
         self._warmer = PrefixWarmer() if context.warm_prefix else None
 
@@ -258,6 +268,8 @@ class Run:
     def admit(self, step: str) -> StepStatus | None:
         self._emit(ev.NodeQueued(self.run_id, self._clock.now(), step))
         node = self.graph.nodes[step]
+        if node.kind in FLOW_KINDS:
+            return self._flow.admit(node, self._pending)  # type: ignore[arg-type]
         try:  # on the loop, a render gets a few milliseconds; a slower one goes on in a worker thread
             if not calls_model(node):
                 output = self._steps.local_output(node, ON_LOOP_CPU_SECONDS)
@@ -313,6 +325,10 @@ class Run:
     def wait(self, step: str) -> None:
         self._emit(ev.NodeWaiting(self.run_id, self._clock.now(), step, "slot"))
 
+    def not_taken(self, step: str, reason: str) -> None:
+        self._steps.outputs[step] = ""  # a template after a join reads a branch not taken as empty
+        self._emit(ev.NodeNotTaken(self.run_id, self._clock.now(), step, reason))
+
     def start(self, step: str) -> None:
         task = asyncio.get_running_loop().create_task(self._call(step), name=f"{self.run_id}:{step}")
         self._tasks.add(task)
@@ -339,7 +355,7 @@ class Run:
         if outcome.output is not None:
             self._steps.outputs[step] = outcome.output
         self._scheduler.finish_call(step, outcome.status, outcome.reason)
-        span, call = self.state.spans[step], pending.call
+        span, call = self.state.spans[step], getattr(pending, "call", None)
         if outcome.status is StepStatus.SUCCEEDED and call is not None and span.reused is None:  # a model answered
             self._reuse.remember(step, call.cache_request or call.request, span)
 
@@ -415,7 +431,7 @@ class Run:
         if self._cancel_reason is not None:
             for step in self._scheduler.unfinished():
                 self._scheduler.mark_cancelled(step)
-                calls = self._calls.get(step)
+                calls = self._calls.get(step) or self._flow.started.get(step)
                 if calls is not None:
                     self._emit(calls.cancelled_event(self.run_id, now))
                     continue

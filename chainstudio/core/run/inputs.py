@@ -68,7 +68,8 @@ class StepInputs:
         cpu_seconds: float = RENDER_CPU_SECONDS,
         extra: Mapping[str, Any] | None = None,
     ) -> str:
-        """A template of ``node`` rendered within ``cpu_seconds`` (TemplateTooSlow past it); TemplateProblem."""
+        """A template of ``node`` rendered within ``cpu_seconds`` (TemplateTooSlow past it); TemplateProblem.
+        ``extra``: more names the template sees (a map item's ``item`` and ``index``)."""
         source = str(node.param(field_name) or "")
         if not source:
             return ""
@@ -101,14 +102,23 @@ class StepInputs:
             return "\n\n".join(self.outputs[p] for p in self.plan.preds[node.id] if p in self.outputs)
         return self.render(node, "template", cpu_seconds)
 
-    def prepare_call(self, node: Node, *, count: bool, cpu_seconds: float = RENDER_CPU_SECONDS) -> PreparedCall:
+    def prepare_call(
+        self,
+        node: Node,
+        *,
+        count: bool,
+        cpu_seconds: float = RENDER_CPU_SECONDS,
+        extra: Mapping[str, Any] | None = None,
+        seed_key: str | None = None,
+    ) -> PreparedCall:
         """A model step's request, rendered; ``count``: also estimate its tokens (for a budget or a rate limit).
         With the event loop's budget (``ON_LOOP_CPU_SECONDS``), a prompt too long to count there raises
-        TemplateTooSlow, like a slow render: the executor prepares the call again in a worker thread."""
-        if node.kind != "llm":
+        TemplateTooSlow, like a slow render: the executor prepares the call again in a worker thread.
+        ``extra`` and ``seed_key``: a map item's names and its own key for the simulator."""
+        if node.kind == "pick_best":
             return prepare_checked(self, node, None, cpu_seconds, count)
-        system = self.render(node, "system", cpu_seconds)
-        prompt = self.render(node, "prompt", cpu_seconds)
+        system = self.render(node, "system", cpu_seconds, extra)
+        prompt = self.render(node, "prompt", cpu_seconds, extra)
         messages = ([{"role": "system", "content": system}] if system.strip() else []) + [
             {"role": "user", "content": prompt}
         ]
@@ -118,10 +128,11 @@ class StepInputs:
             temperature=float(node.param("temperature")),
             max_tokens=int(node.param("max_tokens")),
             timeout=float(node.param("timeout")),
-            seed_key=node.name,
+            seed_key=seed_key or node.name,
         )
         prepared = PreparedCall(request, prompt, system, int(node.param("retries")), float(node.param("timeout")))
-        prepared = prepare_checked(self, node, prepared, cpu_seconds, count)
+        if node.kind == "llm":  # its schema and check (map and route steps have none)
+            prepared = prepare_checked(self, node, prepared, cpu_seconds, count)
         if count:
             if cpu_seconds <= ON_LOOP_CPU_SECONDS and len(system) + len(prompt) > OFF_LOOP_CHARS:
                 raise TemplateTooSlow(f"step {node.name!r}: its prompt is too long to count on the event loop")

@@ -1,7 +1,8 @@
 """How a run ended, in one summary: its status, a message and the outputs it returns.
 
 The outputs are those of the output steps that succeeded (a graph without output steps returns its
-sinks'). The status is ``cancelled`` when the run was cancelled, ``succeeded`` when every step succeeded,
+sinks'). The status is ``cancelled`` when the run was cancelled, ``succeeded`` when every step succeeded
+(or was on a branch a route did not take),
 else ``partial`` when some output came back and ``failed`` when none did. The message says why: the
 cancel reason, the budget that stopped the run, or which steps failed and how many were skipped.
 """
@@ -46,7 +47,7 @@ def summarize(
     }
     if cancel_reason is not None:
         return Outcome(RunStatus.CANCELLED, cancel_reason, returned)
-    if all(s is StepStatus.SUCCEEDED for s in statuses.values()):
+    if all(s is StepStatus.SUCCEEDED or s is StepStatus.NOT_TAKEN for s in statuses.values()):
         status = RunStatus.SUCCEEDED
     else:
         status = RunStatus.PARTIAL if returned else RunStatus.FAILED

@@ -21,7 +21,10 @@ Candidate = tuple[str, str]  # (step name, its output)
 
 
 def calls_model(node: Node) -> bool:
-    """Whether the step's output comes from a model call (an LLM step, or a pick-best step with a judge)."""
+    """Whether the step's output comes from a model call (an LLM step, a pick-best step with a judge, a map
+    step's items, a route step that classifies)."""
+    if node.kind in ("map", "route"):
+        return node.kind == "map" or node.param("mode") == "classify"
     return node.kind == "llm" or (node.kind == "pick_best" and not str(node.param("score_field") or "").strip())
 
 

@@ -5,7 +5,8 @@ same record. Times are milliseconds from the run's start; ``cost_usd`` is null w
 unknown. Keys (stable): status, strategy, provider, wall_ms, node_time_ms, critical_path (names),
 critical_path_ms, input_tokens, output_tokens, total_tokens, api_calls, cost_usd, output_chars, nodes
 (name, status, queued_ms, start_ms, end_ms, first_token_ms, attempts, input_tokens, output_tokens,
-cost_usd, error, reused, reused_from). A few extra keys follow them: graph, simulated, provider_label,
+cost_usd, error, reused, reused_from; a map's ``items``: index, status, times, attempts, tokens, cost,
+error). A few extra keys follow them: graph, simulated, provider_label,
 concurrency, speedup, message, outputs (output name -> text), tokens_estimated (some figure is an offline
 guess), cached_tokens, pricing_note, run_id; then what reuse did: ``cache`` (the step cache was on),
 ``scope`` (a partial run, e.g. "from security"), ``saved`` (what the replayed steps recorded: steps,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainstudio.core.run.map_state import ItemSpan
 from chainstudio.core.run.savings import savings
 from chainstudio.core.run.state import NodeSpan, RunState
 from chainstudio.core.run.status import StepStatus
@@ -78,9 +80,24 @@ def step_note(span: NodeSpan) -> str:
     return "; ".join(notes)
 
 
+def _item_record(state: RunState, item: ItemSpan) -> dict[str, Any]:
+    """One item of a map step: when it ran, its calls, tokens and cost, and its error."""
+    return {
+        "index": item.index,
+        "status": item.status,
+        "start_ms": _ms(state.rel(item.started_at)),
+        "end_ms": _ms(state.rel(item.ended_at)),
+        "attempts": item.attempts,
+        "input_tokens": item.input_tokens,
+        "output_tokens": item.output_tokens,
+        "cost_usd": item.cost_usd,
+        "error": item.error,
+    }
+
+
 def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
     error = span.error
-    if span.status is StepStatus.SKIPPED:
+    if span.status in (StepStatus.SKIPPED, StepStatus.NOT_TAKEN):
         error = span.skip_reason
     elif span.status is StepStatus.CANCELLED and not error:
         error = "cancelled"
@@ -105,6 +122,7 @@ def node_record(state: RunState, span: NodeSpan) -> dict[str, Any]:
         "requested_model": span.requested_model,
         "note": step_note(span),
         "endpoint": span.endpoint,
+        "items": [_item_record(state, item) for item in span.items] if span.kind == "map" else None,
     }
     if span.checks:
         record["checks"] = [

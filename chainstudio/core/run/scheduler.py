@@ -11,12 +11,19 @@ A step whose upstream did not succeed is skipped with the reason instead. A step
 model call waits for one of ``cap`` slots (None: no cap); when slots are scarce the waiting step with the
 longest estimated remaining path starts first (``priority="critical_path"``) or the one queued first
 (``"fifo"``). A step keeps its slot until ``finish_call``.
+
+Routes: before a route step completes, ``choose`` names the successors it did not take. Those are *not
+taken* (``host.not_taken``), as is a step all of whose predecessors were not taken; not taken is no
+failure, so a join below a route waits only for the branches taken. A running step may ask for more
+slots for parts of its work (a map's items: ``request_slot``, given back with ``release_slot``); they
+wait in the same queue, at the step's priority.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from chainstudio.core.run.context import Priority, Strategy
@@ -42,6 +49,10 @@ class SchedulerHost(Protocol):
 
     def wait(self, step: str) -> None:
         """The step was admitted but no slot was free: it waits for one."""
+        ...
+
+    def not_taken(self, step: str, reason: str) -> None:
+        """The step is on a branch no route took; the scheduler completes it as not taken."""
         ...
 
     def all_done(self) -> None:
@@ -76,6 +87,9 @@ class Scheduler:
         self._newly_queued: list[str] = []  # admitted to the slot queue during the current pump
         self._given_slot: set[str] = set()
         self._counter = itertools.count()
+        self._unchosen: dict[str, str] = {}  # step -> why it is not taken (a route did not choose it)
+        self._live_preds = dict.fromkeys(plan.ids, 0)  # predecessors that completed other than not taken
+        self._grants: dict[str, Callable[[], None] | None] = {}  # extra slot requests waiting, by token
         self._pumping = False
         self._stopped = False
 
@@ -96,7 +110,10 @@ class Scheduler:
         ... <status>"."""
         self.statuses[step] = status
         plan = self.plan
-        if status is not StepStatus.SUCCEEDED:
+        if status is not StepStatus.NOT_TAKEN:
+            for succ in plan.succs[step]:
+                self._live_preds[succ] += 1
+        if status is not StepStatus.SUCCEEDED and status is not StepStatus.NOT_TAKEN:
             why = (
                 reason
                 if status is StepStatus.SKIPPED and reason
@@ -128,9 +145,43 @@ class Scheduler:
         self.running -= 1
         self.complete(step, status, reason)
 
+    def choose(self, route: str, not_taken: Iterable[str], reason: str) -> None:
+        """Before ``route`` completes: its successors in ``not_taken`` will not run (``reason`` says why)."""
+        for step in not_taken:
+            self._unchosen.setdefault(step, reason)
+
+    def request_slot(self, step: str, grant: Callable[[], None]) -> str:
+        """A running ``step`` wants one more slot for part of its work: ``grant`` is called when it has one
+        (at once when one is free); give it back with ``release_slot``. Returns the request's token (for
+        ``withdraw``)."""
+        token = f"{step}#{next(self._counter):012d}"
+        self._grants[token] = grant
+        key: tuple[float | int | str, ...]
+        if self.priority == "critical_path":
+            key = (-self.plan.remaining[step], self.plan.index[step], token)
+        else:
+            key = (next(self._counter), token)
+        heapq.heappush(self._waiting, key)
+        self._pump()
+        return token
+
+    def withdraw(self, token: str) -> None:
+        """Take back a slot request not granted yet (a granted one is given back with ``release_slot``)."""
+        if token in self._grants:
+            self._grants[token] = None
+
+    def release_slot(self) -> None:
+        """Give back a slot ``request_slot`` granted."""
+        self.running -= 1
+        self._pump()
+
     def stop(self) -> None:
         """Admit and start nothing more (cancel); completions are still booked."""
         self._stopped = True
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
 
     def mark_cancelled(self, step: str) -> None:
         """Book a step that will never complete as cancelled (after ``stop``); releases nothing."""
@@ -165,6 +216,12 @@ class Scheduler:
                     self._admit(self._work.pop())
                 while self._waiting and self._has_slot() and not self._work:
                     step = str(heapq.heappop(self._waiting)[-1])
+                    if step in self._grants:  # an extra slot for a running step (None: withdrawn)
+                        grant = self._grants.pop(step)
+                        if grant is not None:
+                            self.running += 1
+                            grant()
+                        continue
                     self.running += 1
                     self._given_slot.add(step)
                     self.host.start(step)
@@ -179,6 +236,11 @@ class Scheduler:
 
     def _admit(self, step: str) -> None:
         """A step whose dependencies are done (and whose layer / turn has come)."""
+        why = self._not_taken_reason(step)
+        if why is not None:
+            self.host.not_taken(step, why)
+            self.complete(step, StepStatus.NOT_TAKEN)
+            return
         if step in self._blocked:
             self.host.skip(step, self._blocked[step])
             self.complete(step, StepStatus.SKIPPED, self._blocked[step])
@@ -194,3 +256,13 @@ class Scheduler:
             key = (next(self._counter), step)
         heapq.heappush(self._waiting, key)
         self._newly_queued.append(step)
+
+    def _not_taken_reason(self, step: str) -> str | None:
+        """Why ``step`` is not taken: a route did not choose it, or none of its predecessors was taken."""
+        if step in self._unchosen:
+            return self._unchosen[step]
+        preds = self.plan.preds[step]
+        if not preds or self._live_preds[step] or any(p not in self.statuses for p in preds):
+            return None
+        nodes = self.plan.graph.nodes
+        return f"on a branch not taken (after {', '.join(repr(nodes[p].name) for p in preds)})"

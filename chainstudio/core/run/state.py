@@ -20,6 +20,8 @@ from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, longest_path, remaining_times, topological_order
 from chainstudio.core.run import events as ev
+from chainstudio.core.run.map_state import HANDLERS as MAP_HANDLERS
+from chainstudio.core.run.map_state import ItemSpan
 from chainstudio.core.run.status import RunStatus, StepStatus
 
 
@@ -82,6 +84,7 @@ class NodeSpan:
     error: str | None = None
     skip_reason: str | None = None
     reused: ev.NodeReused | None = None  # the output came from a pin, the cache or an earlier run
+    items: list[ItemSpan] = field(default_factory=list)  # a map step's items (``core.run.map_state``)
     checks: list[CheckMark] = field(default_factory=list)  # a checked step's verdicts, attempt by attempt
     scores: ev.NodeScored | None = None  # a pick-best step's scores
     endpoint: str = ""  # the endpoint profile the step named ("": the run's provider)
@@ -317,6 +320,9 @@ class RunState:
             span.tokens_estimated = e.tokens_estimated
         if span.started_at is not None:
             self._end_attempt(span, e.t, "cancelled")
+        for item in span.items:  # a map's items in flight or waiting
+            if not item.status.done:
+                item.status, item.ended_at = StepStatus.CANCELLED, e.t if item.started_at is not None else None
 
     def _run_finished(self, e: ev.RunFinished) -> None:
         self.end_time = e.t
@@ -415,4 +421,5 @@ _HANDLERS: dict[type, Callable[[RunState, Any], None]] = {
     ev.NodeCancelled: RunState._cancelled,
     ev.NodeTokensCounted: RunState._counted,
     ev.RunFinished: RunState._run_finished,
+    **MAP_HANDLERS,
 }

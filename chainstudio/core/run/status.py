@@ -11,7 +11,7 @@ from enum import StrEnum
 
 
 class StepStatus(StrEnum):
-    """Where one step of a run is; the last five are final."""
+    """Where one step of a run is; the last six are final."""
 
     PENDING = "pending"  # not yet released (dependencies, layer barrier or turn)
     QUEUED = "queued"  # released: its dependencies are done
@@ -23,6 +23,7 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"  # never ran: an upstream step did not succeed, or a budget stopped the run
     CANCELLED = "cancelled"
     NOT_RUN = "not_run"  # outside a partial run ("run from here" and friends): never considered
+    NOT_TAKEN = "not_taken"  # on a branch a route did not choose: never ran, costs nothing (not a failure)
 
     @property
     def done(self) -> bool:
@@ -30,7 +31,14 @@ class StepStatus(StrEnum):
 
 
 DONE_STEP_STATUSES = frozenset(
-    {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED, StepStatus.NOT_RUN}
+    {
+        StepStatus.SUCCEEDED,
+        StepStatus.FAILED,
+        StepStatus.SKIPPED,
+        StepStatus.CANCELLED,
+        StepStatus.NOT_RUN,
+        StepStatus.NOT_TAKEN,
+    }
 )
 
 

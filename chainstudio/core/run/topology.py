@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, ancestor_bits, generations, remaining_times
-from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.graph.kinds import MODEL_KINDS, NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.graph.validation import input_name
+from chainstudio.core.run.map_values import map_value
 
 Estimator = Callable[[Node], float]
 
@@ -76,6 +77,8 @@ class Plan:
             source = self.by_name.get(name)
             if source is not None and source in outputs and self.is_ancestor(source, node_id):
                 context[name] = outputs[source]
+                if self.graph.nodes[source].kind == "map":  # a map's answers are a list
+                    context[name] = map_value(outputs[source])
         return context
 
     def input_of(self, node_id: str) -> str:
@@ -92,9 +95,9 @@ def with_model(graph: Graph, model: str | None, endpoint_models: Mapping[str, st
     copy = snapshot(graph)
     chosen = endpoint_models or {}
     for node in copy.nodes.values():
-        if node.kind != "llm":
+        if node.kind not in MODEL_KINDS:
             continue
-        endpoint = str(node.param("endpoint") or "")
+        endpoint = str(node.params.get("endpoint") or "")  # map and route steps name no endpoint
         use = chosen.get(endpoint) if endpoint else model
         if use:
             node.params["model"] = use

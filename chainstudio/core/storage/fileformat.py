@@ -9,10 +9,10 @@ gives identical bytes and graphs diff cleanly in git.
 
 Versions: 1 is the graph; 2 adds ``pins`` (pinned step outputs, written only when the user chose to keep
 them in the file); 3 adds issue 15's kinds and fields (an LLM step's ``endpoint``, its ``output_schema``,
-checks and ``repairs``, the ``pick_best`` kind: a field whose ``FieldSpec.version`` is 3 is written only
-when set, a kind whose ``NodeKind.version`` is 3 makes the file version 3). A file is written with the
-lowest version that holds it: a graph without saved pins or new fields is still version 1, byte for byte
-what earlier releases wrote and read.
+checks and ``repairs``, the ``pick_best``, ``map`` and ``route`` kinds: a field whose ``FieldSpec.version``
+is 3 is written only when set, a kind whose ``NodeKind.version`` is 3 makes the file version 3). A file is
+written with the lowest version that holds it: a graph without saved pins or new fields is still version
+1, byte for byte what earlier releases wrote and read.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
@@ -156,7 +156,9 @@ def _params_model(kind: str) -> type[BaseModel]:
     for spec in NODE_KINDS[kind].fields:
         # ge/le of None set no bound
         # strict: "max_tokens": true is not 1, and "temperature": "0.3" is not a number
-        strict = Annotated[spec.type, Strict()]  # type: ignore[name-defined]  # a type made at run time
+        strict: Any = Annotated[spec.type, Strict()]  # a type made at run time
+        if spec.choices:
+            strict = Literal[spec.choices]  # one of the kind's values
         fields[spec.name] = (strict, Field(default=spec.default, ge=spec.minimum, le=spec.maximum))
     return create_model(f"{kind.title()}Params", __config__=ConfigDict(extra="forbid"), **fields)
 

@@ -41,6 +41,15 @@ def card_lines(node: Node) -> tuple[str, list[str]]:
     elif node.kind == "input":
         detail = f"graph input: {node.param('input') or node.name}"
         text = ""
+    elif node.kind == "map":
+        limit = int(node.param("concurrency") or 0)
+        detail = f"{node.param('model')} · per item · {'≤' + str(limit) + ' at once · ' if limit else ''}"
+        detail += f"on error: {node.param('on_item_error')}"
+        text = f"over {node.param('over')}: {node.param('prompt')}"
+    elif node.kind == "route":
+        classify = node.param("mode") == "classify"
+        detail = f"classify · {node.param('model')}" if classify else "expression"
+        text = f"labels: {node.param('labels')}" if classify else str(node.param("expression") or "")
     else:
         text = str(node.param("template") or "")
         detail = (

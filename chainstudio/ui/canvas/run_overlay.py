@@ -8,6 +8,7 @@ from functools import cache
 
 from PySide6.QtGui import QColor
 
+from chainstudio.core.gantt.items import map_items_text
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.validation import input_name
 from chainstudio.core.run.state import NodeSpan, RunState
@@ -25,10 +26,11 @@ ICONS = {
     "skipped": "⤼",
     "cancelled": "■",
     "not_run": "○",
+    "not_taken": "⊘",
     "cached": "⟲",
     "pinned": "⚑",
 }
-LABELS = {"waiting": "waiting for a slot", "succeeded": "done", "not_run": "not run"}
+LABELS = {"waiting": "waiting for a slot", "succeeded": "done", "not_run": "not run", "not_taken": "not taken · $0"}
 
 
 def status_color(status: str) -> QColor:
@@ -80,6 +82,8 @@ def badge_for(state: RunState, span: NodeSpan) -> Badge:
     if span.started_at is not None:
         end = span.ended_at if span.ended_at is not None else state.now()
         parts.append(_seconds(max(0.0, end - span.started_at)))
+    if span.items:  # a map: how many items, how many failed
+        parts.append(map_items_text(span))
     if span.kind in MODEL_KINDS:
         if span.done and (span.input_tokens or span.output_tokens):
             guess = "~" if span.tokens_estimated else ""  # an offline guess: the server did not count them

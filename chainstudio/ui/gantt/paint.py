@@ -19,6 +19,7 @@ from chainstudio.core.gantt.layout import LABEL_GAP, GanttLayout, Row, label_pla
 from chainstudio.core.gantt.segments import Segment, bar_span
 from chainstudio.core.gantt.text import bar_label, row_tag
 from chainstudio.core.run.state import RunState
+from chainstudio.ui.gantt.items_paint import paint_item_bar, paint_item_label
 from chainstudio.ui.gantt.theme import LEGEND, Theme, blend
 
 
@@ -102,7 +103,9 @@ class GanttPainter:
             p.drawLine(QPointF(x, top), QPointF(x, height))
         critical = [self.critical.of(s) for s in layout.states]
         for row in rows:
-            if row.kind == "node":
+            if row.kind == "item":
+                paint_item_bar(self, p, layout, row, dx, dy, width)
+            elif row.kind == "node":
                 self._node_bar(
                     p,
                     layout,
@@ -150,6 +153,9 @@ class GanttPainter:
             return
         state = layout.states[row.run_index]
         if row.node_id is None:  # only a run's own row has none, drawn above
+            return
+        if row.item is not None:
+            paint_item_label(self, p, layout, row, dy)
             return
         span = state.spans[row.node_id]
         p.fillRect(rect, theme.highlight_bg if row.node_id in highlight else theme.label_bg)
@@ -238,8 +244,8 @@ class GanttPainter:
         painted solid (done or running) may carry its text inside its end: a failed, retrying or backing-off
         bar is patterned, and text on it cannot be read."""
         parts = []
-        if span.status == "skipped":
-            parts.append(span.skip_reason or "skipped")
+        if span.status in ("skipped", "not_taken"):
+            parts.append(span.skip_reason or str(span.status))
         elif span.reused is not None:
             parts.append(bar_label(span))
         else:
@@ -287,7 +293,7 @@ class GanttPainter:
             self.swatch(p, rect, "backoff")
         elif kind == "retry":
             self.swatch(p, rect, "retry")
-        elif kind in ("skipped", "reused", "pinned", "rejected", "check"):
+        elif kind in ("skipped", "not_taken", "reused", "pinned", "rejected", "check"):
             self.swatch(p, rect, kind)
         elif kind == "ttft":
             p.fillRect(rect, theme.ttft_color(segment.status))
@@ -315,8 +321,8 @@ class GanttPainter:
         elif key == "check":  # a judge model checking the answer: a violet band
             thin = QRectF(rect.left(), rect.center().y() - rect.height() / 4, rect.width(), rect.height() / 2)
             p.fillRect(thin, QColor("#8b5cf6"))
-        elif key == "skipped":
-            color = theme.status_color("skipped")
+        elif key in ("skipped", "not_taken"):
+            color = theme.status_color(key)
             p.fillRect(rect, blend(color, theme.background, 0.75))
             p.fillRect(rect, QBrush(color, Qt.BrushStyle.BDiagPattern))
             p.setPen(QPen(color, 1))

@@ -17,6 +17,7 @@ STATUS_HEX_LIGHT = {
     "skipped": "#9ca3af",
     "cancelled": "#64748b",
     "not_run": "#e2e8f0",
+    "not_taken": "#c4b5fd",
     # not statuses: how a step answered without a call is drawn (canvas badges, Gantt, legend)
     "cached": "#0d9488",
     "pinned": "#7c3aed",
@@ -32,6 +33,7 @@ STATUS_HEX_DARK = {
     "skipped": "#6b7280",
     "cancelled": "#94a3b8",
     "not_run": "#334155",
+    "not_taken": "#6d28d9",
     "cached": "#2dd4bf",
     "pinned": "#a78bfa",
 }
@@ -137,6 +139,7 @@ LEGEND: tuple[tuple[str, str], ...] = (
     ("retrying", "Retrying"),
     ("failed", "Failed"),
     ("skipped", "Skipped"),
+    ("not_taken", "Not taken (route)"),
     ("cancelled", "Cancelled"),
     ("reused", "Cached / reused (recorded time, not spent)"),
     ("pinned", "Pinned"),

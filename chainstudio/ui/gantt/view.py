@@ -31,6 +31,7 @@ class GanttView(QAbstractScrollArea):
         self._states: list[RunState] = []
         self.layout_ = GanttLayout([], self.metrics)
         self._built_for: tuple = ()
+        self.expanded: set[tuple[int, str]] = set()  # map steps shown with a row per item
         self.highlighted: set[str] = set()
         self.hovered: str | None = None
         self.auto_fit = True
@@ -50,10 +51,10 @@ class GanttView(QAbstractScrollArea):
 
     def _structure(self) -> tuple:
         """What the rows depend on: which runs, and their nodes (a state may be reset by a RunStarted)."""
-        return tuple((id(s), s.run_id, len(s.spans)) for s in self._states)
+        return tuple((id(s), s.run_id, len(s.spans), sum(len(x.items) for x in s.spans.values())) for s in self._states)
 
     def _rebuild(self) -> None:
-        self.layout_ = GanttLayout(self._states, self.metrics, self.layout_.px_per_s)
+        self.layout_ = GanttLayout(self._states, self.metrics, self.layout_.px_per_s, self.expanded)
         self._built_for = self._structure()
         self.hovered = None
 
@@ -228,8 +229,20 @@ class GanttView(QAbstractScrollArea):
         else:
             super().keyPressEvent(event)
 
+    def toggle_items(self, run_index: int, node_id: str) -> None:
+        """Show or hide a map step's item rows."""
+        key = (run_index, node_id)
+        self.expanded.symmetric_difference_update({key})
+        self._rebuild()
+        self.refresh()
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
+            row = self.layout_.row_at(self.content_point(event.position().toPoint())[1])
+            if row is not None and row.kind == "node" and row.node_id is not None:
+                span = self.layout_.states[row.run_index].spans.get(row.node_id)
+                if span is not None and span.items:  # a map's row opens and closes on a click
+                    self.toggle_items(row.run_index, row.node_id)
             hit = self.node_at(event.position().toPoint())
             if hit is not None:
                 self.nodeClicked.emit(hit[1])

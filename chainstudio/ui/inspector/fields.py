@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QDoubleSpinBox,
     QLineEdit,
     QSpinBox,
@@ -59,12 +60,15 @@ class DoubleSpinBox(_WheelWhenFocused, QDoubleSpinBox):
     pass
 
 
-Editor = TemplateEditor | QSpinBox | QDoubleSpinBox | QLineEdit
+Editor = TemplateEditor | QSpinBox | QDoubleSpinBox | QLineEdit | QComboBox
 
 
 def editor_for(spec: FieldSpec) -> Editor:
     editor: Editor
-    if spec.multiline:
+    if spec.choices:  # one of a few values (a map's error policy, a route's mode)
+        editor = QComboBox()
+        editor.addItems(list(spec.choices))
+    elif spec.multiline:
         editor = TemplateEditor()
         editor.setMinimumHeight(150 if spec.name in MAIN_TEMPLATES else 70)
     elif spec.type is int:
@@ -108,6 +112,8 @@ def value_of(editor: Editor) -> object:
         return editor.toPlainText()
     if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
         return editor.value()
+    if isinstance(editor, QComboBox):
+        return editor.currentText()
     return editor.text()
 
 
@@ -121,6 +127,8 @@ def show_value(editor: Editor, value: Any) -> None:
             editor.setPlainText(str(value or ""))
         elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
             editor.setValue(value)
+        elif isinstance(editor, QComboBox):
+            editor.setCurrentText(str(value))
         else:
             editor.setText(str(value or ""))
     finally:

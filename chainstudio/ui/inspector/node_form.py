@@ -8,9 +8,10 @@ name; the page edits that input's default and description too."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from chainstudio.core.editing.inputs import step_problem
+from chainstudio.core.graph.flow_rules import local_names
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import GraphInput
 from chainstudio.core.graph.validation import Problem, input_name
@@ -123,6 +124,8 @@ class NodeForm(QWidget):
                 editor.textChanged.connect(self._template_edited)
             elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 editor.valueChanged.connect(lambda _v, name=spec.name: self._commit(name))
+            elif isinstance(editor, QComboBox):
+                editor.currentTextChanged.connect(lambda _v, name=spec.name: self._commit(name))
             else:
                 editor.editingFinished.connect(lambda name=spec.name: self._commit(name))
 
@@ -155,7 +158,7 @@ class NodeForm(QWidget):
         upstream, inputs = self._reference_names()
         for name, editor in self.editors.items():
             if isinstance(editor, TemplateEditor):
-                editor.set_names(upstream, inputs)
+                editor.set_names(upstream + sorted(local_names(node, name)), inputs)  # a map's item, index
                 if editor.hasFocus() and self._pending_template is not None and self._pending_template.isActive():
                     continue  # do not overwrite what is being typed
             show_value(editor, node.param(name))

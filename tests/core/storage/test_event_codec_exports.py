@@ -44,3 +44,12 @@ def test_spans_csv():
         "3000.0",
         "",
     )
+
+
+def test_events_of_a_kind_this_version_does_not_know_are_left_out():
+    from chainstudio.core.run import events as ev
+    from chainstudio.core.storage import event_codec
+
+    known = ev.NodeQueued("run-1", 1.0, "node-1")
+    text = event_codec.dumps([known]) + '\n{"type": "NodeFromTheFuture", "run_id": "run-1", "t": 2.0}\n'
+    assert event_codec.loads(text) == [known]

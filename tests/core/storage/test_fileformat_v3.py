@@ -11,7 +11,7 @@ from chainstudio.core.storage.fileformat import VERSION, LoadError, dumps, load,
 from tests.conftest import ROOT
 
 EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.chain.json"))
-V3_EXAMPLES = {"sql-check-repair", "headline-pick-best", "mixed-local-cloud"}
+V3_EXAMPLES = {"sql-check-repair", "headline-pick-best", "mixed-local-cloud", "intent-router", "entity-map"}
 
 
 def test_the_format_is_version_3():

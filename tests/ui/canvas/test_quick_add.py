@@ -33,7 +33,9 @@ def test_double_click_on_empty_canvas_adds_the_searched_kind_there_then_undo(far
     QTest.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=at)
     popup = window.gestures.quick_add
     qtbot.waitUntil(popup.isVisible)
-    assert [c.title for c in popup.visible_choices()] == ["Input", "LLM call", "Join", "Output", "Pick best"]
+    assert [c.title for c in popup.visible_choices()] == [
+        "Input", "LLM call", "Join", "Output", "Pick best", "Map", "Route"
+    ]  # fmt: skip
     QTest.keyClicks(popup.search, "join")
     assert popup.visible_choices()[0].title == "Join"
     QTest.keyClick(popup.search, Qt.Key.Key_Return)
@@ -89,7 +91,8 @@ def test_a_connection_dropped_on_empty_canvas_offers_a_step_and_connects_it(far_
     drag_pixels(window, start, end)
     popup = window.gestures.quick_add
     qtbot.waitUntil(popup.isVisible)
-    assert [c.title for c in popup.visible_choices()] == ["LLM call", "Join", "Output", "Pick best"]  # with an input
+    choices = ["LLM call", "Join", "Output", "Pick best", "Map", "Route"]  # the kinds with an input
+    assert [c.title for c in popup.visible_choices()] == choices
     QTest.keyClick(popup.search, Qt.Key.Key_Return)
     assert ("commercial", "step") in pairs(window)
     port = view_point(window, card(window, "step").port_scene_pos("in"))

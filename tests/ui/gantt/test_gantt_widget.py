@@ -7,20 +7,7 @@ from PySide6.QtWidgets import QApplication
 
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
-from chainstudio.ui.gantt import GanttWidget
-from chainstudio.ui.gantt.theme import Theme
 from tests.ui.gantt_scripts import Script, failing, hybrid, nid, wide
-
-
-@pytest.fixture
-def gantt(qtbot):
-    widget = GanttWidget()
-    widget.view.set_theme(Theme.light())
-    qtbot.addWidget(widget)
-    widget.resize(1200, 520)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
 
 
 def bar_center(widget, node_id, run_index=0):
