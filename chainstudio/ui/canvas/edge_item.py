@@ -27,7 +27,7 @@ class EdgeItem(QGraphicsPathItem):
         self.drop_target = False  # a step dragged from the palette would be inserted here
         self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
         self._arrow = QPainterPath()
-        self._shape = QPainterPath()
+        self._shape: QPainterPath | None = QPainterPath()
         self._bounds = QRectF()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0.0)
@@ -36,7 +36,7 @@ class EdgeItem(QGraphicsPathItem):
     def set_ends(self, start: QPointF, end: QPointF) -> None:
         path = geo.edge_path(start, end)
         self._arrow = geo.arrow_head(end)
-        self._shape = geo.hit_shape(path)
+        self._shape = None  # the hit shape, stroked when first asked for (most edges of a big graph never are)
         self.prepareGeometryChange()
         self._bounds = path.boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
         self.setPath(path)
@@ -65,6 +65,8 @@ class EdgeItem(QGraphicsPathItem):
             mark(edge_id=self.edge_id, urgent=urgent)
 
     def shape(self) -> QPainterPath:
+        if self._shape is None:
+            self._shape = geo.hit_shape(self.path())
         return self._shape
 
     def boundingRect(self) -> QRectF:

@@ -226,8 +226,9 @@ class NodeItem(QGraphicsItem):
             mark(self.node_id, urgent=False)
 
     def port_scene_pos(self, side: str) -> QPointF:
-        offset = geo.output_port_offset() if side == "out" else geo.input_port_offset()
-        return self.pos() + offset
+        pos = self.pos()  # QPointF arithmetic costs more than this; a big graph asks 200,000 times
+        x = pos.x() + geo.CARD_WIDTH if side == "out" else pos.x()
+        return QPointF(x, pos.y() + geo.CARD_HEIGHT / 2)
 
     # --- Qt -------------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.edge_image import EdgeImage
 from chainstudio.ui.canvas.node_item import NodeItem, paint_problem_badge
 from chainstudio.ui.canvas.run_overlay import ICONS
 
@@ -43,6 +44,14 @@ OVERLAY_PENS = {  # the looks a run or a drag gives edges, over the plain ones (
 
 def overview_wanted(zoom: float) -> bool:
     return zoom < geo.DETAIL_LOD
+
+
+def repaint_views(scene: QGraphicsScene) -> None:
+    """Repaint the views' overview frames: the view paints them itself (``overview_frame``), so Qt, which
+    tracks where it last painted each item during its own paint, would take the overview's updates for
+    changes outside the view."""
+    for view in scene.views():
+        view.viewport().update()
 
 
 def _set_drawn(item: QGraphicsItem, drawn: bool) -> None:
@@ -68,6 +77,7 @@ class OverviewItem(QGraphicsItem):
         # geometry (rebuilt when cards or edges move, come or go)
         self._rects: dict[str, QRectF] = {}  # node id -> its block
         self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
+        self._edge_image = EdgeImage()  # ... drawn once per zoom level
         # looks (restyled when a run, the selection or a badge changes)
         # node id -> (fill, name as drawn, name drawn dark, the step's name)
         self._styles: dict[str, tuple[QColor, str, bool, str]] = {}
@@ -127,6 +137,7 @@ class OverviewItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._rects = rects
         self._base = [(_cosmetic(theme.EDGE), solid), (_cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine), dashed)]
+        self._edge_image.changed()
         self._overlays = {}
         self._styles = {n: style for n, style in self._styles.items() if n in rects}
         self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-12, -12, 12, 12)
@@ -174,6 +185,7 @@ class OverviewItem(QGraphicsItem):
         if edge_ids or not self._overlays:
             self._restyle_edges()
         self.update()
+        repaint_views(self._scene)
 
     def _fit(self, name: str) -> str:
         """``name`` elided to a block's width (remembered: a run redraws the overview many times)."""
@@ -213,11 +225,9 @@ class OverviewItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         exposed = option.exposedRect
+        self._edge_image.paint(painter, self._base, self._bounds, exposed, self._scene.zooming)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        for pen, path in self._base:
-            painter.setPen(pen)
-            painter.drawPath(path)
         for look, (ids, path) in self._overlays.items():
             if ids:
                 painter.setPen(OVERLAY_PENS[look]())

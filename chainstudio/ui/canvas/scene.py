@@ -1,6 +1,7 @@
 """CanvasScene: a mirror of a Document. It listens to the document's change events and creates, updates
 or removes items by id; gestures come out as signals (connect, move, a connection dropped on empty canvas,
 double-clicks, context menus) for the controller to turn into commands. The scene never edits the graph.
+Over 400 lines because it is the one mirror keeping items, gestures, bands and the overview in step.
 
 A port takes the mouse within a few screen pixels at any zoom, so connecting works as well in the overview
 as at 100 %. Steps with problems carry a badge (red: an error, amber: a warning), updated shortly after an
@@ -22,11 +23,13 @@ from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
 from chainstudio.ui.canvas.interactions import ConnectDrag
 from chainstudio.ui.canvas.node_item import NodeItem, PortItem
-from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted
+from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted, repaint_views
 
 FLASH_MS = 700
 OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
 PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
+BIG_SCENE_ITEMS = 4_000  # over this many cards and edges, the scene index is kept shallow:
+BIG_SCENE_BSP_DEPTH = 6  # Qt's own depth for 110,000 filed each long edge into thousands of leaves (minutes)
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
 
@@ -89,6 +92,7 @@ class CanvasScene(QGraphicsScene):
         graph = self.document.graph
         if changes.reset:
             self._clear_items()
+            self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS else 0)
             changes = Changes(nodes_added=set(graph.nodes), edges_added=set(graph.edges))
         for edge_id in changes.edges_removed | changes.edges_added:
             if edge_id not in graph.edges:
@@ -157,6 +161,9 @@ class CanvasScene(QGraphicsScene):
     def _route(self, item: EdgeItem) -> None:
         item.set_ends(self.nodes[item.source_id].port_scene_pos("out"), self.nodes[item.target_id].port_scene_pos("in"))
 
+    def dragging_connection(self) -> bool:
+        return self._drag is not None
+
     def node_item_moved(self, item: NodeItem) -> None:
         """Called by a NodeItem whose position changed (while dragging or when the model moved it)."""
         for edge_id in self._by_node.get(item.node_id, ()):
@@ -207,6 +214,8 @@ class CanvasScene(QGraphicsScene):
             self.zooming = on
             for item in self.nodes.values():
                 item.set_crisp(not on)
+            if self.overview.active and not on:
+                repaint_views(self)  # its edges sharp again
 
     def flush(self) -> None:
         """Bring layer bands and edge styles up to date now (normally done on the next event-loop turn)."""
@@ -247,6 +256,8 @@ class CanvasScene(QGraphicsScene):
         for band, group in zip(self.bands, groups, strict=False):
             rects = [self.nodes[n].sceneBoundingRect() for n in group if n in self.nodes]
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
+        if self.overview.active:
+            repaint_views(self)
 
     def set_show_layers(self, on: bool) -> None:
         self.show_layers = on

@@ -16,6 +16,7 @@ from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem
 from chainstudio.ui.canvas.notice import CanvasNotice
+from chainstudio.ui.canvas.overview_frame import paint_overview_frame
 from chainstudio.ui.canvas.scene import CanvasScene
 
 KIND_MIME = "application/x-chainstudio-kind"
@@ -265,6 +266,10 @@ class CanvasView(QGraphicsView):
         else:
             self.kindDropped.emit(kind, pos)
         event.acceptProposedAction()
+
+    def paintEvent(self, event) -> None:
+        if not paint_overview_frame(self, event):  # far out, without Qt's walk over every item
+            super().paintEvent(event)
 
     # --- background -----------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
