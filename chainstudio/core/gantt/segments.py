@@ -22,7 +22,7 @@ A node's row is a list of ``Segment``s in the events' monotonic seconds:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from chainstudio.core.graph.analysis import topological_order
 from chainstudio.core.run.state import NodeSpan, RunState
@@ -41,20 +41,7 @@ SegmentKind = Literal[
     "rejected",
     "check",
 ]
-SEGMENT_KINDS: tuple[SegmentKind, ...] = (
-    "queued",
-    "waiting",
-    "ttft",
-    "generation",
-    "retry",
-    "backoff",
-    "skipped",
-    "not_taken",
-    "reused",
-    "pinned",
-    "rejected",
-    "check",
-)
+SEGMENT_KINDS: tuple[SegmentKind, ...] = get_args(SegmentKind)  # in the order declared above
 
 
 @dataclass(frozen=True)
