@@ -27,9 +27,9 @@ verdict that depends only on the prompt's length (``scripted_answer``).
 
 Scripted answers: ``FakeOpenAIServer(answers=[...])`` answers the chat requests with these texts, in order
 (then with words); an answer given as ``CutOff(text)`` is sent with ``finish_reason`` "length" (an answer
-the server cut off at the request's max_tokens). ``Mode.response_format`` is the most a server takes: a request asking for more gets 400
-naming ``response_format`` (as servers without structured output do). The log keeps each request's
-messages and response format.
+the server cut off at the request's max_tokens). ``Mode.response_format`` is the most a server takes: a
+request asking for more gets 400 naming ``response_format`` (as servers without structured output do). The
+log keeps each request's messages and response format.
 
 A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
 ``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does.
