@@ -139,7 +139,8 @@ def _cut_verdict(words: str, cut_off: int) -> Verdict:
         text = json.loads(f'"{text}"')
     except json.JSONDecodeError:
         text = text.rstrip("\\")
-    reason = f"{text.strip()}… (the judge's reason was cut off at max_tokens ({cut_off}))".lstrip("… ")
+    note = f"(the judge's reason was cut off at max_tokens ({cut_off}))"
+    reason = f"{text.strip()}… {note}" if text.strip() else note
     return Verdict(found.group(1) == "true", "judge", reason, cut_off=cut_off)
 
 
