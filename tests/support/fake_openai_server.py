@@ -26,9 +26,10 @@ A judge's prompt (ChainStudio's LLM-as-judge asks ``Answer with JSON only: {"sco
 verdict that depends only on the prompt's length (``scripted_answer``).
 
 Scripted answers: ``FakeOpenAIServer(answers=[...])`` answers the chat requests with these texts, in order
-(then with words). ``Mode.response_format`` is the most a server takes: a request asking for more gets 400
-naming ``response_format`` (as servers without structured output do). The log keeps each request's
-messages and response format.
+(then with words); an answer given as ``CutOff(text)`` is sent with ``finish_reason`` "length" (an answer
+the server cut off at the request's max_tokens). ``Mode.response_format`` is the most a server takes: a
+request asking for more gets 400 naming ``response_format`` (as servers without structured output do). The
+log keeps each request's messages and response format.
 
 A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
 ``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does.
@@ -95,6 +96,10 @@ WORDS = (
     "coherence",
     "photonic",
 )
+
+
+class CutOff(str):
+    """A scripted answer the server sends as cut off at max_tokens (``finish_reason`` "length")."""
 
 
 @dataclass(frozen=True)
@@ -478,6 +483,8 @@ class FakeOpenAIServer:
         if scripted is None:  # [[answer=WORD]] or a judge's verdict
             scripted = scripted_answer(prompt, directives)
             finish = "stop" if scripted is not None else finish
+        if isinstance(scripted, CutOff):
+            finish = "length"
         if scripted is not None:  # a scripted answer, streamed in pieces of about one word
             pieces = re.findall(r"\S+\s*|\s+", scripted) or [scripted]
         text = "".join(pieces)

@@ -51,6 +51,7 @@ class Verdict:
     scores: tuple[tuple[str, float | None, str], ...] = ()
     best: str = ""
     fatal: bool = False  # no repair can help (the judge itself failed)
+    cut_off: int | None = None  # the answer was cut off at this max_tokens (finish_reason "length")
 
 
 class AnswerCheck(Protocol):
@@ -101,11 +102,13 @@ class StepCheck:
             result = await judge(request)
         except ProviderError as exc:
             return Verdict(False, "judge", f"the judge call failed: {exc}", fatal=True)
-        return judge_verdict(result.text)
+        cut = JUDGE_MAX_TOKENS if result.finish_reason == "length" else None
+        return judge_verdict(result.text, cut)
 
 
-def judge_verdict(text: str) -> Verdict:
-    """A judge's answer read: the JSON verdict, else a leading PASS / FAIL word."""
+def judge_verdict(text: str, cut_off: int | None = None) -> Verdict:
+    """A judge's answer read: the JSON verdict, else a leading PASS / FAIL word. An answer cut off at
+    ``cut_off`` max tokens is read as far as it goes: its ``"pass"`` decides, its reason is marked as cut."""
     value, complaint = parse_answer(text, JUDGE_SCHEMA)
     if complaint is None and isinstance(value, dict):
         return Verdict(bool(value["pass"]), "judge", str(value["reason"]).strip())
@@ -115,7 +118,47 @@ def judge_verdict(text: str) -> Verdict:
         return Verdict(True, "judge", words[4:].strip(" :-.") or "passed")
     if head.startswith("FAIL"):
         return Verdict(False, "judge", words[4:].strip(" :-.") or "the judge said fail")
+    if cut_off is not None:
+        return _cut_verdict(words, cut_off)
     return Verdict(False, "judge", f"the judge's answer is not a verdict: {words[:120]!r}", fatal=True)
+
+
+_PASS = re.compile(r'^\s*(?:```(?:json|JSON)?\s*)?\{\s*"pass"\s*:\s*(true|false)\b')
+_REASON = re.compile(r'"reason"\s*:\s*"((?:[^"\\]|\\.)*)')
+
+
+def _cut_verdict(words: str, cut_off: int) -> Verdict:
+    """A judge's JSON verdict cut off at max_tokens: read when its ``"pass"`` came before the cut."""
+    found = _PASS.match(words)
+    if found is None:
+        reason = f"the judge's answer was cut off at max_tokens ({cut_off}) before it gave a verdict: {words[:120]!r}"
+        return Verdict(False, "judge", reason, fatal=True, cut_off=cut_off)
+    said = _REASON.search(words, found.end())
+    text = said.group(1) if said else ""
+    try:
+        text = json.loads(f'"{text}"')
+    except json.JSONDecodeError:
+        text = text.rstrip("\\")
+    note = f"(the judge's reason was cut off at max_tokens ({cut_off}))"
+    reason = f"{text.strip()}… {note}" if text.strip() else note
+    return Verdict(found.group(1) == "true", "judge", reason, cut_off=cut_off)
+
+
+def cut_off_verdict(verdict: Verdict, finish_reason: str | None, max_tokens: int | None) -> Verdict:
+    """A rejected JSON answer (schema or pick-best check) that the server cut off says so, in plain words."""
+    if (
+        verdict.passed
+        or finish_reason != "length"
+        or verdict.kind not in ("schema", "pick")
+        or verdict.cut_off is not None
+    ):
+        return verdict
+    limit = f" ({max_tokens})" if max_tokens else ""
+    reason = (
+        f"the answer was cut off at max_tokens{limit} before its JSON was complete: raise Max tokens or ask for "
+        f"a shorter answer ({verdict.reason})"
+    )
+    return replace(verdict, reason=reason, cut_off=max_tokens or 0)
 
 
 def repair_request(request: ChatRequest, answer: str, verdict: Verdict) -> ChatRequest:
@@ -123,6 +166,8 @@ def repair_request(request: ChatRequest, answer: str, verdict: Verdict) -> ChatR
     hint = "Reply with the corrected answer only."
     if request.response_format is not None:
         hint = "Reply with the corrected JSON only."
+    if verdict.cut_off is not None and verdict.kind != "judge":
+        hint = "Reply with a shorter answer that fits: the complete JSON only, with brief text in every field."
     complaint = f"Your answer was rejected: {verdict.reason}\n{hint}"
     messages = (*request.messages, {"role": "assistant", "content": answer}, {"role": "user", "content": complaint})
     return replace(request, messages=messages)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from chainstudio.core.providers.base import ChatRequest, ChatResult
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.checks import Verdict, repair_request
+from chainstudio.core.run.checks import Verdict, cut_off_verdict, repair_request
 from chainstudio.core.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ class Repairs:
         assert check is not None
         started = s.clock.now() if check.has_judge else None
         verdict = await check.check(result.text, self.judge)
+        verdict = cut_off_verdict(verdict, result.finish_reason, a.call.request.max_tokens)
         event = ev.NodeChecked(
             s.run_id, s.clock.now(), a.step_id, attempt, verdict.passed, verdict.kind, verdict.reason[:2000], started
         )

@@ -12,7 +12,7 @@ from chainstudio.core.run.record import run_record
 from chainstudio.core.storage.fileformat import load
 from tests.conftest import ROOT
 from tests.core.run.test_structured_checked import run_on
-from tests.support.fake_openai_server import FakeOpenAIServer
+from tests.support.fake_openai_server import CutOff, FakeOpenAIServer
 
 
 def ensemble(**pick) -> Graph:
@@ -47,6 +47,27 @@ def test_a_judge_scores_the_candidates_and_the_best_is_the_output():
     assert len(scored) == 1 and scored[0].best == "b"
     node = next(n for n in run_record(run.state)["nodes"] if n["name"] == "best")
     assert node["picked"] == "b" and [s["score"] for s in node["scores"]] == [4, 9, 6]
+
+
+def test_scores_cut_off_at_max_tokens_say_so_and_the_repair_asks_for_shorter_reasons():
+    cut = CutOff('{"scores": [{"candidate": "a", "score": 4, "reason": "The headline is vague and')
+    scores = {"scores": [{"candidate": n, "score": s, "reason": "ok"} for n, s in (("a", 2), ("b", 8), ("c", 5))]}
+    with FakeOpenAIServer(answers=["answer A", "answer B", "answer C", cut, json.dumps(scores)]) as server:
+        run = run_on(server.url, ensemble(max_tokens=30))
+        log = server.stats.log
+    span = run.state.span_by_name("best")
+    assert span.status == "succeeded" and span.scores is not None and span.scores.best == "b"
+    assert span.checks[0].reason.startswith("the answer was cut off at max_tokens (30) before its JSON was complete")
+    assert "shorter answer" in log[-1]["messages"][-1]["content"]
+
+
+def test_a_pick_best_step_whose_scores_are_always_cut_off_fails_saying_why():
+    cut = CutOff('{"scores": [{"candidate": "a", "score": 4, "reason": "The headline')
+    with FakeOpenAIServer(answers=["answer A", "answer B", "answer C", cut, cut, cut]) as server:
+        run = run_on(server.url, ensemble(max_tokens=30))
+    error = run.state.span_by_name("best").error or ""
+    assert error.startswith("the answer failed its pick check after 2 repairs: the answer was cut off at max_tokens")
+    assert "(30) before its JSON was complete: raise Max tokens" in error
 
 
 def test_a_score_field_picks_without_a_call():

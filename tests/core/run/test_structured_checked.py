@@ -13,7 +13,7 @@ from chainstudio.core.run import events as ev
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage import event_codec
-from tests.support.fake_openai_server import FakeOpenAIServer, Mode
+from tests.support.fake_openai_server import CutOff, FakeOpenAIServer, Mode
 
 SCHEMA = json.dumps(
     {
@@ -81,8 +81,65 @@ def test_the_step_fails_with_the_complaint_when_no_repair_is_left():
     span = run.state.span_by_name("classify")
     assert span.status == "failed"
     assert "failed its schema check after 1 repair" in (span.error or "")
+    assert "cut off" not in (span.error or "")  # the server finished its answers: nothing was cut off
     assert span.api_calls == 2
     assert run.state.span_by_name("route").status == "skipped"
+
+
+def test_an_answer_cut_off_at_max_tokens_says_so_and_its_repair_asks_for_a_shorter_answer():
+    answers = [CutOff('{"intent": "refund", "confid'), '{"intent": "refund", "confidence": 0.9}']
+    with FakeOpenAIServer(answers=answers) as server:
+        run = run_on(server.url, classify_graph(repairs=1))
+        log = server.stats.log
+    span = run.state.span_by_name("classify")
+    assert span.status == "succeeded" and run.state.outputs["result"] == "intent=refund conf=0.9"
+    first = span.checks[0]
+    assert not first.passed and first.reason.startswith("the answer was cut off at max_tokens (60) before its JSON")
+    assert "not valid JSON" in first.reason  # the parser's complaint is kept after the plain words
+    repair = log[1]["messages"][-1]["content"]
+    assert "cut off at max_tokens (60)" in repair and "shorter answer" in repair
+
+
+def test_a_step_whose_answers_are_all_cut_off_fails_saying_so():
+    answers = [CutOff('{"intent": "refund", "conf'), CutOff('{"intent": "ref')]
+    with FakeOpenAIServer(answers=answers) as server:
+        run = run_on(server.url, classify_graph(repairs=1))
+    error = run.state.span_by_name("classify").error or ""
+    assert error.startswith("the answer failed its schema check after 1 repair: the answer was cut off at max_tokens")
+    assert "(60) before its JSON was complete: raise Max tokens" in error
+
+
+def judged_graph() -> Graph:
+    g = Graph("judged", inputs=[GraphInput("q", "x")])
+    g.add("input", "q", input="q")
+    g.add("llm", "draft", prompt="Write about {{ inputs.q }}", check_judge="Is this polite? {{ answer }}", repairs=1)
+    g.add("output", "out", template="{{ draft }}")
+    g.connect("q", "draft")
+    g.connect("draft", "out")
+    return g
+
+
+def test_a_judge_verdict_cut_off_after_its_pass_is_read_not_fatal():
+    cut_fail = CutOff('{\n  "pass": false,\n  "reason": "The data is not valid. Please check')
+    answers = ["rude draft", cut_fail, "kind draft", CutOff('{"pass": true, "reason": "po')]
+    with FakeOpenAIServer(answers=answers) as server:
+        run = run_on(server.url, judged_graph())
+        log = server.stats.log
+    span = run.state.span_by_name("draft")
+    assert span.status == "succeeded" and run.state.outputs["out"] == "kind draft"
+    (fail, passed) = span.checks
+    assert not fail.passed and fail.reason.startswith("The data is not valid. Please check…")
+    assert fail.reason.endswith("(the judge's reason was cut off at max_tokens (200))")
+    assert passed.passed and passed.reason.startswith("po…")
+    assert "The data is not valid" in log[2]["messages"][-1]["content"]  # the repair got the judge's reason
+
+
+def test_an_unreadable_judge_verdict_cut_off_says_it_was_cut_off():
+    with FakeOpenAIServer(answers=["a draft", CutOff('{\n  "pa')]) as server:
+        run = run_on(server.url, judged_graph())
+    error = run.state.span_by_name("draft").error or ""
+    assert "the judge's answer was cut off at max_tokens (200) before it gave a verdict" in error
+    assert run.state.span_by_name("draft").api_calls == 2  # fatal: no repair of an answer the judge never judged
 
 
 def test_a_server_that_refuses_response_format_is_asked_without_it_and_remembered():
@@ -115,12 +172,7 @@ def test_regex_check_repairs_and_records_in_history_codec():
 
 
 def test_a_judge_check_is_a_model_call_of_the_step():
-    g = Graph("judged", inputs=[GraphInput("q", "x")])
-    g.add("input", "q", input="q")
-    g.add("llm", "draft", prompt="Write about {{ inputs.q }}", check_judge="Is this polite? {{ answer }}", repairs=1)
-    g.add("output", "out", template="{{ draft }}")
-    g.connect("q", "draft")
-    g.connect("draft", "out")
+    g = judged_graph()
     answers = ["rude draft", '{"pass": false, "reason": "it is rude"}', "kind draft", '{"pass": true, "reason": "ok"}']
     with FakeOpenAIServer(answers=answers) as server:
         run = run_on(server.url, g)
