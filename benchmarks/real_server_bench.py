@@ -50,6 +50,8 @@ from tests.real_server.runs import real_run  # noqa: E402
 from tests.real_server.server import KINDS, MODEL_ALIAS, RunningServer, start  # noqa: E402
 
 DOC = ROOT / "docs" / "real-servers.md"
+# Everything from this line on in docs/real-servers.md is written by hand; rewriting the file keeps it.
+HAND_WRITTEN = "<!-- Written by hand from here on: real_server_bench.py keeps this part when it rewrites the file. -->"
 GRAPHS = ("sequential", "parallel", "hybrid")
 PLANS: tuple[tuple[str, Strategy], ...] = (
     ("sequential", "eager"),
@@ -301,6 +303,13 @@ def model_lines(r: Round) -> list[str]:
     ]
 
 
+def hand_written(doc: Path) -> str:
+    """The hand-written end of the doc (from ``HAND_WRITTEN`` on), kept when the tables are rewritten."""
+    text = doc.read_text() if doc.exists() else ""
+    at = text.find(HAND_WRITTEN)
+    return "\n" + text[at:] if at >= 0 else ""
+
+
 def write_doc(
     rounds: list[Round], seconds: float, arguments: str = "", max_tokens: int | None = None, together: bool = False
 ) -> str:
@@ -451,7 +460,7 @@ def main() -> int:
             rounds += done
             text = write_doc(rounds, time.monotonic() - t0, " ".join(sys.argv[1:]), args.max_tokens, args.together)
             if not args.no_write:  # after every round: a long benchmark cut short keeps what it measured
-                DOC.write_text(text)
+                DOC.write_text(text + hand_written(DOC))
                 print(f"wrote {DOC.relative_to(ROOT)} ({len(rounds)} round(s))", flush=True)
     if args.no_write:
         print(text)
