@@ -3,12 +3,15 @@ model call booked to the step, the repair attempt's request, and the failure whe
 
 from __future__ import annotations
 
+import asyncio
+import random
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from chainstudio.core.providers.base import ChatRequest, ChatResult
+from chainstudio.core.providers.base import ChatRequest, ChatResult, ProviderError, when_sent
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.checks import Verdict, cut_off_verdict, repair_request
+from chainstudio.core.run.retry import GiveUp, jitter_rng
 from chainstudio.core.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -34,13 +37,39 @@ class Repairs:
         return verdict
 
     async def judge(self, request: ChatRequest) -> ChatResult:
-        """A judge's model call, booked to the step: its tokens and cost count in the step's."""
+        """A judge's model call, booked to the step: its tokens and cost count in the step's. Like the step's
+        own attempts it waits for the rate limiter, is bounded by the step's timeout and is retried on a
+        retryable failure (429, 5xx, a dropped connection, a timeout) up to the step's retries."""
         a = self.attempts
         s = a.services
-        a.judge_calls += 1
-        result = await s.provider.stream_chat(request, lambda text, t: None)
-        a._book(result, None, request)
-        return result
+        rng: random.Random | None = None
+        tries = 0
+        while True:
+            tries += 1
+            grant = None
+            if s.limiter is not None:
+                prompt = sum(count_tokens(str(m.get("content", ""))) for m in request.messages)
+                grant = await s.limiter.acquire(prompt + request.max_tokens)
+            a.judge_calls += 1
+            when_sent(grant.confirm if grant is not None else None)
+            try:
+                call = s.provider.stream_chat(request, lambda text, t: None)
+                result = await asyncio.wait_for(call, a.call.timeout)
+            except (ProviderError, TimeoutError) as exc:
+                error = exc if isinstance(exc, ProviderError) else _judge_timeout(a.call.timeout)
+                if grant is not None:
+                    grant.settle(error.input_tokens + error.output_tokens)
+                if rng is None:
+                    rng = jitter_rng(s.seed, f"{a.step_name}:judge")
+                decision = s.policy.decide(error, tries, a.call.retries, rng)
+                if isinstance(decision, GiveUp):
+                    raise error from None
+                await s.clock.sleep(decision.delay)
+                continue
+            finally:
+                when_sent(None)
+            a._book(result, grant, request)
+            return result
 
     def repaired_call(self, answer: str, verdict: Verdict) -> PreparedCall:
         """The next attempt's call: the request followed by the rejected answer and the complaint."""
@@ -65,3 +94,7 @@ class Repairs:
         after = f" after {repaired} repair{'s' if repaired != 1 else ''}" if repaired else ""
         message = f"the answer failed its {verdict.kind} check{after}: {verdict.reason}"
         return ev.NodeFailed(s.run_id, s.clock.now(), a.step_id, message, attempt + a.judge_calls, None, *used)
+
+
+def _judge_timeout(seconds: float) -> ProviderError:
+    return ProviderError(f"the judge's answer took longer than the step's timeout ({seconds:g} s)", kind="timeout")

@@ -109,10 +109,10 @@ def test_a_step_whose_answers_are_all_cut_off_fails_saying_so():
     assert "(60) before its JSON was complete: raise Max tokens" in error
 
 
-def judged_graph() -> Graph:
+def judged_graph(judge: str = "Is this polite? {{ answer }}", **params) -> Graph:
     g = Graph("judged", inputs=[GraphInput("q", "x")])
     g.add("input", "q", input="q")
-    g.add("llm", "draft", prompt="Write about {{ inputs.q }}", check_judge="Is this polite? {{ answer }}", repairs=1)
+    g.add("llm", "draft", prompt="Write about {{ inputs.q }}", check_judge=judge, repairs=1, **params)
     g.add("output", "out", template="{{ draft }}")
     g.connect("q", "draft")
     g.connect("draft", "out")
@@ -202,3 +202,24 @@ async def _simulated(graph: Graph) -> Run:
 def test_stored_events_of_an_unknown_kind_are_left_out_when_read():
     text = event_codec.dumps([ev.NodeQueued("r", 1.0, "n")]) + '\n{"type": "NodeFromTheFuture", "run_id": "r", "t": 2}'
     assert event_codec.loads(text) == [ev.NodeQueued("r", 1.0, "n")]
+
+
+def test_a_judge_call_that_fails_once_is_retried_like_the_steps_own_calls():
+    # found on llama-server: one dropped judge request failed the whole step at once
+    graph = judged_graph("[[fail=500*1]] Is this polite? {{ answer }}")
+    with FakeOpenAIServer(answers=["kind draft", '{"pass": true, "reason": "ok"}']) as server:
+        run = run_on(server.url, graph)
+        statuses = [e["status"] for e in server.stats.log]
+    span = run.state.span_by_name("draft")
+    assert span.status == "succeeded" and run.state.outputs["out"] == "kind draft"
+    assert statuses == [200, 500, 200]
+    assert [(m.passed, m.reason) for m in span.checks] == [(True, "ok")]
+
+
+def test_a_judge_that_never_answers_fails_the_step_at_its_timeout_instead_of_hanging():
+    graph = judged_graph("[[hang]] Is this polite? {{ answer }}", timeout=0.5, retries=0)
+    with FakeOpenAIServer(answers=["kind draft"]) as server:
+        run = run_on(server.url, graph)
+    span = run.state.span_by_name("draft")
+    assert span.status == "failed"
+    assert "the judge call failed" in (span.error or "") and "timeout (0.5 s)" in (span.error or "")
