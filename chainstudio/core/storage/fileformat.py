@@ -41,7 +41,6 @@ from chainstudio.core.text_safety import escape_lone_surrogates
 FORMAT = "chainstudio/graph"
 VERSION = 3  # the newest version this release reads and writes
 PINS_VERSION = 2  # the first version with pins
-ENDPOINTS_VERSION = 3  # the first version with an LLM step's endpoint
 SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
@@ -57,24 +56,9 @@ def _from_1(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_2(doc: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 -> 3: the same document (version 3 only adds issue 15's kinds and fields)."""
-    problems = _endpoint_fields_before_3(doc)
-    if problems:
-        raise LoadError(problems)
+    """Version 2 -> 3: the same document (version 3 only adds issue 15's kinds and fields; a node of an older
+    file that uses them is refused by ``format_versions.newer_than``)."""
     return dict(doc, version=3)
-
-
-def _endpoint_fields_before_3(doc: dict[str, Any]) -> list[FileProblem]:
-    """A step's ``endpoint`` in a file of version 1 or 2 (which had none): refused, as pins in version 1."""
-    nodes = doc.get("nodes")
-    if not isinstance(nodes, list):
-        return []
-    says = f"this file says version {doc['version']}"
-    return [
-        FileProblem(f"nodes[{i}].endpoint", f"endpoint needs format version 3 ({says})")
-        for i, node in enumerate(nodes)
-        if isinstance(node, dict) and "endpoint" in node
-    ][:20]
 
 
 # version -> function turning a document of that version into one of version + 1.

@@ -168,7 +168,7 @@ def test_file_format_version_3_only_when_a_step_names_an_endpoint(tmp_path):
     assert plain["version"] == 1 and all("endpoint" not in n for n in plain["nodes"])
     old = json.loads(text)
     old["version"] = 2
-    with pytest.raises(fileformat.LoadError, match=r"nodes\[1\]\.endpoint: endpoint needs format version 3"):
+    with pytest.raises(fileformat.LoadError, match=r"nodes\[1\]\.endpoint: needs format version 3"):
         fileformat.from_document(old)
 
 
