@@ -53,7 +53,7 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 (CONFIG / "credentials.json").write_text(json.dumps({"endpoints": {"cloud": "sk-dummy-screenshot-key"}}))
 (CONFIG / "credentials.json").chmod(0o600)
 
-from make_run_screenshots import run_app  # noqa: E402
+from make_run_screenshots import grab, run_app, run_to_end  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QLineEdit  # noqa: E402
 
@@ -61,12 +61,6 @@ from chainstudio.paths import examples_dir  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
 
 SIZE = (1400, 900)  # the window's default size
-
-
-def grab(window: MainWindow, name: str) -> None:
-    path = OUT / f"endpoints-{name}.png"
-    window.screen().grabWindow(0, 0, 0, 1600, 1000).save(str(path)) if os.environ.get("DISPLAY") else None
-    print("wrote", path)
 
 
 async def main(app) -> None:
@@ -85,15 +79,11 @@ async def main(app) -> None:
     choices = next(a for a in field.actions() if a.objectName() == "endpoint_choices")
     choices.trigger()  # the ▾ button: every profile in Settings
     await asyncio.sleep(0.4)
-    grab(window, "inspector")
+    grab(window, "inspector", "endpoints", SIZE)
     field.completer().popup().hide()
 
-    window.runs.request_run()
-    await asyncio.sleep(0.3)
-    while window.runs.controller.running:
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.4)
-    grab(window, "run")
+    await run_to_end(window)
+    grab(window, "run", "endpoints", SIZE)
 
     window.runs.open_settings()
     await asyncio.sleep(0.3)
@@ -102,7 +92,7 @@ async def main(app) -> None:
     dialog.tabs.setCurrentWidget(dialog.profiles)
     dialog.profiles.names.setCurrentRow(1)
     await asyncio.sleep(0.4)
-    grab(window, "settings")
+    grab(window, "settings", "endpoints", SIZE)
     dialog.reject()
     window.close()
 

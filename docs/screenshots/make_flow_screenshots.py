@@ -24,24 +24,10 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from chainstudio.paths import examples_dir  # noqa: E402
-from docs.screenshots.make_run_screenshots import new_window, run_app  # noqa: E402
+from docs.screenshots.make_run_screenshots import grab, new_window, run_app, run_to_end  # noqa: E402
 
 SIZE = (1400, 900)  # the window's default size
 OUT = Path(__file__).resolve().parent
-
-
-def grab(window, name: str) -> None:
-    pixmap = window.screen().grabWindow(0, 0, 0, *SIZE) if os.environ.get("DISPLAY") else window.grab()
-    pixmap.save(str(OUT / f"flow-{name}.png"))
-    print("wrote", OUT / f"flow-{name}.png")
-
-
-async def finish(window) -> None:
-    window.runs.request_run()
-    await asyncio.sleep(0.3)
-    while window.runs.controller.running:
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.4)
 
 
 async def main(app) -> None:
@@ -52,14 +38,14 @@ async def main(app) -> None:
     toolbar.speed.setCurrentIndex(toolbar.speed.findData(5.0))
     window.open_path(examples_dir() / "intent-router.chain.json")
     window.view.fit()
-    await finish(window)
+    await run_to_end(window)
     window.select_node(window.document.graph.resolve("triage").id)
     await asyncio.sleep(0.3)
-    grab(window, "router-not-taken")
+    grab(window, "router-not-taken", "flow", SIZE)
 
     window.open_path(examples_dir() / "entity-map.chain.json")
     window.view.fit()
-    await finish(window)
+    await run_to_end(window)
     gantt = window.gantt_dock.widget().view
     map_id = window.document.graph.resolve("describe").id
     row = gantt.layout_.node_row(map_id)
@@ -69,7 +55,7 @@ async def main(app) -> None:
     assert (0, map_id) in gantt.expanded, "the click did not open the map's row"
     window.select_node(map_id)
     await asyncio.sleep(0.3)
-    grab(window, "map-expanded")
+    grab(window, "map-expanded", "flow", SIZE)
     app.quit()
 
 

@@ -31,10 +31,19 @@ from chainstudio.ui.main_window import MainWindow  # noqa: E402
 SIZE = (1600, 1000)
 
 
-def grab(window: MainWindow, name: str, prefix: str = "run") -> None:
-    pixmap = window.screen().grabWindow(0, 0, 0, *SIZE) if os.environ.get("DISPLAY") else window.grab()
+def grab(window: MainWindow, name: str, prefix: str = "run", size: tuple[int, int] = SIZE) -> None:
+    pixmap = window.screen().grabWindow(0, 0, 0, *size) if os.environ.get("DISPLAY") else window.grab()
     pixmap.save(str(OUT / f"{prefix}-{name}.png"))
     print("wrote", OUT / f"{prefix}-{name}.png")
+
+
+async def run_to_end(window: MainWindow, settle: float = 0.4) -> None:
+    """Press Run (as the toolbar does) and wait until the run has ended and the window has drawn it."""
+    window.runs.request_run()
+    await asyncio.sleep(0.3)
+    while window.runs.controller.running:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(settle)
 
 
 def new_window() -> MainWindow:

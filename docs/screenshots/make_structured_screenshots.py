@@ -17,17 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_run_screenshots import OUT, new_window, run_app
+from make_run_screenshots import grab, new_window, run_app, run_to_end
 
 from chainstudio.paths import examples_dir
 
 SIZE = (1400, 900)
-
-
-def grab(window, name: str) -> None:
-    pixmap = window.screen().grabWindow(0, 0, 0, *SIZE)
-    pixmap.save(str(OUT / f"structured-{name}.png"))
-    print("wrote", OUT / f"structured-{name}.png")
 
 
 async def open_example(window, name: str, speed: float) -> None:
@@ -49,14 +43,6 @@ def show_field(window, name: str) -> None:
     area.ensureWidgetVisible(editor, 0, 250)
 
 
-async def run_and_wait(window) -> None:
-    window.runs.request_run()
-    await asyncio.sleep(0.3)
-    while window.runs.controller.running:
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(0.4)
-
-
 async def main(app) -> None:
     window = new_window()
     window.setGeometry(0, 0, *SIZE)
@@ -66,21 +52,21 @@ async def main(app) -> None:
     await asyncio.sleep(0.4)
     show_field(window, "field_output_schema")
     await asyncio.sleep(0.3)
-    grab(window, "inspector")
-    await run_and_wait(window)
+    grab(window, "inspector", "structured", SIZE)
+    await run_to_end(window)
     window.select_node(window.document.graph.resolve("generate_sql").id)
     await asyncio.sleep(0.4)
-    grab(window, "repair-run")
+    grab(window, "repair-run", "structured", SIZE)
     window.output_dock.raise_()
     await asyncio.sleep(0.3)
-    grab(window, "repair-output")
+    grab(window, "repair-output", "structured", SIZE)
     window.gantt_dock.raise_()
     await open_example(window, "headline-pick-best", 5.0)
-    await run_and_wait(window)
+    await run_to_end(window)
     window.select_node(window.document.graph.resolve("best").id)
     window.output_dock.raise_()
     await asyncio.sleep(0.4)
-    grab(window, "pick-best")
+    grab(window, "pick-best", "structured", SIZE)
     window.close()
 
 
