@@ -10,7 +10,7 @@ FILES = [str(EXAMPLES / f"research-{name}.chain.json") for name in ("sequential"
 
 def test_bench_prints_the_seed_table_with_marks_and_speedups(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    code = main(["bench", *FILES, "--speed", "40", "--json", str(out)])
+    code = main(["bench", *FILES, "--speed", "10", "--json", str(out)])
     text = capsys.readouterr().out
     assert code == 0
     assert "Strategy" in text and "Latency" in text and "Tokens" in text and "Calls" in text and "Cost" in text
