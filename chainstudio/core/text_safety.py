@@ -10,6 +10,10 @@ carries scrubbed text; error messages printed outside a run go through it too. A
 two streamed chunks is caught by ``StreamScrubber``, which holds back a chunk's tail while it could be
 the start of a secret.
 
+A secret is registered with the forms it may be quoted back in (``secret_forms``: stripped of
+surrounding whitespace, repr-escaped, percent-encoded, base64-encoded at any alignment), so an echo in
+any of them is masked too.
+
 Registered secrets are kept for the life of the process (a set of strings; the same key registered twice
 is one entry). Values shorter than ``MIN_SECRET_CHARS`` are not registered: scrubbing ``"abc"`` out of
 every text would mangle answers, and such a value is no credential worth the name.
@@ -27,26 +31,34 @@ import threading
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 MIN_SECRET_CHARS = 6
+MIN_ENCODED_CHARS = 12  # an encoded form shorter than this could turn up in ordinary text by chance
 MASK = "***"
 
 _lock = threading.Lock()
 _secrets: frozenset[str] = frozenset()
 _pattern: re.Pattern[str] | None = None
+_tails: dict[str, list[str]] = {}  # the secrets' proper prefixes by their last character (StreamScrubber)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def register_secret(value: str | None) -> None:
-    """Scrub ``value`` (and its percent-encoded form) out of every text from now on."""
-    global _secrets, _pattern
-    if not value or len(value) < MIN_SECRET_CHARS:
+    """Scrub ``value`` out of every text from now on, in the forms a server or a library may quote it in
+    (``secret_forms``)."""
+    global _secrets, _pattern, _tails
+    if not value or len(value.strip()) < MIN_SECRET_CHARS:
         return
-    forms = {value, _percent_encoded(value)}
+    forms = secret_forms(value)
     with _lock:
         if forms <= _secrets:
             return
         _secrets = _secrets | forms
         # longest first, so a secret that contains another is masked whole
         _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
+        tails: dict[str, list[str]] = {}
+        for secret in _secrets:  # every proper prefix, by its last character, longest first
+            for n in range(1, len(secret)):
+                tails.setdefault(secret[n - 1], []).append(secret[:n])
+        _tails = {c: sorted(set(p), key=len, reverse=True) for c, p in tails.items()}
 
 
 def register_url_secrets(url: str | None) -> None:
@@ -104,10 +116,32 @@ def escape_lone_surrogates(json_text: str) -> str:
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
 
 
-def _percent_encoded(value: str) -> str:
+def secret_forms(value: str) -> set[str]:
+    """``value`` as a server, a proxy or a library may quote it back: itself and without surrounding
+    whitespace (a key pasted with a newline shows as ``...\\n`` in a repr), escaped as in a repr,
+    percent-encoded (upper- and lower-case hex, every byte or only the unsafe ones), and base64-encoded
+    (standard and URL-safe alphabets, at each of the three byte alignments it can have inside a longer
+    encoded text such as ``Bearer KEY`` or ``user:KEY``; only the characters that depend on the value
+    alone, and only when there are at least ``MIN_ENCODED_CHARS`` of them)."""
     from urllib.parse import quote
 
-    return quote(value, safe="")
+    core = value.strip()
+    forms = {value, core}
+    for text in (value, core):
+        forms.add(text.encode("unicode_escape").decode("ascii"))
+        encoded = quote(text, safe="")
+        every = "".join(f"%{b:02X}" for b in text.encode("utf-8"))
+        for form in (encoded, every):
+            forms.update((form, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), form)))
+    raw = core.encode("utf-8")
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        first = -(-8 * shift // 6)  # the first character made of the value's bits only
+        last = (8 * (shift + len(raw)) - 6) // 6  # the last one
+        middle = encoded[first : last + 1]
+        if len(middle) >= MIN_ENCODED_CHARS:
+            forms.update((middle, middle.replace("+", "-").replace("/", "_")))
+    return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
 
 
 class StreamScrubber:
@@ -123,7 +157,7 @@ class StreamScrubber:
             out, self._held = self._held + chunk, ""
             return scrub(out) if out else out
         text = scrub(self._held + chunk)
-        keep = _held_tail(text, secrets)
+        keep = _held_tail(text)
         self._held = text[len(text) - keep :] if keep else ""
         return text[: len(text) - keep]
 
@@ -132,15 +166,15 @@ class StreamScrubber:
         return scrub(out)
 
 
-def _held_tail(text: str, secrets: frozenset[str]) -> int:
-    """The length of the longest tail of ``text`` that is a proper prefix of a secret."""
-    best = 0
-    for secret in secrets:
-        for n in range(min(len(secret) - 1, len(text)), best, -1):
-            if text.endswith(secret[:n]):
-                best = n
-                break
-    return best
+def _held_tail(text: str) -> int:
+    """The length of the longest tail of ``text`` that is a proper prefix of a secret (only the prefixes
+    ending in ``text``'s last character are tried: a few, however many chunks stream)."""
+    if not text:
+        return 0
+    for prefix in _tails.get(text[-1], ()):
+        if text.endswith(prefix):
+            return len(prefix)
+    return 0
 
 
 # --- the terminal -------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ text such as ``<|endoftext|>`` is counted as ordinary text, never refused.
 ``count_tokens`` caches short texts (the same prompts and paragraphs are counted again and again);
 long texts are cached a few at a time, so the cache never holds more than a few megabytes of them.
 On an event loop, ``count_tokens_off_loop`` counts a text longer than ``OFF_LOOP_CHARS`` (a few
-milliseconds of work) in a worker thread, so that a long answer or prompt never holds the loop up.
+milliseconds of work) in a worker thread, so that a long answer or prompt never holds the loop up; where a
+count cannot wait for a thread (a callback per streamed chunk, a failed attempt's estimate),
+``count_tokens_bounded`` estimates a long text from a few samples.
 """
 
 from __future__ import annotations
@@ -163,6 +165,23 @@ def count_tokens(text: str) -> int:
     return _count_short(text) if len(text) <= _LONG_TEXT else _count_long(text)
 
 
+_SAMPLE_CHARS = 1024  # one piece of a long text counted by ``count_tokens_bounded``
+TEMPLATE_COUNT_CHARS = 100_000  # what a template's ``tokens`` filter counts exactly (about 0.1 s)
+
+
+def count_tokens_bounded(text: str, chars: int = OFF_LOOP_CHARS) -> int:
+    """``count_tokens(text)`` where the work must stay bounded whatever the text: exact up to ``chars``
+    characters; beyond, extrapolated from evenly spaced pieces of ``_SAMPLE_CHARS`` that add up to about
+    ``chars`` (an estimate, within a few per cent on ordinary text). With the default, a millisecond or two:
+    for code on an event loop that cannot wait for a long count."""
+    if len(text) <= chars:
+        return count_tokens(text)
+    samples = max(2, chars // _SAMPLE_CHARS)
+    step = (len(text) - _SAMPLE_CHARS) // (samples - 1)
+    sampled = sum(count_tokens(text[i * step : i * step + _SAMPLE_CHARS]) for i in range(samples))
+    return max(1, round(sampled * len(text) / (samples * _SAMPLE_CHARS)))
+
+
 async def count_tokens_off_loop(text: str) -> int:
     """``count_tokens(text)``, in a worker thread when ``text`` is longer than ``OFF_LOOP_CHARS``."""
     if len(text) <= OFF_LOOP_CHARS:
@@ -178,8 +197,16 @@ async def count_all_off_loop(texts: Sequence[str]) -> int:
     return total
 
 
+_MAX_TOKEN_CHARS = 128  # o200k_base's longest token is 128 bytes, so never more characters
+
+
 def truncate_to_tokens(text: str, limit: int, marker: str = "…") -> str:
-    ids = encode(text)
+    """``text`` cut to its first ``limit`` tokens (then ``marker``). Only the start that can hold them is
+    encoded, so cutting a long text costs what the limit does, not what the text does."""
+    head = text[: (limit + 2) * _MAX_TOKEN_CHARS]
+    ids = encode(head)
+    if len(ids) <= limit and len(head) < len(text):
+        ids = encode(text)  # the start held fewer tokens than the limit after all (never for real text)
     if len(ids) <= limit:
         return text
     return _encoding().decode(ids[:limit]) + marker

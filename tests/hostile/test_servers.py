@@ -164,3 +164,36 @@ def test_a_long_prompt_under_a_budget_is_counted_off_the_loop(counted_on):
     assert state.span_by_name("ask").status == "succeeded"
     assert len(counted_on) >= 2, counted_on  # the budget's estimate and the provider's count
     assert not [c for c in counted_on if c[0] in loop_threads], "a long text was counted on the event loop"
+
+
+def _run_in_loop(url: str, prompt: str, loop_threads: list[int], **context) -> RunState:
+    async def main():
+        loop_threads.append(threading.get_ident())
+        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
+        graph = Graph("long")
+        graph.add("llm", "hostile", prompt=prompt, retries=0, max_tokens=100_000, timeout=60.0)
+        try:
+            return await Run(graph, RunContext(provider=provider, **context)).execute()
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(main())
+
+
+def test_one_huge_chunk_under_a_budget_is_not_counted_on_the_loop(server, counted_on):
+    # held out: the budget counted every chunk as it streamed, on the loop (200,000 characters: ~0.2 s)
+    loop_threads: list[int] = []
+    state = _run_in_loop(server.url, "[[hostile=one_huge_chunk]] [[size=200000]]", loop_threads, token_cap=10**7)
+    span = state.span_by_name("hostile")
+    assert span.status == "succeeded" and len(span.output) == 200_000
+    assert span.tokens_estimated  # usage of 5 tokens for 200,000 characters is not believed
+    assert not [c for c in counted_on if c[0] in loop_threads], "a long text was counted on the event loop"
+
+
+def test_a_dropped_stream_after_a_long_prompt_is_estimated_without_holding_the_loop(server, counted_on):
+    # held out: a failed attempt's prompt and partial answer were counted on the loop
+    loop_threads: list[int] = []
+    state = _run_in_loop(server.url, "[[drop*1]] [[tokens=400]] " + "lorem ipsum " * 20_000, loop_threads)
+    span = state.span_by_name("hostile")
+    assert span.status == "failed" and span.tokens_estimated and span.input_tokens > 20_000
+    assert not [c for c in counted_on if c[0] in loop_threads], "a long text was counted on the event loop"

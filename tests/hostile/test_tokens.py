@@ -42,3 +42,25 @@ def test_the_long_text_cache_holds_only_a_few_texts():
     for i in range(20):
         count_tokens(f"{i} " + "word " * 2000)
     assert tokens._count_long.cache_info().currsize <= 8
+
+
+PATHOLOGICAL = {
+    "one char": "x" * 60_000,
+    "combining marks": "a" + "\u0301" * 30_000,
+    "emoji ZWJ": "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466" * 5_000,
+    "CJK": "".join(chr(0x4E00 + (i * 7919) % 20_000) for i in range(30_000)),
+    "no spaces": "".join(random.Random(3).choice(string.ascii_letters + string.digits + "+/") for _ in range(60_000)),
+    "zalgo": "".join(c + "\u0336\u0337\u0338" * 3 for c in "overwritten " * 3_000),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_a_bounded_count_reads_only_short_pieces_and_stays_near_the_count(name, monkeypatch):
+    text = PATHOLOGICAL[name]
+    exact = count_tokens(text)
+    read: list[int] = []
+    real = tokens.count_tokens
+    monkeypatch.setattr(tokens, "count_tokens", lambda t: (read.append(len(t)), real(t))[1])
+    estimate = tokens.count_tokens_bounded(text * 30)  # up to 2 MB: what a callback on the loop may get
+    assert read and max(read) <= tokens.OFF_LOOP_CHARS  # never the whole text
+    assert exact * 30 / 3 <= estimate <= exact * 30 * 3, (estimate, exact * 30)

@@ -16,6 +16,8 @@ server's ``echo_auth=True`` also makes every error body repeat the request's ``A
     slowloris        the first event one byte every 0.2 s, forever
     huge_headers     a response with a 200 KB header
     long_no_usage    a 30,000-character answer in one paragraph, without usage
+
+and the held-out modes of the second round (``heldout.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from tests.support import heldout
 
 if TYPE_CHECKING:
     from tests.support.fake_openai_server import FakeOpenAIServer
@@ -41,6 +45,8 @@ def echo(request: web.Request) -> str:
 
 async def answer(mode: str, server: FakeOpenAIServer, request: web.Request, entry: dict[str, Any], model: str) -> Any:
     entry["hostile"] = mode
+    if mode in heldout.MODES:  # the second round's modes
+        return await heldout.answer(mode, server, request, entry, model)
     if mode in ("echo_key_500", "echo_key_400", "markup_error"):
         status = 400 if mode != "echo_key_500" else 500
         message = HOSTILE_TEXT if mode == "markup_error" else f"bad request, you sent {echo(request)}"

@@ -33,7 +33,7 @@ from chainstudio.core.graph.sandbox import (
     cpu_budget,
     safe_range,
 )
-from chainstudio.core.tokens import count_tokens, load_tokenizer, truncate_to_tokens
+from chainstudio.core.tokens import TEMPLATE_COUNT_CHARS, count_tokens_bounded, load_tokenizer, truncate_to_tokens
 
 __all__ = ["MAX_POWER_BITS", "MAX_RANGE", "MAX_RESULT_CHARS", "TemplateInputs", "TemplateProblem", "TemplateTooSlow"]
 
@@ -102,7 +102,9 @@ class TemplateInputs:
 
 
 def _tokens(value: Any) -> int:
-    return count_tokens(str(value))
+    """The ``tokens`` filter: exact up to ``TEMPLATE_COUNT_CHARS`` characters, estimated from samples beyond
+    (a 2 MB text of CJK would take longer to count exactly than a render may take)."""
+    return count_tokens_bounded(str(value), TEMPLATE_COUNT_CHARS)
 
 
 class _Environment(BoundedEnvironment):

@@ -11,9 +11,10 @@ its ``retry-after-ms`` / ``retry-after`` wish; a stream that stops midway is a r
 A structured request's ``response_format`` falls back as the server requires (``response_format``).
 
 Usage is checked before it is believed (``server_usage``): negative, non-integer or absurd figures (more
-output tokens than the answer has bytes, more than ``ABSURD_TOKENS``) are refused and replaced by an
-estimate. ``usage.prompt_tokens_details.cached_tokens`` is read (the prompt tokens the server took from
-its cache). The result names the model that answered (the response's ``model``).
+output tokens than the answer has bytes, more than ``ABSURD_TOKENS``, less than half the offline
+tokenizer's count) are refused and replaced by an estimate. ``usage.prompt_tokens_details.cached_tokens``
+is read (the prompt tokens the server took from its cache). The result names the model that answered (the
+response's ``model``).
 
 A server that sends no usage (llama-cpp-python's, for one) has its tokens estimated offline, and the
 result says so (``tokens_estimated``): the output never above ``max_tokens``, exactly ``max_tokens`` when
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
+from chainstudio.core.providers import stream_limits
 from chainstudio.core.providers.base import (
     ChatRequest,
     ChatResult,
@@ -57,7 +59,13 @@ from chainstudio.core.providers.base import (
 from chainstudio.core.providers.response_format import ResponseFormats
 from chainstudio.core.providers.server_tokens import ServerTokenizer
 from chainstudio.core.text_safety import StreamScrubber, redact_url, register_secret, register_url_secrets, scrub
-from chainstudio.core.tokens import OFF_LOOP_CHARS, count_all_off_loop, count_tokens, count_tokens_off_loop
+from chainstudio.core.tokens import (
+    OFF_LOOP_CHARS,
+    count_all_off_loop,
+    count_tokens,
+    count_tokens_bounded,
+    count_tokens_off_loop,
+)
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, Timeout
@@ -67,6 +75,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 ABSURD_TOKENS = 100_000_000  # no single call's usage is larger: a server reporting more is not believed
+UNDERCOUNT = 2  # a server's count below 1/2 of the offline tokenizer's is not believed (tokenizers differ less)
 INTERRUPTED = (
     "the server cut this stream off when another request arrived; it serves one request at a time: "
     "set concurrency 1, or start it with --interrupt_requests False"
@@ -87,7 +96,8 @@ class OpenAISettings:
 
     def resolved_api_key(self, env: Mapping[str, str] | None = None) -> str | None:
         env = os.environ if env is None else env
-        return self.api_key or env.get(self.api_key_env) or None
+        key = (self.api_key or env.get(self.api_key_env) or "").strip()  # a pasted newline is no part of a key
+        return key or None
 
 
 class OpenAICompatProvider:
@@ -119,6 +129,7 @@ class OpenAICompatProvider:
                 base_url=self.base_url,
                 max_retries=0,
                 organization=self.settings.organization,
+                http_client=stream_limits.http_client(),  # every response body bounded
             )
         self._client = client
         self.label = f"OpenAI-compatible · {self.shown_url}"
@@ -189,17 +200,25 @@ class OpenAICompatProvider:
         finish_reason: str | None = None
         model = request.model
         received = False  # a chunk came back: the server had processed the prompt
+        limit, size = stream_limits.answer_limit(request.max_tokens), 0
+        choices = _AnswerChoice()
         try:
             async with stream:
-                async for chunk in stream:
+                end = stream_limits.AnswerEnd(stream)  # complete once finished and counted, [DONE] or not
+                async for chunk in end:
                     received = True
                     request_id = request_id or _short_text(getattr(chunk, "id", None))
                     model = _short_text(getattr(chunk, "model", None)) or model
                     if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
-                    for choice in chunk.choices or ():
+                        end.usage_seen()
+                    for choice in choices.of(chunk):
                         text = _chunk_text(choice)
                         if text:
+                            size += len(text)
+                            if size > limit:
+                                message = stream_limits.too_long(size, request.max_tokens)
+                                raise _dropped(received, [*parts, text], request, message, kind="other")
                             now = self.clock.now()
                             if first_token_at is None:
                                 first_token_at = now
@@ -211,11 +230,12 @@ class OpenAICompatProvider:
                                 on_delta(shown, now)
                         if choice.finish_reason:
                             finish_reason = _short_text(choice.finish_reason) or "stop"
+                            end.finished()
         except openai.APIError as exc:  # a broken connection while reading
             raise _dropped(received, parts, request, scrub(f"stream broke off: {_cause(exc)}")) from None
         except ProviderError:
             raise
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:  # not the chunks' shape
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:  # not chunks
             raise ProviderError(
                 scrub(f"the server sent a malformed stream ({type(exc).__name__}: {_first_line(exc)})"),
                 kind="other",
@@ -253,7 +273,7 @@ _PARAGRAPH_CUT = re.compile(r"\n(?=[^\W_])")
 
 
 def _prompt_tokens(request: ChatRequest) -> int:
-    return sum(count_tokens(m.get("content", "")) for m in request.messages)
+    return sum(count_tokens_bounded(m.get("content", "")) for m in request.messages)
 
 
 def _dropped(
@@ -264,7 +284,7 @@ def _dropped(
     partial = scrub("".join(parts))
     if not received:
         return ProviderError(message, kind=kind, partial_text=partial)
-    output = min(count_tokens(partial), request.max_tokens)
+    output = min(count_tokens_bounded(partial), request.max_tokens)  # an estimate, on the loop: bounded
     return ProviderError(
         message,
         kind=kind,
@@ -287,8 +307,9 @@ async def output_guess(request: ChatRequest, text: str, finish_reason: str | Non
 def server_usage(usage: Any, request: ChatRequest, text: str) -> tuple[int, int, int] | None:
     """(prompt, completion, cached) tokens from a response's ``usage``, or None when there is none or it
     cannot be true: a figure that is not a whole number, negative, over ``ABSURD_TOKENS``, more output
-    tokens than the answer's bytes (beyond the reasoning tokens it declares), or more cached than prompt
-    tokens."""
+    tokens than the answer's bytes (beyond the reasoning tokens it declares), fewer than half the tokens the
+    offline tokenizer finds in the answer or the prompt (``UNDERCOUNT``: a lying server would let a budget be
+    crossed), or more cached than prompt tokens."""
     if usage is None:
         return None
     prompt = _whole(getattr(usage, "prompt_tokens", None))
@@ -301,8 +322,13 @@ def server_usage(usage: Any, request: ChatRequest, text: str) -> tuple[int, int,
     reasoning = _whole(getattr(output_details, "reasoning_tokens", None) or 0) if output_details is not None else 0
     if cached is None or reasoning is None or cached > prompt:
         return None
-    if completion - reasoning > len(text.encode("utf-8")) + 16:
+    size = len(text.encode("utf-8"))
+    if completion - reasoning > size + 16:
         return None  # more tokens than the text could hold: not this answer's count
+    if completion * UNDERCOUNT < count_tokens_bounded(text):
+        return None  # far fewer tokens than the text has: an undercount (a budget would believe it)
+    if prompt * UNDERCOUNT < sum(count_tokens_bounded(str(m.get("content", ""))) for m in request.messages):
+        return None
     return prompt, completion, cached
 
 
@@ -397,6 +423,30 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 # --- hostile values in chunks ------------------------------------------------------------------------
+class _AnswerChoice:
+    """The answer is one choice (we ask for one): the index of the first choice a chunk carries. Choices
+    with another index (a server that sends several, or out-of-range ones) are not part of it."""
+
+    def __init__(self) -> None:
+        self._index: object = _UNSET
+
+    def of(self, chunk: Any) -> list[Any]:
+        found = getattr(chunk, "choices", None) or ()
+        if not isinstance(found, (list, tuple)):
+            raise TypeError(f"choices is {type(found).__name__}, not a list")
+        mine = []
+        for choice in found:
+            index = getattr(choice, "index", None)
+            if self._index is _UNSET:
+                self._index = index
+            if index == self._index:
+                mine.append(choice)
+        return mine
+
+
+_UNSET = object()
+
+
 def _chunk_text(choice: Any) -> str | None:
     """A streamed choice's content: text, or nothing. Anything else is not an answer (ProviderError)."""
     delta = getattr(choice, "delta", None)

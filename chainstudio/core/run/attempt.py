@@ -40,7 +40,7 @@ from chainstudio.core.run.repairs import Repairs
 from chainstudio.core.run.retry import GiveUp, RetryPolicy, jitter_rng
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.usage import Counter, Spent, StepUsage
-from chainstudio.core.tokens import count_tokens
+from chainstudio.core.tokens import count_tokens_bounded
 
 Emit = Callable[[ev.RunEvent], None]
 
@@ -60,8 +60,11 @@ class PreparedCall:
     cache_request: ChatRequest | None = None  # the first request, once a repair changed ``request``
 
     def prompt_tokens(self) -> int:
-        """The prompt's tokens by the offline tokenizer (an estimate of what the server counts)."""
-        return count_tokens(self.system) + count_tokens(self.prompt)
+        """The prompt's tokens by the offline tokenizer (an estimate of what the server counts): as counted
+        for ``estimated_tokens`` when it was, else a bounded count (this runs on the event loop)."""
+        if self.estimated_tokens:
+            return max(0, self.estimated_tokens - self.request.max_tokens)
+        return count_tokens_bounded(self.system) + count_tokens_bounded(self.prompt)
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,7 @@ class StepAttempts:
                     self._on_first_token()
             s.emit(ev.NodeOutputDelta(s.run_id, t, nid, attempt, text))
             if budget is not None:
-                self._live_tokens += count_tokens(text)
+                self._live_tokens += count_tokens_bounded(text)  # one huge chunk must not hold the loop
                 used = prompt_tokens + self._live_tokens
                 cost = None
                 if budget.cost_cap is not None:
@@ -321,7 +324,7 @@ class StepAttempts:
             return
         # counted while streaming (under a budget: a server past max_tokens shows here), else a guess
         # that never exceeds max_tokens
-        output = self._live_tokens or min(count_tokens(text), self.call.request.max_tokens)
+        output = self._live_tokens or min(count_tokens_bounded(text), self.call.request.max_tokens)
         spent = Spent(self.call.request, text, self.call.prompt_tokens(), output, self.call.request.model, 0, True)
         self._add(spent, grant)
 

@@ -6,7 +6,7 @@ never started, so pricing makes no network calls.
 Overrides are a mapping ``model -> {"input": $ per million input tokens, "output": $ per million output
 tokens}`` (optionally ``"cached_input"``: $ per million prompt tokens read from the server's cache; the
 input price when absent), given as a dict or a JSON file; they take precedence over the table. Prices
-must be finite and not negative.
+must be finite, not negative and at most ``MAX_PRICE`` (a price of 1e400 would make every cost infinite).
 
 A call is priced by the model that answered it (the response's ``model``); a dated snapshot of the model
 asked for (``gpt-4o-2024-08-06`` for ``gpt-4o``) falls back to the asked model's price, any other unknown
@@ -38,6 +38,7 @@ MILLION = Decimal(1_000_000)
 BATCH_DISCOUNT = Decimal("0.5")
 BATCH_SOURCE = "50 % of the standard price (OpenAI Batch API: https://platform.openai.com/docs/guides/batch)"
 MAX_PRICES_BYTES = 1024 * 1024
+MAX_PRICE = Decimal(100_000)  # $ per million tokens: 160x the dearest model's; more is a typo or an attack
 
 
 def _reason(exc: BaseException) -> str:
@@ -199,7 +200,7 @@ def _parse_price(model: str, value: Any) -> ModelPrice:
         shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
         raise PricingError(
             f'price for {model!r} must be {{"input": $/M tokens, "output": $/M tokens}} with finite, '
-            f"non-negative numbers, got {shown}"
+            f"non-negative numbers up to {MAX_PRICE:,}, got {shown}"
         )
     return price
 
@@ -213,11 +214,11 @@ def _amount(value: Any) -> Decimal:
     amount = Decimal(str(value))
     if not _sane(amount):
         raise ValueError("not a sane price")
-    return amount
+    return amount if amount else Decimal(0)  # -0 is 0 (a cost of "-$0.00" helps no one)
 
 
 def _sane(amount: Decimal) -> bool:
-    return amount.is_finite() and amount >= 0
+    return amount.is_finite() and 0 <= amount <= MAX_PRICE
 
 
 @dataclass(frozen=True)

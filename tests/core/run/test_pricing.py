@@ -116,3 +116,24 @@ def test_a_snapshot_of_the_asked_model_is_priced_as_it_but_another_model_is_unkn
     pricing = Pricing()
     assert pricing.call_cost("gemma", "gpt-4o", 1000, 1000) is None  # never the asked model's rate
     assert pricing.call_cost("gpt-4o", "gpt-4o", 1000, 0) == pytest.approx(0.0025)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"m": {"input": "1e400", "output": 1}},  # held out: a cost of 1e400 is infinite once it is a float
+        {"m": {"input": 10**400, "output": 1}},
+        {"m": {"input": 1, "output": 1e300}},
+        {"m": {"input": 1, "output": 1, "cached_input": 10**6}},
+    ],
+)
+def test_prices_beyond_any_real_price_are_refused(bad):
+    with pytest.raises(PricingError, match="up to 100,000"):
+        Pricing(bad)
+
+
+def test_odd_but_real_prices_are_read_as_numbers():
+    pricing = Pricing({"neg-zero": {"input": -0.0, "output": "-0"}, "tiny": {"input": 5e-324, "output": 0}})
+    cost = pricing.cost("neg-zero", 1000, 1000)
+    assert cost == 0 and not cost.is_signed()  # never shown as "-$0.0000"
+    assert pricing.cost_usd("tiny", 10**8, 0) == pytest.approx(0.0)
