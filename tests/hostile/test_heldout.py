@@ -18,6 +18,7 @@ from chainstudio.core.text_safety import secret_forms
 from chainstudio.core.tokens import count_tokens
 from tests.hostile.helpers import assert_clean, cli
 from tests.support.fake_openai_server import FakeOpenAIServer
+from tests.support.heldout import KEY_MODES
 
 KEY = "sk-HELD/OUT+key=7f3a9c2e51d04b8a"  # "/+=" so that percent-encoding changes it
 
@@ -28,11 +29,7 @@ def server():
         yield running
 
 
-def run_mode(url: str, prompt: str, *, timeout: float = 10.0, max_tokens: int = 512, token_cap: int | None = None):
-    graph = Graph("held-out")
-    graph.add("llm", "hostile", prompt=prompt, retries=0, timeout=timeout, max_tokens=max_tokens)
-    graph.add("llm", "plain", prompt="a plain question", retries=0, timeout=10.0)
-
+def run_graph(url: str, graph: Graph, token_cap: int | None = None) -> Run:
     async def main():
         provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test-held-out"))
         run = Run(graph, RunContext(provider=provider, token_cap=token_cap))
@@ -42,25 +39,20 @@ def run_mode(url: str, prompt: str, *, timeout: float = 10.0, max_tokens: int = 
             await provider.aclose()
         return run
 
-    run = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def run_mode(url: str, prompt: str, *, timeout: float = 10.0, max_tokens: int = 512, token_cap: int | None = None):
+    graph = Graph("held-out")
+    graph.add("llm", "hostile", prompt=prompt, retries=0, timeout=timeout, max_tokens=max_tokens)
+    graph.add("llm", "plain", prompt="a plain question", retries=0, timeout=10.0)
+    run = run_graph(url, graph, token_cap)
     plain = run.state.span_by_name("plain")
     assert plain.status == "succeeded", plain.error or plain.skip_reason
     return run.state.span_by_name("hostile")
 
 
 # --- class 1: the key ------------------------------------------------------------------------------------
-KEY_MODES = (
-    "key_in_headers",
-    "key_nested_error",
-    "key_fastapi_422",
-    "key_b64",
-    "key_urlenc",
-    "key_escaped",
-    "key_error_event",
-    "key_1char_stream",
-    "key_in_finish",
-    "key_redirect",
-)
 
 
 def test_a_key_quoted_back_in_any_form_is_scrubbed_everywhere(tmp_path):
@@ -134,14 +126,7 @@ def test_declared_hidden_tokens_are_believed_and_stop_the_later_calls(server):
     graph.add("llm", "b", prompt="after {{ a }}", retries=0)
     graph.connect("a", "b")
 
-    async def main():
-        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="sk-test-held-out"))
-        try:
-            return await Run(graph, RunContext(provider=provider, token_cap=2000)).execute()
-        finally:
-            await provider.aclose()
-
-    state = asyncio.run(main())
+    state = run_graph(server.url, graph, token_cap=2000).state
     assert state.span_by_name("a").output_tokens == 100_000
     assert state.span_by_name("b").status == "skipped" and "token cap" in state.span_by_name("b").skip_reason
 

@@ -85,18 +85,22 @@ class _BoundedBody:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         since = 0  # bytes since the last boundary
         tail = b""  # the previous part's last bytes: a boundary may straddle two parts
-        async for part in self._inner:
-            window = tail + part
-            cut = max((window.rfind(b) + len(b) if window.rfind(b) >= 0 else -1) for b in _BOUNDARIES)
-            since = len(window) - cut if cut >= 0 else since + len(part)
-            if since > MAX_EVENT_BYTES:
-                raise ProviderError(
-                    f"the server sent over {MAX_EVENT_BYTES // (1024 * 1024)} MB without ending an event: not read",
-                    kind="other",
-                    retryable=False,
-                )
-            tail = window[-3:]
-            yield part
+        parts = self._inner.__aiter__()
+        try:
+            async for part in parts:
+                window = tail + part
+                cut = max((window.rfind(b) + len(b) if window.rfind(b) >= 0 else -1) for b in _BOUNDARIES)
+                since = len(window) - cut if cut >= 0 else since + len(part)
+                if since > MAX_EVENT_BYTES:
+                    raise ProviderError(
+                        f"the server sent over {MAX_EVENT_BYTES // (1024 * 1024)} MB without ending an event: not read",
+                        kind="other",
+                        retryable=False,
+                    )
+                tail = window[-3:]
+                yield part
+        finally:
+            await _close(parts)  # here, on this loop: not later, by the garbage collector
 
     async def aclose(self) -> None:
         close = getattr(self._inner, "aclose", None)
@@ -127,12 +131,18 @@ class AnswerEnd:
     async def __anext__(self) -> Any:
         if self._finished_at is None:
             return await self._chunks.__anext__()
-        if self._usage_after_finish:
-            raise StopAsyncIteration
         left = self._finished_at + FINISH_GRACE - time.monotonic()
-        if left <= 0:
+        if self._usage_after_finish or left <= 0:
+            await _close(self._chunks)
             raise StopAsyncIteration
         try:
             return await asyncio.wait_for(self._chunks.__anext__(), left)
         except TimeoutError:
+            await _close(self._chunks)
             raise StopAsyncIteration from None
+
+
+async def _close(iterator: Any) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()

@@ -60,8 +60,7 @@ class PreparedCall:
     cache_request: ChatRequest | None = None  # the first request, once a repair changed ``request``
 
     def prompt_tokens(self) -> int:
-        """The prompt's tokens by the offline tokenizer (an estimate of what the server counts): as counted
-        for ``estimated_tokens`` when it was, else a bounded count (this runs on the event loop)."""
+        """The prompt's offline token count: as counted for ``estimated_tokens``, else bounded (on the loop)."""
         if self.estimated_tokens:
             return max(0, self.estimated_tokens - self.request.max_tokens)
         return count_tokens_bounded(self.system) + count_tokens_bounded(self.prompt)

@@ -38,7 +38,7 @@ MILLION = Decimal(1_000_000)
 BATCH_DISCOUNT = Decimal("0.5")
 BATCH_SOURCE = "50 % of the standard price (OpenAI Batch API: https://platform.openai.com/docs/guides/batch)"
 MAX_PRICES_BYTES = 1024 * 1024
-MAX_PRICE = Decimal(100_000)  # $ per million tokens: 160x the dearest model's; more is a typo or an attack
+MAX_PRICE = Decimal(10_000_000)  # $ per million tokens ($10 a token): more is a typo or an attack
 
 
 def _reason(exc: BaseException) -> str:
