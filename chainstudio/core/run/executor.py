@@ -42,7 +42,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, generations
@@ -145,7 +145,7 @@ class Run:
         self._lanes = Lanes(lanes, self._services, context)
         self._reuse.endpoints = self._lanes.cache_endpoints(self.graph.nodes.values())
         self._scheduler = Scheduler(
-            self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
+            self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency, defer=_soon
         )
         self._flow = FlowSteps(  # map and route steps
             self._services,
@@ -476,6 +476,11 @@ class _RenderedOffLoop:
             return reused
         attempts = run._calls[step] = run._attempts(step, node, call)
         return await attempts.run()
+
+
+def _soon(function: Callable[[], None]) -> None:
+    """The scheduler's way back to a long admission: the next loop turn (other work goes first)."""
+    asyncio.get_running_loop().call_soon(function)
 
 
 def _model_of(node: Node) -> str | None:

@@ -16,7 +16,9 @@ when the answer stalls (no chunk) for that long, or when it goes on for that lon
 numbers per chunk and one timer per attempt.
 A check that runs late because the event loop was held (this process busy, e.g. loading the tokenizer on
 a first run) does not fail the attempt: the answer may be waiting in the socket, so the check is put off by
-as long as it was late, and fails only if no progress shows by then.
+as long as it was late, and fails only if no progress shows by then. Time a request waits in a queue of the
+provider's own (``queued``: the simulated provider generates one answer at a time, on this process's CPU, so
+9,997 calls started at once wait seconds for their turn) is not the model's either: the timer stops then.
 """
 
 from __future__ import annotations
@@ -124,9 +126,12 @@ class Watchdog:
         self._scheduled = 0.0  # loop time the pending check is due
         self._handle: asyncio.TimerHandle | None = None
         self._closed = False
+        self._accepted = False  # the server is thought to take the request (``arm``)
+        self._queued = False  # the provider holds the request in a queue of its own (``queued``)
 
     def arm(self) -> None:
-        if self.seconds is None or self._closed or self._handle is not None:
+        self._accepted = True
+        if self.seconds is None or self._closed or self._handle is not None or self._queued:
             return
         self._last = self._loop.time()
         self._schedule(self._last + self.clock.real(self.seconds))
@@ -135,8 +140,21 @@ class Watchdog:
         self._scheduled = at
         self._handle = self._loop.call_at(at, self._check)
 
+    def queued(self, waiting: bool) -> None:
+        """The provider holds the request in a queue of its own (True: the timer stops) or has taken it up
+        (False: the timer starts again, if the server is thought to take it)."""
+        self._queued = waiting
+        if waiting:
+            self._stop()
+        elif self._accepted:
+            self.arm()
+
     def disarm(self) -> None:
         """Stop timing until ``arm()`` (the request is queued at the server after all)."""
+        self._accepted = False
+        self._stop()
+
+    def _stop(self) -> None:
         if self._handle is not None and not self.first_token:
             self._handle.cancel()
             self._handle = None
@@ -145,6 +163,7 @@ class Watchdog:
         if not self.first_token and self.on_first is not None:
             self.on_first()
         self.first_token = True
+        self._queued = False
         self._last = self._loop.time()
         self._chunks += 1
         if self._overrun_at is None and self.max_chunks is not None and self._chunks > self.max_chunks:

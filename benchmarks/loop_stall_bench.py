@@ -1,0 +1,268 @@
+"""Event-loop stalls of ``chainstudio run`` under hostile load (issue 14, "no event-loop stall over 100 ms").
+
+    .venv/bin/python benchmarks/loop_stall_bench.py            # rewrites "## Event loop under load" in performance.md
+    .venv/bin/python benchmarks/loop_stall_bench.py --no-write # print only
+    .venv/bin/python benchmarks/loop_stall_bench.py --only fan-out --root ../main --no-write   # another checkout
+
+Each scenario is one ``chainstudio run`` in a fresh process, as a user runs it. In that process a probe task
+sleeps 10 ms at a time on the run's own asyncio loop and records how late each wake-up is: the largest
+lateness is the longest the loop could not react (to a chunk, a timeout, Ctrl+C). A sampler thread takes
+the loop thread's stack every 10 ms while the probe is overdue by more than 100 ms, so each stall comes with
+where it was. The scenarios: the limits' 10,000 steps with 100,000 edges and the 9,998-step fan-out
+(simulated, ``--speed 100``, from ``limits_bench``); from the test suite's fake server (real HTTP on
+127.0.0.1), a flood of 5,000 one-character chunks and a 30,000-character answer without usage, each beside
+four ordinary steps; and the hostile templates of ``tests/hostile/test_templates.py`` (the sandbox's size and
+CPU limits), each a step of one graph beside ordinary steps (simulated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+if "--root" in sys.argv:  # measure another checkout's chainstudio with this script
+    ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(BENCH.parent))  # tests.support, tests.hostile (after ROOT's chainstudio)
+sys.path.append(str(BENCH))
+
+PROBE_S = 0.010
+STALL_S = 0.100
+SPEED = 100
+
+
+# --- the child: one CLI command with a probe on its loop ---------------------------------------------------
+def child(out: Path, argv: list[str]) -> int:
+    """Run ``chainstudio ARGV`` in this process with the probe on every loop ``asyncio.run`` makes."""
+    import asyncio
+
+    record: dict = {"lateness": [], "stalls": [], "loop_s": 0.0, "loop_cpu_s": 0.0}
+    original_run = asyncio.run
+    loop_thread = threading.get_ident()
+    overdue_since: list[float | None] = [None]
+    samples: list[list[str]] = []
+    stop = threading.Event()
+
+    def where() -> list[str]:
+        frame = sys._current_frames().get(loop_thread)
+        stack = traceback.extract_stack(frame) if frame is not None else []
+        ours = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack if "chainstudio" in f.filename]
+        return ours[-4:] or [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[-3:]]
+
+    def sampler() -> None:
+        while not stop.wait(PROBE_S):
+            since = overdue_since[0]
+            if since is not None and time.perf_counter() - since > STALL_S:
+                samples.append(where())
+
+    async def probe() -> None:
+        while True:
+            due = time.perf_counter() + PROBE_S
+            overdue_since[0] = due
+            await asyncio.sleep(PROBE_S)
+            now = time.perf_counter()
+            overdue_since[0] = None
+            late = now - due
+            record["lateness"].append(late)
+            if late > STALL_S:
+                common = collections.Counter(tuple(s) for s in samples).most_common(2)
+                record["stalls"].append({"ms": round(late * 1000, 1), "where": [list(s) for s, _n in common]})
+            samples.clear()
+
+    def run_with_probe(main, **kwargs):  # type: ignore[no-untyped-def]
+        async def wrapped():  # type: ignore[no-untyped-def]
+            task = asyncio.get_running_loop().create_task(probe())
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                return await main
+            finally:
+                record["loop_s"] += time.perf_counter() - t0
+                record["loop_cpu_s"] += time.thread_time() - c0
+                task.cancel()
+
+        return original_run(wrapped(), **kwargs)
+
+    asyncio.run = run_with_probe  # type: ignore[assignment]
+    threading.Thread(target=sampler, daemon=True).start()
+    from chainstudio.cli.main import main as cli_main
+
+    try:
+        rc = cli_main(argv)
+    except SystemExit as exc:
+        rc = exc.code if isinstance(exc.code, int) else 1
+    stop.set()
+    lateness = record.pop("lateness")
+    record.update(rc=rc, ticks=len(lateness), max_ms=round(max(lateness, default=0.0) * 1000, 1))
+    record["over_100ms"] = sum(1 for late in lateness if late > STALL_S)
+    out.write_text(json.dumps(record))
+    return int(rc or 0)
+
+
+# --- the scenarios ----------------------------------------------------------------------------------------
+def _graph_file(path: Path, steps: list[tuple[str, str, dict]]) -> Path:
+    from chainstudio.core.graph.model import Graph
+    from chainstudio.core.storage.fileformat import save
+
+    graph = Graph(path.stem.split(".")[0])
+    for name, prompt, params in steps:
+        graph.add("llm", name, prompt=prompt, **params)
+    save(graph, path)
+    return path
+
+
+def _ordinary(n: int) -> list[tuple[str, str, dict]]:
+    return [(f"plain{i}", f"Say something about topic {i}. [[delay=0.3]]", {"max_tokens": 60}) for i in range(n)]
+
+
+def scenarios(folder: Path, url: str | None) -> dict[str, tuple[str, list[str]]]:
+    """label -> (load, the run command's arguments)."""
+    from limits_bench import dense, fan_out
+
+    from tests.hostile.test_templates import PAYLOADS
+
+    sim = ["--speed", str(SPEED), "--no-output"]
+    found: dict[str, tuple[str, list[str]]] = {
+        "10k steps": (
+            "10,000 steps, 100,000 edges, simulated",
+            ["run", str(dense(folder / "dense.chain.json")), *sim],
+        ),
+        "fan-out": (
+            "9,998-step fan-out (9,997 calls at once), simulated",
+            ["run", str(fan_out(folder / "fan.chain.json")), *sim],
+        ),
+    }
+    templates = [(f"t{i}", source, {"retries": 0}) for i, source in enumerate(PAYLOADS.values())]
+    found["templates"] = (
+        f"{len(PAYLOADS)} hostile templates (sandbox limits) + 4 ordinary steps, simulated",
+        ["run", str(_graph_file(folder / "templates.chain.json", templates + _ordinary(4))), *sim],
+    )
+    if url is not None:
+        server = ["--provider", "openai", "--base-url", url, "--api-key-env", "LOOP_BENCH_KEY", "--no-output"]
+        flood = [("flood", "[[hostile=flood]]", {"retries": 0, "max_tokens": 8000})] + _ordinary(4)
+        found["flood"] = (
+            "a flood of 5,000 one-character chunks + 4 ordinary steps, fake server",
+            ["run", str(_graph_file(folder / "flood.chain.json", flood)), *server],
+        )
+        long = [("long", "[[hostile=long_no_usage]]", {"retries": 0, "max_tokens": 8000})] + _ordinary(4)
+        found["30,000 chars"] = (
+            "a 30,000-character answer without usage + 4 ordinary steps, fake server",
+            ["run", str(_graph_file(folder / "long.chain.json", long)), *server],
+        )
+    return found
+
+
+def measure_one(argv: list[str], data: Path) -> dict:
+    """One scenario in a fresh process: the probe's record, wall time and the process's CPU time."""
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "CHAINSTUDIO_DATA_DIR": str(data),
+        "PYTHONPATH": str(ROOT),
+        "LOOP_BENCH_KEY": "sk-bench",
+    }
+    with tempfile.NamedTemporaryFile(suffix=".json") as out, tempfile.TemporaryFile("w+") as log:
+        t0 = time.perf_counter()
+        args = [sys.executable, str(Path(__file__).resolve()), "--child", out.name, "--root", str(ROOT), "--", *argv]
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        log.seek(0)
+        lines = log.read().strip().splitlines() or [""]
+        try:
+            record = json.loads(Path(out.name).read_text() or "{}")
+        except json.JSONDecodeError:
+            record = {}
+    record.update(wall_s=round(wall, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1))
+    record.update(exit=os.waitstatus_to_exitcode(status), last=lines[-1][:100])
+    return record
+
+
+def measure(only: list[str] | None) -> list[dict]:
+    from tests.support.fake_openai_server import FakeOpenAIServer
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder, FakeOpenAIServer() as server:
+        for label, (load, argv) in scenarios(Path(folder), server.url).items():
+            if only and label not in only:
+                continue
+            row = {"scenario": label, "load": load, **measure_one(argv, Path(folder) / "data")}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
+def section(rows: list[dict]) -> str:
+    lines = [
+        "## Event loop under load",
+        "",
+        "Reproduce with one command (it rewrites this section):",
+        "",
+        "```",
+        ".venv/bin/python benchmarks/loop_stall_bench.py",
+        "```",
+        "",
+        f"Measured on CPython {platform.python_version()}, {platform.system()}, 2 cores shared with other work "
+        f"(load average {os.getloadavg()[0]:.1f} at the end). Each scenario is one `chainstudio run` in a fresh "
+        f"process; a probe task on the run's asyncio loop sleeps {PROBE_S * 1000:.0f} ms at a time and records "
+        "how late it wakes: *largest lateness* is the longest the loop could not react. *Loop CPU* is the loop "
+        "thread's CPU time while the loop ran (against *loop wall*: the rest is waiting for the model, or for a "
+        "core); *CPU* and *wall* are the whole process's, start-up and final table included.",
+        "",
+        "| scenario | load | exit | largest lateness | ticks over 100 ms | loop wall | loop CPU | wall | CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['scenario']} | {r['load']} | {r['exit']} | {r.get('max_ms', float('nan')):.0f} ms | "
+            f"{r.get('over_100ms', '?')} of {r.get('ticks', '?')} | {r.get('loop_s', 0):.1f} s | "
+            f"{r.get('loop_cpu_s', 0):.1f} s | {r['wall_s']:.1f} s | {r['cpu_s']:.1f} s |"
+        )
+    stalls = [(r["scenario"], s) for r in rows for s in r.get("stalls", [])]
+    if stalls:
+        lines += [
+            "",
+            "Where the stalls over 100 ms were (the loop thread's stack, sampled while the probe was overdue):",
+            "",
+        ]
+        for label, stall in sorted(stalls, key=lambda x: -x[1]["ms"])[:12]:
+            spot = " ← ".join(reversed(stall["where"][0])) if stall["where"] else "?"
+            lines.append(f"- {label}: {stall['ms']:.0f} ms in `{spot}`")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    if "--child" in sys.argv:
+        i = sys.argv.index("--child")
+        return child(Path(sys.argv[i + 1]), sys.argv[sys.argv.index("--") + 1 :])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--root", type=Path, default=ROOT, help="run another checkout's chainstudio")
+    parser.add_argument("--only", nargs="*", help="scenario labels to measure")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    rows = measure(args.only)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    text = section(rows)
+    print(text)
+    if not args.no_write:
+        from perfdoc import write_section
+
+        write_section("## Event loop under load", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
