@@ -43,10 +43,16 @@ class Ticket:
 
 
 class ServerLoad:
+    """Each change costs a few steps, not one per request in flight: with no known capacity a request is
+    accepted as it enters, and with one the scan stops past the room and the last accepted request (a
+    9,997-step fan-out rescanned every request at each one's start and end: 7 s of the loop at once)."""
+
     def __init__(self, capacity: int | None = None):
         self.capacity = capacity  # requests the server runs at once (None: unknown, treated as unlimited)
         self.exclusive = False  # the server cuts a running stream when another request arrives
-        self._in_flight: list[Ticket] = []
+        self._in_flight: dict[Ticket, None] = {}  # oldest first
+        self._served = 0  # tickets in flight whose answer began
+        self._waiting_accepted = 0  # tickets in flight accepted, their answer not begun
         self._idle: asyncio.Future[None] | None = None
 
     @property
@@ -57,35 +63,67 @@ class ServerLoad:
         """A request is sent; ``on_accepted`` is called once the server is taking it (maybe at once), and
         ``on_released`` if it turns out the server is serving others instead (then maybe accepted again)."""
         ticket = Ticket(on_accepted, on_released)
-        self._in_flight.append(ticket)
-        self._accept()
+        self._in_flight[ticket] = None
+        if self._capacity() is None:  # every request is taken at once
+            self._take(ticket)
+        else:
+            self._accept()
         return ticket
 
     def serving(self, ticket: Ticket) -> None:
         """The answer to ``ticket``'s request began."""
         if not ticket.served:
             ticket.served = True
+            if ticket in self._in_flight:
+                self._served += 1
+                if ticket.accepted:
+                    self._waiting_accepted -= 1
             self._accept()
 
     def leave(self, ticket: Ticket) -> None:
         if ticket in self._in_flight:
-            self._in_flight.remove(ticket)
+            del self._in_flight[ticket]
+            if ticket.served:
+                self._served -= 1
+            elif ticket.accepted:
+                self._waiting_accepted -= 1
         self._accept()
         if not self._in_flight and self._idle is not None and not self._idle.done():
             self._idle.set_result(None)
 
+    def _capacity(self) -> int | None:
+        return 1 if self.exclusive else self.capacity
+
+    def _take(self, ticket: Ticket) -> None:
+        ticket.accepted = True
+        self._waiting_accepted += 1
+        ticket.on_accepted()
+
     def _accept(self) -> None:
-        capacity = 1 if self.exclusive else self.capacity
-        waiting = [t for t in self._in_flight if not t.served]
-        room = len(waiting) if capacity is None else max(0, capacity - (len(self._in_flight) - len(waiting)))
-        for i, ticket in enumerate(waiting):
-            if i < room and not ticket.accepted:
-                ticket.accepted = True
-                ticket.on_accepted()
-            elif i >= room and ticket.accepted:
+        """The oldest waiting requests that fit in the room the served ones leave are accepted, the others not."""
+        capacity = self._capacity()
+        if capacity is None:
+            return  # each was accepted as it entered
+        room = max(0, capacity - self._served)
+        beyond = self._waiting_accepted  # accepted tickets not met yet in this scan
+        i = 0
+        for ticket in self._in_flight:
+            if ticket.served:
+                continue
+            if i < room:
+                if ticket.accepted:
+                    beyond -= 1
+                else:
+                    self._take(ticket)
+            elif ticket.accepted:
+                beyond -= 1
                 ticket.accepted = False
+                self._waiting_accepted -= 1
                 if ticket.on_released is not None:
                     ticket.on_released()
+            elif beyond <= 0:
+                break  # past the room, and no accepted ticket further on
+            i += 1
 
     def must_wait(self) -> bool:
         """In exclusive mode, whether a new request has to wait for the server to be free."""

@@ -158,3 +158,33 @@ def test_a_fan_out_is_admitted_a_slice_at_a_time_and_the_loop_turns_between(monk
     assert run.state.status == "succeeded"
     assert len(turns_at_queued) == 200
     assert len(set(turns_at_queued)) >= 100  # spread over the loop's turns
+
+
+@pytest.mark.parametrize("capacity", [None, 1, 3])
+def test_the_server_load_accepts_as_a_full_rescan_would(capacity):
+    # the load keeps counters and stops its scan early (a 9,997-step fan-out rescanned every request at each
+    # one's start and end); random starts, first tokens and ends must leave exactly the requests accepted that
+    # a full rescan names: the oldest waiting ones that fit in the room the served ones leave
+    import random
+
+    from chainstudio.core.run.progress import ServerLoad
+
+    rng = random.Random(capacity or 0)
+    load = ServerLoad(capacity)
+    tickets: list = []
+    for step in range(600):
+        roll = rng.random()
+        if roll < 0.45 or not tickets:
+            tickets.append(load.enter(lambda: None, lambda: None))
+        elif roll < 0.7:
+            load.serving(rng.choice(tickets))
+        else:
+            load.leave(tickets.pop(rng.randrange(len(tickets))))
+        if step == 300:  # the server was seen to cut streams off: one at a time from the next request
+            load.exclusive = True
+            tickets.append(load.enter(lambda: None, lambda: None))
+        waiting = [t for t in tickets if not t.served]
+        limit = 1 if load.exclusive else capacity
+        room = len(waiting) if limit is None else max(0, limit - (len(tickets) - len(waiting)))
+        expected = [i < room for i in range(len(waiting))]
+        assert [t.accepted for t in waiting] == expected, step
