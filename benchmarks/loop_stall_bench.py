@@ -29,6 +29,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -48,7 +49,7 @@ def child(out: Path, argv: list[str]) -> int:
     """Run ``chainstudio ARGV`` in this process with the probe on every loop ``asyncio.run`` makes."""
     import asyncio
 
-    record: dict = {"lateness": [], "stalls": [], "loop_s": 0.0, "loop_cpu_s": 0.0}
+    record: dict = {"lateness": [], "gap_cpu": [], "stalls": [], "loop_s": 0.0, "loop_cpu_s": 0.0}
     original_run = asyncio.run
     loop_thread = threading.get_ident()
     overdue_since: list[float | None] = [None]
@@ -70,15 +71,19 @@ def child(out: Path, argv: list[str]) -> int:
     async def probe() -> None:
         while True:
             due = time.perf_counter() + PROBE_S
+            cpu = time.thread_time()
             overdue_since[0] = due
             await asyncio.sleep(PROBE_S)
             now = time.perf_counter()
+            cpu = time.thread_time() - cpu  # the loop thread's own work in this gap (the rest: waiting for a core)
             overdue_since[0] = None
             late = now - due
             record["lateness"].append(late)
+            record["gap_cpu"].append(cpu)
             if late > STALL_S:
                 common = collections.Counter(tuple(s) for s in samples).most_common(2)
-                record["stalls"].append({"ms": round(late * 1000, 1), "where": [list(s) for s, _n in common]})
+                where = [list(s) for s, _n in common]
+                record["stalls"].append({"ms": round(late * 1000, 1), "cpu_ms": round(cpu * 1000, 1), "where": where})
             samples.clear()
 
     def run_with_probe(main, **kwargs):  # type: ignore[no-untyped-def]
@@ -103,8 +108,10 @@ def child(out: Path, argv: list[str]) -> int:
     except SystemExit as exc:
         rc = exc.code if isinstance(exc.code, int) else 1
     stop.set()
-    lateness = record.pop("lateness")
+    lateness, gap_cpu = record.pop("lateness"), record.pop("gap_cpu")
     record.update(rc=rc, ticks=len(lateness), max_ms=round(max(lateness, default=0.0) * 1000, 1))
+    record["max_cpu_ms"] = round(max(gap_cpu, default=0.0) * 1000, 1)
+    record["cpu_over_100ms"] = sum(1 for cpu in gap_cpu if cpu > STALL_S)
     record["over_100ms"] = sum(1 for late in lateness if late > STALL_S)
     out.write_text(json.dumps(record))
     return int(rc or 0)
@@ -142,6 +149,10 @@ def scenarios(folder: Path, url: str | None) -> dict[str, tuple[str, list[str]]]
             "9,998-step fan-out (9,997 calls at once), simulated",
             ["run", str(fan_out(folder / "fan.chain.json")), *sim],
         ),
+        "fan-out, terminal": (
+            "the same on a terminal (a pty, 50 x 160): the live table is redrawn 8 times a second",
+            ["run", str(folder / "fan.chain.json"), *sim],
+        ),
     }
     templates = [(f"t{i}", source, {"retries": 0}) for i, source in enumerate(PAYLOADS.values())]
     found["templates"] = (
@@ -163,7 +174,38 @@ def scenarios(folder: Path, url: str | None) -> dict[str, tuple[str, list[str]]]
     return found
 
 
-def measure_one(argv: list[str], data: Path) -> dict:
+def _on_a_pty(args: list[str], env: dict[str, str], log: Any) -> tuple[int, Any]:
+    """Run ``args`` with a pseudo-terminal (50 rows, 160 columns) as its stdout and stderr; what it draws goes
+    to ``log``."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    proc = subprocess.Popen(args, cwd=ROOT, env={**env, "TERM": "xterm-256color"}, stdout=slave, stderr=slave)
+    os.close(slave)
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            log.write(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    reader.join(10)
+    os.close(master)
+    return status, usage
+
+
+def measure_one(argv: list[str], data: Path, terminal: bool = False) -> dict:
     """One scenario in a fresh process: the probe's record, wall time and the process's CPU time."""
     env = {
         **os.environ,
@@ -172,14 +214,17 @@ def measure_one(argv: list[str], data: Path) -> dict:
         "PYTHONPATH": str(ROOT),
         "LOOP_BENCH_KEY": "sk-bench",
     }
-    with tempfile.NamedTemporaryFile(suffix=".json") as out, tempfile.TemporaryFile("w+") as log:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out, tempfile.TemporaryFile("w+b") as log:
         t0 = time.perf_counter()
         args = [sys.executable, str(Path(__file__).resolve()), "--child", out.name, "--root", str(ROOT), "--", *argv]
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        if terminal:
+            status, usage = _on_a_pty(args, env, log)
+        else:
+            proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         log.seek(0)
-        lines = log.read().strip().splitlines() or [""]
+        lines = log.read().decode("utf-8", "replace").strip().splitlines() or [""]
         try:
             record = json.loads(Path(out.name).read_text() or "{}")
         except json.JSONDecodeError:
@@ -197,13 +242,13 @@ def measure(only: list[str] | None) -> list[dict]:
         for label, (load, argv) in scenarios(Path(folder), server.url).items():
             if only and label not in only:
                 continue
-            row = {"scenario": label, "load": load, **measure_one(argv, Path(folder) / "data")}
+            row = {"scenario": label, "load": load, **measure_one(argv, Path(folder) / "data", "terminal" in label)}
             print(json.dumps(row), flush=True)
             rows.append(row)
     return rows
 
 
-def section(rows: list[dict]) -> str:
+def section(rows: list[dict], before: list[dict] | None = None) -> str:
     lines = [
         "## Event loop under load",
         "",
@@ -216,29 +261,49 @@ def section(rows: list[dict]) -> str:
         f"Measured on CPython {platform.python_version()}, {platform.system()}, 2 cores shared with other work "
         f"(load average {os.getloadavg()[0]:.1f} at the end). Each scenario is one `chainstudio run` in a fresh "
         f"process; a probe task on the run's asyncio loop sleeps {PROBE_S * 1000:.0f} ms at a time and records "
-        "how late it wakes: *largest lateness* is the longest the loop could not react. *Loop CPU* is the loop "
-        "thread's CPU time while the loop ran (against *loop wall*: the rest is waiting for the model, or for a "
-        "core); *CPU* and *wall* are the whole process's, start-up and final table included.",
+        "how late it wakes: *largest lateness* is the longest the loop could not react; *most loop CPU in a gap* "
+        "is the most CPU time the loop's thread spent between two wake-ups (its own work: on a machine shared "
+        "with other work, a gap also holds time the thread waited for a core). *Gaps over 100 ms* counts them "
+        "both ways (by the wall / by the loop thread's CPU). *Loop wall* and *loop CPU* cover the run's loop; "
+        "*wall* and *CPU* the whole process (start-up and the final table included).",
         "",
-        "| scenario | load | exit | largest lateness | ticks over 100 ms | loop wall | loop CPU | wall | CPU |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | load | exit | largest lateness | most loop CPU in a gap | gaps over 100 ms (wall / CPU) "
+        "| loop wall | loop CPU | wall | CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['scenario']} | {r['load']} | {r['exit']} | {r.get('max_ms', float('nan')):.0f} ms | "
-            f"{r.get('over_100ms', '?')} of {r.get('ticks', '?')} | {r.get('loop_s', 0):.1f} s | "
+            f"{r.get('max_cpu_ms', float('nan')):.0f} ms | {r.get('over_100ms', '?')} / "
+            f"{r.get('cpu_over_100ms', '?')} of {r.get('ticks', '?')} | {r.get('loop_s', 0):.1f} s | "
             f"{r.get('loop_cpu_s', 0):.1f} s | {r['wall_s']:.1f} s | {r['cpu_s']:.1f} s |"
         )
+    if before:
+        lines += [
+            "",
+            "Before this change (main, `--root`), the same scenarios:",
+            "",
+            "| scenario | exit | largest lateness | most loop CPU in a gap | wall | CPU |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for b in before:
+            cpu_gap = f"{b['max_cpu_ms']:.0f} ms" if "max_cpu_ms" in b else "—"
+            lines.append(
+                f"| {b['scenario']} | {b['exit']} | {b.get('max_ms', float('nan')):.0f} ms | {cpu_gap} | "
+                f"{b['wall_s']:.1f} s | {b['cpu_s']:.1f} s |"
+            )
     stalls = [(r["scenario"], s) for r in rows for s in r.get("stalls", [])]
     if stalls:
         lines += [
             "",
-            "Where the stalls over 100 ms were (the loop thread's stack, sampled while the probe was overdue):",
+            "The largest stalls over 100 ms (now), with the loop thread's CPU time in them and where its stack was "
+            "(sampled every 10 ms while the probe was overdue):",
             "",
         ]
         for label, stall in sorted(stalls, key=lambda x: -x[1]["ms"])[:12]:
             spot = " ← ".join(reversed(stall["where"][0])) if stall["where"] else "?"
-            lines.append(f"- {label}: {stall['ms']:.0f} ms in `{spot}`")
+            cpu = f", {stall['cpu_ms']:.0f} ms CPU" if "cpu_ms" in stall else ""
+            lines.append(f"- {label}: {stall['ms']:.0f} ms{cpu}, in `{spot}`")
     return "\n".join(lines) + "\n"
 
 
@@ -251,11 +316,12 @@ def main() -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="run another checkout's chainstudio")
     parser.add_argument("--only", nargs="*", help="scenario labels to measure")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--before", type=Path, help="rows of a --json measurement of the before")
     args = parser.parse_args()
     rows = measure(args.only)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
-    text = section(rows)
+    text = section(rows, json.loads(args.before.read_text()) if args.before else None)
     print(text)
     if not args.no_write:
         from perfdoc import write_section

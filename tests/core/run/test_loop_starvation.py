@@ -188,3 +188,48 @@ def test_the_server_load_accepts_as_a_full_rescan_would(capacity):
         room = len(waiting) if limit is None else max(0, limit - (len(tickets) - len(waiting)))
         expected = [i < room for i in range(len(waiting))]
         assert [t.accepted for t in waiting] == expected, step
+
+
+def test_a_flood_s_chunks_received_at_once_are_read_a_slice_at_a_time(monkeypatch):
+    # the fake server writes its 5,000 one-character chunks a thousand at a time; the client parses those it
+    # already has without waiting on the socket. With a slice of 0 s the loop gets a turn after every chunk:
+    # a counter that goes up once a turn sees the flood's chunks in thousands of turns, not a few reads' worth
+    from chainstudio.core.providers import openai_compat
+    from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
+    from tests.support.hostile import FLOOD_CHUNKS
+
+    monkeypatch.setattr(openai_compat, "READ_SLICE", 0.0)
+    graph = fan_out(1)
+    graph.node_by_name("b0").params.update(prompt="[[hostile=flood]]", retries=0, max_tokens=8000)
+    turns_at_delta: list[int] = []
+
+    async def main(url: str) -> Run:
+        loop = asyncio.get_running_loop()
+        turn = [0]
+        done = asyncio.Event()
+
+        def tick() -> None:
+            turn[0] += 1
+            if not done.is_set():
+                loop.call_soon(tick)
+
+        loop.call_soon(tick)
+        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="k"))
+        run = Run(graph, RunContext(provider=provider))
+
+        def listen(event: ev.RunEvent) -> None:
+            if isinstance(event, ev.NodeOutputDelta):
+                turns_at_delta.append(turn[0])
+
+        run.add_listener(listen)
+        try:
+            await run.execute()
+        finally:
+            done.set()
+            await provider.aclose()
+        return run
+
+    with FakeOpenAIServer(chunk_delay=0) as server:
+        run = asyncio.run(main(server.url))
+    assert run.state.span_by_name("b0").output == "x" * FLOOD_CHUNKS
+    assert len(set(turns_at_delta)) >= FLOOD_CHUNKS // 2
