@@ -19,7 +19,8 @@ slots for parts of its work (a map's items: ``request_slot``, given back with ``
 wait in the same queue, at the step's priority.
 
 Given a way to come back later (``defer``, e.g. the event loop's ``call_soon``), admitting and starting
-stops after ``slice_seconds`` and goes on from there in a later turn: a step that releases 9,997 others at
+stops after ``slice_seconds`` of the thread's CPU time (a pause of the process does not cut a slice short)
+and goes on from there in a later turn: a step that releases 9,997 others at
 once (a fan-out at the file format's limits) would otherwise hold the run's loop for seconds.
 """
 
@@ -35,7 +36,7 @@ from chainstudio.core.run.context import Priority, Strategy
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.topology import Plan
 
-PUMP_SLICE = 0.02  # seconds of admitting and starting steps in one go, when the scheduler can come back later
+PUMP_SLICE = 0.02  # CPU seconds of admitting and starting steps in one go, when the scheduler can come back later
 
 
 class SchedulerHost(Protocol):
@@ -222,7 +223,7 @@ class Scheduler:
         if self._pumping or self._stopped:
             return
         self._pumping = True
-        began = time.perf_counter()
+        began = time.thread_time()
         try:
             while self._work or (self._waiting and self._has_slot()):
                 while self._work:
@@ -255,7 +256,7 @@ class Scheduler:
 
     def _later(self, began: float) -> bool:
         """Whether this pump has had its slice: then the rest is deferred to a later turn."""
-        if self._defer is None or time.perf_counter() - began < self._slice:
+        if self._defer is None or time.thread_time() - began < self._slice:
             return False
         if not self._resuming:
             self._resuming = True
