@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import json
 import os
 import platform
@@ -99,6 +100,16 @@ def child(out: Path, argv: list[str]) -> int:
 
         return original_run(wrapped(), **kwargs)
 
+    gc_began: list[float] = [0.0]
+    gc_pauses: list[tuple[int, float]] = []  # (generation, seconds) of each collection
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_began[0] = time.perf_counter()
+        else:
+            gc_pauses.append((info["generation"], time.perf_counter() - gc_began[0]))
+
+    gc.callbacks.append(on_gc)
     asyncio.run = run_with_probe  # type: ignore[assignment]
     threading.Thread(target=sampler, daemon=True).start()
     from chainstudio.cli.main import main as cli_main
@@ -112,6 +123,9 @@ def child(out: Path, argv: list[str]) -> int:
     record.update(rc=rc, ticks=len(lateness), max_ms=round(max(lateness, default=0.0) * 1000, 1))
     record["max_cpu_ms"] = round(max(gap_cpu, default=0.0) * 1000, 1)
     record["cpu_over_100ms"] = sum(1 for cpu in gap_cpu if cpu > STALL_S)
+    full = [seconds for generation, seconds in gc_pauses if generation == 2]
+    record["gc_full"] = len(full)
+    record["gc_max_ms"] = round(max((seconds for _g, seconds in gc_pauses), default=0.0) * 1000, 1)
     record["over_100ms"] = sum(1 for late in lateness if late > STALL_S)
     out.write_text(json.dumps(record))
     return int(rc or 0)

@@ -20,8 +20,9 @@ wait in the same queue, at the step's priority.
 
 Given a way to come back later (``defer``, e.g. the event loop's ``call_soon``), admitting and starting
 stops after ``slice_seconds`` of the thread's CPU time (a pause of the process does not cut a slice short)
-and goes on from there in a later turn: a step that releases 9,997 others at
-once (a fan-out at the file format's limits) would otherwise hold the run's loop for seconds.
+or ``PUMP_STARTS`` starts, and goes on in a later turn (what is released meanwhile waits for that turn): a
+step that releases 9,997 others at once (a fan-out at the file format's limits) would otherwise hold the
+run's loop for seconds.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.topology import Plan
 
 PUMP_SLICE = 0.02  # CPU seconds of admitting and starting steps in one go, when the scheduler can come back later
+PUMP_STARTS = 64  # steps started in one go: each start's first work (its request) runs in the loop's next turn
 
 
 class SchedulerHost(Protocol):
@@ -84,6 +86,7 @@ class Scheduler:
         self._defer = defer  # calls a function later (None: every pump goes to the end at once)
         self._slice = PUMP_SLICE if slice_seconds is None else slice_seconds
         self._resuming = False  # a deferred pump is due
+        self._started_in_slice = 0
         self.host = host
         self.strategy: Strategy = strategy
         self.priority: Priority = priority
@@ -220,10 +223,11 @@ class Scheduler:
         return self.cap is None or self.running < self.cap
 
     def _pump(self) -> None:
-        if self._pumping or self._stopped:
+        if self._pumping or self._stopped or self._resuming:  # (a deferred pump takes up what was added)
             return
         self._pumping = True
         began = time.thread_time()
+        self._started_in_slice = 0
         try:
             while self._work or (self._waiting and self._has_slot()):
                 while self._work:
@@ -244,6 +248,7 @@ class Scheduler:
             self.host.all_done()
 
     def _give_slot(self, step: str) -> None:
+        self._started_in_slice += 1
         if step in self._grants:  # an extra slot for a running step (None: withdrawn)
             grant = self._grants.pop(step)
             if grant is not None:
@@ -256,7 +261,9 @@ class Scheduler:
 
     def _later(self, began: float) -> bool:
         """Whether this pump has had its slice: then the rest is deferred to a later turn."""
-        if self._defer is None or time.thread_time() - began < self._slice:
+        if self._defer is None:
+            return False
+        if time.thread_time() - began < self._slice and self._started_in_slice < PUMP_STARTS:
             return False
         if not self._resuming:
             self._resuming = True

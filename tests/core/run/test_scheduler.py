@@ -238,3 +238,20 @@ def test_with_a_way_back_admitting_stops_after_its_slice_and_goes_on_later_in_th
     sliced, turns = drive(sliced=True)
     assert sliced == whole and no_turns == 0
     assert turns >= 10  # each of the 5 admissions and 5 starts in a turn of its own
+
+
+def test_with_a_way_back_at_most_a_batch_of_steps_is_started_in_one_go():
+    # each start's first work (its request) runs in the loop's next turn: 200 started at once would all run
+    # in that one turn, so they are started PUMP_STARTS at a time, however fast starting them is
+    from chainstudio.core.run.scheduler import PUMP_STARTS
+
+    g = fan_out(200)
+    later: list = []
+    scheduler, host = make(g, defer=later.append, slice_seconds=3600.0)
+    scheduler.start()
+    batches = [len(host.started)]
+    while later:
+        later.pop(0)()
+        batches.append(len(host.started) - sum(batches))
+    assert batches == [PUMP_STARTS] * (200 // PUMP_STARTS) + [200 % PUMP_STARTS]
+    assert len(entries(host, "admit")) == 201  # the input, then all 200 (admitting is cheap here)
