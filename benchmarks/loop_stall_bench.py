@@ -73,6 +73,7 @@ def child(out: Path, argv: list[str]) -> int:
         while True:
             due = time.perf_counter() + PROBE_S
             cpu = time.thread_time()
+            gc_in_gap[0] = 0.0
             overdue_since[0] = due
             await asyncio.sleep(PROBE_S)
             now = time.perf_counter()
@@ -84,16 +85,23 @@ def child(out: Path, argv: list[str]) -> int:
             if late > STALL_S:
                 common = collections.Counter(tuple(s) for s in samples).most_common(2)
                 where = [list(s) for s, _n in common]
-                record["stalls"].append({"ms": round(late * 1000, 1), "cpu_ms": round(cpu * 1000, 1), "where": where})
+                stall = {
+                    "ms": round(late * 1000, 1),
+                    "cpu_ms": round(cpu * 1000, 1),
+                    "gc_ms": round(gc_in_gap[0] * 1000),
+                }
+                record["stalls"].append({**stall, "where": where})
             samples.clear()
 
     def run_with_probe(main, **kwargs):  # type: ignore[no-untyped-def]
         async def wrapped():  # type: ignore[no-untyped-def]
             task = asyncio.get_running_loop().create_task(probe())
             t0, c0 = time.perf_counter(), time.thread_time()
+            in_loop[0] = True
             try:
                 return await main
             finally:
+                in_loop[0] = False
                 record["loop_s"] += time.perf_counter() - t0
                 record["loop_cpu_s"] += time.thread_time() - c0
                 task.cancel()
@@ -101,13 +109,17 @@ def child(out: Path, argv: list[str]) -> int:
         return original_run(wrapped(), **kwargs)
 
     gc_began: list[float] = [0.0]
-    gc_pauses: list[tuple[int, float]] = []  # (generation, seconds) of each collection
+    gc_pauses: list[tuple[int, float]] = []  # (generation, seconds) of each collection while the loop ran
+    gc_in_gap = [0.0]  # seconds of collection since the probe's last wake-up
+    in_loop = [False]
 
     def on_gc(phase: str, info: dict) -> None:
         if phase == "start":
             gc_began[0] = time.perf_counter()
-        else:
-            gc_pauses.append((info["generation"], time.perf_counter() - gc_began[0]))
+        elif in_loop[0]:
+            seconds = time.perf_counter() - gc_began[0]
+            gc_pauses.append((info["generation"], seconds))
+            gc_in_gap[0] += seconds
 
     gc.callbacks.append(on_gc)
     asyncio.run = run_with_probe  # type: ignore[assignment]
@@ -243,7 +255,9 @@ def measure_one(argv: list[str], data: Path, terminal: bool = False) -> dict:
             record = json.loads(Path(out.name).read_text() or "{}")
         except json.JSONDecodeError:
             record = {}
-    record.update(wall_s=round(wall, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1))
+    record.update(
+        wall_s=round(wall, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 1), peak_mb=usage.ru_maxrss // 1024
+    )
     record.update(exit=os.waitstatus_to_exitcode(status), last=lines[-1][:100])
     return record
 

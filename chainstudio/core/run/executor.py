@@ -145,7 +145,7 @@ class Run:
         self._lanes = Lanes(lanes, self._services, context)
         self._reuse.endpoints = self._lanes.cache_endpoints(self.graph.nodes.values())
         self._scheduler = Scheduler(
-            self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency, defer=_soon
+            self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency, defer=_next_turn
         )
         self._flow = FlowSteps(  # map and route steps
             self._services,
@@ -478,9 +478,10 @@ class _RenderedOffLoop:
         return await attempts.run()
 
 
-def _soon(function: Callable[[], None]) -> None:
-    """The scheduler's way back to a long admission: the next loop turn (other work goes first)."""
-    asyncio.get_running_loop().call_soon(function)
+def _next_turn(function: Callable[[], None]) -> None:
+    """The scheduler's way back to a long admission: a timer due at once, so that what the loop has waiting
+    (answers read from sockets, timers already due: timeouts, a streaming step's next chunk) goes first."""
+    asyncio.get_running_loop().call_later(0, function)
 
 
 def _model_of(node: Node) -> str | None:
