@@ -98,10 +98,17 @@ def pick_best_advice(graph: Graph, base: Estimate, effect: Effect) -> list[PickA
         make, predicted = _drop_last(graph, node, candidates, effect)
         if share is not None and share >= DOMINANT_SHARE:
             models = ", ".join(sorted({str(c.param("model")) for c in candidates if c.kind == "llm"})) or "theirs"
+            judge_more = judge_tokens > tokens if not base.cost_usd else (judge_cost or 0.0) > (cost or 0.0)
             detail += (
-                f" Candidates and judge are {share:.0%} of the run's {'cost' if base.cost_usd else 'tokens'}: fewer "
-                f"candidates, or a cheaper model for them than {models} (the judge still picks the best), cut "
-                "that nearly in proportion."
+                f" Candidates and judge are {share:.0%} of the run's {'cost' if base.cost_usd else 'tokens'}: "
+                + (
+                    "here the judge costs more than the candidates, so fewer candidates (each one dropped is also "
+                    "text the judge no longer reads) or shorter ones save most; a cheaper model for them than "
+                    f"{models} saves less."
+                    if judge_more
+                    else f"fewer candidates, or a cheaper model for them than {models} (the judge still picks the "
+                    "best), save most."
+                )
             )
             if predicted is not None:
                 _, token_change, cost_change = predicted

@@ -281,11 +281,8 @@ class StepAttempts:
 
         return on_delta
 
-    def _book(
-        self, result: ChatResult, grant: Grant | None, request: ChatRequest | None = None, key: str | None = None
-    ) -> None:
-        """An answer's usage (``request``, ``key``: a judge's call and its budget reservation, booked to the
-        step; default the step's request and the attempt's reservation)."""
+    def _book(self, result: ChatResult, grant: Grant | None, request: ChatRequest | None = None, key: str = "") -> None:
+        """An answer's usage (a judge's: its ``request`` and budget ``key``; default the step's attempt's)."""
         request = request or self.call.request
         self._add(
             Spent(
@@ -329,7 +326,7 @@ class StepAttempts:
         spent = Spent(self.call.request, text, self.call.prompt_tokens(), output, self.call.request.model, 0, True)
         self._add(spent, grant)
 
-    def _add(self, spent: Spent | None, grant: Grant | None, key: str | None = None) -> None:
+    def _add(self, spent: Spent | None, grant: Grant | None, key: str = "") -> None:
         s = self.services
         key = key or f"{s.run_id}:{self.step_id}:{self.attempts}"
         tokens = 0 if spent is None else spent.input_tokens + spent.output_tokens

@@ -31,6 +31,9 @@ def test_five_parallel_candidates_cost_five_times_one_and_take_the_time_of_one()
     assert f"The 5 candidates cost {tokens:,} tokens" in detail
     # candidates and judge are the whole run's cost here: fewer or cheaper candidates are suggested
     assert "100% of the run's cost" in detail and "a cheaper model for them than gpt-4o-mini" in detail
+    judge = base.node("best")
+    assert judge.cost_usd > sum(n.cost_usd for n in candidates)  # the judge reads all five: it costs more
+    assert "here the judge costs more than the candidates, so fewer candidates" in detail
     assert advice.applicable and advice.tokens_change < 0 and advice.cost_change < 0
 
 
