@@ -128,6 +128,8 @@ class ServerCapacity:
         if self.capacity is None or (self.slots is not None and self.slots == self.capacity):
             return f"serves {n} request{'s' * (n != 1)} at a time, the rest queue ({source})"
         admitted = "all" if self.slots is None else str(self.slots)
+        if capacity_text(self.capacity) == "1":
+            return f"serves 1 request at a time ({admitted} at once share one's speed; {source})"
         return f"runs {admitted} at once, together {capacity_text(self.capacity)}x as fast as one ({source})"
 
 
