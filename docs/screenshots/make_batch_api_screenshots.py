@@ -13,29 +13,21 @@ trade-off table and chart when it ends (``datasets-batch-api.png``).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(OUT))
-CONFIG = Path(tempfile.mkdtemp(prefix="screenshots-config-"))
-os.environ["CHAINSTUDIO_CONFIG_DIR"] = str(CONFIG)
-os.environ["CHAINSTUDIO_DATA_DIR"] = tempfile.mkdtemp(prefix="screenshots-data-")
-os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")  # no saved key to send
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_dataset_screenshots import SIZE, finished, write_dataset  # throwaway config and data folders
+from make_run_screenshots import grab, run_app
+from PySide6.QtCore import QSettings, Qt
 
-from make_dataset_screenshots import SIZE, finished, write_dataset  # noqa: E402
-from make_run_screenshots import grab, run_app  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
-
-from chainstudio.core.storage.settings import Settings  # noqa: E402
-from chainstudio.paths import examples_dir  # noqa: E402
-from chainstudio.ui.main_window import MainWindow  # noqa: E402
-from tests.support.fake_openai_server import FakeOpenAIServer  # noqa: E402
+from chainstudio.core.storage.settings import Settings
+from chainstudio.paths import examples_dir
+from chainstudio.ui.main_window import MainWindow
+from tests.support.fake_openai_server import FakeOpenAIServer
 
 ROWS = 12
 
@@ -43,8 +35,7 @@ ROWS = 12
 async def main(app) -> None:
     with FakeOpenAIServer(chunk_delay=0.002) as server:
         server.batches.step_delay = 0.3
-        (CONFIG / "settings.json").write_text(json.dumps({}))
-        window = MainWindow(QSettings(str(CONFIG / "ui.ini"), QSettings.Format.IniFormat))
+        window = MainWindow(QSettings(str(Path(tempfile.mkdtemp()) / "ui.ini"), QSettings.Format.IniFormat))
         window.setGeometry(0, 0, *SIZE)
         window.show()
         await asyncio.sleep(0.3)

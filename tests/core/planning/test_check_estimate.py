@@ -3,7 +3,6 @@ answer) to every repair used (1 + repairs answer and judge pairs); the worst cas
 judge rejects every answer until the last repair makes (real HTTP against the fake server); the batch
 estimate scales the range by its rows."""
 
-import asyncio
 import json
 
 from chainstudio.core.batch.batch import BatchSpec, Variant
@@ -12,11 +11,10 @@ from chainstudio.core.batch.estimate import estimate_batch
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.planning.estimate import estimate
 from chainstudio.core.planning.latency_model import LatencyModel
-from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
-from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.pricing import Pricing
 from chainstudio.core.storage.fileformat import load
 from tests.conftest import EXAMPLES
+from tests.core.run.test_structured_checked import run_on
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 SQL = load(EXAMPLES / "sql-check-repair.chain.json")  # generate_sql: a schema and a judge, 2 repairs; explain
@@ -46,20 +44,11 @@ def test_the_worst_case_is_what_a_run_whose_judge_rejects_until_the_last_repair_
     ok = json.dumps({"pass": True, "reason": "fine"})
     answers = [SQL_ANSWER, fail, SQL_ANSWER, fail, SQL_ANSWER, ok, "It lists the customers' names."]
     with FakeOpenAIServer(answers=answers) as server:
-        state = asyncio.run(_run(server.url, SQL))
+        state = run_on(server.url, SQL).state
         requests = server.stats.requests
     assert state.status == "succeeded" and requests == 7
     checks = estimate(SQL).checks
     assert checks is not None and state.totals().api_calls == checks.high_calls == 7
-
-
-async def _run(url: str, graph: Graph):
-    provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
-    try:
-        run = Run(graph, RunContext(provider=provider, backoff_base=0.01))
-        return await run.execute()
-    finally:
-        await provider.aclose()
 
 
 def schema_graph(repairs: int) -> Graph:

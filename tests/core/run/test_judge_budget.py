@@ -2,29 +2,17 @@
 own calls (real HTTP against the fake server on 127.0.0.1): refused, the step fails with the budget's reason
 and the judge's request never reaches the server; admitted, its reservation is replaced by what it used."""
 
-import asyncio
-
-from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
 from chainstudio.core.run.budget import BudgetGuard
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.executor import Run
 from chainstudio.core.run.status import StepStatus
-from tests.core.run.test_structured_checked import judged_graph
+from tests.core.run.test_structured_checked import judged_graph, run_on
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 TOKEN_CAP = 200  # the step's worst case (its prompt + 50) fits; the judge's (its instructions + 200) does not
 
 
 def run_capped(url: str, budget: BudgetGuard) -> Run:
-    async def main() -> Run:
-        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
-        run = Run(judged_graph(max_tokens=50), RunContext(provider=provider, budget=budget, backoff_base=0.01))
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
-
-    return asyncio.run(main())
+    return run_on(url, judged_graph(max_tokens=50), budget=budget)
 
 
 def test_a_judge_call_that_would_cross_the_token_cap_is_not_sent_and_the_step_fails_saying_so():
