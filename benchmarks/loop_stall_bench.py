@@ -69,10 +69,12 @@ def child(out: Path, argv: list[str]) -> int:
             if since is not None and time.perf_counter() - since > STALL_S:
                 samples.append(where())
 
+    probe_cpu = [0.0]  # the loop thread's CPU time when the probe last went to sleep
+
     async def probe() -> None:
         while True:
             due = time.perf_counter() + PROBE_S
-            cpu = time.thread_time()
+            cpu = probe_cpu[0] = time.thread_time()
             gc_in_gap[0] = 0.0
             overdue_since[0] = due
             await asyncio.sleep(PROBE_S)
@@ -96,12 +98,29 @@ def child(out: Path, argv: list[str]) -> int:
     def run_with_probe(main, **kwargs):  # type: ignore[no-untyped-def]
         async def wrapped():  # type: ignore[no-untyped-def]
             task = asyncio.get_running_loop().create_task(probe())
+            await asyncio.sleep(0)  # the probe takes its first time before the command's work begins
             t0, c0 = time.perf_counter(), time.thread_time()
             in_loop[0] = True
             try:
                 return await main
             finally:
                 in_loop[0] = False
+                due = overdue_since[0]
+                if due is not None:  # the last gap: the probe will not wake again (the run's end is in it)
+                    late = time.perf_counter() - due
+                    record["lateness"].append(late)
+                    record["gap_cpu"].append(time.thread_time() - probe_cpu[0])
+                    if late > STALL_S:
+                        common = collections.Counter(tuple(s) for s in samples).most_common(2)
+                        stall = {"ms": round(late * 1000, 1), "cpu_ms": round(record["gap_cpu"][-1] * 1000, 1)}
+                        record["stalls"].append(
+                            {
+                                **stall,
+                                "gc_ms": round(gc_in_gap[0] * 1000),
+                                "end": True,
+                                "where": [list(s) for s, _n in common],
+                            }
+                        )
                 record["loop_s"] += time.perf_counter() - t0
                 record["loop_cpu_s"] += time.thread_time() - c0
                 task.cancel()

@@ -233,3 +233,47 @@ def test_a_flood_s_chunks_received_at_once_are_read_a_slice_at_a_time(monkeypatc
         run = asyncio.run(main(server.url))
     assert run.state.span_by_name("b0").output == "x" * FLOOD_CHUNKS
     assert len(set(turns_at_delta)) >= FLOOD_CHUNKS // 2
+
+
+def test_the_history_recorder_hashes_the_graph_when_it_is_made_not_on_the_run_s_loop(tmp_path, monkeypatch):
+    # for 10,000 steps the hash takes ~0.1 s; the recorder used to take it at the run's start and again at
+    # its end, on the loop. Made before the run (the CLI makes it before its loop starts), it hashes once.
+    from chainstudio.core.storage import history as history_module
+    from chainstudio.core.storage.history import RunHistory, graph_hash
+    from tests.support.engine import run_simulated
+
+    graph = fan_out(3)
+    history = RunHistory(tmp_path / "h.sqlite3")
+    recorder = history.recorder(graph, source="test")
+
+    def no_hash_now(graph):
+        raise AssertionError("the graph was hashed during the run")
+
+    monkeypatch.setattr(history_module, "graph_hash", no_hash_now)
+    run_simulated(graph, run_id="run-hashed", listeners=[recorder])
+    assert recorder.close() is None
+    monkeypatch.undo()
+    (summary,) = history.runs()
+    assert summary.status == "succeeded" and summary.graph_hash == graph_hash(graph)
+
+
+def test_the_history_row_at_a_run_s_end_does_not_compute_the_critical_path(monkeypatch):
+    # the row keeps no critical path; computing it spent 0.2 s of a 10,000-step run's loop at its end
+    from dataclasses import replace
+
+    from chainstudio.core.run.state import RunState
+    from chainstudio.core.storage.history import summary_row
+    from tests.support.engine import run_simulated
+
+    graph = fan_out(3)
+    run = run_simulated(graph)
+    whole = run.state.totals()
+    assert whole.critical_path
+    assert run.state.totals(path=False) == replace(whole, critical_path=[], critical_path_time=0.0)
+
+    def no_path(self):
+        raise AssertionError("the critical path was computed for the history row")
+
+    monkeypatch.setattr(RunState, "critical_path", no_path)
+    row = summary_row(run.state, graph, source="test", file=None, settings={})
+    assert row["api_calls"] == whole.api_calls and row["output_tokens"] == whole.output_tokens
