@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError, when_queued, when_sent
+from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError, when_sent
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.budget import BudgetGuard
 from chainstudio.core.run.checks import AnswerCheck, Verdict
@@ -191,7 +191,6 @@ class StepAttempts:
         result: ChatResult | None = None
         error: ProviderError | None = None
         when_sent(grant.confirm if grant is not None else None)  # the limiter counts it from then
-        when_queued(watchdog.queued)  # a provider's own queue is not the model's time
         try:
             result = await s.provider.stream_chat(call.request, self._delta_callback(attempt))
         except asyncio.CancelledError:
@@ -205,7 +204,6 @@ class StepAttempts:
             error = ProviderError(f"{type(exc).__name__}: {exc}", kind="other", retryable=False)
         finally:
             when_sent(None)
-            when_queued(None)
             watchdog.close()
             self._watchdog = None
             s.load.leave(ticket)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainstudio.core.clock import Clock
+from chainstudio.core.providers.base import when_queued
 
 LOOP_LAG = 0.05  # real seconds a check may run late before the lateness is put down to the loop, not the model
 
@@ -166,6 +167,7 @@ class Watchdog:
         self._closed = False
         self._accepted = False  # the server is thought to take the request (``arm``)
         self._queued = False  # the provider holds the request in a queue of its own (``queued``)
+        when_queued(self.queued)  # the provider says so in this task (``request_queued``), until ``close``
 
     def arm(self) -> None:
         self._accepted = True
@@ -230,6 +232,7 @@ class Watchdog:
 
     def close(self) -> None:
         self._closed = True
+        when_queued(None)
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
