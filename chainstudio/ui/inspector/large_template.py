@@ -1,0 +1,71 @@
+"""A template too large to lay out on the window's thread is shown read-only, with an "Edit anyway" button.
+
+Qt lays out a paragraph (one line of the text) whole, on the window's thread, whenever it is shown or
+changed: a prompt that is one 640,000-character line took ~0.3 s of that thread to show and ~0.1 s per typed
+character (``benchmarks/open_stall_bench.py``). A prompt of many ordinary lines is laid out a screenful at a
+time and stays editable whatever its size. So a template with a line over ``LONG_LINE`` characters, or over
+``LARGE`` characters in all, shows only its first ``PREVIEW`` characters, read-only, under a one-line notice
+saying so; the editor keeps the whole text (what it reports is that text, never the preview, so nothing is
+lost and nothing is committed from the preview). *Edit anyway* puts the whole text into the editor to edit,
+at Qt's speed, until the inspector shows another step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+
+LONG_LINE = 20_000  # characters in one line (a paragraph Qt lays out whole)
+LARGE = 1_000_000  # characters in all
+PREVIEW = 20_000  # characters shown of a template that is too large
+
+
+def too_large(text: str) -> bool:
+    """Whether ``text`` is too large to show in an editable editor without stalling the window."""
+    if len(text) <= LONG_LINE:
+        return False
+    if len(text) > LARGE:
+        return True
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        if end - start > LONG_LINE:
+            return True
+        start = end + 1
+    return False
+
+
+def notice_text(text: str) -> str:
+    return f"{len(text):,} characters: the first {PREVIEW:,} shown, read-only"
+
+
+class LargeNotice(QFrame):
+    """The one-line notice above a template shown read-only, with its *Edit anyway* button."""
+
+    edit_anyway = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("large_template_notice")
+        self.setStyleSheet(
+            "#large_template_notice { background: rgba(245, 158, 11, 0.12); border-bottom: 1px solid #f59e0b; }"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 4, 2)
+        self.label = QLabel()
+        self.label.setObjectName("large_template_text")
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # one line, clipped
+        self.button = QPushButton("Edit anyway")
+        self.button.setObjectName("large_template_edit")
+        self.button.setToolTip("Load the whole template to edit it (each change may pause the window briefly)")
+        self.button.clicked.connect(self.edit_anyway)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.hide()
+
+    def show_for(self, text: str) -> None:
+        self.label.setText(notice_text(text))
+        self.label.setToolTip(self.label.text())
+        self.show()
