@@ -13,7 +13,7 @@ at Qt's speed, until the inspector shows another step.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 LONG_LINE = 20_000  # characters in one line (a paragraph Qt lays out whole)
 LARGE = 1_000_000  # characters in all
@@ -37,8 +37,14 @@ def too_large(text: str) -> bool:
     return False
 
 
-def notice_text(text: str) -> str:
-    return f"{len(text):,} characters: the first {PREVIEW:,} shown, read-only"
+def notice_text(text: str) -> tuple[str, str]:
+    """The notice's text (it wraps in a narrow inspector) and its tooltip."""
+    return (
+        f"Read-only: {len(text):,} characters",
+        f"This template has {len(text):,} characters; so that the window stays responsive, only the first "
+        f"{PREVIEW:,} are shown, read-only, and nothing of it changes. Edit anyway shows all of it to edit "
+        "(a very long line makes every keystroke pause the window).",
+    )
 
 
 class LargeNotice(QFrame):
@@ -56,16 +62,16 @@ class LargeNotice(QFrame):
         layout.setContentsMargins(6, 2, 4, 2)
         self.label = QLabel()
         self.label.setObjectName("large_template_text")
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # one line, clipped
+        self.label.setWordWrap(True)
         self.button = QPushButton("Edit anyway")
         self.button.setObjectName("large_template_edit")
-        self.button.setToolTip("Load the whole template to edit it (each change may pause the window briefly)")
         self.button.clicked.connect(self.edit_anyway)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.button)
         self.hide()
 
     def show_for(self, text: str) -> None:
-        self.label.setText(notice_text(text))
-        self.label.setToolTip(self.label.text())
+        line, tip = notice_text(text)
+        self.label.setText(line)
+        self.setToolTip(tip)
         self.show()

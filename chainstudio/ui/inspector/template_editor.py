@@ -138,6 +138,9 @@ class TemplateEditor(QPlainTextEdit):
         preview = large and not self.edit_large
         self._held = text if preview else None
         self.setReadOnly(preview)
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOn if preview else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
         wanted = None if large and not preview else self.document()
         if self.highlighter.document() is not wanted:
             self.highlighter.setDocument(wanted)
@@ -165,10 +168,12 @@ class TemplateEditor(QPlainTextEdit):
     def _place_notice(self) -> None:
         if self.notice is None:
             return
-        height = self.notice.sizeHint().height() if self.showing_preview() else 0  # (the page may be hidden)
+        rect = self.contentsRect()  # above the text, beside the scroll bar (always shown with the notice)
+        width = rect.width() - self.verticalScrollBar().sizeHint().width()
+        height = max(self.notice.heightForWidth(width), self.notice.minimumSizeHint().height())
+        height = height if self.showing_preview() else 0  # (not isVisible(): the page may be hidden)
         self.setViewportMargins(0, height, 0, 0)
-        rect = self.contentsRect()
-        self.notice.setGeometry(rect.x(), rect.y(), rect.width(), height)
+        self.notice.setGeometry(rect.x(), rect.y(), width, height)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -42,7 +42,7 @@ def test_a_one_line_template_opens_read_only_and_loses_nothing(window):
     editor = form.editors["prompt"]
     assert editor.isReadOnly() and editor.showing_preview() and editor.notice.isVisible()
     assert editor.toPlainText() == ONE_LINE[:PREVIEW]
-    assert f"{len(ONE_LINE):,} characters" in editor.notice.label.text()
+    assert f"{len(ONE_LINE):,} characters" in editor.notice.toolTip()
     editor.setFocus()
     editor.moveCursor(QTextCursor.MoveOperation.End)
     QTest.keyClicks(editor, "xy")
