@@ -11,8 +11,8 @@ A 5 ms QTimer probe records how late each tick fires while a file opens (and 3 s
 canvas, the inspector, the live estimate on its worker thread) and while the big template is edited once
 (one character typed into the inspector's prompt; a template too large to edit without stalls opens
 read-only, so *Edit anyway* is pressed first, and measured); the largest lateness is the longest time the
-window could not react. *Peak RSS* is the process's maximum resident memory after all the files (ru_maxrss), *growth*
-the largest rise of the current RSS while one file was open.
+window could not react. *Peak RSS* is the process's maximum resident memory after all the files
+(ru_maxrss), *growth* the largest rise of the current RSS while one file was open.
 """
 
 from __future__ import annotations
