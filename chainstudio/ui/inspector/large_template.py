@@ -5,9 +5,9 @@ changed: a prompt that is one 640,000-character line took ~0.25 s of that thread
 character (``benchmarks/open_stall_bench.py``). A prompt of many ordinary lines is laid out a screenful at a
 time (640,000 characters in 300-character lines: 12 ms to show, 2 ms a key). So a template with a line over
 ``LONG_LINE`` characters, or over ``LARGE`` characters in all, shows only its first ``PREVIEW`` characters,
-read-only, under a notice saying so; the editor keeps the whole text (what it reports is that text, never the preview, so nothing is
-lost and nothing is committed from the preview). *Edit anyway* puts the whole text into the editor to edit,
-at Qt's speed, until the inspector shows another step.
+read-only, under a notice saying so; the editor keeps the whole text (what it reports is that text, never
+the preview, so nothing is lost and nothing is committed from the preview). *Edit anyway* puts the whole
+text into the editor to edit, at Qt's speed, until the inspector shows another step.
 """
 
 from __future__ import annotations
