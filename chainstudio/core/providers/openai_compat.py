@@ -76,6 +76,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 ABSURD_TOKENS = 100_000_000  # no single call's usage is larger: a server reporting more is not believed
 UNDERCOUNT = 2  # a server's count below 1/2 of the offline tokenizer's is not believed (tokenizers differ less)
+READ_SLICE = 0.02  # seconds of parsing chunks already received before the loop gets a turn (a flood's burst)
 INTERRUPTED = (
     "the server cut this stream off when another request arrived; it serves one request at a time: "
     "set concurrency 1, or start it with --interrupt_requests False"
@@ -202,11 +203,15 @@ class OpenAICompatProvider:
         received = False  # a chunk came back: the server had processed the prompt
         limit, size = stream_limits.answer_limit(request.max_tokens), 0
         choices = _AnswerChoice()
+        slice_began = time.perf_counter()
         try:
             async with stream:
                 end = stream_limits.AnswerEnd(stream)  # complete once finished and counted, [DONE] or not
                 async for chunk in end:
                     received = True
+                    if time.perf_counter() - slice_began > READ_SLICE:  # chunks parsed from one read of the socket
+                        await asyncio.sleep(0)  # do not keep the loop: a flood's read holds ~1,000 of them
+                        slice_began = time.perf_counter()
                     request_id = request_id or _short_text(getattr(chunk, "id", None))
                     model = _short_text(getattr(chunk, "model", None)) or model
                     if getattr(chunk, "usage", None) is not None:

@@ -21,7 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError, request_sent
+from chainstudio.core.providers.base import (
+    ChatRequest,
+    ChatResult,
+    DeltaCallback,
+    ProviderError,
+    request_queued,
+    request_sent,
+)
 from chainstudio.core.providers.schema_sample import sample
 from chainstudio.core.tokens import count_all_off_loop, count_tokens, truncate_to_tokens
 
@@ -97,17 +104,20 @@ class SimulatedProvider:
         # one response is generated per loop turn (up to a ms each): a wave of calls starting together (64 at
         # a run's start) would otherwise hold the loop for tens of ms; the answer's timing counts from ``start``.
         # The calls wait their turn in a queue (each waking once: 10,000 calls spinning a loop turn each while
-        # the ones ahead generated made a 10,000-step fan-out quadratic).
+        # the ones ahead generated made a 10,000-step fan-out quadratic). The wait is this process's CPU, not
+        # the model's: the step's timeout leaves it out (``request_queued``), as it does a server's queue.
         loop = asyncio.get_running_loop()
         if self._busy or self._turns:
             turn: asyncio.Future[None] = loop.create_future()
             self._turns.append(turn)
+            request_queued(True)
             try:
                 await turn
             except asyncio.CancelledError:
                 if turn.done() and not turn.cancelled():  # the turn came as this call was cancelled: pass it on
                     self._pass_turn()
                 raise
+            request_queued(False)
         self._busy = True
         generated = False
 
@@ -142,11 +152,11 @@ class SimulatedProvider:
         p = self.profile(request.model)
         input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
         text = simulated_text(prompt, request.max_tokens, rng, p.length)
-        if request.response_format is not None:  # a structured answer: valid for the schema
+        if request.choices:  # a route's labels: one of them (its structured format asks for no more)
+            text = rng.choice(request.choices)
+        elif request.response_format is not None:  # a structured answer: valid for the schema
             asked = next((m.get("content", "") for m in request.messages if m.get("role") == "user"), prompt)
             text = structured_text(request, asked, rng)
-        if request.choices:  # a route's labels: one of them
-            text = rng.choice(request.choices)
         output_tokens = count_tokens(text)
         generated()
         ttft = (p.ttft + p.prefill_per_1k_tokens * input_tokens / 1000) * _jitter(rng, p.jitter)
