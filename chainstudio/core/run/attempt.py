@@ -274,9 +274,8 @@ class StepAttempts:
             if budget is not None:
                 self._live_tokens += count_tokens_bounded(text)  # one huge chunk must not hold the loop
                 used = prompt_tokens + self._live_tokens
-                cost = None
-                if budget.cost_cap is not None:
-                    cost = s.pricing.cost_usd(self.call.request.model, prompt_tokens, self._live_tokens)
+                priced = budget.cost_cap is not None
+                cost = s.pricing.cost_usd(self.call.request.model, prompt_tokens, self._live_tokens) if priced else None
                 reason = budget.exceeded(key, self.step_name, used, cost)
                 if reason is not None:
                     raise ProviderError(reason, kind="budget", retryable=False)  # stops the stream
