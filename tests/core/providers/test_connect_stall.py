@@ -14,8 +14,8 @@ from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenA
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 CALLS = 40
-HOLD = 0.4  # seconds the loop is held at a time: twice the connect timeout
-CONNECT_TIMEOUT = 0.2
+HOLD = 1.0  # seconds the loop is held at a time: twice the connect timeout
+CONNECT_TIMEOUT = 0.5  # long enough that a busy machine alone does not time a connect out
 
 
 async def hold_the_loop(times: int) -> None:
@@ -38,7 +38,7 @@ def test_connects_timed_out_by_our_own_held_loop_are_made_again_and_every_call_s
                 return f"failed: {exc}"
 
         async def main() -> list[str]:
-            holder = asyncio.create_task(hold_the_loop(6))
+            holder = asyncio.create_task(hold_the_loop(6))  # the calls connect between holds
             answers = await asyncio.gather(*(call(i) for i in range(CALLS)))
             await holder
             await provider.aclose()
