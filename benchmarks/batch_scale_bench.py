@@ -316,9 +316,11 @@ The server injects no faults: a row that fails is the client's doing (or the mac
 **Why rows failed before.** An earlier run (load about 10) lost 249 of 10,000 rows (141 at draft, 54 at
 critique, 54 at final), each after 4 attempts failing with "no response from http://127.0.0.1:…/v1 in
 time". That was the 10 s *connect* timeout, timed on the batch's own event loop: with 1,000 rows in flight
-on cores shared with other work, the loop was held for longer than 10 s at a time, and the handshake the
-kernel had long finished was noticed only after the timer had fired. Pinned to one core at `nice 19`
-(`taskset -c 1 nice -n 19 … --rows 4000 --no-write`), 394 of the first 711 rows failed so. Since then
+on cores shared with other work, the loop was held for seconds at a time, and a handshake the kernel had
+long finished was noticed only after the timer had fired (the attempt's retries, backed off alike in every
+row, met the same stall). Pinned to one core at `nice 19`
+(`taskset -c 1 nice -n 19 … --rows 4000 --no-write`, stopped part-way), 394 of the first 711 rows failed
+so before the change, and none of the first 1,149 after it. Since then
 (`core/providers/loop_lag.py`) a connect timeout during which the loop was held for half the timeout or
 more is ours, not the server's: the request connects again, and the step's timeout (which already tells a
 held loop from a slow server) still bounds the attempt. `tests/core/providers/test_connect_stall.py` holds
@@ -337,6 +339,12 @@ highest published limits of hosted providers:
 pages cited transcribe them (read in the project's stored copies of public pages; tiers change, and an
 account's own limits page is the authority). A resume repeats no finished row: its requests are exactly
 3 × the rows left (rows in flight at the kill were not kept and run again).
+
+Three changes came from this benchmark: the rows' calls are spread over one HTTP client per 100 slots (the
+openai client's connection pool scans all its connections for each request: for 2,000 rows at concurrency
+1,000, one client took 48.6 s of CPU, ten clients 31.9 s); a prompt's pre-compilation that overruns its CPU
+allowance on a starved event loop no longer ends in a logged traceback (the first 10,000-row run printed
+one); and the connect timeout above.
 """
 
 
