@@ -7,7 +7,8 @@ settings file (``local``: an Ollama server with a known capacity; ``cloud``: Ope
 the credentials file — a dummy). Open mixed-local-cloud, select ``brief`` and list the profiles from its
 Endpoint field (``endpoints-inspector.png``); run it on the simulated provider (every endpoint simulated,
 labelled; the Gantt rows say ``@local`` / ``@cloud``: ``endpoints-run.png``); then Settings → Endpoint
-profiles with ``cloud`` selected (``endpoints-settings.png``).
+profiles with ``cloud`` selected (``endpoints-settings.png``); last, headline-pick-best with its pick-best
+step's judge sent to ``cloud`` through the same field (``endpoints-pick-best.png``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,18 @@ async def main(app) -> None:
     await asyncio.sleep(0.4)
     grab(window, "settings", "endpoints", SIZE)
     dialog.reject()
+
+    window.open_path(examples_dir() / "headline-pick-best.chain.json")  # a pick-best step's judge on "cloud"
+    window.view.fit()
+    window.select_node(window.document.graph.resolve("best").id)
+    await asyncio.sleep(0.4)
+    field = window.findChild(QLineEdit, "field_endpoint")
+    assert field is not None
+    field.setText("cloud")
+    field.editingFinished.emit()
+    await asyncio.sleep(0.4)
+    assert window.document.graph.resolve("best").param("endpoint") == "cloud"
+    grab(window, "pick-best", "endpoints", SIZE)
     window.close()
 
 

@@ -89,6 +89,12 @@ class SlotProvider:
         return getattr(self.inner, name)
 
 
+def row_seed(seed: int, row: int) -> int:
+    """The seed of one row's run (its retries' jitter): with the batch's one seed every row's step retried
+    at the same moments after a shared stall, all together again (the scale benchmark's failed rows)."""
+    return seed if row == 0 else seed * 1_000_003 + row
+
+
 @dataclass
 class SharedLimits:
     """What every row of a batch shares (see the module docstring). ``make_context(k)``: the context of
@@ -140,7 +146,7 @@ class SharedLimits:
             provider=SlotProvider(provider, self._slots),
             pricing=base.pricing,
             clock=base.clock,
-            seed=base.seed + repeat,
+            seed=row_seed(base.seed + repeat, row),  # the retry jitter: rows must not retry in step
             rate_limiter=base.rate_limiter,
             cost_cap=base.cost_cap,
             token_cap=base.token_cap,

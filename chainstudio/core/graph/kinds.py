@@ -277,6 +277,7 @@ PICK_BEST = NodeKind(
             "Pick by this numeric field of structured candidates instead (no model call).",
         ),
         FieldSpec("model", str, DEFAULT_MODEL, "Model", "The judge's model."),
+        LLM.field("endpoint"),  # the judge's call goes to this profile's server
         FieldSpec("temperature", float, 0.0, "Temperature", minimum=0.0, maximum=2.0),
         FieldSpec("max_tokens", int, 400, "Max tokens", "Upper bound on the judge's output tokens.", 1, 1_000_000),
         FieldSpec("timeout", float, 60.0, "Timeout (s)", "Per-attempt time limit.", 0.1, 3600.0),
@@ -289,7 +290,7 @@ PICK_BEST = NodeKind(
 NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, PICK_BEST, MAP, ROUTE)}
 FLOW_KINDS = frozenset({"map", "route"})  # map and route steps (core.run.flow)
 MODEL_KINDS = frozenset(kind.name for kind in NODE_KINDS.values() if kind.calls_model)  # steps that call a model
-# the kinds whose steps may name an endpoint profile (core.run.lanes): LLM, map and route steps
+# the kinds whose steps may name an endpoint profile (core.run.lanes): LLM, map, route and pick-best steps
 ENDPOINT_KINDS = frozenset(k.name for k in NODE_KINDS.values() if any(f.name == "endpoint" for f in k.fields))
 
 

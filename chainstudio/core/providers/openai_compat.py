@@ -29,7 +29,9 @@ newer request of ours was in flight, was cut off by that request (llama-cpp-pyth
 default ``--interrupt_requests True``): the error says so in plain words, with the fix.
 
 Timeouts: only connecting has one here; the run's watchdog (``core.run.progress``) times the model's
-progress, so a request queued at a busy server is not cut by a read timeout. ``server_capacity`` tells the
+progress, so a request queued at a busy server is not cut by a read timeout. A connect timeout during
+which this process's event loop was held for half the timeout or more (``loop_lag``) is ours, not the
+server's: the request connects again (the watchdog still bounds the attempt). ``server_capacity`` tells the
 run how many requests a local server runs at once, where its kind says (``server_tokens``).
 """
 
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers import stream_limits
+from chainstudio.core.providers import loop_lag, stream_limits
 from chainstudio.core.providers.base import (
     ChatRequest,
     ChatResult,
@@ -160,8 +162,10 @@ class OpenAICompatProvider:
 
         self._sent += 1
         number = self._sent
+        lag = loop_lag.for_loop()
         try:
             while True:
+                began = asyncio.get_running_loop().time()
                 try:
                     stream = await self._client.chat.completions.create(
                         model=request.model,
@@ -176,6 +180,9 @@ class OpenAICompatProvider:
                     break
                 except openai.APIStatusError as exc:  # a server that refuses the response format: ask without
                     if not self._formats.refused(request, _status_error(exc)):
+                        raise
+                except openai.APITimeoutError:  # our loop was held, not the server slow: connect again
+                    if lag.stalled_since(began) < self.settings.connect_timeout / 2:
                         raise
         except openai.APITimeoutError:  # subclasses APIConnectionError: first
             raise ProviderError(f"no response from {self.shown_url} in time", kind="timeout") from None

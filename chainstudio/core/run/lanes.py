@@ -1,12 +1,13 @@
 """Endpoints per step: each LLM step may name an endpoint profile; a run gives each endpoint it uses its own
 provider, prices, rate limiter, adaptive pace and server load (capacity).
 
-LLM, map and route steps may name one (``kinds.ENDPOINT_KINDS``; a map's items and a classifying route's
-call go to it). The run's own provider (``RunContext.provider``) serves the steps that name none: the lane ``""``. For
-every other name the run asks ``RunContext.endpoint_lane`` (built by ``core.launch`` from the settings'
-profiles) for an ``EndpointLane``; a name it does not know stops the run before it starts (``RunError``,
-one line). ``Lanes`` then hands each step the ``AttemptServices`` of its endpoint, so that one server's
-limits never hold back another's steps, and closes the providers it was given at the end of the run.
+LLM, map, route and pick-best steps may name one (``kinds.ENDPOINT_KINDS``; a map's items, a classifying
+route's call and a pick-best step's judge call go to it). The run's own provider (``RunContext.provider``)
+serves the steps that name none: the lane ``""``. For every other name the run asks
+``RunContext.endpoint_lane`` (built by ``core.launch`` from the settings' profiles) for an ``EndpointLane``;
+a name it does not know stops the run before it starts (``RunError``, one line). ``Lanes`` then hands each
+step the ``AttemptServices`` of its endpoint, so that one server's limits never hold back another's steps,
+and closes the providers it was given at the end of the run.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ LaneFactory = Callable[[str], "EndpointLane | None"]
 
 
 def endpoint_of_node(node: Node) -> str:
-    """The endpoint profile an LLM, map or route step names ("" for the run's provider, and for other kinds)."""
+    """The endpoint profile an LLM, map, route or pick-best step names ("" for the run's provider, other kinds)."""
     return str(node.param("endpoint") or "") if node.kind in ENDPOINT_KINDS else ""
 
 

@@ -130,3 +130,16 @@ def test_another_row_runner_plugs_in(tmp_path):
     asyncio.run(BatchRun(spec, limits, store, runner=runner).run())
     assert runner.seen == [0, 1, 2, 3]
     assert [r.scores["contains"] for r in sorted(store.results(), key=lambda r: r.row)] == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_rows_retry_on_their_own_jitter():
+    """Every row's step used to share the run's seed, so after a shared stall all rows retried at the same
+    moments and met the next stall together."""
+    from chainstudio.core.run.retry import jitter_rng
+
+    limits = SharedLimits(lambda i: build_context(Settings(), RunOptions(), index=i))
+    seeds = [limits.context(0, row).seed for row in range(50)]
+    assert seeds[0] == limits.base.seed and len(set(seeds)) == 50
+    delays = {round(jitter_rng(seed, "draft").random(), 9) for seed in seeds}
+    assert len(delays) == 50
+    assert limits.context(1, 7).seed != limits.context(0, 7).seed  # and each repeat its own
