@@ -16,6 +16,9 @@ from PySide6.QtWidgets import (
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.edge_hit import may_touch
+
+SHAPE_MODES = (Qt.ItemSelectionMode.IntersectsItemShape, Qt.ItemSelectionMode.ContainsItemShape)
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -29,12 +32,14 @@ class EdgeItem(QGraphicsPathItem):
         self._arrow = QPainterPath()
         self._shape: QPainterPath | None = QPainterPath()
         self._bounds = QRectF()
+        self._controls: tuple[float, ...] = ()  # the curve's control points, for hit tests without its shape
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0.0)
         self.setAcceptHoverEvents(True)
 
     def set_ends(self, start: QPointF, end: QPointF) -> None:
         path = geo.edge_path(start, end)
+        self._controls = geo.edge_controls(start.x(), start.y(), end.x(), end.y())
         self._arrow = geo.arrow_head(end)
         self._shape = None  # the hit shape, stroked when first asked for (most edges of a big graph never are)
         self.prepareGeometryChange()
@@ -68,6 +73,19 @@ class EdgeItem(QGraphicsPathItem):
         if self._shape is None:
             self._shape = geo.hit_shape(self.path())
         return self._shape
+
+    def contains(self, point: QPointF) -> bool:
+        """Whether the hit shape contains ``point``; the curve's control points rule out most edges first."""
+        x, y = point.x(), point.y()
+        return bool(self._controls) and may_touch(self._controls, x, y, x, y) and self.shape().contains(point)
+
+    def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:
+        """As Qt's, with the same quick refusal as ``contains`` for a query far from the curve."""
+        if mode in SHAPE_MODES and self._controls and not path.isEmpty():
+            area = path.controlPointRect()
+            if not may_touch(self._controls, area.left(), area.top(), area.right(), area.bottom()):
+                return False
+        return super().collidesWithPath(path, mode)
 
     def boundingRect(self) -> QRectF:
         return self._bounds

@@ -117,14 +117,20 @@ def edge_path(start: QPointF, end: QPointF) -> QPainterPath:
 
 def add_edge_curve(path: QPainterPath, x0: float, y0: float, x1: float, y1: float) -> None:
     """Add ``edge_path``'s curve from (x0, y0) to (x1, y1) to ``path`` as a new subpath."""
+    _, _, ax, ay, bx, by, _, _ = edge_controls(x0, y0, x1, y1)
+    path.moveTo(x0, y0)
+    path.cubicTo(ax, ay, bx, by, x1, y1)
+
+
+def edge_controls(x0: float, y0: float, x1: float, y1: float) -> tuple[float, ...]:
+    """The control points (x, y four times) of the cubic an edge from (x0, y0) to (x1, y1) is drawn as."""
     span = x1 - x0
     dx = max(abs(span) * 0.5, 60.0)
     lift = 0.0
     if span > 1.5 * CARD_WIDTH and abs(y1 - y0) < CARD_HEIGHT:
         lift = min(CARD_HEIGHT * 0.6 + span * 0.12, 4 * CARD_HEIGHT)
         dx = max(span * 0.25, 60.0)
-    path.moveTo(x0, y0)
-    path.cubicTo(x0 + dx, y0 - lift, x1 - dx, y1 - lift, x1, y1)
+    return (x0, y0, x0 + dx, y0 - lift, x1 - dx, y1 - lift, x1, y1)
 
 
 def arrow_head(end: QPointF) -> QPainterPath:
