@@ -79,7 +79,7 @@ class EdgeItem(QGraphicsPathItem):
         x, y = point.x(), point.y()
         return bool(self._controls) and may_touch(self._controls, x, y, x, y) and self.shape().contains(point)
 
-    def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:
+    def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:  # noqa: N802
         """As Qt's, with the same quick refusal as ``contains`` for a query far from the curve."""
         if mode in SHAPE_MODES and self._controls and not path.isEmpty():
             area = path.controlPointRect()

@@ -4,10 +4,11 @@ Making the items of 10,000 steps and 100,000 edges takes seconds of the window's
 window froze that long when such a file opened. Over ``CanvasScene``'s BIG_SCENE_ITEMS, the scene hands the
 ids to a ``SlicedBuild``: cards first, then edges, at most ``SLICE_S`` of work per turn of the loop, with
 the progress shown over the canvas. Each slice's items are filed in the scene's index at once (Qt files new
-items 2 s later, or at the next hit test: 0.2-0.4 s for a whole graph's items, in one go). Edits that arrive meanwhile are applied as usual; an id whose step or
-edge is gone by the time its turn comes is skipped, one made already is not made twice, and an edge added
-while one of its cards is still waiting joins the end of the queue. When the queue is empty the scene
-brings its bands, edge styles and overview up to date once and says so (``CanvasScene.built``).
+items 2 s later, or at the next hit test: 0.2-0.4 s for a whole graph's items in one go). Edits that arrive
+meanwhile are applied as usual; an id whose step or edge is gone by the time its turn comes is skipped, one
+made already is not made twice, and an edge added while one of its cards is still waiting joins the end of
+the queue. When the queue is empty the scene brings its bands, edge styles and overview up to date once and
+says so (``CanvasScene.built``).
 
 Python's cyclic garbage collector is paused meanwhile: as the heap grew by a quarter, again and again, it
 walked every object made so far (each of the last walks took 0.3-0.5 s, a stall of the window each time).
