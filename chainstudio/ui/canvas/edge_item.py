@@ -8,6 +8,7 @@ from PySide6.QtGui import QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsSimpleTextItem,
     QStyle,
     QStyleOptionGraphicsItem,
@@ -156,11 +157,13 @@ class DragCurveItem(QGraphicsPathItem):
         self.reason.setText(reason if ok is False else "")
 
 
-class LayerBandItem(QGraphicsItem):
-    """A translucent band behind one parallel layer, labelled like 'Layer 2 · 3 in parallel'."""
+class LayerBandItem(QGraphicsRectItem):
+    """A translucent band behind one parallel layer, labelled like 'Layer 2 · 3 in parallel'. A rectangle item
+    drawn by ``paint`` (its own pen none), so Qt knows its bounding box without calling into Python."""
 
     def __init__(self, index: int):
         super().__init__()
+        self.setPen(Qt.PenStyle.NoPen)
         self.index = index
         self.label = ""
         self._rect = QRectF()
@@ -169,14 +172,11 @@ class LayerBandItem(QGraphicsItem):
 
     def set_band(self, rect: QRectF, label: str) -> None:
         if rect != self._rect:
-            self.prepareGeometryChange()
             self._rect = rect
+            self.setRect(rect)
         if label != self.label:
             self.label = label
             self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
