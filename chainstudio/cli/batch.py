@@ -236,6 +236,8 @@ def show_plan(console: Any, spec: BatchSpec, limits: SharedLimits, store: Any, a
         f"{est.calls:,} calls, {est.tokens:,} tokens, {cost}",
         markup=False,
     )
+    if est.most is not None:
+        console.print(f"Range over the {est.range_text()}", markup=False)
     over = est.over_budget(args.cost_cap, args.token_cap)
     if over:
         console.print(f"warning: {over}: the batch stops at the cap (run again with a larger one to go on)")

@@ -212,6 +212,11 @@ def print_estimate(console: Console, result: Estimate, file: str = "") -> None:
         console.print(
             f"Cost range over the {result.flow.text()}; the figures above are the most expensive path", markup=False
         )
+    if result.checks is not None:
+        console.print(
+            f"Range over the {result.checks.text()}; the figures above assume every check passes first time",
+            markup=False,
+        )
 
 
 def print_prompt_cache(console: Console, graph: Graph, result: Estimate, pricing: Any, model: str | None) -> None:

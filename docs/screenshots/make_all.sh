@@ -15,4 +15,5 @@ run docs/screenshots/make_prefix_screenshots.py    # prefix-*.png (prompt-cachin
 run docs/screenshots/make_structured_screenshots.py  # structured-*.png (schema, checks and repairs, pick-best)
 run docs/screenshots/make_endpoint_screenshots.py  # endpoints-*.png (profiles in Settings, a step's endpoint)
 run docs/screenshots/make_dataset_screenshots.py    # datasets-*.png (the Datasets panel, 1400x900)
+run docs/screenshots/make_batch_api_screenshots.py  # datasets-batch-api*.png (the Batch API option, on the fake server)
 run docs/screenshots/make_flow_screenshots.py      # flow-*.png (a route's branches not taken, a map opened in the Gantt)

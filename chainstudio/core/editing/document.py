@@ -17,6 +17,7 @@ from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.commands import Command
 from chainstudio.core.editing.rules import CommandError, connect_problem
 from chainstudio.core.graph.analysis import Analysis
+from chainstudio.core.graph.kinds import ENDPOINT_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import Problem, validate
 from chainstudio.core.storage import fileformat
@@ -140,7 +141,7 @@ class Document:
             return
         self.endpoints = endpoints
         self._problems = None
-        named = {n.id for n in self.graph.nodes.values() if n.kind == "llm" and n.param("endpoint")}
+        named = {n.id for n in self.graph.nodes.values() if n.kind in ENDPOINT_KINDS and n.param("endpoint")}
         if named:
             self._announce(Changes(nodes_changed=named))
 

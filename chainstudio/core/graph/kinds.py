@@ -185,6 +185,7 @@ MAP = NodeKind(
         ),
         _template("prompt", "Prompt", "Jinja2 template per item: {{ item }}, {{ index }} (from 0) and upstream steps."),
         *_model_fields(),
+        LLM.field("endpoint"),
         LLM.field("system"),
         FieldSpec(
             "concurrency",
@@ -246,6 +247,7 @@ ROUTE = NodeKind(
             "classify mode: the branch taken when the answer is no label (empty: fail).",
         ),
         *_model_fields(max_tokens=16),
+        LLM.field("endpoint"),
         LLM.field("system"),
     ),
     calls_model=True,
@@ -287,6 +289,8 @@ PICK_BEST = NodeKind(
 NODE_KINDS: dict[str, NodeKind] = {kind.name: kind for kind in (INPUT, LLM, JOIN, OUTPUT, PICK_BEST, MAP, ROUTE)}
 FLOW_KINDS = frozenset({"map", "route"})  # map and route steps (core.run.flow)
 MODEL_KINDS = frozenset(kind.name for kind in NODE_KINDS.values() if kind.calls_model)  # steps that call a model
+# the kinds whose steps may name an endpoint profile (core.run.lanes): LLM, map and route steps
+ENDPOINT_KINDS = frozenset(k.name for k in NODE_KINDS.values() if any(f.name == "endpoint" for f in k.fields))
 
 
 def node_kind(name: str) -> NodeKind:

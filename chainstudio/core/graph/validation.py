@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from chainstudio.core.graph.analysis import Analysis, gc_paused
-from chainstudio.core.graph.kinds import NODE_KINDS
+from chainstudio.core.graph.kinds import ENDPOINT_KINDS, NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
 from chainstudio.core.graph.structured_checks import LOCAL_NAMES, check_structured
 from chainstudio.core.graph.templating import References, TemplateProblem, references, references_if_read
@@ -56,7 +56,7 @@ def endpoint_problems(graph: Graph, endpoints: Collection[str] | None) -> list[P
     out: list[Problem] = []
     known = ", ".join(sorted(endpoints)) or "none yet"
     for node in graph.nodes.values():
-        name = node.param("endpoint") if node.kind == "llm" else ""
+        name = node.param("endpoint") if node.kind in ENDPOINT_KINDS else ""
         if name and name not in endpoints:
             reason = f"endpoint {name!r} is not a profile in Settings (profiles: {known})"
             out.append(Problem("error", f"{node.name}.endpoint", reason, node.id, field="endpoint"))

@@ -3,9 +3,10 @@ because its rules (shape, capacity, ordering edges, shared context, concurrency)
 
 It says whether the graph is sequential, parallel or hybrid; finds edges that carry no data (they only
 order steps) and what removing each would take off the predicted wall time; flags fan-outs that resend
-the same large context to every branch (duplicated tokens and their cost); and recommends a concurrency
-cap from the provider's rate limits. Each graph recommendation carries a command factory (undoable, for
-the editor) and its effect as predicted by the estimate of the graph with the command applied.
+the same large context to every branch (duplicated tokens and their cost); recommends a concurrency cap
+from the provider's rate limits; and says what a pick-best step's candidates cost (``pick_advice``). Each
+graph recommendation carries a command factory (undoable, for the editor) and its effect as predicted by the
+estimate of the graph with the command applied.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from chainstudio.core.planning.endpoint_plans import EndpointPlan, plan_models
 from chainstudio.core.planning.estimate import Estimate, estimate
 from chainstudio.core.planning.flow_advice import call_intervals, flow_advice
 from chainstudio.core.planning.latency_model import LatencyModel
+from chainstudio.core.planning.pick_advice import pick_best_advice
 from chainstudio.core.planning.prefix_cache import prefix_advice
 from chainstudio.core.run.executor import Strategy
 from chainstudio.core.run.pricing import Pricing
@@ -41,7 +43,8 @@ EstimateOf = Callable[[Graph], Estimate]  # the estimate of a graph under the op
 
 @dataclass
 class Advice:
-    # "capacity", "ordering_edges", "ordering_edge", "shared_context", "concurrency", prefix_cache's; "map", "route"
+    # "capacity", "ordering_edges", "ordering_edge", "shared_context", "concurrency", prefix_cache's; "map",
+    # "route", "pick_best"
     kind: str
     title: str
     detail: str
@@ -434,4 +437,7 @@ def advise(
     if not capacity or rate_limits is not None:
         advice.append(recommend_concurrency(base, rate_limits))
     advice += [Advice(kind, title, detail) for kind, title, detail in flow_advice(base, concurrency)]
+    for pick in pick_best_advice(graph, base, lambda command: _effect(graph, command, base, run_estimate)):
+        saved, tokens, cost = pick.effect or (None, None, None)
+        advice.append(Advice("pick_best", pick.title, pick.detail, saved, tokens, cost, pick.make_command))
     return Report(shape, reason, base, advice)

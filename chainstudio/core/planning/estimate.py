@@ -33,6 +33,7 @@ from chainstudio.core.clock import Clock
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.capacity import served_at_once
+from chainstudio.core.planning.check_estimate import CheckRange, Rejections, check_range, checked_steps
 from chainstudio.core.planning.endpoint_plans import EndpointPlan
 from chainstudio.core.planning.flow_estimate import FlowEstimate, FlowPlan
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
@@ -104,6 +105,7 @@ class Estimate:
     problem: str | None = None  # why the simulated run did not complete (then the figures are partial)
     flow: FlowEstimate | None = None  # a graph with routes: the cost range (the figures: the dearest path)
     item_notes: dict[str, str] = field(default_factory=dict)  # map name -> "× 8 items (declared)"
+    checks: CheckRange | None = None  # checked steps: every check passes first time .. every repair (check_estimate)
 
     @property
     def uncalibrated(self) -> bool:
@@ -167,7 +169,7 @@ class Estimate:
                 f"estimated {self.total_tokens:,} tokens is over the cap {token_cap:,}; the run would "
                 "stop before the call that crosses it"
             )
-        return warnings
+        return warnings + (self.checks.budget_warnings(cost_cap, token_cap) if self.checks and not warnings else [])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -195,6 +197,7 @@ class Estimate:
             "reused_steps": self.reused,
             "routes": None if self.flow is None else self.flow.to_json(),
             "map_items": dict(self.item_notes),
+            "checks": None if self.checks is None else self.checks.to_json(),
             "nodes": [n.to_json() for n in self.nodes],
         }
 
@@ -233,16 +236,17 @@ def estimate(
     flow = FlowPlan(graph, latency.flow)  # maps run their expected items; routes take given branches
 
     def simulate(
-        scenario: Scenario, routes: dict[str, tuple[str, ...]] | None = None
+        scenario: Scenario, routes: dict[str, tuple[str, ...]] | None = None, reject: bool = False
     ) -> tuple[RunState, dict[str, str]]:
         async def go() -> tuple[RunState, dict[str, str]]:
             clock = Clock(monotonic=asyncio.get_running_loop().time)
-            provider = StandInProvider(graph, clock, latency, scenario, checkpoint)
+            rejections = Rejections(graph) if reject else None  # the checks' high end: every repair used
+            provider = StandInProvider(graph, clock, latency, scenario, checkpoint, rejections)
             stand_ins = [provider]
 
             def lane(name: str) -> EndpointLane:
                 plan = plans.get(name) or EndpointPlan(latency)
-                stand_ins.append(StandInProvider(graph, clock, plan.latency, scenario, checkpoint))
+                stand_ins.append(StandInProvider(graph, clock, plan.latency, scenario, checkpoint, rejections))
                 lane_pricing = plan.pricing or pricing
                 return EndpointLane(name, stand_ins[-1], lane_pricing, name, plan.rate_limits, None, plan.model)
 
@@ -274,14 +278,17 @@ def estimate(
         return run_state
 
     state, route_range = flow.estimate_routes(on_path)  # the dearest path (its run is the last)
+    dear = route_range.costliest_routes if route_range is not None else None
     basis = bases[-1]
     unknown = _uncalibrated(state, latency, plans)
     wall_range = None
     if with_range and (unknown or not latency.capacity.measured) and not latency.simulated:
-        dear = route_range.costliest_routes if route_range is not None else None
         fast, slow = (simulate(s, dear)[0].totals().wall * 1000 for s in (Scenario.FAST, Scenario.SLOW))
         central = state.totals().wall * 1000
         wall_range = (round(min(fast, central), 3), round(max(slow, central), 3))
+    steps = checked_steps(graph)  # their high end: every repair used (a second run when any can repair)
+    high = simulate(Scenario.CENTRAL, dear, True)[0] if any(r for r, _ in steps.values()) else state
+    checks = check_range(steps, state, high) if steps else None
     totals = state.totals()
     nodes = []
     for span in state.spans.values():  # layer by layer, document order within a layer
@@ -329,6 +336,7 @@ def estimate(
         reused=sum(1 for span in state.spans.values() if span.reused is not None),
         flow=route_range,
         item_notes=flow.item_notes,
+        checks=checks,
     )
 
 

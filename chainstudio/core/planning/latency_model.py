@@ -124,16 +124,13 @@ class ServerCapacity:
         if n is None:
             seen = f" (up to {self.max_in_flight} in flight seen)" if self.max_in_flight > 1 else ""
             return f"no capacity limit seen{seen}"
-        shared = None if self.capacity is None else capacity_text(self.capacity)
-        how = (
-            f"{n} at once, the rest queue"
-            if self.slots is not None and (shared is None or self.slots == self.capacity)
-            else f"{self.slots} at once, sharing the speed of {shared}"
-            if self.slots is not None
-            else f"all at once, sharing the speed of {shared}"
-        )
         source = "as given" if self.given else f"measured on up to {self.max_in_flight} in flight"
-        return f"serves {n} request{'s' * (n != 1)} at a time ({how}; {source})"
+        if self.capacity is None or (self.slots is not None and self.slots == self.capacity):
+            return f"serves {n} request{'s' * (n != 1)} at a time, the rest queue ({source})"
+        admitted = "all" if self.slots is None else str(self.slots)
+        if capacity_text(self.capacity) == "1":
+            return f"serves 1 request at a time ({admitted} at once share one's speed; {source})"
+        return f"runs {admitted} at once, together {capacity_text(self.capacity)}x as fast as one ({source})"
 
 
 @dataclass

@@ -7,7 +7,8 @@ scaled to the server's count) and its expected output at the model's speed; a st
 corrected by how far its recorded runs were from the model (shrunk towards the model: it counts as one
 run). The answer is text of the expected length, so downstream prompts render at realistic sizes; a
 structured request gets JSON that follows its schema, and a judge passes every answer: a checked step is
-planned without repairs (its judge's call included).
+planned without repairs (its judge's call included); given ``rejections`` (the estimate's high end,
+``check_estimate``), every check rejects the answer until the step's last repair.
 Virtual time only: it never sleeps for real.
 """
 
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from chainstudio.core.clock import Clock
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.capacity import Job, ServerSim
+from chainstudio.core.planning.check_estimate import Rejections
 from chainstudio.core.planning.latency_model import LatencyModel, Scenario
 from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback
 from chainstudio.core.providers.simulated import structured_text
@@ -86,8 +88,10 @@ class StandInProvider:
         latency: LatencyModel,
         scenario: Scenario = Scenario.CENTRAL,
         checkpoint: Callable[[], None] | None = None,
+        rejections: Rejections | None = None,
     ):
         self.clock = clock
+        self.rejections = rejections
         self.checkpoint = checkpoint  # called before each call: the GUI pauses (or stops) the estimate there
         self.by_name = {n.name: n.id for n in graph.nodes.values()}
         self.latency = latency
@@ -124,8 +128,11 @@ class StandInProvider:
         first_at = await first
         scale = self.latency.fit(request.model, self.scenario).input_scale
         text = " word" * max(1, round(out / scale))  # read back by the server as about ``out`` tokens
-        if request.response_format is not None:  # a structured step: valid JSON, and every check passes
+        plain = self.rejections is not None and self.rejections.answer(request)  # to be rejected: not JSON
+        if request.response_format is not None and not plain:  # a structured step: valid JSON; checks pass
             text = structured_text(request, text, random.Random(request.seed_key), truthy=1.0)
+            if self.rejections is not None:
+                text = self.rejections.verdict(request, text)
         on_delta(text[:5], first_at)
         await end
         return ChatResult(

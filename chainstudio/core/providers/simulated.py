@@ -142,11 +142,11 @@ class SimulatedProvider:
         p = self.profile(request.model)
         input_tokens = await count_all_off_loop([m.get("content", "") for m in request.messages])
         text = simulated_text(prompt, request.max_tokens, rng, p.length)
-        if request.response_format is not None:  # a structured answer: valid for the schema
+        if request.choices:  # a route's labels: one of them (its structured format asks for no more)
+            text = rng.choice(request.choices)
+        elif request.response_format is not None:  # a structured answer: valid for the schema
             asked = next((m.get("content", "") for m in request.messages if m.get("role") == "user"), prompt)
             text = structured_text(request, asked, rng)
-        if request.choices:  # a route's labels: one of them
-            text = rng.choice(request.choices)
         output_tokens = count_tokens(text)
         generated()
         ttft = (p.ttft + p.prefill_per_1k_tokens * input_tokens / 1000) * _jitter(rng, p.jitter)

@@ -138,7 +138,7 @@ class StepAttempts:
                     return self._succeeded(result, attempt, verdict)
                 if verdict.fatal or repaired >= call.repairs:
                     s.emit(Repairs(self).rejected_event(verdict, attempt, repaired, self._used()))
-                    return StepOutcome(StepStatus.FAILED)
+                    return StepOutcome(StepStatus.FAILED, reason=verdict.reason if verdict.stopped else None)
                 repaired += 1
                 call = self.call = Repairs(self).repaired_call(result.text, verdict)
                 continue
@@ -281,8 +281,8 @@ class StepAttempts:
 
         return on_delta
 
-    def _book(self, result: ChatResult, grant: Grant | None, request: ChatRequest | None = None) -> None:
-        """An answer's usage (``request``: a judge's, booked to the step; default the step's request)."""
+    def _book(self, result: ChatResult, grant: Grant | None, request: ChatRequest | None = None, key: str = "") -> None:
+        """An answer's usage (a judge's: its ``request`` and budget ``key``; default the step's attempt's)."""
         request = request or self.call.request
         self._add(
             Spent(
@@ -295,6 +295,7 @@ class StepAttempts:
                 result.tokens_estimated,
             ),
             grant,
+            key,
         )
 
     def _book_error(self, error: ProviderError, grant: Grant | None) -> None:
@@ -325,9 +326,9 @@ class StepAttempts:
         spent = Spent(self.call.request, text, self.call.prompt_tokens(), output, self.call.request.model, 0, True)
         self._add(spent, grant)
 
-    def _add(self, spent: Spent | None, grant: Grant | None) -> None:
+    def _add(self, spent: Spent | None, grant: Grant | None, key: str = "") -> None:
         s = self.services
-        key = f"{s.run_id}:{self.step_id}:{self.attempts}"
+        key = key or f"{s.run_id}:{self.step_id}:{self.attempts}"
         tokens = 0 if spent is None else spent.input_tokens + spent.output_tokens
         if grant is not None:
             grant.settle(tokens)

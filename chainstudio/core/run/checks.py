@@ -52,6 +52,7 @@ class Verdict:
     best: str = ""
     fatal: bool = False  # no repair can help (the judge itself failed)
     cut_off: int | None = None  # the answer was cut off at this max_tokens (finish_reason "length")
+    stopped: bool = False  # the run's budget refused the judge call (``reason`` is the budget's)
 
 
 class AnswerCheck(Protocol):
@@ -101,6 +102,8 @@ class StepCheck:
         try:
             result = await judge(request)
         except ProviderError as exc:
+            if exc.kind == "budget":
+                return Verdict(False, "judge", str(exc), fatal=True, stopped=True)
             return Verdict(False, "judge", f"the judge call failed: {exc}", fatal=True)
         cut = JUDGE_MAX_TOKENS if result.finish_reason == "length" else None
         return judge_verdict(result.text, cut)

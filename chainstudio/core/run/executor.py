@@ -154,6 +154,7 @@ class Run:
             count_tokens=self._count_tokens,
             forced_items=context.forced_items,
             forced_routes=context.forced_routes,
+            services_of=self._lanes.services,
         )
         self._warmer = PrefixWarmer() if context.warm_prefix else None
 

@@ -2,7 +2,8 @@
 
 ``FlowSteps.admit`` begins such a step when the scheduler releases it: a route in expression mode
 decides at once (no call); a classifying route and a map wait for a concurrency slot like a model step,
-and their work (``ClassifyingRoute``, ``MapStep``) runs in the step's task. An estimate may force what
+and their work (``ClassifyingRoute``, ``MapStep``) runs in the step's task, on the services of the endpoint
+the step names (``services_of``: ``lanes.Lanes.services``). An estimate may force what
 these steps do (``RunContext.forced_items`` and ``forced_routes``): a map then runs its expected number of
 placeholder items, a route takes the given branches, so the estimate's virtual run plays them out.
 """
@@ -23,11 +24,13 @@ from chainstudio.core.run.route import (
     branch_names,
     classify_prompt,
     decide,
+    label_schema,
     labels_of,
     not_taken_reason,
 )
 from chainstudio.core.run.scheduler import Scheduler
 from chainstudio.core.run.status import StepStatus
+from chainstudio.core.run.structured import response_format
 from chainstudio.core.tokens import count_tokens
 
 Pending = MapStep | ClassifyingRoute
@@ -45,8 +48,10 @@ class FlowSteps:
         count_tokens: bool,
         forced_items: Mapping[str, int] | None = None,
         forced_routes: Mapping[str, tuple[str, ...]] | None = None,
+        services_of: Callable[[Node], AttemptServices] | None = None,
     ):
         self.services, self.inputs, self.scheduler = services, inputs, scheduler
+        self.services_of = services_of or (lambda node: services)
         self.count_tokens = count_tokens
         self.forced_items = forced_items or {}
         self.forced_routes = forced_routes
@@ -68,7 +73,7 @@ class FlowSteps:
         scheduler, step = self.scheduler, node.id
         expected = self.forced_items.get(step) if self.forced_items else None
         map_step = MapStep(
-            self.services,
+            self.services_of(node),
             self.inputs,
             node,
             count_tokens=self.count_tokens,
@@ -86,7 +91,7 @@ class FlowSteps:
         return {plan.graph.nodes[nid].name: nid for nid in plan.succs[node.id]}
 
     def _route(self, node: Node, pending: dict[str, Pending | object]) -> StepStatus | None:
-        s, branches = self.services, self._branches(node)
+        s, branches = self.services_of(node), self._branches(node)
         forced = self.forced_routes.get(node.id) if self.forced_routes is not None else None
         if str(node.param("mode")) == "classify":  # an estimate's forced branches still pay for the call
             labels = labels_of(node)
@@ -96,7 +101,8 @@ class FlowSteps:
             if call.estimated_tokens:
                 call.estimated_tokens += count_tokens(prompt) - count_tokens(call.prompt)
             call.prompt = prompt
-            call.request = replace(call.request, messages=messages, choices=tuple(labels))
+            structured = response_format(label_schema(labels), node.name)  # {"label": ...}, as a step's schema
+            call.request = replace(call.request, messages=messages, choices=tuple(labels), response_format=structured)
             route = ClassifyingRoute(s, node, call, branches, self._chooser(node.id), forced)
             pending[node.id] = self.started[node.id] = route
             return None

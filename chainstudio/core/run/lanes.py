@@ -1,7 +1,8 @@
 """Endpoints per step: each LLM step may name an endpoint profile; a run gives each endpoint it uses its own
 provider, prices, rate limiter, adaptive pace and server load (capacity).
 
-The run's own provider (``RunContext.provider``) serves the steps that name none: the lane ``""``. For
+LLM, map and route steps may name one (``kinds.ENDPOINT_KINDS``; a map's items and a classifying route's
+call go to it). The run's own provider (``RunContext.provider``) serves the steps that name none: the lane ``""``. For
 every other name the run asks ``RunContext.endpoint_lane`` (built by ``core.launch`` from the settings'
 profiles) for an ``EndpointLane``; a name it does not know stops the run before it starts (``RunError``,
 one line). ``Lanes`` then hands each step the ``AttemptServices`` of its endpoint, so that one server's
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from chainstudio.core.errors import Refused
+from chainstudio.core.graph.kinds import ENDPOINT_KINDS
 from chainstudio.core.graph.model import Node
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.run.attempt import AttemptServices
@@ -44,8 +46,8 @@ LaneFactory = Callable[[str], "EndpointLane | None"]
 
 
 def endpoint_of_node(node: Node) -> str:
-    """The endpoint profile an LLM step names ("" for the run's provider, and for other kinds)."""
-    return str(node.param("endpoint") or "") if node.kind == "llm" else ""
+    """The endpoint profile an LLM, map or route step names ("" for the run's provider, and for other kinds)."""
+    return str(node.param("endpoint") or "") if node.kind in ENDPOINT_KINDS else ""
 
 
 def endpoint_names(nodes: Iterable[Node]) -> list[str]:

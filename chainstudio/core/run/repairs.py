@@ -38,38 +38,67 @@ class Repairs:
 
     async def judge(self, request: ChatRequest) -> ChatResult:
         """A judge's model call, booked to the step: its tokens and cost count in the step's. Like the step's
-        own attempts it waits for the rate limiter, is bounded by the step's timeout and is retried on a
-        retryable failure (429, 5xx, a dropped connection, a timeout) up to the step's retries."""
+        own attempts it reserves its worst case in the run's budget first (refused: ``ProviderError`` of kind
+        "budget", with the budget's reason), waits for the rate limiter, is bounded by the step's timeout and
+        is retried on a retryable failure (429, 5xx, a dropped connection, a timeout) up to the step's retries."""
         a = self.attempts
         s = a.services
         rng: random.Random | None = None
         tries = 0
+        counted = s.limiter is not None or s.budget.active
+        prompt = sum(count_tokens(str(m.get("content", ""))) for m in request.messages) if counted else 0
         while True:
             tries += 1
-            grant = None
-            if s.limiter is not None:
-                prompt = sum(count_tokens(str(m.get("content", ""))) for m in request.messages)
-                grant = await s.limiter.acquire(prompt + request.max_tokens)
-            a.judge_calls += 1
-            when_sent(grant.confirm if grant is not None else None)
+            key = f"{s.run_id}:{a.step_id}:{a.attempts}:judge:{a.judge_calls + 1}"
+            self._reserve(key, request, prompt)
             try:
-                call = s.provider.stream_chat(request, lambda text, t: None)
-                result = await asyncio.wait_for(call, a.call.timeout)
-            except (ProviderError, TimeoutError) as exc:
-                error = exc if isinstance(exc, ProviderError) else _judge_timeout(a.call.timeout)
-                if grant is not None:
-                    grant.settle(error.input_tokens + error.output_tokens)
+                return await self._send(request, key, prompt)
+            except asyncio.CancelledError:
+                if s.budget.active:
+                    s.budget.settle(key, 0, 0.0)  # the run was stopped: no reservation stays held
+                raise
+            except ProviderError as error:
                 if rng is None:
                     rng = jitter_rng(s.seed, f"{a.step_name}:judge")
                 decision = s.policy.decide(error, tries, a.call.retries, rng)
                 if isinstance(decision, GiveUp):
                     raise error from None
                 await s.clock.sleep(decision.delay)
-                continue
-            finally:
-                when_sent(None)
-            a._book(result, grant, request)
-            return result
+
+    async def _send(self, request: ChatRequest, key: str, prompt: int) -> ChatResult:
+        """One judge call, after the rate limiter; its usage booked to the step (a failed one's: what the
+        server processed, settled in the limiter and the budget)."""
+        a = self.attempts
+        s = a.services
+        grant = await s.limiter.acquire(prompt + request.max_tokens) if s.limiter is not None else None
+        a.judge_calls += 1
+        when_sent(grant.confirm if grant is not None else None)
+        try:
+            call = s.provider.stream_chat(request, lambda text, t: None)
+            result = await asyncio.wait_for(call, a.call.timeout)
+        except (ProviderError, TimeoutError) as exc:
+            error = exc if isinstance(exc, ProviderError) else _judge_timeout(a.call.timeout)
+            used = error.input_tokens + error.output_tokens
+            if grant is not None:
+                grant.settle(used)
+            if s.budget.active:
+                s.budget.settle(key, used, s.pricing.cost_usd(request.model, error.input_tokens, error.output_tokens))
+            raise error from None
+        finally:
+            when_sent(None)
+        a._book(result, grant, request, key)
+        return result
+
+    def _reserve(self, key: str, request: ChatRequest, prompt: int) -> None:
+        """Reserve a judge call's worst case (its prompt and max_tokens, priced) in the run's budget."""
+        s = self.attempts.services
+
+        def worst_cost() -> float | None:
+            return s.pricing.cost_usd(request.model, prompt, request.max_tokens)
+
+        reason = s.budget.admit(key, self.attempts.step_name, request.model, prompt + request.max_tokens, worst_cost)
+        if reason is not None:
+            raise ProviderError(f"{reason} (the judge call of its check)", kind="budget", retryable=False)
 
     def repaired_call(self, answer: str, verdict: Verdict) -> PreparedCall:
         """The next attempt's call: the request followed by the rejected answer and the complaint."""
@@ -93,6 +122,8 @@ class Repairs:
         s = a.services
         after = f" after {repaired} repair{'s' if repaired != 1 else ''}" if repaired else ""
         message = f"the answer failed its {verdict.kind} check{after}: {verdict.reason}"
+        if verdict.stopped:  # a budget refused the judge call: the step's error is the budget's
+            message = verdict.reason
         return ev.NodeFailed(s.run_id, s.clock.now(), a.step_id, message, attempt + a.judge_calls, None, *used)
 
 

@@ -2,9 +2,12 @@
 
 ``expression`` mode renders the ``expression`` template; the text names the branches to take (a JSON
 array of names, or names separated by commas or lines; none is allowed: then no branch runs). ``classify``
-mode asks the model for exactly one of the declared ``labels`` (each the name of a branch) and reads the
-answer strictly (``parse_label``: whitespace, quotes and a final full stop aside, the answer must be a
-label); an answer that is no label takes the ``fallback`` branch, or fails the route when there is none.
+mode asks the model for exactly one of the declared ``labels`` (each the name of a branch), as structured
+output (``label_schema``: ``{"label": one of the labels}``, sent as ``response_format`` like a step's
+schema, ``core.run.structured``; a server that refuses it is asked in JSON mode, then plainly), and reads
+the answer (``read_label``: that JSON, else the text strictly — whitespace, quotes and a final full stop
+aside, it must be a label); an answer that is no label takes the ``fallback`` branch, or fails the route
+when there is none.
 
 The route's output is the names of the branches taken (comma-separated). The branches not taken are *not
 taken* (``Scheduler.choose``): they never run and cost nothing.
@@ -15,12 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from chainstudio.core.graph.model import Node
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices, PreparedCall, StepAttempts, StepOutcome
 from chainstudio.core.run.map_values import json_array
 from chainstudio.core.run.status import StepStatus
+from chainstudio.core.run.structured import parse_answer
 
 Choose = Callable[[Iterable[str], str], None]  # (ids of the branches not taken, why)
 
@@ -48,6 +53,29 @@ def parse_label(answer: str, labels: list[str]) -> str | None:
         if text.casefold() == label.casefold():
             return label
     return None
+
+
+def label_schema(labels: list[str]) -> dict[str, Any]:
+    """The structured answer a classifying route asks for: ``{"label": "<one of the labels>"}``."""
+    return {
+        "type": "object",
+        "properties": {"label": {"type": "string", "enum": list(labels)}},
+        "required": ["label"],
+        "additionalProperties": False,
+    }
+
+
+def read_label(answer: str, labels: list[str]) -> str | None:
+    """The label a classifying route's answer gives: its structured answer's ``label`` (or the one string of
+    any JSON object, from a server in plain JSON mode), else the text read strictly (``parse_label``)."""
+    value, complaint = parse_answer(answer, None)
+    if complaint is None and isinstance(value, dict):
+        given = value.get("label")
+        strings = [v for v in value.values() if isinstance(v, str)]
+        text = given if isinstance(given, str) else strings[0] if len(strings) == 1 else None
+        if text is not None:
+            return parse_label(text, labels)
+    return parse_label(answer, labels)
 
 
 def classify_prompt(prompt: str, labels: list[str]) -> str:
@@ -106,7 +134,7 @@ class ClassifyingRoute:
             return outcome
         node, s = self.node, self.services
         labels = labels_of(node)
-        label = parse_label(finished.output, labels)
+        label = read_label(finished.output, labels)
         fallback = str(node.param("fallback") or "").strip()
         if label is None and fallback:
             label = fallback

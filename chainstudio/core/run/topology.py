@@ -97,7 +97,7 @@ def with_model(graph: Graph, model: str | None, endpoint_models: Mapping[str, st
     for node in copy.nodes.values():
         if node.kind not in MODEL_KINDS:
             continue
-        endpoint = str(node.params.get("endpoint") or "")  # map and route steps name no endpoint
+        endpoint = str(node.params.get("endpoint") or "")  # pick-best steps name no endpoint
         use = chosen.get(endpoint) if endpoint else model
         if use:
             node.params["model"] = use

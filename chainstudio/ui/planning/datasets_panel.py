@@ -1,6 +1,7 @@
 """The Datasets panel's widgets: pick a dataset file, map its columns to the graph's inputs, preview it,
-choose strategies, repeats and a check or a judge, run with a progress bar (done / total, spend, ETA),
-then the results table, the trade-off table and chart. ``DatasetsUi`` (``datasets.py``) drives it."""
+choose strategies (and the OpenAI Batch API, where it applies), repeats and a check or a judge, run with a
+progress bar (done / total, spend, ETA), then the results table, the trade-off table and chart.
+``DatasetsUi`` (``datasets.py``) drives it."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ RESULT_ROWS = 500
 DEFAULT_INPUT = "(the input's default)"
 CHECKS = ("none", "exact", "contains")
 STRATEGIES = ("eager", "layered", "sequential")
+BATCH_API_TEXT = "Batch API (50 % price, answers within 24 h)"
+BATCH_API_TIP = (
+    "Also run every row through the OpenAI Batch API (/v1/files + /v1/batches on the run's endpoint): 50 % of "
+    "the standard price (or the price table's batch price), answered within OpenAI's 24 h window, one batch per "
+    "layer of model steps. The endpoint must offer the Batch API: OpenAI's does, most local servers do not. "
+    "The trade-off chart shows it as its own point: slow and cheap."
+)
 
 
 def _item(text: object, align_right: bool = False) -> QTableWidgetItem:
@@ -88,6 +96,8 @@ class DatasetsPanel(QWidget):
         self.open_button.clicked.connect(self.openRequested)
         self.strategies = {name: QCheckBox(name) for name in STRATEGIES}
         self.strategies["eager"].setChecked(True)
+        self.batch_api = QCheckBox(BATCH_API_TEXT)
+        self.set_batch_api_available(False, "")
         self.repeat = QSpinBox()
         self.repeat.setRange(1, 100)
         self.check = QComboBox()
@@ -136,6 +146,7 @@ class DatasetsPanel(QWidget):
         top.addWidget(self.file_label, 1)
         for box in self.strategies.values():
             top.addWidget(box)
+        top.addWidget(self.batch_api)
         top.addWidget(QLabel("Repeat"))
         top.addWidget(self.repeat)
         checks = QHBoxLayout()
@@ -172,6 +183,14 @@ class DatasetsPanel(QWidget):
     def overrides(self) -> dict[str, str]:
         """column -> input, for the inputs mapped to a column."""
         return {box.currentText(): name for name, box in self.mapping_boxes.items() if box.currentIndex() > 0}
+
+    def use_batch_api(self) -> bool:
+        return self.batch_api.isEnabled() and self.batch_api.isChecked()
+
+    def set_batch_api_available(self, available: bool, why: str) -> None:
+        """The Batch API option applies on an OpenAI-compatible endpoint only; ``why``: why not, else ''."""
+        self.batch_api.setEnabled(available)
+        self.batch_api.setToolTip(BATCH_API_TIP if available else f"{BATCH_API_TIP}\n\nNot available: {why}")
 
     def check_spec(self) -> str | None:
         text = self.check.currentText()

@@ -52,6 +52,8 @@ def caveats_html(result: Estimate) -> str:
             f"<b>{escape(result.placeholder_note)}.</b> Run it once (F5 asks for the value) and the estimate "
             "uses the value you gave."
         )
+    if result.checks is not None:
+        lines.append(f"<b>Range</b> over the {escape(result.checks.text())}; the figures assume the first.")
     if result.problem:
         lines.append(f"<span style='color:{WARNING_COLOR}'><b>Incomplete:</b> {escape(result.problem)}</span>")
     return "".join(f"<br>{line}" for line in lines)

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -39,6 +39,22 @@ def _nice_max(value: float) -> float:
         if value <= step * exponent:
             return step * exponent
     return 10 * exponent
+
+
+def label_box(centre: QPointF, size: QSizeF, placed: list[QRectF], plot: QRectF) -> QRectF:
+    """Where a point's label goes: beside it (on its left where the right would leave the plot and run into
+    the legend), or the nearest free line above or below it (drawn with a leader) when labels collide."""
+    width, h = size.width(), size.height()
+    left = centre.x() + 13
+    if left + width > plot.right():
+        left = max(plot.left() + 2, centre.x() - 13 - width)
+    box = QRectF(left, centre.y() - h / 2, width, h)
+    for step in range(12):
+        dy = (step + 1) // 2 * h * (1 if step % 2 else -1)
+        box = QRectF(left, centre.y() - h / 2 + dy, width, h)
+        if not any(box.intersects(other) for other in placed):
+            break
+    return box
 
 
 class TradeoffPainter:
@@ -105,24 +121,19 @@ class TradeoffPainter:
                 p.setPen(QPen(QColor("#2563eb"), 2))
                 p.drawEllipse(centre, 11, 11)
             label = s.label + ("" if s.quality is None else f"  q {s.quality.text()}")
-            self._label(p, centre, label, placed, metrics)
+            self._label(p, centre, label, placed, metrics, plot)
         self._legend(p, QRectF(plot.right() + 24, plot.top(), 110, plot.height()), low, high, summaries, line)
         p.restore()
 
     @staticmethod
-    def _label(p: QPainter, centre: QPointF, text: str, placed: list[QRectF], metrics: QFontMetricsF) -> None:
-        """Beside its point, or the nearest free line above or below it (with a leader) when labels collide."""
-        h = metrics.height()
-        width = metrics.horizontalAdvance(text)
-        for step in range(12):
-            dy = (step + 1) // 2 * h * (1 if step % 2 else -1)
-            box = QRectF(centre.x() + 13, centre.y() - h / 2 + dy, width, h)
-            if not any(box.intersects(other) for other in placed):
-                break
+    def _label(
+        p: QPainter, centre: QPointF, text: str, placed: list[QRectF], metrics: QFontMetricsF, plot: QRectF
+    ) -> None:
+        box = label_box(centre, QSizeF(metrics.horizontalAdvance(text), metrics.height()), placed, plot)
         placed.append(box)
         p.setPen(QPen(QColor("#9ca3af"), 1))
-        if dy:
-            p.drawLine(centre, QPointF(box.left(), box.center().y()))
+        if abs(box.center().y() - centre.y()) > 1:
+            p.drawLine(centre, QPointF(box.left() if box.left() > centre.x() else box.right(), box.center().y()))
         p.setPen(QColor("#111827"))
         p.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 

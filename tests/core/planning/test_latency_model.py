@@ -199,3 +199,15 @@ def test_step_histories_take_the_queueing_out():
 def test_local_endpoints():
     assert is_local("http://127.0.0.1:8080/v1") and is_local("http://localhost:11434/v1")
     assert is_local("http://192.168.1.20:8000/v1") and not is_local("https://api.openai.com/v1")
+
+
+def test_the_capacity_in_words_says_what_one_request_gets():
+    """A fractional capacity used to read 'serves 1 request at a time (3 at once, sharing the speed of 1.3)'."""
+    queue = ServerCapacity(slots=1, capacity=1.0, measured=True, max_in_flight=5)
+    assert queue.describe() == "serves 1 request at a time, the rest queue (measured on up to 5 in flight)"
+    shared = ServerCapacity(slots=3, capacity=1.3, measured=True, max_in_flight=5)
+    assert shared.describe() == "runs 3 at once, together 1.3x as fast as one (measured on up to 5 in flight)"
+    flat = ServerCapacity(slots=None, capacity=1.02, measured=True, max_in_flight=4)
+    assert (
+        flat.describe() == "serves 1 request at a time (all at once share one's speed; measured on up to 4 in flight)"
+    )

@@ -210,3 +210,27 @@ def test_a_map_over_a_structured_steps_array_uses_the_list_as_it_is():
     span = run.state.span_by_name("each")
     assert len(span.items) == len(entities) >= 2
     assert run.state.span_by_name("count").output.startswith(f"{len(entities)} of {len(entities)}: ")
+
+
+def test_a_classifying_route_asks_for_its_label_as_structured_output_and_reads_it():
+    g = router_graph("classify")
+    g.resolve("router").params["prompt"] = "Classify: {{ question }}"
+    with FakeOpenAIServer(api_key=KEY, chunk_delay=0.0, answers=['{"label": "tech"}', "tech answer"]) as srv:
+        run = run_on(srv, g)
+        asked = srv.stats.log[0]["response_format"]
+    assert asked["type"] == "json_schema"
+    assert asked["json_schema"]["schema"]["properties"]["label"]["enum"] == ["billing", "tech", "other"]
+    assert run.state.span_by_name("router").output == "tech"
+    assert run.state.span_by_name("tech").status is StepStatus.SUCCEEDED
+    assert run.state.span_by_name("billing").status is StepStatus.NOT_TAKEN
+
+
+def test_a_server_without_structured_output_is_asked_plainly_and_its_plain_label_is_read():
+    from tests.support.fake_openai_server import Mode
+
+    g = router_graph("classify")
+    with FakeOpenAIServer(api_key=KEY, chunk_delay=0.0, mode=Mode(response_format="none")) as srv:
+        run = run_on(srv, g)
+        statuses = [e["status"] for e in srv.stats.log]
+    assert statuses[:3] == [400, 400, 200]  # json_schema refused, then JSON mode, then asked plainly
+    assert run.state.span_by_name("router").output == "billing"

@@ -37,10 +37,12 @@ def classify_graph(**params) -> Graph:
     return g
 
 
-def run_on(url: str, graph: Graph) -> Run:
+def run_on(url: str, graph: Graph, **context: object) -> Run:
+    """A real run of ``graph`` against the server at ``url`` (``context``: more ``RunContext`` fields)."""
+
     async def main() -> Run:
         provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
-        run = Run(graph, RunContext(provider=provider, backoff_base=0.01))
+        run = Run(graph, RunContext(provider=provider, backoff_base=0.01, **context))  # type: ignore[arg-type]
         try:
             await run.execute()
         finally:

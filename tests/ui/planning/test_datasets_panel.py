@@ -52,3 +52,41 @@ def test_problems_are_one_line(app_window, tmp_path):
     assert datasets.panel.plan.text() == f"{tmp_path / 'bad.jsonl'}: line 1: a row is a JSON object, not list"
     datasets.start()
     assert datasets.panel.plan.text() == "open a dataset first"
+
+
+def test_the_batch_api_option_applies_on_an_openai_endpoint_only_and_runs_at_half_the_price(
+    app_window, qtbot, tmp_path
+):
+    from chainstudio.core.storage.settings import Settings, store_api_key
+    from tests.support.fake_openai_server import FakeOpenAIServer
+
+    window = app_window
+    datasets, panel = window.datasets, window.datasets.panel
+    assert not panel.batch_api.isEnabled()  # the simulated provider has no Batch API
+    assert "Not available: the run toolbar's provider is Simulated" in panel.batch_api.toolTip()
+    assert "50 %" in panel.batch_api.text() and "24 h" in panel.batch_api.text()
+    with FakeOpenAIServer(api_key="sk-datasets-batch") as server:
+        server.batches.step_delay = 0.02
+        prices = {"gpt-4o": {"input": 2.5, "output": 10.0}}  # a local server is free unless priced
+        window.services.settings.save(Settings(base_url=server.url, price_overrides=prices))
+        store_api_key("sk-datasets-batch")
+        window.open_path(examples_dir() / "research-parallel.chain.json")
+        window.runs.toolbar.set_options(provider="openai", concurrency=4)
+        assert panel.batch_api.isEnabled() and "Not available" not in panel.batch_api.toolTip()
+        assert datasets.open_dataset(write_rows(tmp_path / "rows.jsonl", n=4, column="topic"))
+        panel.batch_api.setChecked(True)
+        datasets.batch_poll = 0.05
+        datasets.start()
+        assert "Batch API rows at 50 % of the price" in panel.plan.text()
+        qtbot.waitUntil(lambda: not datasets._task.running, timeout=60_000)
+        uploads = len(server.batches.batches)
+    assert uploads == 2  # one batch per layer of model steps: the five angles, then the aggregate
+    by_config = {}
+    for r in datasets.results:
+        by_config.setdefault(r.strategy, {})[r.row] = r
+    assert set(by_config) == {"eager", "batch-api"} and len(by_config["batch-api"]) == 4
+    for row, api in by_config["batch-api"].items():
+        live = by_config["eager"][row]
+        assert api.status == "succeeded" and api.price.startswith("50 % of the standard price")
+        assert api.input_tokens == live.input_tokens and abs(api.cost_usd - live.cost_usd / 2) < 1e-12
+    assert panel.summary.rowCount() == 2 and len(panel.chart.summaries) == 2

@@ -76,3 +76,14 @@ def test_an_uncalibrated_estimate_shows_a_range_not_a_figure(label, hybrid):
     tip = label.toolTip()
     assert "uncalibrated: no recorded runs of gpt-4o on http://127.0.0.1:8080/v1" in tip
     assert "capacity not measured yet" in tip and "run the graph once on this endpoint" in tip
+
+
+def test_checked_steps_show_their_range_in_the_tooltip_and_a_cap_only_its_high_end_crosses_warns(label):
+    result = estimate(fileformat.load(EXAMPLES / "sql-check-repair.chain.json"))
+    checks = result.checks
+    assert checks is not None
+    label.set_estimate(result)
+    assert "<b>Range</b> over the checked steps: 3–7 calls, of them 1–3 judge calls" in label.toolTip()
+    assert "every repair used" in label.toolTip() and not label.text().startswith("⚠")
+    label.set_estimate(result, token_cap=(checks.low_tokens + checks.high_tokens) // 2)
+    assert label.text().startswith("⚠") and "with every repair of its checked steps used" in label.toolTip()
