@@ -148,6 +148,17 @@ def hit_shape(path: QPainterPath) -> QPainterPath:
     return stroker.createStroke(path)
 
 
+def graph_rect(nodes: Iterable) -> QRectF:
+    """Where ``nodes`` (model nodes) put their cards, with room for bands, arrows and edges arcing above."""
+    xs = [node.position[0] for node in nodes]
+    ys = [node.position[1] for node in nodes]
+    if not xs:
+        return QRectF()
+    left, top = min(xs), min(ys)
+    rect = QRectF(left, top, max(xs) - left + CARD_WIDTH, max(ys) - top + CARD_HEIGHT)
+    return rect.adjusted(-2 * BAND_MARGIN, -5 * CARD_HEIGHT, 2 * BAND_MARGIN, 2 * BAND_MARGIN)
+
+
 def band_rect(node_rects: Iterable[QRectF]) -> QRectF:
     """The band behind one layer: the nodes' bounding box, padded, with room for the label on top."""
     bounds = QRectF()

@@ -32,6 +32,7 @@ OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times 
 PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
 BIG_SCENE_ITEMS = 4_000  # over this many cards and edges, the scene index is kept shallow:
 BIG_SCENE_BSP_DEPTH = 6  # Qt's own depth for 110,000 filed each long edge into thousands of leaves (minutes)
+# ... and its index covers the graph from the start (Qt re-files every item each time the items' bounds grow)
 FAR_AWAY = QRectF(-1e9, -1e9, 1, 1)
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
@@ -100,6 +101,7 @@ class CanvasScene(QGraphicsScene):
             self._clear_items()
             big = len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS
             self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if big else 0)
+            self.setSceneRect(geo.graph_rect(graph.nodes.values()) if big else QRectF())
             if big:  # made a slice at a time; bands, styles and the overview follow once all are made
                 self._build.start(graph.nodes, graph.edges)
                 self._overview_dirty |= self.overview.active
