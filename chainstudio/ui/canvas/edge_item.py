@@ -25,8 +25,8 @@ SHAPE_MODES = (Qt.ItemSelectionMode.IntersectsItemShape, Qt.ItemSelectionMode.Co
 class EdgeItem(QGraphicsPathItem):
     """An edge's curve and arrow head. Qt's own path holds only the item's bounding box (two points, drawn by
     no pen), so Qt computes ``boundingRect`` itself: a hit test asks it of every item in the index's cells
-    around the point (100,000 for a point in the middle of the biggest graph), and a Python ``boundingRect``
-    cost 2-3 µs a call there. ``path()`` is the curve."""
+    around the point (thousands of long edges in the biggest graph), and a Python ``boundingRect`` cost
+    2-3 µs a call there. ``path()`` is the curve."""
 
     def __init__(self, edge_id: str, source_id: str, target_id: str):
         super().__init__()
