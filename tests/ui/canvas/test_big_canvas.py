@@ -167,6 +167,22 @@ def test_a_click_on_an_edge_where_many_cross_selects_that_edge(window, qtbot):
         assert scene.selectedItems() == []
 
 
+def overview_with_a_new_zoom_drawing(window, qtbot):
+    """The welcome graph far out, its edge image drawn; then a zoom that settled: (a card, the edge image, the
+    image before that zoom), the new image being drawn."""
+    card = overview_of_hybrid(window, qtbot)
+    edges = window.scene.overview._edge_image
+    window.scene.set_zooming(False)
+    window.view.viewport().repaint()
+    qtbot.waitUntil(lambda: not edges.drawing and edges._image is not None, timeout=5000)
+    first = edges._image
+    window.view.zoom_by(0.8)
+    window.scene.set_zooming(False)  # the zoom settled
+    window.view.viewport().repaint()
+    assert edges.drawing
+    return card, edges, first
+
+
 def test_a_big_overview_draws_its_edge_image_on_a_worker_thread(window, qtbot, monkeypatch):
     monkeypatch.setattr(edge_image, "BACKGROUND_ELEMENTS", 0)  # the welcome graph's edges count as many
     threads = []
@@ -177,16 +193,8 @@ def test_a_big_overview_draws_its_edge_image_on_a_worker_thread(window, qtbot, m
         return draw(*args)
 
     monkeypatch.setattr(edge_image, "_draw", spied)
-    card = overview_of_hybrid(window, qtbot)
-    edges = window.scene.overview._edge_image
-    window.scene.set_zooming(False)
-    window.view.viewport().repaint()
-    qtbot.waitUntil(lambda: not edges.drawing and edges._image is not None, timeout=5000)
-    first = edges._image
-    window.view.zoom_by(0.8)
-    window.scene.set_zooming(False)  # the zoom settled
-    window.view.viewport().repaint()
-    assert edges.drawing and edges._image is first  # meanwhile the last image, stretched
+    card, edges, first = overview_with_a_new_zoom_drawing(window, qtbot)
+    assert edges._image is first  # meanwhile the last image, stretched
     qtbot.waitUntil(lambda: not edges.drawing, timeout=5000)
     assert edges._image is not first
     assert threads and all(t is not threading.main_thread() for t in threads)
@@ -198,16 +206,7 @@ def test_a_big_overview_draws_its_edge_image_on_a_worker_thread(window, qtbot, m
 
 def test_an_edge_image_for_a_zoom_left_meanwhile_is_thrown_away(window, qtbot, monkeypatch):
     monkeypatch.setattr(edge_image, "BACKGROUND_ELEMENTS", 0)
-    overview_of_hybrid(window, qtbot)
-    edges = window.scene.overview._edge_image
-    window.scene.set_zooming(False)
-    window.view.viewport().repaint()
-    qtbot.waitUntil(lambda: not edges.drawing and edges._image is not None, timeout=5000)
-    first = edges._image
-    window.view.zoom_by(0.8)
-    window.scene.set_zooming(False)
-    window.view.viewport().repaint()  # an image for this zoom is being drawn...
-    assert edges.drawing
+    _, edges, first = overview_with_a_new_zoom_drawing(window, qtbot)  # an image for this zoom is being drawn...
     window.view.zoom_by(0.8)  # ... when the zoom changes again (a gesture: the last image is stretched)
     window.view._settle.stop()  # the gesture goes on until this test says it settled
     window.view.viewport().repaint()
