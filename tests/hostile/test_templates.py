@@ -7,6 +7,7 @@ import asyncio
 import threading
 import tracemalloc
 import weakref
+from collections.abc import Iterator
 
 import pytest
 
@@ -150,3 +151,26 @@ def test_a_budget_spent_while_the_collector_runs_a_callback_still_ends_the_rende
         del thing  # WeakSet._remove runs now, with the budget already spent
         more_work()  # the first call outside the callback ends the block
     assert len(watched) == 0  # the callback itself ran to its end
+
+
+def test_a_generator_closed_after_the_budget_ran_out_closes_quietly():
+    """The open-stall benchmark once printed "Exception ignored in ... Lexer.tokeniter": Jinja's lexer, a
+    generator left suspended by an earlier render, was closed (garbage collection) inside a later budget after
+    its time ran out. The budget raised there, Python only printed it, and it dropped the trace function:
+    the rest of that render ran unwatched."""
+
+    def tokens() -> Iterator[int]:
+        yield 1
+        yield 2
+
+    def work() -> None:
+        pass
+
+    suspended = tokens()
+    next(suspended)  # left suspended, as an interrupted parse leaves the lexer
+    closed_quietly = False
+    with pytest.raises(TemplateTooSlow), cpu_budget(0.0, lambda: TemplateTooSlow("over")):
+        suspended.close()
+        closed_quietly = True
+        work()  # the budget's one error lands on the next ordinary call
+    assert closed_quietly

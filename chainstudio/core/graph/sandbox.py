@@ -23,6 +23,7 @@ the payload:
 
 from __future__ import annotations
 
+import inspect
 import operator
 import re
 import string
@@ -348,22 +349,31 @@ def _swallows_errors(frame: FrameType) -> bool:
     return False
 
 
+GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR | inspect.CO_COROUTINE
+
+
 @contextmanager
 def cpu_budget(seconds: float, exceeded: Callable[[], BaseException]) -> Iterator[None]:
     """Raise ``exceeded()`` inside the code that runs in this block once it used ``seconds`` of this thread's
-    CPU time (checked on every Python call, and every 256 lines of the template's own code)."""
+    CPU time (checked on every Python call but a generator's resumption, and every 256 trace events of the
+    template's own code, raised on a line). Python drops the trace function once it raised: one error per block."""
     deadline = time.thread_time() + seconds
     ticks = 0
 
     def local(frame: FrameType, event: str, arg: Any) -> Any:
         nonlocal ticks
         ticks += 1
-        if not ticks & 0xFF and time.thread_time() > deadline:
+        if event == "line" and not ticks & 0xFF and time.thread_time() > deadline:
             raise exceeded()
         return local
 
     def on_call(frame: FrameType, event: str, arg: Any) -> Any:
-        if time.thread_time() > deadline and not _swallows_errors(frame):
+        # Never at a generator's resumption: garbage collection may be closing a generator left suspended
+        # by an earlier block (Jinja's lexer), and an error raised there is only printed ("Exception ignored
+        # in ... tokeniter") while Python drops the trace function: the budget would stop watching. The
+        # next ordinary call, or the template's own lines, raise it instead.
+        resumed = frame.f_code.co_flags & GENERATOR_FLAGS
+        if not resumed and time.thread_time() > deadline and not _swallows_errors(frame):
             raise exceeded()
         return local if frame.f_code.co_filename == TEMPLATE_FILENAME else None
 

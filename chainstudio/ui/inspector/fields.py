@@ -109,7 +109,7 @@ def display_order(fields: tuple[FieldSpec, ...]) -> list[FieldSpec]:
 
 def value_of(editor: Editor) -> object:
     if isinstance(editor, TemplateEditor):
-        return editor.toPlainText()
+        return editor.template()
     if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
         return editor.value()
     if isinstance(editor, QComboBox):
@@ -124,7 +124,7 @@ def show_value(editor: Editor, value: Any) -> None:
     editor.blockSignals(True)
     try:
         if isinstance(editor, TemplateEditor):
-            editor.setPlainText(str(value or ""))
+            editor.set_template(str(value or ""))
         elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
             editor.setValue(value)
         elif isinstance(editor, QComboBox):

@@ -89,6 +89,9 @@ class NodeForm(QWidget):
         if node_id != self.node_id:
             self.flush()
             self._session = object()
+            for editor in self.editors.values():
+                if isinstance(editor, TemplateEditor):
+                    editor.edit_large = False  # another step's large template opens read-only again
         if node.kind != self.kind:
             self._build(node.kind)
         self.node_id = node_id

@@ -1,6 +1,8 @@
 """A multi-line editor for Jinja2 prompt templates: highlights ``{{ ... }}`` references (upstream steps
 green, graph inputs blue, anything else red and underlined) and completes upstream step names and
-``inputs.<name>`` inside a tag (as you type, or with Ctrl+Space)."""
+``inputs.<name>`` inside a tag (as you type, or with Ctrl+Space). A template too large to lay out on the
+window's thread is shown read-only, its first characters under a notice with *Edit anyway*
+(``large_template.py``); ``template()`` is always the whole text."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QStringListModel, Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QCompleter, QPlainTextEdit
+
+from chainstudio.ui.inspector.large_template import PREVIEW, LargeNotice, too_large
 
 HIGHLIGHT_CHARS = 20_000  # of a template; the rest of a longer one stays plain
 TAG = re.compile(r"{{.*?}}|{%.*?%}")
@@ -114,6 +118,66 @@ class TemplateEditor(QPlainTextEdit):
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer.activated.connect(self.insert_completion)
+        self._held: str | None = None  # the whole template while only its start is shown (read-only)
+        self.edit_large = False  # Edit anyway was pressed: a large template is shown whole, to edit
+        self.notice: LargeNotice | None = None  # made when a large template is first shown
+
+    # --- the value ------------------------------------------------------------------------------
+    def template(self) -> str:
+        """The whole template (also while only its start is shown)."""
+        return self._held if self._held is not None else self.toPlainText()
+
+    def showing_preview(self) -> bool:
+        return self._held is not None
+
+    def set_template(self, text: str) -> None:
+        """Show ``text``: whole and editable, or, if it is too large (and Edit anyway was not pressed), its
+        start, read-only, under the notice. A large template shown whole is not highlighted (Qt re-reads a
+        highlighted line whole at every keystroke: ~15 ms more per key on a 640,000-character line)."""
+        large = too_large(text)
+        preview = large and not self.edit_large
+        self._held = text if preview else None
+        self.setReadOnly(preview)
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOn if preview else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
+        wanted = None if large and not preview else self.document()
+        if self.highlighter.document() is not wanted:
+            self.highlighter.setDocument(wanted)
+        if preview and self.notice is None:
+            self.notice = LargeNotice(self)
+            self.notice.edit_anyway.connect(self.edit_anyway)
+        if self.notice is not None:
+            self.notice.setVisible(preview)
+            if preview:
+                self.notice.show_for(text)
+            self._place_notice()
+        self.setPlainText(text[:PREVIEW] if preview else text)
+
+    def edit_anyway(self) -> None:
+        """Put the whole of a large template into the editor, to edit it."""
+        text = self.template()
+        self.edit_large = True
+        blocked = self.blockSignals(True)  # the same text: not an edit
+        try:
+            self.set_template(text)
+        finally:
+            self.blockSignals(blocked)
+        self.setFocus()
+
+    def _place_notice(self) -> None:
+        if self.notice is None:
+            return
+        rect = self.contentsRect()  # above the text, beside the scroll bar (always shown with the notice)
+        width = rect.width() - self.verticalScrollBar().sizeHint().width()
+        height = max(self.notice.heightForWidth(width), self.notice.minimumSizeHint().height())
+        height = height if self.showing_preview() else 0  # (not isVisible(): the page may be hidden)
+        self.setViewportMargins(0, height, 0, 0)
+        self.notice.setGeometry(rect.x(), rect.y(), width, height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_notice()
 
     def set_names(self, upstream_steps: list[str], graph_inputs: list[str]) -> None:
         """What the template may refer to; re-highlights."""
@@ -179,6 +243,9 @@ class TemplateEditor(QPlainTextEdit):
         return super().event(event)
 
     def keyPressEvent(self, event) -> None:
+        if self.isReadOnly():  # a large template's start: moving and copying only, no completions
+            super().keyPressEvent(event)
+            return
         popup = self.completer.popup()
         if popup.isVisible() and event.key() in (
             Qt.Key.Key_Enter,
