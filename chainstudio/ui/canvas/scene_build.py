@@ -48,6 +48,7 @@ class SlicedBuild:
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._slice)
+        parent.destroyed.connect(self._resume_gc)  # a scene closed while it builds leaves the collector on
 
     @property
     def active(self) -> bool:

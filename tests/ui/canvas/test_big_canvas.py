@@ -2,6 +2,7 @@
 the overview's edge image is drawn on a worker thread, and a hit test rules out far edges by their curve
 before testing their shape, without changing what a click or a hover takes."""
 
+import gc
 import random
 import threading
 
@@ -216,3 +217,19 @@ def test_an_edge_image_for_a_zoom_left_meanwhile_is_thrown_away(window, qtbot, m
     window.view.viewport().repaint()
     qtbot.waitUntil(lambda: not edges.drawing, timeout=5000)
     assert edges._image is not first and edges._key[0] == window.view.zoom()
+
+
+def test_the_garbage_collector_is_paused_while_a_scene_builds_and_resumed_after(qapp, qtbot, monkeypatch):
+    one_item_per_slice(monkeypatch)
+    document = Document()
+    scene = CanvasScene(document)
+    document.replace(fileformat.load(HYBRID))
+    assert scene.building and not gc.isenabled()
+    qtbot.waitUntil(lambda: not scene.building, timeout=5000)
+    assert gc.isenabled()
+    document.replace(fileformat.load(HYBRID))
+    scene._build._slice()
+    assert not gc.isenabled()
+    scene.detach()
+    scene.deleteLater()  # closed while it builds
+    qtbot.waitUntil(gc.isenabled, timeout=5000)
