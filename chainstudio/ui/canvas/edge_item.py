@@ -86,7 +86,7 @@ class EdgeItem(QGraphicsPathItem):
             self._shape = geo.hit_shape(self.path())
         return self._shape
 
-    def contains(self, point: QPointF) -> bool:
+    def contains(self, point) -> bool:  # a QPointF (Qt asks with one)
         """Whether the hit shape contains ``point``; the curve's control points rule out most edges first."""
         x, y = point.x(), point.y()
         return bool(self._controls) and may_touch(self._controls, x, y, x, y) and self.shape().contains(point)
