@@ -13,6 +13,7 @@ Faults are scripted by directives inside the last message, so concurrent request
     [[fail=500*1]]        answer HTTP 500 once, then succeed
     [[drop*1]]            stream half of the answer, then cut the connection
     [[hang]]              never answer (until the client goes away)
+    [[stall=2]]           stream 2 words of the answer, then send nothing more (until the client goes away)
     [[delay=0.2]]         wait before the first token;  [[tokens=40]]  answer 40 words
     [[echo]]              answer with the prompt's own words (its directives left out)
     [[say=WORD]]          answer with WORD (and a full stop)
@@ -533,8 +534,9 @@ class FakeOpenAIServer:
                     headers={"x-request-id": request_id},
                 )
             include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and self.mode.stream_usage
+            stall = int(directives["stall"][0] or 0) if active("stall") else None
             return await self._stream(
-                request, request_id, entry, answer_model, pieces, usage, active("drop"), include_usage, finish
+                request, request_id, entry, answer_model, pieces, usage, active("drop"), include_usage, finish, stall
             )
         finally:
             if self.mode.one_at_a_time and self._busy is not None:
@@ -563,6 +565,7 @@ class FakeOpenAIServer:
         drop: bool,
         include_usage: bool,
         finish: str,
+        stall: int | None = None,
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "x-request-id": request_id, "Cache-Control": "no-cache"}
@@ -583,6 +586,11 @@ class FakeOpenAIServer:
             {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
         )
         for i, piece in enumerate(pieces):
+            if i == stall:  # the model makes no more progress; the connection stays open
+                while request.transport is not None and not request.transport.is_closing():
+                    await asyncio.sleep(0.01)
+                entry["status"] = 499
+                return response
             if drop and i == len(pieces) // 2:
                 entry["status"] = 200
                 self._processed(usage, "".join(pieces[:i]), dropped=True)

@@ -106,6 +106,24 @@ def when_sent(callback: Callable[[], None] | None) -> None:
     _on_sent.set(callback)
 
 
+# Set by the caller of ``stream_chat`` too: told when the request waits in a queue of the provider's own
+# (True) and when its server takes it up (False), so that a timeout of the model's progress leaves the wait out.
+_on_queued: ContextVar[Callable[[bool], None] | None] = ContextVar("chainstudio_on_queued", default=None)
+
+
+def request_queued(waiting: bool) -> None:
+    """A provider whose server takes requests in turn (the simulated one generates one answer at a time, on
+    this process's CPU) calls this with True while the request waits for its turn and False once it has it."""
+    callback = _on_queued.get()
+    if callback is not None:
+        callback(waiting)
+
+
+def when_queued(callback: Callable[[bool], None] | None) -> None:
+    """Have ``request_queued`` call ``callback`` (in the current task's context)."""
+    _on_queued.set(callback)
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str  # "simulated" | "openai"

@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 ABSURD_TOKENS = 100_000_000  # no single call's usage is larger: a server reporting more is not believed
+READ_SLICE = 0.02  # seconds of parsing chunks already received before the loop gets a turn (a flood's burst)
 INTERRUPTED = (
     "the server cut this stream off when another request arrived; it serves one request at a time: "
     "set concurrency 1, or start it with --interrupt_requests False"
@@ -189,10 +190,14 @@ class OpenAICompatProvider:
         finish_reason: str | None = None
         model = request.model
         received = False  # a chunk came back: the server had processed the prompt
+        slice_began = time.perf_counter()
         try:
             async with stream:
                 async for chunk in stream:
                     received = True
+                    if time.perf_counter() - slice_began > READ_SLICE:  # chunks parsed from one read of the socket
+                        await asyncio.sleep(0)  # do not keep the loop: a flood's read holds ~1,000 of them
+                        slice_began = time.perf_counter()
                     request_id = request_id or _short_text(getattr(chunk, "id", None))
                     model = _short_text(getattr(chunk, "model", None)) or model
                     if getattr(chunk, "usage", None) is not None:

@@ -21,7 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from chainstudio.core.clock import Clock
-from chainstudio.core.providers.base import ChatRequest, ChatResult, DeltaCallback, ProviderError, request_sent
+from chainstudio.core.providers.base import (
+    ChatRequest,
+    ChatResult,
+    DeltaCallback,
+    ProviderError,
+    request_queued,
+    request_sent,
+)
 from chainstudio.core.providers.schema_sample import sample
 from chainstudio.core.tokens import count_all_off_loop, count_tokens, truncate_to_tokens
 
@@ -97,17 +104,20 @@ class SimulatedProvider:
         # one response is generated per loop turn (up to a ms each): a wave of calls starting together (64 at
         # a run's start) would otherwise hold the loop for tens of ms; the answer's timing counts from ``start``.
         # The calls wait their turn in a queue (each waking once: 10,000 calls spinning a loop turn each while
-        # the ones ahead generated made a 10,000-step fan-out quadratic).
+        # the ones ahead generated made a 10,000-step fan-out quadratic). The wait is this process's CPU, not
+        # the model's: the step's timeout leaves it out (``request_queued``), as it does a server's queue.
         loop = asyncio.get_running_loop()
         if self._busy or self._turns:
             turn: asyncio.Future[None] = loop.create_future()
             self._turns.append(turn)
+            request_queued(True)
             try:
                 await turn
             except asyncio.CancelledError:
                 if turn.done() and not turn.cancelled():  # the turn came as this call was cancelled: pass it on
                     self._pass_turn()
                 raise
+            request_queued(False)
         self._busy = True
         generated = False
 

@@ -42,7 +42,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from chainstudio.core.graph.analysis import Dag, generations
@@ -145,7 +145,7 @@ class Run:
         self._lanes = Lanes(lanes, self._services, context)
         self._reuse.endpoints = self._lanes.cache_endpoints(self.graph.nodes.values())
         self._scheduler = Scheduler(
-            self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency
+            self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency, defer=_next_turn
         )
         self._flow = FlowSteps(  # map and route steps
             self._services,
@@ -477,6 +477,12 @@ class _RenderedOffLoop:
             return reused
         attempts = run._calls[step] = run._attempts(step, node, call)
         return await attempts.run()
+
+
+def _next_turn(function: Callable[[], None]) -> None:
+    """The scheduler's way back to a long admission: a timer due at once, so that what the loop has waiting
+    (answers read from sockets, timers already due: timeouts, a streaming step's next chunk) goes first."""
+    asyncio.get_running_loop().call_later(0, function)
 
 
 def _model_of(node: Node) -> str | None:

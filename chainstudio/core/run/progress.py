@@ -16,7 +16,9 @@ when the answer stalls (no chunk) for that long, or when it goes on for that lon
 numbers per chunk and one timer per attempt.
 A check that runs late because the event loop was held (this process busy, e.g. loading the tokenizer on
 a first run) does not fail the attempt: the answer may be waiting in the socket, so the check is put off by
-as long as it was late, and fails only if no progress shows by then.
+as long as it was late, and fails only if no progress shows by then. Time a request waits in a queue of the
+provider's own (``queued``: the simulated provider generates one answer at a time, on this process's CPU, so
+9,997 calls started at once wait seconds for their turn) is not the model's either: the timer stops then.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainstudio.core.clock import Clock
+from chainstudio.core.providers.base import when_queued
 
 LOOP_LAG = 0.05  # real seconds a check may run late before the lateness is put down to the loop, not the model
 
@@ -41,10 +44,16 @@ class Ticket:
 
 
 class ServerLoad:
+    """Each change costs a few steps, not one per request in flight: with no known capacity a request is
+    accepted as it enters, and with one the scan stops past the room and the last accepted request (a
+    9,997-step fan-out rescanned every request at each one's start and end: 7 s of the loop at once)."""
+
     def __init__(self, capacity: int | None = None):
         self.capacity = capacity  # requests the server runs at once (None: unknown, treated as unlimited)
         self.exclusive = False  # the server cuts a running stream when another request arrives
-        self._in_flight: list[Ticket] = []
+        self._in_flight: dict[Ticket, None] = {}  # oldest first
+        self._served = 0  # tickets in flight whose answer began
+        self._waiting_accepted = 0  # tickets in flight accepted, their answer not begun
         self._idle: asyncio.Future[None] | None = None
 
     @property
@@ -55,35 +64,67 @@ class ServerLoad:
         """A request is sent; ``on_accepted`` is called once the server is taking it (maybe at once), and
         ``on_released`` if it turns out the server is serving others instead (then maybe accepted again)."""
         ticket = Ticket(on_accepted, on_released)
-        self._in_flight.append(ticket)
-        self._accept()
+        self._in_flight[ticket] = None
+        if self._capacity() is None:  # every request is taken at once
+            self._take(ticket)
+        else:
+            self._accept()
         return ticket
 
     def serving(self, ticket: Ticket) -> None:
         """The answer to ``ticket``'s request began."""
         if not ticket.served:
             ticket.served = True
+            if ticket in self._in_flight:
+                self._served += 1
+                if ticket.accepted:
+                    self._waiting_accepted -= 1
             self._accept()
 
     def leave(self, ticket: Ticket) -> None:
         if ticket in self._in_flight:
-            self._in_flight.remove(ticket)
+            del self._in_flight[ticket]
+            if ticket.served:
+                self._served -= 1
+            elif ticket.accepted:
+                self._waiting_accepted -= 1
         self._accept()
         if not self._in_flight and self._idle is not None and not self._idle.done():
             self._idle.set_result(None)
 
+    def _capacity(self) -> int | None:
+        return 1 if self.exclusive else self.capacity
+
+    def _take(self, ticket: Ticket) -> None:
+        ticket.accepted = True
+        self._waiting_accepted += 1
+        ticket.on_accepted()
+
     def _accept(self) -> None:
-        capacity = 1 if self.exclusive else self.capacity
-        waiting = [t for t in self._in_flight if not t.served]
-        room = len(waiting) if capacity is None else max(0, capacity - (len(self._in_flight) - len(waiting)))
-        for i, ticket in enumerate(waiting):
-            if i < room and not ticket.accepted:
-                ticket.accepted = True
-                ticket.on_accepted()
-            elif i >= room and ticket.accepted:
+        """The oldest waiting requests that fit in the room the served ones leave are accepted, the others not."""
+        capacity = self._capacity()
+        if capacity is None:
+            return  # each was accepted as it entered
+        room = max(0, capacity - self._served)
+        beyond = self._waiting_accepted  # accepted tickets not met yet in this scan
+        i = 0
+        for ticket in self._in_flight:
+            if ticket.served:
+                continue
+            if i < room:
+                if ticket.accepted:
+                    beyond -= 1
+                else:
+                    self._take(ticket)
+            elif ticket.accepted:
+                beyond -= 1
                 ticket.accepted = False
+                self._waiting_accepted -= 1
                 if ticket.on_released is not None:
                     ticket.on_released()
+            elif beyond <= 0:
+                break  # past the room, and no accepted ticket further on
+            i += 1
 
     def must_wait(self) -> bool:
         """In exclusive mode, whether a new request has to wait for the server to be free."""
@@ -124,9 +165,13 @@ class Watchdog:
         self._scheduled = 0.0  # loop time the pending check is due
         self._handle: asyncio.TimerHandle | None = None
         self._closed = False
+        self._accepted = False  # the server is thought to take the request (``arm``)
+        self._queued = False  # the provider holds the request in a queue of its own (``queued``)
+        when_queued(self.queued)  # the provider says so in this task (``request_queued``), until ``close``
 
     def arm(self) -> None:
-        if self.seconds is None or self._closed or self._handle is not None:
+        self._accepted = True
+        if self.seconds is None or self._closed or self._handle is not None or self._queued:
             return
         self._last = self._loop.time()
         self._schedule(self._last + self.clock.real(self.seconds))
@@ -135,8 +180,21 @@ class Watchdog:
         self._scheduled = at
         self._handle = self._loop.call_at(at, self._check)
 
+    def queued(self, waiting: bool) -> None:
+        """The provider holds the request in a queue of its own (True: the timer stops) or has taken it up
+        (False: the timer starts again, if the server is thought to take it)."""
+        self._queued = waiting
+        if waiting:
+            self._stop()
+        elif self._accepted:
+            self.arm()
+
     def disarm(self) -> None:
         """Stop timing until ``arm()`` (the request is queued at the server after all)."""
+        self._accepted = False
+        self._stop()
+
+    def _stop(self) -> None:
         if self._handle is not None and not self.first_token:
             self._handle.cancel()
             self._handle = None
@@ -145,6 +203,7 @@ class Watchdog:
         if not self.first_token and self.on_first is not None:
             self.on_first()
         self.first_token = True
+        self._queued = False
         self._last = self._loop.time()
         self._chunks += 1
         if self._overrun_at is None and self.max_chunks is not None and self._chunks > self.max_chunks:
@@ -173,6 +232,7 @@ class Watchdog:
 
     def close(self) -> None:
         self._closed = True
+        when_queued(None)
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None

@@ -17,18 +17,28 @@ taken* (``host.not_taken``), as is a step all of whose predecessors were not tak
 failure, so a join below a route waits only for the branches taken. A running step may ask for more
 slots for parts of its work (a map's items: ``request_slot``, given back with ``release_slot``); they
 wait in the same queue, at the step's priority.
+
+Given a way to come back later (``defer``, e.g. the event loop's ``call_soon``), admitting and starting
+stops after ``slice_seconds`` of the thread's CPU time (a pause of the process does not cut a slice short)
+or ``PUMP_STARTS`` starts, and goes on in a later turn (what is released meanwhile waits for that turn): a
+step that releases 9,997 others at once (a fan-out at the file format's limits) would otherwise hold the
+run's loop for seconds.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from chainstudio.core.run.context import Priority, Strategy
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.topology import Plan
+
+PUMP_SLICE = 0.02  # CPU seconds of admitting and starting steps in one go, when the scheduler can come back later
+PUMP_STARTS = 64  # steps started in one go: each start's first work (its request) runs in the loop's next turn
 
 
 class SchedulerHost(Protocol):
@@ -69,8 +79,14 @@ class Scheduler:
         strategy: Strategy = "eager",
         priority: Priority = "critical_path",
         cap: int | None = None,
+        defer: Callable[[Callable[[], None]], None] | None = None,
+        slice_seconds: float | None = None,
     ):
         self.plan = plan
+        self._defer = defer  # calls a function later (None: every pump goes to the end at once)
+        self._slice = PUMP_SLICE if slice_seconds is None else slice_seconds
+        self._resuming = False  # a deferred pump is due
+        self._started_in_slice = 0
         self.host = host
         self.strategy: Strategy = strategy
         self.priority: Priority = priority
@@ -207,24 +223,21 @@ class Scheduler:
         return self.cap is None or self.running < self.cap
 
     def _pump(self) -> None:
-        if self._pumping or self._stopped:
+        if self._pumping or self._stopped or self._resuming:  # (a deferred pump takes up what was added)
             return
         self._pumping = True
+        began = time.thread_time()
+        self._started_in_slice = 0
         try:
             while self._work or (self._waiting and self._has_slot()):
                 while self._work:
                     self._admit(self._work.pop())
+                    if self._later(began):
+                        return
                 while self._waiting and self._has_slot() and not self._work:
-                    step = str(heapq.heappop(self._waiting)[-1])
-                    if step in self._grants:  # an extra slot for a running step (None: withdrawn)
-                        grant = self._grants.pop(step)
-                        if grant is not None:
-                            self.running += 1
-                            grant()
-                        continue
-                    self.running += 1
-                    self._given_slot.add(step)
-                    self.host.start(step)
+                    self._give_slot(str(heapq.heappop(self._waiting)[-1]))
+                    if self._later(began):
+                        return
             newly_queued, self._newly_queued = self._newly_queued, []
             for step in newly_queued:  # those that did not get a slot at once now wait for one
                 if step not in self._given_slot:
@@ -233,6 +246,33 @@ class Scheduler:
             self._pumping = False
         if self.done:
             self.host.all_done()
+
+    def _give_slot(self, step: str) -> None:
+        self._started_in_slice += 1
+        if step in self._grants:  # an extra slot for a running step (None: withdrawn)
+            grant = self._grants.pop(step)
+            if grant is not None:
+                self.running += 1
+                grant()
+            return
+        self.running += 1
+        self._given_slot.add(step)
+        self.host.start(step)
+
+    def _later(self, began: float) -> bool:
+        """Whether this pump has had its slice: then the rest is deferred to a later turn."""
+        if self._defer is None:
+            return False
+        if time.thread_time() - began < self._slice and self._started_in_slice < PUMP_STARTS:
+            return False
+        if not self._resuming:
+            self._resuming = True
+            self._defer(self._resume)
+        return True
+
+    def _resume(self) -> None:
+        self._resuming = False
+        self._pump()
 
     def _admit(self, step: str) -> None:
         """A step whose dependencies are done (and whose layer / turn has come)."""

@@ -167,20 +167,27 @@ def _alive(pid: int | None) -> bool:
 
 
 def summary_row(
-    state: RunState, graph: Graph, *, source: str, file: str | None, settings: dict[str, Any]
+    state: RunState,
+    graph: Graph,
+    *,
+    source: str,
+    file: str | None,
+    settings: dict[str, Any],
+    hashed: str | None = None,
 ) -> dict[str, Any]:
-    """The ``runs`` row of a run from its state (``state.totals()`` once: call it when the run is over)."""
+    """The ``runs`` row of a run from its state (``state.totals()`` once: call it when the run is over);
+    ``hashed``: the graph's ``graph_hash`` when the caller has it already."""
     started = state.started
     if started is None:
         raise ValueError("no RunStarted event")
-    totals = state.totals()
+    totals = state.totals(path=False)  # the row keeps no critical path
     return {
         "run_id": started.run_id,
         "created_at": time.time(),
         "source": source,
         "file": file,
         "graph_name": graph.name,
-        "graph_hash": graph_hash(graph),
+        "graph_hash": hashed or graph_hash(graph),
         "strategy": started.strategy,
         "provider": started.provider,
         "simulated": int(started.simulated),

@@ -53,6 +53,8 @@ class HistoryRecorder:
     ):
         self.history = history
         self.graph = graph
+        # hashed now: for 10,000 steps it takes ~0.1 s, which the run's loop would spend at its start and end
+        self._graph_hash = _graph_hash(graph)
         self.state = state if state is not None else RunState()  # the run's own fold, read at its end
         self._own_state = state is None
         self.source, self.file, self.settings = source, file, settings
@@ -126,7 +128,7 @@ class HistoryRecorder:
 
     # --- jobs (made on the loop, run on the writer thread) ----------------------------------------------
     def _begin(self, started: ev.RunStarted) -> Job:
-        from chainstudio.core.storage.history import RUNNING, graph_hash, upsert
+        from chainstudio.core.storage.history import RUNNING, upsert
         from chainstudio.core.storage.history import _public_settings as public
 
         row: dict[str, Any] = {
@@ -135,7 +137,7 @@ class HistoryRecorder:
             "source": self.source,
             "file": self.file,
             "graph_name": self.graph.name,
-            "graph_hash": graph_hash(self.graph),
+            "graph_hash": self._graph_hash,
             "strategy": started.strategy,
             "provider": started.provider,
             "simulated": int(started.simulated),
@@ -180,7 +182,9 @@ class HistoryRecorder:
 
         self._seq += 1
         seq = self._seq
-        row = summary_row(self.state, self.graph, source=self.source, file=self.file, settings=self.settings)
+        row = summary_row(
+            self.state, self.graph, source=self.source, file=self.file, settings=self.settings, hashed=self._graph_hash
+        )
         row.update(created_at=self._created, events="", pid=None)
 
         def finish(db: sqlite3.Connection) -> None:
@@ -229,3 +233,9 @@ class HistoryRecorder:
         if self._thread.is_alive():
             self.error = self.error or f"the history write did not finish within {CLOSE_WAIT:g} s"
         return self.error
+
+
+def _graph_hash(graph: Graph) -> str:
+    from chainstudio.core.storage.history import graph_hash
+
+    return graph_hash(graph)

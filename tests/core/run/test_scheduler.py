@@ -209,3 +209,49 @@ def test_an_empty_graph_is_done_at_once(strategy):
     scheduler, host = make(Graph("empty"), strategy=strategy)
     scheduler.start()
     assert scheduler.done and host.log == []
+
+
+@pytest.mark.parametrize("cap", [None, 2])
+def test_with_a_way_back_admitting_stops_after_its_slice_and_goes_on_later_in_the_same_order(cap):
+    def drive(sliced: bool) -> tuple[list[tuple[str, str]], int]:
+        g = fan_out(5)
+        later: list = []
+        options = {"defer": later.append, "slice_seconds": 0.0} if sliced else {}
+        scheduler, host = make(g, cap=cap, **options)
+        turns = 0
+
+        def drain() -> None:  # the loop's later turns
+            nonlocal turns
+            while later:
+                turns += 1
+                later.pop(0)()
+
+        scheduler.start()
+        drain()
+        for i in range(5):
+            scheduler.finish_call(sid(g, f"b{i}"), StepStatus.SUCCEEDED)
+            drain()
+        assert scheduler.done and host.done_calls == 1
+        return host.log, turns
+
+    whole, no_turns = drive(sliced=False)
+    sliced, turns = drive(sliced=True)
+    assert sliced == whole and no_turns == 0
+    assert turns >= 10  # each of the 5 admissions and 5 starts in a turn of its own
+
+
+def test_with_a_way_back_at_most_a_batch_of_steps_is_started_in_one_go():
+    # each start's first work (its request) runs in the loop's next turn: 200 started at once would all run
+    # in that one turn, so they are started PUMP_STARTS at a time, however fast starting them is
+    from chainstudio.core.run.scheduler import PUMP_STARTS
+
+    g = fan_out(200)
+    later: list = []
+    scheduler, host = make(g, defer=later.append, slice_seconds=3600.0)
+    scheduler.start()
+    batches = [len(host.started)]
+    while later:
+        later.pop(0)()
+        batches.append(len(host.started) - sum(batches))
+    assert batches == [PUMP_STARTS] * (200 // PUMP_STARTS) + [200 % PUMP_STARTS]
+    assert len(entries(host, "admit")) == 201  # the input, then all 200 (admitting is cheap here)
