@@ -275,6 +275,25 @@ def _ordering_only_warnings(
 ) -> list[Problem]:
     """Warnings for the edges into ``node`` whose source output its templates never use (none while one of
     its templates is unread)."""
+    out: list[Problem] = []
+    for edge in _ordering_only(graph, node, incoming, read):
+        source_name = graph.nodes[edge.source].name
+        out.append(
+            Problem(
+                "warning",
+                f"edge {source_name} -> {node.name}",
+                f"{node.name!r} never uses the output of {source_name!r}; this edge only orders the steps",
+                node.id,
+                edge.id,
+            )
+        )
+    return out
+
+
+def _ordering_only(
+    graph: Graph, node: Node, incoming: list[Edge], read: Callable[[str], References | None]
+) -> list[Edge]:
+    """The edges into ``node`` whose source output its templates never use (none while one is unread)."""
     kind = NODE_KINDS[node.kind]
     used: set[str] = set()
     for spec in kind.template_fields:
@@ -290,21 +309,15 @@ def _ordering_only_warnings(
         used |= refs.steps
     if not kind.template_fields or node.kind == "pick_best":  # a pick-best step's edges bring its candidates
         return []
-    out: list[Problem] = []
-    for edge in incoming:
-        if edge.source in graph.nodes:
-            source_node = graph.nodes[edge.source]
-            if source_node.name not in used and edge.source != node.id and source_node.kind != "route":
-                out.append(
-                    Problem(
-                        "warning",
-                        f"edge {source_node.name} -> {node.name}",
-                        f"{node.name!r} never uses the output of {source_node.name!r}; this edge only orders the steps",
-                        node.id,
-                        edge.id,
-                    )
-                )
-    return out
+    nodes = graph.nodes
+    return [
+        edge
+        for edge in incoming
+        if edge.source in nodes
+        and nodes[edge.source].name not in used
+        and edge.source != node.id
+        and nodes[edge.source].kind != "route"
+    ]
 
 
 def ordering_only_edges(graph: Graph, unread: set[str] | None = None) -> set[str]:
@@ -312,11 +325,10 @@ def ordering_only_edges(graph: Graph, unread: set[str] | None = None) -> set[str
     incoming = _incoming_edges(graph)
     read = _reader(unread)
     return {
-        p.edge_id
+        edge.id
         for node in graph.nodes.values()
         if node.kind in NODE_KINDS
-        for p in _ordering_only_warnings(graph, node, incoming.get(node.id, []), read)
-        if p.edge_id
+        for edge in _ordering_only(graph, node, incoming.get(node.id, []), read)
     }
 
 

@@ -8,6 +8,7 @@ from PySide6.QtGui import QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsSimpleTextItem,
     QStyle,
     QStyleOptionGraphicsItem,
@@ -16,11 +17,20 @@ from PySide6.QtWidgets import (
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.edge_hit import may_touch
+
+SHAPE_MODES = (Qt.ItemSelectionMode.IntersectsItemShape, Qt.ItemSelectionMode.ContainsItemShape)
 
 
 class EdgeItem(QGraphicsPathItem):
+    """An edge's curve and arrow head. Qt's own path holds only the item's bounding box (two points, drawn by
+    no pen), so Qt computes ``boundingRect`` itself: a hit test asks it of every item in the index's cells
+    around the point (thousands of long edges in the biggest graph), and a Python ``boundingRect`` cost
+    2-3 µs a call there. ``path()`` is the curve."""
+
     def __init__(self, edge_id: str, source_id: str, target_id: str):
         super().__init__()
+        self.setPen(Qt.PenStyle.NoPen)  # Qt's bounding box: its path's points, no pen width added
         self.edge_id, self.source_id, self.target_id = edge_id, source_id, target_id
         self.ordering_only = False
         self.flashing = False
@@ -28,18 +38,25 @@ class EdgeItem(QGraphicsPathItem):
         self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
         self._arrow = QPainterPath()
         self._shape: QPainterPath | None = QPainterPath()
-        self._bounds = QRectF()
+        self._curve = QPainterPath()
+        self._controls: tuple[float, ...] = ()  # the curve's control points, for hit tests without its shape
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0.0)
         self.setAcceptHoverEvents(True)
 
     def set_ends(self, start: QPointF, end: QPointF) -> None:
         path = geo.edge_path(start, end)
+        self._controls = geo.edge_controls(start.x(), start.y(), end.x(), end.y())
         self._arrow = geo.arrow_head(end)
         self._shape = None  # the hit shape, stroked when first asked for (most edges of a big graph never are)
-        self.prepareGeometryChange()
-        self._bounds = path.boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
-        self.setPath(path)
+        self._curve = path
+        bounds = path.boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
+        box = QPainterPath(bounds.topLeft())
+        box.lineTo(bounds.bottomRight())
+        self.setPath(box)  # Qt's boundingRect is this box's
+
+    def path(self) -> QPainterPath:
+        return self._curve
 
     def set_ordering_only(self, on: bool) -> None:
         if on != self.ordering_only:
@@ -69,8 +86,18 @@ class EdgeItem(QGraphicsPathItem):
             self._shape = geo.hit_shape(self.path())
         return self._shape
 
-    def boundingRect(self) -> QRectF:
-        return self._bounds
+    def contains(self, point) -> bool:  # a QPointF (Qt asks with one)
+        """Whether the hit shape contains ``point``; the curve's control points rule out most edges first."""
+        x, y = point.x(), point.y()
+        return bool(self._controls) and may_touch(self._controls, x, y, x, y) and self.shape().contains(point)
+
+    def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:  # noqa: N802
+        """As Qt's, with the same quick refusal as ``contains`` for a query far from the curve."""
+        if mode in SHAPE_MODES and self._controls and not path.isEmpty():
+            area = path.controlPointRect()
+            if not may_touch(self._controls, area.left(), area.top(), area.right(), area.bottom()):
+                return False
+        return super().collidesWithPath(path, mode)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
@@ -130,11 +157,13 @@ class DragCurveItem(QGraphicsPathItem):
         self.reason.setText(reason if ok is False else "")
 
 
-class LayerBandItem(QGraphicsItem):
-    """A translucent band behind one parallel layer, labelled like 'Layer 2 · 3 in parallel'."""
+class LayerBandItem(QGraphicsRectItem):
+    """A translucent band behind one parallel layer, labelled like 'Layer 2 · 3 in parallel'. A rectangle item
+    drawn by ``paint`` (its own pen none), so Qt knows its bounding box without calling into Python."""
 
     def __init__(self, index: int):
         super().__init__()
+        self.setPen(Qt.PenStyle.NoPen)
         self.index = index
         self.label = ""
         self._rect = QRectF()
@@ -143,14 +172,11 @@ class LayerBandItem(QGraphicsItem):
 
     def set_band(self, rect: QRectF, label: str) -> None:
         if rect != self._rect:
-            self.prepareGeometryChange()
             self._rect = rect
+            self.setRect(rect)
         if label != self.label:
             self.label = label
             self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())

@@ -71,6 +71,7 @@ def export_canvas(graph: Graph, path: str | Path, scale: float = 1.5, show_layer
             return _export_overview(graph, path, scale, show_layers)
     scene = CanvasScene(Document(graph.copy()))
     try:
+        scene.finish_building()  # over the scene's BIG_SCENE_ITEMS its items are made a slice at a time
         scene.set_show_layers(show_layers)
         scene.flush()
         for item in scene.nodes.values():

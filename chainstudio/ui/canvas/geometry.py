@@ -117,14 +117,20 @@ def edge_path(start: QPointF, end: QPointF) -> QPainterPath:
 
 def add_edge_curve(path: QPainterPath, x0: float, y0: float, x1: float, y1: float) -> None:
     """Add ``edge_path``'s curve from (x0, y0) to (x1, y1) to ``path`` as a new subpath."""
+    _, _, ax, ay, bx, by, _, _ = edge_controls(x0, y0, x1, y1)
+    path.moveTo(x0, y0)
+    path.cubicTo(ax, ay, bx, by, x1, y1)
+
+
+def edge_controls(x0: float, y0: float, x1: float, y1: float) -> tuple[float, ...]:
+    """The control points (x, y four times) of the cubic an edge from (x0, y0) to (x1, y1) is drawn as."""
     span = x1 - x0
     dx = max(abs(span) * 0.5, 60.0)
     lift = 0.0
     if span > 1.5 * CARD_WIDTH and abs(y1 - y0) < CARD_HEIGHT:
         lift = min(CARD_HEIGHT * 0.6 + span * 0.12, 4 * CARD_HEIGHT)
         dx = max(span * 0.25, 60.0)
-    path.moveTo(x0, y0)
-    path.cubicTo(x0 + dx, y0 - lift, x1 - dx, y1 - lift, x1, y1)
+    return (x0, y0, x0 + dx, y0 - lift, x1 - dx, y1 - lift, x1, y1)
 
 
 def arrow_head(end: QPointF) -> QPainterPath:
@@ -140,6 +146,17 @@ def hit_shape(path: QPainterPath) -> QPainterPath:
     stroker = QPainterPathStroker()
     stroker.setWidth(EDGE_HIT_WIDTH)
     return stroker.createStroke(path)
+
+
+def graph_rect(nodes: Iterable) -> QRectF:
+    """Where ``nodes`` (model nodes) put their cards, with room for bands, arrows and edges arcing above."""
+    xs = [node.position[0] for node in nodes]
+    ys = [node.position[1] for node in nodes]
+    if not xs:
+        return QRectF()
+    left, top = min(xs), min(ys)
+    rect = QRectF(left, top, max(xs) - left + CARD_WIDTH, max(ys) - top + CARD_HEIGHT)
+    return rect.adjusted(-2 * BAND_MARGIN, -5 * CARD_HEIGHT, 2 * BAND_MARGIN, 2 * BAND_MARGIN)
 
 
 def band_rect(node_rects: Iterable[QRectF]) -> QRectF:

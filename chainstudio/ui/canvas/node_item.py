@@ -10,7 +10,14 @@ from typing import cast
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QStyle, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import Node
@@ -158,9 +165,13 @@ class ProblemBadge(QGraphicsItem):
         paint_problem_badge(painter, QPointF(0, 0), self.severity)
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(QGraphicsRectItem):
+    """A card. A rectangle item (drawn by ``paint``, its own pen and brush none) so that Qt knows its bounding
+    box without calling into Python: a hit test asks it of every card in the index's cells around the point."""
+
     def __init__(self, node: Node):
-        super().__init__()
+        super().__init__(BOUNDS)
+        self.setPen(Qt.PenStyle.NoPen)
         self.node_id = node.id
         self.kind = node.kind
         self.name = node.name
@@ -231,9 +242,6 @@ class NodeItem(QGraphicsItem):
         return QPointF(x, pos.y() + geo.CARD_HEIGHT / 2)
 
     # --- Qt -------------------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        return BOUNDS
-
     def shape(self) -> QPainterPath:
         return _card_shape()
 

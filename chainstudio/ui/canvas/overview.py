@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 PORT_PIXELS = 4.0  # a port's radius on screen in the overview
 PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to matter
 BADGE_PIXELS = 7.0
+EDGE_CHUNK = 1_000  # edges per path: between two, the edge image's worker thread lets the window's thread
+# run (Qt keeps Python's interpreter lock while it strokes a path)
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
 
@@ -77,7 +79,7 @@ class OverviewItem(QGraphicsItem):
         # geometry (rebuilt when cards or edges move, come or go)
         self._rects: dict[str, QRectF] = {}  # node id -> its block
         self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
-        self._edge_image = EdgeImage()  # ... drawn once per zoom level
+        self._edge_image = EdgeImage(on_ready=lambda: repaint_views(scene))  # ... drawn once per zoom level
         # looks (restyled when a run, the selection or a badge changes)
         # node id -> (fill, name as drawn, name drawn dark, the step's name)
         self._styles: dict[str, tuple[QColor, str, bool, str]] = {}
@@ -131,16 +133,26 @@ class OverviewItem(QGraphicsItem):
             if style is None or style[3] != item.name:
                 renamed.append(node_id)
         bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + width, max(ys) - min(ys) + height) if xs else QRectF()
-        solid, dashed = QPainterPath(), QPainterPath()
+        solid: list[QPainterPath] = []
+        dashed: list[QPainterPath] = []
+        counts = [EDGE_CHUNK, EDGE_CHUNK]  # edges in the last solid and dashed path
         for edge in self._scene.edges.values():
-            (dashed if edge.ordering_only else solid).addPath(edge.path())
+            dash = edge.ordering_only
+            if counts[dash] == EDGE_CHUNK:
+                (dashed if dash else solid).append(QPainterPath())
+                counts[dash] = 0
+            (dashed if dash else solid)[-1].addPath(edge.path())
+            counts[dash] += 1
         self.prepareGeometryChange()
         self._rects = rects
-        self._base = [(_cosmetic(theme.EDGE), solid), (_cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine), dashed)]
+        solid_pen, dashed_pen = _cosmetic(theme.EDGE), _cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
+        self._base = [(solid_pen, path) for path in solid] + [(dashed_pen, path) for path in dashed]
         self._edge_image.changed()
         self._overlays = {}
         self._styles = {n: style for n, style in self._styles.items() if n in rects}
-        self._bounds = bounds.united(solid.boundingRect()).united(dashed.boundingRect()).adjusted(-12, -12, 12, 12)
+        for _, path in self._base:
+            bounds = bounds.united(path.boundingRect())
+        self._bounds = bounds.adjusted(-12, -12, 12, 12)
         self.restyle(renamed)  # the others' looks did not change with their geometry
 
     def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:

@@ -2,6 +2,7 @@
 or removes items by id; gestures come out as signals (connect, move, a connection dropped on empty canvas,
 double-clicks, context menus) for the controller to turn into commands. The scene never edits the graph.
 Over 400 lines because it is the one mirror keeping items, gestures, bands and the overview in step.
+A big graph's items are made a slice at a time between turns of the event loop (``scene_build``).
 
 A port takes the mouse within a few screen pixels at any zoom, so connecting works as well in the overview
 as at 100 %. Steps with problems carry a badge (red: an error, amber: a warning), updated shortly after an
@@ -24,12 +25,15 @@ from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
 from chainstudio.ui.canvas.interactions import ConnectDrag
 from chainstudio.ui.canvas.node_item import NodeItem, PortItem
 from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted, repaint_views
+from chainstudio.ui.canvas.scene_build import SlicedBuild
 
 FLASH_MS = 700
 OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
 PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
 BIG_SCENE_ITEMS = 4_000  # over this many cards and edges, the scene index is kept shallow:
 BIG_SCENE_BSP_DEPTH = 6  # Qt's own depth for 110,000 filed each long edge into thousands of leaves (minutes)
+# ... and its index covers the graph from the start (Qt re-files every item each time the items' bounds grow)
+FAR_AWAY = QRectF(-1e9, -1e9, 1, 1)
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
 
@@ -41,6 +45,8 @@ class CanvasScene(QGraphicsScene):
     quickAddRequested = Signal(QPointF)  # a double-click on empty canvas, there
     cardActivated = Signal(str)  # a double-click on a card
     contextMenuRequested = Signal(str, str, QPointF, QPoint)  # "node"/"edge"/"canvas", its id, scene, screen pos
+    buildProgress = Signal(int, int)  # a big graph's items made so far, of how many
+    built = Signal()  # ... all made
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -60,6 +66,7 @@ class CanvasScene(QGraphicsScene):
         self.overview = OverviewItem(self)
         self.addItem(self.overview)
         self._drag: ConnectDrag | None = None
+        self._build = SlicedBuild(self, self._make_queued, self.buildProgress.emit, self._build_finished, self._index)
         self._last_selection: list[str] = []
         self._flashed: list[tuple[dict, str]] = []
         self._flash_timer = QTimer(self)
@@ -92,7 +99,15 @@ class CanvasScene(QGraphicsScene):
         graph = self.document.graph
         if changes.reset:
             self._clear_items()
-            self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS else 0)
+            big = len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS
+            self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if big else 0)
+            self.setSceneRect(geo.graph_rect(graph.nodes.values()) if big else QRectF())
+            if big:  # made a slice at a time; bands, styles and the overview follow once all are made
+                self._build.start(graph.nodes, graph.edges)
+                self._overview_dirty |= self.overview.active
+                self._pending.start(0)
+                self.buildProgress.emit(0, self._build.total)
+                return
             changes = Changes(nodes_added=set(graph.nodes), edges_added=set(graph.edges))
         for edge_id in changes.edges_removed | changes.edges_added:
             if edge_id not in graph.edges:
@@ -104,11 +119,7 @@ class CanvasScene(QGraphicsScene):
             elif node_id in self.nodes:
                 self.nodes[node_id].show_node(node)
             else:
-                self.nodes[node_id] = item = NodeItem(node)
-                if self.zooming:
-                    item.set_crisp(False)
-                self.overview.adopt(item)
-                self.addItem(item)
+                self._add_node(node)
         for edge_id in changes.edges_added:
             if edge_id in graph.edges and edge_id not in self.edges:
                 self._add_edge(edge_id)
@@ -121,7 +132,34 @@ class CanvasScene(QGraphicsScene):
         if changes or changes.problems:
             self._problems_timer.start()
 
+    @property
+    def building(self) -> bool:
+        """Whether a big graph's items are still being made (``finish_building`` makes the rest now)."""
+        return self._build.active
+
+    def finish_building(self) -> None:
+        self._build.finish()
+
+    def _make_queued(self, is_edge: bool, item_id: str) -> None:
+        graph = self.document.graph
+        if is_edge:
+            if item_id in graph.edges and item_id not in self.edges:
+                self._add_edge(item_id, defer=False)
+        elif item_id not in self.nodes and (node := graph.nodes.get(item_id)) is not None:
+            self._add_node(node)
+
+    def _index(self) -> None:
+        self.items(FAR_AWAY)  # a query files the items added since the last one in the scene's index
+
+    def _build_finished(self) -> None:
+        self._structure_dirty = self._annotations_dirty = self._bands_dirty = True
+        self._overview_dirty |= self.overview.active
+        self._pending.start(0)
+        self._problems_timer.start()
+        self.built.emit()
+
     def _clear_items(self) -> None:
+        self._build.stop()
         self._drag = None
         self.removeItem(self.overview)
         self.clear()
@@ -132,9 +170,19 @@ class CanvasScene(QGraphicsScene):
         self._by_node.clear()
         self._layers = []
 
-    def _add_edge(self, edge_id: str) -> None:
-        edge = self.document.graph.edges[edge_id]
+    def _add_node(self, node) -> None:
+        self.nodes[node.id] = item = NodeItem(node)
+        if self.zooming:
+            item.set_crisp(False)
+        self.overview.adopt(item)
+        self.addItem(item)
+
+    def _add_edge(self, edge_id: str, defer: bool = True) -> None:
+        graph = self.document.graph
+        edge = graph.edges[edge_id]
         if edge.source not in self.nodes or edge.target not in self.nodes:
+            if defer and self._build.active and edge.source in graph.nodes and edge.target in graph.nodes:
+                self._build.later(edge_id)  # a card of it is still waiting to be made
             return  # a dangling edge in a loaded file: validation reports it
         item = EdgeItem(edge.id, edge.source, edge.target)
         self.overview.adopt(item)
@@ -190,7 +238,11 @@ class CanvasScene(QGraphicsScene):
     def set_zoom(self, zoom: float) -> None:
         """The view's zoom: far out, draw the overview instead of every card and edge."""
         self.zoom = zoom
+        was = self.overview.active
         self.overview.set_active(overview_wanted(zoom))
+        if was and not self.overview.active:
+            for item in self.nodes.values():  # left as they were while the overview drew them
+                item.set_crisp(not self.zooming)
         self._overview_dirty = self._overview_restyle = False
         self._restyled, self._restyled_edges = set(), set()
 
@@ -212,8 +264,9 @@ class CanvasScene(QGraphicsScene):
         """While zooming, cards are rescaled rather than redrawn at every step; afterwards, redrawn sharp."""
         if on != self.zooming:
             self.zooming = on
-            for item in self.nodes.values():
-                item.set_crisp(not on)
+            if not self.overview.active:  # (in the overview no card draws itself: set when it ends)
+                for item in self.nodes.values():
+                    item.set_crisp(not on)
             if self.overview.active and not on:
                 repaint_views(self)  # its edges sharp again
 

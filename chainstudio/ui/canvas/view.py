@@ -1,6 +1,7 @@
 """CanvasView: zoom at the cursor with the wheel, pan with the middle button or Space+drag, rubber-band
 selection, fit to view, drops of palette kinds (onto an edge: inserted into it), Tab for the quick-add list,
-a hint naming the next action while the canvas is empty, and the notice shown over the canvas."""
+a hint naming the next action while the canvas is empty, the progress of a big graph's items being made, and
+the notice shown over the canvas."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem
+from chainstudio.ui.canvas.node_item import BOUNDS
 from chainstudio.ui.canvas.notice import CanvasNotice
 from chainstudio.ui.canvas.overview_frame import paint_overview_frame
 from chainstudio.ui.canvas.scene import CanvasScene
@@ -68,6 +70,9 @@ class CanvasView(QGraphicsView):
         self._port_cursor = False
         self._drop_edge: EdgeItem | None = None
         self._empty = not scene.nodes
+        self._building: tuple[int, int] | None = None  # a big graph's items made so far, of how many
+        scene.buildProgress.connect(self._build_progress)
+        scene.built.connect(self._build_progress)
         self.notice = CanvasNotice(self)
         scene.document.subscribe(self._document_changed)
         self.zoomChanged.connect(scene.set_zoom)
@@ -90,6 +95,10 @@ class CanvasView(QGraphicsView):
         if empty != self._empty:
             self._empty = empty
             self.viewport().update()  # the hint comes or goes
+
+    def _build_progress(self, done: int = 0, total: int = 0) -> None:
+        self._building = (done, total) if self.canvas.building or total else None
+        self.viewport().update()
 
     @property
     def shows_hint(self) -> bool:
@@ -137,6 +146,9 @@ class CanvasView(QGraphicsView):
             return
         self._fit_pending = False
         rect = QRectF()
+        if self.canvas.building:  # the cards are not all made yet: where the graph puts them
+            for node in self.canvas.document.graph.nodes.values():
+                rect = rect.united(BOUNDS.translated(*node.position))
         for item in self.canvas.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
         if rect.isNull():
@@ -293,6 +305,8 @@ class CanvasView(QGraphicsView):
             painter.drawLine(a, b)
 
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        if self._building is not None and self.canvas.building:
+            self._draw_progress(painter, *self._building)
         if not self._empty:
             return
         painter.save()
@@ -301,4 +315,19 @@ class CanvasView(QGraphicsView):
         painter.setFont(theme.font(12))
         area = QRectF(self.viewport().rect()).adjusted(40, 40, -40, -40)
         painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_HINT)
+        painter.restore()
+
+    def _draw_progress(self, painter: QPainter, done: int, total: int) -> None:
+        """'Drawing the graph: 12,345 of 110,000 steps and edges', over the top of the canvas."""
+        painter.save()
+        painter.resetTransform()  # viewport pixels
+        painter.setFont(theme.font(11))
+        text = f"Drawing the graph: {done:,} of {total:,} steps and edges"
+        box = QRectF(painter.fontMetrics().boundingRect(text)).adjusted(-12, -6, 12, 6)
+        box.moveCenter(QPointF(self.viewport().width() / 2, 24))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.CANVAS_BACKGROUND.lighter(130) if theme.DARK else theme.CANVAS_BACKGROUND.darker(110))
+        painter.drawRoundedRect(box, 6, 6)
+        painter.setPen(theme.HINT_TEXT)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()

@@ -1,0 +1,77 @@
+"""Screenshots of the biggest graph the file format allows opening in the real window (docs/screenshots/
+canvas-big-graph-*.png), at its default size (1400x900) under Xvfb:
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_big_graph_screenshots.py
+
+10,000 steps and 99,945 edges (``limits_bench.dense``): while its cards and edges are made a slice at a time
+(the progress over the canvas, the window responding), then drawn whole far out, then zoomed in to 100 %
+with a card and an edge selected by clicks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "benchmarks"))
+
+from limits_bench import dense
+from make_run_screenshots import grab, new_window, run_app
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from chainstudio.core.graph.model import Graph
+from chainstudio.ui.canvas.edge_item import EdgeItem
+
+SIZE = (1400, 900)
+
+
+async def main(app) -> None:
+    window = new_window()
+    window.setGeometry(0, 0, *SIZE)
+    await asyncio.sleep(0.3)
+    window.open_path(dense(Path(tempfile.mkdtemp()) / "dense.chain.json"))
+    scene, view = window.scene, window.view
+    while scene.building and (view._building is None or view._building[0] < view._building[1] // 3):
+        await asyncio.sleep(0.2)
+    grab(window, "big-graph-opening", "canvas", SIZE)
+    while scene.building or scene.overview._edge_image.drawing:
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(3.0)  # the problems' badges, the estimate
+    grab(window, "big-graph-overview", "canvas", SIZE)
+    graph = window.document.graph
+    card = scene.nodes[graph.resolve("s4750").id]
+    view.zoom_by(1.0 / view.zoom())
+    view.centerOn(card.sceneBoundingRect().center())
+    await asyncio.sleep(1.5)
+    viewport = view.viewport()
+    QTest.mouseClick(
+        viewport,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        view.mapFromScene(card.sceneBoundingRect().center()),
+    )
+    await asyncio.sleep(0.5)
+    grab(window, "big-graph-card", "canvas", SIZE)
+    edge, on = next(  # a point on one of the card's edges where an edge is the topmost item (not under a card)
+        (top, p)
+        for e in sorted(scene._by_node[card.node_id])
+        for p in (scene.edges[e].path().pointAtPercent(t / 40) for t in range(2, 39))
+        for top in scene.items(p)[:1]
+        if isinstance(top, EdgeItem)
+    )
+    view.centerOn(on + QPointF(0, 40))
+    await asyncio.sleep(0.5)
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, view.mapFromScene(on))
+    await asyncio.sleep(0.5)
+    print("selected edges:", scene.selected_edge_ids(), "clicked:", edge.edge_id)
+    grab(window, "big-graph-edge", "canvas", SIZE)
+    window.document.replace(Graph())  # leave without the unsaved-changes prompt
+    window.close()
+
+
+if __name__ == "__main__":
+    run_app(main)
