@@ -5,18 +5,17 @@ answer; the plain step beside it and the record are kept."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import pytest
 
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
 from chainstudio.core.providers.stream_limits import MAX_EVENT_BYTES
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.executor import Run
 from chainstudio.core.text_safety import secret_forms
 from chainstudio.core.tokens import count_tokens
 from tests.hostile.helpers import assert_clean, cli
+from tests.support.engine import run_over_http
 from tests.support.fake_openai_server import FakeOpenAIServer
 from tests.support.heldout import KEY_MODES
 
@@ -30,16 +29,7 @@ def server():
 
 
 def run_graph(url: str, graph: Graph, token_cap: int | None = None) -> Run:
-    async def main():
-        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test-held-out"))
-        run = Run(graph, RunContext(provider=provider, token_cap=token_cap))
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
-
-    return asyncio.run(main())
+    return run_over_http(url, graph, api_key="sk-test-held-out", token_cap=token_cap)
 
 
 def run_mode(url: str, prompt: str, *, timeout: float = 10.0, max_tokens: int = 512, token_cap: int | None = None):

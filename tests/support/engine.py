@@ -72,3 +72,20 @@ def run_on_server(url: str, graph: Graph, *, key: str = "k", **context: Any) -> 
             await provider.aclose()
 
     return asyncio.run(main())
+
+
+def run_over_http(url: str, graph: Graph, *, api_key: str = "sk-test", **context: Any) -> Run:
+    """A real run of ``graph`` through the OpenAI-compatible provider against the server at ``url``
+    (``context``: more ``RunContext`` fields); the provider is closed afterwards."""
+    from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
+
+    async def main() -> Run:
+        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key=api_key))
+        run = Run(graph, RunContext(provider=provider, **context))
+        try:
+            await run.execute()
+        finally:
+            await provider.aclose()
+        return run
+
+    return asyncio.run(main())

@@ -12,6 +12,7 @@ from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenA
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.executor import Run, RunContext, run_graph
 from chainstudio.core.run.status import RunStatus, StepStatus
+from tests.support.engine import run_over_http
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 KEY = "sk-map-test"
@@ -53,16 +54,7 @@ def map_graph(
 
 
 def run_on(server: FakeOpenAIServer, graph: Graph, concurrency: int | None = 8) -> Run:
-    async def main() -> Run:
-        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key=KEY))
-        run = Run(graph, RunContext(provider=provider, concurrency=concurrency, backoff_base=0.01))
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
-
-    return asyncio.run(main())
+    return run_over_http(server.url, graph, api_key=KEY, concurrency=concurrency, backoff_base=0.01)
 
 
 def answers(run: Run) -> list:

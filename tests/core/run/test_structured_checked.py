@@ -7,12 +7,12 @@ import json
 
 from chainstudio.core.gantt.segments import node_segments
 from chainstudio.core.graph.model import Graph, GraphInput
-from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
 from chainstudio.core.providers.simulated import SimulatedProvider
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage import event_codec
+from tests.support.engine import run_over_http
 from tests.support.fake_openai_server import CutOff, FakeOpenAIServer, Mode
 
 SCHEMA = json.dumps(
@@ -39,17 +39,7 @@ def classify_graph(**params) -> Graph:
 
 def run_on(url: str, graph: Graph, **context: object) -> Run:
     """A real run of ``graph`` against the server at ``url`` (``context``: more ``RunContext`` fields)."""
-
-    async def main() -> Run:
-        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
-        run = Run(graph, RunContext(provider=provider, backoff_base=0.01, **context))  # type: ignore[arg-type]
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
-
-    return asyncio.run(main())
+    return run_over_http(url, graph, backoff_base=0.01, **context)
 
 
 def test_a_schema_violation_is_repaired_on_the_second_attempt_and_both_attempts_count():
