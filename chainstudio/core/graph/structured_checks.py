@@ -26,12 +26,16 @@ LOCAL_NAMES: dict[str, frozenset[str]] = {"check_judge": frozenset({"answer"})}
 def check_structured(graph: Graph) -> list[Problem]:
     out: list[Problem] = []
     by_name = {node.name: node for node in graph.nodes.values()}
+    # only a step with an output schema has fields to check: templates that name none are not parsed
+    # (parsing every template of a 10,000-step graph took 0.9 s of the window's thread on opening it)
+    structured = [n.name for n in graph.nodes.values() if n.kind == "llm" and str(n.param("output_schema") or "")]
     for node in graph.nodes.values():
         if node.kind == "llm":
             out += _check_llm(node)
         elif node.kind == "pick_best":
             out += _check_pick(graph, node, by_name)
-        out += _check_reads(node, by_name)
+        if structured:
+            out += _check_reads(node, by_name, structured)
     return out
 
 
@@ -80,7 +84,7 @@ def _check_pick(graph: Graph, node: Node, by_name: dict[str, Node]) -> list[Prob
     return out
 
 
-def _check_reads(node: Node, by_name: dict[str, Node]) -> list[Problem]:
+def _check_reads(node: Node, by_name: dict[str, Node], structured: list[str]) -> list[Problem]:
     """Fields a template reads from a structured step that its schema does not declare."""
     from chainstudio.core.graph.kinds import NODE_KINDS
     from chainstudio.core.graph.validation import Problem
@@ -90,7 +94,10 @@ def _check_reads(node: Node, by_name: dict[str, Node]) -> list[Problem]:
         return []
     out: list[Problem] = []
     for spec in kind.template_fields:
-        for name, path in field_reads(str(node.param(spec.name) or "")):
+        source_text = str(node.param(spec.name) or "")
+        if not any(name in source_text for name in structured):
+            continue
+        for name, path in field_reads(source_text):
             source = by_name.get(name)
             if source is None or source.kind != "llm" or name in LOCAL_NAMES.get(spec.name, ()):
                 continue
