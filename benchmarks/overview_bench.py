@@ -228,6 +228,9 @@ def section(r: dict, before: dict | None) -> str:
 
 
 NOTES = (
+    "Before the sliced build, the image drawn on a worker thread and the quick hit-test refusal (load 3.6): the "
+    "open's longest slice 9,119 ms, the first frame once a zoom settles 617 ms, the worst hit test 438 ms, "
+    "zooming in past the overview 4,350 ms. "
     "A frame copies the edges from an image drawn once per zoom level (`chainstudio/ui/canvas/edge_image.py`: "
     "the edges' whole extent at the view's scale while that is at most 8 million pixels, so panning reuses it) "
     "and fills the blocks; the view paints it itself (`overview_frame.py`), so Qt does not gather, sort and "
@@ -254,7 +257,7 @@ NOTES = (
     "overview (`edge_item.py`, `THIN_PX`). Validation parses a template for structured fields only where it "
     "names a step with an output schema (parsing all 6,370 templates took 0.9 s of the 2.1 s). "
     "Still over issue 14's 100 ms on the window's thread: validating the whole graph once it is open (about "
-    "1.2 s, the open's longest slice: `Document.problems`, for the badges, the inspector and the status bar), the "
+    "0.9-1.2 s, the open's longest slice: `Document.problems`, for the badges, the inspector and the status bar), the "
     "one pass that follows the last slice (layers, edge styles, bands and the overview's geometry, about 0.8 s; "
     "the ordering-only edges are now found without writing a warning for each, 1.1 s before), zooming in past "
     "the overview (110,000 items made drawn again: 0.5 s; the first detailed frame: 0.4 s) and back out, a "
