@@ -12,10 +12,12 @@ show, problem steps carry their badge, and ports are drawn where a drag starts a
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
 
@@ -48,6 +50,11 @@ def overview_wanted(zoom: float) -> bool:
     return zoom < geo.DETAIL_LOD
 
 
+SLICED_ABOVE = 5_000  # cards and edges: a scene with more switches them between drawn and not in slices
+SLICE_S = 0.03  # of switching per turn of the event loop
+SLICE_ITEMS = 200  # switched between two looks at the clock
+
+
 def repaint_views(scene: QGraphicsScene) -> None:
     """Repaint the views' overview frames: the view paints them itself (``overview_frame``), so Qt, which
     tracks where it last painted each item during its own paint, would take the overview's updates for
@@ -63,6 +70,54 @@ def _set_drawn(item: QGraphicsItem, drawn: bool) -> None:
         part = parts.pop()
         part.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, not drawn)
         parts.extend(part.childItems())
+
+
+class DrawnSwitch:
+    """Switches the cards and edges between drawn and undrawn. In a big scene (over ``SLICED_ABOVE`` items)
+    the ones in a view are switched at once and the rest a slice of at most ``SLICE_S`` per turn of the
+    event loop: switching 110,000 items (and their parts) held the window 0.5 s each time a zoom crossed
+    the overview's threshold. Qt paints only what is in view, and what is in view is switched first."""
+
+    def __init__(self) -> None:
+        self._pending: list[QGraphicsItem] = []
+        self._drawn = True
+        self._timer = QTimer()
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._slice)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def switch(self, items: list[QGraphicsItem], drawn: bool, in_view: Iterable[QGraphicsItem] = ()) -> None:
+        self._drawn = drawn
+        if len(items) <= SLICED_ABOVE:
+            self._pending = []
+            self._timer.stop()
+            for item in items:
+                _set_drawn(item, drawn)
+            return
+        for item in in_view:
+            _set_drawn(item, drawn)
+        self._pending = items  # those in view again: harmless, and cheaper than leaving them out
+        self._timer.start()
+
+    def finish(self) -> None:
+        while self._pending:
+            self._slice(deadline=None)
+
+    def _slice(self, deadline: float | None = -1.0) -> None:
+        end = time.perf_counter() + SLICE_S if deadline == -1.0 else deadline
+        pending, drawn = self._pending, self._drawn
+        first = True  # at least one batch a turn, however short the slice
+        while pending and (first or end is None or time.perf_counter() < end):
+            first = False
+            for item in pending[-SLICE_ITEMS:]:
+                with contextlib.suppress(RuntimeError):  # an item deleted meanwhile (the graph edited or replaced)
+                    _set_drawn(item, drawn)
+            del pending[-SLICE_ITEMS:]
+        if not pending:
+            self._timer.stop()
 
 
 def _cosmetic(color, width: float = 0.0, style=Qt.PenStyle.SolidLine) -> QPen:
@@ -92,6 +147,7 @@ class OverviewItem(QGraphicsItem):
         self._overlays: dict[str, tuple[set[str], QPainterPath]] = {}  # look -> (edge ids, their path)
         self._looked: set[str] = set()  # the edges that may have a look of their own (lit, critical, drop)
         self._bounds = QRectF()
+        self._switch = DrawnSwitch()
         self.setZValue(0.5)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)  # exposedRect for culling
@@ -101,13 +157,28 @@ class OverviewItem(QGraphicsItem):
         if on == self.active:
             return
         self.active = on
-        for item in [*self._scene.nodes.values(), *self._scene.edges.values()]:
-            _set_drawn(item, not on)
+        items: list[QGraphicsItem] = [*self._scene.nodes.values(), *self._scene.edges.values()]
+        self._switch.switch(items, not on, self._in_view() if len(items) > SLICED_ABOVE else ())
         self.setVisible(on)
         self._styles = {}  # looks changed while it was not showing are not known
         edges = self._scene.edges
         self._looked = {e for e, item in edges.items() if item.drop_target or item.flow is not None} if on else set()
         self.rebuild()
+
+    def _in_view(self) -> list[QGraphicsItem]:
+        """The cards and edges (and other items) in the scene's views, with a margin of half a view."""
+        found: list[QGraphicsItem] = []
+        for view in self._scene.views():
+            rect = view.mapToScene(view.viewport().rect()).boundingRect()
+            found += self._scene.items(
+                rect.adjusted(-rect.width() / 2, -rect.height() / 2, rect.width() / 2, rect.height() / 2),
+                Qt.ItemSelectionMode.IntersectsItemBoundingRect,  # boxes only: no edge's hit shape stroked
+            )
+        return found
+
+    def finish_switching(self) -> None:
+        """Switch what is still waiting now (an export, a test)."""
+        self._switch.finish()
 
     def adopt(self, item: QGraphicsItem) -> None:
         """A card or edge created while the overview is showing starts undrawn."""
