@@ -262,7 +262,7 @@ NOTES = (
     "the ordering-only edges are now found without writing a warning for each, 1.1 s before), zooming in past "
     "the overview (the first detailed frame, 0.4 s; the 110,000 cards and edges are switched back to drawn "
     "those in view first and the rest in 30 ms slices: `overview.DrawnSwitch`, 0.5 s in one go before) and "
-    "back out (0.35 s), a "
+    "back out (0.25 s), a "
     "detailed frame with thousands of edges in view wider than THIN_PX (3,700 at 120 %: 1.4 s of stroking), "
     "and parsing the file (`fileformat.load`, before all this; not "
     "in these figures). The slices measured are wall time on a loaded machine: while the worker draws, the "

@@ -158,7 +158,8 @@ class OverviewItem(QGraphicsItem):
             return
         self.active = on
         items: list[QGraphicsItem] = [*self._scene.nodes.values(), *self._scene.edges.values()]
-        self._switch.switch(items, not on, self._in_view() if len(items) > SLICED_ABOVE else ())
+        in_view = self._in_view() if len(items) > SLICED_ABOVE and not on else ()  # far out, the view paints itself
+        self._switch.switch(items, not on, in_view)
         self.setVisible(on)
         self._styles = {}  # looks changed while it was not showing are not known
         edges = self._scene.edges
