@@ -39,9 +39,10 @@ for var in ("CHAINSTUDIO_CONFIG_DIR", "CHAINSTUDIO_DATA_DIR"):
 
 import qasync  # noqa: E402
 from perfdoc import write_section  # noqa: E402
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QTextCursor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
+from ui_stall_bench import Probe  # noqa: E402  (the same 5 ms probe)
 
 from chainstudio.core.graph.model import Graph, GraphInput  # noqa: E402
 from chainstudio.core.storage import fileformat  # noqa: E402
@@ -49,39 +50,9 @@ from chainstudio.core.storage.history import RunHistory  # noqa: E402
 from chainstudio.ui.app import create_application  # noqa: E402
 from chainstudio.ui.main_window import MainWindow  # noqa: E402
 
-PROBE_MS = 5
 SETTLE_S = 3.0
 TAGS = 1_990  # just under the limit of 2,000 tags a template may have
 SECTION = "## Opening hostile files"
-
-
-class Probe:
-    def __init__(self) -> None:
-        self.gaps: list[float] = []
-        self.cpu: list[float] = []  # the UI thread's CPU time within each gap (ms)
-        self._last = time.perf_counter()
-        self._last_cpu = time.thread_time()
-        self.timer = QTimer()
-        self.timer.setInterval(PROBE_MS)
-        self.timer.timeout.connect(self._tick)
-
-    def start(self) -> None:
-        self.gaps.clear()
-        self.cpu.clear()
-        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
-        self.timer.start()
-
-    def stop(self) -> tuple[float, float]:
-        """The largest lateness (ms) and the largest UI-thread CPU time within one gap (ms)."""
-        self.timer.stop()
-        self._tick()
-        return max(self.gaps) - PROBE_MS, max(self.cpu)
-
-    def _tick(self) -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        self.gaps.append((now - self._last) * 1000)
-        self.cpu.append((cpu - self._last_cpu) * 1000)
-        self._last, self._last_cpu = now, cpu
 
 
 def rss_mb() -> float:
@@ -145,27 +116,27 @@ async def measure(folder: Path) -> list[dict]:
         while time.perf_counter() < t_end:
             await asyncio.sleep(0.05)
             growth = max(growth, rss_mb() - before)
-        stall, cpu = probe.stop()
+        stall, cpu = probe.worst()
         row = {"file": label, "open_ms": stall, "open_cpu_ms": cpu, "growth_mb": growth}
         if path.name.startswith("many-tags"):  # select the step, then type one character into its prompt
             step = next(n for n in window.document.graph.nodes.values() if n.name == "step")
             probe.start()
             window.select_node(step.id)
             await asyncio.sleep(SETTLE_S)
-            row["select_ms"], row["select_cpu_ms"] = probe.stop()
+            row["select_ms"], row["select_cpu_ms"] = probe.worst()
             editor = window.inspector.node_form.editors["prompt"]
             if getattr(editor, "showing_preview", lambda: False)():  # a large template opens read-only
                 probe.start()
                 editor.notice.button.click()  # Edit anyway: the whole template, to edit
                 await asyncio.sleep(SETTLE_S)
-                row["anyway_ms"], row["anyway_cpu_ms"] = probe.stop()
+                row["anyway_ms"], row["anyway_cpu_ms"] = probe.worst()
             editor.setFocus()
             editor.moveCursor(QTextCursor.MoveOperation.End)
             forget_templates()
             probe.start()
             QTest.keyClick(editor, Qt.Key.Key_X)  # committed after the inspector's delay, then validated
             await asyncio.sleep(SETTLE_S)
-            row["edit_ms"], row["edit_cpu_ms"] = probe.stop()
+            row["edit_ms"], row["edit_cpu_ms"] = probe.worst()
             assert window.document.graph.nodes[step.id].params["prompt"].endswith("x"), "the typing was not committed"
         print(json.dumps(row), flush=True)
         rows.append(row)

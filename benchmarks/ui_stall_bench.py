@@ -92,6 +92,13 @@ class Probe:
         self.timer.stop()
         return [g - PROBE_MS for g in self.gaps], list(self.cpu)
 
+    def worst(self) -> tuple[float, float]:
+        """Stop, counting the gap still open (work done just before): the largest lateness (ms) and the
+        largest UI-thread CPU time within one gap (ms)."""
+        self._tick()
+        lateness, cpu = self.stop()
+        return max(lateness), max(cpu)
+
     def _tick(self) -> None:
         now, cpu = time.perf_counter(), time.thread_time()
         self.gaps.append((now - self._last) * 1000)
