@@ -176,7 +176,7 @@ class RunUi(QObject):
             except RunError as exc:
                 self.show_problem(str(exc))
                 return
-        self.controller.start(graph, options, str(path) if path else None, scope)
+        self.controller.start(graph, options, str(path) if path else None, scope, lambda: self.document.revision)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.services.settings, parent=self.host)
