@@ -4,6 +4,7 @@ when their data arrived, and the critical path once the run is over. Computed fr
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -114,7 +115,7 @@ def apply_to_scene(scene, state: RunState | None, changed: frozenset[str] | None
     """Update the scene's cards and edges (``changed``: only those node ids; None: all)."""
     critical_nodes, critical_edges = critical_pairs(state) if state is not None else (set(), set())
     if state is not None and changed is not None and not critical_nodes:
-        _apply_changed(scene, state, changed)
+        apply_part(scene, state, changed)
         return
     lit = lit_edges(state) if state is not None else set()
     for node_id, item in scene.nodes.items():
@@ -128,21 +129,27 @@ def apply_to_scene(scene, state: RunState | None, changed: frozenset[str] | None
         item.set_flow("critical" if pair in critical_edges else "lit" if pair in lit else None)
 
 
-def _apply_changed(scene, state: RunState, changed: frozenset[str]) -> None:
-    """Only the cards of ``changed`` and the edges leaving them (an edge is lit by its source alone): a
-    10,000-step run's update used to visit its 100,000 edges, 30 times a second."""
+def apply_part(
+    scene, state: RunState, node_ids: Iterable[str], critical: tuple[set[str], set[tuple[str, str]]] | None = None
+) -> None:
+    """Only the cards of ``node_ids`` and the edges leaving them (an edge is lit by its source alone): a
+    10,000-step run's update used to visit its 100,000 edges, 30 times a second. ``critical``: the finished
+    run's ``critical_pairs`` (a full pass a part at a time: ``ui.run.overlay_slices``)."""
+    critical_nodes, critical_edges = critical if critical is not None else (set(), set())
     spans, run_edges = state.spans, _pairs(state.edges)
-    for node_id in changed:
+    node_ids = list(node_ids)
+    for node_id in node_ids:
         item, span = scene.nodes.get(node_id), spans.get(node_id)
         if item is not None:
-            item.set_run(badge_for(state, span) if span is not None else None, False)
+            item.set_run(badge_for(state, span) if span is not None else None, node_id in critical_nodes)
     leaving = _edges_by_source(scene)
-    for node_id in changed:
+    for node_id in node_ids:
         span = spans.get(node_id)
         succeeded = span is not None and span.status == "succeeded"
         for item in leaving.get(node_id, ()):
-            lit = succeeded and (item.source_id, item.target_id) in run_edges
-            item.set_flow("lit" if lit else None)
+            pair = (item.source_id, item.target_id)
+            lit = succeeded and pair in run_edges
+            item.set_flow("critical" if pair in critical_edges else "lit" if lit else None)
 
 
 _pairs_of: list[tuple[tuple[tuple[str, str], ...], frozenset[tuple[str, str]]]] = []  # the last run's, once

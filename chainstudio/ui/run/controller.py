@@ -49,7 +49,7 @@ class RunController(QObject):
         self.services = services
         self.bridge = RunBridge(self)
         self.run: Run | None = None
-        self._task = LatestTask(name="chainstudio-run")
+        self._task = LatestTask(name="chainstudio-run", on_cancelled=self._never_began)
         self._ticker = QTimer(self)
         self._ticker.setInterval(LIVE_TICK_MS)
         self._ticker.timeout.connect(self.tick)
@@ -117,6 +117,12 @@ class RunController(QObject):
         self._ticker.start()
         self.runningChanged.emit(True)
         return True
+
+    def _never_began(self) -> None:
+        """Stop pressed before a big graph's run began to be made: the window is as before."""
+        self._ticker.stop()
+        resume_background()
+        self.runningChanged.emit(False)
 
     async def _prepare(
         self,

@@ -38,6 +38,7 @@ from chainstudio.ui.gantt import GanttWidget
 from chainstudio.ui.run.banner import ProviderBanner
 from chainstudio.ui.run.controller import LIVE_TICK_MS, RunController
 from chainstudio.ui.run.output_panel import OutputPanel
+from chainstudio.ui.run.overlay_slices import OverlaySlices
 from chainstudio.ui.run.settings_dialog import SettingsDialog
 from chainstudio.ui.run.toolbar import RunToolbar
 from chainstudio.ui.services import AppServices
@@ -74,6 +75,7 @@ class RunUi(QObject):
         self.show_problems = show_problems
         self.commit_typing = commit_typing
         self.controller = RunController(services, self)
+        self.overlay = OverlaySlices(scene, self)  # a big canvas's whole drawing of a run, a part at a time
         self.state: RunState | None = None  # the run drawn on the canvas, if any
         self.cache_on: Callable[[], bool] = lambda: False  # whether runs use the step cache (ReuseUi decides)
         self.gantt = GanttWidget()
@@ -296,7 +298,7 @@ class RunUi(QObject):
         self.state = state
         self.gantt.set_state(state)
         self.output.set_state(state)
-        apply_to_scene(self.scene, state)
+        self._draw_all(state)
         self.gantt_dock.raise_()
         started = state.started
         if started is not None:
@@ -308,7 +310,18 @@ class RunUi(QObject):
         self._last_update = monotonic()
         self.gantt.refresh(changed)
         self.output.refresh(changed)
-        apply_to_scene(self.scene, self.state, changed)
+        if self.state.running or not self.overlay.wanted():
+            apply_to_scene(self.scene, self.state, changed)
+        else:  # the end: the critical path on every card and edge
+            self._draw_all(self.state)
+
+    def _draw_all(self, state: RunState) -> None:
+        """The run on every card and edge: at once, or on a big canvas a part at a time."""
+        if self.overlay.wanted():
+            self.overlay.start(state)
+        else:
+            self.overlay.cancel()
+            apply_to_scene(self.scene, state)
 
     def _tick(self) -> None:
         """Between events: running bars and elapsed times keep growing (not again right after an update,
@@ -364,6 +377,7 @@ class RunUi(QObject):
             return
         if changes.reset or changes.structure or changes.nodes_changed:
             self.state = None
+            self.overlay.cancel()
             apply_to_scene(self.scene, None)
             if changes.reset:
                 self.output.set_state(None)
