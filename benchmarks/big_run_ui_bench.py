@@ -19,9 +19,9 @@ import asyncio
 import collections
 import faulthandler
 import gc
-import signal
 import json
 import os
+import signal
 import sys
 import tempfile
 import threading
