@@ -184,7 +184,7 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
 - **The canvas at every update** (30 a second): each one visited the 100,000 edges (lit or not) and checked
   them against a set of the lit ones made again each time, 0.2-0.5 s. An update now draws the cards of the
   steps that changed and the edges leaving them (`run_overlay.apply_part`); the run's start and end (every
-  card, the critical path) are drawn on a big canvas 250 cards at a time between turns of the loop
+  card, the critical path) are drawn on a big canvas a few cards at a time between turns of the loop
   (`ui/run/overlay_slices.py`).
 - **The Gantt header** computed the critical path so far at each step's end: 0.1-0.4 s for 100,000 edges
   (the dependency graph built on the window's thread the first time). From 2,000 steps it says *at the

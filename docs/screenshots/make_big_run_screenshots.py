@@ -12,26 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "benchmarks"))
 
-from limits_bench import dense
-from make_run_screenshots import grab, new_window, run_app
+from make_big_graph_screenshots import SIZE, big_window, grab, run_app
 
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions
 
-SIZE = (1400, 900)
-
 
 async def main(app) -> None:
-    window = new_window()
-    window.setGeometry(0, 0, *SIZE)
-    await asyncio.sleep(0.3)
-    window.open_path(dense(Path(tempfile.mkdtemp()) / "dense.chain.json"))
+    window = await big_window()
     scene = window.scene
     while scene.building or scene.overview._edge_image.drawing:
         await asyncio.sleep(0.3)

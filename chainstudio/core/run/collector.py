@@ -11,7 +11,9 @@ use it.
 - ``collect=True`` (the CLI, before its loop starts) first collects everything once, so that what is frozen
   is live; the window does not (that pass is the stall it avoids).
 - ``thaw=True`` (the CLI) unfreezes at the end; the window leaves the objects frozen, as its canvas does
-  after a big graph's items are made (unfreezing would hand them all to the next full pass).
+  after a big graph's items are made (unfreezing would hand them all to the next full pass), and sets aside
+  what the run made too (its events and spans, which the window keeps: the first full pass after the run
+  walked them, 0.4 s).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def quiet_collector(*, collect: bool = True, thaw: bool = True) -> Iterator[None
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
         if thaw:
             gc.unfreeze()
+        else:
+            gc.freeze()
+        gc.set_threshold(*thresholds)

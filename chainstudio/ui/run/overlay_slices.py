@@ -18,7 +18,7 @@ from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import apply_part, critical_pairs
 
 BIG_CANVAS_CARDS = 1000
-PART = 250  # cards (and the edges leaving them) between two looks at the clock
+PART = 25  # cards (and the edges leaving them, ~10 each) between two looks at the clock
 SLICE_S = 0.03  # of the window thread's CPU per turn of the loop
 
 
