@@ -16,7 +16,8 @@ def test_the_window_s_way_makes_no_full_pass_and_sets_aside_what_the_run_made():
             made = [[i] for i in range(5000)]  # containers the collector tracks
         assert during == NO_FULL_PASS
         assert gc.get_threshold() == thresholds
-        assert gc.get_freeze_count() >= frozen_at_start + len(made)  # set aside too
+        # set aside too (a few objects frozen at the start were freed meanwhile: they leave the count)
+        assert gc.get_freeze_count() - frozen_at_start > 0.9 * len(made)
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
