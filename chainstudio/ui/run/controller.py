@@ -150,7 +150,9 @@ class RunController(QObject):
                 return
             self.run = run
             self.bridge.follow(run)
-            await self._execute(run, self._recorder(run, settings, options, file))
+            # the recorder hashes the graph (0.25 s for 10,000 steps): on the worker thread too
+            recorder = await run_in_thread(self._recorder, run, settings, options, file)
+            await self._execute(run, recorder)
 
     def stop(self) -> None:
         if self.run is not None and self.running:

@@ -44,6 +44,8 @@ def test_a_big_run_is_made_off_the_window_thread_and_runs_without_full_collectio
     assert seen == [NO_FULL_PASS]  # while it ran: young passes only
     assert gc.get_threshold() == thresholds  # restored at its end
     assert {s.status for s in window.runs.state.spans.values()} == {"succeeded"}
+    (summary,) = window.runs.controller.history.runs(graph_name="research-hybrid")  # recorded as it went
+    assert summary.source == "gui" and summary.status == "succeeded"
 
 
 def test_an_edit_while_the_run_is_made_makes_it_again_from_the_edited_graph(qtbot, big, monkeypatch):
