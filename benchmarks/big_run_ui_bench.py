@@ -179,8 +179,9 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
 FINDINGS = """What held the window's thread, and what was done (issue 14):
 
 - **Making the run**: the graph's snapshot, the plan (layers, priorities, ancestors), the `RunStarted` and the
-  state's spans, 0.6-0.8 s when Run was pressed. From 1,000 steps the run is made on a worker thread
-  (`ui/run/prepare.py`; an edit meanwhile makes it again), Stop works meanwhile.
+  state's spans, 0.6-0.8 s when Run was pressed, then the history's recorder hashed the graph (0.25 s). From
+  1,000 steps both are made on a worker thread (`ui/run/prepare.py`; an edit meanwhile makes the run again;
+  Stop works meanwhile).
 - **The canvas at every update** (30 a second): each one visited the 100,000 edges (lit or not) and checked
   them against a set of the lit ones made again each time, 0.2-0.5 s. An update now draws the cards of the
   steps that changed and the edges leaving them (`run_overlay.apply_part`); the run's start and end (every
@@ -192,8 +193,15 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
 - **Full garbage collections**, each walking the whole heap (the graph's 110,000 canvas items, the run's
   events), 0.2-0.7 s each: none while a big run goes (`core/run/collector.py`, the rule `chainstudio run`
   follows; the objects the run starts with are set aside, young passes go on).
-- A run that could not keep up made 79 steps in 40 s in the window (10,000 in 12 s on the command line); the
-  rows above count the steps done when Stop was pressed.
+- *Steps done at Stop* counts the steps that succeeded in the 40 s: the simulated provider generates its
+  answers on the window's thread, so a held window also slows the run (on the command line the whole run
+  takes 12 s of loop time).
+
+What remains over 100 ms (not changed here): the canvas's overview, which a fitted big graph shows, restyles
+every card and every lit edge at each of its redraws during a run (`overview.py` `restyle`,
+`_restyle_edges`: up to ten a second, 0.2-0.4 s each as the lit edges grow) and strokes the lit edges' path
+on each frame (0.1-0.5 s); at the run's end the critical path is computed on the window's thread (0.15 s for
+100,000 edges), and a part of the end's drawing can still exceed 100 ms on this loaded machine.
 """
 
 
