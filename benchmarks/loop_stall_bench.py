@@ -64,6 +64,9 @@ FINDINGS = """What held the loop before (issue 14), and what was done:
   steps' 10,000 spans, in one loop turn (112-119 ms of the loop's CPU): both are made with the `Run`, before
   the loop starts (`Run._started`, `RunState.prepare`, with the dependency graph the critical path needs at
   the end); the event then only gets its time (`tests/core/run/test_run_started_off_loop.py`).
+- The heartbeat that tells a connect timed out by our own held loop from a slow server's
+  (`core/providers/loop_lag.py`) woke the loop 10 times a second for its whole life, the window at rest
+  included; it now beats only while a request connects (`tests/core/providers/test_connect_stall.py`).
 - The garbage collector's rule lives in one place, `core/run/collector.py` (`quiet_collector`), used by
   `chainstudio run` and by the window's big runs ([Live run at the limits](#live-run-at-the-limits)).
 
