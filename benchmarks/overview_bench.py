@@ -80,6 +80,12 @@ def measure(folder: Path) -> dict:
     app = QApplication.instance() or QApplication([])
     graph = fileformat.load(dense(folder / "dense.chain.json"))
     document = Document()
+    try:  # as the window does (ui/editing/controller.py): a big graph is validated on a worker thread
+        from chainstudio.ui.editing.problem_checker import ProblemChecker
+
+        checker = ProblemChecker(document)
+    except ImportError:  # a checkout from before (--root): the scene validates on the window's thread
+        checker = None
     scene = CanvasScene(document)
     view = CanvasView(scene)
     view.resize(1400, 900)
@@ -92,6 +98,7 @@ def measure(folder: Path) -> dict:
 
     def opened() -> bool:
         pending = scene._pending.isActive() or scene._problems_timer.isActive()
+        pending |= checker is not None and (checker.busy or not document.problems_known)  # badges not shown yet
         return not (getattr(scene, "building", False) or pending or getattr(image, "drawing", False))
 
     _, longest = run_until(app, opened)

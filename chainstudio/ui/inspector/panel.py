@@ -76,7 +76,7 @@ class InspectorPanel(QWidget):
 
     def update_problems(self) -> None:
         self._validate_timer.stop()
-        problems = self.controller.document.problems
+        problems = self.controller.document.known_problems  # None while a worker checks a big graph
         if self.stack.currentWidget() is self.node_form:
             self.node_form.show_problems(problems)
         else:

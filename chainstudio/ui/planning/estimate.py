@@ -123,5 +123,5 @@ class EstimateUi(QObject):
     def _document_changed(self, changes: Changes) -> None:
         if changes.structure or changes.nodes_changed or changes.graph_info or changes.reset:
             self._unmatched_run = None  # a run of the graph before this edit is no measure of its estimate
-        if changes.structure or changes.nodes_changed or changes.graph_info:
-            self._timer.start()  # moves alone change no estimate
+        if changes.structure or changes.nodes_changed or changes.graph_info or changes.checked:
+            self._timer.start()  # moves alone change no estimate (a big graph's waits for its check)
