@@ -104,6 +104,14 @@ def measure(folder: Path) -> dict:
     _, longest = run_until(app, opened)
     built = time.perf_counter() - t0
     open_slice = max(first, longest)
+    snapshot_ms = None
+    if checker is not None:  # what a check costs the window's thread: the revision's snapshot (median of 5)
+        times = []
+        for _ in range(FRAMES):
+            start = time.perf_counter()
+            document.problem_check()
+            times.append((time.perf_counter() - start) * 1000)
+        snapshot_ms = statistics.median(times)
     edges = list(scene.edges.values())
     dashed = sum(1 for e in edges if e.ordering_only)
     paints = []
@@ -151,6 +159,7 @@ def measure(folder: Path) -> dict:
         "worst_hit_ms": worst_hit,
         "worst_hit_at": worst_at,
         **crossings,
+        "snapshot_ms": snapshot_ms,
         "load": os.getloadavg()[0],
     }
 

@@ -143,8 +143,7 @@ class Document:
 
     def problem_check(self) -> ProblemCheck:
         """A snapshot of the current revision for ``ProblemCheck.run`` on another thread."""
-        endpoints = self.endpoints
-        return ProblemCheck(self._check_serial, snapshot(self.graph), endpoints, self.defer_parsing)
+        return ProblemCheck(self._check_serial, snapshot(self.graph), self.endpoints, self.defer_parsing)
 
     def accept(self, result: CheckResult) -> bool:
         """Keep a check's problems if they are the current revision's (False: an older one's, dropped);

@@ -255,15 +255,20 @@ class CanvasScene(QGraphicsScene):
         problems = self.document.known_problems if problems is None else problems
         if problems is None:
             for item in self.nodes.values():
-                item.problem_badge.setOpacity(CHECKING_OPACITY if item.problem else 1.0)
+                if item.problem is not None:
+                    item.problem_badge.setOpacity(CHECKING_OPACITY)
             return
         found: dict[str, list[Problem]] = {}
         for problem in problems:
             if problem.node_id is not None and (problem.severity == "error" or problem.edge_id is None):
                 found.setdefault(problem.node_id, []).append(problem)
-        for node_id, item in self.nodes.items():
-            mine = found.get(node_id, [])
-            severity = "error" if any(p.severity == "error" for p in mine) else "warning" if mine else None
+        for node_id, item in self.nodes.items():  # (only the cards whose badge changes are touched)
+            mine = found.get(node_id)
+            if mine is None:
+                if item.problem is not None:
+                    item.set_problems(None)
+                continue
+            severity = "error" if any(p.severity == "error" for p in mine) else "warning"
             text = "\n".join(f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}" for p in mine)
             item.set_problems(severity, text)
             item.problem_badge.setOpacity(1.0)
