@@ -174,8 +174,7 @@ class Document:
         endpoints = None if names is None else frozenset(names)
         if endpoints == self.endpoints:
             return
-        self.endpoints = endpoints
-        self._forget_problems()
+        self.endpoints = endpoints  # (the problems differ only where a step names one: announced below)
         named = {n.id for n in self.graph.nodes.values() if n.kind in ENDPOINT_KINDS and n.param("endpoint")}
         if named:
             self._announce(Changes(nodes_changed=named))

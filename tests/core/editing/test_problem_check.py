@@ -61,8 +61,15 @@ def test_a_result_for_an_older_revision_is_dropped():
     assert not document.accept(stale) and document.known_problems is None
     fresh = document.problem_check().run()
     assert document.accept(fresh) and any("'nowhere'" in p.message for p in errors(document.known_problems or []))
-    document.set_endpoints(["local"])  # what the problems depend on changed, the graph did not
-    assert document.known_problems is None and not document.accept(fresh)
+    document.set_endpoints(["local"])  # no step names an endpoint: the problems stay
+    assert document.known_problems is fresh.problems
+    document.execute(SetParam(node.id, "endpoint", "local"))
+    named = document.problem_check().run()
+    assert document.accept(named) and not any(p.field == "endpoint" for p in named.problems)
+    document.set_endpoints(["near"])  # the endpoints a run can use changed: the step naming "local" is wrong now
+    assert document.known_problems is None and not document.accept(named)
+    assert document.accept(document.problem_check().run())
+    assert [p.field for p in errors(document.known_problems or []) if p.node_id == node.id] == ["prompt", "endpoint"]
 
 
 def test_the_snapshot_is_out_of_reach_of_later_edits():

@@ -132,3 +132,6 @@ def test_run_starts_once_the_check_finds_no_error(qtbot, app_window, held):
     assert not app_window.runs.controller.running
     held.set()
     qtbot.waitUntil(lambda: app_window.runs.controller.running, timeout=10000)
+    app_window.runs.controller.stop()
+    qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=10000)
+    assert app_window.runs.controller.run.state.status == "cancelled"
