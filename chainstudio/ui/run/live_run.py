@@ -373,6 +373,7 @@ class RunUi(QObject):
         if changes.reset:
             self._after_check = None  # another graph: a Run asked for the one before does not carry over
         elif changes.checked and self._after_check is not None:
+            self.status("The graph is checked", 3000)  # (a refusal or the run says what follows)
             self.request_run(*self._after_check)
         if self.controller.running or self.state is None:
             return
