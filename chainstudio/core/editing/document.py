@@ -16,12 +16,13 @@ from pathlib import Path
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.commands import Command
-from chainstudio.core.editing.problem_check import CheckResult, ProblemCheck, is_small, snapshot
+from chainstudio.core.editing.problem_check import CheckResult, ProblemCheck, is_small
 from chainstudio.core.editing.rules import CommandError, connect_problem
-from chainstudio.core.graph.analysis import Analysis
+from chainstudio.core.graph.analysis import Analysis, gc_paused
 from chainstudio.core.graph.kinds import ENDPOINT_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import Problem, validate
+from chainstudio.core.run.topology import snapshot
 from chainstudio.core.storage import fileformat
 
 Listener = Callable[[Changes], None]
@@ -143,7 +144,9 @@ class Document:
 
     def problem_check(self) -> ProblemCheck:
         """A snapshot of the current revision for ``ProblemCheck.run`` on another thread."""
-        return ProblemCheck(self._check_serial, snapshot(self.graph), self.endpoints, self.defer_parsing)
+        with gc_paused():  # (the window's thread) 10,000 new steps: a collection would walk the whole heap
+            frozen = snapshot(self.graph)
+        return ProblemCheck(self._check_serial, frozen, self.endpoints, self.defer_parsing)
 
     def accept(self, result: CheckResult) -> bool:
         """Keep a check's problems if they are the current revision's (False: an older one's, dropped);

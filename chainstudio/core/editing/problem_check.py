@@ -2,18 +2,18 @@
 
 Validating 10,000 steps and 100,000 edges takes about a second; on the window's thread that froze the window
 once per edit. ``Document.problem_check()`` takes a ``ProblemCheck`` of the current revision (a snapshot of
-the graph: about 25 ms for that graph), ``ProblemCheck.run()`` validates it on any thread, and
-``Document.accept(result)`` keeps the result only if the document is still at that revision (a result for
-an older revision is dropped). A small graph is validated where it is asked for (``SMALL_GRAPH_ITEMS``).
-No Qt here: the window's worker is ``ui/editing/problem_checker.py``.
+the graph, ``topology.snapshot``: 15-25 ms for that graph, the collector paused), ``ProblemCheck.run()``
+validates it on any thread, and ``Document.accept(result)`` keeps the result only if the document is still
+at that revision (a result for an older revision is dropped). A small graph is validated where it is asked
+for (``SMALL_GRAPH_ITEMS``). No Qt here: the window's worker is ``ui/editing/problem_checker.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chainstudio.core.graph.analysis import Analysis, gc_paused
-from chainstudio.core.graph.model import Graph, GraphInput, Node
+from chainstudio.core.graph.analysis import Analysis
+from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import Problem, validate
 
 # Up to this many steps and edges together a graph is validated at once where its problems are asked for
@@ -24,23 +24,6 @@ SMALL_GRAPH_ITEMS = 1_200
 def is_small(graph: Graph) -> bool:
     """Whether ``graph`` validates in a few milliseconds (so it need not wait for a worker)."""
     return len(graph.nodes) + len(graph.edges) <= SMALL_GRAPH_ITEMS
-
-
-def snapshot(graph: Graph) -> Graph:
-    """A copy of ``graph`` that later edits cannot reach, for validation on another thread. Edits change a
-    step's name, parameters and position in place, and a graph input's name: those are copied (a parameter
-    is replaced by an edit, never changed in place, so each step's dict is copied shallowly). An edge is
-    never changed, only added or removed whole: the edges are shared (copying 100,000 took 10 times longer)."""
-    with gc_paused():  # 10,000 new nodes: a collection in the middle would walk the whole heap
-        return Graph(
-            name=graph.name,
-            description=graph.description,
-            inputs=[GraphInput(i.name, i.default, i.description) for i in graph.inputs],
-            nodes={k: Node(n.id, n.kind, n.name, dict(n.params), n.position) for k, n in graph.nodes.items()},
-            edges=dict(graph.edges),
-            pins=dict(graph.pins),
-            save_pins=graph.save_pins,
-        )
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from chainstudio.core.editing.commands import Rename, SetParam
 from chainstudio.core.editing.document import Document
-from chainstudio.core.editing.problem_check import SMALL_GRAPH_ITEMS, is_small, snapshot
+from chainstudio.core.editing.problem_check import SMALL_GRAPH_ITEMS, is_small
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.graph.validation import errors, validate
+from chainstudio.core.run.topology import snapshot
 
 
 def big_graph(steps: int = 400, fan_in: int = 3) -> Graph:
