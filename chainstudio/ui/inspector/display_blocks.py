@@ -13,13 +13,24 @@ with no line over ``LIMIT`` is held exactly as its lines.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt
-from PySide6.QtGui import QKeyEvent, QKeySequence, QTextBlock, QTextCursor, QTextDocument, QTextFormat
+from PySide6.QtCore import QMimeData, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QTextBlock,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
 from PySide6.QtWidgets import QPlainTextEdit
 
 PIECE = 2_000  # characters in a block cut from a long line (Qt lays it out in ~1 ms)
 LIMIT = 2 * PIECE  # a line or block longer than this is cut
 CONTINUES = int(QTextFormat.Property.UserProperty) + 14  # block property: continues the line before it
+MARK = "\u21aa"  # drawn after a block that a cut continues: this is not a newline (as an editor's soft wrap)
+MARK_COLOR = QColor("#9aa5b1")
 
 
 def cut_points(line: str) -> list[int]:
@@ -221,3 +232,24 @@ def _across_cut(editor: QPlainTextEdit, before: int) -> bool:
         return False
     block = editor.document().findBlock(max(after, before))
     return continues(block) and block.position() == max(after, before)
+
+
+def paint_marks(editor: QPlainTextEdit) -> None:
+    """Draw ``MARK`` after the visible blocks that the next block continues (a cut looks like a wrap)."""
+    painter = QPainter(editor.viewport())
+    painter.setPen(MARK_COLOR)
+    offset = editor.contentOffset()
+    bottom = editor.viewport().height()
+    block = editor.firstVisibleBlock()
+    while block.isValid():
+        geometry = editor.blockBoundingGeometry(block).translated(offset)
+        if geometry.top() > bottom:
+            break
+        layout = block.layout()
+        if continues(block.next()) and layout is not None and layout.lineCount():
+            line = layout.lineAt(layout.lineCount() - 1)
+            x = geometry.left() + line.x() + line.naturalTextWidth() + 2
+            box = QRectF(x, geometry.top() + line.y(), line.height() * 2, line.height())
+            painter.drawText(box, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, MARK)
+        block = block.next()
+    painter.end()

@@ -216,6 +216,11 @@ class TemplateEditor(QPlainTextEdit):
         menu.exec(event.globalPos())
         menu.deleteLater()
 
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self._cut:
+            display_blocks.paint_marks(self)
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._place_notice()
