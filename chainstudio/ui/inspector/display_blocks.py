@@ -211,15 +211,15 @@ def press(editor: QPlainTextEdit, event: QKeyEvent, base) -> None:
         insert_text(editor, "\n")  # a real newline (Qt would give the new block the cut's property)
         return
     cursor = editor.textCursor()
-    block = cursor.block()
+    before = cursor.position()
     if not cursor.hasSelection():  # Backspace/Delete at a cut delete the character across it
-        if event.key() == Qt.Key.Key_Backspace and cursor.atBlockStart() and continues(block):
-            cursor.setPosition(block.position() - 1)
-            editor.setTextCursor(cursor)
-        elif event.key() == Qt.Key.Key_Delete and cursor.atBlockEnd() and continues(block.next()):
-            cursor.setPosition(block.next().position())
-            editor.setTextCursor(cursor)
-    before = editor.textCursor().position()
+        while event.key() == Qt.Key.Key_Backspace and cursor.atBlockStart() and continues(cursor.block()):
+            cursor.setPosition(cursor.block().position() - 1)
+        while event.key() == Qt.Key.Key_Delete and cursor.atBlockEnd() and continues(cursor.block().next()):
+            cursor.setPosition(cursor.block().next().position())
+    if cursor.position() != before:
+        editor.setTextCursor(cursor)
+        before = cursor.position()
     base(event)
     if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right) and _across_cut(editor, before):
         base(event)  # the move only crossed a cut: one more, so that one key moves one character
