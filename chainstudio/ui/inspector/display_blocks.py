@@ -190,15 +190,19 @@ def insert_text(editor: QPlainTextEdit, text: str) -> bool:
 
 
 def step(editor: QPlainTextEdit, back: bool) -> None:
-    """Undo (or redo) until the user's text changes: the cuts alone change no text."""
+    """Undo (or redo) until the user's text changes: the cuts alone change no text. A redo also redoes the
+    cuts that followed the edit it redid (so its blocks are small again)."""
     document = editor.document()
     before = text_of(document)
     while document.isUndoAvailable() if back else document.isRedoAvailable():
-        if back:
-            QPlainTextEdit.undo(editor)
-        else:
-            QPlainTextEdit.redo(editor)
+        QPlainTextEdit.undo(editor) if back else QPlainTextEdit.redo(editor)
         if text_of(document) != before:
+            break
+    while not back and document.isRedoAvailable():
+        done = text_of(document)
+        QPlainTextEdit.redo(editor)
+        if text_of(document) != done:  # the next edit, not a cut: left to the next Redo
+            QPlainTextEdit.undo(editor)
             return
 
 
