@@ -68,17 +68,22 @@ async def type_keys(editor, point: QPoint, keys: list[str]) -> None:
             QTest.keyClicks(editor, key)
 
 
-async def main(app) -> None:
-    window = new_window()
-    window.setGeometry(0, 0, *SIZE)
-    await asyncio.sleep(0.3)
-    folder = Path(tempfile.mkdtemp())
-    window.open_path(big_template_file(folder))
+async def show_step(window, path: Path) -> None:
+    """Open ``path``, laid out and fitted, and select its step."""
+    window.open_path(path)
     window.controller.auto_layout()
     window.view.fit()
     await asyncio.sleep(0.5)
     window.select_node(window.document.graph.resolve("step").id)
     await asyncio.sleep(0.5)
+
+
+async def main(app) -> None:
+    window = new_window()
+    window.setGeometry(0, 0, *SIZE)
+    await asyncio.sleep(0.3)
+    folder = Path(tempfile.mkdtemp())
+    await show_step(window, big_template_file(folder))
     grab(window, "large-template", "inspector", SIZE)
     editor = window.inspector.node_form.editors["prompt"]
     second = editor.document().findBlockByNumber(1)  # continues the line: no newline before it
@@ -93,12 +98,7 @@ async def main(app) -> None:
     assert prompt == PROMPT[:cut] + "A\nC" + PROMPT[cut:], "the typing did not give the expected text"
     grab(window, "large-template-edit", "inspector", SIZE)
     window.document.replace(Graph())  # leave without the unsaved-changes prompt
-    window.open_path(big_template_file(folder, HUGE))
-    window.controller.auto_layout()
-    window.view.fit()
-    await asyncio.sleep(0.5)
-    window.select_node(window.document.graph.resolve("step").id)
-    await asyncio.sleep(0.5)
+    await show_step(window, big_template_file(folder, HUGE))
     grab(window, "huge-template", "inspector", SIZE)
     window.document.replace(Graph())
     window.close()
