@@ -1,7 +1,7 @@
 """A very long line of a template is held in the editor as display blocks of a few thousand characters.
 
 Qt lays a paragraph (a block of the editor's document) out whole at every change: one 640,000-character line
-cost ~0.1 s of the window's thread per typed character and ~0.2 s to show (``benchmarks/open_stall_bench.py``).
+cost ~0.1 s of the window's thread per typed character and ~0.2 s to show (``benchmarks/long_line_bench.py``).
 So a line over ``LIMIT`` characters is cut into blocks of about ``PIECE`` characters; every block after a cut
 carries the block format property ``CONTINUES``: it continues the line of the block before it, it does not
 start a new one. What the editor reports (``text_of``), copies and undoes is the user's text with no newline

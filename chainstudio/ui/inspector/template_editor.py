@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QStringListModel, Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QCompleter, QPlainTextEdit
+from PySide6.QtWidgets import QCompleter, QMenu, QPlainTextEdit
 
 from chainstudio.ui.inspector import display_blocks
 from chainstudio.ui.inspector.large_template import PREVIEW, LargeNotice, too_large
@@ -207,12 +207,20 @@ class TemplateEditor(QPlainTextEdit):
         else:
             super().redo()
 
-    def contextMenuEvent(self, event) -> None:
-        menu = self.createStandardContextMenu(event.pos())
-        for action in menu.actions():  # Undo/Redo step over the cuts, as the keys do
-            if self._cut and action.objectName() in ("edit-undo", "edit-redo"):
+    def context_menu(self, pos) -> QMenu:
+        """Qt's menu for the text, its Undo/Redo stepping over the cuts as the keys do."""
+        menu = self.createStandardContextMenu(pos)
+        for action in menu.actions():
+            if action.objectName() in ("edit-undo", "edit-redo"):
                 action.triggered.disconnect()
                 action.triggered.connect(self.undo if action.objectName() == "edit-undo" else self.redo)
+        return menu
+
+    def contextMenuEvent(self, event) -> None:
+        if not self._cut:
+            super().contextMenuEvent(event)
+            return
+        menu = self.context_menu(event.pos())
         menu.exec(event.globalPos())
         menu.deleteLater()
 

@@ -220,6 +220,27 @@ def test_a_block_typed_past_the_bound_is_cut_again_and_undo_steps_over_the_cut(e
         assert_small(editor)
 
 
+def test_the_context_menus_undo_and_redo_step_over_the_cuts(editor):
+    block, offset = a_cut(editor)
+    put_cursor(editor, block)
+    QTest.keyClicks(editor, "x" * (LIMIT // 2))
+    QTest.keyClicks(editor, "y" * (LIMIT // 2))  # the block is cut on the way: a step that changes no text
+    assert_small(editor)
+    typed = editor.template()
+    menu = editor.context_menu(editor.cursorRect().center())
+    actions = {action.objectName(): action for action in menu.actions()}
+    while editor.template() != SOURCE:
+        before = editor.template()
+        actions["edit-undo"].trigger()
+        assert editor.template() != before
+    menu = editor.context_menu(editor.cursorRect().center())
+    actions = {action.objectName(): action for action in menu.actions()}
+    while editor.template() != typed:
+        before = editor.template()
+        actions["edit-redo"].trigger()
+        assert editor.template() != before
+
+
 def test_copy_and_cut_put_the_users_text_on_the_clipboard(editor):
     editor.selectAll()
     QTest.keyClick(editor, Qt.Key.Key_C, Ctrl)
