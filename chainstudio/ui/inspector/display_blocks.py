@@ -129,7 +129,10 @@ def selected_text(cursor: QTextCursor) -> str:
 
 
 def mime_data(cursor: QTextCursor) -> QMimeData:
-    data = QMimeData()
+    """The user's text of the selection, for the clipboard or a drag. The QMimeData is made by Qt (an empty
+    editor's, with no selection): the clipboard owns and deletes it, and one made in Python would be deleted
+    by Python too (PySide 6.11: a crash at exit)."""
+    data = QPlainTextEdit().createMimeDataFromSelection()
     data.setText(selected_text(cursor))
     return data
 

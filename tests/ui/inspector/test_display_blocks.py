@@ -4,6 +4,10 @@ every block stays small; a template of ordinary lines is held exactly as its lin
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
@@ -268,3 +272,22 @@ def test_an_ordinary_template_is_held_exactly_as_its_lines(qtbot):
     QTest.keyClicks(editor, "more")
     assert editor.toPlainText() == editor.template() == text + "\nmore"
     assert not any(continues(block) for block in blocks(editor))
+
+
+COPY_AND_QUIT = """
+from PySide6.QtWidgets import QApplication
+from chainstudio.ui.inspector.template_editor import TemplateEditor
+app = QApplication([])
+editor = TemplateEditor()
+editor.set_template("a" * 10_000)
+editor.selectAll()
+editor.copy()
+print(len(QApplication.clipboard().text()))
+"""
+
+
+def test_copying_then_quitting_does_not_crash():
+    """The clipboard owns the copied data: made in Python, it was deleted twice at exit (a segfault)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", COPY_AND_QUIT], env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "10000"), done.stderr[-2000:]
