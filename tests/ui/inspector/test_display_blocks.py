@@ -71,6 +71,16 @@ def assert_small(editor: TemplateEditor) -> None:
     assert all(block.length() - 1 <= LIMIT for block in blocks(editor))
 
 
+def step_until(editor: TemplateEditor, do, target: str) -> None:
+    """Call ``do`` (an undo or a redo) until the text is ``target``: each call changes the text (a cut alone
+    is stepped over) and leaves every block small."""
+    while editor.template() != target:
+        before = editor.template()
+        do()
+        assert editor.template() != before
+        assert_small(editor)
+
+
 def test_cut_points_make_small_pieces_after_a_tag_when_they_can():
     assert cut_points("x" * LIMIT) == []
     points = cut_points(LINE)
@@ -212,16 +222,8 @@ def test_a_block_typed_past_the_bound_is_cut_again_and_undo_steps_over_the_cut(e
     assert_small(editor)
     QTest.keyClicks(editor, "h")
     assert editor.template() == SOURCE[:offset] + grown + "h" + SOURCE[offset:]
-    while editor.template() != SOURCE:  # each undo changes the text (a cut alone is stepped over)
-        before = editor.template()
-        editor.undo()
-        assert editor.template() != before
-    final = SOURCE[:offset] + grown + "h" + SOURCE[offset:]
-    while editor.template() != final:  # each redo changes the text and redoes the cut that followed
-        before = editor.template()
-        editor.redo()
-        assert editor.template() != before and editor.template().startswith(SOURCE[:offset] + "g")
-        assert_small(editor)
+    step_until(editor, editor.undo, SOURCE)
+    step_until(editor, editor.redo, SOURCE[:offset] + grown + "h" + SOURCE[offset:])  # and the cuts that followed
 
 
 def test_the_context_menus_undo_and_redo_step_over_the_cuts(editor):
@@ -231,18 +233,10 @@ def test_the_context_menus_undo_and_redo_step_over_the_cuts(editor):
     QTest.keyClicks(editor, "y" * (LIMIT // 2))  # the block is cut on the way: a step that changes no text
     assert_small(editor)
     typed = editor.template()
-    menu = editor.context_menu(editor.cursorRect().center())
-    actions = {action.objectName(): action for action in menu.actions()}
-    while editor.template() != SOURCE:
-        before = editor.template()
-        actions["edit-undo"].trigger()
-        assert editor.template() != before
-    menu = editor.context_menu(editor.cursorRect().center())
-    actions = {action.objectName(): action for action in menu.actions()}
-    while editor.template() != typed:
-        before = editor.template()
-        actions["edit-redo"].trigger()
-        assert editor.template() != before
+    for name, target in (("edit-undo", SOURCE), ("edit-redo", typed)):
+        menu = editor.context_menu(editor.cursorRect().center())  # (made as it is shown: Redo enabled now)
+        action = next(action for action in menu.actions() if action.objectName() == name)
+        step_until(editor, action.trigger, target)
 
 
 def test_copy_and_cut_put_the_users_text_on_the_clipboard(editor):
