@@ -41,6 +41,7 @@ from perfdoc import write_section  # noqa: E402
 SECTION = "## Overview at the limits"
 FRAMES = 5
 GRID = 15  # hit tests at GRID × GRID points over the graph
+ZOOMED_IN = 1.2  # the detailed frames' zoom
 
 
 def run_until(app, done) -> tuple[float, float]:
@@ -127,6 +128,7 @@ def measure(folder: Path) -> dict:
         view.zoom_by(zoom / view.zoom())
         view.viewport().repaint()
         crossings[key] = (time.process_time() - start) * 1000
+    detail = detailed_frames(app, scene, view)
     return {
         "steps": len(scene.nodes),
         "edges": len(edges),
@@ -144,7 +146,46 @@ def measure(folder: Path) -> dict:
         "worst_hit_ms": worst_hit,
         "worst_hit_at": worst_at,
         **crossings,
+        **detail,
         "load": os.getloadavg()[0],
+    }
+
+
+def detailed_frames(app, scene, view) -> dict:
+    """Zoomed in to 120 % on the middle of the graph (issue 14: thousands of edges cross the view): the first
+    frame (CPU), until its edges' image is ready and the longest slice meanwhile (a branch without the image:
+    0), then a pan's frame (CPU) five times."""
+    from PySide6.QtCore import QRectF, Qt
+
+    layer = getattr(scene, "edge_layer", None)
+
+    def ready() -> bool:
+        return layer is None or not layer._image.drawing
+
+    view.zoom_by(ZOOMED_IN / view.zoom())
+    scene.set_zooming(False)
+    if getattr(scene.overview, "_switch", None) is not None:
+        scene.overview.finish_switching()
+    start, wall = time.process_time(), time.perf_counter()
+    view.viewport().repaint()
+    first = (time.process_time() - start) * 1000
+    took, gap = run_until(app, ready)
+    visible = view.mapToScene(view.viewport().rect()).boundingRect()
+    crossing = scene.items(QRectF(visible), Qt.ItemSelectionMode.IntersectsItemBoundingRect)
+    pans = []
+    for _ in range(FRAMES):
+        view.pan_by(60, 30)
+        start = time.process_time()
+        view.viewport().repaint()
+        pans.append((time.process_time() - start) * 1000)
+    _, pan_gap = run_until(app, ready)
+    return {
+        "detail_in_view": sum(1 for item in crossing if type(item).__name__ == "EdgeItem"),
+        "detail_first_ms": first,
+        "detail_ready_ms": (time.perf_counter() - wall) * 1000 if layer is not None else first,
+        "detail_slice_ms": max(first, gap * 1000) if layer is not None else first,
+        "detail_pan_ms": pans,
+        "detail_pan_slice_ms": max(max(pans), pan_gap * 1000),
     }
 
 
@@ -223,6 +264,22 @@ def section(r: dict, before: dict | None) -> str:
         frames = ", ".join(f"{p:,.0f}" for p in row["paint_ms"])
         crossing = f"{_ms(row, 'leave_overview_ms')} | {_ms(row, 'enter_overview_ms')}"
         lines.append(f"| {label} | {row['median_ms']:,.0f} ms | {frames} ms | {_ms(row, 'zooming_ms')} | {crossing} |")
+    lines += [
+        "",
+        "| checkout | edges crossing the view at 120 % | first frame at 120 % (CPU) | its edges ready after | "
+        "longest slice meanwhile | a pan's frame at 120 % (CPU, median of 5) | frames | longest slice while panning |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for label, row in rows:
+        if "detail_pan_ms" not in row:
+            lines.append(f"| {label} | not measured | | | | | | |")
+            continue
+        frames = ", ".join(f"{p:,.0f}" for p in row["detail_pan_ms"])
+        lines.append(
+            f"| {label} | {row['detail_in_view']:,} | {_ms(row, 'detail_first_ms')} | {_ms(row, 'detail_ready_ms')} | "
+            f"{_ms(row, 'detail_slice_ms')} | {statistics.median(row['detail_pan_ms']):,.0f} ms | {frames} ms | "
+            f"{_ms(row, 'detail_pan_slice_ms')} |"
+        )
     lines += ["", NOTES, ""]
     return "\n".join(lines) + "\n"
 

@@ -68,7 +68,6 @@ class EdgeLayer(QGraphicsItem):
         super().__init__()
         self._scene = scene
         self.enabled = False  # the scene has more than LAYER_ABOVE edges: drawn here
-        self.version = 0  # bumped by any change of an edge (the image's key)
         self._image = EdgeImage(on_ready=self._arrived, first_margin=0.0, margin=MARGIN)
         self._job_seen: object = None  # the job of the image shown, as last patched
         self._changed: dict[str, int] = {}  # edge id -> the version it last changed at (live until drawn)
@@ -79,7 +78,6 @@ class EdgeLayer(QGraphicsItem):
         self.setZValue(-0.5)  # over the layer bands, under the cards
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)  # exposedRect
-        scene.selectionChanged.connect(self._selection_changed)
 
     # --- the scene tells -------------------------------------------------------------------------
     def reset(self, edges: int, nodes: Iterable[Node]) -> None:
@@ -89,7 +87,7 @@ class EdgeLayer(QGraphicsItem):
         self._bounds = geo.graph_rect(nodes) if self.enabled else QRectF()
         self._image = EdgeImage(on_ready=self._arrived, first_margin=0.0, margin=MARGIN)
         self._job_seen, self._changed, self._live, self._count = None, {}, set(), None
-        self.version += 1
+        self._image.changed()
 
     def adopt(self, item: EdgeItem) -> None:
         """A new edge item: undrawn by Qt while this layer draws the edges."""
@@ -110,13 +108,13 @@ class EdgeLayer(QGraphicsItem):
         overview = self._scene.overview.active
         for item in self._scene.edges.values():
             item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, enabled or overview)
-        self.version += 1
+        self._image.changed()
         self.update()
 
     def touch(self, item: EdgeItem) -> None:
         """``item`` moved, was restyled, added or removed: drawn live (and erased from the image) until the
         next image shows it."""
-        self.version += 1
+        self._image.changed()
         if not self.enabled or self._scene.building:
             return
         job = self._image.job
@@ -126,7 +124,12 @@ class EdgeLayer(QGraphicsItem):
                 self._erase(job, [item.edge_id])
         self.update()
 
-    def _selection_changed(self) -> None:
+    @property
+    def version(self) -> int:
+        """Bumped by any change of an edge (part of the image's key)."""
+        return self._image.version
+
+    def selection_changed(self) -> None:
         if not self.enabled:
             return
         live: set[str] = set()

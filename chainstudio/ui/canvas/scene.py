@@ -90,6 +90,7 @@ class CanvasScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.selectionChanged.connect(self._announce_selection)
         self.selectionChanged.connect(self.mark_overview)
+        self.selectionChanged.connect(self._selection_to_layer)
         self._unsubscribe = document.subscribe(self.apply_changes)
         self.apply_changes(Changes(reset=True))
 
@@ -347,6 +348,9 @@ class CanvasScene(QGraphicsScene):
         finally:
             self.blockSignals(False)
         self.selectionChanged.emit()  # once, not once per item
+
+    def _selection_to_layer(self) -> None:
+        self.edge_layer.selection_changed()  # (a slot of the scene: not called once the scene is gone)
 
     def _announce_selection(self) -> None:
         ids = self.selected_node_ids()

@@ -194,3 +194,19 @@ def test_an_export_draws_every_edge_as_the_items_do(window, qtbot, monkeypatch):
     ours = render()
     layer.recount(0, [])
     assert ours == render()
+
+
+def test_an_edit_draws_the_image_again_without_the_edges_drawn_live(window, qtbot, monkeypatch):
+    scene, view, layer = many_edges_in_view(window, qtbot, monkeypatch)
+    first = layer._image.job
+    card = scene.nodes[window.document.graph.resolve("in19").id]
+    scene.select_nodes([card.node_id])  # its edges are drawn live, over the image
+    view.viewport().repaint()
+    qtbot.waitUntil(lambda: not layer._image.drawing and layer._image.job is not first, timeout=5000)
+    view.viewport().repaint()
+    mine = scene.edges_of(card.node_id)
+    assert mine and not any(edge_id in layer._image.job.drawn for edge_id in mine)
+    gone = next(e for e in layer._image.job.drawn if e not in mine)
+    window.document.execute(Disconnect([gone]))
+    view.viewport().repaint()
+    qtbot.waitUntil(lambda: not layer._image.drawing and gone not in layer._image.job.drawn, timeout=5000)
