@@ -22,10 +22,11 @@ with the next one, when a pan leaves it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
@@ -68,6 +69,7 @@ class EdgeImage:
         self._drawing: tuple[Key, QRect] | None = None  # the image a worker thread is drawing
         self._next: tuple[Edges, Key, QRect] | None = None  # ... and the one after it
         self._latest: Key | None = None  # the zoom of the last frame painted
+        self.drawn_cpu_s = 0.0  # the worker thread's CPU time for the last image it drew
 
     @property
     def drawing(self) -> bool:
@@ -111,6 +113,8 @@ class EdgeImage:
         if rescale and self._stretchable(key, background):
             self._stretch(painter, sx, sy, dx, dy)
             return True
+        if rescale and not isinstance(base, list):
+            return False  # no image to stretch during a zoom gesture: one is drawn once it settles
         if self._image is None or key != self._key or not self._covers.contains(needed):
             covers = extent
             if extent.width() * extent.height() * dpr * dpr > MAX_PIXELS:
@@ -185,16 +189,22 @@ class EdgeImage:
             self._courier = _Courier()
             self._courier.done.connect(self._arrived)
         self._drawing, self._next = (key, covers), None
-        if isinstance(base, list):
-            work: list[tuple[QPen, QPainterPath]] | Job = [(QPen(pen), QPainterPath(path)) for pen, path in base]
-        else:  # shared copies, only read by the thread
-            work = base.job(QTransform.fromScale(1 / key[0], 1 / key[1]).mapRect(QRectF(covers)), key[0])
         courier = self._courier
 
-        def draw() -> None:
-            courier.done.emit((key, covers, _draw(work, key[0], key[1], key[2], covers), work))
+        def start(work: list[tuple[QPen, QPainterPath]] | Job) -> None:
+            def draw() -> None:
+                began = time.thread_time()
+                image = _draw(work, key[0], key[1], key[2], covers)
+                self.drawn_cpu_s = time.thread_time() - began  # (for benchmarks/overview_bench.py)
+                courier.done.emit((key, covers, image, work))
 
-        threading.Thread(target=draw, name="chainstudio-edge-image", daemon=True).start()
+            threading.Thread(target=draw, name="chainstudio-edge-image", daemon=True).start()
+
+        if isinstance(base, list):  # shared copies, only read by the thread
+            start([(QPen(pen), QPainterPath(path)) for pen, path in base])
+        else:  # the edges picked on the next turn of the event loop, not in the frame that asked
+            rect = QTransform.fromScale(1 / key[0], 1 / key[1]).mapRect(QRectF(covers))
+            QTimer.singleShot(0, lambda: start(base.job(rect, key[0])))
 
     def _arrived(self, result: tuple[Key, QRect, QImage, object]) -> None:
         key, covers, image, work = result
