@@ -3,6 +3,8 @@ the live curve drawn while dragging a new connection, and the translucent layer 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
@@ -18,6 +20,9 @@ from PySide6.QtWidgets import (
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_hit import may_touch
+
+if TYPE_CHECKING:
+    from chainstudio.ui.canvas.edge_layer import EdgeLayer
 
 THIN_PX = 1.25  # an edge narrower than this on screen is drawn with a one-pixel (cosmetic) pen
 SHAPE_MODES = (Qt.ItemSelectionMode.IntersectsItemShape, Qt.ItemSelectionMode.ContainsItemShape)
@@ -37,6 +42,7 @@ class EdgeItem(QGraphicsPathItem):
         self.ordering_only = False
         self.flashing = False
         self.drop_target = False  # a step dragged from the palette would be inserted here
+        self.layer: EdgeLayer | None = None  # told of every change (set by the layer)
         self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
         self._arrow = QPainterPath()
         self._shape: QPainterPath | None = QPainterPath()
@@ -88,9 +94,8 @@ class EdgeItem(QGraphicsPathItem):
             mark(edge_id=self.edge_id, urgent=urgent)
 
     def _tell_layer(self) -> None:
-        layer = getattr(self.scene(), "edge_layer", None)  # a CanvasScene draws many edges as an image
-        if layer is not None:
-            layer.touch(self)
+        if self.layer is not None:  # a CanvasScene's edge layer draws many edges as an image
+            self.layer.touch(self)
 
     def shape(self) -> QPainterPath:
         if self._shape is None:

@@ -98,6 +98,7 @@ class EdgeLayer(QGraphicsItem):
         # (the view and version counted, how many edges cross that view, those edges when few)
         self._count: tuple[tuple[float, ...], int, list[EdgeItem]] | None = None
         self._bounds = QRectF()  # where the cards are, with room for the edges arcing above them
+        self._update_asked = False  # a repaint asked for since the last paint (``touch``)
         self.setZValue(-0.5)  # over the layer bands, under the cards
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)  # exposedRect
@@ -113,7 +114,8 @@ class EdgeLayer(QGraphicsItem):
         self._image.changed()
 
     def adopt(self, item: EdgeItem) -> None:
-        """A new edge item: undrawn by Qt while this layer draws the edges."""
+        """A new edge item: undrawn by Qt while this layer draws the edges; it tells this layer its changes."""
+        item.layer = self
         if self.enabled:
             item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
         self.touch(item)
@@ -137,14 +139,19 @@ class EdgeLayer(QGraphicsItem):
     def touch(self, item: EdgeItem) -> None:
         """``item`` moved, was restyled, added or removed: drawn live (and erased from the image) until the
         next image shows it."""
-        self._image.changed()
+        image = self._image
+        image.version += 1  # (called for each of 90,000 edges restyled at once: kept short)
+        changed = self._changed
+        if len(changed) >= LIVE_MAX and item.edge_id not in changed:
+            if not self._update_asked:  # too many to draw live: shown as they were until the next image
+                self._update_asked = True
+                self.update()
+            return
         if not self.enabled or self._scene.building:
             return
-        job = self._image.job
-        if item.edge_id in self._changed or len(self._changed) < LIVE_MAX:
-            self._changed[item.edge_id] = self.version
-            if isinstance(job, EdgeJob) and job.holds(item.edge_id):
-                self._erase(job, [item.edge_id])
+        changed[item.edge_id] = image.version
+        if isinstance(image.job, EdgeJob) and image.job.holds(item.edge_id):
+            self._erase(image.job, [item.edge_id])
         self.update()
 
     @property
@@ -190,6 +197,7 @@ class EdgeLayer(QGraphicsItem):
         return [item for item in items if isinstance(item, EdgeItem)]
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        self._update_asked = False
         if not self.enabled or self._scene.overview.active:
             return
         exposed = option.exposedRect
