@@ -146,12 +146,6 @@ class EdgeImage:
         )
         return painter
 
-    def covers(self) -> QRectF:
-        """The scene rectangle the image shown covers (empty: none)."""
-        if self._image is None or self._key is None:
-            return QRectF()
-        return QTransform.fromScale(1 / self._key[0], 1 / self._key[1]).mapRect(QRectF(self._covers))
-
     def stretch_onto(self, painter: QPainter) -> bool:
         """Draw the last image, stretched to ``painter``'s zoom (a stand-in for another image); False: none."""
         t = painter.worldTransform()
