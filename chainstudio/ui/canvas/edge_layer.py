@@ -207,7 +207,7 @@ class EdgeLayer(QGraphicsItem):
             self._stroke(painter, self._edges_in(exposed), lod)  # an export: every edge, as the items draw them
             return
         visible = view.mapToScene(view.viewport().rect()).boundingRect()
-        where = (*visible.getRect(), float(self.version))
+        where = (visible.x(), visible.y(), visible.width(), visible.height(), float(self.version))
         if self._count is None or self._count[0] != where:  # a pan, a zoom or an edit: count again
             in_view = self._edges_in(visible)
             self._count = (where, len(in_view), in_view if len(in_view) <= IMAGE_ABOVE else [])
