@@ -232,7 +232,7 @@ def detailed_frames(app, scene, view) -> dict:
     view.viewport().repaint()
     first = (time.thread_time() - start) * 1000
     cpu: list[float] = []
-    took, gap = run_until(app, ready, cpu)
+    took, gap = run_until(app, ready, cpu=cpu)
     visible = view.mapToScene(view.viewport().rect()).boundingRect()
     crossing = scene.items(QRectF(visible), Qt.ItemSelectionMode.IntersectsItemBoundingRect)
     pans = []
@@ -241,7 +241,7 @@ def detailed_frames(app, scene, view) -> dict:
         start = time.thread_time()
         view.viewport().repaint()
         pans.append((time.thread_time() - start) * 1000)
-    _, pan_gap = run_until(app, ready, cpu)
+    _, pan_gap = run_until(app, ready, cpu=cpu)
     return {
         "detail_in_view": sum(1 for item in crossing if type(item).__name__ == "EdgeItem"),
         "detail_first_ms": first,
