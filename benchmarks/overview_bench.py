@@ -404,7 +404,7 @@ NOTES = (
     "status bar). In the real window the live estimate followed, with two deep copies of the graph on the "
     "window's thread (`Graph.copy()`, 2-3.4 s each): the estimate and the advisor now take `topology.snapshot` "
     "(15-55 ms; the edges are shared, as no edit changes an edge). "
-    "At a load of 6 or more on 2 cores (this benchmark runs under nice 15) the wall-time figures (the open, "
+    "On a loaded machine (load 4 and more on 2 cores; this benchmark runs under nice 15) the wall-time figures (the open, "
     "the slices, until an image is ready) are mostly the wait for a core; the columns of the window thread's "
     "CPU are not. "
     "*Detailed frames* (the last table): zoomed in, a graph of more than 400 edges has its edges drawn by one "
