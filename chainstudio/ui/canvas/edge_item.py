@@ -84,7 +84,7 @@ class EdgeItem(QGraphicsRectItem):
                 self.setToolTip("")
             self.update()
 
-    def hoverEnterEvent(self, event) -> None:  # noqa: N802
+    def hoverEnterEvent(self, event) -> None:
         """The tooltip is set when the edge is hovered: Qt keeps a tooltip as a string of the item's own, and
         90,000 dashed edges of the biggest graph held 20 MB of the same words."""
         tip = ORDERING_ONLY_TIP if self.ordering_only else ""

@@ -103,6 +103,8 @@ def _port_hit_shape() -> QPainterPath:
 class PortItem(QGraphicsEllipseItem):
     """An input ("in") or output ("out") port; dragging from it starts a connection."""
 
+    __slots__ = ("side", "_hover")  # no per-port __dict__: 20,000 ports in the biggest graph
+
     def __init__(self, side: str, parent: NodeItem):
         r = geo.PORT_RADIUS
         super().__init__(-r, -r, 2 * r, 2 * r, parent)
@@ -168,6 +170,9 @@ class ProblemBadge(QGraphicsItem):
 class NodeItem(QGraphicsRectItem):
     """A card. A rectangle item (drawn by ``paint``, its own pen and brush none) so that Qt knows its bounding
     box without calling into Python: a hit test asks it of every card in the index's cells around the point."""
+
+    __slots__ = ("node_id", "kind", "name", "flashing", "run_badge", "critical", "pinned", "problem", "problem_text")
+    __slots__ += ("input_port", "output_port", "_badge", "_lines", "_text", "_title")
 
     def __init__(self, node: Node):
         super().__init__(BOUNDS)

@@ -20,6 +20,7 @@ from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
+from chainstudio.ui.common.memory import give_back
 from chainstudio.ui.common.tasks import LatestTask, loop_running
 from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
 from chainstudio.ui.planning.plan_inputs import PlanInputs, runnable
@@ -71,6 +72,9 @@ class EstimateUi(QObject):
             self.label.clear()
             return
         self.label.set_busy()
+        if self.scene.building:  # a big graph's cards are still being made: estimate once they are made, so
+            self._timer.start()  # the simulated run's memory is not interleaved with theirs (it is given back)
+            return
         graph = self.document.graph.copy()
         keywords, caps = self.plan.keywords(graph), self.toolbar.options()
         cache = self.cache()
@@ -85,6 +89,8 @@ class EstimateUi(QObject):
             log.info("no estimate: %s", exc)
             self.label.clear()
             return
+        finally:
+            give_back()  # the simulated run's memory, freed on its worker thread
         if not shiboken6.isValid(self.label):  # the window went away while the estimate ran
             return
         self._estimate = result
