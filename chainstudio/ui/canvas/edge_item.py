@@ -35,8 +35,17 @@ class EdgeItem(QGraphicsRectItem):
     around the point (thousands of long edges in the biggest graph), and a Python ``boundingRect`` cost
     2-3 µs a call there. 3.4 KB an edge with the curve, arrow and box kept as paths; 1.3 KB now."""
 
-    __slots__ = ("edge_id", "source_id", "target_id", "ordering_only", "flashing", "drop_target", "flow")
-    __slots__ += ("_shape", "_ends")
+    __slots__ = (
+        "edge_id",
+        "source_id",
+        "target_id",
+        "ordering_only",
+        "flashing",
+        "drop_target",
+        "flow",
+        "_shape",
+        "_ends",
+    )
 
     def __init__(self, edge_id: str, source_id: str, target_id: str):
         super().__init__()

@@ -171,8 +171,10 @@ class NodeItem(QGraphicsRectItem):
     """A card. A rectangle item (drawn by ``paint``, its own pen and brush none) so that Qt knows its bounding
     box without calling into Python: a hit test asks it of every card in the index's cells around the point."""
 
-    __slots__ = ("node_id", "kind", "name", "flashing", "run_badge", "critical", "pinned", "problem", "problem_text")
-    __slots__ += ("input_port", "output_port", "_badge", "_lines", "_text", "_title")
+    __slots__ = (
+        *("node_id", "kind", "name", "flashing", "run_badge", "critical", "pinned", "problem", "problem_text"),
+        *("input_port", "output_port", "_badge", "_lines", "_text", "_title"),
+    )
 
     def __init__(self, node: Node):
         super().__init__(BOUNDS)
