@@ -32,6 +32,33 @@ SETTLE_S = 60.0
 SPEED = 100
 
 
+NOTE = (
+    "*time* is wall time on a machine shared with other work (load above), not the commands' speed ([At the limits]"
+    "(#at-the-limits) has their CPU time). Where the window's memory went before (946 MB; RSS growth per phase, "
+    "item sizes measured by making 100,000 edges or 10,000 cards alone, tracemalloc for Python's side): the empty "
+    "window 195 MB (Qt, PySide6, the tokenizer's tables); parsing the file +78 MB (the graph is 37 MB of it: 99,945 "
+    "edges with a dictionary each, and a string of their own for each end; the rest is the parser's garbage, reused "
+    "later); 10,000 cards at 5.4 KB (two ports 2.7 KB, a problem badge 1 KB that far out is never drawn, the laid-out "
+    "text 1.3 KB); 99,945 edges at 3.6 KB (curve, arrow and bounding box kept as three painter paths 2.2 KB, an "
+    "attribute dictionary, the control points; Qt's item and its index entry 1.1 KB); the pass that marks the "
+    "89,946 ordering-only edges +34 MB (each got the same tooltip, a string of its own); validation's 89,947 "
+    "problems +21 MB; the overview's edge paths +13 MB and its image 1 MB at the fitted zoom (one kept, at most "
+    "32 MB); no undo entries (opening empties the stacks). The live estimate: two `copy.deepcopy`s of the graph (87 MB at "
+    "the peak each, for a 17 MB copy), a simulated run of the 10,000 steps on a worker thread (about 90 MB while it "
+    "runs: the run's own copy of the graph, its plan, a second analysis, the state of every step), a tooltip listing "
+    "all 10,000 steps, and the result kept (16 MB). After: an edge keeps its two ends and its looks in slots and "
+    "makes its curve, arrow and control points when asked (1.3 KB), its tooltip is set when hovered; a card lays out "
+    "its text when first drawn in detail and makes its badge when it first has a problem (3.4 KB); edges hold the "
+    "nodes' own id strings, in slots; `Graph.copy` copies field by field (16 MB peak, 0.3 s), the estimate copies "
+    "once, waits until the cards are made and lists 40 steps in its tooltip; memory freed after the build and the "
+    "estimate is handed back to the system (`malloc_trim`). Still over 500 MB: the window once the estimate has "
+    "come (the simulated run's memory is mostly kept by the allocators afterwards). `estimate` of the 10,000 steps "
+    "no longer stops: it spent its time (over 15 minutes) comparing each call's prompt with every earlier call's "
+    "(`predict_cached`). `advise` of the 10,000 steps still does not finish: it sorts the ordering-only edges with "
+    "`list.index` and estimates the graph once per such edge (89,946 simulated runs)."
+)
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -183,6 +210,7 @@ def section(window_rows: dict[str, list[dict]], cli_rows: list[dict], roots: dic
                 f"| {r['file']} | `{r['command']}` | {b['peak']} MB | {b['rc']} | {b['s']} s | {a['peak']} MB | "
                 f"{a['rc']} | {a['s']} s |"
             )
+    lines += ["", NOTE]
     return "\n".join(lines) + "\n\n"
 
 
