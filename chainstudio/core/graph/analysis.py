@@ -16,15 +16,43 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any, Generic, TypeVar, overload
 
 import networkx as nx
 
 from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.model import Graph
+
+T = TypeVar("T")
+
+
+class once(Generic[T]):  # noqa: N801 - a decorator, named like one
+    """``functools.cached_property`` without its lock: on Python 3.11 that lock is one per property for
+    every instance, so the window's thread asking a revision's layers waited for a worker computing another
+    revision's (validation on a worker thread). Two threads asking one instance at once both compute it."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> once[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | once[T]:
+        if instance is None:  # asked of the class
+            return self
+        value = self.func(instance)
+        instance.__dict__[self.name] = value  # found there from now on (this is not a data descriptor)
+        return value
 
 
 class CycleError(ChainStudioError, ValueError):
@@ -217,7 +245,7 @@ class Analysis:
         self.graph = graph
         self.dag = Dag.of_graph(graph)
 
-    @cached_property
+    @once
     def _generations(self) -> list[list[str]] | None:
         try:
             return generations(self.dag)
@@ -235,18 +263,18 @@ class Analysis:
             raise CycleError("the graph has a cycle")
         return self._generations
 
-    @cached_property
+    @once
     def layer_of(self) -> dict[str, int]:
         return {nid: i for i, layer in enumerate(self.layers) for nid in layer}
 
-    @cached_property
+    @once
     def _ancestry(self) -> dict[str, int] | None:
         if self._generations is None:
             return None
         index = {nid: i for i, nid in enumerate(self.dag.ids)}
         return ancestor_bits(self.dag, [n for layer in self._generations for n in layer], index)
 
-    @cached_property
+    @once
     def _index(self) -> dict[str, int]:
         return {nid: i for i, nid in enumerate(self.dag.ids)}
 
@@ -265,7 +293,7 @@ class Analysis:
     def path(self, source: str, target: str) -> list[str] | None:
         return path_between(self.dag, source, target)
 
-    @cached_property
+    @once
     def cycles(self) -> list[Cycle]:
         """Each set of steps that depend on each other in a cycle (self-loops left out: validation names
         those apart), with one cycle through it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
@@ -38,13 +39,15 @@ def validate(
     endpoints: Collection[str] | None = None,
     *,
     unread: set[str] | None = None,
+    pause_gc: bool = True,
 ) -> list[Problem]:
     """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has).
     ``endpoints``: the endpoint profiles a run can use (a step naming another one is an error); None when
     any name will do (a run on the simulated provider stands in for every endpoint). ``unread``: parse no
     template (the window's event loop): a template that only Jinja2's parser can read is added to this set
-    instead, and its problems are left out until it was read (``templating.references``)."""
-    with gc_paused():
+    instead, and its problems are left out until it was read (``templating.references``). ``pause_gc``: the
+    cyclic garbage collector is off meanwhile (not on a worker thread: the switch is the whole process's)."""
+    with gc_paused() if pause_gc else contextlib.nullcontext():
         problems = _validate(graph, analysis if analysis is not None else Analysis(graph), unread)
         return problems + endpoint_problems(graph, endpoints)
 

@@ -231,6 +231,15 @@ class NodeItem(QGraphicsRectItem):
             self._lines = None
         return self._text
 
+    @property
+    def problem_badge(self) -> ProblemBadge:
+        """The '!' on the card's corner, made when first asked for (a step with a problem: most never have one)."""
+        if self._badge is None:
+            self._badge = ProblemBadge(self)
+            if self.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents:  # undrawn in the overview
+                self._badge.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+        return self._badge
+
     def badge_shown(self) -> bool:
         """Whether the card carries its problem badge."""
         return self._badge is not None and self._badge.isVisible()
@@ -243,12 +252,8 @@ class NodeItem(QGraphicsRectItem):
         if (severity, text) != (self.problem, self.problem_text):
             self.problem, self.problem_text = severity, text
             self._retip()
-            if self._badge is None and severity is not None:
-                self._badge = ProblemBadge(self)
-                if self.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents:  # undrawn in the overview
-                    self._badge.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
-            if self._badge is not None:
-                self._badge.show_problem(severity, self.toolTip())
+            if self._badge is not None or severity is not None:
+                self.problem_badge.show_problem(severity, self.toolTip())
             self._tell_overview()
 
     def set_run(self, badge, critical: bool = False) -> None:

@@ -29,9 +29,8 @@ TOOLTIP_ROWS = 40  # steps listed in a tooltip: the 10,000-step graph's was an H
 
 
 async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
-    """``estimate(graph, **options)`` on a worker thread. ``graph`` is the caller's copy, which nothing changes
-    meanwhile (``EstimateUi`` takes one when it asks: a second copy here held another 45 MB while the
-    10,000-step graph was estimated)."""
+    """``estimate(graph, **options)`` on a worker thread; ``graph`` is the caller's own snapshot (edits of the
+    document's graph must not reach it: ``topology.snapshot``)."""
     return await run_in_worker(estimate, graph, checkpointed=True, **options)
 
 
