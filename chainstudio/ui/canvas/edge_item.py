@@ -4,9 +4,10 @@ the live curve drawn while dragging a new connection, and the translucent layer 
 from __future__ import annotations
 
 from array import array
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -21,9 +22,13 @@ from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_hit import may_touch
 
+if TYPE_CHECKING:
+    from chainstudio.ui.canvas.edge_layer import EdgeLayer
+
 THIN_PX = 1.25  # an edge narrower than this on screen is drawn with a one-pixel (cosmetic) pen
 ORDERING_ONLY_TIP = "ordering only: the target never uses this output"
 SHAPE_MODES = (Qt.ItemSelectionMode.IntersectsItemShape, Qt.ItemSelectionMode.ContainsItemShape)
+Look = tuple[QColor, float, bool]  # an edge's colour, width (scene units) and whether it is dashed
 
 
 class EdgeItem(QGraphicsRectItem):
@@ -42,6 +47,7 @@ class EdgeItem(QGraphicsRectItem):
         "ordering_only",
         "flashing",
         "drop_target",
+        "layer",
         "flow",
         "_shape",
         "_ends",
@@ -54,6 +60,7 @@ class EdgeItem(QGraphicsRectItem):
         self.ordering_only = False
         self.flashing = False
         self.drop_target = False  # a step dragged from the palette would be inserted here
+        self.layer: EdgeLayer | None = None  # told of every change (set by the layer)
         self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
         self._shape: QPainterPath | None = None
         self._ends: array[float] | tuple[()] = ()  # x0, y0, x1, y1: the output port and the input port
@@ -66,6 +73,7 @@ class EdgeItem(QGraphicsRectItem):
         self._shape = None
         bounds = self.path().boundingRect().united(self.arrow().boundingRect()).adjusted(-4, -4, 4, 4)
         self.setRect(bounds)  # Qt's boundingRect is this
+        self._tell_layer()
 
     def path(self) -> QPainterPath:
         """The curve (made again at each call: an edge keeps only its ends)."""
@@ -92,6 +100,7 @@ class EdgeItem(QGraphicsRectItem):
             if not on and self.toolTip():
                 self.setToolTip("")
             self.update()
+            self._tell_layer()
 
     def hoverEnterEvent(self, event) -> None:
         """The tooltip is set when the edge is hovered: Qt keeps a tooltip as a string of the item's own, and
@@ -106,17 +115,23 @@ class EdgeItem(QGraphicsRectItem):
             self.flow = flow
             self.update()
             self._tell_overview(urgent=False)
+            self._tell_layer()
 
     def set_drop_target(self, on: bool) -> None:
         if on != self.drop_target:
             self.drop_target = on
             self.update()
             self._tell_overview()
+            self._tell_layer()
 
     def _tell_overview(self, urgent: bool = True) -> None:
         mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
         if mark is not None:
             mark(edge_id=self.edge_id, urgent=urgent)
+
+    def _tell_layer(self) -> None:
+        if self.layer is not None:  # a CanvasScene's edge layer draws many edges as an image
+            self.layer.touch(self)
 
     def shape(self) -> QPainterPath:
         if self._shape is None:
@@ -140,32 +155,43 @@ class EdgeItem(QGraphicsRectItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        stroke_edge(painter, self.path(), self.arrow(), self.look(selected), lod)
+
+    def look(self, selected: bool) -> Look:
+        """The edge's colour, width and dash as it is drawn now (``selected``: drawn as selected)."""
         color = theme.REFUSED if self.flashing else (theme.SELECTION if selected else theme.EDGE)
         width = 3.0 if selected else 1.8
         if self.drop_target:
             color, width = theme.DROP_TARGET, 4.0
         if not (selected or self.flashing) and self.flow is not None:
             color, width = (theme.CRITICAL, 3.5) if self.flow == "critical" else (theme.EDGE_LIT, 2.6)
-        pen = QPen(color, width)
-        if self.ordering_only:
-            pen.setStyle(Qt.PenStyle.DashLine)
+        return color, width, self.ordering_only
+
+
+def stroke_edge(painter: QPainter, curve: QPainterPath, arrow: QPainterPath, look: Look, lod: float) -> None:
+    """An edge's curve and arrow head in ``look`` at zoom ``lod`` (the one home of how an edge is drawn: the
+    items, and the image of many edges drawn on a worker thread, ``edge_layer``)."""
+    color, width, dashed = look
+    pen = QPen(color, width)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if lod < 0.5:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # thin and many: speed first
+        pen.setWidthF(0)
         painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.5:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # thin and many: speed first
-            pen.setWidthF(0)
-            painter.setPen(pen)
-            painter.drawPath(self.path())
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            return
-        if lod * width < THIN_PX:  # about a pixel wide on screen: a cosmetic pen, 15-35x faster to dash
-            pen.setWidthF(0)
-            painter.setPen(pen)
-        painter.drawPath(self.path())
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color)
-        painter.drawPath(self.arrow())
+        painter.drawPath(curve)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        return
+    if lod * width < THIN_PX:  # about a pixel wide on screen: a cosmetic pen, 15-35x faster to dash
+        pen.setWidthF(0)
+        painter.setPen(pen)
+    painter.drawPath(curve)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    painter.drawPath(arrow)
 
 
 class DragCurveItem(QGraphicsPathItem):
