@@ -30,11 +30,17 @@ from chainstudio.ui.canvas.edge_item import EdgeItem
 SIZE = (1400, 900)
 
 
-async def main(app) -> None:
+async def big_window():
+    """The window at its default size, opening the biggest graph (also make_big_run_screenshots.py)."""
     window = new_window()
     window.setGeometry(0, 0, *SIZE)
     await asyncio.sleep(0.3)
     window.open_path(dense(Path(tempfile.mkdtemp()) / "dense.chain.json"))
+    return window
+
+
+async def main(app) -> None:
+    window = await big_window()
     scene, view = window.scene, window.view
     while scene.building and (view._building is None or view._building[0] < view._building[1] // 3):
         await asyncio.sleep(0.2)
