@@ -210,7 +210,7 @@ class OverviewItem(QGraphicsItem):
             if counts[dash] == EDGE_CHUNK:
                 (dashed if dash else solid).append(QPainterPath())
                 counts[dash] = 0
-            (dashed if dash else solid)[-1].addPath(edge.path())
+            edge.add_curve_to((dashed if dash else solid)[-1])
             counts[dash] += 1
         self.prepareGeometryChange()
         self._rects = rects
