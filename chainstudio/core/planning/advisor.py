@@ -37,6 +37,8 @@ from chainstudio.core.tokens import count_tokens
 
 LARGE_CONTEXT_TOKENS = 150  # a shared context at least this large, sent to 2+ branches, is flagged
 TRIM_TO_TOKENS = 120
+EDGES_ADVISED = 10  # ordering-only edges advised one by one (an estimate each); all of them together too
+EDGES_NAMED = 10  # ... named in the advice to remove them all
 
 EstimateOf = Callable[[Graph], Estimate]  # the estimate of a graph under the options being advised on
 
@@ -175,10 +177,10 @@ def _no_gain(base: Estimate, saved: float) -> str:
 
 
 def _ordering_advice(graph: Graph, base: Estimate, run_estimate: EstimateOf) -> list[Advice]:
-    order = list(graph.edges)
-    edge_ids = sorted(ordering_only_edges(graph), key=order.index)
+    order = {edge_id: i for i, edge_id in enumerate(graph.edges)}
+    edge_ids = sorted(ordering_only_edges(graph), key=order.__getitem__)
     out: list[Advice] = []
-    for edge_id in edge_ids:
+    for edge_id in edge_ids[:EDGES_ADVISED]:  # one estimate each: the first few (a big graph has 90,000)
         make = _without_edges(graph, (edge_id,))
         effect = _effect(graph, make(), base, run_estimate)
         if effect is None:
@@ -201,7 +203,9 @@ def _ordering_advice(graph: Graph, base: Estimate, run_estimate: EstimateOf) -> 
         effect = _effect(graph, make(), base, run_estimate)
         if effect is not None:
             saved, tokens, cost = effect
-            names = ", ".join(_edge_text(graph, e) for e in edge_ids)
+            names = ", ".join(_edge_text(graph, e) for e in edge_ids[:EDGES_NAMED])
+            if len(edge_ids) > EDGES_NAMED:
+                names += f" and {len(edge_ids) - EDGES_NAMED:,} more"
             out.insert(
                 0,
                 Advice(

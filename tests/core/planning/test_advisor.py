@@ -99,3 +99,25 @@ def test_concurrency_from_rate_limits():
     assert limited.concurrency == max(1, min(5, int(60 * float(mean_seconds) / 60)))
     tight = advise(graph, rate_limits=RateLimits(tokens_per_minute=500)).advice[-1]
     assert tight.concurrency == 1
+
+
+def test_many_ordering_edges_are_advised_a_few_one_by_one_and_all_together():
+    from chainstudio.core.graph.model import Graph
+    from chainstudio.core.planning.advisor import EDGES_ADVISED, EDGES_NAMED
+
+    graph = Graph("chain")  # 30 steps in a line, none reading the one before: 29 ordering-only edges
+    for i in range(30):
+        graph.add("llm", f"s{i}", prompt=f"Say {i}.")
+        if i:
+            graph.connect(f"s{i - 1}", f"s{i}")
+    report = advise(graph)
+    singles = [a for a in report.advice if a.kind == "ordering_edge"]
+    assert [a.title for a in singles] == [f"Remove s{i - 1} → s{i}" for i in range(1, EDGES_ADVISED + 1)]
+    together = next(a for a in report.advice if a.kind == "ordering_edges")
+    assert together.title == "Remove all 29 edges that carry no data"
+    assert f"and {29 - EDGES_NAMED} more" in together.detail
+    assert f"s{EDGES_NAMED - 1} → s{EDGES_NAMED}" in together.detail
+    assert f"s{EDGES_NAMED} → s{EDGES_NAMED + 1}" not in together.detail
+    doc = Document(graph)
+    doc.execute(together.make_command())
+    assert len(doc.graph.edges) == 0
