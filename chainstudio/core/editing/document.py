@@ -2,7 +2,8 @@
 
 Everything that edits a graph goes through ``Document.execute``; listeners (plain callables) hear a
 ``Changes`` after every edit, undo, redo, replacement or save, and look the ids up in ``document.graph``.
-``revision`` counts those announcements; ``analysis`` (layers, ancestry, cycles) and ``problems``
+``revision`` counts those announcements; ``analysis`` (layers, ancestry, cycles), ``ordering_only`` (the
+edges only ordering their steps: the canvas dashes them, validation warns about them) and ``problems``
 (validation) are computed at most once per revision of the graph, however many listeners ask.
 No Qt here.
 """
@@ -10,7 +11,7 @@ No Qt here.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from chainstudio.core.editing.changes import Changes
@@ -19,7 +20,7 @@ from chainstudio.core.editing.rules import CommandError, connect_problem
 from chainstudio.core.graph.analysis import Analysis
 from chainstudio.core.graph.kinds import ENDPOINT_KINDS
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.validation import Problem, validate
+from chainstudio.core.graph.validation import Problem, ordering_only_parts, validate
 from chainstudio.core.storage import fileformat
 
 Listener = Callable[[Changes], None]
@@ -51,6 +52,8 @@ class Document:
         self._listeners: list[Listener] = []
         self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
         self._analysis: Analysis | None = None
+        self._ordering_only: frozenset[str] | None = None
+        self._derived = 0  # +1 when what is derived from a revision is thrown away without a new revision
         self._problems: list[Problem] | None = None
         self.endpoints: frozenset[str] | None = None  # the endpoint profiles runs can use (None: any name)
         # The window's event loop must not parse templates (a 2,000-tag one takes ~0.5 s): with this set,
@@ -69,7 +72,9 @@ class Document:
         if changes:  # a save announces an empty Changes: the graph is the same
             self.revision += 1
             self._analysis = None
+            self._ordering_only = None
             self._problems = None
+            self.unread = set()
         for listener in list(self._listeners):
             listener(changes)
 
@@ -117,18 +122,43 @@ class Document:
         return self._analysis
 
     @property
+    def ordering_only(self) -> frozenset[str]:
+        """Ids of the edges whose data their target never uses (computed once per revision)."""
+        for _ in self.find_ordering_only():
+            pass
+        assert self._ordering_only is not None
+        return self._ordering_only
+
+    def find_ordering_only(self) -> Iterator[None]:
+        """``ordering_only`` a part at a time (nothing to do when known): yields between parts, so that the
+        window's loop can turn; a search overtaken by a change of the graph stops and keeps nothing."""
+        if self._ordering_only is not None:
+            return
+        found: set[str] = set()
+        graph, unread = self.graph, self.unread if self.defer_parsing else None
+        revision, derived = self.revision, self._derived
+        for _ in ordering_only_parts(graph, found, unread):
+            yield
+            if (self.revision, self._derived) != (revision, derived) or self._ordering_only is not None:
+                return
+        self._ordering_only = frozenset(found)
+
+    @property
     def problems(self) -> list[Problem]:
         """``validate`` of the current graph (computed once per revision)."""
         if self._problems is None:
-            self.unread = set()
             unread = self.unread if self.defer_parsing else None
-            self._problems = validate(self.graph, self.analysis, self.endpoints, unread=unread)
+            ordering_only = self.ordering_only
+            self._problems = validate(
+                self.graph, self.analysis, self.endpoints, unread=unread, ordering_only=ordering_only
+            )
         return self._problems
 
     def templates_read(self) -> None:
         """The templates that were ``unread`` have been read: the problems are computed again, and listeners
         hear a ``Changes(problems=True)`` (the graph itself did not change)."""
-        self._problems = None
+        self._problems = self._ordering_only = None
+        self._derived += 1
         self.unread = set()
         for listener in list(self._listeners):
             listener(Changes(problems=True))

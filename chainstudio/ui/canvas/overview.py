@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
@@ -35,6 +35,7 @@ PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to 
 BADGE_PIXELS = 7.0
 EDGE_CHUNK = 1_000  # edges per path: between two, the edge image's worker thread lets the window's thread
 # run (Qt keeps Python's interpreter lock while it strokes a path)
+REBUILD_PART = 5_000  # cards or edges gathered between two yields of ``rebuild_parts``
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
 
@@ -188,6 +189,12 @@ class OverviewItem(QGraphicsItem):
 
     def rebuild(self) -> None:
         """Everything again: the blocks' and edges' geometry, then their looks."""
+        for _ in self.rebuild_parts():
+            pass
+
+    def rebuild_parts(self) -> Iterator[None]:
+        """``rebuild`` a part at a time, yielding between parts (the scene's sliced pass); what is drawn
+        changes only at the end, all at once. The scene drops it when its cards or edges change meanwhile."""
         if not self.active:
             return
         rects: dict[str, QRectF] = {}
@@ -195,7 +202,7 @@ class OverviewItem(QGraphicsItem):
         xs: list[float] = []
         ys: list[float] = []
         width, height = geo.CARD_WIDTH, geo.CARD_HEIGHT
-        for node_id, item in self._scene.nodes.items():
+        for i, (node_id, item) in enumerate(list(self._scene.nodes.items()), 1):
             pos = item.pos()
             x, y = pos.x(), pos.y()
             rects[node_id] = QRectF(x, y, width, height)
@@ -204,17 +211,23 @@ class OverviewItem(QGraphicsItem):
             style = self._styles.get(node_id)
             if style is None or style[3] != item.name:
                 renamed.append(node_id)
+            if i % REBUILD_PART == 0:
+                yield
         bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + width, max(ys) - min(ys) + height) if xs else QRectF()
         solid: list[QPainterPath] = []
         dashed: list[QPainterPath] = []
         counts = [EDGE_CHUNK, EDGE_CHUNK]  # edges in the last solid and dashed path
-        for edge in self._scene.edges.values():
+        for i, edge in enumerate(list(self._scene.edges.values()), 1):
             dash = edge.ordering_only
             if counts[dash] == EDGE_CHUNK:
                 (dashed if dash else solid).append(QPainterPath())
                 counts[dash] = 0
             (dashed if dash else solid)[-1].addPath(edge.path())
             counts[dash] += 1
+            if i % REBUILD_PART == 0:
+                yield
+        if not self.active:
+            return
         self.prepareGeometryChange()
         self._rects = rects
         solid_pen, dashed_pen = _cosmetic(theme.EDGE), _cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
