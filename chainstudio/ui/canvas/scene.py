@@ -285,6 +285,8 @@ class CanvasScene(QGraphicsScene):
 
     def _flush_soon(self) -> None:
         """The pass on the next turn of the loop: a big scene's in slices (``scene_pass``), a small one's now."""
+        if self._build.active:
+            return  # the build's end asks for the pass
         if self._big():
             self._pass.start()
         else:
