@@ -1,0 +1,175 @@
+"""The pass after a big graph's build (layer bands, edge styles, the overview's geometry) runs a slice at a
+time between turns of the window's event loop (issue 14), finds the ordering-only edges once per revision
+(validation uses the same), and ends consistent with the document however the graph changes meanwhile."""
+
+from PySide6.QtCore import QTimer
+
+from chainstudio.core.editing import document as document_module
+from chainstudio.core.editing.commands import RemoveNodes
+from chainstudio.core.editing.document import Document
+from chainstudio.core.graph import validation
+from chainstudio.core.graph.analysis import layers
+from chainstudio.core.graph.validation import ordering_only_edges, validate
+from chainstudio.core.storage import fileformat
+from chainstudio.ui.canvas import overview as overview_module
+from chainstudio.ui.canvas import scene as scene_module
+from chainstudio.ui.canvas import scene_build, scene_pass
+from chainstudio.ui.canvas.scene import CanvasScene
+from tests.conftest import EXAMPLES
+
+HYBRID = EXAMPLES / "research-hybrid.chain.json"
+SEQUENTIAL = EXAMPLES / "research-sequential.chain.json"
+
+
+def tiny_parts(monkeypatch) -> None:
+    """The welcome graph counts as big, and every slice of the build and of the pass does one part."""
+    monkeypatch.setattr(scene_module, "BIG_SCENE_ITEMS", 5)
+    monkeypatch.setattr(scene_build, "SLICE_S", 0.0)
+    monkeypatch.setattr(scene_pass, "SLICE_S", 0.0)
+    monkeypatch.setattr(scene_module, "EDGES_PER_PART", 1)
+    monkeypatch.setattr(scene_module, "BANDS_PER_PART", 1)
+    monkeypatch.setattr(validation, "ORDERING_ONLY_PART", 1)
+    monkeypatch.setattr(overview_module, "REBUILD_PART", 1)
+
+
+def far_out_scene() -> tuple[Document, CanvasScene]:
+    document = Document()
+    scene = CanvasScene(document)
+    scene.set_zoom(0.2)  # the overview shows: its geometry is part of the pass
+    assert scene.overview.active
+    return document, scene
+
+
+def settled(scene: CanvasScene) -> bool:
+    return not (scene.building or scene._pass.active or scene._pending.isActive())
+
+
+def assert_pass_matches_model(scene: CanvasScene) -> None:
+    """What the pass makes agrees with the document, without running a pass to check (no ``flush``)."""
+    graph = scene.document.graph
+    assert set(scene.nodes) == set(graph.nodes) and set(scene.edges) == set(graph.edges)
+    dashed = ordering_only_edges(graph)
+    assert {e for e, item in scene.edges.items() if item.ordering_only} == dashed
+    assert [len(b.label) > 0 for b in scene.bands] == [True] * len(layers(graph))
+    assert [b.label.split(" · ")[1] for b in scene.bands] == [
+        f"{len(g)} in parallel" if len(g) > 1 else "1 step" for g in layers(graph)
+    ]
+    if scene.overview.active:
+        assert set(scene.overview._rects) == set(graph.nodes)
+        drawn = sum(path.elementCount() for _, path in scene.overview._base)
+        assert drawn == sum(item.path().elementCount() for item in scene.edges.values())
+
+
+def test_the_pass_after_a_big_build_yields_to_the_event_loop_between_slices(qapp, qtbot, monkeypatch):
+    tiny_parts(monkeypatch)
+    document, scene = far_out_scene()
+    beats: list[tuple[bool, int]] = []  # at each turn of the loop: a pass underway?, its slices so far
+    heartbeat = QTimer()
+    heartbeat.setInterval(0)
+    heartbeat.timeout.connect(lambda: beats.append((scene._pass.active, scene._pass.slices)))
+    try:
+        document.replace(fileformat.load(SEQUENTIAL))
+        heartbeat.start()
+        qtbot.waitUntil(lambda: settled(scene), timeout=10000)
+        heartbeat.stop()
+        during = [slices for active, slices in beats if active]
+        assert len(set(during)) > 20  # the loop turned between many slices of one pass
+        assert any(item.ordering_only for item in scene.edges.values())
+        assert_pass_matches_model(scene)
+    finally:
+        heartbeat.stop()
+        scene.detach()
+        scene.deleteLater()
+
+
+def test_a_small_graph_still_gets_its_pass_in_one_go(qapp, qtbot):
+    document, scene = far_out_scene()
+    try:
+        document.replace(fileformat.load(HYBRID))
+        qtbot.waitUntil(lambda: settled(scene), timeout=5000)
+        assert scene._pass.slices == 0
+        assert_pass_matches_model(scene)
+    finally:
+        scene.detach()
+        scene.deleteLater()
+
+
+def test_ordering_only_edges_are_found_once_per_revision(qapp, qtbot, monkeypatch):
+    calls = []
+    real = document_module.ordering_only_parts
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(document_module, "ordering_only_parts", counted)
+    document = Document(fileformat.load(SEQUENTIAL))
+    scene = CanvasScene(document)
+    try:
+        scene.flush()  # the dashes
+        problems = document.problems  # validation's warnings
+        scene.show_problems()
+        assert len(calls) == 1
+        assert problems == validate(document.graph)  # the same warnings as found on their own
+        assert any("only orders the steps" in p.message for p in problems)
+        document.execute(RemoveNodes([next(iter(document.graph.nodes))]))
+        scene.flush()
+        assert document.problems == validate(document.graph)
+        assert len(calls) == 2
+    finally:
+        scene.detach()
+        scene.deleteLater()
+
+
+def on_a_turn_of_the_loop_halfway_through_a_pass(scene: CanvasScene, actions: list) -> QTimer:
+    """Do ``actions`` one by one, each at a turn of the event loop between two slices of a pass underway,
+    at least 10 slices after the last one."""
+    done: list[int] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(0)
+
+    def beat() -> None:
+        slices = scene._pass.slices
+        if actions and scene._pass.active and slices >= (done[-1] if done else 0) + 10:
+            done.append(slices)
+            actions.pop(0)()
+
+    heartbeat.timeout.connect(beat)
+    heartbeat.start()
+    return heartbeat
+
+
+def test_a_graph_replaced_while_the_pass_runs_ends_consistent(qapp, qtbot, monkeypatch):
+    tiny_parts(monkeypatch)
+    document, scene = far_out_scene()
+    actions = [lambda: document.replace(fileformat.load(SEQUENTIAL))]
+    heartbeat = on_a_turn_of_the_loop_halfway_through_a_pass(scene, actions)
+    try:
+        document.replace(fileformat.load(HYBRID))
+        qtbot.waitUntil(lambda: not actions and settled(scene), timeout=10000)
+        assert document.graph.name == fileformat.load(SEQUENTIAL).name
+        assert_pass_matches_model(scene)
+    finally:
+        heartbeat.stop()
+        scene.detach()
+        scene.deleteLater()
+
+
+def test_an_edit_or_a_zoom_out_of_the_overview_while_the_pass_runs_ends_consistent(qapp, qtbot, monkeypatch):
+    tiny_parts(monkeypatch)
+    document, scene = far_out_scene()
+    actions = [
+        lambda: document.execute(RemoveNodes([next(iter(document.graph.nodes))])),
+        lambda: scene.set_zoom(1.0),  # the overview goes away halfway through its geometry
+        lambda: scene.set_zoom(0.2),  # ... and comes back
+    ]
+    heartbeat = on_a_turn_of_the_loop_halfway_through_a_pass(scene, actions)
+    try:
+        document.replace(fileformat.load(SEQUENTIAL))
+        qtbot.waitUntil(lambda: not actions and settled(scene), timeout=10000)
+        assert scene.overview.active and len(document.graph.nodes) == len(fileformat.load(SEQUENTIAL).nodes) - 1
+        assert_pass_matches_model(scene)
+    finally:
+        heartbeat.stop()
+        scene.detach()
+        scene.deleteLater()
