@@ -121,6 +121,23 @@ class Document:
             self._analysis = Analysis(self.graph)
         return self._analysis
 
+    def find_analysis(self) -> Iterator[None]:
+        """``analysis`` with its layers a part at a time (nothing to do when known): yields between parts; a
+        search overtaken by a change of the graph stops and keeps nothing."""
+        if self._analysis is not None:
+            return
+        revision, parts = self.revision, Analysis.parts(self.graph)
+        while True:
+            try:
+                next(parts)
+            except StopIteration as done:
+                if self._analysis is None:
+                    self._analysis = done.value
+                return
+            yield
+            if self.revision != revision:
+                return
+
     @property
     def ordering_only(self) -> frozenset[str]:
         """Ids of the edges whose data their target never uses (computed once per revision)."""

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import networkx as nx
 
@@ -29,6 +30,19 @@ from chainstudio.core.graph.model import Graph
 
 class CycleError(ChainStudioError, ValueError):
     """The graph has a cycle, so it has no layers and cannot run."""
+
+
+PART = 10_000  # edges or nodes handled between two yields of the ``..._parts`` generators (a few ms)
+T = TypeVar("T")
+
+
+def _finished(parts: Generator[None, None, T]) -> T:
+    """What a ``..._parts`` generator returns, run to its end at once."""
+    while True:
+        try:
+            next(parts)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -42,20 +56,31 @@ class Dag:
 
     @classmethod
     def of_edges(cls, ids: Iterable[str], edges: Iterable[tuple[str, str]]) -> Dag:
+        return _finished(cls.of_edges_parts(ids, edges))
+
+    @classmethod
+    def of_edges_parts(cls, ids: Iterable[str], edges: Iterable[tuple[str, str]]) -> Generator[None, None, Dag]:
+        """``of_edges``, yielding after every PART edges (the window's loop turns in between)."""
         order = tuple(ids)
         preds: dict[str, list[str]] = {nid: [] for nid in order}
         succs: dict[str, list[str]] = {nid: [] for nid in order}
         seen: set[tuple[str, str]] = set()  # a set, not ``in preds[target]``: a wide fan-in was quadratic
-        for source, target in edges:
+        for i, (source, target) in enumerate(edges, 1):
             if source in preds and target in preds and (source, target) not in seen:
                 seen.add((source, target))
                 preds[target].append(source)
                 succs[source].append(target)
+            if i % PART == 0:
+                yield
         return cls(order, {k: tuple(v) for k, v in preds.items()}, {k: tuple(v) for k, v in succs.items()})
 
     @classmethod
     def of_graph(cls, graph: Graph) -> Dag:
-        return cls.of_edges(graph.nodes, ((e.source, e.target) for e in graph.edges.values()))
+        return _finished(cls.of_graph_parts(graph))
+
+    @classmethod
+    def of_graph_parts(cls, graph: Graph) -> Generator[None, None, Dag]:
+        return cls.of_edges_parts(list(graph.nodes), [(e.source, e.target) for e in graph.edges.values()])
 
     @property
     def roots(self) -> list[str]:
@@ -80,6 +105,11 @@ def gc_paused() -> Iterator[None]:
 def generations(dag: Dag) -> list[list[str]]:
     """Topological generations (Kahn, level by level), each in the Dag's order; CycleError on a cycle.
     A self-loop counts as a cycle."""
+    return _finished(generations_parts(dag))
+
+
+def generations_parts(dag: Dag) -> Generator[None, None, list[list[str]]]:
+    """``generations``, yielding after about every PART nodes placed."""
     position = {nid: i for i, nid in enumerate(dag.ids)}
     waiting = {nid: len(dag.preds[nid]) for nid in dag.ids}
     current = [nid for nid in dag.ids if waiting[nid] == 0]
@@ -87,6 +117,8 @@ def generations(dag: Dag) -> list[list[str]]:
     placed = 0
     while current:
         groups.append(current)
+        if placed // PART != (placed + len(current)) // PART:
+            yield
         placed += len(current)
         following: list[str] = []
         for nid in current:
@@ -213,9 +245,19 @@ class Analysis:
     """What the editor, validation and planning ask about one graph revision, each computed at most once.
     The graph must not change while the analysis is in use (``Document.analysis`` makes a new one per edit)."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, dag: Dag | None = None) -> None:
         self.graph = graph
-        self.dag = Dag.of_graph(graph)
+        self.dag = dag if dag is not None else Dag.of_graph(graph)
+
+    @classmethod
+    def parts(cls, graph: Graph) -> Generator[None, None, Analysis]:
+        """An analysis with its layers found, a part at a time (``Document.find_analysis``)."""
+        analysis = cls(graph, (yield from Dag.of_graph_parts(graph)))
+        try:
+            analysis.__dict__["_generations"] = yield from generations_parts(analysis.dag)
+        except CycleError:
+            analysis.__dict__["_generations"] = None
+        return analysis
 
     @cached_property
     def _generations(self) -> list[list[str]] | None:

@@ -37,14 +37,14 @@ def validate_chunked(model: type[M], data: Any, fields: Sequence[str]) -> tuple[
         errors += exc.errors()
     parts: dict[str, list[Any]] = {}
     for field in long:
-        adapter: TypeAdapter[list[Any]] = TypeAdapter(model.model_fields[field].annotation)
+        adapter: TypeAdapter[list[Any]] = TypeAdapter(model.model_fields[field].annotation)  # type: ignore[arg-type]
         items: list[Any] = []
         values = data[field]
         for start in range(0, len(values), CHUNK):
             try:
                 items += adapter.validate_python(values[start : start + CHUNK])
             except ValidationError as exc:
-                errors += [{**e, "loc": (field, start + e["loc"][0], *e["loc"][1:])} for e in exc.errors()]
+                errors += [{**e, "loc": (field, start + int(e["loc"][0]), *e["loc"][1:])} for e in exc.errors()]
         parts[field] = items
     if errors or head is None:
         order = {name: i for i, name in enumerate(model.model_fields)}

@@ -339,6 +339,7 @@ class CanvasScene(QGraphicsScene):
     ) -> Iterator[None]:
         document = self.document
         if structure:
+            yield from document.find_analysis()  # layers, a part at a time (once per revision)
             try:
                 self._layers = document.analysis.layers
             except CycleError:

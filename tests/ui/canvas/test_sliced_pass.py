@@ -7,7 +7,7 @@ from PySide6.QtCore import QTimer
 from chainstudio.core.editing import document as document_module
 from chainstudio.core.editing.commands import RemoveNodes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.graph import validation
+from chainstudio.core.graph import analysis, validation
 from chainstudio.core.graph.analysis import layers
 from chainstudio.core.graph.validation import ordering_only_edges, validate
 from chainstudio.core.storage import fileformat
@@ -29,6 +29,7 @@ def tiny_parts(monkeypatch) -> None:
     monkeypatch.setattr(scene_module, "EDGES_PER_PART", 1)
     monkeypatch.setattr(scene_module, "BANDS_PER_PART", 1)
     monkeypatch.setattr(validation, "ORDERING_ONLY_PART", 1)
+    monkeypatch.setattr(analysis, "PART", 1)
     monkeypatch.setattr(overview_module, "REBUILD_PART", 1)
 
 
