@@ -32,7 +32,7 @@ class CycleError(ChainStudioError, ValueError):
     """The graph has a cycle, so it has no layers and cannot run."""
 
 
-PART = 10_000  # edges or nodes handled between two yields of the ``..._parts`` generators (a few ms)
+PART = 5_000  # edges or nodes handled between two yields of the ``..._parts`` generators (a few ms)
 T = TypeVar("T")
 
 
@@ -72,7 +72,10 @@ class Dag:
                 succs[source].append(target)
             if i % PART == 0:
                 yield
-        return cls(order, {k: tuple(v) for k, v in preds.items()}, {k: tuple(v) for k, v in succs.items()})
+        yield
+        frozen_preds = {k: tuple(v) for k, v in preds.items()}
+        yield
+        return cls(order, frozen_preds, {k: tuple(v) for k, v in succs.items()})
 
     @classmethod
     def of_graph(cls, graph: Graph) -> Dag:
@@ -80,7 +83,7 @@ class Dag:
 
     @classmethod
     def of_graph_parts(cls, graph: Graph) -> Generator[None, None, Dag]:
-        return cls.of_edges_parts(list(graph.nodes), [(e.source, e.target) for e in graph.edges.values()])
+        return cls.of_edges_parts(graph.nodes, ((e.source, e.target) for e in graph.edges.values()))
 
     @property
     def roots(self) -> list[str]:
@@ -109,23 +112,26 @@ def generations(dag: Dag) -> list[list[str]]:
 
 
 def generations_parts(dag: Dag) -> Generator[None, None, list[list[str]]]:
-    """``generations``, yielding after about every PART nodes placed."""
+    """``generations``, yielding after about every PART nodes and edges visited."""
     position = {nid: i for i, nid in enumerate(dag.ids)}
     waiting = {nid: len(dag.preds[nid]) for nid in dag.ids}
     current = [nid for nid in dag.ids if waiting[nid] == 0]
     groups: list[list[str]] = []
-    placed = 0
+    placed = visited = 0
     while current:
         groups.append(current)
-        if placed // PART != (placed + len(current)) // PART:
-            yield
         placed += len(current)
         following: list[str] = []
         for nid in current:
-            for succ in dag.succs[nid]:
+            succs = dag.succs[nid]
+            for succ in succs:
                 waiting[succ] -= 1
                 if waiting[succ] == 0:
                     following.append(succ)
+            visited += len(succs) + 1
+            if visited >= PART:
+                visited = 0
+                yield
         current = sorted(following, key=position.__getitem__)
     if placed != len(dag.ids):
         raise CycleError("the graph has a cycle")

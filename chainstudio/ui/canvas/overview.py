@@ -35,7 +35,7 @@ PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to 
 BADGE_PIXELS = 7.0
 EDGE_CHUNK = 1_000  # edges per path: between two, the edge image's worker thread lets the window's thread
 # run (Qt keeps Python's interpreter lock while it strokes a path)
-REBUILD_PART = 5_000  # cards or edges gathered between two yields of ``rebuild_parts``
+REBUILD_PART = 2_500  # cards or edges gathered between two yields of ``rebuild_parts``
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
 

@@ -368,6 +368,8 @@ class CanvasScene(QGraphicsScene):
             band = LayerBandItem(len(self.bands))
             self.bands.append(band)
             self.addItem(band)
+            if band.index % BANDS_PER_PART == BANDS_PER_PART - 1:
+                yield
         for band, group in zip(list(self.bands), groups, strict=False):
             rects = [self.nodes[n].sceneBoundingRect() for n in group if n in self.nodes]
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))

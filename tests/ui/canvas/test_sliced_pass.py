@@ -2,6 +2,8 @@
 time between turns of the window's event loop (issue 14), finds the ordering-only edges once per revision
 (validation uses the same), and ends consistent with the document however the graph changes meanwhile."""
 
+import gc
+
 from PySide6.QtCore import QTimer
 
 from chainstudio.core.editing import document as document_module
@@ -174,3 +176,35 @@ def test_an_edit_or_a_zoom_out_of_the_overview_while_the_pass_runs_ends_consiste
         heartbeat.stop()
         scene.detach()
         scene.deleteLater()
+
+
+def test_the_garbage_collector_is_paused_while_the_pass_runs_and_resumed_after(qapp, qtbot, monkeypatch):
+    tiny_parts(monkeypatch)
+    document, scene = far_out_scene()
+    paused: list[bool] = []  # at each turn of the loop while a pass is underway: the collector off?
+    heartbeat = QTimer()
+    heartbeat.setInterval(0)
+    heartbeat.timeout.connect(lambda: scene._pass.active and paused.append(not gc.isenabled()))
+    heartbeat.start()
+    try:
+        document.replace(fileformat.load(SEQUENTIAL))
+        qtbot.waitUntil(lambda: settled(scene), timeout=10000)
+        assert paused and all(paused) and gc.isenabled()
+    finally:
+        heartbeat.stop()
+    closed: list[bool] = []
+
+    def close_during_the_pass() -> None:
+        if scene._pass.active and not closed:
+            closed.append(not gc.isenabled())
+            heartbeat.stop()
+            scene.detach()
+            scene.deleteLater()
+
+    heartbeat.timeout.disconnect()
+    heartbeat.timeout.connect(close_during_the_pass)
+    heartbeat.start()
+    document.replace(fileformat.load(HYBRID))
+    qtbot.waitUntil(lambda: bool(closed), timeout=10000)
+    assert closed == [True]  # paused during the new graph's pass, when the scene was closed
+    qtbot.waitUntil(gc.isenabled, timeout=5000)
