@@ -32,6 +32,7 @@ def worth_a_thread(path: str | Path) -> bool:
 
 class FileLoader(QObject):
     finished = Signal(object, object, object)  # path, its Graph or None, the LoadError or None
+    opening = Signal(object)  # the path being read now, or None (read, overtaken or cancelled)
     _result = Signal(int, object, object, object)  # ticket, path, graph, error (from the worker)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -44,12 +45,15 @@ class FileLoader(QObject):
         """Read ``path`` on a worker; ``finished`` follows unless another ``start`` or ``cancel`` comes first."""
         self._ticket += 1
         self.loading = Path(path)
+        self.opening.emit(self.loading)
         ticket = self._ticket
         threading.Thread(target=self._read, args=(ticket, Path(path)), name="graph-file-loader", daemon=True).start()
 
     def cancel(self) -> None:
         self._ticket += 1
-        self.loading = None
+        if self.loading is not None:
+            self.loading = None
+            self.opening.emit(None)
 
     def _read(self, ticket: int, path: Path) -> None:
         graph: Graph | None = None
@@ -64,4 +68,5 @@ class FileLoader(QObject):
         if ticket != self._ticket:
             return  # overtaken by a later load, or cancelled
         self.loading = None
+        self.opening.emit(None)
         self.finished.emit(path, graph, error)

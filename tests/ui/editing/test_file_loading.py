@@ -35,12 +35,14 @@ def test_a_big_file_is_read_on_a_worker_while_the_window_says_so(window, qtbot, 
     before = window.document.graph
     assert window.open_path(HYBRID)
     assert window.statusBar().currentMessage() == f"Opening {HYBRID.name}…"
+    assert window.view._opening == HYBRID.name and not window.view.shows_hint  # over the canvas too
     assert window.document.graph is before  # nothing replaced yet: the window's loop goes on
     gate.set()
     qtbot.waitUntil(lambda: window.document.graph is not before, timeout=10000)
     assert threads and threading.main_thread().name not in threads
     assert window.document.path == HYBRID.absolute() and window.document.graph.name == fileformat.load(HYBRID).name
     assert window.statusBar().currentMessage() == f"Opened {HYBRID.name}"
+    assert window.view._opening is None
 
 
 def test_a_broken_file_read_on_a_worker_gives_the_same_one_line_reason(window, qtbot, monkeypatch, tmp_path):
