@@ -36,6 +36,7 @@ BADGE_PIXELS = 7.0
 EDGE_CHUNK = 1_000  # edges per path: between two, the edge image's worker thread lets the window's thread
 # run (Qt keeps Python's interpreter lock while it strokes a path)
 REBUILD_PART = 2_500  # cards or edges gathered between two yields of ``rebuild_parts``
+STYLES_PART = 500  # ... or cards' looks made (a name elided to its block takes a while)
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
 
@@ -226,6 +227,13 @@ class OverviewItem(QGraphicsItem):
             counts[dash] += 1
             if i % REBUILD_PART == 0:
                 yield
+        fresh: dict[str, tuple[QColor, str, bool, str]] = {}  # the looks of the cards renamed or new
+        nodes = self._scene.nodes
+        for i, node_id in enumerate(renamed, 1):
+            if node_id in nodes:
+                fresh[node_id] = self._style(nodes[node_id])
+            if i % STYLES_PART == 0:
+                yield
         if not self.active:
             return
         self.prepareGeometryChange()
@@ -234,11 +242,11 @@ class OverviewItem(QGraphicsItem):
         self._base = [(solid_pen, path) for path in solid] + [(dashed_pen, path) for path in dashed]
         self._edge_image.changed()
         self._overlays = {}
-        self._styles = {n: style for n, style in self._styles.items() if n in rects}
+        self._styles = {n: style for n, style in self._styles.items() if n in rects} | fresh
         for _, path in self._base:
             bounds = bounds.united(path.boundingRect())
         self._bounds = bounds.adjusted(-12, -12, 12, 12)
-        self.restyle(renamed)  # the others' looks did not change with their geometry
+        self.restyle([])  # the others' looks did not change with their geometry
 
     def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:
         """The looks again, on the geometry as it is: a run's states, the selection, badges, lit edges.
@@ -250,12 +258,7 @@ class OverviewItem(QGraphicsItem):
         changed = nodes.keys() if node_ids is None else [n for n in node_ids if n in nodes]
         styles = self._styles
         for node_id in changed:
-            item = nodes[node_id]
-            badge = item.run_badge if item.run_badge is not None and not item.run_badge.estimate else None
-            color = badge.color if badge is not None else theme.kind_color(item.kind)
-            mark = ICONS.get(badge.status, "") if badge is not None and badge.status != "pending" else ""
-            text = self._fit(f"{mark} {item.name}" if mark else item.name)
-            styles[node_id] = (color, text, color.lightness() > LIGHT, item.name)
+            styles[node_id] = self._style(nodes[node_id])
         fills: dict[int, tuple[QColor, list[QRectF]]] = {}
         names = []
         for node_id, rect in self._rects.items():
@@ -283,6 +286,14 @@ class OverviewItem(QGraphicsItem):
             self._restyle_edges()
         self.update()
         repaint_views(self._scene)
+
+    def _style(self, item: NodeItem) -> tuple[QColor, str, bool, str]:
+        """A card's block: (fill, name as drawn, name drawn dark, the step's name)."""
+        badge = item.run_badge if item.run_badge is not None and not item.run_badge.estimate else None
+        color = badge.color if badge is not None else theme.kind_color(item.kind)
+        mark = ICONS.get(badge.status, "") if badge is not None and badge.status != "pending" else ""
+        text = self._fit(f"{mark} {item.name}" if mark else item.name)
+        return color, text, color.lightness() > LIGHT, item.name
 
     def _fit(self, name: str) -> str:
         """``name`` elided to a block's width (remembered: a run redraws the overview many times)."""

@@ -36,8 +36,8 @@ BIG_SCENE_ITEMS = 4_000  # over this many cards and edges, the scene index is ke
 BIG_SCENE_BSP_DEPTH = 6  # Qt's own depth for 110,000 filed each long edge into thousands of leaves (minutes)
 # ... and its index covers the graph from the start (Qt re-files every item each time the items' bounds grow)
 FAR_AWAY = QRectF(-1e9, -1e9, 1, 1)
-EDGES_PER_PART = 2_000  # edge styles set between two yields of the sliced pass
-BANDS_PER_PART = 100  # layer bands placed between two
+EDGES_PER_PART = 1_000  # edge styles set between two yields of the sliced pass
+BANDS_PER_PART = 50  # layer bands placed between two
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
 

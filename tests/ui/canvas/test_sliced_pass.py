@@ -33,6 +33,7 @@ def tiny_parts(monkeypatch) -> None:
     monkeypatch.setattr(validation, "ORDERING_ONLY_PART", 1)
     monkeypatch.setattr(analysis, "PART", 1)
     monkeypatch.setattr(overview_module, "REBUILD_PART", 1)
+    monkeypatch.setattr(overview_module, "STYLES_PART", 1)
 
 
 def far_out_scene() -> tuple[Document, CanvasScene]:
