@@ -125,9 +125,12 @@ def test_ordering_only_edges_are_found_once_per_revision(qapp, qtbot, monkeypatc
         scene.deleteLater()
 
 
-def on_a_turn_of_the_loop_halfway_through_a_pass(scene: CanvasScene, actions: list) -> QTimer:
-    """Do ``actions`` one by one, each at a turn of the event loop between two slices of a pass underway,
-    at least 10 slices after the last one."""
+def open_and_act_during_the_pass(qtbot, monkeypatch, path, actions: list) -> tuple[Document, CanvasScene]:
+    """A far-out scene opening ``path`` in tiny parts; each of ``actions(document, scene)`` is done at a turn
+    of the event loop between two slices of a pass underway, at least 10 slices after the last one. Returns
+    once all are done and the scene has settled (the caller detaches the scene)."""
+    tiny_parts(monkeypatch)
+    document, scene = far_out_scene()
     done: list[int] = []
     heartbeat = QTimer()
     heartbeat.setInterval(0)
@@ -136,45 +139,40 @@ def on_a_turn_of_the_loop_halfway_through_a_pass(scene: CanvasScene, actions: li
         slices = scene._pass.slices
         if actions and scene._pass.active and slices >= (done[-1] if done else 0) + 10:
             done.append(slices)
-            actions.pop(0)()
+            actions.pop(0)(document, scene)
 
     heartbeat.timeout.connect(beat)
     heartbeat.start()
-    return heartbeat
+    try:
+        document.replace(fileformat.load(path))
+        qtbot.waitUntil(lambda: not actions and settled(scene), timeout=10000)
+    finally:
+        heartbeat.stop()
+    return document, scene
 
 
 def test_a_graph_replaced_while_the_pass_runs_ends_consistent(qapp, qtbot, monkeypatch):
-    tiny_parts(monkeypatch)
-    document, scene = far_out_scene()
-    actions = [lambda: document.replace(fileformat.load(SEQUENTIAL))]
-    heartbeat = on_a_turn_of_the_loop_halfway_through_a_pass(scene, actions)
+    actions = [lambda document, _scene: document.replace(fileformat.load(SEQUENTIAL))]
+    document, scene = open_and_act_during_the_pass(qtbot, monkeypatch, HYBRID, actions)
     try:
-        document.replace(fileformat.load(HYBRID))
-        qtbot.waitUntil(lambda: not actions and settled(scene), timeout=10000)
         assert document.graph.name == fileformat.load(SEQUENTIAL).name
         assert_pass_matches_model(scene)
     finally:
-        heartbeat.stop()
         scene.detach()
         scene.deleteLater()
 
 
 def test_an_edit_or_a_zoom_out_of_the_overview_while_the_pass_runs_ends_consistent(qapp, qtbot, monkeypatch):
-    tiny_parts(monkeypatch)
-    document, scene = far_out_scene()
     actions = [
-        lambda: document.execute(RemoveNodes([next(iter(document.graph.nodes))])),
-        lambda: scene.set_zoom(1.0),  # the overview goes away halfway through its geometry
-        lambda: scene.set_zoom(0.2),  # ... and comes back
+        lambda document, _scene: document.execute(RemoveNodes([next(iter(document.graph.nodes))])),
+        lambda _document, scene: scene.set_zoom(1.0),  # the overview goes away halfway through its geometry
+        lambda _document, scene: scene.set_zoom(0.2),  # ... and comes back
     ]
-    heartbeat = on_a_turn_of_the_loop_halfway_through_a_pass(scene, actions)
+    document, scene = open_and_act_during_the_pass(qtbot, monkeypatch, SEQUENTIAL, actions)
     try:
-        document.replace(fileformat.load(SEQUENTIAL))
-        qtbot.waitUntil(lambda: not actions and settled(scene), timeout=10000)
         assert scene.overview.active and len(document.graph.nodes) == len(fileformat.load(SEQUENTIAL).nodes) - 1
         assert_pass_matches_model(scene)
     finally:
-        heartbeat.stop()
         scene.detach()
         scene.deleteLater()
 
