@@ -245,16 +245,19 @@ class CanvasScene(QGraphicsScene):
     def set_zoom(self, zoom: float) -> None:
         """The view's zoom: far out, draw the overview instead of every card and edge."""
         self.zoom = zoom
-        was = self.overview.active
-        if was != overview_wanted(zoom) and self._pass.active:
-            self._pass.cancel()  # the overview is rebuilt now (or not drawn); the rest follows
-            self._pending.start(0)
-        self.overview.set_active(overview_wanted(zoom))
-        if was and not self.overview.active:
+        was, wanted = self.overview.active, overview_wanted(zoom)
+        if was == wanted:
+            return
+        self._pass.cancel()  # (it marks dirty again what it had taken on) the overview is rebuilt now, or hidden
+        self.overview.set_active(wanted)
+        if was:
             for item in self.nodes.values():  # left as they were while the overview drew them
                 item.set_crisp(not self.zooming)
-        self._overview_dirty = self._overview_restyle = False
+        self._overview_dirty = wanted and self._annotations_dirty  # edge styles still to come: again after them
+        self._overview_restyle = False
         self._restyled, self._restyled_edges = set(), set()
+        if self._structure_dirty or self._annotations_dirty or self._bands_dirty or self._overview_dirty:
+            self._pending.start(0)
 
     def show_problems(self, problems: Sequence[Problem] | None = None) -> None:
         """Badge the steps with problems (default: the document's, for its current revision). Warnings about

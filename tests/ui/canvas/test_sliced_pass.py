@@ -4,7 +4,7 @@ time between turns of the window's event loop (issue 14), finds the ordering-onl
 
 import gc
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from chainstudio.core.editing import document as document_module
 from chainstudio.core.editing.commands import RemoveNodes
@@ -60,8 +60,10 @@ def assert_pass_matches_model(scene: CanvasScene) -> None:
     ]
     if scene.overview.active:
         assert set(scene.overview._rects) == set(graph.nodes)
-        drawn = sum(path.elementCount() for _, path in scene.overview._base)
-        assert drawn == sum(item.path().elementCount() for item in scene.edges.values())
+        for dashed_pen in (False, True):  # the overview's plain and dashed edges are the items' own
+            drawn = [path for pen, path in scene.overview._base if (pen.style() != Qt.PenStyle.SolidLine) == dashed_pen]
+            edges = [item for item in scene.edges.values() if item.ordering_only == dashed_pen]
+            assert sum(p.elementCount() for p in drawn) == sum(item.path().elementCount() for item in edges)
 
 
 def test_the_pass_after_a_big_build_yields_to_the_event_loop_between_slices(qapp, qtbot, monkeypatch):
