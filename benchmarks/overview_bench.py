@@ -352,7 +352,7 @@ NOTES = (
     "and the ordering-only edges are found a part at a time and once per revision (`Document.find_analysis`, "
     "`Document.find_ordering_only`; validation takes the same ordering-only edges instead of finding them "
     "again), and the overview's geometry and looks are gathered a part at a time and shown at once. And the "
-    "file (0.5-1.1 s of `fileformat.load` on the window's thread): File → Open reads a file over 1 MB on a "
+    "file (0.5-1.1 s of `fileformat.load` on the window's thread): File → Open reads a file over 128 kB on a "
     "worker thread, and the format's schema checks its nodes and edges 1,000 per pydantic call "
     "(`chunked_validation.py`: one call over the whole document kept Python's lock 0.4-0.6 s, so a worker "
     "alone did not help). "

@@ -46,6 +46,8 @@ async def main(app) -> None:
     window.setGeometry(0, 0, *SIZE)
     await asyncio.sleep(0.3)
     window.open_path(big_template_file(Path(tempfile.mkdtemp())))
+    while window.files.loader.loading is not None:  # a file over 128 kB is read on a worker thread
+        await asyncio.sleep(0.05)
     window.controller.auto_layout()
     window.view.fit()
     await asyncio.sleep(0.5)
