@@ -27,6 +27,7 @@ from chainstudio.ui.editing.controller import Controller
 from chainstudio.ui.editing.file_ops import FileOps
 from chainstudio.ui.editing.gestures import CanvasGestures
 from chainstudio.ui.editing.palette import Palette
+from chainstudio.ui.editing.problem_checker import problems_text
 from chainstudio.ui.inspector import InspectorPanel
 from chainstudio.ui.planning.advisor import AdvisorUi
 from chainstudio.ui.planning.compare import CompareUi
@@ -356,6 +357,7 @@ class MainWindow(QMainWindow):
             layer_text = "cycle!"
         self.summary.setText(
             f"{len(graph.nodes)} steps · {len(graph.edges)} edges · {layer_text} · {self.view.zoom():.0%}"
+            f" · {problems_text(self.document.known_problems)}"
         )
 
     # --- window state ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ class Changes:
     graph_info: bool = False  # name, description or graph inputs
     reset: bool = False
     problems: bool = False  # only the problems may differ: templates read off the event loop (not an edit)
+    checked: bool = False  # nothing changed: the current revision's problems are known now (``Document.accept``)
 
     def update(self, other: Changes) -> Changes:
         """Fold ``other`` (which happened after self) into self. Listeners check an added or removed
@@ -27,6 +28,7 @@ class Changes:
         self.graph_info |= other.graph_info
         self.reset |= other.reset
         self.problems |= other.problems
+        self.checked |= other.checked
         return self
 
     @property

@@ -4,8 +4,9 @@ Everything that edits a graph goes through ``Document.execute``; listeners (plai
 ``Changes`` after every edit, undo, redo, replacement or save, and look the ids up in ``document.graph``.
 ``revision`` counts those announcements; ``analysis`` (layers, ancestry, cycles), ``ordering_only`` (the
 edges only ordering their steps: the canvas dashes them, validation warns about them) and ``problems``
-(validation) are computed at most once per revision of the graph, however many listeners ask.
-No Qt here.
+(validation) are computed at most once per revision of the graph, however many listeners ask. The window
+reads ``known_problems``: a big graph's are validated on a worker (``problem_check``) and are None until
+then; ``accept`` stores them and announces ``Changes(checked=True)``. No Qt here.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.commands import Command
+from chainstudio.core.editing.problem_check import CheckResult, ProblemCheck, is_small
 from chainstudio.core.editing.rules import CommandError, connect_problem
-from chainstudio.core.graph.analysis import Analysis
+from chainstudio.core.graph.analysis import Analysis, gc_paused
 from chainstudio.core.graph.kinds import ENDPOINT_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import Problem, ordering_only_parts, validate
+from chainstudio.core.run.topology import snapshot
 from chainstudio.core.storage import fileformat
 
 Listener = Callable[[Changes], None]
@@ -53,8 +56,8 @@ class Document:
         self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
         self._analysis: Analysis | None = None
         self._ordering_only: frozenset[str] | None = None
-        self._derived = 0  # +1 when what is derived from a revision is thrown away without a new revision
         self._problems: list[Problem] | None = None
+        self._check_serial = 0  # +1 whenever the problems known so far no longer hold
         self.endpoints: frozenset[str] | None = None  # the endpoint profiles runs can use (None: any name)
         # The window's event loop must not parse templates (a 2,000-tag one takes ~0.5 s): with this set,
         # ``problems`` leaves unparsed templates out and lists them in ``unread``; whoever reads them (a
@@ -72,9 +75,7 @@ class Document:
         if changes:  # a save announces an empty Changes: the graph is the same
             self.revision += 1
             self._analysis = None
-            self._ordering_only = None
-            self._problems = None
-            self.unread = set()
+            self._forget_problems()
         for listener in list(self._listeners):
             listener(changes)
 
@@ -153,10 +154,10 @@ class Document:
             return
         found: set[str] = set()
         graph, unread = self.graph, self.unread if self.defer_parsing else None
-        revision, derived = self.revision, self._derived
+        serial = self._check_serial
         for _ in ordering_only_parts(graph, found, unread):
             yield
-            if (self.revision, self._derived) != (revision, derived) or self._ordering_only is not None:
+            if self._check_serial != serial or self._ordering_only is not None:
                 return
         self._ordering_only = frozenset(found)
 
@@ -171,11 +172,47 @@ class Document:
             )
         return self._problems
 
+    @property
+    def problems_known(self) -> bool:
+        """Whether the current revision's problems are computed already (asking computes nothing)."""
+        return self._problems is not None
+
+    @property
+    def known_problems(self) -> list[Problem] | None:
+        """The current revision's problems if known, else None: a small graph's are computed here (a few
+        ms), a big one's are None until a worker's check of this revision was ``accept``-ed."""
+        if self._problems is None and is_small(self.graph):
+            return self.problems
+        return self._problems
+
+    def problem_check(self) -> ProblemCheck:
+        """A snapshot of the current revision for ``ProblemCheck.run`` on another thread."""
+        with gc_paused():  # (the window's thread) 10,000 new steps: a collection would walk the whole heap
+            frozen = snapshot(self.graph)
+        return ProblemCheck(self._check_serial, frozen, self.endpoints, self.defer_parsing, self._ordering_only)
+
+    def accept(self, result: CheckResult) -> bool:
+        """Keep a check's problems if they are the current revision's (False: an older one's, dropped);
+        listeners hear ``Changes(checked=True)``."""
+        if result.serial != self._check_serial or self._problems is not None:
+            return False
+        self._problems = result.problems
+        self.unread = set(result.unread)
+        if self._ordering_only is None:  # found on the worker: the canvas's dashes need not find them again
+            self._ordering_only = result.ordering_only
+        for listener in list(self._listeners):
+            listener(Changes(checked=True))
+        return True
+
+    def _forget_problems(self) -> None:
+        self._problems = self._ordering_only = None
+        self._check_serial += 1
+        self.unread = set()
+
     def templates_read(self) -> None:
         """The templates that were ``unread`` have been read: the problems are computed again, and listeners
         hear a ``Changes(problems=True)`` (the graph itself did not change)."""
-        self._problems = self._ordering_only = None
-        self._derived += 1
+        self._forget_problems()
         self.unread = set()
         for listener in list(self._listeners):
             listener(Changes(problems=True))
@@ -186,8 +223,7 @@ class Document:
         endpoints = None if names is None else frozenset(names)
         if endpoints == self.endpoints:
             return
-        self.endpoints = endpoints
-        self._problems = None
+        self.endpoints = endpoints  # (the problems differ only where a step names one: announced below)
         named = {n.id for n in self.graph.nodes.values() if n.kind in ENDPOINT_KINDS and n.param("endpoint")}
         if named:
             self._announce(Changes(nodes_changed=named))

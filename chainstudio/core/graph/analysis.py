@@ -1,5 +1,6 @@
 """The one home of the graph algorithms: layers, topological order, longest remaining paths and the critical
-path, ancestry, cycles and paths between steps.
+path, ancestry, cycles and paths between steps. Over 400 lines because each has its one home here, with the
+part-at-a-time forms (``..._parts``) that the window's sliced pass runs.
 
 Everything works on a ``Dag``: node ids in a given order with their predecessors and successors (edges
 deduplicated, dangling ones ignored), built from a ``Graph`` (``Dag.of_graph``) or from plain ids and edges
@@ -16,16 +17,43 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import networkx as nx
 
 from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.model import Graph
+
+T = TypeVar("T")
+
+
+class once(Generic[T]):  # noqa: N801 - a decorator, named like one
+    """``functools.cached_property`` without its lock: on Python 3.11 that lock is one per property for
+    every instance, so the window's thread asking a revision's layers waited for a worker computing another
+    revision's (validation on a worker thread). Two threads asking one instance at once both compute it."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> once[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | once[T]:
+        if instance is None:  # asked of the class
+            return self
+        value = self.func(instance)
+        instance.__dict__[self.name] = value  # found there from now on (this is not a data descriptor)
+        return value
 
 
 class CycleError(ChainStudioError, ValueError):
@@ -33,7 +61,6 @@ class CycleError(ChainStudioError, ValueError):
 
 
 PART = 2_000  # edges or nodes handled between two yields of the ``..._parts`` generators (a few ms)
-T = TypeVar("T")
 
 
 def _finished(parts: Generator[None, None, T]) -> T:
@@ -267,7 +294,7 @@ class Analysis:
             analysis.__dict__["_generations"] = None
         return analysis
 
-    @cached_property
+    @once
     def _generations(self) -> list[list[str]] | None:
         try:
             return generations(self.dag)
@@ -285,18 +312,18 @@ class Analysis:
             raise CycleError("the graph has a cycle")
         return self._generations
 
-    @cached_property
+    @once
     def layer_of(self) -> dict[str, int]:
         return {nid: i for i, layer in enumerate(self.layers) for nid in layer}
 
-    @cached_property
+    @once
     def _ancestry(self) -> dict[str, int] | None:
         if self._generations is None:
             return None
         index = {nid: i for i, nid in enumerate(self.dag.ids)}
         return ancestor_bits(self.dag, [n for layer in self._generations for n in layer], index)
 
-    @cached_property
+    @once
     def _index(self) -> dict[str, int]:
         return {nid: i for i, nid in enumerate(self.dag.ids)}
 
@@ -315,7 +342,7 @@ class Analysis:
     def path(self, source: str, target: str) -> list[str] | None:
         return path_between(self.dag, source, target)
 
-    @cached_property
+    @once
     def cycles(self) -> list[Cycle]:
         """Each set of steps that depend on each other in a cycle (self-loops left out: validation names
         those apart), with one cycle through it."""

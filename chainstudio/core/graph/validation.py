@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -39,14 +40,17 @@ def validate(
     *,
     unread: set[str] | None = None,
     ordering_only: Collection[str] | None = None,
+    pause_gc: bool = True,
 ) -> list[Problem]:
     """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has).
     ``endpoints``: the endpoint profiles a run can use (a step naming another one is an error); None when
     any name will do (a run on the simulated provider stands in for every endpoint). ``unread``: parse no
     template (the window's event loop): a template that only Jinja2's parser can read is added to this set
     instead, and its problems are left out until it was read (``templating.references``).
-    ``ordering_only``: the revision's ``ordering_only_edges`` when known (``Document`` has), not found again."""
-    with gc_paused():
+    ``ordering_only``: the revision's ``ordering_only_edges`` when known (``Document`` has), not found again.
+    ``pause_gc``: the cyclic garbage collector is off meanwhile (not on a worker thread: the switch is the
+    whole process's)."""
+    with gc_paused() if pause_gc else contextlib.nullcontext():
         problems = _validate(graph, analysis if analysis is not None else Analysis(graph), unread, ordering_only)
         return problems + endpoint_problems(graph, endpoints)
 

@@ -32,6 +32,7 @@ from chainstudio.ui.canvas.scene_pass import SlicedPass
 FLASH_MS = 700
 OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
 PROBLEMS_DELAY_MS = 150  # badges follow an edit this long after it (validating a big graph takes a while)
+CHECKING_OPACITY = 0.35  # a badge while the graph is checked again (a big graph's, on a worker)
 BIG_SCENE_ITEMS = 4_000  # over this many cards and edges, the scene index is kept shallow:
 BIG_SCENE_BSP_DEPTH = 6  # Qt's own depth for 110,000 filed each long edge into thousands of leaves (minutes)
 # ... and its index covers the graph from the start (Qt re-files every item each time the items' bounds grow)
@@ -135,7 +136,7 @@ class CanvasScene(QGraphicsScene):
         self._overview_dirty |= self.overview.active and bool(changes)
         if self._structure_dirty or self._annotations_dirty or self._bands_dirty or self._overview_dirty:
             self._pending.start(0)
-        if changes or changes.problems:
+        if changes or changes.problems or changes.checked:
             self._problems_timer.start()
 
     @property
@@ -260,18 +261,30 @@ class CanvasScene(QGraphicsScene):
             self._pending.start(0)
 
     def show_problems(self, problems: Sequence[Problem] | None = None) -> None:
-        """Badge the steps with problems (default: the document's, for its current revision). Warnings about
+        """Badge the steps with problems (default: the document's, for its current revision; while a worker
+        checks a big graph, the badges shown are dimmed: they are an earlier revision's). Warnings about
         an edge are left to the edge (drawn dashed); the card's tooltip lists the rest."""
         self._problems_timer.stop()
+        problems = self.document.known_problems if problems is None else problems
+        if problems is None:
+            for item in self.nodes.values():
+                if item.problem is not None:
+                    item.problem_badge.setOpacity(CHECKING_OPACITY)
+            return
         found: dict[str, list[Problem]] = {}
-        for problem in self.document.problems if problems is None else problems:
+        for problem in problems:
             if problem.node_id is not None and (problem.severity == "error" or problem.edge_id is None):
                 found.setdefault(problem.node_id, []).append(problem)
-        for node_id, item in self.nodes.items():
-            mine = found.get(node_id, [])
-            severity = "error" if any(p.severity == "error" for p in mine) else "warning" if mine else None
+        for node_id, item in self.nodes.items():  # (only the cards whose badge changes are touched)
+            mine = found.get(node_id)
+            if mine is None:
+                if item.problem is not None:
+                    item.set_problems(None)
+                continue
+            severity = "error" if any(p.severity == "error" for p in mine) else "warning"
             text = "\n".join(f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}" for p in mine)
             item.set_problems(severity, text)
+            item.problem_badge.setOpacity(1.0)
 
     def set_zooming(self, on: bool) -> None:
         """While zooming, cards are rescaled rather than redrawn at every step; afterwards, redrawn sharp."""

@@ -37,7 +37,7 @@ class AutosaveUi(QObject):
         document.subscribe(self._changed)
 
     def _changed(self, changes: Changes) -> None:
-        self._dirty = self._dirty or not changes.problems  # templates read: the graph is the same
+        self._dirty = self._dirty or not (changes.problems or changes.checked)  # (the graph is the same)
 
     def autosave(self) -> None:
         """Write the unsaved graph now (atomically); remove the autosave once the document is clean."""

@@ -27,6 +27,7 @@ from chainstudio.core.graph.model import GraphInput, Node
 from chainstudio.core.graph.validation import input_name
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.editing.problem_checker import ProblemChecker
 from chainstudio.ui.editing.template_reader import TemplateReader
 
 BASE_NAMES = {"input": "topic", "llm": "step", "join": "combined", "output": "result", "pick_best": "best"}
@@ -42,6 +43,7 @@ class Controller(QObject):
         super().__init__(parent)
         self.document = document
         self.templates = TemplateReader(document, self)  # first to hear an edit: the loop parses no template
+        self.checker = ProblemChecker(document, self)  # a big graph is validated on a worker thread
 
     def execute(self, command: Command, involved: Sequence[str] = ()) -> bool:
         try:

@@ -278,8 +278,10 @@ class CanvasGestures(QObject):
         elif self._deleted:
             if self._deleted & (set(graph.nodes) | set(graph.edges)):  # what was deleted is back
                 notice.hide()
-        elif self._problems and notice.property("level") == "error" and not errors(self.document.problems):
-            notice.hide()
+        elif self._problems and notice.property("level") == "error":
+            known = self.document.known_problems  # None: a big graph being checked (``checked`` follows)
+            if known is not None and not errors(known):
+                notice.hide()
 
     def _next_problem(self) -> None:
         self._problem_index += 1

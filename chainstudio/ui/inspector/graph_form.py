@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from chainstudio.core.editing.inputs import exposing_steps, rename_input_problem
 from chainstudio.core.graph.model import GraphInput, name_problem
-from chainstudio.ui.inspector.node_form import problem_lines
+from chainstudio.ui.inspector.node_form import CHECKING_TEXT, problem_lines
 
 COLUMNS = ("Name", "Default", "Description")
 DESCRIPTION_DELAY_MS = 400  # the description is committed this long after the last keystroke (and on focus-out)
@@ -121,6 +121,10 @@ class GraphForm(QWidget):
             self.inputs.blockSignals(False)
 
     def show_problems(self, problems) -> None:
+        """The graph's own problems (None: not known yet, a big graph is being checked)."""
+        if problems is None:
+            self._say(CHECKING_TEXT)
+            return
         graph_level = [p for p in problems if p.node_id is None and p.edge_id is None]
         self._say(problem_lines(graph_level))
 

@@ -25,6 +25,9 @@ ERROR_COLORS = {"fill": "rgba(211, 47, 47, 0.08)", "border": "#e57373"}
 WARNING_COLORS = {"fill": "rgba(245, 158, 11, 0.10)", "border": "#f59e0b"}
 
 
+CHECKING_TEXT = "Checking the graph for problems…"  # a big graph's problems, while a worker validates it
+
+
 def problem_lines(problems: list[Problem]) -> str:
     return "<br>".join(
         f"<span style='color:{'#d32f2f' if p.severity == 'error' else '#b26a00'}'>"
@@ -185,7 +188,13 @@ class NodeForm(QWidget):
         upstream = [graph.nodes[n].name for n in graph.nodes if n in ancestors]
         return upstream, [i.name for i in graph.inputs]
 
-    def show_problems(self, problems: list[Problem]) -> None:
+    def show_problems(self, problems: list[Problem] | None) -> None:
+        """This step's problems (None: not known yet, a big graph is being checked)."""
+        if problems is None:
+            self.problems.setStyleSheet("color: palette(placeholder-text);")
+            self.problems.setText(CHECKING_TEXT)
+            self.problems.setVisible(True)
+            return
         mine = [p for p in problems if p.node_id == self.node_id]
         colors = ERROR_COLORS if any(p.severity == "error" for p in mine) else WARNING_COLORS
         self.problems.setStyleSheet(PROBLEMS_STYLE.format(**colors))

@@ -65,6 +65,9 @@ class InspectorPanel(QWidget):
         self._validate_timer.start(VALIDATE_DELAY_MS)  # validating a big graph takes a while: not inline
 
     def _on_changes(self, changes: Changes) -> None:
+        if changes.checked:  # only the problems are known now (a big graph's, checked on a worker)
+            self._validate_timer.start(VALIDATE_DELAY_MS)
+            return
         if self.stack.currentWidget() is self.node_form:
             if self.node_form.node_id in self.controller.document.graph.nodes:
                 self.node_form.refresh()
@@ -76,7 +79,7 @@ class InspectorPanel(QWidget):
 
     def update_problems(self) -> None:
         self._validate_timer.stop()
-        problems = self.controller.document.problems
+        problems = self.controller.document.known_problems  # None while a worker checks a big graph
         if self.stack.currentWidget() is self.node_form:
             self.node_form.show_problems(problems)
         else:

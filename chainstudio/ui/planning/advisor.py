@@ -73,7 +73,12 @@ class AdvisorUi(QObject):
             return
         self._stale = False
         if not runnable(self.document):
-            self.panel.show_message("Fix the graph's problems first (see the Inspector).")
+            checking = self.document.known_problems is None  # a big graph's check: advice follows it
+            self.panel.show_message(
+                "Checking the graph for problems…"
+                if checking
+                else "Fix the graph's problems first (see the Inspector)."
+            )
             return
         self.panel.compute(self.document.graph, **self.plan.keywords(self.document.graph))
 
@@ -105,6 +110,6 @@ class AdvisorUi(QObject):
         self.panel.cancel()
 
     def _document_changed(self, changes: Changes) -> None:
-        if changes.structure or changes.nodes_changed or changes.graph_info:
-            self._stale = True  # moves alone change no advice
+        if changes.structure or changes.nodes_changed or changes.graph_info or changes.checked:
+            self._stale = True  # moves alone change no advice (a big graph's waits for its check)
             self._timer.start()

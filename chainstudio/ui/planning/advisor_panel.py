@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollA
 from chainstudio.core.formatting import fmt_cost, fmt_cost_change, fmt_ms, fmt_ms_change, fmt_tokens, fmt_tokens_change
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.advisor import Advice, Report, advise
+from chainstudio.core.run.topology import snapshot
 from chainstudio.ui.common.tasks import LatestTask
 from chainstudio.ui.common.worker import run_in_worker
 
@@ -29,9 +30,9 @@ CARD_STYLE = "QFrame#adviceCard { background: palette(base); border: 1px solid p
 
 async def compute_report(graph: Graph, **options: Any) -> Report:
     """``advise(graph, **options)`` on a worker thread (it simulates the graph several times). The graph is
-    copied first, so later edits cannot race with it; commands address nodes by id and apply to the
-    original graph."""
-    return await run_in_worker(advise, graph.copy(), checkpointed=True, **options)
+    copied first (``topology.snapshot``: a deep copy of 10,000 steps took 3 s of the window's thread), so
+    later edits cannot race with it; commands address nodes by id and apply to the original graph."""
+    return await run_in_worker(advise, snapshot(graph), checkpointed=True, **options)
 
 
 def effect_text(advice: Advice) -> str:

@@ -26,8 +26,9 @@ MUTED = "#5f6b7a"
 
 
 async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
-    """``estimate(graph, **options)`` on a worker thread, on a copy of the graph."""
-    return await run_in_worker(estimate, graph.copy(), checkpointed=True, **options)
+    """``estimate(graph, **options)`` on a worker thread; ``graph`` is the caller's own snapshot (edits of the
+    document's graph must not reach it: ``topology.snapshot``)."""
+    return await run_in_worker(estimate, graph, checkpointed=True, **options)
 
 
 def estimate_text(result: Estimate) -> str:

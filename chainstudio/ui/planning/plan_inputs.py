@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 
 def runnable(document: Document) -> bool:
-    """Whether the document's graph has no errors (an estimate or advice of a broken graph means nothing)."""
-    return not errors(document.problems)
+    """Whether the document's graph is known to have no errors (an estimate or advice of a broken graph means
+    nothing; a big graph's problems are not known until its check is done: ``Changes(checked=True)``)."""
+    problems = document.known_problems
+    return problems is not None and not errors(problems)
 
 
 class PlanInputs:

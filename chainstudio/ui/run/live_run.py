@@ -75,6 +75,7 @@ class RunUi(QObject):
         self.commit_typing = commit_typing
         self.controller = RunController(services, self)
         self.state: RunState | None = None  # the run drawn on the canvas, if any
+        self._after_check: tuple[RunOptions | None, tuple[str, str] | None] | None = None  # Run, once checked
         self.cache_on: Callable[[], bool] = lambda: False  # whether runs use the step cache (ReuseUi decides)
         self.gantt = GanttWidget()
         self.gantt.setMinimumHeight(150)  # header, legend, axis and two rows: the bottom docks can shrink
@@ -143,7 +144,13 @@ class RunUi(QObject):
             return
         self.commit_typing()
         graph = self.document.graph
-        problems = errors(self.document.problems)
+        known = self.document.known_problems
+        if known is None:  # a big graph's check is running on a worker: the run starts once it says OK
+            self._after_check = (options, part)
+            self.status("Checking the graph for problems before the run…", 0)
+            return
+        self._after_check = None
+        problems = errors(known)
         if problems and self.show_problems is not None:
             self.show_problems(problems)
             return
@@ -264,9 +271,12 @@ class RunUi(QObject):
         if self._running:
             tip = "A run is going on: Shift+F5 or Esc stops it"
         else:
-            problems = errors(self.document.problems)
+            known = self.document.known_problems
+            problems = errors(known or [])
             missing = [gi.name for gi in self.document.graph.inputs if gi.default is None]
-            if problems:
+            if known is None:
+                tip = "Checking the graph for problems… (F5 runs it once the check is done)"
+            elif problems:
                 tip = f"Cannot run yet: {problems[0].location}: {problems[0].message}"
             elif not self.document.graph.nodes:
                 tip = "Add steps from the Palette first (drag a kind onto the canvas)"
@@ -360,6 +370,11 @@ class RunUi(QObject):
         """Another graph, or an edit after a run: the run drawn on the canvas no longer applies (the Gantt
         keeps it); the estimate's per-step prediction takes its place."""
         self._tip_timer.start()  # after this loop turn: the graph is validated once per revision anyway
+        if changes.reset:
+            self._after_check = None  # another graph: a Run asked for the one before does not carry over
+        elif changes.checked and self._after_check is not None:
+            self.status("The graph is checked", 3000)  # (a refusal or the run says what follows)
+            self.request_run(*self._after_check)
         if self.controller.running or self.state is None:
             return
         if changes.reset or changes.structure or changes.nodes_changed:
