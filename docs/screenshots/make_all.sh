@@ -17,6 +17,6 @@ run docs/screenshots/make_endpoint_screenshots.py  # endpoints-*.png (profiles i
 run docs/screenshots/make_dataset_screenshots.py    # datasets-*.png (the Datasets panel, 1400x900)
 run docs/screenshots/make_batch_api_screenshots.py  # datasets-batch-api*.png (the Batch API option, on the fake server)
 run docs/screenshots/make_flow_screenshots.py      # flow-*.png (a route's branches not taken, a map opened in the Gantt)
-run docs/screenshots/make_large_template_screenshots.py  # inspector-large-template*.png (a 640,000-character prompt, read-only, then Edit anyway)
+run docs/screenshots/make_large_template_screenshots.py  # inspector-large-template*.png (a 640,000-character prompt, editable; keys typed at a cut), inspector-huge-template.png (over 1,000,000: read-only, Edit anyway)
 run docs/screenshots/make_big_graph_screenshots.py  # canvas-big-graph-*.png (10,000 steps: opening in slices, the overview, a card and an edge clicked)
 run docs/screenshots/make_problem_check_screenshots.py  # problems-*.png (the status bar's count; a big graph checked on a worker: checking…, then the count)

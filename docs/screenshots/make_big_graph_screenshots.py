@@ -7,7 +7,8 @@ canvas-big-graph-*.png), at its default size (1400x900) under Xvfb:
 Ctrl+O, the file's path typed into the dialog, Return): while the file is read on a worker thread (the status
 bar says "Opening dense.chain.json…"), while its cards and edges are made a slice at a time (the progress
 over the canvas, the window responding), then drawn whole far out, then zoomed in to 100 % with a card and an
-edge selected by clicks.
+edge selected by clicks, then at 120 % (3,700 edges in view, copied from an image drawn in the background)
+with a card dragged down by the mouse (its edges follow at once).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "benchmar
 
 from limits_bench import dense
 from make_run_screenshots import grab, new_window, run_app
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from chainstudio.core.graph.model import Graph
@@ -92,6 +93,19 @@ async def main(app) -> None:
     await asyncio.sleep(0.5)
     print("selected edges:", scene.selected_edge_ids(), "clicked:", edge.edge_id)
     grab(window, "big-graph-edge", "canvas", SIZE)
+    view.zoom_by(1.2 / view.zoom())
+    view.centerOn(card.sceneBoundingRect().center())
+    while scene.zooming or scene.edge_layer._image.drawing:
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
+    start = view.mapFromScene(card.sceneBoundingRect().center())
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for step in range(1, 7):
+        QTest.mouseMove(viewport, start + QPoint(0, 20 * step))
+        await asyncio.sleep(0.05)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start + QPoint(0, 120))
+    await asyncio.sleep(0.3)
+    grab(window, "big-graph-dragged", "canvas", SIZE)  # at once: the card's edges drawn live over the image
     window.document.replace(Graph())  # leave without the unsaved-changes prompt
     window.close()
 

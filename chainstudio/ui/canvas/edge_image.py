@@ -12,22 +12,39 @@ a worker thread (a QImage and a QPainter on it, never a QPixmap): until the new 
 shows the last one, stretched to the new zoom; when it is ready the views repaint. A result for a zoom that
 has changed again meanwhile is thrown away; at most one image is drawn at a time (the latest request waits
 for it). Smaller graphs are drawn at once, as before.
+
+The same image serves a detailed frame with many edges in view (``edge_layer``): there the edges come from an
+``EdgeSource`` that picks, on the window's thread, the edges of the region to draw, and the worker strokes them
+as the items would. Its first image at a zoom covers only the view (the quickest to draw); the margin comes
+with the next one, when a pan leaves it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from typing import Protocol
 
-from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter, QPainterPath, QPen, QTransform
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 MAX_PIXELS = 8_000_000  # 32 MB of image at most
 MARGIN = 0.5  # of the view's size, on each side, when the image cannot cover every edge
 BACKGROUND_ELEMENTS = 20_000  # edges with more path elements than this are drawn on a worker thread
 
 Key = tuple[float, float, float, int]  # x scale, y scale, device pixel ratio, edges' version
+Job = Callable[[QPainter], object]  # draws the image's edges (scene coordinates) on a worker thread
+
+
+class EdgeSource(Protocol):
+    def job(self, rect: QRectF, lod: float) -> Job:
+        """On the window's thread: what draws the edges within ``rect`` (scene coordinates) at zoom ``lod``."""
+        ...
+
+
+Edges = list[tuple[QPen, QPainterPath]] | EdgeSource  # the overview's plain edges, or a detailed frame's source
 
 
 class _Courier(QObject):
@@ -37,16 +54,22 @@ class _Courier(QObject):
 
 
 class EdgeImage:
-    def __init__(self, on_ready: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, on_ready: Callable[[], object] | None = None, first_margin: float = MARGIN, margin: float = MARGIN
+    ) -> None:
         self._image: QImage | None = None
+        self.job: object = None  # what drew the image shown (an ``EdgeSource``'s job, or the overview's edges)
+        self._first_margin = first_margin  # around the view, for the first image at a zoom too big to cover
+        self._margin = margin  # ... and for the next ones
         self._key: Key | None = None
         self._covers = QRect()  # in scaled scene coordinates (scene × scale), pixel-aligned
         self.version = 0  # bumped when the edges change
         self._on_ready = on_ready  # an image drawn in the background is ready: repaint
         self._courier: _Courier | None = None
         self._drawing: tuple[Key, QRect] | None = None  # the image a worker thread is drawing
-        self._next: tuple[list[tuple[QPen, QPainterPath]], Key, QRect] | None = None  # ... and the one after it
+        self._next: tuple[Edges, Key, QRect] | None = None  # ... and the one after it
         self._latest: Key | None = None  # the zoom of the last frame painted
+        self.drawn_cpu_s = 0.0  # the worker thread's CPU time for the last image it drew
 
     @property
     def drawing(self) -> bool:
@@ -59,19 +82,23 @@ class EdgeImage:
     def paint(
         self,
         painter: QPainter,
-        base: list[tuple[QPen, QPainterPath]],
+        base: Edges,
         bounds: QRectF,
         exposed: QRectF,
         rescale: bool = False,
-    ) -> None:
+    ) -> bool:
         """Draw ``base`` (the edges, within ``bounds``) where ``exposed`` (scene coordinates) is repainted;
-        ``rescale``: a zoom is under way, stretch the last image rather than stroke the edges again."""
+        ``rescale``: a zoom is under way, stretch the last image rather than stroke the edges again. False:
+        nothing drawn yet (the first image is being drawn)."""
         t = painter.worldTransform()
         device = painter.device()
         on_screen = isinstance(device, QWidget)  # an export (an image, an SVG) gets the edges as paths
         if t.type().value > QTransform.TransformationType.TxScale.value or not on_screen or bounds.isEmpty():
-            _stroke(painter, base)
-            return
+            if isinstance(base, list):
+                _stroke(painter, base)
+            else:
+                base.job(exposed, QStyleOptionGraphicsItem.levelOfDetailFromTransform(t))(painter)
+            return True
         sx, sy, dx, dy = t.m11(), t.m22(), t.dx(), t.dy()
         dpr = device.devicePixelRatioF()
         scale = QTransform.fromScale(sx, sy)
@@ -79,28 +106,56 @@ class EdgeImage:
         view = scale.mapRect(exposed)
         needed = view.toAlignedRect().intersected(extent)
         if needed.isEmpty():
-            return
+            return True
         key = (sx, sy, dpr, self.version)
         self._latest = key
-        background = sum(path.elementCount() for _, path in base) > BACKGROUND_ELEMENTS
+        background = not isinstance(base, list) or sum(path.elementCount() for _, path in base) > BACKGROUND_ELEMENTS
         if rescale and self._stretchable(key, background):
             self._stretch(painter, sx, sy, dx, dy)
-            return
+            return True
+        if rescale and not isinstance(base, list):
+            return False  # no image to stretch during a zoom gesture: one is drawn once it settles
         if self._image is None or key != self._key or not self._covers.contains(needed):
             covers = extent
             if extent.width() * extent.height() * dpr * dpr > MAX_PIXELS:
-                w, h = view.width() * MARGIN, view.height() * MARGIN
+                same_zoom = self._key is not None and self._key[:3] == key[:3]
+                margin = self._margin if same_zoom else self._first_margin
+                w, h = view.width() * margin, view.height() * margin
                 covers = view.adjusted(-w, -h, w, h).toAlignedRect().intersected(extent)
             if background:  # the last image, stretched, until the new one is ready
                 self._request(base, key, covers)
                 if self._stretchable(key, True):
                     self._stretch(painter, sx, sy, dx, dy)
-                return
-            self._image, self._key, self._covers = _draw(base, sx, sy, dpr, covers), key, covers
+                    return True
+                return False
+            assert isinstance(base, list)
+            self._image, self._key, self._covers, self.job = _draw(base, sx, sy, dpr, covers), key, covers, base
         painter.save()
         painter.setWorldTransform(QTransform())
         painter.drawImage(QPointF(self._covers.left() + dx, self._covers.top() + dy), self._image)
         painter.restore()
+        return True
+
+    def image_painter(self) -> QPainter | None:
+        """A painter on the image shown, in scene coordinates (to erase an edge that changed), or None."""
+        if self._image is None or self._key is None:
+            return None
+        painter = QPainter(self._image)
+        painter.setWorldTransform(
+            QTransform(self._key[0], 0, 0, self._key[1], -self._covers.left(), -self._covers.top())
+        )
+        return painter
+
+    def stretch_onto(self, painter: QPainter) -> bool:
+        """Draw the last image, stretched to ``painter``'s zoom (a stand-in for another image); False: none."""
+        t = painter.worldTransform()
+        device = painter.device()
+        if self._image is None or self._key is None or t.type().value > QTransform.TransformationType.TxScale.value:
+            return False
+        if not isinstance(device, QWidget) or device.devicePixelRatioF() != self._key[2]:
+            return False
+        self._stretch(painter, t.m11(), t.m22(), t.dx(), t.dy())
+        return True
 
     def _stretchable(self, key: Key, background: bool) -> bool:
         """Whether the last image may stand in for ``key``'s: drawn for the same screen, and for the same
@@ -119,7 +174,7 @@ class EdgeImage:
         painter.drawImage(target, self._image)
         painter.restore()
 
-    def _request(self, base: list[tuple[QPen, QPainterPath]], key: Key, covers: QRect) -> None:
+    def _request(self, base: Edges, key: Key, covers: QRect) -> None:
         """Draw ``key``'s image over ``covers`` on a worker thread, after the one being drawn, if any."""
         if self._drawing is not None:
             self._next = (base, key, covers) if self._drawing != (key, covers) else None
@@ -128,20 +183,29 @@ class EdgeImage:
             self._courier = _Courier()
             self._courier.done.connect(self._arrived)
         self._drawing, self._next = (key, covers), None
-        work = [(QPen(pen), QPainterPath(path)) for pen, path in base]  # shared copies, only read by the thread
         courier = self._courier
 
-        def draw() -> None:
-            courier.done.emit((key, covers, _draw(work, key[0], key[1], key[2], covers)))
+        def start(work: list[tuple[QPen, QPainterPath]] | Job) -> None:
+            def draw() -> None:
+                began = time.thread_time()
+                image = _draw(work, key[0], key[1], key[2], covers)
+                self.drawn_cpu_s = time.thread_time() - began  # (for benchmarks/overview_bench.py)
+                courier.done.emit((key, covers, image, work))
 
-        threading.Thread(target=draw, name="chainstudio-edge-image", daemon=True).start()
+            threading.Thread(target=draw, name="chainstudio-edge-image", daemon=True).start()
 
-    def _arrived(self, result: tuple[Key, QRect, QImage]) -> None:
-        key, covers, image = result
+        if isinstance(base, list):  # shared copies, only read by the thread
+            start([(QPen(pen), QPainterPath(path)) for pen, path in base])
+        else:  # the edges picked on the next turn of the event loop, not in the frame that asked
+            rect = QTransform.fromScale(1 / key[0], 1 / key[1]).mapRect(QRectF(covers))
+            QTimer.singleShot(0, lambda: start(base.job(rect, key[0])))
+
+    def _arrived(self, result: tuple[Key, QRect, QImage, object]) -> None:
+        key, covers, image, work = result
         self._drawing = None
         latest = self._latest
         if latest is not None and latest[:3] == key[:3]:  # not for a zoom that has changed again since
-            self._image, self._key, self._covers = image, key, covers
+            self._image, self._key, self._covers, self.job = image, key, covers, work
         waiting, self._next = self._next, None
         if waiting is not None and waiting[1:] != (key, covers) and latest is not None and waiting[1][:3] == latest[:3]:
             self._request(*waiting)
@@ -157,12 +221,15 @@ def _stroke(painter: QPainter, base: list[tuple[QPen, QPainterPath]]) -> None:
         painter.drawPath(path)
 
 
-def _draw(base: list[tuple[QPen, QPainterPath]], sx: float, sy: float, dpr: float, covers: QRect) -> QImage:
+def _draw(base: list[tuple[QPen, QPainterPath]] | Job, sx: float, sy: float, dpr: float, covers: QRect) -> QImage:
     image = QImage(round(covers.width() * dpr), round(covers.height() * dpr), QImage.Format.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(dpr)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     painter.setWorldTransform(QTransform(sx, 0, 0, sy, -covers.left(), -covers.top()))
-    _stroke(painter, base)
+    if isinstance(base, list):
+        _stroke(painter, base)
+    else:
+        base(painter)
     painter.end()
     return image

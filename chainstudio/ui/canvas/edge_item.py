@@ -3,8 +3,10 @@ the live curve drawn while dragging a new connection, and the translucent layer 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -19,8 +21,12 @@ from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_hit import may_touch
 
+if TYPE_CHECKING:
+    from chainstudio.ui.canvas.edge_layer import EdgeLayer
+
 THIN_PX = 1.25  # an edge narrower than this on screen is drawn with a one-pixel (cosmetic) pen
 SHAPE_MODES = (Qt.ItemSelectionMode.IntersectsItemShape, Qt.ItemSelectionMode.ContainsItemShape)
+Look = tuple[QColor, float, bool]  # an edge's colour, width (scene units) and whether it is dashed
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -36,6 +42,7 @@ class EdgeItem(QGraphicsPathItem):
         self.ordering_only = False
         self.flashing = False
         self.drop_target = False  # a step dragged from the palette would be inserted here
+        self.layer: EdgeLayer | None = None  # told of every change (set by the layer)
         self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
         self._arrow = QPainterPath()
         self._shape: QPainterPath | None = QPainterPath()
@@ -55,6 +62,7 @@ class EdgeItem(QGraphicsPathItem):
         box = QPainterPath(bounds.topLeft())
         box.lineTo(bounds.bottomRight())
         self.setPath(box)  # Qt's boundingRect is this box's
+        self._tell_layer()
 
     def path(self) -> QPainterPath:
         return self._curve
@@ -64,23 +72,30 @@ class EdgeItem(QGraphicsPathItem):
             self.ordering_only = on
             self.setToolTip("ordering only: the target never uses this output" if on else "")
             self.update()
+            self._tell_layer()
 
     def set_flow(self, flow: str | None) -> None:
         if flow != self.flow:
             self.flow = flow
             self.update()
             self._tell_overview(urgent=False)
+            self._tell_layer()
 
     def set_drop_target(self, on: bool) -> None:
         if on != self.drop_target:
             self.drop_target = on
             self.update()
             self._tell_overview()
+            self._tell_layer()
 
     def _tell_overview(self, urgent: bool = True) -> None:
         mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
         if mark is not None:
             mark(edge_id=self.edge_id, urgent=urgent)
+
+    def _tell_layer(self) -> None:
+        if self.layer is not None:  # a CanvasScene's edge layer draws many edges as an image
+            self.layer.touch(self)
 
     def shape(self) -> QPainterPath:
         if self._shape is None:
@@ -102,32 +117,46 @@ class EdgeItem(QGraphicsPathItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        stroke_edge(painter, self.path(), self._arrow, self.look(selected), lod)
+
+    def look(self, selected: bool) -> Look:
+        """The edge's colour, width and dash as it is drawn now (``selected``: drawn as selected)."""
         color = theme.REFUSED if self.flashing else (theme.SELECTION if selected else theme.EDGE)
         width = 3.0 if selected else 1.8
         if self.drop_target:
             color, width = theme.DROP_TARGET, 4.0
         if not (selected or self.flashing) and self.flow is not None:
             color, width = (theme.CRITICAL, 3.5) if self.flow == "critical" else (theme.EDGE_LIT, 2.6)
-        pen = QPen(color, width)
-        if self.ordering_only:
-            pen.setStyle(Qt.PenStyle.DashLine)
+        return color, width, self.ordering_only
+
+    def arrow(self) -> QPainterPath:
+        return self._arrow
+
+
+def stroke_edge(painter: QPainter, curve: QPainterPath, arrow: QPainterPath, look: Look, lod: float) -> None:
+    """An edge's curve and arrow head in ``look`` at zoom ``lod`` (the one home of how an edge is drawn: the
+    items, and the image of many edges drawn on a worker thread, ``edge_layer``)."""
+    color, width, dashed = look
+    pen = QPen(color, width)
+    if dashed:
+        pen.setStyle(Qt.PenStyle.DashLine)
+    painter.setPen(pen)
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    if lod < 0.5:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # thin and many: speed first
+        pen.setWidthF(0)
         painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.5:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # thin and many: speed first
-            pen.setWidthF(0)
-            painter.setPen(pen)
-            painter.drawPath(self.path())
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            return
-        if lod * width < THIN_PX:  # about a pixel wide on screen: a cosmetic pen, 15-35x faster to dash
-            pen.setWidthF(0)
-            painter.setPen(pen)
-        painter.drawPath(self.path())
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color)
-        painter.drawPath(self._arrow)
+        painter.drawPath(curve)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        return
+    if lod * width < THIN_PX:  # about a pixel wide on screen: a cosmetic pen, 15-35x faster to dash
+        pen.setWidthF(0)
+        painter.setPen(pen)
+    painter.drawPath(curve)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(color)
+    painter.drawPath(arrow)
 
 
 class DragCurveItem(QGraphicsPathItem):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphic
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_image import EdgeImage
+from chainstudio.ui.canvas.edge_item import EdgeItem
 from chainstudio.ui.canvas.node_item import NodeItem, paint_problem_badge
 from chainstudio.ui.canvas.run_overlay import ICONS
 
@@ -159,8 +160,11 @@ class OverviewItem(QGraphicsItem):
         if on == self.active:
             return
         self.active = on
-        items: list[QGraphicsItem] = [*self._scene.nodes.values(), *self._scene.edges.values()]
+        layer = self._scene.edge_layer.enabled  # the edges are never drawn by Qt then
+        items: list[QGraphicsItem] = [*self._scene.nodes.values(), *([] if layer else self._scene.edges.values())]
         in_view = self._in_view() if len(items) > SLICED_ABOVE and not on else ()  # far out, the view paints itself
+        if layer:
+            in_view = [item for item in in_view if not isinstance(item, EdgeItem)]
         self._switch.switch(items, not on, in_view)
         self.setVisible(on)
         self._styles = {}  # looks changed while it was not showing are not known
@@ -329,6 +333,10 @@ class OverviewItem(QGraphicsItem):
 
     def boundingRect(self) -> QRectF:
         return self._bounds
+
+    def stand_in(self, painter: QPainter) -> bool:
+        """Draw the edges' last image, stretched, for a detailed frame whose own image is not ready."""
+        return self._edge_image.stretch_onto(painter)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())

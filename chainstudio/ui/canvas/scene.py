@@ -23,6 +23,7 @@ from chainstudio.core.graph.validation import Problem
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
+from chainstudio.ui.canvas.edge_layer import EdgeLayer
 from chainstudio.ui.canvas.interactions import ConnectDrag
 from chainstudio.ui.canvas.node_item import NodeItem, PortItem
 from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted, repaint_views
@@ -70,6 +71,8 @@ class CanvasScene(QGraphicsScene):
         self.zoom = 1.0  # the view's, for hit distances measured in screen pixels
         self.overview = OverviewItem(self)
         self.addItem(self.overview)
+        self.edge_layer = EdgeLayer(self)  # many edges: drawn by one item, as an image when many are in view
+        self.addItem(self.edge_layer)
         self._drag: ConnectDrag | None = None
         self._build = SlicedBuild(self, self._make_queued, self.buildProgress.emit, self._build_finished, self._index)
         self._pass = SlicedPass(self, self._pass_parts)  # bands, edge styles, the overview: sliced when big
@@ -93,6 +96,7 @@ class CanvasScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.selectionChanged.connect(self._announce_selection)
         self.selectionChanged.connect(self.mark_overview)
+        self.selectionChanged.connect(self._selection_to_layer)
         self._unsubscribe = document.subscribe(self.apply_changes)
         self.apply_changes(Changes(reset=True))
 
@@ -106,6 +110,7 @@ class CanvasScene(QGraphicsScene):
         self._pass.cancel()  # a pass underway started on the graph as it was: the next one does its work
         if changes.reset:
             self._clear_items()
+            self.edge_layer.reset(len(graph.edges), graph.nodes.values())
             big = len(graph.nodes) + len(graph.edges) > BIG_SCENE_ITEMS
             self.setBspTreeDepth(BIG_SCENE_BSP_DEPTH if big else 0)
             self.setSceneRect(geo.graph_rect(graph.nodes.values()) if big else QRectF())
@@ -170,8 +175,10 @@ class CanvasScene(QGraphicsScene):
         self._pass.cancel()
         self._drag = None
         self.removeItem(self.overview)
+        self.removeItem(self.edge_layer)
         self.clear()
         self.addItem(self.overview)
+        self.addItem(self.edge_layer)
         self.nodes.clear()
         self.edges.clear()
         self.bands.clear()
@@ -195,6 +202,7 @@ class CanvasScene(QGraphicsScene):
         item = EdgeItem(edge.id, edge.source, edge.target)
         self.overview.adopt(item)
         self.edges[edge_id] = item
+        self.edge_layer.adopt(item)
         self._by_node.setdefault(edge.source, set()).add(edge_id)
         self._by_node.setdefault(edge.target, set()).add(edge_id)
         self._route(item)
@@ -205,6 +213,7 @@ class CanvasScene(QGraphicsScene):
         if item is not None:
             self._by_node.get(item.source_id, set()).discard(edge_id)
             self._by_node.get(item.target_id, set()).discard(edge_id)
+            self.edge_layer.touch(item)
             self.removeItem(item)
 
     def _remove_node(self, node_id: str) -> None:
@@ -216,6 +225,10 @@ class CanvasScene(QGraphicsScene):
 
     def _route(self, item: EdgeItem) -> None:
         item.set_ends(self.nodes[item.source_id].port_scene_pos("out"), self.nodes[item.target_id].port_scene_pos("in"))
+
+    def edges_of(self, node_id: str) -> set[str]:
+        """The ids of the edges touching a card."""
+        return self._by_node.get(node_id, set())
 
     def dragging_connection(self) -> bool:
         return self._drag is not None
@@ -370,6 +383,7 @@ class CanvasScene(QGraphicsScene):
                 if i % EDGES_PER_PART == 0:
                     yield
         if bands:
+            self.edge_layer.recount(len(self.edges), document.graph.nodes.values())
             yield from self._bands_parts()
         if overview and self.overview.active:
             yield from self.overview.rebuild_parts()
@@ -417,6 +431,9 @@ class CanvasScene(QGraphicsScene):
             self.blockSignals(False)
         self.selectionChanged.emit()  # once, not once per item
 
+    def _selection_to_layer(self) -> None:
+        self.edge_layer.selection_changed()  # (a slot of the scene: not called once the scene is gone)
+
     def _announce_selection(self) -> None:
         ids = self.selected_node_ids()
         if ids != self._last_selection:
@@ -436,6 +453,8 @@ class CanvasScene(QGraphicsScene):
             if item_id in items:
                 items[item_id].flashing = on
                 items[item_id].update()
+                if items is self.edges:
+                    self.edge_layer.touch(self.edges[item_id])
 
     def _end_flash(self) -> None:
         self._set_flashing(False)

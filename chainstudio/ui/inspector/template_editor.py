@@ -1,8 +1,9 @@
 """A multi-line editor for Jinja2 prompt templates: highlights ``{{ ... }}`` references (upstream steps
 green, graph inputs blue, anything else red and underlined) and completes upstream step names and
-``inputs.<name>`` inside a tag (as you type, or with Ctrl+Space). A template too large to lay out on the
-window's thread is shown read-only, its first characters under a notice with *Edit anyway*
-(``large_template.py``); ``template()`` is always the whole text."""
+``inputs.<name>`` inside a tag (as you type, or with Ctrl+Space). A very long line is held as display blocks
+of a few thousand characters, so that Qt never lays out a huge paragraph (``display_blocks.py``); a template
+too large to show at once is shown read-only, its first characters under a notice with *Edit anyway*
+(``large_template.py``); ``template()`` is always the whole text, exactly as the user wrote it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QStringListModel, Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QSyntaxHighlighter, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QCompleter, QPlainTextEdit
+from PySide6.QtWidgets import QCompleter, QMenu, QPlainTextEdit
 
+from chainstudio.ui.inspector import display_blocks
 from chainstudio.ui.inspector.large_template import PREVIEW, LargeNotice, too_large
 
 HIGHLIGHT_CHARS = 20_000  # of a template; the rest of a longer one stays plain
@@ -121,19 +123,24 @@ class TemplateEditor(QPlainTextEdit):
         self._held: str | None = None  # the whole template while only its start is shown (read-only)
         self.edit_large = False  # Edit anyway was pressed: a large template is shown whole, to edit
         self.notice: LargeNotice | None = None  # made when a large template is first shown
+        self._cut = False  # a long line is held as display blocks (display_blocks.py)
 
     # --- the value ------------------------------------------------------------------------------
     def template(self) -> str:
         """The whole template (also while only its start is shown)."""
-        return self._held if self._held is not None else self.toPlainText()
+        if self._held is not None:
+            return self._held
+        return display_blocks.text_of(self.document()) if self._cut else self.toPlainText()
 
     def showing_preview(self) -> bool:
         return self._held is not None
 
     def set_template(self, text: str) -> None:
         """Show ``text``: whole and editable, or, if it is too large (and Edit anyway was not pressed), its
-        start, read-only, under the notice. A large template shown whole is not highlighted (Qt re-reads a
-        highlighted line whole at every keystroke: ~15 ms more per key on a 640,000-character line)."""
+        start, read-only, under the notice. A long line is held as display blocks of a few thousand characters
+        (``display_blocks.py``), so Qt lays out and highlights only small blocks at a keystroke; a too large
+        template shown whole (Edit anyway) is not highlighted (Qt would re-highlight all its blocks whenever the
+        names it may refer to change)."""
         large = too_large(text)
         preview = large and not self.edit_large
         self._held = text if preview else None
@@ -152,7 +159,7 @@ class TemplateEditor(QPlainTextEdit):
             if preview:
                 self.notice.show_for(text)
             self._place_notice()
-        self.setPlainText(text[:PREVIEW] if preview else text)
+        self._cut = display_blocks.fill(self, text[:PREVIEW] if preview else text)
 
     def edit_anyway(self) -> None:
         """Put the whole of a large template into the editor, to edit it."""
@@ -174,6 +181,53 @@ class TemplateEditor(QPlainTextEdit):
         height = height if self.showing_preview() else 0  # (not isVisible(): the page may be hidden)
         self.setViewportMargins(0, height, 0, 0)
         self.notice.setGeometry(rect.x(), rect.y(), width, height)
+
+    # --- a long line held as display blocks: what is copied, pasted, undone ----------------------------
+    def createMimeDataFromSelection(self):  # noqa: N802
+        if self._cut:
+            return display_blocks.mime_data(self.textCursor())
+        return super().createMimeDataFromSelection()
+
+    def insertFromMimeData(self, source) -> None:  # noqa: N802
+        if source.hasText() and (self._cut or display_blocks.has_long_line(source.text())):
+            self._cut = display_blocks.insert_text(self, source.text()) or self._cut
+            self.ensureCursorVisible()
+            return
+        super().insertFromMimeData(source)
+
+    def undo(self) -> None:
+        if self._cut:
+            display_blocks.step(self, back=True)
+        else:
+            super().undo()
+
+    def redo(self) -> None:
+        if self._cut:
+            display_blocks.step(self, back=False)
+        else:
+            super().redo()
+
+    def context_menu(self, pos) -> QMenu:
+        """Qt's menu for the text, its Undo/Redo stepping over the cuts as the keys do."""
+        menu = self.createStandardContextMenu(pos)
+        for action in menu.actions():
+            if action.objectName() in ("edit-undo", "edit-redo"):
+                action.triggered.disconnect()
+                action.triggered.connect(self.undo if action.objectName() == "edit-undo" else self.redo)
+        return menu
+
+    def contextMenuEvent(self, event) -> None:
+        if not self._cut:
+            super().contextMenuEvent(event)
+            return
+        menu = self.context_menu(event.pos())
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self._cut:
+            display_blocks.paint_marks(self)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -259,7 +313,11 @@ class TemplateEditor(QPlainTextEdit):
         if event.key() == Qt.Key.Key_Space and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.show_completions(force=True)
             return
-        super().keyPressEvent(event)
+        if self._cut:
+            display_blocks.press(self, event, lambda key: QPlainTextEdit.keyPressEvent(self, key))
+        else:
+            super().keyPressEvent(event)
+            self._cut = display_blocks.cut_long_block(self)  # a line typed longer than display_blocks.LIMIT
         if event.text() and (event.text().isalnum() or event.text() in "_."):
             self.show_completions()
         elif popup.isVisible():
