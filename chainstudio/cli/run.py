@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +33,7 @@ from chainstudio.cli.report import (
     write_json,
 )
 from chainstudio.cli.reuse import add_reuse_arguments, scope_line, scope_of, step_cache
+from chainstudio.core.run.collector import quiet_collector
 
 if TYPE_CHECKING:
     from chainstudio.core.launch import RunOptions
@@ -331,23 +330,6 @@ def run(args: argparse.Namespace) -> int:
     if stopped_by is not None:
         return STOP_SIGNALS[stopped_by][1]
     return 0 if state.status == "succeeded" else 1
-
-
-@contextlib.contextmanager
-def quiet_collector() -> Iterator[None]:
-    """While the run's loop turns, the garbage collector makes no full pass: one walks every object of the
-    process (the graph, its plan, the events: for 10,000 steps, millions) and held the loop 0.2-0.8 s at a
-    time. Its young passes go on (the cycles a step leaves are freed there); the objects the run starts with
-    are set aside (``gc.freeze``), and what is left is collected once the loop is done."""
-    thresholds = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(thresholds[0], thresholds[1], 2**31 - 1)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def prime_from_history(context: RunContext, graph: Any) -> None:

@@ -8,14 +8,18 @@ with "no response in time" although the server answered at once (issue 17's scal
 ``LoopLag`` is a heartbeat on the loop: a callback due every ``PERIOD`` seconds notes how late it ran; a
 lateness over ``progress.LOOP_LAG`` is a stall, kept for ``KEEP`` seconds. ``stalled_since(t)`` is the loop
 time lost to stalls since ``t`` (counted from the heartbeat before the stall, so never less than the stall).
-One heartbeat per loop (``for_loop``); it costs one timer callback per ``PERIOD``.
+One heartbeat per loop (``for_loop``). It beats only while something watches (``watching()``: a request
+connecting), so an idle process (the window at rest) is not woken ``1 / PERIOD`` times a second for nothing;
+a stall is only ever asked about for a time after its watcher began.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections import deque
+from collections.abc import Iterator
 
 PERIOD = 0.1  # seconds between heartbeats
 KEEP = 600.0  # seconds a stall is remembered
@@ -28,8 +32,31 @@ class LoopLag:
     def __init__(self, loop: asyncio.AbstractEventLoop):
         self._loop = loop
         self._stalls: deque[tuple[float, float]] = deque()  # (start, end) in loop time
-        self._due = loop.time() + PERIOD
-        self._handle = loop.call_at(self._due, self._beat)
+        self._watchers = 0
+        self._due = 0.0
+        self._handle: asyncio.TimerHandle | None = None  # the next heartbeat, while something watches
+
+    @property
+    def beating(self) -> bool:
+        """Whether a heartbeat is scheduled (only while something watches)."""
+        return self._handle is not None
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[LoopLag]:
+        """The heartbeat goes on while the block runs (and any other watcher's); stalls from its start on are
+        counted. The last watcher out cancels it, counting a stall still going on."""
+        self._watchers += 1
+        if self._handle is None:
+            self._due = self._loop.time() + PERIOD
+            self._handle = self._loop.call_at(self._due, self._beat)
+        try:
+            yield self
+        finally:
+            self._watchers -= 1
+            if self._watchers == 0 and self._handle is not None:
+                self._beat_if_late()
+                self._handle.cancel()
+                self._handle = None
 
     def _beat(self) -> None:
         now = self._loop.time()
@@ -47,13 +74,13 @@ class LoopLag:
 
     def _beat_if_late(self) -> None:
         """A stall still going on (the heartbeat not yet run after it) counts too."""
-        if self._loop.time() - self._due > LOOP_LAG:
+        if self._handle is not None and self._loop.time() - self._due > LOOP_LAG:
             self._handle.cancel()
             self._beat()
 
 
 def for_loop(loop: asyncio.AbstractEventLoop | None = None) -> LoopLag:
-    """The heartbeat of ``loop`` (the running loop by default), started on first use."""
+    """The heartbeat of ``loop`` (the running loop by default); it beats while something watches."""
     loop = loop or asyncio.get_running_loop()
     lag = _beats.get(loop)
     if lag is None:

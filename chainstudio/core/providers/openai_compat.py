@@ -162,28 +162,28 @@ class OpenAICompatProvider:
 
         self._sent += 1
         number = self._sent
-        lag = loop_lag.for_loop()
         try:
-            while True:
-                began = asyncio.get_running_loop().time()
-                try:
-                    stream = await self._client.chat.completions.create(
-                        model=request.model,
-                        messages=cast("list[ChatCompletionMessageParam]", list(request.messages)),
-                        temperature=request.temperature,
-                        max_tokens=request.max_tokens,
-                        stream=True,
-                        stream_options={"include_usage": True},
-                        timeout=_timeout(self.settings.connect_timeout),
-                        **self._formats.arguments(request),
-                    )
-                    break
-                except openai.APIStatusError as exc:  # a server that refuses the response format: ask without
-                    if not self._formats.refused(request, _status_error(exc)):
-                        raise
-                except openai.APITimeoutError:  # our loop was held, not the server slow: connect again
-                    if lag.stalled_since(began) < self.settings.connect_timeout / 2:
-                        raise
+            with loop_lag.for_loop().watching() as lag:  # the heartbeat beats while a request connects
+                while True:
+                    began = asyncio.get_running_loop().time()
+                    try:
+                        stream = await self._client.chat.completions.create(
+                            model=request.model,
+                            messages=cast("list[ChatCompletionMessageParam]", list(request.messages)),
+                            temperature=request.temperature,
+                            max_tokens=request.max_tokens,
+                            stream=True,
+                            stream_options={"include_usage": True},
+                            timeout=_timeout(self.settings.connect_timeout),
+                            **self._formats.arguments(request),
+                        )
+                        break
+                    except openai.APIStatusError as exc:  # a server that refuses the response format: ask without
+                        if not self._formats.refused(request, _status_error(exc)):
+                            raise
+                    except openai.APITimeoutError:  # our loop was held, not the server slow: connect again
+                        if lag.stalled_since(began) < self.settings.connect_timeout / 2:
+                            raise
         except openai.APITimeoutError:  # subclasses APIConnectionError: first
             raise ProviderError(f"no response from {self.shown_url} in time", kind="timeout") from None
         except openai.APIConnectionError as exc:

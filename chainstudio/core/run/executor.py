@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -157,6 +158,8 @@ class Run:
             services_of=self._lanes.services,
         )
         self._warmer = PrefixWarmer() if context.warm_prefix else None
+        self._started = self._run_started()  # listed here, before the loop runs (10,000 steps: ~50 ms)
+        self.state.prepare(self._started)  # its spans too: RunStarted then holds the loop for neither
 
     # --- public -----------------------------------------------------------------------------
     def add_listener(self, listener: ev.Listener) -> None:
@@ -186,7 +189,7 @@ class Run:
             raise RuntimeError("a Run executes once; create a new Run")
         self._executed = True
         self._finished = asyncio.get_running_loop().create_future()
-        self._emit(self._run_started())
+        self._emit(dataclasses.replace(self._started, t=self._clock.now()))
         try:
             await asyncio.sleep(0)  # listeners draw the run's start in a loop turn of their own, then the first wave
             if self._cancel_reason is None:
@@ -219,11 +222,12 @@ class Run:
                 log.exception("run listener %r failed on %s", listener, type(event).__name__)
 
     def _run_started(self) -> ev.RunStarted:
+        """The run's ``RunStarted``, its time left at 0 (``execute`` sets it)."""
         plan, nodes, provider = self.plan, self.graph.nodes, self.context.provider
         not_run = _not_run_layers(self.graph, self.scope)
         return ev.RunStarted(
             self.run_id,
-            self._clock.now(),
+            0.0,
             self.graph.name,
             self.strategy,
             provider.name,

@@ -169,6 +169,7 @@ class RunState:
         self._order: list[str] | None = None  # the run's topological order, once
         self._ends = 0  # spans' end times set so far: the critical path changes only with them
         self._path: tuple[int, list[str], float] | None = None  # (self._ends, path, time) last computed
+        self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None] | None = None  # ``prepare``
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
@@ -199,13 +200,25 @@ class RunState:
         self.start_time = e.t
         self.status = RunStatus.RUNNING
         self.edges = e.edges
-        self.spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model, n.model) for n in e.nodes}
-        for n in e.nodes:
-            if n.endpoint:
-                self.spans[n.id].endpoint = n.endpoint
-        for node_id in e.not_run:
-            if node_id in self.spans:
-                self.spans[node_id].status = StepStatus.NOT_RUN
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and _same_steps(prepared[0], e):
+            self.spans, self._dag, self._order = prepared[1], prepared[2], prepared[3]
+        else:
+            self.spans = _spans_of(e)
+
+    def prepare(self, started: ev.RunStarted) -> None:
+        """Make the spans of ``started``'s steps and its dependency graph now, before it is applied (a run does
+        this before its loop turns: for 10,000 steps and 100,000 edges, 0.1-0.2 s). Applying that same event,
+        or a copy sharing its ``nodes``, ``edges`` and ``not_run`` (a time set with ``dataclasses.replace``),
+        then uses them; any other event makes its own."""
+        if self.started is None:
+            spans = _spans_of(started)
+            dag = Dag.of_edges(spans, started.edges)  # the critical path's, at the end
+            try:
+                order: list[str] | None = topological_order(dag)
+            except ValueError:  # a cycle among the steps a partial run leaves out: found when asked, as before
+                order = None
+            self._prepared = (started, spans, dag, order)
 
     def _queued(self, e: ev.NodeQueued) -> None:
         span = self.spans[e.node_id]
@@ -425,3 +438,21 @@ _HANDLERS: dict[type, Callable[[RunState, Any], None]] = {
     ev.RunFinished: RunState._run_finished,
     **MAP_HANDLERS,
 }
+
+
+def _spans_of(e: ev.RunStarted) -> dict[str, NodeSpan]:
+    """A span per step the run lists, pending (not run: outside a partial run)."""
+    spans = {n.id: NodeSpan(n.id, n.name, n.kind, n.layer, n.model, n.model) for n in e.nodes}
+    for n in e.nodes:
+        if n.endpoint:
+            spans[n.id].endpoint = n.endpoint
+    for node_id in e.not_run:
+        if node_id in spans:
+            spans[node_id].status = StepStatus.NOT_RUN
+    return spans
+
+
+def _same_steps(a: ev.RunStarted, b: ev.RunStarted) -> bool:
+    """The same run's steps and edges (``prepare``'s event and the one applied, its time set): the very same
+    tuples."""
+    return a.run_id == b.run_id and a.nodes is b.nodes and a.edges is b.edges and a.not_run is b.not_run

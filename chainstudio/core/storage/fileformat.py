@@ -291,11 +291,19 @@ def from_document(data: object, source: str | None = None) -> Graph:
         for end, node_id in (("source", source), ("target", target)):
             if node_id not in nodes and node_id not in rejected:
                 problems.append(FileProblem(f"edges[{i}].{end}", f"no node has id {node_id!r}"))
+        # the ends as the nodes' own id strings (JSON gives each occurrence a string of its own: 11 MB at the
+        # limits), so 100,000 edges hold no copies of them
+        source, target = _same_id(nodes, source), _same_id(nodes, target)
         edges[edge_id] = Edge(edge_id, source, target)
     problems += _load_pins(graph, doc.pins, rejected)
     if problems:
         raise LoadError(problems, source)
     return graph
+
+
+def _same_id(nodes: dict[str, Node], node_id: str) -> str:
+    node = nodes.get(node_id)
+    return node.id if node is not None else node_id
 
 
 def _load_pins(graph: Graph, pins: list[PinDoc], rejected: set[str]) -> list[FileProblem]:

@@ -3,6 +3,7 @@ the live curve drawn while dragging a new connection, and the translucent layer 
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -25,54 +26,89 @@ if TYPE_CHECKING:
     from chainstudio.ui.canvas.edge_layer import EdgeLayer
 
 THIN_PX = 1.25  # an edge narrower than this on screen is drawn with a one-pixel (cosmetic) pen
+ORDERING_ONLY_TIP = "ordering only: the target never uses this output"
 SHAPE_MODES = (Qt.ItemSelectionMode.IntersectsItemShape, Qt.ItemSelectionMode.ContainsItemShape)
 Look = tuple[QColor, float, bool]  # an edge's colour, width (scene units) and whether it is dashed
 
 
-class EdgeItem(QGraphicsPathItem):
-    """An edge's curve and arrow head. Qt's own path holds only the item's bounding box (two points, drawn by
-    no pen), so Qt computes ``boundingRect`` itself: a hit test asks it of every item in the index's cells
+class EdgeItem(QGraphicsRectItem):
+    """An edge's curve and arrow head. The biggest graph has 100,000 of them, so an edge keeps only what it
+    cannot recompute: its two ends (``path()``, the arrow and the curve's control points are made from them
+    when asked; the hit shape is stroked when first asked for, which most edges of a big graph never are)
+    and its looks, in slots (no per-edge ``__dict__``). Qt's own rectangle is the item's bounding box (drawn
+    by no pen), so Qt computes ``boundingRect`` itself: a hit test asks it of every item in the index's cells
     around the point (thousands of long edges in the biggest graph), and a Python ``boundingRect`` cost
-    2-3 µs a call there. ``path()`` is the curve."""
+    2-3 µs a call there. 3.4 KB an edge with the curve, arrow and box kept as paths; 1.3 KB now."""
+
+    __slots__ = (
+        "edge_id",
+        "source_id",
+        "target_id",
+        "ordering_only",
+        "flashing",
+        "drop_target",
+        "layer",
+        "flow",
+        "_shape",
+        "_ends",
+    )
 
     def __init__(self, edge_id: str, source_id: str, target_id: str):
         super().__init__()
-        self.setPen(Qt.PenStyle.NoPen)  # Qt's bounding box: its path's points, no pen width added
+        self.setPen(Qt.PenStyle.NoPen)  # Qt's bounding box: its rectangle, no pen width added
         self.edge_id, self.source_id, self.target_id = edge_id, source_id, target_id
         self.ordering_only = False
         self.flashing = False
         self.drop_target = False  # a step dragged from the palette would be inserted here
         self.layer: EdgeLayer | None = None  # told of every change (set by the layer)
         self.flow: str | None = None  # "lit" (its data arrived in a run) or "critical" (on the critical path)
-        self._arrow = QPainterPath()
-        self._shape: QPainterPath | None = QPainterPath()
-        self._curve = QPainterPath()
-        self._controls: tuple[float, ...] = ()  # the curve's control points, for hit tests without its shape
+        self._shape: QPainterPath | None = None
+        self._ends: array[float] | tuple[()] = ()  # x0, y0, x1, y1: the output port and the input port
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0.0)
         self.setAcceptHoverEvents(True)
 
     def set_ends(self, start: QPointF, end: QPointF) -> None:
-        path = geo.edge_path(start, end)
-        self._controls = geo.edge_controls(start.x(), start.y(), end.x(), end.y())
-        self._arrow = geo.arrow_head(end)
-        self._shape = None  # the hit shape, stroked when first asked for (most edges of a big graph never are)
-        self._curve = path
-        bounds = path.boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
-        box = QPainterPath(bounds.topLeft())
-        box.lineTo(bounds.bottomRight())
-        self.setPath(box)  # Qt's boundingRect is this box's
+        self._ends = array("d", (start.x(), start.y(), end.x(), end.y()))
+        self._shape = None
+        bounds = self.path().boundingRect().united(self.arrow().boundingRect()).adjusted(-4, -4, 4, 4)
+        self.setRect(bounds)  # Qt's boundingRect is this
         self._tell_layer()
 
     def path(self) -> QPainterPath:
-        return self._curve
+        """The curve (made again at each call: an edge keeps only its ends)."""
+        path = QPainterPath()
+        if self._ends:
+            geo.add_edge_curve(path, *self._ends)
+        return path
+
+    def add_curve_to(self, path: QPainterPath) -> None:
+        """Add the curve to ``path`` as a subpath (the overview's paths of many edges)."""
+        if self._ends:
+            geo.add_edge_curve(path, *self._ends)
+
+    def arrow(self) -> QPainterPath:
+        return geo.arrow_head(QPointF(self._ends[2], self._ends[3])) if self._ends else QPainterPath()
+
+    def controls(self) -> tuple[float, ...]:
+        """The curve's control points (x, y four times), for hit tests without its shape; () without ends."""
+        return geo.edge_controls(*self._ends) if self._ends else ()
 
     def set_ordering_only(self, on: bool) -> None:
         if on != self.ordering_only:
             self.ordering_only = on
-            self.setToolTip("ordering only: the target never uses this output" if on else "")
+            if not on and self.toolTip():
+                self.setToolTip("")
             self.update()
             self._tell_layer()
+
+    def hoverEnterEvent(self, event) -> None:
+        """The tooltip is set when the edge is hovered: Qt keeps a tooltip as a string of the item's own, and
+        90,000 dashed edges of the biggest graph held 20 MB of the same words."""
+        tip = ORDERING_ONLY_TIP if self.ordering_only else ""
+        if self.toolTip() != tip:
+            self.setToolTip(tip)
+        super().hoverEnterEvent(event)
 
     def set_flow(self, flow: str | None) -> None:
         if flow != self.flow:
@@ -105,20 +141,22 @@ class EdgeItem(QGraphicsPathItem):
     def contains(self, point) -> bool:  # a QPointF (Qt asks with one)
         """Whether the hit shape contains ``point``; the curve's control points rule out most edges first."""
         x, y = point.x(), point.y()
-        return bool(self._controls) and may_touch(self._controls, x, y, x, y) and self.shape().contains(point)
+        controls = self.controls()
+        return bool(controls) and may_touch(controls, x, y, x, y) and self.shape().contains(point)
 
     def collidesWithPath(self, path: QPainterPath, mode=Qt.ItemSelectionMode.IntersectsItemShape) -> bool:  # noqa: N802
         """As Qt's, with the same quick refusal as ``contains`` for a query far from the curve."""
-        if mode in SHAPE_MODES and self._controls and not path.isEmpty():
+        controls = self.controls()
+        if mode in SHAPE_MODES and controls and not path.isEmpty():
             area = path.controlPointRect()
-            if not may_touch(self._controls, area.left(), area.top(), area.right(), area.bottom()):
+            if not may_touch(controls, area.left(), area.top(), area.right(), area.bottom()):
                 return False
         return super().collidesWithPath(path, mode)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        stroke_edge(painter, self.path(), self._arrow, self.look(selected), lod)
+        stroke_edge(painter, self.path(), self.arrow(), self.look(selected), lod)
 
     def look(self, selected: bool) -> Look:
         """The edge's colour, width and dash as it is drawn now (``selected``: drawn as selected)."""
@@ -129,9 +167,6 @@ class EdgeItem(QGraphicsPathItem):
         if not (selected or self.flashing) and self.flow is not None:
             color, width = (theme.CRITICAL, 3.5) if self.flow == "critical" else (theme.EDGE_LIT, 2.6)
         return color, width, self.ordering_only
-
-    def arrow(self) -> QPainterPath:
-        return self._arrow
 
 
 def stroke_edge(painter: QPainter, curve: QPainterPath, arrow: QPainterPath, look: Look, lod: float) -> None:

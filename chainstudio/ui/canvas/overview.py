@@ -26,6 +26,7 @@ from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_image import EdgeImage
 from chainstudio.ui.canvas.edge_item import EdgeItem
 from chainstudio.ui.canvas.node_item import NodeItem, paint_problem_badge
+from chainstudio.ui.canvas.overview_overlays import Overlays, look_of
 from chainstudio.ui.canvas.run_overlay import ICONS
 
 if TYPE_CHECKING:
@@ -40,13 +41,6 @@ REBUILD_PART = 2_500  # cards or edges gathered between two yields of ``rebuild_
 STYLES_PART = 500  # ... or cards' looks made (a name elided to its block takes a while)
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
-
-
-OVERLAY_PENS = {  # the looks a run or a drag gives edges, over the plain ones (pens made at paint time: theme)
-    "lit": lambda: _cosmetic(theme.EDGE_LIT, 2.0),
-    "critical": lambda: _cosmetic(theme.CRITICAL, 3.0),
-    "drop": lambda: _cosmetic(theme.DROP_TARGET, 3.0),
-}
 
 
 def overview_wanted(zoom: float) -> bool:
@@ -147,8 +141,7 @@ class OverviewItem(QGraphicsItem):
         self._selected: list[QRectF] = []
         self._critical: list[QRectF] = []
         self._problems: list[tuple[QPointF, str]] = []
-        self._overlays: dict[str, tuple[set[str], QPainterPath]] = {}  # look -> (edge ids, their path)
-        self._looked: set[str] = set()  # the edges that may have a look of their own (lit, critical, drop)
+        self._overlays = Overlays(on_ready=lambda: repaint_views(scene))  # lit, critical, drop-target edges
         self._bounds = QRectF()
         self._switch = DrawnSwitch()
         self.setZValue(0.5)
@@ -169,7 +162,7 @@ class OverviewItem(QGraphicsItem):
         self.setVisible(on)
         self._styles = {}  # looks changed while it was not showing are not known
         edges = self._scene.edges
-        self._looked = {e for e, item in edges.items() if item.drop_target or item.flow is not None} if on else set()
+        self._overlays.looked = {e for e, item in edges.items() if look_of(item) is not None} if on else set()
         self.rebuild()
 
     def _in_view(self) -> list[QGraphicsItem]:
@@ -227,7 +220,7 @@ class OverviewItem(QGraphicsItem):
             if counts[dash] == EDGE_CHUNK:
                 (dashed if dash else solid).append(QPainterPath())
                 counts[dash] = 0
-            (dashed if dash else solid)[-1].addPath(edge.path())
+            edge.add_curve_to((dashed if dash else solid)[-1])
             counts[dash] += 1
             if i % REBUILD_PART == 0:
                 yield
@@ -245,7 +238,7 @@ class OverviewItem(QGraphicsItem):
         solid_pen, dashed_pen = _cosmetic(theme.EDGE), _cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
         self._base = [(solid_pen, path) for path in solid] + [(dashed_pen, path) for path in dashed]
         self._edge_image.changed()
-        self._overlays = {}
+        self._overlays.clear()
         self._styles = {n: style for n, style in self._styles.items() if n in rects} | fresh
         for _, path in self._base:
             bounds = bounds.united(path.boundingRect())
@@ -285,9 +278,11 @@ class OverviewItem(QGraphicsItem):
             for i in self._scene.selectedItems()
             if isinstance(i, NodeItem) and i.node_id in self._rects
         ]
-        self._looked.update(edge_ids)
-        if edge_ids or not self._overlays:
-            self._restyle_edges()
+        if not self._overlays.known:
+            self._overlays.looked.update(edge_ids)
+            self._overlays.update(self._scene.edges)
+        elif edge_ids:
+            self._overlays.update(self._scene.edges, edge_ids)
         self.update()
         repaint_views(self._scene)
 
@@ -309,28 +304,6 @@ class OverviewItem(QGraphicsItem):
             fitted = self._elided[name] = metrics.elidedText(name, Qt.TextElideMode.ElideRight, geo.CARD_WIDTH - 12)
         return fitted
 
-    def _restyle_edges(self) -> None:
-        """The edges a run lit, its critical path and a drop target, each look one path. While a run lights
-        more and more edges, only the new ones are added to the path."""
-        wanted: dict[str, set[str]] = {look: set() for look in OVERLAY_PENS}
-        edges = self._scene.edges
-        self._looked = {e for e in self._looked if e in edges and (edges[e].drop_target or edges[e].flow is not None)}
-        for edge_id in self._looked:
-            edge = edges[edge_id]
-            if edge.drop_target:
-                wanted["drop"].add(edge_id)
-            elif edge.flow is not None:
-                wanted["critical" if edge.flow == "critical" else "lit"].add(edge_id)
-        for look, ids in wanted.items():
-            had, path = self._overlays.get(look, (set(), QPainterPath()))
-            if ids == had:
-                continue
-            if not had <= ids:
-                had, path = set(), QPainterPath()
-            for edge_id in ids - had:
-                path.addPath(edges[edge_id].path())
-            self._overlays[look] = (ids, path)
-
     def boundingRect(self) -> QRectF:
         return self._bounds
 
@@ -342,12 +315,8 @@ class OverviewItem(QGraphicsItem):
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         exposed = option.exposedRect
         self._edge_image.paint(painter, self._base, self._bounds, exposed, self._scene.zooming)
+        self._overlays.paint(painter, self._bounds, exposed, self._scene.zooming)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        for look, (ids, path) in self._overlays.items():
-            if ids:
-                painter.setPen(OVERLAY_PENS[look]())
-                painter.drawPath(path)
         painter.setPen(Qt.PenStyle.NoPen)
         for color, rects in self._fills.values():
             painter.setBrush(color)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QObject, QTimer
 
+from chainstudio.ui.common.memory import give_back
+
 SLICE_S = 0.04  # of item making per turn of the event loop
 CHECK_EVERY = 16  # items made between two looks at the clock
 
@@ -117,4 +119,5 @@ class SlicedBuild:
             self._timer.start()
         else:
             self._resume_gc()
+            give_back()  # what making them needed and freed (file parsing, layout) goes back to the system
             self._finished()

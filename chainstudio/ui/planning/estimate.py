@@ -21,6 +21,7 @@ from chainstudio.core.run.state import RunState
 from chainstudio.core.run.topology import snapshot
 from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
+from chainstudio.ui.common.memory import give_back
 from chainstudio.ui.common.tasks import LatestTask, loop_running
 from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
 from chainstudio.ui.planning.plan_inputs import PlanInputs, runnable
@@ -72,6 +73,9 @@ class EstimateUi(QObject):
             self.label.clear()
             return
         self.label.set_busy()
+        if self.scene.building:  # a big graph's cards are still being made: estimate once they are made, so
+            self._timer.start()  # the simulated run's memory is not interleaved with theirs (it is given back)
+            return
         graph = snapshot(self.document.graph)  # (a deep copy of 10,000 steps took 3 s of the window's thread)
         keywords, caps = self.plan.keywords(graph), self.toolbar.options()
         cache = self.cache()
@@ -86,6 +90,8 @@ class EstimateUi(QObject):
             log.info("no estimate: %s", exc)
             self.label.clear()
             return
+        finally:
+            give_back()  # the simulated run's memory, freed on its worker thread
         if not shiboken6.isValid(self.label):  # the window went away while the estimate ran
             return
         self._estimate = result

@@ -8,6 +8,8 @@ worker thread so the qasync loop never waits for it.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from html import escape
 from typing import Any
 
@@ -17,12 +19,13 @@ from PySide6.QtWidgets import QLabel, QWidget
 from chainstudio.core.formatting import fmt_cost, fmt_ms, fmt_percent_change, fmt_tokens
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.planning.estimate import Estimate, estimate
+from chainstudio.core.planning.estimate import Estimate, NodeEstimate, estimate
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.common.worker import run_in_worker
 
 WARNING_COLOR = "#b3261e"
 MUTED = "#5f6b7a"
+TOOLTIP_ROWS = 40  # steps listed in a tooltip: the 10,000-step graph's was an HTML table of 10,000 rows (MBs)
 
 
 async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
@@ -78,6 +81,18 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table cellspacing='0'><tr>{head}</tr>{body}</table>"
 
 
+def _first(nodes: Iterable[NodeEstimate]) -> Iterator[NodeEstimate]:
+    """The first TOOLTIP_ROWS of ``nodes``."""
+    return itertools.islice(nodes, TOOLTIP_ROWS)
+
+
+def _more(count: int) -> str:
+    """The line under a tooltip's table of ``count`` steps that lists only TOOLTIP_ROWS of them."""
+    if count <= TOOLTIP_ROWS:
+        return ""
+    return f"<span style='color:{MUTED}'>… and {count - TOOLTIP_ROWS:,} more steps (each card shows its own)</span><br>"
+
+
 def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
     cap = f", at most {result.concurrency} at once" if result.concurrency else ""
     basis = result.basis_text()
@@ -96,13 +111,13 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
             fmt_cost(n.cost_usd),
             n.basis,
         ]
-        for n in result.nodes
-        if n.kind in MODEL_KINDS
+        for n in _first(n for n in result.nodes if n.kind in MODEL_KINDS)
     ]
     html = (
         f"<b>Estimate · {escape(result.strategy)}{escape(cap)}</b><br>"
         f"<span style='color:{MUTED}'>{escape(basis)}</span>"
         + _table(["Step", "Start", "Duration", "In", "Out", "Cost", "Basis"], rows)
+        + _more(sum(n.kind in MODEL_KINDS for n in result.nodes))
         + f"Wall {escape(result.wall_text(fmt_ms))} · tokens {result.input_tokens:,} in / "
         f"{result.output_tokens:,} out · {result.api_calls} calls · {escape(fmt_cost(result.cost_usd))}"
         + caveats_html(result)
@@ -142,9 +157,13 @@ def comparison_tooltip(result: Estimate, state: RunState) -> str:
                 f"{span.output_tokens:,}",
             ]
         )
+        if len(rows) == TOOLTIP_ROWS:
+            break
+    compared = sum(node.kind in MODEL_KINDS and node.name in by_name for node in result.nodes)
     return (
         "<b>Estimate against the run</b>"
         + _table(["Step", "Est.", "Actual", "Δ", "Out est.", "Out"], rows)
+        + _more(compared)
         + escape(comparison_text(result, state))
     )
 

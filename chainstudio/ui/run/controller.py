@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions, history_settings, run_model
 from chainstudio.core.planning.calibration import prime
+from chainstudio.core.run.collector import quiet_collector
 from chainstudio.core.run.executor import Run, RunError
 from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
@@ -28,6 +30,7 @@ from chainstudio.core.storage.settings import Settings
 from chainstudio.ui.common.tasks import LatestTask
 from chainstudio.ui.common.worker import pause_background, resume_background, run_in_thread
 from chainstudio.ui.run.bridge import RunBridge
+from chainstudio.ui.run.prepare import BIG_RUN_STEPS, made_off_thread
 from chainstudio.ui.services import AppServices
 
 log = logging.getLogger(__name__)
@@ -46,7 +49,7 @@ class RunController(QObject):
         self.services = services
         self.bridge = RunBridge(self)
         self.run: Run | None = None
-        self._task = LatestTask(name="chainstudio-run")
+        self._task = LatestTask(name="chainstudio-run", on_cancelled=self._never_began)
         self._ticker = QTimer(self)
         self._ticker.setInterval(LIVE_TICK_MS)
         self._ticker.timeout.connect(self.tick)
@@ -59,17 +62,30 @@ class RunController(QObject):
     def running(self) -> bool:
         return self._task.running
 
-    def start(self, graph: Graph, options: RunOptions, file: str | None = None, scope: RunScope | None = None) -> bool:
+    def start(
+        self,
+        graph: Graph,
+        options: RunOptions,
+        file: str | None = None,
+        scope: RunScope | None = None,
+        revision: Callable[[], int] = lambda: 0,
+    ) -> bool:
         """Start a run of a snapshot of ``graph`` (``scope``: a partial run); False (and ``problem``) when it
-        cannot start."""
+        cannot start. ``revision()``: the graph's edit count (a big graph's snapshot, taken on a worker thread,
+        is taken again when an edit came meanwhile)."""
         if self.running:
             self.problem.emit("A run is already going on; stop it first.")
             return False
         settings = self.services.settings.current
         try:
             context = self.services.context(options)
+        except (ValueError, RunError) as exc:
+            self.problem.emit(str(exc))
+            return False
+
+        def make() -> Run:
             prime(context, self.services.history, graph)  # step durations and capacity from recorded runs
-            self.run = Run(
+            return Run(
                 graph,
                 context,
                 strategy=options.strategy,
@@ -78,23 +94,71 @@ class RunController(QObject):
                 listeners=[self.bridge],
                 scope=scope,
             )
-        except (ValueError, RunError) as exc:
-            self.problem.emit(str(exc))
-            return False
+
+        big = len(graph.nodes) >= BIG_RUN_STEPS
+        if not big:
+            try:
+                self.run = make()
+            except (ValueError, RunError) as exc:
+                self.problem.emit(str(exc))
+                return False
         warm_up()  # a no-op once loaded: keeps the tokenizer's first load out of the run's timings
         pause_background()  # an estimate or analysis computing on a worker thread waits until the run ends
-        self.bridge.follow(self.run)
         self.bridge.live_clock = context.clock.now
-        run = self.run
-        recorder = self._recorder(run, settings, options, file)
-        self._task.start(lambda: self._execute(run, recorder))
+        if big:  # made on a worker thread (``prepare.made_off_thread``), with no full collection meanwhile
+            self.run = None
+            self._task.start(lambda: self._prepare(make, revision, settings, options, file))
+        else:
+            assert self.run is not None
+            run = self.run
+            self.bridge.follow(run)
+            recorder = self._recorder(run, settings, options, file)
+            self._task.start(lambda: self._execute(run, recorder))
         self._ticker.start()
         self.runningChanged.emit(True)
         return True
 
+    def _never_began(self) -> None:
+        """Stop pressed before a big graph's run began to be made: the window is as before."""
+        self._ticker.stop()
+        resume_background()
+        self.runningChanged.emit(False)
+
+    async def _prepare(
+        self,
+        make: Callable[[], Run],
+        revision: Callable[[], int],
+        settings: Settings,
+        options: RunOptions,
+        file: str | None,
+    ) -> None:
+        """A big graph's run: made on a worker thread, then executed; full collections wait until it ends."""
+        with quiet_collector(collect=False, thaw=False):
+            try:
+                run = await made_off_thread(make, revision)
+            except BaseException as exc:  # refused, stopped meanwhile, or a bug: the window is as before
+                self._ticker.stop()
+                resume_background()
+                if isinstance(exc, ValueError | RunError):
+                    self.problem.emit(str(exc))
+                elif isinstance(exc, Exception):
+                    log.exception("making the run failed")
+                    self.problem.emit(f"The run could not start: {exc}")
+                self.runningChanged.emit(False)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            self.run = run
+            self.bridge.follow(run)
+            # the recorder hashes the graph (0.25 s for 10,000 steps): on the worker thread too
+            recorder = await run_in_thread(self._recorder, run, settings, options, file)
+            await self._execute(run, recorder)
+
     def stop(self) -> None:
         if self.run is not None and self.running:
             self.run.cancel("stopped by the user")
+        elif self.running:  # a big graph's run still being made: it never starts
+            self._task.cancel()
 
     async def _execute(self, run: Run, recorder: HistoryRecorder | None) -> None:
         state: RunState

@@ -38,6 +38,7 @@ from chainstudio.ui.gantt import GanttWidget
 from chainstudio.ui.run.banner import ProviderBanner
 from chainstudio.ui.run.controller import LIVE_TICK_MS, RunController
 from chainstudio.ui.run.output_panel import OutputPanel
+from chainstudio.ui.run.overlay_slices import OverlaySlices
 from chainstudio.ui.run.settings_dialog import SettingsDialog
 from chainstudio.ui.run.toolbar import RunToolbar
 from chainstudio.ui.services import AppServices
@@ -74,6 +75,7 @@ class RunUi(QObject):
         self.show_problems = show_problems
         self.commit_typing = commit_typing
         self.controller = RunController(services, self)
+        self.overlay = OverlaySlices(scene, self)  # a big canvas's whole drawing of a run, a part at a time
         self.state: RunState | None = None  # the run drawn on the canvas, if any
         self._after_check: tuple[RunOptions | None, tuple[str, str] | None] | None = None  # Run, once checked
         self.cache_on: Callable[[], bool] = lambda: False  # whether runs use the step cache (ReuseUi decides)
@@ -183,7 +185,7 @@ class RunUi(QObject):
             except RunError as exc:
                 self.show_problem(str(exc))
                 return
-        self.controller.start(graph, options, str(path) if path else None, scope)
+        self.controller.start(graph, options, str(path) if path else None, scope, lambda: self.document.revision)
 
     def open_settings(self) -> None:
         dialog = SettingsDialog(self.services.settings, parent=self.host)
@@ -306,7 +308,7 @@ class RunUi(QObject):
         self.state = state
         self.gantt.set_state(state)
         self.output.set_state(state)
-        apply_to_scene(self.scene, state)
+        self._draw_all(state)
         self.gantt_dock.raise_()
         started = state.started
         if started is not None:
@@ -318,7 +320,18 @@ class RunUi(QObject):
         self._last_update = monotonic()
         self.gantt.refresh(changed)
         self.output.refresh(changed)
-        apply_to_scene(self.scene, self.state, changed)
+        if self.state.running or not self.overlay.wanted():
+            apply_to_scene(self.scene, self.state, changed)
+        else:  # the end: the critical path on every card and edge
+            self._draw_all(self.state)
+
+    def _draw_all(self, state: RunState) -> None:
+        """The run on every card and edge: at once, or on a big canvas a part at a time."""
+        if self.overlay.wanted():
+            self.overlay.start(state)
+        else:
+            self.overlay.cancel()
+            apply_to_scene(self.scene, state)
 
     def _tick(self) -> None:
         """Between events: running bars and elapsed times keep growing (not again right after an update,
@@ -379,6 +392,7 @@ class RunUi(QObject):
             return
         if changes.reset or changes.structure or changes.nodes_changed:
             self.state = None
+            self.overlay.cancel()
             apply_to_scene(self.scene, None)
             if changes.reset:
                 self.output.set_state(None)

@@ -66,3 +66,28 @@ def test_unique_name():
     g.add("llm", "step")
     assert g.unique_name("step") == "step_2"
     assert g.unique_name("9 lives") == "step_9_lives"
+
+
+def test_a_copy_equals_a_deep_copy_and_shares_nothing_that_can_change():
+    import copy
+    import dataclasses
+
+    from chainstudio.core.graph.model import GraphInput, Pin
+
+    graph = chain("a", "b")
+    graph.name, graph.description, graph.save_pins = "g", "about", True
+    graph.inputs.append(GraphInput("mood", "cats", "what to write about"))
+    first = graph.resolve("a")
+    first.params["labels"] = ["a", ["b"]]  # a mutable value, as a future kind might have
+    first.params["pair"] = (1, 2.0)
+    graph.pins[first.id] = Pin("answer", "run-1")
+    copied = graph.copy()
+    assert copied == copy.deepcopy(graph)
+    assert {f.name for f in dataclasses.fields(Graph)} <= set(vars(copied))  # a new field is not forgotten
+    copied.inputs[-1].default = "dogs"
+    copied.nodes[first.id].params["labels"][1].append("c")
+    copied.nodes[first.id].params["prompt"] = "changed"
+    next(iter(copied.edges.values())).target = "elsewhere"
+    assert graph.inputs[-1].default == "cats"
+    assert first.params["labels"] == ["a", ["b"]] and first.params["prompt"] != "changed"
+    assert all(edge.target != "elsewhere" for edge in graph.edges.values())

@@ -74,3 +74,50 @@ def test_warming_the_prefix_makes_the_fan_out_read_it_from_the_servers_cache():
     assert warmed.state.totals().cached_tokens == sum(cached.values())
     follower = warmed.state.spans[waits[0].node_id]
     assert follower.wait_reason == "prefix" and "Waited for shared prefix" in tooltip_html(warmed.state, follower)
+
+
+def test_the_cached_prefixes_are_those_of_a_comparison_with_every_earlier_call():
+    """``predict_cached`` looks only at the sorted neighbours of a prompt; the answer is the one of comparing it
+    with every call whose first token came before it started (what it did before: quadratic)."""
+    import random
+    from types import SimpleNamespace
+
+    from chainstudio.core.run.warm_prefix import (
+        _tokens_of_prefix,
+        messages_text,
+        predict_cached,
+        shared_prefix_chars,
+        span_messages,
+    )
+
+    rng = random.Random(7)
+    for _ in range(30):
+        spans = {}
+        for i in range(rng.randint(1, 40)):
+            started = rng.choice([0.0, 1.0, 2.0, rng.uniform(0, 5)])
+            words = [rng.choice(["alpha ", "beta ", "gamma "]) * rng.randint(1, 30) for _ in range(3)]
+            spans[f"n{i}"] = SimpleNamespace(
+                node_id=f"n{i}",
+                kind="llm",
+                reused=None,
+                started_at=started,
+                first_token_at=started + rng.choice([0.0, 0.5, 2.0]) if rng.random() < 0.9 else None,
+                system=rng.choice(["", "be brief"]),
+                prompt="".join(words[: rng.randint(1, 3)]),
+            )
+        state = SimpleNamespace(spans=spans)
+        calls = sorted(spans.values(), key=lambda s: s.started_at)
+        texts = {s.node_id: messages_text(span_messages(s.system, s.prompt)) for s in calls}
+        expected = {}
+        for span in calls:
+            longest = max(
+                (
+                    shared_prefix_chars(texts[span.node_id], texts[o.node_id])
+                    for o in calls
+                    if o is not span and o.first_token_at is not None and o.first_token_at <= span.started_at
+                ),
+                default=0,
+            )
+            if longest >= 20:
+                expected[span.node_id] = _tokens_of_prefix(texts[span.node_id][:longest])
+        assert predict_cached(state, min_chars=20) == expected

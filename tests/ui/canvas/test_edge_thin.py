@@ -48,7 +48,7 @@ def test_a_thin_dashed_edge_keeps_its_look(qapp):
         painter.drawPath(edge.path())
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(theme.EDGE)
-        painter.drawPath(edge._arrow)
+        painter.drawPath(edge.arrow())
     ink_now, cells_now = ink(now)
     ink_before, cells_before = ink(before)
     assert 0.6 < ink_now / ink_before < 1.4

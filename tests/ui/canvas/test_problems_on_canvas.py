@@ -28,7 +28,7 @@ def type_into_prompt(window, qtbot, name: str, text: str, replace: bool = False)
 def test_a_step_with_a_problem_carries_a_badge_with_the_problem_in_its_tooltip(default_window, qtbot):
     window = default_window
     security = card(window, "security")
-    assert not security.problem_badge.isVisible()
+    assert not security.badge_shown()
     type_into_prompt(window, qtbot, "security", " {{ ghost }}")
     qtbot.waitUntil(lambda: security.problem == "error")
     assert "refers to 'ghost', which is not a step in this graph" in security.toolTip()
@@ -39,7 +39,7 @@ def test_a_step_with_a_problem_carries_a_badge_with_the_problem_in_its_tooltip(d
     assert theme.REFUSED.name() in near  # drawn at 44 % too
     window.controller.undo()
     qtbot.waitUntil(lambda: security.problem is None)
-    assert not security.problem_badge.isVisible()
+    assert not security.badge_shown()
 
 
 def test_deleting_a_step_others_use_warns_and_undo_restores(far_out, qtbot):

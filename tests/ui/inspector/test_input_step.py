@@ -29,7 +29,7 @@ def test_renaming_the_input_step_renames_the_graph_input_everywhere(default_wind
     assert graph.node_by_name("code").params["input"] == "code"
     assert "{{ code }}" in graph.resolve("hardware").params["prompt"]
     assert not [p for p in window.document.problems if p.severity == "error"]
-    assert "graph input: code" in card(window, "code")._text.detail[1]
+    assert "graph input: code" in card(window, "code").card_text.detail[1]
     select(window, "security")
     completions = window.inspector.node_form.editors["prompt"].completions()
     assert "inputs.code" in completions and "code" in completions and "inputs.topic" not in completions

@@ -20,7 +20,7 @@ def test_a_schema_typed_in_the_inspector_is_checked_and_its_fields_are_known(win
     select(window, "generate_sql")
     form = window.inspector.node_form
     assert {"output_schema", "check_regex", "check_judge", "repairs"} <= set(form.editors)
-    assert "{ } schema" in card(window, "generate_sql")._text.detail[1]
+    assert "{ } schema" in card(window, "generate_sql").card_text.detail[1]
     schema = form.editors["output_schema"]
     schema.setFocus()
     schema.selectAll()

@@ -1,0 +1,172 @@
+"""The overview's edges with a look of their own: those a run lit, its critical path, a drop target.
+
+A run of the limits' biggest graph lights up to 100,000 edges. Recomputing every lit edge's look at each of
+the run's updates (ten a second) took 0.3-0.4 s of the window's thread, and stroking one path of all of them
+at each frame 0.3 s more. Here each look keeps its edge ids and their curves as paths of ``CHUNK`` edges: an
+update visits only the edges it names (an edge that gains a look is appended to the last path; one that
+loses or changes it has only its own path made again), and frames draw the paths as they are while they
+are few (``BACKGROUND_ELEMENTS`` path elements), else copy them from an image drawn on a worker thread as
+the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are stroked into the
+image shown, a few at a time; an edge losing its look, or a new zoom, has the image drawn again on the worker
+(redrawing it at each update kept a core busy through the run and slowed it down), and until it is ready the
+last one shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPainter, QPainterPath, QPen
+
+from chainstudio.ui import theme
+from chainstudio.ui.canvas.edge_image import BACKGROUND_ELEMENTS, EdgeImage
+from chainstudio.ui.canvas.edge_item import EdgeItem
+
+CHUNK = 1_000  # edges per path: the worker thread lets the window's thread run between two
+
+
+def _cosmetic(color, width: float) -> QPen:
+    pen = QPen(color, width)
+    pen.setCosmetic(True)
+    return pen
+
+
+PENS: dict[str, Callable[[], QPen]] = {  # made at paint time (the theme may change)
+    "lit": lambda: _cosmetic(theme.EDGE_LIT, 2.0),
+    "critical": lambda: _cosmetic(theme.CRITICAL, 3.0),
+    "drop": lambda: _cosmetic(theme.DROP_TARGET, 3.0),
+}
+
+
+def look_of(edge: EdgeItem | None) -> str | None:
+    """The look ``edge`` has over the plain edges, or None."""
+    if edge is None:
+        return None
+    if edge.drop_target:
+        return "drop"
+    if edge.flow is not None:
+        return "critical" if edge.flow == "critical" else "lit"
+    return None
+
+
+class _Look:
+    """One look's edges and their curves, CHUNK to a path: an edge leaving the look has only its path made
+    again."""
+
+    def __init__(self) -> None:
+        self.chunks: list[list[str]] = []  # edge ids, per path
+        self.paths: list[QPainterPath] = []
+        self.where: dict[str, int] = {}  # edge id -> its path
+
+    def __contains__(self, edge_id: str) -> bool:
+        return edge_id in self.where
+
+    def __bool__(self) -> bool:
+        return bool(self.where)
+
+    def add(self, edge_id: str, curve: QPainterPath) -> None:
+        if not self.chunks or len(self.chunks[-1]) >= CHUNK:
+            self.chunks.append([])
+            self.paths.append(QPainterPath())
+        self.where[edge_id] = len(self.chunks) - 1
+        self.chunks[-1].append(edge_id)
+        self.paths[-1].addPath(curve)
+
+    def remove(self, edge_id: str) -> int:
+        """Leave ``edge_id`` out; returns the path to make again."""
+        index = self.where.pop(edge_id)
+        self.chunks[index].remove(edge_id)
+        return index
+
+    def remake(self, indexes: Iterable[int], edges: Mapping[str, EdgeItem]) -> None:
+        for index in indexes:
+            path = QPainterPath()
+            for edge_id in self.chunks[index]:
+                path.addPath(edges[edge_id].path())
+            self.paths[index] = path
+
+
+class Overlays:
+    def __init__(self, on_ready: Callable[[], object]) -> None:
+        self.looked: set[str] = set()  # the edges that may have a look of their own
+        self._looks: dict[str, _Look] = {}  # look -> its edges and their paths
+        self._image = EdgeImage(on_ready=on_ready)
+
+    @property
+    def known(self) -> bool:
+        """Whether the looks were computed since the last ``clear``."""
+        return bool(self._looks)
+
+    def ids(self, look: str) -> set[str]:
+        return set(self._looks[look].where) if look in self._looks else set()
+
+    def paths(self) -> list[QPainterPath]:
+        return [path for kept in self._looks.values() for path in kept.paths]
+
+    def clear(self) -> None:
+        """The edges' geometry changed: the looks are computed again at the next ``update``."""
+        self._looks = {}
+        self._image.changed()
+
+    def update(self, edges: Mapping[str, EdgeItem], edge_ids: Iterable[str] | None = None) -> None:
+        """The looks of ``edge_ids`` changed (None, or none known yet: any edge's may have)."""
+        if edge_ids is None or not self._looks:
+            self.looked = {e for e in self.looked if look_of(edges.get(e)) is not None}
+            self._looks = {look: _Look() for look in PENS}
+            for edge_id in self.looked:
+                self._looks[str(look_of(edges[edge_id]))].add(edge_id, edges[edge_id].path())
+            self._image.changed()
+            return
+        remade: dict[str, set[int]] = {}
+        added: dict[str, list[str]] = {look: [] for look in PENS}
+        for edge_id in edge_ids:
+            look = look_of(edges.get(edge_id))
+            for other, kept in self._looks.items():
+                if other != look and edge_id in kept:
+                    remade.setdefault(other, set()).add(kept.remove(edge_id))
+            if look is None:
+                self.looked.discard(edge_id)
+            elif edge_id not in self._looks[look]:
+                self.looked.add(edge_id)
+                self._looks[look].add(edge_id, edges[edge_id].path())
+                added[look].append(edge_id)
+        for look, indexes in remade.items():
+            self._looks[look].remake(indexes, edges)
+        if remade or (any(added.values()) and not self._patch(added, edges)):
+            self._image.changed()
+
+    def _patch(self, added: dict[str, list[str]], edges: Mapping[str, EdgeItem]) -> bool:
+        """Stroke the edges that only gained a look into the image shown (a run lights a few at a time: the
+        image need not be drawn again for them); False: it cannot be (no image, one being drawn that lacks
+        them, or a look drawn above theirs that they would cover)."""
+        looks = list(PENS)  # bottom first
+        highest = max(looks.index(look) for look, ids in added.items() if ids)
+        if any(self._looks[look] for look in looks[highest + 1 :]) or self._image.drawing:
+            return False
+        painter = self._image.image_painter()
+        if painter is None:
+            return False
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for look in looks:
+                painter.setPen(PENS[look]())
+                for edge_id in added[look]:
+                    painter.drawPath(edges[edge_id].path())
+        finally:
+            painter.end()
+        return True
+
+    def paint(self, painter: QPainter, bounds: QRectF, exposed: QRectF, zooming: bool) -> None:
+        drawn = [(PENS[look](), path) for look, kept in self._looks.items() for path in kept.paths]
+        if not drawn:
+            return
+        if sum(path.elementCount() for _, path in drawn) > BACKGROUND_ELEMENTS:
+            self._image.paint(painter, drawn, bounds, exposed, zooming)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for pen, path in drawn:
+            painter.setPen(pen)
+            painter.drawPath(path)

@@ -1,0 +1,47 @@
+"""Screenshots of the biggest graph the file format allows running in the real window (docs/screenshots/
+run-big-graph-*.png), at its default size (1400x900) under Xvfb:
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_big_run_screenshots.py
+
+10,000 steps and 99,945 edges (``limits_bench.dense``), opened, then run on the simulated provider sped up
+100x (F5's run, made on a worker thread): the Gantt and the canvas mid-run (the header's critical path left
+to the end), then once the run was stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from make_big_graph_screenshots import SIZE, big_window, grab, run_app
+
+from chainstudio.core.graph.model import Graph
+from chainstudio.core.launch import RunOptions
+
+
+async def main(app) -> None:
+    window = await big_window()
+    scene = window.scene
+    while scene.building or scene.overview._edge_image.drawing:
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(3.0)  # the problems' badges, the estimate
+    window.runs.request_run(RunOptions(speed=100.0))
+    state = None
+    while state is None or sum(1 for s in state.spans.values() if s.done) < 1500:
+        await asyncio.sleep(0.5)
+        state = window.runs.state
+    grab(window, "big-graph-running", "run", SIZE)
+    window.runs.stop_action.trigger()
+    while window.runs.controller.running or window.runs.overlay.active:
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(1.0)
+    grab(window, "big-graph-stopped", "run", SIZE)
+    window.document.replace(Graph())
+    window.close()
+
+
+if __name__ == "__main__":
+    run_app(main)

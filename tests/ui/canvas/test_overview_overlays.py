@@ -1,0 +1,134 @@
+"""Far out, the edges a run lit (its critical path, a drop target) are kept by look and updated by the edges
+that changed, never recomputed over every lit edge at each of a run's updates; many are copied from an image
+drawn on a worker thread instead of stroked by every frame on the window's thread."""
+
+import random
+import threading
+
+from PySide6.QtGui import QImage
+
+from chainstudio.ui.canvas import edge_image, overview_overlays
+from chainstudio.ui.canvas.overview_overlays import PENS, look_of
+from tests.ui.canvas.test_overview_clicks import overview_of_hybrid
+
+
+def expected(scene) -> dict[str, set[str]]:
+    looks: dict[str, set[str]] = {look: set() for look in PENS}
+    for edge_id, item in scene.edges.items():
+        look = look_of(item)
+        if look is not None:
+            looks[look].add(edge_id)
+    return looks
+
+
+def kept(scene) -> dict[str, set[str]]:
+    return {look: scene.overview._overlays.ids(look) for look in PENS}
+
+
+def test_updates_by_the_changed_edges_keep_what_a_full_pass_finds(window, qtbot):
+    overview_of_hybrid(window, qtbot)
+    scene = window.scene
+    items = list(scene.edges.values())
+    rng = random.Random(7)
+    for _ in range(40):  # lit, critical, unlit, a drop target and back, in any order
+        for item in rng.sample(items, 3):
+            change = rng.choice(["lit", "critical", None, "drop", "undrop"])
+            if change in ("drop", "undrop"):
+                item.set_drop_target(change == "drop")
+            else:
+                item.set_flow(change)
+        scene.flush()
+        assert kept(scene) == expected(scene)
+    assert any(kept(scene).values())
+    curves = sum(path.elementCount() for path in scene.overview._overlays.paths())
+    assert curves == sum(scene.edges[e].path().elementCount() for ids in expected(scene).values() for e in ids)
+
+
+def test_a_lit_edge_is_appended_and_an_unlit_one_remakes_only_its_path(window, qtbot, monkeypatch):
+    overview_of_hybrid(window, qtbot)
+    monkeypatch.setattr(overview_overlays, "CHUNK", 2)  # paths of two edges
+    scene = window.scene
+    items = list(scene.edges.values())
+    remade: list[set[int]] = []
+    remake = overview_overlays._Look.remake
+    monkeypatch.setattr(
+        overview_overlays._Look, "remake", lambda self, i, e: (remade.append(set(i)), remake(self, i, e))
+    )
+    for item in items[:5]:
+        item.set_flow("lit")
+    scene.flush()
+    overlays = scene.overview._overlays
+    items[5].set_flow("lit")
+    scene.flush()
+    assert remade == [] and overlays.ids("lit") == {item.edge_id for item in items[:6]}
+    assert len(overlays.paths()) == 3  # lit: 3 paths of 2 edges; the other looks: none
+    items[5].set_flow(None)  # leaving the look: only its path is made again
+    scene.flush()
+    assert remade == [{overlays._looks["lit"].where[items[4].edge_id]}]
+    assert overlays.ids("lit") == {item.edge_id for item in items[:5]}
+
+
+def test_many_lit_edges_come_from_an_image_drawn_off_the_window_thread(window, qtbot, monkeypatch):
+    overview_of_hybrid(window, qtbot)
+    scene, viewport = window.scene, window.view.viewport()
+    plain = viewport.grab().toImage()
+    for item in scene.edges.values():
+        item.set_flow("lit")
+    scene.flush()
+    direct = viewport.grab().toImage()  # few: stroked by the frame itself
+    threads: list[str] = []
+    draw = edge_image._draw
+
+    def recording(base, *args):
+        threads.append(threading.current_thread().name)
+        return draw(base, *args)
+
+    monkeypatch.setattr(edge_image, "_draw", recording)
+    monkeypatch.setattr(edge_image, "BACKGROUND_ELEMENTS", 0)  # as if there were thousands
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 0)
+    scene.overview._overlays._image.changed()
+    viewport.repaint()
+    qtbot.waitUntil(lambda: not scene.overview._overlays._image.drawing, timeout=5000)
+    viewport.repaint()
+    imaged = viewport.grab().toImage()
+    assert threads and "MainThread" not in threads
+    assert differing(plain, direct) > 500  # the lit edges show (1,208 pixels here)
+    assert differing(direct, imaged) <= 20  # ... the same from the image (0 here)
+
+
+def differing(a: QImage, b: QImage) -> int:
+    a = a.convertToFormat(QImage.Format.Format_RGB32)
+    b = b.convertToFormat(QImage.Format.Format_RGB32)
+    return sum(1 for y in range(a.height()) for x in range(a.width()) if a.pixel(x, y) != b.pixel(x, y))
+
+
+def test_edges_lit_after_the_image_are_stroked_into_it_not_drawn_again(window, qtbot, monkeypatch):
+    overview_of_hybrid(window, qtbot)
+    scene, viewport = window.scene, window.view.viewport()
+    scene.set_zooming(False)  # the zoom settled (during one, the last image is only stretched)
+    items = list(scene.edges.values())
+    monkeypatch.setattr(edge_image, "BACKGROUND_ELEMENTS", 0)  # as if there were thousands
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 0)
+    image = scene.overview._overlays._image
+    for item in items[: len(items) // 2]:
+        item.set_flow("lit")
+    scene.flush()
+    viewport.repaint()
+    qtbot.waitUntil(lambda: image._image is not None and not image.drawing, timeout=5000)
+    draws: list[object] = []
+    draw = edge_image._draw
+    monkeypatch.setattr(edge_image, "_draw", lambda base, *args: (draws.append(base), draw(base, *args))[1])
+    for item in items[len(items) // 2 :]:  # a run's progress: a few more at a time
+        item.set_flow("lit")
+        scene.flush()
+        viewport.repaint()
+    assert draws == [] and not image.drawing
+    patched = viewport.grab().toImage()
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 10**9)  # stroked by the frame itself
+    assert differing(patched, viewport.grab().toImage()) <= 20
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 0)
+    items[0].set_flow(None)  # an edge leaving its look: the image is drawn again
+    scene.flush()
+    viewport.repaint()
+    qtbot.waitUntil(lambda: not image.drawing, timeout=5000)
+    assert len(draws) == 1

@@ -1,0 +1,55 @@
+"""A big canvas draws a run as a whole (its start, its end with the critical path) a part at a time, between
+turns of the event loop (one pass over 10,000 cards and 100,000 edges took 0.3-0.6 s of the window's thread);
+what it draws in the end is what one pass draws. The size threshold is lowered so that an example counts."""
+
+import pytest
+
+from chainstudio.core.launch import RunOptions
+from chainstudio.ui.canvas.run_overlay import apply_to_scene
+from chainstudio.ui.run import overlay_slices
+from tests.conftest import EXAMPLES
+
+
+def drawn(scene) -> tuple[dict, dict]:
+    cards = {
+        nid: (item.run_badge.status if item.run_badge else None, item.critical) for nid, item in scene.nodes.items()
+    }
+    return cards, {eid: item.flow for eid, item in scene.edges.items()}
+
+
+@pytest.fixture
+def sliced(monkeypatch, app_window):
+    monkeypatch.setattr(overlay_slices, "BIG_CANVAS_CARDS", 1)
+    monkeypatch.setattr(overlay_slices, "PART", 2)
+    monkeypatch.setattr(overlay_slices, "SLICE_S", 0.0)  # one part per turn of the loop
+    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    return app_window
+
+
+def test_the_end_of_a_run_is_drawn_a_part_at_a_time_as_one_pass_draws_it(qtbot, sliced):
+    window = sliced
+    overlay = window.runs.overlay
+    window.runs.request_run(RunOptions(speed=40.0))
+    qtbot.waitUntil(lambda: not window.runs.controller.running and not overlay.active, timeout=30000)
+    state = window.runs.state
+    assert state.status == "succeeded"
+    cards = len(window.scene.nodes)
+    assert overlay.slices == -(-cards // 2)  # the end took a turn of the loop per part: not one pass
+    sliced_look = drawn(window.scene)
+    path, _ = state.critical_path()
+    assert {nid for nid, (_, critical) in sliced_look[0].items() if critical} == set(path)
+    apply_to_scene(window.scene, state)  # one pass: the same
+    assert drawn(window.scene) == sliced_look
+
+
+def test_a_pass_under_way_is_dropped_when_the_canvas_is_cleared(qtbot, sliced):
+    window = sliced
+    overlay = window.runs.overlay
+    window.runs.request_run(RunOptions(speed=40.0))
+    qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=30000)
+    overlay.start(window.runs.state)
+    assert overlay.active
+    window.controller.add_node("llm", (4000.0, 4000.0))  # an edit after the run clears the run from the canvas
+    assert not overlay.active
+    qtbot.wait(50)
+    assert all(item.critical is False for item in window.scene.nodes.values())
