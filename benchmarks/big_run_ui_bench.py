@@ -102,6 +102,8 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
     probe.start()
     t_open = time.perf_counter()
     window.files.open_path(dense(folder / "dense.chain.json"), confirm=False)
+    while getattr(getattr(window.files, "loader", None), "loading", None) is not None:  # read on a worker
+        await asyncio.sleep(0.05)
     await settle(probe)
     opened_s = time.perf_counter() - t_open
     print(f"opened in {opened_s:.1f} s; running", file=sys.stderr, flush=True)

@@ -90,6 +90,8 @@ def window_child(path: Path) -> None:
         phase("empty window", source=str(Path(chainstudio.__file__).parent))
         t0 = time.perf_counter()
         window.files.open_path(path, confirm=False)
+        while getattr(getattr(window.files, "loader", None), "loading", None) is not None:  # read on a worker
+            await asyncio.sleep(0.05)
         while window.scene.building or time.perf_counter() - t0 < 0.5:
             await asyncio.sleep(0.1)
         phase("items made", s=round(time.perf_counter() - t0, 1))

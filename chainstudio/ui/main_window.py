@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.files = FileOps(
             document, self.ui_state, host=self, scene=self.scene, status=status, fit_view=self.view.fit
         )
+        self.files.loader.opening.connect(self.view.show_opening)  # "Opening <name>…" over the canvas
         menus = build_menus(self)
         self.menu_actions, self.recent_menu, self.panels_menu, self.run_menu = (
             menus.actions,

@@ -71,6 +71,8 @@ async def type_keys(editor, point: QPoint, keys: list[str]) -> None:
 async def show_step(window, path: Path) -> None:
     """Open ``path``, laid out and fitted, and select its step."""
     window.open_path(path)
+    while window.files.loader.loading is not None:  # a file over 128 kB is read on a worker thread
+        await asyncio.sleep(0.05)
     window.controller.auto_layout()
     window.view.fit()
     await asyncio.sleep(0.5)

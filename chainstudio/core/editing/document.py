@@ -2,7 +2,8 @@
 
 Everything that edits a graph goes through ``Document.execute``; listeners (plain callables) hear a
 ``Changes`` after every edit, undo, redo, replacement or save, and look the ids up in ``document.graph``.
-``revision`` counts those announcements; ``analysis`` (layers, ancestry, cycles) and ``problems``
+``revision`` counts those announcements; ``analysis`` (layers, ancestry, cycles), ``ordering_only`` (the
+edges only ordering their steps: the canvas dashes them, validation warns about them) and ``problems``
 (validation) are computed at most once per revision of the graph, however many listeners ask. The window
 reads ``known_problems``: a big graph's are validated on a worker (``problem_check``) and are None until
 then; ``accept`` stores them and announces ``Changes(checked=True)``. No Qt here.
@@ -11,7 +12,7 @@ then; ``accept`` stores them and announces ``Changes(checked=True)``. No Qt here
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from chainstudio.core.editing.changes import Changes
@@ -21,7 +22,7 @@ from chainstudio.core.editing.rules import CommandError, connect_problem
 from chainstudio.core.graph.analysis import Analysis, gc_paused
 from chainstudio.core.graph.kinds import ENDPOINT_KINDS
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.validation import Problem, validate
+from chainstudio.core.graph.validation import Problem, ordering_only_parts, validate
 from chainstudio.core.run.topology import snapshot
 from chainstudio.core.storage import fileformat
 
@@ -54,6 +55,7 @@ class Document:
         self._listeners: list[Listener] = []
         self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
         self._analysis: Analysis | None = None
+        self._ordering_only: frozenset[str] | None = None
         self._problems: list[Problem] | None = None
         self._check_serial = 0  # +1 whenever the problems known so far no longer hold
         self.endpoints: frozenset[str] | None = None  # the endpoint profiles runs can use (None: any name)
@@ -120,13 +122,54 @@ class Document:
             self._analysis = Analysis(self.graph)
         return self._analysis
 
+    def find_analysis(self) -> Iterator[None]:
+        """``analysis`` with its layers a part at a time (nothing to do when known): yields between parts; a
+        search overtaken by a change of the graph stops and keeps nothing."""
+        if self._analysis is not None:
+            return
+        revision, parts = self.revision, Analysis.parts(self.graph)
+        while True:
+            try:
+                next(parts)
+            except StopIteration as done:
+                if self._analysis is None:
+                    self._analysis = done.value
+                return
+            yield
+            if self.revision != revision:
+                return
+
+    @property
+    def ordering_only(self) -> frozenset[str]:
+        """Ids of the edges whose data their target never uses (computed once per revision)."""
+        for _ in self.find_ordering_only():
+            pass
+        assert self._ordering_only is not None
+        return self._ordering_only
+
+    def find_ordering_only(self) -> Iterator[None]:
+        """``ordering_only`` a part at a time (nothing to do when known): yields between parts, so that the
+        window's loop can turn; a search overtaken by a change of the graph stops and keeps nothing."""
+        if self._ordering_only is not None:
+            return
+        found: set[str] = set()
+        graph, unread = self.graph, self.unread if self.defer_parsing else None
+        serial = self._check_serial
+        for _ in ordering_only_parts(graph, found, unread):
+            yield
+            if self._check_serial != serial or self._ordering_only is not None:
+                return
+        self._ordering_only = frozenset(found)
+
     @property
     def problems(self) -> list[Problem]:
         """``validate`` of the current graph (computed once per revision)."""
         if self._problems is None:
-            self.unread = set()
             unread = self.unread if self.defer_parsing else None
-            self._problems = validate(self.graph, self.analysis, self.endpoints, unread=unread)
+            ordering_only = self.ordering_only
+            self._problems = validate(
+                self.graph, self.analysis, self.endpoints, unread=unread, ordering_only=ordering_only
+            )
         return self._problems
 
     @property
@@ -146,7 +189,7 @@ class Document:
         """A snapshot of the current revision for ``ProblemCheck.run`` on another thread."""
         with gc_paused():  # (the window's thread) 10,000 new steps: a collection would walk the whole heap
             frozen = snapshot(self.graph)
-        return ProblemCheck(self._check_serial, frozen, self.endpoints, self.defer_parsing)
+        return ProblemCheck(self._check_serial, frozen, self.endpoints, self.defer_parsing, self._ordering_only)
 
     def accept(self, result: CheckResult) -> bool:
         """Keep a check's problems if they are the current revision's (False: an older one's, dropped);
@@ -155,13 +198,16 @@ class Document:
             return False
         self._problems = result.problems
         self.unread = set(result.unread)
+        if self._ordering_only is None:  # found on the worker: the canvas's dashes need not find them again
+            self._ordering_only = result.ordering_only
         for listener in list(self._listeners):
             listener(Changes(checked=True))
         return True
 
     def _forget_problems(self) -> None:
-        self._problems = None
+        self._problems = self._ordering_only = None
         self._check_serial += 1
+        self.unread = set()
 
     def templates_read(self) -> None:
         """The templates that were ``unread`` have been read: the problems are computed again, and listeners

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from chainstudio.core.graph.analysis import Analysis
 from chainstudio.core.graph.model import Graph
-from chainstudio.core.graph.validation import Problem, validate
+from chainstudio.core.graph.validation import Problem, ordering_only_edges, validate
 
 # Up to this many steps and edges together a graph is validated at once where its problems are asked for
 # (measured: 100 steps and 945 edges in 3 ms, 300 and 2,945 in 10 ms, 1,000 and 9,945 in 41 ms).
@@ -31,6 +31,7 @@ class CheckResult:
     serial: int  # the document's check serial the problems belong to
     problems: list[Problem]
     unread: frozenset[str]  # templates left unparsed (as ``Document.unread``)
+    ordering_only: frozenset[str] | None = None  # the revision's (as ``Document.ordering_only``)
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,17 @@ class ProblemCheck:
     graph: Graph
     endpoints: frozenset[str] | None
     defer_parsing: bool
+    ordering_only: frozenset[str] | None = None  # when known already (the canvas found them first)
 
     def run(self) -> CheckResult:
         """Validate the snapshot (any thread; the garbage collector is left as it is: pausing it is the
         window thread's business while it builds a big scene)."""
         unread: set[str] | None = set() if self.defer_parsing else None
         analysis = Analysis(self.graph)
-        problems = validate(self.graph, analysis, self.endpoints, unread=unread, pause_gc=False)
-        return CheckResult(self.serial, problems, frozenset(unread or ()))
+        ordering_only = self.ordering_only
+        if ordering_only is None:
+            ordering_only = frozenset(ordering_only_edges(self.graph, unread))
+        problems = validate(
+            self.graph, analysis, self.endpoints, unread=unread, pause_gc=False, ordering_only=ordering_only
+        )
+        return CheckResult(self.serial, problems, frozenset(unread or ()), ordering_only)

@@ -1,5 +1,6 @@
 """The one home of the graph algorithms: layers, topological order, longest remaining paths and the critical
-path, ancestry, cycles and paths between steps.
+path, ancestry, cycles and paths between steps. Over 400 lines because each has its one home here, with the
+part-at-a-time forms (``..._parts``) that the window's sliced pass runs.
 
 Everything works on a ``Dag``: node ids in a given order with their predecessors and successors (edges
 deduplicated, dangling ones ignored), built from a ``Graph`` (``Dag.of_graph``) or from plain ids and edges
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
@@ -59,6 +60,18 @@ class CycleError(ChainStudioError, ValueError):
     """The graph has a cycle, so it has no layers and cannot run."""
 
 
+PART = 2_000  # edges or nodes handled between two yields of the ``..._parts`` generators (a few ms)
+
+
+def _finished(parts: Generator[None, None, T]) -> T:
+    """What a ``..._parts`` generator returns, run to its end at once."""
+    while True:
+        try:
+            next(parts)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Dag:
     """Dependencies as adjacency lists. ``ids`` fixes the order (document order for a Graph); ``preds`` and
@@ -70,20 +83,36 @@ class Dag:
 
     @classmethod
     def of_edges(cls, ids: Iterable[str], edges: Iterable[tuple[str, str]]) -> Dag:
+        return _finished(cls.of_edges_parts(ids, edges))
+
+    @classmethod
+    def of_edges_parts(cls, ids: Iterable[str], edges: Iterable[tuple[str, str]]) -> Generator[None, None, Dag]:
+        """``of_edges``, yielding after every PART edges (the window's loop turns in between)."""
         order = tuple(ids)
         preds: dict[str, list[str]] = {nid: [] for nid in order}
         succs: dict[str, list[str]] = {nid: [] for nid in order}
-        seen: set[tuple[str, str]] = set()  # a set, not ``in preds[target]``: a wide fan-in was quadratic
-        for source, target in edges:
-            if source in preds and target in preds and (source, target) not in seen:
-                seen.add((source, target))
+        # sets, not ``in succs[source]``: a wide fan-out was quadratic; a set per node rather than one set of
+        # 100,000 pairs, whose freeing at the end held the window's thread 50-70 ms in one go
+        seen: dict[str, set[str]] = {nid: set() for nid in order}
+        for i, (source, target) in enumerate(edges, 1):
+            if source in preds and target in preds and target not in seen[source]:
+                seen[source].add(target)
                 preds[target].append(source)
                 succs[source].append(target)
-        return cls(order, {k: tuple(v) for k, v in preds.items()}, {k: tuple(v) for k, v in succs.items()})
+            if i % PART == 0:
+                yield
+        yield
+        frozen_preds = {k: tuple(v) for k, v in preds.items()}
+        yield
+        return cls(order, frozen_preds, {k: tuple(v) for k, v in succs.items()})
 
     @classmethod
     def of_graph(cls, graph: Graph) -> Dag:
-        return cls.of_edges(graph.nodes, ((e.source, e.target) for e in graph.edges.values()))
+        return _finished(cls.of_graph_parts(graph))
+
+    @classmethod
+    def of_graph_parts(cls, graph: Graph) -> Generator[None, None, Dag]:
+        return cls.of_edges_parts(graph.nodes, ((e.source, e.target) for e in graph.edges.values()))
 
     @property
     def roots(self) -> list[str]:
@@ -108,20 +137,30 @@ def gc_paused() -> Iterator[None]:
 def generations(dag: Dag) -> list[list[str]]:
     """Topological generations (Kahn, level by level), each in the Dag's order; CycleError on a cycle.
     A self-loop counts as a cycle."""
+    return _finished(generations_parts(dag))
+
+
+def generations_parts(dag: Dag) -> Generator[None, None, list[list[str]]]:
+    """``generations``, yielding after about every PART nodes and edges visited."""
     position = {nid: i for i, nid in enumerate(dag.ids)}
     waiting = {nid: len(dag.preds[nid]) for nid in dag.ids}
     current = [nid for nid in dag.ids if waiting[nid] == 0]
     groups: list[list[str]] = []
-    placed = 0
+    placed = visited = 0
     while current:
         groups.append(current)
         placed += len(current)
         following: list[str] = []
         for nid in current:
-            for succ in dag.succs[nid]:
+            succs = dag.succs[nid]
+            for succ in succs:
                 waiting[succ] -= 1
                 if waiting[succ] == 0:
                     following.append(succ)
+            visited += len(succs) + 1
+            if visited >= PART:
+                visited = 0
+                yield
         current = sorted(following, key=position.__getitem__)
     if placed != len(dag.ids):
         raise CycleError("the graph has a cycle")
@@ -241,9 +280,19 @@ class Analysis:
     """What the editor, validation and planning ask about one graph revision, each computed at most once.
     The graph must not change while the analysis is in use (``Document.analysis`` makes a new one per edit)."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, dag: Dag | None = None) -> None:
         self.graph = graph
-        self.dag = Dag.of_graph(graph)
+        self.dag = dag if dag is not None else Dag.of_graph(graph)
+
+    @classmethod
+    def parts(cls, graph: Graph) -> Generator[None, None, Analysis]:
+        """An analysis with its layers found, a part at a time (``Document.find_analysis``)."""
+        analysis = cls(graph, (yield from Dag.of_graph_parts(graph)))
+        try:
+            analysis.__dict__["_generations"] = yield from generations_parts(analysis.dag)
+        except CycleError:
+            analysis.__dict__["_generations"] = None
+        return analysis
 
     @once
     def _generations(self) -> list[list[str]] | None:

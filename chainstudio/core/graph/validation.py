@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -39,16 +39,19 @@ def validate(
     endpoints: Collection[str] | None = None,
     *,
     unread: set[str] | None = None,
+    ordering_only: Collection[str] | None = None,
     pause_gc: bool = True,
 ) -> list[Problem]:
     """Every problem of ``graph``; pass the revision's ``analysis`` when there is one (``Document`` has).
     ``endpoints``: the endpoint profiles a run can use (a step naming another one is an error); None when
     any name will do (a run on the simulated provider stands in for every endpoint). ``unread``: parse no
     template (the window's event loop): a template that only Jinja2's parser can read is added to this set
-    instead, and its problems are left out until it was read (``templating.references``). ``pause_gc``: the
-    cyclic garbage collector is off meanwhile (not on a worker thread: the switch is the whole process's)."""
+    instead, and its problems are left out until it was read (``templating.references``).
+    ``ordering_only``: the revision's ``ordering_only_edges`` when known (``Document`` has), not found again.
+    ``pause_gc``: the cyclic garbage collector is off meanwhile (not on a worker thread: the switch is the
+    whole process's)."""
     with gc_paused() if pause_gc else contextlib.nullcontext():
-        problems = _validate(graph, analysis if analysis is not None else Analysis(graph), unread)
+        problems = _validate(graph, analysis if analysis is not None else Analysis(graph), unread, ordering_only)
         return problems + endpoint_problems(graph, endpoints)
 
 
@@ -80,13 +83,15 @@ def _reader(unread: set[str] | None) -> Callable[[str], References | None]:
     return read
 
 
-def _validate(graph: Graph, analysis: Analysis, unread: set[str] | None = None) -> list[Problem]:
+def _validate(
+    graph: Graph, analysis: Analysis, unread: set[str] | None = None, ordering_only: Collection[str] | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
     problems += _check_inputs(graph)
     problems += _check_names(graph)
     problems += _check_edges(graph)
     problems += _check_cycles(graph, analysis)
-    problems += _check_nodes(graph, analysis, _reader(unread))
+    problems += _check_nodes(graph, analysis, _reader(unread), ordering_only)
     problems += _check_reach_output(graph, analysis)
     problems += check_structured(graph)
     from chainstudio.core.graph.flow_rules import check_flow  # its rules use Problem
@@ -205,7 +210,12 @@ def _incoming_edges(graph: Graph) -> dict[str, list[Edge]]:
     return incoming
 
 
-def _check_nodes(graph: Graph, analysis: Analysis, read: Callable[[str], References | None]) -> list[Problem]:
+def _check_nodes(
+    graph: Graph,
+    analysis: Analysis,
+    read: Callable[[str], References | None],
+    ordering_only: Collection[str] | None = None,
+) -> list[Problem]:
     out: list[Problem] = []
     by_name = {node.name: node for node in graph.nodes.values()}
     input_names = {gi.name for gi in graph.inputs}
@@ -269,17 +279,18 @@ def _check_nodes(graph: Graph, analysis: Analysis, read: Callable[[str], Referen
                         "error", where, f"refers to inputs.{ref}, which is not a graph input", node.id, field=spec.name
                     )
                 )
-        out += _ordering_only_warnings(graph, node, incoming.get(node.id, []), read)
+        into = incoming.get(node.id, [])
+        if ordering_only is None:
+            out += _ordering_only_warnings(graph, node, _ordering_only(graph, node, into, read))
+        else:
+            out += _ordering_only_warnings(graph, node, [e for e in into if e.id in ordering_only])
     return out
 
 
-def _ordering_only_warnings(
-    graph: Graph, node: Node, incoming: list[Edge], read: Callable[[str], References | None] = references
-) -> list[Problem]:
-    """Warnings for the edges into ``node`` whose source output its templates never use (none while one of
-    its templates is unread)."""
+def _ordering_only_warnings(graph: Graph, node: Node, edges: list[Edge]) -> list[Problem]:
+    """Warnings for ``edges`` into ``node``, whose source output its templates never use."""
     out: list[Problem] = []
-    for edge in _ordering_only(graph, node, incoming, read):
+    for edge in edges:
         source_name = graph.nodes[edge.source].name
         out.append(
             Problem(
@@ -324,15 +335,28 @@ def _ordering_only(
 
 
 def ordering_only_edges(graph: Graph, unread: set[str] | None = None) -> set[str]:
-    """Ids of edges whose data the target's templates never use (``unread``: as in ``validate``)."""
+    """Ids of edges whose data the target's templates never use (``unread``: as in ``validate``).
+    ``Document.ordering_only`` keeps them for a revision: the canvas's dashes and validation share them."""
+    found: set[str] = set()
+    for _ in ordering_only_parts(graph, found, unread):
+        pass
+    return found
+
+
+ORDERING_ONLY_PART = 250  # steps looked at between two yields of ``ordering_only_parts``
+
+
+def ordering_only_parts(graph: Graph, found: set[str], unread: set[str] | None = None) -> Iterator[None]:
+    """``ordering_only_edges`` a part at a time: adds them to ``found``, yielding after every
+    ORDERING_ONLY_PART steps (the window's loop turns in between; the graph must not change meanwhile)."""
     incoming = _incoming_edges(graph)
+    yield
     read = _reader(unread)
-    return {
-        edge.id
-        for node in graph.nodes.values()
-        if node.kind in NODE_KINDS
-        for edge in _ordering_only(graph, node, incoming.get(node.id, []), read)
-    }
+    for i, node in enumerate(list(graph.nodes.values()), 1):
+        if node.kind in NODE_KINDS:
+            found.update(edge.id for edge in _ordering_only(graph, node, incoming.get(node.id, []), read))
+        if i % ORDERING_ONLY_PART == 0:
+            yield
 
 
 def _check_reach_output(graph: Graph, analysis: Analysis) -> list[Problem]:

@@ -35,6 +35,7 @@ from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
+from chainstudio.core.storage.chunked_validation import validate_chunked
 from chainstudio.core.storage.format_versions import newer_than
 from chainstudio.core.text_safety import escape_lone_surrogates
 
@@ -157,9 +158,9 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _pydantic_problems(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[FileProblem]:
+def _pydantic_problems(exc: ValidationError | list[Any], prefix: tuple[int | str, ...] = ()) -> list[FileProblem]:
     problems = []
-    for err in exc.errors():
+    for err in exc if isinstance(exc, list) else exc.errors():
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown field"
@@ -240,12 +241,12 @@ def from_document(data: object, source: str | None = None) -> Graph:
         raise fail("nodes", f"{len(data['nodes']):,} nodes is over the limit of {MAX_NODES:,}")
     if isinstance(data.get("edges"), list) and len(data["edges"]) > MAX_EDGES:
         raise fail("edges", f"{len(data['edges']):,} edges is over the limit of {MAX_EDGES:,}")
-    try:
-        doc = GraphDoc.model_validate(data)
-    except ValidationError as exc:
-        raise LoadError(_pydantic_problems(exc), source) from None
+    try:  # the long lists a part at a time: a worker thread loading a big file lets the window's loop turn
+        doc, errors = validate_chunked(GraphDoc, data, ("nodes", "edges"))
     except RecursionError:
         raise fail("", "the document is nested too deeply") from None
+    if doc is None:
+        raise LoadError(_pydantic_problems(errors), source)
 
     problems: list[FileProblem] = []
     rejected: set[str] = set()  # ids of nodes already reported: their edges need no second message

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
@@ -37,6 +37,8 @@ PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to 
 BADGE_PIXELS = 7.0
 EDGE_CHUNK = 1_000  # edges per path: between two, the edge image's worker thread lets the window's thread
 # run (Qt keeps Python's interpreter lock while it strokes a path)
+REBUILD_PART = 2_500  # cards or edges gathered between two yields of ``rebuild_parts``
+STYLES_PART = 500  # ... or cards' looks made (a name elided to its block takes a while)
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
 
@@ -185,6 +187,12 @@ class OverviewItem(QGraphicsItem):
 
     def rebuild(self) -> None:
         """Everything again: the blocks' and edges' geometry, then their looks."""
+        for _ in self.rebuild_parts():
+            pass
+
+    def rebuild_parts(self) -> Iterator[None]:
+        """``rebuild`` a part at a time, yielding between parts (the scene's sliced pass); what is drawn
+        changes only at the end, all at once. The scene drops it when its cards or edges change meanwhile."""
         if not self.active:
             return
         rects: dict[str, QRectF] = {}
@@ -192,7 +200,7 @@ class OverviewItem(QGraphicsItem):
         xs: list[float] = []
         ys: list[float] = []
         width, height = geo.CARD_WIDTH, geo.CARD_HEIGHT
-        for node_id, item in self._scene.nodes.items():
+        for i, (node_id, item) in enumerate(list(self._scene.nodes.items()), 1):
             pos = item.pos()
             x, y = pos.x(), pos.y()
             rects[node_id] = QRectF(x, y, width, height)
@@ -201,28 +209,41 @@ class OverviewItem(QGraphicsItem):
             style = self._styles.get(node_id)
             if style is None or style[3] != item.name:
                 renamed.append(node_id)
+            if i % REBUILD_PART == 0:
+                yield
         bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + width, max(ys) - min(ys) + height) if xs else QRectF()
         solid: list[QPainterPath] = []
         dashed: list[QPainterPath] = []
         counts = [EDGE_CHUNK, EDGE_CHUNK]  # edges in the last solid and dashed path
-        for edge in self._scene.edges.values():
+        for i, edge in enumerate(list(self._scene.edges.values()), 1):
             dash = edge.ordering_only
             if counts[dash] == EDGE_CHUNK:
                 (dashed if dash else solid).append(QPainterPath())
                 counts[dash] = 0
             edge.add_curve_to((dashed if dash else solid)[-1])
             counts[dash] += 1
+            if i % REBUILD_PART == 0:
+                yield
+        fresh: dict[str, tuple[QColor, str, bool, str]] = {}  # the looks of the cards renamed or new
+        nodes = self._scene.nodes
+        for i, node_id in enumerate(renamed, 1):
+            if node_id in nodes:
+                fresh[node_id] = self._style(nodes[node_id])
+            if i % STYLES_PART == 0:
+                yield
+        if not self.active:
+            return
         self.prepareGeometryChange()
         self._rects = rects
         solid_pen, dashed_pen = _cosmetic(theme.EDGE), _cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
         self._base = [(solid_pen, path) for path in solid] + [(dashed_pen, path) for path in dashed]
         self._edge_image.changed()
         self._overlays.clear()
-        self._styles = {n: style for n, style in self._styles.items() if n in rects}
+        self._styles = {n: style for n, style in self._styles.items() if n in rects} | fresh
         for _, path in self._base:
             bounds = bounds.united(path.boundingRect())
         self._bounds = bounds.adjusted(-12, -12, 12, 12)
-        self.restyle(renamed)  # the others' looks did not change with their geometry
+        self.restyle([])  # the others' looks did not change with their geometry
 
     def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:
         """The looks again, on the geometry as it is: a run's states, the selection, badges, lit edges.
@@ -234,12 +255,7 @@ class OverviewItem(QGraphicsItem):
         changed = nodes.keys() if node_ids is None else [n for n in node_ids if n in nodes]
         styles = self._styles
         for node_id in changed:
-            item = nodes[node_id]
-            badge = item.run_badge if item.run_badge is not None and not item.run_badge.estimate else None
-            color = badge.color if badge is not None else theme.kind_color(item.kind)
-            mark = ICONS.get(badge.status, "") if badge is not None and badge.status != "pending" else ""
-            text = self._fit(f"{mark} {item.name}" if mark else item.name)
-            styles[node_id] = (color, text, color.lightness() > LIGHT, item.name)
+            styles[node_id] = self._style(nodes[node_id])
         fills: dict[int, tuple[QColor, list[QRectF]]] = {}
         names = []
         for node_id, rect in self._rects.items():
@@ -269,6 +285,14 @@ class OverviewItem(QGraphicsItem):
             self._overlays.update(self._scene.edges, edge_ids)
         self.update()
         repaint_views(self._scene)
+
+    def _style(self, item: NodeItem) -> tuple[QColor, str, bool, str]:
+        """A card's block: (fill, name as drawn, name drawn dark, the step's name)."""
+        badge = item.run_badge if item.run_badge is not None and not item.run_badge.estimate else None
+        color = badge.color if badge is not None else theme.kind_color(item.kind)
+        mark = ICONS.get(badge.status, "") if badge is not None and badge.status != "pending" else ""
+        text = self._fit(f"{mark} {item.name}" if mark else item.name)
+        return color, text, color.lightness() > LIGHT, item.name
 
     def _fit(self, name: str) -> str:
         """``name`` elided to a block's width (remembered: a run redraws the overview many times)."""

@@ -2,7 +2,8 @@
 or removes items by id; gestures come out as signals (connect, move, a connection dropped on empty canvas,
 double-clicks, context menus) for the controller to turn into commands. The scene never edits the graph.
 Over 400 lines because it is the one mirror keeping items, gestures, bands and the overview in step.
-A big graph's items are made a slice at a time between turns of the event loop (``scene_build``).
+A big graph's items are made a slice at a time between turns of the event loop (``scene_build``), and so is
+the pass that follows edits (bands, edge styles, the overview: ``scene_pass``).
 
 A port takes the mouse within a few screen pixels at any zoom, so connecting works as well in the overview
 as at 100 %. Steps with problems carry a badge (red: an error, amber: a warning), updated shortly after an
@@ -10,7 +11,7 @@ edit, from the document's validation of that revision."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneContextMenuEvent, QGraphicsSceneMouseEvent
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneContextMenuEvent, QG
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.analysis import CycleError
-from chainstudio.core.graph.validation import Problem, ordering_only_edges
+from chainstudio.core.graph.validation import Problem
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
@@ -27,6 +28,7 @@ from chainstudio.ui.canvas.interactions import ConnectDrag
 from chainstudio.ui.canvas.node_item import NodeItem, PortItem
 from chainstudio.ui.canvas.overview import OverviewItem, overview_wanted, repaint_views
 from chainstudio.ui.canvas.scene_build import SlicedBuild
+from chainstudio.ui.canvas.scene_pass import SlicedPass
 
 FLASH_MS = 700
 OVERVIEW_RUN_MS = 100  # far out, a run's progress is redrawn at most ten times a second
@@ -36,6 +38,8 @@ BIG_SCENE_ITEMS = 4_000  # over this many cards and edges, the scene index is ke
 BIG_SCENE_BSP_DEPTH = 6  # Qt's own depth for 110,000 filed each long edge into thousands of leaves (minutes)
 # ... and its index covers the graph from the start (Qt re-files every item each time the items' bounds grow)
 FAR_AWAY = QRectF(-1e9, -1e9, 1, 1)
+EDGES_PER_PART = 1_000  # edge styles set between two yields of the sliced pass
+BANDS_PER_PART = 50  # layer bands placed between two
 NEW_STEP_DRAG_PIXELS = 24  # a connection dragged at least this far and dropped on nothing offers a new step
 
 
@@ -71,6 +75,7 @@ class CanvasScene(QGraphicsScene):
         self.addItem(self.edge_layer)
         self._drag: ConnectDrag | None = None
         self._build = SlicedBuild(self, self._make_queued, self.buildProgress.emit, self._build_finished, self._index)
+        self._pass = SlicedPass(self, self._pass_parts)  # bands, edge styles, the overview: sliced when big
         self._last_selection: list[str] = []
         self._flashed: list[tuple[dict, str]] = []
         self._flash_timer = QTimer(self)
@@ -78,11 +83,11 @@ class CanvasScene(QGraphicsScene):
         self._flash_timer.timeout.connect(self._end_flash)
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
-        self._pending.timeout.connect(self.flush)
+        self._pending.timeout.connect(self._flush_soon)
         self._overview_timer = QTimer(self)  # a run's progress in the overview, at most this often
         self._overview_timer.setSingleShot(True)
         self._overview_timer.setInterval(OVERVIEW_RUN_MS)
-        self._overview_timer.timeout.connect(self.flush)
+        self._overview_timer.timeout.connect(self._flush_soon)
         self._problems_timer = QTimer(self)
         self._problems_timer.setSingleShot(True)
         self._problems_timer.setInterval(PROBLEMS_DELAY_MS)
@@ -102,6 +107,7 @@ class CanvasScene(QGraphicsScene):
     # --- document -> items ----------------------------------------------------------------------
     def apply_changes(self, changes: Changes) -> None:
         graph = self.document.graph
+        self._pass.cancel()  # a pass underway started on the graph as it was: the next one does its work
         if changes.reset:
             self._clear_items()
             self.edge_layer.reset(len(graph.edges), graph.nodes.values())
@@ -166,6 +172,7 @@ class CanvasScene(QGraphicsScene):
 
     def _clear_items(self) -> None:
         self._build.stop()
+        self._pass.cancel()
         self._drag = None
         self.removeItem(self.overview)
         self.removeItem(self.edge_layer)
@@ -252,13 +259,19 @@ class CanvasScene(QGraphicsScene):
     def set_zoom(self, zoom: float) -> None:
         """The view's zoom: far out, draw the overview instead of every card and edge."""
         self.zoom = zoom
-        was = self.overview.active
-        self.overview.set_active(overview_wanted(zoom))
-        if was and not self.overview.active:
+        was, wanted = self.overview.active, overview_wanted(zoom)
+        if was == wanted:
+            return
+        self._pass.cancel()  # (it marks dirty again what it had taken on) the overview is rebuilt now, or hidden
+        self.overview.set_active(wanted)
+        if was:
             for item in self.nodes.values():  # left as they were while the overview drew them
                 item.set_crisp(not self.zooming)
-        self._overview_dirty = self._overview_restyle = False
+        self._overview_dirty = wanted and self._annotations_dirty  # edge styles still to come: again after them
+        self._overview_restyle = False
         self._restyled, self._restyled_edges = set(), set()
+        if self._structure_dirty or self._annotations_dirty or self._bands_dirty or self._overview_dirty:
+            self._pending.start(0)
 
     def show_problems(self, problems: Sequence[Problem] | None = None) -> None:
         """Badge the steps with problems (default: the document's, for its current revision; while a worker
@@ -296,36 +309,88 @@ class CanvasScene(QGraphicsScene):
             if self.overview.active and not on:
                 repaint_views(self)  # its edges sharp again
 
+    def _big(self) -> bool:
+        return len(self.nodes) + len(self.edges) > BIG_SCENE_ITEMS
+
+    def _flush_soon(self) -> None:
+        """The pass on the next turn of the loop: a big scene's in slices (``scene_pass``), a small one's now."""
+        if self._build.active:
+            return  # the build's end asks for the pass
+        if self._big():
+            self._pass.start()
+        else:
+            self.flush()
+
     def flush(self) -> None:
         """Bring layer bands and edge styles up to date now (normally done on the next event-loop turn)."""
         self._pending.stop()
         self._overview_timer.stop()
-        graph = self.document.graph
-        if self._structure_dirty:
-            try:
-                self._layers = self.document.analysis.layers
-            except CycleError:
-                self._layers = []
-            self._structure_dirty = False
-            self._bands_dirty = True
-        if self._annotations_dirty:
-            document = self.document  # the window's event loop parses no template (``TemplateReader`` does)
-            dashed = ordering_only_edges(graph, document.unread if document.defer_parsing else None)
-            for edge_id, item in self.edges.items():
-                item.set_ordering_only(edge_id in dashed)
-            self._annotations_dirty = False
-        if self._bands_dirty:
-            self.edge_layer.recount(len(self.edges), graph.nodes.values())
-            self._update_bands()
-            self._bands_dirty = False
-        if self._overview_dirty:
-            self.overview.rebuild()
-        elif self._overview_restyle:
-            self.overview.restyle(self._restyled, self._restyled_edges)
+        self._pass.finish()
+        for _ in self._pass_parts():
+            pass
+
+    def _pass_parts(self) -> Iterator[None]:
+        """The pass: what is marked dirty when it starts, yielding between parts. Cancelled (the graph
+        changed), it marks dirty again what it took on, for the next pass."""
+        structure, annotations, bands = self._structure_dirty, self._annotations_dirty, self._bands_dirty
+        overview, restyle = self._overview_dirty, self._overview_restyle
+        restyled, restyled_edges = self._restyled, self._restyled_edges
+        self._structure_dirty = self._annotations_dirty = self._bands_dirty = False
         self._overview_dirty = self._overview_restyle = False
         self._restyled, self._restyled_edges = set(), set()
+        done = False
+        try:
+            yield from self._pass_work(structure, annotations, bands, overview, restyle, restyled, restyled_edges)
+            done = True
+        finally:
+            if not done:
+                self._structure_dirty |= structure
+                self._annotations_dirty |= annotations
+                self._bands_dirty |= bands
+                self._overview_dirty |= overview and self.overview.active
+                self._overview_restyle |= restyle and self.overview.active
+                self._restyled |= restyled
+                self._restyled_edges |= restyled_edges
+        if self._structure_dirty or self._annotations_dirty or self._bands_dirty or self._overview_dirty:
+            self._pending.start(0)  # marked while this pass ran
+        elif self._overview_restyle and not self._overview_timer.isActive():
+            self._overview_timer.start()
 
-    def _update_bands(self) -> None:
+    def _pass_work(
+        self,
+        structure: bool,
+        annotations: bool,
+        bands: bool,
+        overview: bool,
+        restyle: bool,
+        restyled: set[str],
+        restyled_edges: set[str],
+    ) -> Iterator[None]:
+        document = self.document
+        if structure:
+            yield from document.find_analysis()  # layers, a part at a time (once per revision)
+            try:
+                self._layers = document.analysis.layers
+            except CycleError:
+                self._layers = []
+            bands = True
+            yield
+        if annotations:  # found once per revision (validation uses them too), a part at a time
+            yield from document.find_ordering_only()
+            dashed = document.ordering_only
+            for i, (edge_id, item) in enumerate(list(self.edges.items()), 1):
+                item.set_ordering_only(edge_id in dashed)
+                if i % EDGES_PER_PART == 0:
+                    yield
+        if bands:
+            self.edge_layer.recount(len(self.edges), document.graph.nodes.values())
+            yield from self._bands_parts()
+        if overview and self.overview.active:
+            yield from self.overview.rebuild_parts()
+        elif restyle:
+            self.overview.restyle(restyled, restyled_edges)
+
+    def _bands_parts(self) -> Iterator[None]:
         groups = self._layers if self.show_layers else []
         while len(self.bands) > len(groups):
             self.removeItem(self.bands.pop())
@@ -333,9 +398,13 @@ class CanvasScene(QGraphicsScene):
             band = LayerBandItem(len(self.bands))
             self.bands.append(band)
             self.addItem(band)
-        for band, group in zip(self.bands, groups, strict=False):
+            if band.index % BANDS_PER_PART == BANDS_PER_PART - 1:
+                yield
+        for band, group in zip(list(self.bands), groups, strict=False):
             rects = [self.nodes[n].sceneBoundingRect() for n in group if n in self.nodes]
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
+            if band.index % BANDS_PER_PART == BANDS_PER_PART - 1:
+                yield
         if self.overview.active:
             repaint_views(self)
 

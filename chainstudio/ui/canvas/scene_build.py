@@ -31,6 +31,25 @@ SLICE_S = 0.04  # of item making per turn of the event loop
 CHECK_EVERY = 16  # items made between two looks at the clock
 
 
+class CollectorPause:
+    """Python's cyclic garbage collector off while a big scene's items are made (or its pass runs), then the
+    objects made frozen (later collections leave them out) and the collector on again."""
+
+    def __init__(self) -> None:
+        self._paused = False
+
+    def pause(self) -> None:
+        if gc.isenabled():
+            gc.disable()
+            self._paused = True
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            gc.freeze()
+            gc.enable()
+
+
 class SlicedBuild:
     def __init__(
         self,
@@ -45,7 +64,7 @@ class SlicedBuild:
         self._make, self._progress, self._finished, self._index = make, progress, finished, index
         self._queue: deque[tuple[bool, str]] = deque()
         self.total = self.done = 0
-        self._gc_paused = False
+        self._collector = CollectorPause()
         self._timer = QTimer(parent)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -57,9 +76,7 @@ class SlicedBuild:
         return bool(self._queue)
 
     def start(self, node_ids: Iterable[str], edge_ids: Iterable[str]) -> None:
-        if gc.isenabled():
-            gc.disable()
-            self._gc_paused = True
+        self._collector.pause()
         self._queue = deque([(False, n) for n in node_ids] + [(True, e) for e in edge_ids])
         self.total, self.done = len(self._queue), 0
         self._timer.start()
@@ -70,10 +87,7 @@ class SlicedBuild:
         self._resume_gc()
 
     def _resume_gc(self) -> None:
-        if self._gc_paused:
-            self._gc_paused = False
-            gc.freeze()
-            gc.enable()
+        self._collector.resume()
 
     def later(self, edge_id: str) -> None:
         """Make edge ``edge_id`` after the items already waiting (one of its cards is not made yet)."""

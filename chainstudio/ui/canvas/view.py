@@ -6,6 +6,7 @@ the notice shown over the canvas."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QCursor, QKeyEvent, QPainter, QPen, QPixmapCache, QTransform
@@ -71,6 +72,7 @@ class CanvasView(QGraphicsView):
         self._drop_edge: EdgeItem | None = None
         self._empty = not scene.nodes
         self._building: tuple[int, int] | None = None  # a big graph's items made so far, of how many
+        self._opening: str | None = None  # the name of a file being read on a worker (``show_opening``)
         scene.buildProgress.connect(self._build_progress)
         scene.built.connect(self._build_progress)
         self.notice = CanvasNotice(self)
@@ -100,10 +102,15 @@ class CanvasView(QGraphicsView):
         self._building = (done, total) if self.canvas.building or total else None
         self.viewport().update()
 
+    def show_opening(self, path: object = None) -> None:
+        """'Opening <name>…' over the canvas while the file ``path`` is read (None: no longer)."""
+        self._opening = Path(str(path)).name if path is not None else None
+        self.viewport().update()
+
     @property
     def shows_hint(self) -> bool:
-        """Whether the empty-canvas hint is drawn."""
-        return self._empty
+        """Whether the empty-canvas hint is drawn (not while a file is being opened)."""
+        return self._empty and self._opening is None
 
     def cursor_scene_pos(self) -> QPointF:
         """Where the mouse is on the canvas, or the centre of the view when it is elsewhere."""
@@ -305,6 +312,9 @@ class CanvasView(QGraphicsView):
             painter.drawLine(a, b)
 
     def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        if self._opening is not None:
+            self._draw_banner(painter, f"Opening {self._opening}…")
+            return  # (not the empty-canvas hint meanwhile)
         if self._building is not None and self.canvas.building:
             self._draw_progress(painter, *self._building)
         if not self._empty:
@@ -319,10 +329,12 @@ class CanvasView(QGraphicsView):
 
     def _draw_progress(self, painter: QPainter, done: int, total: int) -> None:
         """'Drawing the graph: 12,345 of 110,000 steps and edges', over the top of the canvas."""
+        self._draw_banner(painter, f"Drawing the graph: {done:,} of {total:,} steps and edges")
+
+    def _draw_banner(self, painter: QPainter, text: str) -> None:
         painter.save()
         painter.resetTransform()  # viewport pixels
         painter.setFont(theme.font(11))
-        text = f"Drawing the graph: {done:,} of {total:,} steps and edges"
         box = QRectF(painter.fontMetrics().boundingRect(text)).adjusted(-12, -6, 12, 6)
         box.moveCenter(QPointF(self.viewport().width() / 2, 24))
         painter.setPen(Qt.PenStyle.NoPen)

@@ -1,5 +1,7 @@
 """File handling for the main window: New, Open, Save, Save As, Export, recent files, and the
-Save / Discard / Cancel question — all with ``open()`` + signals, never a nested event loop (qasync)."""
+Save / Discard / Cancel question — all with ``open()`` + signals, never a nested event loop (qasync).
+A big file is read on a worker thread (``file_loader``) while the status bar says "Opening <name>…"; a
+second Open meanwhile wins (the first one's graph is dropped), and New cancels it."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from chainstudio.paths import examples_dir
 from chainstudio.ui.canvas.export import export_canvas
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.shell import ShowStatus
+from chainstudio.ui.editing.file_loader import FileLoader, worth_a_thread
 
 GRAPH_FILTER = "ChainStudio graphs (*.chain.json);;JSON files (*.json);;All files (*)"
 RECENT_KEY = "recentFiles"
@@ -45,6 +48,10 @@ class FileOps:
         self.status = status
         self.fit_view = fit_view
         self.dialog: Dialog | None = None  # the dialog or message box currently open (tests look at it)
+        self.loader = FileLoader(host)
+        self.loader.finished.connect(self._read)
+        self._keep_path = True
+        self._serial_at_start = 0  # the document's state when the file being read was asked for
 
     def _status(self, text: str) -> None:
         self.status(text, 6000)
@@ -87,6 +94,7 @@ class FileOps:
     # --- new / open -----------------------------------------------------------------------------
     def new(self) -> None:
         def empty() -> None:
+            self.loader.cancel()
             self.document.replace(Graph())
             self._status("New graph: add a step from the Palette, or double-click the canvas or press Tab")
 
@@ -113,28 +121,51 @@ class FileOps:
         self.confirm_discard(lambda: self.load(path, keep_path=False))
 
     def load(self, path: str | Path, keep_path: bool = True) -> bool:
-        """Replace the document with the graph in ``path``; on failure show where the file is wrong."""
+        """Replace the document with the graph in ``path``; on failure show where the file is wrong. A big
+        file is read on a worker thread: True then means it is being opened."""
+        if worth_a_thread(path):
+            self._keep_path, self._serial_at_start = keep_path, self.document.serial
+            self.loader.start(path)
+            self.status(f"Opening {Path(path).name}…", 0)
+            return True
+        self.loader.cancel()  # an Open of a small file while a big one is read: the last one asked for wins
         try:
             graph = fileformat.load(path)
         except fileformat.LoadError as exc:
-            problems = "\n".join(f"• {p}" for p in exc.problems[:20])
-            more = f"\n… and {len(exc.problems) - 20} more" if len(exc.problems) > 20 else ""
-            box = QMessageBox(
-                QMessageBox.Icon.Warning,
-                "Cannot open file",
-                f"{Path(path).name} cannot be opened:\n\n{problems}{more}",
-                QMessageBox.StandardButton.Ok,
-                self.host,
-            )
-            self._show(box, lambda _r: None)
-            self._status(f"Cannot open {Path(path).name}: {exc.problems[0]}")
+            self._cannot_open(path, exc)
             return False
+        self._opened(path, graph, keep_path)
+        return True
+
+    def _read(self, path: Path, graph: Graph | None, error: fileformat.LoadError | None) -> None:
+        """A file read on the worker: open it (asking first if the document was edited meanwhile)."""
+        if graph is None:
+            assert error is not None
+            self._cannot_open(path, error)
+        elif self.document.serial != self._serial_at_start:
+            self.confirm_discard(lambda: self._opened(path, graph, self._keep_path))
+        else:
+            self._opened(path, graph, self._keep_path)
+
+    def _cannot_open(self, path: str | Path, exc: fileformat.LoadError) -> None:
+        problems = "\n".join(f"• {p}" for p in exc.problems[:20])
+        more = f"\n… and {len(exc.problems) - 20} more" if len(exc.problems) > 20 else ""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Cannot open file",
+            f"{Path(path).name} cannot be opened:\n\n{problems}{more}",
+            QMessageBox.StandardButton.Ok,
+            self.host,
+        )
+        self._show(box, lambda _r: None)
+        self._status(f"Cannot open {Path(path).name}: {exc.problems[0]}")
+
+    def _opened(self, path: str | Path, graph: Graph, keep_path: bool) -> None:
         self.document.replace(graph, path if keep_path else None)
         if keep_path:
             self.add_recent(path)
         self.fit_view()
         self._status(f"Opened {Path(path).name}")
-        return True
 
     # --- save -----------------------------------------------------------------------------------
     def save(self, then: Callable[[], object] | None = None) -> None:

@@ -148,3 +148,33 @@ def test_the_document_analyses_each_revision_once():
     document.undo()
     document.undo()
     assert any("not upstream" in p.message for p in document.problems)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_analysis_found_a_part_at_a_time_is_the_one_found_at_once(seed, monkeypatch):
+    from chainstudio.core.graph import analysis as analysis_module
+
+    monkeypatch.setattr(analysis_module, "PART", 3)  # a yield every three edges or nodes
+    graph = random_graph(seed, cyclic=seed % 3 == 0)
+    document = Document(graph)
+    steps = sum(1 for _ in document.find_analysis())
+    assert steps > len(graph.edges) // 3 - 1
+    found = document.analysis
+    whole = Analysis(graph)
+    assert found.dag == whole.dag and found.acyclic == whole.acyclic
+    assert found.cycles == whole.cycles
+    if whole.acyclic:
+        assert found.layers == whole.layers
+    assert list(document.find_analysis()) == []  # known for this revision: nothing more to do
+
+
+def test_an_analysis_overtaken_by_an_edit_is_not_kept(monkeypatch):
+    from chainstudio.core.graph import analysis as analysis_module
+
+    monkeypatch.setattr(analysis_module, "PART", 1)
+    document = Document(chain("a", "b", "c"))
+    parts = document.find_analysis()
+    next(parts)
+    document.execute(AddNode(Node.create("llm", "d", prompt="x")))
+    assert list(parts) == []  # it stops at once
+    assert len(document.analysis.dag.ids) == len(document.graph.nodes)  # the new revision's, found now

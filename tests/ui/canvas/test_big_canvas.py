@@ -225,7 +225,7 @@ def test_the_garbage_collector_is_paused_while_a_scene_builds_and_resumed_after(
     scene = CanvasScene(document)
     document.replace(fileformat.load(HYBRID))
     assert scene.building and not gc.isenabled()
-    qtbot.waitUntil(lambda: not scene.building, timeout=5000)
+    qtbot.waitUntil(lambda: not scene.building and not scene._pass.active, timeout=5000)  # (the pass pauses it too)
     assert gc.isenabled()
     document.replace(fileformat.load(HYBRID))
     scene._build._slice()

@@ -99,6 +99,7 @@ def test_the_window_says_checking_then_the_count_and_run_waits_for_the_check(qtb
     path = tmp_path / "big.chain.json"
     fileformat.save(graph, path)
     assert app_window.open_path(path)
+    qtbot.waitUntil(lambda: app_window.files.loader.loading is None, timeout=10000)  # (read on a worker: big)
     assert app_window.summary.text().endswith("· checking…")
     app_window.select_node(broken_id)
     app_window.inspector.update_problems()
