@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QStyleOptionGraphicsItem, QWidget
@@ -212,6 +213,8 @@ class EdgeLayer(QGraphicsItem):
     # --- the image -------------------------------------------------------------------------------
     def _arrived(self) -> None:
         """A new image: erase the edges that changed after its edges were taken, repaint."""
+        if not shiboken6.isValid(self):  # the scene went away while the image was drawn
+            return
         job = self._image.job
         if job is not self._job_seen and isinstance(job, EdgeJob):
             self._job_seen = job

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem, QWidget
@@ -56,6 +57,8 @@ def repaint_views(scene: QGraphicsScene) -> None:
     """Repaint the views' overview frames: the view paints them itself (``overview_frame``), so Qt, which
     tracks where it last painted each item during its own paint, would take the overview's updates for
     changes outside the view."""
+    if not shiboken6.isValid(scene):  # it went away while an image was drawn for it
+        return
     for view in scene.views():
         view.viewport().update()
 

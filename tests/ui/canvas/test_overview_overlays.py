@@ -62,9 +62,10 @@ def test_a_lit_edge_is_appended_and_an_unlit_one_remakes_only_its_path(window, q
     scene.flush()
     assert remade == [] and overlays.ids("lit") == {item.edge_id for item in items[:6]}
     assert len(overlays.paths()) == 3  # lit: 3 paths of 2 edges; the other looks: none
+    path = overlays._looks["lit"].where[items[5].edge_id]
     items[5].set_flow(None)  # leaving the look: only its path is made again
     scene.flush()
-    assert remade == [{overlays._looks["lit"].where[items[4].edge_id]}]
+    assert remade == [{path}]
     assert overlays.ids("lit") == {item.edge_id for item in items[:5]}
 
 
