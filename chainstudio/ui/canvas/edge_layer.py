@@ -17,6 +17,7 @@ of thousands, an auto-layout) the image shows them as they were until the new on
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 LAYER_ABOVE = 400  # edges in the scene: more, and this item draws the edges (the items none)
 IMAGE_ABOVE = 400  # edges crossing the view: more, and a frame copies them from an image
 LIVE_MAX = 100  # edges drawn live over the image at most
+YIELD_S = 0.005  # the worker lets the window's thread have Python's lock this often
 MARGIN = 0.25  # of the view's size on each side: an image of the view and this margin, once the view pans
 ERASE_PX = 2.0  # wider than the edge, on screen, when it is erased from the image
 
@@ -55,13 +57,19 @@ class EdgeJob:
         self.erased: set[str] = set()  # erased from the image since (changed or deleted)
 
     def __call__(self, painter: QPainter) -> None:
-        """Stroke the edges one at a time, bottom first. Qt keeps Python's lock while it strokes a path, so the
-        window's thread can take it back between two edges; and one path per edge is the fastest way to dash
-        them: the 3,737 edges crossing a 1400x900 view at 120 % took 1.3 s of CPU one by one, 2.9-3.9 s as
-        paths of 4 to 256 edges (the outline of a dashed path of many curves is filled as one polygon)."""
+        """Stroke the edges one at a time, bottom first, and let the window's thread have Python's lock every
+        ``YIELD_S``. One path per edge is the fastest way to dash them (the 3,737 edges crossing a 1400x900
+        view at 120 %: 1.3 s of CPU one by one, 2.9-3.9 s as paths of 4 to 256 edges: the outline of a dashed
+        path of many curves is filled as one polygon); but stroked back to back they kept the window's thread
+        waiting for the lock for 1-3 s at a time, until the worker gave it up (``time.sleep(0)``)."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        last = time.perf_counter()
         for _, curve, arrow, look in self.edges:
             stroke_edge(painter, curve, arrow, look, self.lod)
+            now = time.perf_counter()
+            if now - last > YIELD_S:
+                time.sleep(0)  # the lock to the window's thread, if it waits for it
+                last = time.perf_counter()
 
     def holds(self, edge_id: str) -> bool:
         """Whether the image shows this edge as it was taken."""
