@@ -199,11 +199,16 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
   answers on the window's thread, so a held window also slows the run (on the command line the whole run
   takes 12 s of loop time).
 
-What remains over 100 ms (not changed here): the canvas's overview, which a fitted big graph shows, restyles
-every card and every lit edge at each of its redraws during a run (`overview.py` `restyle`,
-`_restyle_edges`: up to ten a second, 0.2-0.4 s each as the lit edges grow) and strokes the lit edges' path
-on each frame (0.1-0.5 s); at the run's end the critical path is computed on the window's thread (0.15 s for
-100,000 edges), and a part of the end's drawing can still exceed 100 ms on this loaded machine.
+- **The overview's lit edges** (a fitted big graph shows the overview): each of its redraws during a run (up
+  to ten a second) recomputed the look of every lit edge, 0.2-0.4 s as they grew, and each frame stroked
+  one path of all of them, 0.1-0.5 s. Each look now keeps its edges in paths of 1,000, updated by the edges
+  that changed (`overview_overlays.py`); many are copied from an image drawn on a worker thread, edges newly
+  lit are stroked into it, and an edge leaving its look remakes only its path (the image is drawn again).
+
+What remains over 100 ms: at the run's end, turning the lit edges on the critical path into critical ones
+remakes most of the lit paths (0.15-0.25 s of the window's thread's CPU; the gaps around it last up to 2 s
+while another thread holds Python's lock), and a part of the end's drawing and of the first frames can
+exceed 100 ms. The before row is main at the start of this work (c808af4).
 """
 
 

@@ -189,9 +189,9 @@ def test_a_big_overview_draws_its_edge_image_on_a_worker_thread(window, qtbot, m
     threads = []
     draw = edge_image._draw
 
-    def spied(*args):
+    def spied(*args, **kwargs):
         threads.append(threading.current_thread())
-        return draw(*args)
+        return draw(*args, **kwargs)
 
     monkeypatch.setattr(edge_image, "_draw", spied)
     card, edges, first = overview_with_a_new_zoom_drawing(window, qtbot)

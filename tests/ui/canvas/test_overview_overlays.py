@@ -80,9 +80,9 @@ def test_many_lit_edges_come_from_an_image_drawn_off_the_window_thread(window, q
     threads: list[str] = []
     draw = edge_image._draw
 
-    def recording(base, *args):
+    def recording(base, *args, **kwargs):
         threads.append(threading.current_thread().name)
-        return draw(base, *args)
+        return draw(base, *args, **kwargs)
 
     monkeypatch.setattr(edge_image, "_draw", recording)
     monkeypatch.setattr(edge_image, "BACKGROUND_ELEMENTS", 0)  # as if there were thousands
@@ -118,7 +118,7 @@ def test_edges_lit_after_the_image_are_stroked_into_it_not_drawn_again(window, q
     qtbot.waitUntil(lambda: image._image is not None and not image.drawing, timeout=5000)
     draws: list[object] = []
     draw = edge_image._draw
-    monkeypatch.setattr(edge_image, "_draw", lambda base, *args: (draws.append(base), draw(base, *args))[1])
+    monkeypatch.setattr(edge_image, "_draw", lambda base, *a, **k: (draws.append(base), draw(base, *a, **k))[1])
     for item in items[len(items) // 2 :]:  # a run's progress: a few more at a time
         item.set_flow("lit")
         scene.flush()
