@@ -29,14 +29,14 @@ def fmt_duration(seconds: float | None) -> str:
         return "—"
     if seconds < 0:
         return "-" + fmt_duration(-seconds)
-    if seconds < 1.0:
+    if round(seconds * 1000) < 1000:  # (each unit chosen by the value as shown: 59.96 s is "1 min 00 s")
         return f"{seconds * 1000:.0f} ms"
-    if seconds < 10.0:
+    if round(seconds, 2) < 10.0:
         return f"{seconds:.2f} s"
-    if seconds < 60.0:
+    if round(seconds, 1) < 60.0:
         return f"{seconds:.1f} s"
-    minutes, rest = divmod(seconds, 60.0)
-    return f"{int(minutes)} min {rest:02.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
 
 
 def fmt_tokens(count: int) -> str:
