@@ -125,3 +125,10 @@ def kind_icon(kind: str, size: int = 28) -> QIcon:
     painter.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, KIND_SYMBOLS.get(kind, "?"))
     painter.end()
     return QIcon(pixmap)
+
+
+def cosmetic_pen(color: QColor, width: float = 0.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    """A pen as wide on screen at any zoom (0: one pixel)."""
+    pen = QPen(color, width, style)
+    pen.setCosmetic(True)
+    return pen

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath
 
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import ordering_only_edges
@@ -50,9 +50,9 @@ def draw_overview(painter: QPainter, parts: OverviewParts, lod: float, exposed: 
     """Paint ``parts`` at zoom ``lod``; names only where readable and within ``exposed``."""
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    painter.setPen(_cosmetic(theme.EDGE))
+    painter.setPen(theme.cosmetic_pen(theme.EDGE))
     painter.drawPath(parts.solid)
-    painter.setPen(_cosmetic(_mixed(theme.EDGE, theme.CANVAS_BACKGROUND, 0.6)))
+    painter.setPen(theme.cosmetic_pen(_mixed(theme.EDGE, theme.CANVAS_BACKGROUND, 0.6)))
     painter.drawPath(parts.faded)
     painter.setPen(Qt.PenStyle.NoPen)
     for kind, rects in parts.rects.items():
@@ -65,12 +65,6 @@ def draw_overview(painter: QPainter, parts: OverviewParts, lod: float, exposed: 
             if exposed.intersects(rect):
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-
-
-def _cosmetic(color: QColor, width: float = 0.0) -> QPen:
-    pen = QPen(color, width)
-    pen.setCosmetic(True)
-    return pen
 
 
 def _mixed(color: QColor, into: QColor, amount: float) -> QColor:

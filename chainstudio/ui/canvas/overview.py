@@ -120,12 +120,6 @@ class DrawnSwitch:
             self._timer.stop()
 
 
-def _cosmetic(color, width: float = 0.0, style=Qt.PenStyle.SolidLine) -> QPen:
-    pen = QPen(color, width, style)
-    pen.setCosmetic(True)
-    return pen
-
-
 class OverviewItem(QGraphicsItem):
     def __init__(self, scene: CanvasScene):
         super().__init__()
@@ -238,7 +232,8 @@ class OverviewItem(QGraphicsItem):
             return
         self.prepareGeometryChange()
         self._rects = rects
-        solid_pen, dashed_pen = _cosmetic(theme.EDGE), _cosmetic(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
+        solid_pen = theme.cosmetic_pen(theme.EDGE)
+        dashed_pen = theme.cosmetic_pen(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
         self._base = [(solid_pen, path) for path in solid] + [(dashed_pen, path) for path in dashed]
         self._edge_image.changed()
         self._overlays.clear()
@@ -333,10 +328,10 @@ class OverviewItem(QGraphicsItem):
                         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self._critical:
-            painter.setPen(_cosmetic(theme.CRITICAL, 3.0))
+            painter.setPen(theme.cosmetic_pen(theme.CRITICAL, 3.0))
             painter.drawRects(self._critical)
         if self._selected:
-            painter.setPen(_cosmetic(theme.SELECTION, 2.0))
+            painter.setPen(theme.cosmetic_pen(theme.SELECTION, 2.0))
             painter.drawRects(self._selected)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if lod >= PORT_MIN_LOD:
@@ -361,6 +356,6 @@ class OverviewItem(QGraphicsItem):
                 dots.addEllipse(QPointF(rect.left(), middle), radius, radius)
             if item is not None and item.output_port is not None:
                 dots.addEllipse(QPointF(rect.right(), middle), radius, radius)
-        painter.setPen(_cosmetic(theme.EDGE, 1.5))
+        painter.setPen(theme.cosmetic_pen(theme.EDGE, 1.5))
         painter.setBrush(theme.CARD_FILL)
         painter.drawPath(dots)

@@ -26,16 +26,10 @@ from chainstudio.ui.canvas.edge_item import EdgeItem
 CHUNK = 1_000  # edges per path: the worker thread lets the window's thread run between two
 
 
-def _cosmetic(color, width: float) -> QPen:
-    pen = QPen(color, width)
-    pen.setCosmetic(True)
-    return pen
-
-
 PENS: dict[str, Callable[[], QPen]] = {  # made at paint time (the theme may change)
-    "lit": lambda: _cosmetic(theme.EDGE_LIT, 2.0),
-    "critical": lambda: _cosmetic(theme.CRITICAL, 3.0),
-    "drop": lambda: _cosmetic(theme.DROP_TARGET, 3.0),
+    "lit": lambda: theme.cosmetic_pen(theme.EDGE_LIT, 2.0),
+    "critical": lambda: theme.cosmetic_pen(theme.CRITICAL, 3.0),
+    "drop": lambda: theme.cosmetic_pen(theme.DROP_TARGET, 3.0),
 }
 
 
