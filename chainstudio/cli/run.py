@@ -388,14 +388,31 @@ async def execute_stoppable(run_obj: Any, console: Any, follow: str | None) -> t
     return state, (stopped_by[0] if stopped_by else None)
 
 
+INPUT_FLAGS = {  # the files a command reads, by its argument's name
+    "file": "the graph file",
+    "files": "a graph file",
+    "variant": "a graph file",
+    "dataset": "the dataset",
+    "prices": "the prices file",
+}
+
+
 def check_outputs(args: argparse.Namespace, flags: tuple[str, ...]) -> None:
-    """Refuse (UsageError), before any work, an output file that could not be written."""
+    """Refuse (UsageError), before any work, an output file that could not be written, or that is a file the
+    command reads or another flag writes."""
     from chainstudio.cli.terminal import check_output_path
 
+    others: list[tuple[str, str]] = []
+    for name, what in INPUT_FLAGS.items():
+        value = getattr(args, name, None)
+        others += [(f"{what} {v}", v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
     for flag in flags:
-        problem = check_output_path(f"--{flag}", getattr(args, flag, None))
+        target = getattr(args, flag, None)
+        problem = check_output_path(f"--{flag}", target, others)
         if problem:
             raise UsageError(problem)
+        if isinstance(target, str):
+            others.append((f"the file --{flag} writes", target))
 
 
 def history_settings(args: argparse.Namespace, context: RunContext, strategy: str) -> dict[str, Any]:
