@@ -64,6 +64,10 @@ def raw_stream(stream: TextIO) -> TextIO:
 def safe_streams() -> Iterator[None]:
     """``sys.stdout`` and ``sys.stderr`` as TerminalStreams for the duration of the block."""
     saved = sys.stdout, sys.stderr
+    if sys.stdout is None:  # started with the stream closed (``>&-``): what it would print goes nowhere
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's lifetime
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if not isinstance(sys.stdout, TerminalStream):
         sys.stdout = TerminalStream(sys.stdout)
     if not isinstance(sys.stderr, TerminalStream):
