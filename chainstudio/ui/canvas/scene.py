@@ -509,6 +509,9 @@ class CanvasScene(QGraphicsScene):
             self._drag.move_to(event.scenePos())
             event.accept()
             return
+        if self.zooming and event.buttons() == Qt.MouseButton.NoButton:
+            event.accept()  # the view replays the last move at each zoom step: no hover hit tests mid-gesture
+            return  # (over the biggest graph they took 0.1-0.3 s a wheel step, stroking edges' shapes)
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
