@@ -236,7 +236,7 @@ class OverviewItem(QGraphicsItem):
         if not self.active:
             return
         scene = self._scene
-        self._moved |= yield from self.geometry.update_parts(scene.nodes, scene.edges)
+        self._moved |= yield from self.geometry.update_parts(scene.nodes, scene.edges, keep=not scene.building)
         nodes, styles = scene.nodes, self._styles
         renamed = [n for n, item in nodes.items() if (style := styles.get(n)) is None or style[3] != item.name]
         fresh: dict[str, tuple[QColor, str, bool, str]] = {}  # the looks of the cards renamed or new

@@ -86,11 +86,15 @@ class OverviewGeometry:
         """The edges' paths: (dashed, path)."""
         return [(chunk.dashed, chunk.path) for chunk in self._chunks if chunk.ids]
 
-    def update_parts(self, nodes: Mapping[str, NodeItem], edges: Mapping[str, EdgeItem]) -> Generator[None, None, bool]:
+    def update_parts(
+        self, nodes: Mapping[str, NodeItem], edges: Mapping[str, EdgeItem], keep: bool = True
+    ) -> Generator[None, None, bool]:
         """Bring the geometry up to ``nodes`` and ``edges``, yielding between parts; returns whether anything
-        changed."""
+        changed. Not ``keep`` (the scene's items are still being made): made for now, and all anew next time
+        (the items made meanwhile are not tracked one by one)."""
         if not self._valid or len(self._edges_touched) > FULL_SHARE * len(edges):
             yield from self._build(nodes, edges)
+            self._valid = self._valid and keep
             return True
         if not (self._nodes_touched or self._edges_touched or any(c.dirty for c in self._chunks)):
             return False
