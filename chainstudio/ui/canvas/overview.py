@@ -141,6 +141,7 @@ class OverviewItem(QGraphicsItem):
         self._moved = False  # the geometry changed since it was last shown
         self._rects: dict[str, QRectF] = {}  # node id -> its block (the geometry's)
         self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
+        self._base_color = theme.EDGE.rgba()  # ... their pens' colour
         self._edge_image = EdgeImage(on_ready=lambda: repaint_views(scene))  # ... drawn once per zoom level
         # looks (restyled when a run, the selection or a badge changes)
         # node id -> (fill, name as drawn, name drawn dark, the step's name)
@@ -241,14 +242,15 @@ class OverviewItem(QGraphicsItem):
         renamed = [n for n, item in nodes.items() if (style := styles.get(n)) is None or style[3] != item.name]
         fresh: dict[str, tuple[QColor, str, bool, str]] = {}  # the looks of the cards renamed or new
         for i, node_id in enumerate(renamed, 1):
-            fresh[node_id] = self._style(nodes[node_id])
+            if node_id in nodes:
+                fresh[node_id] = self._style(nodes[node_id])
             if i % STYLES_PART == 0:
                 yield
         if not self.active:
             return
         rects = self._rects = self.geometry.rects
-        if self._moved:
-            self._moved = False
+        if self._moved or self._base_color != theme.EDGE.rgba():  # (the theme switched meanwhile)
+            self._moved, self._base_color = False, theme.EDGE.rgba()
             self.prepareGeometryChange()
             solid_pen = theme.cosmetic_pen(theme.EDGE)
             dashed_pen = theme.cosmetic_pen(theme.EDGE, 0.0, Qt.PenStyle.DashLine)

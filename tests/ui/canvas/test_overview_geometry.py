@@ -219,3 +219,45 @@ def test_an_update_dropped_halfway_is_done_by_the_next(qapp, small_chunks, monke
     assert isinstance(scene.overview._base[0][1], QPainterPath)
     zoom_to(scene, view, FAR)
     assert_as_fresh(document, scene, view)
+
+
+def test_looks_changed_while_zoomed_in_show_at_the_next_zoom_out_and_an_estimate_s_do_not_count(qapp):
+    from chainstudio.ui.canvas.run_overlay import Badge
+
+    document = Document()
+    document.replace(layered_graph())
+    scene, view = far_out(document)
+    zoom_to(scene, view, NEAR)
+    card = next(item for item in scene.nodes.values() if item.name == "s3_1")
+    other = next(item for item in scene.nodes.values() if item.name == "s2_4")
+    edge_id = next(iter(scene.edges_of(card.node_id)))
+    card.set_run(Badge("succeeded", "done"))
+    other.set_run(Badge("running", "≈ 2 s", estimate=True))  # an estimate's badge: not in the overview
+    scene.edges[edge_id].set_flow("lit")
+    assert card.node_id in scene.overview._hidden_looks and other.node_id not in scene.overview._hidden_looks
+    zoom_to(scene, view, FAR)
+    fill = scene.overview._styles[card.node_id][0]
+    assert fill == Badge("succeeded", "").color
+    assert scene.overview.geometry.rects[card.node_id] in scene.overview._fills[fill.rgba()][1]
+    assert scene.overview._styles[other.node_id][0] != Badge("running", "").color
+    assert scene.overview._overlays.ids("lit") == {edge_id}
+
+
+def test_the_moves_the_view_replays_during_a_zoom_gesture_do_no_hit_test(qapp, monkeypatch):
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+    document = Document()
+    document.replace(layered_graph())
+    scene = CanvasScene(document)
+    asked: list[QPointF] = []
+    monkeypatch.setattr(QGraphicsScene, "mouseMoveEvent", lambda self, event: asked.append(event.scenePos()))
+    event = QGraphicsSceneMouseEvent(QEvent.Type.GraphicsSceneMouseMove)
+    event.setScenePos(QPointF(500, 100))
+    scene.set_zooming(True)
+    scene.mouseMoveEvent(event)
+    assert asked == []  # a move replayed mid-gesture: no hover hit test
+    scene.set_zooming(False)
+    scene.mouseMoveEvent(event)
+    assert asked == [QPointF(500, 100)]
+    scene.detach()
