@@ -94,15 +94,26 @@ class OneLineLog(logging.Formatter):
         return " ".join(text.split())
 
 
+class _ToStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes (the safe stream while a command runs)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def log_in_one_line() -> None:
-    """The root logger's one handler, for the commands and the window started from them: WARNING and up,
-    one line each (without it, Python printed ``log.exception``'s traceback)."""
+    """The root logger's one handler, for the commands and the window started from them: WARNING and up
+    (the root's level), one line each (without it, Python printed ``log.exception``'s traceback)."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler()  # sys.stderr at the time of each record: the safe stream
+        handler = _ToStderr()
         handler.setFormatter(OneLineLog())
         root.addHandler(handler)
-        root.setLevel(logging.WARNING)
 
 
 def make_console(stderr: bool = False) -> Console:
