@@ -206,7 +206,8 @@ class OverviewItem(QGraphicsItem):
             mode = Qt.ItemSelectionMode.IntersectsItemBoundingRect
             return [item for area in areas for item in self._scene.items(area, mode)]
         rects, moved, nodes = self._rects, self.geometry.touched_nodes, self._scene.nodes
-        found = [nodes[n] for n in moved if n in nodes] + [item for n, item in nodes.items() if n not in rects]
+        found: list[QGraphicsItem] = [nodes[n] for n in moved if n in nodes]
+        found += [item for n, item in nodes.items() if n not in rects]
         for area in areas:
             found += [nodes[n] for n, rect in rects.items() if area.intersects(rect) and n in nodes]
         return found

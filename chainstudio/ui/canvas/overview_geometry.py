@@ -157,8 +157,8 @@ class OverviewGeometry:
         done = False
         try:
             rects: dict[str, QRectF] = {}
-            for i, (node_id, item) in enumerate(list(nodes.items()), 1):
-                rects[node_id] = _block(item)
+            for i, (node_id, card) in enumerate(list(nodes.items()), 1):
+                rects[node_id] = _block(card)
                 if i % PART == 0:
                     yield
             chunks: list[_Chunk] = []
