@@ -19,5 +19,6 @@ run docs/screenshots/make_batch_api_screenshots.py  # datasets-batch-api*.png (t
 run docs/screenshots/make_flow_screenshots.py      # flow-*.png (a route's branches not taken, a map opened in the Gantt)
 run docs/screenshots/make_large_template_screenshots.py  # inspector-large-template*.png (a 640,000-character prompt, editable; keys typed at a cut), inspector-huge-template.png (over 1,000,000: read-only, Edit anyway)
 run docs/screenshots/make_big_graph_screenshots.py  # canvas-big-graph-*.png (10,000 steps: opening in slices, the overview, a card and an edge clicked)
+run docs/screenshots/make_zoom_screenshots.py  # canvas-zoom-*.png (real wheel events in and out of the overview; a card dragged while zoomed in)
 run docs/screenshots/make_big_run_screenshots.py  # run-big-graph-*.png (10,000 steps running: the Gantt and the canvas mid-run, then stopped)
 run docs/screenshots/make_problem_check_screenshots.py  # problems-*.png (the status bar's count; a big graph checked on a worker: checking…, then the count)
