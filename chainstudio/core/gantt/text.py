@@ -75,7 +75,10 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
         path = "—"
     else:
         path = critical_path_text(state, totals.critical_path, totals.critical_path_time)
-        path += " so far" if state.running else ""
+        if state.running:
+            path += " so far"
+        elif any(span.started_at is None for span in state.spans.values()):
+            path += " · over the steps that ran"  # a stopped or failed run: the others are on no path
     guess = "~" if totals.tokens_estimated else ""
     tokens = f"{guess}{fmt_tokens(totals.input_tokens)} in / {guess}{fmt_tokens(totals.output_tokens)} out"
     if totals.tokens_estimated:

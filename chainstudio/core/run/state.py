@@ -168,7 +168,8 @@ class RunState:
         self._dag: Dag | None = None
         self._order: list[str] | None = None  # the run's topological order, once
         self._ends = 0  # spans' end times set so far: the critical path changes only with them
-        self._path: tuple[int, list[str], float] | None = None  # (self._ends, path, time) last computed
+        self._starts = 0  # spans' start times set so far: a path is over the steps that started
+        self._path: tuple[tuple[int, int], list[str], float] | None = None  # ((ends, starts), path, time)
         self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None] | None = None  # ``prepare``
 
     @classmethod
@@ -238,6 +239,7 @@ class RunState:
         span.status = StepStatus.RUNNING
         if span.started_at is None:
             span.started_at = e.t
+            self._starts += 1
         span.attempts.append(Attempt(e.attempt, e.t))
         span.prompt, span.system = e.prompt, e.system
         span.output, span.deltas, span.first_token_at = "", 0, None
@@ -288,6 +290,7 @@ class RunState:
         span.status = StepStatus.SUCCEEDED
         if span.started_at is None:  # a node without a model call (input/join/output)
             span.started_at = e.t if span.queued_at is None else max(span.queued_at, e.t)
+            self._starts += 1
         self._end_attempt(span, e.t)
         span.output = e.output
         span.input_tokens, span.output_tokens = e.input_tokens, e.output_tokens
@@ -301,6 +304,8 @@ class RunState:
         """No call: a zero-length step at ``t``; this run pays nothing (the event's figures are the savings)."""
         span = self.spans[e.node_id]
         span.status = StepStatus.SUCCEEDED
+        if span.started_at is None:
+            self._starts += 1
         span.started_at = span.ended_at = e.t
         span.output, span.reused = e.output, e
         span.prompt, span.system = e.prompt, e.system
@@ -380,16 +385,21 @@ class RunState:
         return self._dag
 
     def critical_path(self) -> tuple[list[str], float]:
-        """The chain of dependent nodes with the longest actual durations (computed again only after a
-        span ended: a live view asks for it at every repaint, and streaming changes no duration)."""
-        if self._path is None or self._path[0] != self._ends:
+        """The chain of dependent nodes with the longest actual durations, over the steps that started (a
+        stopped or failed run's steps that never ran are on no path: a chain of them, all 0 s, used to end
+        it). Computed again only after a span ended or started: a live view asks for it at every repaint,
+        and streaming changes no duration."""
+        key = (self._ends, self._starts)
+        if self._path is None or self._path[0] != key:
             dag = self.dag()
             if self._order is None:
                 self._order = topological_order(dag)
             durations = {nid: span.duration or 0.0 for nid, span in self.spans.items()}
-            remaining = remaining_times(dag, durations, self._order)
+            ran = {nid for nid, span in self.spans.items() if span.started_at is not None}
+            among = None if len(ran) == len(self.spans) else ran
+            remaining = remaining_times(dag, durations, self._order, among)
             path, time = longest_path(dag, durations, remaining=remaining)
-            self._path = (self._ends, path, time)
+            self._path = (key, path, time)
         return list(self._path[1]), self._path[2]
 
     def totals(self, path: bool = True) -> Totals:
