@@ -21,6 +21,7 @@ import collections
 import faulthandler
 import gc
 import json
+import linecache
 import os
 import platform
 import signal
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -54,22 +56,41 @@ STALL_S = 0.100
 SPEED = 100.0
 
 
+WAITS = ("wait", "get", "sleep", "select", "join", "acquire")  # calls a thread waits in
+
+
+def waiting(frame: types.FrameType) -> bool:
+    """Whether ``frame`` (a thread's innermost Python frame) waits rather than runs."""
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+    return frame.f_code.co_name in WAITS or any(f"{word}(" in line for word in WAITS)
+
+
 class Sampler:
-    """The window thread's stack every 10 ms while the probe is overdue by more than ``STALL_S``."""
+    """The window thread's stack every 10 ms while the probe is overdue by more than ``STALL_S``, and the other
+    threads that were not waiting then (one of them may hold Python's lock: in C code it runs on without
+    giving it up, and this thread samples only when it gets it)."""
 
     def __init__(self, probe: Probe) -> None:
         self.probe, self.thread = probe, threading.get_ident()
         self.samples: list[tuple[float, tuple[str, ...]]] = []  # (when, innermost frames of ours)
+        self.others: list[tuple[float, str]] = []  # (when, a busy other thread: name and innermost frame)
         self._stop = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
+        me = threading.get_ident()
         while not self._stop.wait(0.010):
             if time.perf_counter() - self.probe._last > STALL_S + PROBE_MS / 1000:
-                frame = sys._current_frames().get(self.thread)
+                now, frames = time.perf_counter(), sys._current_frames()
+                frame = frames.get(self.thread)
                 stack = traceback.extract_stack(frame) if frame is not None else []
                 ours = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack if "chainstudio" in f.filename]
-                self.samples.append((time.perf_counter(), tuple(ours[-4:])))
+                self.samples.append((now, tuple(ours[-4:])))
+                names = {t.ident: t.name for t in threading.enumerate()}
+                for ident, other in frames.items():
+                    if ident not in (me, self.thread) and not waiting(other):
+                        where = f"{Path(other.f_code.co_filename).name}:{other.f_lineno} {other.f_code.co_name}"
+                        self.others.append((now, f"{names.get(ident, ident)} {where}"))
 
     def stop(self) -> None:
         self._stop.set()
@@ -77,6 +98,11 @@ class Sampler:
     def where(self, t0: float, t1: float) -> list[str]:
         common = collections.Counter(s for t, s in self.samples if t0 <= t <= t1).most_common(1)
         return list(common[0][0]) if common else []
+
+    def busy(self, t0: float, t1: float) -> str:
+        """The other thread most often busy in (t0, t1), or ''."""
+        common = collections.Counter(s for t, s in self.others if t0 <= t <= t1).most_common(1)
+        return common[0][0] if common else ""
 
 
 async def settle(probe: Probe, quiet_s: float = 3.0, limit_s: float = 120.0) -> None:
@@ -146,6 +172,7 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
             "at_s": round(end - t0, 2),
             "gc_ms": round(1000 * sum(s for _g, s, at in pauses if end - g / 1000 <= at <= end)),
             "where": " ← ".join(reversed(sampler.where(end - g / 1000, end))),
+            "busy": sampler.busy(end - g / 1000, end),
         }
         for g, c, end in zip(probe.gaps, probe.cpu, probe.ends, strict=True)
     ]
@@ -173,6 +200,8 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
         "gantt_paints": window.runs.gantt.view.paint_count,
         "load": os.getloadavg()[0],
         "worst": sorted(gaps, key=lambda g: -g["cpu_ms"])[:10],
+        "longest": sorted(gaps, key=lambda g: -g["ms"])[:10],
+        "end": [g for g in gaps if g["at_s"] >= args_end(marks, t0) and g["ms"] > 100],
     }
     window.close()
     return result
@@ -249,6 +278,11 @@ def section(after: dict, before: dict | None) -> str:
         where = f"`{g['where']}`" if g["where"] else "?"
         lines.append(f"- {g['at_s']:.1f} s: {g['ms']:.0f} ms, {g['cpu_ms']:.0f} ms CPU, in {where}")
     return "\n".join([*lines, "", FINDINGS])
+
+
+def args_end(marks: dict[str, float], t0: float) -> float:
+    """Seconds from Run to Stop, or to the run's end if it ended first."""
+    return min(marks.get("stopped", float("inf")), marks.get("finished", float("inf"))) - t0
 
 
 def args_stop(marks: dict[str, float], t0: float) -> float | None:

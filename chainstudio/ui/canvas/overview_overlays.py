@@ -30,7 +30,9 @@ from chainstudio.ui import theme
 from chainstudio.ui.canvas.edge_image import BACKGROUND_ELEMENTS, EdgeImage
 from chainstudio.ui.canvas.edge_item import EdgeItem
 
-CHUNK = 1_000  # edges per path: the worker thread lets the window's thread run between two
+# edges per path: the worker thread lets the window's thread run between two (Qt keeps Python's lock while it
+# strokes one: 15-30 ms for 1,000 edges, so a window thread busy meanwhile ran 5 ms in every 20-35)
+CHUNK = 250
 REMAKE_SLICE_S = 0.02  # of the window thread's CPU spent remaking paths in one turn of the loop
 
 

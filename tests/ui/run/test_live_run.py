@@ -143,8 +143,10 @@ def test_a_stopped_run_s_critical_path_is_drawn_over_the_steps_that_ran(qtbot, a
     app_window.runs.request_run(RunOptions(speed=4.0))
     bridge = app_window.runs.controller.bridge
     qtbot.waitUntil(
-        lambda: any(s.status == "succeeded" for s in bridge.state.spans.values())
-        and any(s.status == "running" for s in bridge.state.spans.values()),
+        lambda: (
+            any(s.status == "succeeded" for s in bridge.state.spans.values())
+            and any(s.status == "running" for s in bridge.state.spans.values())
+        ),
         timeout=10000,
     )
     state = bridge.state
