@@ -85,6 +85,8 @@ class Sampler:
                 frame = frames.get(self.thread)
                 stack = traceback.extract_stack(frame) if frame is not None else []
                 ours = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack if "chainstudio" in f.filename]
+                if not ours:  # in the loop's own code (Qt dispatching, painting)
+                    ours = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[-2:]]
                 self.samples.append((now, tuple(ours[-4:])))
                 names = {t.ident: t.name for t in threading.enumerate()}
                 for ident, other in frames.items():

@@ -182,12 +182,28 @@ def remaining_times(
     """For each node, the longest duration-weighted path from its start to the end of the graph.
     ``order``: a topological order when the caller has one already; ``among``: only these nodes are on paths
     (the others are left out, and so are the paths through them)."""
+    return _finished(remaining_times_parts(dag, durations, order, among))
+
+
+def remaining_times_parts(
+    dag: Dag,
+    durations: Mapping[str, float],
+    order: Sequence[str] | None = None,
+    among: Container[str] | None = None,
+) -> Generator[None, None, dict[str, float]]:
+    """``remaining_times``, yielding after about every PART nodes and edges visited."""
     remaining: dict[str, float] = {}
+    visited = 0
     for nid in reversed(order if order is not None else topological_order(dag)):
         if among is not None and nid not in among:
             continue
-        tail = max((remaining[s] for s in dag.succs[nid] if s in remaining), default=0.0)
+        succs = dag.succs[nid]
+        tail = max((remaining[s] for s in succs if s in remaining), default=0.0)
         remaining[nid] = float(durations.get(nid, 0.0)) + tail
+        visited += len(succs) + 1
+        if visited >= PART:
+            visited = 0
+            yield
     return remaining
 
 

@@ -5,8 +5,8 @@ the run's updates (ten a second) took 0.3-0.4 s of the window's thread, and stro
 at each frame 0.3 s more. Here each look keeps its edge ids and their curves as paths of ``CHUNK`` edges: an
 update visits only the edges it names (an edge that gains a look is appended to the last path; one that
 loses or changes it has only its own path made again), and frames draw the paths as they are while they
-are few (``BACKGROUND_ELEMENTS`` path elements), else copy them from an image drawn on a worker thread as
-the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are stroked into the
+are few (``BACKGROUND_ELEMENTS`` path elements, about 500 edges), else copy them from an image drawn on a
+worker thread as the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are stroked into the
 image shown, a few at a time; an edge losing its look, or a new zoom, has the image drawn again on the worker
 (redrawing it at each update kept a core busy through the run and slowed it down), and until it is ready the
 last one shows.
@@ -27,12 +27,16 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QPainter, QPainterPath, QPen
 
 from chainstudio.ui import theme
-from chainstudio.ui.canvas.edge_image import BACKGROUND_ELEMENTS, EdgeImage
+from chainstudio.ui.canvas.edge_image import EdgeImage
 from chainstudio.ui.canvas.edge_item import EdgeItem
 
 # edges per path: the worker thread lets the window's thread run between two (Qt keeps Python's lock while it
 # strokes one: 15-30 ms for 1,000 edges, so a window thread busy meanwhile ran 5 ms in every 20-35)
 CHUNK = 250
+# more path elements than this are copied from the image: the looks' pens are 2-3 px wide, which Qt strokes
+# ten times slower than the plain edges' hairlines (5,000 edges: 47-49 ms against 5 ms), so the plain edges'
+# threshold (``edge_image.BACKGROUND_ELEMENTS``, 20,000) let a frame stroke 0.1 s of lit edges
+BACKGROUND_ELEMENTS = 2_000
 REMAKE_SLICE_S = 0.02  # of the window thread's CPU spent remaking paths in one turn of the loop
 
 

@@ -44,8 +44,8 @@ class CriticalPaths:
         self._cache: dict[int, tuple[str | None, int, frozenset[str]]] = {}
 
     def of(self, state: RunState) -> frozenset[str]:
-        if state.running or state.end_time is None:
-            return frozenset()
+        if state.running or state.end_time is None or (state.path_pending and not state.critical_path_known()):
+            return frozenset()  # (pending: a window computes it a part at a time, then repaints)
         key = id(state)
         cached = self._cache.get(key)
         if cached is not None and cached[0] == state.run_id and cached[1] == state.events_applied:
