@@ -6,8 +6,8 @@ at each frame 0.3 s more. Here each look keeps its edge ids and their curves as 
 update visits only the edges it names (an edge that gains a look is appended to the last path; one that
 loses or changes it has only its own path made again), and frames draw the paths as they are while they
 are few (``BACKGROUND_ELEMENTS`` path elements, about 500 edges), else copy them from an image drawn on a
-worker thread as the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are stroked into the
-image shown, a few at a time; an edge losing its look, or a new zoom, has the image drawn again on the worker
+worker thread as the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are
+stroked into the image shown, a few at a time; an edge losing its look, or a new zoom, has the image drawn again on the worker
 (redrawing it at each update kept a core busy through the run and slowed it down), and until it is ready the
 last one shows.
 
