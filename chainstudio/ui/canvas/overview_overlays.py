@@ -3,13 +3,13 @@
 A run of the limits' biggest graph lights up to 100,000 edges. Recomputing every lit edge's look at each of
 the run's updates (ten a second) took 0.3-0.4 s of the window's thread, and stroking one path of all of them
 at each frame 0.3 s more. Here each look keeps its edge ids and their curves as paths of ``CHUNK`` edges: an
-update visits only the edges it names (an edge that gains a look is appended to the last path; one that
-loses or changes it has only its own path made again), and frames draw the paths as they are while they
-are few (``BACKGROUND_ELEMENTS`` path elements, about 500 edges), else copy them from an image drawn on a
-worker thread as the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are
-stroked into the image shown, a few at a time; an edge losing its look, or a new zoom, has the image drawn again on the worker
-(redrawing it at each update kept a core busy through the run and slowed it down), and until it is ready the
-last one shows.
+update visits only the edges it names (an edge that gains a look is appended to the last path; one that loses
+or changes it has only its own path made again), and frames draw the paths as they are while they are few
+(``BACKGROUND_ELEMENTS`` path elements, about 500 edges), else copy them from an image drawn on a worker
+thread as the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are stroked
+into the image shown, a few at a time; an edge losing its look, or a new zoom, has the image drawn again on
+the worker (redrawing it at each update kept a core busy through the run and slowed it down), and until it is
+ready the last one shows.
 
 An edge's looks stack: a critical edge is also lit (drawn under it), so a run's end, which makes the lit
 edges on its critical path critical, only adds them to the critical look (remaking the lit paths they left
