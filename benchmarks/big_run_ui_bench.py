@@ -25,6 +25,7 @@ import linecache
 import os
 import platform
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -183,6 +184,7 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
     full = [s for generation, s, _at in pauses if generation == 2]
     result = {
         "chainstudio": str(Path(sys.modules["chainstudio"].__file__ or "").parent.parent),
+        "commit": commit(),
         "steps": len(state.spans),
         "status": str(state.status),
         "done": sum(1 for span in state.spans.values() if span.done),
@@ -232,19 +234,36 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
 
 - **The overview's lit edges** (a fitted big graph shows the overview): each of its redraws during a run (up
   to ten a second) recomputed the look of every lit edge, 0.2-0.4 s as they grew, and each frame stroked
-  one path of all of them, 0.1-0.5 s. Each look now keeps its edges in paths of 1,000, updated by the edges
+  one path of all of them, 0.1-0.5 s. Each look now keeps its edges in paths of 250, updated by the edges
   that changed (`overview_overlays.py`); many are copied from an image drawn on a worker thread, edges newly
   lit are stroked into it, and an edge leaving its look remakes only its path (the image is drawn again).
 
-What remains over 100 ms: at the run's end, turning the lit edges on the critical path into critical ones
-remakes most of the lit paths (0.15-0.25 s of the window's thread's CPU; the gaps around it last up to 2 s
-while another thread holds Python's lock), and a part of the end's drawing and of the first frames can
-exceed 100 ms. The before row is main at the start of this work (c808af4).
+- **The run's end** (this work): turning the lit edges on the critical path into critical ones remade most
+  of the overview's lit paths (0.16-0.26 s of the window thread's CPU) and had their image drawn again on a
+  worker thread. Qt keeps Python's lock while it strokes a path, 15-30 ms per path of 1,000 lit edges, so
+  the window's thread, busy with the end meanwhile, ran about 5 ms in every 20-35: that made the end's wall
+  gaps of 0.6-2.3 s (the bench now names the other thread busy in each gap: `chainstudio-edge-image
+  _stroke`). A critical edge now stays lit under its critical stroke (nothing is remade; the new critical
+  edges are stroked into the image shown), the looks' paths hold 250 edges, and paths left by many edges at
+  once are remade a few per turn. The end's critical path (0.1 s of CPU for 100,000 edges) is computed a
+  part at a time between turns (`RunState.critical_path_parts`; the Gantt header says *computing…*
+  meanwhile). The looks are copied from the image above 2,000 path elements (their 2-3 px pens stroke ten
+  times slower than the plain hairlines: frames stroked 0.1 s of lit edges). The history's writer encodes
+  a long list (the `RunStarted`'s 100,000 edges) 2,000 items per `json.dumps` call (one call held the lock
+  70-150 ms at the run's start).
+- **A stopped run's critical path** ran through ~590 steps that never started (0 s each, at its end): it
+  is now over the steps that started, and the header says "over the steps that ran".
+
+What remains over 100 ms: the first frames of the overview after Run, and single turns of the window's
+thread at Stop (the cancelled steps' events and their cards); under a load of 4 on 2 cores the wall gaps
+are mostly the window's thread waiting for a core. The before row is main (its commit in the row), measured
+right before this branch.
 """
 
 
 def section(after: dict, before: dict | None) -> str:
-    rows = [("main (before)", before), ("this branch", after)] if before else [("this branch", after)]
+    rows = [(f"main {before.get('commit', '')} (before)", before), ("this branch", after)] if before else []
+    rows = rows or [("this branch", after)]
     lines = [
         "## Live run at the limits",
         "",
@@ -279,7 +298,20 @@ def section(after: dict, before: dict | None) -> str:
     for g in after["worst"][:8]:
         where = f"`{g['where']}`" if g["where"] else "?"
         lines.append(f"- {g['at_s']:.1f} s: {g['ms']:.0f} ms, {g['cpu_ms']:.0f} ms CPU, in {where}")
+    for label, r in rows:
+        assert r is not None
+        lines += ["", f"The gaps over 100 ms from Stop on, {label} (and the other thread busy then, if any):", ""]
+        for g in r.get("end", []):
+            busy = f"; busy: `{g['busy']}`" if g.get("busy") else ""
+            where = f"`{g['where']}`" if g["where"] else "?"
+            lines.append(f"- {g['at_s']:.1f} s: {g['ms']:.0f} ms, {g['cpu_ms']:.0f} ms CPU, in {where}{busy}")
     return "\n".join([*lines, "", FINDINGS])
+
+
+def commit() -> str:
+    """The measured checkout's commit (short), or ''."""
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def args_end(marks: dict[str, float], t0: float) -> float:
