@@ -54,7 +54,9 @@ class CriticalPaths:
             self._cache.clear()
         path, _ = state.critical_path()
         ids = frozenset(
-            n for n in path if (state.spans[n].duration or 0.0) > 0 and state.spans[n].status in ("succeeded", "failed")
+            n
+            for n in path
+            if (state.spans[n].duration or 0.0) > 0 and state.spans[n].status in ("succeeded", "failed", "cancelled")
         )
         self._cache[key] = (state.run_id, state.events_applied, ids)
         return ids
