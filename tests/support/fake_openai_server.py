@@ -43,7 +43,8 @@ tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``, and ``/prop
 ``cached_tokens`` reports that many prompt tokens as read from the cache; ``answer_model`` names another
 model in its answers; ``one_at_a_time`` serves one request at a time (the others queue), and with
 ``interrupt`` a request arriving while another streams cuts that stream off ([DONE], no finish reason, no
-usage); ``rpm_limit=(N, W)`` answers 429 without Retry-After to a request that would make more than N in
+usage; ``[[late=S]]`` makes a request queue S seconds after it arrived, so a request sent earlier can cut one
+sent later); ``rpm_limit=(N, W)`` answers 429 without Retry-After to a request that would make more than N in
 any W seconds (a hidden rate limit); ``prefix_cache`` caches each prompt once its prefill is done and
 reports the tokens a later prompt shares with it as ``cached_tokens`` (``prefix_cache.py``), with
 ``prefill_per_token`` seconds of prefill per uncached prompt token. Every request is logged with its arrival
@@ -505,6 +506,8 @@ class FakeOpenAIServer:
             usage["prompt_tokens_details"] = {"cached_tokens": min(self.mode.cached_tokens, prompt_tokens)}
         entry.update(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         answer_model = self.mode.answer_model or model
+        if "late" in directives:  # reaches the queue late (its connection came after a later-sent one's)
+            await asyncio.sleep(float(directives["late"][0] or 0.2))
         if self.mode.one_at_a_time:
             assert self._busy is not None
             self._waiting += 1
