@@ -139,15 +139,10 @@ def test_the_critical_path_follows_each_step_that_ends_while_streaming_leaves_it
 
 
 def stopped_script():
-    """a ran and ended, b was running when Stop came (cancelled after 2 s); c and o never started."""
+    """a ran and ended, b was running when Stop came (cancelled after 1.9 s); c and o never started."""
     return [
-        started(100.0),
-        ev.NodeQueued(R, 100.0, "a"),
-        ev.NodeQueued(R, 100.0, "b"),
-        ev.NodeStarted(R, 100.0, "a", 1, "pa"),
-        ev.NodeStarted(R, 100.0, "b", 1, "pb"),
+        *script()[:5],  # started; a and b queued, a started at 100.0, b at 100.1
         ev.NodeFinished(R, 101.0, "a", "Hello", 10, 2, 0.001, 1),
-        ev.NodeQueued(R, 101.0, "c"),  # released, but its other parent never ended
         ev.NodeCancelled(R, 102.0, "b", 1),
         ev.NodeCancelled(R, 102.0, "c", 0),
         ev.NodeCancelled(R, 102.0, "o", 0),
@@ -160,7 +155,7 @@ def test_a_stopped_run_s_critical_path_is_over_the_steps_that_ran():
     ~590 steps that never ran were drawn critical. Only steps that started are on it now."""
     state = RunState.from_events(stopped_script())
     path, seconds = state.critical_path()
-    assert path == ["b"] and seconds == 2.0  # b ran longest (cancelled at 2 s); c and o never started
+    assert path == ["b"] and round(seconds, 6) == 1.9  # b ran longest (cancelled); c and o never started
     assert all(state.spans[n].started_at is not None for n in path)
     assert state.totals().critical_path == ["b"]
 
