@@ -8,8 +8,8 @@ Ctrl+C, 143 after SIGTERM, 129 after SIGHUP);
 ``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
 
 A run is recorded in the history as it goes (a crash loses at most the steps in flight). Ctrl+C,
-SIGTERM or SIGHUP (the terminal closed) stops it like the app's Stop: calls in flight are cancelled, and what finished is reported,
-written to ``--json`` and the exports, and kept in the history.
+SIGTERM or SIGHUP (the terminal closed) stops it like the app's Stop: calls in flight are cancelled, and
+what finished is reported, written to ``--json`` and the exports, and kept in the history.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ break the output nor take over the terminal.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -76,6 +77,43 @@ def safe_streams() -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+class OneLineLog(logging.Formatter):
+    """What the app logs (a warning, a step cache that failed), as one line on stderr: ``warning: …``, with
+    the exception's type and first line instead of its traceback (``CHAINSTUDIO_TRACEBACK=1`` shows it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if os.environ.get("CHAINSTUDIO_TRACEBACK"):
+            return super().format(record)
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            first = (str(error).strip().splitlines() or [""])[0]
+            text += f" ({type(error).__name__}: {first})" if first else f" ({type(error).__name__})"
+        return " ".join(text.split())
+
+
+class _ToStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes (the safe stream while a command runs)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def log_in_one_line() -> None:
+    """The root logger's one handler, for the commands and the window started from them: WARNING and up
+    (the root's level), one line each (without it, Python printed ``log.exception``'s traceback)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = _ToStderr()
+        handler.setFormatter(OneLineLog())
+        root.addHandler(handler)
 
 
 def make_console(stderr: bool = False) -> Console:

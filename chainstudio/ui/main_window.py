@@ -259,6 +259,11 @@ class MainWindow(QMainWindow):
         open the welcome graph (the hybrid research example) as an untitled copy."""
         for path in files:
             self.open_path(path)
+        if self.services.problems:  # e.g. the run history cannot be read: the window works without it
+            self.history.panel.notice = " ".join(self.services.problems)
+            self.history.panel.refresh()
+            note = "ChainStudio's own files cannot all be used: a temporary folder stands in (see the History tab)"
+            QTimer.singleShot(0, lambda: self.show_status(note, 60000))
         if files or self.autosave.offer_restore() is not None:
             return
         welcome = examples_dir() / "research-hybrid.chain.json"
