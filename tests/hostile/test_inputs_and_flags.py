@@ -79,17 +79,22 @@ def test_an_output_into_a_missing_folder_is_refused_before_the_run(graph_file, t
         (["estimate", "--json"], "GRAPH", "the graph file"),
         (["bench", "--json"], "GRAPH", "a graph file"),
         (["run", "--speed", "1000", "--json"], "DATA", "ChainStudio's data folder"),
+        (["batch", "--dataset", "ROWS", "--out", "OUT", "--fresh", "--state"], "GRAPH", "the graph file"),
     ],
 )
 def test_an_output_onto_a_file_the_command_reads_or_writes_is_refused(graph_file, tmp_path, command, target, named):
-    """``run g.chain.json --json g.chain.json`` replaced the graph with the run record; two flags naming one
-    file kept only the last; ``--json`` into the data folder could replace the run history."""
+    """``run g.chain.json --json g.chain.json`` replaced the graph with the run record (``batch --state
+    g.chain.json --fresh`` with a database); two flags naming one file kept only the last; ``--json`` into the
+    data folder could replace the run history."""
     data = tmp_path / "data"
     data.mkdir()
     (tmp_path / "link.json").symlink_to(graph_file)
     prices = tmp_path / "prices.json"
     prices.write_text("{}")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("topic\nquantum\n")
     paths = {"GRAPH": graph_file, "LINK": tmp_path / "link.json", "PRICES": prices, "OUT": tmp_path / "out.json"}
+    paths["ROWS"] = rows
     paths["DATA"] = data / "history.sqlite3"
     before = graph_file.read_bytes()
     args = [str(paths.get(a, a)) for a in (*command, target)]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chainstudio.core.errors import Refused
+from chainstudio.core.errors import ChainStudioError, Refused
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
@@ -221,7 +221,7 @@ class HistoryError(Refused, KeyError):
         return Exception.__str__(self)
 
 
-class HistoryDamaged(sqlite3.DatabaseError):
+class HistoryDamaged(ChainStudioError, sqlite3.DatabaseError):
     """The history file is not a database or is damaged: a sentence that names it and says what to do."""
 
 

@@ -33,6 +33,6 @@ def test_open_history_falls_back_to_a_history_for_the_session(damaged):
 
 def test_history_commands_say_it_in_one_line(damaged):
     result = cli("history", "list", env={"CHAINSTUDIO_DATA_DIR": str(damaged.parent)})
-    assert result.returncode == 1 and "cannot be read" in result.stderr and str(damaged) in result.stderr
+    assert result.returncode == 2 and "cannot be read" in result.stderr and str(damaged) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert_clean(result)
