@@ -8,6 +8,7 @@ XVFB='xvfb-run -a -s "-screen 0 1600x1000x24"'
 run() { echo "== $*"; eval "$XVFB $PY $*"; }
 run docs/screenshots/make_screenshots.py           # canvas-*.png
 run docs/screenshots/make_run_screenshots.py       # run-*.png (live runs in the real window)
+run docs/screenshots/make_stopped_run_screenshots.py  # run-hybrid-stopped.png (a stopped run: its critical path over the steps that ran)
 run -m tests.ui.gantt_scripts docs/screenshots     # gantt-*.png
 run docs/screenshots/make_panel_screenshots.py     # panel-*.png
 run docs/screenshots/make_cache_screenshots.py     # cache-*.png (step cache, card menu, run from here)
