@@ -94,6 +94,7 @@ def main(argv: list[str]) -> int:
         log_in_one_line()
         args = parser.parse_args(argv)
         try:
+            check_all_outputs(args)  # every command's output files, before it does anything
             return int(args.handler(args) or 0)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
@@ -111,6 +112,19 @@ def main(argv: list[str]) -> int:
                 raise
             print(f"error: internal error ({type(exc).__name__}: {_reason(exc)})", file=sys.stderr)
             return 70
+
+
+OUTPUT_FLAGS = ("json", "trace", "csv", "gantt", "out", "chart", "summary", "state", "canvas")
+
+
+def check_all_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output a command could not write, or should not (a file it reads, one another flag writes,
+    one in the app's folders): ``cache info --json g.chain.json`` replaced the graph, as ``run`` did."""
+    flags = tuple(flag for flag in OUTPUT_FLAGS if isinstance(getattr(args, flag, None), str))
+    if flags:
+        from chainstudio.cli.run import check_outputs
+
+        check_outputs(args, flags)
 
 
 def _reason(exc: BaseException) -> str:

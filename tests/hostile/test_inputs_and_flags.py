@@ -77,6 +77,7 @@ def test_an_output_into_a_missing_folder_is_refused_before_the_run(graph_file, t
         (["run", "--speed", "1000", "--prices", "PRICES", "--csv"], "PRICES", "the prices file"),
         (["run", "--speed", "1000", "--json", "OUT", "--csv"], "OUT", "the file --json writes"),
         (["estimate", "--json"], "GRAPH", "the graph file"),
+        (["advise", "--json"], "GRAPH", "the graph file"),  # found later: every command is checked in main
         (["bench", "--json"], "GRAPH", "a graph file"),
         (["run", "--speed", "1000", "--json"], "DATA", "ChainStudio's data folder"),
         (["batch", "--dataset", "ROWS", "--out", "OUT", "--fresh", "--state"], "GRAPH", "the graph file"),
