@@ -16,6 +16,7 @@ from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.planning.estimate import Estimate
+from chainstudio.core.planning.estimate_process import EstimateProcess, EstimateProcessError
 from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.topology import snapshot
@@ -23,7 +24,7 @@ from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.memory import give_back
 from chainstudio.ui.common.tasks import LatestTask, loop_running
-from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
+from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate, out_of_process
 from chainstudio.ui.planning.plan_inputs import PlanInputs, runnable
 from chainstudio.ui.run.toolbar import RunToolbar
 
@@ -56,6 +57,8 @@ class EstimateUi(QObject):
         self.label = EstimateLabel()
         toolbar.addWidget(self.label)  # last: after the budget, where its width can change freely
         self._task = LatestTask(name="chainstudio-estimate")
+        self._process: EstimateProcess | None = None  # the child computing the estimate now, if any
+        self.child_peak_mb: float | None = None  # the last child's peak resident memory (benchmarks ask)
         self._estimate: Estimate | None = None
         self._unmatched_run: RunState | None = None  # a run that ended before its estimate was ready
         self._timer = QTimer(self)
@@ -81,16 +84,28 @@ class EstimateUi(QObject):
         cache = self.cache()
         if cache is not None:
             keywords["cache"] = cache
-        self._task.start(lambda: self._compute(graph, keywords, caps))
+        process = EstimateProcess() if out_of_process(graph, keywords) else None  # a big graph: a child's
+        self._task.start(lambda: self._compute(graph, keywords, caps, process))
 
-    async def _compute(self, graph: Graph, keywords: dict[str, Any], caps: RunOptions) -> None:
+    async def _compute(
+        self, graph: Graph, keywords: dict[str, Any], caps: RunOptions, process: EstimateProcess | None
+    ) -> None:
+        self._process = process
         try:
-            result = await compute_estimate(graph, **keywords)
+            result = await compute_estimate(graph, process, **keywords)
+        except EstimateProcessError as exc:  # the child died, hung or could not start: say so
+            log.warning("no estimate: %s", exc)
+            if shiboken6.isValid(self.label):
+                self.label.set_failed(str(exc))
+            return
         except Exception as exc:  # noqa: BLE001 - e.g. an input without a value: no estimate, no crash
             log.info("no estimate: %s", exc)
             self.label.clear()
             return
         finally:
+            self._process = None
+            if process is not None:
+                self.child_peak_mb = process.child_peak_mb
             give_back()  # the simulated run's memory, freed on its worker thread
         if not shiboken6.isValid(self.label):  # the window went away while the estimate ran
             return
@@ -126,6 +141,8 @@ class EstimateUi(QObject):
     def shutdown(self) -> None:
         self._timer.stop()
         self._task.cancel()
+        if self._process is not None:  # at once: the loop may not turn again to deliver the cancellation
+            self._process.stop()
 
     def _document_changed(self, changes: Changes) -> None:
         if changes.structure or changes.nodes_changed or changes.graph_info or changes.reset:
