@@ -169,12 +169,16 @@ def one_line(text: str) -> str:
 
 
 def _peak_mb() -> float | None:
-    """This process's peak resident memory (None where the system does not say)."""
+    """This process's peak resident memory (``VmHWM``; None where the system does not say). Not ``ru_maxrss``:
+    on Linux a child started from the window inherits the window's figure through ``execve``."""
     try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _exit_with_input(stream: IO[bytes]) -> None:

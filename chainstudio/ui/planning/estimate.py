@@ -90,6 +90,14 @@ class EstimateUi(QObject):
     async def _compute(
         self, graph: Graph, keywords: dict[str, Any], caps: RunOptions, process: EstimateProcess | None
     ) -> None:
+        try:
+            await self._show(graph, keywords, caps, process)
+        finally:
+            give_back()  # the simulated run's memory (freed on its worker thread), what showing it freed
+
+    async def _show(
+        self, graph: Graph, keywords: dict[str, Any], caps: RunOptions, process: EstimateProcess | None
+    ) -> None:
         self._process = process
         try:
             result = await compute_estimate(graph, process, **keywords)
@@ -106,7 +114,6 @@ class EstimateUi(QObject):
             self._process = None
             if process is not None:
                 self.child_peak_mb = process.child_peak_mb
-            give_back()  # the simulated run's memory, freed on its worker thread
         if not shiboken6.isValid(self.label):  # the window went away while the estimate ran
             return
         self._estimate = result
