@@ -149,3 +149,33 @@ def test_a_cancelled_estimate_kills_its_child(qtbot, qasync_loop, hybrid):
     task.cancel()
     qtbot.waitUntil(lambda: not (_child_pids() - before), timeout=10_000)
     assert task.cancelled()
+
+
+def _wide(tmp_path, steps: int = 650):
+    """A graph of ``steps`` model steps, each reading one input (over 1,200 steps and edges together)."""
+    from chainstudio.core.graph.model import Graph, GraphInput
+
+    graph = Graph(name="wide", inputs=[GraphInput("topic", "tea")])
+    topic = graph.add("input", "topic", (0.0, 0.0), input="topic")
+    for i in range(steps):
+        step = graph.add("llm", f"s{i}", (300.0, 120.0 * i), prompt="About {{ topic }}", max_tokens=20)
+        graph.connect(topic.id, step.id)
+    path = tmp_path / "wide.chain.json"
+    fileformat.save(graph, path)
+    return path
+
+
+def test_the_window_estimates_a_big_graph_in_a_child_and_stops_it_on_close(qtbot, app_window, tmp_path):
+    window = app_window
+    assert window.open_path(_wide(tmp_path))
+    qtbot.waitUntil(lambda: window.estimate._process is not None, timeout=30_000)  # a child computes it
+    qtbot.waitUntil(lambda: window.estimate.label.estimate is not None, timeout=60_000)
+    result = window.estimate.label.estimate
+    assert result.state is None and len(result.nodes) == 651 and window.estimate.child_peak_mb
+    card = window.scene.nodes[window.document.graph.node_by_name("s3").id]
+    assert card.run_badge is not None and card.run_badge.text.startswith("≈")
+    before = _child_pids()
+    window.controller.set_param(window.document.graph.node_by_name("s3").id, "max_tokens", 30)
+    qtbot.waitUntil(lambda: window.estimate._process is not None, timeout=30_000)
+    window.stop_background_work()  # what closing the window does: the child goes at once
+    qtbot.waitUntil(lambda: not (_child_pids() - before), timeout=10_000)
