@@ -42,7 +42,12 @@ _SOURCE = str(Path(__file__).resolve().parents[3])  # the folder holding the cha
 
 
 class EstimateProcessError(ChainStudioError):
-    """The child gave no estimate: it died, hung or could not start. The message is one line."""
+    """The child gave no estimate: it died, hung or could not start. The message is one line; ``short`` says
+    it in a few words (the run toolbar's label)."""
+
+    def __init__(self, message: str, short: str = "no estimate") -> None:
+        super().__init__(message)
+        self.short = short
 
 
 class EstimateFailed(ChainStudioError):
@@ -89,11 +94,11 @@ class EstimateProcess:
         cache = options.pop("cache", None)
         spec = None if cache is None else CacheSpec.of(cache)
         if cache is not None and spec is None:
-            raise EstimateProcessError("the step cache cannot be looked at from another process")
+            raise EstimateProcessError("the step cache cannot be looked at from another process", "no estimate")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_SOURCE, os.environ.get("PYTHONPATH")) if p)}
         with self._lock:
             if self._stopped:
-                raise EstimateProcessError("the estimate was stopped")
+                raise EstimateProcessError("the estimate was stopped", "estimate stopped")
             try:
                 child = subprocess.Popen(
                     [sys.executable, "-m", "chainstudio.core.planning.estimate_process"],
@@ -103,7 +108,9 @@ class EstimateProcess:
                     env=env,
                 )
             except OSError as exc:
-                raise EstimateProcessError(f"the estimate's process could not start: {one_line(str(exc))}") from exc
+                raise EstimateProcessError(
+                    f"the estimate's process could not start: {one_line(str(exc))}", "estimate did not start"
+                ) from exc
             self._child = child
         watchdog = threading.Timer(self.timeout_s, self._expire)
         watchdog.daemon = True
@@ -135,18 +142,23 @@ class EstimateProcess:
                     raise EstimateFailed(one_line(str(message[1])))
                 reader.take(message)
         except (WireClosed, BrokenPipeError, OSError, ValueError) as exc:
-            raise EstimateProcessError(self._why(child)) from exc
+            raise self._why(child) from exc
 
-    def _why(self, child: subprocess.Popen[bytes]) -> str:
+    def _why(self, child: subprocess.Popen[bytes]) -> EstimateProcessError:
         if self._timed_out:
-            return f"the estimate's process took over {self.timeout_s:.0f} s and was stopped"
+            return EstimateProcessError(
+                f"the estimate's process took over {self.timeout_s:.0f} s and was stopped",
+                f"estimate stopped after {self.timeout_s:.0f} s",
+            )
         if self._stopped:
-            return "the estimate was stopped"
+            return EstimateProcessError("the estimate was stopped", "estimate stopped")
         try:
             code = child.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            return "the estimate's process stopped answering"
-        return f"the estimate's process ended unexpectedly (exit code {code})"
+            return EstimateProcessError("the estimate's process stopped answering", "estimate not answering")
+        return EstimateProcessError(
+            f"the estimate's process ended unexpectedly (exit code {code})", f"estimate's process died ({code})"
+        )
 
     def _end(self, child: subprocess.Popen[bytes]) -> None:
         for stream in (child.stdin, child.stdout):

@@ -104,7 +104,7 @@ class EstimateUi(QObject):
         except EstimateProcessError as exc:  # the child died, hung or could not start: say so
             log.warning("no estimate: %s", exc)
             if shiboken6.isValid(self.label):
-                self.label.set_failed(str(exc))
+                self.label.set_failed(exc.short, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - e.g. an input without a value: no estimate, no crash
             log.info("no estimate: %s", exc)

@@ -201,11 +201,12 @@ class EstimateLabel(QLabel):
         self.setToolTip("No estimate yet")
         self.setStyleSheet(f"color: {MUTED};")
 
-    def set_failed(self, reason: str) -> None:
-        """No estimate, and why (one line: e.g. its child process died)."""
+    def set_failed(self, short: str, reason: str) -> None:
+        """No estimate: ``short`` in a few words on the label (the toolbar is narrow), ``reason`` in one line in
+        the tooltip (e.g. its child process died)."""
         self.estimate, self.warnings = None, []
-        self.setText(f"≈ ⚠ no estimate: {reason}")
-        self.setToolTip(f"No estimate: {escape(reason)}")
+        self.setText(f"≈ ⚠ {short}")
+        self.setToolTip(f"No estimate: {escape(reason)}. It is computed again after the next edit.")
         self.setStyleSheet(f"color: {WARNING_COLOR};")
 
     def set_busy(self) -> None:

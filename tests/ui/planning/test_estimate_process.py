@@ -129,9 +129,9 @@ def test_a_killed_child_gives_a_one_line_message_in_the_label(qtbot, qasync_loop
     with pytest.raises(EstimateProcessError) as stopped:
         task.result()
     assert str(stopped.value) == "the estimate's process ended unexpectedly (exit code -9)"
-    label.set_failed(str(stopped.value))
-    assert label.text() == "≈ ⚠ no estimate: the estimate's process ended unexpectedly (exit code -9)"
-    assert "#b3261e" in label.styleSheet()
+    label.set_failed(stopped.value.short, str(stopped.value))
+    assert label.text() == "≈ ⚠ estimate's process died (-9)"
+    assert "ended unexpectedly (exit code -9)" in label.toolTip() and "#b3261e" in label.styleSheet()
 
 
 def test_a_hung_child_is_stopped_after_its_time_and_says_so(hybrid):
