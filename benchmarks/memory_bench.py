@@ -71,12 +71,26 @@ def window_child(path: Path) -> None:
     import resource
 
     import qasync
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, QTimer
 
     import chainstudio
     from chainstudio.core.storage.history import RunHistory
     from chainstudio.ui.app import create_application
     from chainstudio.ui.main_window import MainWindow
+
+    last = [0.0, 0.0]  # the last turn of the window's event loop: (wall, the window thread's CPU)
+    most = [0.0, 0.0]  # the longest time between two turns (wall), the most CPU the thread spent between two
+
+    def beat() -> None:  # constant memory: keeping every beat (millions) grew the heap it measures
+        wall, cpu = time.perf_counter(), time.thread_time()
+        if last[0]:
+            most[0], most[1] = max(most[0], wall - last[0]), max(most[1], cpu - last[1])
+        last[0], last[1] = wall, cpu
+
+    def slices() -> dict[str, float]:
+        """The longest the window's thread went without a turn of its loop since the open (wall), and the most
+        CPU it spent between two turns (what it did itself; the rest of a wall slice is waiting)."""
+        return {"slice_ms": round(most[0] * 1000), "slice_cpu_ms": round(most[1] * 1000)}
 
     def phase(name: str, **more: object) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -88,19 +102,30 @@ def window_child(path: Path) -> None:
         window.show()
         await asyncio.sleep(2.0)
         phase("empty window", source=str(Path(chainstudio.__file__).parent))
+        heartbeat = QTimer()
+        heartbeat.setInterval(0)  # runs between any two other pieces of the loop's work
+        heartbeat.timeout.connect(beat)
+        heartbeat.start()
         t0 = time.perf_counter()
         window.files.open_path(path, confirm=False)
         while getattr(getattr(window.files, "loader", None), "loading", None) is not None:  # read on a worker
             await asyncio.sleep(0.05)
         while window.scene.building or time.perf_counter() - t0 < 0.5:
             await asyncio.sleep(0.1)
-        phase("items made", s=round(time.perf_counter() - t0, 1))
+        phase("items made", s=round(time.perf_counter() - t0, 1), **slices())
         label = window.estimate.label
         while time.perf_counter() - t0 < SETTLE_S and label.text().startswith("≈ …"):
             await asyncio.sleep(0.25)
         await asyncio.sleep(2.0)
         child = getattr(window.estimate, "child_peak_mb", None)  # the estimate's own process, where it has one
-        phase("settled", s=round(time.perf_counter() - t0, 1), estimate=label.text()[:40], child=child and round(child))
+        heartbeat.stop()
+        phase(
+            "settled",
+            s=round(time.perf_counter() - t0, 1),
+            estimate=label.text()[:40],
+            child=child and round(child),
+            **slices(),
+        )
         window.close()
 
     app = create_application()
@@ -191,8 +216,8 @@ def section(window_rows: dict[str, list[dict]], cli_rows: list[dict], roots: dic
         "process's peak:",
         "",
         "| checkout | empty window | items made | settled (estimate shown) | peak | open until items made | the "
-        "estimate's child process: peak |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "estimate's child process: peak | longest slice, open to settled: wall | its window-thread CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in window_rows.items():
         by = {r["phase"]: r for r in rows}
@@ -201,6 +226,7 @@ def section(window_rows: dict[str, list[dict]], cli_rows: list[dict], roots: dic
             f"| {name} | {empty.get('rss', '—')} MB | {made.get('rss', '—')} MB | {settled.get('rss', '—')} MB | "
             f"{settled.get('peak', made.get('peak', '—'))} MB | {made.get('s', '—')} s | "
             + (f"{settled['child']} MB |" if settled.get("child") else "none (estimated on a thread) |")
+            + f" {settled.get('slice_ms', '—')} ms | {settled.get('slice_cpu_ms', '—')} ms |"
         )
     if cli_rows:
         lines += [
