@@ -1,4 +1,6 @@
 """Estimates before running: the real scheduler simulated on virtual time with the latency model's durations.
+Over 400 lines because the result (``Estimate``: its figures, their wording and checks) and the one
+function that simulates the run to make it are kept together.
 
 Each LLM step's time to first token, generation speed, output length and the server's capacity come from
 the endpoint's latency model (``latency_model``: fitted on the run history; the simulator's own profiles
