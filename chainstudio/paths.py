@@ -45,3 +45,25 @@ def user_data_dir() -> Path:
 def user_config_dir() -> Path:
     """Settings. ``CHAINSTUDIO_CONFIG_DIR`` overrides it (tests, portable installs)."""
     return _user_dir("CHAINSTUDIO_CONFIG_DIR", platformdirs.user_config_dir)
+
+
+def usable_user_dirs() -> list[str]:
+    """For the window, at start: each of the data and config folders that cannot be made or written is
+    replaced, for this process, by a temporary folder (set as its override variable, so every part of the
+    app uses it), and a sentence says so. Without this, a file where the folder should be, or a read-only
+    folder, kept the window from opening at all."""
+    problems = []
+    for variable, folder, what in (
+        ("CHAINSTUDIO_DATA_DIR", user_data_dir, "data folder (run history, autosaves, step cache)"),
+        ("CHAINSTUDIO_CONFIG_DIR", user_config_dir, "settings folder"),
+    ):
+        try:
+            path = folder()
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise PermissionError(f"{path} is not writable")
+        except OSError as exc:
+            import tempfile
+
+            os.environ[variable] = tempfile.mkdtemp(prefix=f"chainstudio-{variable.split('_')[1].lower()}-")
+            problems.append(f"The {what} cannot be used ({exc}): a temporary one is used until you quit.")
+    return problems

@@ -87,13 +87,20 @@ def _strategies(text: str) -> list[Any]:
     return chosen
 
 
+MAX_RUBRIC_BYTES = 1 << 20  # a rubric file is read up to 1 MB (``@/dev/zero`` read 22 GB, a FIFO hung)
+
+
 def _rubric(text: str | None) -> str | None:
     if text is None or not text.startswith("@"):
         return text
+    from chainstudio.core.strict_json import read_bounded
+
     try:
-        return Path(text[1:]).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--judge {text}: cannot read the rubric ({exc})") from None
+        return read_bounded(text[1:], MAX_RUBRIC_BYTES).decode("utf-8")
+    except OSError as exc:
+        raise UsageError(f"--judge {text}: cannot read the rubric ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--judge {text}: the rubric is not UTF-8 text") from None
 
 
 def build_spec(args: argparse.Namespace) -> BatchSpec:
@@ -159,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         if args.chart and Path(args.chart).suffix.lower() not in (".png", ".svg"):
             raise UsageError(f"--chart wants a .png or .svg file, not {args.chart!r}")
         args.csv = args.csv or str(Path(args.out).with_suffix(".csv"))
-        check_outputs(args, ("out", "csv", "chart", "summary"))
+        check_outputs(args, ("out", "csv", "chart", "summary", "state"))  # --state: a database it writes
         spec = build_spec(args)
         limits = SharedLimits(context_factory(args), args.concurrency)
         store = BatchStore(args.state or f"{args.out}.state.sqlite", spec.fingerprint(), fresh=args.fresh)

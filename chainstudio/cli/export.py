@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.1 <= args.scale <= 8:
         print("error: --scale must be between 0.1 and 8", file=sys.stderr)
         return 2
-    problem = check_output_path("--canvas", args.canvas)
+    problem = check_output_path("--canvas", args.canvas, [(f"the graph file {args.file}", args.file)])
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

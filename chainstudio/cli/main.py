@@ -21,7 +21,7 @@ from types import ModuleType
 
 import chainstudio
 import chainstudio.cli as cli_package
-from chainstudio.cli.terminal import safe_streams
+from chainstudio.cli.terminal import log_in_one_line, safe_streams
 from chainstudio.core.errors import ChainStudioError
 
 
@@ -91,6 +91,7 @@ def main(argv: list[str]) -> int:
     elif not argv:
         argv = ["gui"]
     with safe_streams():  # whatever a command prints is made safe for the terminal (chainstudio.cli.terminal)
+        log_in_one_line()
         args = parser.parse_args(argv)
         try:
             return int(args.handler(args) or 0)

@@ -4,12 +4,12 @@ lines because one command's flags, partial-run scope, stop signals, priming and 
 The engine lives in ``chainstudio.core``; this module parses flags into ``RunOptions``, builds the run
 through ``chainstudio.core.launch`` (the same path as the GUI, on the default settings plus the rate
 limits and endpoint profiles saved in Settings), and exits (0 only when the run succeeded; 130 after
-Ctrl+C, 143 after SIGTERM);
+Ctrl+C, 143 after SIGTERM, 129 after SIGHUP);
 ``chainstudio.cli.report`` draws. ``bench`` reuses its flags and context builder.
 
-A run is recorded in the history as it goes (a crash loses at most the steps in flight). Ctrl+C or
-SIGTERM stops it like the app's Stop: calls in flight are cancelled, and what finished is reported,
-written to ``--json`` and the exports, and kept in the history.
+A run is recorded in the history as it goes (a crash loses at most the steps in flight). Ctrl+C,
+SIGTERM or SIGHUP (the terminal closed) stops it like the app's Stop: calls in flight are cancelled, and
+what finished is reported, written to ``--json`` and the exports, and kept in the history.
 """
 
 from __future__ import annotations
@@ -276,6 +276,8 @@ def load_checked(path: str, endpoints: Any = None) -> Any:
 
 # --- the command --------------------------------------------------------------------------------------
 STOP_SIGNALS = {signal.SIGINT: ("interrupted (Ctrl+C)", 130), signal.SIGTERM: ("stopped (SIGTERM)", 143)}
+if hasattr(signal, "SIGHUP"):  # the terminal closed (not on Windows): its default ended the process mid-run
+    STOP_SIGNALS[signal.SIGHUP] = ("stopped (SIGHUP: the terminal closed)", 129)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -360,7 +362,7 @@ def stream_choice(args: argparse.Namespace, run_obj: Any) -> str | None:
 
 
 async def execute_stoppable(run_obj: Any, console: Any, follow: str | None) -> tuple[Any, signal.Signals | None]:
-    """Execute the run; Ctrl+C or SIGTERM stops it (the app's Stop) and the run ends with what finished.
+    """Execute the run; Ctrl+C, SIGTERM or SIGHUP stops it (the app's Stop) and the run ends with what finished.
     A second Ctrl+C interrupts at once."""
     loop = asyncio.get_running_loop()
     stopped_by: list[signal.Signals] = []
@@ -388,14 +390,31 @@ async def execute_stoppable(run_obj: Any, console: Any, follow: str | None) -> t
     return state, (stopped_by[0] if stopped_by else None)
 
 
+INPUT_FLAGS = {  # the files a command reads, by its argument's name
+    "file": "the graph file",
+    "files": "a graph file",
+    "variant": "a graph file",
+    "dataset": "the dataset",
+    "prices": "the prices file",
+}
+
+
 def check_outputs(args: argparse.Namespace, flags: tuple[str, ...]) -> None:
-    """Refuse (UsageError), before any work, an output file that could not be written."""
+    """Refuse (UsageError), before any work, an output file that could not be written, or that is a file the
+    command reads or another flag writes."""
     from chainstudio.cli.terminal import check_output_path
 
+    others: list[tuple[str, str]] = []
+    for name, what in INPUT_FLAGS.items():
+        value = getattr(args, name, None)
+        others += [(f"{what} {v}", v) for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
     for flag in flags:
-        problem = check_output_path(f"--{flag}", getattr(args, flag, None))
+        target = getattr(args, flag, None)
+        problem = check_output_path(f"--{flag}", target, others)
         if problem:
             raise UsageError(problem)
+        if isinstance(target, str):
+            others.append((f"the file --{flag} writes", target))
 
 
 def history_settings(args: argparse.Namespace, context: RunContext, strategy: str) -> dict[str, Any]:

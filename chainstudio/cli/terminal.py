@@ -8,15 +8,16 @@ break the output nor take over the terminal.
   string goes through the same ``terminal_text``; it writes to the real stream, so its own colours stay.
   Styled text is made with ``styled``, never with markup around untrusted text.
 * ``check_output_path`` says, before a run starts, why a file given with ``--json`` and friends could not
-  be written.
+  be written, or should not be: one the command reads, or one another flag writes.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -64,6 +65,10 @@ def raw_stream(stream: TextIO) -> TextIO:
 def safe_streams() -> Iterator[None]:
     """``sys.stdout`` and ``sys.stderr`` as TerminalStreams for the duration of the block."""
     saved = sys.stdout, sys.stderr
+    if sys.stdout is None:  # started with the stream closed (``>&-``): what it would print goes nowhere
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's lifetime
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if not isinstance(sys.stdout, TerminalStream):
         sys.stdout = TerminalStream(sys.stdout)
     if not isinstance(sys.stderr, TerminalStream):
@@ -72,6 +77,43 @@ def safe_streams() -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+class OneLineLog(logging.Formatter):
+    """What the app logs (a warning, a step cache that failed), as one line on stderr: ``warning: …``, with
+    the exception's type and first line instead of its traceback (``CHAINSTUDIO_TRACEBACK=1`` shows it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if os.environ.get("CHAINSTUDIO_TRACEBACK"):
+            return super().format(record)
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            first = (str(error).strip().splitlines() or [""])[0]
+            text += f" ({type(error).__name__}: {first})" if first else f" ({type(error).__name__})"
+        return " ".join(text.split())
+
+
+class _ToStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes (the safe stream while a command runs)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def log_in_one_line() -> None:
+    """The root logger's one handler, for the commands and the window started from them: WARNING and up
+    (the root's level), one line each (without it, Python printed ``log.exception``'s traceback)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = _ToStderr()
+        handler.setFormatter(OneLineLog())
+        root.addHandler(handler)
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -101,11 +143,19 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return text
 
 
-def check_output_path(flag: str, target: str | None) -> str | None:
-    """Why ``target`` (given with ``flag``) cannot be written, or None: checked before any work starts."""
+def check_output_path(flag: str, target: str | None, others: Sequence[tuple[str, str]] = ()) -> str | None:
+    """Why ``target`` (given with ``flag``) cannot be written, or None: checked before any work starts.
+    ``others``: (what, path) of the files the command reads and the other files it writes: writing one of
+    them would lose it (``run g.chain.json --json g.chain.json`` replaced the graph with the run record)."""
     if not target or target == "-":
         return None
     path = Path(target)
+    own = _own_folder(path)
+    if own:
+        return f"{flag} {target}: that is in ChainStudio's {own} (the run history, settings and keys live there)"
+    for what, other in others:
+        if other and other != "-" and _same_file(path, Path(other)):
+            return f"{flag} {target}: that is {what}, which would be overwritten"
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         return f"{flag} {target}: that is a folder, not a file"
@@ -115,4 +165,24 @@ def check_output_path(flag: str, target: str | None) -> str | None:
         return f"{flag} {target}: the file is not writable"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"{flag} {target}: the folder {str(folder)!r} is not writable"
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        return False
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _own_folder(path: Path) -> str | None:
+    """'data folder' or 'config folder' when ``path`` is in one of the app's own folders, else None."""
+    from chainstudio.paths import user_config_dir, user_data_dir
+
+    real = Path(os.path.realpath(path))
+    for name, folder in (("data folder", user_data_dir), ("config folder", user_config_dir)):
+        if real.is_relative_to(os.path.realpath(folder())):
+            return name
     return None

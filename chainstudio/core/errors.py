@@ -24,6 +24,7 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     │   ├── UnknownEndpoint       core.launch             a run's endpoint profile that Settings does not have
     │   └── UsageError            cli.common              a command-line flag or file that cannot be used
     ├── LoadError                 core.storage.fileformat a graph file that cannot be loaded
+    ├── HistoryDamaged            core.storage.history    a run history file that is not a database, or damaged
     ├── TemplateProblem           core.graph.templating   a template that does not parse or render
     │   └── TemplateTooSlow       core.graph.templating   a render that used up its CPU budget
     ├── SchemaProblem             core.graph.schema_fields a step's output schema that is not a JSON schema
@@ -31,7 +32,8 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ├── ProviderError             core.providers.base     one failed model call (retryable or not)
     └── ModelListError            core.providers.models   a server's model list could not be read
 
-Some also derive from a built-in exception (``ValueError``, ``KeyError``) where callers may expect one.
+Some also derive from a built-in exception (``ValueError``, ``KeyError``, ``sqlite3.DatabaseError``) where callers
+may expect one.
 """
 
 from __future__ import annotations

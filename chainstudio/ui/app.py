@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from PySide6.QtGui import QIcon, QPalette
     from PySide6.QtWidgets import QApplication, QWidget
+
+    from chainstudio.ui.main_window import MainWindow
 
 
 def create_application() -> QApplication:
@@ -143,6 +146,8 @@ def run_app(files: list[str]) -> int:
 
     app = create_application()
 
+    stopped_by: list[int] = []
+
     async def main() -> None:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
@@ -151,9 +156,31 @@ def run_app(files: list[str]) -> int:
         window.show()
         window.start(files)  # the files given, else a restore offer after a crash, else the welcome graph
         _smoke_exit(app, window)
+        _close_on_signals(window, app, stopped_by)
         await closed.wait()
 
     # qasync 0.28 on Python 3.11: asyncio.run(loop_factory=...) does not exist; use a Runner.
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         runner.run(main())
-    return 0
+    return 128 + stopped_by[0] if stopped_by else 0
+
+
+def _close_on_signals(window: MainWindow, app: QApplication, stopped_by: list[int]) -> None:
+    """Ctrl+C in the terminal (ignored before), SIGTERM and SIGHUP (they ended the process where it stood,
+    with up to an autosave interval of edits lost): the window closes as ``close_for_signal`` says."""
+    import signal
+
+    def stop(signum: int) -> None:
+        if stopped_by:  # a second signal: at once
+            os._exit(128 + signum)
+        stopped_by.append(signum)
+        window.close_for_signal()
+        app.quit()
+
+    loop = asyncio.get_running_loop()
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:  # not on this platform
+            continue
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # none here: defaults stand
+            loop.add_signal_handler(signum, stop, int(signum))

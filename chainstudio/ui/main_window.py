@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("main_window")
         self._close_confirmed = False
+        self._keep_autosave = False  # closed by a signal with unsaved edits: their autosave is kept
         self.services = services or AppServices.create(ui_state, history)
         self.ui_state = self.services.ui_state
         self.document = Document()
@@ -264,6 +265,11 @@ class MainWindow(QMainWindow):
         open the welcome graph (the hybrid research example) as an untitled copy."""
         for path in files:
             self.open_path(path)
+        if self.services.problems:  # e.g. the run history cannot be read: the window works without it
+            self.history.panel.notice = " ".join(self.services.problems)
+            self.history.panel.refresh()
+            note = "ChainStudio's own files cannot all be used: a temporary folder stands in (see the History tab)"
+            QTimer.singleShot(0, lambda: self.show_status(note, 60000))
         if files or self.autosave.offer_restore() is not None:
             return
         welcome = examples_dir() / "research-hybrid.chain.json"
@@ -397,9 +403,19 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.stop_background_work()
         self.runs.controller.stop()
-        self.autosave.discard()
+        if not self._keep_autosave:
+            self.autosave.discard()
         self.scene.detach()
         super().closeEvent(event)
+
+    def close_for_signal(self) -> None:
+        """SIGTERM, SIGINT or SIGHUP: no one is there to ask about unsaved edits, so they are autosaved now
+        and kept (the next launch offers to restore them), a run is stopped, and the window closes."""
+        if self.document.modified:
+            self.autosave.autosave(force=True)
+        self._keep_autosave = self.document.modified
+        self._close_confirmed = True
+        self.close()
 
     def _close_now(self) -> None:
         self._close_confirmed = True

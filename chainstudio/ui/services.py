@@ -21,10 +21,10 @@ from chainstudio.core.launch import ProviderFactory, RunOptions, RunServices, bu
 from chainstudio.core.providers.factory import make_provider
 from chainstudio.core.run.executor import RunContext
 from chainstudio.core.run.pricing import Pricing, PricingError
-from chainstudio.core.storage.history import RunHistory
+from chainstudio.core.storage.history import RunHistory, open_history
 from chainstudio.core.storage.settings import Settings, stored_api_key
 from chainstudio.core.storage.step_cache import StepCacheStore
-from chainstudio.paths import user_config_dir
+from chainstudio.paths import usable_user_dirs, user_config_dir
 from chainstudio.ui.common.model_names import set_endpoint_names, set_model_names
 from chainstudio.ui.common.settings_store import SettingsStore
 from chainstudio.ui.run.inputs_memory import InputsMemory
@@ -51,6 +51,7 @@ class AppServices:
     step_cache: StepCacheStore = field(default_factory=StepCacheStore)
     _pricing: Pricing | None = field(default=None, init=False, repr=False)
     inputs: InputsMemory = field(init=False, repr=False)  # the graph inputs' last values, per graph
+    problems: list[str] = field(default_factory=list)  # what could not be used at start (said in the window)
 
     def __post_init__(self) -> None:
         self.inputs = InputsMemory(self.ui_state)
@@ -71,12 +72,16 @@ class AppServices:
     ) -> AppServices:
         """The real services, each piece replaceable (tests give their own files). The step cache lives
         beside the run history (both in the user data directory unless a history file is given)."""
-        history = history if history is not None else RunHistory()
+        problems = usable_user_dirs() if history is None else []  # the real folders, else temporary ones
+        if history is None:  # a damaged file: a history for this session instead
+            history, problem = open_history()
+            problems += [problem] if problem else []
         return cls(
             settings=settings or SettingsStore(),
             history=history,
             ui_state=ui_state if ui_state is not None else ui_state_file(),
             step_cache=step_cache or StepCacheStore(history.path.parent / "step_cache.sqlite3"),
+            problems=problems,
         )
 
     def _reprice(self, settings: Settings) -> None:

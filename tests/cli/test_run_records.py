@@ -65,7 +65,7 @@ def history_runs(name: str) -> list:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_stopped_run_writes_its_json_and_history_with_what_finished(tmp_path, signum, code):
     name = f"stopped-{signum.name.lower()}"
     graph_file = slow_second_step(tmp_path, name)

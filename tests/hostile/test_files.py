@@ -136,3 +136,47 @@ def test_hostile_settings_files_give_the_defaults(tmp_path, monkeypatch):
         settings = load_settings()
         assert isinstance(settings.concurrency, int) and isinstance(settings.strategy, str)
         assert isinstance(settings.price_overrides, dict)
+
+
+def test_a_damaged_step_cache_is_one_warning_and_the_run_goes_on(tmp_path):
+    """A step cache that is not a database printed a traceback for every step (lookups and writes, through
+    Python's default logging); now one line names the file and the run goes on without it."""
+    from tests.conftest import EXAMPLES
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "step_cache.sqlite3").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    graph = tmp_path / "g.chain.json"
+    graph.write_bytes((EXAMPLES / "research-sequential.chain.json").read_bytes())
+    result = cli(
+        "run", str(graph), "--speed", "1000", "--cache", "--no-output", env={"CHAINSTUDIO_DATA_DIR": str(data)}
+    )
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "step cache" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: ") and "rename or delete it" in warnings[0]
+    assert_clean(result)
+    info = cli("cache", "info", env={"CHAINSTUDIO_DATA_DIR": str(data)})
+    assert info.returncode != 0 and "cannot be read" in info.stderr and len(info.stderr.strip().splitlines()) == 1
+    assert_clean(info)
+
+
+@pytest.mark.parametrize("flag", ["--judge", "--check"])
+@pytest.mark.parametrize("what", ["fifo", "/dev/zero"])
+def test_batch_files_given_by_flags_are_read_as_files(tmp_path, flag, what):
+    """``batch --judge @/dev/zero`` read 22 GB, ``--judge @FIFO`` and ``--check json-schema:FIFO`` hung."""
+    from tests.conftest import EXAMPLES
+
+    graph = tmp_path / "g.chain.json"
+    graph.write_bytes((EXAMPLES / "research-sequential.chain.json").read_bytes())
+    dataset = tmp_path / "rows.csv"
+    dataset.write_text("topic\nquantum\n")
+    path = "/dev/zero"
+    if what == "fifo":
+        path = str(tmp_path / "pipe")
+        os.mkfifo(path)
+    value = f"@{path}" if flag == "--judge" else f"json-schema:{path}"
+    out = tmp_path / "out.jsonl"
+    result = cli("batch", str(graph), "--dataset", str(dataset), "--out", str(out), flag, value, timeout=60)
+    assert result.returncode == 2 and "not a regular file" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+    assert_clean(result)

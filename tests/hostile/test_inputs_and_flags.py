@@ -69,6 +69,42 @@ def test_an_output_into_a_missing_folder_is_refused_before_the_run(graph_file, t
     assert not (data / "history.sqlite3").exists()  # nothing ran, so nothing was recorded
 
 
+@pytest.mark.parametrize(
+    ("command", "target", "named"),
+    [
+        (["run", "--speed", "1000", "--json"], "GRAPH", "the graph file"),
+        (["run", "--speed", "1000", "--trace"], "LINK", "the graph file"),  # a link to it is the same file
+        (["run", "--speed", "1000", "--prices", "PRICES", "--csv"], "PRICES", "the prices file"),
+        (["run", "--speed", "1000", "--json", "OUT", "--csv"], "OUT", "the file --json writes"),
+        (["estimate", "--json"], "GRAPH", "the graph file"),
+        (["bench", "--json"], "GRAPH", "a graph file"),
+        (["run", "--speed", "1000", "--json"], "DATA", "ChainStudio's data folder"),
+        (["batch", "--dataset", "ROWS", "--out", "OUT", "--fresh", "--state"], "GRAPH", "the graph file"),
+    ],
+)
+def test_an_output_onto_a_file_the_command_reads_or_writes_is_refused(graph_file, tmp_path, command, target, named):
+    """``run g.chain.json --json g.chain.json`` replaced the graph with the run record (``batch --state
+    g.chain.json --fresh`` with a database); two flags naming one file kept only the last; ``--json`` into the
+    data folder could replace the run history."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (tmp_path / "link.json").symlink_to(graph_file)
+    prices = tmp_path / "prices.json"
+    prices.write_text("{}")
+    rows = tmp_path / "rows.csv"
+    rows.write_text("topic\nquantum\n")
+    paths = {"GRAPH": graph_file, "LINK": tmp_path / "link.json", "PRICES": prices, "OUT": tmp_path / "out.json"}
+    paths["ROWS"] = rows
+    paths["DATA"] = data / "history.sqlite3"
+    before = graph_file.read_bytes()
+    args = [str(paths.get(a, a)) for a in (*command, target)]
+    result = cli(args[0], str(graph_file), *args[1:], env={"CHAINSTUDIO_DATA_DIR": str(data)})
+    assert result.returncode == 2 and named in result.stderr, result.stderr
+    assert_clean(result)
+    assert graph_file.read_bytes() == before and prices.read_text() == "{}"
+    assert not (data / "history.sqlite3").exists() and not (tmp_path / "out.json").exists()  # nothing ran
+
+
 def test_an_output_that_fails_after_the_run_keeps_the_run(graph_file, tmp_path):
     data = tmp_path / "data"
     result = cli(

@@ -143,3 +143,39 @@ def test_a_logged_traceback_carrying_the_key_is_scrubbed(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "run failed" in result.stderr and "RuntimeError" in result.stderr  # the record was shown
     assert KEY not in result.stderr and "***" in result.stderr
+
+
+def test_test_connection_never_shows_the_key_or_the_urls_credentials():
+    """Settings → Test connection (``list_models``) showed the server's error body and the base URL as they
+    came: a 500 echoing the Authorization header showed the key; ``?api_key=`` showed in the URL."""
+    import asyncio
+
+    import pytest
+
+    from chainstudio.core.providers.models import ModelListError, list_models
+
+    key = "sk-MODELS-3f9a1c7e-echoed-in-the-list"
+    server = FakeOpenAIServer(api_key=key, echo_auth=True, models_status=500)
+    with server, pytest.raises(ModelListError) as caught:
+        asyncio.run(list_models(server.url, key))
+    message = str(caught.value)
+    assert "HTTP 500" in message and key not in message and "\n" not in message
+    token = "url-token-77c2e4a1b9d0"
+    server = FakeOpenAIServer(models_status=503)
+    with server, pytest.raises(ModelListError) as caught:
+        asyncio.run(list_models(f"{server.url}?api_key={token}", None))
+    assert token not in str(caught.value) and "api_key=" in str(caught.value)
+
+
+def test_model_ids_that_carry_the_key_or_control_characters_are_left_out():
+    """The ids are saved in the settings as known models: a server listing the key as a model (or ids with
+    line breaks, bidi overrides, 300 characters) would put them in settings.json."""
+    import asyncio
+
+    from chainstudio.core.providers.models import list_models
+
+    key = "sk-MODELS-9d8e7f6a-listed-as-a-model"
+    hostile = {"gpt-4o", key, f"prefix-{key}", "two\nlines", "\u202eevil", "x" * 300, "llama3.1:8b"}
+    with FakeOpenAIServer(api_key=key, known_models=hostile) as server:
+        names = asyncio.run(list_models(server.url, key))
+    assert names == ["gpt-4o", "llama3.1:8b"]

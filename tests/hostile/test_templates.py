@@ -51,6 +51,21 @@ PAYLOADS = {
     "{% endfor %}{% endfor %}{% endfor %}",
     "recursive macro": "{% macro f(n) %}{{ f(n + 1) }}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
     "tokens of a long word": "{{ ('x' * 60000) | tokens }}",
+    # joined inside the template, not by the render: a loop repeats a big text in a block before it is joined
+    "a set block": BIG + "{% set x %}{% for i in range(10000) %}{{ s }}{% endfor %}{% endset %}{{ x | length }}",
+    "a macro": BIG + "{% macro m() %}{% for i in range(10000) %}{{ s }}{% endfor %}{% endmacro %}{{ m() | length }}",
+    "a filter block": BIG + "{% filter length %}{% for i in range(10000) %}{{ s }}{% endfor %}{% endfilter %}",
+    # each value under the size limit, kept by the hundred
+    "big texts in a list": "{% set l = ["
+    + ", ".join(f"'{i}'.center(1999999)" for i in range(150))
+    + "] %}{{ l | length }}",
+    "big texts in variables": "".join(f"{{% set v{i} = '{i}'.center(1999999) %}}" for i in range(150))
+    + "{{ v0 | length }}",
+    "map over a range": "{{ range(10000) | map('string') | map('center', 100000) | list | length }}",
+    # a width that multiplies the value's size
+    "tojson indent": "{{ range(10000) | list | tojson(indent=100000) }}",
+    "tojson indent string": "{{ range(10000) | list | tojson(indent='x' * 100000) }}",
+    "slice into millions": "{{ range(10) | slice(1999999) | list | length }}",
 }
 
 
@@ -174,3 +189,25 @@ def test_a_generator_closed_after_the_budget_ran_out_closes_quietly():
         closed_quietly = True
         work()  # the budget's one error lands on the next ordinary call
     assert closed_quietly
+
+
+def test_the_bounds_leave_ordinary_templates_alone():
+    """Generators joined by a method, modest indents, blocks and macros render as Jinja2 renders them."""
+    source = (
+        "{{ ', '.join(range(3) | map('string')) }}|{{ [1, [2]] | tojson(indent=2) }}|"
+        "{% set b %}{% for i in range(3) %}{{ i }}{% endfor %}{% endset %}{{ b }}|"
+        "{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m('a') }}|{{ range(5) | slice(2) | list }}|"
+        "{% set big = 'x' * 999990 %}{{ (big ~ big) | length }}"
+    )
+    expected = "0, 1, 2|" + "[\n  1,\n  [\n    2\n  ]\n]" + "|012|<a>|[[0, 1, 2], [3, 4]]|1999980"
+    assert render(source, {"inputs": {}}) == expected
+
+
+def test_what_a_render_builds_in_all_is_bounded_not_each_render():
+    """The allowance is per render: ten renders that each build 14 M characters in all (five times 1.4 M by
+    ``*``, then as much by ``~``) are each allowed; twice as many loops in one render are not."""
+    source = "{% for i in range(5) %}{% set t = i ~ ('x' * 1400000) %}{% endfor %}ok"
+    for _ in range(10):
+        assert render(source, {"inputs": {}}) == "ok"
+    with pytest.raises(TemplateProblem, match="in all"):
+        render(source.replace("range(5)", "range(10)"), {"inputs": {}})

@@ -4,6 +4,9 @@ template or a server's message never crash a command, never reach the terminal r
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -77,3 +80,23 @@ def test_a_template_fragment_in_a_validation_error_is_shown_safely(tmp_path):
 def test_terminal_text_strips_what_a_terminal_would_obey():
     assert terminal_text("a\x1b[31mred\x1b[0m\x1b]0;title\x07\x9b2J\u202eb\tc\n") == "aredb\tc\n"
     assert terminal_text("caf\u00e9 \ud800", encoding="ascii") == "caf? ?"
+
+
+def test_a_command_started_with_its_output_closed_still_does_its_work(tmp_path):
+    """``chainstudio run g.chain.json --json out.json >&-`` (stdout closed, as a cron line or a careless
+    wrapper does) failed with "internal error (AttributeError…)" before anything was written."""
+    graph = tmp_path / "g.chain.json"
+    graph.write_bytes((EXAMPLES / "research-sequential.chain.json").read_bytes())
+    out = tmp_path / "out.json"
+    command = [sys.executable, "-m", "chainstudio", "run", str(graph), "--speed", "1000", "--json", str(out)]
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *command],
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "CHAINSTUDIO_DATA_DIR": str(tmp_path / "data")},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr
+    assert json.loads(out.read_text())["status"] == "succeeded"

@@ -33,7 +33,8 @@ request asking for more gets 400 naming ``response_format`` (as servers without 
 log keeps each request's messages and response format.
 
 A wrong API key gets 401 (when the server has one); a model outside ``known_models`` gets 404. With
-``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does.
+``echo_auth=True`` every error body repeats the request's ``Authorization`` header, as a careless proxy does;
+``models_status=N`` answers ``GET /v1/models`` with that error status.
 
 ``Mode`` gives the server the behaviours of real ones (see ../shared/design/REAL_SERVERS.md):
 ``stream_usage=False`` never sends usage in a stream (llama-cpp-python's server); ``tokenizer`` serves a
@@ -43,7 +44,8 @@ tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``, and ``/prop
 ``cached_tokens`` reports that many prompt tokens as read from the cache; ``answer_model`` names another
 model in its answers; ``one_at_a_time`` serves one request at a time (the others queue), and with
 ``interrupt`` a request arriving while another streams cuts that stream off ([DONE], no finish reason, no
-usage); ``rpm_limit=(N, W)`` answers 429 without Retry-After to a request that would make more than N in
+usage; ``[[late=S]]`` makes a request queue S seconds after it arrived, so a request sent earlier can cut one
+sent later); ``rpm_limit=(N, W)`` answers 429 without Retry-After to a request that would make more than N in
 any W seconds (a hidden rate limit); ``prefix_cache`` caches each prompt once its prefill is done and
 reports the tokens a later prompt shares with it as ``cached_tokens`` (``prefix_cache.py``), with
 ``prefill_per_token`` seconds of prefill per uncached prompt token. Every request is logged with its arrival
@@ -186,6 +188,7 @@ class FakeOpenAIServer:
         mode: Mode | None = None,
         echo_auth: bool = False,
         answers: list[str] | None = None,
+        models_status: int | None = None,
     ):
         self.mode = mode or Mode()
         self.host, self.port = host, port
@@ -194,6 +197,7 @@ class FakeOpenAIServer:
         self.default_tokens = default_tokens
         self.known_models = known_models
         self.echo_auth = echo_auth
+        self.models_status = models_status  # GET /v1/models answers this error status (None: the list)
         self.answers = list(answers or [])  # scripted answer texts, one per chat request in order, then words
         self._lock = threading.Lock()
         self._stats = Stats()
@@ -365,8 +369,11 @@ class FakeOpenAIServer:
         return False
 
     async def _models(self, request: web.Request) -> web.Response:
+        self._request = request
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return self._reject({}, 401, "Incorrect API key provided.", "invalid_request_error")
+        if self.models_status is not None:
+            return self._reject({}, self.models_status, "the model list is unavailable", "server_error")
         models = sorted(self.known_models or {"gpt-4o", "gpt-4o-mini"})
         return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
 
@@ -505,6 +512,8 @@ class FakeOpenAIServer:
             usage["prompt_tokens_details"] = {"cached_tokens": min(self.mode.cached_tokens, prompt_tokens)}
         entry.update(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         answer_model = self.mode.answer_model or model
+        if "late" in directives:  # reaches the queue late (its connection came after a later-sent one's)
+            await asyncio.sleep(float(directives["late"][0] or 0.2))
         if self.mode.one_at_a_time:
             assert self._busy is not None
             self._waiting += 1

@@ -62,3 +62,49 @@ def test_inputs_without_defaults_are_asked_for_before_a_run(qtbot, app_window):
     assert state.status == "succeeded"
     assert state.span_by_name("topic").output == "Gantt charts for prompt chains"
     assert "Gantt charts for prompt chains" in state.span_by_name("draft").prompt
+
+
+def _window_on_own_folders(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from chainstudio.ui.main_window import MainWindow
+
+    window = MainWindow(QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    window.start([str(EXAMPLES / "code-review.chain.json")])
+    return window
+
+
+def test_the_window_opens_when_its_data_folder_is_a_file(qtbot, tmp_path, monkeypatch):
+    """A file where the data folder should be kept the window from opening ("error: File exists")."""
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CHAINSTUDIO_DATA_DIR", str(blocker))
+    monkeypatch.setenv("CHAINSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    window = _window_on_own_folders(qtbot, tmp_path)
+    assert window.document.graph.name == "code-review"
+    (problem,) = window.services.problems
+    assert problem.startswith("The data folder") and "temporary" in problem
+    qtbot.waitUntil(lambda: "temporary folder" in window.statusBar().currentMessage(), timeout=3000)
+    assert window.history.panel.message.text() == problem  # the whole sentence, under the runs
+    assert blocker.read_text() == "not a folder"
+    assert window.services.history.path.parent != blocker and window.services.history.runs() == []
+
+
+def test_the_window_opens_when_its_run_history_is_damaged(qtbot, tmp_path, monkeypatch):
+    """A history file that is not a database kept the window from opening ("error: file is not a
+    database"); the damaged file is left as it is, for the user to look at."""
+    data = tmp_path / "data"
+    data.mkdir()
+    damaged = data / "history.sqlite3"
+    damaged.write_bytes(bytes(range(256)) * 100)
+    monkeypatch.setenv("CHAINSTUDIO_DATA_DIR", str(data))
+    monkeypatch.setenv("CHAINSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    window = _window_on_own_folders(qtbot, tmp_path)
+    (problem,) = window.services.problems
+    assert str(damaged) in problem and "rename or delete it" in problem
+    qtbot.waitUntil(lambda: "History tab" in window.statusBar().currentMessage(), timeout=3000)
+    assert window.history.panel.message.text() == problem
+    assert damaged.read_bytes() == bytes(range(256)) * 100
+    assert window.services.history.path != damaged

@@ -17,7 +17,9 @@ from typing import Any
 from chainstudio.core.batch.dataset import DatasetError
 from chainstudio.core.graph.schema_fields import SchemaProblem, parse_schema
 from chainstudio.core.run.structured import parse_answer
+from chainstudio.core.strict_json import read_bounded
 
+MAX_SCHEMA_BYTES = 1 << 20  # a schema file is read up to 1 MB
 CHECK_KINDS = ("exact", "exact-case", "contains", "contains-case", "regex", "json-schema")
 
 
@@ -74,9 +76,10 @@ def parse_check(spec: str, expected: str | None, columns: list[str]) -> Check:
         return Check(kind, argument)
     if kind == "json-schema":
         try:
-            with open(argument, encoding="utf-8") as handle:
-                schema = parse_schema(handle.read())
-        except (OSError, UnicodeDecodeError, SchemaProblem) as exc:
+            schema = parse_schema(read_bounded(argument, MAX_SCHEMA_BYTES).decode("utf-8"))
+        except OSError as exc:  # a FIFO, a device, a folder, over the limit: said, not waited for
+            raise DatasetError(f"--check {spec}: the schema cannot be read ({exc.strerror or exc})") from None
+        except (UnicodeDecodeError, SchemaProblem) as exc:
             raise DatasetError(f"--check {spec}: the schema cannot be used ({exc})") from None
         return Check(kind, argument, schema=schema)
     if not expected or expected not in columns:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from chainstudio.core import strict_json
 from chainstudio.core.errors import Refused
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.strict_json import read_bounded
@@ -94,9 +95,14 @@ def _read_jsonl(name: str, text: str) -> list[dict[str, str]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value, problems = strict_json.parse(line)  # NaN, 5,000-digit numbers, duplicate keys: said
         except ValueError as exc:
             raise DatasetError(f"{name}: line {number}: not JSON ({exc})") from None
+        except RecursionError:
+            raise DatasetError(f"{name}: line {number}: nested too deeply") from None
+        if problems:
+            where = f" at {problems[0].path}" if problems[0].path else ""
+            raise DatasetError(f"{name}: line {number}{where}: {problems[0].message}")
         if not isinstance(value, dict):
             raise DatasetError(f"{name}: line {number}: a row is a JSON object, not {type(value).__name__}")
         rows.append({str(k): _text(v) for k, v in value.items()})

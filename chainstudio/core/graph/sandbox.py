@@ -1,5 +1,6 @@
-"""The bounds a template renders within: no value over a size limit is ever built, and no render runs
-longer than its CPU budget.
+"""The bounds a template renders within: no value over a size limit is ever built, no render builds more
+than an allowance in all, and no render runs longer than its CPU budget. Over 400 lines because every door
+a template can grow a value through is checked here, in one place.
 
 Graph files come from other people. Jinja2's immutable sandbox keeps a template away from Python's
 internals, but not from building a 4 GB string (``'x'|center(10**9)``, ``big ~ big``, ``[big]*10000|join``)
@@ -14,7 +15,12 @@ the payload:
   ``replace``, ``wordwrap``, ``format``, ``sum``, and any filter that turns a value into text), and the
   output of every ``{{ }}`` (``finalize``). What a value would become as text is measured by ``weight``,
   which stops counting at the limit. The rendered text is collected from ``generate`` and stopped at
-  the limit too.
+  the limit too, and so is the text of a block that is joined inside the template (``{% set x %}``, a
+  macro, ``{% filter %}``: ``concat``), before it is joined.
+* **Memory.** Each value is under the limit, but a render could keep many of them (a list of 300 texts
+  of 2 MB, 300 variables, ``map`` over 10,000 items): every door also charges what it built to the
+  render's allowance (``build_allowance``, ``MAX_BUILT_CHARS`` in all: text by its length, lists and
+  dicts by their slots), and the render is refused once that is spent, whether the values were kept or not.
 * **Time.** ``cpu_budget`` installs a trace function for the render: it counts the lines the template's
   own code executes and the Python calls it makes, and checks the thread's CPU time, so any loop, macro
   recursion or slow filter ends with the given exception once the budget is spent (CPython then unsets
@@ -28,18 +34,21 @@ import operator
 import re
 import string
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import Concat
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+T = TypeVar("T")
 MAX_RESULT_CHARS = 2_000_000  # any rendered prompt or intermediate text beyond this is refused
+MAX_BUILT_CHARS = 10 * MAX_RESULT_CHARS  # all a render builds, kept or not (text by length, lists by slots)
 MAX_RANGE = 10_000
 MAX_POWER_BITS = 100_000
 TEMPLATE_FILENAME = "<template>"
@@ -69,6 +78,52 @@ def weight(value: Any, limit: int = MAX_RESULT_CHARS) -> int:
         if total > limit:
             return total
     return total
+
+
+def built_size(value: Any, limit: int = MAX_BUILT_CHARS) -> int:
+    """What building ``value`` cost, counted up to just past ``limit``: a text its length, a number its digits,
+    a list, tuple, set or dict its slots (and those of the lists in it; the texts in it were charged when
+    they were built, or were given)."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 1
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, (list, tuple, set, frozenset)):
+            total += 1 + len(item)
+            stack.extend(i for i in item if isinstance(i, (list, tuple, set, frozenset, dict)))
+        elif isinstance(item, dict):
+            total += 1 + 2 * len(item)
+            stack.extend(v for v in item.values() if isinstance(v, (list, tuple, set, frozenset, dict)))
+    return total
+
+
+_allowance = threading.local()  # ``left``: what the render on this thread may still build (None: no render)
+
+
+@contextmanager
+def build_allowance(limit: int = MAX_BUILT_CHARS) -> Iterator[None]:
+    """Within this block, the doors charge what they build; over ``limit`` in all the render is refused."""
+    previous = getattr(_allowance, "left", None)
+    _allowance.left = limit
+    try:
+        yield
+    finally:
+        _allowance.left = previous
+
+
+def charge(value: T, what: str) -> T:
+    """Charge ``value`` (just built by ``what``) to the render's allowance; returns it."""
+    left = getattr(_allowance, "left", None)
+    if left is not None:
+        left -= built_size(value, left + 1)
+        _allowance.left = left
+        if left < 0:
+            raise SecurityError(f"{what}: the template built over {MAX_BUILT_CHARS:,} characters in all")
+    return value
 
 
 def refuse_over(size: int, what: str) -> None:
@@ -134,6 +189,24 @@ def _method_estimate(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
 
 
 # --- filters ------------------------------------------------------------------------------------------
+def indented_size(value: Any, indent: Any, limit: int = MAX_RESULT_CHARS) -> int:
+    """About how long ``value`` is when each item is on a line of its own, indented ``indent`` (a width or a
+    string) per level of nesting (``tojson(indent=…)``, ``pprint``), counted up to just past ``limit``."""
+    total = weight(value, limit)
+    width = len(indent) if isinstance(indent, str) else max(int(indent or 0), 0)
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack and width and total <= limit:
+        item, depth = stack.pop()
+        total += depth * width + 1
+        if isinstance(item, (list, tuple, set, frozenset)):
+            total += depth * width  # its closing line
+            stack.extend((i, depth + 1) for i in item)
+        elif isinstance(item, dict):
+            total += depth * width
+            stack.extend((v, depth + 1) for v in item.values())
+    return total
+
+
 def _lines(text: Any) -> int:
     return str(text).count("\n") + 1
 
@@ -168,6 +241,10 @@ def _filter_estimates() -> dict[str, Callable[..., int]]:
     def text(value: Any, *args: Any, **kwargs: Any) -> int:
         return weight(value)
 
+    def slices(value: Any, count: Any, fill_with: Any = None) -> int:  # ``slice`` and ``batch``: lists made
+        items = value if isinstance(value, (list, tuple, str)) else list(value)
+        return weight(items) + 4 * max(int(count), 0)
+
     return {
         "join": join,
         "indent": indent,
@@ -176,8 +253,10 @@ def _filter_estimates() -> dict[str, Callable[..., int]]:
         "format": format_,
         "sum": sum_,
         "string": text,
-        "tojson": text,
-        "pprint": text,
+        "tojson": lambda value, indent=None: indented_size(value, indent),
+        "pprint": lambda value: indented_size(value, 1),
+        "slice": slices,
+        "batch": slices,
         "urlize": text,
         "center": text,
         "trim": text,
@@ -219,7 +298,7 @@ def _wrap_filter(name: str, func: Callable[..., Any], estimate: Callable[..., in
         result = func(*args, **kwargs)
         if isinstance(result, (str, list, tuple)) and len(result) > MAX_RESULT_CHARS:
             raise SecurityError(f"filter {name} built a value over the size limit")
-        return result
+        return result if values and result is values[0] else charge(result, f"filter {name}")
 
     if passes is not None:
         checked.jinja_pass_arg = passes  # type: ignore[attr-defined]
@@ -268,7 +347,15 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     @staticmethod
     def checked_concat(values: tuple[Any, ...]) -> str:
         refuse_over(sum(weight(v) for v in values), "concatenation (~)")
-        return "".join(str(v) for v in values)
+        return charge("".join(str(v) for v in values), "concatenation (~)")
+
+    @staticmethod
+    def concat(pieces: Iterable[str]) -> str:
+        """Joins the text of a block inside the template (``{% set x %}``, a macro, ``{% filter %}``): a loop
+        in one can repeat a 2 MB text 10,000 times before it is joined, so the size is checked first."""
+        parts = pieces if isinstance(pieces, list) else list(pieces)
+        refuse_over(sum(map(len, parts)), "a block of the template")
+        return charge("".join(parts), "a block of the template")
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":
@@ -279,7 +366,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 and max(left.bit_length(), 1) * right > MAX_POWER_BITS
             ):
                 raise SecurityError("power would build a number over the size limit")
-            return operator.pow(left, right)
+            return charge(operator.pow(left, right), "power")
         if operator_name == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple, bytes)) and isinstance(times, int):
@@ -290,22 +377,26 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 and left.bit_length() + right.bit_length() > MAX_POWER_BITS
             ):
                 raise SecurityError("multiplication would build a number over the size limit")
-            return operator.mul(left, right)
+            return charge(operator.mul(left, right), "repetition")
         if operator_name == "%":
             if isinstance(left, str):
                 check_percent_format(left, right)
-            return operator.mod(left, right)
+            return charge(operator.mod(left, right), "format (%)")
         if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
             refuse_over(len(left) + len(right), "concatenation")
-        return operator.add(left, right)
+        return charge(operator.add(left, right), "concatenation")
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja2's
         _check_counts(args, kwargs, f"{getattr(__obj, '__name__', 'a call')}()")
+        if getattr(__obj, "__name__", "") == "join" and args and isinstance(args[0], Iterator):
+            args = (list(args[0]), *args[1:])  # measured, then joined (its items were charged as made)
         _method_estimate(__obj, args, kwargs)
         result = super().call(__context, __obj, *args, **kwargs)
         if isinstance(result, (str, list, tuple)) and len(result) > MAX_RESULT_CHARS:
             raise SecurityError("a call built a value over the size limit")
-        return result
+        if result is __obj or result is getattr(__obj, "__self__", None) or any(result is a for a in args):
+            return result
+        return charge(result, f"{getattr(__obj, '__name__', 'a call')}()")
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapper = super().wrap_str_format(value)
@@ -318,7 +409,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 check_brace_format(fmt, (), dict(args[0]))
             else:
                 check_brace_format(fmt, args, kwargs)
-            return wrapper(*args, **kwargs)
+            return charge(wrapper(*args, **kwargs), "format")
 
         return checked
 

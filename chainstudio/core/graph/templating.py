@@ -29,6 +29,7 @@ from chainstudio.core.graph.sandbox import (
     MAX_RESULT_CHARS,
     TEMPLATE_FILENAME,
     BoundedEnvironment,
+    build_allowance,
     collect,
     cpu_budget,
     safe_range,
@@ -369,7 +370,7 @@ def render(source: str, context: Mapping[str, Any], *, cpu_seconds: float = REND
         return TemplateTooSlow(f"the template took more than {cpu_seconds:g} s of CPU time to render")
 
     try:
-        with cpu_budget(cpu_seconds, too_slow):
+        with cpu_budget(cpu_seconds, too_slow), build_allowance():
             text = collect(_compiled(source).generate(**values))
     except TemplateProblem:
         raise

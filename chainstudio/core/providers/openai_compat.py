@@ -139,6 +139,7 @@ class OpenAICompatProvider:
         self._usage_missing = False  # the last complete answer came without usage: count while streaming
         self._tokenizer = ServerTokenizer(client, self.base_url)
         self._sent = 0  # requests sent so far (numbers them)
+        self._open = 0  # requests sent and not yet answered in full (this one's included while it streams)
         self._formats = ResponseFormats()  # the response format this endpoint takes (structured answers)
 
     async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
@@ -158,10 +159,17 @@ class OpenAICompatProvider:
             return None
 
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
-        import openai
-
         self._sent += 1
         number = self._sent
+        self._open += 1
+        try:
+            return await self._answer(request, on_delta, number)
+        finally:
+            self._open -= 1
+
+    async def _answer(self, request: ChatRequest, on_delta: DeltaCallback, number: int) -> ChatResult:
+        import openai
+
         try:
             with loop_lag.for_loop().watching() as lag:  # the heartbeat beats while a request connects
                 while True:
@@ -257,7 +265,9 @@ class OpenAICompatProvider:
         if held:
             on_delta(held, self.clock.now())
         if finish_reason is None and usage is None:
-            if received and self._sent > number:  # a newer request went out while this one streamed
+            # another request of ours was at the server while this one streamed (sent after it, or sent
+            # before it and still waiting: a server may take waiting requests in any order)
+            if received and (self._sent > number or self._open > 1):
                 raise _dropped(received, parts, request, INTERRUPTED, kind="interrupted")
             raise _dropped(received, parts, request, "stream ended before the answer was complete")
         text = scrub("".join(parts))

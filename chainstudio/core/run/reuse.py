@@ -45,6 +45,7 @@ class StepReuse:
         self.scope = scope
         self.clock = clock
         self.emit = emit
+        self._cache_failed = False  # the step cache failed once: not asked again in this run
         self._keys: dict[str, str] = {}  # step id -> the cache key of its request (computed once)
         self.endpoints: dict[str, Endpoint] = {}  # step id -> its endpoint, for steps on one of their own
 
@@ -90,10 +91,12 @@ class StepReuse:
             return None
         key = cache_key(self.endpoints.get(step, self.cache.endpoint), request)
         self._keys[step] = key
+        if self._cache_failed:
+            return None
         try:
             hit = self.cache.store.get(key)
-        except Exception:  # a broken cache must not break the run: it is only a cache
-            log.exception("step cache lookup failed")
+        except Exception as exc:  # noqa: BLE001 - a broken cache must not break the run: it is only a cache
+            self._cache_broke("lookup", exc)
             return None
         if hit is not None and hit.simulated != self.cache.endpoint.simulated:
             return None  # never replay a simulated answer as a real one (their keys differ anyway)
@@ -127,10 +130,18 @@ class StepReuse:
 
     def _put(self, key: str, entry: StoredStep) -> None:
         assert self.cache is not None  # only scheduled with a cache
+        if self._cache_failed:
+            return
         try:
             self.cache.store.put(key, entry)
-        except Exception:  # a full disk or a locked cache costs the cache entry, not the run
-            log.exception("step cache write failed")
+        except Exception as exc:  # noqa: BLE001 - a full disk or a locked cache costs the entry, not the run
+            self._cache_broke("write", exc)
+
+    def _cache_broke(self, what: str, exc: Exception) -> None:
+        """Said once, in one line; the run goes on without the cache (it failed once per step before, each
+        time with a traceback on stderr)."""
+        self._cache_failed = True
+        log.warning("the step cache is not used for the rest of this run: its %s failed: %s", what, exc)
 
 
 def stored_from_span(span: NodeSpan, run_id: str, simulated: bool) -> StoredStep | None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chainstudio.core.errors import Refused
+from chainstudio.core.errors import ChainStudioError, Refused
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.state import RunState
@@ -221,6 +221,10 @@ class HistoryError(Refused, KeyError):
         return Exception.__str__(self)
 
 
+class HistoryDamaged(ChainStudioError, sqlite3.DatabaseError):
+    """The history file is not a database or is damaged: a sentence that names it and says what to do."""
+
+
 class RunHistory:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else user_data_dir() / "history.sqlite3"
@@ -245,6 +249,12 @@ class RunHistory:
             db.execute("PRAGMA journal_mode=WAL")
             with db:  # commit or roll back
                 yield db
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is sqlite3.DatabaseError:  # not a database, or a damaged one (not: locked, full)
+                raise HistoryDamaged(
+                    f"the run history {self.path} cannot be read ({exc}): rename or delete it to start a new one"
+                ) from None
+            raise
         finally:
             db.close()
 
@@ -342,3 +352,18 @@ class RunHistory:
         with self._connect() as db:
             db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
             db.execute("DELETE FROM run_events WHERE run_id = ?", (run_id,))
+
+
+def open_history(path: str | Path | None = None) -> tuple[RunHistory, str | None]:
+    """The run history, and None; or, when its file or folder cannot be used (damaged, not a database, the
+    folder a file), a history in a temporary folder for this session and the sentence that says so: the
+    window still opens (it did not), and the user's file is left as it is for them to look at."""
+    try:
+        return RunHistory(path), None
+    except (sqlite3.Error, OSError) as exc:
+        reason = str(exc) if isinstance(exc, HistoryDamaged) else f"the run history cannot be used: {exc}"
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="chainstudio-history-"))
+    sentence = reason[:1].upper() + reason[1:]
+    return RunHistory(folder / "history.sqlite3"), f"{sentence}. This session's runs are kept until you quit."

@@ -95,9 +95,17 @@ class StepCacheStore:
         if db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None)  # autocommit; BEGIN explicitly
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                if type(exc) is sqlite3.DatabaseError:  # not a database, or a damaged one
+                    raise sqlite3.DatabaseError(
+                        f"the step cache {self.path} cannot be read ({exc}): rename or delete it to start a new one"
+                    ) from None
+                raise
             self._local.db = db
         return db
 

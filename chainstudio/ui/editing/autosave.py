@@ -39,15 +39,16 @@ class AutosaveUi(QObject):
     def _changed(self, changes: Changes) -> None:
         self._dirty = self._dirty or not (changes.problems or changes.checked)  # (the graph is the same)
 
-    def autosave(self) -> None:
-        """Write the unsaved graph now (atomically); remove the autosave once the document is clean."""
+    def autosave(self, force: bool = False) -> None:
+        """Write the unsaved graph now (atomically); remove the autosave once the document is clean.
+        ``force``: write it even if it was written since the last change (the app is about to end)."""
         document = self.document
         if not document.modified:
             if self._dirty:
                 self.saver.clear()
                 self._dirty = False
             return
-        if not self._dirty:
+        if not self._dirty and not force:
             return
         try:
             self.saver.write(document.graph, str(document.path) if document.path else None)

@@ -16,6 +16,8 @@ from chainstudio.ui.gantt.paint import GanttPainter, chart_font
 from chainstudio.ui.gantt.theme import Theme
 
 MARGIN = 16.0
+MAX_PNG_PIXELS = 40_000_000  # 160 MB of image: a 10,000-step run's chart was 1400 x 257,787 pixels (1.5 GB)
+CUT_NOTE_HEIGHT = 28.0
 _OWN_APP: list[QCoreApplication] = []  # the offscreen application render_gantt created, kept alive for the process
 SIMULATED_TEXT = "SIMULATED"
 
@@ -88,7 +90,9 @@ class ChartDocument:
         metrics: Metrics | None = None,
         px_per_s: float | None = None,
         font: QFont | None = None,
+        max_pixels: int | None = None,
     ):
+        """``max_pixels``: the picture is cut below the rows that fit in that many pixels, and says so."""
         self.states = list(states)
         self.width = int(width)
         self.theme = theme or Theme.light()
@@ -102,6 +106,18 @@ class ChartDocument:
         self.chart_top = MARGIN + self.header_height + 4 + self.legend_height + 10
         self.chart_height = self.layout.metrics.axis_height + self.layout.content_height
         self.height = int(self.chart_top + self.chart_height + MARGIN)
+        self.shown_height = self.chart_height  # of the chart: less when the picture is cut
+        self.cut_note = ""
+        if max_pixels is not None and self.width * self.height > max_pixels:
+            room = max_pixels // max(self.width, 1) - self.chart_top - CUT_NOTE_HEIGHT - MARGIN
+            self.shown_height = max(float(self.layout.metrics.axis_height), room)
+            self.height = int(self.chart_top + self.shown_height + CUT_NOTE_HEIGHT + MARGIN)
+            steps = [r for r in self.layout.rows if r.kind in ("node", "item")]
+            shown = sum(1 for r in steps if r.bottom <= self.shown_height - self.layout.metrics.axis_height)
+            self.cut_note = (
+                f"Cut here: {shown:,} of {len(steps):,} rows fit in a PNG of at most {max_pixels / 1e6:.0f} "
+                "million pixels. Export an .svg for every row."
+            )
 
     def size(self) -> QSize:
         return QSize(self.width, self.height)
@@ -113,10 +129,15 @@ class ChartDocument:
         self.painter.paint_legend(p, MARGIN, MARGIN + self.header_height + 4, inner)
         p.save()
         p.translate(MARGIN, self.chart_top)
-        self.painter.paint_chart(p, self.layout, inner, self.chart_height)
+        self.painter.paint_chart(p, self.layout, inner, self.shown_height)
         p.restore()
         p.setPen(self.theme.grid)
-        p.drawRect(QRectF(MARGIN - 0.5, self.chart_top - 0.5, inner + 1, self.chart_height + 1))
+        p.drawRect(QRectF(MARGIN - 0.5, self.chart_top - 0.5, inner + 1, self.shown_height + 1))
+        if self.cut_note:
+            p.setFont(self.header.font)
+            p.setPen(QColor("#92400e"))
+            note = QRectF(MARGIN, self.chart_top + self.shown_height + 4, inner, CUT_NOTE_HEIGHT - 4)
+            p.drawText(note, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.cut_note)
 
 
 def _as_list(states: RunState | Sequence[RunState]) -> list[RunState]:
@@ -131,7 +152,7 @@ def export_png(
     px_per_s: float | None = None,
     font: QFont | None = None,
 ) -> Path:
-    doc = ChartDocument(_as_list(states), width, theme, px_per_s=px_per_s, font=font)
+    doc = ChartDocument(_as_list(states), width, theme, px_per_s=px_per_s, font=font, max_pixels=MAX_PNG_PIXELS)
     image = QImage(doc.size(), QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(doc.theme.background)
     painter = QPainter(image)

@@ -123,6 +123,7 @@ class HistoryPanel(QWidget):
         self.export_button.setMenu(menu)
         self.refresh_button = QPushButton("Refresh")
         self.message = QLabel()
+        self.notice = ""  # said under the list while nothing else is (e.g. this session's history is temporary)
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: palette(dark);")
 
@@ -159,7 +160,7 @@ class HistoryPanel(QWidget):
         selected = set(self.selected_run_ids())
         try:
             self.runs = self.history.runs(graph_name=self.graph_name) if self.graph_name else []
-            self.message.clear()
+            self.message.setText(self.notice)
         except Exception as exc:  # noqa: BLE001 - e.g. an unreadable database: say so, keep the UI alive
             self.runs = []
             self.message.setText(f"Cannot read the run history: {exc}")

@@ -40,6 +40,23 @@ def test_csv_and_jsonl_rows_and_one_line_errors(tmp_path):
         load_dataset(tmp_path / "missing.csv")
 
 
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('{"q": ' + "[" * 100_000 + "]" * 100_000 + "}", "line 1: nested too deeply"),  # RecursionError before
+        ('{"q": ' + "9" * 5000 + "}", "line 1 at q: a number with 5,000 digits is too large"),
+        ('{"q": NaN}', "line 1 at q: NaN is not a JSON number"),
+        ('{"q": "a", "q": "b"}', "line 1: the key 'q' appears more than once"),  # the last one won silently
+    ],
+)
+def test_hostile_jsonl_rows_are_one_plain_line(tmp_path, line, said):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(path)
+    assert str(caught.value) == f"{path}: {said}"
+
+
 def test_columns_map_to_inputs_by_name_or_override():
     graph = load(EXAMPLES / "research-parallel.chain.json")  # input "topic", with a default
     assert column_mapping(["topic", "expected"], graph) == {"topic": "topic"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chainstudio.core.providers.base import ChatRequest, ProviderError
 from chainstudio.core.providers.openai_compat import INTERRUPTED, OpenAICompatProvider, OpenAISettings
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.executor import Run, RunContext
@@ -200,3 +201,30 @@ def test_a_step_stopped_before_its_answer_began_costs_nothing_on_a_free_server()
     assert state.status == "cancelled" and hung.status == "cancelled" and hung.api_calls == 1
     assert hung.cost_usd == 0.0 and state.span_by_name("b0").cost_usd == 0.0
     assert state.totals().cost_usd == 0.0
+
+
+def test_a_stream_cut_by_an_earlier_request_that_reached_the_server_late_is_diagnosed():
+    """Requests sent together may reach the server in any order: the diagnosis is that another request of
+    ours was at the server while this one streamed, not that it was sent later (the three-request test above
+    failed once under load this way)."""
+    mode = Mode(stream_usage=False, one_at_a_time=True, interrupt=True)
+    with FakeOpenAIServer(mode=mode, default_tokens=40, chunk_delay=0.02) as server:
+        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="k"))
+
+        async def ask(prompt: str) -> Any:
+            request = ChatRequest("m", ({"role": "user", "content": prompt},), timeout=10.0)
+            try:
+                return await provider.stream_chat(request, lambda _text, _at: None)
+            except ProviderError as error:
+                return error
+
+        async def both() -> list[Any]:
+            first = asyncio.ensure_future(ask("sent first [[late=0.3]]"))  # numbered 1, queues after the second
+            await asyncio.sleep(0)
+            second = asyncio.ensure_future(ask("sent second"))  # numbered 2: streams, then is cut by the first
+            return list(await asyncio.gather(first, second))
+
+        first, second = asyncio.run(both())
+        assert server.stats.cut == 1
+    assert isinstance(second, ProviderError) and str(second) == INTERRUPTED and second.kind == "interrupted"
+    assert not isinstance(first, ProviderError) and first.text

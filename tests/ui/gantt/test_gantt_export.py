@@ -75,3 +75,23 @@ def test_render_gantt_without_an_application_creates_an_offscreen_one(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "offscreen"
     assert QImage(str(out)).width() == 800
+
+
+def test_a_png_too_big_to_hold_is_cut_below_the_rows_that_fit_and_says_so(qapp, tmp_path, monkeypatch):
+    """A 10,000-step run's chart was a 1400 x 257,787 PNG (1.5 GB while drawn): the picture is cut at
+    ``MAX_PNG_PIXELS`` with a note of how many rows it holds; the SVG keeps them all."""
+    from chainstudio.ui.gantt import export
+
+    state = staircase().state()
+    full = ChartDocument([state], 1000)
+    monkeypatch.setattr(export, "MAX_PNG_PIXELS", 1000 * (full.height - 100))
+    image = QImage(str(render_gantt(state, tmp_path / "run.png", width=1000)))
+    assert image.width() == 1000 and image.height() * 1000 <= export.MAX_PNG_PIXELS
+    cut = ChartDocument([state], 1000, max_pixels=export.MAX_PNG_PIXELS)
+    assert cut.height == image.height() and cut.cut_note.startswith("Cut here: ")
+    rows = [r for r in full.layout.rows if r.kind == "node"]
+    assert f" of {len(rows):,} rows fit" in cut.cut_note
+    shown = int(cut.cut_note.split()[2].replace(",", ""))
+    assert 0 < shown < len(rows)
+    assert ChartDocument([state], 1000, max_pixels=1000 * full.height).cut_note == ""  # fits: whole
+    assert "aggregate" in svg_texts(render_gantt(state, tmp_path / "run.svg", width=1000))
