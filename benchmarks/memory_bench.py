@@ -57,7 +57,7 @@ NOTE = (
     "of over 1,200 steps and edges is now estimated in a child process (`core/planning/estimate_process.py`: "
     "a fresh interpreter without Qt, the graph sent in frames of 500 steps or 5,000 edges, the figures and the "
     "per-step table back, the simulated run left in the child, which then exits), so the estimate costs the "
-    "window about 10 MB (the snapshot sent, the result kept); the child's own peak is the last column. "
+    "window about 10 MB (the snapshot sent, the result kept); the child's own peak has its column. "
     "*Longest slice*: the longest the window's thread went without a turn of its event loop from File → Open "
     "until settled (a 0 ms heartbeat timer), and the most CPU time the thread spent between two turns (the "
     "rest of a wall slice is waiting for a core or for Python's lock). `estimate` of the 10,000 steps no "
