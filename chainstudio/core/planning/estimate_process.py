@@ -88,8 +88,9 @@ class EstimateProcess:
         self._timed_out = True
         self.stop()
 
-    def run(self, graph: Graph, options: dict[str, Any]) -> Estimate:
-        """``estimate(graph, **options)`` in a child (blocks; ``options`` without ``checkpoint``)."""
+    def run(self, graph: Graph | list[bytes], options: dict[str, Any]) -> Estimate:
+        """``estimate(graph, **options)`` in a child (blocks; ``options`` without ``checkpoint``). ``graph``: the
+        graph, or its frames already encoded (``estimate_wire.encode`` of each of ``graph_frames``)."""
         options = dict(options)
         cache = options.pop("cache", None)
         spec = None if cache is None else CacheSpec.of(cache)
@@ -122,14 +123,20 @@ class EstimateProcess:
             self._end(child)
 
     def _exchange(
-        self, child: subprocess.Popen[bytes], graph: Graph, options: dict[str, Any], spec: CacheSpec | None
+        self,
+        child: subprocess.Popen[bytes],
+        graph: Graph | list[bytes],
+        options: dict[str, Any],
+        spec: CacheSpec | None,
     ) -> Estimate:
         assert child.stdin is not None and child.stdout is not None
         reader = EstimateReader()
         try:
             write_frame(child.stdin, ("options", options, spec))
-            for frame in graph_frames(graph):
+            for frame in graph_frames(graph) if isinstance(graph, Graph) else ():
                 write_frame(child.stdin, frame)
+            for data in graph if isinstance(graph, list) else ():
+                child.stdin.write(data)
             write_frame(child.stdin, ("go",))
             child.stdin.flush()
             while True:

@@ -32,9 +32,14 @@ class WireClosed(EOFError):
     """The other end closed the pipe (or died) before a whole frame came."""
 
 
-def write_frame(stream: IO[bytes], message: tuple[Any, ...]) -> None:
+def encode(message: tuple[Any, ...]) -> bytes:
+    """``message`` as a frame, ready to write."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_LENGTH.pack(len(data)) + data)
+    return _LENGTH.pack(len(data)) + data
+
+
+def write_frame(stream: IO[bytes], message: tuple[Any, ...]) -> None:
+    stream.write(encode(message))
 
 
 def read_frame(stream: IO[bytes]) -> tuple[Any, ...]:

@@ -79,12 +79,12 @@ class EstimateUi(QObject):
         if self.scene.building:  # a big graph's cards are still being made: estimate once they are made, so
             self._timer.start()  # the simulated run's memory is not interleaved with theirs (it is given back)
             return
-        graph = snapshot(self.document.graph)  # (a deep copy of 10,000 steps took 3 s of the window's thread)
-        keywords, caps = self.plan.keywords(graph), self.toolbar.options()
         cache = self.cache()
-        if cache is not None:
-            keywords["cache"] = cache
-        process = EstimateProcess() if out_of_process(graph, keywords) else None  # a big graph: a child's
+        looked = {"cache": cache} if cache is not None else {}
+        process = EstimateProcess() if out_of_process(self.document.graph, looked) else None  # a big graph's
+        # a child's is sent a piece at a time from the document's graph (no copy: ~8 MB kept by the window)
+        graph = self.document.graph if process is not None else snapshot(self.document.graph)
+        keywords, caps = {**self.plan.keywords(graph), **looked}, self.toolbar.options()
         self._task.start(lambda: self._compute(graph, keywords, caps, process))
 
     async def _compute(
@@ -111,7 +111,8 @@ class EstimateUi(QObject):
             self.label.clear()
             return
         finally:
-            self._process = None
+            if self._process is process:  # (not a later estimate's)
+                self._process = None
             if process is not None:
                 self.child_peak_mb = process.child_peak_mb
         if not shiboken6.isValid(self.label):  # the window went away while the estimate ran
@@ -154,5 +155,8 @@ class EstimateUi(QObject):
     def _document_changed(self, changes: Changes) -> None:
         if changes.structure or changes.nodes_changed or changes.graph_info or changes.reset:
             self._unmatched_run = None  # a run of the graph before this edit is no measure of its estimate
+            if self._process is not None:  # a child's graph is sent from the document's: it may mix revisions
+                self._process.stop()  # its child, if started, is killed at once
+                self._task.cancel()  # (the estimate after the edit follows)
         if changes.structure or changes.nodes_changed or changes.graph_info or changes.checked:
             self._timer.start()  # moves alone change no estimate (a big graph's waits for its check)

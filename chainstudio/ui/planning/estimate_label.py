@@ -24,6 +24,7 @@ from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning import estimate_process
 from chainstudio.core.planning.estimate import Estimate, NodeEstimate, estimate
 from chainstudio.core.planning.estimate_process import EstimateProcess
+from chainstudio.core.planning.estimate_wire import encode, graph_frames
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.common.worker import run_in_thread, run_in_worker
 
@@ -40,12 +41,18 @@ def out_of_process(graph: Graph, options: dict[str, Any]) -> bool:
 
 async def compute_estimate(graph: Graph, process: EstimateProcess | None = None, **options: Any) -> Estimate:
     """``estimate(graph, **options)`` on a worker thread, or in ``process`` (a child process: its state stays
-    there, and a cancelled estimate kills it); ``graph`` is the caller's own snapshot (edits of the document's
-    graph must not reach it: ``topology.snapshot``)."""
+    there, and a cancelled estimate kills it). On a worker, ``graph`` is the caller's own snapshot (edits of the
+    document's graph must not reach it: ``topology.snapshot``); for a child it may be the document's own: it is
+    encoded here, on the window's thread, a piece per turn of the loop (no copy of it is made), and an edit
+    that changes the estimate meanwhile restarts it anyway."""
     if process is None:
         return await run_in_worker(estimate, graph, checkpointed=True, **options)
+    frames = []
+    for frame in graph_frames(graph):  # 500 steps or 5,000 edges: a few ms each
+        frames.append(encode(frame))
+        await asyncio.sleep(0)
     try:
-        return await run_in_thread(process.run, graph, options)
+        return await run_in_thread(process.run, frames, options)
     except asyncio.CancelledError:
         process.stop()
         raise

@@ -175,7 +175,12 @@ def test_the_window_estimates_a_big_graph_in_a_child_and_stops_it_on_close(qtbot
     card = window.scene.nodes[window.document.graph.node_by_name("s3").id]
     assert card.run_badge is not None and card.run_badge.text.startswith("≈")
     before = _child_pids()
-    window.controller.set_param(window.document.graph.node_by_name("s3").id, "max_tokens", 30)
+    s3 = window.document.graph.node_by_name("s3").id
+    window.controller.set_param(s3, "max_tokens", 30)
     qtbot.waitUntil(lambda: window.estimate._process is not None, timeout=30_000)
+    sending = window.estimate._process
+    window.controller.set_param(s3, "max_tokens", 31)  # an edit while the graph goes to the child: it is dropped
+    assert sending._stopped
+    qtbot.waitUntil(lambda: window.estimate._process not in (None, sending), timeout=30_000)
     window.stop_background_work()  # what closing the window does: the child goes at once
     qtbot.waitUntil(lambda: not (_child_pids() - before), timeout=10_000)
