@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node
 from chainstudio.core.planning.estimate import Estimate, NodeEstimate
 from chainstudio.core.run.cache import CacheUse, Endpoint
@@ -28,7 +29,7 @@ ROWS_PER_FRAME = 1_000
 _LENGTH = struct.Struct(">I")
 
 
-class WireClosed(EOFError):
+class WireClosed(ChainStudioError, EOFError):
     """The other end closed the pipe (or died) before a whole frame came."""
 
 
