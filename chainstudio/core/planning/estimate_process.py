@@ -35,6 +35,7 @@ from chainstudio.core.planning.estimate_wire import (
     read_frame,
     write_frame,
 )
+from chainstudio.core.text_safety import scrub
 
 TIMEOUT_S = 600.0  # the whole estimate, start-up included (10,000 steps: 6-20 s on a loaded machine)
 NICE = 10  # the child's priority below the window's: the window's thread comes first for a core
@@ -182,8 +183,8 @@ class EstimateProcess:
 
 
 def one_line(text: str) -> str:
-    """``text`` on one line, at most 300 characters."""
-    flat = " ".join(text.split())
+    """``text`` on one line, at most 300 characters, without any registered secret (``text_safety.scrub``)."""
+    flat = " ".join(scrub(text).split())
     return flat if len(flat) <= 300 else flat[:299] + "…"
 
 
