@@ -21,14 +21,17 @@ import collections
 import faulthandler
 import gc
 import json
+import linecache
 import os
 import platform
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
+import types
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -54,22 +57,43 @@ STALL_S = 0.100
 SPEED = 100.0
 
 
+WAITS = ("wait", "get", "sleep", "select", "join", "acquire")  # calls a thread waits in
+
+
+def waiting(frame: types.FrameType) -> bool:
+    """Whether ``frame`` (a thread's innermost Python frame) waits rather than runs."""
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+    return frame.f_code.co_name in WAITS or any(f"{word}(" in line for word in WAITS)
+
+
 class Sampler:
-    """The window thread's stack every 10 ms while the probe is overdue by more than ``STALL_S``."""
+    """The window thread's stack every 10 ms while the probe is overdue by more than ``STALL_S``, and the other
+    threads that were not waiting then (one of them may hold Python's lock: in C code it runs on without
+    giving it up, and this thread samples only when it gets it)."""
 
     def __init__(self, probe: Probe) -> None:
         self.probe, self.thread = probe, threading.get_ident()
         self.samples: list[tuple[float, tuple[str, ...]]] = []  # (when, innermost frames of ours)
+        self.others: list[tuple[float, str]] = []  # (when, a busy other thread: name and innermost frame)
         self._stop = threading.Event()
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
+        me = threading.get_ident()
         while not self._stop.wait(0.010):
             if time.perf_counter() - self.probe._last > STALL_S + PROBE_MS / 1000:
-                frame = sys._current_frames().get(self.thread)
+                now, frames = time.perf_counter(), sys._current_frames()
+                frame = frames.get(self.thread)
                 stack = traceback.extract_stack(frame) if frame is not None else []
                 ours = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack if "chainstudio" in f.filename]
-                self.samples.append((time.perf_counter(), tuple(ours[-4:])))
+                if not ours:  # in the loop's own code (Qt dispatching, painting)
+                    ours = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[-2:]]
+                self.samples.append((now, tuple(ours[-4:])))
+                names = {t.ident: t.name for t in threading.enumerate()}
+                for ident, other in frames.items():
+                    if ident not in (me, self.thread) and not waiting(other):
+                        where = f"{Path(other.f_code.co_filename).name}:{other.f_lineno} {other.f_code.co_name}"
+                        self.others.append((now, f"{names.get(ident, ident)} {where}"))
 
     def stop(self) -> None:
         self._stop.set()
@@ -77,6 +101,11 @@ class Sampler:
     def where(self, t0: float, t1: float) -> list[str]:
         common = collections.Counter(s for t, s in self.samples if t0 <= t <= t1).most_common(1)
         return list(common[0][0]) if common else []
+
+    def busy(self, t0: float, t1: float) -> str:
+        """The other thread most often busy in (t0, t1), or ''."""
+        common = collections.Counter(s for t, s in self.others if t0 <= t <= t1).most_common(1)
+        return common[0][0] if common else ""
 
 
 async def settle(probe: Probe, quiet_s: float = 3.0, limit_s: float = 120.0) -> None:
@@ -146,6 +175,7 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
             "at_s": round(end - t0, 2),
             "gc_ms": round(1000 * sum(s for _g, s, at in pauses if end - g / 1000 <= at <= end)),
             "where": " ← ".join(reversed(sampler.where(end - g / 1000, end))),
+            "busy": sampler.busy(end - g / 1000, end),
         }
         for g, c, end in zip(probe.gaps, probe.cpu, probe.ends, strict=True)
     ]
@@ -154,6 +184,7 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
     full = [s for generation, s, _at in pauses if generation == 2]
     result = {
         "chainstudio": str(Path(sys.modules["chainstudio"].__file__ or "").parent.parent),
+        "commit": commit(),
         "steps": len(state.spans),
         "status": str(state.status),
         "done": sum(1 for span in state.spans.values() if span.done),
@@ -173,6 +204,8 @@ async def measure(folder: Path, limit_s: float | None) -> dict:
         "gantt_paints": window.runs.gantt.view.paint_count,
         "load": os.getloadavg()[0],
         "worst": sorted(gaps, key=lambda g: -g["cpu_ms"])[:10],
+        "longest": sorted(gaps, key=lambda g: -g["ms"])[:10],
+        "end": [g for g in gaps if g["at_s"] >= args_end(marks, t0) and g["ms"] > 100],
     }
     window.close()
     return result
@@ -201,19 +234,36 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
 
 - **The overview's lit edges** (a fitted big graph shows the overview): each of its redraws during a run (up
   to ten a second) recomputed the look of every lit edge, 0.2-0.4 s as they grew, and each frame stroked
-  one path of all of them, 0.1-0.5 s. Each look now keeps its edges in paths of 1,000, updated by the edges
+  one path of all of them, 0.1-0.5 s. Each look now keeps its edges in paths of 250, updated by the edges
   that changed (`overview_overlays.py`); many are copied from an image drawn on a worker thread, edges newly
   lit are stroked into it, and an edge leaving its look remakes only its path (the image is drawn again).
 
-What remains over 100 ms: at the run's end, turning the lit edges on the critical path into critical ones
-remakes most of the lit paths (0.15-0.25 s of the window's thread's CPU; the gaps around it last up to 2 s
-while another thread holds Python's lock), and a part of the end's drawing and of the first frames can
-exceed 100 ms. The before row is main at the start of this work (c808af4).
+- **The run's end** (this work): turning the lit edges on the critical path into critical ones remade most
+  of the overview's lit paths (0.16-0.26 s of the window thread's CPU) and had their image drawn again on a
+  worker thread. Qt keeps Python's lock while it strokes a path, 15-30 ms per path of 1,000 lit edges, so
+  the window's thread, busy with the end meanwhile, ran about 5 ms in every 20-35: that made the end's wall
+  gaps of 0.6-2.3 s (the bench now names the other thread busy in each gap: `chainstudio-edge-image
+  _stroke`). A critical edge now stays lit under its critical stroke (nothing is remade; the new critical
+  edges are stroked into the image shown), the looks' paths hold 250 edges, and paths left by many edges at
+  once are remade a few per turn. The end's critical path (0.1 s of CPU for 100,000 edges) is computed a
+  part at a time between turns (`RunState.critical_path_parts`; the Gantt header says *computing…*
+  meanwhile). The looks are copied from the image above 2,000 path elements (their 2-3 px pens stroke ten
+  times slower than the plain hairlines: frames stroked 0.1 s of lit edges). The history's writer encodes
+  a long list (the `RunStarted`'s 100,000 edges) 2,000 items per `json.dumps` call (one call held the lock
+  70-150 ms at the run's start).
+- **A stopped run's critical path** ran through ~590 steps that never started (0 s each, at its end): it
+  is now over the steps that started, and the header says "over the steps that ran".
+
+What remains over 100 ms: the first frames of the overview after Run, and single turns of the window's
+thread at Stop (the cancelled steps' events and their cards); under a load of 4 on 2 cores the wall gaps
+are mostly the window's thread waiting for a core. The before row is main (its commit in the row), measured
+right before this branch.
 """
 
 
 def section(after: dict, before: dict | None) -> str:
-    rows = [("main (before)", before), ("this branch", after)] if before else [("this branch", after)]
+    rows = [(f"main {before.get('commit', '')} (before)", before), ("this branch", after)] if before else []
+    rows = rows or [("this branch", after)]
     lines = [
         "## Live run at the limits",
         "",
@@ -248,7 +298,25 @@ def section(after: dict, before: dict | None) -> str:
     for g in after["worst"][:8]:
         where = f"`{g['where']}`" if g["where"] else "?"
         lines.append(f"- {g['at_s']:.1f} s: {g['ms']:.0f} ms, {g['cpu_ms']:.0f} ms CPU, in {where}")
+    for label, r in rows:
+        assert r is not None
+        lines += ["", f"The gaps over 100 ms from Stop on, {label} (and the other thread busy then, if any):", ""]
+        for g in r.get("end", []):
+            busy = f"; busy: `{g['busy']}`" if g.get("busy") else ""
+            where = f"`{g['where']}`" if g["where"] else "?"
+            lines.append(f"- {g['at_s']:.1f} s: {g['ms']:.0f} ms, {g['cpu_ms']:.0f} ms CPU, in {where}{busy}")
     return "\n".join([*lines, "", FINDINGS])
+
+
+def commit() -> str:
+    """The measured checkout's commit (short), or ''."""
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def args_end(marks: dict[str, float], t0: float) -> float:
+    """Seconds from Run to Stop, or to the run's end if it ended first."""
+    return min(marks.get("stopped", float("inf")), marks.get("finished", float("inf"))) - t0
 
 
 def args_stop(marks: dict[str, float], t0: float) -> float | None:

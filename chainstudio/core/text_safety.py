@@ -81,6 +81,10 @@ def register_url_secrets(url: str | None) -> None:
         register_secret(value)
 
 
+_USER_INFO = re.compile(r"(?<=//)[^/?#]*@")  # everything up to the last @ of the authority
+_QUERY_VALUE = re.compile(r"([?&;][^=&;#]*=)[^&;#]*")
+
+
 def redact_url(url: str) -> str:
     """``url`` fit to show: the password and the query values masked."""
     try:
@@ -92,8 +96,9 @@ def redact_url(url: str) -> str:
             netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
         query = "&".join(f"{k}={MASK}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
         return scrub(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
-    except ValueError:
-        return scrub(url)
+    except ValueError:  # not a URL (``http://u:pw@[::1``): its user info and query values masked all the same
+        masked = _USER_INFO.sub(f"{MASK}@", url)
+        return scrub(_QUERY_VALUE.sub(lambda m: f"{m.group(1)}{MASK}", masked))
 
 
 def scrub(text: str) -> str:

@@ -180,3 +180,35 @@ def test_batch_files_given_by_flags_are_read_as_files(tmp_path, flag, what):
     assert result.returncode == 2 and "not a regular file" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
     assert_clean(result)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            lambda doc: doc.update(description="d" * 20_001),
+            "description: 20,001 characters is over the limit of 20,000",
+        ),
+        (lambda doc: doc.update(name="n" * 201), "name: 201 characters is over the limit of 200"),
+        (
+            lambda doc: doc["inputs"][0].update(description="d" * 20_001),
+            "inputs[0].description: 20,001 characters",
+        ),
+        (
+            lambda doc: doc["inputs"][0].update(default="x" * 2_000_001),
+            "inputs[0].default: 2,000,001 characters is over the limit of 2,000,000",
+        ),
+        (lambda doc: doc.update(inputs=[{"name": f"i{n}"} for n in range(1_001)]), "1,001 inputs is over the limit"),
+    ],
+    ids=["description", "name", "input description", "input default", "inputs"],
+)
+def test_notes_and_inputs_have_limits_the_window_can_show(tmp_path, change, said):
+    """A 15 MB graph description loaded, then kept the window busy over 200 s laying it out in the Inspector;
+    20,000 graph inputs took 0.76 s of the window's thread; a 15 MB default could never render."""
+    from tests.conftest import EXAMPLES
+
+    doc = json.loads((EXAMPLES / "research-sequential.chain.json").read_text())
+    change(doc)
+    with pytest.raises(LoadError) as caught:
+        loads(json.dumps(doc))
+    assert said in str(caught.value) and "\n" not in str(caught.value)

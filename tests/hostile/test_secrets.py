@@ -179,3 +179,24 @@ def test_model_ids_that_carry_the_key_or_control_characters_are_left_out():
     with FakeOpenAIServer(api_key=key, known_models=hostile) as server:
         names = asyncio.run(list_models(server.url, key))
     assert names == ["gpt-4o", "llama3.1:8b"]
+
+
+def test_a_url_or_key_that_cannot_make_a_request_is_refused_in_one_line_without_the_secret(tmp_path):
+    """``http://[::1`` was "internal error (InvalidURL…)"; a key with a line break or a non-ASCII letter failed
+    every step with a UnicodeEncodeError; an unparsable URL with a password was shown whole."""
+    graph = tmp_path / "g.chain.json"
+    save(Graph("g"), graph)
+    secret = "pw-8c1d2e3f4a5b6c7d"
+    cases = [
+        ({}, ["--base-url", f"http://user:{secret}@[::1/v1"], "is not a valid URL"),
+        ({}, ["--base-url", "http://host:99999/v1"], "is not a valid URL"),
+        ({}, ["--base-url", "file:///etc/passwd"], "must start with http:// or https://"),
+        ({"OPENAI_API_KEY": f"sk-{secret}\r\nX-Evil: 1"}, ["--base-url", "http://127.0.0.1:9/v1"], "header"),
+        ({"OPENAI_API_KEY": f"sk-{secret}É"}, ["--base-url", "http://127.0.0.1:9/v1"], "non-ASCII"),
+    ]
+    for env, flags, said in cases:
+        result = cli("run", str(graph), "--provider", "openai", *flags, env=env)
+        assert result.returncode == 2 and said in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert_clean(result, secret)
+    assert redact_url(f"http://user:{secret}@[::1/v1?api_key={secret}") == "http://***@[::1/v1?api_key=***"

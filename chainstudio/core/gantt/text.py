@@ -64,18 +64,24 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
     """The header's (label, value) pairs. While a run goes on, node time counts the running nodes so far,
     and figures that only make sense at the end (no call finished yet) show a dash rather than zero."""
     live_big = state.running and len(state.spans) >= LIVE_PATH_STEPS
-    totals = state.totals(path=not live_big)
+    coming = state.path_pending and not state.critical_path_known()  # a window computes it a part at a time
+    totals = state.totals(path=not (live_big or coming))
     node_time = live_node_time(state) if state.running else totals.node_time
     # node time / wall: how many steps ran at once on average, which is a speed-up only where the server
     # really served them at once (a one-at-a-time server makes them queue inside their own steps)
     in_flight = f"{node_time / totals.wall:.2f}" if totals.wall > 0 and node_time > 0 else "—"
     if live_big:
         path = "at the end"  # 0.1-0.2 s of the window's thread at every step's end, for 100,000 edges
+    elif coming:
+        path = "computing…"
     elif state.running and totals.critical_path_time <= 0:
         path = "—"
     else:
         path = critical_path_text(state, totals.critical_path, totals.critical_path_time)
-        path += " so far" if state.running else ""
+        if state.running:
+            path += " so far"
+        elif any(span.started_at is None for span in state.spans.values()):
+            path += " · over the steps that ran"  # a stopped or failed run: the others are on no path
     guess = "~" if totals.tokens_estimated else ""
     tokens = f"{guess}{fmt_tokens(totals.input_tokens)} in / {guess}{fmt_tokens(totals.output_tokens)} out"
     if totals.tokens_estimated:

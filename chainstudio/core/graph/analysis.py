@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
@@ -173,13 +173,37 @@ def topological_order(dag: Dag) -> list[str]:
 
 
 # --- longest paths --------------------------------------------------------------------------------------------
-def remaining_times(dag: Dag, durations: Mapping[str, float], order: Sequence[str] | None = None) -> dict[str, float]:
+def remaining_times(
+    dag: Dag,
+    durations: Mapping[str, float],
+    order: Sequence[str] | None = None,
+    among: Container[str] | None = None,
+) -> dict[str, float]:
     """For each node, the longest duration-weighted path from its start to the end of the graph.
-    ``order``: a topological order when the caller has one already."""
+    ``order``: a topological order when the caller has one already; ``among``: only these nodes are on paths
+    (the others are left out, and so are the paths through them)."""
+    return _finished(remaining_times_parts(dag, durations, order, among))
+
+
+def remaining_times_parts(
+    dag: Dag,
+    durations: Mapping[str, float],
+    order: Sequence[str] | None = None,
+    among: Container[str] | None = None,
+) -> Generator[None, None, dict[str, float]]:
+    """``remaining_times``, yielding after about every PART nodes and edges visited."""
     remaining: dict[str, float] = {}
+    visited = 0
     for nid in reversed(order if order is not None else topological_order(dag)):
-        tail = max((remaining[s] for s in dag.succs[nid]), default=0.0)
+        if among is not None and nid not in among:
+            continue
+        succs = dag.succs[nid]
+        tail = max((remaining[s] for s in succs if s in remaining), default=0.0)
         remaining[nid] = float(durations.get(nid, 0.0)) + tail
+        visited += len(succs) + 1
+        if visited >= PART:
+            visited = 0
+            yield
     return remaining
 
 
@@ -189,22 +213,28 @@ def longest_path(
     *,
     remaining: Mapping[str, float] | None = None,
     rank: Mapping[str, int] | None = None,
+    among: Container[str] | None = None,
 ) -> tuple[list[str], float]:
     """The chain of dependent nodes with the largest total duration, and that total. Ties go to the first
-    root / successor in the Dag's order, or to the lowest ``rank``."""
-    if not dag.ids:
+    root / successor in the Dag's order, or to the lowest ``rank``. ``among``: a chain of these nodes only
+    (``remaining``, when given, must have been computed with the same ``among``)."""
+    left = remaining if remaining is not None else remaining_times(dag, durations, among=among)
+    if len(left) == len(dag.ids):
+        roots = dag.roots
+    else:  # some nodes are left out: a root is a node none of whose predecessors is kept
+        roots = [nid for nid in dag.ids if nid in left and not any(p in left for p in dag.preds[nid])]
+    if not roots:
         return [], 0.0
-    left = remaining if remaining is not None else remaining_times(dag, durations)
 
     def best(candidates: Iterable[str]) -> str:
         if rank is None:
             return max(candidates, key=left.__getitem__)
         return max(candidates, key=lambda n: (left[n], -rank[n]))
 
-    current = best(dag.roots)
+    current = best(roots)
     path = [current]
-    while dag.succs[current]:
-        current = best(dag.succs[current])
+    while following := [s for s in dag.succs[current] if s in left]:
+        current = best(following)
         path.append(current)
     return path, left[path[0]]
 

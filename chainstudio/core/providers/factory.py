@@ -9,6 +9,7 @@ from chainstudio.core.errors import Refused
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.providers.openai_compat import DEFAULT_BASE_URL, OpenAICompatProvider, OpenAISettings
 from chainstudio.core.providers.simulated import Faults, SimulatedProvider
+from chainstudio.core.text_safety import redact_url
 
 PROVIDERS = ("simulated", "openai")
 
@@ -33,6 +34,9 @@ def make_provider(
         return SimulatedProvider(seed=seed, clock=clock, faults=faults or Faults())
     if kind == "openai":
         settings = OpenAISettings(base_url=base_url, api_key=api_key, api_key_env=api_key_env)
+        problem = endpoint_problem(settings, env)
+        if problem:
+            raise ProviderSetupError(problem)
         if settings.resolved_api_key(env) is None and settings.resolved_base_url(env) == DEFAULT_BASE_URL:
             raise ProviderSetupError(
                 f"no API key for {DEFAULT_BASE_URL}: set {api_key_env}, or give --base-url "
@@ -40,3 +44,25 @@ def make_provider(
             )
         return OpenAICompatProvider(settings, clock=clock, env=env)
     raise ProviderSetupError(f"unknown provider {kind!r} (choose {', '.join(PROVIDERS)})")
+
+
+def endpoint_problem(settings: OpenAISettings, env: Mapping[str, str] | None = None) -> str | None:
+    """Why a base URL or key cannot make a request, in one sentence without the key; None when they can.
+    (A URL like ``http://[::1`` was an "internal error (InvalidURL)"; a key with a line break or a
+    non-ASCII letter failed every step with a UnicodeEncodeError naming the Authorization header.)"""
+    from urllib.parse import urlsplit
+
+    url = settings.resolved_base_url(env)
+    shown = redact_url(url)[:200]
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - a port that is no number, or out of range, raises here
+    except ValueError:
+        return f"the base URL {shown!r} is not a valid URL"
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or not url.isprintable():
+        return f"the base URL {shown!r} must start with http:// or https:// and name a host"
+    key = settings.resolved_api_key(env)
+    if key is not None and not (key.isascii() and key.isprintable() and not any(c.isspace() for c in key)):
+        source = "the API key" if settings.api_key else f"the API key in ${settings.api_key_env}"
+        return f"{source} has characters a request header cannot carry (a line break, a space, a non-ASCII letter)"
+    return None

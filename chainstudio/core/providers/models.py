@@ -35,8 +35,12 @@ async def list_models(
 
     from chainstudio.core.providers import stream_limits
     from chainstudio.core.providers.base import ProviderError
+    from chainstudio.core.providers.factory import endpoint_problem
 
     settings = OpenAISettings(base_url=base_url or None, api_key=api_key or None)
+    problem = endpoint_problem(settings)
+    if problem:
+        raise ModelListError(problem)
     url = settings.resolved_base_url()
     key = settings.resolved_api_key()
     register_secret(key)

@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
 from chainstudio.core import strict_json
 from chainstudio.core.errors import ChainStudioError
@@ -46,6 +46,9 @@ SUFFIX = ".chain.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NODES = 10_000
 MAX_EDGES = 100_000
+MAX_INPUTS = 1_000  # 10,000 took 0.33 s of the window's thread to show in the Inspector
+MAX_NOTE_CHARS = 20_000  # a graph's or an input's description (a 15 MB one kept the window busy 200 s and more)
+MAX_DEFAULT_CHARS = 2_000_000  # an input's default: no template may render more (``sandbox.MAX_RESULT_CHARS``)
 MAX_COORDINATE = 1_000_000.0  # a position further out is brought back to this on load and on save
 
 
@@ -95,10 +98,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _at_most(limit: int) -> AfterValidator:
+    """A text of at most ``limit`` characters (checked in Python: pydantic's own ``max_length`` refuses a
+    lone surrogate, which a name may hold and a save keeps)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and len(value) > limit:
+            raise ValueError(f"{len(value):,} characters is over the limit of {limit:,}")
+        return value
+
+    return AfterValidator(check)
+
+
+_Name = Annotated[str, _at_most(200)]
+_Note = Annotated[str, _at_most(MAX_NOTE_CHARS)]
+
+
 class InputDoc(_Strict):
-    name: str
-    default: str | None = None
-    description: str = ""
+    name: _Name
+    default: Annotated[str | None, _at_most(MAX_DEFAULT_CHARS)] = None
+    description: _Note = ""
 
 
 _Coordinate = Annotated[float, Strict()]  # a number, not true/false or "12"
@@ -127,8 +146,8 @@ class PinDoc(_Strict):
 class GraphDoc(_Strict):
     format: str
     version: int
-    name: str = "untitled"
-    description: str = ""
+    name: _Name = "untitled"
+    description: _Note = ""
     inputs: list[InputDoc] = []
     nodes: list[NodeDoc] = []
     edges: list[EdgeDoc] = []
@@ -161,7 +180,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def _pydantic_problems(exc: ValidationError | list[Any], prefix: tuple[int | str, ...] = ()) -> list[FileProblem]:
     problems = []
     for err in exc if isinstance(exc, list) else exc.errors():
-        message = err["msg"]
+        message = str(err["msg"]).removeprefix("Value error, ")  # our own checks say it themselves
         if err["type"] == "extra_forbidden":
             message = "unknown field"
         elif err["type"] == "missing":
@@ -241,6 +260,8 @@ def from_document(data: object, source: str | None = None) -> Graph:
         raise fail("nodes", f"{len(data['nodes']):,} nodes is over the limit of {MAX_NODES:,}")
     if isinstance(data.get("edges"), list) and len(data["edges"]) > MAX_EDGES:
         raise fail("edges", f"{len(data['edges']):,} edges is over the limit of {MAX_EDGES:,}")
+    if isinstance(data.get("inputs"), list) and len(data["inputs"]) > MAX_INPUTS:
+        raise fail("inputs", f"{len(data['inputs']):,} inputs is over the limit of {MAX_INPUTS:,}")
     try:  # the long lists a part at a time: a worker thread loading a big file lets the window's loop turn
         doc, errors = validate_chunked(GraphDoc, data, ("nodes", "edges"))
     except RecursionError:

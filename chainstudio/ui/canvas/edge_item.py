@@ -4,6 +4,7 @@ the live curve drawn while dragging a new connection, and the translucent layer 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -75,12 +76,14 @@ class EdgeItem(QGraphicsRectItem):
         self.setRect(bounds)  # Qt's boundingRect is this
         self._tell_layer()
 
+    @property
+    def ends(self) -> tuple[float, ...]:
+        """x0, y0, x1, y1: the output port and the input port (() before they are set)."""
+        return tuple(self._ends)
+
     def path(self) -> QPainterPath:
         """The curve (made again at each call: an edge keeps only its ends)."""
-        path = QPainterPath()
-        if self._ends:
-            geo.add_edge_curve(path, *self._ends)
-        return path
+        return curve_of(self._ends)
 
     def add_curve_to(self, path: QPainterPath) -> None:
         """Add the curve to ``path`` as a subpath (the overview's paths of many edges)."""
@@ -88,7 +91,7 @@ class EdgeItem(QGraphicsRectItem):
             geo.add_edge_curve(path, *self._ends)
 
     def arrow(self) -> QPainterPath:
-        return geo.arrow_head(QPointF(self._ends[2], self._ends[3])) if self._ends else QPainterPath()
+        return arrow_of(self._ends)
 
     def controls(self) -> tuple[float, ...]:
         """The curve's control points (x, y four times), for hit tests without its shape; () without ends."""
@@ -167,6 +170,19 @@ class EdgeItem(QGraphicsRectItem):
         if not (selected or self.flashing) and self.flow is not None:
             color, width = (theme.CRITICAL, 3.5) if self.flow == "critical" else (theme.EDGE_LIT, 2.6)
         return color, width, self.ordering_only
+
+
+def curve_of(ends: Sequence[float]) -> QPainterPath:
+    """An edge's curve from its ``ends`` (x0, y0, x1, y1; empty without them)."""
+    path = QPainterPath()
+    if ends:
+        geo.add_edge_curve(path, *ends)
+    return path
+
+
+def arrow_of(ends: Sequence[float]) -> QPainterPath:
+    """An edge's arrow head from its ``ends`` (empty without them)."""
+    return geo.arrow_head(QPointF(ends[2], ends[3])) if ends else QPainterPath()
 
 
 def stroke_edge(painter: QPainter, curve: QPainterPath, arrow: QPainterPath, look: Look, lod: float) -> None:

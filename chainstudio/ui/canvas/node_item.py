@@ -259,9 +259,11 @@ class NodeItem(QGraphicsRectItem):
     def set_run(self, badge, critical: bool = False) -> None:
         """Show a run's state on the card (None: no run)."""
         if badge != self.run_badge or critical != self.critical:
+            was = _run_look(self.run_badge), self.critical
             self.run_badge, self.critical = badge, critical
             self.update()
-            self._tell_overview()
+            if (_run_look(badge), critical) != was:  # (an estimate's badge shows on the card, not in the overview)
+                self._tell_overview()
 
     def _tell_overview(self) -> None:
         mark = getattr(self.scene(), "mark_overview", None)  # a CanvasScene redraws its overview
@@ -347,3 +349,8 @@ def paint_problem_badge(painter: QPainter, centre: QPointF, severity: str, radiu
     painter.drawText(
         QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius), Qt.AlignmentFlag.AlignCenter, "!"
     )
+
+
+def _run_look(badge) -> str | None:
+    """What of a run's badge the overview shows (its state), None for none or an estimate's."""
+    return None if badge is None or badge.estimate else badge.status

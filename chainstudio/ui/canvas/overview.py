@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -27,7 +27,8 @@ from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_image import EdgeImage
 from chainstudio.ui.canvas.edge_item import EdgeItem
 from chainstudio.ui.canvas.node_item import NodeItem, paint_problem_badge
-from chainstudio.ui.canvas.overview_overlays import Overlays, look_of
+from chainstudio.ui.canvas.overview_geometry import OverviewGeometry
+from chainstudio.ui.canvas.overview_overlays import Overlays
 from chainstudio.ui.canvas.run_overlay import ICONS
 
 if TYPE_CHECKING:
@@ -36,9 +37,6 @@ if TYPE_CHECKING:
 PORT_PIXELS = 4.0  # a port's radius on screen in the overview
 PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to matter
 BADGE_PIXELS = 7.0
-EDGE_CHUNK = 1_000  # edges per path: between two, the edge image's worker thread lets the window's thread
-# run (Qt keeps Python's interpreter lock while it strokes a path)
-REBUILD_PART = 2_500  # cards or edges gathered between two yields of ``rebuild_parts``
 STYLES_PART = 500  # ... or cards' looks made (a name elided to its block takes a while)
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
@@ -49,7 +47,7 @@ def overview_wanted(zoom: float) -> bool:
 
 
 SLICED_ABOVE = 5_000  # cards and edges: a scene with more switches them between drawn and not in slices
-SLICE_S = 0.03  # of switching per turn of the event loop
+SLICE_S = 0.02  # of switching per turn of the event loop (a frame may come in the same turn)
 SLICE_ITEMS = 200  # switched between two looks at the clock
 
 
@@ -81,6 +79,7 @@ class DrawnSwitch:
     def __init__(self) -> None:
         self._pending: list[QGraphicsItem] = []
         self._drawn = True
+        self._then: Callable[[QGraphicsItem], object] | None = None
         self._timer = QTimer()
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._slice)
@@ -89,16 +88,23 @@ class DrawnSwitch:
     def busy(self) -> bool:
         return bool(self._pending)
 
-    def switch(self, items: list[QGraphicsItem], drawn: bool, in_view: Iterable[QGraphicsItem] = ()) -> None:
-        self._drawn = drawn
+    def switch(
+        self,
+        items: list[QGraphicsItem],
+        drawn: bool,
+        in_view: Iterable[QGraphicsItem] = (),
+        then: Callable[[QGraphicsItem], object] | None = None,
+    ) -> None:
+        """Switch ``items`` (``in_view`` first), calling ``then`` on each after it (as sliced as the switch)."""
+        self._drawn, self._then = drawn, then
         if len(items) <= SLICED_ABOVE:
             self._pending = []
             self._timer.stop()
             for item in items:
-                _set_drawn(item, drawn)
+                self._set(item, drawn)
             return
         for item in in_view:
-            _set_drawn(item, drawn)
+            self._set(item, drawn)
         self._pending = items  # those in view again: harmless, and cheaper than leaving them out
         self._timer.start()
 
@@ -114,10 +120,15 @@ class DrawnSwitch:
             first = False
             for item in pending[-SLICE_ITEMS:]:
                 with contextlib.suppress(RuntimeError):  # an item deleted meanwhile (the graph edited or replaced)
-                    _set_drawn(item, drawn)
+                    self._set(item, drawn)
             del pending[-SLICE_ITEMS:]
         if not pending:
             self._timer.stop()
+
+    def _set(self, item: QGraphicsItem, drawn: bool) -> None:
+        _set_drawn(item, drawn)
+        if self._then is not None:
+            self._then(item)
 
 
 class OverviewItem(QGraphicsItem):
@@ -125,13 +136,18 @@ class OverviewItem(QGraphicsItem):
         super().__init__()
         self._scene = scene
         self.active = False
-        # geometry (rebuilt when cards or edges move, come or go)
-        self._rects: dict[str, QRectF] = {}  # node id -> its block
+        # geometry (kept across zooms, made again where cards or edges move, come or go)
+        self.geometry = OverviewGeometry()
+        self._moved = False  # the geometry changed since it was last shown
+        self._rects: dict[str, QRectF] = {}  # node id -> its block (the geometry's)
         self._base: list[tuple[QPen, QPainterPath]] = []  # plain and dashed edges
+        self._base_color = theme.EDGE.rgba()  # ... their pens' colour
         self._edge_image = EdgeImage(on_ready=lambda: repaint_views(scene))  # ... drawn once per zoom level
         # looks (restyled when a run, the selection or a badge changes)
         # node id -> (fill, name as drawn, name drawn dark, the step's name)
         self._styles: dict[str, tuple[QColor, str, bool, str]] = {}
+        self._styles_dark = theme.DARK  # the theme they were made in
+        self._hidden_looks: set[str] = set()  # cards whose looks changed while it was not showing
         self._fills: dict[int, tuple[QColor, list[QRectF]]] = {}  # rgba -> (colour, blocks)
         self._names: list[tuple[QRectF, str, bool]] = []  # block, name, drawn dark (on a light state colour)
         self._elided: dict[str, str] = {}  # name (with its state mark) -> as it fits a block
@@ -152,25 +168,48 @@ class OverviewItem(QGraphicsItem):
         self.active = on
         layer = self._scene.edge_layer.enabled  # the edges are never drawn by Qt then
         items: list[QGraphicsItem] = [*self._scene.nodes.values(), *([] if layer else self._scene.edges.values())]
-        in_view = self._in_view() if len(items) > SLICED_ABOVE and not on else ()  # far out, the view paints itself
-        if layer:
-            in_view = [item for item in in_view if not isinstance(item, EdgeItem)]
-        self._switch.switch(items, not on, in_view)
-        self.setVisible(on)
-        self._styles = {}  # looks changed while it was not showing are not known
-        edges = self._scene.edges
-        self._overlays.looked = {e for e, item in edges.items() if look_of(item) is not None} if on else set()
-        self.rebuild()
+        in_view = self._in_view(layer) if len(items) > SLICED_ABOVE and not on else ()  # far out, the view paints
+        scene = self._scene  # ... itself; leaving it, a card is cached as it is drawn in detail once switched
 
-    def _in_view(self) -> list[QGraphicsItem]:
-        """The cards and edges (and other items) in the scene's views, with a margin of half a view."""
-        found: list[QGraphicsItem] = []
+        def crisp(item: QGraphicsItem) -> None:
+            if isinstance(item, NodeItem):
+                item.set_crisp(not scene.zooming)
+
+        self._switch.switch(items, not on, in_view, None if on else crisp)
+        self.setVisible(on)
+        if on:  # looks kept across zooms but for the cards whose looks changed meanwhile (``note_hidden``)
+            if self._styles_dark != theme.DARK:
+                self._styles, self._styles_dark = {}, theme.DARK
+            for node_id in self._hidden_looks:
+                self._styles.pop(node_id, None)
+            self._hidden_looks = set()
+            self.rebuild()
+
+    def note_hidden(self, node_id: str | None, edge_id: str | None) -> None:
+        """Card ``node_id``'s or edge ``edge_id``'s looks changed while the overview was not showing (a run, a
+        badge): they are made again when it shows (making all 10,000 cards' looks, and finding the edges with
+        a look among 100,000, took 50-70 ms of each zoom into it)."""
+        if node_id is not None:
+            self._hidden_looks.add(node_id)
+        if edge_id is not None:
+            self._overlays.looked.add(edge_id)
+
+    def _in_view(self, cards_only: bool) -> list[QGraphicsItem]:
+        """The cards and edges (and other items; ``cards_only``: the cards) in the scene's views, with a
+        margin of half a view. The cards come from the overview's blocks (and those not placed there yet):
+        asking the scene's index, which also holds 100,000 edges' boxes, took 26 ms."""
+        areas = []
         for view in self._scene.views():
             rect = view.mapToScene(view.viewport().rect()).boundingRect()
-            found += self._scene.items(
-                rect.adjusted(-rect.width() / 2, -rect.height() / 2, rect.width() / 2, rect.height() / 2),
-                Qt.ItemSelectionMode.IntersectsItemBoundingRect,  # boxes only: no edge's hit shape stroked
-            )
+            areas.append(rect.adjusted(-rect.width() / 2, -rect.height() / 2, rect.width() / 2, rect.height() / 2))
+        if not cards_only:  # boxes only: no edge's hit shape stroked
+            mode = Qt.ItemSelectionMode.IntersectsItemBoundingRect
+            return [item for area in areas for item in self._scene.items(area, mode)]
+        rects, moved, nodes = self._rects, self.geometry.touched_nodes, self._scene.nodes
+        found: list[QGraphicsItem] = [nodes[n] for n in moved if n in nodes]
+        found += [item for n, item in nodes.items() if n not in rects]
+        for area in areas:
+            found += [nodes[n] for n, rect in rects.items() if area.intersects(rect) and n in nodes]
         return found
 
     def finish_switching(self) -> None:
@@ -181,6 +220,11 @@ class OverviewItem(QGraphicsItem):
         """A card or edge created while the overview is showing starts undrawn."""
         if self.active:
             _set_drawn(item, False)
+        if isinstance(item, NodeItem):
+            self.geometry.touch_node(item.node_id)
+            self._styles.pop(item.node_id, None)  # (a card made again: undo)
+        elif isinstance(item, EdgeItem):
+            self.geometry.touch_edge(item.edge_id)
 
     def rebuild(self) -> None:
         """Everything again: the blocks' and edges' geometry, then their looks."""
@@ -189,40 +233,15 @@ class OverviewItem(QGraphicsItem):
 
     def rebuild_parts(self) -> Iterator[None]:
         """``rebuild`` a part at a time, yielding between parts (the scene's sliced pass); what is drawn
-        changes only at the end, all at once. The scene drops it when its cards or edges change meanwhile."""
+        changes only at the end, all at once. The scene drops it when its cards or edges change meanwhile.
+        The geometry is kept across zooms (``overview_geometry``): only what edits touched is made again."""
         if not self.active:
             return
-        rects: dict[str, QRectF] = {}
-        renamed: list[str] = []
-        xs: list[float] = []
-        ys: list[float] = []
-        width, height = geo.CARD_WIDTH, geo.CARD_HEIGHT
-        for i, (node_id, item) in enumerate(list(self._scene.nodes.items()), 1):
-            pos = item.pos()
-            x, y = pos.x(), pos.y()
-            rects[node_id] = QRectF(x, y, width, height)
-            xs.append(x)
-            ys.append(y)
-            style = self._styles.get(node_id)
-            if style is None or style[3] != item.name:
-                renamed.append(node_id)
-            if i % REBUILD_PART == 0:
-                yield
-        bounds = QRectF(min(xs), min(ys), max(xs) - min(xs) + width, max(ys) - min(ys) + height) if xs else QRectF()
-        solid: list[QPainterPath] = []
-        dashed: list[QPainterPath] = []
-        counts = [EDGE_CHUNK, EDGE_CHUNK]  # edges in the last solid and dashed path
-        for i, edge in enumerate(list(self._scene.edges.values()), 1):
-            dash = edge.ordering_only
-            if counts[dash] == EDGE_CHUNK:
-                (dashed if dash else solid).append(QPainterPath())
-                counts[dash] = 0
-            edge.add_curve_to((dashed if dash else solid)[-1])
-            counts[dash] += 1
-            if i % REBUILD_PART == 0:
-                yield
+        scene = self._scene
+        self._moved |= yield from self.geometry.update_parts(scene.nodes, scene.edges, keep=not scene.building)
+        nodes, styles = scene.nodes, self._styles
+        renamed = [n for n, item in nodes.items() if (style := styles.get(n)) is None or style[3] != item.name]
         fresh: dict[str, tuple[QColor, str, bool, str]] = {}  # the looks of the cards renamed or new
-        nodes = self._scene.nodes
         for i, node_id in enumerate(renamed, 1):
             if node_id in nodes:
                 fresh[node_id] = self._style(nodes[node_id])
@@ -230,17 +249,19 @@ class OverviewItem(QGraphicsItem):
                 yield
         if not self.active:
             return
-        self.prepareGeometryChange()
-        self._rects = rects
-        solid_pen = theme.cosmetic_pen(theme.EDGE)
-        dashed_pen = theme.cosmetic_pen(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
-        self._base = [(solid_pen, path) for path in solid] + [(dashed_pen, path) for path in dashed]
-        self._edge_image.changed()
+        rects = self._rects = self.geometry.rects
+        if self._moved or self._base_color != theme.EDGE.rgba():  # (the theme switched meanwhile)
+            self._moved, self._base_color = False, theme.EDGE.rgba()
+            self.prepareGeometryChange()
+            solid_pen = theme.cosmetic_pen(theme.EDGE)
+            dashed_pen = theme.cosmetic_pen(theme.EDGE, 0.0, Qt.PenStyle.DashLine)
+            paths = self.geometry.paths()
+            self._base = [(solid_pen, p) for dashed, p in paths if not dashed]
+            self._base += [(dashed_pen, p) for dashed, p in paths if dashed]
+            self._edge_image.changed()
+            self._bounds = self.geometry.bounds
         self._overlays.clear()
         self._styles = {n: style for n, style in self._styles.items() if n in rects} | fresh
-        for _, path in self._base:
-            bounds = bounds.united(path.boundingRect())
-        self._bounds = bounds.adjusted(-12, -12, 12, 12)
         self.restyle([])  # the others' looks did not change with their geometry
 
     def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:
@@ -343,19 +364,19 @@ class OverviewItem(QGraphicsItem):
                 paint_problem_badge(painter, corner, severity, radius)
 
     def _paint_ports(self, painter: QPainter, lod: float, exposed: QRectF) -> None:
+        """The ports in view, one ellipse at a time: one path of all of them (700 at 30 % on the limits'
+        biggest graph) took Qt's filler 57 ms a frame, and 3,000 a second (it grows faster than the count)."""
         radius = max(geo.PORT_RADIUS, PORT_PIXELS / lod)
         area = exposed.adjusted(-radius, -radius, radius, radius)
         nodes = self._scene.nodes
-        dots = QPainterPath()
+        painter.setPen(theme.cosmetic_pen(theme.EDGE, 1.5))
+        painter.setBrush(theme.CARD_FILL)
         for node_id, rect in self._rects.items():
             if not area.intersects(rect):
                 continue
             item = nodes.get(node_id)
             middle = rect.top() + rect.height() / 2
             if item is not None and item.input_port is not None:
-                dots.addEllipse(QPointF(rect.left(), middle), radius, radius)
+                painter.drawEllipse(QPointF(rect.left(), middle), radius, radius)
             if item is not None and item.output_port is not None:
-                dots.addEllipse(QPointF(rect.right(), middle), radius, radius)
-        painter.setPen(theme.cosmetic_pen(theme.EDGE, 1.5))
-        painter.setBrush(theme.CARD_FILL)
-        painter.drawPath(dots)
+                painter.drawEllipse(QPointF(rect.right(), middle), radius, radius)

@@ -173,6 +173,7 @@ class CanvasScene(QGraphicsScene):
     def _clear_items(self) -> None:
         self._build.stop()
         self._pass.cancel()
+        self.overview.geometry.invalidate()
         self._drag = None
         self.removeItem(self.overview)
         self.removeItem(self.edge_layer)
@@ -214,6 +215,7 @@ class CanvasScene(QGraphicsScene):
             self._by_node.get(item.source_id, set()).discard(edge_id)
             self._by_node.get(item.target_id, set()).discard(edge_id)
             self.edge_layer.touch(item)
+            self.overview.geometry.touch_edge(edge_id)
             self.removeItem(item)
 
     def _remove_node(self, node_id: str) -> None:
@@ -221,10 +223,12 @@ class CanvasScene(QGraphicsScene):
             self._remove_edge(edge_id)
         item = self.nodes.pop(node_id, None)
         if item is not None:
+            self.overview.geometry.touch_node(node_id)
             self.removeItem(item)
 
     def _route(self, item: EdgeItem) -> None:
         item.set_ends(self.nodes[item.source_id].port_scene_pos("out"), self.nodes[item.target_id].port_scene_pos("in"))
+        self.overview.geometry.touch_edge(item.edge_id)
 
     def edges_of(self, node_id: str) -> set[str]:
         """The ids of the edges touching a card."""
@@ -237,6 +241,7 @@ class CanvasScene(QGraphicsScene):
         """Called by a NodeItem whose position changed (while dragging or when the model moved it)."""
         for edge_id in self._by_node.get(item.node_id, ()):
             self._route(self.edges[edge_id])
+        self.overview.geometry.touch_node(item.node_id)
         self._bands_dirty = True
         self._overview_dirty |= self.overview.active
         self._pending.start(0)
@@ -245,7 +250,9 @@ class CanvasScene(QGraphicsScene):
         """Something the overview shows changed (the selection; card ``node_id``'s run state or badge; edge
         ``edge_id`` lit by a run or a drop target): restyle it on the next turn of the loop, or, not
         ``urgent`` (a run's progress), within OVERVIEW_RUN_MS, together with what else changed by then."""
-        if self.overview.active:
+        if not self.overview.active:
+            self.overview.note_hidden(node_id, edge_id)
+        else:
             self._overview_restyle = True
             if edge_id is not None:
                 self._restyled_edges.add(edge_id)
@@ -263,10 +270,7 @@ class CanvasScene(QGraphicsScene):
         if was == wanted:
             return
         self._pass.cancel()  # (it marks dirty again what it had taken on) the overview is rebuilt now, or hidden
-        self.overview.set_active(wanted)
-        if was:
-            for item in self.nodes.values():  # left as they were while the overview drew them
-                item.set_crisp(not self.zooming)
+        self.overview.set_active(wanted)  # (leaving it, the cards' cache modes are set as they are switched)
         self._overview_dirty = wanted and self._annotations_dirty  # edge styles still to come: again after them
         self._overview_restyle = False
         self._restyled, self._restyled_edges = set(), set()
@@ -379,7 +383,9 @@ class CanvasScene(QGraphicsScene):
             yield from document.find_ordering_only()
             dashed = document.ordering_only
             for i, (edge_id, item) in enumerate(list(self.edges.items()), 1):
-                item.set_ordering_only(edge_id in dashed)
+                if item.ordering_only != (edge_id in dashed):
+                    item.set_ordering_only(edge_id in dashed)
+                    self.overview.geometry.touch_edge(edge_id)  # (dashed edges are drawn apart)
                 if i % EDGES_PER_PART == 0:
                     yield
         if bands:
@@ -503,6 +509,9 @@ class CanvasScene(QGraphicsScene):
             self._drag.move_to(event.scenePos())
             event.accept()
             return
+        if self.zooming and event.buttons() == Qt.MouseButton.NoButton:
+            event.accept()  # the view replays the last move at each zoom step: no hover hit tests mid-gesture
+            return  # (over the biggest graph they took 0.1-0.3 s a wheel step, stroking edges' shapes)
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:

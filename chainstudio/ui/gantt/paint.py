@@ -44,8 +44,8 @@ class CriticalPaths:
         self._cache: dict[int, tuple[str | None, int, frozenset[str]]] = {}
 
     def of(self, state: RunState) -> frozenset[str]:
-        if state.running or state.end_time is None:
-            return frozenset()
+        if state.running or state.end_time is None or (state.path_pending and not state.critical_path_known()):
+            return frozenset()  # (pending: a window computes it a part at a time, then repaints)
         key = id(state)
         cached = self._cache.get(key)
         if cached is not None and cached[0] == state.run_id and cached[1] == state.events_applied:
@@ -54,7 +54,9 @@ class CriticalPaths:
             self._cache.clear()
         path, _ = state.critical_path()
         ids = frozenset(
-            n for n in path if (state.spans[n].duration or 0.0) > 0 and state.spans[n].status in ("succeeded", "failed")
+            n
+            for n in path
+            if (state.spans[n].duration or 0.0) > 0 and state.spans[n].status in ("succeeded", "failed", "cancelled")
         )
         self._cache[key] = (state.run_id, state.events_applied, ids)
         return ids

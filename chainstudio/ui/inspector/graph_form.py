@@ -6,7 +6,7 @@ recorded as it is typed (one undo step per editing session)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -117,7 +117,7 @@ class GraphForm(QWidget):
             self.inputs.setRowCount(len(graph.inputs))
             for row, graph_input in enumerate(graph.inputs):
                 for column, value in enumerate((graph_input.name, graph_input.default or "", graph_input.description)):
-                    self.inputs.setItem(row, column, QTableWidgetItem(value))
+                    self.inputs.setItem(row, column, _Cell(value))
             self.inputs.blockSignals(False)
 
     def show_problems(self, problems) -> None:
@@ -135,7 +135,7 @@ class GraphForm(QWidget):
     def _table_inputs(self) -> list[GraphInput]:
         out = []
         for row in range(self.inputs.rowCount()):
-            cells = [(self.inputs.item(row, c).text() if self.inputs.item(row, c) else "") for c in range(3)]
+            cells = [_full_text(self.inputs.item(row, c)) for c in range(3)]
             out.append(GraphInput(cells[0].strip(), cells[1] or None, cells[2]))
         return out
 
@@ -170,3 +170,31 @@ class GraphForm(QWidget):
             self.controller.delete([n.id for n in steps])  # the input goes with its step
         else:
             self.controller.set_graph_info(inputs=[i for k, i in enumerate(graph.inputs) if k != row])
+
+
+PREVIEW_CHARS = 1_000  # a cell shows this much of a long default (Qt laid out 2,000,000 characters: 0.7 s)
+EDITABLE_CHARS = 32_767  # a cell's line editor keeps at most this much: a longer default is not edited here
+
+
+class _Cell(QTableWidgetItem):
+    """A cell that shows the start of a long text and holds all of it; one too long for the line editor
+    (which would cut it to 32,767 characters on closing) is read-only here."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        if len(text) > EDITABLE_CHARS:
+            self.setFlags(self.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.setToolTip(f"{len(text):,} characters: too long to edit here (edit the graph file)")
+
+    def data(self, role: int) -> object:
+        value = super().data(role)
+        if role == Qt.ItemDataRole.DisplayRole and isinstance(value, str) and len(value) > PREVIEW_CHARS:
+            return value[:PREVIEW_CHARS] + "…"
+        return value
+
+
+def _full_text(item: QTableWidgetItem | None) -> str:
+    if item is None:
+        return ""
+    value = item.data(Qt.ItemDataRole.EditRole)
+    return value if isinstance(value, str) else ""

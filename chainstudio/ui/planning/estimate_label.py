@@ -154,7 +154,7 @@ def estimate_tooltip(result: Estimate, warnings: list[str]) -> str:
 def comparison_text(result: Estimate, state: RunState, sep: str = " · ") -> str:
     """``est 15.4 s → 16.9 s (+10%) · 4,242 → 3,984 tok · $0.0247 → $0.0233`` (``sep`` between the time and
     the rest: the toolbar puts a line break there, to stay narrow)."""
-    totals = state.totals()
+    totals = state.totals(path=False)
     actual_ms = totals.wall * 1000
     return (
         f"est {fmt_ms(result.wall_ms)} → {fmt_ms(actual_ms)} "

@@ -121,6 +121,7 @@ class RunUi(QObject):
         bridge.runStarted.connect(self._started)
         bridge.updated.connect(self._updated)
         bridge.runFinished.connect(self._finished)
+        self.overlay.pathKnown.connect(lambda: self.gantt.refresh())  # the header's and bars' critical path
         self.controller.tick.connect(self._tick)
         self.controller.runningChanged.connect(self._running_changed)
         self.controller.problem.connect(self.show_problem)
@@ -318,12 +319,13 @@ class RunUi(QObject):
         if self.state is None:
             return
         self._last_update = monotonic()
+        end = not self.state.running and self.overlay.wanted()
+        if end:  # the critical path (computed a part at a time, the Gantt told when known) on every card and edge
+            self._draw_all(self.state)
         self.gantt.refresh(changed)
         self.output.refresh(changed)
-        if self.state.running or not self.overlay.wanted():
+        if not end:
             apply_to_scene(self.scene, self.state, changed)
-        else:  # the end: the critical path on every card and edge
-            self._draw_all(self.state)
 
     def _draw_all(self, state: RunState) -> None:
         """The run on every card and edge: at once, or on a big canvas a part at a time."""
@@ -350,7 +352,7 @@ class RunUi(QObject):
         # included) and the Gantt: not again here, in the same loop turn (a 300-step graph's end would stall)
         self.provider_changed()  # the banner names the next action
         self.output.refresh()
-        totals = state.totals()
+        totals = state.totals(path=False)  # (a big run's path is computed a part at a time: overlay_slices)
         cost = "cost unknown" if totals.cost_usd is None else f"${totals.cost_usd:.4f}"
         simulated = " · SIMULATED" if state.simulated else ""
         message = f" · {state.message}" if state.message else ""

@@ -176,3 +176,10 @@ def test_header_while_running_counts_running_nodes_and_shows_no_false_zeros():
     assert items["Avg in flight"] == f"{live_node_time(state) / now:.2f}" != "0.00"
     assert items["Cost"] == "—" and items["Critical path"] == "—" and items["Calls"] == "0"
     assert items["Tokens"] == "0 in / 0 out (+~6 streaming)"
+
+
+def test_a_stopped_run_s_header_says_its_critical_path_is_over_the_steps_that_ran():
+    stopped = cancelled().state()
+    assert any(span.started_at is None for span in stopped.spans.values())
+    assert dict(totals_items(stopped))["Critical path"].endswith(" · over the steps that ran")
+    assert "over the steps" not in dict(totals_items(hybrid().state()))["Critical path"]  # every step ran

@@ -91,3 +91,15 @@ def test_a_copy_equals_a_deep_copy_and_shares_nothing_that_can_change():
     assert graph.inputs[-1].default == "cats"
     assert first.params["labels"] == ["a", ["b"]] and first.params["prompt"] != "changed"
     assert all(edge.target != "elsewhere" for edge in graph.edges.values())
+
+
+def test_longest_path_among_some_nodes_leaves_the_others_and_paths_through_them_out():
+    from chainstudio.core.graph.analysis import Dag, longest_path, remaining_times
+
+    dag = Dag.of_edges("abcde", [("a", "b"), ("b", "c"), ("a", "d"), ("d", "e")])
+    durations = {"a": 1.0, "b": 0.5, "c": 0.0, "d": 0.2, "e": 0.0}
+    assert longest_path(dag, durations) == (["a", "b", "c"], 1.5)  # c (0 s) ends it when all count
+    assert longest_path(dag, durations, among={"a", "b", "d"}) == (["a", "b"], 1.5)
+    assert remaining_times(dag, durations, among={"b", "c"}) == {"b": 0.5, "c": 0.0}
+    assert longest_path(dag, durations, among={"b", "c", "e"}) == (["b", "c"], 0.5)  # roots: no kept parent
+    assert longest_path(dag, durations, among=set()) == ([], 0.0)

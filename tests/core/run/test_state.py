@@ -132,6 +132,34 @@ def test_the_critical_path_follows_each_step_that_ends_while_streaming_leaves_it
         seen.append(([state.spans[n].name for n in path], round(time, 6)))
         path.clear()  # the caller's copy
     assert seen[8][1] == 0.0  # nothing ended yet (a streamed two chunks)
-    assert seen[9] == (["a", "c", "o"], 1.0)  # a ended at 101.0, b still retrying
-    assert seen[12] == (["b", "c", "o"], 2.9)  # b ended at 103.0: a longer chain at once
+    assert seen[9] == (["a"], 1.0)  # a ended at 101.0, b still retrying; c and o have not started
+    assert seen[12] == (["b"], 2.9)  # b ended at 103.0: a longer chain at once
+    assert seen[14] == (["b", "c"], 2.9)  # c started (and ended) at 103.0: on the path as soon as it ran
     assert seen[-1] == (["b", "c", "o"], 2.9) == ([state.spans[n].name for n in state.totals().critical_path], 2.9)
+
+
+def stopped_script():
+    """a ran and ended, b was running when Stop came (cancelled after 1.9 s); c and o never started."""
+    return [
+        *script()[:5],  # started; a and b queued, a started at 100.0, b at 100.1
+        ev.NodeFinished(R, 101.0, "a", "Hello", 10, 2, 0.001, 1),
+        ev.NodeCancelled(R, 102.0, "b", 1),
+        ev.NodeCancelled(R, 102.0, "c", 0),
+        ev.NodeCancelled(R, 102.0, "o", 0),
+        ev.RunFinished(R, 102.0, "cancelled"),
+    ]
+
+
+def test_a_stopped_run_s_critical_path_is_over_the_steps_that_ran():
+    """A chain of never-started steps (0 s each) used to end a stopped run's critical path: on the big graph
+    ~590 steps that never ran were drawn critical. Only steps that started are on it now."""
+    state = RunState.from_events(stopped_script())
+    path, seconds = state.critical_path()
+    assert path == ["b"] and round(seconds, 6) == 1.9  # b ran longest (cancelled); c and o never started
+    assert all(state.spans[n].started_at is not None for n in path)
+    assert state.totals().critical_path == ["b"]
+
+
+def test_nothing_started_no_critical_path():
+    state = RunState.from_events([started(100.0), ev.RunFinished(R, 100.5, "cancelled")])
+    assert state.critical_path() == ([], 0.0)

@@ -99,3 +99,32 @@ def test_the_running_counters_are_the_sums_over_the_steps_at_every_step_end(tmp_
     run_simulated(graph, listeners=[recorder, check])
     assert recorder.close() is None
     assert len(checked) >= 6
+
+
+def test_a_big_run_s_events_are_encoded_in_pieces_to_the_same_text(tmp_path, monkeypatch):
+    """A 10,000-step run's RunStarted (100,000 edges) was one json.dumps call: C code that kept Python's lock
+    70-150 ms on the writer thread while the window's thread waited. Long lists are now encoded a piece at a
+    time; the text is the one json.dumps gives, and it reads back into the same run."""
+    import json
+
+    from chainstudio.core.storage import event_codec
+
+    nodes = tuple(ev.NodeInfo(f"n{i}", f"s{i}", "llm", i, "m") for i in range(50))
+    edges = tuple((f"n{i}", f"n{j}") for i in range(50) for j in range(i + 1, min(50, i + 4)))
+    started = ev.RunStarted("run-big", 1.0, "big", "eager", "simulated", True, 2, nodes, edges)
+    events = [started, ev.NodeFinished("run-big", 2.0, "n0", "out ✓ \ud800", 1, 2)]
+    monkeypatch.setattr(event_codec, "PIECE", 16)
+    calls: list[object] = []
+    real = json.dumps
+    monkeypatch.setattr(event_codec.json, "dumps", lambda value, **kw: (calls.append(value), real(value, **kw))[1])
+    text = event_codec.dumps(events)
+    monkeypatch.setattr(event_codec.json, "dumps", real)
+    assert text == "\n".join(real(event_codec.encode(e), ensure_ascii=False) for e in events)
+    assert max(len(value) for value in calls if isinstance(value, list)) <= 16  # no call got it all
+    history = RunHistory(tmp_path / "h.sqlite3")
+    recorder = history.recorder(fan_out(1), source="test", settings={})
+    for event in [*events, ev.RunFinished("run-big", 3.0, "cancelled")]:
+        recorder(event)
+    assert recorder.close() is None
+    stored = history.state("run-big")
+    assert stored.edges == edges and stored.spans["n0"].output == "out ✓ \ud800"

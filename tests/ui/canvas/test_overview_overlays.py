@@ -8,15 +8,14 @@ import threading
 from PySide6.QtGui import QImage
 
 from chainstudio.ui.canvas import edge_image, overview_overlays
-from chainstudio.ui.canvas.overview_overlays import PENS, look_of
+from chainstudio.ui.canvas.overview_overlays import PENS, looks_of
 from tests.ui.canvas.test_overview_clicks import overview_of_hybrid
 
 
 def expected(scene) -> dict[str, set[str]]:
     looks: dict[str, set[str]] = {look: set() for look in PENS}
     for edge_id, item in scene.edges.items():
-        look = look_of(item)
-        if look is not None:
+        for look in looks_of(item):  # a critical edge is lit too (drawn under it)
             looks[look].add(edge_id)
     return looks
 
@@ -38,6 +37,7 @@ def test_updates_by_the_changed_edges_keep_what_a_full_pass_finds(window, qtbot)
             else:
                 item.set_flow(change)
         scene.flush()
+        qtbot.waitUntil(lambda: not scene.overview._overlays.remaking, timeout=5000)
         assert kept(scene) == expected(scene)
     assert any(kept(scene).values())
     curves = sum(path.elementCount() for path in scene.overview._overlays.paths())
@@ -133,3 +133,47 @@ def test_edges_lit_after_the_image_are_stroked_into_it_not_drawn_again(window, q
     viewport.repaint()
     qtbot.waitUntil(lambda: not image.drawing, timeout=5000)
     assert len(draws) == 1
+
+
+def test_a_run_s_end_adds_its_critical_edges_without_remaking_the_lit_paths(window, qtbot, monkeypatch):
+    """At the end of a 10,000-step run, turning the lit edges of the critical path critical remade most of the
+    lit paths (0.16-0.26 s of the window's thread): a critical edge now stays in the lit look, under it."""
+    overview_of_hybrid(window, qtbot)
+    monkeypatch.setattr(overview_overlays, "CHUNK", 2)
+    scene = window.scene
+    items = list(scene.edges.values())
+    for item in items:
+        item.set_flow("lit")
+    scene.flush()
+    remade: list[object] = []
+    monkeypatch.setattr(overview_overlays._Look, "remake", lambda self, i, e: remade.append(i))
+    for item in items[::3]:  # the run ended: its critical path
+        item.set_flow("critical")
+    scene.flush()
+    overlays = scene.overview._overlays
+    assert remade == [] and not overlays.remaking
+    assert overlays.ids("critical") == {item.edge_id for item in items[::3]}
+    assert overlays.ids("lit") == {item.edge_id for item in items}
+
+
+def test_paths_left_by_many_edges_are_made_again_over_several_turns_of_the_loop(window, qtbot, monkeypatch):
+    """A new run's start resets every lit edge: the paths they left are made again a few per turn of the loop
+    (``REMAKE_SLICE_S``), not all in the update that reset them."""
+    overview_of_hybrid(window, qtbot)
+    monkeypatch.setattr(overview_overlays, "CHUNK", 1)  # one path per edge
+    monkeypatch.setattr(overview_overlays, "REMAKE_SLICE_S", 0.0)  # one path per turn
+    scene = window.scene
+    items = list(scene.edges.values())
+    for item in items:
+        item.set_flow("lit")
+    scene.flush()
+    overlays = scene.overview._overlays
+    for item in items[1:]:  # all but one leave the look at once
+        item.set_flow(None)
+    scene.flush()
+    assert overlays.remaking  # not all made again in the update itself
+    qtbot.waitUntil(lambda: not overlays.remaking, timeout=5000)
+    assert overlays.remake_slices == len(items) - 1 > 1
+    assert overlays.ids("lit") == {items[0].edge_id}
+    curves = sum(path.elementCount() for path in overlays.paths())
+    assert curves == items[0].path().elementCount()

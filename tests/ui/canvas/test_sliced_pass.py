@@ -14,8 +14,8 @@ from chainstudio.core.graph.analysis import layers
 from chainstudio.core.graph.validation import ordering_only_edges, validate
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.canvas import overview as overview_module
+from chainstudio.ui.canvas import overview_geometry, scene_build, scene_pass
 from chainstudio.ui.canvas import scene as scene_module
-from chainstudio.ui.canvas import scene_build, scene_pass
 from chainstudio.ui.canvas.scene import CanvasScene
 from tests.conftest import EXAMPLES
 
@@ -32,7 +32,7 @@ def tiny_parts(monkeypatch) -> None:
     monkeypatch.setattr(scene_module, "BANDS_PER_PART", 1)
     monkeypatch.setattr(validation, "ORDERING_ONLY_PART", 1)
     monkeypatch.setattr(analysis, "PART", 1)
-    monkeypatch.setattr(overview_module, "REBUILD_PART", 1)
+    monkeypatch.setattr(overview_geometry, "PART", 1)
     monkeypatch.setattr(overview_module, "STYLES_PART", 1)
 
 

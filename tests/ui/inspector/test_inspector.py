@@ -140,3 +140,18 @@ def test_graph_inputs_edit_and_undo(window):
     window.controller.undo()
     assert fileformat.dumps(graph) == before
     assert form.inputs.item(0, 1).text() == "State of quantum computing in 2026"
+
+
+def test_a_long_default_shows_its_start_and_is_kept_whole(window):
+    """A 2,000,000-character default was laid out whole in its cell (0.7 s of the window's thread each time);
+    over 32,767 characters the cell's line editor would have cut it on closing."""
+    from chainstudio.core.graph.model import GraphInput
+
+    graph = open_hybrid(window)
+    long = "word " * 20_000  # 100,000 characters
+    window.controller.set_graph_info(inputs=[GraphInput("topic", long, "what to research")])
+    form = window.inspector.graph_form
+    cell = form.inputs.item(0, 1)
+    assert cell.text() == long[:1000] + "…" and not cell.flags() & Qt.ItemFlag.ItemIsEditable
+    form.inputs.item(0, 2).setText("the subject")  # another cell edited: the inputs are committed from the table
+    assert graph.inputs[0].default == long and graph.inputs[0].description == "the subject"

@@ -134,3 +134,30 @@ def test_a_live_tick_right_after_an_update_redraws_nothing(qtbot, app_window, mo
     assert len(redraws) == 2  # no update for a tick's interval: the tick redraws
     app_window.runs.stop_action.trigger()
     qtbot.waitUntil(lambda: not controller.running, timeout=5000)
+
+
+def test_a_stopped_run_s_critical_path_is_drawn_over_the_steps_that_ran(qtbot, app_window):
+    """Stopped, a run's steps that never started were drawn as its critical path's end (~590 orange cards
+    on the big graph): cards, edges and the Gantt's header now take it over the steps that ran, and say so."""
+    assert app_window.open_path(EXAMPLES / "research-sequential.chain.json")
+    app_window.runs.request_run(RunOptions(speed=4.0))
+    bridge = app_window.runs.controller.bridge
+    qtbot.waitUntil(
+        lambda: (
+            any(s.status == "succeeded" for s in bridge.state.spans.values())
+            and any(s.status == "running" for s in bridge.state.spans.values())
+        ),
+        timeout=10000,
+    )
+    state = bridge.state
+    app_window.runs.stop_action.trigger()
+    qtbot.waitUntil(lambda: not app_window.runs.controller.running, timeout=2000)
+    assert state.status == "cancelled"
+    never = {nid for nid, span in state.spans.items() if span.started_at is None}
+    assert never  # steps after the one stopped never started
+    critical = {nid for nid, item in app_window.scene.nodes.items() if item.critical}
+    assert critical and not critical & never
+    assert critical == set(state.critical_path()[0])
+    flows = {(e.source_id, e.target_id) for e in app_window.scene.edges.values() if e.flow == "critical"}
+    assert flows and not {n for pair in flows for n in pair} & never
+    assert "over the steps that ran" in app_window.runs.gantt.header_text()

@@ -34,7 +34,9 @@ def test_the_end_of_a_run_is_drawn_a_part_at_a_time_as_one_pass_draws_it(qtbot, 
     state = window.runs.state
     assert state.status == "succeeded"
     cards = len(window.scene.nodes)
-    assert overlay.slices == -(-cards // 2)  # the end took a turn of the loop per part: not one pass
+    # the end took a turn of the loop per part (not one pass), after the critical path's own turn
+    assert overlay.slices == -(-cards // 2) + 1
+    assert not state.path_pending and "computing" not in window.runs.gantt.header_text()
     sliced_look = drawn(window.scene)
     path, _ = state.critical_path()
     assert {nid for nid, (_, critical) in sliced_look[0].items() if critical} == set(path)
@@ -53,3 +55,26 @@ def test_a_pass_under_way_is_dropped_when_the_canvas_is_cleared(qtbot, sliced):
     assert not overlay.active
     qtbot.wait(50)
     assert all(item.critical is False for item in window.scene.nodes.values())
+
+
+def test_a_big_run_s_critical_path_is_computed_a_part_at_a_time_at_its_end(qtbot, sliced, monkeypatch):
+    """For 100,000 edges the end's critical path took 0.1 s of the window's thread at once: it is computed
+    between turns of the loop, the Gantt's header saying "computing…" meanwhile (not computing it itself)."""
+    from chainstudio.core.graph import analysis
+
+    monkeypatch.setattr(analysis, "PART", 1)  # a yield after every node
+    window = sliced
+    overlay, gantt = window.runs.overlay, window.runs.gantt
+    headers: list[str] = []
+    overlay.pathKnown.connect(lambda: headers.append("known"))
+    gantt.totals.setText = lambda text, real=gantt.totals.setText: (headers.append(text), real(text))[1]
+    window.runs.request_run(RunOptions(speed=40.0))
+    qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=30000)
+    state = window.runs.state
+    qtbot.waitUntil(lambda: not overlay.active, timeout=10000)
+    assert not state.path_pending and state.critical_path_known()
+    assert overlay.slices > len(state.spans)  # a turn per node of the path's computation, then the cards
+    ended = [h for h in headers if h == "known" or "Critical path" in h]
+    known = ended.index("known")
+    assert any("computing…" in h for h in ended[:known])  # said while it was under way
+    assert "computing…" not in ended[-1] and gantt.header_text().count("→") >= 2  # then the path
