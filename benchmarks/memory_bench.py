@@ -52,8 +52,16 @@ NOTE = (
     "detail and makes its badge when it first has a problem (3.4 KB); edges hold the nodes' own id strings, in "
     "slots; `Graph.copy` copies field by field (16 MB peak, 0.3 s), the estimate copies once, waits until the "
     "cards are made and lists 40 steps in its tooltip; memory freed after the build and the estimate is handed "
-    "back to the system (`malloc_trim`). Still over 500 MB: the window once the estimate has come (the "
-    "simulated run's memory is mostly kept by the allocators afterwards). `estimate` of the 10,000 steps no "
+    "back to the system (`malloc_trim`). The window once the estimate had come was still over 500 MB (583 "
+    "MB: the simulated run on a worker thread, about 120 MB, mostly kept by the allocators afterwards); a graph "
+    "of over 1,200 steps and edges is now estimated in a child process (`core/planning/estimate_process.py`: "
+    "a fresh interpreter without Qt, the graph sent in frames of 500 steps or 5,000 edges, the figures and the "
+    "per-step table back, the simulated run left in the child, which then exits), so the estimate costs the "
+    "window a few MB (the result kept; the graph is sent from the document's own, a frame per turn of the "
+    "loop, without a copy); the child's own peak has its column. "
+    "*Longest slice*: the longest the window's thread went without a turn of its event loop from File → Open "
+    "until settled (a 0 ms heartbeat timer), and the most CPU time the thread spent between two turns (the "
+    "rest of a wall slice is waiting for a core or for Python's lock). `estimate` of the 10,000 steps no "
     "longer stops: it spent its time (over 15 minutes) comparing each call's prompt with every earlier call's "
     "(`predict_cached`). `advise` of the 10,000 steps still does not finish: it sorts the ordering-only edges "
     "with `list.index` and estimates the graph once per such edge (89,946 simulated runs)."
@@ -71,12 +79,26 @@ def window_child(path: Path) -> None:
     import resource
 
     import qasync
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, QTimer
 
     import chainstudio
     from chainstudio.core.storage.history import RunHistory
     from chainstudio.ui.app import create_application
     from chainstudio.ui.main_window import MainWindow
+
+    last = [0.0, 0.0]  # the last turn of the window's event loop: (wall, the window thread's CPU)
+    most = [0.0, 0.0]  # the longest time between two turns (wall), the most CPU the thread spent between two
+
+    def beat() -> None:  # constant memory: keeping every beat (millions) grew the heap it measures
+        wall, cpu = time.perf_counter(), time.thread_time()
+        if last[0]:
+            most[0], most[1] = max(most[0], wall - last[0]), max(most[1], cpu - last[1])
+        last[0], last[1] = wall, cpu
+
+    def slices() -> dict[str, float]:
+        """The longest the window's thread went without a turn of its loop since the open (wall), and the most
+        CPU it spent between two turns (what it did itself; the rest of a wall slice is waiting)."""
+        return {"slice_ms": round(most[0] * 1000), "slice_cpu_ms": round(most[1] * 1000)}
 
     def phase(name: str, **more: object) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -88,18 +110,30 @@ def window_child(path: Path) -> None:
         window.show()
         await asyncio.sleep(2.0)
         phase("empty window", source=str(Path(chainstudio.__file__).parent))
+        heartbeat = QTimer()
+        heartbeat.setInterval(0)  # runs between any two other pieces of the loop's work
+        heartbeat.timeout.connect(beat)
+        heartbeat.start()
         t0 = time.perf_counter()
         window.files.open_path(path, confirm=False)
         while getattr(getattr(window.files, "loader", None), "loading", None) is not None:  # read on a worker
             await asyncio.sleep(0.05)
         while window.scene.building or time.perf_counter() - t0 < 0.5:
             await asyncio.sleep(0.1)
-        phase("items made", s=round(time.perf_counter() - t0, 1))
+        phase("items made", s=round(time.perf_counter() - t0, 1), **slices())
         label = window.estimate.label
         while time.perf_counter() - t0 < SETTLE_S and label.text().startswith("≈ …"):
             await asyncio.sleep(0.25)
         await asyncio.sleep(2.0)
-        phase("settled", s=round(time.perf_counter() - t0, 1), estimate=label.text()[:40])
+        child = getattr(window.estimate, "child_peak_mb", None)  # the estimate's own process, where it has one
+        heartbeat.stop()
+        phase(
+            "settled",
+            s=round(time.perf_counter() - t0, 1),
+            estimate=label.text()[:40],
+            child=child and round(child),
+            **slices(),
+        )
         window.close()
 
     app = create_application()
@@ -189,15 +223,18 @@ def section(window_rows: dict[str, list[dict]], cli_rows: list[dict], roots: dic
         "The window with `limits_bench.dense` open (10,000 steps, 99,945 edges), current RSS per phase and the "
         "process's peak:",
         "",
-        "| checkout | empty window | items made | settled (estimate shown) | peak | open until items made |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| checkout | empty window | items made | settled (estimate shown) | peak | open until items made | the "
+        "estimate's child process: peak | longest slice, open to settled: wall | its window-thread CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in window_rows.items():
         by = {r["phase"]: r for r in rows}
         empty, made, settled = by.get("empty window", {}), by.get("items made", {}), by.get("settled", {})
         lines.append(
             f"| {name} | {empty.get('rss', '—')} MB | {made.get('rss', '—')} MB | {settled.get('rss', '—')} MB | "
-            f"{settled.get('peak', made.get('peak', '—'))} MB | {made.get('s', '—')} s |"
+            f"{settled.get('peak', made.get('peak', '—'))} MB | {made.get('s', '—')} s | "
+            + (f"{settled['child']} MB |" if settled.get("child") else "none (estimated on a thread) |")
+            + f" {settled.get('slice_ms', '—')} ms | {settled.get('slice_cpu_ms', '—')} ms |"
         )
     if cli_rows:
         lines += [

@@ -225,7 +225,7 @@ def print_prompt_cache(console: Console, graph: Graph, result: Estimate, pricing
     from chainstudio.core.run.topology import with_model
     from chainstudio.core.run.warm_prefix import predict_cached
 
-    cached = predict_cached(result.state)
+    cached = predict_cached(result.run_state)
     if not cached:
         return
     saving = cache_saving(with_model(graph, model), cached, pricing)

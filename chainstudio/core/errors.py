@@ -30,6 +30,9 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ├── SchemaProblem             core.graph.schema_fields a step's output schema that is not a JSON schema
     ├── CycleError                core.graph.analysis     a graph with a cycle has no layers
     ├── ProviderError             core.providers.base     one failed model call (retryable or not)
+    ├── EstimateProcessError      core.planning.estimate_process the window's estimate child died, hung or did not start
+    ├── EstimateFailed            core.planning.estimate_process an estimate that failed in that child
+    ├── WireClosed                core.planning.estimate_wire a pipe to or from that child closed mid-frame
     └── ModelListError            core.providers.models   a server's model list could not be read
 
 Some also derive from a built-in exception (``ValueError``, ``KeyError``, ``sqlite3.DatabaseError``) where callers

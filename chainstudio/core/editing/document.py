@@ -122,6 +122,11 @@ class Document:
             self._analysis = Analysis(self.graph)
         return self._analysis
 
+    @property
+    def known_analysis(self) -> Analysis | None:
+        """``analysis`` when it is known already, else None (nothing is computed)."""
+        return self._analysis
+
     def find_analysis(self) -> Iterator[None]:
         """``analysis`` with its layers a part at a time (nothing to do when known): yields between parts; a
         search overtaken by a change of the graph stops and keeps nothing."""

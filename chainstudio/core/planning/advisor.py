@@ -332,7 +332,7 @@ def capacity_advice(base: Estimate, latency: LatencyModel | None) -> list[Advice
 
 def _peak(base: Estimate) -> int:
     """The most model calls the estimate had in flight at once (a map's items each count)."""
-    calls = call_intervals(base.state)
+    calls = call_intervals(base.run_state)
     points = sorted(
         [(start, 1) for start, _ in calls] + [(end, -1) for _, end in calls],
         key=lambda p: (p[0], p[1]),
@@ -346,7 +346,7 @@ def _peak(base: Estimate) -> int:
 
 def recommend_concurrency(base: Estimate, limits: RateLimits | None) -> Advice:
     """The cap that keeps the run within the rate limits (or the run's peak parallelism without limits)."""
-    spans = [s for s in base.state.spans.values() if s.kind == "llm" and s.started_at is not None]
+    spans = [s for s in base.run_state.spans.values() if s.kind == "llm" and s.started_at is not None]
     peak = _peak(base)
     if base.capacity is not None and base.capacity_measured:
         peak = min(peak, base.capacity)  # more in flight is not served any sooner

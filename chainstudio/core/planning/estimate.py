@@ -1,4 +1,6 @@
 """Estimates before running: the real scheduler simulated on virtual time with the latency model's durations.
+Over 400 lines because the result (``Estimate``: its figures, their wording and checks) and the one
+function that simulates the run to make it are kept together.
 
 Each LLM step's time to first token, generation speed, output length and the server's capacity come from
 the endpoint's latency model (``latency_model``: fitted on the run history; the simulator's own profiles
@@ -93,7 +95,7 @@ class Estimate:
     critical_path_ms: float
     nodes: list[NodeEstimate]
     calibrated: int  # steps estimated from their own history
-    state: RunState = field(repr=False)  # the simulated schedule, e.g. for a Gantt preview
+    state: RunState | None = field(repr=False)  # the simulated schedule (None: estimated in a child process)
     endpoint: str = "simulated"
     uncalibrated_models: list[str] = field(default_factory=list)  # models never run on the endpoint
     capacity: int | None = None  # requests the server serves at once, as planned (None: no limit)
@@ -106,6 +108,13 @@ class Estimate:
     flow: FlowEstimate | None = None  # a graph with routes: the cost range (the figures: the dearest path)
     item_notes: dict[str, str] = field(default_factory=dict)  # map name -> "× 8 items (declared)"
     checks: CheckRange | None = None  # checked steps: every check passes first time .. every repair (check_estimate)
+
+    @property
+    def run_state(self) -> RunState:
+        """The simulated run (an estimate made in a child process has none here: ``estimate_process``)."""
+        if self.state is None:
+            raise ValueError("this estimate was made in another process: its simulated run stayed there")
+        return self.state
 
     @property
     def uncalibrated(self) -> bool:

@@ -28,7 +28,7 @@ def flow_advice(base: Estimate, concurrency: int | None) -> list[tuple[str, str,
     for node in base.nodes:
         if node.kind != "map" or node.name not in base.item_notes:
             continue
-        span = base.state.span_by_name(node.name)
+        span = base.run_state.span_by_name(node.name)
         items = len(span.items)
         limit = min(c for c in (concurrency, items) if c is not None) if items else 0
         durations = [i.duration for i in span.items if i.duration is not None]

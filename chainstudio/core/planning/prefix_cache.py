@@ -67,10 +67,10 @@ def cache_saving(graph: Graph, state_cached: dict[str, int], pricing: Pricing) -
 def cache_effect(graph: Graph, base: Estimate, estimate_with: EstimateWith, pricing: Pricing) -> CacheEffect:
     """The predicted effect of running ``graph`` with the warm-prefix option, against ``base``."""
     after = estimate_with(graph, True)
-    cached = predict_cached(after.state)
-    before = sum(predict_cached(base.state).values())
+    cached = predict_cached(after.run_state)
+    before = sum(predict_cached(base.run_state).values())
     saving = cache_saving(graph, cached, pricing)
-    base_saving = cache_saving(graph, predict_cached(base.state), pricing)
+    base_saving = cache_saving(graph, predict_cached(base.run_state), pricing)
     cost = None
     if saving is not None and base_saving is not None and after.cost_usd is not None and base.cost_usd is not None:
         cost = (after.cost_usd - saving) - (base.cost_usd - base_saving)
@@ -116,7 +116,7 @@ def _reordered(graph: Graph, reader_ids: list[str], lead: str, name: str) -> Cal
 
 def _shared_start_tokens(base: Estimate, reader_ids: list[str]) -> int:
     """The tokens the readers' rendered messages (as the estimate rendered them) share at their start."""
-    spans = [base.state.spans.get(i) for i in reader_ids]
+    spans = [base.run_state.spans.get(i) for i in reader_ids]
     texts = [messages_text(span_messages(s.system, s.prompt)) for s in spans if s is not None and s.prompt]
     if len(texts) < 2:
         return 0
@@ -213,7 +213,7 @@ def _context_tokens(graph: Graph, base: Estimate, name: str) -> int:
         return 0
     if node.kind == "llm":
         return base.node(name).output_tokens
-    span = base.state.spans.get(node.id)
+    span = base.run_state.spans.get(node.id)
     return count_tokens(span.output) if span is not None else 0
 
 

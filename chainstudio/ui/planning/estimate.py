@@ -16,6 +16,7 @@ from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.planning.estimate import Estimate
+from chainstudio.core.planning.estimate_process import EstimateProcess, EstimateProcessError
 from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.topology import snapshot
@@ -23,7 +24,7 @@ from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.memory import give_back
 from chainstudio.ui.common.tasks import LatestTask, loop_running
-from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate
+from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate, out_of_process
 from chainstudio.ui.planning.plan_inputs import PlanInputs, runnable
 from chainstudio.ui.run.toolbar import RunToolbar
 
@@ -56,6 +57,8 @@ class EstimateUi(QObject):
         self.label = EstimateLabel()
         toolbar.addWidget(self.label)  # last: after the budget, where its width can change freely
         self._task = LatestTask(name="chainstudio-estimate")
+        self._process: EstimateProcess | None = None  # the child computing the estimate now, if any
+        self.child_peak_mb: float | None = None  # the last child's peak resident memory (benchmarks ask)
         self._estimate: Estimate | None = None
         self._unmatched_run: RunState | None = None  # a run that ended before its estimate was ready
         self._timer = QTimer(self)
@@ -76,22 +79,42 @@ class EstimateUi(QObject):
         if self.scene.building:  # a big graph's cards are still being made: estimate once they are made, so
             self._timer.start()  # the simulated run's memory is not interleaved with theirs (it is given back)
             return
-        graph = snapshot(self.document.graph)  # (a deep copy of 10,000 steps took 3 s of the window's thread)
-        keywords, caps = self.plan.keywords(graph), self.toolbar.options()
         cache = self.cache()
-        if cache is not None:
-            keywords["cache"] = cache
-        self._task.start(lambda: self._compute(graph, keywords, caps))
+        looked = {"cache": cache} if cache is not None else {}
+        process = EstimateProcess() if out_of_process(self.document.graph, looked) else None  # a big graph's
+        # a child's is sent a piece at a time from the document's graph (no copy: ~8 MB kept by the window)
+        graph = self.document.graph if process is not None else snapshot(self.document.graph)
+        keywords, caps = {**self.plan.keywords(graph), **looked}, self.toolbar.options()
+        self._task.start(lambda: self._compute(graph, keywords, caps, process))
 
-    async def _compute(self, graph: Graph, keywords: dict[str, Any], caps: RunOptions) -> None:
+    async def _compute(
+        self, graph: Graph, keywords: dict[str, Any], caps: RunOptions, process: EstimateProcess | None
+    ) -> None:
         try:
-            result = await compute_estimate(graph, **keywords)
+            await self._show(graph, keywords, caps, process)
+        finally:
+            give_back()  # the simulated run's memory (freed on its worker thread), what showing it freed
+
+    async def _show(
+        self, graph: Graph, keywords: dict[str, Any], caps: RunOptions, process: EstimateProcess | None
+    ) -> None:
+        self._process = process
+        try:
+            result = await compute_estimate(graph, process, **keywords)
+        except EstimateProcessError as exc:  # the child died, hung or could not start: say so
+            log.warning("no estimate: %s", exc)
+            if shiboken6.isValid(self.label):
+                self.label.set_failed(exc.short, str(exc))
+            return
         except Exception as exc:  # noqa: BLE001 - e.g. an input without a value: no estimate, no crash
             log.info("no estimate: %s", exc)
             self.label.clear()
             return
         finally:
-            give_back()  # the simulated run's memory, freed on its worker thread
+            if self._process is process:  # (not a later estimate's)
+                self._process = None
+            if process is not None:
+                self.child_peak_mb = process.child_peak_mb
         if not shiboken6.isValid(self.label):  # the window went away while the estimate ran
             return
         self._estimate = result
@@ -126,9 +149,14 @@ class EstimateUi(QObject):
     def shutdown(self) -> None:
         self._timer.stop()
         self._task.cancel()
+        if self._process is not None:  # at once: the loop may not turn again to deliver the cancellation
+            self._process.stop()
 
     def _document_changed(self, changes: Changes) -> None:
         if changes.structure or changes.nodes_changed or changes.graph_info or changes.reset:
             self._unmatched_run = None  # a run of the graph before this edit is no measure of its estimate
+            if self._process is not None:  # a child's graph is sent from the document's: it may mix revisions
+                self._process.stop()  # its child, if started, is killed at once
+                self._task.cancel()  # (the estimate after the edit follows)
         if changes.structure or changes.nodes_changed or changes.graph_info or changes.checked:
             self._timer.start()  # moves alone change no estimate (a big graph's waits for its check)

@@ -8,6 +8,7 @@ worker thread so the qasync loop never waits for it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterable, Iterator
 from html import escape
@@ -16,22 +17,45 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from chainstudio.core.editing.problem_check import is_small
 from chainstudio.core.formatting import fmt_cost, fmt_ms, fmt_percent_change, fmt_tokens
 from chainstudio.core.graph.kinds import MODEL_KINDS
 from chainstudio.core.graph.model import Graph
+from chainstudio.core.planning import estimate_process
 from chainstudio.core.planning.estimate import Estimate, NodeEstimate, estimate
+from chainstudio.core.planning.estimate_process import EstimateProcess
+from chainstudio.core.planning.estimate_wire import encode, graph_frames
 from chainstudio.core.run.state import RunState
-from chainstudio.ui.common.worker import run_in_worker
+from chainstudio.ui.common.worker import run_in_thread, run_in_worker
 
 WARNING_COLOR = "#b3261e"
 MUTED = "#5f6b7a"
 TOOLTIP_ROWS = 40  # steps listed in a tooltip: the 10,000-step graph's was an HTML table of 10,000 rows (MBs)
 
 
-async def compute_estimate(graph: Graph, **options: Any) -> Estimate:
-    """``estimate(graph, **options)`` on a worker thread; ``graph`` is the caller's own snapshot (edits of the
-    document's graph must not reach it: ``topology.snapshot``)."""
-    return await run_in_worker(estimate, graph, checkpointed=True, **options)
+def out_of_process(graph: Graph, options: dict[str, Any]) -> bool:
+    """Whether ``graph`` is estimated in a child process: a graph validated on a worker (over
+    ``problem_check.SMALL_GRAPH_ITEMS`` steps and edges), where this program can start one."""
+    return not is_small(graph) and estimate_process.available() and estimate_process.can_send(options)
+
+
+async def compute_estimate(graph: Graph, process: EstimateProcess | None = None, **options: Any) -> Estimate:
+    """``estimate(graph, **options)`` on a worker thread, or in ``process`` (a child process: its state stays
+    there, and a cancelled estimate kills it). On a worker, ``graph`` is the caller's own snapshot (edits of the
+    document's graph must not reach it: ``topology.snapshot``); for a child it may be the document's own: it is
+    encoded here, on the window's thread, a piece per turn of the loop (no copy of it is made), and an edit
+    that changes the estimate meanwhile restarts it anyway."""
+    if process is None:
+        return await run_in_worker(estimate, graph, checkpointed=True, **options)
+    frames = []
+    for frame in graph_frames(graph):  # 500 steps or 5,000 edges: a few ms each
+        frames.append(encode(frame))
+        await asyncio.sleep(0)
+    try:
+        return await run_in_thread(process.run, frames, options)
+    except asyncio.CancelledError:
+        process.stop()
+        raise
 
 
 def estimate_text(result: Estimate) -> str:
@@ -183,6 +207,14 @@ class EstimateLabel(QLabel):
         self.setText("≈ —")
         self.setToolTip("No estimate yet")
         self.setStyleSheet(f"color: {MUTED};")
+
+    def set_failed(self, short: str, reason: str) -> None:
+        """No estimate: ``short`` in a few words on the label (the toolbar is narrow), ``reason`` in one line in
+        the tooltip (e.g. its child process died)."""
+        self.estimate, self.warnings = None, []
+        self.setText(f"≈ ⚠ {short}")
+        self.setToolTip(f"No estimate: {escape(reason)}. It is computed again after the next edit.")
+        self.setStyleSheet(f"color: {WARNING_COLOR};")
 
     def set_busy(self) -> None:
         self.setText("≈ …")

@@ -80,3 +80,29 @@ def test_the_window_parses_templates_off_its_event_loop(app_window, qtbot, monke
     qtbot.waitUntil(lambda: not errors(app_window.document.problems) and not app_window.controller.templates.busy)
     main = threading.main_thread().name
     assert threads and main not in threads, threads
+
+
+def test_a_big_graph_s_steps_are_looked_at_a_part_per_turn_of_the_loop(app_window, qtbot, monkeypatch, tmp_path):
+    """Opening 1,500 steps: the reader looks at LOOK_PART of them per turn (all at once took 75-105 ms of the
+    window's thread for 10,000), and the one template that needs the parser is still read, off the loop."""
+    from chainstudio.core.storage import fileformat
+    from chainstudio.ui.editing import template_reader
+
+    graph = graph_with(BROKEN)
+    topic = next(n for n in graph.nodes.values() if n.kind == "input")
+    for i in range(1_500):
+        step = graph.add("llm", f"plain_{i}", prompt=f"About {{{{ topic }}}} {i}")
+        graph.connect(topic.id, step.id)
+    path = tmp_path / "big.chain.json"
+    fileformat.save(graph, path)
+    looked: list[int] = []
+    look = template_reader.TemplateReader._look
+    monkeypatch.setattr(
+        template_reader.TemplateReader, "_look", lambda self, ids: looked.append(len(ids)) or look(self, ids)
+    )
+    threads = parsed_on(monkeypatch)
+    app_window.files.open_path(path, confirm=False)
+    broken = lambda: any("syntax error" in p.message for p in errors(app_window.document.problems or []))  # noqa: E731
+    qtbot.waitUntil(lambda: app_window.document.known_problems is not None and broken(), timeout=30_000)
+    assert max(looked) <= template_reader.LOOK_PART and sum(looked) >= 1_502
+    assert threads and threading.main_thread().name not in threads
