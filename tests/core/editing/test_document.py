@@ -176,3 +176,17 @@ def test_random_edits_undo_to_the_original_bytes(sequence):
     while doc.can_redo:
         doc.redo()
     assert fileformat.dumps(doc.graph) == tip
+
+
+def test_moving_cards_keeps_the_analysis_and_the_problems():
+    """Layers, ordering-only edges and problems do not depend on positions: after a move they were found
+    again (0.14 s of the window's thread for the 10,000-step graph, and a new check of its problems)."""
+    from tests.conftest import EXAMPLES
+
+    document = Document(fileformat.load(EXAMPLES / "research-hybrid.chain.json"))
+    analysis, problems, ordering = document.analysis, document.problems, document.ordering_only
+    node = next(n.id for n in document.graph.nodes.values() if n.kind == "llm")
+    document.execute(MoveNodes({node: (5.0, 7.0)}))
+    assert document.analysis is analysis and document.problems is problems and document.ordering_only is ordering
+    document.execute(SetParam(node, "temperature", 1.0))  # not a move: all found again
+    assert document.analysis is not analysis and document.problems is not problems
