@@ -287,6 +287,15 @@ class Document:
         self._announce(Changes())
         return target
 
+    def saved(self, path: str | Path, serial: int) -> Path:
+        """The state ``serial`` was written to ``path`` (on a worker thread, from a snapshot): the document
+        has that file now, and is clean unless it was edited since."""
+        target = _absolute(path) or Path(path)
+        self.path = target
+        self._clean_serial = serial
+        self._announce(Changes())
+        return target
+
     @classmethod
     def open(cls, path: str | Path) -> Document:
         """A document on the graph in ``path``; raises fileformat.LoadError."""

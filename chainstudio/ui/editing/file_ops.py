@@ -18,6 +18,7 @@ from chainstudio.paths import examples_dir
 from chainstudio.ui.canvas.export import export_canvas
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.shell import ShowStatus
+from chainstudio.ui.editing import file_saver
 from chainstudio.ui.editing.file_loader import FileLoader, worth_a_thread
 
 GRAPH_FILTER = "ChainStudio graphs (*.chain.json);;JSON files (*.json);;All files (*)"
@@ -52,6 +53,7 @@ class FileOps:
         self.loader.finished.connect(self._read)
         self._keep_path = True
         self._serial_at_start = 0  # the document's state when the file being read was asked for
+        self.saver = file_saver.FileSaver(document)  # a big graph is written on a worker
 
     def _status(self, text: str) -> None:
         self.status(text, 6000)
@@ -171,8 +173,8 @@ class FileOps:
     def save(self, then: Callable[[], object] | None = None) -> None:
         if self.document.path is None:
             self.save_as(then)
-        elif self.save_to(self.document.path) and then:
-            then()
+        else:
+            self.save_to(self.document.path, then)
 
     def save_as(self, then: Callable[[], object] | None = None) -> None:
         start = self.document.path or Path(self._last_dir()) / f"{self.document.graph.name}.chain.json"
@@ -181,28 +183,44 @@ class FileOps:
         dialog.setDefaultSuffix("chain.json")
 
         def selected(path: str) -> None:
-            if self.save_to(path) and then:
-                then()
+            self.save_to(path, then)
 
         dialog.fileSelected.connect(selected)
         self._show(dialog, lambda _r: None)
 
-    def save_to(self, path: str | Path) -> bool:
+    def save_to(self, path: str | Path, then: Callable[[], object] | None = None) -> bool:
+        """Write the graph to ``path``, then call ``then``. True when it was written now; a big graph is
+        written on a worker (False here; ``then`` follows once it is written)."""
+        if file_saver.worth_a_thread(self.document):
+            if self.saver.busy:
+                self._status("Still saving the last Save…")
+                return False
+            self.status(f"Saving {Path(path).name}…", 0)
+            self.saver.save(path, lambda saved: self._saved(saved, then), lambda exc: self._cannot_save(path, exc))
+            return False
         try:
             saved = self.document.save(path)
         except OSError as exc:
-            box = QMessageBox(
-                QMessageBox.Icon.Critical,
-                "Cannot save",
-                f"Cannot save {path}: {exc}",
-                QMessageBox.StandardButton.Ok,
-                self.host,
-            )
-            self._show(box, lambda _r: None)
+            self._cannot_save(path, exc)
             return False
+        self._saved(saved, then)
+        return True
+
+    def _saved(self, saved: Path, then: Callable[[], object] | None) -> None:
         self.add_recent(saved)
         self._status(f"Saved {saved.name}")
-        return True
+        if then:
+            then()
+
+    def _cannot_save(self, path: str | Path, exc: OSError) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "Cannot save",
+            f"Cannot save {path}: {exc}",
+            QMessageBox.StandardButton.Ok,
+            self.host,
+        )
+        self._show(box, lambda _r: None)
 
     # --- export ---------------------------------------------------------------------------------
     def export_dialog(self, suffix: str = ".png") -> None:
