@@ -31,10 +31,22 @@ def examples_dir() -> Path:
 
 def _user_dir(override_variable: str, default: Callable[..., str]) -> Path:
     """``$override_variable`` if set, else platformdirs' ``default`` folder for the app; created if missing."""
-    override = os.environ.get(override_variable)
-    path = Path(override) if override else Path(default(APP_NAME, appauthor=False))
+    path = _user_dir_path(override_variable, default)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _user_dir_path(override_variable: str, default: Callable[..., str]) -> Path:
+    override = os.environ.get(override_variable)
+    return Path(override) if override else Path(default(APP_NAME, appauthor=False))
+
+
+def own_folders() -> dict[str, Path]:
+    """The app's data and config folders by name, as they would be (nothing is created or checked)."""
+    return {
+        "data folder": _user_dir_path("CHAINSTUDIO_DATA_DIR", platformdirs.user_data_dir),
+        "config folder": _user_dir_path("CHAINSTUDIO_CONFIG_DIR", platformdirs.user_config_dir),
+    }
 
 
 def user_data_dir() -> Path:

@@ -119,7 +119,7 @@ OUTPUT_FLAGS = ("json", "trace", "csv", "gantt", "out", "chart", "summary", "sta
 
 def check_all_outputs(args: argparse.Namespace) -> None:
     """Refuse an output a command could not write, or should not (a file it reads, one another flag writes,
-    one in the app's folders): ``cache info --json g.chain.json`` replaced the graph, as ``run`` did."""
+    one in the app's folders): ``advise g.chain.json --json g.chain.json`` replaced the graph, as ``run`` did."""
     flags = tuple(flag for flag in OUTPUT_FLAGS if isinstance(getattr(args, flag, None), str))
     if flags:
         from chainstudio.cli.run import check_outputs

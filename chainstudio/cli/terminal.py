@@ -179,10 +179,10 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _own_folder(path: Path) -> str | None:
     """'data folder' or 'config folder' when ``path`` is in one of the app's own folders, else None."""
-    from chainstudio.paths import user_config_dir, user_data_dir
+    from chainstudio.paths import own_folders
 
     real = Path(os.path.realpath(path))
-    for name, folder in (("data folder", user_data_dir), ("config folder", user_config_dir)):
-        if real.is_relative_to(os.path.realpath(folder())):
+    for name, folder in own_folders().items():  # (not made here: an unusable one is said where it is used)
+        if real.is_relative_to(os.path.realpath(folder)):
             return name
     return None

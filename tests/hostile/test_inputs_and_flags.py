@@ -133,10 +133,15 @@ def test_prices_nested_5000_deep_are_refused(graph_file, tmp_path):
         assert_clean(result)
 
 
-@pytest.mark.parametrize("command", [["estimate"], ["advise"], ["run", "--speed", "1000"]])
+@pytest.mark.parametrize(
+    "command",
+    [["estimate"], ["advise"], ["run", "--speed", "1000"], ["run", "--speed", "1000", "--json", "OUT"]],
+)
 def test_a_data_folder_that_cannot_be_used_is_a_plain_reason(graph_file, tmp_path, command):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the data folder should be")
+    # with an output too: its check looked for the data folder and failed with "File exists" at first
+    command = [str(tmp_path / "out.json") if part == "OUT" else part for part in command]
     result = cli(command[0], str(graph_file), *command[1:], env={"CHAINSTUDIO_DATA_DIR": str(blocker)})
     assert result.returncode == 0, result.stderr  # the estimate, the advice and the run still come
     assert "history" in result.stderr
