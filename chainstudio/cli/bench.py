@@ -17,7 +17,6 @@ from chainstudio.cli.common import UsageError
 from chainstudio.cli.report import fmt_cost, make_console, print_banner, write_json
 from chainstudio.cli.run import (
     add_engine_arguments,
-    check_outputs,
     cli_model,
     context_factory,
     load_checked,
@@ -99,7 +98,6 @@ def run(args: argparse.Namespace) -> int:
         if args.repeat < 1:
             raise UsageError("--repeat must be at least 1")
         strategies = parse_strategies(args.strategies)
-        check_outputs(args, ("json",))
         make_context = context_factory(args)
         inputs = parse_sets(args.sets)
         check_inputs(graphs, inputs)

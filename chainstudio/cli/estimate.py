@@ -77,7 +77,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
 def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[str, str]] | None:
     """(graph, keyword arguments for estimate/advise, graph inputs) from the flags, or None after printing why."""
     from chainstudio.cli.common import UsageError
-    from chainstudio.cli.run import check_outputs, cli_settings, load_checked, parse_sets
+    from chainstudio.cli.run import cli_settings, load_checked, parse_sets
     from chainstudio.core.planning.calibration import calibrate, provider_endpoint
     from chainstudio.core.planning.endpoint_plans import endpoint_plans
     from chainstudio.core.planning.latency_model import fit_model, with_capacity
@@ -95,7 +95,6 @@ def plan_inputs(args: argparse.Namespace) -> tuple[Graph, dict[str, Any], dict[s
             raise UsageError("--capacity must be at least 1")
         inputs = parse_sets(args.sets)
         pricing = Pricing.from_file(args.prices) if args.prices else Pricing()
-        check_outputs(args, ("json",))
     except (UsageError, PricingError) as exc:
         print(f"{args.file}: error: {exc}", file=sys.stderr)
         return None

@@ -7,7 +7,6 @@ import os
 import sys
 
 from chainstudio.cli.common import load_or_explain
-from chainstudio.cli.terminal import check_output_path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,10 +25,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not 0.1 <= args.scale <= 8:
         print("error: --scale must be between 0.1 and 8", file=sys.stderr)
-        return 2
-    problem = check_output_path("--canvas", args.canvas, [(f"the graph file {args.file}", args.file)])
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
         return 2
     graph = load_or_explain(args.file)
     if graph is None:

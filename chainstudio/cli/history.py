@@ -179,14 +179,6 @@ def export_run(args: argparse.Namespace) -> int:
     if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
         print(f"history: error: --gantt wants a .png or .svg file, not {args.gantt!r}", file=sys.stderr)
         return 2
-    from chainstudio.cli.common import UsageError
-    from chainstudio.cli.run import check_outputs
-
-    try:
-        check_outputs(args, ("json", "csv", "trace", "gantt"))
-    except UsageError as exc:
-        print(f"history: error: {exc}", file=sys.stderr)
-        return 2
     found = _load(_history(), args.run)
     if found is None:
         return 2

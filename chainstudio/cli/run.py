@@ -291,7 +291,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.gantt and Path(args.gantt).suffix.lower() not in (".png", ".svg"):
             raise UsageError(f"--gantt wants a .png or .svg file, not {args.gantt!r}")
-        check_outputs(args, ("json", "trace", "csv", "gantt"))
         context = context_factory(args)(0)
         prime_from_history(context, graph)
         scope = scope_of(args, graph, simulated=context.provider.simulated)

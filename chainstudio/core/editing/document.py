@@ -282,10 +282,7 @@ class Document:
         if target is None:
             raise ValueError("the document has no file name yet; give a path")
         fileformat.save(self.graph, target)
-        self.path = target
-        self._clean_serial = self.serial
-        self._announce(Changes())
-        return target
+        return self.saved(target, self.serial)
 
     def saved(self, path: str | Path, serial: int) -> Path:
         """The state ``serial`` was written to ``path`` (on a worker thread, from a snapshot): the document

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
-from chainstudio.core.editing.problem_check import SMALL_GRAPH_ITEMS
+from chainstudio.core.editing.problem_check import is_small
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.run.topology import snapshot
 from chainstudio.core.storage.autosave import Autosaver, Recoverable, recoverable
@@ -64,7 +64,7 @@ class AutosaveUi(QObject):
         if not self._dirty and not force:
             return
         graph, source = document.graph, str(document.path) if document.path else None
-        if not force and len(graph.nodes) + len(graph.edges) > SMALL_GRAPH_ITEMS and loop_running():
+        if not force and not is_small(graph) and loop_running():
             self._write_on_worker(graph, source)
             return
         self._finish_writing()  # (at the end: the worker's write may not come after this one)

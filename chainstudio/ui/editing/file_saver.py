@@ -8,21 +8,21 @@ for it. A smaller graph is written at once, as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from chainstudio.core.editing.document import Document
-from chainstudio.core.editing.problem_check import SMALL_GRAPH_ITEMS
+from chainstudio.core.editing.problem_check import is_small
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.run.topology import snapshot
 from chainstudio.core.storage import fileformat
 from chainstudio.ui.common.tasks import loop_running
+from chainstudio.ui.common.worker import run_in_thread
 
 
 def worth_a_thread(document: Document) -> bool:
-    graph = document.graph
-    return len(graph.nodes) + len(graph.edges) > SMALL_GRAPH_ITEMS and loop_running()
+    return not is_small(document.graph) and loop_running()
 
 
 class FileSaver:
@@ -31,22 +31,18 @@ class FileSaver:
     def __init__(self, document: Document) -> None:
         self.document = document
         self.busy = False
-        self._writer: ThreadPoolExecutor | None = None
 
     def save(self, path: str | Path, done: Callable[[Path], object], failed: Callable[[OSError], object]) -> None:
         if self.busy:  # one at a time (a second Ctrl+S while the first writes)
             return
         self.busy = True
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainstudio-save")
-        serial, graph = self.document.serial, self.document.graph
-        future = self._writer.submit(fileformat.save, snapshot(graph), path)
-        writing = asyncio.wrap_future(future)
-        asyncio.ensure_future(self._written(writing, Path(path), graph, serial, done, failed))
+        graph = self.document.graph  # the state now: edits made while it is written are not in the file
+        written = run_in_thread(fileformat.save, snapshot(graph), Path(path))
+        asyncio.ensure_future(self._written(written, Path(path), graph, self.document.serial, done, failed))
 
     async def _written(
         self,
-        writing: asyncio.Future[None],
+        writing: Coroutine[Any, Any, None],
         path: Path,
         graph: Graph,
         serial: int,
@@ -56,10 +52,10 @@ class FileSaver:
         try:
             await writing
         except OSError as exc:
-            self.busy = False
             failed(exc)
             return
-        self.busy = False
+        finally:
+            self.busy = False
         if self.document.graph is graph:  # (another graph opened meanwhile: the file is written, that is all)
             path = self.document.saved(path, serial)
         done(path)
