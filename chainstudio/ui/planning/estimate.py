@@ -20,6 +20,7 @@ from chainstudio.core.planning.estimate_process import EstimateProcess, Estimate
 from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.topology import snapshot
+from chainstudio.core.tokens import release_tokenizer
 from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.memory import give_back
@@ -82,6 +83,8 @@ class EstimateUi(QObject):
         cache = self.cache()
         looked = {"cache": cache} if cache is not None else {}
         process = EstimateProcess() if out_of_process(self.document.graph, looked) else None  # a big graph's
+        if process is not None:  # the window counts no tokens for it: the tables (45 MB) go until a count needs them
+            release_tokenizer()
         # a child's is sent a piece at a time from the document's graph (no copy: ~8 MB kept by the window)
         graph = self.document.graph if process is not None else snapshot(self.document.graph)
         keywords, caps = {**self.plan.keywords(graph), **looked}, self.toolbar.options()
