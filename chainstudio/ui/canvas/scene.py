@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneContextMenuEvent, QG
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.analysis import CycleError
+from chainstudio.core.graph.problems import kept_problems
 from chainstudio.core.graph.validation import Problem
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
@@ -289,7 +290,7 @@ class CanvasScene(QGraphicsScene):
                     item.problem_badge.setOpacity(CHECKING_OPACITY)
             return
         found: dict[str, list[Problem]] = {}
-        for problem in problems:
+        for problem in kept_problems(problems):  # (a big graph's ordering-only warnings are not made)
             if problem.node_id is not None and (problem.severity == "error" or problem.edge_id is None):
                 found.setdefault(problem.node_id, []).append(problem)
         for node_id, item in self.nodes.items():  # (only the cards whose badge changes are touched)
