@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
@@ -49,9 +50,13 @@ def _encoding() -> _Encoding:
     return encoding
 
 
+_LOADING = threading.Lock()  # (two threads asking at once load the tables once)
+
+
 def load_tokenizer() -> None:
     """Load the tokenizer's tables now (0.2-1 s; once per process unless ``release_tokenizer`` dropped them)."""
-    _encoding()
+    with _LOADING:
+        _encoding()
 
 
 def tokenizer_loaded() -> bool:
@@ -204,7 +209,10 @@ def count_tokens_bounded(text: str, chars: int = OFF_LOOP_CHARS) -> int:
 
 
 async def count_tokens_off_loop(text: str) -> int:
-    """``count_tokens(text)``, in a worker thread when ``text`` is longer than ``OFF_LOOP_CHARS``."""
+    """``count_tokens(text)``, in a worker thread when ``text`` is longer than ``OFF_LOOP_CHARS`` (and the
+    tables loaded in one first when they are not: 0.2-1 s, e.g. after ``release_tokenizer``)."""
+    if not tokenizer_loaded():
+        await asyncio.to_thread(load_tokenizer)
     if len(text) <= OFF_LOOP_CHARS:
         return count_tokens(text)
     return await asyncio.to_thread(count_tokens, text)
