@@ -52,7 +52,7 @@ async def main(app) -> None:
     await asyncio.sleep(2.5)
     grab(window, "welcome-opening", "memory", SIZE)
     scene, view = window.scene, window.view
-    card = next(iter(scene.nodes.values()))
+    card = scene.nodes[window.document.graph.resolve("hardware").id]
     view.zoom_by(1.0 / view.zoom())
     view.centerOn(card.box().center())
     await asyncio.sleep(0.5)
