@@ -69,7 +69,7 @@ def test_the_live_curve_is_green_over_a_valid_target_in_the_overview(default_win
 
 def pixel(window, image, name: str, dx: float, dy: float):
     """The colour drawn at (dx, dy) scene units from the top-left of ``name``'s card."""
-    rect = card(window, name).sceneBoundingRect()
+    rect = card(window, name).box()  # the card itself (its item takes in its ports)
     at = view_point(window, rect.topLeft() + type(rect.topLeft())(dx, dy))
     return image.pixelColor(at.x(), at.y())
 
