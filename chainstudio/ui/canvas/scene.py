@@ -22,6 +22,7 @@ from chainstudio.core.graph.analysis import CycleError
 from chainstudio.core.graph.validation import Problem
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.band_layer import BandLayer
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
 from chainstudio.ui.canvas.edge_layer import EdgeLayer
 from chainstudio.ui.canvas.interactions import ConnectDrag
@@ -73,6 +74,8 @@ class CanvasScene(QGraphicsScene):
         self.addItem(self.overview)
         self.edge_layer = EdgeLayer(self)  # many edges: drawn by one item, as an image when many are in view
         self.addItem(self.edge_layer)
+        self.band_layer = BandLayer(self)  # the layer bands: drawn by one item, from a picture kept across frames
+        self.addItem(self.band_layer)
         self._drag: ConnectDrag | None = None
         self._build = SlicedBuild(self, self._make_queued, self.buildProgress.emit, self._build_finished, self._index)
         self._pass = SlicedPass(self, self._pass_parts)  # bands, edge styles, the overview: sliced when big
@@ -177,12 +180,15 @@ class CanvasScene(QGraphicsScene):
         self._drag = None
         self.removeItem(self.overview)
         self.removeItem(self.edge_layer)
+        self.removeItem(self.band_layer)
         self.clear()
         self.addItem(self.overview)
         self.addItem(self.edge_layer)
+        self.addItem(self.band_layer)
         self.nodes.clear()
         self.edges.clear()
         self.bands.clear()
+        self.band_layer.set_bands([])
         self._by_node.clear()
         self._layers = []
 
@@ -308,8 +314,9 @@ class CanvasScene(QGraphicsScene):
         if on != self.zooming:
             self.zooming = on
             if not self.overview.active:  # (in the overview no card draws itself: set when it ends)
-                for item in self.nodes.values():
-                    item.set_crisp(not on)
+                self.overview.set_crisp(not on)
+            if not on:
+                self.band_layer.update()  # its bands drawn sharp again
             if self.overview.active and not on:
                 repaint_views(self)  # its edges sharp again
 
@@ -411,6 +418,7 @@ class CanvasScene(QGraphicsScene):
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
             if band.index % BANDS_PER_PART == BANDS_PER_PART - 1:
                 yield
+        self.band_layer.set_bands(self.bands)
         if self.overview.active:
             repaint_views(self)
 
