@@ -43,6 +43,7 @@ FRAMES = 5
 GRID = 15  # hit tests at GRID × GRID points over the graph
 ZOOMED_IN = 1.2  # the detailed frames' zoom
 CROSSINGS = 3  # zooms in past the overview and out into it again (60 % and 30 %)
+BAND_ZOOMS = (0.35, 0.45, 0.55)  # where the layer bands' frames are measured (over 0.5: the detailed frame)
 
 
 class Sampler:
@@ -197,7 +198,9 @@ def measure(folder: Path) -> dict:
     switch = getattr(scene.overview, "_switch", None)
 
     def switched() -> bool:
-        busy = switch is not None and switch.busy
+        busy = getattr(scene.overview, "busy", None)  # the cards drawn or not, and their cache modes
+        if busy is None:  # a checkout from before (--root): drawn or not
+            busy = switch is not None and switch.busy
         return not (busy or scene._pending.isActive() or scene._pass.active or image.drawing)
 
     for _ in range(CROSSINGS):
@@ -213,6 +216,7 @@ def measure(folder: Path) -> dict:
         crossings[f"{key}_ms"] = statistics.median(crossings[f"{key}_all_ms"])  # type: ignore[assignment]
         crossings[f"{key}_afters_ms"] = crossings[f"{key}_after_ms"]
         crossings[f"{key}_after_ms"] = max(crossings[f"{key}_after_ms"])  # type: ignore[assignment]
+    bands = band_frames(app, scene, view, switched)
     detail = detailed_frames(app, scene, view)
     return {
         "steps": len(scene.nodes),
@@ -239,6 +243,7 @@ def measure(folder: Path) -> dict:
         "worst_hit_ms": worst_hit,
         "worst_hit_at": worst_at,
         **crossings,
+        **bands,
         **detail,
         "snapshot_ms": snapshot_ms,
         "load": os.getloadavg()[0],
@@ -294,6 +299,35 @@ def read_as_open_does(app, path: Path) -> float:
     loader.finished.connect(lambda _path, graph, error: got.append(graph or error))
     loader.start(path)
     return run_until(app, lambda: bool(got))[1]
+
+
+def band_frames(app, scene, view, settled) -> dict:
+    """Where the layer bands cost most (issue 14: 90-160 of this graph's 980 bands cross the view): at each of
+    ``BAND_ZOOMS``, the zoom settled, then ``FRAMES`` pans of 60 × 30 px, each frame's window thread CPU; and the
+    most CPU the window's thread spent in one slice from the zoom step to the end of the pans."""
+    frames: dict[str, list[float]] = {}
+    cpu: list[float] = []
+    for zoom in BAND_ZOOMS:
+        start = time.thread_time()
+        view.zoom_by(zoom / view.zoom())
+        view.viewport().repaint()
+        scene.set_zooming(False)
+        view.viewport().repaint()
+        cpu.append(time.thread_time() - start)
+        run_until(app, settled, cpu=cpu)
+        for _ in range(FRAMES):
+            view.pan_by(60, 30)
+            start = time.thread_time()
+            view.viewport().repaint()
+            frames.setdefault(f"{zoom:.2f}", []).append((time.thread_time() - start) * 1000)
+            run_until(app, settled, cpu=cpu)
+    every = [ms for times in frames.values() for ms in times]
+    return {
+        "band_frames_ms": frames,
+        "band_frame_median_ms": statistics.median(every),
+        "band_frame_max_ms": max(every),
+        "band_slice_cpu_ms": max(cpu) * 1000,
+    }
 
 
 def detailed_frames(app, scene, view) -> dict:
@@ -437,6 +471,23 @@ def section(r: dict, before: dict | None) -> str:
             _ms(row, f"{way}_overview{what}_ms") for way in ("leave", "enter") for what in ("", "_after")
         )
         lines.append(f"| {label} | {row['median_ms']:,.0f} ms | {frames} ms | {_ms(row, 'zooming_ms')} | {crossing} |")
+    lines += [
+        "",
+        "The layer bands at 35-60 % (the zoom settled, then 5 pans of 60 × 30 px at each zoom; window thread CPU "
+        "of a pan's frame; 35 % and 45 % are the overview's frames, 55 % a detailed one):",
+        "",
+        "| checkout | "
+        + " | ".join(f"a pan's frame at {z:.0%} (median of {FRAMES})" for z in BAND_ZOOMS)
+        + " | frames: median | frames: most | most window thread CPU in a slice (the zoom step to the last pan) |",
+        "|---|" + "---:|" * (len(BAND_ZOOMS) + 3),
+    ]
+    for label, row in rows:
+        if "band_frames_ms" not in row:
+            lines.append(f"| {label} |" + " not measured |" * (len(BAND_ZOOMS) + 3))
+            continue
+        cells = [f"{statistics.median(row['band_frames_ms'][f'{z:.2f}']):,.0f} ms" for z in BAND_ZOOMS]
+        cells += [_ms(row, "band_frame_median_ms"), _ms(row, "band_frame_max_ms"), _ms(row, "band_slice_cpu_ms")]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
     lines += [
         "",
         "| checkout | edges crossing the view at 120 % | first frame at 120 % (window thread CPU) | "
