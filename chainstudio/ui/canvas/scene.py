@@ -69,6 +69,7 @@ class CanvasScene(QGraphicsScene):
         self._restyled: set[str] = set()  # ... of these cards
         self._restyled_edges: set[str] = set()  # ... of these edges
         self.zooming = False  # during a zoom gesture cards are rescaled from a fixed-resolution cache
+        self.panning = False  # a view is being dragged (middle button, Space+drag): its replayed moves ignored
         self.zoom = 1.0  # the view's, for hit distances measured in screen pixels
         self.overview = OverviewItem(self)
         self.addItem(self.overview)
@@ -517,9 +518,9 @@ class CanvasScene(QGraphicsScene):
             self._drag.move_to(event.scenePos())
             event.accept()
             return
-        if self.zooming and event.buttons() == Qt.MouseButton.NoButton:
-            event.accept()  # the view replays the last move at each zoom step: no hover hit tests mid-gesture
-            return  # (over the biggest graph they took 0.1-0.3 s a wheel step, stroking edges' shapes)
+        if self.panning or (self.zooming and event.buttons() == Qt.MouseButton.NoButton):
+            event.accept()  # the view replays the last move at each zoom or pan step: no hover hit tests then
+            return  # (over the biggest graph they took 0.1-0.3 s a step, stroking edges' shapes)
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:

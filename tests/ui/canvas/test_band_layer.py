@@ -1,11 +1,12 @@
 """The layer bands are drawn by one item from a picture kept across frames (``band_layer.py``): drawn once per
 zoom level and revision of the bands, stretched while a zoom gesture lasts, only their parts in view, and
-looking as the bands drawn one by one do. Leaving a zoom gesture, the cards' cache modes are set in view
-first and the rest a slice at a time."""
+looking as the bands drawn one by one do. At a zoom gesture's start and end, the cards' cache modes are set
+in view first and the rest a slice at a time; while a view is dragged, the moves it replays are ignored."""
 
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QImage, QPainter, QTransform
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QTransform
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsScene
 
 from chainstudio.core.editing.commands import MoveNodes
 from chainstudio.ui.canvas import band_layer as band_layer_module
@@ -129,3 +130,32 @@ def test_a_zoom_sets_the_cards_cache_modes_in_view_first_then_the_rest(window, q
     assert in_view.cacheMode() == DEVICE_CACHE
     qtbot.waitUntil(lambda: not scene.overview.busy)
     assert all(card.cacheMode() == DEVICE_CACHE for card in scene.nodes.values())
+
+
+def test_a_pan_ignores_the_moves_the_view_replays(window, qtbot, monkeypatch):
+    """Each scroll of a pan makes the view replay the last mouse move: over the biggest graph each replay's
+    hover hit test took 0.1-0.3 s. While a view is dragged the scene ignores them (as during a zoom)."""
+    hybrid_at(window, qtbot, 1.0)
+    hover_tests: list[object] = []
+    monkeypatch.setattr(QGraphicsScene, "mouseMoveEvent", lambda scene, event: hover_tests.append(event))
+    viewport, centre = window.view.viewport(), window.view.viewport().rect().center()
+    QTest.mouseMove(viewport, centre)
+    moved = len(hover_tests)
+    assert moved >= 1  # an ordinary move is hit-tested
+    QTest.mousePress(viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, centre)
+    assert window.scene.panning
+    before = window.view.horizontalScrollBar().value()
+    for step in range(1, 5):
+        move = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(centre - QPoint(20 * step, 10 * step)),
+            QPointF(viewport.mapToGlobal(centre - QPoint(20 * step, 10 * step))),
+            Qt.MouseButton.NoButton,
+            Qt.MouseButton.MiddleButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+        QApplication.sendEvent(viewport, move)
+    assert window.view.horizontalScrollBar().value() != before  # it panned
+    assert len(hover_tests) == moved  # and no move reached Qt's hover hit test meanwhile
+    QTest.mouseRelease(viewport, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, centre - QPoint(80, 40))
+    assert not window.scene.panning
