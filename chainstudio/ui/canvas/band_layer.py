@@ -6,19 +6,21 @@ drawing only their parts in view (``geometry.band_in_view``) still 10-20 ms. The
 the graph's layers or positions (``CanvasScene._bands_parts`` then calls ``set_bands``), so a view's frames
 copy them from a picture drawn once at the view's scale (only their parts in view): the view first, and
 once a pan leaves it the view and an eighth of it on each side. During a zoom gesture the last picture is
-stretched (as the cards are rescaled); once the zoom settles it is drawn again at the new scale. The band
-items stay in the scene (``canvas_rect`` bounds them) but draw nothing themselves; without a view
+stretched (as the cards are rescaled); once the zoom settles it is drawn again at the new scale, ``PART_S``
+of it per turn of the loop, the last one stretched until it is done. The band items stay in the scene
+(``canvas_rect`` bounds them) but draw nothing themselves; without a view
 (``QGraphicsScene.render``: the export) this item draws each band straight.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
@@ -29,17 +31,28 @@ if TYPE_CHECKING:
     from chainstudio.ui.canvas.scene import CanvasScene
 
 MAX_PICTURE_PIXELS = 8_000_000  # a bigger view (or its margins) is drawn straight
+PART_S = 0.008  # of the window thread's CPU drawing a picture's bands in one turn (an older one shows meanwhile)
+
+
+def _same(scale: float, other: float) -> bool:
+    return math.isclose(scale, other, rel_tol=1e-9)
 
 
 @dataclass
 class Picture:
     """The bands of ``version`` (the bands', the theme) drawn at ``scale`` over ``area`` (scene coordinates,
-    whole device pixels under the transform it was drawn with)."""
+    whole device pixels under the view's transform then; ``transform`` maps the scene into ``image``), and
+    those still to draw in it (``todo``: drawn a part per turn of the loop when an older picture can show
+    meanwhile)."""
 
     image: QImage
     area: QRectF
     scale: float
     version: tuple[int, bool]
+    transform: QTransform
+    hints: QPainter.RenderHint
+    lod: float
+    todo: list[LayerBandItem]
 
 
 class BandLayer(QGraphicsRectItem):
@@ -51,7 +64,9 @@ class BandLayer(QGraphicsRectItem):
         self._scene = scene
         self._bands: list[LayerBandItem] = []
         self._version = 0
-        self._pictures: dict[int, Picture] = {}  # per view (its viewport's id)
+        self._pictures: dict[int, Picture] = {}  # per view (its viewport's id): the picture shown
+        self._next: dict[int, Picture] = {}  # ... and the one being drawn, a part per turn of the loop
+        self._spare: QImage | None = None  # a picture's image no longer shown, for the next of its size
         self.pictures_drawn = 0  # how many pictures were drawn (tests: frames reuse them)
         self.setPen(Qt.PenStyle.NoPen)
         self.setZValue(-10.0)
@@ -63,6 +78,7 @@ class BandLayer(QGraphicsRectItem):
         self._bands = list(bands)
         self._version += 1
         self._pictures.clear()
+        self._next.clear()
         bounds = QRectF()
         for band in self._bands:
             band.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)  # drawn here
@@ -81,26 +97,35 @@ class BandLayer(QGraphicsRectItem):
             self._draw(painter, exposed, lod)
             return
         key, version, scale = id(widget), (self._version, theme.DARK), transform.m11()
-        picture = self._pictures.get(key)
-        if picture is not None and picture.version != version:
-            picture = None
-        if picture is not None and picture.area.contains(exposed):
-            if math.isclose(picture.scale, scale, rel_tol=1e-9):
-                self._copy(painter, picture, exposed)
-                return
-            if self._scene.zooming:  # rescaled until the zoom settles, as the cards are
-                painter.drawImage(exposed, picture.image, self._source(picture, exposed))
-                return
-        view = transform.inverted()[0].mapRect(QRectF(widget.rect()))
-        if picture is not None and math.isclose(picture.scale, scale, rel_tol=1e-9):  # a pan left it
-            view.adjust(-view.width() / 8, -view.height() / 8, view.width() / 8, view.height() / 8)
-        old = picture.image if picture is not None else None
-        picture = self._picture(painter, view.united(exposed), lod, version, old)
-        if picture is None:
-            self._draw(painter, exposed, lod)
+        shown = self._pictures.get(key)
+        if shown is not None and (shown.version != version or not shown.area.contains(exposed)):
+            shown = None  # (out of date, or a pan left it)
+        if shown is not None and (_same(shown.scale, scale) or self._scene.zooming):
+            self._show(painter, shown, exposed)  # rescaled until the zoom settles, as the cards are
             return
-        self._pictures[key] = picture
-        self._copy(painter, picture, exposed)
+        job = self._next.get(key)
+        if job is None or job.version != version or not _same(job.scale, scale) or not job.area.contains(exposed):
+            area = transform.inverted()[0].mapRect(QRectF(widget.rect()))
+            last = self._pictures.get(key)
+            if last is not None and _same(last.scale, scale):  # a pan left it: a margin for the next pans
+                area.adjust(-area.width() / 8, -area.height() / 8, area.width() / 8, area.height() / 8)
+            job = self._start(painter, area.united(exposed), lod, version)
+            if job is None:
+                self._draw(painter, exposed, lod)
+                return
+        self._next[key] = job
+        self._draw_part(job, time.thread_time() + PART_S if shown is not None else None)
+        if job.todo:  # the last picture, rescaled, until this one is drawn
+            assert shown is not None
+            self._show(painter, shown, exposed)
+            QTimer.singleShot(0, self.update)
+            return
+        del self._next[key]
+        last = self._pictures.get(key)
+        self._spare = last.image if last is not None else self._spare
+        self._pictures[key] = job
+        self.pictures_drawn += 1
+        self._show(painter, job, exposed)
 
     def _draw(self, painter: QPainter, area: QRectF, lod: float) -> None:
         for band in self._bands:
@@ -108,31 +133,46 @@ class BandLayer(QGraphicsRectItem):
             if rect.intersects(area):
                 draw_band(painter, rect, band.index, band.label, lod, area)
 
-    def _picture(
-        self, painter: QPainter, area: QRectF, lod: float, version: tuple[int, bool], old: QImage | None
-    ) -> Picture | None:
-        """The bands over ``area`` drawn as ``painter`` would draw them (the same device pixels), into ``old``
-        where it has the size (a pan's next picture: a new image's memory took 10-16 ms to fill)."""
+    def _start(self, painter: QPainter, area: QRectF, lod: float, version: tuple[int, bool]) -> Picture | None:
+        """A picture of the bands over ``area`` as ``painter`` would draw them (the same device pixels), none
+        drawn yet; in the spare image where it has the size (a new image's memory took 10-16 ms to fill)."""
         transform = painter.worldTransform()
         device = transform.mapRect(area.intersected(self.rect()))
         left, top = math.floor(device.left()), math.floor(device.top())
         width, height = math.ceil(device.right()) - left, math.ceil(device.bottom()) - top
         if width <= 0 or height <= 0 or width * height > MAX_PICTURE_PIXELS:
             return None
-        image = old if old is not None and old.size() == QSize(width, height) else None
-        if image is None:
+        image, self._spare = self._spare, None
+        if image is None or image.size() != QSize(width, height):
             image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(Qt.GlobalColor.transparent)
         shown = transform.inverted()[0].mapRect(QRectF(left, top, width, height))
-        drawing = QPainter(image)
+        todo = [band for band in self._bands if band.rect().intersects(shown)]
+        to_image = transform * QTransform.fromTranslate(-left, -top)
+        return Picture(image, shown, transform.m11(), version, to_image, painter.renderHints(), lod, todo)
+
+    @staticmethod
+    def _draw_part(picture: Picture, deadline: float | None) -> None:
+        """Draw ``picture``'s bands still to draw, in order, until the thread's CPU clock passes ``deadline``
+        (at least one; None: all)."""
+        drawing = QPainter(picture.image)
         try:
-            drawing.setRenderHints(painter.renderHints())
-            drawing.setWorldTransform(transform * QTransform.fromTranslate(-left, -top))
-            self._draw(drawing, shown, lod)
+            drawing.setRenderHints(picture.hints)
+            drawing.setWorldTransform(picture.transform)
+            todo, done = picture.todo, 0
+            while done < len(todo) and (done == 0 or deadline is None or time.thread_time() < deadline):
+                band = todo[done]
+                draw_band(drawing, band.rect(), band.index, band.label, picture.lod, picture.area)
+                done += 1
+            del todo[:done]
         finally:
             drawing.end()
-        self.pictures_drawn += 1
-        return Picture(image, shown, transform.m11(), version)
+
+    def _show(self, painter: QPainter, picture: Picture, exposed: QRectF) -> None:
+        if _same(picture.scale, painter.worldTransform().m11()):
+            self._copy(painter, picture, exposed)
+        else:
+            painter.drawImage(exposed, picture.image, self._source(picture, exposed))
 
     @staticmethod
     def _source(picture: Picture, area: QRectF) -> QRectF:

@@ -54,7 +54,8 @@ def test_the_bands_are_drawn_by_one_item_and_bounded_by_qt(window, qtbot):
     assert layer.rect() == union and layer.zValue() < window.scene.edge_layer.zValue()
 
 
-def test_frames_reuse_the_picture_until_the_zoom_or_the_bands_change(window, qtbot):
+def test_frames_reuse_the_picture_until_the_zoom_or_the_bands_change(window, qtbot, monkeypatch):
+    monkeypatch.setattr(band_layer_module, "PART_S", 10.0)  # a picture drawn in one part
     layer = hybrid_at(window, qtbot, 1.0)
     frame(window)
     drawn = layer.pictures_drawn
@@ -82,6 +83,25 @@ def test_frames_reuse_the_picture_until_the_zoom_or_the_bands_change(window, qtb
     window.scene.flush()  # the bands placed anew
     frame(window)
     assert layer.pictures_drawn == drawn + 2
+
+
+def test_once_a_zoom_settles_the_picture_is_drawn_a_part_per_turn_the_last_one_shown_meanwhile(
+    window, qtbot, monkeypatch
+):
+    monkeypatch.setattr(band_layer_module, "PART_S", 0.0)  # one band per turn of the loop
+    layer = hybrid_at(window, qtbot, 1.0)
+    frame(window)
+    drawn = layer.pictures_drawn
+    window.view.zoom_by(1.15)
+    frame(window)
+    window.scene.set_zooming(False)
+    stretched = frame(window)  # the first band drawn anew; the last picture shown, stretched
+    assert layer.pictures_drawn == drawn
+    qtbot.waitUntil(lambda: layer.pictures_drawn == drawn + 1)  # the rest, a band per turn
+    sharp = frame(window)
+    monkeypatch.setattr(band_layer_module, "MAX_PICTURE_PIXELS", 0)
+    layer.set_bands(window.scene.bands)
+    assert most_apart(sharp, frame(window)) <= 2 < most_apart(stretched, sharp)
 
 
 def test_the_picture_looks_as_the_bands_drawn_one_by_one(window, qtbot, monkeypatch):
