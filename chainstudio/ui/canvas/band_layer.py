@@ -4,11 +4,12 @@ A graph of 10,000 steps has about a thousand layers, and at 35-60 % some 90-160 
 translucent, outlined, overlapping) cross the view: drawing them whole took 15-30 ms of every frame, and
 drawing only their parts in view (``geometry.band_in_view``) still 10-20 ms. The bands change only with
 the graph's layers or positions (``CanvasScene._bands_parts`` then calls ``set_bands``), so a view's frames
-copy them from a picture drawn once at the view's scale (only their parts in view): the view first, and
-once a pan leaves it the view and an eighth of it on each side. During a zoom gesture the last picture is
-stretched (as the cards are rescaled); once the zoom settles it is drawn again at the new scale, ``PART_S``
-of it per turn of the loop, the last one stretched until it is done. The band items stay in the scene
-(``canvas_rect`` bounds them) but draw nothing themselves; without a view
+copy them from a picture drawn once at the view's scale (only their parts in view) of the view and an
+eighth of it on each side (of the view alone when a frame waits for it: the bands changed); once a pan
+leaves it, what the last one held is copied and only the strips the pan uncovers are drawn. During a zoom
+gesture the last picture is stretched (as the cards are rescaled); once the zoom settles it is drawn again
+at the new scale, ``PART_S`` of it per turn of the loop, the last one stretched until it is done. The band
+items stay in the scene (``canvas_rect`` bounds them) but draw nothing themselves; without a view
 (``QGraphicsScene.render``: the export) this item draws each band straight.
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,18 @@ def _same(scale: float, other: float) -> bool:
     return math.isclose(scale, other, rel_tol=1e-9)
 
 
+def _around(whole: QRect, inner: QRect) -> Iterator[QRect]:
+    """The parts of ``whole`` outside ``inner`` (within it): up to four rectangles."""
+    if inner.top() > whole.top():
+        yield QRect(whole.left(), whole.top(), whole.width(), inner.top() - whole.top())
+    if inner.bottom() < whole.bottom():
+        yield QRect(whole.left(), inner.bottom() + 1, whole.width(), whole.bottom() - inner.bottom())
+    if inner.left() > whole.left():
+        yield QRect(whole.left(), inner.top(), inner.left() - whole.left(), inner.height())
+    if inner.right() < whole.right():
+        yield QRect(inner.right() + 1, inner.top(), whole.right() - inner.right(), inner.height())
+
+
 @dataclass
 class Picture:
     """The bands of ``version`` (the bands', the theme) drawn at ``scale`` over ``area`` (scene coordinates,
@@ -52,7 +65,7 @@ class Picture:
     transform: QTransform
     hints: QPainter.RenderHint
     lod: float
-    todo: list[LayerBandItem]
+    todo: list[tuple[LayerBandItem, QRect | None, QRectF]]  # a band, where in the image (None: all), the scene's
 
 
 class BandLayer(QGraphicsRectItem):
@@ -107,9 +120,11 @@ class BandLayer(QGraphicsRectItem):
         if job is None or job.version != version or not _same(job.scale, scale) or not job.area.contains(exposed):
             area = transform.inverted()[0].mapRect(QRectF(widget.rect()))
             last = self._pictures.get(key)
-            if last is not None and _same(last.scale, scale):  # a pan left it: a margin for the next pans
+            if last is None or last.version != version or not _same(last.scale, scale):
+                last = None  # (else a pan left it: what it holds is copied)
+            if last is not None or shown is not None:  # a margin for the next pans (but in a frame that waits)
                 area.adjust(-area.width() / 8, -area.height() / 8, area.width() / 8, area.height() / 8)
-            job = self._start(painter, area.united(exposed), lod, version)
+            job = self._start(painter, area.united(exposed), lod, version, last)
             if job is None:
                 self._draw(painter, exposed, lod)
                 return
@@ -133,9 +148,13 @@ class BandLayer(QGraphicsRectItem):
             if rect.intersects(area):
                 draw_band(painter, rect, band.index, band.label, lod, area)
 
-    def _start(self, painter: QPainter, area: QRectF, lod: float, version: tuple[int, bool]) -> Picture | None:
+    def _start(
+        self, painter: QPainter, area: QRectF, lod: float, version: tuple[int, bool], last: Picture | None
+    ) -> Picture | None:
         """A picture of the bands over ``area`` as ``painter`` would draw them (the same device pixels), none
-        drawn yet; in the spare image where it has the size (a new image's memory took 10-16 ms to fill)."""
+        drawn yet but what the ``last`` picture at this scale holds of it, copied (a pan: only the strips it
+        uncovers are drawn); in the spare image where it has the size (a new image's memory took 10-16 ms
+        to fill)."""
         transform = painter.worldTransform()
         device = transform.mapRect(area.intersected(self.rect()))
         left, top = math.floor(device.left()), math.floor(device.top())
@@ -146,9 +165,22 @@ class BandLayer(QGraphicsRectItem):
         if image is None or image.size() != QSize(width, height):
             image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(Qt.GlobalColor.transparent)
-        shown = transform.inverted()[0].mapRect(QRectF(left, top, width, height))
-        todo = [band for band in self._bands if band.rect().intersects(shown)]
         to_image = transform * QTransform.fromTranslate(-left, -top)
+        shown = to_image.inverted()[0].mapRect(QRectF(image.rect()))
+        strips: list[QRect | None] = [None]
+        if last is not None:
+            origin = transform.map(last.area.topLeft())
+            at = QPoint(round(origin.x()) - left, round(origin.y()) - top)
+            held = QRect(at, last.image.size()).intersected(image.rect())
+            if not held.isEmpty():
+                copying = QPainter(image)
+                copying.drawImage(held.topLeft(), last.image, held.translated(-at))  # (onto transparent: a copy)
+                copying.end()
+                strips = list(_around(image.rect(), held))
+        todo = []
+        for strip in strips:
+            where = shown if strip is None else to_image.inverted()[0].mapRect(QRectF(strip))
+            todo += [(band, strip, where) for band in self._bands if band.rect().intersects(where)]
         return Picture(image, shown, transform.m11(), version, to_image, painter.renderHints(), lod, todo)
 
     @staticmethod
@@ -158,11 +190,18 @@ class BandLayer(QGraphicsRectItem):
         drawing = QPainter(picture.image)
         try:
             drawing.setRenderHints(picture.hints)
-            drawing.setWorldTransform(picture.transform)
             todo, done = picture.todo, 0
+            clip: QRect | None | bool = False  # (the strip clipped to: none yet)
             while done < len(todo) and (done == 0 or deadline is None or time.thread_time() < deadline):
-                band = todo[done]
-                draw_band(drawing, band.rect(), band.index, band.label, picture.lod, picture.area)
+                band, strip, where = todo[done]
+                if strip is not clip:
+                    clip = strip
+                    drawing.resetTransform()
+                    drawing.setClipping(strip is not None)
+                    if strip is not None:
+                        drawing.setClipRect(strip)  # (image pixels)
+                    drawing.setWorldTransform(picture.transform)
+                draw_band(drawing, band.rect(), band.index, band.label, picture.lod, where)
                 done += 1
             del todo[:done]
         finally:
