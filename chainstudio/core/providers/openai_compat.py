@@ -45,6 +45,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
@@ -152,8 +153,17 @@ class OpenAICompatProvider:
         self._formats = ResponseFormats()  # the response format this endpoint takes (structured answers)
 
     async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
-        """(prompt, output) tokens as the server's own tokenizer counts them (None: it cannot tell)."""
-        return await self._tokenizer.counts(request, text)
+        """(prompt, output) tokens as the server's own tokenizer counts them (None: it cannot tell, or says what
+        cannot be true: its counts are checked as a response's usage is, by ``server_usage``)."""
+        counts = await self._tokenizer.counts(request, text)
+        if counts is None:
+            return None
+        said = SimpleNamespace(prompt_tokens=counts[0], completion_tokens=counts[1])
+        checked = server_usage(said, request, text)
+        if checked is None:
+            log.info("the server at %s counted %s tokens: not believed, the estimate stands", self.shown_url, counts)
+            return None
+        return checked[0], checked[1]
 
     async def server_capacity(self) -> int | None:
         """How many requests the server runs at once, for a server on this machine or a private network
