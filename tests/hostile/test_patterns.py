@@ -5,7 +5,6 @@ hours holding Python's lock (a run hung: neither Stop nor the step's timeout cou
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 
@@ -16,11 +15,11 @@ from chainstudio.core import patterns
 from chainstudio.core.batch.checks import parse_check
 from chainstudio.core.graph.model import Graph, GraphInput
 from chainstudio.core.graph.validation import validate
-from chainstudio.core.providers.openai_compat import OpenAICompatProvider, OpenAISettings
-from chainstudio.core.run.executor import Run, RunContext
+from chainstudio.core.run.executor import Run
 from chainstudio.core.run.structured import parse_answer
 from chainstudio.core.storage.fileformat import save
 from tests.hostile.helpers import assert_clean, cli
+from tests.support.engine import run_over_http
 from tests.support.fake_openai_server import FakeOpenAIServer
 
 BACKTRACKS = r"(a|aa)+$"
@@ -48,21 +47,9 @@ def run_checked(**fields: object) -> tuple[Run, int]:
     graph.add("llm", "checked", prompt="q", repairs=0, timeout=30.0, **fields)
     graph.add("llm", "plain", prompt="a plain question", retries=0)
     answer = json.dumps({"x": HOSTILE}) if "output_schema" in fields else HOSTILE
-    loop: list[int] = []
-
-    async def main() -> Run:
-        loop.append(threading.get_ident())
-        provider = OpenAICompatProvider(OpenAISettings(base_url=server.url, api_key="sk-test"))
-        run = Run(graph, RunContext(provider=provider))
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
-
     with FakeOpenAIServer(chunk_delay=0, answers=[answer]) as server:
-        run = asyncio.run(main())
-    return run, loop[0]
+        run = run_over_http(server.url, graph)  # its event loop runs in this thread
+    return run, threading.get_ident()
 
 
 def test_a_check_regex_that_backtracks_fails_its_step_in_one_line_off_the_loop(matched_on):

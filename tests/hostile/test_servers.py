@@ -19,6 +19,7 @@ from chainstudio.core.run import inputs
 from chainstudio.core.run.executor import Run, RunContext
 from chainstudio.core.run.state import RunState
 from chainstudio.core.storage.history import RunHistory
+from tests.support.engine import run_over_http
 from tests.support.fake_openai_server import FakeOpenAIServer
 from tests.support.hostile import FLOOD_CHUNKS, LONG_ANSWER_CHARS
 
@@ -34,16 +35,7 @@ def run_mode(url: str, mode: str, timeout: float = 10.0) -> Run:
     graph.add("llm", "hostile", prompt=f"[[hostile={mode}]]", retries=0, timeout=timeout)
     graph.add("llm", "plain", prompt="a plain question", retries=0, timeout=10.0)
 
-    async def main():
-        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
-        run = Run(graph, RunContext(provider=provider))
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
-
-    run = asyncio.run(main())
+    run = run_over_http(url, graph)
     assert run.state.span_by_name("plain").status == "succeeded"
     return run
 
@@ -210,17 +202,8 @@ def test_a_map_over_a_long_list_keeps_a_bounded_number_of_requests_open(monkeypa
     graph.connect("extract", "each")
     answer = "\n".join(f"thing{i}" for i in range(40))
 
-    async def main(url: str) -> Run:
-        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
-        run = Run(graph, RunContext(provider=provider))
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
-
     with FakeOpenAIServer(answers=[answer], chunk_delay=0.01) as server:
-        run = asyncio.run(main(server.url))
+        run = run_over_http(server.url, graph)
         stats = server.stats
     assert run.state.status == "succeeded" and stats.requests == 41
     assert 1 < stats.max_in_flight <= 4, stats.max_in_flight

@@ -4,6 +4,22 @@ import stat
 from chainstudio.core.storage import settings as s
 
 
+class FakeRing:
+    """A keyring that keeps its entries in ``store``: (service, user) -> secret."""
+
+    def __init__(self, store: dict[tuple[str, str], str]):
+        self.store = store
+
+    def set_password(self, service, user, key):
+        self.store[(service, user)] = key
+
+    def get_password(self, service, user):
+        return self.store.get((service, user))
+
+    def delete_password(self, service, user):
+        self.store.pop((service, user), None)
+
+
 def test_settings_round_trip_and_defaults():
     s.settings_path().unlink(missing_ok=True)
     assert s.load_settings() == s.Settings()
@@ -33,19 +49,8 @@ def test_key_falls_back_to_private_file_without_keyring(monkeypatch):
 
 
 def test_key_goes_to_keyring_when_available(monkeypatch):
-    store = {}
-
-    class FakeRing:
-        def set_password(self, service, user, key):
-            store[(service, user)] = key
-
-        def get_password(self, service, user):
-            return store.get((service, user))
-
-        def delete_password(self, service, user):
-            store.pop((service, user), None)
-
-    monkeypatch.setattr(s, "_keyring", lambda: FakeRing())
+    store: dict[tuple[str, str], str] = {}
+    monkeypatch.setattr(s, "_keyring", lambda: FakeRing(store))
     assert s.store_api_key("sk-ring") == "keyring"
     assert s.stored_api_key() == ("sk-ring", "keyring")
     assert not s._credentials_path().exists()
@@ -86,18 +91,7 @@ def test_a_base_url_with_credentials_is_kept_like_a_key_not_in_settings_json(mon
 
 def test_a_base_url_with_credentials_goes_to_the_keyring_when_there_is_one(monkeypatch):
     store: dict[tuple[str, str], str] = {}
-
-    class FakeRing:
-        def set_password(self, service, user, key):
-            store[(service, user)] = key
-
-        def get_password(self, service, user):
-            return store.get((service, user))
-
-        def delete_password(self, service, user):
-            store.pop((service, user), None)
-
-    monkeypatch.setattr(s, "_keyring", lambda: FakeRing())
+    monkeypatch.setattr(s, "_keyring", lambda: FakeRing(store))
     cfg = s.Settings(base_url="http://user:pw-ring@127.0.0.1:9/v1")
     s.save_settings(cfg)
     assert store == {("ChainStudio", "base-url"): "http://user:pw-ring@127.0.0.1:9/v1"}
