@@ -114,6 +114,8 @@ def _cost(items: Any) -> int:
             total += sum(_cost(branch) for branch in value[1])
         elif name in ("ATOMIC_GROUP", "ASSERT", "ASSERT_NOT"):
             total += _cost(value if name == "ATOMIC_GROUP" else value[1])
+        elif name == "GROUPREF_EXISTS":  # (group, yes, no or None)
+            total += _cost(value[1]) + (_cost(value[2]) if value[2] is not None else 0)
         else:
             total += 1
         if total > MAX_PATTERN_COST:

@@ -140,10 +140,11 @@ def test_batch_check_regex_that_backtracks_scores_zero_with_the_reason(tmp_path)
     [
         ("(?:(?:a{1000}){1000}){1000}", "counted repeats expand to over 200,000"),  # regex would compile for minutes
         ("a" * 2_000_000, "2,000,000 characters, over the limit of 10,000"),  # 24 s and 466 MB to compile
+        ("(a)?(?(1)(?:(?:b{1000}){1000}){10}|c)", "counted repeats expand"),  # hidden in a conditional
         ("(" * 3000 + ")" * 3000, "not a regular expression"),
         (r"\p{L}+", "not a regular expression: bad escape"),  # Python (re) syntax, as documented
     ],
-    ids=["nested-repeats", "huge", "deep", "not-python-syntax"],
+    ids=["nested-repeats", "huge", "conditional", "deep", "not-python-syntax"],
 )
 def test_a_pattern_too_costly_to_compile_is_refused_when_the_graph_is_checked(pattern, said):
     graph = Graph("g")
