@@ -6,6 +6,10 @@ For 10,000 steps and 100,000 edges one such pass took 0.3-0.6 s of the window's 
 (``run_overlay.apply_part``), at most ``SLICE_S`` of CPU per turn. The run's own updates meanwhile draw what
 they changed at once, as on any canvas; a new pass (or a cleared canvas) replaces the one under way.
 
+A run's update that changed many cards at once on a big canvas (Stop cancels thousands of steps, in a few
+turns of the loop) is drawn the same way, a part at a time (``draw``): drawn at once, 500 cards and the
+edges leaving them took 40-80 ms of one turn.
+
 At the end, the critical path itself is computed in those turns first (``RunState.critical_path_parts``,
 0.1 s of CPU at once for 100,000 edges): the state is marked ``path_pending`` meanwhile, so that the Gantt
 shows it as coming rather than compute it at once, and ``pathKnown`` tells it when it is known.
@@ -20,11 +24,12 @@ from collections.abc import Iterator
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from chainstudio.core.run.state import RunState
-from chainstudio.ui.canvas.run_overlay import apply_part, critical_pairs
+from chainstudio.ui.canvas.run_overlay import apply_part, apply_to_scene, critical_pairs
 
 BIG_CANVAS_CARDS = 1000
 PART = 25  # cards (and the edges leaving them, ~10 each) between two looks at the clock
 SLICE_S = 0.03  # of the window thread's CPU per turn of the loop
+BIG_UPDATE = 100  # cards changed by one update of a running run, from which a big canvas draws them in parts
 
 
 class OverlaySlices(QObject):
@@ -60,6 +65,18 @@ class OverlaySlices(QObject):
             self._found(state)
         self._queue = deque(self.scene.nodes)
         self.slices = 0
+        self._timer.start()
+
+    def draw(self, state: RunState, changed: frozenset[str]) -> None:
+        """A running run's update: the ``changed`` cards (and the edges leaving them) at once, or on a big
+        canvas, when they are many, a part at a time after any part still to draw."""
+        if len(changed) < BIG_UPDATE or not self.wanted() or not state.running:
+            apply_to_scene(self.scene, state, changed)
+            return
+        if self._state is not state or not self._queue:
+            self._stop_path()
+            self._state, self._critical, self._queue, self.slices = state, None, deque(), 0
+        self._queue.extend(changed)
         self._timer.start()
 
     def cancel(self) -> None:
