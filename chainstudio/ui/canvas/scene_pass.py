@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from PySide6.QtCore import QObject, QTimer
 
 from chainstudio.ui.canvas.scene_build import CollectorPause
+from chainstudio.ui.common import turn_budget
 
 SLICE_S = 0.04  # of the pass per turn of the event loop
 
@@ -61,7 +62,9 @@ class SlicedPass:
 
     def _slice(self) -> None:
         self.slices += 1
-        self._run(time.perf_counter() + SLICE_S)
+        began = time.thread_time()
+        self._run(time.perf_counter() + turn_budget.budget(SLICE_S))  # (shared with the turn's other slices)
+        turn_budget.spent(time.thread_time() - began)
 
     def _run(self, deadline: float | None) -> None:
         parts = self._parts

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer
 
 from chainstudio.ui.canvas.run_overlay import Badge, estimate_badge_of
+from chainstudio.ui.common import turn_budget
 from chainstudio.ui.run.overlay_slices import BIG_CANVAS_CARDS, PART, SLICE_S
 
 
@@ -51,15 +52,16 @@ class EstimateBadges(QObject):
 
     def _slice(self, at_once: bool = False) -> None:
         queue, nodes, badge = self._queue, self.scene.nodes, self._badge
-        began = time.thread_time()
+        began, limit = time.thread_time(), turn_budget.budget(SLICE_S)  # (shared with the turn's other slices)
         while queue and not self.shows_run():
             for _ in range(min(PART, len(queue))):
                 node_id = queue.popleft()
                 item = nodes.get(node_id)  # (a card removed meanwhile is skipped)
                 if item is not None:
                     item.set_run(badge(node_id))
-            if not at_once and time.thread_time() - began >= SLICE_S:
+            if not at_once and time.thread_time() - began >= limit:
                 break
+        turn_budget.spent(time.thread_time() - began)
         self.slices += 1
         if not queue or self.shows_run():
             self.cancel()

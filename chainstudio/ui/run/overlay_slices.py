@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import apply_part, apply_to_scene, critical_pairs
+from chainstudio.ui.common import turn_budget
 
 BIG_CANVAS_CARDS = 1000
 PART = 25  # cards (and the edges leaving them, ~10 each) between two looks at the clock
@@ -95,19 +96,20 @@ class OverlaySlices(QObject):
 
     def _slice(self) -> None:
         state, queue = self._state, self._queue
-        began = time.thread_time()
+        began, limit = time.thread_time(), turn_budget.budget(SLICE_S)  # (shared with the turn's other slices)
         while self._path is not None and state is not None:  # the critical path first, the cards draw it
             if next(self._path, StopIteration) is StopIteration:
                 self._path, state.path_pending = None, False
                 self._found(state)
                 self.pathKnown.emit()
-            elif time.thread_time() - began >= SLICE_S:
+            elif time.thread_time() - began >= limit:
                 break
         while queue and state is not None and self._path is None:
             part = [queue.popleft() for _ in range(min(PART, len(queue)))]
             apply_part(self.scene, state, part, self._critical)
-            if time.thread_time() - began >= SLICE_S:
+            if time.thread_time() - began >= limit:
                 break
+        turn_budget.spent(time.thread_time() - began)
         self.slices += 1
         if not queue:
             self._timer.stop()

@@ -135,6 +135,37 @@ def test_edges_lit_after_the_image_are_stroked_into_it_not_drawn_again(window, q
     assert len(draws) == 1
 
 
+def test_many_edges_lit_at_once_are_stroked_into_the_image_over_several_turns(window, qtbot, monkeypatch):
+    """Their 2-3 px pens stroke slowly (1,000 edges lit by one update took 0.1 s of one turn): a part per turn,
+    and the image ends as the frame would stroke them."""
+    overview_of_hybrid(window, qtbot)
+    scene, viewport = window.scene, window.view.viewport()
+    scene.set_zooming(False)
+    items = list(scene.edges.values())
+    monkeypatch.setattr(edge_image, "BACKGROUND_ELEMENTS", 0)
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 0)
+    monkeypatch.setattr(overview_overlays, "STROKE_PART", 1)
+    monkeypatch.setattr(overview_overlays, "REMAKE_SLICE_S", 0.0)  # one edge per turn of the loop
+    overlays = scene.overview._overlays
+    image = overlays._image
+    items[0].set_flow("lit")
+    scene.flush()
+    viewport.repaint()
+    qtbot.waitUntil(lambda: image._image is not None and not image.drawing, timeout=5000)
+    later = items[1:]
+    assert len(later) >= 3
+    for item in later:  # one update lights them all
+        item.set_flow("lit")
+    scene.flush()
+    assert overlays._unstroked  # the first part stroked, the others waiting
+    qtbot.waitUntil(lambda: not overlays._unstroked, timeout=5000)
+    assert overlays.stroke_slices == len(later) and not image.drawing  # a turn each, no image drawn again
+    viewport.repaint()
+    patched = viewport.grab().toImage()
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 10**9)  # stroked by the frame itself
+    assert differing(patched, viewport.grab().toImage()) <= 20
+
+
 def test_a_run_s_end_adds_its_critical_edges_without_remaking_the_lit_paths(window, qtbot, monkeypatch):
     """At the end of a 10,000-step run, turning the lit edges of the critical path critical remade most of the
     lit paths (0.16-0.26 s of the window's thread): a critical edge now stays in the lit look, under it."""
