@@ -97,6 +97,30 @@ def test_many_lit_edges_come_from_an_image_drawn_off_the_window_thread(window, q
     assert differing(direct, imaged) <= 20  # ... the same from the image (0 here)
 
 
+def test_the_image_s_worker_gives_python_s_lock_up_after_each_path_for_longer_than_it_held_it(monkeypatch):
+    """Qt keeps Python's lock while it strokes a path; given up for no time (``sleep(0)``) the worker took it
+    back at once and the window's busy thread ran 5 ms in every 10-35 (its 40 ms turns took 125-280 ms)."""
+    from PySide6.QtCore import QPointF, QRect
+    from PySide6.QtGui import QPainterPath, QPen
+
+    paths = []
+    for i in range(3):
+        path = QPainterPath(QPointF(0, i))
+        for x in range(1, 400):
+            path.cubicTo(QPointF(x, i + 5), QPointF(x + 1, i - 5), QPointF(x + 2, i))
+        paths.append((QPen(), path))
+    pauses: list[float] = []
+    me, sleep = threading.current_thread(), edge_image.time.sleep
+    monkeypatch.setattr(  # (time.sleep itself: other threads' calls go through)
+        edge_image.time, "sleep", lambda s: pauses.append(s) if threading.current_thread() is me else sleep(s)
+    )
+    edge_image._draw(paths, 1.0, 1.0, 1.0, QRect(0, -10, 420, 30), worker=True)
+    assert len(pauses) == len(paths) and all(p > 0 for p in pauses)  # after each path, for a while
+    pauses.clear()
+    edge_image._draw(paths, 1.0, 1.0, 1.0, QRect(0, -10, 420, 30))
+    assert pauses == []  # (on the window's thread: no pause)
+
+
 def differing(a: QImage, b: QImage) -> int:
     a = a.convertToFormat(QImage.Format.Format_RGB32)
     b = b.convertToFormat(QImage.Format.Format_RGB32)
