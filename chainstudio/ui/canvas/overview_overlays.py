@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPen
 
 from chainstudio.ui import theme
@@ -108,13 +108,10 @@ class Overlays:
         self._on_ready = on_ready
         self._stale: dict[str, set[int]] = {}  # look -> its paths that edges left, to make again
         self._edges: Mapping[str, EdgeItem] = {}
-        self._remaking = QTimer()
-        self._remaking.setInterval(0)
-        self._remaking.timeout.connect(self._remake_some)
+        self._remaking = turn_budget.SliceTimer(self._remake_some)  # (turns shared with the window's other
+        # sliced work, as the next one's)
         self._unstroked: dict[str, list[str]] = {}  # look -> edges that gained it, to stroke into the image
-        self._stroking = QTimer()
-        self._stroking.setInterval(0)
-        self._stroking.timeout.connect(self._stroke_some)
+        self._stroking = turn_budget.SliceTimer(self._stroke_some)
         self.stroke_slices = 0  # turns of the loop the edges gained since the last image took (tests)
         self.remake_slices = 0  # turns of the loop the last remaking took (tests)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from chainstudio.ui.canvas.scene_build import CollectorPause
 from chainstudio.ui.common import turn_budget
@@ -31,10 +31,7 @@ class SlicedPass:
         self._parts: Iterator[None] | None = None
         self.slices = 0  # turns of the event loop the passes took (the tests look)
         self._collector = CollectorPause()
-        self._timer = QTimer(parent)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._slice)
+        self._timer = turn_budget.SliceTimer(self._slice, parent)  # (a turn shared with the window's other such work)
         parent.destroyed.connect(self._collector.resume)  # a scene closed during its pass leaves the collector on
 
     @property

@@ -1,38 +1,104 @@
 """One budget for all the work the window does a part at a time in one turn of its event loop.
 
 Each piece of sliced work (a run drawn on a big canvas, the estimate's badges, the canvas's pass after an
-edit, the overview's lit paths made again) runs from a zero-interval timer and stops after its own share of
-the window thread's CPU (20-40 ms). Qt fires every timer that is due in one pass, back to back: at the end of
-a stopped 10,000-step run three of them ran in the same turn, 90-110 ms of CPU before the window could react
-to anything. So a slice asks ``budget(own)``: its own share, less what the slices run just before it in this
-turn took (at least ``FLOOR_S`` of its own, so that each goes on), and tells ``spent`` what it took.
-
-A slice is in the same turn as the last one when it begins less than ``SAME_TURN_S`` after that one ended
-(wall time): between turns the loop waits for events, paints, or runs a 5 ms timer at least.
+edit, the overview's lit paths made again or stroked) stops after its own share of the window thread's CPU
+(20-40 ms). Each ran from a zero-interval timer of its own, and Qt fires the timers that are due back to back:
+at the end of a stopped 10,000-step run three or four of them ran in the same turn, 90-110 ms of CPU before
+the window could react to anything. They now run from one timer (``SliceTimer`` stands in for each one's
+QTimer): a turn runs the pieces waiting, one after another, and each asks ``budget(own)``, its own share less
+what the pieces before it in this turn took (at least ``FLOOR_S`` of it, so that each goes on), and tells
+``spent`` what it took. The first in line changes from turn to turn. Outside a turn (a piece of work done at
+once), ``budget`` is the piece's own share.
 """
 
 from __future__ import annotations
 
-import time
+import logging
+from collections.abc import Callable
 
-TURN_S = 0.04  # of the window thread's CPU for all sliced work in one turn of the loop
-SAME_TURN_S = 0.002  # a slice beginning within this of the last one's end (wall) is in the same turn
-FLOOR_S = 0.002  # each slice gets at least this (one part at least, whatever is left)
+from PySide6.QtCore import QObject, QTimer
 
-_spent = 0.0  # CPU taken by the slices of the current turn
-_ended = float("-inf")  # when the last slice ended (perf_counter)
+log = logging.getLogger(__name__)
+
+TURN_S = 0.035  # of the window thread's CPU for all sliced work in one turn of the loop
+FLOOR_S = 0.002  # each piece gets at least this much of its own share (one part at least)
+
+_spent = 0.0  # CPU taken by the pieces of the current turn
+_in_turn = False  # whether the shared timer's turn is running
 
 
 def budget(own: float) -> float:
-    """The CPU a slice beginning now may take: ``own``, less what this turn's slices took, within TURN_S."""
-    global _spent
-    if time.perf_counter() - _ended > SAME_TURN_S:
-        _spent = 0.0  # a new turn
+    """The CPU a piece beginning now may take: ``own``, less what this turn's pieces took, within TURN_S."""
+    if not _in_turn:
+        return own
     return max(min(own, FLOOR_S), min(own, TURN_S - _spent))
 
 
 def spent(cpu: float) -> None:
-    """A slice that asked ``budget`` has ended, having taken ``cpu`` seconds of the window thread's CPU."""
-    global _spent, _ended
-    _spent += cpu
-    _ended = time.perf_counter()
+    """A piece that asked ``budget`` has ended, having taken ``cpu`` seconds of the window thread's CPU."""
+    global _spent
+    if _in_turn:
+        _spent += cpu
+
+
+class SliceTimer:
+    """A piece of sliced work's timer: while started, ``callback`` runs once in every turn of the shared timer
+    (a zero-interval QTimer's ``start``, ``stop`` and ``isActive``); stopped when ``owner`` is destroyed, as a
+    QTimer with that parent would be."""
+
+    def __init__(self, callback: Callable[[], object], owner: QObject | None = None) -> None:
+        self._callback = callback
+        self._active = False
+        if owner is not None:
+            owner.destroyed.connect(self.stop)
+
+    def start(self) -> None:
+        self._active = True
+        _waiting[self] = None
+        _timer().start()
+
+    def stop(self) -> None:
+        self._active = False
+        _waiting.pop(self, None)
+
+    def isActive(self) -> bool:  # noqa: N802 - as QTimer's
+        return self._active
+
+
+_waiting: dict[SliceTimer, None] = {}  # started, in the order they run next
+_shared: list[QTimer] = []  # the one timer, made on first use (after the application)
+
+
+def _timer() -> QTimer:
+    if not _shared:
+        timer = QTimer()
+        timer.setInterval(0)
+        timer.timeout.connect(_turn)
+        _shared.append(timer)
+    return _shared[0]
+
+
+def _turn() -> None:
+    """One turn: every piece waiting, within the turn's budget; the first goes last next time."""
+    global _spent, _in_turn
+    pieces = list(_waiting)
+    if not pieces:
+        _timer().stop()
+        return
+    _waiting.pop(pieces[0], None)  # (it runs first now, last next turn if it is still waiting)
+    _waiting[pieces[0]] = None
+    _spent, _in_turn = 0.0, True
+    try:
+        for piece in pieces:
+            if piece._active:
+                try:
+                    piece._callback()
+                except RuntimeError as exc:  # its owner's Qt object was deleted meanwhile (a window closed)
+                    piece.stop()
+                    if "already deleted" not in str(exc):
+                        raise
+                    log.debug("a sliced piece of work lost its owner: %s", exc)
+    finally:
+        _in_turn = False
+    if not _waiting:
+        _timer().stop()

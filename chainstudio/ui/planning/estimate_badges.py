@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from chainstudio.ui.canvas.run_overlay import Badge, estimate_badge_of
 from chainstudio.ui.common import turn_budget
@@ -28,9 +28,7 @@ class EstimateBadges(QObject):
         self.slices = 0  # turns of the loop the last estimate's badges took (tests)
         self._queue: deque[str] = deque()
         self._badge: Callable[[str], Badge | None] = lambda _node_id: None
-        self._timer = QTimer(self)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._slice)
+        self._timer = turn_budget.SliceTimer(self._slice, self)  # (a turn shared with the window's other such work)
 
     @property
     def active(self) -> bool:

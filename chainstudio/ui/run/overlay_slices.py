@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from chainstudio.core.run.state import RunState
 from chainstudio.ui.canvas.run_overlay import apply_part, apply_to_scene, critical_pairs
@@ -44,9 +44,7 @@ class OverlaySlices(QObject):
         self._state: RunState | None = None
         self._critical: tuple[set[str], set[tuple[str, str]]] | None = None
         self._path: Iterator[None] | None = None  # the critical path's computation, under way
-        self._timer = QTimer(self)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._slice)
+        self._timer = turn_budget.SliceTimer(self._slice, self)  # (a turn shared with the window's other such work)
 
     def wanted(self) -> bool:
         """Whether this canvas is big enough to be drawn a part at a time."""

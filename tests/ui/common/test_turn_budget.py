@@ -1,32 +1,54 @@
-"""The sliced work of one turn of the window's loop shares one budget: a slice run right after others in the
-same turn gets what they left (Qt fires every due zero-interval timer in one pass: three slices of 30-40 ms
-each made 90-110 ms turns at the end of a stopped 10,000-step run)."""
+"""The window's sliced work shares one timer and one budget per turn of the loop: a piece run after others in
+the same turn gets what they left (Qt fired each piece's own zero-interval timer back to back: three or four
+pieces of 20-40 ms each made 90-110 ms turns at the end of a stopped 10,000-step run)."""
 
 import pytest
 
 from chainstudio.ui.common import turn_budget
+from chainstudio.ui.common.turn_budget import SliceTimer
 
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
-    """The module's record of the turn, restored afterwards (other tests' slices are not charged for these)."""
+    """The module's record of the turn, restored afterwards (other tests' pieces are not charged for these)."""
     monkeypatch.setattr(turn_budget, "_spent", 0.0)
-    monkeypatch.setattr(turn_budget, "_ended", float("-inf"))
+    monkeypatch.setattr(turn_budget, "_in_turn", False)
 
 
-def test_slices_in_one_turn_share_its_budget(monkeypatch):
-    monkeypatch.setattr(turn_budget, "SAME_TURN_S", 3600.0)  # every slice below is in the same turn
+def test_outside_a_turn_a_piece_gets_its_own_share(monkeypatch):
+    turn_budget.spent(1.0)  # (not counted: no turn)
     assert turn_budget.budget(0.03) == 0.03
-    turn_budget.spent(0.03)
-    assert turn_budget.budget(0.03) == turn_budget.TURN_S - 0.03  # what the first left
-    turn_budget.spent(turn_budget.TURN_S - 0.03)
-    assert turn_budget.budget(0.03) == turn_budget.FLOOR_S  # none left: a part of its own, at least
-    assert turn_budget.budget(0.0) == 0.0  # (a slice asking for none gets none: one part)
 
 
-def test_a_slice_in_a_later_turn_gets_its_own_share_again(monkeypatch):
-    monkeypatch.setattr(turn_budget, "SAME_TURN_S", 3600.0)
-    turn_budget.spent(turn_budget.TURN_S)
-    assert turn_budget.budget(0.03) == turn_budget.FLOOR_S
-    monkeypatch.setattr(turn_budget, "SAME_TURN_S", -1.0)  # the loop has turned since
-    assert turn_budget.budget(0.03) == 0.03
+def test_pieces_in_one_turn_share_its_budget_and_take_turns_going_first(qtbot):
+    asked: list[tuple[str, float]] = []
+    took = {"a": 0.03, "b": 0.03, "c": 0.0}
+
+    def piece(name: str):
+        def run() -> None:
+            asked.append((name, turn_budget.budget(0.03)))
+            turn_budget.spent(took[name])
+
+        return run
+
+    timers = [SliceTimer(piece(name)) for name in "abc"]
+    for timer in timers:
+        timer.start()
+    qtbot.waitUntil(lambda: len(asked) >= 6, timeout=5000)
+    for timer in timers:
+        timer.stop()
+    first, second = asked[:3], asked[3:6]
+    assert [name for name, _ in first] == ["a", "b", "c"] and [name for name, _ in second] == ["b", "c", "a"]
+    left = turn_budget.TURN_S - 0.03
+    assert [b for _, b in first] == pytest.approx([0.03, left, turn_budget.FLOOR_S])  # what the ones before left
+    assert [b for _, b in second] == pytest.approx([0.03, left, left])  # a new turn (c took nothing)
+    assert not any(t.isActive() for t in timers)
+
+
+def test_a_stopped_piece_runs_no_more(qtbot):
+    runs: list[int] = []
+    timer = SliceTimer(lambda: (runs.append(1), timer.stop()))
+    timer.start()
+    qtbot.waitUntil(lambda: bool(runs), timeout=5000)
+    qtbot.wait(30)
+    assert runs == [1] and not timer.isActive()
