@@ -6,9 +6,11 @@ edit, the overview's lit paths made again or stroked) stops after its own share 
 at the end of a stopped 10,000-step run three or four of them ran in the same turn, 90-110 ms of CPU before
 the window could react to anything. They now run from one timer (``SliceTimer`` stands in for each one's
 QTimer): a turn runs the pieces waiting, one after another, and each asks ``budget(own)``, its own share less
-what the pieces before it in this turn took (at least ``FLOOR_S`` of it, so that each goes on), and tells
-``spent`` what it took. The first in line changes from turn to turn. Outside a turn (a piece of work done at
-once), ``budget`` is the piece's own share.
+what the pieces before it in this turn took (at least ``FLOOR_S`` of it), and tells ``spent`` what it took;
+once the turn's budget is spent, the pieces not run yet go first in the next turn (the ones that ran go to the
+back of the line). The shared timer waits ``GAP_MS`` between turns: at a zero interval it ran turn after turn
+before other timers already due. Outside a turn (a piece of work done at once), ``budget`` is the piece's own
+share.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from PySide6.QtCore import QObject, QTimer
 
 log = logging.getLogger(__name__)
 
-TURN_S = 0.035  # of the window thread's CPU for all sliced work in one turn of the loop
+TURN_S = 0.03  # of the window thread's CPU for all sliced work in one turn of the loop
 FLOOR_S = 0.002  # each piece gets at least this much of its own share (one part at least)
+GAP_MS = 1  # between two turns: a zero interval ran turn after turn before timers already due (the 5 ms probe)
 
 _spent = 0.0  # CPU taken by the pieces of the current turn
 _in_turn = False  # whether the shared timer's turn is running
@@ -72,24 +75,24 @@ _shared: list[QTimer] = []  # the one timer, made on first use (after the applic
 def _timer() -> QTimer:
     if not _shared:
         timer = QTimer()
-        timer.setInterval(0)
+        timer.setInterval(GAP_MS)
         timer.timeout.connect(_turn)
         _shared.append(timer)
     return _shared[0]
 
 
 def _turn() -> None:
-    """One turn: every piece waiting, within the turn's budget; the first goes last next time."""
+    """One turn: the pieces waiting, in line, until the turn's budget is spent (one at least); those that ran
+    go to the back of the line."""
     global _spent, _in_turn
     pieces = list(_waiting)
-    if not pieces:
-        _timer().stop()
-        return
-    _waiting.pop(pieces[0], None)  # (it runs first now, last next turn if it is still waiting)
-    _waiting[pieces[0]] = None
+    ran: list[SliceTimer] = []
     _spent, _in_turn = 0.0, True
     try:
         for piece in pieces:
+            if ran and _spent >= TURN_S:
+                break  # the others first, next turn
+            ran.append(piece)
             if piece._active:
                 try:
                     piece._callback()
@@ -100,5 +103,8 @@ def _turn() -> None:
                     log.debug("a sliced piece of work lost its owner: %s", exc)
     finally:
         _in_turn = False
+    for piece in ran:  # to the back of the line, if still waiting
+        if _waiting.pop(piece, 0) is None:
+            _waiting[piece] = None
     if not _waiting:
         _timer().stop()
