@@ -22,11 +22,11 @@ def test_outside_a_turn_a_piece_gets_its_own_share(monkeypatch):
 
 def test_pieces_in_one_turn_share_its_budget_and_those_left_out_go_first_next_time(qtbot):
     asked: list[tuple[str, float]] = []
-    took = {"a": 0.03, "b": 0.03, "c": 0.0}
+    took = {"a": 0.02, "b": 0.02, "c": 0.0}
 
     def piece(name: str):
         def run() -> None:
-            asked.append((name, turn_budget.budget(0.03)))
+            asked.append((name, turn_budget.budget(0.02)))
             turn_budget.spent(took[name])
 
         return run
@@ -37,9 +37,10 @@ def test_pieces_in_one_turn_share_its_budget_and_those_left_out_go_first_next_ti
     qtbot.waitUntil(lambda: len(asked) >= 5, timeout=5000)
     for timer in timers:
         timer.stop()
-    left = turn_budget.TURN_S - 0.03
+    left = turn_budget.TURN_S - 0.02
+    assert 0 < left < 0.02
     # a turn: a takes its share, b what a left, and c waits (the turn is spent); the next: c goes first
-    assert asked[:5] == [("a", 0.03), ("b", pytest.approx(left)), ("c", 0.03), ("a", 0.03), ("b", pytest.approx(left))]
+    assert asked[:5] == [("a", 0.02), ("b", pytest.approx(left)), ("c", 0.02), ("a", 0.02), ("b", pytest.approx(left))]
     assert not any(t.isActive() for t in timers)
 
 
