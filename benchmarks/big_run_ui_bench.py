@@ -57,7 +57,8 @@ STALL_S = 0.100
 SPEED = 100.0
 
 
-WAITS = ("wait", "get", "sleep", "select", "join", "acquire")  # calls a thread waits in
+WAITS = ("wait", "get", "sleep", "select", "join", "acquire", "read")  # calls a thread waits in (a read of a
+# pipe, the estimate's child's answer, gives Python's lock up)
 
 
 def waiting(frame: types.FrameType) -> bool:

@@ -29,7 +29,7 @@ from chainstudio.ui.common import turn_budget
 
 BIG_CANVAS_CARDS = 1000
 PART = 25  # cards (and the edges leaving them, ~10 each) between two looks at the clock
-SLICE_S = 0.03  # of the window thread's CPU per turn of the loop
+SLICE_S = 0.015  # of the window thread's CPU per turn of the loop (its share of turn_budget.TURN_S)
 BIG_UPDATE = 100  # cards changed by one update of a running run, from which a big canvas draws them in parts
 
 
