@@ -182,7 +182,7 @@ class BatchRun:
             self._spent(result.input_tokens + result.output_tokens, result.cost_usd)
             if not result.final:
                 continue
-            self._check(result)
+            await self._check(result)
             if result.status == "succeeded" and (spec.rubric or self._contradictions(variant)):
                 task = asyncio.create_task(self._judge_then_keep(variant, result))
                 self._judging.add(task)
@@ -195,13 +195,16 @@ class BatchRun:
     def _contradictions(self, variant: Variant) -> bool:
         return self.spec.contradictions and bool(sibling_groups(variant.graph))
 
-    def _check(self, result: RowResult) -> None:
+    async def _check(self, result: RowResult) -> None:
         row = self.spec.dataset.rows[result.row]
         for check in self.spec.checks:
             if result.status != "succeeded":
                 result.scores[check.name] = None
                 continue
-            score, why = check.score(result.output, row)
+            if check.kind in ("regex", "json-schema"):  # off the loop: a pattern can take its whole time limit
+                score, why = await asyncio.to_thread(check.score, result.output, row)
+            else:
+                score, why = check.score(result.output, row)
             result.scores[check.name] = score
             if why:
                 result.reasons[check.name] = why

@@ -9,11 +9,11 @@ parse_answer``: JSON Schema 2020-12, the output may be fenced in a Markdown code
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chainstudio.core import patterns
 from chainstudio.core.batch.dataset import DatasetError
 from chainstudio.core.graph.schema_fields import SchemaProblem, parse_schema
 from chainstudio.core.run.structured import parse_answer
@@ -52,7 +52,11 @@ class Check:
                 )
             )
         if self.kind == "regex":
-            return (1.0, "") if re.search(self.argument, output) else (0.0, f"no match for /{self.argument}/")
+            try:
+                matched = patterns.search(self.argument, output)
+            except patterns.PatternTooSlow as exc:
+                return 0.0, str(exc)
+            return (1.0, "") if matched else (0.0, f"no match for /{self.argument}/")
         _value, problem = parse_answer(output, self.schema)
         return (1.0, "") if problem is None else (0.0, problem)
 
@@ -69,10 +73,9 @@ def parse_check(spec: str, expected: str | None, columns: list[str]) -> Check:
     if kind in ("regex", "json-schema") and not argument:
         raise DatasetError(f"--check {kind} needs an argument: {kind}:{'PATTERN' if kind == 'regex' else 'FILE'}")
     if kind == "regex":
-        try:
-            re.compile(argument)
-        except re.error as exc:
-            raise DatasetError(f"--check {spec}: not a regular expression ({exc})") from None
+        problem = patterns.problem(argument)
+        if problem is not None:
+            raise DatasetError(f"--check {spec}: {problem}")
         return Check(kind, argument)
     if kind == "json-schema":
         try:

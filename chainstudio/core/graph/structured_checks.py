@@ -3,9 +3,9 @@ and pick-best steps (``validation.validate`` adds these problems to the others).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
+from chainstudio.core import patterns
 from chainstudio.core.graph.model import Graph, Node
 from chainstudio.core.graph.schema_fields import (
     SchemaProblem,
@@ -49,10 +49,9 @@ def _check_llm(node: Node) -> list[Problem]:
         out.append(Problem("error", f"{node.name}.output_schema", str(exc), node.id, field="output_schema"))
     pattern = str(node.param("check_regex") or "")
     if pattern:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            out.append(Problem("error", f"{node.name}.check_regex", f"not a regular expression: {exc}", node.id))
+        problem = patterns.problem(pattern)
+        if problem is not None:
+            out.append(Problem("error", f"{node.name}.check_regex", problem, node.id))
     return out
 
 

@@ -9,7 +9,7 @@ from chainstudio.core.errors import Refused
 from chainstudio.core.providers.base import Provider
 from chainstudio.core.providers.openai_compat import DEFAULT_BASE_URL, OpenAICompatProvider, OpenAISettings
 from chainstudio.core.providers.simulated import Faults, SimulatedProvider
-from chainstudio.core.text_safety import redact_url
+from chainstudio.core.text_safety import MASK, redact_url
 
 PROVIDERS = ("simulated", "openai")
 
@@ -61,6 +61,8 @@ def endpoint_problem(settings: OpenAISettings, env: Mapping[str, str] | None = N
         return f"the base URL {shown!r} is not a valid URL"
     if parsed.scheme not in ("http", "https") or not parsed.hostname or not url.isprintable():
         return f"the base URL {shown!r} must start with http:// or https:// and name a host"
+    if f":{MASK}@" in url or f"={MASK}" in url:  # saved masked, and its credentials are no longer stored
+        return f"the credentials of the base URL {shown!r} are not in the keyring or credentials file: type it again"
     key = settings.resolved_api_key(env)
     if key is not None and not (key.isascii() and key.isprintable() and not any(c.isspace() for c in key)):
         source = "the API key" if settings.api_key else f"the API key in ${settings.api_key_env}"

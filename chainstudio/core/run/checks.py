@@ -13,12 +13,14 @@ in books them) and its time shows as a ``check`` segment in the Gantt.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
+from chainstudio.core import patterns
 from chainstudio.core.providers.base import ChatRequest, ChatResult, ProviderError
 from chainstudio.core.run.structured import instruction, parse_answer, response_format, strip_fence
 
@@ -76,15 +78,28 @@ class StepCheck:
         return self.judge is not None
 
     async def check(self, text: str, judge: JudgeCall) -> Verdict:
+        if self.schema is not None or self.regex:  # off the loop: a user's pattern can take its whole time limit
+            verdict = await asyncio.to_thread(self._match, text)
+            if verdict is not None:
+                return verdict
+        if self.judge is not None:
+            return await self._judge(text, judge)
+        return Verdict(True, "schema" if self.schema is not None else "regex")
+
+    def _match(self, text: str) -> Verdict | None:
+        """The schema's and the pattern's complaint about ``text``, or None."""
         if self.schema is not None:
             _, complaint = parse_answer(text, self.schema)
             if complaint is not None:
                 return Verdict(False, "schema", complaint)
-        if self.regex and re.search(self.regex, text) is None:
-            return Verdict(False, "regex", f"the answer does not match the pattern {self.regex!r}")
-        if self.judge is not None:
-            return await self._judge(text, judge)
-        return Verdict(True, "schema" if self.schema is not None else "regex")
+        if self.regex:
+            try:
+                matched = patterns.search(self.regex, text)
+            except patterns.PatternTooSlow as exc:
+                return Verdict(False, "regex", str(exc), fatal=True)
+            if not matched:
+                return Verdict(False, "regex", f"the answer does not match the pattern {self.regex!r}")
+        return None
 
     async def _judge(self, text: str, judge: JudgeCall) -> Verdict:
         try:

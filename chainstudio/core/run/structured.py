@@ -15,6 +15,9 @@ import re
 from dataclasses import replace
 from typing import Any
 
+import regex
+
+from chainstudio.core import patterns
 from chainstudio.core.providers.base import ChatRequest
 
 MAX_COMPLAINTS = 3  # schema violations named in one complaint
@@ -63,7 +66,14 @@ def parse_answer(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | N
         return value, None
     from jsonschema import Draft202012Validator
 
-    errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    _match_schema_patterns_in_time()
+    try:
+        with patterns.time_box():
+            errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    except patterns.PatternTooSlow as exc:
+        return None, f"the schema cannot be checked: {exc}"
+    except regex.error as exc:
+        return None, f"the schema cannot be checked: a pattern in it is not a regular expression ({exc})"
     if not errors:
         return value, None
     said = []
@@ -72,6 +82,30 @@ def parse_answer(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | N
         said.append(f"{where or 'the answer'}: {_short(error.message)}")
     more = f" (and {len(errors) - MAX_COMPLAINTS} more)" if len(errors) > MAX_COMPLAINTS else ""
     return None, "the answer does not follow the schema: " + "; ".join(said) + more
+
+
+class _TimedRe:
+    """What jsonschema's keywords see as ``re``: its ``search`` is ``patterns.search`` (time-limited); the rest
+    is the ``re`` module's."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(re, name)
+
+    @staticmethod
+    def search(pattern: str, text: str) -> bool:
+        return patterns.search(pattern, text)
+
+
+def _match_schema_patterns_in_time() -> None:
+    """Make the ``pattern``, ``patternProperties``, ``additionalProperties`` and ``unevaluatedProperties``
+    keywords match through ``patterns.search``. jsonschema has no hook for its regular-expression engine yet
+    (python-jsonschema/jsonschema#1142); these keywords call ``re.search`` through the modules patched here,
+    and ``tests/hostile/test_patterns.py`` hangs (its timeout fails it) if that changes."""
+    from jsonschema import _keywords, _legacy_keywords, _utils
+
+    for module in (_keywords, _legacy_keywords, _utils):
+        if not isinstance(getattr(module, "re", None), _TimedRe):
+            setattr(module, "re", _TimedRe())  # noqa: B010 - a library's module global, named as a string
 
 
 def _short(text: str, limit: int = 160) -> str:

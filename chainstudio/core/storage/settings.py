@@ -6,6 +6,10 @@ reports that so the UI can warn. The key is never written into a graph file, the
 
 Named endpoint profiles (``endpoints``, see ``endpoint_profiles``) keep their keys the same way, each
 under its own name (keyring entry ``endpoint:<name>``; the credentials file's ``endpoints``).
+
+A base URL typed with credentials in it (``https://user:password@host/v1``, ``…/v1?api_key=…``) is a secret
+too: ``settings.json`` holds it masked, and the whole URL is kept like a key (keyring entry ``base-url`` or
+``endpoint-url:<name>``; the credentials file's ``base_urls``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, Literal, Protocol
 
 from chainstudio.core.storage.endpoint_profiles import EndpointProfile, parse_profiles
 from chainstudio.core.storage.fileformat import atomic_write_text
+from chainstudio.core.text_safety import MASK, redact_url
 from chainstudio.paths import user_config_dir
 
 KEYRING_SERVICE = "ChainStudio"
@@ -77,15 +82,27 @@ def settings_path() -> Path:
 
 
 def load_settings() -> Settings:
-    """The saved settings; defaults when there are none or the file is unreadable."""
+    """The saved settings; defaults when there are none or the file is unreadable. A base URL saved with
+    its credentials masked gets them back from where ``save_settings`` kept them."""
     try:
-        return Settings.from_dict(json.loads(settings_path().read_text(encoding="utf-8")))
+        settings = Settings.from_dict(json.loads(settings_path().read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, RecursionError):
         return Settings()
+    settings.base_url = _url_with_credentials(settings.base_url, _URL_ENTRY)
+    for profile in settings.endpoints:
+        profile.base_url = _url_with_credentials(profile.base_url, _url_entry(profile.name))
+    return settings
 
 
 def save_settings(settings: Settings) -> None:
-    atomic_write_text(settings_path(), json.dumps(asdict(settings), indent=2, sort_keys=True) + "\n")
+    """Write ``settings.json``. A base URL with credentials (``user:password@``, query values such as
+    ``?api_key=``) is written masked, as ``redact_url`` shows it; the whole URL is kept with the API keys,
+    in the keyring, else in the 0600 credentials file."""
+    data = asdict(settings)
+    data["base_url"] = _url_apart(settings.base_url, _URL_ENTRY)
+    for profile, saved in zip(settings.endpoints, data["endpoints"], strict=True):
+        saved["base_url"] = _url_apart(profile.base_url, _url_entry(profile.name))
+    atomic_write_text(settings_path(), json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 # --- the API key ------------------------------------------------------------------------------
@@ -239,6 +256,74 @@ def profile_key(profile: EndpointProfile, env: Mapping[str, str] | None = None) 
     if isinstance(keys, dict) and isinstance(keys.get(profile.name), str):
         return str(keys[profile.name]) or None
     return None
+
+
+# --- base URLs with credentials -----------------------------------------------------------------
+_URL_ENTRY = "base-url"
+
+
+def _url_entry(name: str) -> str:
+    return f"endpoint-url:{name}"
+
+
+def _url_apart(url: str, entry: str) -> str:
+    """What ``settings.json`` holds for ``url``: itself, or masked with the whole URL stored under ``entry``."""
+    shown = redact_url(url) if url else url
+    if shown == url:
+        if _stored_url(entry) is not None:
+            _store_url(entry, "")  # the URL no longer has credentials: forget the ones kept
+        return url
+    _store_url(entry, url)
+    return shown
+
+
+def _url_with_credentials(shown: str, entry: str) -> str:
+    if MASK not in shown:
+        return shown
+    return _stored_url(entry) or shown  # not found: masked, and a request says the URL must be typed again
+
+
+def _store_url(entry: str, url: str) -> None:
+    ring = _keyring()
+    if ring is not None:
+        try:
+            if url:
+                ring.set_password(KEYRING_SERVICE, entry, url)
+            else:
+                with contextlib.suppress(Exception):
+                    ring.delete_password(KEYRING_SERVICE, entry)
+            _store_file_url(entry, "")
+            return
+        except Exception:  # noqa: BLE001 - fall back to the file
+            pass
+    _store_file_url(entry, url)
+
+
+def _store_file_url(entry: str, url: str) -> None:
+    data = _read_credentials()
+    found = data.get("base_urls")
+    urls = dict(found) if isinstance(found, dict) else {}
+    if not url and entry not in urls:
+        return  # nothing to forget: the file is not rewritten
+    urls.pop(entry, None)
+    if url:
+        urls[entry] = url
+    data["base_urls"] = urls
+    _write_credentials(data)
+
+
+def _stored_url(entry: str) -> str | None:
+    ring = _keyring()
+    if ring is not None:
+        try:
+            url = ring.get_password(KEYRING_SERVICE, entry)
+            if url:
+                return url
+        except Exception:  # noqa: BLE001 - an unreadable keyring: try the file
+            pass
+    urls = _read_credentials().get("base_urls")
+    url = urls.get(entry) if isinstance(urls, dict) else None
+    return url if isinstance(url, str) and url else None
 
 
 def resolve_base_url(settings: Settings, explicit: str | None = None) -> str | None:
