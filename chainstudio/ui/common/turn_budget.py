@@ -15,7 +15,9 @@ share.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
@@ -50,7 +52,10 @@ class SliceTimer:
     QTimer with that parent would be."""
 
     def __init__(self, callback: Callable[[], object], owner: QObject | None = None) -> None:
-        self._callback = callback
+        # a method is held weakly: a piece waiting does not keep its owner (a closed window's scene) alive
+        self._callback: Callable[[], Callable[[], object] | None] = (
+            weakref.WeakMethod(callback) if inspect.ismethod(callback) else lambda: callback
+        )
         self._active = False
         if owner is not None:
             owner.destroyed.connect(self.stop)
@@ -93,9 +98,12 @@ def _turn() -> None:
             if ran and _spent >= TURN_S:
                 break  # the others first, next turn
             ran.append(piece)
-            if piece._active:
+            callback = piece._callback()
+            if callback is None:  # its owner is gone
+                piece.stop()
+            elif piece._active:
                 try:
-                    piece._callback()
+                    callback()
                 except RuntimeError as exc:  # its owner's Qt object was deleted meanwhile (a window closed)
                     piece.stop()
                     if "already deleted" not in str(exc):

@@ -51,3 +51,25 @@ def test_a_stopped_piece_runs_no_more(qtbot):
     qtbot.waitUntil(lambda: bool(runs), timeout=5000)
     qtbot.wait(30)
     assert runs == [1] and not timer.isActive()
+
+
+def test_a_waiting_piece_does_not_keep_its_owner_alive(qtbot):
+    import gc
+    import weakref
+
+    class Owner:
+        def __init__(self) -> None:
+            self.runs = 0
+            self.timer = SliceTimer(self.run)
+
+        def run(self) -> None:
+            self.runs += 1
+
+    owner = Owner()
+    owner.timer.start()
+    gone = weakref.ref(owner)
+    timer = owner.timer
+    del owner
+    gc.collect()
+    assert gone() is None  # (a closed window's scene, its pass still waiting)
+    qtbot.waitUntil(lambda: not timer.isActive(), timeout=5000)  # dropped at its next turn
