@@ -30,7 +30,7 @@ from chainstudio.core.providers.base import Provider
 from chainstudio.core.providers.factory import make_provider
 from chainstudio.core.providers.openai_compat import OpenAISettings
 from chainstudio.core.providers.simulated import Faults
-from chainstudio.core.run.cache import CacheUse, Endpoint, StepCache, endpoint_of, public_url
+from chainstudio.core.run.cache import CacheUse, Endpoint, StepCache, endpoint_of, public_url, url_endpoint
 from chainstudio.core.run.executor import RunContext, Strategy
 from chainstudio.core.run.lanes import EndpointLane
 from chainstudio.core.run.pricing import Pricing
@@ -242,7 +242,7 @@ def cache_endpoint(settings: Settings, options: RunOptions, env: Mapping[str, st
     if options.simulated:
         return Endpoint("simulated", "", options.seed, True)
     url = OpenAISettings(base_url=resolve_base_url(settings, options.base_url)).resolved_base_url(env)
-    return Endpoint(options.provider, (public_url(url) or "").rstrip("/"), None, False)
+    return url_endpoint(options.provider, url)
 
 
 def context_factory(

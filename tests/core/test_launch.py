@@ -119,6 +119,7 @@ def test_one_history_schema_without_credentials():
 
 
 def test_public_url():
-    assert public_url("https://u:p@host:1/v1?x=1") == "https://host:1/v1?x=1"
+    assert public_url("https://u:p@host:1/v1?x=1&api_key=k") == "https://host:1/v1?x=***&api_key=***"
+    assert public_url("http://u:p@[::1/v1?k=v") == "http://***@[::1/v1?k=***"  # does not parse: masked all the same
     assert public_url("http://localhost:11434/v1") == "http://localhost:11434/v1"
     assert public_url("") is None and public_url(None) is None

@@ -13,13 +13,15 @@ package never imports storage.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from chainstudio.core.providers.base import ChatRequest, Provider
+from chainstudio.core.text_safety import MASK, redact_url
 
 KEY_VERSION = 1  # bump when what goes into a key changes: old entries then simply miss
 
@@ -56,9 +58,10 @@ class Endpoint:
     """Where answers come from, as far as they depend on it."""
 
     kind: str  # the provider's name: "openai", "simulated", "scripted", ...
-    url: str = ""  # the base URL without any user:password@ part
+    url: str = ""  # the base URL as ``public_url`` shows it (no user:password@, query values masked)
     seed: int | None = None  # a simulated provider's seed
     simulated: bool = False
+    query: str = ""  # a digest of the base URL's query (answers may depend on ``?api-version=``), "" for none
 
     @property
     def label(self) -> str:
@@ -78,28 +81,41 @@ class CacheUse:
 
 
 def public_url(url: str | None) -> str | None:
-    """``url`` without any ``user:password@`` part (a URL may carry a credential)."""
+    """``url`` fit to show and record: without any ``user:password@`` part and with its query values masked
+    (a URL may carry a credential in either: ``?api_key=``)."""
     if not url:
         return url or None
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL: everything that may be a credential masked
+        return redact_url(url)
+    query = "&".join(f"{k}={MASK}" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=query))
+
+
+def url_endpoint(kind: str, url: str | None) -> Endpoint:
+    """The cache identity of a real server at ``url``: its public URL, and a digest of its query."""
+    query = ""
+    with contextlib.suppress(ValueError):
+        query = urlsplit(url or "").query
+    digest = hashlib.sha256(query.encode("utf-8", "surrogatepass")).hexdigest()[:16] if query else ""
+    return Endpoint(kind, (public_url(url) or "").rstrip("/"), None, False, digest)
 
 
 def endpoint_of(provider: Provider) -> Endpoint:
     """The cache identity of ``provider``: its kind, its public base URL, a simulated provider's seed."""
-    simulated = bool(provider.simulated)
-    seed = getattr(provider, "seed", None) if simulated else None
-    url = public_url(str(getattr(provider, "base_url", "") or "")) or ""
-    return Endpoint(provider.name, url.rstrip("/"), seed if isinstance(seed, int) else None, simulated)
+    if not provider.simulated:
+        return url_endpoint(provider.name, str(getattr(provider, "base_url", "") or ""))
+    seed = getattr(provider, "seed", None)
+    return Endpoint(provider.name, "", seed if isinstance(seed, int) else None, True)
 
 
 def key_document(endpoint: Endpoint, request: ChatRequest) -> dict[str, Any]:
     """Everything that determines the answer to ``request`` at ``endpoint`` (what ``cache_key`` hashes)."""
     return {
         "v": KEY_VERSION,
-        "endpoint": {"kind": endpoint.kind, "url": endpoint.url, "seed": endpoint.seed},
+        "endpoint": {"kind": endpoint.kind, "url": endpoint.url, "seed": endpoint.seed}
+        | ({"query": endpoint.query} if endpoint.query else {}),
         "model": request.model,
         "messages": [[m.get("role", ""), m.get("content", "")] for m in request.messages],
         "temperature": request.temperature,

@@ -4,7 +4,9 @@
 provider falls back to JSON mode, then to none, on a server that refuses it) and, so that a server without
 either still knows what to write, as an instruction in the system message. ``parse_answer`` reads an answer
 (a fenced ```json block too), validates it against the schema with ``jsonschema`` and says what is wrong in
-one line (the complaint a repair attempt is sent with). ``template_value`` is how the parsed answer looks to
+one line (the complaint a repair attempt is sent with), within a CPU budget (``CHECK_CPU_SECONDS``; a hostile
+schema's ``uniqueItems`` is quadratic over objects and nested ``anyOf`` with ``$ref`` exponential) and with
+its patterns time-limited (``core.patterns``). ``template_value`` is how the parsed answer looks to
 templates downstream: ``{{ classify.intent }}`` reads a field, ``{{ classify }}`` prints the JSON.
 """
 
@@ -18,9 +20,18 @@ from typing import Any
 import regex
 
 from chainstudio.core import patterns
+from chainstudio.core.graph.sandbox import cpu_budget
 from chainstudio.core.providers.base import ChatRequest
 
 MAX_COMPLAINTS = 3  # schema violations named in one complaint
+CHECK_CPU_SECONDS = 5.0  # the CPU time one answer's check against its schema may take
+
+
+class _OverBudget(BaseException):
+    """Raised inside jsonschema when a check used up its CPU time (a BaseException: no ``except Exception``
+    in the library can swallow it)."""
+
+
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.S)
 
 
@@ -68,12 +79,19 @@ def parse_answer(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | N
 
     _match_schema_patterns_in_time()
     try:
-        with patterns.time_box():
+        with patterns.time_box(), cpu_budget(CHECK_CPU_SECONDS, _OverBudget):
             errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
+    except _OverBudget:
+        return None, (
+            f"the schema cannot be checked: checking the answer took over {CHECK_CPU_SECONDS:g} s of CPU time "
+            "(uniqueItems over many objects, or anyOf/oneOf nested with $ref, cost too much for this answer)"
+        )
     except patterns.PatternTooSlow as exc:
         return None, f"the schema cannot be checked: {exc}"
     except regex.error as exc:
         return None, f"the schema cannot be checked: a pattern in it is not a regular expression ({exc})"
+    except RecursionError:
+        return None, "the schema cannot be checked: the answer is nested too deeply for it"
     if not errors:
         return value, None
     said = []

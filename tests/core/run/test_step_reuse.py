@@ -215,6 +215,13 @@ def test_endpoint_identity_drops_credentials():
         name, simulated, label, base_url = "openai", False, "x", "http://user:secret@host:8000/v1/"
 
     assert endpoint_of(Real()) == Endpoint("openai", "http://host:8000/v1")
+    request = ChatRequest(model="m", messages=({"role": "user", "content": "q"},))
+    Real.base_url = "http://host:8000/v1?api-version=1&api_key=k1"  # the query's values are masked in the URL
+    first = endpoint_of(Real())
+    Real.base_url = "http://host:8000/v1?api-version=2&api_key=k1"  # but answers may depend on them
+    assert first.url == endpoint_of(Real()).url == "http://host:8000/v1?api-version=***&api_key=***"
+    assert cache_key(first, request) != cache_key(endpoint_of(Real()), request)
+    assert "k1" not in repr(first)
 
 
 def test_a_simulated_entry_is_never_replayed_into_a_real_run():

@@ -56,3 +56,15 @@ def test_hostile_servers_in_the_window(qtbot, app_window, tmp_path):
         content = stored.read_bytes()
         for form in secret_forms(KEY):
             assert form.encode() not in content, f"{form!r} in {stored.name}"
+
+
+def test_a_base_url_with_credentials_is_shown_masked_before_any_run(app_window):
+    """The banner and the status bar say where F5 runs: they showed a base URL's ``?api_key=`` value whole
+    (only ``user:password@`` was taken out), before any provider had registered it as a secret."""
+    url = "http://admin:PW-window-77@127.0.0.1:9/v1?api_key=TOKEN-window-77"
+    app_window.services.settings.save(Settings(provider="openai", base_url=url))
+    app_window.runs.toolbar.set_options(provider="openai")
+    app_window.runs.provider_changed()
+    shown = _texts(app_window) + app_window.statusBar().currentMessage()
+    assert "127.0.0.1:9/v1?api_key=***" in shown
+    assert "TOKEN-window-77" not in shown and "PW-window-77" not in shown
