@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from chainstudio.core.text_safety import terminal_text
+from chainstudio.core.text_safety import scrub, terminal_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -114,6 +114,18 @@ def log_in_one_line() -> None:
         handler = _ToStderr()
         handler.setFormatter(OneLineLog())
         root.addHandler(handler)
+    if not os.environ.get("CHAINSTUDIO_TRACEBACK"):
+        sys.unraisablehook = _unraisable
+
+
+def _unraisable(unraisable: Any) -> None:
+    """An error Python cannot raise (in a finalizer, or while the garbage collector closes an async generator
+    under many concurrent requests) was printed as "Exception ignored in …" with a traceback: it is logged
+    instead, as a debug record (not shown unless ``CHAINSTUDIO_TRACEBACK=1`` restores Python's own print)."""
+    error = unraisable.exc_value
+    logging.getLogger("chainstudio").debug(
+        "ignored: %s (%s: %s)", unraisable.err_msg or "Exception ignored", type(error).__name__, scrub(str(error))
+    )
 
 
 def make_console(stderr: bool = False) -> Console:

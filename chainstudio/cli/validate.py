@@ -23,7 +23,7 @@ SHOWN_PROBLEMS = 1_000  # a 100,000-edge graph can have 90,000 warnings; nobody 
 
 def run(args: argparse.Namespace) -> int:
     from chainstudio.core.graph.analysis import Analysis
-    from chainstudio.core.graph.validation import validate
+    from chainstudio.core.graph.validation import errors, validate
 
     failed = False
     for path in args.files:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("".join(f"{path}: {problem}\n" for problem in shown))
         if len(shown) < len(problems):
             print(f"{path}: ... and {len(problems) - len(shown):,} more (--all lists them)", file=sys.stderr)
-        bad = [p for p in problems if p.severity == "error" or args.strict]
+        bad = list(problems) if args.strict else errors(problems)  # (no ordering-only warning made for this)
         if bad:
             failed = True
             print(f"{path}: FAILED ({len(bad)} problem{'s' if len(bad) != 1 else ''})")

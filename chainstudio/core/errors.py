@@ -33,10 +33,13 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ├── EstimateProcessError      core.planning.estimate_process the window's estimate child died, hung or did not start
     ├── EstimateFailed            core.planning.estimate_process an estimate that failed in that child
     ├── WireClosed                core.planning.estimate_wire a pipe to or from that child closed mid-frame
-    └── ModelListError            core.providers.models   a server's model list could not be read
+    ├── ModelListError            core.providers.models   a server's model list could not be read
+    ├── PatternTooSlow            core.patterns           a user's pattern that did not finish matching in time
+    ├── PatternTooBig             core.patterns           a user's pattern too long or too costly to compile
+    └── SchemaCheckTooSlow        core.run.structured     an answer's check against its schema out of CPU time
 
-Some also derive from a built-in exception (``ValueError``, ``KeyError``, ``sqlite3.DatabaseError``) where callers
-may expect one.
+Some also derive from a built-in exception (``ValueError``, ``KeyError``, ``sqlite3.DatabaseError``) or a library's
+(``regex.error``) where callers may expect one.
 """
 
 from __future__ import annotations

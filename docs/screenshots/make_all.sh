@@ -23,4 +23,5 @@ run docs/screenshots/make_big_graph_screenshots.py  # canvas-big-graph-*.png (10
 run docs/screenshots/make_zoom_screenshots.py  # canvas-zoom-*.png (real wheel events in and out of the overview; a card dragged while zoomed in)
 run docs/screenshots/make_big_run_screenshots.py  # run-big-graph-*.png (10,000 steps running: the Gantt and the canvas mid-run, then stopped)
 run docs/screenshots/make_problem_check_screenshots.py  # problems-*.png (the status bar's count; a big graph checked on a worker: checking…, then the count)
+run docs/screenshots/make_memory_screenshots.py  # memory-*.png (the welcome graph and 10,000 steps at the opening zoom and at 100 %, a port hovered: its item made as the pointer came near)
 run docs/screenshots/make_estimate_process_screenshots.py  # estimate-big-graph-*.png (10,000 steps estimated in a child process; the label when that child is killed)

@@ -10,6 +10,7 @@ import json
 import threading
 
 import pytest
+from regex import error as regex_error
 
 from chainstudio.core import patterns
 from chainstudio.core.batch.checks import parse_check
@@ -145,3 +146,26 @@ def test_batch_check_regex_that_backtracks_scores_zero_with_the_reason(tmp_path)
     assert_clean(result)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 2 and all("took over 1 s" in json.dumps(row) for row in rows), rows
+
+
+@pytest.mark.parametrize(
+    ("pattern", "said"),
+    [
+        ("(?:(?:a{1000}){1000}){1000}", "counted repeats expand to over 200,000"),  # regex would compile for minutes
+        ("a" * 2_000_000, "2,000,000 characters, over the limit of 10,000"),  # 24 s and 466 MB to compile
+        ("(" * 3000 + ")" * 3000, "not a regular expression"),
+        (r"\p{L}+", "not a regular expression: bad escape"),  # Python (re) syntax, as documented
+    ],
+    ids=["nested-repeats", "huge", "deep", "not-python-syntax"],
+)
+def test_a_pattern_too_costly_to_compile_is_refused_when_the_graph_is_checked(pattern, said):
+    graph = Graph("g")
+    graph.add("llm", "ask", prompt="q", check_regex=pattern)
+    schema = {"type": "object", "properties": {"x": {"type": "string", "pattern": pattern}}}
+    graph.add("llm", "structured", prompt="q", output_schema=json.dumps(schema))
+    errors = [p for p in validate(graph) if p.severity == "error"]
+    assert {p.location for p in errors} == {"ask.check_regex", "structured.output_schema"}, errors
+    assert said in errors[0].message if errors[0].location == "ask.check_regex" else said in errors[1].message
+    assert all("\n" not in p.message for p in errors), errors  # the schema's may be refused by its own rules first
+    with pytest.raises(regex_error):
+        patterns.search(pattern, "text")

@@ -51,3 +51,11 @@ def test_ordinary_checks_keep_their_results_under_the_budget():
     assert parse_answer(json.dumps([{"a": i} for i in range(300)]), schema) == ([{"a": i} for i in range(300)], None)
     _, complaint = parse_answer(json.dumps([{"a": 1}, {"a": 1}]), schema)
     assert complaint is not None and "non-unique" in complaint
+
+
+@pytest.mark.parametrize("ref", ["#/$defs/nope", "http://example.com/s.json", "other.json"])
+def test_a_reference_to_nothing_is_a_complaint_not_an_error(ref):
+    """A ``$ref`` to nothing in the schema, or to another file (nothing is fetched), passes the schema's own
+    check; matching an answer against it raised jsonschema's _WrappedReferencingError out of the check."""
+    value, complaint = parse_answer('{"a": 1}', {"$ref": ref})
+    assert value is None and complaint is not None and "cannot be resolved" in complaint and "\n" not in complaint

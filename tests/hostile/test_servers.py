@@ -197,3 +197,30 @@ def test_a_dropped_stream_after_a_long_prompt_is_estimated_without_holding_the_l
     span = state.span_by_name("hostile")
     assert span.status == "failed" and span.tokens_estimated and span.input_tokens > 20_000
     assert not [c for c in counted_on if c[0] in loop_threads], "a long text was counted on the event loop"
+
+
+def test_a_map_over_a_long_list_keeps_a_bounded_number_of_requests_open(monkeypatch):
+    """An answer of 20,000 lines mapped with no concurrency cap handed the HTTP client 20,000 requests at
+    once; its connection pool scans them all on every change, and none reached the server in 120 s. The
+    provider keeps at most MAX_OPEN_REQUESTS open; the rest wait their turn in it (not timed as the model's)."""
+    monkeypatch.setattr(openai_compat, "MAX_OPEN_REQUESTS", 4)
+    graph = Graph("long-map")
+    graph.add("llm", "extract", prompt="list things", retries=0)
+    graph.add("map", "each", over="{{ extract }}", prompt="about {{ item }}", retries=0, timeout=5.0)
+    graph.connect("extract", "each")
+    answer = "\n".join(f"thing{i}" for i in range(40))
+
+    async def main(url: str) -> Run:
+        provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key="sk-test"))
+        run = Run(graph, RunContext(provider=provider))
+        try:
+            await run.execute()
+        finally:
+            await provider.aclose()
+        return run
+
+    with FakeOpenAIServer(answers=[answer], chunk_delay=0.01) as server:
+        run = asyncio.run(main(server.url))
+        stats = server.stats
+    assert run.state.status == "succeeded" and stats.requests == 41
+    assert 1 < stats.max_in_flight <= 4, stats.max_in_flight

@@ -100,3 +100,23 @@ def test_a_command_started_with_its_output_closed_still_does_its_work(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr
     assert json.loads(out.read_text())["status"] == "succeeded"
+
+
+def test_an_error_python_cannot_raise_is_not_printed_as_a_traceback():
+    """Under thousands of concurrent requests the garbage collector closed an HTTP body's async generator while
+    it ran, and Python printed "Exception ignored in …" with a traceback (and the error's text) on stderr."""
+    code = (
+        "import gc\n"
+        "from chainstudio.cli.terminal import log_in_one_line\n"
+        "log_in_one_line()\n"
+        "class Finalizer:\n"
+        "    def __del__(self):\n"
+        "        raise ValueError('async generator already executing')\n"
+        "Finalizer()\n"
+        "gc.collect()\n"
+        "print('still here')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CHAINSTUDIO_TRACEBACK"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0 and done.stdout == "still here\n"
+    assert done.stderr == "", done.stderr

@@ -39,7 +39,8 @@ A wrong API key gets 401 (when the server has one); a model outside ``known_mode
 ``Mode`` gives the server the behaviours of real ones (see ../shared/design/REAL_SERVERS.md):
 ``stream_usage=False`` never sends usage in a stream (llama-cpp-python's server); ``tokenizer`` serves a
 tokenize endpoint ("llama.cpp": ``/tokenize`` + ``/apply-template``, and ``/props`` with ``slots``; "llama-cpp-python":
-``/extras/tokenize`` + ``/extras/tokenize/count``) and counts prompts through a chat template of its own
+``/extras/tokenize`` + ``/extras/tokenize/count``; ``tokenize_says=N`` makes it answer N, or N tokens, for any
+real text) and counts prompts through a chat template of its own
 (BOS + per-message framing; ``drop_system`` leaves system messages out, as the gemma format does);
 ``cached_tokens`` reports that many prompt tokens as read from the cache; ``answer_model`` names another
 model in its answers; ``one_at_a_time`` serves one request at a time (the others queue), and with
@@ -119,6 +120,7 @@ class Mode:
     prefix_cache: bool = False
     prefill_per_token: float = 0.0  # seconds per prompt token not read from the cache
     response_format: str = "json_schema"  # the most it takes: "json_schema" | "json_object" | "none" (400 past it)
+    tokenize_says: int | None = None  # a hostile tokenizer: every count it answers is this (negative, absurd, 0)
 
 
 FRAME_TOKENS = 4  # the fake chat template's tokens around each message it keeps
@@ -330,6 +332,10 @@ class FakeOpenAIServer:
     # --- handlers -----------------------------------------------------------------------------------------
     async def _tokenize(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self.mode.tokenize_says is not None and body.get("input", body.get("content")) not in ("", "a"):
+            said = self.mode.tokenize_says  # the detection's probes ("" and "a") are answered truly
+            tokens_said = list(range(max(0, min(said, 100_000))))
+            return web.json_response({"count": said} if request.path.endswith("/count") else {"tokens": tokens_said})
         if self.mode.tokenizer == "llama.cpp":
             text = str(body.get("content", ""))
             if body.get("parse_special") and text.startswith("<|") and text.endswith("<|assistant|>\n"):

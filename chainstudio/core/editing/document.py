@@ -13,7 +13,7 @@ then; ``accept`` stores them and announces ``Changes(checked=True)``. No Qt here
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from chainstudio.core.editing.changes import Changes
@@ -57,7 +57,7 @@ class Document:
         self.revision = 0  # +1 at every change of the graph (edits, undo, redo, replace)
         self._analysis: Analysis | None = None
         self._ordering_only: frozenset[str] | None = None
-        self._problems: list[Problem] | None = None
+        self._problems: Sequence[Problem] | None = None
         self._check_serial = 0  # +1 whenever the problems known so far no longer hold
         self.endpoints: frozenset[str] | None = None  # the endpoint profiles runs can use (None: any name)
         # The window's event loop must not parse templates (a 2,000-tag one takes ~0.5 s): with this set,
@@ -169,7 +169,7 @@ class Document:
         self._ordering_only = frozenset(found)
 
     @property
-    def problems(self) -> list[Problem]:
+    def problems(self) -> Sequence[Problem]:
         """``validate`` of the current graph (computed once per revision)."""
         if self._problems is None:
             unread = self.unread if self.defer_parsing else None
@@ -185,7 +185,7 @@ class Document:
         return self._problems is not None
 
     @property
-    def known_problems(self) -> list[Problem] | None:
+    def known_problems(self) -> Sequence[Problem] | None:
         """The current revision's problems if known, else None: a small graph's are computed here (a few
         ms), a big one's are None until a worker's check of this revision was ``accept``-ed."""
         if self._problems is None and is_small(self.graph):

@@ -10,6 +10,7 @@ for (``SMALL_GRAPH_ITEMS``). No Qt here: the window's worker is ``ui/editing/pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chainstudio.core.graph.analysis import Analysis
@@ -29,7 +30,7 @@ def is_small(graph: Graph) -> bool:
 @dataclass(frozen=True)
 class CheckResult:
     serial: int  # the document's check serial the problems belong to
-    problems: list[Problem]
+    problems: Sequence[Problem]
     unread: frozenset[str]  # templates left unparsed (as ``Document.unread``)
     ordering_only: frozenset[str] | None = None  # the revision's (as ``Document.ordering_only``)
 

@@ -3,6 +3,7 @@ and pick-best steps (``validation.validate`` adds these problems to the others).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from chainstudio.core import patterns
@@ -44,15 +45,36 @@ def _check_llm(node: Node) -> list[Problem]:
 
     out: list[Problem] = []
     try:
-        parse_schema(str(node.param("output_schema") or ""))
+        schema = parse_schema(str(node.param("output_schema") or ""))
     except SchemaProblem as exc:
         out.append(Problem("error", f"{node.name}.output_schema", str(exc), node.id, field="output_schema"))
+        schema = None
+    for found in _schema_patterns(schema):
+        problem = patterns.problem(found)
+        if problem is not None:
+            out.append(Problem("error", f"{node.name}.output_schema", problem, node.id, field="output_schema"))
+            break
     pattern = str(node.param("check_regex") or "")
     if pattern:
         problem = patterns.problem(pattern)
         if problem is not None:
             out.append(Problem("error", f"{node.name}.check_regex", problem, node.id))
     return out
+
+
+def _schema_patterns(schema: object) -> Iterator[str]:
+    """The regular expressions in a JSON schema: ``pattern`` values and ``patternProperties`` names."""
+    stack = [schema]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            if isinstance(value.get("pattern"), str):
+                yield value["pattern"]
+            if isinstance(value.get("patternProperties"), dict):
+                yield from (str(name) for name in value["patternProperties"])
+            stack.extend(value.values())
 
 
 def _check_pick(graph: Graph, node: Node, by_name: dict[str, Node]) -> list[Problem]:

@@ -45,6 +45,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 from chainstudio.core.clock import Clock
@@ -56,6 +57,7 @@ from chainstudio.core.providers.base import (
     ErrorKind,
     ProviderError,
     local_host,
+    request_queued,
     request_sent,
 )
 from chainstudio.core.providers.response_format import ResponseFormats
@@ -103,6 +105,12 @@ class OpenAISettings:
         return key or None
 
 
+# Requests open to one server at once. More wait in the provider: the HTTP client's connection pool scans
+# all its waiting requests on every change, so 20,000 at once (a map over a long list, with no concurrency
+# cap) took minutes before the first reached the server.
+MAX_OPEN_REQUESTS = 256
+
+
 class OpenAICompatProvider:
     name = "openai"
     simulated = False
@@ -140,11 +148,22 @@ class OpenAICompatProvider:
         self._tokenizer = ServerTokenizer(client, self.base_url)
         self._sent = 0  # requests sent so far (numbers them)
         self._open = 0  # requests sent and not yet answered in full (this one's included while it streams)
+        # At most MAX_OPEN_REQUESTS requests are open to the server at once; more wait here, in turn.
+        self._slots = asyncio.Semaphore(MAX_OPEN_REQUESTS)
         self._formats = ResponseFormats()  # the response format this endpoint takes (structured answers)
 
     async def server_counts(self, request: ChatRequest, text: str) -> tuple[int, int] | None:
-        """(prompt, output) tokens as the server's own tokenizer counts them (None: it cannot tell)."""
-        return await self._tokenizer.counts(request, text)
+        """(prompt, output) tokens as the server's own tokenizer counts them (None: it cannot tell, or says what
+        cannot be true: its counts are checked as a response's usage is, by ``server_usage``)."""
+        counts = await self._tokenizer.counts(request, text)
+        if counts is None:
+            return None
+        said = SimpleNamespace(prompt_tokens=counts[0], completion_tokens=counts[1])
+        checked = server_usage(said, request, text)
+        if checked is None:
+            log.info("the server at %s counted %s tokens: not believed, the estimate stands", self.shown_url, counts)
+            return None
+        return checked[0], checked[1]
 
     async def server_capacity(self) -> int | None:
         """How many requests the server runs at once, for a server on this machine or a private network
@@ -161,11 +180,17 @@ class OpenAICompatProvider:
     async def stream_chat(self, request: ChatRequest, on_delta: DeltaCallback) -> ChatResult:
         self._sent += 1
         number = self._sent
-        self._open += 1
-        try:
-            return await self._answer(request, on_delta, number)
-        finally:
-            self._open -= 1
+        queued = self._slots.locked()
+        if queued:
+            request_queued(True)  # the step's timeout leaves the wait out
+        async with self._slots:
+            if queued:
+                request_queued(False)
+            self._open += 1
+            try:
+                return await self._answer(request, on_delta, number)
+            finally:
+                self._open -= 1
 
     async def _answer(self, request: ChatRequest, on_delta: DeltaCallback, number: int) -> ChatResult:
         import openai

@@ -18,8 +18,10 @@ from dataclasses import replace
 from typing import Any
 
 import regex
+from referencing.exceptions import Unresolvable
 
 from chainstudio.core import patterns
+from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.sandbox import cpu_budget
 from chainstudio.core.providers.base import ChatRequest
 
@@ -27,9 +29,8 @@ MAX_COMPLAINTS = 3  # schema violations named in one complaint
 CHECK_CPU_SECONDS = 5.0  # the CPU time one answer's check against its schema may take
 
 
-class _OverBudget(BaseException):
-    """Raised inside jsonschema when a check used up its CPU time (a BaseException: no ``except Exception``
-    in the library can swallow it)."""
+class SchemaCheckTooSlow(ChainStudioError):
+    """Raised inside jsonschema when an answer's check used up its CPU time (turned into a complaint)."""
 
 
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(.*?)\n?```\s*$", re.S)
@@ -79,9 +80,9 @@ def parse_answer(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | N
 
     _match_schema_patterns_in_time()
     try:
-        with patterns.time_box(), cpu_budget(CHECK_CPU_SECONDS, _OverBudget):
+        with patterns.time_box(), cpu_budget(CHECK_CPU_SECONDS, SchemaCheckTooSlow):
             errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
-    except _OverBudget:
+    except SchemaCheckTooSlow:
         return None, (
             f"the schema cannot be checked: checking the answer took over {CHECK_CPU_SECONDS:g} s of CPU time "
             "(uniqueItems over many objects, or anyOf/oneOf nested with $ref, cost too much for this answer)"
@@ -92,6 +93,8 @@ def parse_answer(text: str, schema: dict[str, Any] | None) -> tuple[Any, str | N
         return None, f"the schema cannot be checked: a pattern in it is not a regular expression ({exc})"
     except RecursionError:
         return None, "the schema cannot be checked: the answer is nested too deeply for it"
+    except Unresolvable as exc:  # a $ref to nothing in the schema, or to another file (nothing is fetched)
+        return None, f"the schema cannot be checked: its reference {_short(str(exc), 120)} cannot be resolved"
     if not errors:
         return value, None
     said = []

@@ -45,8 +45,10 @@ def _pixels(source: QRectF, scale: float) -> QSize:
 
 def canvas_rect(scene) -> QRectF:
     rect = QRectF()
-    for item in [*scene.nodes.values(), *scene.bands]:
-        rect = rect.united(item.sceneBoundingRect())
+    for item in scene.nodes.values():
+        rect = rect.united(item.box())  # (its ports reach a little beyond: inside the margin)
+    for band in scene.bands:
+        rect = rect.united(band.sceneBoundingRect())
     if rect.isNull():
         rect = QRectF(0, 0, 400, 300)
     return rect.adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)

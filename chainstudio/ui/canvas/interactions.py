@@ -27,6 +27,11 @@ class ConnectDrag:
         return (self.node_id, other) if self.side == "out" else (other, self.node_id)
 
     def _target(self, pos: QPointF) -> str | None:
+        """The card under ``pos``, or whose port is within reach of it (a port sits half outside its card:
+        since cards draw their own ports, a drop there is not on the card's shape)."""
+        port = self.scene.port_near(pos)
+        if port is not None:
+            return port.node_id
         item = self.scene.node_at(pos, ignore=self.curve)
         return item.node_id if item is not None else None
 

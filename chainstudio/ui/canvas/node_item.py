@@ -26,7 +26,9 @@ from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.run_overlay import Badge
 
 WHITE = QColor("white")
-BOUNDS = geo.card_rect().adjusted(-3, -3, 3, 3)
+BOUNDS = geo.card_rect().adjusted(-3, -3, 3, 3)  # the card's box (``NodeItem.box``: bands, fitting, export)
+PORT_REACH = geo.PORT_RADIUS + 2  # a port drawn by its card: radius and half its pen, beyond the card's edge
+ITEM_BOUNDS = BOUNDS.adjusted(3 - PORT_REACH, 0, PORT_REACH - 3, 0)  # ... what the item paints: the ports too
 DETAIL_LOD = geo.DETAIL_LOD
 
 
@@ -101,7 +103,9 @@ def _port_hit_shape() -> QPainterPath:
 
 
 class PortItem(QGraphicsEllipseItem):
-    """An input ("in") or output ("out") port; dragging from it starts a connection."""
+    """An input ("in") or output ("out") port; dragging from it starts a connection. Made when the pointer
+    first comes near it (``NodeItem.port``); until then its card draws it, the same (two port items took
+    2.7 KB a card: 26 MB for the 10,000 cards of the biggest graph)."""
 
     __slots__ = ("side", "_hover")  # no per-port __dict__: 20,000 ports in the biggest graph
 
@@ -169,15 +173,17 @@ class ProblemBadge(QGraphicsItem):
 
 class NodeItem(QGraphicsRectItem):
     """A card. A rectangle item (drawn by ``paint``, its own pen and brush none) so that Qt knows its bounding
-    box without calling into Python: a hit test asks it of every card in the index's cells around the point."""
+    box without calling into Python: a hit test asks it of every card in the index's cells around the point.
+    Its rectangle takes in its ports, which it draws itself until their items are made (``port``); its box
+    as a card (layer bands, fitting the view, export) is ``box()``."""
 
     __slots__ = (
         *("node_id", "kind", "name", "flashing", "run_badge", "critical", "pinned", "problem", "problem_text"),
-        *("input_port", "output_port", "_badge", "_lines", "_text", "_title"),
+        *("sides", "_ports", "_badge", "_lines", "_text", "_title"),
     )
 
     def __init__(self, node: Node):
-        super().__init__(BOUNDS)
+        super().__init__(ITEM_BOUNDS)
         self.setPen(Qt.PenStyle.NoPen)
         self.node_id = node.id
         self.kind = node.kind
@@ -196,8 +202,8 @@ class NodeItem(QGraphicsRectItem):
         self.set_crisp(True)
         self.setZValue(1.0)
         spec = node_kind(node.kind)
-        self.input_port = PortItem("in", self) if spec.has_input_port else None
-        self.output_port = PortItem("out", self) if spec.has_output_port else None
+        self.sides = ("in",) * spec.has_input_port + ("out",) * spec.has_output_port  # its ports
+        self._ports: dict[str, PortItem] | None = None  # the port items made so far (``port``)
         self._badge: ProblemBadge | None = None  # made when the step first has a problem (most never do)
         self.show_node(node)
 
@@ -230,6 +236,27 @@ class NodeItem(QGraphicsRectItem):
             self._text = geo.card_text(self.name, node_kind(self.kind).title, detail, preview)
             self._lines = None
         return self._text
+
+    def box(self) -> QRectF:
+        """The card's box in the scene (its item's rectangle less the ports' overhang)."""
+        return BOUNDS.translated(self.pos())
+
+    def port(self, side: str) -> PortItem:
+        """The port item of ``side`` ("in" or "out", one of ``sides``), made when first asked for: the pointer
+        came near it (``CanvasScene.port_near``); it then draws itself and takes hover and the mouse."""
+        if self._ports is None:
+            self._ports = {}
+        port = self._ports.get(side)
+        if port is None:
+            port = self._ports[side] = PortItem(side, self)
+            if self.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents:  # undrawn in the overview
+                port.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+            self.update()  # (no longer drawn by the card)
+        return port
+
+    def made_ports(self) -> list[PortItem]:
+        """The port items made so far."""
+        return list(self._ports.values()) if self._ports else []
 
     @property
     def problem_badge(self) -> ProblemBadge:
@@ -302,6 +329,7 @@ class NodeItem(QGraphicsRectItem):
                 painter.setPen(WHITE)
                 painter.setFont(theme.canvas_font(*geo.BLOCK_FONT))
                 painter.drawText(rect.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter, self.name)
+            self._paint_ports(painter, color)
             return
         painter.setBrush(theme.CARD_FILL)
         painter.drawRoundedRect(rect, geo.CARD_RADIUS, geo.CARD_RADIUS)
@@ -325,6 +353,18 @@ class NodeItem(QGraphicsRectItem):
             painter.drawText(line_rect, Qt.AlignmentFlag.AlignVCenter, line)
         if badge is not None:
             self._paint_badge(painter, rect, badge)
+        self._paint_ports(painter, color)
+
+    def _paint_ports(self, painter: QPainter, color: QColor) -> None:
+        """The ports whose items are not made: as a port item draws itself when not hovered."""
+        made = self._ports or {}
+        painter.setPen(QPen(color, 2.0))
+        painter.setBrush(WHITE)
+        r = geo.PORT_RADIUS
+        for side in self.sides:
+            if side not in made:
+                centre = geo.output_port_offset() if side == "out" else geo.input_port_offset()
+                painter.drawEllipse(centre, r, r)
 
     @staticmethod
     def _paint_badge(painter: QPainter, rect: QRectF, badge) -> None:

@@ -388,7 +388,7 @@ class OverviewItem(QGraphicsItem):
                 continue
             item = nodes.get(node_id)
             middle = rect.top() + rect.height() / 2
-            if item is not None and item.input_port is not None:
+            if item is not None and "in" in item.sides:
                 painter.drawEllipse(QPointF(rect.left(), middle), radius, radius)
-            if item is not None and item.output_port is not None:
+            if item is not None and "out" in item.sides:
                 painter.drawEllipse(QPointF(rect.right(), middle), radius, radius)

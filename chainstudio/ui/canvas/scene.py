@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneContextMenuEvent, QG
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.analysis import CycleError
+from chainstudio.core.graph.problems import kept_problems
 from chainstudio.core.graph.validation import Problem
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
@@ -289,7 +290,7 @@ class CanvasScene(QGraphicsScene):
                     item.problem_badge.setOpacity(CHECKING_OPACITY)
             return
         found: dict[str, list[Problem]] = {}
-        for problem in problems:
+        for problem in kept_problems(problems):  # (a big graph's ordering-only warnings are not made)
             if problem.node_id is not None and (problem.severity == "error" or problem.edge_id is None):
                 found.setdefault(problem.node_id, []).append(problem)
         for node_id, item in self.nodes.items():  # (only the cards whose badge changes are touched)
@@ -407,7 +408,7 @@ class CanvasScene(QGraphicsScene):
             if band.index % BANDS_PER_PART == BANDS_PER_PART - 1:
                 yield
         for band, group in zip(list(self.bands), groups, strict=False):
-            rects = [self.nodes[n].sceneBoundingRect() for n in group if n in self.nodes]
+            rects = [self.nodes[n].box() for n in group if n in self.nodes]
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
             if band.index % BANDS_PER_PART == BANDS_PER_PART - 1:
                 yield
@@ -478,15 +479,19 @@ class CanvasScene(QGraphicsScene):
         return None
 
     def port_near(self, pos: QPointF) -> PortItem | None:
-        """The port within a few screen pixels of ``pos`` (closest first), at any zoom."""
+        """The port within a few screen pixels of ``pos`` (closest first), at any zoom; its item is made if
+        it was not yet (``NodeItem.port``: the view asks at each move of the pointer)."""
         reach = min(geo.PORT_HIT_MAX, max(geo.PORT_RADIUS + 4, geo.PORT_HIT_PIXELS / self.zoom))
-        best, best_distance = None, reach
-        for item in self.items(QRectF(pos.x() - reach, pos.y() - reach, 2 * reach, 2 * reach)):
-            if isinstance(item, PortItem):
-                distance = QLineF(item.scenePos(), pos).length()
-                if distance <= best_distance:
-                    best, best_distance = item, distance
-        return best
+        best: tuple[NodeItem, str] | None = None
+        best_distance = reach
+        around = reach + 1  # a port's centre is on its card's edge: the card is in any square around it
+        for item in self.items(QRectF(pos.x() - around, pos.y() - around, 2 * around, 2 * around)):
+            if isinstance(item, NodeItem):
+                for side in item.sides:
+                    distance = QLineF(item.port_scene_pos(side), pos).length()
+                    if distance <= best_distance:
+                        best, best_distance = (item, side), distance
+        return best[0].port(best[1]) if best is not None else None
 
     def edge_near(self, pos: QPointF) -> EdgeItem | None:
         """The edge within a few screen pixels of ``pos`` (not counting cards), at any zoom."""

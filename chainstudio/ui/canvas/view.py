@@ -157,7 +157,7 @@ class CanvasView(QGraphicsView):
             for node in self.canvas.document.graph.nodes.values():
                 rect = rect.united(BOUNDS.translated(*node.position))
         for item in self.canvas.nodes.values():
-            rect = rect.united(item.sceneBoundingRect())
+            rect = rect.united(item.box())
         if rect.isNull():
             self.setTransform(QTransform())
             self.centerOn(0, 0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -29,7 +30,7 @@ COALESCE_MS = 100  # edits within this long (typing in a prompt) are checked onc
 CHECKING = "checking…"  # the status bar's word while the problems are not known
 
 
-def problems_text(problems: list[Problem] | None) -> str:
+def problems_text(problems: Sequence[Problem] | None) -> str:
     """The status bar's count: "checking…" (None), "no problems", "2 errors, 1 warning"."""
     if problems is None:
         return CHECKING

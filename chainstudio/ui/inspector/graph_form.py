@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from chainstudio.core.editing.inputs import exposing_steps, rename_input_problem
 from chainstudio.core.graph.model import GraphInput, name_problem
+from chainstudio.core.graph.problems import kept_problems
 from chainstudio.ui.inspector.node_form import CHECKING_TEXT, problem_lines
 
 COLUMNS = ("Name", "Default", "Description")
@@ -125,7 +126,7 @@ class GraphForm(QWidget):
         if problems is None:
             self._say(CHECKING_TEXT)
             return
-        graph_level = [p for p in problems if p.node_id is None and p.edge_id is None]
+        graph_level = [p for p in kept_problems(problems) if p.node_id is None and p.edge_id is None]
         self._say(problem_lines(graph_level))
 
     def _say(self, text: str) -> None:

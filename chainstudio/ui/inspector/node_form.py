@@ -7,6 +7,8 @@ name; the page edits that input's default and description too."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
@@ -14,6 +16,7 @@ from chainstudio.core.editing.inputs import step_problem
 from chainstudio.core.graph.flow_rules import local_names
 from chainstudio.core.graph.kinds import node_kind
 from chainstudio.core.graph.model import GraphInput
+from chainstudio.core.graph.problems import problems_of
 from chainstudio.core.graph.validation import Problem, input_name
 from chainstudio.ui.inspector.fields import Editor, display_order, editor_for, show_value, value_of
 from chainstudio.ui.inspector.template_editor import TemplateEditor
@@ -28,7 +31,7 @@ WARNING_COLORS = {"fill": "rgba(245, 158, 11, 0.10)", "border": "#f59e0b"}
 CHECKING_TEXT = "Checking the graph for problems…"  # a big graph's problems, while a worker validates it
 
 
-def problem_lines(problems: list[Problem]) -> str:
+def problem_lines(problems: Iterable[Problem]) -> str:
     return "<br>".join(
         f"<span style='color:{'#d32f2f' if p.severity == 'error' else '#b26a00'}'>"
         f"{'✖' if p.severity == 'error' else '⚠'} {p.location}: {p.message}</span>"
@@ -188,14 +191,14 @@ class NodeForm(QWidget):
         upstream = [graph.nodes[n].name for n in graph.nodes if n in ancestors]
         return upstream, [i.name for i in graph.inputs]
 
-    def show_problems(self, problems: list[Problem] | None) -> None:
+    def show_problems(self, problems: Sequence[Problem] | None) -> None:
         """This step's problems (None: not known yet, a big graph is being checked)."""
         if problems is None:
             self.problems.setStyleSheet("color: palette(placeholder-text);")
             self.problems.setText(CHECKING_TEXT)
             self.problems.setVisible(True)
             return
-        mine = [p for p in problems if p.node_id == self.node_id]
+        mine = problems_of(problems, self.node_id)  # (only this step's are made)
         colors = ERROR_COLORS if any(p.severity == "error" for p in mine) else WARNING_COLORS
         self.problems.setStyleSheet(PROBLEMS_STYLE.format(**colors))
         self.problems.setText(problem_lines(mine))

@@ -20,6 +20,7 @@ from chainstudio.core.planning.estimate_process import EstimateProcess, Estimate
 from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.topology import snapshot
+from chainstudio.core.tokens import release_tokenizer
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.memory import give_back
 from chainstudio.ui.common.tasks import LatestTask, loop_running
@@ -80,9 +81,10 @@ class EstimateUi(QObject):
         if self.scene.building:  # a big graph's cards are still being made: estimate once they are made, so
             self._timer.start()  # the simulated run's memory is not interleaved with theirs (it is given back)
             return
-        cache = self.cache()
-        looked = {"cache": cache} if cache is not None else {}
+        looked = self._cache_option()
         process = EstimateProcess() if out_of_process(self.document.graph, looked) else None  # a big graph's
+        if process is not None:  # the window counts no tokens for it: the tables (45 MB) go until a count needs them
+            release_tokenizer()  # (an edit made the graph big; an opened one's went at once: ``_document_changed``)
         # a child's is sent a piece at a time from the document's graph (no copy: ~8 MB kept by the window)
         graph = self.document.graph if process is not None else snapshot(self.document.graph)
         keywords, caps = {**self.plan.keywords(graph), **looked}, self.toolbar.options()
@@ -126,6 +128,10 @@ class EstimateUi(QObject):
         if run is not None:  # the run ended first (the estimate waits while a run is live): compare now
             self._compare(run)
 
+    def _cache_option(self) -> dict[str, Any]:
+        cache = self.cache()
+        return {"cache": cache} if cache is not None else {}
+
     def run_started(self, running: bool) -> None:
         """A run began: an estimate still waiting out its debounce (an edit just before Run) is asked for now,
         so that it predicts this run and sees the step cache as the run found it, not as the run fills it."""
@@ -155,6 +161,8 @@ class EstimateUi(QObject):
             self._process.stop()
 
     def _document_changed(self, changes: Changes) -> None:
+        if changes.reset and out_of_process(self.document.graph, self._cache_option()):
+            release_tokenizer()  # a big graph came: before its cards are made, not after (the window's peak)
         if changes.structure or changes.nodes_changed or changes.graph_info or changes.reset:
             self._unmatched_run = None  # a run of the graph before this edit is no measure of its estimate
             if self._process is not None:  # a child's graph is sent from the document's: it may mix revisions

@@ -228,3 +228,15 @@ def test_a_stream_cut_by_an_earlier_request_that_reached_the_server_late_is_diag
         assert server.stats.cut == 1
     assert isinstance(second, ProviderError) and str(second) == INTERRUPTED and second.kind == "interrupted"
     assert not isinstance(first, ProviderError) and first.text
+
+
+@pytest.mark.parametrize("says", [-50, 10**30, 0, 100_000], ids=["negative", "absurd", "zero", "more-than-the-text"])
+def test_a_server_tokenizer_that_counts_what_cannot_be_true_is_not_believed(says):
+    """The recount after a run took a server tokenizer's word as exact: negative, 10^30, nothing for a
+    long answer. Its counts are checked as a response's usage is; one that fails leaves the estimate."""
+    mode = Mode(stream_usage=False, tokenizer="llama-cpp-python", tokenize_says=says)
+    with FakeOpenAIServer(mode=mode, default_tokens=40, chunk_delay=0) as server:
+        run = run_on(server, chain("a"))
+    span = run.state.span_by_name("a")
+    assert span.tokens_estimated and not any(isinstance(e, ev.NodeTokensCounted) for e in run.events)
+    assert 0 < span.input_tokens < 1000 and 0 < span.output_tokens <= 512

@@ -57,6 +57,17 @@ def test_dragging_from_beside_a_port_connects_then_undo(far_out, qtbot, grab, dr
     assert fileformat.dumps(graph) == before
 
 
+@pytest.mark.parametrize("dx", [0, -3, 3])
+def test_a_connection_dropped_on_the_target_s_port_connects(far_out, dx):
+    """Dropped on (or just beside) the port a user aims at: since cards draw their own ports, the port's
+    centre is on the edge of the card's shape, and such a drop opened the quick-add popup instead."""
+    window = far_out
+    graph = window.document.graph
+    drag_pixels(window, port_point(window, "topic", "out", 0), port_point(window, "academic", "in", dx))
+    pairs = {(graph.nodes[e.source].name, graph.nodes[e.target].name) for e in graph.edges.values()}
+    assert ("topic", "academic") in pairs
+
+
 def test_the_live_curve_is_green_over_a_valid_target_in_the_overview(default_window):
     window = default_window
     viewport = window.view.viewport()
@@ -69,7 +80,7 @@ def test_the_live_curve_is_green_over_a_valid_target_in_the_overview(default_win
 
 def pixel(window, image, name: str, dx: float, dy: float):
     """The colour drawn at (dx, dy) scene units from the top-left of ``name``'s card."""
-    rect = card(window, name).sceneBoundingRect()
+    rect = card(window, name).box()  # the card itself (its item takes in its ports)
     at = view_point(window, rect.topLeft() + type(rect.topLeft())(dx, dy))
     return image.pixelColor(at.x(), at.y())
 

@@ -1,15 +1,17 @@
 """What a card and an edge keep (issue 14: the window with 10,000 steps and 100,000 edges open took ~950 MB):
 an edge keeps its two ends and its looks in slots, no painter path, and makes its curve, arrow and control
-points from its ends when asked; a card lays out its text and makes its problem badge only when needed.
+points from its ends when asked; a card lays out its text and makes its problem badge and its port items
+only when needed.
 The memory itself is measured in ``benchmarks/memory_bench.py``, not here."""
 
-from PySide6.QtCore import QPointF
+import pytest
+from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainterPath
 
 from chainstudio.core.graph.model import Node
 from chainstudio.ui.canvas import geometry as geo
 from chainstudio.ui.canvas.edge_item import ORDERING_ONLY_TIP, EdgeItem
-from chainstudio.ui.canvas.node_item import NodeItem, ProblemBadge
+from chainstudio.ui.canvas.node_item import BOUNDS, NodeItem, PortItem, ProblemBadge
 
 
 def test_an_edge_keeps_its_ends_in_slots_and_makes_its_curve_when_asked(qapp):
@@ -60,3 +62,52 @@ def test_a_card_lays_out_its_text_and_makes_its_badge_only_when_needed(qapp):
     assert card.badge_shown()
     card.set_problems(None)
     assert not card.badge_shown()
+
+
+def _render(scene, rect, scale: float):
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(int(rect.width() * scale), int(rect.height() * scale), QImage.Format.Format_ARGB32)
+    image.fill(0xFFFFFFFF)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    scene.render(painter, QRectF(0, 0, image.width(), image.height()), rect)
+    painter.end()
+    return image
+
+
+def _largest_difference(a, b) -> int:
+    """The largest difference of one colour channel of one pixel between two images of the same size."""
+    return max(abs(x - y) for x, y in zip(bytes(a.constBits()), bytes(b.constBits()), strict=True))
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.3])  # in detail, and drawn as a block
+def test_a_card_draws_its_ports_until_the_pointer_comes_near_and_looks_the_same_after(qapp, scale):
+    from chainstudio.core.editing.document import Document
+    from chainstudio.ui.canvas.scene import CanvasScene
+
+    document = Document()
+    document.graph.add("llm", "draft", (0.0, 0.0), prompt="Write about {{ topic }}.")
+    scene = CanvasScene(document)
+    (card,) = scene.nodes.values()
+    assert card.sides == ("in", "out") and card.made_ports() == []
+    assert not any(isinstance(child, PortItem) for child in card.childItems())  # 2.7 KB a card saved
+    assert card.box() == BOUNDS.translated(card.pos())  # its box as a card (bands, fitting) leaves the ports out
+    area = card.boundingRect().adjusted(-10, -10, 10, 10)
+    drawn_by_card = _render(scene, area, scale)
+    near = card.port_scene_pos("out") + QPointF(4, 3)
+    port = scene.port_near(near)
+    assert isinstance(port, PortItem) and (port.node_id, port.side) == (card.node_id, "out")
+    assert port.parentItem() is card and card.made_ports() == [port] and scene.port_near(near) is port
+    assert scene.port_near(card.port_scene_pos("in") - QPointF(6, 0)).side == "in"
+    assert scene.port_near(card.port_scene_pos("in") + QPointF(0, 60)) is None  # far from both
+    assert len(card.made_ports()) == 2
+    after = _render(scene, area, scale)  # the port items draw what the card drew (antialiasing's rounding aside)
+    assert after.size() == drawn_by_card.size() and _largest_difference(after, drawn_by_card) <= 2
+    port.hoverEnterEvent(_hover())
+    assert _largest_difference(_render(scene, area, scale), drawn_by_card) > 60  # (a hovered port is filled)
+
+
+def test_an_input_step_has_only_an_output_port(qapp):
+    card = NodeItem(Node.create("input", "topic"))
+    assert card.sides == ("out",)

@@ -139,9 +139,9 @@ def test_a_palette_kind_dropped_onto_an_edge_goes_in_between(default_window):
     assert ("aggregate", "summary") not in pairs(window)
     assert window.document.undo_label == "Insert step"
     # aggregate and summary were adjacent columns: the step has a column of its own, summary moved right
-    left, middle, right = (card(window, n).sceneBoundingRect() for n in ("aggregate", "step", "summary"))
+    left, middle, right = (card(window, n).box() for n in ("aggregate", "step", "summary"))
     assert left.right() < middle.left() and middle.right() < right.left()
-    others = [card(window, n).sceneBoundingRect() for n in names(window) if n != "step"]
+    others = [card(window, n).box() for n in names(window) if n != "step"]
     assert not any(middle.intersects(r) for r in others)
     window.menu_actions["undo"].trigger()
     assert fileformat.dumps(graph) == before
