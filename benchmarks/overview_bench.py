@@ -43,6 +43,7 @@ FRAMES = 5
 GRID = 15  # hit tests at GRID × GRID points over the graph
 ZOOMED_IN = 1.2  # the detailed frames' zoom
 CROSSINGS = 3  # zooms in past the overview and out into it again (60 % and 30 %)
+BAND_ZOOMS = (0.35, 0.45, 0.55)  # where the layer bands' frames are measured (over 0.5: the detailed frame)
 
 
 class Sampler:
@@ -197,7 +198,9 @@ def measure(folder: Path) -> dict:
     switch = getattr(scene.overview, "_switch", None)
 
     def switched() -> bool:
-        busy = switch is not None and switch.busy
+        busy = getattr(scene.overview, "busy", None)  # the cards drawn or not, and their cache modes
+        if busy is None:  # a checkout from before (--root): drawn or not
+            busy = switch is not None and switch.busy
         return not (busy or scene._pending.isActive() or scene._pass.active or image.drawing)
 
     for _ in range(CROSSINGS):
@@ -213,6 +216,7 @@ def measure(folder: Path) -> dict:
         crossings[f"{key}_ms"] = statistics.median(crossings[f"{key}_all_ms"])  # type: ignore[assignment]
         crossings[f"{key}_afters_ms"] = crossings[f"{key}_after_ms"]
         crossings[f"{key}_after_ms"] = max(crossings[f"{key}_after_ms"])  # type: ignore[assignment]
+    bands = band_frames(app, scene, view, switched)
     detail = detailed_frames(app, scene, view)
     return {
         "steps": len(scene.nodes),
@@ -239,6 +243,7 @@ def measure(folder: Path) -> dict:
         "worst_hit_ms": worst_hit,
         "worst_hit_at": worst_at,
         **crossings,
+        **bands,
         **detail,
         "snapshot_ms": snapshot_ms,
         "load": os.getloadavg()[0],
@@ -294,6 +299,34 @@ def read_as_open_does(app, path: Path) -> float:
     loader.finished.connect(lambda _path, graph, error: got.append(graph or error))
     loader.start(path)
     return run_until(app, lambda: bool(got))[1]
+
+
+def band_frames(app, scene, view, settled) -> dict:
+    """Where the layer bands cost most (issue 14: 90-160 of this graph's 980 bands cross the view): at each of
+    ``BAND_ZOOMS``, the zoom settled, then ``FRAMES`` pans of 60 × 30 px, each frame's window thread CPU; and the
+    most CPU the window's thread spent in one slice from the zoom step to the end of the pans."""
+    frames: dict[str, list[float]] = {}
+    cpu: list[float] = []
+    for zoom in BAND_ZOOMS:
+        for step in (lambda z=zoom: view.zoom_by(z / view.zoom()), lambda: scene.set_zooming(False)):
+            start = time.thread_time()  # the zoom step and its frame, then (a turn later) its settling and frame
+            step()
+            view.viewport().repaint()
+            cpu.append(time.thread_time() - start)
+        run_until(app, settled, cpu=cpu)
+        for _ in range(FRAMES):
+            view.pan_by(60, 30)
+            start = time.thread_time()
+            view.viewport().repaint()
+            frames.setdefault(f"{zoom:.2f}", []).append((time.thread_time() - start) * 1000)
+            run_until(app, settled, cpu=cpu)
+    every = [ms for times in frames.values() for ms in times]
+    return {
+        "band_frames_ms": frames,
+        "band_frame_median_ms": statistics.median(every),
+        "band_frame_max_ms": max(every),
+        "band_slice_cpu_ms": max(cpu) * 1000,
+    }
 
 
 def detailed_frames(app, scene, view) -> dict:
@@ -439,6 +472,23 @@ def section(r: dict, before: dict | None) -> str:
         lines.append(f"| {label} | {row['median_ms']:,.0f} ms | {frames} ms | {_ms(row, 'zooming_ms')} | {crossing} |")
     lines += [
         "",
+        "The layer bands at 35-60 % (the zoom settled, then 5 pans of 60 × 30 px at each zoom; window thread CPU "
+        "of a pan's frame; 35 % and 45 % are the overview's frames, 55 % a detailed one):",
+        "",
+        "| checkout | "
+        + " | ".join(f"a pan's frame at {z:.0%} (median of {FRAMES})" for z in BAND_ZOOMS)
+        + " | frames: median | frames: most | most window thread CPU in a slice (the zoom step to the last pan) |",
+        "|---|" + "---:|" * (len(BAND_ZOOMS) + 3),
+    ]
+    for label, row in rows:
+        if "band_frames_ms" not in row:
+            lines.append(f"| {label} |" + " not measured |" * (len(BAND_ZOOMS) + 3))
+            continue
+        cells = [f"{statistics.median(row['band_frames_ms'][f'{z:.2f}']):,.0f} ms" for z in BAND_ZOOMS]
+        cells += [_ms(row, "band_frame_median_ms"), _ms(row, "band_frame_max_ms"), _ms(row, "band_slice_cpu_ms")]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    lines += [
+        "",
         "| checkout | edges crossing the view at 120 % | first frame at 120 % (window thread CPU) | "
         "its edges ready after | longest slice meanwhile | a pan's frame at 120 % (window thread CPU, median of 5) | "
         "frames | longest slice while panning | most window thread CPU in a slice | the last image (worker CPU) |",
@@ -555,30 +605,58 @@ NOTES = (
     "removed or dashed anew; after a new file, or once over a quarter of the edges are touched, all of it. "
     "Zooming out into the overview made all 100,000 curves each time (0.3-0.45 s of the window's thread). "
     "Zooming in past it is mostly its first detailed frame (Qt's walk over the 10,000 edges whose boxes cross "
-    "the view, the bands, the cards' first paint) and varies with the load: its median of 3 was 59-111 ms over "
-    "five runs at load 3-4 (main: 89-115 ms over three). The "
+    "the view, about 15-20 ms, and the cards' first paint at the new zoom, 10-18 ms) and varies with the load: "
+    "over three runs at load 4-6, one after main's each, its median of 3 was 41-44 ms (main: 75-110 ms), the "
+    "first crossing 76-84 ms (main: 83-104 ms; the cards' first layout), then most in a slice 62-65 ms (main: "
+    "82-144 ms); zooming out into it 54-58 ms, then 49-50 ms (main: 64-83, 55-70 ms); the bands at 35-60 %: a "
+    "pan's frame 18-21 ms median, 30-37 ms at most (main: 27-32, 43-79 ms), most in a slice 49-69 ms (main: "
+    "91-121 ms); zoomed in at 120 %, most in a slice 23-42 ms (main: 53-81 ms). The "
     "blocks' looks are kept too, made again only for the cards whose run state or badge changed meanwhile "
     "(making all 10,000 and finding the edges with a look of their own took 50-70 ms of each zoom out), and the "
     "ports in view are drawn one ellipse at a time (one path of 700, at 30 %, took Qt's filler 57 ms of each "
     "frame: it grows faster than the count; where two ports overlap, the one drawn last now covers the other, "
     "as the cards' own ports do, instead of leaving their overlap unfilled). Leaving the overview, the cards in "
     "view (found from the overview's blocks: asking the scene's index, 100,000 edges' boxes in it, took 26 ms) "
-    "are switched at once and the others 20 ms at a time, each with its cache mode (setting all 10,000 took "
-    "20-40 ms of the step). With the mouse over the canvas, Qt replays its last move at each zoom step, and "
+    "are switched at once and the others 10 ms at a time (20 ms before: with a frame in the same turn of the loop "
+    "that came near the limit), each with its cache mode (setting all 10,000 took 20-40 ms of the step); a zoom "
+    "gesture's start and end set the cards' cache modes the same way, in view first and the rest 10 ms at a time "
+    "(`OverviewItem.set_crisp`: all 10,000 at once took about 20 ms of the first wheel step and of the turn the "
+    "zoom settled in). *The layer bands* (980 here; 90-160 of them, wide, translucent, outlined and overlapping, "
+    "cross the view at 35-60 %) are drawn by one item (`band_layer.py`) from a picture of the view and an eighth "
+    "of it on each side at the view's scale, which frames copy; a pan that leaves it copies what it held and "
+    "draws only the strips it uncovers; a zoom gesture stretches it, and once the zoom settles the new one is "
+    "drawn 8 ms of the window thread's CPU per turn, the last one stretched meanwhile. A band is drawn only where "
+    "it shows (`geometry.band_in_view`: outlining whole bands 16,000 units wide was most of the 15-30 ms the "
+    "bands took of each frame). The picture looks as the bands drawn one by one, at most 2 levels of a colour "
+    "channel apart (composited in another order: `tests/ui/canvas/test_band_layer.py`); the zoom screenshots "
+    "before and after this change (`make_zoom_screenshots.py`: fitted, 45 %, 62 %, 100 %, the card moved) are pixel "
+    "for pixel the same but for 4 pixels one level apart at 100 %. An edge image's job takes the edges' "
+    "ends and looks 2,000 per turn after the turn that finds them (all 10,000 in view at 60 % took 40-70 ms of "
+    "one turn), and the edges crossing the view are counted again only after a zoom, an edit or a pan of a "
+    "quarter view while thousands cross it (13-15 ms of each pan's frame at 60 %). With the mouse over the "
+    "canvas, Qt replays its last move at each zoom step, and "
     "the hover hit test over this graph took 0.1-0.3 s of a wheel step (stroking edges' shapes): while a zoom "
-    "gesture lasts the scene ignores those moves. Real wheel events in the real window, at its default size "
+    "gesture lasts the scene ignores those moves, and so it does while a view is dragged (middle button, "
+    "Space+drag: their hover hit test took 0.1-0.3 s of each step of such a pan). Real wheel events in the "
+    "real window, at its default size "
     "(`docs/screenshots/make_zoom_screenshots.py`: xdotool under Xvfb, 8 to 19 notches a gesture, a card dragged "
     "while zoomed in between two; load 3-4), the most CPU the window's thread spent in one slice of a gesture, "
     "main (before) against this branch: wheeling in past the overview 238 ms / 66 ms, out into it after the drag "
     "534 / 63 ms, in again 123 / 59 ms, out again 419 / 63 ms; the longest slices in wall time 772-1,403 ms / "
     "125-278 ms, the rest of which is waiting for a core and for Python's lock (held by the window's workers: "
-    "the estimate, the problem check, the images). "
+    "the estimate, the problem check, the images). Again for the layer bands' picture (main at 5a69ec4 before, "
+    "one run each, load 4.1-4.6; the script now also wheels to 45 % and 100 % and pans with the middle button at "
+    "45 % and 60 %), before / after: wheeling in to 45 % 21 / 25 ms, in past the overview 42 / 39 ms, panning at "
+    "62 % 29 / 21 ms, out after the drag 56 / 58 ms, in again 46 / 32 ms, to 100 % 46 / 35 ms, out again 64 / "
+    "45 ms; the longest slices in wall time 64-171 ms / 54-102 ms (but for the pan at 47 %: 940 / 1,161 ms). "
     "Still over issue 14's 100 ms on the window's thread: now and then a slice of the build on this loaded "
     "machine (40 ms of work a slice, wall time); after an edit that adds or removes steps or edges, the "
     "analysis of the new revision (0.14 s in one piece, `analysis.of_edges_parts`; a move no longer redoes it, "
     "and the autosave and File → Save now write on a worker: see [Editing at the limits](#editing-at-the-limits)); "
-    "and a detailed frame of this graph at 35-60 % spends 30-100 ms filling its 90 overlapping translucent layer "
-    "bands (980 layers), which with a slice of the cards' switch can come near the limit. The worker's CPU "
+    "and, in the real window, a middle-button pan in the overview at 47 %: 0.37-0.43 s of the window thread's "
+    "CPU in one slice on main and on this branch alike, spent in Qt's own code (not the scene's hover, not a "
+    "paint: not found yet). Over the 50 ms aimed at (for 100 ms on a loaded machine) but under 100 ms: the "
+    "first zoom in past the overview and the slice after it (above). The worker's CPU "
     "for one image at 120 % (thousands of long dashed antialiased curves) is seconds; the frames meanwhile do "
     "not wait for it. The slices measured are wall time on a loaded machine: "
     "while a worker draws, the window's thread also waits for Python's lock (at most one path of the worker's)."

@@ -3,13 +3,16 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_zoom_screenshots.py
 
-The biggest graph (``limits_bench.dense``: 10,000 steps, 99,945 edges) opened and fitted (the overview), wheeled
-in past the overview (``canvas-zoom-big-in``), a card dragged down by the mouse there, then wheeled out into the
-overview again: the card's block and its edges are where it was dropped (``canvas-zoom-big-moved``, the card
-selected). Then a shipped example, wheeled out into the overview and back (``canvas-zoom-hybrid-out``,
-``canvas-zoom-hybrid-in``). For each wheel gesture it prints the longest the window's thread went without a
-turn of its event loop (a 0 ms heartbeat timer's longest gap, wall time) and the most CPU time the thread spent
-in one such gap. ``SCREENSHOTS_OUT`` writes the pictures elsewhere (a before/after comparison).
+The biggest graph (``limits_bench.dense``: 10,000 steps, 99,945 edges) opened and fitted (the overview,
+``canvas-zoom-big-fitted``), wheeled in to 45 % (the overview with its layer bands, ``canvas-zoom-big-45``) and
+panned there with the middle button, wheeled in past the overview (60 %, ``canvas-zoom-big-in``) and panned
+again, a card dragged down by the mouse there, then wheeled out into the overview again: the card's block and
+its edges are where it was dropped (``canvas-zoom-big-moved``, the card selected), in again and to 100 %
+(``canvas-zoom-big-100``). Then a shipped example, wheeled out into the overview and back
+(``canvas-zoom-hybrid-out``, ``canvas-zoom-hybrid-in``). For each wheel gesture and pan it prints the longest
+the window's thread went without a turn of its event loop (a 0 ms heartbeat timer's longest gap, wall time) and
+the most CPU time the thread spent in one such gap. ``SCREENSHOTS_OUT`` writes the pictures elsewhere (a
+before/after comparison).
 """
 
 from __future__ import annotations
@@ -86,6 +89,22 @@ async def wheel(window, zoom: float, beat: Heartbeat, what: str) -> None:
     beat.report(f"{what} ({sent} notches to {view.zoom():.0%})")
 
 
+async def pan(window, beat: Heartbeat, what: str) -> None:
+    """A middle-button drag over the canvas: 240 px left and 120 px up, in 8 moves, then let it settle."""
+    view = window.view
+    start = view.viewport().mapToGlobal(view.viewport().rect().center())
+    await xdotool("mousemove", str(start.x()), str(start.y()))
+    await asyncio.sleep(0.3)
+    beat.reset()
+    await xdotool("mousedown", "2")
+    for step in range(1, 9):
+        await xdotool("mousemove", str(start.x() - 30 * step), str(start.y() - 15 * step))
+        await asyncio.sleep(0.05)
+    await xdotool("mouseup", "2")
+    await settle(window)
+    beat.report(f"{what} (at {view.zoom():.0%})")
+
+
 async def settle(window) -> None:
     scene = window.scene
     await asyncio.sleep(0.5)
@@ -105,9 +124,14 @@ async def main(app) -> None:
         await asyncio.sleep(0.3)
     await asyncio.sleep(3.0)  # the problems' badges, the estimate
     print(f"opened: {len(scene.nodes):,} cards, {len(scene.edges):,} edges, zoom {view.zoom():.1%}")
+    grab(window, "zoom-big-fitted", "canvas", SIZE)
+    await wheel(window, 0.45, beat, "big graph, wheeled in to the overview's layer bands")
+    grab(window, "zoom-big-45", "canvas", SIZE)
+    await pan(window, beat, "big graph, panned there with the middle button")
     await wheel(window, 0.6, beat, "big graph, wheeled in past the overview")
     assert not scene.overview.active
     grab(window, "zoom-big-in", "canvas", SIZE)
+    await pan(window, beat, "big graph, panned there with the middle button")
     centre = view.centre_scene_pos()  # the card nearest the view's centre, dragged 150 px down
     card = min(scene.nodes.values(), key=lambda c: (c.sceneBoundingRect().center() - centre).manhattanLength())
     before = window.document.graph.nodes[card.node_id].position
@@ -131,6 +155,8 @@ async def main(app) -> None:
     await settle(window)
     grab(window, "zoom-big-moved", "canvas", SIZE)
     await wheel(window, 0.6, beat, "big graph, wheeled in again")
+    await wheel(window, 1.0, beat, "big graph, wheeled in to 100 %")
+    grab(window, "zoom-big-100", "canvas", SIZE)
     await wheel(window, 0.2, beat, "big graph, wheeled out again")
     window.document.replace(Graph())  # leave without the unsaved-changes prompt
     window.open_path(examples_dir() / "research-hybrid.chain.json")

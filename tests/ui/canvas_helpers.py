@@ -57,7 +57,10 @@ def assert_scene_matches_model(scene) -> None:
     ]
     items_in_scene = {i for i in scene.items() if i.parentItem() is None}
     assert items_in_scene == (
-        set(scene.nodes.values()) | set(scene.edges.values()) | set(scene.bands) | {scene.overview, scene.edge_layer}
+        set(scene.nodes.values())
+        | set(scene.edges.values())
+        | set(scene.bands)
+        | {scene.overview, scene.edge_layer, scene.band_layer}
     )
 
 

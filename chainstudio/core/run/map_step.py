@@ -3,7 +3,7 @@
 ``over`` is a template expression. When it is one reference (``{{ extract }}``, ``{{ extract.entities }}``)
 whose value is a list, the list is used as it is; otherwise it renders to text, which is read as a JSON
 array when it is one and else as its non-empty lines (``items_of``). There is no limit on the number of
-items and nothing is cut off.
+items and nothing is cut off; at most ``MAX_WORKERS`` (256) are in flight at once.
 
 Each item's call is a ``StepAttempts`` of its own (retries, timeouts, the rate limiter, the adaptive pace,
 and a budget reservation per item), rendered from the map's prompt with ``item`` and ``index``. Items take
@@ -34,6 +34,11 @@ from chainstudio.core.run.map_values import items_of, output_text
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.step_calls import parsed_outputs
 from chainstudio.core.run.usage import StepUsage
+
+# Items of one map in flight at once, whatever its concurrency (a worker each). A task per item of a 20,000-line
+# list held the window's loop for 3.5 s (qasync makes a Qt timer per callback) and cost a coroutine each; the
+# OpenAI-compatible provider keeps no more requests open to a server (``MAX_OPEN_REQUESTS``) either.
+MAX_WORKERS = 256
 
 _ONE_REFERENCE = re.compile(r"^\s*\{\{-?\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*-?\}\}\s*$")
 
@@ -103,7 +108,7 @@ class MapStep:
         over = str(node.param("over") or "")
         s.emit(ev.NodeStarted(s.run_id, s.clock.now(), node.id, 1, f"{len(items)} item(s) from {over}", ""))
         s.emit(ev.MapItems(s.run_id, s.clock.now(), node.id, len(items)))
-        limit = int(node.param("concurrency") or 0) or len(items)
+        limit = min(int(node.param("concurrency") or 0) or MAX_WORKERS, MAX_WORKERS)
         workers = [self._worker(home=True)] + [self._worker(home=False) for _ in range(min(limit, len(items)) - 1)]
         tasks = [asyncio.ensure_future(w) for w in workers]
         try:

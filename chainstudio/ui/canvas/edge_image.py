@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
@@ -42,6 +42,10 @@ Job = Callable[[QPainter], object]  # draws the image's edges (scene coordinates
 class EdgeSource(Protocol):
     def job(self, rect: QRectF, lod: float) -> Job:
         """On the window's thread: what draws the edges within ``rect`` (scene coordinates) at zoom ``lod``."""
+        ...
+
+    def job_parts(self, rect: QRectF, lod: float) -> Generator[None, None, Job]:
+        """``job``, in parts: one per turn of the window's event loop."""
         ...
 
 
@@ -197,9 +201,22 @@ class EdgeImage:
 
         if isinstance(base, list):  # shared copies, only read by the thread
             start([(QPen(pen), QPainterPath(path)) for pen, path in base])
-        else:  # the edges picked on the next turn of the event loop, not in the frame that asked
+        else:  # the edges picked from the next turn of the event loop on, a part per turn
             rect = QTransform.fromScale(1 / key[0], 1 / key[1]).mapRect(QRectF(covers))
-            QTimer.singleShot(0, lambda: start(base.job(rect, key[0])))
+            parts = base.job_parts(rect, key[0])
+
+            def pick() -> None:
+                try:
+                    next(parts)
+                except StopIteration as done:
+                    start(done.value)
+                    return
+                except RuntimeError:  # the scene went away meanwhile
+                    self._drawing = None
+                    return
+                QTimer.singleShot(0, pick)
+
+            QTimer.singleShot(0, pick)
 
     def _arrived(self, result: tuple[Key, QRect, QImage, object]) -> None:
         key, covers, image, work = result

@@ -254,6 +254,7 @@ class LayerBandItem(QGraphicsRectItem):
         self._rect = QRectF()
         self.setZValue(-10.0)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)  # exposedRect: drawn where seen
 
     def set_band(self, rect: QRectF, label: str) -> None:
         if rect != self._rect:
@@ -265,19 +266,27 @@ class LayerBandItem(QGraphicsRectItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        draw_band(painter, self._rect, self.index, self.label, lod)
+        draw_band(painter, self._rect, self.index, self.label, lod, option.exposedRect)
 
 
-def draw_band(painter: QPainter, rect: QRectF, index: int, label: str, lod: float) -> None:
-    """One layer band: a translucent rounded rectangle, its label on top while readable at zoom ``lod``."""
+def draw_band(
+    painter: QPainter, rect: QRectF, index: int, label: str, lod: float, exposed: QRectF | None = None
+) -> None:
+    """One layer band: a translucent rounded rectangle, its label on top while readable at zoom ``lod``.
+    Given the ``exposed`` area, only what shows there is drawn: a band of a big graph runs far past the view
+    on both sides (filling and outlining whole bands took 15-30 ms of a frame at 55-60 %)."""
     painter.setBrush(theme.BAND_FILLS[index % 2])
     painter.setPen(QPen(theme.BAND_BORDER, 1.0) if lod >= geo.DETAIL_LOD else Qt.PenStyle.NoPen)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # a big translucent fill: fast path
-    painter.drawRoundedRect(rect, 12, 12)
+    shown = geo.band_in_view(rect, exposed, lod) if exposed is not None else rect
+    if shown.isValid():
+        painter.drawRoundedRect(shown, geo.BAND_RADIUS, geo.BAND_RADIUS)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     # far out, the label is drawn bigger (like the overview's names) while it stays readable
     pixels = geo.BAND_FONT[0] if lod >= geo.DETAIL_LOD else geo.BAND_FONT_FAR
     if lod * pixels < 6:
+        return
+    if exposed is not None and not geo.band_label_area(rect, label, pixels).intersects(exposed):
         return
     painter.setPen(theme.BAND_TEXT)
     painter.setFont(theme.canvas_font(pixels, True))

@@ -24,6 +24,7 @@ ARROW_SIZE = 9.0
 BAND_MARGIN = 22.0
 BAND_LABEL_HEIGHT = 30.0
 BAND_MIN_WIDTH = 290.0
+BAND_RADIUS = 12.0
 GRID_STEP = 20.0
 DETAIL_LOD = 0.5  # below this zoom, the scene draws the overview: blocks with names (see overview.py)
 PAD = 10.0
@@ -169,6 +170,22 @@ def band_rect(node_rects: Iterable[QRectF]) -> QRectF:
         grow = (BAND_MIN_WIDTH - band.width()) / 2
         band.adjust(-grow, 0, grow, 0)
     return band
+
+
+def band_in_view(band: QRectF, exposed: QRectF, lod: float) -> QRectF:
+    """The part of ``band`` to draw where ``exposed`` shows at zoom ``lod``: its sides that lie far outside
+    are moved in, to a margin past the rounded corners and the outline, so what shows is drawn the same."""
+    margin = BAND_RADIUS + 2.0 + 4.0 / max(lod, 1e-3)
+    area = exposed.adjusted(-margin, -margin, margin, margin)
+    return QRectF(
+        QPointF(max(band.left(), area.left()), max(band.top(), area.top())),
+        QPointF(min(band.right(), area.right()), min(band.bottom(), area.bottom())),
+    )
+
+
+def band_label_area(band: QRectF, label: str, pixels: int) -> QRectF:
+    """Where a band's label (drawn at its top left, ``pixels`` high) can show, generously."""
+    return QRectF(band.left(), band.top(), min(band.width(), 12.0 + len(label) * pixels), 2.0 + 2.0 * pixels)
 
 
 def band_label(index: int, size: int) -> str:

@@ -3,7 +3,7 @@
 While the overview shows, the cards and edges stay in the scene undrawn (they keep taking clicks and drops),
 yet Qt's paint still gathers, sorts and visits every one of them each frame: with 10,000 steps and 100,000
 edges that walk alone cost more than a frame. What the overview shows is drawn by three kinds of items (the
-layer bands, the overview, the rubber band), so the view paints those directly, in their stacking order.
+layer bands' item, the overview, the rubber band), so the view paints those directly, in their stacking order.
 A connection being dragged (its curve is an item of its own) is painted the usual way.
 """
 
@@ -34,9 +34,9 @@ def paint_overview_frame(view: CanvasView, event: QPaintEvent) -> bool:
         painter.setRenderHints(view.renderHints())
         option = QStyleOptionGraphicsItem()
         option.exposedRect = exposed
-        for band in scene.bands:  # under the overview (z −10 and 0.5)
-            if band.isVisible() and band.boundingRect().intersects(exposed):
-                band.paint(painter, option)
+        bands = scene.band_layer  # under the overview (z −10 and 0.5)
+        if bands.isVisible() and bands.rect().intersects(exposed):
+            bands.paint(painter, option, view.viewport())
         scene.overview.paint(painter, option)
         view.drawForeground(painter, exposed)
         band_rect = view.rubberBandRect()

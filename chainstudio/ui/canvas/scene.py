@@ -23,6 +23,7 @@ from chainstudio.core.graph.problems import kept_problems
 from chainstudio.core.graph.validation import Problem
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.band_layer import BandLayer
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
 from chainstudio.ui.canvas.edge_layer import EdgeLayer
 from chainstudio.ui.canvas.interactions import ConnectDrag
@@ -69,11 +70,14 @@ class CanvasScene(QGraphicsScene):
         self._restyled: set[str] = set()  # ... of these cards
         self._restyled_edges: set[str] = set()  # ... of these edges
         self.zooming = False  # during a zoom gesture cards are rescaled from a fixed-resolution cache
+        self.panning = False  # a view is being dragged (middle button, Space+drag): its replayed moves ignored
         self.zoom = 1.0  # the view's, for hit distances measured in screen pixels
         self.overview = OverviewItem(self)
         self.addItem(self.overview)
         self.edge_layer = EdgeLayer(self)  # many edges: drawn by one item, as an image when many are in view
         self.addItem(self.edge_layer)
+        self.band_layer = BandLayer(self)  # the layer bands: drawn by one item, from a picture kept across frames
+        self.addItem(self.band_layer)
         self._drag: ConnectDrag | None = None
         self._build = SlicedBuild(self, self._make_queued, self.buildProgress.emit, self._build_finished, self._index)
         self._pass = SlicedPass(self, self._pass_parts)  # bands, edge styles, the overview: sliced when big
@@ -178,12 +182,15 @@ class CanvasScene(QGraphicsScene):
         self._drag = None
         self.removeItem(self.overview)
         self.removeItem(self.edge_layer)
+        self.removeItem(self.band_layer)
         self.clear()
         self.addItem(self.overview)
         self.addItem(self.edge_layer)
+        self.addItem(self.band_layer)
         self.nodes.clear()
         self.edges.clear()
         self.bands.clear()
+        self.band_layer.set_bands([])
         self._by_node.clear()
         self._layers = []
 
@@ -309,8 +316,9 @@ class CanvasScene(QGraphicsScene):
         if on != self.zooming:
             self.zooming = on
             if not self.overview.active:  # (in the overview no card draws itself: set when it ends)
-                for item in self.nodes.values():
-                    item.set_crisp(not on)
+                self.overview.set_crisp(not on)
+            if not on:
+                self.band_layer.update()  # its bands drawn sharp again
             if self.overview.active and not on:
                 repaint_views(self)  # its edges sharp again
 
@@ -412,6 +420,7 @@ class CanvasScene(QGraphicsScene):
             band.set_band(geo.band_rect(rects), geo.band_label(band.index, len(group)))
             if band.index % BANDS_PER_PART == BANDS_PER_PART - 1:
                 yield
+        self.band_layer.set_bands(self.bands)
         if self.overview.active:
             repaint_views(self)
 
@@ -514,9 +523,9 @@ class CanvasScene(QGraphicsScene):
             self._drag.move_to(event.scenePos())
             event.accept()
             return
-        if self.zooming and event.buttons() == Qt.MouseButton.NoButton:
-            event.accept()  # the view replays the last move at each zoom step: no hover hit tests mid-gesture
-            return  # (over the biggest graph they took 0.1-0.3 s a wheel step, stroking edges' shapes)
+        if self.panning or (self.zooming and event.buttons() == Qt.MouseButton.NoButton):
+            event.accept()  # the view replays the last move at each zoom or pan step: no hover hit tests then
+            return  # (over the biggest graph they took 0.1-0.3 s a step, stroking edges' shapes)
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:

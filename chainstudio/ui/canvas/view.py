@@ -210,6 +210,7 @@ class CanvasView(QGraphicsView):
             self._space and event.button() == Qt.MouseButton.LeftButton
         ):
             self._pan_from = event.position()
+            self.canvas.panning = True
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
@@ -235,6 +236,7 @@ class CanvasView(QGraphicsView):
     def mouseReleaseEvent(self, event) -> None:
         if self._pan_from is not None:
             self._pan_from = None
+            self.canvas.panning = False
             if self._space:
                 self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             else:

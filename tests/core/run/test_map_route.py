@@ -226,3 +226,14 @@ def test_a_server_without_structured_output_is_asked_plainly_and_its_plain_label
         statuses = [e["status"] for e in srv.stats.log]
     assert statuses[:3] == [400, 400, 200]  # json_schema refused, then JSON mode, then asked plainly
     assert run.state.span_by_name("router").output == "billing"
+
+
+def test_a_map_without_any_cap_keeps_a_bounded_number_of_items_in_flight(server, monkeypatch):
+    """No map limit, no run cap: a task per item of a 20,000-line list held the window's loop for 3.5 s
+    (qasync makes a Qt timer per callback); the map runs at most MAX_WORKERS items at once."""
+    from chainstudio.core.run import map_step
+
+    monkeypatch.setattr(map_step, "MAX_WORKERS", 5)
+    run = run_on(server, map_graph(items=items_text()), concurrency=None)
+    assert run.state.status is RunStatus.SUCCEEDED and answers(run) == [f"item {i}." for i in range(N)]
+    assert server.stats.max_in_flight == 5
