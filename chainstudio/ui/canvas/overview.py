@@ -1,4 +1,5 @@
-"""The overview drawing used when zoomed far out.
+"""The overview drawing used when zoomed far out. Over 400 lines because it draws all the canvas shows far
+out (blocks, names, lit edges, ports, badges) and keeps those looks up to date a part at a time.
 
 Below the detail zoom, painting thousands of cards, ports and edges one Python ``paint`` call at a time
 costs more than a frame. The scene then marks its cards and edges (and their ports) as having no contents,
