@@ -57,7 +57,8 @@ STALL_S = 0.100
 SPEED = 100.0
 
 
-WAITS = ("wait", "get", "sleep", "select", "join", "acquire")  # calls a thread waits in
+WAITS = ("wait", "get", "sleep", "select", "join", "acquire", "read")  # calls a thread waits in (a read of a
+# pipe, the estimate's child's answer, gives Python's lock up)
 
 
 def waiting(frame: types.FrameType) -> bool:
@@ -254,10 +255,31 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
 - **A stopped run's critical path** ran through ~590 steps that never started (0 s each, at its end): it
   is now over the steps that started, and the header says "over the steps that ran".
 
-What remains over 100 ms: the first frames of the overview after Run, and single turns of the window's
-thread at Stop (the cancelled steps' events and their cards); under a load of 4 on 2 cores the wall gaps
-are mostly the window's thread waiting for a core. The before row is main (its commit in the row), measured
-right before this branch.
+- **The window's turns** (issue 14's "no stall over 100 ms", the turns that still took 70-120 ms of the
+  window thread's CPU): at Stop the executor cancelled the ~6,000 unfinished steps in one turn (their events
+  through the state, the history's recorder and the bridge: 85-115 ms); it now cancels them 500 a turn
+  (`Run._finish_parts`; the same events, state and outcome). An update that changed many cards on a big
+  canvas (those cancellations) is drawn a part at a time (`OverlaySlices.draw`), and the overview restyles
+  many cards 500 at a time in the scene's sliced pass (`OverviewItem.restyle_parts`: 6,000 cancelled cards
+  in one 85 ms piece). The run's drawing made an index of the 100,000 edges by source again after every
+  revision of the document (the graph's check ending is one: 80 ms at the run's start and again at its
+  end): a card's edges now come from the scene's own index. The estimate's badges, arriving from the child
+  process, are set a part at a time (`ui/planning/estimate_badges.py`, 70 ms at once). Edges newly lit are
+  stroked into the overview's image a part per turn (their 2-3 px pens: 1,000 edges lit by one update took
+  0.1 s). Each piece of sliced work had its own zero-interval timer and its own 20-40 ms, and Qt fired them
+  back to back in one turn (90-110 ms): they now run from one timer, within one budget per turn
+  (`ui/common/turn_budget.py`, 30 ms; the pieces left out go first next turn), 1 ms apart so that the
+  timers already due go between. The edge image's worker gives Python's lock up after each path for twice
+  as long as it stroked it (`edge_image.YIELD_SHARE`; `sleep(0)` let it take the lock back at once, so a busy
+  window's thread ran 5 ms in every 10-35).
+
+What remains: each turn of a 10,000-step run also pays for work over all its steps that is not sliced: the
+Gantt's header and scale (the totals and the run's extent over 10,000 spans, 8-20 ms, twice in some turns:
+the update and the live tick), the live tick's scan for running steps (10-20 ms), a frame of the overview
+(10-20 ms), the overview's looks over its 10,000 blocks after the cards' styles (10-25 ms); two or three of
+these in one turn come to 50-90 ms. Under a load of 4-6 on 2 cores the wall gaps are mostly the window's
+thread waiting for a core. The before rows are main (its commit in the row), measured alternately with this
+branch.
 """
 
 

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 MAX_PIXELS = 8_000_000  # 32 MB of image at most
 MARGIN = 0.5  # of the view's size, on each side, when the image cannot cover every edge
 BACKGROUND_ELEMENTS = 20_000  # edges with more path elements than this are drawn on a worker thread
+YIELD_SHARE = 2.0  # the worker holds Python's lock (stroking) at most 1 / (1 + this) of the time
 
 Key = tuple[float, float, float, int]  # x scale, y scale, device pixel ratio, edges' version
 Job = Callable[[QPainter], object]  # draws the image's edges (scene coordinates) on a worker thread
@@ -231,15 +232,19 @@ class EdgeImage:
 
 
 def _stroke(painter: QPainter, base: list[tuple[QPen, QPainterPath]], worker: bool = False) -> None:
-    """Stroke ``base``; on a ``worker`` thread, give Python's lock up between two paths (Qt keeps it while it
-    strokes one: stroked back to back, 100 paths of 1,000 lit edges kept the window's thread waiting 1.8 s)."""
+    """Stroke ``base``; on a ``worker`` thread, give Python's lock up after each path for ``YIELD_SHARE`` times
+    as long as the path took. Qt keeps the lock while it strokes one: stroked back to back, 100 paths of 1,000
+    lit edges kept the window's thread waiting 1.8 s; given up for no time (``sleep(0)``), the worker took it
+    back at once, and the window's thread, busy meanwhile, got 5 ms (the interpreter's switch interval) in
+    every 10-35 ms, so its 40 ms turns took 125-280 ms."""
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
     painter.setBrush(Qt.BrushStyle.NoBrush)
     for pen, path in base:
+        began = time.perf_counter()
         painter.setPen(pen)
         painter.drawPath(path)
         if worker:
-            time.sleep(0)
+            time.sleep(YIELD_SHARE * (time.perf_counter() - began))
 
 
 def _draw(

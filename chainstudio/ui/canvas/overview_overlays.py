@@ -7,9 +7,9 @@ update visits only the edges it names (an edge that gains a look is appended to 
 or changes it has only its own path made again), and frames draw the paths as they are while they are few
 (``BACKGROUND_ELEMENTS`` path elements, about 500 edges), else copy them from an image drawn on a worker
 thread as the plain edges' is (``edge_image``). Edges that only gain a look (a run's progress) are stroked
-into the image shown, a few at a time; an edge losing its look, or a new zoom, has the image drawn again on
-the worker (redrawing it at each update kept a core busy through the run and slowed it down), and until it is
-ready the last one shows.
+into the image shown, a part per turn of the loop within the turn's budget (``turn_budget``); an edge losing
+its look, or a new zoom, has the image drawn again on the worker (redrawing it at each update kept a core busy
+through the run and slowed it down), and until it is ready the last one shows.
 
 An edge's looks stack: a critical edge is also lit (drawn under it), so a run's end, which makes the lit
 edges on its critical path critical, only adds them to the critical look (remaking the lit paths they left
@@ -23,12 +23,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter, QPainterPath, QPen
 
 from chainstudio.ui import theme
 from chainstudio.ui.canvas.edge_image import EdgeImage
 from chainstudio.ui.canvas.edge_item import EdgeItem
+from chainstudio.ui.common import turn_budget
 
 # edges per path: the worker thread lets the window's thread run between two (Qt keeps Python's lock while it
 # strokes one: 15-30 ms for 1,000 edges, so a window thread busy meanwhile ran 5 ms in every 20-35)
@@ -37,6 +38,7 @@ CHUNK = 250
 # ten times slower than the plain edges' hairlines (5,000 edges: 47-49 ms against 5 ms), so the plain edges'
 # threshold (``edge_image.BACKGROUND_ELEMENTS``, 20,000) let a frame stroke 0.1 s of lit edges
 BACKGROUND_ELEMENTS = 2_000
+STROKE_PART = 50  # edges stroked into the image between two looks at the clock
 REMAKE_SLICE_S = 0.02  # of the window thread's CPU spent remaking paths in one turn of the loop
 
 
@@ -106,9 +108,11 @@ class Overlays:
         self._on_ready = on_ready
         self._stale: dict[str, set[int]] = {}  # look -> its paths that edges left, to make again
         self._edges: Mapping[str, EdgeItem] = {}
-        self._remaking = QTimer()
-        self._remaking.setInterval(0)
-        self._remaking.timeout.connect(self._remake_some)
+        self._remaking = turn_budget.SliceTimer(self._remake_some)  # (turns shared with the window's other
+        # sliced work, as the next one's)
+        self._unstroked: dict[str, list[str]] = {}  # look -> edges that gained it, to stroke into the image
+        self._stroking = turn_budget.SliceTimer(self._stroke_some)
+        self.stroke_slices = 0  # turns of the loop the edges gained since the last image took (tests)
         self.remake_slices = 0  # turns of the loop the last remaking took (tests)
 
     @property
@@ -131,6 +135,12 @@ class Overlays:
         """The edges' geometry changed: the looks are computed again at the next ``update``."""
         self._looks, self._stale = {}, {}
         self._remaking.stop()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        """Have the image drawn again (with every look's edges: none is left to stroke into it)."""
+        self._unstroked = {}
+        self._stroking.stop()
         self._image.changed()
 
     def update(self, edges: Mapping[str, EdgeItem], edge_ids: Iterable[str] | None = None) -> None:
@@ -143,7 +153,7 @@ class Overlays:
             for edge_id in self.looked:
                 for look in looks_of(edges[edge_id]):
                     self._looks[look].add(edge_id, edges[edge_id].path())
-            self._image.changed()
+            self._redraw()
             return
         left = False
         added: dict[str, list[str]] = {look: [] for look in PENS}
@@ -162,7 +172,7 @@ class Overlays:
                     self._looks[look].add(edge_id, edges[edge_id].path())
                     added[look].append(edge_id)
         if any(added.values()) and not self._patch(added, edges):
-            self._image.changed()
+            self._redraw()
         if left:
             self.remake_slices = 0
             self._remake_some()
@@ -170,45 +180,79 @@ class Overlays:
     def _remake_some(self) -> None:
         """Make paths that edges left again for up to ``REMAKE_SLICE_S``; the rest at the next turn of the
         loop. Once none is left, the image is drawn again without the edges that left."""
-        began = time.thread_time()
+        began, limit = time.thread_time(), turn_budget.budget(REMAKE_SLICE_S)  # (shared with the turn's others)
         while self._stale:  # one path at least
             look = next(iter(self._stale))
             indexes = self._stale[look]
             self._looks[look].remake([indexes.pop()], self._edges)
             if not indexes:
                 del self._stale[look]
-            if time.thread_time() - began >= REMAKE_SLICE_S:
+            if time.thread_time() - began >= limit:
                 break
+        turn_budget.spent(time.thread_time() - began)
         self.remake_slices += 1
         if self._stale:
             self._remaking.start()
             return
         self._remaking.stop()
-        self._image.changed()
+        self._redraw()
         if self.remake_slices > 1:  # the frames since showed the stale paths
             self._on_ready()
 
     def _patch(self, added: dict[str, list[str]], edges: Mapping[str, EdgeItem]) -> bool:
         """Stroke the edges that only gained a look into the image shown (a run lights a few at a time: the
-        image need not be drawn again for them); False: it cannot be (no image, one being drawn that lacks
-        them, or a look drawn above theirs that they would cover)."""
+        image need not be drawn again for them), up to ``turn_budget`` a turn (2-3 px pens: 1,000 edges lit by
+        one update took 0.1 s), the rest in the next turns; False: it cannot be (no image, one being drawn
+        that lacks them, or a look drawn above theirs that they would cover)."""
         looks = list(PENS)  # bottom first
         highest = max(looks.index(look) for look, ids in added.items() if ids)
         if any(self._looks[look] for look in looks[highest + 1 :]) or self._image.drawing:
             return False
+        for look, ids in added.items():
+            self._unstroked.setdefault(look, []).extend(ids)
+        self.stroke_slices = 0
+        self._stroke_some(later=False)
+        return True
+
+    def _stroke_some(self, later: bool = True) -> None:
+        """Stroke edges waiting in ``_unstroked``, lower looks first, for up to the turn's budget."""
+        if self._image.drawing:  # an image being drawn lacks them: draw it again after
+            self._redraw()
+            return
         painter = self._image.image_painter()
         if painter is None:
-            return False
+            self._redraw()
+            return
+        began, limit = time.thread_time(), turn_budget.budget(REMAKE_SLICE_S)  # (shared with the turn's others)
         try:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            for look in looks:
-                painter.setPen(PENS[look]())
-                for edge_id in added[look]:
-                    painter.drawPath(edges[edge_id].path())
+            for look in PENS:  # bottom first: a critical edge's lit stroke goes under its critical one
+                waiting = self._unstroked.get(look)
+                if waiting:
+                    painter.setPen(PENS[look]())
+                    kept = self._looks[look]
+                while waiting:
+                    for edge_id in waiting[-STROKE_PART:]:
+                        item = self._edges.get(edge_id) if edge_id in kept else None  # (not one that left it)
+                        if item is not None:
+                            painter.drawPath(item.path())
+                    del waiting[-STROKE_PART:]
+                    if time.thread_time() - began >= limit:
+                        break
+                if waiting:
+                    break
         finally:
             painter.end()
-        return True
+        turn_budget.spent(time.thread_time() - began)
+        self.stroke_slices += 1
+        self._unstroked = {look: ids for look, ids in self._unstroked.items() if ids}
+        if self._unstroked:
+            self._stroking.start()
+        else:
+            self._stroking.stop()
+        if later:  # (the first part is shown by the restyle that asked for it)
+            self._on_ready()
 
     def paint(self, painter: QPainter, bounds: QRectF, exposed: QRectF, zooming: bool) -> None:
         drawn = [(PENS[look](), path) for look, kept in self._looks.items() for path in kept.paths]

@@ -3,11 +3,9 @@ when their data arrived, and the critical path once the run is over. Computed fr
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from PySide6.QtGui import QColor
 
@@ -142,18 +140,20 @@ def apply_part(
         item, span = scene.nodes.get(node_id), spans.get(node_id)
         if item is not None:
             item.set_run(badge_for(state, span) if span is not None else None, node_id in critical_nodes)
-    leaving = _edges_by_source(scene)
+    edges = scene.edges
     for node_id in node_ids:
         span = spans.get(node_id)
         succeeded = span is not None and span.status == "succeeded"
-        for item in leaving.get(node_id, ()):
+        for edge_id in scene.edges_of(node_id):  # the scene's index, kept by its edits (an index of its
+            item = edges.get(edge_id)  # 100,000 edges by source, made again at each revision, took 80 ms)
+            if item is None or item.source_id != node_id:
+                continue
             pair = (item.source_id, item.target_id)
             lit = succeeded and pair in run_edges
             item.set_flow("critical" if pair in critical_edges else "lit" if lit else None)
 
 
 _pairs_of: list[tuple[tuple[tuple[str, str], ...], frozenset[tuple[str, str]]]] = []  # the last run's, once
-_by_source: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], dict[str, list[Any]]]] = weakref.WeakKeyDictionary()
 
 
 def _pairs(edges: tuple[tuple[str, str], ...]) -> frozenset[tuple[str, str]]:
@@ -162,43 +162,30 @@ def _pairs(edges: tuple[tuple[str, str], ...]) -> frozenset[tuple[str, str]]:
     return _pairs_of[0][1]
 
 
-def _edges_by_source(scene) -> dict[str, list[Any]]:
-    """The scene's edge items by source id, made again when the graph or the scene's edges changed."""
-    key = (getattr(getattr(scene, "document", None), "revision", 0), len(scene.edges))
-    known = _by_source.get(scene)
-    if known is None or known[0] != key:
-        index: dict[str, list[Any]] = {}
-        for item in scene.edges.values():
-            index.setdefault(item.source_id, []).append(item)
-        known = _by_source[scene] = (key, index)
-    return known[1]
-
-
-def estimate_badges(scene, estimate) -> None:
-    """Before a run: each LLM card shows its predicted time, tokens and cost (None clears them); an input
-    estimated with a placeholder says so on its card."""
+def estimate_badge_of(scene, estimate) -> Callable[[str], Badge | None]:
+    """Before a run, what ``estimate`` (None: none) puts on a card of ``scene``'s, by its node id: an LLM
+    card's predicted time, tokens and cost, an input estimated with a placeholder says so, None clears it
+    (set on a big canvas a part at a time: ``ui.planning.estimate_badges``)."""
     by_name = {n.name: n for n in estimate.nodes} if estimate is not None else {}
     placeholders = set(estimate.placeholders) if estimate is not None else set()
     graph = scene.document.graph
-    for node_id, item in scene.nodes.items():
+
+    def badge(node_id: str) -> Badge | None:
         node = graph.nodes.get(node_id)
         if node is not None and node.kind == "input" and input_name(node) in placeholders:
-            item.set_run(Badge("pending", "≈ no value yet: placeholder"))
-            continue
+            return Badge("pending", "≈ no value yet: placeholder")
         predicted = by_name.get(node.name) if node is not None and node.kind in MODEL_KINDS else None
         if predicted is None:
-            item.set_run(None)
-            continue
+            return None
         if predicted.basis in ("cache hit", "pinned"):  # answered for nothing, at once
             word = "cached" if predicted.basis == "cache hit" else "pinned"
-            item.set_run(Badge(word, f"≈ {ICONS[word]} {predicted.basis} · 0 s · $0"))
-            continue
+            return Badge(word, f"≈ {ICONS[word]} {predicted.basis} · 0 s · $0")
         cost = "" if predicted.cost_usd is None else f" · ${predicted.cost_usd:.4f}"
-        item.set_run(
-            Badge(
-                "pending",
-                f"≈ {_seconds(predicted.duration_ms / 1000)} · ↑{predicted.input_tokens:,} "
-                f"↓{predicted.output_tokens:,}{cost}",
-                estimate=True,
-            )
+        return Badge(
+            "pending",
+            f"≈ {_seconds(predicted.duration_ms / 1000)} · ↑{predicted.input_tokens:,} "
+            f"↓{predicted.output_tokens:,}{cost}",
+            estimate=True,
         )
+
+    return badge

@@ -403,7 +403,7 @@ class CanvasScene(QGraphicsScene):
         if overview and self.overview.active:
             yield from self.overview.rebuild_parts()
         elif restyle:
-            self.overview.restyle(restyled, restyled_edges)
+            yield from self.overview.restyle_parts(restyled, restyled_edges)  # (many cards: in parts)
 
     def _bands_parts(self) -> Iterator[None]:
         groups = self._layers if self.show_layers else []

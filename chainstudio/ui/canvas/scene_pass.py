@@ -16,9 +16,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 
 from chainstudio.ui.canvas.scene_build import CollectorPause
+from chainstudio.ui.common import turn_budget
 
 SLICE_S = 0.04  # of the pass per turn of the event loop
 
@@ -30,10 +31,7 @@ class SlicedPass:
         self._parts: Iterator[None] | None = None
         self.slices = 0  # turns of the event loop the passes took (the tests look)
         self._collector = CollectorPause()
-        self._timer = QTimer(parent)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._slice)
+        self._timer = turn_budget.SliceTimer(self._slice, parent)  # (a turn shared with the window's other such work)
         parent.destroyed.connect(self._collector.resume)  # a scene closed during its pass leaves the collector on
 
     @property
@@ -61,7 +59,9 @@ class SlicedPass:
 
     def _slice(self) -> None:
         self.slices += 1
-        self._run(time.perf_counter() + SLICE_S)
+        began = time.thread_time()
+        self._run(time.perf_counter() + turn_budget.budget(SLICE_S))  # (shared with the turn's other slices)
+        turn_budget.spent(time.thread_time() - began)
 
     def _run(self, deadline: float | None) -> None:
         parts = self._parts

@@ -21,10 +21,10 @@ from chainstudio.core.run.cache import CacheUse
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.topology import snapshot
 from chainstudio.core.tokens import release_tokenizer
-from chainstudio.ui.canvas.run_overlay import estimate_badges
 from chainstudio.ui.canvas.scene import CanvasScene
 from chainstudio.ui.common.memory import give_back
 from chainstudio.ui.common.tasks import LatestTask, loop_running
+from chainstudio.ui.planning.estimate_badges import EstimateBadges
 from chainstudio.ui.planning.estimate_label import EstimateLabel, compute_estimate, out_of_process
 from chainstudio.ui.planning.plan_inputs import PlanInputs, runnable
 from chainstudio.ui.run.toolbar import RunToolbar
@@ -56,6 +56,7 @@ class EstimateUi(QObject):
         self.plan = plan
         self.shows_run = shows_run
         self.label = EstimateLabel()
+        self.badges = EstimateBadges(scene, shows_run, self)  # on the cards, a part at a time on a big canvas
         toolbar.addWidget(self.label)  # last: after the budget, where its width can change freely
         self._task = LatestTask(name="chainstudio-estimate")
         self._process: EstimateProcess | None = None  # the child computing the estimate now, if any
@@ -122,7 +123,7 @@ class EstimateUi(QObject):
         self._estimate = result
         self.label.set_estimate(result, caps.cost_cap, caps.token_cap)
         if not self.shows_run():  # no run on the canvas: show the prediction per step
-            estimate_badges(self.scene, result)
+            self.badges.show(result)
         run, self._unmatched_run = self._unmatched_run, None
         if run is not None:  # the run ended first (the estimate waits while a run is live): compare now
             self._compare(run)
@@ -154,6 +155,7 @@ class EstimateUi(QObject):
 
     def shutdown(self) -> None:
         self._timer.stop()
+        self.badges.cancel()
         self._task.cancel()
         if self._process is not None:  # at once: the loop may not turn again to deliver the cancellation
             self._process.stop()

@@ -324,8 +324,8 @@ class RunUi(QObject):
             self._draw_all(self.state)
         self.gantt.refresh(changed)
         self.output.refresh(changed)
-        if not end:
-            apply_to_scene(self.scene, self.state, changed)
+        if not end:  # (many changed cards on a big canvas: a part at a time)
+            self.overlay.draw(self.state, changed)
 
     def _draw_all(self, state: RunState) -> None:
         """The run on every card and edge: at once, or on a big canvas a part at a time."""

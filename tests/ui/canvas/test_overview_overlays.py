@@ -97,6 +97,30 @@ def test_many_lit_edges_come_from_an_image_drawn_off_the_window_thread(window, q
     assert differing(direct, imaged) <= 20  # ... the same from the image (0 here)
 
 
+def test_the_image_s_worker_gives_python_s_lock_up_after_each_path_for_longer_than_it_held_it(monkeypatch):
+    """Qt keeps Python's lock while it strokes a path; given up for no time (``sleep(0)``) the worker took it
+    back at once and the window's busy thread ran 5 ms in every 10-35 (its 40 ms turns took 125-280 ms)."""
+    from PySide6.QtCore import QPointF, QRect
+    from PySide6.QtGui import QPainterPath, QPen
+
+    paths = []
+    for i in range(3):
+        path = QPainterPath(QPointF(0, i))
+        for x in range(1, 400):
+            path.cubicTo(QPointF(x, i + 5), QPointF(x + 1, i - 5), QPointF(x + 2, i))
+        paths.append((QPen(), path))
+    pauses: list[float] = []
+    me, sleep = threading.current_thread(), edge_image.time.sleep
+    monkeypatch.setattr(  # (time.sleep itself: other threads' calls go through)
+        edge_image.time, "sleep", lambda s: pauses.append(s) if threading.current_thread() is me else sleep(s)
+    )
+    edge_image._draw(paths, 1.0, 1.0, 1.0, QRect(0, -10, 420, 30), worker=True)
+    assert len(pauses) == len(paths) and all(p > 0 for p in pauses)  # after each path, for a while
+    pauses.clear()
+    edge_image._draw(paths, 1.0, 1.0, 1.0, QRect(0, -10, 420, 30))
+    assert pauses == []  # (on the window's thread: no pause)
+
+
 def differing(a: QImage, b: QImage) -> int:
     a = a.convertToFormat(QImage.Format.Format_RGB32)
     b = b.convertToFormat(QImage.Format.Format_RGB32)
@@ -133,6 +157,37 @@ def test_edges_lit_after_the_image_are_stroked_into_it_not_drawn_again(window, q
     viewport.repaint()
     qtbot.waitUntil(lambda: not image.drawing, timeout=5000)
     assert len(draws) == 1
+
+
+def test_many_edges_lit_at_once_are_stroked_into_the_image_over_several_turns(window, qtbot, monkeypatch):
+    """Their 2-3 px pens stroke slowly (1,000 edges lit by one update took 0.1 s of one turn): a part per turn,
+    and the image ends as the frame would stroke them."""
+    overview_of_hybrid(window, qtbot)
+    scene, viewport = window.scene, window.view.viewport()
+    scene.set_zooming(False)
+    items = list(scene.edges.values())
+    monkeypatch.setattr(edge_image, "BACKGROUND_ELEMENTS", 0)
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 0)
+    monkeypatch.setattr(overview_overlays, "STROKE_PART", 1)
+    monkeypatch.setattr(overview_overlays, "REMAKE_SLICE_S", 0.0)  # one edge per turn of the loop
+    overlays = scene.overview._overlays
+    image = overlays._image
+    items[0].set_flow("lit")
+    scene.flush()
+    viewport.repaint()
+    qtbot.waitUntil(lambda: image._image is not None and not image.drawing, timeout=5000)
+    later = items[1:]
+    assert len(later) >= 3
+    for item in later:  # one update lights them all
+        item.set_flow("lit")
+    scene.flush()
+    assert overlays._unstroked  # the first part stroked, the others waiting
+    qtbot.waitUntil(lambda: not overlays._unstroked, timeout=5000)
+    assert overlays.stroke_slices == len(later) and not image.drawing  # a turn each, no image drawn again
+    viewport.repaint()
+    patched = viewport.grab().toImage()
+    monkeypatch.setattr(overview_overlays, "BACKGROUND_ELEMENTS", 10**9)  # stroked by the frame itself
+    assert differing(patched, viewport.grab().toImage()) <= 20
 
 
 def test_a_run_s_end_adds_its_critical_edges_without_remaking_the_lit_paths(window, qtbot, monkeypatch):

@@ -86,3 +86,29 @@ def test_a_big_run_s_critical_path_is_computed_a_part_at_a_time_at_its_end(qtbot
     known = ended.index("known")
     assert any("computing…" in h for h in ended[:known])  # said while it was under way
     assert "computing…" not in ended[-1] and gantt.header_text().count("→") >= 2  # then the path
+
+
+def test_an_update_that_changed_many_cards_is_drawn_a_part_at_a_time(qtbot, sliced, monkeypatch):
+    """Stop cancels thousands of steps in a few turns: one update of 500 cards drawn at once took 40-80 ms."""
+    import copy
+
+    from chainstudio.core.run.status import RunStatus
+
+    monkeypatch.setattr(overlay_slices, "BIG_UPDATE", 3)
+    window = sliced
+    overlay = window.runs.overlay
+    window.runs.request_run(RunOptions(speed=40.0))
+    qtbot.waitUntil(lambda: not window.runs.controller.running and not overlay.active, timeout=30000)
+    running = copy.copy(window.runs.state)  # its steps' states, as if it were still running
+    running.status = RunStatus.RUNNING
+    cards = frozenset(window.scene.nodes)
+    overlay.draw(running, frozenset(list(cards)[:2]))  # a few: at once
+    assert not overlay.active
+    overlay.draw(running, cards)
+    assert overlay.active  # many: queued, drawn between turns
+    qtbot.waitUntil(lambda: not overlay.active, timeout=5000)
+    assert overlay.slices == -(-len(cards) // 2)
+    sliced_look = drawn(window.scene)
+    apply_to_scene(window.scene, running, cards)  # at once: the same
+    assert drawn(window.scene) == sliced_look
+    assert not any(critical for _, critical in sliced_look[0].values())  # a running run has no critical path yet
