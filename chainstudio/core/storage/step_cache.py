@@ -79,6 +79,21 @@ class CacheInfo:
         return data
 
 
+def _wal(db: sqlite3.Connection) -> None:
+    """Put the file in WAL mode. Switching takes the file's lock without waiting on the busy timeout, so two
+    connections switching a new file at once failed with "database is locked" (4 times in 150, four threads):
+    the switch is made only when needed, and tried again for a while (another process may be switching)."""
+    for attempt in range(50):
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.02)
+
+
 class StepCacheStore:
     """The SQLite step cache (``StepCache`` for runs), safe to share between threads and processes."""
 
@@ -88,6 +103,7 @@ class StepCacheStore:
         self._local = threading.local()  # one connection per thread (the estimate runs in a helper thread)
         self._approx_bytes: int | None = None  # this process's running idea of the total: evict when over
         self._lock = threading.Lock()
+        self._setup = threading.Lock()  # one connection set up at a time
 
     # --- connections ----------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -96,9 +112,10 @@ class StepCacheStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None)  # autocommit; BEGIN explicitly
             try:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(SCHEMA)
+                with self._setup:  # threads opening a new file at once: see _wal
+                    _wal(db)
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.executescript(SCHEMA)
             except sqlite3.DatabaseError as exc:
                 db.close()
                 if type(exc) is sqlite3.DatabaseError:  # not a database, or a damaged one
