@@ -76,8 +76,10 @@ def search(pattern: str, text: str) -> bool:
 
 @contextmanager
 def time_box(seconds: float = LIMIT_S) -> Iterator[None]:
-    """All the ``search`` calls made inside share one limit of ``seconds``."""
-    token = _deadline.set(time.monotonic() + seconds)
+    """All the ``search`` calls made inside share one limit of ``seconds`` (inside another ``time_box``, the
+    enclosing one's limit if it ends sooner)."""
+    deadline, enclosing = time.monotonic() + seconds, _deadline.get()
+    token = _deadline.set(deadline if enclosing is None else min(deadline, enclosing))
     try:
         yield
     finally:

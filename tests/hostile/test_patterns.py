@@ -157,3 +157,12 @@ def test_a_pattern_too_costly_to_compile_is_refused_when_the_graph_is_checked(pa
     assert all("\n" not in p.message for p in errors), errors  # the schema's may be refused by its own rules first
     with pytest.raises(regex_error):
         patterns.search(pattern, "text")
+
+
+def test_a_time_box_inside_another_keeps_the_sooner_limit():
+    """A step's check boxes its schema's patterns and its check_regex together; the schema check's own box
+    inside it must not start a fresh second."""
+    with patterns.time_box(0.0), patterns.time_box(), pytest.raises(patterns.PatternTooSlow):
+        patterns.search("a", "a")
+    with patterns.time_box():
+        assert patterns.search("a", "a")

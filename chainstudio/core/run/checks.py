@@ -87,7 +87,11 @@ class StepCheck:
         return Verdict(True, "schema" if self.schema is not None else "regex")
 
     def _match(self, text: str) -> Verdict | None:
-        """The schema's and the pattern's complaint about ``text``, or None."""
+        """The schema's and the pattern's complaint about ``text``, or None (their patterns share one limit)."""
+        with patterns.time_box():
+            return self._complaint(text)
+
+    def _complaint(self, text: str) -> Verdict | None:
         if self.schema is not None:
             _, complaint = parse_answer(text, self.schema)
             if complaint is not None:

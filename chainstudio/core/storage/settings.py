@@ -137,6 +137,18 @@ def _keyring() -> _Keyring | None:
         return None
 
 
+def _from_keyring(user: str) -> str | None:
+    """The keyring's secret for ``user``; None when there is no keyring, no such entry, or it cannot be read
+    (the callers then try the credentials file)."""
+    ring = _keyring()
+    if ring is None:
+        return None
+    try:
+        return ring.get_password(KEYRING_SERVICE, user) or None
+    except Exception:  # noqa: BLE001 - an unreadable keyring
+        return None
+
+
 def keyring_available() -> bool:
     return _keyring() is not None
 
@@ -163,14 +175,9 @@ def store_api_key(key: str) -> KeyStorage:
 
 def stored_api_key() -> tuple[str | None, KeyStorage]:
     """The key saved by the user (keyring, then file), then OPENAI_API_KEY, and where it came from."""
-    ring = _keyring()
-    if ring is not None:
-        try:
-            key = ring.get_password(KEYRING_SERVICE, KEYRING_USER)
-            if key:
-                return key, "keyring"
-        except Exception:  # noqa: BLE001 - an unreadable keyring: try the file
-            pass
+    key = _from_keyring(KEYRING_USER)
+    if key:
+        return key, "keyring"
     try:
         key = json.loads(_credentials_path().read_text(encoding="utf-8")).get("api_key")
         if key:
@@ -244,14 +251,9 @@ def profile_key(profile: EndpointProfile, env: Mapping[str, str] | None = None) 
         return (os.environ if env is None else env).get(ref[4:]) or None
     if ref != "stored":
         return None
-    ring = _keyring()
-    if ring is not None:
-        try:
-            key = ring.get_password(KEYRING_SERVICE, _keyring_user(profile.name))
-            if key:
-                return key
-        except Exception:  # noqa: BLE001 - an unreadable keyring: try the file
-            pass
+    key = _from_keyring(_keyring_user(profile.name))
+    if key:
+        return key
     keys = _read_credentials().get("endpoints")
     if isinstance(keys, dict) and isinstance(keys.get(profile.name), str):
         return str(keys[profile.name]) or None
@@ -313,14 +315,9 @@ def _store_file_url(entry: str, url: str) -> None:
 
 
 def _stored_url(entry: str) -> str | None:
-    ring = _keyring()
-    if ring is not None:
-        try:
-            url = ring.get_password(KEYRING_SERVICE, entry)
-            if url:
-                return url
-        except Exception:  # noqa: BLE001 - an unreadable keyring: try the file
-            pass
+    url = _from_keyring(entry)
+    if url:
+        return url
     urls = _read_credentials().get("base_urls")
     url = urls.get(entry) if isinstance(urls, dict) else None
     return url if isinstance(url, str) and url else None
