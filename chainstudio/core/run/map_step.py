@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.model import Node
 from chainstudio.core.graph.templating import TemplateProblem, references
 from chainstudio.core.run import events as ev
@@ -81,7 +82,9 @@ class ItemAllowance:
         self.left -= count
 
 
-class TooManyItems(Exception):
+class TooManyItems(ChainStudioError):
+    """A map's list past what the run's maps may still take (``ItemAllowance``)."""
+
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
