@@ -153,9 +153,18 @@ async def open_dense():
     await asyncio.sleep(0.3)
     window.open_path(dense(Path(tempfile.mkdtemp()) / "dense.chain.json"))
     scene, view = window.scene, window.view
-    while window.files.loader.loading is not None or scene.building or scene.overview._edge_image.drawing:
+    checker, document = window.controller.checker, window.document
+
+    def opening() -> bool:  # the items, the pass after them (the overview's looks), its image, the badges
+        timers = scene._pending.isActive() or scene._problems_timer.isActive() or scene._pass.active
+        badges = checker.busy or not document.problems_known
+        return window.files.loader.loading is not None or scene.building or timers or badges
+
+    while opening() or scene.overview._edge_image.drawing:
         await asyncio.sleep(0.3)
-    await asyncio.sleep(3.0)  # the problems' badges, the estimate
+    await asyncio.sleep(3.0)  # the estimate
+    while opening() or scene.overview._edge_image.drawing:  # (again, should anything have followed)
+        await asyncio.sleep(0.3)
     print(f"opened: {len(scene.nodes):,} cards, {len(scene.edges):,} edges, zoom {view.zoom():.1%}", flush=True)
     return window
 
