@@ -3,7 +3,7 @@
 When the window becomes active or inactive (the first click into it, Alt+Tab, a dialog opened or closed), the
 view hands the scene a WindowActivate or WindowDeactivate event. A QGraphicsScene without a panel then sends
 that event to every top-level item, and to find them it lists all items sorted by stacking order
-(``QGraphicsScene::items()``, a sort of the whole scene): with 10,000 cards and 100,000 edges that took 0.33-0.37 s
+(``QGraphicsScene::items()``, a sort of the whole scene): with 10,000 cards and 100,000 edges that took 0.26-0.46 s
 of the window's thread, the 0.4 s stall of the first middle-button pan in the real window (which was the click that
 activated it). A scene with a panel activates that panel only (``QGraphicsScene::event``: "Activate the last
 panel"), so the canvas keeps one: an empty, unpainted panel no click or hover can find (its bounds are empty).
