@@ -37,7 +37,8 @@ from collections.abc import Iterator
 
 NO_FULL_PASS = 2**31 - 1  # the oldest generation's threshold while held: never reached
 YOUNG_PASS_MAX = 20_000  # a release collects the young generations first only below this many new objects
-THAW_MIN_GROWTH = 500_000  # frozen objects added since the last thaw before ``thaw_if_grown`` acts
+THAW_GROWTH = 1.0  # ``thaw_if_grown`` acts once the frozen set grew by this share of its size after the last thaw
+THAW_MIN_GROWTH = 500_000  # and by at least this many objects
 
 _lock = threading.RLock()
 _quiet = 0  # "quiet" holds taken
@@ -148,7 +149,7 @@ def thaw_if_grown() -> bool:
     global _frozen_after_thaw
     with _lock:
         frozen = gc.get_freeze_count()
-        if _quiet or frozen < max(2 * _frozen_after_thaw, _frozen_after_thaw + THAW_MIN_GROWTH):
+        if _quiet or frozen < _frozen_after_thaw + max(THAW_GROWTH * _frozen_after_thaw, THAW_MIN_GROWTH):
             return False
         gc.unfreeze()
         gc.collect()
