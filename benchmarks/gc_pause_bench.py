@@ -296,7 +296,7 @@ def measure(scenario: str, root: Path) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = "| scenario | full passes | longest full pass | full passes' sum | longest gap (wall) | longest gap (window CPU) |"
+    head = "| scenario | full passes | longest full pass | their sum | longest gap (wall) | longest gap (window CPU) |"
     out = [head + " peak RSS |", "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "error" in r:

@@ -6,7 +6,7 @@ whatever thread triggered it: the run's loop (``chainstudio run``) or the window
 mechanism, counted, so that they nest across each other and across threads:
 
 - ``Hold(off=False)`` ("quiet"): no full pass while held (young passes go on and free the cycles a step
-  leaves). Every run (``chainstudio run``, the window's runs and comparisons) holds one.
+  leaves). Every run holds one: ``chainstudio run`` and ``batch``, the window's runs, comparisons and dataset batches.
 - ``Hold(off=True)`` ("off"): no pass at all (``gc_paused``; a big scene's items being made): building
   100,000 small acyclic objects otherwise spends a third of its time in passes that find nothing.
 
@@ -21,9 +21,10 @@ over them held it 0.2-0.5 s each time (issue 14).
 
 What is frozen is not walked again, so cyclic garbage frozen with it would stay. ``thaw_if_grown`` bounds
 that: once the frozen set has doubled (and grown by ``THAW_MIN_GROWTH`` objects) since the last thaw, it is
-thawed and collected in one pass at a moment the caller chooses (the window: a document opened or a new
-one, and a run about to start), then frozen again: a run's objects form cycles with its ``Run`` (the
-scheduler's host, the services' ``emit``), so a finished run the window let go of is such garbage.
+thawed and collected in one pass at a moment the caller chooses (the window: a document opened or a new one,
+when the old one's canvas items, frozen after their build, are freed or garbage), then frozen again. A
+finished ``Run`` is freed by its reference counts (it keeps no cycle through itself), so runs add to the
+frozen set only what the window keeps on screen.
 ``quiet_collector`` is the context-manager form the CLI uses (it collects before and thaws after: a process
 that ends).
 """

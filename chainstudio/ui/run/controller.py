@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from chainstudio.core.collector import Hold, thaw_if_grown
+from chainstudio.core.collector import Hold
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions, history_settings, run_model
 from chainstudio.core.planning.calibration import prime
@@ -106,7 +106,6 @@ class RunController(QObject):
                 self.problem.emit(str(exc))
                 return False
         warm_up()  # a no-op once loaded: keeps the tokenizer's first load out of the run's timings
-        thaw_if_grown()  # what earlier runs left frozen, collected once it doubled (``core/collector.py``)
         self._quiet.take()
         pause_background()  # an estimate or analysis computing on a worker thread waits until the run ends
         self.bridge.live_clock = context.clock.now

@@ -54,3 +54,21 @@ def test_requests_leave_no_cycles_and_a_map_keeps_no_attempts_per_item(server, m
     finally:
         if enabled:
             gc.enable()
+
+
+def test_a_finished_run_is_freed_by_its_references_alone(server):
+    """Its scheduler's host is weak, its ``emit`` does not hold it, its calls are let go at the end: a run
+    the window, a comparison or a batch let go of is freed at once, not left for a full collection."""
+    items = "\n".join(f"item {i}" for i in range(5))
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        run = run_over_http(server.url, map_graph(items=items, prompt="{{ item }} [[echo]]"), api_key=KEY)
+        assert run.state.status == "succeeded"
+        gone_run, gone_state = weakref.ref(run), weakref.ref(run.state)
+        del run
+        assert gone_run() is None and gone_state() is None
+    finally:
+        if enabled:
+            gc.enable()
