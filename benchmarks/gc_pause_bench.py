@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/gc_pause_bench.py                      # every scenario, a table
     .venv/bin/python benchmarks/gc_pause_bench.py --only map,cli-map   # some of them
     .venv/bin/python benchmarks/gc_pause_bench.py --root ../main --json before.json   # another checkout
+    .venv/bin/python benchmarks/gc_pause_bench.py --before before-*.json --after after-*.json   # one table
 
 Each scenario runs in a fresh process. ``gc.callbacks`` times every collection of the oldest generation (a
 full pass: it walks every object that is not frozen, on the thread that triggered it). In the window
@@ -12,7 +13,7 @@ window's loop, by the wall and by the window thread's CPU time (load-independent
 - ``map``: a graph whose map step goes over 20,000 items (speed x1000), one run;
 - ``twice``: the same graph with 5,000 items, two runs back to back;
 - ``dense``: ``limits_bench.dense`` (10,000 steps, 100,000 edges) opened, run for 15 s (speed x100), stopped;
-- ``compare``: Compare (sequential, layered, dependency) on a 300-step graph (speed x1000);
+- ``compare``: Compare (sequential, layered, eager: dependency-driven) on a 300-step graph (speed x1000);
 - ``runs20``: the welcome graph run 20 times, then the map graph (2,000 items) 20 times: the frozen set and
   the process's RSS after each 5 (what is frozen across runs must stay bounded);
 - ``cli-map``: ``chainstudio run`` of the 20,000-item map graph; ``cli-batch``: ``chainstudio batch`` over
@@ -224,7 +225,7 @@ def window_child(scenario: str, folder: Path) -> dict[str, Any]:
             measuring()
             task = runner.start(
                 [("mid", graph)],
-                ["sequential", "layered", "dependency"],
+                ["sequential", "layered", "eager"],
                 lambda index: w.services.context(options, index),
             )
             failed: list[str] = []
@@ -311,11 +312,52 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _span(values: list[float], unit: str) -> str:
+    """A range over the runs: ``lo-hi unit`` (one value alone when they agree)."""
+    lo, hi = min(values), max(values)
+    return f"{lo:,.0f} {unit}" if lo == hi else f"{lo:,.0f}-{hi:,.0f} {unit}"
+
+
+def _ok(row: dict[str, Any]) -> bool:
+    """A scenario that ran (a comparison that refused to start, or a child that failed, is left out)."""
+    return "error" not in row and not isinstance(row.get("rows"), list)
+
+
+def combined(before: list[Path], after: list[Path]) -> str:
+    """Before and after over several runs each: per scenario the range of each figure over the runs."""
+    runs = {
+        "before": [json.loads(p.read_text())["rows"] for p in before],
+        "after": [json.loads(p.read_text())["rows"] for p in after],
+    }
+    names = [r["scenario"] for r in runs["before"][0]]
+    out = [
+        "| scenario | | runs | full passes | longest full pass | their sum | longest gap (wall) "
+        "| longest gap (window CPU) | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in names:
+        for label in ("before", "after"):
+            rows = [r for rows in runs[label] for r in rows if r["scenario"] == name and _ok(r)]
+            if not rows:
+                continue
+            gaps = [r["gap_ms"] for r in rows if "gap_ms" in r]
+            cpu = [r["gap_cpu_ms"] for r in rows if "gap_cpu_ms" in r]
+            out.append(
+                f"| {name} | {label} | {len(rows)} | {_span([r['full_passes'] for r in rows], '')} "
+                f"| {_span([r['full_ms_max'] for r in rows], 'ms')} | {_span([r['full_ms_sum'] for r in rows], 'ms')} "
+                f"| {_span(gaps, 'ms') if gaps else '–'} | {_span(cpu, 'ms') if cpu else '–'} "
+                f"| {_span([r['peak_rss_mb'] for r in rows], 'MB')} |"
+            )
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated scenarios (default: all)")
     parser.add_argument("--root", help="measure this checkout's chainstudio")
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--before", nargs="*", help="with --after: the before's --json files, combined in one table")
+    parser.add_argument("--after", nargs="*", help="the after's --json files")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -324,6 +366,9 @@ def main() -> int:
         measure_child = cli_child if args.child.startswith("cli-") else window_child
         print(json.dumps(measure_child(args.child, folder)), flush=True)
         os._exit(0)  # (Qt's teardown is not measured)
+    if args.before and args.after:
+        print(combined([Path(p) for p in args.before], [Path(p) for p in args.after]))
+        return 0
     names = args.only.split(",") if args.only else SCENARIOS
     rows = []
     for name in names:
