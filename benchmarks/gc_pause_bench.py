@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -110,6 +111,7 @@ class Probe:
 
     def __init__(self) -> None:
         self.full: list[float] = []
+        self.in_loop: list[float] = []  # those made while an asyncio loop ran on this thread (the CLI's run)
         self.young = 0
         self._t = 0.0
         gc.callbacks.append(self._cb)
@@ -119,11 +121,14 @@ class Probe:
             self._t = time.perf_counter()
         elif info["generation"] == 2:
             self.full.append((time.perf_counter() - self._t) * 1000)
+            if asyncio._get_running_loop() is not None:
+                self.in_loop.append(self.full[-1])
         else:
             self.young += 1
 
     def reset(self) -> None:
         self.full.clear()
+        self.in_loop.clear()
         self.young = 0
 
 
@@ -185,6 +190,10 @@ def window_child(scenario: str, folder: Path) -> dict[str, Any]:
 
     async def main() -> None:
         w = MainWindow()
+        with contextlib.suppress(ImportError):  # as ``ui/app.run_app`` does (a checkout before it has none)
+            from chainstudio.core.collector import set_aside
+
+            set_aside()
         w.resize(1400, 900)
         w.show()
         await settle(w, 1.5)
@@ -260,6 +269,8 @@ def collected(probe: Probe) -> dict[str, Any]:
         "full_passes": len(full),
         "full_ms_max": round(full[0]) if full else 0,
         "full_ms_sum": round(sum(full)),
+        "in_loop_full_passes": len(probe.in_loop),
+        "in_loop_full_ms_max": round(max(probe.in_loop, default=0)),
         "young_passes": probe.young,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }

@@ -137,3 +137,13 @@ def test_no_thaw_while_a_run_holds_the_collector(monkeypatch):
     finally:
         hold.release()
     assert thaw_if_grown()
+
+
+def test_set_aside_freezes_what_lives_and_is_the_base_the_thaw_counts_from(monkeypatch):
+    from chainstudio.core.collector import set_aside
+
+    monkeypatch.setattr(collector, "_frozen_after_thaw", collector._frozen_after_thaw)
+    set_aside()
+    assert gc.get_freeze_count() > 1000
+    assert abs(collector._frozen_after_thaw - gc.get_freeze_count()) < 100
+    assert not thaw_if_grown()  # nothing grew since
