@@ -229,6 +229,7 @@ class Run:
             await self._unwind()
             self._finish()
             await self._lanes.aclose()
+            self._calls.clear()
             raise
         await self._unwind()
         for _ in self._finish_parts():

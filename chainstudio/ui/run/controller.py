@@ -155,9 +155,12 @@ class RunController(QObject):
             return
         self.run = run
         self.bridge.follow(run)
-        # the recorder hashes the graph (0.25 s for 10,000 steps): on the worker thread too
-        recorder = await run_in_thread(self._recorder, run, settings, options, file)
-        await self._execute(run, recorder)
+        try:
+            # the recorder hashes the graph (0.25 s for 10,000 steps): on the worker thread too
+            recorder = await run_in_thread(self._recorder, run, settings, options, file)
+            await self._execute(run, recorder)
+        finally:
+            self._quiet.release(freeze=True)  # (``_execute`` did, unless it never began)
 
     def stop(self) -> None:
         if self.run is not None and self.running:
