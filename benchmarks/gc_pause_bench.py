@@ -326,7 +326,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 def _span(values: list[float], unit: str) -> str:
     """A range over the runs: ``lo-hi unit`` (one value alone when they agree)."""
     lo, hi = min(values), max(values)
-    return f"{lo:,.0f} {unit}" if lo == hi else f"{lo:,.0f}-{hi:,.0f} {unit}"
+    return (f"{lo:,.0f} {unit}" if lo == hi else f"{lo:,.0f}-{hi:,.0f} {unit}").strip()
 
 
 def _ok(row: dict[str, Any]) -> bool:
@@ -342,9 +342,9 @@ def combined(before: list[Path], after: list[Path]) -> str:
     }
     names = [r["scenario"] for r in runs["before"][0]]
     out = [
-        "| scenario | | runs | full passes | longest full pass | their sum | longest gap (wall) "
-        "| longest gap (window CPU) | peak RSS |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | | runs | full passes | longest full pass | their sum | in the run's loop (longest) "
+        "| longest gap (wall) | longest gap (window CPU) | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in names:
         for label in ("before", "after"):
@@ -356,6 +356,8 @@ def combined(before: list[Path], after: list[Path]) -> str:
             out.append(
                 f"| {name} | {label} | {len(rows)} | {_span([r['full_passes'] for r in rows], '')} "
                 f"| {_span([r['full_ms_max'] for r in rows], 'ms')} | {_span([r['full_ms_sum'] for r in rows], 'ms')} "
+                f"| {_span([r.get('in_loop_full_passes', r['full_passes']) for r in rows], '')} "
+                f"({_span([r.get('in_loop_full_ms_max', r['full_ms_max']) for r in rows], 'ms')}) "
                 f"| {_span(gaps, 'ms') if gaps else '–'} | {_span(cpu, 'ms') if cpu else '–'} "
                 f"| {_span([r['peak_rss_mb'] for r in rows], 'MB')} |"
             )
