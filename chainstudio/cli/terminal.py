@@ -4,6 +4,8 @@ break the output nor take over the terminal.
 * ``safe_streams()`` (around every command, in ``main``) puts a ``TerminalStream`` over ``sys.stdout`` and
   ``sys.stderr``: whatever is printed goes through ``core.text_safety.terminal_text`` (secrets scrubbed,
   escape sequences and control characters removed, characters the terminal cannot encode replaced).
+* Under it, a ``SteadyStream`` keeps a stream from stopping a command: characters its encoding cannot show
+  are replaced, and a reader that went away (``| head -1``) turns the rest of the output into /dev/null.
 * ``make_console()`` gives a rich console without markup (``[/]`` in a name is text, not a tag) whose every
   string goes through the same ``terminal_text``; it writes to the real stream, so its own colours stay.
   Styled text is made with ``styled``, never with markup around untrusted text.
@@ -13,6 +15,7 @@ break the output nor take over the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -61,18 +64,69 @@ def raw_stream(stream: TextIO) -> TextIO:
     return stream.raw if isinstance(stream, TerminalStream) else stream
 
 
+class SteadyStream(io.TextIOBase):
+    """The real stream under everything the CLI prints (rich's consoles write to it too), so that no
+    output can stop a command: a character its encoding cannot show is replaced (``LANG=C``,
+    ``PYTHONIOENCODING=ascii``), and once the reader is gone (``| head -1`` closed the pipe) the stream's
+    file descriptor is pointed at /dev/null, so the work, its files and its history are still done, as
+    with an output closed from the start."""
+
+    def __init__(self, raw: TextIO):
+        self.raw = raw
+        reconfigure = getattr(raw, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(Exception):
+                reconfigure(errors="replace")
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.raw, "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        try:
+            self.raw.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+        except UnicodeEncodeError:  # a stream that could not be reconfigured
+            self.raw.write(text.encode(self.encoding, "replace").decode(self.encoding, "replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.raw.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.raw.fileno())  # what is still buffered, and all that follows, goes nowhere
+            os.close(devnull)
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+            self.raw.flush()
+
+    def isatty(self) -> bool:
+        return self.raw.isatty()
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+
 @contextmanager
 def safe_streams() -> Iterator[None]:
-    """``sys.stdout`` and ``sys.stderr`` as TerminalStreams for the duration of the block."""
+    """``sys.stdout`` and ``sys.stderr`` as TerminalStreams over SteadyStreams for the duration of the block."""
     saved = sys.stdout, sys.stderr
     if sys.stdout is None:  # started with the stream closed (``>&-``): what it would print goes nowhere
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's lifetime
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if not isinstance(sys.stdout, TerminalStream):
-        sys.stdout = TerminalStream(sys.stdout)
+        sys.stdout = TerminalStream(sys.stdout if isinstance(sys.stdout, SteadyStream) else SteadyStream(sys.stdout))
     if not isinstance(sys.stderr, TerminalStream):
-        sys.stderr = TerminalStream(sys.stderr)
+        sys.stderr = TerminalStream(sys.stderr if isinstance(sys.stderr, SteadyStream) else SteadyStream(sys.stderr))
     try:
         yield
     finally:
@@ -165,6 +219,8 @@ def check_output_path(flag: str, target: str | None, others: Sequence[tuple[str,
     own = _own_folder(path)
     if own:
         return f"{flag} {target}: that is in ChainStudio's {own} (the run history, settings and keys live there)"
+    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/null, /dev/stdout, a FIFO: written into
+        return None if os.access(path, os.W_OK) else f"{flag} {target}: it is not writable"
     for what, other in others:
         if other and other != "-" and _same_file(path, Path(other)):
             return f"{flag} {target}: that is {what}, which would be overwritten"
