@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError, load_or_explain
+from chainstudio.cli.numbers import amount, count
 from chainstudio.cli.report import (
     execute_with_progress,
     final_report,
@@ -98,8 +99,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     )
     parser.add_argument("--model", metavar="M", help="use this model for every LLM step on the run's provider")
     parser.add_argument("--concurrency", metavar="N", type=int, help="at most N model calls at once")
-    parser.add_argument("--rpm", metavar="N", type=float, help="requests-per-minute limit for the provider")
-    parser.add_argument("--tpm", metavar="N", type=float, help="tokens-per-minute limit for the provider")
+    parser.add_argument("--rpm", metavar="N", type=amount, help="requests-per-minute limit for the provider")
+    parser.add_argument("--tpm", metavar="N", type=amount, help="tokens-per-minute limit for the provider")
     parser.add_argument(
         "--set", metavar="NAME=VALUE", action="append", default=[], dest="sets", help="set a graph input (repeatable)"
     )
@@ -122,13 +123,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument(
         "--cost-cap",
         metavar="USD",
-        type=float,
+        type=amount,
         help="stop before any call whose worst case would take the run's cost over USD",
     )
     parser.add_argument(
         "--token-cap",
         metavar="N",
-        type=int,
+        type=count,
         help="stop before any call whose worst case would take the run over N tokens",
     )
     parser.add_argument("--no-history", action="store_true", help="do not record the run in the run history")
