@@ -226,3 +226,57 @@ def test_an_html_page_for_a_stream_fails_its_step_in_one_line(tmp_path):
         result = cli("run", str(graph), "--provider", "openai", "--base-url", server.url, env=_env(tmp_path))
     assert result.returncode == 1 and "stream ended before the answer was complete" in result.stdout
     assert_clean(result)
+
+
+NOTES = {
+    "saved_at is text": '{"pid": 4000000, "saved_at": "abc", "graph_name": "g"}',
+    "saved_at is a list": '{"pid": 4000000, "saved_at": [1], "graph_name": "g"}',
+    "pid past a C int": '{"pid": 1000000000000000000000000000000, "saved_at": 1, "graph_name": "g"}',
+    "nested 100,000 deep": "[" * 100_000 + "]" * 100_000,
+    "a 10 MB path": json.dumps({"pid": 4000000, "saved_at": 1, "source_file": "x" * 10_000_000}),
+    "a FIFO": None,
+    "/dev/zero": "/dev/zero",
+}
+
+
+@pytest.mark.parametrize("kind", list(NOTES))
+def test_an_autosave_note_that_is_no_note_is_not_offered_and_stops_nothing(tmp_path, kind):
+    """Class 8. The note beside an autosave (``autosave/PID-TOKEN.meta.json``) is a file the window reads at
+    start-up: ``"saved_at": "abc"`` kept the window from opening ("internal error (ValueError…)"), a pid of
+    10**30 was an OverflowError, 100,000 brackets a RecursionError, a FIFO hung it and /dev/zero took all
+    memory. Now such an autosave is not offered; a sound one beside it still is."""
+    from chainstudio.core.storage.autosave import recoverable
+
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    for name in ("4000000-bad", "4000001-good"):
+        (folder / f"{name}.chain.json").write_bytes((EXAMPLES / "research-hybrid.chain.json").read_bytes())
+    note = folder / "4000000-bad.meta.json"
+    if NOTES[kind] is None:
+        os.mkfifo(note)
+    elif NOTES[kind] == "/dev/zero":
+        note.symlink_to("/dev/zero")
+    else:
+        note.write_text(NOTES[kind])
+    (folder / "4000001-good.meta.json").write_text('{"pid": 4000001, "saved_at": 1, "graph_name": "good"}')
+    found = recoverable(folder)
+    assert [item.graph_name for item in found] == ["good"]
+
+
+def test_settings_and_credentials_that_are_no_files_stop_nothing(tmp_path):
+    """Class 8. ``settings.json`` as a FIFO hung every command that reads the saved rate limits (``run``
+    waited forever) and the window; ``credentials.json`` nested 100,000 deep was a RecursionError."""
+    config = tmp_path / "config"
+    config.mkdir()
+    os.mkfifo(config / "settings.json")
+    (config / "credentials.json").write_text("[" * 100_000)
+    result = cli("run", str(EXAMPLES / "research-hybrid.chain.json"), "--speed", "1000", "--no-output",
+                 env={**_env(tmp_path), "CHAINSTUDIO_CONFIG_DIR": str(config)}, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert_clean(result)
+    code = (
+        "from chainstudio.core.storage import settings as s; print(s._read_credentials(), s.load_settings().base_url)"
+    )
+    probe = subprocess.run([sys.executable, "-c", code], env={**os.environ, "CHAINSTUDIO_CONFIG_DIR": str(config)},
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert probe.returncode == 0 and probe.stdout.startswith("{}"), probe.stderr[-2000:]
