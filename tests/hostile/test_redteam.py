@@ -280,3 +280,24 @@ def test_settings_and_credentials_that_are_no_files_stop_nothing(tmp_path):
     probe = subprocess.run([sys.executable, "-c", code], env={**os.environ, "CHAINSTUDIO_CONFIG_DIR": str(config)},
                            capture_output=True, text=True, timeout=60)  # fmt: skip
     assert probe.returncode == 0 and probe.stdout.startswith("{}"), probe.stderr[-2000:]
+
+
+def test_a_key_or_url_no_request_can_carry_is_refused_in_one_line(tmp_path):
+    """Class 1. A 100,000-character key (a file pasted into the variable) hung ``run`` before its first
+    request: registering it for scrubbing built a table of every prefix of every form of it (quadratic: the
+    test's 120 s ran out). A 100 KB ``?api_key=`` was "internal error (InvalidURL: URL too long)", and a base
+    URL read from ``$OPENAI_BASE_URL`` with a trailing newline was refused as not an http URL."""
+    graph = one_step_graph(tmp_path / "g.chain.json", "hi [[say=ok]]")
+    with FakeOpenAIServer(chunk_delay=0) as server:
+        flags = ["run", str(graph), "--provider", "openai", "--no-history"]
+        huge_key = cli(*flags, "--base-url", server.url, "--api-key-env", "RED_KEY",
+                       env={**_env(tmp_path), "RED_KEY": "k" * 100_000}, timeout=120)  # fmt: skip
+        huge_url = cli(*flags, "--base-url", f"{server.url}?api_key={'q' * 100_000}", env=_env(tmp_path))
+        newline = cli(*flags, env={**_env(tmp_path), "OPENAI_BASE_URL": server.url + "\n"})
+        assert server.stats.statuses == {200: 1}  # only the last one made a request
+    assert huge_key.returncode == 2 and "is 100,000 characters long; a key is at most 4,096" in huge_key.stderr
+    assert huge_url.returncode == 2 and "a base URL is at most 8,192" in huge_url.stderr
+    assert "q" * 100 not in huge_url.stderr
+    assert newline.returncode == 0, newline.stderr
+    for result in (huge_key, huge_url, newline):
+        assert_clean(result, "k" * 100)
