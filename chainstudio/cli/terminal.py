@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from chainstudio.core.text_safety import scrub, terminal_text
 
@@ -115,6 +115,10 @@ class SteadyStream(io.TextIOBase):
         return True
 
 
+def _steady(stream: TextIO) -> TextIO:
+    return stream if isinstance(stream, SteadyStream) else cast("TextIO", SteadyStream(stream))
+
+
 @contextmanager
 def safe_streams() -> Iterator[None]:
     """``sys.stdout`` and ``sys.stderr`` as TerminalStreams over SteadyStreams for the duration of the block."""
@@ -124,9 +128,9 @@ def safe_streams() -> Iterator[None]:
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if not isinstance(sys.stdout, TerminalStream):
-        sys.stdout = TerminalStream(sys.stdout if isinstance(sys.stdout, SteadyStream) else SteadyStream(sys.stdout))
+        sys.stdout = TerminalStream(_steady(sys.stdout))
     if not isinstance(sys.stderr, TerminalStream):
-        sys.stderr = TerminalStream(sys.stderr if isinstance(sys.stderr, SteadyStream) else SteadyStream(sys.stderr))
+        sys.stderr = TerminalStream(_steady(sys.stderr))
     try:
         yield
     finally:
