@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
-class TerminalStream(io.TextIOBase):
-    """A text stream that writes ``terminal_text`` of everything to ``raw``."""
+class _Over(io.TextIOBase):
+    """A text stream over another, ``raw``: what the terminal is, its encoding and its descriptor are raw's."""
 
     def __init__(self, raw: TextIO):
         self.raw = raw
@@ -41,13 +41,6 @@ class TerminalStream(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.raw, "encoding", None) or "utf-8"
-
-    def write(self, text: str) -> int:
-        self.raw.write(terminal_text(text, self.encoding))
-        return len(text)
-
-    def flush(self) -> None:
-        self.raw.flush()
 
     def isatty(self) -> bool:
         return self.raw.isatty()
@@ -59,12 +52,23 @@ class TerminalStream(io.TextIOBase):
         return True
 
 
+class TerminalStream(_Over):
+    """A text stream that writes ``terminal_text`` of everything to ``raw``."""
+
+    def write(self, text: str) -> int:
+        self.raw.write(terminal_text(text, self.encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
 def raw_stream(stream: TextIO) -> TextIO:
     """The stream under a ``TerminalStream`` (or ``stream`` itself)."""
     return stream.raw if isinstance(stream, TerminalStream) else stream
 
 
-class SteadyStream(io.TextIOBase):
+class SteadyStream(_Over):
     """The real stream under everything the CLI prints (rich's consoles write to it too), so that no
     output can stop a command: a character its encoding cannot show is replaced (``LANG=C``,
     ``PYTHONIOENCODING=ascii``), and once the reader is gone (``| head -1`` closed the pipe) the stream's
@@ -72,15 +76,11 @@ class SteadyStream(io.TextIOBase):
     with an output closed from the start."""
 
     def __init__(self, raw: TextIO):
-        self.raw = raw
+        super().__init__(raw)
         reconfigure = getattr(raw, "reconfigure", None)
         if reconfigure is not None:
             with contextlib.suppress(Exception):
                 reconfigure(errors="replace")
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self.raw, "encoding", None) or "utf-8"
 
     def write(self, text: str) -> int:
         try:
@@ -104,15 +104,6 @@ class SteadyStream(io.TextIOBase):
             os.close(devnull)
         with contextlib.suppress(BrokenPipeError, OSError, ValueError):
             self.raw.flush()
-
-    def isatty(self) -> bool:
-        return self.raw.isatty()
-
-    def fileno(self) -> int:
-        return self.raw.fileno()
-
-    def writable(self) -> bool:
-        return True
 
 
 def _steady(stream: TextIO) -> TextIO:
