@@ -48,8 +48,8 @@ def overview_wanted(zoom: float) -> bool:
 
 
 SLICED_ABOVE = 5_000  # cards and edges: a scene with more switches them between drawn and not in slices
-SLICE_S = 0.01  # of switching per turn of the event loop (a frame may come in the same turn)
-SLICE_ITEMS = 200  # switched between two looks at the clock
+SLICE_S = 0.005  # of switching per turn of the event loop, each switch (a frame may come in the same turn)
+SLICE_ITEMS = 50  # switched between two looks at the clock (200 cards with their cache modes: 5 ms)
 
 
 def repaint_views(scene: QGraphicsScene) -> None:
@@ -267,6 +267,8 @@ class OverviewItem(QGraphicsItem):
         if not self.active:
             return
         rects = self._rects = self.geometry.rects
+        # no block moved, came or went and no look changed: the blocks' fills and names as last made (10 ms)
+        same = not fresh and not self._moved and self._base_color == theme.EDGE.rgba()
         if self._moved or self._base_color != theme.EDGE.rgba():  # (the theme switched meanwhile)
             self._moved, self._base_color = False, theme.EDGE.rgba()
             self.prepareGeometryChange()
@@ -279,16 +281,20 @@ class OverviewItem(QGraphicsItem):
             self._bounds = self.geometry.bounds
         self._overlays.clear()
         self._styles = {n: style for n, style in self._styles.items() if n in rects} | fresh
-        self.restyle([])  # the others' looks did not change with their geometry
+        self.restyle([], keep_fills=same)  # the others' looks did not change with their geometry
 
-    def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:
+    def restyle(
+        self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = (), keep_fills: bool = False
+    ) -> None:
         """The looks again, on the geometry as it is: a run's states, the selection, badges, lit edges.
         ``node_ids``: only these cards changed their looks (a run's update), None: any may have; ``edge_ids``:
-        these edges' looks changed."""
-        for _ in self.restyle_parts(node_ids, edge_ids):
+        these edges' looks changed; ``keep_fills``: the blocks and the cards' looks are those last drawn."""
+        for _ in self.restyle_parts(node_ids, edge_ids, keep_fills):
             pass
 
-    def restyle_parts(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> Iterator[None]:
+    def restyle_parts(
+        self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = (), keep_fills: bool = False
+    ) -> Iterator[None]:
         """``restyle``, yielding every ``STYLES_PART`` cards' looks (the scene's sliced pass: Stop restyled
         6,000 cancelled cards in one piece, 85 ms); what is drawn changes at the end, all at once."""
         if not self.active:
@@ -304,17 +310,9 @@ class OverviewItem(QGraphicsItem):
                 yield
         if not self.active:
             return
-        fills: dict[int, tuple[QColor, list[QRectF]]] = {}
-        names = []
-        for node_id, rect in self._rects.items():
-            style = styles.get(node_id)
-            if style is None:
-                continue
-            color, name, dark, _ = style
-            fills.setdefault(color.rgba(), (color, []))[1].append(rect)
-            names.append((rect, name, dark))
+        if changed or not keep_fills:
+            self._fills, self._names = self._blocks(styles)
         marked = [item for item in nodes.values() if item.critical or item.problem is not None]
-        self._fills, self._names = fills, names
         self._critical = [self._rects[i.node_id] for i in marked if i.critical and i.node_id in self._rects]
         self._problems = [
             (self._rects[i.node_id].topRight(), i.problem)
@@ -333,6 +331,19 @@ class OverviewItem(QGraphicsItem):
             self._overlays.update(self._scene.edges, edge_ids)
         self.update()
         repaint_views(self._scene)
+
+    def _blocks(self, styles: dict[str, tuple[QColor, str, bool, str]]) -> tuple[dict, list]:
+        """The blocks by fill colour, and their names: (rgba -> (colour, blocks), [(block, name, dark)])."""
+        fills: dict[int, tuple[QColor, list[QRectF]]] = {}
+        names = []
+        for node_id, rect in self._rects.items():
+            style = styles.get(node_id)
+            if style is None:
+                continue
+            color, name, dark, _ = style
+            fills.setdefault(color.rgba(), (color, []))[1].append(rect)
+            names.append((rect, name, dark))
+        return fills, names
 
     def _style(self, item: NodeItem) -> tuple[QColor, str, bool, str]:
         """A card's block: (fill, name as drawn, name drawn dark, the step's name)."""
