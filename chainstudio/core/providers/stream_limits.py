@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
@@ -77,35 +76,52 @@ def _bounded_body_class() -> type:
 
 
 class _BoundedBody:
-    """A response body that raises once ``MAX_EVENT_BYTES`` arrive without an event boundary."""
+    """A response body that raises once ``MAX_EVENT_BYTES`` arrive without an event boundary.
+
+    An iterator object, not an async generator: the client stops reading a stream early (an answer complete
+    before ``[DONE]``, a step stopped) and closes the response, and an async generator of ours left suspended
+    there was closed later by the garbage collector, which printed "Exception ignored in <async_generator
+    _BoundedBody.__aiter__>" under thousands of streams. ``aclose`` closes the body's parts here, at once."""
 
     def __init__(self, inner: Any):
         self._inner = inner
+        self._parts: Any = None
+        self._closed = False
+        self._since = 0  # bytes since the last boundary
+        self._tail = b""  # the previous part's last bytes: a boundary may straddle two parts
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        since = 0  # bytes since the last boundary
-        tail = b""  # the previous part's last bytes: a boundary may straddle two parts
-        parts = self._inner.__aiter__()
-        try:
-            async for part in parts:
-                window = tail + part
-                cut = max((window.rfind(b) + len(b) if window.rfind(b) >= 0 else -1) for b in _BOUNDARIES)
-                since = len(window) - cut if cut >= 0 else since + len(part)
-                if since > MAX_EVENT_BYTES:
-                    raise ProviderError(
-                        f"the server sent over {MAX_EVENT_BYTES // (1024 * 1024)} MB without ending an event: not read",
-                        kind="other",
-                        retryable=False,
-                    )
-                tail = window[-3:]
-                yield part
-        finally:
-            await _close(parts)  # here, on this loop: not later, by the garbage collector
+    def __aiter__(self) -> _BoundedBody:
+        if self._parts is None:
+            self._parts = self._inner.__aiter__()
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._closed:
+            raise StopAsyncIteration
+        if self._parts is None:
+            self._parts = self._inner.__aiter__()
+        part: bytes = await self._parts.__anext__()
+        window = self._tail + part
+        cut = max((window.rfind(b) + len(b) if window.rfind(b) >= 0 else -1) for b in _BOUNDARIES)
+        self._since = len(window) - cut if cut >= 0 else self._since + len(part)
+        if self._since > MAX_EVENT_BYTES:
+            await self.aclose()
+            raise ProviderError(
+                f"the server sent over {MAX_EVENT_BYTES // (1024 * 1024)} MB without ending an event: not read",
+                kind="other",
+                retryable=False,
+            )
+        self._tail = window[-3:]
+        return part
 
     async def aclose(self) -> None:
-        close = getattr(self._inner, "aclose", None)
-        if close is not None:
-            await close()
+        if self._closed:
+            return
+        self._closed = True
+        parts, self._parts = self._parts, None
+        if parts is not None:
+            await _close(parts)
+        await _close(self._inner)
 
 
 class AnswerEnd:
