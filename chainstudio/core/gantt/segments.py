@@ -152,7 +152,7 @@ def reused_end(state: RunState) -> float | None:
     """Where the last ``reused`` segment ends (it may outlast the run: it shows the time the run saved)."""
     ends = [
         s.started_at + s.reused.duration
-        for s in state.spans.values()
+        for s in state.tally().reused_spans()  # (kept as the run goes: not a scan of every span)
         if s.reused is not None and s.started_at is not None and s.reused.source != "pin"
     ]
     return max(ends, default=None)

@@ -23,6 +23,7 @@ from chainstudio.core.run import events as ev
 from chainstudio.core.run.map_state import HANDLERS as MAP_HANDLERS
 from chainstudio.core.run.map_state import ItemSpan
 from chainstudio.core.run.status import RunStatus, StepStatus
+from chainstudio.core.run.tally import Tally
 
 
 @dataclass
@@ -174,6 +175,8 @@ class RunState:
         self.path_pending = False
         self._path: tuple[tuple[int, int], list[str], float] | None = None  # ((ends, starts), path, time)
         self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None] | None = None  # ``prepare``
+        self._tally: Tally | None = None  # the live figures, once asked (``tally``)
+        self._touched: set[str] = set()  # ... the steps events touched since
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
@@ -197,6 +200,8 @@ class RunState:
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+            if self._tally is not None and (node_id := getattr(event, "node_id", None)) is not None:
+                self._touched.add(node_id)
 
     def _start(self, e: ev.RunStarted) -> None:
         self.run_id = e.run_id
@@ -204,6 +209,7 @@ class RunState:
         self.start_time = e.t
         self.status = RunStatus.RUNNING
         self.edges = e.edges
+        self._tally, self._touched = None, set()
         prepared, self._prepared = self._prepared, None
         if prepared is not None and _same_steps(prepared[0], e):
             self.spans, self._dag, self._order = prepared[1], prepared[2], prepared[3]
@@ -417,11 +423,23 @@ class RunState:
         path, time = longest_path(dag, durations, remaining=remaining)
         self._path = (key, path, time)
 
+    def tally(self) -> Tally:
+        """The figures kept from the steps that changed (``core.run.tally``): what a live view reads."""
+        if self._tally is None or self._tally.spans is not self.spans:
+            self._tally, self._touched = Tally(self.spans), set()
+        elif self._touched:
+            self._tally.update(self._touched)
+            self._touched = set()
+        return self._tally
+
     def totals(self, path: bool = True) -> Totals:
         """The run's totals; ``path=False`` leaves the critical path out (empty), which the end of a
-        10,000-step run spent 0.2 s of its loop on for a history row that does not keep it."""
+        10,000-step run spent 0.2 s of its loop on for a history row that does not keep it. While the run
+        goes they come from ``tally`` (its sums correctly rounded); once it ended, summed over its spans."""
         start = self.start_time or 0.0
         wall = self.now() - start if self.start_time is not None else 0.0
+        if self.running:
+            return self._live_totals(wall, path)
         node_time = sum(s.duration or 0.0 for s in self.spans.values())
         critical, path_time = self.critical_path() if path else ([], 0.0)
         spans = self.spans.values()
@@ -442,6 +460,25 @@ class RunState:
             output_chars=sum(len(text) for text in self.outputs.values()),
             cached_tokens=sum(s.cached_tokens for s in spans),
             tokens_estimated=any(s.tokens_estimated for s in spans),
+        )
+
+    def _live_totals(self, wall: float, path: bool) -> Totals:
+        tally = self.tally()
+        node_time = tally.node_time.value()
+        critical, path_time = self.critical_path() if path else ([], 0.0)
+        return Totals(
+            wall=wall,
+            node_time=node_time,
+            speedup=(node_time / wall) if wall > 0 else None,
+            critical_path=critical,
+            critical_path_time=path_time,
+            input_tokens=tally.input_tokens,
+            output_tokens=tally.output_tokens,
+            api_calls=tally.api_calls,
+            cost_usd=None if tally.cost_unknown else tally.cost.value(),
+            output_chars=sum(len(text) for text in self.outputs.values()),
+            cached_tokens=tally.cached_tokens,
+            tokens_estimated=bool(tally.estimated),
         )
 
 
