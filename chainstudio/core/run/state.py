@@ -174,7 +174,7 @@ class RunState:
         # (``gantt.text.totals_items``) rather than compute it at once
         self.path_pending = False
         self._path: tuple[tuple[int, int], list[str], float] | None = None  # ((ends, starts), path, time)
-        self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None] | None = None  # ``prepare``
+        self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None, Tally | None] | None = None
         self._tally: Tally | None = None  # the live figures, once asked (``tally``)
         self._touched: set[str] = set()  # ... the steps events touched since
 
@@ -213,6 +213,7 @@ class RunState:
         prepared, self._prepared = self._prepared, None
         if prepared is not None and _same_steps(prepared[0], e):
             self.spans, self._dag, self._order = prepared[1], prepared[2], prepared[3]
+            self._tally = prepared[4]  # (``prepare_tally``'s, if any)
         else:
             self.spans = _spans_of(e)
 
@@ -228,7 +229,13 @@ class RunState:
                 order: list[str] | None = topological_order(dag)
             except ValueError:  # a cycle among the steps a partial run leaves out: found when asked, as before
                 order = None
-            self._prepared = (started, spans, dag, order)
+            self._prepared = (started, spans, dag, order, None)
+
+    def prepare_tally(self) -> None:
+        """Make ``tally`` now for the spans ``prepare`` made (a window makes a big run on a worker thread: 60 ms
+        for 10,000 steps, which the first live figures would take from the window's thread)."""
+        if self._prepared is not None and self._prepared[4] is None:
+            self._prepared = (*self._prepared[:4], Tally(self._prepared[1]))
 
     def _queued(self, e: ev.NodeQueued) -> None:
         span = self.spans[e.node_id]

@@ -102,7 +102,8 @@ class RunController(QObject):
             except (ValueError, RunError) as exc:
                 self.problem.emit(str(exc))
                 return False
-        warm_up()  # a no-op once loaded: keeps the tokenizer's first load out of the run's timings
+        if not big:  # (a big run's on its worker thread: loading the tokenizer again after a big graph's estimate
+            warm_up()  # released it held the window 0.2-0.3 s) a no-op once loaded: out of the run's timings
         pause_background()  # an estimate or analysis computing on a worker thread waits until the run ends
         self.bridge.live_clock = context.clock.now
         if big:  # made on a worker thread (``prepare.made_off_thread``), with no full collection meanwhile
@@ -135,6 +136,7 @@ class RunController(QObject):
         """A big graph's run: made on a worker thread, then executed; full collections wait until it ends."""
         with quiet_collector(collect=False, thaw=False):
             try:
+                await run_in_thread(warm_up)
                 run = await made_off_thread(make, revision)
             except BaseException as exc:  # refused, stopped meanwhile, or a bug: the window is as before
                 self._ticker.stop()

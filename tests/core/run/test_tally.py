@@ -28,9 +28,10 @@ def directive(i: int) -> str:
     return "[[fail=429*1]] [[retry_after_ms=20]]" if i % 3 == 1 else ""
 
 
-def checked_run(url: str, stop_after: int | None) -> tuple[Run, list[str], int]:
+def checked_run(url: str, stop_after: int | None, prepared: bool = False) -> tuple[Run, list[str], int]:
     """Run 60 steps, comparing the tally with a recount after each event; ``stop_after``: Stop once that many
-    steps finished. Returns the run, the mismatches and the events checked."""
+    steps finished; ``prepared``: the tally made with the spans before the run (as a window's worker makes a
+    big run). Returns the run, the mismatches and the events checked."""
     mismatches: list[str] = []
     checked = [0]
 
@@ -38,6 +39,10 @@ def checked_run(url: str, stop_after: int | None) -> tuple[Run, list[str], int]:
         provider = OpenAICompatProvider(OpenAISettings(base_url=url, api_key=KEY))
         run = Run(graph_of(60, directive, retries=1), RunContext(provider=provider, concurrency=8, backoff_base=0.01))
         finished = [0]
+        made = []
+        if prepared:
+            run.state.prepare_tally()
+            made.append(run.state._prepared[4])
 
         def check(event: ev.RunEvent) -> None:  # after the run's own state applied it (the first listener)
             state = run.state
@@ -47,6 +52,8 @@ def checked_run(url: str, stop_after: int | None) -> tuple[Run, list[str], int]:
                     run.cancel("stopped by test")
             if not state.running:
                 return
+            if made and state.tally() is not made[0]:
+                mismatches.append("the prepared tally was not kept")
             kept, counted = tallied(state.tally()), recount(state.spans)
             if kept != counted:
                 mismatches.append(f"after {type(event).__name__}: {kept} != {counted}")
@@ -95,7 +102,7 @@ def test_the_tally_equals_a_recount_after_every_event_of_a_run_with_retries_fail
 
 
 def test_the_tally_equals_a_recount_after_every_event_of_a_stopped_run(server):
-    run, mismatches, checked = checked_run(server.url, stop_after=15)
+    run, mismatches, checked = checked_run(server.url, stop_after=15, prepared=True)
     state = run.state
     assert state.status == "cancelled"
     assert "cancelled" in {s.status for s in state.spans.values()}
