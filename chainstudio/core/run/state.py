@@ -14,6 +14,7 @@ the GUI's bridge does, and may keep the old one). Times are kept as the events' 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,6 +178,7 @@ class RunState:
         self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None, Tally | None] | None = None
         self._tally: Tally | None = None  # the live figures, once asked (``tally``)
         self._touched: set[str] = set()  # ... the steps events touched since
+        self._summed: tuple[int, Totals] | None = None  # (events applied, the totals but the path) once it ended
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
@@ -447,26 +449,40 @@ class RunState:
         wall = self.now() - start if self.start_time is not None else 0.0
         if self.running:
             return self._live_totals(wall, path)
-        node_time = sum(s.duration or 0.0 for s in self.spans.values())
+        if self._summed is None or self._summed[0] != self.events_applied:  # (once: a window's views, the
+            self._summed = (self.events_applied, self._sum(wall))  # history and the estimate each ask at the end)
         critical, path_time = self.critical_path() if path else ([], 0.0)
-        spans = self.spans.values()
-        called = [s for s in spans if s.api_calls > 0]
-        cost: float | None = sum((s.cost_usd or 0.0) for s in called)
-        if any(s.cost_usd is None for s in called):
-            cost = None
+        return dataclasses.replace(self._summed[1], critical_path=critical, critical_path_time=path_time)
+
+    def _sum(self, wall: float) -> Totals:
+        """The totals but the critical path, summed over the spans in one pass (in their order, as before)."""
+        node_time = 0.0
+        cost: float | None = 0.0
+        input_tokens = output_tokens = api_calls = cached_tokens = 0
+        estimated = False
+        for s in self.spans.values():
+            if s.started_at is not None and s.ended_at is not None:
+                node_time += s.ended_at - s.started_at
+            if s.api_calls > 0:
+                api_calls += s.api_calls
+                cost = None if cost is None or s.cost_usd is None else cost + s.cost_usd
+            input_tokens += s.input_tokens
+            output_tokens += s.output_tokens
+            cached_tokens += s.cached_tokens
+            estimated = estimated or s.tokens_estimated
         return Totals(
             wall=wall,
             node_time=node_time,
             speedup=(node_time / wall) if wall > 0 else None,
-            critical_path=critical,
-            critical_path_time=path_time,
-            input_tokens=sum(s.input_tokens for s in spans),
-            output_tokens=sum(s.output_tokens for s in spans),
-            api_calls=sum(s.api_calls for s in spans),
+            critical_path=[],
+            critical_path_time=0.0,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            api_calls=api_calls,
             cost_usd=cost,
             output_chars=sum(len(text) for text in self.outputs.values()),
-            cached_tokens=sum(s.cached_tokens for s in spans),
-            tokens_estimated=any(s.tokens_estimated for s in spans),
+            cached_tokens=cached_tokens,
+            tokens_estimated=estimated,
         )
 
     def _live_totals(self, wall: float, path: bool) -> Totals:
