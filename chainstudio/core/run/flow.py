@@ -18,7 +18,7 @@ from chainstudio.core.graph.templating import TemplateProblem
 from chainstudio.core.run import events as ev
 from chainstudio.core.run.attempt import AttemptServices
 from chainstudio.core.run.inputs import StepInputs
-from chainstudio.core.run.map_step import MapStep
+from chainstudio.core.run.map_step import ItemAllowance, MapStep
 from chainstudio.core.run.route import (
     ClassifyingRoute,
     branch_names,
@@ -56,6 +56,7 @@ class FlowSteps:
         self.forced_items = forced_items or {}
         self.forced_routes = forced_routes
         self.started: dict[str, Pending] = {}  # by step: what they used, when the run is stopped
+        self.allowance = ItemAllowance()  # the items all maps of the run may take
 
     def admit(self, node: Node, pending: dict[str, Pending | object]) -> StepStatus | None:
         """Begin ``node``: its final status when it ends at once, else None (its work is in ``pending``)."""
@@ -82,6 +83,7 @@ class FlowSteps:
             release_slot=scheduler.release_slot,
             expected_items=expected,
             run_stopped=lambda: scheduler.stopped,
+            allowance=self.allowance,
         )
         self.started[step] = map_step
         return map_step

@@ -2,8 +2,10 @@
 
 ``over`` is a template expression. When it is one reference (``{{ extract }}``, ``{{ extract.entities }}``)
 whose value is a list, the list is used as it is; otherwise it renders to text, which is read as a JSON
-array when it is one and else as its non-empty lines (``items_of``). There is no limit on the number of
-items and nothing is cut off; at most ``MAX_WORKERS`` (256) are in flight at once.
+array when it is one and else as its non-empty lines (``items_of``). Nothing is cut off: a run's maps take
+``MAX_RUN_ITEMS`` (50,000) items in all, and a map whose list would pass that fails in one line before any
+item starts (``ItemAllowance``; a 2 MB input read as lines is a million items, each a call and its answer
+kept: 100,000 took the CLI 524 MB). At most ``MAX_WORKERS`` (256) are in flight at once.
 
 Each item's call is a ``StepAttempts`` of its own (retries, timeouts, the rate limiter, the adaptive pace,
 and a budget reservation per item), rendered from the map's prompt with ``item`` and ``index``. Items take
@@ -39,6 +41,7 @@ from chainstudio.core.run.usage import StepUsage
 # list held the window's loop for 3.5 s (qasync makes a Qt timer per callback) and cost a coroutine each; the
 # OpenAI-compatible provider keeps no more requests open to a server (``MAX_OPEN_REQUESTS``) either.
 MAX_WORKERS = 256
+MAX_RUN_ITEMS = 50_000  # the items of all maps of one run (an estimate's stand-ins too)
 
 _ONE_REFERENCE = re.compile(r"^\s*\{\{-?\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*-?\}\}\s*$")
 
@@ -60,6 +63,30 @@ def over_value(inputs: StepInputs, node: Node) -> Any:
     return inputs.render(node, "over")
 
 
+class ItemAllowance:
+    """What is left of one run's ``MAX_RUN_ITEMS``: a map takes its whole list from it, or fails."""
+
+    def __init__(self) -> None:
+        self.left = MAX_RUN_ITEMS
+
+    def take(self, count: int) -> None:
+        """Grant ``count`` items, or raise ``TooManyItems`` (the map's failure, one line)."""
+        if count > self.left:
+            used = MAX_RUN_ITEMS - self.left
+            taken = f", and the run's maps took {used:,} before it" if used else ""
+            raise TooManyItems(
+                f"the list has {count:,} items{taken}: a run's maps take at most {MAX_RUN_ITEMS:,} items in all "
+                "(split the list, or run the graph as a batch over a dataset)"
+            )
+        self.left -= count
+
+
+class TooManyItems(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class MapStep:
     """One map step of a run (the executor's pending work for it; ``run`` once it has its slot)."""
 
@@ -77,15 +104,17 @@ class MapStep:
         release_slot: Callable[[], None],
         expected_items: int | None = None,
         run_stopped: Callable[[], bool] = lambda: False,
+        allowance: ItemAllowance | None = None,
     ):
         """``request_slot``/``withdraw``/``release_slot``: the scheduler's extra slots for this step.
         ``expected_items``: an estimate's stand-in count (the items are then placeholders). ``run_stopped``:
-        whether the run is being stopped (then no item starts)."""
+        whether the run is being stopped (then no item starts). ``allowance``: the run's items left."""
         self.services, self.inputs, self.node = services, inputs, node
         self.count_tokens = count_tokens
         self._request_slot, self._withdraw, self._release_slot = request_slot, withdraw, release_slot
         self.expected_items = expected_items
         self._run_stopped = run_stopped
+        self._allowance = allowance or ItemAllowance()
         self.attempts: list[StepAttempts | None] = []
         self._answers: list[Any] = []
         self._failed: dict[int, str] = {}
@@ -99,7 +128,7 @@ class MapStep:
         s, node = self.services, self.node
         try:
             items = self._items()
-        except TemplateProblem as exc:
+        except (TemplateProblem, TooManyItems) as exc:
             s.emit(ev.NodeFailed(s.run_id, s.clock.now(), node.id, exc.message))
             return StepOutcome(StepStatus.FAILED)
         self.items = items
@@ -121,9 +150,12 @@ class MapStep:
         return self._outcome()
 
     def _items(self) -> list[Any]:
-        if self.expected_items is not None:
+        if self.expected_items is not None:  # an estimate's stand-ins: counted before they are made
+            self._allowance.take(self.expected_items)
             return [f"item {i + 1}" for i in range(self.expected_items)]
-        return items_of(over_value(self.inputs, self.node))
+        items = items_of(over_value(self.inputs, self.node))
+        self._allowance.take(len(items))
+        return items
 
     async def _worker(self, *, home: bool) -> None:
         """Take items until none is left: the map's own slot (``home``), or a slot asked for per item."""

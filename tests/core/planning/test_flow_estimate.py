@@ -63,3 +63,16 @@ def test_recorded_branch_frequencies_give_the_expected_cost():
     assert flow.cheapest_cost is not None and flow.costliest_cost is not None
     assert flow.cheapest_cost <= flow.expected_cost <= flow.costliest_cost
     assert "expected $" in flow.text()
+
+
+def test_a_declared_count_over_what_a_run_may_take_is_estimated_as_the_failure_it_would_be():
+    """expected_items may say 1,000,000 (the estimate simulated each one: over 300 s and 1.4 GB); a run's
+    maps take at most MAX_RUN_ITEMS, so the estimate shows the map failing, at once, as the run would."""
+    from chainstudio.core.run.map_step import MAX_RUN_ITEMS
+
+    est = estimate(map_graph(1_000_000))
+    assert est.api_calls == 0
+    assert est.problem == (
+        f"each: the list has 1,000,000 items: a run's maps take at most {MAX_RUN_ITEMS:,} items in all "
+        "(split the list, or run the graph as a batch over a dataset)"
+    )

@@ -237,3 +237,32 @@ def test_a_map_without_any_cap_keeps_a_bounded_number_of_items_in_flight(server,
     run = run_on(server, map_graph(items=items_text()), concurrency=None)
     assert run.state.status is RunStatus.SUCCEEDED and answers(run) == [f"item {i}." for i in range(N)]
     assert server.stats.max_in_flight == 5
+
+
+def test_a_list_longer_than_a_run_may_take_fails_the_map_before_any_call(server):
+    """A 2 MB input read as lines is a million items, each a call and an answer kept (100,000 took the CLI
+    524 MB): a run's maps take at most MAX_RUN_ITEMS in all; past it the map fails in one line, no call made."""
+    from chainstudio.core.run.map_step import MAX_RUN_ITEMS
+
+    lines = "\n".join(f"t{i}" for i in range(MAX_RUN_ITEMS + 1))
+    run = run_on(server, map_graph(items=lines))
+    span = run.state.span_by_name("each")
+    assert span.status is StepStatus.FAILED and server.stats.requests == 0
+    assert span.error == (
+        f"the list has {MAX_RUN_ITEMS + 1:,} items: a run's maps take at most {MAX_RUN_ITEMS:,} items in all "
+        "(split the list, or run the graph as a batch over a dataset)"
+    )
+
+
+def test_the_limit_counts_the_items_of_every_map_of_the_run(server, monkeypatch):
+    from chainstudio.core.run import map_step
+
+    monkeypatch.setattr(map_step, "MAX_RUN_ITEMS", 300)
+    g = map_graph(items=items_text())  # 200 items
+    g.add("map", "again", over="{{ items }}", prompt="{{ item }} [[echo]]", retries=0, max_tokens=40)
+    g.connect("each", "again")
+    run = run_on(server, g)
+    assert run.state.span_by_name("each").status is StepStatus.SUCCEEDED
+    again = run.state.span_by_name("again")
+    assert again.status is StepStatus.FAILED and server.stats.requests == N
+    assert again.error.startswith("the list has 200 items, and the run's maps took 200 before it: ")
