@@ -227,7 +227,7 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
   (the dependency graph built on the window's thread the first time). From 2,000 steps it says *at the
   end* while the run goes; the dependency graph is made with the run, off the window's thread.
 - **Full garbage collections**, each walking the whole heap (the graph's 110,000 canvas items, the run's
-  events), 0.2-0.7 s each: none while a big run goes (`core/run/collector.py`, the rule `chainstudio run`
+  events), 0.2-0.7 s each: none while a big run goes (`core/collector.py`, the rule `chainstudio run`
   follows; the objects the run starts with are set aside, young passes go on).
 - *Steps done at Stop* counts the steps that succeeded in the 40 s: the simulated provider generates its
   answers on the window's thread, so a held window also slows the run (on the command line the whole run

@@ -67,7 +67,7 @@ FINDINGS = """What held the loop before (issue 14), and what was done:
 - The heartbeat that tells a connect timed out by our own held loop from a slow server's
   (`core/providers/loop_lag.py`) woke the loop 10 times a second for its whole life, the window at rest
   included; it now beats only while a request connects (`tests/core/providers/test_connect_stall.py`).
-- The garbage collector's rule lives in one place, `core/run/collector.py` (`quiet_collector`), used by
+- The garbage collector's rule lives in one place, `core/collector.py` (`quiet_collector`), used by
   `chainstudio run` and by the window's big runs ([Live run at the limits](#live-run-at-the-limits)).
 
 What remains: the wall-clock lateness over 100 ms in the table is this shared machine (load average about 4 on

@@ -178,7 +178,10 @@ def run(args: argparse.Namespace) -> int:
     from chainstudio.core.batch.batch import BatchRun
 
     batch = BatchRun(spec, limits, store, api_runner=_api_runner(args, limits, console))
-    stopped_by = asyncio.run(_execute(batch, limits, console))
+    from chainstudio.core.collector import quiet_collector
+
+    with quiet_collector():  # no full collection while the rows run (``core/collector.py``)
+        stopped_by = asyncio.run(_execute(batch, limits, console))
     results = store.results()
     pairs = store.pairs()
     store.close()

@@ -33,7 +33,7 @@ from chainstudio.cli.report import (
     write_json,
 )
 from chainstudio.cli.reuse import add_reuse_arguments, scope_line, scope_of, step_cache
-from chainstudio.core.run.collector import quiet_collector
+from chainstudio.core.collector import quiet_collector
 
 if TYPE_CHECKING:
     from chainstudio.core.launch import RunOptions

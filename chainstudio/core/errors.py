@@ -36,7 +36,8 @@ and the CLI, so adding, moving or renaming an error class means changing its lin
     ├── ModelListError            core.providers.models   a server's model list could not be read
     ├── PatternTooSlow            core.patterns           a user's pattern that did not finish matching in time
     ├── PatternTooBig             core.patterns           a user's pattern too long or too costly to compile
-    └── SchemaCheckTooSlow        core.run.structured     an answer's check against its schema out of CPU time
+    ├── SchemaCheckTooSlow        core.run.structured     an answer's check against its schema out of CPU time
+    └── TooManyItems              core.run.map_step       a map's list past the items a run's maps may take
 
 Some also derive from a built-in exception (``ValueError``, ``KeyError``, ``sqlite3.DatabaseError``) or a library's
 (``regex.error``) where callers may expect one.

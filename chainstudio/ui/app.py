@@ -141,6 +141,7 @@ def run_app(files: list[str]) -> int:
 
     import qasync
 
+    from chainstudio.core.collector import set_aside
     from chainstudio.ui.main_window import MainWindow
     from chainstudio.ui.services import AppServices
 
@@ -152,6 +153,7 @@ def run_app(files: list[str]) -> int:
         closed = asyncio.Event()
         app.aboutToQuit.connect(closed.set)
         window = MainWindow(services=AppServices.create())  # the composition root: services built once
+        set_aside()  # the start-up objects, frozen before the window shows (``core/collector.py``)
         app.aboutToQuit.connect(window.stop_background_work)  # while the loop still runs, not in its teardown
         window.show()
         window.start(files)  # the files given, else a restore offer after a crash, else the welcome graph

@@ -60,7 +60,7 @@ def assert_scene_matches_model(scene) -> None:
         set(scene.nodes.values())
         | set(scene.edges.values())
         | set(scene.bands)
-        | {scene.overview, scene.edge_layer, scene.band_layer}
+        | {scene.overview, scene.edge_layer, scene.band_layer, scene.activation}
     )
 
 

@@ -16,11 +16,12 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from chainstudio.core.collector import gc_paused
 from chainstudio.core.editing.changes import Changes
 from chainstudio.core.editing.commands import Command
 from chainstudio.core.editing.problem_check import CheckResult, ProblemCheck, is_small
 from chainstudio.core.editing.rules import CommandError, connect_problem
-from chainstudio.core.graph.analysis import Analysis, gc_paused
+from chainstudio.core.graph.analysis import Analysis
 from chainstudio.core.graph.kinds import ENDPOINT_KINDS
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.graph.validation import Problem, ordering_only_parts, validate

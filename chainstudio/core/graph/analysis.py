@@ -15,10 +15,8 @@ successor in the ``Dag``'s order (or by ``rank`` when one is given). All algorit
 
 from __future__ import annotations
 
-import gc
 from collections import deque
-from collections.abc import Callable, Container, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Container, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
@@ -117,20 +115,6 @@ class Dag:
     @property
     def roots(self) -> list[str]:
         return [nid for nid in self.ids if not self.preds[nid]]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the block: building or checking 100,000 small acyclic objects
-    (a big graph's nodes, edges and problems) otherwise spends a third of its time in collections that
-    find nothing to collect."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # --- order ------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 
-from chainstudio.core.graph.analysis import Analysis, gc_paused
+from chainstudio.core.collector import gc_paused
+from chainstudio.core.graph.analysis import Analysis
 from chainstudio.core.graph.kinds import ENDPOINT_KINDS, NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, Node, name_problem
 from chainstudio.core.graph.problems import Problem as Problem

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from chainstudio.core.clock import Clock
 from chainstudio.core.providers.base import ChatRequest, ChatResult, Provider, ProviderError, when_sent
 from chainstudio.core.run import events as ev
-from chainstudio.core.run.budget import BudgetGuard
+from chainstudio.core.run.budget import AnswerAllowance, BudgetGuard
 from chainstudio.core.run.checks import AnswerCheck, Verdict
 from chainstudio.core.run.pace import AdaptivePace
 from chainstudio.core.run.pricing import Pricing
@@ -91,6 +91,7 @@ class AttemptServices:
     emit: Emit
     pace: AdaptivePace | None = None
     load: ServerLoad = field(default_factory=ServerLoad)
+    answers: AnswerAllowance = field(default_factory=AnswerAllowance)  # one per run: lanes share it
 
 
 class StepAttempts:
@@ -264,6 +265,9 @@ class StepAttempts:
             watchdog = self._watchdog
             if watchdog is not None:
                 watchdog.progress()
+            held = s.answers.take(len(text))
+            if held is not None:
+                raise ProviderError(held, kind="other", retryable=False)  # stops the stream
             parts.append(text)
             if first:
                 first = False

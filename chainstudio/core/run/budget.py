@@ -97,3 +97,27 @@ class BudgetGuard:
         self._reserved.pop(key, None)
         self.spent_tokens += max(0, tokens)
         self.spent_cost += max(0.0, cost or 0.0)
+
+
+MAX_RUN_ANSWER_CHARS = 32_000_000  # the answers of one run, in all: as much as one answer at its largest
+
+
+@dataclass
+class AnswerAllowance:
+    """The characters of answers one run may receive, in all (every attempt's, a judge's and an item's).
+
+    One answer is bounded by its ``max_tokens`` (``stream_limits.answer_limit``), but a server that sends each
+    step an answer at that bound made a 50-step run hold 50 MB of text and peak at 448 MB (the text is held as
+    the stream's parts, the events and the output); ``take`` stops the stream that passes the run's whole."""
+
+    left: int = field(default_factory=lambda: MAX_RUN_ANSWER_CHARS)
+
+    def take(self, chars: int) -> str | None:
+        """Count ``chars`` more; why the answer must stop, once the run's answers pass the limit."""
+        self.left -= chars
+        if self.left >= 0:
+            return None
+        return (
+            f"the run's answers passed {MAX_RUN_ANSWER_CHARS:,} characters in all, more than a run keeps: "
+            "this answer was cut off"
+        )

@@ -43,8 +43,9 @@ import contextlib
 import dataclasses
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from chainstudio.core.graph.analysis import Dag, generations
 from chainstudio.core.graph.kinds import FLOW_KINDS
@@ -61,7 +62,7 @@ from chainstudio.core.run.lanes import Lanes, endpoint_of_node, make_lanes
 from chainstudio.core.run.outcome import summarize
 from chainstudio.core.run.picking import calls_model
 from chainstudio.core.run.reuse import StepReuse
-from chainstudio.core.run.scheduler import Scheduler
+from chainstudio.core.run.scheduler import Scheduler, SchedulerHost
 from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
 from chainstudio.core.run.status import StepStatus
@@ -76,6 +77,21 @@ CANCEL_GRACE = 5.0  # real seconds to wait for cancelled tasks to unwind before 
 RECOUNT_LIMIT = 30.0  # real seconds the server's recount of guessed tokens may take at the end of a run
 CANCEL_PART = 250  # unfinished steps cancelled per turn of the loop at a run's end (a stop; 500: 30-40 ms a turn)
 CAPACITY_LIMIT = 2.0  # real seconds a run waits, before its first call, for the server to tell its capacity
+
+
+def _emitter(listeners: list[ev.Listener]) -> ev.Listener:
+    """A run's ``_emit``: each event scrubbed (the one point every event passes: listeners only ever see
+    scrubbed text), then told to ``listeners`` in order; a listener that raises is logged, the run goes on."""
+
+    def emit(event: ev.RunEvent) -> None:
+        event = ev.scrubbed(event)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break the run
+                log.exception("run listener %r failed on %s", listener, type(event).__name__)
+
+    return emit
 
 
 class Run:
@@ -112,6 +128,7 @@ class Run:
         if record_events:
             self._listeners.append(self.events.append)
         self._listeners.extend(listeners)
+        self._emit = _emitter(self._listeners)  # (not a method: what keeps it keeps no cycle through the run)
         self._clock = context.clock
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: dict[str, StepAttempts | _RenderedOffLoop | Pending] = {}  # admitted, waiting for a slot
@@ -146,8 +163,13 @@ class Run:
         )
         self._lanes = Lanes(lanes, self._services, context)
         self._reuse.endpoints = self._lanes.cache_endpoints(self.graph.nodes.values())
-        self._scheduler = Scheduler(
-            self.plan, self, strategy=strategy, priority=context.priority, cap=context.concurrency, defer=_next_turn
+        self._scheduler = Scheduler(  # (a weak host: the run and its scheduler form no cycle)
+            self.plan,
+            cast(SchedulerHost, weakref.proxy(self)),
+            strategy=strategy,
+            priority=context.priority,
+            cap=context.concurrency,
+            defer=_next_turn,
         )
         self._flow = FlowSteps(  # map and route steps
             self._services,
@@ -207,21 +229,16 @@ class Run:
             await self._unwind()
             self._finish()
             await self._lanes.aclose()
+            self._calls.clear()
             raise
         await self._unwind()
         for _ in self._finish_parts():
             await asyncio.sleep(0)
         await self._lanes.aclose()
+        self._calls.clear()  # (their callbacks point back at the run: a finished run is freed by its references)
         return self.state
 
     # --- events -------------------------------------------------------------------------------
-    def _emit(self, event: ev.RunEvent) -> None:
-        event = ev.scrubbed(event)  # the one point every event passes: listeners only ever see scrubbed text
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:  # a broken listener must not break the run
-                log.exception("run listener %r failed on %s", listener, type(event).__name__)
 
     def _run_started(self) -> ev.RunStarted:
         """The run's ``RunStarted``, its time left at 0 (``execute`` sets it)."""

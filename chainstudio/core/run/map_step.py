@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.graph.model import Node
 from chainstudio.core.graph.templating import TemplateProblem, references
 from chainstudio.core.run import events as ev
@@ -35,7 +36,7 @@ from chainstudio.core.run.inputs import StepInputs
 from chainstudio.core.run.map_values import items_of, output_text
 from chainstudio.core.run.status import StepStatus
 from chainstudio.core.run.step_calls import parsed_outputs
-from chainstudio.core.run.usage import StepUsage
+from chainstudio.core.run.usage import Spent, StepUsage
 
 # Items of one map in flight at once, whatever its concurrency (a worker each). A task per item of a 20,000-line
 # list held the window's loop for 3.5 s (qasync makes a Qt timer per callback) and cost a coroutine each; the
@@ -81,7 +82,9 @@ class ItemAllowance:
         self.left -= count
 
 
-class TooManyItems(Exception):
+class TooManyItems(ChainStudioError):
+    """A map's list past what the run's maps may still take (``ItemAllowance``)."""
+
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
@@ -115,7 +118,11 @@ class MapStep:
         self.expected_items = expected_items
         self._run_stopped = run_stopped
         self._allowance = allowance or ItemAllowance()
-        self.attempts: list[StepAttempts | None] = []
+        # an item's attempts while it runs; once it ended only its usage and call count are kept (a
+        # ``StepAttempts`` per item of a 20,000-item list was ~60 objects each, kept to the run's end)
+        self._in_flight: dict[int, StepAttempts] = {}
+        self._spent: list[Spent] = []
+        self._calls = 0
         self._answers: list[Any] = []
         self._failed: dict[int, str] = {}
         self._next = 0
@@ -132,7 +139,6 @@ class MapStep:
             s.emit(ev.NodeFailed(s.run_id, s.clock.now(), node.id, exc.message))
             return StepOutcome(StepStatus.FAILED)
         self.items = items
-        self.attempts = [None] * len(items)
         self._answers = [None] * len(items)
         over = str(node.param("over") or "")
         s.emit(ev.NodeStarted(s.run_id, s.clock.now(), node.id, 1, f"{len(items)} item(s) from {over}", ""))
@@ -220,7 +226,7 @@ class MapStep:
         item_id = f"{node.id}#{index}"
         told = _ItemEvents(s.emit, node.id, index)
         attempts = StepAttempts(replace(s, emit=told), item_id, f"{node.name}[{index}]", call)
-        self.attempts[index] = attempts
+        self._in_flight[index] = attempts
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
@@ -240,6 +246,9 @@ class MapStep:
         finally:
             if task is not None:
                 self._running.discard(task)
+            del self._in_flight[index]
+            self._spent.extend(attempts.usage.spent)
+            self._calls += attempts.attempts
         if outcome.status is StepStatus.SUCCEEDED:
             self._answers[index] = outcome.output
         else:
@@ -261,13 +270,16 @@ class MapStep:
     # --- the end -----------------------------------------------------------------------------------------
     def usage(self) -> StepUsage:
         total = StepUsage(self.services.pricing)
-        total.spent = [spent for a in self.attempts if a is not None for spent in a.usage.spent]
+        total.spent = self._spent + [spent for a in self._in_flight.values() for spent in a.usage.spent]
         return total
+
+    def calls(self) -> int:
+        return self._calls + sum(a.attempts for a in self._in_flight.values())
 
     def _outcome(self) -> StepOutcome:
         s, node = self.services, self.node
         u = self.usage()
-        calls = sum(a.attempts for a in self.attempts if a is not None)
+        calls = self.calls()
         model = str(node.param("model"))
         if self._stop is not None:
             reason = s.budget.stop_reason
@@ -292,7 +304,7 @@ class MapStep:
     def cancelled_event(self, run_id: str, t: float) -> ev.NodeCancelled:
         """The map's ``NodeCancelled``, with the tokens its items had the server process."""
         u = self.usage()
-        calls = sum(a.attempts for a in self.attempts if a is not None)
+        calls = self.calls()
         return ev.NodeCancelled(run_id, t, self.node.id, calls, u.input_tokens, u.output_tokens, u.cost(), u.estimated)
 
 

@@ -232,6 +232,7 @@ class Watchdog:
 
     def close(self) -> None:
         self._closed = True
+        self.on_first = None  # (it holds the load's ticket, which holds ``arm``: a cycle per request otherwise)
         when_queued(None)
         if self._handle is not None:
             self._handle.cancel()

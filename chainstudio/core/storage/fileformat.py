@@ -31,8 +31,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
 from chainstudio.core import strict_json
+from chainstudio.core.collector import gc_paused
 from chainstudio.core.errors import ChainStudioError
-from chainstudio.core.graph.analysis import gc_paused
 from chainstudio.core.graph.kinds import NODE_KINDS
 from chainstudio.core.graph.model import Edge, Graph, GraphInput, Node, Pin
 from chainstudio.core.storage.chunked_validation import validate_chunked

@@ -49,8 +49,8 @@ def overview_wanted(zoom: float) -> bool:
 
 
 SLICED_ABOVE = 5_000  # cards and edges: a scene with more switches them between drawn and not in slices
-SLICE_S = 0.01  # of switching per turn of the event loop (a frame may come in the same turn)
-SLICE_ITEMS = 200  # switched between two looks at the clock
+SLICE_S = 0.005  # of switching per turn of the event loop, each switch (a frame may come in the same turn)
+SLICE_ITEMS = 50  # switched between two looks at the clock (200 cards with their cache modes: 5 ms)
 
 
 def repaint_views(scene: QGraphicsScene) -> None:
@@ -268,6 +268,8 @@ class OverviewItem(QGraphicsItem):
         if not self.active:
             return
         rects = self._rects = self.geometry.rects
+        # no block moved, came or went and no look changed: the blocks' fills and names as last made (10 ms)
+        same = not fresh and not self._moved and self._base_color == theme.EDGE.rgba()
         if self._moved or self._base_color != theme.EDGE.rgba():  # (the theme switched meanwhile)
             self._moved, self._base_color = False, theme.EDGE.rgba()
             self.prepareGeometryChange()
@@ -280,7 +282,7 @@ class OverviewItem(QGraphicsItem):
             self._bounds = self.geometry.bounds
         self._overlays.clear()
         self._styles = {n: style for n, style in self._styles.items() if n in rects} | fresh
-        self._looks_stale = True
+        self._looks_stale = self._looks_stale or not same  # (else the blocks as last gathered, kept per card)
         self.restyle([])  # the others' looks did not change with their geometry
 
     def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:

@@ -23,6 +23,7 @@ from chainstudio.core.graph.problems import kept_problems
 from chainstudio.core.graph.validation import Problem
 from chainstudio.ui import theme
 from chainstudio.ui.canvas import geometry as geo
+from chainstudio.ui.canvas.activation import ActivationPanel
 from chainstudio.ui.canvas.band_layer import BandLayer
 from chainstudio.ui.canvas.edge_item import EdgeItem, LayerBandItem
 from chainstudio.ui.canvas.edge_layer import EdgeLayer
@@ -78,6 +79,8 @@ class CanvasScene(QGraphicsScene):
         self.addItem(self.edge_layer)
         self.band_layer = BandLayer(self)  # the layer bands: drawn by one item, from a picture kept across frames
         self.addItem(self.band_layer)
+        self.activation = ActivationPanel()  # the window's (de)activation reaches it alone, not every item
+        self.addItem(self.activation)
         self._drag: ConnectDrag | None = None
         self._build = SlicedBuild(self, self._make_queued, self.buildProgress.emit, self._build_finished, self._index)
         self._pass = SlicedPass(self, self._pass_parts)  # bands, edge styles, the overview: sliced when big
@@ -183,7 +186,9 @@ class CanvasScene(QGraphicsScene):
         self.removeItem(self.overview)
         self.removeItem(self.edge_layer)
         self.removeItem(self.band_layer)
+        self.removeItem(self.activation)
         self.clear()
+        self.addItem(self.activation)
         self.addItem(self.overview)
         self.addItem(self.edge_layer)
         self.addItem(self.band_layer)

@@ -18,13 +18,13 @@ reference counts as usual) and the collector goes on.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QObject, QTimer
 
+from chainstudio.core.collector import Hold
 from chainstudio.ui.common.memory import give_back
 
 SLICE_S = 0.04  # of item making per turn of the event loop
@@ -33,21 +33,17 @@ CHECK_EVERY = 16  # items made between two looks at the clock
 
 class CollectorPause:
     """Python's cyclic garbage collector off while a big scene's items are made (or its pass runs), then the
-    objects made frozen (later collections leave them out) and the collector on again."""
+    objects made frozen (later collections leave them out) and the collector as the other holds want it
+    (``core/collector.py``: a run going on keeps its no-full-pass rule)."""
 
     def __init__(self) -> None:
-        self._paused = False
+        self._hold = Hold(off=True)
 
     def pause(self) -> None:
-        if gc.isenabled():
-            gc.disable()
-            self._paused = True
+        self._hold.take()
 
     def resume(self) -> None:
-        if self._paused:
-            self._paused = False
-            gc.freeze()
-            gc.enable()
+        self._hold.release(freeze=True)
 
 
 class SlicedBuild:

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from chainstudio.core.collector import thaw_if_grown
 from chainstudio.core.editing.document import Document
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.storage import fileformat
@@ -98,6 +99,7 @@ class FileOps:
         def empty() -> None:
             self.loader.cancel()
             self.document.replace(Graph())
+            thaw_if_grown()  # the old graph's frozen objects are gone or garbage now
             self._status("New graph: add a step from the Palette, or double-click the canvas or press Tab")
 
         self.confirm_discard(empty)
@@ -164,6 +166,7 @@ class FileOps:
 
     def _opened(self, path: str | Path, graph: Graph, keep_path: bool) -> None:
         self.document.replace(graph, path if keep_path else None)
+        thaw_if_grown()  # the old graph's frozen objects (canvas, runs) are gone or garbage now: collected once grown
         if keep_path:
             self.add_recent(path)
         self.fit_view()

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from chainstudio.core.collector import Hold
 from chainstudio.core.formatting import fmt_duration
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.planning.compare import BenchResult, ContextFactory, run_bench, summarize
@@ -136,11 +137,15 @@ class CompareRunner(QObject):
         return self._task.start(lambda: self._run(comparison))
 
     async def _run(self, comparison: Callable[[], Any]) -> None:
+        hold = Hold()  # no full collection while the runs go (``core/collector.py``)
+        hold.take()
         try:
             result = await comparison()
         except Exception as exc:  # noqa: BLE001 - e.g. RunError (a graph that cannot run), provider setup
             self.failed.emit(str(exc) or type(exc).__name__)
             return
+        finally:
+            hold.release(freeze=True)
         self.result = result
         self.finished.emit(result)
 

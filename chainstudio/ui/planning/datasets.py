@@ -27,6 +27,7 @@ from chainstudio.core.batch.results import RowResult
 from chainstudio.core.batch.runner import SharedLimits
 from chainstudio.core.batch.store import BatchStore
 from chainstudio.core.batch.tradeoff import summarize
+from chainstudio.core.collector import Hold
 from chainstudio.core.editing.document import Document
 from chainstudio.core.errors import ChainStudioError
 from chainstudio.core.formatting import fmt_cost, fmt_duration
@@ -191,12 +192,15 @@ class DatasetsUi(QObject):
         return BatchApiRunner(client, limits.base.pricing, on_poll)
 
     async def _run(self, batch: BatchRun, limits: SharedLimits, store: BatchStore) -> None:
+        hold = Hold()  # no full collection while the rows run (``core/collector.py``)
+        hold.take()
         try:
             await batch.run()
         except asyncio.CancelledError:
             batch.cancel()
             raise
         finally:
+            hold.release(freeze=True)
             await limits.aclose()
             results = store.results()
             pairs = store.pairs()

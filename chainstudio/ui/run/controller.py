@@ -5,7 +5,9 @@ toolbar's choices (``chainstudio.core.launch``, the same as the CLI), runs a fre
 asyncio task whose events go to a ``RunBridge`` (which follows the run's own state), records the finished
 run in the history (on a thread of its own), and reports through signals. Nothing here blocks the loop.
 While a run is live, background planning (estimate, advisor) waits at its next checkpoint, so it does not
-take the interpreter from the UI (``chainstudio.ui.common.worker``).
+take the interpreter from the UI (``chainstudio.ui.common.worker``). Every run, small or big, goes with no
+full garbage collection (``core/collector.py``), from Run until it ended and was recorded, however it ends;
+what it made is then frozen.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from chainstudio.core.collector import Hold
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions, history_settings, run_model
 from chainstudio.core.planning.calibration import prime
-from chainstudio.core.run.collector import quiet_collector
 from chainstudio.core.run.executor import Run, RunError
 from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
@@ -50,6 +52,7 @@ class RunController(QObject):
         self.bridge = RunBridge(self)
         self.run: Run | None = None
         self._task = LatestTask(name="chainstudio-run", on_cancelled=self._never_began)
+        self._quiet = Hold()  # no full collection while a run goes (``core/collector.py``)
         self._ticker = QTimer(self)
         self._ticker.setInterval(LIVE_TICK_MS)
         self._ticker.timeout.connect(self.tick)
@@ -104,6 +107,7 @@ class RunController(QObject):
                 return False
         if not big:  # (a big run's on its worker thread: loading the tokenizer again after a big graph's estimate
             warm_up()  # released it held the window 0.2-0.3 s) a no-op once loaded: out of the run's timings
+        self._quiet.take()
         pause_background()  # an estimate or analysis computing on a worker thread waits until the run ends
         self.bridge.live_clock = context.clock.now
         if big:  # made on a worker thread (``prepare.made_off_thread``), with no full collection meanwhile
@@ -123,6 +127,7 @@ class RunController(QObject):
         """Stop pressed before a big graph's run began to be made: the window is as before."""
         self._ticker.stop()
         resume_background()
+        self._quiet.release()
         self.runningChanged.emit(False)
 
     async def _prepare(
@@ -133,28 +138,31 @@ class RunController(QObject):
         options: RunOptions,
         file: str | None,
     ) -> None:
-        """A big graph's run: made on a worker thread, then executed; full collections wait until it ends."""
-        with quiet_collector(collect=False, thaw=False):
-            try:
-                await run_in_thread(warm_up)
-                run = await made_off_thread(make, revision)
-            except BaseException as exc:  # refused, stopped meanwhile, or a bug: the window is as before
-                self._ticker.stop()
-                resume_background()
-                if isinstance(exc, ValueError | RunError):
-                    self.problem.emit(str(exc))
-                elif isinstance(exc, Exception):
-                    log.exception("making the run failed")
-                    self.problem.emit(f"The run could not start: {exc}")
-                self.runningChanged.emit(False)
-                if not isinstance(exc, Exception):
-                    raise
-                return
-            self.run = run
-            self.bridge.follow(run)
+        """A big graph's run: made on a worker thread, then executed."""
+        try:
+            await run_in_thread(warm_up)
+            run = await made_off_thread(make, revision)
+        except BaseException as exc:  # refused, stopped meanwhile, or a bug: the window is as before
+            self._ticker.stop()
+            resume_background()
+            self._quiet.release(freeze=True)
+            if isinstance(exc, ValueError | RunError):
+                self.problem.emit(str(exc))
+            elif isinstance(exc, Exception):
+                log.exception("making the run failed")
+                self.problem.emit(f"The run could not start: {exc}")
+            self.runningChanged.emit(False)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.run = run
+        self.bridge.follow(run)
+        try:
             # the recorder hashes the graph (0.25 s for 10,000 steps): on the worker thread too
             recorder = await run_in_thread(self._recorder, run, settings, options, file)
             await self._execute(run, recorder)
+        finally:
+            self._quiet.release(freeze=True)  # (``_execute`` did, unless it never began)
 
     def stop(self) -> None:
         if self.run is not None and self.running:
@@ -184,6 +192,7 @@ class RunController(QObject):
                     log.warning("could not record the run in the history: %s", problem)
         finally:
             resume_background()  # the estimate and the advisor go on (also after a cancelled task)
+            self._quiet.release(freeze=True)  # what the run made (kept on screen) is left out of later passes
         self.runningChanged.emit(False)
         await asyncio.sleep(0)  # the toolbar and banner, then (next loop turn) what follows ``finished``
         self.finished.emit(state)

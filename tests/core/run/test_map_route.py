@@ -266,3 +266,20 @@ def test_the_limit_counts_the_items_of_every_map_of_the_run(server, monkeypatch)
     again = run.state.span_by_name("again")
     assert again.status is StepStatus.FAILED and server.stats.requests == N
     assert again.error.startswith("the list has 200 items, and the run's maps took 200 before it: ")
+
+
+def test_a_run_s_answers_past_what_a_run_keeps_are_cut_off(server, monkeypatch):
+    """Each answer is bounded by its max_tokens, but a server sending every step (or item) an answer at that
+    bound made a run hold gigabytes: the run's answers in all stop at MAX_RUN_ANSWER_CHARS, the step whose
+    answer passes it fails in one line, and what came before is kept."""
+    from chainstudio.core.run import budget
+
+    monkeypatch.setattr(budget, "MAX_RUN_ANSWER_CHARS", 1_000)
+    run = run_on(server, map_graph(items=items_text()), concurrency=1)  # each answer "item N." (7-9 chars)
+    span = run.state.span_by_name("each")
+    assert span.status is StepStatus.FAILED
+    assert any(
+        item.error == "the run's answers passed 1,000 characters in all, more than a run keeps: this answer was cut off"
+        for item in span.items
+    )
+    assert 100 < server.stats.requests < N  # items answered until then, none after the map failed

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from chainstudio.core.collector import NO_FULL_PASS
 from chainstudio.core.launch import RunOptions
 from chainstudio.core.run import executor
-from chainstudio.core.run.collector import NO_FULL_PASS
 from chainstudio.ui.run import controller as controller_module
 from chainstudio.ui.run import prepare
 from tests.conftest import EXAMPLES
