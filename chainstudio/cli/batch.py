@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError
+from chainstudio.cli.numbers import amount
 from chainstudio.cli.report import make_console, write_json
 from chainstudio.cli.run import STOP_SIGNALS, add_engine_arguments, check_outputs, context_factory, load_checked
 
@@ -62,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--contradictions", action="store_true", help="ask the judge whether parallel sibling steps contradict"
     )
-    parser.add_argument("--budget", type=float, metavar="USD", help="the batch's cost cap (same as --cost-cap)")
+    parser.add_argument("--budget", type=amount, metavar="USD", help="the batch's cost cap (same as --cost-cap)")
     parser.add_argument("--state", metavar="FILE", help="the resumable state (default OUT.state.sqlite)")
     parser.add_argument("--fresh", action="store_true", help="forget the state and start over")
     parser.add_argument("--chart", metavar="OUT.png|svg", help="draw the trade-off chart (cost against latency)")

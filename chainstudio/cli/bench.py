@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     )
     warm_up()
 
-    from chainstudio.cli.run import record_history
+    from chainstudio.cli.run import STOP_SIGNALS, record_history, stop_signals
 
     def progress(file: str, strategy: str, index: int, run_obj: Any) -> None:
         state = run_obj.state
@@ -129,12 +129,30 @@ def run(args: argparse.Namespace) -> int:
             markup=False,
         )
 
-    try:
-        result = asyncio.run(
-            run_bench(
-                graphs, strategies, args.repeat, make_context, inputs=inputs, model=cli_model(args), on_run=progress
+    started: list[Any] = []
+
+    async def bench() -> tuple[Any, list[Any]]:  # Ctrl+C, SIGTERM, SIGHUP: stop, keep the runs made
+        def stop(signum: Any) -> None:
+            if started:
+                started[-1].cancel(STOP_SIGNALS[signum][0])
+            print(f"\n{STOP_SIGNALS[signum][0]}: stopping the benchmark…", file=sys.stderr)
+
+        with stop_signals(stop) as stopped_by:
+            result = await run_bench(
+                graphs,
+                strategies,
+                args.repeat,
+                make_context,
+                inputs=inputs,
+                model=cli_model(args),
+                on_run=progress,
+                on_start=started.append,
+                stopped=lambda: bool(stopped_by),
             )
-        )
+        return result, stopped_by
+
+    try:
+        result, stopped_by = asyncio.run(bench())
     except RunError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
@@ -143,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
     print_table(console, result, simulated=sample.provider.simulated and mode is None)
     if args.json:
         write_json(args.json, {"mode": result.mode, "runs": result.records})
+    if stopped_by:
+        return STOP_SIGNALS[stopped_by[0]][1]
     return 0 if all(s == "succeeded" for row in result.rows for s in row.statuses) else 1
 
 

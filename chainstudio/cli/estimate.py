@@ -7,6 +7,8 @@ import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
+from chainstudio.cli.numbers import amount, count
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -18,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("estimate", help="predict wall time, tokens and cost without calling a model")
     parser.add_argument("file", metavar="FILE")
     add_plan_arguments(parser)
-    parser.add_argument("--cost-cap", metavar="USD", type=float, help="warn when the estimate is over this cost")
-    parser.add_argument("--token-cap", metavar="N", type=int, help="warn when the estimate is over this many tokens")
+    parser.add_argument("--cost-cap", metavar="USD", type=amount, help="warn when the estimate is over this cost")
+    parser.add_argument("--token-cap", metavar="N", type=count, help="warn when the estimate is over this many tokens")
     parser.add_argument("--json", metavar="OUT", help="write the estimate as JSON ('-' for stdout)")
     parser.add_argument(
         "--cache", action="store_true", help="predict step-cache hits as `run --cache` would have them (free, instant)"
@@ -44,8 +46,8 @@ def cache_of(args: argparse.Namespace) -> Any:
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=("eager", "layered", "sequential"), default="eager")
     parser.add_argument("--concurrency", metavar="N", type=int, help="at most N model calls at once")
-    parser.add_argument("--rpm", metavar="N", type=float, help="requests-per-minute limit for the provider")
-    parser.add_argument("--tpm", metavar="N", type=float, help="tokens-per-minute limit for the provider")
+    parser.add_argument("--rpm", metavar="N", type=amount, help="requests-per-minute limit for the provider")
+    parser.add_argument("--tpm", metavar="N", type=amount, help="tokens-per-minute limit for the provider")
     parser.add_argument("--model", metavar="M", help="assume this model for every LLM step")
     parser.add_argument("--set", metavar="NAME=VALUE", action="append", default=[], dest="sets")
     parser.add_argument(

@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any
 
+from chainstudio.cli.numbers import count
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("history", help="list, show, compare and export recorded runs")
@@ -23,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     listing = commands.add_parser("list", help="the recorded runs, newest first")
     listing.add_argument("--graph", metavar="NAME", help="only this graph's runs")
-    listing.add_argument("--limit", metavar="N", type=int, default=20, help="at most N runs (default 20)")
+    listing.add_argument("--limit", metavar="N", type=count, default=20, help="at most N runs (default 20)")
     listing.add_argument("--json", metavar="OUT", help="write the list as JSON ('-' for stdout)")
     listing.set_defaults(handler=list_runs)
 

@@ -19,11 +19,13 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chainstudio.cli.common import UsageError, load_or_explain
+from chainstudio.cli.numbers import amount, count
 from chainstudio.cli.report import (
     execute_with_progress,
     final_report,
@@ -98,8 +100,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     )
     parser.add_argument("--model", metavar="M", help="use this model for every LLM step on the run's provider")
     parser.add_argument("--concurrency", metavar="N", type=int, help="at most N model calls at once")
-    parser.add_argument("--rpm", metavar="N", type=float, help="requests-per-minute limit for the provider")
-    parser.add_argument("--tpm", metavar="N", type=float, help="tokens-per-minute limit for the provider")
+    parser.add_argument("--rpm", metavar="N", type=amount, help="requests-per-minute limit for the provider")
+    parser.add_argument("--tpm", metavar="N", type=amount, help="tokens-per-minute limit for the provider")
     parser.add_argument(
         "--set", metavar="NAME=VALUE", action="append", default=[], dest="sets", help="set a graph input (repeatable)"
     )
@@ -122,13 +124,13 @@ def add_engine_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument(
         "--cost-cap",
         metavar="USD",
-        type=float,
+        type=amount,
         help="stop before any call whose worst case would take the run's cost over USD",
     )
     parser.add_argument(
         "--token-cap",
         metavar="N",
-        type=int,
+        type=count,
         help="stop before any call whose worst case would take the run over N tokens",
     )
     parser.add_argument("--no-history", action="store_true", help="do not record the run in the run history")
@@ -363,30 +365,42 @@ def stream_choice(args: argparse.Namespace, run_obj: Any) -> str | None:
 async def execute_stoppable(run_obj: Any, console: Any, follow: str | None) -> tuple[Any, signal.Signals | None]:
     """Execute the run; Ctrl+C, SIGTERM or SIGHUP stops it (the app's Stop) and the run ends with what finished.
     A second Ctrl+C interrupts at once."""
+
+    def stop(signum: signal.Signals) -> None:
+        run_obj.cancel(STOP_SIGNALS[signum][0])
+        print(f"\n{STOP_SIGNALS[signum][0]}: stopping the run…", file=sys.stderr)
+
+    with stop_signals(stop) as stopped_by:
+        state = await execute_with_progress(run_obj, console, follow=follow)
+    return state, (stopped_by[0] if stopped_by else None)
+
+
+@contextmanager
+def stop_signals(stop: Callable[[signal.Signals], None]) -> Iterator[list[signal.Signals]]:
+    """While the block runs on the event loop, the first of STOP_SIGNALS calls ``stop(signum)`` and is added
+    to the list given; a second acts as usual (a second Ctrl+C interrupts at once)."""
     loop = asyncio.get_running_loop()
     stopped_by: list[signal.Signals] = []
 
-    def stop(signum: signal.Signals) -> None:
+    def first(signum: signal.Signals) -> None:
         if not stopped_by:
             stopped_by.append(signum)
-            run_obj.cancel(STOP_SIGNALS[signum][0])
-            print(f"\n{STOP_SIGNALS[signum][0]}: stopping the run…", file=sys.stderr)
-        for sig in STOP_SIGNALS:  # a second signal acts as usual
+            stop(signum)
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
 
     installed = []
     for signum in STOP_SIGNALS:
         try:
-            loop.add_signal_handler(signum, stop, signum)
+            loop.add_signal_handler(signum, first, signum)
             installed.append(signum)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no such signal here
             pass
     try:
-        state = await execute_with_progress(run_obj, console, follow=follow)
+        yield stopped_by
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
-    return state, (stopped_by[0] if stopped_by else None)
 
 
 INPUT_FLAGS = {  # the files a command reads, by its argument's name

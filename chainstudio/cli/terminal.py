@@ -4,6 +4,8 @@ break the output nor take over the terminal.
 * ``safe_streams()`` (around every command, in ``main``) puts a ``TerminalStream`` over ``sys.stdout`` and
   ``sys.stderr``: whatever is printed goes through ``core.text_safety.terminal_text`` (secrets scrubbed,
   escape sequences and control characters removed, characters the terminal cannot encode replaced).
+* Under it, a ``SteadyStream`` keeps a stream from stopping a command: characters its encoding cannot show
+  are replaced, and a reader that went away (``| head -1``) turns the rest of the output into /dev/null.
 * ``make_console()`` gives a rich console without markup (``[/]`` in a name is text, not a tag) whose every
   string goes through the same ``terminal_text``; it writes to the real stream, so its own colours stay.
   Styled text is made with ``styled``, never with markup around untrusted text.
@@ -13,6 +15,7 @@ break the output nor take over the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -20,7 +23,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from chainstudio.core.text_safety import scrub, terminal_text
 
@@ -29,8 +32,8 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
-class TerminalStream(io.TextIOBase):
-    """A text stream that writes ``terminal_text`` of everything to ``raw``."""
+class _Over(io.TextIOBase):
+    """A text stream over another, ``raw``: what the terminal is, its encoding and its descriptor are raw's."""
 
     def __init__(self, raw: TextIO):
         self.raw = raw
@@ -38,13 +41,6 @@ class TerminalStream(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.raw, "encoding", None) or "utf-8"
-
-    def write(self, text: str) -> int:
-        self.raw.write(terminal_text(text, self.encoding))
-        return len(text)
-
-    def flush(self) -> None:
-        self.raw.flush()
 
     def isatty(self) -> bool:
         return self.raw.isatty()
@@ -56,23 +52,76 @@ class TerminalStream(io.TextIOBase):
         return True
 
 
+class TerminalStream(_Over):
+    """A text stream that writes ``terminal_text`` of everything to ``raw``."""
+
+    def write(self, text: str) -> int:
+        self.raw.write(terminal_text(text, self.encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
 def raw_stream(stream: TextIO) -> TextIO:
     """The stream under a ``TerminalStream`` (or ``stream`` itself)."""
     return stream.raw if isinstance(stream, TerminalStream) else stream
 
 
+class SteadyStream(_Over):
+    """The real stream under everything the CLI prints (rich's consoles write to it too), so that no
+    output can stop a command: a character its encoding cannot show is replaced (``LANG=C``,
+    ``PYTHONIOENCODING=ascii``), and once the reader is gone (``| head -1`` closed the pipe) the stream's
+    file descriptor is pointed at /dev/null, so the work, its files and its history are still done, as
+    with an output closed from the start."""
+
+    def __init__(self, raw: TextIO):
+        super().__init__(raw)
+        reconfigure = getattr(raw, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(Exception):
+                reconfigure(errors="replace")
+
+    def write(self, text: str) -> int:
+        try:
+            self.raw.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+        except UnicodeEncodeError:  # a stream that could not be reconfigured
+            self.raw.write(text.encode(self.encoding, "replace").decode(self.encoding, "replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.raw.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.raw.fileno())  # what is still buffered, and all that follows, goes nowhere
+            os.close(devnull)
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+            self.raw.flush()
+
+
+def _steady(stream: TextIO) -> TextIO:
+    return stream if isinstance(stream, SteadyStream) else cast("TextIO", SteadyStream(stream))
+
+
 @contextmanager
 def safe_streams() -> Iterator[None]:
-    """``sys.stdout`` and ``sys.stderr`` as TerminalStreams for the duration of the block."""
+    """``sys.stdout`` and ``sys.stderr`` as TerminalStreams over SteadyStreams for the duration of the block."""
     saved = sys.stdout, sys.stderr
     if sys.stdout is None:  # started with the stream closed (``>&-``): what it would print goes nowhere
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the process's lifetime
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     if not isinstance(sys.stdout, TerminalStream):
-        sys.stdout = TerminalStream(sys.stdout)
+        sys.stdout = TerminalStream(_steady(sys.stdout))
     if not isinstance(sys.stderr, TerminalStream):
-        sys.stderr = TerminalStream(sys.stderr)
+        sys.stderr = TerminalStream(_steady(sys.stderr))
     try:
         yield
     finally:
@@ -165,6 +214,8 @@ def check_output_path(flag: str, target: str | None, others: Sequence[tuple[str,
     own = _own_folder(path)
     if own:
         return f"{flag} {target}: that is in ChainStudio's {own} (the run history, settings and keys live there)"
+    if path.exists() and not path.is_file() and not path.is_dir():  # /dev/null, /dev/stdout, a FIFO: written into
+        return None if os.access(path, os.W_OK) else f"{flag} {target}: it is not writable"
     for what, other in others:
         if other and other != "-" and _same_file(path, Path(other)):
             return f"{flag} {target}: that is {what}, which would be overwritten"

@@ -146,3 +146,21 @@ def _locate(root: Any) -> list[Located]:
             for i in range(len(value) - 1, -1, -1):
                 stack.append((f"{path}[{i}]", value[i]))
     return found
+
+
+def load_file(path: str | os.PathLike[str], limit: int, *, strict: bool = True) -> Any:
+    """The JSON value of a small file the app keeps for itself (settings, credentials, an autosave's note),
+    read with ``read_bounded`` and ``parse``: an OSError when it cannot be read (a FIFO is not waited on,
+    ``/dev/zero`` not read to the end), a ValueError naming the first problem when it is not clean JSON,
+    too deep nesting included (a RecursionError took the window down at start-up). ``strict=False`` lets
+    ``NaN`` and duplicate keys through, for a reader that checks each value itself."""
+    data = read_bounded(path, limit)
+    try:
+        if not strict:
+            return json.loads(data.decode("utf-8"))
+        value, problems = parse(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+    if problems:
+        raise ValueError(f"{problems[0].path or 'the document'}: {problems[0].message}")
+    return value

@@ -31,6 +31,7 @@ import threading
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 MIN_SECRET_CHARS = 6
+MAX_HELD_PREFIX = 4_096  # a 100 KB key's prefixes took minutes and gigabytes; keys are refused past this
 MIN_ENCODED_CHARS = 12  # an encoded form shorter than this could turn up in ordinary text by chance
 MASK = "***"
 
@@ -55,8 +56,8 @@ def register_secret(value: str | None) -> None:
         # longest first, so a secret that contains another is masked whole
         _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
         tails: dict[str, list[str]] = {}
-        for secret in _secrets:  # every proper prefix, by its last character, longest first
-            for n in range(1, len(secret)):
+        for secret in _secrets:  # every proper prefix, by its last character, longest first (up to a bound:
+            for n in range(1, min(len(secret), MAX_HELD_PREFIX + 1)):  # the table grows as a secret's square)
                 tails.setdefault(secret[n - 1], []).append(secret[:n])
         _tails = {c: sorted(set(p), key=len, reverse=True) for c, p in tails.items()}
 

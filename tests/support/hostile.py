@@ -17,7 +17,7 @@ server's ``echo_auth=True`` also makes every error body repeat the request's ``A
     huge_headers     a response with a 200 KB header
     long_no_usage    a 30,000-character answer in one paragraph, without usage
 
-and the held-out modes of the second round (``heldout.py``).
+and the held-out modes of the second round (``heldout.py``) and of the third (``redteam.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.support import heldout
+from tests.support import heldout, redteam
 
 if TYPE_CHECKING:
     from tests.support.fake_openai_server import FakeOpenAIServer
@@ -47,6 +47,8 @@ async def answer(mode: str, server: FakeOpenAIServer, request: web.Request, entr
     entry["hostile"] = mode
     if mode in heldout.MODES:  # the second round's modes
         return await heldout.answer(mode, server, request, entry, model)
+    if mode in redteam.MODES:  # the third round's modes
+        return await redteam.answer(mode, server, request, entry, model)
     if mode in ("echo_key_500", "echo_key_400", "markup_error"):
         status = 400 if mode != "echo_key_500" else 500
         message = HOSTILE_TEXT if mode == "markup_error" else f"bad request, you sent {echo(request)}"

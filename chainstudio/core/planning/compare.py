@@ -153,10 +153,14 @@ async def run_bench(
     inputs: dict[str, str] | None = None,
     model: str | None = None,
     on_run: Callable[[str, str, int, Run], None] | None = None,
+    on_start: Callable[[Run], None] | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> BenchResult:
     """Run every graph under every strategy ``repeat`` times; ``on_run(file, strategy, index, run)`` sees each
-    finished run (with its events, e.g. for the run history). Each graph gets the ``inputs`` it declares; a
-    name no graph declares is refused (RunError) before anything runs."""
+    finished run (with its events, e.g. for the run history), ``on_start(run)`` each run as it starts. Each
+    graph gets the ``inputs`` it declares; a name no graph declares is refused (RunError) before anything
+    runs. Once ``stopped()`` (a stop signal: the run in flight was cancelled), no further run starts and the
+    result holds the runs made."""
     unknown = undeclared_inputs(graphs, inputs)
     if unknown:
         raise RunError(f"{', '.join(unknown)}: not an input of any graph compared")
@@ -168,7 +172,11 @@ async def run_bench(
             label = f"{name} ({strategy})" if several else name
             row = BenchRow(label, file, graph.name, strategy, [])
             for index in range(repeat):
+                if stopped():
+                    break
                 run = Run(graph, make_context(index), strategy=strategy, inputs=values, model=model)
+                if on_start is not None:
+                    on_start(run)
                 state = await run.execute()
                 row.states.append(state)
                 record = run_record(state)
@@ -176,7 +184,8 @@ async def run_bench(
                 row.records.append(record)
                 if on_run is not None:
                     on_run(file, strategy, index, run)
-            rows.append(row)
+            if row.states:
+                rows.append(row)
     return summarize(rows)
 
 

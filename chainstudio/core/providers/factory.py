@@ -46,6 +46,10 @@ def make_provider(
     raise ProviderSetupError(f"unknown provider {kind!r} (choose {', '.join(PROVIDERS)})")
 
 
+MAX_KEY_CHARS = 4_096  # real keys are under 200; servers refuse headers past 8 KB
+MAX_URL_CHARS = 8_192
+
+
 def endpoint_problem(settings: OpenAISettings, env: Mapping[str, str] | None = None) -> str | None:
     """Why a base URL or key cannot make a request, in one sentence without the key; None when they can.
     (A URL like ``http://[::1`` was an "internal error (InvalidURL)"; a key with a line break or a
@@ -54,6 +58,8 @@ def endpoint_problem(settings: OpenAISettings, env: Mapping[str, str] | None = N
 
     url = settings.resolved_base_url(env)
     shown = redact_url(url)[:200]
+    if len(url) > MAX_URL_CHARS:  # the HTTP library's "internal error (InvalidURL: URL too long)"
+        return f"the base URL {shown!r}… is {len(url):,} characters long; a base URL is at most {MAX_URL_CHARS:,}"
     try:
         parsed = urlsplit(url)
         parsed.port  # noqa: B018 - a port that is no number, or out of range, raises here
@@ -64,6 +70,9 @@ def endpoint_problem(settings: OpenAISettings, env: Mapping[str, str] | None = N
     if f":{MASK}@" in url or f"={MASK}" in url:  # saved masked, and its credentials are no longer stored
         return f"the credentials of the base URL {shown!r} are not in the keyring or credentials file: type it again"
     key = settings.resolved_api_key(env)
+    if key is not None and len(key) > MAX_KEY_CHARS:  # no header carries it; registering it took minutes
+        source = "the API key" if settings.api_key else f"the API key in ${settings.api_key_env}"
+        return f"{source} is {len(key):,} characters long; a key is at most {MAX_KEY_CHARS:,}"
     if key is not None and not (key.isascii() and key.isprintable() and not any(c.isspace() for c in key)):
         source = "the API key" if settings.api_key else f"the API key in ${settings.api_key_env}"
         return f"{source} has characters a request header cannot carry (a line break, a space, a non-ASCII letter)"

@@ -97,7 +97,8 @@ class OpenAISettings:
 
     def resolved_base_url(self, env: Mapping[str, str] | None = None) -> str:
         env = os.environ if env is None else env
-        return (self.base_url or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        url = (self.base_url or env.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).strip()  # a pasted newline too
+        return url.rstrip("/")
 
     def resolved_api_key(self, env: Mapping[str, str] | None = None) -> str | None:
         env = os.environ if env is None else env

@@ -253,21 +253,16 @@ class StepAttempts:
         return StepOutcome(StepStatus.FAILED, reason=reason)
 
     def _delta_callback(self, attempt: int) -> Callable[[str, float], None]:
-        s, nid = self.services, self.step_id
-        first = True
+        s, nid, parts, first = self.services, self.step_id, self._parts, True
         budget = s.budget if s.budget.active else None
         key = f"{s.run_id}:{nid}:{attempt}"
         prompt_tokens = self.call.prompt_tokens() if budget is not None else 0
-        parts = self._parts
 
         def on_delta(text: str, t: float) -> None:
             nonlocal first
-            watchdog = self._watchdog
-            if watchdog is not None:
-                watchdog.progress()
-            held = s.answers.take(len(text))
-            if held is not None:
-                raise ProviderError(held, kind="other", retryable=False)  # stops the stream
+            if self._watchdog is not None:
+                self._watchdog.progress()
+            s.answers.take(len(text))  # past the run's answers in all: a ProviderError, which stops the stream
             parts.append(text)
             if first:
                 first = False

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chainstudio.core.providers.base import ProviderError
+
 
 @dataclass
 class BudgetGuard:
@@ -112,12 +114,10 @@ class AnswerAllowance:
 
     left: int = field(default_factory=lambda: MAX_RUN_ANSWER_CHARS)
 
-    def take(self, chars: int) -> str | None:
-        """Count ``chars`` more; why the answer must stop, once the run's answers pass the limit."""
+    def take(self, chars: int) -> None:
+        """Count ``chars`` more; once the run's answers pass the limit, a ``ProviderError`` that stops the
+        stream (called from a stream's delta callback)."""
         self.left -= chars
-        if self.left >= 0:
-            return None
-        return (
-            f"the run's answers passed {MAX_RUN_ANSWER_CHARS:,} characters in all, more than a run keeps: "
-            "this answer was cut off"
-        )
+        if self.left < 0:
+            message = f"the run's answers passed {MAX_RUN_ANSWER_CHARS:,} characters in all, more than a run keeps"
+            raise ProviderError(f"{message}: this answer was cut off", kind="other", retryable=False)

@@ -74,7 +74,7 @@ class Repairs:
         a.judge_calls += 1
         when_sent(grant.confirm if grant is not None else None)
         try:
-            call = s.provider.stream_chat(request, lambda text, t: _held(s.answers.take(len(text))))
+            call = s.provider.stream_chat(request, lambda text, t: s.answers.take(len(text)))
             result = await asyncio.wait_for(call, a.call.timeout)
         except (ProviderError, TimeoutError) as exc:
             error = exc if isinstance(exc, ProviderError) else _judge_timeout(a.call.timeout)
@@ -129,9 +129,3 @@ class Repairs:
 
 def _judge_timeout(seconds: float) -> ProviderError:
     return ProviderError(f"the judge's answer took longer than the step's timeout ({seconds:g} s)", kind="timeout")
-
-
-def _held(reason: str | None) -> None:
-    """A judge's answer counts toward the run's answers too (``AnswerAllowance``)."""
-    if reason is not None:
-        raise ProviderError(reason, kind="other", retryable=False)

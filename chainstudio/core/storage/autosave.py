@@ -10,12 +10,15 @@ absolute path, so a restore in a session started elsewhere saves to the same fil
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from chainstudio.core import strict_json
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.storage.fileformat import LoadError, atomic_write_text, dumps, load
 from chainstudio.paths import user_data_dir
@@ -93,6 +96,32 @@ class Autosaver:
         _remove(self.graph_path)
 
 
+META_LIMIT = 1024 * 1024
+PATH_LIMIT = 4096  # PATH_MAX
+MAX_NAME = 200  # a graph's name, as the file format limits it
+
+
+def _recoverable(graph_path: Path, meta: Any) -> Recoverable | None:
+    """The autosave ``graph_path`` described by ``meta`` if its process is gone, else None. The note is read
+    as written by someone else: a value of the wrong type or size is a ValueError (the window did not open:
+    "internal error (ValueError: could not convert string to float: 'abc')")."""
+    pid, saved_at = meta.get("pid", -1), meta.get("saved_at", 0.0)
+    source, name = meta.get("source_file"), meta.get("graph_name", "")
+    if type(pid) is not int or not -1 <= pid <= 2**31 - 1:  # os.kill takes a C int (10**30: OverflowError)
+        raise ValueError("pid")
+    if type(saved_at) not in (int, float) or not math.isfinite(saved_at):
+        raise ValueError("saved_at")
+    if not (source is None or (isinstance(source, str) and 0 < len(source) <= PATH_LIMIT)):
+        raise ValueError("source_file")
+    if not isinstance(name, str) or len(name) > MAX_NAME:
+        raise ValueError("graph_name")
+    if _pid_alive(pid) or not graph_path.exists():
+        return None
+    load(graph_path)
+    save_pins = meta.get("save_pins")
+    return Recoverable(graph_path, source, float(saved_at), name, save_pins if isinstance(save_pins, bool) else None)
+
+
 def recoverable(directory: Path | None = None) -> list[Recoverable]:
     """Autosaves left by processes that are no longer running, newest first."""
     directory = directory or autosave_dir()
@@ -100,24 +129,9 @@ def recoverable(directory: Path | None = None) -> list[Recoverable]:
     for meta_path in directory.glob("*.meta.json"):
         graph_path = meta_path.with_name(meta_path.name.removesuffix(".meta.json") + ".chain.json")
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            pid = int(meta.get("pid", -1))
-        except (OSError, ValueError, TypeError, AttributeError):
-            continue
-        if _pid_alive(pid) or not graph_path.exists():
-            continue
-        try:
-            load(graph_path)
-        except LoadError:
-            continue
-        save_pins = meta.get("save_pins")
-        found.append(
-            Recoverable(
-                graph_path,
-                meta.get("source_file"),
-                float(meta.get("saved_at", 0.0)),
-                str(meta.get("graph_name", "")),
-                save_pins if isinstance(save_pins, bool) else None,
-            )
-        )
+            item = _recoverable(graph_path, strict_json.load_file(meta_path, META_LIMIT))
+        except (OSError, ValueError, TypeError, AttributeError, LoadError):
+            continue  # a note that is no note (a FIFO, /dev/zero, nested, 'saved_at': 'abc'): not offered
+        if item is not None:
+            found.append(item)
     return sorted(found, key=lambda r: r.saved_at, reverse=True)

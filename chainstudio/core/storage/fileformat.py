@@ -18,6 +18,7 @@ written with the lowest version that holds it: a graph without saved pins or new
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -410,6 +411,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | No
     made private and is never readable by others on the way; without it, an existing file keeps its mode
     and a new one gets 0o644."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():  # (links followed)
+        _write_into_device(path, text)  # /dev/null, /dev/stdout's pipe, a FIFO: written into, never replaced
+        return
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
@@ -440,6 +444,21 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | No
         pass
     finally:
         os.close(dir_fd)
+
+
+def _write_into_device(path: Path, text: str) -> None:
+    """Write ``text`` into a target that is not a regular file (a device, a FIFO, a socket): replacing it
+    with a file (``--json /dev/null`` as root replaced /dev/null) would break it for every program. A FIFO
+    nobody reads is refused at once (not waited on); a full device says so (``[Errno 28] No space left``)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(errno.ENXIO, f"{path} is a pipe that nobody is reading") from None
+        raise
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text.encode("utf-8", "surrogatepass"))
 
 
 def save(graph: Graph, path: str | os.PathLike[str]) -> None:

@@ -206,10 +206,12 @@ def summary_row(
 
 
 def upsert(db: sqlite3.Connection, row: dict[str, Any]) -> None:
+    """Write a run's row; a text with a lone surrogate (a graph path of bytes that are not UTF-8, as Linux
+    allows) is stored with it escaped, since SQLite takes only UTF-8 (the run was "not recorded")."""
     names = list(row)
     db.execute(
         f"INSERT OR REPLACE INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        [row[n] for n in names],
+        [escape_lone_surrogates(row[n]) if isinstance(row[n], str) else row[n] for n in names],
     )
 
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from chainstudio.core import strict_json
 from chainstudio.core.storage.endpoint_profiles import EndpointProfile, parse_profiles
 from chainstudio.core.storage.fileformat import atomic_write_text
 from chainstudio.core.text_safety import MASK, redact_url
@@ -77,6 +78,10 @@ class Settings:
         return cls(**values)
 
 
+SETTINGS_LIMIT = 20 * 1024 * 1024  # as a graph file
+CREDENTIALS_LIMIT = 1024 * 1024
+
+
 def settings_path() -> Path:
     return user_config_dir() / "settings.json"
 
@@ -85,8 +90,8 @@ def load_settings() -> Settings:
     """The saved settings; defaults when there are none or the file is unreadable. A base URL saved with
     its credentials masked gets them back from where ``save_settings`` kept them."""
     try:
-        settings = Settings.from_dict(json.loads(settings_path().read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, RecursionError):
+        settings = Settings.from_dict(strict_json.load_file(settings_path(), SETTINGS_LIMIT, strict=False))
+    except (OSError, ValueError, TypeError, RecursionError):  # a FIFO or /dev/zero there: defaults, not a hang
         return Settings()
     settings.base_url = _url_with_credentials(settings.base_url, _URL_ENTRY)
     for profile in settings.endpoints:
@@ -197,8 +202,8 @@ def _keyring_user(name: str) -> str:
 
 def _read_credentials() -> dict[str, Any]:
     try:
-        data = json.loads(_credentials_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = strict_json.load_file(_credentials_path(), CREDENTIALS_LIMIT)
+    except (OSError, ValueError):  # nested 100,000 deep it was a RecursionError out of the window's start-up
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -52,14 +53,26 @@ CREATE INDEX IF NOT EXISTS steps_by_use ON steps (last_used);
 _META_FIELDS = tuple(f for f in StoredStep.__dataclass_fields__ if f not in ("output", "model", "simulated"))
 
 
+MAX_BOUND_MB = 1_000_000_000  # a petabyte: any real disk is smaller
+
+
 def default_max_bytes() -> int:
     """The size bound: ``$CHAINSTUDIO_CACHE_MAX_MB`` megabytes when set, else 256 MiB."""
     value = os.environ.get("CHAINSTUDIO_CACHE_MAX_MB")
-    try:
-        return max(0, int(float(value) * 1024 * 1024)) if value else DEFAULT_MAX_BYTES
-    except ValueError:
-        log.warning("CHAINSTUDIO_CACHE_MAX_MB=%r is not a number; using the default", value)
+    if not value:
         return DEFAULT_MAX_BYTES
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = math.nan
+    if not 0 <= megabytes <= MAX_BOUND_MB:  # NaN, negative, 1e400: not a bound ("internal error" at 1e400)
+        log.warning(
+            "CHAINSTUDIO_CACHE_MAX_MB=%r is not a number of megabytes from 0 to %s; using the default",
+            value,
+            f"{MAX_BOUND_MB:,}",
+        )
+        return DEFAULT_MAX_BYTES
+    return int(megabytes * 1024 * 1024)
 
 
 @dataclass(frozen=True)

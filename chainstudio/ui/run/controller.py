@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from chainstudio.core.collector import Hold
 from chainstudio.core.graph.model import Graph
 from chainstudio.core.launch import RunOptions, history_settings, run_model
-from chainstudio.core.planning.calibration import prime
+from chainstudio.core.planning.calibration import prime, primes_at_once
 from chainstudio.core.run.executor import Run, RunError
 from chainstudio.core.run.scope import RunScope
 from chainstudio.core.run.state import RunState
@@ -98,7 +98,8 @@ class RunController(QObject):
                 scope=scope,
             )
 
-        big = len(graph.nodes) >= BIG_RUN_STEPS
+        # a big graph's run, or one whose calibration must first read recorded runs, is made on a worker thread
+        big = len(graph.nodes) >= BIG_RUN_STEPS or not primes_at_once(context, self.services.history, graph)
         if not big:
             try:
                 self.run = make()
@@ -138,7 +139,8 @@ class RunController(QObject):
         options: RunOptions,
         file: str | None,
     ) -> None:
-        """A big graph's run: made on a worker thread, then executed."""
+        """A big graph's run (or one whose calibration reads recorded runs): made on a worker thread, then
+        executed."""
         try:
             await run_in_thread(warm_up)
             run = await made_off_thread(make, revision)

@@ -138,3 +138,24 @@ def test_an_estimate_that_cannot_complete_says_why():
     result = estimate(graph)
     assert result.problem is not None and "hardware" in result.problem
     assert result.node("security").start_ms is None  # never reached
+
+
+def test_calibration_keeps_recorded_runs_without_their_answers_and_fits_the_same(tmp_path):
+    """The calibration's cache of decoded runs (up to 96) kept their answers: each recorded run of a graph whose
+    answers were 20 MB added 40 MB to the next `chainstudio run`'s peak. It keeps what the fit reads."""
+    from chainstudio.core.planning import calibration
+
+    graph = load(EXAMPLES / "research-hybrid.chain.json")
+    history = RunHistory(tmp_path / "h.sqlite3")
+    runs = [simulated_run(graph, seed=seed) for seed in (3, 4)]
+    for run in runs:
+        history.add(run.events, graph, source="cli")
+    whole = [history.state(run.run_id) for run in runs]
+    assert all(span.output for state in whole for span in state.spans.values() if span.kind == "llm")
+    newest_first = whole[::-1]  # as the history lists them
+    expected = fit_model(newest_first, "simulated", graph=graph, graph_states=newest_first)
+    observed = calibrate(history, graph, "simulated")
+    kept = [state for (path, _), state in calibration._states.items() if path == str(history.path)]
+    assert len(kept) == 2 and not any(span.output for state in kept for span in state.spans.values())
+    assert not any(state.outputs for state in kept)
+    assert observed.steps == expected.steps and observed.fits == expected.fits

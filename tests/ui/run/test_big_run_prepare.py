@@ -96,3 +96,31 @@ def test_a_big_run_loads_the_tokenizer_on_its_worker_thread(qtbot, big, monkeypa
     window.runs.request_run(RunOptions(speed=40.0))
     qtbot.waitUntil(lambda: not window.runs.controller.running, timeout=30000)
     assert warmed and threading.main_thread().name not in warmed
+
+
+def test_a_run_whose_calibration_must_read_recorded_runs_is_made_off_the_window_thread(qtbot, app_window, monkeypatch):
+    """Priming a run decodes the endpoint's recorded runs and fits them (0.37 s of the window's thread at a
+    Run): when that is not cached, a small graph's run is made on a worker thread too; when it is, at once."""
+    from chainstudio.core.planning import calibration
+
+    made_on: list[str] = []
+    original = executor.Run.__init__
+
+    def recording(self, *args, **kwargs):
+        made_on.append(threading.current_thread().name)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(executor.Run, "__init__", recording)
+    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    controller = app_window.runs.controller
+    for _ in range(2):  # the first with nothing recorded, the second with the first run recorded
+        app_window.runs.request_run(RunOptions(speed=200.0))
+        qtbot.waitUntil(lambda: not controller.running and app_window.runs.state.status == "succeeded", timeout=30000)
+    assert made_on[0] == threading.current_thread().name and made_on[1] != made_on[0]
+    calibration._models.clear()  # a cold cache: the recorded runs must be read again
+    calibration._states.clear()
+    app_window.runs.request_run(RunOptions(speed=200.0))
+    assert controller.running and controller.run is None  # being made
+    qtbot.waitUntil(lambda: not controller.running, timeout=30000)
+    assert app_window.runs.state.status == "succeeded" and made_on[2] != threading.current_thread().name
+    assert calibration.primes_at_once(controller.run.context, controller.history, controller.run.graph) is False
