@@ -273,13 +273,15 @@ FINDINGS = """What held the window's thread, and what was done (issue 14):
   as long as it stroked it (`edge_image.YIELD_SHARE`; `sleep(0)` let it take the lock back at once, so a busy
   window's thread ran 5 ms in every 10-35).
 
-What remains: each turn of a 10,000-step run also pays for work over all its steps that is not sliced: the
-Gantt's header and scale (the totals and the run's extent over 10,000 spans, 8-20 ms, twice in some turns:
-the update and the live tick), the live tick's scan for running steps (10-20 ms), a frame of the overview
-(10-20 ms), the overview's looks over its 10,000 blocks after the cards' styles (10-25 ms); two or three of
-these in one turn come to 50-90 ms. Under a load of 4-6 on 2 cores the wall gaps are mostly the window's
-thread waiting for a core. The before rows are main (its commit in the row), measured alternately with this
-branch.
+- **Per-turn scans** (issue 14's run turns): the Gantt's header summed the totals over the 10,000 spans at
+  each refresh, the live tick scanned them for the running steps and the Gantt for its map items, the overview
+  gathered its 10,000 blocks by colour after each restyle (8-25 ms each, several in one turn). A live run's
+  figures are now running sums kept from the steps each event touched (`core/run/tally.py`); the overview
+  moves only the cards restyled (`ui/canvas/overview_looks.py`). A big run loads the tokenizer (released
+  after the graph's estimate: 0.2-0.3 s) and makes its tally on its worker thread.
+
+Under a load of 5-10 on 2 cores the wall gaps are mostly the window's thread waiting for a core. The before
+rows are main (its commit in the row), measured alternately with this branch.
 """
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from chainstudio.core.gantt.items import item_segments, row_title
-from chainstudio.core.gantt.segments import Segment, bar_span, node_segments, reused_end, skip_anchors
+from chainstudio.core.gantt.segments import Segment, SkipAnchors, bar_span, node_segments, reused_end, skip_anchors
 from chainstudio.core.gantt.text import layer_label, run_title
 from chainstudio.core.run.state import RunState
 
@@ -105,7 +105,7 @@ class GanttLayout:
         self.rows = build_rows(self.states, self.metrics, self.expanded)
         self._tops = [row.top for row in self.rows]
         self._node_rows = {(r.run_index, r.node_id): r for r in self.rows if r.kind == "node"}
-        self._anchors: dict[int, tuple[int, dict[str, float]]] = {}
+        self._anchors: dict[int, tuple[int, SkipAnchors]] = {}
         self._reused_ends: dict[int, tuple[int, float]] = {}  # run index -> (events seen, seconds from start)
 
     # --- time ↔ x ------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ class GanttLayout:
     def bar_top(self, row: Row) -> float:
         return row.top + (row.height - self.metrics.bar_height) / 2
 
-    def anchors(self, run_index: int) -> dict[str, float]:
+    def anchors(self, run_index: int) -> SkipAnchors:
         """Skipped nodes' places, computed once per state version."""
         state = self.states[run_index]
         cached = self._anchors.get(run_index)

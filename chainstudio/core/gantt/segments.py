@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from chainstudio.core.graph.analysis import topological_order
 from chainstudio.core.run.state import NodeSpan, RunState
 
 SegmentKind = Literal[
@@ -72,7 +71,7 @@ def _first(*values: float | None) -> float | None:
     return None
 
 
-def node_segments(state: RunState, span: NodeSpan, anchors: dict[str, float] | None = None) -> list[Segment]:
+def node_segments(state: RunState, span: NodeSpan, anchors: SkipAnchors | None = None) -> list[Segment]:
     """The segments of one node's row, in time order (zero-length waits are left out).
 
     ``anchors`` (from ``skip_anchors``) places skipped nodes; computed here when not given."""
@@ -127,38 +126,63 @@ def node_segments(state: RunState, span: NodeSpan, anchors: dict[str, float] | N
     if status in ("skipped", "not_taken") and span.started_at is None:
         if anchors is None:
             anchors = skip_anchors(state)
-        anchor = anchors.get(span.node_id, state.start_time or 0.0)
+        anchor = anchors.get(span.node_id, state.start_time or 0.0) or 0.0
         segments.append(Segment("skipped" if status == "skipped" else "not_taken", anchor, anchor, status))
     segments.sort(key=lambda s: (s.start, s.end))
     return segments
 
 
-def skip_anchors(state: RunState) -> dict[str, float]:
-    """Where each node would start: when its last dependency ended, through skipped dependencies too
-    (a skipped node has no times of its own). Nodes without dependencies anchor at the run's start."""
-    start = state.start_time or 0.0
-    dag = state.dag()
-    anchors: dict[str, float] = {}
-    for node in topological_order(dag):
-        times = []
-        for src in dag.preds[node]:
-            ended = state.spans[src].ended_at
-            times.append(ended if ended is not None else anchors.get(src, start))
-        anchors[node] = max(times, default=start)
-    return anchors
+class SkipAnchors:
+    """Where each node would start: when its last dependency ended, through skipped dependencies too (a
+    skipped node has no times of its own); nodes without dependencies anchor at the run's start. Each is
+    computed when asked, back through the dependencies without an end: all of them at once (a topological
+    order of 10,000 steps and 100,000 edges) took 0.1 s at each repaint after an event that showed a
+    skipped step."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+        self.start = state.start_time or 0.0
+        self._preds = state.dag().preds
+        self._known: dict[str, float] = {}
+
+    def get(self, node_id: str, default: float | None = None) -> float | None:
+        known = self._known
+        if node_id in known or node_id not in self._preds:
+            return known.get(node_id, default)
+        spans, preds, start = self.state.spans, self._preds, self.start
+        path = {node_id}  # the dependencies being computed (one met again: a cycle, anchored at the start)
+        stack = [(node_id, iter(preds[node_id]))]
+        while stack:
+            node, left = stack[-1]
+            for p in left:
+                if spans[p].ended_at is None and p not in known and p not in path:
+                    path.add(p)
+                    stack.append((p, iter(preds[p])))
+                    break
+            else:
+                ends = (e if (e := spans[p].ended_at) is not None else known.get(p, start) for p in preds[node])
+                known[node] = max(ends, default=start)
+                path.discard(node)
+                stack.pop()
+        return known[node_id]
+
+
+def skip_anchors(state: RunState) -> SkipAnchors:
+    """The skipped nodes' places, computed as asked (``SkipAnchors``)."""
+    return SkipAnchors(state)
 
 
 def reused_end(state: RunState) -> float | None:
     """Where the last ``reused`` segment ends (it may outlast the run: it shows the time the run saved)."""
     ends = [
         s.started_at + s.reused.duration
-        for s in state.spans.values()
+        for s in state.tally().reused_spans()  # (kept as the run goes: not a scan of every span)
         if s.reused is not None and s.started_at is not None and s.reused.source != "pin"
     ]
     return max(ends, default=None)
 
 
-def row_extent(state: RunState, span: NodeSpan, anchors: dict[str, float] | None = None) -> tuple[float, float] | None:
+def row_extent(state: RunState, span: NodeSpan, anchors: SkipAnchors | None = None) -> tuple[float, float] | None:
     """The time range covered by everything drawn in the node's row."""
     segments = node_segments(state, span, anchors)
     if not segments:

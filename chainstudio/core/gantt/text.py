@@ -48,6 +48,9 @@ def critical_path_text(state: RunState, path: list[str], seconds: float) -> str:
 def live_node_time(state: RunState) -> float:
     """Sum of node durations, counting running nodes up to ``now()`` (equals the totals' once finished)."""
     now = state.now()
+    if state.running:  # the running sum and the steps open now (``core.run.tally``), not every span
+        tally = state.tally()
+        return tally.node_time.value() + sum(max(0.0, now - start) for start in tally.open.values())
     total = 0.0
     for span in state.spans.values():
         if span.duration is not None:
@@ -80,14 +83,14 @@ def totals_items(state: RunState) -> list[tuple[str, str]]:
         path = critical_path_text(state, totals.critical_path, totals.critical_path_time)
         if state.running:
             path += " so far"
-        elif any(span.started_at is None for span in state.spans.values()):
+        elif state.tally().unstarted:
             path += " · over the steps that ran"  # a stopped or failed run: the others are on no path
     guess = "~" if totals.tokens_estimated else ""
     tokens = f"{guess}{fmt_tokens(totals.input_tokens)} in / {guess}{fmt_tokens(totals.output_tokens)} out"
     if totals.tokens_estimated:
         tokens += " (estimated)"
-    streaming = sum(s.deltas for s in state.spans.values() if s.status in ("running", "retrying"))
-    if state.running and streaming:
+    streaming = state.tally().streaming if state.running else 0
+    if streaming:
         tokens += f" (+~{fmt_tokens(streaming)} streaming)"
     cost = "—" if state.running and totals.api_calls == 0 else fmt_cost(totals.cost_usd)
     return [

@@ -54,7 +54,8 @@ def savings(state: RunState) -> Savings:
     cost: float | None = 0.0
     seconds = 0.0
     from_runs: dict[str, int] = {}
-    for span in state.spans.values():
+    spans = state.tally().reused_spans() if state.running else state.spans.values()  # (live: those alone)
+    for span in spans:
         reused = span.reused
         if reused is None:
             continue

@@ -14,6 +14,7 @@ the GUI's bridge does, and may keep the old one). Times are kept as the events' 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from chainstudio.core.run import events as ev
 from chainstudio.core.run.map_state import HANDLERS as MAP_HANDLERS
 from chainstudio.core.run.map_state import ItemSpan
 from chainstudio.core.run.status import RunStatus, StepStatus
+from chainstudio.core.run.tally import Tally
 
 
 @dataclass
@@ -173,7 +175,10 @@ class RunState:
         # (``gantt.text.totals_items``) rather than compute it at once
         self.path_pending = False
         self._path: tuple[tuple[int, int], list[str], float] | None = None  # ((ends, starts), path, time)
-        self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None] | None = None  # ``prepare``
+        self._prepared: tuple[ev.RunStarted, dict[str, NodeSpan], Dag, list[str] | None, Tally | None] | None = None
+        self._tally: Tally | None = None  # the live figures, once asked (``tally``)
+        self._touched: set[str] = set()  # ... the steps events touched since
+        self._summed: tuple[int, Totals] | None = None  # (events applied, the totals but the path) once it ended
 
     @classmethod
     def from_events(cls, events: Iterable[ev.RunEvent]) -> RunState:
@@ -197,6 +202,8 @@ class RunState:
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+            if self._tally is not None and (node_id := getattr(event, "node_id", None)) is not None:
+                self._touched.add(node_id)
 
     def _start(self, e: ev.RunStarted) -> None:
         self.run_id = e.run_id
@@ -204,9 +211,11 @@ class RunState:
         self.start_time = e.t
         self.status = RunStatus.RUNNING
         self.edges = e.edges
+        self._tally, self._touched = None, set()
         prepared, self._prepared = self._prepared, None
         if prepared is not None and _same_steps(prepared[0], e):
             self.spans, self._dag, self._order = prepared[1], prepared[2], prepared[3]
+            self._tally = prepared[4]  # (``prepare_tally``'s, if any)
         else:
             self.spans = _spans_of(e)
 
@@ -222,7 +231,13 @@ class RunState:
                 order: list[str] | None = topological_order(dag)
             except ValueError:  # a cycle among the steps a partial run leaves out: found when asked, as before
                 order = None
-            self._prepared = (started, spans, dag, order)
+            self._prepared = (started, spans, dag, order, None)
+
+    def prepare_tally(self) -> None:
+        """Make ``tally`` now for the spans ``prepare`` made (a window makes a big run on a worker thread: 60 ms
+        for 10,000 steps, which the first live figures would take from the window's thread)."""
+        if self._prepared is not None and self._prepared[4] is None:
+            self._prepared = (*self._prepared[:4], Tally(self._prepared[1]))
 
     def _queued(self, e: ev.NodeQueued) -> None:
         span = self.spans[e.node_id]
@@ -417,31 +432,76 @@ class RunState:
         path, time = longest_path(dag, durations, remaining=remaining)
         self._path = (key, path, time)
 
+    def tally(self) -> Tally:
+        """The figures kept from the steps that changed (``core.run.tally``): what a live view reads."""
+        if self._tally is None or self._tally.spans is not self.spans:
+            self._tally, self._touched = Tally(self.spans), set()
+        elif self._touched:
+            self._tally.update(self._touched)
+            self._touched = set()
+        return self._tally
+
     def totals(self, path: bool = True) -> Totals:
         """The run's totals; ``path=False`` leaves the critical path out (empty), which the end of a
-        10,000-step run spent 0.2 s of its loop on for a history row that does not keep it."""
+        10,000-step run spent 0.2 s of its loop on for a history row that does not keep it. While the run
+        goes they come from ``tally`` (its sums correctly rounded); once it ended, summed over its spans."""
         start = self.start_time or 0.0
         wall = self.now() - start if self.start_time is not None else 0.0
-        node_time = sum(s.duration or 0.0 for s in self.spans.values())
+        if self.running:
+            return self._live_totals(wall, path)
+        if self._summed is None or self._summed[0] != self.events_applied:  # (once: a window's views, the
+            self._summed = (self.events_applied, self._sum(wall))  # history and the estimate each ask at the end)
         critical, path_time = self.critical_path() if path else ([], 0.0)
-        spans = self.spans.values()
-        called = [s for s in spans if s.api_calls > 0]
-        cost: float | None = sum((s.cost_usd or 0.0) for s in called)
-        if any(s.cost_usd is None for s in called):
-            cost = None
+        return dataclasses.replace(self._summed[1], critical_path=critical, critical_path_time=path_time)
+
+    def _sum(self, wall: float) -> Totals:
+        """The totals but the critical path, summed over the spans in one pass (in their order, as before)."""
+        node_time = 0.0
+        cost: float | None = 0.0
+        input_tokens = output_tokens = api_calls = cached_tokens = 0
+        estimated = False
+        for s in self.spans.values():
+            if s.started_at is not None and s.ended_at is not None:
+                node_time += s.ended_at - s.started_at
+            if s.api_calls > 0:
+                api_calls += s.api_calls
+                cost = None if cost is None or s.cost_usd is None else cost + s.cost_usd
+            input_tokens += s.input_tokens
+            output_tokens += s.output_tokens
+            cached_tokens += s.cached_tokens
+            estimated = estimated or s.tokens_estimated
+        return Totals(
+            wall=wall,
+            node_time=node_time,
+            speedup=(node_time / wall) if wall > 0 else None,
+            critical_path=[],
+            critical_path_time=0.0,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            api_calls=api_calls,
+            cost_usd=cost,
+            output_chars=sum(len(text) for text in self.outputs.values()),
+            cached_tokens=cached_tokens,
+            tokens_estimated=estimated,
+        )
+
+    def _live_totals(self, wall: float, path: bool) -> Totals:
+        tally = self.tally()
+        node_time = tally.node_time.value()
+        critical, path_time = self.critical_path() if path else ([], 0.0)
         return Totals(
             wall=wall,
             node_time=node_time,
             speedup=(node_time / wall) if wall > 0 else None,
             critical_path=critical,
             critical_path_time=path_time,
-            input_tokens=sum(s.input_tokens for s in spans),
-            output_tokens=sum(s.output_tokens for s in spans),
-            api_calls=sum(s.api_calls for s in spans),
-            cost_usd=cost,
+            input_tokens=tally.input_tokens,
+            output_tokens=tally.output_tokens,
+            api_calls=tally.api_calls,
+            cost_usd=None if tally.cost_unknown else tally.cost.value(),
             output_chars=sum(len(text) for text in self.outputs.values()),
-            cached_tokens=sum(s.cached_tokens for s in spans),
-            tokens_estimated=any(s.tokens_estimated for s in spans),
+            cached_tokens=tally.cached_tokens,
+            tokens_estimated=bool(tally.estimated),
         )
 
 

@@ -29,6 +29,7 @@ from chainstudio.ui.canvas.edge_image import EdgeImage
 from chainstudio.ui.canvas.edge_item import EdgeItem
 from chainstudio.ui.canvas.node_item import NodeItem, paint_problem_badge
 from chainstudio.ui.canvas.overview_geometry import OverviewGeometry
+from chainstudio.ui.canvas.overview_looks import BlockLooks
 from chainstudio.ui.canvas.overview_overlays import Overlays
 from chainstudio.ui.canvas.run_overlay import ICONS
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 PORT_PIXELS = 4.0  # a port's radius on screen in the overview
 PORT_MIN_LOD = 0.12  # further out than this, blocks are too small for ports to matter
 BADGE_PIXELS = 7.0
-STYLES_PART = 500  # ... or cards' looks made (a name elided to its block takes a while)
+STYLES_PART = 200  # ... or cards' looks made (a name elided to its block takes a while: 500 took 30 ms)
 LIGHT = 150  # a block colour lighter than this gets dark text (pending, queued, skipped)
 DARK_TEXT = QColor("#1d232b")
 
@@ -150,12 +151,12 @@ class OverviewItem(QGraphicsItem):
         self._styles: dict[str, tuple[QColor, str, bool, str]] = {}
         self._styles_dark = theme.DARK  # the theme they were made in
         self._hidden_looks: set[str] = set()  # cards whose looks changed while it was not showing
+        self._looks = BlockLooks()  # the blocks by fill, their names and marks, kept per card
+        self._looks_stale = True  # ... to gather again from every card (the geometry or the theme changed)
         self._fills: dict[int, tuple[QColor, list[QRectF]]] = {}  # rgba -> (colour, blocks)
-        self._names: list[tuple[QRectF, str, bool]] = []  # block, name, drawn dark (on a light state colour)
         self._elided: dict[str, str] = {}  # name (with its state mark) -> as it fits a block
         self._selected: list[QRectF] = []
         self._critical: list[QRectF] = []
-        self._problems: list[tuple[QPointF, str]] = []
         self._overlays = Overlays(on_ready=lambda: repaint_views(scene))  # lit, critical, drop-target edges
         self._bounds = QRectF()
         self._switch = DrawnSwitch()
@@ -281,20 +282,17 @@ class OverviewItem(QGraphicsItem):
             self._bounds = self.geometry.bounds
         self._overlays.clear()
         self._styles = {n: style for n, style in self._styles.items() if n in rects} | fresh
-        self.restyle([], keep_fills=same)  # the others' looks did not change with their geometry
+        self._looks_stale = self._looks_stale or not same  # (else the blocks as last gathered, kept per card)
+        self.restyle([])  # the others' looks did not change with their geometry
 
-    def restyle(
-        self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = (), keep_fills: bool = False
-    ) -> None:
+    def restyle(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> None:
         """The looks again, on the geometry as it is: a run's states, the selection, badges, lit edges.
         ``node_ids``: only these cards changed their looks (a run's update), None: any may have; ``edge_ids``:
-        these edges' looks changed; ``keep_fills``: the blocks and the cards' looks are those last drawn."""
-        for _ in self.restyle_parts(node_ids, edge_ids, keep_fills):
+        these edges' looks changed."""
+        for _ in self.restyle_parts(node_ids, edge_ids):
             pass
 
-    def restyle_parts(
-        self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = (), keep_fills: bool = False
-    ) -> Iterator[None]:
+    def restyle_parts(self, node_ids: Iterable[str] | None = None, edge_ids: Iterable[str] = ()) -> Iterator[None]:
         """``restyle``, yielding every ``STYLES_PART`` cards' looks (the scene's sliced pass: Stop restyled
         6,000 cancelled cards in one piece, 85 ms); what is drawn changes at the end, all at once."""
         if not self.active:
@@ -310,15 +308,16 @@ class OverviewItem(QGraphicsItem):
                 yield
         if not self.active:
             return
-        if changed or not keep_fills:
-            self._fills, self._names = self._blocks(styles)
-        marked = [item for item in nodes.values() if item.critical or item.problem is not None]
-        self._critical = [self._rects[i.node_id] for i in marked if i.critical and i.node_id in self._rects]
-        self._problems = [
-            (self._rects[i.node_id].topRight(), i.problem)
-            for i in marked
-            if i.problem is not None and i.node_id in self._rects
-        ]
+        if self._looks_stale or node_ids is None or len(changed) > len(self._rects) // 4:  # (a run's start)
+            self._looks_stale, looks = True, BlockLooks()  # (gathered afresh in parts, shown at the end)
+            yield from looks.rebuild_parts(self._rects, styles, nodes)
+            if not self.active:
+                return
+            self._looks, self._looks_stale = looks, False
+        else:  # the cards changed alone (all 10,000 gathered again: 10-25 ms)
+            self._looks.update(changed, self._rects, styles, nodes)
+        self._fills = self._looks.fill_lists()
+        self._critical = list(self._looks.critical.values())
         self._selected = [
             self._rects[i.node_id]
             for i in self._scene.selectedItems()
@@ -331,19 +330,6 @@ class OverviewItem(QGraphicsItem):
             self._overlays.update(self._scene.edges, edge_ids)
         self.update()
         repaint_views(self._scene)
-
-    def _blocks(self, styles: dict[str, tuple[QColor, str, bool, str]]) -> tuple[dict, list]:
-        """The blocks by fill colour, and their names: (rgba -> (colour, blocks), [(block, name, dark)])."""
-        fills: dict[int, tuple[QColor, list[QRectF]]] = {}
-        names = []
-        for node_id, rect in self._rects.items():
-            style = styles.get(node_id)
-            if style is None:
-                continue
-            color, name, dark, _ = style
-            fills.setdefault(color.rgba(), (color, []))[1].append(rect)
-            names.append((rect, name, dark))
-        return fills, names
 
     def _style(self, item: NodeItem) -> tuple[QColor, str, bool, str]:
         """A card's block: (fill, name as drawn, name drawn dark, the step's name)."""
@@ -384,7 +370,7 @@ class OverviewItem(QGraphicsItem):
             painter.setFont(theme.canvas_font(*geo.BLOCK_FONT))
             for dark in (False, True):  # white on the kind and strong state colours, dark on light ones
                 painter.setPen(DARK_TEXT if dark else Qt.GlobalColor.white)
-                for rect, name, on_light in self._names:
+                for rect, name, on_light in self._looks.names.values():
                     if on_light == dark and exposed.intersects(rect):
                         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, name)
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -399,7 +385,7 @@ class OverviewItem(QGraphicsItem):
             self._paint_ports(painter, lod, exposed)
         radius = max(geo.PROBLEM_RADIUS, BADGE_PIXELS / max(lod, 1e-3))
         area = exposed.adjusted(-radius, -radius, radius, radius)
-        for corner, severity in self._problems:
+        for corner, severity in self._looks.problems.values():
             if area.contains(corner):
                 paint_problem_badge(painter, corner, severity, radius)
 

@@ -50,8 +50,9 @@ class GanttView(QAbstractScrollArea):
         self.refresh()
 
     def _structure(self) -> tuple:
-        """What the rows depend on: which runs, and their nodes (a state may be reset by a RunStarted)."""
-        return tuple((id(s), s.run_id, len(s.spans), sum(len(x.items) for x in s.spans.values())) for s in self._states)
+        """What the rows depend on: which runs, and their nodes (a state may be reset by a RunStarted); the
+        map items' count is kept by the state's tally (summing it over 10,000 spans took 5-10 ms a refresh)."""
+        return tuple((id(s), s.run_id, len(s.spans), s.tally().items) for s in self._states)
 
     def _rebuild(self) -> None:
         self.layout_ = GanttLayout(self._states, self.metrics, self.layout_.px_per_s, self.expanded)

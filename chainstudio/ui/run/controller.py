@@ -106,7 +106,8 @@ class RunController(QObject):
             except (ValueError, RunError) as exc:
                 self.problem.emit(str(exc))
                 return False
-        warm_up()  # a no-op once loaded: keeps the tokenizer's first load out of the run's timings
+        if not big:  # (a big run's on its worker thread: loading the tokenizer again after a big graph's estimate
+            warm_up()  # released it held the window 0.2-0.3 s) a no-op once loaded: out of the run's timings
         self._quiet.take()
         pause_background()  # an estimate or analysis computing on a worker thread waits until the run ends
         self.bridge.live_clock = context.clock.now
@@ -141,6 +142,7 @@ class RunController(QObject):
         """A big graph's run (or one whose calibration reads recorded runs): made on a worker thread, then
         executed."""
         try:
+            await run_in_thread(warm_up)
             run = await made_off_thread(make, revision)
         except BaseException as exc:  # refused, stopped meanwhile, or a bug: the window is as before
             self._ticker.stop()

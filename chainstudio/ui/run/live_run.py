@@ -43,8 +43,6 @@ from chainstudio.ui.run.settings_dialog import SettingsDialog
 from chainstudio.ui.run.toolbar import RunToolbar
 from chainstudio.ui.services import AppServices
 
-LIVE_STATUSES = ("running", "retrying", "waiting")
-
 
 class RunUi(QObject):
     def __init__(
@@ -342,7 +340,7 @@ class RunUi(QObject):
             return
         if monotonic() - self._last_update < LIVE_TICK_MS / 1000:
             return
-        running = frozenset(nid for nid, s in self.state.spans.items() if s.status in LIVE_STATUSES)
+        running = frozenset(self.state.tally().live)  # kept from the events (a scan of 10,000 spans: 10-20 ms)
         if running:
             self.gantt.refresh()
             apply_to_scene(self.scene, self.state, running)

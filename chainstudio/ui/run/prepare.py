@@ -22,10 +22,16 @@ ATTEMPTS = 3
 
 async def made_off_thread(make: Callable[[], Run], revision: Callable[[], int]) -> Run:
     """``make()`` on a worker thread, made again while the graph's ``revision()`` changed meanwhile."""
+
+    def make_run() -> Run:  # (its thread is named after it)
+        run = make()
+        run.state.prepare_tally()  # the live figures' tally with its spans (60 ms for 10,000 steps)
+        return run
+
     for _attempt in range(ATTEMPTS):
         before = revision()
         try:
-            run = await run_in_thread(make)
+            run = await run_in_thread(make_run)
         except RuntimeError:  # "dictionary changed size during iteration": an edit while the graph was read
             if revision() == before:
                 raise

@@ -271,21 +271,21 @@ def test_the_blocks_fills_and_names_are_kept_across_zooms_until_a_look_or_a_bloc
     document = Document()
     document.replace(layered_graph())
     scene, view = far_out(document)
-    fills, names = scene.overview._fills, scene.overview._names
+    looks = scene.overview._looks  # the blocks by fill and their names, kept per card (``overview_looks``)
     zoom_to(scene, view, NEAR)
     zoom_to(scene, view, FAR)
-    assert scene.overview._fills is fills and scene.overview._names is names
+    assert scene.overview._looks is looks and not scene.overview._looks_stale
     card = next(item for item in scene.nodes.values() if item.name == "s3_1")
     zoom_to(scene, view, NEAR)
     document.execute(Rename(card.node_id, "renamed"))
     scene.flush()
     zoom_to(scene, view, FAR)
-    assert scene.overview._names is not names
-    assert [n for _r, n, _d in scene.overview._names if n in ("renamed", "s3_1")] == ["renamed"]
+    assert scene.overview._looks is not looks
+    assert [n for _r, n, _d in scene.overview._looks.names.values() if n in ("renamed", "s3_1")] == ["renamed"]
     zoom_to(scene, view, NEAR)
     document.execute(MoveNodes({card.node_id: (100.0, 1500.0)}))
     scene.flush()
     zoom_to(scene, view, FAR)
     rect = scene.overview.geometry.rects[card.node_id]
-    assert (rect, "renamed") in [(r, n) for r, n, _d in scene.overview._names]
+    assert (rect, "renamed") in [(r, n) for r, n, _d in scene.overview._looks.names.values()]
     assert_as_fresh(document, scene, view)
