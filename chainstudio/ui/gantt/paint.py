@@ -18,7 +18,7 @@ from chainstudio.core.gantt.axis import tick_label, tick_step, ticks
 from chainstudio.core.gantt.layout import LABEL_GAP, GanttLayout, Row, label_place
 from chainstudio.core.gantt.segments import Segment, bar_span
 from chainstudio.core.gantt.text import bar_label, row_tag
-from chainstudio.core.run.state import RunState
+from chainstudio.core.run.state import NodeSpan, RunState
 from chainstudio.ui.gantt.items_paint import paint_item_bar, paint_item_label
 from chainstudio.ui.gantt.theme import LEGEND, Theme, blend
 
@@ -268,8 +268,7 @@ class GanttPainter:
         p.setFont(self.small)
         p.setPen(self.theme.status_color("failed") if span.status == "failed" else self.theme.muted)
         text_w = metrics.horizontalAdvance(text) + 2
-        solid = span.status in ("succeeded", "running") and not span.error
-        place = label_place(text_w, bar, room, solid=solid)
+        place = label_place(text_w, bar, room, solid=painted_solid(span))
         if place is None:
             return  # no room beside the bar: the tooltip says it
         x, width = place
@@ -423,3 +422,9 @@ class GanttPainter:
         if p is not None:
             p.restore()
         return cy - y + line_h
+
+
+def painted_solid(span: NodeSpan) -> bool:
+    """Whether a step's bar is painted as a solid block that may carry its text inside: a succeeded or running
+    step's, not a reused one's (a thin hatched line: white text over it could not be read)."""
+    return span.status in ("succeeded", "running") and not span.error and span.reused is None

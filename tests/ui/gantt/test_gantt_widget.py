@@ -207,3 +207,19 @@ def test_a_bar_label_never_goes_inside_a_patterned_bar():
     assert x == 220 and x + width == 400 - LABEL_GAP and width >= MIN_LABEL_PX
     x, width = label_place(400, (240, 700), room, solid=False)
     assert x == 700 + LABEL_GAP and width == 1000 - 700 - LABEL_GAP
+
+
+def test_a_reused_step_s_thin_bar_carries_no_text_inside():
+    """A step reused from the step cache is drawn as a thin hatched line: its label ("cached · saved 4.35 s …")
+    was painted inside it, white over the grid, where it could not be read (seen in the real window at the
+    default size after a second run of the welcome graph). It goes beside the bar, or to the tooltip."""
+    from chainstudio.core.run import events as ev
+    from chainstudio.core.run.state import NodeSpan
+    from chainstudio.core.run.status import StepStatus
+    from chainstudio.ui.gantt.paint import painted_solid
+
+    span = NodeSpan("n1", "hardware", "llm", 1)
+    span.status = StepStatus.SUCCEEDED
+    assert painted_solid(span)
+    span.reused = ev.NodeReused("r", 0.0, "n1", "answer", "cache", "run-1", 10, 20, 0.001)
+    assert not painted_solid(span)
