@@ -17,17 +17,23 @@ from tests.conftest import EXAMPLES
 
 
 @pytest.fixture
-def big(monkeypatch, app_window):
-    monkeypatch.setattr(controller_module, "BIG_RUN_STEPS", 1)
-    made_on: list[str] = []
+def made_on(monkeypatch, app_window):
+    """The welcome graph open; the names of the threads its runs are made on, in order."""
+    threads: list[str] = []
     original = executor.Run.__init__
 
     def recording(self, *args, **kwargs):
-        made_on.append(threading.current_thread().name)
+        threads.append(threading.current_thread().name)
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(executor.Run, "__init__", recording)
     assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
+    return threads
+
+
+@pytest.fixture
+def big(monkeypatch, app_window, made_on):
+    monkeypatch.setattr(controller_module, "BIG_RUN_STEPS", 1)
     return app_window, made_on
 
 
@@ -98,20 +104,11 @@ def test_a_big_run_loads_the_tokenizer_on_its_worker_thread(qtbot, big, monkeypa
     assert warmed and threading.main_thread().name not in warmed
 
 
-def test_a_run_whose_calibration_must_read_recorded_runs_is_made_off_the_window_thread(qtbot, app_window, monkeypatch):
+def test_a_run_whose_calibration_must_read_recorded_runs_is_made_off_the_window_thread(qtbot, app_window, made_on):
     """Priming a run decodes the endpoint's recorded runs and fits them (0.37 s of the window's thread at a
     Run): when that is not cached, a small graph's run is made on a worker thread too; when it is, at once."""
     from chainstudio.core.planning import calibration
 
-    made_on: list[str] = []
-    original = executor.Run.__init__
-
-    def recording(self, *args, **kwargs):
-        made_on.append(threading.current_thread().name)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(executor.Run, "__init__", recording)
-    assert app_window.open_path(EXAMPLES / "research-hybrid.chain.json")
     controller = app_window.runs.controller
     for _ in range(2):  # the first with nothing recorded, the second with the first run recorded
         app_window.runs.request_run(RunOptions(speed=200.0))
