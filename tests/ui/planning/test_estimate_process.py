@@ -80,6 +80,14 @@ def test_an_estimate_that_fails_in_the_child_says_why_in_one_line(hybrid):
     assert "\n" not in str(failed.value) and str(failed.value)
 
 
+def _command_line(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
 def _child_pids() -> set[int]:
     me = str(os.getpid())
     found = set()
@@ -103,17 +111,18 @@ def label(qtbot):
 
 
 def _on_its_child(process: EstimateProcess, do) -> None:
-    """Make ``process.run`` call ``do(pid)`` on its child as soon as the child is there."""
+    """Make ``process.run`` call ``do(pid)`` on its child as soon as the child runs the estimate's program (a
+    child stopped between fork and exec kept ``Popen`` in the parent waiting for the exec: the test hung)."""
     before = _child_pids()
     real_run = process.run
 
     def run(graph, options):
         def soon() -> None:
             for _ in range(1_000):
-                new = _child_pids() - before
-                if new:
-                    do(new.pop())
-                    return
+                for pid in _child_pids() - before:
+                    if b"chainstudio.core.planning.estimate_process" in _command_line(pid):
+                        do(pid)
+                        return
                 time.sleep(0.01)
 
         threading.Thread(target=soon, daemon=True).start()
