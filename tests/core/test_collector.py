@@ -147,3 +147,38 @@ def test_set_aside_freezes_what_lives_and_is_the_base_the_thaw_counts_from(monke
     assert gc.get_freeze_count() > 1000
     assert abs(collector._frozen_after_thaw - gc.get_freeze_count()) < 100
     assert not thaw_if_grown()  # nothing grew since
+
+
+def test_under_a_quiet_hold_the_cyclic_garbage_of_finished_work_is_swept_on_the_loop(clean_collector):
+    """Under a "quiet" hold the cycles a request left once it had lived through a few young passes went to the
+    oldest generation and stayed (a 6,000-item map's `chainstudio run`: 213 MB of Python objects against 66 MB
+    with full passes). Every SWEEP_AFTER middle passes a sweep on the loop frees them and freezes what lives."""
+    import asyncio
+    import weakref
+
+    class Node:
+        def __init__(self):
+            self.me = self  # a cycle: only a pass of the collector frees it
+
+    freed: list[int] = []
+    kept: list[Node] = []
+
+    async def work():
+        for i in range(300):
+            cycle = Node()
+            weakref.finalize(cycle, freed.append, i)
+            kept.append(cycle)  # it lives through young passes while "in flight"...
+            junk = [[] for _ in range(2_000)]  # allocations that make young passes
+            del junk
+            if len(kept) > 5:
+                kept.pop(0)  # ...then is let go, now in an older generation
+            await asyncio.sleep(0)
+
+    sweeps = collector.sweeps
+    with quiet_collector(collect=False, thaw=False):
+        assert gc.get_threshold()[2] == NO_FULL_PASS
+        asyncio.run(work())
+        assert gc.get_threshold()[2] == NO_FULL_PASS
+    assert collector.sweeps > sweeps
+    assert len(freed) > 200  # freed while the hold lasted, not only after it
+    assert collector._after_pass not in gc.callbacks
