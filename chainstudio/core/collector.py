@@ -91,11 +91,13 @@ def _sweep() -> None:
 
 def _apply() -> None:
     """Sets the collector to the rule of the holds taken (the lock is held)."""
-    global _saved
+    global _saved, _sweep_queued
     if _quiet and _after_pass not in gc.callbacks:
         gc.callbacks.append(_after_pass)
     elif not _quiet and _after_pass in gc.callbacks:
         gc.callbacks.remove(_after_pass)
+    if not _quiet:  # a sweep queued on a loop that ended before it ran must not keep later ones from queuing
+        _sweep_queued = False
     if _quiet == 0 and _off == 0:
         if _saved is not None:
             thresholds, enabled = _saved
