@@ -3,7 +3,7 @@
 ``over`` is a template expression. When it is one reference (``{{ extract }}``, ``{{ extract.entities }}``)
 whose value is a list, the list is used as it is; otherwise it renders to text, which is read as a JSON
 array when it is one and else as its non-empty lines (``items_of``). Nothing is cut off: a run's maps take
-``MAX_RUN_ITEMS`` (50,000) items in all, and a map whose list would pass that fails in one line before any
+``MAX_RUN_ITEMS`` (20,000) items in all, and a map whose list would pass that fails in one line before any
 item starts (``ItemAllowance``; a 2 MB input read as lines is a million items, each a call and its answer
 kept: 100,000 took the CLI 524 MB). At most ``MAX_WORKERS`` (256) are in flight at once.
 
@@ -42,7 +42,7 @@ from chainstudio.core.run.usage import Spent, StepUsage
 # list held the window's loop for 3.5 s (qasync makes a Qt timer per callback) and cost a coroutine each; the
 # OpenAI-compatible provider keeps no more requests open to a server (``MAX_OPEN_REQUESTS``) either.
 MAX_WORKERS = 256
-MAX_RUN_ITEMS = 50_000  # the items of all maps of one run (an estimate's stand-ins too)
+MAX_RUN_ITEMS = 20_000  # the items of all maps of one run (an estimate's stand-ins too); 50,000 over HTTP: 583 MB
 
 _ONE_REFERENCE = re.compile(r"^\s*\{\{-?\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*-?\}\}\s*$")
 
