@@ -73,12 +73,7 @@ def checked_run(url: str, stop_after: int | None, prepared: bool = False) -> tup
                 mismatches.append(f"node time after {type(event).__name__}")
             checked[0] += 1
 
-        run.add_listener(check)
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
+        return await executed(run, provider, check)
 
     run = asyncio.run(main())
     return run, mismatches, checked[0]
@@ -133,12 +128,7 @@ def test_a_live_header_reads_the_tally_as_a_recount_would(server):
                 seen.append((live_node_time(state), expected))
                 calls.append((dict(totals_items(state))["Calls"], str(sum(s.api_calls for s in state.spans.values()))))
 
-        run.add_listener(check)
-        try:
-            await run.execute()
-        finally:
-            await provider.aclose()
-        return run
+        return await executed(run, provider, check)
 
     run = asyncio.run(main())
     assert seen and all(a == pytest.approx(b, rel=1e-9, abs=1e-9) for a, b in seen)
@@ -182,3 +172,13 @@ def test_a_finished_run_s_totals_are_summed_once_and_as_before(server, monkeypat
     state.apply(ev.NodeTokensCounted(state.run_id, state.now(), spans[0].node_id, 7, 0, 0.0))  # a late recount
     assert state.totals(path=False).input_tokens == plain.input_tokens - first_in + 7
     assert sums == [1, 1]
+
+
+async def executed(run: Run, provider: OpenAICompatProvider, check) -> Run:
+    """``run`` executed with ``check`` told every event after the run's own state; its provider closed."""
+    run.add_listener(check)
+    try:
+        await run.execute()
+    finally:
+        await provider.aclose()
+    return run
